@@ -1,0 +1,66 @@
+/**
+ * The spectrum at the centre of spectrad. Values are immutable by convention: every operation returns a new
+ * Spectrum and never writes into the arrays it was given (matchms-style pure filters).
+ */
+
+/** Units of the x axis seen on lab instruments; any other string is kept as the instrument wrote it. */
+export type KnownXUnit = 'index' | 'cm-1' | '2theta' | 'ppm' | 'nm' | 'um' | 'Hz' | 'eV' | 's' | 'm/z';
+export type XUnit = KnownXUnit | (string & {});
+
+export interface SpectrumMeta {
+  /** Name of the instrument that measured it (also the MQTT topic segment). */
+  readonly instrument?: string;
+  /** Where it came from: a file path, an MQTT topic, a serial port. */
+  readonly source?: string;
+  /** ISO 8601 time of acquisition, when the instrument states it. */
+  readonly acquiredAt?: string;
+  readonly sampleId?: string;
+  readonly title?: string;
+  /** Any further header fields, kept as text (e.g. JCAMP-DX ##ORIGIN=). */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+export interface Spectrum {
+  /** Strictly monotonic x values (ascending after parsing); same length as y. */
+  readonly x: Float64Array;
+  readonly y: Float64Array;
+  readonly xUnit: XUnit;
+  readonly yUnit: string;
+  readonly meta: SpectrumMeta;
+}
+
+export interface SpectrumInit {
+  x?: ArrayLike<number>;
+  y: ArrayLike<number>;
+  xUnit?: XUnit;
+  yUnit?: string;
+  meta?: SpectrumMeta;
+}
+
+/** Builds a Spectrum, copying the arrays; without x the axis is the point index. */
+export function createSpectrum(init: SpectrumInit): Spectrum {
+  const y = Float64Array.from(init.y);
+  const x = init.x ? Float64Array.from(init.x) : Float64Array.from({ length: y.length }, (_, i) => i);
+  if (x.length !== y.length) {
+    throw new RangeError(`x has ${x.length} points but y has ${y.length}`);
+  }
+  return {
+    x,
+    y,
+    xUnit: init.xUnit ?? (init.x ? 'other' : 'index'),
+    yUnit: init.yUnit ?? 'arbitrary',
+    meta: init.meta ?? {},
+  };
+}
+
+/** A copy of the spectrum with new intensities on the same axis. */
+export function withY(spectrum: Spectrum, y: ArrayLike<number>): Spectrum {
+  if (y.length !== spectrum.x.length) {
+    throw new RangeError(`new y has ${y.length} points but the axis has ${spectrum.x.length}`);
+  }
+  return { ...spectrum, y: Float64Array.from(y) };
+}
+
+export function withMeta(spectrum: Spectrum, meta: Partial<SpectrumMeta>): Spectrum {
+  return { ...spectrum, meta: { ...spectrum.meta, ...meta } };
+}

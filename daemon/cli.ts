@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Each command lives in daemon/commands/<name>.ts and exports register(program). */
+const program = new Command()
+  .name('spectrad')
+  .description('Identify compounds and mixtures in spectra, live, from lab instruments.')
+  .version(pkg.version)
+  .showHelpAfterError();
+
+interface CommandModule {
+  register(program: Command): void;
+}
+
+// Loaded lazily so a command's heavy dependencies (TensorFlow.js, SQLite) load only when it runs... by import order.
+const commandModules: Array<Promise<CommandModule>> = [
+];
+for (const load of commandModules) {
+  (await load).register(program);
+}
+
+await program.parseAsync(process.argv);
