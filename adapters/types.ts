@@ -1,0 +1,43 @@
+import type { Observable } from 'rxjs';
+import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
+
+/**
+ * One unit of input as an adapter received it: raw bytes or text plus where it came from. The pipeline parses it.
+ * The adapter acknowledges to its source (moves/marks the file, PUBACKs the MQTT message) only when ack() is called,
+ * which the pipeline does after the spectrum is committed to the store.
+ */
+export interface RawInput {
+  /** Adapter name from the config, e.g. 'inbox' or 'mqtt'. */
+  readonly adapter: string;
+  /** File path, MQTT topic, serial port path. */
+  readonly source: string;
+  readonly instrument?: string;
+  readonly receivedAt: string;
+  /** File name or content type that tells the parser what format to expect (e.g. 'a.jdx', 'application/json'). */
+  readonly formatHint?: string;
+  readonly payload: Buffer;
+  /** Idempotency key from the source (file path + size + mtime, MQTT message id); the store's ledger uses it. */
+  readonly dedupKey?: string;
+  ack(): Promise<void>;
+  /** The input was recorded as rejected: acknowledge to the source but mark it failed (e.g. move to failed/). */
+  reject(reason: string): Promise<void>;
+}
+
+export interface InputAdapter {
+  readonly name: string;
+  readonly inputs$: Observable<RawInput>;
+  readonly state$: Observable<AdapterState>;
+  start(): Promise<void>;
+  /** Stops receiving; resolves once nothing more will be emitted. */
+  stop(): Promise<void>;
+}
+
+export interface OutputAdapter {
+  readonly name: string;
+  readonly state$: Observable<AdapterState>;
+  start(): Promise<void>;
+  /** Resolves once the output has the result durably (broker PUBACK, TSDB 204) or throws; the outbox retries. */
+  publishResult(result: ResultMessage): Promise<void>;
+  publishAlert(alert: AlertMessage): Promise<void>;
+  stop(): Promise<void>;
+}
