@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type SpectradConfig } from './schema.ts';
+
+/** The package root (where models/default and dashboard/dist live), wherever the process was started from. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const defaultConfigFile = path.join(packageRoot, 'config', 'default.yaml');
+
+/** One problem in a config: the key path as written in YAML (e.g. `inputs[0].paths`) and what is wrong with it. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(`invalid configuration ${file}:\n` + problems.map((p) => `  ${p.path || '(top level)'}: ${p.message}`).join('\n'));
+  }
+}
+
+/** Flags of `spectrad run` that override the config for the common cases. */
+export interface ConfigOverrides {
+  /** Replaces every folder input with one watching these folders. */
+  watch?: readonly string[];
+  /** Replaces every MQTT output with one publishing to this broker. */
+  mqtt?: string;
+  /** HOST:PORT of the HTTP API. */
+  http?: string;
+  instrument?: string;
+  dataDir?: string;
+  logLevel?: string;
+}
+
+/** The validated config with every path absolute and every secret read: what the daemon runs on. */
+export type ResolvedConfig = SpectradConfig & {
+  readonly configFile: string;
+  readonly store: SpectradConfig['store'] & { path: string };
+  readonly library: SpectradConfig['library'] & { path: string };
+  readonly model: SpectradConfig['model'] & { dir: string };
+  readonly http: SpectradConfig['http'] & { dashboardDir: string };
+};
+
+export interface LoadOptions {
+  /** YAML file; without it the embedded default (config/default.yaml). */
+  file?: string;
+  overrides?: ConfigOverrides;
+  env?: NodeJS.ProcessEnv;
+  /** Relative paths in the config resolve against this folder (default: the working directory). */
+  cwd?: string;
+}
+
+export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
+  const file = path.resolve(options.cwd ?? process.cwd(), options.file ?? defaultConfigFile);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read the file: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, file, options);
+}
+
+/** Parses and validates YAML text; the user's file is only ever read, never rewritten. */
+export function parseConfig(text: string, file: string, options: LoadOptions = {}): ResolvedConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: e.linePos ? `line ${e.linePos[0].line}` : '', message: `YAML: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (e.g. `inputs:`, `http:`) at the top level' }]);
+  }
+  const withFlags = applyOverrides(raw as Record<string, unknown>, options.overrides ?? {}, file);
+  const parsed = configSchema.safeParse(withFlags);
+  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map(toProblem));
+  return resolveConfig(parsed.data, file, options.cwd ?? process.cwd(), options.env ?? process.env);
+}
+
+function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (misspelt?)`;
+  if (issue.code === 'invalid_union' && 'discriminator' in issue && issue.discriminator) {
+    message = `"${String(issue.discriminator)}" must be one of the known kinds (${issue.message})`;
+  }
+  return { path: formatPath(issue.path), message };
+}
+
+export function formatPath(segments: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out ? `.${String(s)}` : String(s);
+  return out;
+}
+
+function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  const list = (key: string): unknown[] => (Array.isArray(out[key]) ? (out[key] as unknown[]) : []);
+  const isType = (t: string) => (v: unknown) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === t;
+  if (o.watch && o.watch.length > 0) {
+    out.inputs = [...list('inputs').filter((v) => !isType('folder')(v)), { type: 'folder', name: 'watch', paths: [...o.watch] }];
+  }
+  if (o.mqtt) {
+    out.outputs = [...list('outputs').filter((v) => !isType('mqtt')(v)), { type: 'mqtt', name: 'mqtt-out', url: o.mqtt }];
+  }
+  if (o.http) {
+    const m = /^(.*):(\d+)$/.exec(o.http);
+    if (!m) throw new ConfigError(file, [{ path: '--http', message: `expected HOST:PORT, got "${o.http}"` }]);
+    const host = m[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+    out.http = { ...(typeof out.http === 'object' && out.http ? out.http : {}), host, port: Number(m[2]) };
+  }
+  if (o.instrument) out.instrument = o.instrument;
+  if (o.dataDir) out.dataDir = o.dataDir;
+  if (o.logLevel) out.logLevel = o.logLevel;
+  return out;
+}
+
+/**
+ * Secrets from the environment win over the file, so a unit file or container can inject them without editing YAML:
+ * SPECTRAD_MQTT_USERNAME, SPECTRAD_MQTT_PASSWORD (every MQTT input and output), SPECTRAD_INFLUX_TOKEN,
+ * SPECTRAD_HTTP_TOKEN, each also as `..._FILE` naming a file that holds it.
+ */
+export const secretEnvironment = ['SPECTRAD_MQTT_USERNAME', 'SPECTRAD_MQTT_PASSWORD', 'SPECTRAD_INFLUX_TOKEN', 'SPECTRAD_HTTP_TOKEN'] as const;
+
+function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS.ProcessEnv): ResolvedConfig {
+  const problems: ConfigProblem[] = [];
+  const abs = (p: string) => path.resolve(cwd, p);
+  const readSecret = (at: string, inline: string | undefined, fromFile: string | undefined, envName: string) => {
+    const fromEnv = env[envName];
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    const envFile = env[`${envName}_FILE`];
+    const secretFile = envFile || fromFile;
+    if (inline !== undefined && fromFile !== undefined) {
+      problems.push({ path: at, message: 'give the secret inline or as a file, not both' });
+    }
+    if (secretFile) {
+      try {
+        return readFileSync(abs(secretFile), 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        problems.push({ path: envFile ? `${envName}_FILE` : at + 'File', message: `cannot read the secret file: ${(err as Error).message}` });
+        return undefined;
+      }
+    }
+    return inline;
+  };
+
+  const dataDir = abs(c.dataDir);
+  const inputs = c.inputs.map((input, i) => {
+    if (input.type === 'folder') {
+      return {
+        ...input,
+        paths: input.paths.map(abs),
+        processedDir: input.processedDir ? abs(input.processedDir) : undefined,
+        failedDir: input.failedDir ? abs(input.failedDir) : undefined,
+      };
+    }
+    if (input.type === 'mqtt') {
+      return {
+        ...input,
+        username: env.SPECTRAD_MQTT_USERNAME || input.username,
+        password: readSecret(`inputs[${i}].password`, input.password, input.passwordFile, 'SPECTRAD_MQTT_PASSWORD'),
+        passwordFile: undefined,
+      };
+    }
+    return input;
+  });
+  const outputs = c.outputs.map((output, i) => {
+    if (output.type === 'mqtt') {
+      return {
+        ...output,
+        username: env.SPECTRAD_MQTT_USERNAME || output.username,
+        password: readSecret(`outputs[${i}].password`, output.password, output.passwordFile, 'SPECTRAD_MQTT_PASSWORD'),
+        passwordFile: undefined,
+      };
+    }
+    if (output.type === 'influx') {
+      const token = readSecret(`outputs[${i}].token`, output.token, output.tokenFile, 'SPECTRAD_INFLUX_TOKEN');
+      if (token === undefined) problems.push({ path: `outputs[${i}].token`, message: 'InfluxDB needs a token (token, tokenFile or SPECTRAD_INFLUX_TOKEN)' });
+      return { ...output, token, tokenFile: undefined };
+    }
+    return output;
+  });
+  const token = readSecret('http.token', c.http.token, c.http.tokenFile, 'SPECTRAD_HTTP_TOKEN');
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return {
+    ...c,
+    configFile: file,
+    dataDir,
+    inputs,
+    outputs,
+    store: { ...c.store, path: c.store.path ? abs(c.store.path) : path.join(dataDir, 'spectrad.db') },
+    library: { ...c.library, path: c.library.path ? abs(c.library.path) : path.join(dataDir, 'library.json') },
+    model: { ...c.model, dir: c.model.dir ? abs(c.model.dir) : path.join(packageRoot, 'models', 'default') },
+    http: {
+      ...c.http,
+      token,
+      tokenFile: undefined,
+      dashboardDir: c.http.dashboardDir ? abs(c.http.dashboardDir) : path.join(packageRoot, 'dashboard', 'dist'),
+    },
+  };
+}

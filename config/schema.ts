@@ -1,0 +1,225 @@
+import { z } from 'zod';
+
+/**
+ * The daemon's configuration, as written in YAML. Objects are strict so a misspelt key is an error that names it
+ * rather than an option silently ignored. Secrets (passwords, tokens) can be given inline, as a file (`...File`,
+ * the systemd-credentials / Docker-secrets style), or by environment variable (see config/load.ts).
+ */
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, _ . - (it becomes an MQTT topic segment)');
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().positive();
+const mqttUrl = z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'expected an MQTT URL such as mqtt://host:1883');
+const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s):// URL');
+
+/** A secret given inline or read from a file; the loader resolves files and environment overrides. */
+const secretFields = {
+  password: z.string().optional(),
+  passwordFile: z.string().optional(),
+};
+
+export const folderInputSchema = z.strictObject({
+  type: z.literal('folder'),
+  name: name.default('inbox'),
+  /** Folders to watch; each may also be a glob such as `/data/*\/export`. */
+  paths: z.array(z.string().min(1)).min(1),
+  /** File-name globs (relative to each watched folder) that count as spectra; other files are left alone. */
+  patterns: z.array(z.string().min(1)).default(['**/*.jdx', '**/*.dx', '**/*.jcamp', '**/*.csv', '**/*.txt', '**/*.json']),
+  /** A file is read once its size has not changed for this long (instruments write files in several steps). */
+  stabilityMs: z.number().int().min(0).default(500),
+  /** What happens to a file after it is recorded: moved to processed/ or failed/, renamed with a suffix, or left. */
+  after: z.enum(['move', 'mark', 'keep']).default('move'),
+  processedDir: z.string().optional(),
+  failedDir: z.string().optional(),
+  instrument: name.optional(),
+  /** Scan for files that arrived while the daemon was down. */
+  scanAtStart: z.boolean().default(true),
+  /** Polling instead of OS events (network shares). */
+  usePolling: z.boolean().default(false),
+});
+
+export const serialInputSchema = z.strictObject({
+  type: z.literal('serial'),
+  name: name.default('serial'),
+  path: z.string().min(1),
+  baudRate: positiveInt.default(9600),
+  dataBits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
+  stopBits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),
+  parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
+  /** line: one spectrum per line of separated values; markers: text between start and end markers; jcamp: ##TITLE= .. ##END=. */
+  framing: z.enum(['line', 'markers', 'jcamp']).default('line'),
+  startMarker: z.string().optional(),
+  endMarker: z.string().optional(),
+  /** Field separator for `line` framing; by default comma, semicolon, tab or spaces. */
+  separator: z.string().optional(),
+  instrument: name.optional(),
+  /** Reconnect backoff when the port disappears: first delay, doubling up to the maximum. */
+  reconnectMinMs: positiveInt.default(500),
+  reconnectMaxMs: positiveInt.default(30_000),
+}).refine((s) => s.framing !== 'markers' || (s.startMarker && s.endMarker), {
+  message: 'framing "markers" needs startMarker and endMarker',
+  path: ['framing'],
+});
+
+export const mqttInputSchema = z.strictObject({
+  type: z.literal('mqtt'),
+  name: name.default('mqtt'),
+  url: mqttUrl,
+  /** Topics to subscribe; `$share/<group>/<topic>` spreads one topic over several daemons (MQTT 5). */
+  topics: z.array(z.string().min(1)).min(1).default(['spectrad/+/spectrum']),
+  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
+  /** Stable client id: with clean=false the broker keeps the session (and queued messages) across restarts. */
+  clientId: z.string().min(1).optional(),
+  clean: z.boolean().default(false),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+  username: z.string().optional(),
+  ...secretFields,
+  /** Instrument when the topic does not name one (`spectrad/<instrument>/spectrum` does). */
+  instrument: name.optional(),
+});
+
+export const inputSchema = z.discriminatedUnion('type', [folderInputSchema, serialInputSchema, mqttInputSchema]);
+
+export const mqttOutputSchema = z.strictObject({
+  type: z.literal('mqtt'),
+  name: name.default('mqtt-out'),
+  url: mqttUrl,
+  /** Results go to `<prefix>/<instrument>/result`, alerts to `<prefix>/<instrument>/alert`. */
+  topicPrefix: z.string().min(1).default('spectrad'),
+  qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
+  retain: z.boolean().default(false),
+  clientId: z.string().min(1).optional(),
+  username: z.string().optional(),
+  ...secretFields,
+});
+
+export const influxOutputSchema = z.strictObject({
+  type: z.literal('influx'),
+  name: name.default('influx'),
+  url: httpUrl,
+  token: z.string().optional(),
+  tokenFile: z.string().optional(),
+  org: z.string().min(1).default('spectrad'),
+  bucket: z.string().min(1).default('spectrad'),
+  measurement: z.string().min(1).default('spectrad_result'),
+});
+
+export const socketioOutputSchema = z.strictObject({
+  type: z.literal('socketio'),
+  name: name.default('socketio'),
+  /** Path of the socket.io endpoint on the daemon's HTTP server. */
+  path: z.string().startsWith('/').default('/socket.io'),
+});
+
+export const outputSchema = z.discriminatedUnion('type', [mqttOutputSchema, influxOutputSchema, socketioOutputSchema]);
+
+export const httpSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Loopback by default: the API answers other machines only when the operator says so. */
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8080),
+  /** Bearer token required by the writing endpoints (POST /api/classes); without one they are refused. */
+  token: z.string().optional(),
+  tokenFile: z.string().optional(),
+  /** Largest upload accepted by POST /api/identify and POST /api/classes. */
+  uploadLimitBytes: positiveInt.default(10 * 1024 * 1024),
+  /** Built dashboard to serve at /; by default dashboard/dist of the package when present. */
+  dashboardDir: z.string().optional(),
+});
+
+export const modelSchema = z.strictObject({
+  /** Model directory (weights + model card); by default the bundled models/default. */
+  dir: z.string().optional(),
+  /** Force an engine; auto picks the fastest one available. */
+  engine: z.enum(['auto', 'wasm', 'cpu', 'node', 'onnx']).default('auto'),
+});
+
+export const librarySchema = z.strictObject({
+  /** Library file; by default <dataDir>/library.json. Classes enrolled through the API are written here. */
+  path: z.string().optional(),
+  /** Build a demo library from generated benchmark spectra when there is none yet. */
+  demo: z.boolean().default(true),
+  /** Benchmark classes the demo library holds: all 500 by default, so any benchmark test file is in it. */
+  demoClasses: z.union([z.literal('all'), z.array(z.number().int().min(0).max(499)).min(1)]).default('all'),
+  /** Generated reference spectra per demo class (benchmark train split, seed demoSeed). */
+  demoPerClass: positiveInt.max(50).default(3),
+  demoSeed: z.number().int().default(1),
+});
+
+/** One preprocessing step; core/preprocess validates the operation names and their parameters. */
+export const preprocessStepSchema = z.looseObject({ op: z.string().min(1) });
+
+export const preprocessingSchema = z.strictObject({
+  /** Applied after parsing; resampling onto the model's grid and max-normalisation always end the chain. */
+  chain: z.array(preprocessStepSchema).default([]),
+});
+
+export const identificationSchema = z.strictObject({
+  k: positiveInt.max(50).default(3),
+  /** Share of known spectra the calibrated threshold may call unknown. */
+  targetFalseUnknownRate: z.number().gt(0).lt(0.5).default(0.01),
+  /** off: single compounds only; auto: mixture search when the single answer is poor; always: every spectrum. */
+  mixture: z.enum(['off', 'auto', 'always']).default('auto'),
+  maxComponents: z.number().int().min(2).max(5).default(3),
+});
+
+export const pipelineSchema = z.strictObject({
+  /** Spectra encoded together (one model call). */
+  batchSize: positiveInt.max(1024).default(32),
+  /** Longest wait for a batch to fill, after its first spectrum arrived. */
+  windowMs: z.number().int().min(0).max(10_000).default(25),
+  /** Spectra held in memory awaiting the encoder; beyond it inputs are paused and the backlog waits in the store. */
+  queueBound: positiveInt.default(512),
+  /** Inputs parsed and committed at the same time. */
+  ingestConcurrency: positiveInt.max(64).default(4),
+});
+
+export const storeSchema = z.strictObject({
+  /** SQLite file; by default <dataDir>/spectrad.db. */
+  path: z.string().optional(),
+  /** FULL survives power loss with WAL; NORMAL only survives process crashes (see docs/CONFIGURATION.md). */
+  synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
+  /** Results older than this many days are deleted (0 keeps everything). */
+  retentionDays: z.number().int().min(0).default(0),
+});
+
+export const configSchema = z.strictObject({
+  /** Instrument name for inputs that do not name one. */
+  instrument: name.default('default'),
+  /** Folder for the store, the library and other state. */
+  dataDir: z.string().min(1).default('./data'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  inputs: z.array(inputSchema).default([]),
+  outputs: z.array(outputSchema).default([]),
+  http: httpSchema.prefault({}),
+  model: modelSchema.prefault({}),
+  library: librarySchema.prefault({}),
+  preprocessing: preprocessingSchema.prefault({}),
+  identification: identificationSchema.prefault({}),
+  pipeline: pipelineSchema.prefault({}),
+  store: storeSchema.prefault({}),
+}).superRefine((config, ctx) => {
+  const seen = new Map<string, string>();
+  const check = (list: ReadonlyArray<{ name: string }>, key: 'inputs' | 'outputs') =>
+    list.forEach((item, i) => {
+      const where = `${key}[${i}]`;
+      const earlier = seen.get(item.name);
+      if (earlier) ctx.addIssue({ code: 'custom', path: [key, i, 'name'], message: `name "${item.name}" is already used by ${earlier}; names must be unique` });
+      else seen.set(item.name, where);
+    });
+  check(config.inputs, 'inputs');
+  check(config.outputs, 'outputs');
+});
+
+export type SpectradConfigInput = z.input<typeof configSchema>;
+export type SpectradConfig = z.output<typeof configSchema>;
+export type InputConfig = SpectradConfig['inputs'][number];
+export type OutputConfig = SpectradConfig['outputs'][number];
+export type FolderInputConfig = z.output<typeof folderInputSchema>;
+export type SerialInputConfig = z.output<typeof serialInputSchema>;
+export type MqttInputConfig = z.output<typeof mqttInputSchema>;
+export type MqttOutputConfig = z.output<typeof mqttOutputSchema>;
+export type InfluxOutputConfig = z.output<typeof influxOutputSchema>;
+export type SocketioOutputConfig = z.output<typeof socketioOutputSchema>;
+export type PipelineConfig = SpectradConfig['pipeline'];
+export type IdentificationConfig = SpectradConfig['identification'];
