@@ -1,0 +1,12 @@
+/** The universal synthetic benchmark (Schuetzke et al. 2023): class definitions, splits, mixtures, seeded rng. */
+export { loadDefinition, BENCHMARK_NAMES } from './definitions.ts';
+export type { BenchmarkName, BenchmarkDefinition, ClassDefinition } from './definitions.ts';
+export { generateTestSplit, generateRandomSplit, RANDOM_VARIATION, PUBLISHED_PER_CLASS } from './generate.ts';
+export type { Dataset, RandomSplit, RandomSplitOptions } from './generate.ts';
+export { makeMixtures } from './mixtures.ts';
+export type { MixtureOptions, MixtureSet } from './mixtures.ts';
+export { createRng, deriveRng, createRngFromWords } from './rng.ts';
+export type { Rng } from './rng.ts';
+export { gaussianKernel } from './blur.ts';
+export { testVariantPlan, testVariantsPerClass } from './variants.ts';
+export type { TestVariant, TestVariantPlan } from './variants.ts';
