@@ -1,0 +1,336 @@
+/**
+ * Real servers for tests: mosquitto, victoria-metrics and socat pty pairs, each on a free loopback port or in a
+ * temporary folder, with stop/start/restart for outage tests. A missing binary is a test failure, never a skip:
+ * run scripts/ensure-test-servers.sh to install them.
+ *
+ * Every process started here is tracked; call stopAllServers() in afterAll (and a process 'exit' hook kills any
+ * survivor) so no test leaks a server.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const BINARIES = {
+  mosquitto: '/usr/sbin/mosquitto',
+  mosquittoPasswd: '/usr/bin/mosquitto_passwd',
+  victoriaMetrics: '/usr/bin/victoria-metrics',
+  socat: '/usr/bin/socat',
+} as const;
+
+/** Throws (so the test fails) when a server binary is not installed. */
+export function requireBinary(path: string): string {
+  try {
+    accessSync(path, constants.X_OK);
+    return path;
+  } catch {
+    throw new Error(`${path} is not installed or not executable; run scripts/ensure-test-servers.sh (Debian packages)`);
+  }
+}
+
+const running = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // Last resort when a test file crashes before its afterAll: never leave a broker behind.
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGKILL');
+    });
+  }
+}
+
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `spectrad-${prefix}-`));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Stops every server this process started and removes their temporary folders. */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...running].map((c) => killAndWait(c)));
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls until check() is truthy; fails with what it was waiting for. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+function tcpAccepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+/** A child process that can be stopped and started again with the same arguments (same port, same data). */
+class ManagedProcess {
+  private child: ChildProcess | undefined;
+  private log = '';
+
+  constructor(
+    private readonly name: string,
+    private readonly command: string,
+    private readonly args: readonly string[],
+    private readonly ready: () => Promise<boolean>,
+    private readonly readyTimeoutMs = 15_000,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    requireBinary(this.command);
+    this.log = '';
+    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (b: Buffer) => {
+      this.log = (this.log + b.toString()).slice(-4000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    track(child);
+    this.child = child;
+    await waitFor(`${this.name} to be ready`, async () => {
+      if (!this.running) throw new Error(`${this.name} exited early (code ${child.exitCode}): ${this.log}`);
+      return this.ready();
+    }, this.readyTimeoutMs);
+  }
+
+  /** Graceful stop (SIGTERM), or a crash (SIGKILL) for outage tests. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child) await killAndWait(this.child, signal);
+    this.child = undefined;
+  }
+
+  recentLog(): string {
+    return this.log;
+  }
+}
+
+export interface TestServer {
+  readonly port: number;
+  readonly url: string;
+  start(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+  readonly running: boolean;
+}
+
+function wrap(proc: ManagedProcess, port: number, url: string): TestServer {
+  return {
+    port,
+    url,
+    start: () => proc.start(),
+    stop: (signal) => proc.stop(signal),
+    restart: async () => {
+      await proc.stop();
+      await proc.start();
+    },
+    get running() {
+      return proc.running;
+    },
+  };
+}
+
+export interface MosquittoOptions {
+  /** With auth, anonymous clients are refused and this user/password is the only login. */
+  auth?: { username: string; password: string };
+  /** Outgoing QoS 1 messages in flight per client before the broker queues (mosquitto's default is 20). */
+  maxInflight?: number;
+}
+
+export interface Mosquitto extends TestServer {
+  readonly dataDir: string;
+}
+
+/** mosquitto on a free loopback port with persistence in a temporary folder (sessions survive a restart). */
+export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
+  requireBinary(BINARIES.mosquitto);
+  const dir = makeTempDir('mosquitto');
+  const port = await freePort();
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    `allow_anonymous ${options.auth ? 'false' : 'true'}`,
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'autosave_interval 1',
+    `max_inflight_messages ${options.maxInflight ?? 100}`,
+    'max_queued_messages 100000',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+  ];
+  // Started as root, mosquitto drops to user 'mosquitto', which cannot write the temporary folder.
+  if (process.getuid?.() === 0) lines.push('user root');
+  if (options.auth) {
+    requireBinary(BINARIES.mosquittoPasswd);
+    const pwFile = join(dir, 'passwd');
+    writeFileSync(pwFile, '');
+    const made = spawnSync(BINARIES.mosquittoPasswd, ['-b', pwFile, options.auth.username, options.auth.password]);
+    if (made.status !== 0) throw new Error(`mosquitto_passwd failed: ${made.stderr.toString()}`);
+    lines.push(`password_file ${pwFile}`);
+  }
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = new ManagedProcess('mosquitto', BINARIES.mosquitto, ['-c', conf], () => tcpAccepts(port));
+  await proc.start();
+  return Object.assign(wrap(proc, port, `mqtt://127.0.0.1:${port}`), { dataDir: dir });
+}
+
+export interface VictoriaMetrics extends TestServer {
+  /** Makes just-written points searchable at once (VictoriaMetrics buffers for about a second). */
+  forceFlush(): Promise<void>;
+  /** Raw series from /api/v1/export for a series selector, one parsed JSON line each. */
+  exportSeries(selector: string): Promise<ExportedSeries[]>;
+}
+
+export interface ExportedSeries {
+  metric: Record<string, string>;
+  values: number[];
+  timestamps: number[];
+}
+
+export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
+  requireBinary(BINARIES.victoriaMetrics);
+  const dir = makeTempDir('vm');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const health = async () => {
+    try {
+      const res = await fetch(`${url}/health`);
+      return res.ok;
+    } catch {
+      return false;
+    }
+  };
+  const proc = new ManagedProcess(
+    'victoria-metrics',
+    BINARIES.victoriaMetrics,
+    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=1d', '-loggerLevel=ERROR'],
+    health,
+    30_000,
+  );
+  await proc.start();
+  return Object.assign(wrap(proc, port, url), {
+    async forceFlush() {
+      const res = await fetch(`${url}/internal/force_flush`);
+      if (!res.ok) throw new Error(`force_flush answered ${res.status}`);
+    },
+    async exportSeries(selector: string) {
+      const res = await fetch(`${url}/api/v1/export?match[]=${encodeURIComponent(selector)}`);
+      if (!res.ok) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+      const text = await res.text();
+      return text
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as ExportedSeries);
+    },
+  });
+}
+
+export interface PtyPair {
+  /** The adapter's end (a symlink to /dev/pts/N, like a USB serial device node). */
+  readonly a: string;
+  /** The instrument's end: write frames here. */
+  readonly b: string;
+  start(): Promise<void>;
+  /** Closing the pair makes both device nodes disappear, as when a USB adapter is unplugged. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+  readonly running: boolean;
+}
+
+/** A connected pair of pseudo-terminals from socat: bytes written to b arrive at a and back. */
+export async function startPtyPair(): Promise<PtyPair> {
+  requireBinary(BINARIES.socat);
+  const dir = makeTempDir('pty');
+  const a = join(dir, 'a');
+  const b = join(dir, 'b');
+  const proc = new ManagedProcess(
+    'socat',
+    BINARIES.socat,
+    ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
+    async () => existsSync(a) && existsSync(b) && /starting data transfer loop/.test(proc.recentLog()),
+  );
+  await proc.start();
+  return {
+    a,
+    b,
+    start: () => proc.start(),
+    stop: async (signal) => {
+      await proc.stop(signal);
+      // socat unlinks its links on a clean exit; after SIGKILL they dangle, as a vanished device would.
+      rmSync(a, { force: true });
+      rmSync(b, { force: true });
+    },
+    restart: async () => {
+      await proc.stop();
+      rmSync(a, { force: true });
+      rmSync(b, { force: true });
+      await proc.start();
+    },
+    get running() {
+      return proc.running;
+    },
+  };
+}
