@@ -1,0 +1,215 @@
+import { SpectrumInputError } from '../errors.ts';
+import { calibrate, confidence, type Calibration } from './calibration.ts';
+import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
+import { beamMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture.ts';
+import type { Candidate, Identification, MixtureComponent } from './types.ts';
+
+export interface IdentifyQuery {
+  /** Unit-norm embedding from the library's encoder. */
+  readonly embedding: Float32Array;
+  /** The preprocessed spectrum on the model grid, when at hand: mixture fractions are then fitted in spectral space. */
+  readonly spectrum?: Float32Array;
+}
+
+export interface IdentifyOptions {
+  /** Neighbours that vote (default 3, as the paper). */
+  readonly k?: number;
+  /** Thresholds from calibrate(library); computed once per library state and cached when absent. */
+  readonly calibration?: Calibration;
+  /** Look for mixtures (default true). */
+  readonly mixtures?: boolean;
+  /** Most components considered (default 5). */
+  readonly maxComponents?: number;
+  /** Exactly this many components (a protocol where the count is known); skips the mixture decision. */
+  readonly components?: number;
+  readonly beamWidth?: number;
+  /** A top class scoring below this is low-confidence (default 0.5). */
+  readonly lowConfidenceScore?: number;
+  /** Candidates listed (default 5). */
+  readonly candidates?: number;
+}
+
+const calibrationCache = new WeakMap<LibraryMatrix, Calibration>();
+const prototypeCache = new WeakMap<LibraryMatrix, Map<number, Float32Array>>();
+
+/** The library's calibration for its current state, computed on first use. */
+export function calibrationFor(library: ReferenceLibrary): Calibration {
+  const matrix = library.matrix();
+  let cal = calibrationCache.get(matrix);
+  if (!cal) {
+    cal = calibrate(library);
+    calibrationCache.set(matrix, cal);
+  }
+  return cal;
+}
+
+/**
+ * Identifies one spectrum from its embedding: kNN vote for the single-compound answer, a beam search over normalized
+ * sums of class embeddings for mixtures, and calibrated thresholds for the status.
+ */
+export function identify(query: IdentifyQuery, library: ReferenceLibrary, options: IdentifyOptions = {}): Identification {
+  if (library.classCount === 0) {
+    throw new SpectrumInputError('library-empty', 'the reference library has no classes; enroll some first');
+  }
+  const matrix = library.matrix();
+  const q = query.embedding;
+  const cal = options.calibration ?? (library.classCount >= 2 ? calibrationFor(library) : singleClassCalibration());
+  const wanted = options.candidates ?? 5;
+  const knn = library.knn(q, { k: options.k ?? 3, topClasses: Math.max(wanted, 2) });
+  const ranking = knn.ranking;
+  const sims = ranking.map((r) => r.similarity);
+  const candidates: Candidate[] = ranking.slice(0, wanted).map((r, i) => {
+    const others = sims.filter((_, j) => j !== i);
+    const margin = r.similarity - (others.length ? Math.max(...others) : r.similarity - 1);
+    return { class: r.class, score: round(confidence(cal, r.similarity, margin)), similarity: round(r.similarity) };
+  });
+  const top = candidates[0];
+  const best = ranking[0].similarity;
+
+  const mixturesOn = (options.mixtures ?? true) && library.classCount >= 2;
+  if (mixturesOn) {
+    const maxComponents = options.components ?? options.maxComponents ?? 5;
+    const fits = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents, beamWidth: options.beamWidth ?? 16 });
+    const chosen = options.components !== undefined ? fits[Math.min(options.components, fits.length) - 1] : decideMixture(fits, cal);
+    if (chosen && chosen.classIndices.length >= 2) {
+      const components = describeComponents(chosen, matrix, q, cal, library, query.spectrum);
+      return {
+        status: 'mixture',
+        score: round(Math.min(...components.map((c) => c.score))),
+        candidates,
+        components,
+        unknownComponent: chosen.similarity < cal.unknownComponentThreshold,
+      };
+    }
+  }
+
+  if (best < cal.unknownThreshold) {
+    return { status: 'unknown', score: top.score, candidates };
+  }
+  const lowConfidence = top.score < (options.lowConfidenceScore ?? 0.5) || best < cal.confidentThreshold;
+  return { status: lowConfidence ? 'low-confidence' : 'identified', class: top.class, score: top.score, candidates };
+}
+
+/** Identifies a batch: row-major embeddings [n, dim], with the matching spectra [n, points] when at hand. */
+export function identifyBatch(
+  embeddings: Float32Array,
+  library: ReferenceLibrary,
+  options: IdentifyOptions = {},
+  spectra?: Float32Array,
+): Identification[] {
+  const dim = library.dim;
+  if (embeddings.length % dim !== 0) {
+    throw new SpectrumInputError('query-dim', `${embeddings.length} embedding values is not a multiple of dim ${dim}`);
+  }
+  const n = embeddings.length / dim;
+  const points = library.points;
+  const cal = options.calibration ?? (library.classCount >= 2 ? calibrationFor(library) : undefined);
+  const out: Identification[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      identify(
+        {
+          embedding: embeddings.subarray(i * dim, (i + 1) * dim),
+          spectrum: spectra ? spectra.subarray(i * points, (i + 1) * points) : undefined,
+        },
+        library,
+        { ...options, calibration: cal },
+      ),
+    );
+  }
+  return out;
+}
+
+/** The smallest number of components after which one more no longer beats the calibrated gain. */
+function decideMixture(fits: readonly MixtureFit[], cal: Calibration): MixtureFit | undefined {
+  let m = 1;
+  while (m < fits.length && fits[m].similarity - fits[m - 1].similarity > cal.mixtureGain) m++;
+  return fits[m - 1];
+}
+
+function describeComponents(
+  fit: MixtureFit,
+  matrix: LibraryMatrix,
+  q: Float32Array,
+  cal: Calibration,
+  library: ReferenceLibrary,
+  spectrum?: Float32Array,
+): MixtureComponent[] {
+  const { dim, centroids } = matrix;
+  const margins = memberMargins(centroids, dim, q, fit.classIndices);
+  const spectralWeights = spectrum ? spectralFractions(fit.classIndices, matrix, library, spectrum) : null;
+  const weights =
+    spectralWeights ??
+    nnls(
+      fit.classIndices.map((c) => centroids.subarray(c * dim, (c + 1) * dim)),
+      q,
+    );
+  const total = weights.reduce((s, w) => s + w, 0);
+  return fit.classIndices
+    .map((c, i) => ({
+      class: matrix.classNames[c],
+      // A member's margin is how much better the fit is with it than with its best replacement; at a margin equal
+      // to the calibrated mixture gain the member is as doubtful as the mixture call itself (score 0.5).
+      score: round(Math.max(0, margins[i]) / (Math.max(0, margins[i]) + cal.mixtureGain)),
+      fraction: round(total > 0 ? weights[i] / total : 1 / fit.classIndices.length),
+    }))
+    .sort((a, b) => b.fraction - a.fraction);
+}
+
+/** NNLS of the spectrum on the components' mean reference spectra; null when some class has no stored spectra. */
+function spectralFractions(
+  classes: readonly number[],
+  matrix: LibraryMatrix,
+  library: ReferenceLibrary,
+  spectrum: Float32Array,
+): number[] | null {
+  if (spectrum.length !== library.points) return null;
+  let cache = prototypeCache.get(matrix);
+  if (!cache) {
+    cache = new Map();
+    prototypeCache.set(matrix, cache);
+  }
+  const columns: Float32Array[] = [];
+  for (const c of classes) {
+    let proto = cache.get(c);
+    if (!proto) {
+      const spectra = library.spectraOf(matrix.classNames[c]);
+      if (!spectra) return null;
+      proto = meanSpectrum(spectra, library.points);
+      cache.set(c, proto);
+    }
+    columns.push(proto);
+  }
+  const w = nnls(columns, spectrum);
+  return w.some((v) => v > 0) ? w : null;
+}
+
+/** Mean of a class's reference spectra, scaled to max 1 so NNLS weights are shares of max-normalized components. */
+function meanSpectrum(spectra: Float32Array, points: number): Float32Array {
+  const n = spectra.length / points;
+  const out = new Float32Array(points);
+  for (let r = 0; r < n; r++) for (let j = 0; j < points; j++) out[j] += spectra[r * points + j];
+  let max = 0;
+  for (let j = 0; j < points; j++) max = Math.max(max, out[j]);
+  if (max > 0) for (let j = 0; j < points; j++) out[j] /= max;
+  return out;
+}
+
+/** A one-class library has no different-class distribution: only near-identical spectra count as that class. */
+function singleClassCalibration(): Calibration {
+  return {
+    unknownThreshold: 0.9,
+    confidentThreshold: 0.9,
+    mixtureGain: 1,
+    unknownComponentThreshold: 0.9,
+    logistic: { bias: -45, similarity: 50, margin: 0 },
+    targetFalseUnknownRate: 0.01,
+    fdr: 0.01,
+    samples: 0,
+    looAccuracy: 0,
+  };
+}
+
+function round(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
+}

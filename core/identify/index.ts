@@ -1,0 +1,37 @@
+/** Public API of the identification engine: reference library, calibration, identification, mixture search. */
+export type { Candidate, Identification, IdentificationStatus, MixtureComponent } from './types.ts';
+export {
+  ReferenceLibrary,
+  serializeLibrary,
+  deserializeLibrary,
+  knnSearch,
+  type ClassRank,
+  type KnnOptions,
+  type KnnResult,
+  type LibraryClassInfo,
+  type LibraryInit,
+  type LibraryMatrix,
+  type Neighbor,
+} from './library.ts';
+export {
+  calibrate,
+  confidence,
+  similarityDistributions,
+  synthesizeMixtureEmbeddings,
+  quantile,
+  type Calibration,
+  type CalibrationOptions,
+  type SimilarityDistributions,
+} from './calibration.ts';
+export {
+  beamMixtureSearch,
+  exhaustiveMixtureSearch,
+  exhaustiveMemoryBytes,
+  memberMargins,
+  nnls,
+  setSimilarity,
+  type BeamOptions,
+  type MixtureFit,
+} from './mixture.ts';
+export { identify, identifyBatch, calibrationFor, type IdentifyOptions, type IdentifyQuery } from './identify.ts';
+export { auroc, componentsRight } from './metrics.ts';
