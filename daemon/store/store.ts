@@ -1,0 +1,398 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { AlertMessage, ResultMessage, ResultStatus } from '../../core/messages.ts';
+import type { IngestCommit, LedgerOutcome, PendingSpectrum, PipelineStore } from '../../pipelines/ports.ts';
+import { migrate } from './migrations.ts';
+
+export interface StoreOptions {
+  /**
+   * FULL (default): with WAL, every commit is fsynced before it returns, so a spectrum acknowledged to its source
+   * survives a power cut. NORMAL fsyncs only at checkpoints: still consistent and crash-safe for the process, but
+   * the last commits can be lost on power loss -- acknowledged inputs would then be gone.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** Output names that get a copy of every result and alert in the outbox. */
+  outputs?: readonly string[];
+}
+
+export interface OutboxRow {
+  readonly seq: number;
+  readonly kind: 'result' | 'alert';
+  readonly payload: string;
+  readonly attempts: number;
+}
+
+export interface ResultFilter {
+  instrument?: string;
+  class?: string;
+  status?: ResultStatus;
+  /** ISO time bounds on receivedAt (inclusive from, exclusive to). */
+  from?: string;
+  to?: string;
+  /** Results older than this id (the previous page's nextCursor): newest first. */
+  before?: string;
+  limit?: number;
+}
+
+export interface StoredSpectrum {
+  readonly id: string;
+  readonly receivedAt: string;
+  readonly instrument: string;
+  readonly adapter: string;
+  readonly source: string;
+  readonly formatHint?: string;
+  readonly block: number;
+  readonly title?: string;
+  readonly raw: Buffer;
+  readonly preprocessed?: Float32Array;
+  readonly state: 'pending' | 'done' | 'rejected';
+  readonly result?: ResultMessage;
+}
+
+export interface ClassSummary {
+  readonly name: string;
+  readonly createdAt: string;
+  readonly origin: string;
+  readonly references: number;
+}
+
+export interface ReferenceRow {
+  readonly id: number;
+  readonly class: string;
+  readonly spectrumId?: string;
+  readonly vector: Float32Array;
+  readonly embedding?: Float32Array;
+  readonly modelVersion?: string;
+}
+
+export interface NewReference {
+  readonly vector: Float32Array;
+  readonly embedding?: Float32Array;
+  readonly modelVersion?: string;
+  readonly spectrumId?: string;
+}
+
+export function toBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+export function fromBlob(b: Buffer): Float32Array {
+  // Copy: a Buffer from SQLite may sit at an offset that is not 4-byte aligned.
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}
+
+interface SpectrumRow {
+  id: string;
+  received_at: string;
+  instrument: string;
+  adapter: string;
+  source: string;
+  format_hint: string | null;
+  block: number;
+  title: string | null;
+  raw: Buffer;
+  preprocessed: Buffer | null;
+  state: 'pending' | 'done' | 'rejected';
+  message: string | null;
+}
+
+/**
+ * The daemon's durable state in one SQLite file (better-sqlite3, WAL): received spectra (raw and preprocessed),
+ * results, library classes and references, alerts, the input ledger and the per-output outbox. Synchronous by
+ * design: a call returns once its transaction is committed, which is what lets the pipeline acknowledge an input
+ * only after it is safe.
+ */
+export class Store implements PipelineStore {
+  readonly db: Database.Database;
+  private outputs: readonly string[];
+  private readonly stmt;
+
+  constructor(file: string, options: StoreOptions = {}) {
+    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+    this.outputs = options.outputs ?? [];
+    const db = this.db;
+    this.stmt = {
+      ledgerGet: db.prepare<[string], { outcome: LedgerOutcome }>('SELECT outcome FROM file_ledger WHERE key = ?'),
+      ledgerPut: db.prepare('INSERT OR REPLACE INTO file_ledger (key, source, outcome, at) VALUES (?, ?, ?, ?)'),
+      spectrumPut: db.prepare(
+        `INSERT INTO spectra (id, received_at, instrument, adapter, source, format_hint, block, title, raw, preprocessed, dedup_key, state)
+         VALUES (@id, @receivedAt, @instrument, @adapter, @source, @formatHint, @block, @title, @raw, @preprocessed, @dedupKey, @state)`,
+      ),
+      spectrumDone: db.prepare("UPDATE spectra SET state = 'done' WHERE id = ? AND state = 'pending'"),
+      resultPut: db.prepare(
+        `INSERT OR IGNORE INTO results (spectrum_id, instrument, status, class, score, latency_ms, model_version, message)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      alertPut: db.prepare('INSERT OR IGNORE INTO alerts (id, kind, instrument, at, message, result_id) VALUES (?, ?, ?, ?, ?, ?)'),
+      outboxPut: db.prepare('INSERT INTO outbox (output, kind, payload, created_at) VALUES (?, ?, ?, ?)'),
+      outboxTake: db.prepare<[string, number], OutboxRow>('SELECT seq, kind, payload, attempts FROM outbox WHERE output = ? ORDER BY seq LIMIT ?'),
+      outboxDel: db.prepare('DELETE FROM outbox WHERE seq = ?'),
+      outboxFail: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?'),
+      outboxDepth: db.prepare<[], { output: string; n: number }>('SELECT output, COUNT(*) AS n FROM outbox GROUP BY output'),
+      spectrumGet: db.prepare<[string], SpectrumRow>(
+        'SELECT s.*, r.message FROM spectra s LEFT JOIN results r ON r.spectrum_id = s.id WHERE s.id = ?',
+      ),
+      vectorGet: db.prepare<[string], { preprocessed: Buffer | null; state: string }>('SELECT preprocessed, state FROM spectra WHERE id = ?'),
+    };
+  }
+
+  /** Outputs that receive a copy of every result and alert from now on. */
+  setOutputs(outputs: readonly string[]): void {
+    this.outputs = [...outputs];
+  }
+
+  // ---- PipelineStore -------------------------------------------------------------------------------------------
+
+  ledgerOutcome(key: string): LedgerOutcome | undefined {
+    return this.stmt.ledgerGet.get(key)?.outcome;
+  }
+
+  readonly commitIngest = (commit: IngestCommit): void => {
+    this.db.transaction(() => {
+      for (const s of commit.spectra) {
+        this.stmt.spectrumPut.run({
+          id: s.id,
+          receivedAt: s.receivedAt,
+          instrument: s.instrument,
+          adapter: s.adapter,
+          source: s.source,
+          formatHint: s.formatHint ?? null,
+          block: s.block,
+          title: s.title ?? null,
+          raw: s.raw,
+          preprocessed: s.preprocessed ? toBlob(s.preprocessed) : null,
+          dedupKey: s.dedupKey ?? null,
+          state: s.preprocessed ? 'pending' : 'rejected',
+        });
+      }
+      this.putResultsAndAlerts(commit.results, commit.alerts);
+      if (commit.ledger) this.stmt.ledgerPut.run(commit.ledger.key, commit.ledger.source, commit.ledger.outcome, new Date().toISOString());
+    })();
+  };
+
+  commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[]): void {
+    this.db.transaction(() => {
+      this.putResultsAndAlerts(results, alerts);
+      for (const r of results) this.stmt.spectrumDone.run(r.id);
+    })();
+  }
+
+  pending(limit: number, exclude: ReadonlySet<string>): PendingSpectrum[] {
+    const out: PendingSpectrum[] = [];
+    // Page through so a large exclude set (the in-memory queue) cannot starve the scan.
+    let after = '';
+    const page = this.db.prepare<[string, number], { id: string; instrument: string; source: string; received_at: string; preprocessed: Buffer }>(
+      "SELECT id, instrument, source, received_at, preprocessed FROM spectra WHERE state = 'pending' AND id > ? ORDER BY id LIMIT ?",
+    );
+    while (out.length < limit) {
+      const rows = page.all(after, limit + exclude.size);
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        after = r.id;
+        if (exclude.has(r.id)) continue;
+        out.push({ id: r.id, instrument: r.instrument, source: r.source, receivedAt: r.received_at, vector: fromBlob(r.preprocessed) });
+        if (out.length >= limit) break;
+      }
+    }
+    return out;
+  }
+
+  private putResultsAndAlerts(results: readonly ResultMessage[], alerts: readonly AlertMessage[]): void {
+    const now = new Date().toISOString();
+    for (const r of results) {
+      const payload = JSON.stringify(r);
+      const inserted = this.stmt.resultPut.run(r.id, r.instrument, r.status, r.class ?? null, r.score, r.latencyMs, r.modelVersion, payload);
+      // A replayed spectrum already has its result: publish it once only.
+      if (inserted.changes === 0) continue;
+      for (const o of this.outputs) this.stmt.outboxPut.run(o, 'result', payload, now);
+    }
+    for (const a of alerts) {
+      const inserted = this.stmt.alertPut.run(a.id, a.kind, a.instrument, a.at, a.message, a.resultId ?? null);
+      if (inserted.changes === 0) continue;
+      const payload = JSON.stringify(a);
+      for (const o of this.outputs) this.stmt.outboxPut.run(o, 'alert', payload, now);
+    }
+  }
+
+  /** Records an alert that is about no result (adapter down/up) and queues it for the outputs. */
+  addAlert(alert: AlertMessage): void {
+    this.db.transaction(() => this.putResultsAndAlerts([], [alert]))();
+  }
+
+  // ---- outbox --------------------------------------------------------------------------------------------------
+
+  outboxTake(output: string, limit: number): OutboxRow[] {
+    return this.stmt.outboxTake.all(output, limit);
+  }
+
+  outboxDone(seqs: readonly number[]): void {
+    this.db.transaction(() => {
+      for (const s of seqs) this.stmt.outboxDel.run(s);
+    })();
+  }
+
+  outboxFailed(seqs: readonly number[], error: string): void {
+    this.db.transaction(() => {
+      for (const s of seqs) this.stmt.outboxFail.run(error.slice(0, 500), s);
+    })();
+  }
+
+  outboxDepths(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const o of this.outputs) out[o] = 0;
+    for (const r of this.stmt.outboxDepth.all()) out[r.output] = r.n;
+    return out;
+  }
+
+  // ---- queries -------------------------------------------------------------------------------------------------
+
+  listResults(filter: ResultFilter = {}): { items: ResultMessage[]; nextCursor?: string } {
+    const where: string[] = [];
+    const args: Record<string, string | number> = {};
+    const add = (clause: string, key: string, value: string | undefined) => {
+      if (value === undefined || value === '') return;
+      where.push(clause);
+      args[key] = value;
+    };
+    add('r.instrument = @instrument', 'instrument', filter.instrument);
+    add('r.class = @class', 'class', filter.class);
+    add('r.status = @status', 'status', filter.status);
+    add('s.received_at >= @from', 'from', filter.from);
+    add('s.received_at < @to', 'to', filter.to);
+    add('r.spectrum_id < @before', 'before', filter.before);
+    const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    args.limit = limit + 1;
+    const rows = this.db
+      .prepare<Record<string, string | number>, { message: string }>(
+        `SELECT r.message FROM results r JOIN spectra s ON s.id = r.spectrum_id
+         ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.spectrum_id DESC LIMIT @limit`,
+      )
+      .all(args);
+    const items = rows.slice(0, limit).map((r) => JSON.parse(r.message) as ResultMessage);
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : undefined };
+  }
+
+  getResult(id: string): ResultMessage | undefined {
+    const row = this.db.prepare<[string], { message: string }>('SELECT message FROM results WHERE spectrum_id = ?').get(id);
+    return row ? (JSON.parse(row.message) as ResultMessage) : undefined;
+  }
+
+  getSpectrum(id: string): StoredSpectrum | undefined {
+    const r = this.stmt.spectrumGet.get(id);
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      receivedAt: r.received_at,
+      instrument: r.instrument,
+      adapter: r.adapter,
+      source: r.source,
+      formatHint: r.format_hint ?? undefined,
+      block: r.block,
+      title: r.title ?? undefined,
+      raw: r.raw,
+      preprocessed: r.preprocessed ? fromBlob(r.preprocessed) : undefined,
+      state: r.state,
+      result: r.message ? (JSON.parse(r.message) as ResultMessage) : undefined,
+    };
+  }
+
+  /** The preprocessed vector of a received spectrum, for enrolling it into a class. */
+  spectrumVector(id: string): Float32Array | undefined {
+    const r = this.stmt.vectorGet.get(id);
+    return r?.preprocessed ? fromBlob(r.preprocessed) : undefined;
+  }
+
+  listAlerts(limit = 100): AlertMessage[] {
+    return this.db
+      .prepare<[number], { id: string; kind: AlertMessage['kind']; instrument: string; at: string; message: string; result_id: string | null }>(
+        'SELECT * FROM alerts ORDER BY id DESC LIMIT ?',
+      )
+      .all(limit)
+      .map((a) => ({ id: a.id, kind: a.kind, instrument: a.instrument, at: a.at, message: a.message, resultId: a.result_id ?? undefined }));
+  }
+
+  counts(): { spectra: number; pending: number; results: number; rejected: number } {
+    return this.db
+      .prepare<[], { spectra: number; pending: number; results: number; rejected: number }>(
+        `SELECT (SELECT COUNT(*) FROM spectra) AS spectra,
+                (SELECT COUNT(*) FROM spectra WHERE state = 'pending') AS pending,
+                (SELECT COUNT(*) FROM results) AS results,
+                (SELECT COUNT(*) FROM spectra WHERE state = 'rejected') AS rejected`,
+      )
+      .get()!;
+  }
+
+  // ---- library -------------------------------------------------------------------------------------------------
+
+  listClasses(): ClassSummary[] {
+    return this.db
+      .prepare<[], { name: string; created_at: string; origin: string; n: number }>(
+        `SELECT c.name, c.created_at, c.origin, COUNT(r.id) AS n FROM classes c
+         LEFT JOIN class_references r ON r.class = c.name GROUP BY c.name ORDER BY c.name`,
+      )
+      .all()
+      .map((c) => ({ name: c.name, createdAt: c.created_at, origin: c.origin, references: c.n }));
+  }
+
+  /** Adds references to a class, creating it when new; one transaction. */
+  addReferences(name: string, origin: string, refs: readonly NewReference[]): void {
+    const putClass = this.db.prepare('INSERT OR IGNORE INTO classes (name, created_at, origin) VALUES (?, ?, ?)');
+    const putRef = this.db.prepare('INSERT INTO class_references (class, spectrum_id, vector, embedding, model_version) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      putClass.run(name, new Date().toISOString(), origin);
+      for (const r of refs) {
+        putRef.run(name, r.spectrumId ?? null, toBlob(r.vector), r.embedding ? toBlob(r.embedding) : null, r.modelVersion ?? null);
+      }
+    })();
+  }
+
+  references(): ReferenceRow[] {
+    return this.db
+      .prepare<[], { id: number; class: string; spectrum_id: string | null; vector: Buffer; embedding: Buffer | null; model_version: string | null }>(
+        'SELECT * FROM class_references ORDER BY id',
+      )
+      .all()
+      .map((r) => ({
+        id: r.id,
+        class: r.class,
+        spectrumId: r.spectrum_id ?? undefined,
+        vector: fromBlob(r.vector),
+        embedding: r.embedding ? fromBlob(r.embedding) : undefined,
+        modelVersion: r.model_version ?? undefined,
+      }));
+  }
+
+  /** Stores embeddings computed under a (new) model version. */
+  setEmbeddings(modelVersion: string, rows: ReadonlyArray<{ id: number; embedding: Float32Array }>): void {
+    const put = this.db.prepare('UPDATE class_references SET embedding = ?, model_version = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const r of rows) put.run(toBlob(r.embedding), modelVersion, r.id);
+    })();
+  }
+
+  removeClass(name: string): boolean {
+    return this.db.prepare('DELETE FROM classes WHERE name = ?').run(name).changes > 0;
+  }
+
+  // ---- housekeeping --------------------------------------------------------------------------------------------
+
+  /** Deletes spectra (and their results) received before the cutoff, except pending ones. */
+  prune(olderThan: string): number {
+    return this.db.prepare("DELETE FROM spectra WHERE received_at < ? AND state != 'pending'").run(olderThan).changes;
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+}

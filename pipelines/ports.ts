@@ -1,0 +1,54 @@
+import type { AlertMessage, ResultMessage } from '../core/messages.ts';
+
+/**
+ * What the pipeline needs from durable storage. The daemon's SQLite store implements it; the pipeline never sees
+ * SQL. Every method is synchronous and transactional: when it returns, the data is on disk.
+ */
+
+/** A spectrum as received, ready to be committed before its input is acknowledged. */
+export interface ReceivedSpectrum {
+  readonly id: string;
+  readonly adapter: string;
+  readonly source: string;
+  readonly instrument: string;
+  readonly receivedAt: string;
+  readonly formatHint?: string;
+  /** Position of the spectrum in a multi-block input (0 for single spectra). */
+  readonly block: number;
+  readonly raw: Buffer;
+  /** On the model's grid, max |y| = 1; absent when the input was rejected. */
+  readonly preprocessed?: Float32Array;
+  /** Source idempotency key (+ `#block`); a second arrival with the same key is not processed again. */
+  readonly dedupKey?: string;
+  readonly title?: string;
+}
+
+export type LedgerOutcome = 'processed' | 'failed';
+
+export interface IngestCommit {
+  readonly spectra: readonly ReceivedSpectrum[];
+  /** Results decided at ingest: the 'rejected' ones. */
+  readonly results: readonly ResultMessage[];
+  readonly alerts: readonly AlertMessage[];
+  /** The input's idempotency key and what became of it. */
+  readonly ledger?: { readonly key: string; readonly outcome: LedgerOutcome; readonly source: string };
+}
+
+/** A committed spectrum that still waits for its result. */
+export interface PendingSpectrum {
+  readonly id: string;
+  readonly instrument: string;
+  readonly source: string;
+  readonly receivedAt: string;
+  readonly vector: Float32Array;
+}
+
+export interface PipelineStore {
+  /** What became of an input with this idempotency key, if it was seen before. */
+  ledgerOutcome(key: string): LedgerOutcome | undefined;
+  commitIngest(commit: IngestCommit): void;
+  /** Stores results and alerts and queues them for every output, in one transaction. */
+  commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[]): void;
+  /** Oldest pending spectra not in `exclude` (those already in memory): crash recovery and spilled backlog. */
+  pending(limit: number, exclude: ReadonlySet<string>): PendingSpectrum[];
+}
