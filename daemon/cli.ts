@@ -16,6 +16,7 @@ interface CommandModule {
 
 // Loaded lazily so a command's heavy dependencies (TensorFlow.js, SQLite) load only when it runs... by import order.
 const commandModules: Array<Promise<CommandModule>> = [
+  import('./commands/dataset.ts'),
 ];
 for (const load of commandModules) {
   (await load).register(program);

@@ -4,6 +4,7 @@ export type { BenchmarkName, BenchmarkDefinition, ClassDefinition } from './defi
 export { generateTestSplit, generateRandomSplit, RANDOM_VARIATION, PUBLISHED_PER_CLASS } from './generate.ts';
 export type { Dataset, RandomSplit, RandomSplitOptions } from './generate.ts';
 export { makeMixtures } from './mixtures.ts';
+export { parseClassList } from './class-list.ts';
 export type { MixtureOptions, MixtureSet } from './mixtures.ts';
 export { createRng, deriveRng, createRngFromWords } from './rng.ts';
 export type { Rng } from './rng.ts';
