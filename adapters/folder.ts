@@ -1,0 +1,415 @@
+/**
+ * Folder input: watches several folders (chokidar 4) for spectrum files matching glob patterns and emits each
+ * complete file once.
+ *
+ * - Complete files only: a file must keep the same size for stableMs (awaitWriteFinish), and temporary names used by
+ *   rename-on-close writers (*.tmp, *.part, .~*, ...) are ignored until renamed.
+ * - Files already present at start are picked up (they arrived while the daemon was down).
+ * - Exactly once: the dedup key is path + size + mtime; the daemon's store ledger answers alreadyProcessed(key), and a
+ *   file it has already recorded is only tidied away (moved/marked) again, never re-emitted.
+ * - The file is moved/marked only when the pipeline calls ack() (after the store commit); reject() moves it to the
+ *   failed folder with a .error.txt beside it.
+ * - Symlinks are never followed out of the watched folder; a link that points outside is refused into failed/.
+ * - A watched folder that is deleted and recreated is watched again (re-armed).
+ * - At most maxInFlight files are read and waiting for ack at once: a backlog of thousands of files costs a list of
+ *   names, not their contents.
+ */
+import { watch, type FSWatcher } from 'chokidar';
+import { constants as fsConstants, type Stats } from 'node:fs';
+import { copyFile, lstat, mkdir, readFile, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import picomatch from 'picomatch';
+import type { Observable } from 'rxjs';
+import type { AdapterState } from '../core/messages.ts';
+import { AdapterStateTracker, InputSink } from './adapter-state.ts';
+import type { InputAdapter, RawInput } from './types.ts';
+
+/** What happens to a file once its spectrum is committed. */
+export type FolderAckAction =
+  /** Move into dir (relative to the watched folder unless absolute); default 'processed'. */
+  | { readonly action: 'move'; readonly dir?: string }
+  /** Rename in place with a suffix; default '.processed'. Marked files are not picked up again. */
+  | { readonly action: 'mark'; readonly suffix?: string }
+  /** Leave it; the store ledger keeps it from being processed twice. */
+  | { readonly action: 'keep' };
+
+export interface FolderInputOptions {
+  readonly name: string;
+  readonly folders: readonly string[];
+  /** Globs (picomatch) relative to each folder; default every file at any depth. */
+  readonly patterns?: readonly string[];
+  /** Globs for names that are never read: temporary names of writers that rename on close. */
+  readonly ignore?: readonly string[];
+  readonly instrument?: string;
+  /** A file counts as complete when its size has not changed for this long (default 500 ms). */
+  readonly stableMs?: number;
+  readonly pollMs?: number;
+  readonly onAck?: FolderAckAction;
+  /** Where rejected files go (relative to the watched folder unless absolute); default 'failed'. */
+  readonly failedDir?: string;
+  /** The store ledger: true when a spectrum with this key was already committed. */
+  readonly alreadyProcessed?: (dedupKey: string) => boolean | Promise<boolean>;
+  /** Larger files are refused into failed/ unread (default 64 MiB). */
+  readonly maxFileBytes?: number;
+  /** Files read and waiting for ack at once (default 256). */
+  readonly maxInFlight?: number;
+  /** How often a missing or replaced folder is looked for (default 1000 ms). */
+  readonly rearmCheckMs?: number;
+  /** Create missing folders at start (default true). */
+  readonly createMissing?: boolean;
+  /** Polling instead of inotify, for network shares where events do not arrive. */
+  readonly usePolling?: boolean;
+  /** Told about files refused without being emitted (symlink escape, too large, unreadable). */
+  readonly onRefused?: (path: string, reason: string) => void;
+}
+
+export const DEFAULT_IGNORE = ['**/*.tmp', '**/*.part', '**/*.partial', '**/*.crdownload', '**/.~*', '**/~$*', '**/*.swp', '**/.*'];
+export const ERROR_SUFFIX = '.error.txt';
+
+interface Root {
+  /** As configured, made absolute. */
+  readonly dir: string;
+  /** With symlinks resolved: what "inside the folder" means. */
+  real: string;
+  ino: number | undefined;
+  readonly processedDir: string | undefined;
+  readonly failedDir: string;
+}
+
+export class FolderInput implements InputAdapter {
+  readonly name: string;
+  private readonly state: AdapterStateTracker;
+  private readonly sink = new InputSink<RawInput>();
+  private readonly roots: Root[];
+  private readonly isWanted: (rel: string) => boolean;
+  private readonly isIgnored: (rel: string) => boolean;
+  private readonly markSuffix: string | undefined;
+  private watcher: FSWatcher | undefined;
+  /** The watcher's initial scan is over: from here on chokidar's awaitWriteFinish guards completeness. */
+  private scanned = false;
+  private readonly fromInitialScan = new Set<string>();
+  private rearmTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  /** Paths queued (names only) until a slot frees up. */
+  private readonly queued = new Set<string>();
+  /** Paths emitted and not yet acknowledged. */
+  private readonly inFlight = new Set<string>();
+  /** Keys handled in this session with the file left in place (keep/mark), so change events do not repeat them. */
+  private readonly handled = new Set<string>();
+  private readonly busy = new Set<Promise<void>>();
+
+  constructor(private readonly options: FolderInputOptions) {
+    this.name = options.name;
+    this.state = new AdapterStateTracker(options.name, 'folder');
+    if (options.folders.length === 0) throw new RangeError(`folder input ${options.name}: no folders given`);
+    const onAck = options.onAck ?? { action: 'move' };
+    this.markSuffix = onAck.action === 'mark' ? (onAck.suffix ?? '.processed') : undefined;
+    this.roots = options.folders.map((f) => {
+      const dir = resolve(f);
+      const under = (p: string) => (isAbsolute(p) ? p : join(dir, p));
+      return {
+        dir,
+        real: dir,
+        ino: undefined,
+        processedDir: onAck.action === 'move' ? under(onAck.dir ?? 'processed') : undefined,
+        failedDir: under(options.failedDir ?? 'failed'),
+      };
+    });
+    const patterns = options.patterns?.length ? [...options.patterns] : ['**/*'];
+    this.isWanted = picomatch(patterns, { dot: false });
+    this.isIgnored = picomatch([...(options.ignore ?? DEFAULT_IGNORE), `**/*${ERROR_SUFFIX}`], { dot: true });
+  }
+
+  get inputs$(): Observable<RawInput> {
+    return this.sink.output$;
+  }
+
+  get state$(): Observable<AdapterState> {
+    return this.state.state$;
+  }
+
+  /** Files waiting for a slot plus files waiting for ack: the adapter's share of the queue depth. */
+  get queueDepth(): number {
+    return this.queued.size + this.inFlight.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.state.set('starting');
+    for (const root of this.roots) {
+      if (this.options.createMissing ?? true) await mkdir(root.dir, { recursive: true });
+    }
+    await this.arm();
+    this.rearmTimer = setInterval(() => void this.checkRoots(), this.options.rearmCheckMs ?? 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.rearmTimer);
+    await this.watcher?.close();
+    this.watcher = undefined;
+    this.queued.clear();
+    while (this.busy.size) await Promise.allSettled([...this.busy]);
+    this.state.set('stopped');
+    this.sink.complete();
+  }
+
+  /** (Re)creates the watcher over every folder that exists now. */
+  private async arm(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = undefined;
+    const present: Root[] = [];
+    for (const root of this.roots) {
+      const st = await stat(root.dir).catch(() => undefined);
+      root.ino = st?.isDirectory() ? st.ino : undefined;
+      if (root.ino !== undefined) {
+        root.real = await realpath(root.dir);
+        present.push(root);
+      }
+    }
+    if (!this.running) return;
+    const missing = this.roots.filter((r) => r.ino === undefined).map((r) => r.dir);
+    if (present.length === 0) {
+      this.state.set('down', `folder missing: ${missing.join(', ')}`);
+      return;
+    }
+    const stableMs = this.options.stableMs ?? 500;
+    const watcher = watch(
+      present.map((r) => r.dir),
+      {
+        ignoreInitial: false,
+        followSymlinks: false,
+        usePolling: this.options.usePolling ?? false,
+        awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: this.options.pollMs ?? Math.min(100, stableMs) },
+        ignored: (path: string) => this.ignoredByWatcher(path),
+      },
+    );
+    watcher.on('add', (path) => this.enqueue(path));
+    watcher.on('change', (path) => this.enqueue(path));
+    watcher.on('error', (err) => this.state.set('down', `watch error: ${String(err)}`));
+    this.watcher = watcher;
+    this.scanned = false;
+    await new Promise<void>((r) => watcher.once('ready', () => r()));
+    this.scanned = true;
+    this.state.set(missing.length ? 'down' : 'up', missing.length ? `folder missing: ${missing.join(', ')}` : undefined);
+  }
+
+  /** Deleted, recreated or replaced folders: rebuild the watcher so events keep coming. */
+  private async checkRoots(): Promise<void> {
+    if (!this.running) return;
+    let changed = false;
+    for (const root of this.roots) {
+      const st = await stat(root.dir).catch(() => undefined);
+      const ino = st?.isDirectory() ? st.ino : undefined;
+      if (ino !== root.ino) changed = true;
+    }
+    if (changed && this.running) await this.track(this.arm());
+  }
+
+  private ignoredByWatcher(path: string): boolean {
+    for (const root of this.roots) {
+      if (path === root.dir) return false;
+      if (isInside(path, root.failedDir) || (root.processedDir && isInside(path, root.processedDir))) return true;
+      if (isInside(path, root.dir)) {
+        const rel = relative(root.dir, path);
+        if (this.markSuffix && path.endsWith(this.markSuffix)) return true;
+        return this.isIgnored(rel) || this.isIgnored(basename(path));
+      }
+    }
+    return false;
+  }
+
+  private rootOf(path: string): Root | undefined {
+    return this.roots.find((r) => isInside(path, r.dir));
+  }
+
+  private enqueue(path: string): void {
+    if (!this.running || this.inFlight.has(path)) return;
+    const root = this.rootOf(path);
+    if (!root) return;
+    const rel = relative(root.dir, path);
+    if (!this.isWanted(rel) || this.ignoredByWatcher(path)) return;
+    if (!this.scanned) this.fromInitialScan.add(path);
+    this.queued.add(path);
+    this.pump();
+  }
+
+  private pump(): void {
+    const max = this.options.maxInFlight ?? 256;
+    while (this.running && this.queued.size && this.inFlight.size < max) {
+      const path = this.queued.values().next().value as string;
+      this.queued.delete(path);
+      this.inFlight.add(path);
+      void this.track(
+        this.consider(path).then(
+          (emitted) => {
+            if (!emitted) this.release(path);
+          },
+          (err: unknown) => {
+            this.release(path);
+            this.options.onRefused?.(path, `unexpected error: ${String(err)}`);
+          },
+        ),
+      );
+    }
+  }
+
+  private release(path: string): void {
+    this.inFlight.delete(path);
+    this.pump();
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    this.busy.add(p);
+    void p.finally(() => this.busy.delete(p));
+    return p;
+  }
+
+  /** Reads and emits the file, or refuses/skips it; true when emitted (the slot is freed on ack/reject). */
+  private async consider(path: string): Promise<boolean> {
+    const root = this.rootOf(path);
+    if (!root) return false;
+    const link = await lstat(path).catch(() => undefined);
+    if (!link) return false; // gone meanwhile (renamed by its writer, deleted)
+    let target = path;
+    if (link.isSymbolicLink()) {
+      const real = await realpath(path).catch(() => undefined);
+      if (!real || !isInside(real, root.real)) {
+        await this.refuse(root, path, `symbolic link points outside the watched folder ${root.dir}${real ? ` (to ${real})` : ''}; not followed`);
+        return false;
+      }
+      target = real;
+    }
+    // chokidar applies awaitWriteFinish only after its initial scan: files found at start get the same check here.
+    const st: Stats | undefined = this.fromInitialScan.delete(path)
+      ? await this.awaitStable(target)
+      : await stat(target).catch(() => undefined);
+    if (!st?.isFile()) return false;
+    const max = this.options.maxFileBytes ?? 64 * 1024 * 1024;
+    if (st.size > max) {
+      await this.refuse(root, path, `file has ${st.size} bytes, more than the ${max} allowed; not read`);
+      return false;
+    }
+    const dedupKey = `file:${path}:${st.size}:${Math.round(st.mtimeMs)}`;
+    if (this.handled.has(dedupKey)) return false;
+    if (await this.options.alreadyProcessed?.(dedupKey)) {
+      // Committed before a crash, but not yet moved: finish the tidy-up only.
+      await this.dispose(root, path, dedupKey);
+      return false;
+    }
+    let payload: Buffer;
+    try {
+      payload = await readFile(target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      await this.refuse(root, path, `cannot read: ${String(err)}`);
+      return false;
+    }
+    if (!this.running) return false;
+    let settled = false;
+    const settle = async (how: () => Promise<void>) => {
+      if (settled) return;
+      settled = true;
+      try {
+        await how();
+      } finally {
+        this.release(path);
+      }
+    };
+    this.sink.emit({
+      adapter: this.name,
+      source: path,
+      ...(this.options.instrument ? { instrument: this.options.instrument } : {}),
+      receivedAt: new Date().toISOString(),
+      formatHint: basename(path),
+      payload,
+      dedupKey,
+      ack: () => settle(() => this.dispose(root, path, dedupKey)),
+      reject: (reason: string) => settle(() => this.moveToFailed(root, path, reason)),
+    });
+    return true;
+  }
+
+  /** Stats of the file once its size and mtime have held still for stableMs; undefined when it vanished. */
+  private async awaitStable(path: string): Promise<Stats | undefined> {
+    const stableMs = this.options.stableMs ?? 500;
+    const pollMs = this.options.pollMs ?? Math.min(100, stableMs);
+    let prev = await stat(path).catch(() => undefined);
+    for (;;) {
+      if (!prev?.isFile() || !this.running) return prev;
+      await new Promise((r) => setTimeout(r, Math.max(pollMs, stableMs - (Date.now() - prev!.mtimeMs))));
+      const cur = await stat(path).catch(() => undefined);
+      if (!cur) return undefined;
+      if (cur.size === prev.size && cur.mtimeMs === prev.mtimeMs && Date.now() - cur.mtimeMs >= stableMs) return cur;
+      prev = cur;
+    }
+  }
+
+  /** The configured ack action: move, mark or keep. Idempotent: a vanished file is fine. */
+  private async dispose(root: Root, path: string, dedupKey: string): Promise<void> {
+    const onAck = this.options.onAck ?? { action: 'move' };
+    if (onAck.action === 'keep') {
+      this.handled.add(dedupKey);
+      return;
+    }
+    if (onAck.action === 'mark') {
+      this.handled.add(dedupKey);
+      await moveFile(path, await freeName(path + this.markSuffix));
+      return;
+    }
+    const dest = join(root.processedDir ?? join(root.dir, 'processed'), relative(root.dir, path));
+    await moveFile(path, await freeName(dest));
+  }
+
+  private async moveToFailed(root: Root, path: string, reason: string): Promise<void> {
+    const dest = await freeName(join(root.failedDir, relative(root.dir, path)));
+    const moved = await moveFile(path, dest);
+    if (moved) {
+      await writeFile(dest + ERROR_SUFFIX, `${new Date().toISOString()} ${this.name}: ${path}\n${reason}\n`);
+    }
+  }
+
+  private async refuse(root: Root, path: string, reason: string): Promise<void> {
+    this.options.onRefused?.(path, reason);
+    await this.moveToFailed(root, path, reason);
+  }
+}
+
+function isInside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+/** dest, or dest with -1, -2, ... before the extension when taken. */
+async function freeName(dest: string): Promise<string> {
+  const taken = async (p: string) => (await lstat(p).catch(() => undefined)) !== undefined;
+  if (!(await taken(dest))) return dest;
+  const dot = basename(dest).lastIndexOf('.');
+  const stem = dot > 0 ? dest.slice(0, dest.length - (basename(dest).length - dot)) : dest;
+  const ext = dot > 0 ? dest.slice(stem.length) : '';
+  for (let i = 1; ; i++) {
+    const candidate = `${stem}-${i}${ext}`;
+    if (!(await taken(candidate))) return candidate;
+  }
+}
+
+/** Renames (copying across file systems); false when the source is already gone. Moves links, not their targets. */
+async function moveFile(src: string, dest: string): Promise<boolean> {
+  // Checked first so a late ack for a deleted folder does not recreate it through mkdir.
+  const link = await lstat(src).catch(() => undefined);
+  if (!link) return false;
+  await mkdir(dirname(dest), { recursive: true });
+  try {
+    await rename(src, dest);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return false;
+    if (code !== 'EXDEV') throw err;
+    if (link.isSymbolicLink()) await symlink(await readlink(src), dest);
+    else await copyFile(src, dest, fsConstants.COPYFILE_EXCL);
+    await unlink(src);
+    return true;
+  }
+}
