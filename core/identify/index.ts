@@ -27,6 +27,7 @@ export {
   beamMixtureSearch,
   exhaustiveMixtureSearch,
   exhaustiveMemoryBytes,
+  binomial,
   memberMargins,
   nnls,
   setSimilarity,
