@@ -1,0 +1,229 @@
+/**
+ * Every wasm kernel and gradient we register, numerically against tfjs's reference cpu backend: random shapes with
+ * odd sizes, strides, 'same'/'valid'/explicit padding, and all-negative inputs where the stock kernels went wrong.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../../core/engine/index.ts';
+import { expectClose, randomValues, runBoth, useWasmEngine } from './compare.ts';
+
+beforeAll(useWasmEngine);
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+const tensor = (shape: number[], seed: number, range?: { lo: number; hi: number }) => tf.tensor(randomValues(size(shape), seed, range), shape);
+
+describe('engine registration', () => {
+  it('registers our overrides on wasm only', () => {
+    for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity']) {
+      expect(tf.getKernel(name, 'wasm')?.kernelFunc.name, name).toBe('kernelFunc');
+      expect(tf.getKernel(name, 'cpu')?.kernelFunc.name, name).not.toBe('kernelFunc');
+    }
+  });
+});
+
+type PadCase = 'same' | 'valid' | number;
+const convCases: Array<{ x: [number, number, number, number]; k: [number, number]; cout: number; strides: [number, number]; pad: PadCase }> = [
+  { x: [3, 1, 37, 1], k: [1, 7], cout: 4, strides: [1, 1], pad: 'same' }, // conv1d, first layer (Cin 1)
+  { x: [2, 1, 41, 5], k: [1, 6], cout: 3, strides: [1, 1], pad: 'same' }, // even kernel: asymmetric 'same'
+  { x: [2, 1, 40, 3], k: [1, 5], cout: 6, strides: [1, 1], pad: 'valid' },
+  { x: [2, 1, 43, 3], k: [1, 5], cout: 2, strides: [1, 2], pad: 'valid' }, // stride leaves input columns unused
+  { x: [2, 1, 29, 2], k: [1, 4], cout: 3, strides: [1, 3], pad: 'same' },
+  { x: [2, 9, 11, 3], k: [3, 2], cout: 4, strides: [2, 1], pad: 'same' }, // true 2-D
+  { x: [1, 8, 7, 2], k: [3, 3], cout: 2, strides: [2, 2], pad: 'valid' },
+  { x: [2, 6, 9, 2], k: [3, 3], cout: 3, strides: [1, 1], pad: 1 }, // explicit numeric padding
+];
+
+describe('Conv2DBackpropInput / Conv2DBackpropFilter (conv2d gradients)', () => {
+  convCases.forEach((c, i) => {
+    it(`x ${c.x.join('x')}, kernel ${c.k.join('x')}, stride ${c.strides.join(',')}, pad ${c.pad}`, () => {
+      expectClose(() => {
+        const x = tensor(c.x, 10 + i) as tf.Tensor4D;
+        const w = tensor([c.k[0], c.k[1], c.x[3], c.cout], 20 + i) as tf.Tensor4D;
+        const y = tf.conv2d(x, w, c.strides, c.pad, 'NHWC', 1, c.pad === 1 ? 'floor' : undefined);
+        const r = tensor(y.shape, 30 + i);
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.strides, c.pad, 'NHWC', 1, c.pad === 1 ? 'floor' : undefined), r)));
+        return g([x, w]);
+      });
+    });
+  });
+
+  it('conv1d layer shapes with bias (the seed model path)', () => {
+    expectClose(() => {
+      const x = tensor([4, 50, 3], 41) as tf.Tensor3D;
+      const w = tensor([11, 3, 8], 42) as tf.Tensor3D;
+      const b = tensor([8], 43);
+      const r = tensor([4, 40, 8], 44);
+      return tf.grads((a: tf.Tensor, k: tf.Tensor, bias: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.conv1d(a as tf.Tensor3D, k as tf.Tensor3D, 1, 'valid'), bias), r)))([x, w, b]);
+    });
+  });
+});
+
+describe('MaxPoolGrad', () => {
+  const cases: Array<{ x: [number, number, number, number]; f: [number, number]; s: [number, number]; pad: 'same' | 'valid'; range: { lo: number; hi: number } }> = [
+    { x: [3, 1, 20, 4], f: [1, 2], s: [1, 2], pad: 'valid', range: { lo: -3, hi: -1 } }, // all negative: the stock bug
+    { x: [2, 1, 21, 3], f: [1, 2], s: [1, 2], pad: 'valid', range: { lo: -1, hi: 1 } }, // odd length drops the last
+    { x: [2, 1, 17, 2], f: [1, 3], s: [1, 2], pad: 'same', range: { lo: -2, hi: 0.5 } }, // overlapping windows
+    { x: [2, 7, 9, 3], f: [3, 2], s: [2, 1], pad: 'same', range: { lo: -1, hi: 1 } },
+    { x: [1, 6, 6, 2], f: [2, 2], s: [2, 2], pad: 'valid', range: { lo: -5, hi: -4 } },
+  ];
+  cases.forEach((c, i) => {
+    it(`x ${c.x.join('x')}, pool ${c.f.join('x')}, stride ${c.s.join(',')}, ${c.pad}, values in [${c.range.lo}, ${c.range.hi}]`, () => {
+      expectClose(() => {
+        const x = tensor(c.x, 50 + i, c.range) as tf.Tensor4D;
+        const y = tf.maxPool(x, c.f, c.s, c.pad);
+        const r = tensor(y.shape, 60 + i);
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.f, c.s, c.pad), r)))(x);
+      }, 1e-6);
+    });
+  });
+
+  it('routes each window gradient to its first maximum on ties, like cpu', () => {
+    const { wasm, cpu } = runBoth(() => {
+      const x = tf.tensor4d([-1, -1, 2, 2, 0, 0, -3, -3], [1, 1, 8, 1]);
+      return tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, 2], [1, 2], 'valid')))(x);
+    });
+    expect(Array.from(wasm[0])).toEqual([1, 0, 1, 0, 1, 0, 1, 0]);
+    expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));
+  });
+});
+
+describe('BatchMatMul', () => {
+  const shapes: Array<[number, number, number]> = [
+    [5, 7, 3],
+    [64, 33, 17],
+    [1, 9, 1],
+  ];
+  for (const [m, k, n] of shapes) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      it(`${m}x${k} @ ${k}x${n}, transposeA ${ta}, transposeB ${tb}, with gradients`, () => {
+        expectClose(() => {
+          const a = tensor(ta ? [k, m] : [m, k], m + k) as tf.Tensor2D;
+          const b = tensor(tb ? [n, k] : [k, n], m * n + 1) as tf.Tensor2D;
+          const r = tensor([m, n], 7);
+          const f = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D, ta, tb);
+          return [f(a, b), ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(f(p, q), r)))([a, b])];
+        });
+      });
+    }
+  }
+
+  it('batched (rank 3) with transposes', () => {
+    expectClose(() => {
+      const a = tensor([3, 6, 4], 3) as tf.Tensor3D;
+      const b = tensor([3, 5, 6], 4) as tf.Tensor3D;
+      return tf.matMul(a, b, true, true);
+    });
+  });
+
+  it('stays right when the same data is the second operand under two shapes (stale XNNPACK packing)', () => {
+    expectClose(() => {
+      const data = tensor([6, 4], 5);
+      const a1 = tensor([3, 6], 6);
+      const a2 = tensor([3, 4], 8);
+      const first = tf.matMul(a1 as tf.Tensor2D, data as tf.Tensor2D);
+      const second = tf.matMul(a2 as tf.Tensor2D, tf.reshape(data, [4, 6]) as tf.Tensor2D);
+      const third = tf.matMul(a1 as tf.Tensor2D, data as tf.Tensor2D);
+      return [first, second, third];
+    }, 1e-6);
+  });
+
+  it('dense layer forward (_FusedMatMul with bias and relu) and its gradients', () => {
+    expectClose(() => {
+      const x = tensor([8, 13], 11) as tf.Tensor2D;
+      const w = tensor([13, 5], 12) as tf.Tensor2D;
+      const bias = tensor([5], 13);
+      const f = (p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) => tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: c, activation: 'relu' });
+      return [f(x, w, bias), ...tf.grads((p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(f(p, q, c))))([x, w, bias])];
+    });
+  });
+});
+
+describe('Tile', () => {
+  const cases: Array<[number[], number[]]> = [
+    [[5], [3]],
+    [[2, 3], [1, 4]],
+    [[3, 1, 4], [2, 5, 1]],
+    [[1, 1, 1, 7], [2, 3, 4, 1]],
+    [[2, 3, 1, 2], [1, 1, 3, 2]],
+  ];
+  cases.forEach(([shape, reps], i) => {
+    it(`float32 ${shape.join('x')} by ${reps.join('x')}, and its gradient`, () => {
+      expectClose(() => {
+        const x = tensor(shape, 70 + i);
+        const y = tf.tile(x, reps);
+        const r = tensor(y.shape, 80 + i);
+        return [y, tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.tile(a, reps), r)))(x)];
+      }, 1e-6);
+    });
+  });
+
+  it('int32 and bool tensors', () => {
+    const { wasm, cpu } = runBoth(() => [tf.tile(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), [3, 2]), tf.tile(tf.tensor1d([true, false], 'bool'), [3])]);
+    expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
+  });
+});
+
+describe('Identity', () => {
+  it('a clone shares nothing observable: it outlives its source', () => {
+    const values = tf.tidy(() => {
+      const x = tf.tensor1d([1, 2, 3]);
+      const y = tf.clone(x);
+      x.dispose();
+      return Array.from(y.dataSync());
+    });
+    expect(values).toEqual([1, 2, 3]);
+  });
+
+  it('does not leak memory', () => {
+    const before = tf.memory().numTensors;
+    const x = tf.tensor1d([4, 5]);
+    const y = tf.clone(x);
+    x.dispose();
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('FusedBatchNorm gradient', () => {
+  // Without a scale tensor tfjs-core itself cannot differentiate batchNorm (it clones the missing input), so every
+  // case has one, as the layers always pass.
+  const cases: Array<{ shape: number[] }> = [{ shape: [7, 5] }, { shape: [3, 11, 4] }, { shape: [2, 1, 9, 6] }];
+  cases.forEach((c, i) => {
+    it(`x ${c.shape.join('x')}: all five gradients`, () => {
+      expectClose(() => {
+        const ch = c.shape[c.shape.length - 1];
+        const x = tensor(c.shape, 90 + i);
+        const mean = tensor([ch], 91 + i);
+        const variance = tensor([ch], 92 + i, { lo: 0.2, hi: 2 });
+        const offset = tensor([ch], 93 + i);
+        const scale = tensor([ch], 94 + i);
+        const r = tensor(c.shape, 95 + i);
+        const f = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, o: tf.Tensor, s: tf.Tensor) => tf.sum(tf.mul(tf.batchNorm(a, m, v, o, s, 1e-3), r));
+        return tf.grads(f)([x, mean, variance, offset, scale]);
+      });
+    });
+  });
+
+  it('through batch moments (the layers training path)', () => {
+    expectClose(() => {
+      const x = tensor([6, 13, 5], 99);
+      const r = tensor([6, 13, 5], 100);
+      const gamma = tensor([5], 103, { lo: 0.5, hi: 1.5 });
+      const beta = tensor([5], 104);
+      return tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1]);
+        return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, b, g, 1e-5), r));
+      })([x, gamma, beta]);
+    }, 1e-4);
+  });
+});
+
+describe('LeakyRelu gradient', () => {
+  it('matches cpu, including exactly at zero', () => {
+    const { wasm, cpu } = runBoth(() => {
+      const x = tf.concat([tensor([50], 101), tf.zeros([3])]);
+      const r = tensor([53], 102);
+      return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(a, 0.01), r)))(x);
+    });
+    expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));
+  });
+});
