@@ -1,0 +1,216 @@
+/**
+ * MQTT input (MQTT 5): subscriptions with QoS 1 on a persistent session (fixed clientId, clean start off, session
+ * expiry > 0), so spectra published while the daemon is away wait at the broker.
+ *
+ * Delayed acknowledgement: the PUBACK for a message is sent only when the pipeline calls ack() (after the store
+ * commit). An un-acked message is redelivered by the broker after a reconnect. mqtt.js sends the PUBACK from the
+ * callback of client.handleMessage and will not read the next packet until that callback runs, so waiting there would
+ * let only one spectrum in at a time and starve micro-batching. Instead handleMessage releases the packet pump at once
+ * with an error (which mqtt.js takes as "do not PUBACK") and this adapter sends the PUBACK itself later. PUBACKs go
+ * out in the order the messages arrived (MQTT 5, 4.6: a receiver MUST acknowledge in order), so an early ack waits for
+ * earlier messages; how many un-acked messages the broker sends at once is bounded by receiveMaximum.
+ *
+ * Shared subscriptions ($share/<group>/<filter>) let several daemons split one topic: each message goes to one of
+ * them.
+ */
+import { createHash } from 'node:crypto';
+import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Observable } from 'rxjs';
+import type { AdapterState } from '../core/messages.ts';
+import { AdapterStateTracker, InputSink } from './adapter-state.ts';
+import { baseClientOptions, describeError, type MqttConnectionOptions } from './mqtt-common.ts';
+import type { InputAdapter, RawInput } from './types.ts';
+
+export interface MqttInputOptions extends MqttConnectionOptions {
+  readonly name: string;
+  /** Required and fixed: the broker keeps the session (and un-acked messages) under this id. */
+  readonly clientId: string;
+  /** Topic filters; '$share/<group>/<filter>' for a shared subscription. */
+  readonly topics: readonly string[];
+  /** How long the broker keeps the session while the daemon is away (default 7 days). */
+  readonly sessionExpirySec?: number;
+  /** Un-acked QoS 1 messages the broker may send at once (default 256; mosquitto also caps it by max_inflight_messages). */
+  readonly receiveMaximum?: number;
+  /** Fixed instrument name for every message. */
+  readonly instrument?: string;
+  /** Or: the topic level (0-based) that names the instrument, e.g. 1 for 'lab/<instrument>/spectra'. */
+  readonly instrumentTopicLevel?: number;
+  /** How long start() waits for the first subscription before resolving with the adapter down (default 10 s). */
+  readonly startWaitMs?: number;
+}
+
+/** A marker error: tells mqtt.js to go on with the next packet without sending the PUBACK. */
+const DEFERRED_ACK = new Error('PUBACK deferred until the pipeline acknowledges');
+
+/** MQTT 5 PUBACK reason codes used here. */
+const PUBACK_SUCCESS = 0x00;
+const PUBACK_PAYLOAD_FORMAT_INVALID = 0x99;
+
+interface PendingAck {
+  readonly messageId: number;
+  reasonCode: number | undefined;
+}
+
+/** What the pipeline's parser should expect, from the MQTT 5 content type or the first bytes of the payload. */
+export function sniffPayloadFormat(payload: Buffer, contentType?: string): string {
+  if (contentType) return contentType;
+  let i = 0;
+  while (i < payload.length && (payload[i] === 0x20 || payload[i] === 0x09 || payload[i] === 0x0a || payload[i] === 0x0d || payload[i] === 0xef || payload[i] === 0xbb || payload[i] === 0xbf)) i++;
+  if (payload[i] === 0x7b) return 'application/json';
+  if (payload[i] === 0x23 && payload[i + 1] === 0x23) return 'chemical/x-jcamp-dx';
+  return 'text/plain';
+}
+
+export class MqttInput implements InputAdapter {
+  readonly name: string;
+  private readonly state: AdapterStateTracker;
+  private readonly sink = new InputSink<RawInput>();
+  private client: MqttClient | undefined;
+  /** Bumped on every (re)connect: a PUBACK is only valid on the connection its PUBLISH came in on. */
+  private generation = 0;
+  private acks: PendingAck[] = [];
+  private subscribed = false;
+
+  constructor(private readonly options: MqttInputOptions) {
+    this.name = options.name;
+    this.state = new AdapterStateTracker(options.name, 'mqtt-in');
+    if (!options.clientId) throw new RangeError(`mqtt input ${options.name}: a fixed clientId is required for a persistent session`);
+    if (options.topics.length === 0) throw new RangeError(`mqtt input ${options.name}: no topics given`);
+  }
+
+  get inputs$(): Observable<RawInput> {
+    return this.sink.output$;
+  }
+
+  get state$(): Observable<AdapterState> {
+    return this.state.state$;
+  }
+
+  /** Messages received and not yet acknowledged to the broker. */
+  get unacked(): number {
+    return this.acks.length;
+  }
+
+  async start(): Promise<void> {
+    if (this.client) return;
+    this.state.set('starting');
+    const o = this.options;
+    const client = mqtt.connect(o.url, {
+      ...baseClientOptions(o),
+      clientId: o.clientId,
+      clean: false,
+      manualConnect: true,
+      resubscribe: false, // subscribe() below runs on every connect that comes without a session
+      properties: {
+        sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600,
+        receiveMaximum: o.receiveMaximum ?? 256,
+      },
+    });
+    client.handleMessage = (packet, done) => this.onPublish(packet, done);
+    client.on('connect', (connack) => void this.onConnect(connack));
+    client.on('close', () => this.state.set('down', 'disconnected from broker'));
+    client.on('error', (err) => this.state.set('down', describeError(err)));
+    this.client = client;
+    client.connect();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, o.startWaitMs ?? 10_000);
+      const sub = this.state.state$.subscribe((s) => {
+        if (s.state === 'up') finish();
+      });
+      function finish() {
+        clearTimeout(timer);
+        queueMicrotask(() => sub.unsubscribe());
+        resolve();
+      }
+    });
+  }
+
+  /** Disconnects; messages not acknowledged by then are redelivered on the next start. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    this.generation++;
+    this.acks = [];
+    await client.endAsync();
+    this.state.set('stopped');
+    this.sink.complete();
+  }
+
+  private async onConnect(connack: IConnackPacket): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.generation++;
+    this.acks = [];
+    if (!connack.sessionPresent || !this.subscribed) {
+      try {
+        const grants = await client.subscribeAsync(
+          this.options.topics.map((t) => t),
+          { qos: 1 },
+        );
+        const refused = grants.filter((g) => g.qos > 2);
+        if (refused.length) {
+          this.state.set('down', `subscription refused: ${refused.map((g) => g.topic).join(', ')}`);
+          return;
+        }
+        this.subscribed = true;
+      } catch (err) {
+        this.state.set('down', `subscribe failed: ${describeError(err)}`);
+        return;
+      }
+    }
+    this.state.set('up');
+  }
+
+  private onPublish(packet: IPublishPacket, done: (err?: Error) => void): void {
+    const topic = packet.topic.toString();
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const generation = this.generation;
+    let pending: PendingAck | undefined;
+    if (packet.qos > 0 && packet.messageId !== undefined) {
+      pending = { messageId: packet.messageId, reasonCode: undefined };
+      this.acks.push(pending);
+    }
+    const settle = async (reasonCode: number) => {
+      if (!pending || pending.reasonCode !== undefined) return;
+      pending.reasonCode = reasonCode;
+      // A PUBACK for an earlier connection would acknowledge some other message: the broker redelivers this one
+      // instead, and the store ledger recognises it by its dedupKey.
+      if (generation === this.generation) this.flushAcks();
+    };
+    const props = packet.properties;
+    const userKey = props?.userProperties?.['dedup-key'];
+    const dedupKey = (Array.isArray(userKey) ? userKey[0] : userKey) ?? `mqtt:${topic}:${createHash('sha256').update(payload).digest('hex').slice(0, 32)}`;
+    const instrument = this.options.instrument ?? this.instrumentFromTopic(topic);
+    this.sink.emit({
+      adapter: this.name,
+      source: topic,
+      ...(instrument ? { instrument } : {}),
+      receivedAt: new Date().toISOString(),
+      formatHint: sniffPayloadFormat(payload, props?.contentType),
+      payload,
+      dedupKey,
+      ack: () => settle(PUBACK_SUCCESS),
+      reject: () => settle(PUBACK_PAYLOAD_FORMAT_INVALID),
+    });
+    // QoS 0 has nothing to acknowledge: plain done. QoS 1: go on reading packets, PUBACK later.
+    done(pending ? DEFERRED_ACK : undefined);
+  }
+
+  private instrumentFromTopic(topic: string): string | undefined {
+    const level = this.options.instrumentTopicLevel;
+    if (level === undefined) return undefined;
+    const part = topic.split('/')[level];
+    return part || undefined;
+  }
+
+  /** Sends the PUBACKs at the head of the queue that are settled, in arrival order. */
+  private flushAcks(): void {
+    const client = this.client;
+    while (client && this.acks.length && this.acks[0].reasonCode !== undefined) {
+      const { messageId, reasonCode } = this.acks.shift()!;
+      // _sendPacket is mqtt.js's own path for PUBACKs (handlers/publish.ts); there is no public API for a late one.
+      client['_sendPacket']({ cmd: 'puback', messageId, reasonCode });
+    }
+  }
+}

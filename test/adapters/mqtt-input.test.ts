@@ -1,0 +1,202 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import mqtt, { type MqttClient } from 'mqtt';
+import { MqttInput, sniffPayloadFormat, type MqttInputOptions } from '../../adapters/mqtt-input.ts';
+import type { RawInput } from '../../adapters/types.ts';
+import type { AdapterState } from '../../core/messages.ts';
+import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
+
+let broker: Mosquitto;
+let publisher: MqttClient;
+const adapters: MqttInput[] = [];
+let topicNo = 0;
+
+beforeAll(async () => {
+  broker = await startMosquitto();
+  publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 5, reconnectPeriod: 200 });
+});
+
+afterEach(async () => {
+  await Promise.all(adapters.splice(0).map((a) => a.stop()));
+});
+
+afterAll(async () => {
+  await publisher?.endAsync(true);
+  await stopAllServers();
+});
+
+/** A fresh topic tree per test so sessions and retained state never cross tests. */
+function freshTopics() {
+  topicNo++;
+  return { base: `t${topicNo}`, filter: `t${topicNo}/+/spectra`, topic: (inst: string) => `t${topicNo}/${inst}/spectra` };
+}
+
+async function startInput(options: Partial<MqttInputOptions> & Pick<MqttInputOptions, 'clientId' | 'topics'>, url = broker.url) {
+  const got: RawInput[] = [];
+  const states: AdapterState[] = [];
+  const adapter = new MqttInput({ name: 'mqtt', url, reconnectPeriodMs: 200, startWaitMs: 5000, ...options });
+  adapters.push(adapter);
+  adapter.inputs$.subscribe((i) => got.push(i));
+  adapter.state$.subscribe((s) => states.push(s));
+  await adapter.start();
+  return { adapter, got, states };
+}
+
+async function stopInput(adapter: MqttInput) {
+  adapters.splice(adapters.indexOf(adapter), 1);
+  await adapter.stop();
+}
+
+const json = (i: number) => JSON.stringify({ y: [i, i + 1, i + 2], meta: { sampleId: `s${i}` } });
+
+describe('MQTT input against a real mosquitto', () => {
+  it('receives QoS 1 messages with the source topic, instrument from the topic and a format hint', async () => {
+    const t = freshTopics();
+    const { got, adapter } = await startInput({ clientId: `c-${t.base}`, topics: [t.filter], instrumentTopicLevel: 1 });
+    expect((await firstValue(adapter)).state).toBe('up');
+    await publisher.publishAsync(t.topic('raman-1'), json(1), { qos: 1 });
+    await waitFor('message', () => got.length === 1);
+    expect(got[0].source).toBe(t.topic('raman-1'));
+    expect(got[0].instrument).toBe('raman-1');
+    expect(got[0].formatHint).toBe('application/json');
+    expect(JSON.parse(got[0].payload.toString())).toEqual({ y: [1, 2, 3], meta: { sampleId: 's1' } });
+    expect(got[0].dedupKey).toMatch(/^mqtt:t\d+\/raman-1\/spectra:[0-9a-f]{32}$/);
+    await got[0].ack();
+  });
+
+  it('takes JCAMP-DX text payloads and honours an MQTT 5 content type and dedup-key', async () => {
+    const t = freshTopics();
+    const { got } = await startInput({ clientId: `c-${t.base}`, topics: [t.filter], instrument: 'ftir' });
+    const jdx = '##TITLE=caffeine\n##JCAMP-DX=4.24\n##XYDATA=(X++(Y..Y))\n1 2 3\n##END=\n';
+    await publisher.publishAsync(t.topic('x'), jdx, { qos: 1 });
+    await publisher.publishAsync(t.topic('x'), '1;2;3', { qos: 1, properties: { contentType: 'text/csv', userProperties: { 'dedup-key': 'run-42' } } });
+    await waitFor('two messages', () => got.length === 2);
+    expect(got[0].payload.toString()).toBe(jdx);
+    expect(got[0].formatHint).toBe('chemical/x-jcamp-dx');
+    expect(got[0].instrument).toBe('ftir');
+    expect(got[1].formatHint).toBe('text/csv');
+    expect(got[1].dedupKey).toBe('run-42');
+    await Promise.all(got.map((g) => g.ack()));
+  });
+
+  it('sends the PUBACK only after ack(): an un-acked message is redelivered after reconnect, an acked one is not', async () => {
+    const t = freshTopics();
+    const clientId = `c-${t.base}`;
+    const first = await startInput({ clientId, topics: [t.filter] });
+    for (let i = 1; i <= 3; i++) await publisher.publishAsync(t.topic('a'), json(i), { qos: 1 });
+    await waitFor('three messages', () => first.got.length === 3);
+    await first.got[0].ack();
+    expect(first.adapter.unacked).toBe(2);
+    await sleep(100); // let the PUBACK reach the broker before the disconnect
+    await stopInput(first.adapter);
+
+    const second = await startInput({ clientId, topics: [t.filter] });
+    await waitFor('redelivery', () => second.got.length === 2);
+    expect(second.got.map((g) => JSON.parse(g.payload.toString()).y[0])).toEqual([2, 3]);
+    // Redelivered messages keep their content, so the store ledger recognises them by dedupKey.
+    expect(second.got.map((g) => g.dedupKey)).toEqual(first.got.slice(1).map((g) => g.dedupKey));
+    await Promise.all(second.got.map((g) => g.ack()));
+    await sleep(100);
+    await stopInput(second.adapter);
+
+    const third = await startInput({ clientId, topics: [t.filter] });
+    await sleep(500);
+    expect(third.got).toHaveLength(0);
+  });
+
+  it('acknowledges in arrival order: an early ack waits for the messages before it', async () => {
+    const t = freshTopics();
+    const clientId = `c-${t.base}`;
+    const first = await startInput({ clientId, topics: [t.filter] });
+    for (let i = 1; i <= 3; i++) await publisher.publishAsync(t.topic('a'), json(i), { qos: 1 });
+    await waitFor('three messages', () => first.got.length === 3);
+    await first.got[2].ack(); // the third first: held back until 1 and 2 are settled
+    await first.got[0].reject('bad spectrum'); // a rejected message is settled too (PUBACK 0x99)
+    await sleep(100);
+    await stopInput(first.adapter);
+    const second = await startInput({ clientId, topics: [t.filter] });
+    await waitFor('redelivery', () => second.got.length === 2);
+    expect(second.got.map((g) => JSON.parse(g.payload.toString()).y[0])).toEqual([2, 3]);
+    await Promise.all(second.got.map((g) => g.ack()));
+  });
+
+  it('keeps messages published while the daemon is away (persistent session)', async () => {
+    const t = freshTopics();
+    const clientId = `c-${t.base}`;
+    const first = await startInput({ clientId, topics: [t.filter] });
+    await stopInput(first.adapter);
+    for (let i = 1; i <= 5; i++) await publisher.publishAsync(t.topic('a'), json(i), { qos: 1 });
+    const second = await startInput({ clientId, topics: [t.filter] });
+    await waitFor('queued messages', () => second.got.length === 5);
+    expect(second.got.map((g) => JSON.parse(g.payload.toString()).y[0])).toEqual([1, 2, 3, 4, 5]);
+    await Promise.all(second.got.map((g) => g.ack()));
+  });
+
+  it('splits a shared subscription between two daemons: each message handled exactly once', async () => {
+    const t = freshTopics();
+    const shared = `$share/spectrad/${t.filter}`;
+    const d1 = await startInput({ clientId: `d1-${t.base}`, topics: [shared] });
+    const d2 = await startInput({ clientId: `d2-${t.base}`, topics: [shared] });
+    for (const d of [d1, d2]) d.adapter.inputs$.subscribe((i) => void i.ack());
+    const n = 40;
+    for (let i = 0; i < n; i++) await publisher.publishAsync(t.topic(`inst${i % 3}`), json(i), { qos: 1 });
+    await waitFor('all messages', () => d1.got.length + d2.got.length >= n);
+    await sleep(300);
+    const ids1 = d1.got.map((g) => JSON.parse(g.payload.toString()).y[0] as number);
+    const ids2 = d2.got.map((g) => JSON.parse(g.payload.toString()).y[0] as number);
+    expect(ids1.length + ids2.length).toBe(n);
+    expect(new Set([...ids1, ...ids2]).size).toBe(n);
+    expect(ids1.length).toBeGreaterThan(0);
+    expect(ids2.length).toBeGreaterThan(0);
+  });
+
+  it('lets many un-acked messages in at once (no head-of-line stall while the pipeline batches)', async () => {
+    const t = freshTopics();
+    const { got } = await startInput({ clientId: `c-${t.base}`, topics: [t.filter] });
+    await Promise.all(Array.from({ length: 50 }, (_, i) => publisher.publishAsync(t.topic('a'), json(i), { qos: 1 })));
+    await waitFor('50 un-acked messages delivered together', () => got.length === 50);
+    await Promise.all(got.map((g) => g.ack()));
+  });
+
+  it('reconnects after the broker restarts and receives again', async () => {
+    const t = freshTopics();
+    const { got, states } = await startInput({ clientId: `c-${t.base}`, topics: [t.filter] });
+    await broker.stop();
+    await waitFor('down', () => states.at(-1)?.state === 'down');
+    await broker.start();
+    await waitFor('up again', () => states.at(-1)?.state === 'up', 15_000);
+    await waitFor('publisher reconnected', () => publisher.connected);
+    await publisher.publishAsync(t.topic('a'), json(7), { qos: 1 });
+    await waitFor('message after restart', () => got.length === 1);
+    expect(JSON.parse(got[0].payload.toString()).y[0]).toBe(7);
+    await got[0].ack();
+  });
+});
+
+describe('MQTT input with authentication', () => {
+  it('is down with the reason on a wrong password and up with the right one', async () => {
+    const secure = await startMosquitto({ auth: { username: 'spectrad', password: 's3cret' } });
+    const bad = await startInput({ clientId: 'auth-bad', topics: ['a/#'], username: 'spectrad', password: 'wrong', startWaitMs: 1500 }, secure.url);
+    await waitFor('refusal', () => bad.states.some((s) => s.state === 'down' && /authori[sz]ed/i.test(s.detail ?? '')));
+    expect(JSON.stringify(bad.states)).not.toContain('wrong');
+    const good = await startInput({ clientId: 'auth-good', topics: ['a/#'], username: 'spectrad', password: 's3cret' }, secure.url);
+    expect(good.states.at(-1)?.state).toBe('up');
+  });
+});
+
+describe('payload format sniffing', () => {
+  it('tells JSON, JCAMP-DX and other text apart', () => {
+    expect(sniffPayloadFormat(Buffer.from('\n  {"y":[1]}'))).toBe('application/json');
+    expect(sniffPayloadFormat(Buffer.from('\ufeff##TITLE=x'))).toBe('chemical/x-jcamp-dx');
+    expect(sniffPayloadFormat(Buffer.from('1,2,3'))).toBe('text/plain');
+    expect(sniffPayloadFormat(Buffer.from('{}'), 'text/csv')).toBe('text/csv');
+  });
+});
+
+function firstValue(adapter: MqttInput): Promise<AdapterState> {
+  return new Promise((resolve) => {
+    const sub = adapter.state$.subscribe((s) => {
+      resolve(s);
+      queueMicrotask(() => sub.unsubscribe());
+    });
+  });
+}
