@@ -52,3 +52,11 @@ export interface PipelineStore {
   /** Oldest pending spectra not in `exclude` (those already in memory): crash recovery and spilled backlog. */
   pending(limit: number, exclude: ReadonlySet<string>): PendingSpectrum[];
 }
+
+/** The part of a pino logger the pipeline uses (structured object first, message second). */
+export interface PipelineLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

@@ -1,0 +1,376 @@
+import { Observable, Subject, merge, mergeMap, type SchedulerLike, type Subscription } from 'rxjs';
+import { SpectrumInputError } from '../core/errors.ts';
+import type { Identification } from '../core/identify/types.ts';
+import type { AlertMessage, ResultMessage } from '../core/messages.ts';
+import type { Spectrum } from '../core/spectrum.ts';
+import type { RawInput } from '../adapters/types.ts';
+import type { PipelineDomain } from './domain.ts';
+import { batchWorker } from './operators.ts';
+import type { PendingSpectrum, PipelineLogger, PipelineStore, ReceivedSpectrum } from './ports.ts';
+
+export interface SpectrumPipelineOptions {
+  readonly store: PipelineStore;
+  readonly domain: PipelineDomain;
+  readonly batchSize: number;
+  readonly windowMs: number;
+  readonly queueBound: number;
+  readonly ingestConcurrency: number;
+  /** Instrument for inputs that name none. */
+  readonly defaultInstrument: string;
+  readonly newId: () => string;
+  readonly log: PipelineLogger;
+  /** Results and alerts are committed (and queued in the outbox): wake the outputs, tell live listeners. */
+  readonly onCommitted?: (results: readonly ResultMessage[], alerts: readonly AlertMessage[]) => void;
+  /** The in-memory queue is full (true) or has room again (false): pause or resume inputs that can. */
+  readonly onPressure?: (high: boolean) => void;
+  readonly now?: () => number;
+  readonly scheduler?: SchedulerLike;
+}
+
+export interface PipelineStats {
+  /** Spectra in memory awaiting or undergoing encoding. */
+  readonly inMemory: number;
+  /** Inputs being parsed, committed or acknowledged. */
+  readonly ingesting: number;
+  /** True while some committed spectra wait in the store only (the queue was full). */
+  readonly spilled: boolean;
+  readonly received: number;
+  readonly identified: number;
+  readonly rejected: number;
+  readonly duplicates: number;
+}
+
+const ALERT_STATUSES = new Set(['unknown', 'low-confidence', 'rejected']);
+
+/**
+ * The live graph: inputs -> parse -> validate -> preprocess -> commit (then acknowledge the input) -> bounded
+ * micro-batch queue -> encode + identify -> commit results (which queues them for every output) -> results$.
+ *
+ * Durability: a spectrum is in the store before its input is acknowledged, and it stays 'pending' until its result
+ * is committed. The in-memory queue is only a cache of that pending set, so when it is full new spectra simply stay
+ * in the store ("spilled") and are read back once the queue drains; a crash loses nothing, and at start the pending
+ * set is read back the same way.
+ */
+export class SpectrumPipeline {
+  private readonly input$ = new Subject<RawInput>();
+  private readonly refill$ = new Subject<PendingSpectrum>();
+  private readonly results = new Subject<ResultMessage>();
+  /** Every result as committed, for live listeners (socket.io, tests). */
+  readonly results$: Observable<ResultMessage> = this.results.asObservable();
+  private readonly attached = new Set<Subscription>();
+  private readonly memory = new Set<string>();
+  private graph?: Subscription;
+  private finished?: Promise<void>;
+  private draining = false;
+  private spilled = false;
+  private refillScheduled = false;
+  private ingesting = 0;
+  private counters = { received: 0, identified: 0, rejected: 0, duplicates: 0 };
+  private readonly now: () => number;
+
+  constructor(private readonly o: SpectrumPipelineOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Subscribes the graph and reads back spectra left pending by an earlier run. */
+  start(): void {
+    if (this.graph) return;
+    const accepted$ = this.input$.pipe(mergeMap((raw) => this.ingest(raw), this.o.ingestConcurrency));
+    this.finished = new Promise<void>((resolve) => {
+      this.graph = merge(accepted$, this.refill$)
+        .pipe(
+          batchWorker((batch: PendingSpectrum[]) => this.identifyBatch(batch), {
+            maxSize: this.o.batchSize,
+            windowMs: this.o.windowMs,
+            bound: this.o.queueBound,
+            scheduler: this.o.scheduler,
+            onOverflow: (p) => {
+              // Already committed as pending: dropping it from memory loses nothing; it is read back on idle.
+              this.memory.delete(p.id);
+              this.spilled = true;
+            },
+            onPressure: (high) => {
+              this.o.log.info({ high, queueBound: this.o.queueBound }, high ? 'queue full: backpressure on inputs' : 'queue has room again');
+              this.o.onPressure?.(high);
+            },
+            onIdle: () => this.scheduleRefill(),
+          }),
+        )
+        .subscribe({
+          next: (r) => this.results.next(r),
+          error: (err: unknown) => {
+            // batchWorker only errors on a bug (no overflow handler); never leave the daemon half-alive silently.
+            this.o.log.error({ err }, 'pipeline stopped by an unexpected error');
+            resolve();
+          },
+          complete: () => resolve(),
+        });
+    });
+    this.spilled = true;
+    this.scheduleRefill();
+  }
+
+  /** Feeds an input adapter's stream into the graph. */
+  attach(source: Observable<RawInput>, name = 'input'): void {
+    const sub = source.subscribe({
+      next: (raw) => {
+        if (this.draining) {
+          // Not acknowledged: the source keeps it (file stays, MQTT redelivers) for the next run.
+          this.o.log.warn({ adapter: raw.adapter, source: raw.source }, 'input arrived while draining: left at its source');
+          return;
+        }
+        this.input$.next(raw);
+      },
+      error: (err: unknown) => this.o.log.error({ err, adapter: name }, 'input stream failed; other inputs go on'),
+    });
+    this.attached.add(sub);
+  }
+
+  stats(): PipelineStats {
+    return { inMemory: this.memory.size, ingesting: this.ingesting, spilled: this.spilled, ...this.counters };
+  }
+
+  /**
+   * Stops taking inputs, finishes every input already taken (committed, acknowledged) and every spectrum in memory
+   * (identified, committed, queued for outputs), then resolves. Spilled spectra stay pending for the next start.
+   */
+  async drain(): Promise<void> {
+    this.draining = true;
+    for (const s of this.attached) s.unsubscribe();
+    this.attached.clear();
+    this.input$.complete();
+    this.refill$.complete();
+    await this.finished;
+    this.results.complete();
+  }
+
+  // ---- ingest --------------------------------------------------------------------------------------------------
+
+  /** Parse, validate, preprocess and commit one input, then acknowledge it; emits the spectra it accepted. */
+  private ingest(raw: RawInput): Observable<PendingSpectrum> {
+    return new Observable<PendingSpectrum>((subscriber) => {
+      this.ingesting++;
+      let settle: Promise<void> = Promise.resolve();
+      try {
+        const seen = raw.dedupKey ? this.o.store.ledgerOutcome(raw.dedupKey) : undefined;
+        if (seen) {
+          this.counters.duplicates++;
+          this.o.log.debug({ adapter: raw.adapter, source: raw.source, key: raw.dedupKey, seen }, 'already recorded: acknowledged again, not processed');
+          settle = seen === 'processed' ? raw.ack() : raw.reject('already recorded as failed');
+        } else {
+          settle = this.ingestNew(raw, (p) => subscriber.next(p));
+        }
+      } catch (err) {
+        // Only a store failure gets here (bad input is recorded as rejected): leave the input unacknowledged.
+        this.o.log.error({ err, adapter: raw.adapter, source: raw.source }, 'could not record input; left at its source to retry');
+        settle = Promise.resolve();
+      }
+      settle
+        .catch((err: unknown) => this.o.log.warn({ err, adapter: raw.adapter, source: raw.source }, 'acknowledging the input failed (it is recorded)'))
+        .finally(() => {
+          this.ingesting--;
+          subscriber.complete();
+        });
+    });
+  }
+
+  /** Commits synchronously; returns the acknowledgement in flight. */
+  private ingestNew(raw: RawInput, accept: (p: PendingSpectrum) => void): Promise<void> {
+    const arrived = Date.parse(raw.receivedAt);
+    const spectra: ReceivedSpectrum[] = [];
+    const pending: PendingSpectrum[] = [];
+    const results: ResultMessage[] = [];
+    const alerts: AlertMessage[] = [];
+    const base = {
+      adapter: raw.adapter,
+      source: raw.source,
+      receivedAt: raw.receivedAt,
+      formatHint: raw.formatHint,
+      raw: raw.payload,
+    };
+    const reject = (id: string, block: number, instrument: string, error: SpectrumInputError | Error, title?: string) => {
+      const code = error instanceof SpectrumInputError ? error.code : 'internal-error';
+      spectra.push({ ...base, id, block, instrument, title, dedupKey: raw.dedupKey ? `${raw.dedupKey}#${block}` : undefined });
+      const result = this.resultOf({ id, instrument, source: raw.source, receivedAt: raw.receivedAt }, arrived, { code, message: error.message });
+      results.push(result);
+      alerts.push(this.alertOf(result)!);
+    };
+
+    let parts: Array<{ block: number; spectrum?: Spectrum; error?: Error }>;
+    try {
+      parts = this.o.domain.parse(raw);
+    } catch (err) {
+      if (!(err instanceof SpectrumInputError)) this.o.log.error({ err, source: raw.source }, 'parser fault (recorded as rejected)');
+      parts = [{ block: 0, error: err instanceof Error ? err : new Error(String(err)) }];
+    }
+    if (parts.length === 0) parts = [{ block: 0, error: new SpectrumInputError('no-spectrum', 'the input holds no spectrum') }];
+    for (const part of parts) {
+      const id = this.o.newId();
+      const instrument = instrumentName(raw.instrument ?? part.spectrum?.meta.instrument ?? this.o.defaultInstrument);
+      if (!part.spectrum) {
+        reject(id, part.block, instrument, part.error ?? new SpectrumInputError('unreadable', 'the block could not be read'));
+        continue;
+      }
+      let vector: Float32Array;
+      try {
+        vector = this.o.domain.preprocess(part.spectrum);
+      } catch (err) {
+        if (!(err instanceof SpectrumInputError)) this.o.log.error({ err, source: raw.source }, 'preprocessing fault (recorded as rejected)');
+        reject(id, part.block, instrument, err instanceof Error ? err : new Error(String(err)), part.spectrum.meta.title);
+        continue;
+      }
+      spectra.push({
+        ...base,
+        id,
+        block: part.block,
+        instrument,
+        title: part.spectrum.meta.title,
+        preprocessed: vector,
+        dedupKey: raw.dedupKey ? `${raw.dedupKey}#${part.block}` : undefined,
+      });
+      pending.push({ id, instrument, source: raw.source, receivedAt: raw.receivedAt, vector });
+    }
+
+    const outcome = pending.length > 0 ? 'processed' : 'failed';
+    this.o.store.commitIngest({
+      spectra,
+      results,
+      alerts,
+      ledger: raw.dedupKey ? { key: raw.dedupKey, outcome, source: raw.source } : undefined,
+    });
+    // Committed: from here on nothing of this input can be lost, so it may be acknowledged.
+    this.counters.received += spectra.length;
+    this.counters.rejected += results.length;
+    if (results.length > 0) {
+      this.o.onCommitted?.(results, alerts);
+      for (const r of results) this.results.next(r);
+    }
+    for (const p of pending) {
+      this.memory.add(p.id);
+      accept(p);
+    }
+    const reason = results.map((r) => r.error?.message).join('; ');
+    return outcome === 'processed' ? raw.ack() : raw.reject(reason);
+  }
+
+  // ---- identify ------------------------------------------------------------------------------------------------
+
+  private async identifyBatch(batch: PendingSpectrum[]): Promise<ResultMessage[]> {
+    let answers: Array<Identification | Error>;
+    try {
+      answers = await this.o.domain.identify(batch.map((p) => p.vector));
+      if (answers.length !== batch.length) throw new Error(`identify returned ${answers.length} answers for ${batch.length} spectra`);
+    } catch (err) {
+      if (batch.length === 1) answers = [err instanceof Error ? err : new Error(String(err))];
+      else {
+        // One spectrum must not fail its neighbours: retry one by one so only the culprit is rejected.
+        this.o.log.warn({ err, batch: batch.length }, 'batch identification failed; retrying spectra one by one');
+        answers = [];
+        for (const p of batch) {
+          try {
+            answers.push((await this.o.domain.identify([p.vector]))[0]);
+          } catch (one) {
+            answers.push(one instanceof Error ? one : new Error(String(one)));
+          }
+        }
+      }
+    }
+    const results: ResultMessage[] = [];
+    const alerts: AlertMessage[] = [];
+    batch.forEach((p, i) => {
+      const a = answers[i];
+      const arrived = Date.parse(p.receivedAt);
+      const result =
+        a instanceof Error
+          ? this.resultOf(p, arrived, { code: a instanceof SpectrumInputError ? a.code : 'identify-failed', message: a.message })
+          : this.resultOf(p, arrived, undefined, a);
+      results.push(result);
+      const alert = this.alertOf(result);
+      if (alert) alerts.push(alert);
+    });
+    try {
+      this.o.store.commitResults(results, alerts);
+    } catch (err) {
+      // Nothing published: the spectra stay pending in the store and are read back later.
+      this.o.log.error({ err, batch: batch.length }, 'could not record results; they will be retried');
+      for (const p of batch) this.memory.delete(p.id);
+      this.spilled = true;
+      this.scheduleRefill(1000);
+      return [];
+    }
+    for (const p of batch) this.memory.delete(p.id);
+    for (const r of results) {
+      if (r.status === 'rejected') this.counters.rejected++;
+      else this.counters.identified++;
+    }
+    this.o.onCommitted?.(results, alerts);
+    return results;
+  }
+
+  private resultOf(
+    p: { id: string; instrument: string; source: string; receivedAt: string },
+    arrived: number,
+    error?: { code: string; message: string },
+    answer?: Identification,
+  ): ResultMessage {
+    const latencyMs = Number.isFinite(arrived) ? Math.max(0, this.now() - arrived) : 0;
+    const base = { id: p.id, instrument: p.instrument, source: p.source, receivedAt: p.receivedAt, latencyMs, modelVersion: this.o.domain.modelVersion };
+    if (error || !answer) return { ...base, status: 'rejected', score: 0, candidates: [], error: error ?? { code: 'no-answer', message: 'no identification' } };
+    return {
+      ...base,
+      status: answer.status,
+      ...(answer.class !== undefined ? { class: answer.class } : {}),
+      score: answer.score,
+      candidates: answer.candidates,
+      ...(answer.components ? { components: answer.components } : {}),
+      ...(answer.unknownComponent !== undefined ? { unknownComponent: answer.unknownComponent } : {}),
+    };
+  }
+
+  private alertOf(r: ResultMessage): AlertMessage | undefined {
+    const unknownPart = r.status === 'mixture' && r.unknownComponent;
+    if (!ALERT_STATUSES.has(r.status) && !unknownPart) return undefined;
+    const kind = r.status === 'rejected' ? 'rejected' : r.status === 'low-confidence' ? 'low-confidence' : 'unknown';
+    const message =
+      r.status === 'rejected'
+        ? `rejected ${r.source}: ${r.error?.message ?? 'unreadable'}`
+        : r.status === 'low-confidence'
+          ? `low confidence: ${r.class ?? '?'} (score ${r.score}) for ${r.source}`
+          : unknownPart
+            ? `mixture with a component no library class explains in ${r.source}`
+            : `unknown compound in ${r.source} (best: ${r.candidates[0]?.class ?? 'none'})`;
+    return { id: this.o.newId(), kind, instrument: r.instrument, at: new Date(this.now()).toISOString(), message, resultId: r.id };
+  }
+
+  // ---- backlog -------------------------------------------------------------------------------------------------
+
+  private scheduleRefill(delayMs = 0): void {
+    if (!this.spilled || this.refillScheduled || this.draining) return;
+    this.refillScheduled = true;
+    // Asynchronous: onIdle fires inside the worker's completion, which must not be re-entered.
+    setTimeout(() => {
+      this.refillScheduled = false;
+      if (this.draining || !this.spilled) return;
+      let backlog: PendingSpectrum[];
+      try {
+        backlog = this.o.store.pending(this.o.queueBound, this.memory);
+      } catch (err) {
+        this.o.log.error({ err }, 'could not read the pending backlog');
+        return;
+      }
+      // A full read may have left more behind: read again at the next idle.
+      this.spilled = backlog.length >= this.o.queueBound;
+      if (backlog.length > 0) this.o.log.info({ count: backlog.length }, 'reading back pending spectra from the store');
+      for (const p of backlog) {
+        this.memory.add(p.id);
+        this.refill$.next(p);
+      }
+    }, delayMs);
+  }
+}
+
+/** Instrument names become MQTT topic segments: keep them to safe characters. */
+export function instrumentName(raw: string): string {
+  const safe = raw.trim().replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 64);
+  return safe || 'default';
+}
