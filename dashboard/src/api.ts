@@ -1,0 +1,103 @@
+import { filterToQuery, type ResultFilter } from './filter.ts';
+import {
+  readAlerts, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
+  readRetrainStatus, readSpectrum,
+} from './shapes.ts';
+import type {
+  AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, ResultsPage, RetrainStatus, SpectrumRecord,
+} from './types.ts';
+
+/**
+ * The daemon's HTTP API as the dashboard uses it (docs/DASHBOARD.md lists every request and the shapes expected).
+ * Failures become ApiError with the HTTP status, so views can tell "refused" (401/403) from "this daemon does not
+ * offer it" (404/405/501) from "unreachable" (status 0).
+ */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+  get refused(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+  get notOffered(): boolean {
+    return this.status === 404 || this.status === 405 || this.status === 501;
+  }
+}
+
+type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface Api {
+  health(): Promise<Health>;
+  results(filter: ResultFilter, page?: { limit?: number; cursor?: string }): Promise<ResultsPage>;
+  spectrum(id: string): Promise<SpectrumRecord>;
+  /** The class's reference on the model grid, for the overlay; undefined when the daemon has none to show. */
+  reference(className: string): Promise<(Curve & { class: string }) | undefined>;
+  classes(): Promise<ClassInfo[]>;
+  enroll(request: EnrollRequest, token: string): Promise<EnrollResponse>;
+  undoEnrollment(enrollmentId: string, token: string): Promise<void>;
+  alerts(): Promise<AlertView[]>;
+  acknowledgeAlert(id: string, token: string): Promise<void>;
+  retrainStatus(): Promise<RetrainStatus>;
+  startRetrain(token: string): Promise<void>;
+  activateModel(version: string, token: string): Promise<void>;
+}
+
+export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(input, init)): Api {
+  async function call(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await fetchFn(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+    } catch (e) {
+      throw new ApiError(0, 'unreachable', `the daemon did not answer (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const { code, message } = readErrorBody(json, `${method} ${path} answered ${res.status} ${res.statusText}`.trim());
+      throw new ApiError(res.status, code, message);
+    }
+    return json;
+  }
+
+  const enc = encodeURIComponent;
+
+  return {
+    health: async () => readHealth(await call('GET', '/api/health')),
+    results: async (filter, page = {}) => readResultsPage(await call('GET', `/api/results?${filterToQuery(filter, page)}`)),
+    spectrum: async (id) => readSpectrum(await call('GET', `/api/spectra/${enc(id)}`)),
+    reference: async (className) => {
+      try {
+        return readReference(await call('GET', `/api/classes/${enc(className)}/reference`), className);
+      } catch (e) {
+        if (e instanceof ApiError && e.notOffered) return undefined;
+        throw e;
+      }
+    },
+    classes: async () => readClasses(await call('GET', '/api/classes')),
+    enroll: async (request, token) =>
+      readEnrollResponse(await call('POST', '/api/classes', { token, body: { name: request.name, spectrumIds: request.spectrumIds } }), request),
+    undoEnrollment: async (enrollmentId, token) => {
+      await call('DELETE', `/api/enrollments/${enc(enrollmentId)}`, { token });
+    },
+    alerts: async () => readAlerts(await call('GET', '/api/alerts?limit=200')),
+    acknowledgeAlert: async (id, token) => {
+      await call('POST', `/api/alerts/${enc(id)}/ack`, { token });
+    },
+    retrainStatus: async () => readRetrainStatus(await call('GET', '/api/retrain')),
+    startRetrain: async (token) => {
+      await call('POST', '/api/retrain', { token });
+    },
+    activateModel: async (version, token) => {
+      await call('POST', `/api/models/${enc(version)}/activate`, { token });
+    },
+  };
+}

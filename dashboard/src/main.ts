@@ -1,0 +1,144 @@
+import './styles.css';
+import { createApi } from './api.ts';
+import { askForToken, clearToken, getToken, onAuthChange } from './auth.ts';
+import type { AppContext } from './context.ts';
+import { h, replace } from './dom.ts';
+import { backfill, connectLive } from './live.ts';
+import { SpectrumSource } from './spectra.ts';
+import { Store } from './store.ts';
+import { mountAlerts } from './views/alerts.ts';
+import { mountHistory } from './views/history.ts';
+import { mountLabel } from './views/label.ts';
+import { mountLive } from './views/live.ts';
+import { mountRetrain } from './views/retrain.ts';
+import { openSpectrumDialog } from './views/spectrum-dialog.ts';
+
+/** Boot: header and navigation, hash routing between the views, the live socket and the health poll. */
+
+const HEALTH_EVERY_MS = 5000;
+
+type Route = 'live' | 'alerts' | 'history' | 'label' | 'retrain';
+const ROUTES: ReadonlyArray<{ route: Route; label: string }> = [
+  { route: 'live', label: 'Live' },
+  { route: 'alerts', label: 'Alerts' },
+  { route: 'history', label: 'History' },
+  { route: 'label', label: 'Label' },
+  { route: 'retrain', label: 'Retraining' },
+];
+
+const api = createApi();
+const store = new Store();
+const spectra = new SpectrumSource(api);
+
+const ctx: AppContext = {
+  api,
+  store,
+  spectra,
+  openSpectrum: (id) => openSpectrumDialog(ctx, id),
+  labelResults: (ids) => ctx.navigate(`#/label?ids=${ids.map(encodeURIComponent).join(',')}`),
+  navigate: (hash) => {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  },
+};
+
+const app = document.getElementById('app') as HTMLElement;
+const main = h('main', { class: 'view', id: 'view' });
+const alertBadge = h('span', { class: 'badge', 'data-role': 'alert-count', hidden: true });
+const nav = h('nav', { class: 'tabs', 'aria-label': 'Views' }, ROUTES.map(({ route: r, label }) =>
+  h('a', { href: `#/${r}`, 'data-route': r }, label, r === 'alerts' ? alertBadge : null)));
+const conn = h('span', { class: 'conn', 'data-role': 'connection' });
+const model = h('span', { class: 'model muted', 'data-role': 'model-version' });
+const authBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'auth' });
+const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+
+replace(app,
+  h('header', { class: 'topbar' },
+    h('a', { class: 'brand', href: '#/live' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '∿'), 'spectrad'),
+    nav,
+    h('span', { class: 'spacer' }),
+    model, conn, authBtn),
+  banner,
+  main);
+
+function renderAuth(): void {
+  const signedIn = Boolean(getToken());
+  authBtn.textContent = signedIn ? 'Sign out' : 'Sign in';
+  authBtn.title = signedIn ? 'Forget the operator token in this tab' : 'Enter the operator token to label, acknowledge and retrain';
+  authBtn.dataset.signedIn = String(signedIn);
+}
+authBtn.addEventListener('click', () => {
+  if (getToken()) clearToken();
+  else void askForToken('Labelling, acknowledging alerts and retraining need the operator token.');
+});
+onAuthChange(renderAuth);
+renderAuth();
+
+function renderConnection(): void {
+  const labels = { live: 'live', connecting: 'connecting…', offline: 'offline' } as const;
+  conn.textContent = labels[store.connection];
+  conn.dataset.state = store.connection;
+  conn.title = store.connection === 'live' ? 'Receiving results as they happen' : 'Not connected to the daemon; retrying';
+}
+store.on('connection', renderConnection);
+renderConnection();
+
+function renderHealth(): void {
+  const hl = store.health;
+  model.textContent = hl?.modelVersion ? `model ${hl.modelVersion}` : '';
+  if (store.healthError) {
+    banner.hidden = false;
+    banner.textContent = `The daemon is not answering (${store.healthError}). Showing what this page received; retrying every ${HEALTH_EVERY_MS / 1000} s.`;
+  } else if (hl && hl.status !== 'ok' && hl.status !== 'unknown') {
+    banner.hidden = false;
+    banner.textContent = `Daemon status: ${hl.status}.`;
+  } else {
+    banner.hidden = true;
+  }
+}
+store.on('health', renderHealth);
+
+function renderAlertBadge(): void {
+  const n = store.unacknowledgedCount();
+  alertBadge.hidden = n === 0;
+  alertBadge.textContent = n > 99 ? '99+' : String(n);
+}
+store.on('alerts', renderAlertBadge);
+
+let unmount: (() => void) | undefined;
+function route(): void {
+  const [path, query = ''] = location.hash.replace(/^#\/?/, '').split('?');
+  const name = (ROUTES.some((r) => r.route === path) ? path : 'live') as Route;
+  nav.querySelectorAll('a').forEach((a) => a.classList.toggle('active', a.dataset.route === name));
+  unmount?.();
+  document.title = `spectrad · ${ROUTES.find((r) => r.route === name)?.label}`;
+  switch (name) {
+    case 'alerts': unmount = mountAlerts(ctx, main); break;
+    case 'history': unmount = mountHistory(ctx, main, query); break;
+    case 'label': unmount = mountLabel(ctx, main, query); break;
+    case 'retrain': unmount = mountRetrain(ctx, main); break;
+    default: unmount = mountLive(ctx, main);
+  }
+}
+window.addEventListener('hashchange', route);
+
+async function pollHealth(): Promise<void> {
+  try {
+    store.setHealth(await api.health());
+  } catch (e) {
+    store.setHealth(undefined, e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function boot(): Promise<void> {
+  route();
+  connectLive(store, api);
+  await Promise.all([
+    pollHealth(),
+    backfill(store, api),
+    api.alerts().then((a) => store.addAlerts(a)).catch(() => undefined),
+  ]);
+  setInterval(() => void pollHealth(), HEALTH_EVERY_MS);
+}
+
+void boot();

@@ -1,0 +1,106 @@
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+/**
+ * One spectrum plot (uPlot: 5000-point spectra redraw in a few milliseconds). The host element carries
+ * data-points and data-series so tests and screen readers can tell what is drawn.
+ */
+export interface PlotSeries {
+  readonly label: string;
+  readonly y: ArrayLike<number | null>;
+  readonly color: string;
+  readonly width?: number;
+  readonly dash?: number[];
+}
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v || fallback;
+}
+
+export class SpectrumPlot {
+  private plot?: uPlot;
+  private layoutKey = '';
+  private readonly resize: ResizeObserver;
+
+  constructor(private readonly host: HTMLElement, private readonly height = 320) {
+    host.classList.add('plot');
+    this.resize = new ResizeObserver(() => {
+      if (this.plot) this.plot.setSize({ width: this.width(), height: this.height });
+    });
+    this.resize.observe(host);
+  }
+
+  private width(): number {
+    return Math.max(200, Math.floor(this.host.clientWidth || 600));
+  }
+
+  show(x: ArrayLike<number>, series: readonly PlotSeries[], xLabel: string): void {
+    const data = [Array.from(x), ...series.map((s) => Array.from(s.y))] as uPlot.AlignedData;
+    // Same series and axis: only the numbers change, which uPlot redraws without rebuilding the chart.
+    const key = `${xLabel}|${series.map((s) => `${s.label}/${s.color}`).join('|')}`;
+    if (this.plot && key === this.layoutKey) {
+      this.plot.setData(data);
+    } else {
+      this.plot?.destroy();
+      this.host.querySelector('.plot-empty')?.remove();
+      this.plot = new uPlot(this.options(series, xLabel), data, this.host);
+      this.layoutKey = key;
+    }
+    this.host.dataset.points = String(x.length);
+    this.host.dataset.series = series.map((s) => s.label).join('|');
+  }
+
+  empty(message: string): void {
+    this.plot?.destroy();
+    this.plot = undefined;
+    this.layoutKey = '';
+    this.host.replaceChildren();
+    const note = document.createElement('div');
+    note.className = 'plot-empty';
+    note.style.height = `${this.height}px`;
+    note.textContent = message;
+    this.host.appendChild(note);
+    this.host.dataset.points = '0';
+    this.host.dataset.series = '';
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.plot?.destroy();
+  }
+
+  private options(series: readonly PlotSeries[], xLabel: string): uPlot.Options {
+    const fg = cssVar('--muted', '#667');
+    const grid = cssVar('--grid', 'rgba(128,128,128,0.15)');
+    const axis = (label?: string): uPlot.Axis => ({
+      stroke: fg,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1 },
+      label,
+      labelSize: label ? 20 : 0,
+      font: '11px system-ui, sans-serif',
+      labelFont: '12px system-ui, sans-serif',
+    });
+    return {
+      width: this.width(),
+      height: this.height,
+      cursor: { drag: { x: true, y: false, setScale: true } },
+      legend: { live: true },
+      scales: { x: { time: false } },
+      axes: [axis(xLabel), axis()],
+      series: [
+        { label: xLabel, value: (_u, v) => (v === null || v === undefined ? '—' : v.toFixed(Math.abs(v) < 10 ? 3 : 1)) },
+        ...series.map<uPlot.Series>((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: s.width ?? 1.25,
+          dash: s.dash,
+          points: { show: false },
+          spanGaps: false,
+          value: (_u, v) => (v === null || v === undefined ? '—' : v.toFixed(3)),
+        })),
+      ],
+    };
+  }
+}

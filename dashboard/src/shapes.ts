@@ -1,0 +1,236 @@
+import type {
+  AdapterState, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, ModelMetrics, ModelVersionInfo,
+  ResultMessage, ResultsPage, RetrainStatus, SpectrumRecord,
+} from './types.ts';
+
+/**
+ * Reads the daemon's JSON into the dashboard's types. The API is young and written by another team, so each reader
+ * accepts the documented shape plus the obvious variants (a bare array or `{items}` / `{results}`, a record keyed by
+ * name instead of a list) and drops entries it cannot use rather than breaking the page. Pure: tested in Node.
+ */
+
+type Json = unknown;
+type Obj = Record<string, Json>;
+
+export class ShapeError extends Error {
+  override readonly name = 'ShapeError';
+}
+
+const isObj = (v: Json): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: Json): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: Json): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+function listOf(json: Json, ...keys: string[]): Json[] {
+  if (Array.isArray(json)) return json;
+  if (isObj(json)) {
+    for (const k of keys) if (Array.isArray(json[k])) return json[k] as Json[];
+  }
+  return [];
+}
+
+const numberArray = (v: Json): number[] | undefined =>
+  Array.isArray(v) && v.every((n) => typeof n === 'number') ? (v as number[]) : undefined;
+
+export function isResultMessage(v: Json): v is ResultMessage {
+  return isObj(v) && typeof v.id === 'string' && typeof v.status === 'string' && typeof v.instrument === 'string'
+    && typeof v.receivedAt === 'string' && Array.isArray(v.candidates ?? []);
+}
+
+/** A result with defaults for the fields older daemons may leave out. */
+export function readResult(v: Json): ResultMessage | undefined {
+  if (!isResultMessage(v)) return undefined;
+  const o = v as unknown as Obj;
+  return {
+    ...v,
+    source: str(o.source) ?? '',
+    score: num(o.score) ?? 0,
+    candidates: Array.isArray(o.candidates) ? v.candidates : [],
+    latencyMs: num(o.latencyMs) ?? 0,
+    modelVersion: str(o.modelVersion) ?? '',
+  };
+}
+
+export function readResultsPage(json: Json): ResultsPage {
+  const items = listOf(json, 'items', 'results').map(readResult).filter((r): r is ResultMessage => r !== undefined);
+  const o = isObj(json) ? json : {};
+  const next = str(o.nextCursor) ?? str(o.next) ?? str(o.cursor);
+  return { items, nextCursor: next || undefined, total: num(o.total) };
+}
+
+const ADAPTER_STATES = new Set(['starting', 'up', 'down', 'stopped']);
+
+export function readAdapterState(v: Json, nameFromKey?: string): AdapterState | undefined {
+  if (!isObj(v)) return undefined;
+  const name = str(v.name) ?? nameFromKey;
+  const state = str(v.state) ?? (v.connected === true ? 'up' : v.connected === false ? 'down' : undefined);
+  if (!name || !state || !ADAPTER_STATES.has(state)) return undefined;
+  return {
+    name,
+    kind: (str(v.kind) ?? str(v.type) ?? 'folder') as AdapterState['kind'],
+    state: state as AdapterState['state'],
+    detail: str(v.detail),
+    since: str(v.since) ?? '',
+  };
+}
+
+function readAdapters(v: Json): AdapterState[] {
+  const entries: Array<[Json, string | undefined]> = Array.isArray(v)
+    ? v.map((a) => [a, undefined])
+    : isObj(v) ? Object.entries(v).map(([k, a]) => [a, k]) : [];
+  return entries.map(([a, k]) => readAdapterState(a, k)).filter((a): a is AdapterState => a !== undefined);
+}
+
+function readInstruments(v: Json): InstrumentHealth[] {
+  const entries: Array<[Json, string | undefined]> = Array.isArray(v)
+    ? v.map((a) => [a, undefined])
+    : isObj(v) ? Object.entries(v).map(([k, a]) => [a, k]) : [];
+  return entries.flatMap(([i, key]) => {
+    if (!isObj(i)) return [];
+    const name = str(i.name) ?? key;
+    if (!name) return [];
+    return [{ name, queueDepth: num(i.queueDepth), ratePerMin: num(i.ratePerMin), lastResultAt: str(i.lastResultAt) }];
+  });
+}
+
+export function readHealth(json: Json): Health {
+  if (!isObj(json)) throw new ShapeError('health is not a JSON object');
+  const queue = json.queue;
+  let queueDepth = num(json.queueDepth);
+  let queueBound = num(json.queueBound);
+  if (isObj(queue)) {
+    queueDepth ??= num(queue.depth);
+    queueBound ??= num(queue.bound);
+  }
+  if (queueDepth === undefined && isObj(json.queues)) {
+    // A record of per-stage or per-instrument depths: what operators care about is the total waiting.
+    queueDepth = Object.values(json.queues).reduce<number>((sum, d) => sum + (num(d) ?? (isObj(d) ? num(d.depth) ?? 0 : 0)), 0);
+  }
+  const model = json.model;
+  return {
+    status: str(json.status) ?? (json.ok === true ? 'ok' : 'unknown'),
+    modelVersion: str(json.modelVersion) ?? (isObj(model) ? str(model.version) : undefined),
+    uptimeS: num(json.uptimeS),
+    adapters: readAdapters(json.adapters),
+    queueDepth,
+    queueBound,
+    instruments: readInstruments(json.instruments),
+  };
+}
+
+function readCurve(v: Json): Curve | undefined {
+  if (Array.isArray(v)) {
+    const y = numberArray(v);
+    return y ? { y } : undefined;
+  }
+  if (!isObj(v)) return undefined;
+  const y = numberArray(v.y);
+  if (!y) return undefined;
+  const x = numberArray(v.x);
+  return { x: x && x.length === y.length ? x : undefined, y, xUnit: str(v.xUnit), yUnit: str(v.yUnit) };
+}
+
+export function readSpectrum(json: Json): SpectrumRecord {
+  if (!isObj(json)) throw new ShapeError('spectrum is not a JSON object');
+  const id = str(json.id) ?? (isObj(json.result) ? str(json.result.id) : undefined);
+  if (!id) throw new ShapeError('spectrum has no id');
+  const raw = readCurve(json.raw);
+  const rawMeta = isObj(json.raw) && isObj(json.raw.meta) ? json.raw.meta : undefined;
+  const ref = readCurve(json.reference);
+  const refClass = isObj(json.reference) ? str(json.reference.class) : undefined;
+  return {
+    id,
+    raw: raw ? { ...raw, meta: rawMeta } : undefined,
+    preprocessed: readCurve(json.preprocessed),
+    result: readResult(json.result),
+    reference: ref && refClass ? { ...ref, class: refClass } : undefined,
+  };
+}
+
+export function readReference(json: Json, className: string): (Curve & { class: string }) | undefined {
+  const curve = readCurve(isObj(json) && json.reference !== undefined ? json.reference : json);
+  return curve ? { ...curve, class: (isObj(json) && str(json.class)) || className } : undefined;
+}
+
+export function readClasses(json: Json): ClassInfo[] {
+  return listOf(json, 'items', 'classes').flatMap((c) => {
+    if (typeof c === 'string') return [{ name: c }];
+    if (!isObj(c)) return [];
+    const name = str(c.name) ?? str(c.class);
+    if (!name) return [];
+    const refs = num(c.references) ?? (Array.isArray(c.references) ? c.references.length : undefined);
+    return [{ name, references: refs, source: str(c.source), enrolledAt: str(c.enrolledAt) }];
+  });
+}
+
+export function readEnrollResponse(json: Json, request: { name: string; spectrumIds: readonly string[] }): EnrollResponse {
+  const o = isObj(json) ? json : {};
+  return {
+    class: str(o.class) ?? str(o.name) ?? request.name,
+    created: o.created === true,
+    added: num(o.added) ?? request.spectrumIds.length,
+    enrollmentId: str(o.enrollmentId) ?? str(o.id),
+  };
+}
+
+export function readAlert(v: Json): AlertView | undefined {
+  if (!isObj(v)) return undefined;
+  const id = str(v.id);
+  const kind = str(v.kind);
+  if (!id || !kind) return undefined;
+  return {
+    id,
+    kind: kind as AlertView['kind'],
+    instrument: str(v.instrument) ?? '',
+    at: str(v.at) ?? '',
+    message: str(v.message) ?? '',
+    resultId: str(v.resultId),
+    acknowledgedAt: str(v.acknowledgedAt),
+  };
+}
+
+export function readAlerts(json: Json): AlertView[] {
+  return listOf(json, 'items', 'alerts').map(readAlert).filter((a): a is AlertView => a !== undefined);
+}
+
+function readMetrics(v: Json): ModelMetrics | undefined {
+  if (!isObj(v)) return undefined;
+  const source = isObj(v.metrics) ? v.metrics : v;
+  const metrics: Record<string, number> = {};
+  for (const [k, m] of Object.entries(source)) if (num(m) !== undefined) metrics[k] = m as number;
+  return { modelVersion: str(v.modelVersion) ?? str(v.version), metrics };
+}
+
+export function readRetrainStatus(json: Json): RetrainStatus {
+  if (!isObj(json)) throw new ShapeError('retraining status is not a JSON object');
+  const versions: ModelVersionInfo[] = listOf(json.versions).flatMap((v) => {
+    if (!isObj(v) || !str(v.version)) return [];
+    return [{ version: str(v.version) as string, createdAt: str(v.createdAt), active: v.active === true, metrics: readMetrics(v.metrics)?.metrics }];
+  });
+  const progress = num(json.progress);
+  return {
+    state: str(json.state) ?? 'idle',
+    progress: progress === undefined ? undefined : Math.min(1, Math.max(0, progress)),
+    epoch: num(json.epoch),
+    epochs: num(json.epochs),
+    message: str(json.message),
+    startedAt: str(json.startedAt),
+    finishedAt: str(json.finishedAt),
+    labelsSinceLast: num(json.labelsSinceLast),
+    threshold: num(json.threshold),
+    before: readMetrics(json.before),
+    after: readMetrics(json.after),
+    activeVersion: str(json.activeVersion) ?? versions.find((v) => v.active)?.version,
+    versions,
+  };
+}
+
+/** The `{error: {code, message}}` body the daemon answers failures with, or the status text. */
+export function readErrorBody(json: Json, fallback: string): { code: string; message: string } {
+  if (isObj(json)) {
+    const e = json.error;
+    if (isObj(e)) return { code: str(e.code) ?? 'error', message: str(e.message) ?? fallback };
+    if (typeof e === 'string') return { code: str(json.code) ?? 'error', message: str(json.message) ?? e };
+    if (str(json.message)) return { code: str(json.code) ?? 'error', message: json.message as string };
+  }
+  return { code: 'error', message: fallback };
+}

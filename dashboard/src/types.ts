@@ -1,0 +1,101 @@
+/**
+ * The shapes the dashboard reads. Messages come from core/messages.ts (type-only: nothing server-side is bundled);
+ * the HTTP shapes are the ones docs/DASHBOARD.md asks the daemon for.
+ */
+export type { AdapterState, AlertKind, AlertMessage, ResultMessage, ResultStatus } from '../../core/messages.ts';
+export type { Candidate, MixtureComponent } from '../../core/identify/types.ts';
+import type { AdapterState, AlertMessage, ResultMessage } from '../../core/messages.ts';
+
+/** An alert as the dashboard keeps it: acknowledged once the operator (or another dashboard) said so. */
+export interface AlertView extends AlertMessage {
+  readonly acknowledgedAt?: string;
+}
+
+export interface InstrumentHealth {
+  readonly name: string;
+  readonly queueDepth?: number;
+  readonly ratePerMin?: number;
+  readonly lastResultAt?: string;
+}
+
+export interface Health {
+  readonly status: string;
+  readonly modelVersion?: string;
+  readonly uptimeS?: number;
+  readonly adapters: readonly AdapterState[];
+  /** Spectra waiting for the encoder, all instruments together. */
+  readonly queueDepth?: number;
+  readonly queueBound?: number;
+  readonly instruments: readonly InstrumentHealth[];
+}
+
+export interface ResultsPage {
+  readonly items: readonly ResultMessage[];
+  readonly nextCursor?: string;
+  readonly total?: number;
+}
+
+/** x and y of one curve; x absent means the point index. */
+export interface Curve {
+  readonly x?: readonly number[];
+  readonly y: readonly number[];
+  readonly xUnit?: string;
+  readonly yUnit?: string;
+}
+
+export interface SpectrumRecord {
+  readonly id: string;
+  readonly raw?: Curve & { readonly meta?: Readonly<Record<string, unknown>> };
+  readonly preprocessed?: Curve;
+  readonly result?: ResultMessage;
+  readonly reference?: Curve & { readonly class: string };
+}
+
+export interface ClassInfo {
+  readonly name: string;
+  readonly references?: number;
+  readonly source?: string;
+  readonly enrolledAt?: string;
+}
+
+export interface EnrollRequest {
+  readonly name: string;
+  readonly spectrumIds: readonly string[];
+}
+
+export interface EnrollResponse {
+  readonly class: string;
+  readonly created: boolean;
+  readonly added: number;
+  readonly enrollmentId?: string;
+}
+
+export interface ModelMetrics {
+  readonly modelVersion?: string;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface ModelVersionInfo {
+  readonly version: string;
+  readonly createdAt?: string;
+  readonly active: boolean;
+  readonly metrics?: Readonly<Record<string, number>>;
+}
+
+export type RetrainState = 'idle' | 'queued' | 'training' | 'evaluating' | 'promoted' | 'kept' | 'failed' | (string & {});
+
+export interface RetrainStatus {
+  readonly state: RetrainState;
+  readonly progress?: number;
+  readonly epoch?: number;
+  readonly epochs?: number;
+  readonly message?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly labelsSinceLast?: number;
+  readonly threshold?: number;
+  readonly before?: ModelMetrics;
+  readonly after?: ModelMetrics;
+  readonly activeVersion?: string;
+  readonly versions: readonly ModelVersionInfo[];
+}

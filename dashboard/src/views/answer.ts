@@ -1,0 +1,75 @@
+import { h } from '../dom.ts';
+import { formatFraction, formatLatency, formatScore, formatTime, shortSource } from '../format.ts';
+import { statusLabel, statusTone } from '../status.ts';
+import type { ResultMessage } from '../types.ts';
+
+/** The answer for one spectrum, large enough to read from across the lab. */
+
+export function statusPill(status: string): HTMLElement {
+  return h('span', { class: `pill st-${statusTone(status)}`, 'data-status': status }, statusLabel(status));
+}
+
+export function scoreBar(score: number, tone: string): HTMLElement {
+  const pct = Math.max(0, Math.min(100, score * 100));
+  return h('span', { class: `bar st-${tone}`, title: formatScore(score) }, h('span', { class: 'bar-fill', style: `width:${pct.toFixed(1)}%` }));
+}
+
+/** The one-line name of the answer: the class, the mixture's components, or what went wrong. */
+export function answerTitle(r: ResultMessage): string {
+  switch (r.status) {
+    case 'identified':
+    case 'low-confidence':
+      return r.class ?? r.candidates[0]?.class ?? '—';
+    case 'mixture':
+      return (r.components ?? []).map((c) => c.class).join(' + ') || 'Mixture';
+    case 'unknown':
+      return 'Not in the library';
+    case 'rejected':
+      return r.error?.code ? `Input rejected: ${r.error.code}` : 'Input rejected';
+    default:
+      return r.class ?? r.status;
+  }
+}
+
+export function renderAnswer(r: ResultMessage, actions: HTMLElement[] = []): HTMLElement {
+  const tone = statusTone(r.status);
+  const body: HTMLElement[] = [];
+  if (r.status === 'mixture' && r.components?.length) {
+    body.push(h('table', { class: 'components', 'aria-label': 'Mixture components' },
+      h('thead', null, h('tr', null, h('th', null, 'Component'), h('th', null, 'Share'), h('th', null, 'Score'))),
+      h('tbody', null, r.components.map((c) => h('tr', { 'data-class': c.class },
+        h('td', { class: 'cls' }, c.class),
+        h('td', { class: 'share' }, scoreBar(c.fraction, 'mix'), h('span', { class: 'num' }, formatFraction(c.fraction))),
+        h('td', { class: 'num' }, formatScore(c.score)),
+      )))));
+    if (r.unknownComponent) body.push(h('p', { class: 'note st-warn' }, 'Part of this spectrum is not explained by any library class.'));
+  }
+  if (r.status === 'rejected' && r.error) {
+    body.push(h('div', { class: 'error-box', role: 'note' }, h('code', null, r.error.code), ' ', r.error.message));
+  }
+  if ((r.status === 'unknown' || r.status === 'low-confidence' || r.status === 'identified') && r.candidates.length) {
+    const shown = r.candidates.slice(0, 3);
+    body.push(h('div', { class: 'candidates' },
+      h('span', { class: 'muted' }, r.status === 'unknown' ? 'Closest classes' : 'Candidates'),
+      h('ol', null, shown.map((c) => h('li', null, h('span', { class: 'cls' }, c.class), h('span', { class: 'num muted' }, formatScore(c.score)))))));
+  }
+  return h('article', { class: `answer st-${tone}`, 'data-result-id': r.id, 'data-status': r.status },
+    h('header', { class: 'answer-head' },
+      statusPill(r.status),
+      h('span', { class: 'answer-score num', title: 'Calibrated confidence' }, r.status === 'rejected' ? '' : formatScore(r.score))),
+    h('h2', { class: 'answer-title' }, answerTitle(r)),
+    r.status !== 'rejected' ? scoreBar(r.score, tone) : null,
+    body,
+    h('dl', { class: 'facts' },
+      fact('Instrument', r.instrument),
+      fact('Source', shortSource(r.source), r.source),
+      fact('Received', formatTime(r.receivedAt)),
+      fact('Latency', formatLatency(r.latencyMs)),
+      r.modelVersion ? fact('Model', r.modelVersion) : null),
+    actions.length ? h('div', { class: 'answer-actions' }, actions) : null,
+  );
+}
+
+function fact(label: string, value: string, title?: string): HTMLElement {
+  return h('div', null, h('dt', null, label), h('dd', { title: title ?? value }, value));
+}

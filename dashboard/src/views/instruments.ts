@@ -1,0 +1,46 @@
+import { h, replace } from '../dom.ts';
+import { formatAgo, formatRate } from '../format.ts';
+import { adapterTone, statusTone } from '../status.ts';
+import type { Store } from '../store.ts';
+
+/**
+ * One tile per instrument (rate, last answer, queue) and one chip per adapter (state since when), refreshed by
+ * events and once a second so "12 s ago" stays true.
+ */
+export function renderInstrumentStrip(store: Store): { el: HTMLElement; refresh(): void; dispose(): void } {
+  const el = h('section', { class: 'instruments', 'aria-label': 'Instruments and adapters' });
+  const refresh = (): void => {
+    const now = Date.now();
+    const health = store.health;
+    const tiles = store.instruments().map((name) => {
+      const last = store.results.find((r) => r.instrument === name);
+      const h1 = health?.instruments.find((i) => i.name === name);
+      const rate = store.rates.perMinute(name, now);
+      const tone = last ? statusTone(last.status) : 'idle';
+      return h('div', { class: `tile st-${tone}`, 'data-instrument': name },
+        h('div', { class: 'tile-name' }, h('span', { class: 'dot' }), name),
+        h('div', { class: 'tile-stats' },
+          stat('rate', formatRate(h1?.ratePerMin ?? rate)),
+          stat('queue', h1?.queueDepth !== undefined ? String(h1.queueDepth) : '—'),
+          stat('last', last ? formatAgo(last.receivedAt, now) : formatAgo(h1?.lastResultAt, now))));
+    });
+    const adapters = [...store.adapters.values()].sort((a, b) => a.name.localeCompare(b.name)).map((a) =>
+      h('span', { class: `chip st-${adapterTone(a.state)}`, 'data-adapter': a.name, 'data-state': a.state, title: a.detail ?? `${a.kind} ${a.state}` },
+        h('span', { class: 'dot' }), h('b', null, a.name), h('span', { class: 'muted' }, ` ${a.kind} · ${a.state}${a.since ? ` ${formatAgo(a.since, now)}` : ''}`)));
+    const queue = health?.queueDepth;
+    replace(el,
+      h('div', { class: 'tiles' }, tiles.length ? tiles : h('div', { class: 'tile st-idle empty' }, h('div', { class: 'tile-name' }, 'No instrument has sent a spectrum yet'))),
+      h('div', { class: 'adapters' },
+        h('span', { class: 'muted' }, 'Adapters'),
+        adapters.length ? adapters : h('span', { class: 'muted' }, '—'),
+        h('span', { class: 'spacer' }),
+        h('span', { class: 'muted', 'data-queue': queue ?? '' }, 'Queue ', h('b', { class: 'num' }, queue === undefined ? '—' : `${queue}${health?.queueBound ? ` / ${health.queueBound}` : ''}`))));
+  };
+  const offs = [store.on('results', refresh), store.on('adapters', refresh), store.on('health', refresh)];
+  refresh();
+  return { el, refresh, dispose: () => offs.forEach((off) => off()) };
+}
+
+function stat(label: string, value: string): HTMLElement {
+  return h('div', { class: 'stat', 'data-stat': label }, h('span', { class: 'muted' }, label), h('b', { class: 'num' }, value));
+}

@@ -1,0 +1,100 @@
+import type { AppContext } from '../context.ts';
+import { frameThrottle, h, replace } from '../dom.ts';
+import { formatAgo, formatScore, shortSource } from '../format.ts';
+import { isLabellable, statusTone } from '../status.ts';
+import type { ResultMessage } from '../types.ts';
+import { answerTitle, renderAnswer, statusPill } from './answer.ts';
+import { renderInstrumentStrip } from './instruments.ts';
+import { SpectrumPanel } from './spectrum-panel.ts';
+
+const FEED_LENGTH = 60;
+/** At 100 spectra/s the plot follows the newest at this pace; every answer still lands in the feed at once. */
+const FOLLOW_EVERY_MS = 400;
+
+/** The live view: instrument tiles, the current answer with its plot, and the feed of arrivals. */
+export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
+  const { store } = ctx;
+  const strip = renderInstrumentStrip(store);
+  const panel = new SpectrumPanel(ctx, 340);
+  const answerHost = h('div', { class: 'answer-host' });
+  const feed = h('ol', { class: 'feed', 'aria-label': 'Latest results' });
+  const followBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'follow' }, 'Follow newest');
+  let follow = true;
+  let selectedId: string | undefined;
+  let lastPlotAt = 0;
+  let plotTimer: ReturnType<typeof setTimeout> | undefined;
+
+  host.replaceChildren(
+    strip.el,
+    h('div', { class: 'live-grid' },
+      h('div', { class: 'live-main' }, answerHost, panel.el),
+      h('aside', { class: 'live-side card' },
+        h('header', { class: 'card-head' }, h('h2', null, 'Arrivals'), followBtn),
+        feed)));
+
+  const select = (r: ResultMessage | undefined, byUser: boolean): void => {
+    if (byUser) follow = false;
+    followBtn.classList.toggle('on', follow);
+    followBtn.textContent = follow ? 'Following newest' : 'Follow newest';
+    if (!r) {
+      replace(answerHost, h('div', { class: 'answer empty' },
+        h('h2', { class: 'answer-title' }, 'Waiting for the first spectrum'),
+        h('p', { class: 'muted' }, 'Drop a spectrum file into a watched folder or publish one over MQTT; its answer appears here within seconds.')));
+      return;
+    }
+    selectedId = r.id;
+    const actions = [h('button', { type: 'button', class: 'btn', 'data-action': 'open', onclick: () => ctx.openSpectrum(r.id) }, 'Details')];
+    if (isLabellable(r.status)) actions.push(h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'label', onclick: () => ctx.labelResults([r.id]) }, 'Label…'));
+    replace(answerHost, renderAnswer(r, actions));
+    feed.querySelectorAll('li.selected').forEach((li) => li.classList.remove('selected'));
+    feed.querySelector(`li[data-result-id="${CSS.escape(r.id)}"]`)?.classList.add('selected');
+    // Throttled so a burst of arrivals does not queue a spectrum download per result.
+    clearTimeout(plotTimer);
+    const wait = byUser ? 0 : Math.max(0, lastPlotAt + FOLLOW_EVERY_MS - Date.now());
+    plotTimer = setTimeout(() => {
+      lastPlotAt = Date.now();
+      void panel.show(r.id, r);
+    }, wait);
+  };
+
+  followBtn.addEventListener('click', () => {
+    follow = true;
+    select(store.results[0], false);
+  });
+
+  const renderFeed = (): void => {
+    const now = Date.now();
+    replace(feed, store.results.slice(0, FEED_LENGTH).map((r) =>
+      h('li', {
+        class: `feed-item st-${statusTone(r.status)} ${r.id === selectedId ? 'selected' : ''}`,
+        'data-result-id': r.id, 'data-status': r.status, tabindex: 0,
+        onclick: () => select(r, true),
+        onkeydown: (e) => { if ((e as KeyboardEvent).key === 'Enter') select(r, true); },
+      },
+      h('div', { class: 'feed-top' }, statusPill(r.status), h('span', { class: 'num feed-score' }, r.status === 'rejected' ? '' : formatScore(r.score))),
+      h('div', { class: 'feed-title' }, answerTitle(r)),
+      h('div', { class: 'feed-meta muted' }, `${r.instrument} · ${shortSource(r.source)} · ${formatAgo(r.receivedAt, now)}`))));
+    if (!store.results.length) feed.appendChild(h('li', { class: 'feed-empty muted' }, 'Nothing received yet.'));
+  };
+
+  const onResults = frameThrottle(() => {
+    renderFeed();
+    if (follow) {
+      const newest = store.results[0];
+      if (newest && newest.id !== selectedId) select(newest, false);
+    }
+  });
+  const offResults = store.on('results', onResults);
+  const ticker = setInterval(() => { renderFeed(); strip.refresh(); }, 5000);
+
+  renderFeed();
+  select(store.results[0], false);
+
+  return () => {
+    offResults();
+    strip.dispose();
+    clearInterval(ticker);
+    clearTimeout(plotTimer);
+    panel.destroy();
+  };
+}

@@ -1,0 +1,147 @@
+import { ApiError } from '../api.ts';
+import { askForToken, clearToken, requireToken } from '../auth.ts';
+import type { AppContext } from '../context.ts';
+import { h, replace, toast } from '../dom.ts';
+import { formatTime } from '../format.ts';
+import type { RetrainStatus } from '../types.ts';
+
+const POLL_MS = 2000;
+const RUNNING = new Set(['queued', 'training', 'evaluating']);
+
+/** Metrics where a smaller number is the better model. */
+const LOWER_IS_BETTER = /loss|error|unknown.?rate|false|latency|eer/i;
+
+/**
+ * Retraining: the state and progress of a background training run, the held-out numbers before and after, the
+ * kept model versions with rollback. Polls GET /api/retrain (and takes 'retrain' socket events); when the daemon
+ * has no such endpoint it says so instead of showing empty numbers.
+ */
+export function mountRetrain(ctx: AppContext, host: HTMLElement): () => void {
+  const { api, store } = ctx;
+  const body = h('div', { class: 'retrain-body' }, h('p', { class: 'muted' }, 'Loading…'));
+  const startBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'retrain', onclick: () => void start() }, 'Retrain now');
+  host.replaceChildren(h('section', { class: 'card' },
+    h('header', { class: 'card-head' }, h('h2', null, 'Retraining'), h('span', { class: 'spacer' }), startBtn),
+    body));
+  let notOffered = false;
+
+  async function poll(): Promise<void> {
+    try {
+      store.setRetrain(await api.retrainStatus());
+      notOffered = false;
+    } catch (e) {
+      notOffered = e instanceof ApiError && e.notOffered;
+      if (!notOffered) replace(body, h('p', { class: 'form-error' }, `Could not read the retraining state: ${e instanceof Error ? e.message : String(e)}`));
+      else render();
+    }
+  }
+
+  async function withToken(why: string, action: (token: string) => Promise<void>): Promise<boolean> {
+    let token = await requireToken(why);
+    if (!token) {
+      toast('Not started: retraining needs the operator token.', { tone: 'bad' });
+      return false;
+    }
+    try {
+      await action(token);
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.refused) {
+        clearToken();
+        token = await askForToken(why, 'The daemon refused that token.');
+        if (!token) return false;
+        await action(token);
+        return true;
+      }
+      throw e;
+    }
+  }
+
+  async function start(): Promise<void> {
+    try {
+      if (await withToken('Retraining runs in the background; the new model is used only if it is not worse.', (t) => api.startRetrain(t))) {
+        toast('Retraining started.', { tone: 'ok' });
+        void poll();
+      }
+    } catch (e) {
+      toast(`Could not start retraining: ${e instanceof Error ? e.message : String(e)}`, { tone: 'bad' });
+    }
+  }
+
+  async function activate(version: string): Promise<void> {
+    try {
+      if (await withToken(`Switches identification to model ${version}.`, (t) => api.activateModel(version, t))) {
+        toast(`Model ${version} is active.`, { tone: 'ok' });
+        void poll();
+      }
+    } catch (e) {
+      toast(`Could not switch model: ${e instanceof Error ? e.message : String(e)}`, { tone: 'bad' });
+    }
+  }
+
+  function render(): void {
+    if (notOffered) {
+      startBtn.disabled = true;
+      replace(body, h('div', { class: 'empty-state', 'data-role': 'retrain-missing' },
+        h('p', null, 'This daemon does not report retraining yet.'),
+        h('p', { class: 'muted' }, 'Labelled spectra are enrolled at once without retraining; once the daemon offers GET /api/retrain, progress and before/after numbers appear here.')));
+      return;
+    }
+    const s = store.retrain;
+    if (!s) return;
+    startBtn.disabled = RUNNING.has(s.state);
+    replace(body, renderStatus(s, (v) => void activate(v)));
+  }
+
+  const off = store.on('retrain', render);
+  void poll();
+  const timer = setInterval(() => void poll(), POLL_MS);
+  return () => {
+    off();
+    clearInterval(timer);
+  };
+}
+
+function renderStatus(s: RetrainStatus, activate: (version: string) => void): HTMLElement {
+  const pct = s.progress !== undefined ? Math.round(s.progress * 100) : undefined;
+  const running = RUNNING.has(s.state);
+  const labels = s.labelsSinceLast !== undefined
+    ? `${s.labelsSinceLast}${s.threshold ? ` of ${s.threshold}` : ''} new labels since the last training${s.threshold ? ' (retrains automatically at the threshold)' : ''}`
+    : '';
+  const metricNames = [...new Set([...Object.keys(s.before?.metrics ?? {}), ...Object.keys(s.after?.metrics ?? {})])];
+  return h('div', { class: 'retrain', 'data-state': s.state },
+    h('div', { class: 'retrain-state' },
+      h('span', { class: `pill st-${s.state === 'failed' ? 'bad' : s.state === 'promoted' ? 'ok' : running ? 'mix' : s.state === 'kept' ? 'warn' : 'idle'}` }, s.state),
+      s.message ? h('span', null, s.message) : null,
+      s.activeVersion ? h('span', { class: 'muted' }, `active model ${s.activeVersion}`) : null),
+    pct !== undefined ? h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct },
+      h('div', { class: 'progress-fill', style: `width:${pct}%` }),
+      h('span', { class: 'progress-text' }, `${pct}%${s.epoch !== undefined && s.epochs ? ` · epoch ${s.epoch} of ${s.epochs}` : ''}`)) : null,
+    labels ? h('p', { class: 'muted' }, labels) : null,
+    metricNames.length ? h('table', { class: 'metrics' },
+      h('thead', null, h('tr', null, h('th', null, 'Held-out metric'), h('th', null, `Before${s.before?.modelVersion ? ` (${s.before.modelVersion})` : ''}`), h('th', null, `After${s.after?.modelVersion ? ` (${s.after.modelVersion})` : ''}`), h('th', null, 'Change'))),
+      h('tbody', null, metricNames.map((m) => {
+        const b = s.before?.metrics[m];
+        const a = s.after?.metrics[m];
+        const d = a !== undefined && b !== undefined ? a - b : undefined;
+        const better = d === undefined || d === 0 ? undefined : LOWER_IS_BETTER.test(m) ? d < 0 : d > 0;
+        return h('tr', { 'data-metric': m },
+          h('td', null, m), h('td', { class: 'num' }, fmt(b)), h('td', { class: 'num' }, fmt(a)),
+          h('td', { class: `num ${better === undefined ? '' : better ? 'st-ok better' : 'st-bad worse'}` }, d === undefined ? '—' : `${d > 0 ? '+' : ''}${fmt(d)}`));
+      }))) : null,
+    s.versions.length ? h('div', null,
+      h('h3', null, 'Model versions'),
+      h('table', { class: 'versions' },
+        h('thead', null, h('tr', null, h('th', null, 'Version'), h('th', null, 'Created'), h('th', null, 'Metrics'), h('th', null, ''))),
+        h('tbody', null, s.versions.map((v) => h('tr', { 'data-version': v.version, class: v.active ? 'active' : '' },
+          h('td', null, h('code', null, v.version), v.active ? h('span', { class: 'pill st-ok' }, 'active') : null),
+          h('td', { class: 'num' }, formatTime(v.createdAt)),
+          h('td', { class: 'muted' }, Object.entries(v.metrics ?? {}).map(([k, x]) => `${k} ${fmt(x)}`).join(' · ')),
+          h('td', null, v.active ? null : h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'activate', onclick: () => activate(v.version) }, 'Activate')))))))
+      : null);
+}
+
+function fmt(v: number | undefined): string {
+  if (v === undefined) return '—';
+  return Math.abs(v) < 1 ? v.toFixed(4) : v.toFixed(2);
+}
