@@ -1,0 +1,280 @@
+import type { InputLocation } from '../../errors.ts';
+import { inputError } from '../fail.ts';
+import type { DataLine } from './ldr.ts';
+
+/**
+ * Decoder for the (X++(Y..Y)) data table in every form of JCAMP-DX 4.24 §5.9 / 5.01 ASCII squeezed difference
+ * form (ASDF), which may be mixed freely within a line:
+ *   AFFN  free format, separated by blanks or commas:     1000 1020 -5.5E+01
+ *   PAC   packed, the sign is the separator:               1000+1020-55
+ *   SQZ   first digit and sign as one letter:              @=0 A..I=+1..+9 a..i=-1..-9
+ *   DIF   difference to the previous ordinate:             %=0 J..R=+1..+9 j..r=-1..-9
+ *   DUP   the preceding value (or difference) n times:     S..Z=1..8, s=9 (n counts the original)
+ * Each line starts with the abscissa (divided by XFACTOR) of its first ordinate. When a line ends in DIF form the
+ * next line repeats the last ordinate as an absolute "Y check" value; it is verified and not counted twice.
+ */
+
+const ABS = 0;
+const DIF = 1;
+const DUP = 2;
+
+export interface XyDataSpec {
+  readonly lines: readonly DataLine[];
+  readonly npoints: number;
+  readonly firstX: number;
+  readonly lastX: number;
+  readonly xFactor: number;
+  readonly where: InputLocation;
+}
+
+export interface XyDataResult {
+  /** Ordinates as written (before YFACTOR). */
+  readonly y: Float64Array;
+  /** Source line of a point index. */
+  lineOf(index: number): number | undefined;
+}
+
+interface Tokens {
+  kinds: number[];
+  values: number[];
+  /** Digits after the decimal point of the line's leading X (-1: unknown, e.g. exponent form). */
+  xDecimals: number;
+  n: number;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Splits one data line into typed tokens; throws with the column of any character that is no part of ASDF. */
+function scanLine(text: string, out: Tokens, where: InputLocation): void {
+  out.n = 0;
+  out.xDecimals = -1;
+  const len = text.length;
+  let i = 0;
+  const bad = (at: number, why: string): never => {
+    throw inputError('jcamp-bad-char', `${why} at column ${at + 1} in "${text.trim().slice(0, 60)}"`, where);
+  };
+  while (i < len) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 44 || c === 59) {
+      i++;
+      continue;
+    }
+    let kind: number;
+    let sign = 1;
+    let lead: number;
+    const start = i;
+    if (isDigit(c) || c === 46 || c === 43 || c === 45) {
+      // AFFN / PAC: an optional sign, digits, a point, digits, an exponent only with an explicit sign (E/e alone is SQZ).
+      kind = ABS;
+      let j = i;
+      if (c === 43 || c === 45) j++;
+      let digits = 0;
+      let decimals = -1;
+      while (j < len && isDigit(text.charCodeAt(j))) {
+        j++;
+        digits++;
+      }
+      if (j < len && text.charCodeAt(j) === 46) {
+        j++;
+        decimals = 0;
+        while (j < len && isDigit(text.charCodeAt(j))) {
+          j++;
+          digits++;
+          decimals++;
+        }
+      }
+      if (digits === 0) bad(start, `"${text[start]}" without digits after it`);
+      let exponent = false;
+      if (digits > 0 && j + 2 <= len && (text.charCodeAt(j) === 69 || text.charCodeAt(j) === 101)) {
+        const s = text.charCodeAt(j + 1);
+        if ((s === 43 || s === 45) && j + 2 < len && isDigit(text.charCodeAt(j + 2))) {
+          j += 2;
+          while (j < len && isDigit(text.charCodeAt(j))) j++;
+          exponent = true;
+        }
+      }
+      const value = Number(text.slice(i, j));
+      if (!Number.isFinite(value)) bad(start, `the number "${text.slice(i, j)}" is out of range`);
+      if (out.n === 0) out.xDecimals = exponent ? -1 : Math.max(decimals, 0);
+      out.kinds[out.n] = kind;
+      out.values[out.n] = value;
+      out.n++;
+      i = j;
+      continue;
+    }
+    if (c === 64) {
+      kind = ABS;
+      lead = 0;
+    } else if (c >= 65 && c <= 73) {
+      kind = ABS;
+      lead = c - 64;
+    } else if (c >= 97 && c <= 105) {
+      kind = ABS;
+      lead = c - 96;
+      sign = -1;
+    } else if (c === 37) {
+      kind = DIF;
+      lead = 0;
+    } else if (c >= 74 && c <= 82) {
+      kind = DIF;
+      lead = c - 73;
+    } else if (c >= 106 && c <= 114) {
+      kind = DIF;
+      lead = c - 105;
+      sign = -1;
+    } else if (c >= 83 && c <= 90) {
+      kind = DUP;
+      lead = c - 82;
+    } else if (c === 115) {
+      kind = DUP;
+      lead = 9;
+    } else if (c === 63) {
+      throw inputError('non-finite', `"?" (a missing value) at column ${i + 1}: spectrad needs every point`, where);
+    } else {
+      return bad(i, `the character "${text[i]}" is not JCAMP-DX ASDF`);
+    }
+    i++;
+    let value = lead;
+    let fraction = false;
+    const digitsStart = i;
+    while (i < len) {
+      const d = text.charCodeAt(i);
+      if (isDigit(d)) {
+        value = value * 10 + (d - 48);
+        i++;
+      } else if (d === 46 && !fraction && kind !== DUP) {
+        fraction = true;
+        i++;
+      } else break;
+    }
+    if (fraction) {
+      // Rare decimal SQZ/DIF values: let the number parser round exactly as for AFFN.
+      value = Number(String(lead) + text.slice(digitsStart, i));
+      if (!Number.isFinite(value)) bad(start, 'a number out of range');
+    }
+    if (out.n === 0) out.xDecimals = fraction ? text.slice(digitsStart, i).split('.')[1].length : 0;
+    out.kinds[out.n] = kind;
+    out.values[out.n] = sign * value;
+    out.n++;
+  }
+}
+
+export function decodeXyData(spec: XyDataSpec): XyDataResult {
+  const { npoints, firstX, lastX, xFactor } = spec;
+  const y = new Float64Array(npoints);
+  const dx = npoints > 1 ? (lastX - firstX) / (npoints - 1) : 0;
+  const xAt = (i: number): number => firstX + i * dx;
+  const lineStarts: number[] = [];
+  const lineNumbers: number[] = [];
+  const tokens: Tokens = { kinds: [], values: [], xDecimals: -1, n: 0 };
+
+  let count = 0;
+  let prevY = Number.NaN;
+  let havePrev = false;
+  let prevLineEndedDif = false;
+
+  for (const dataLine of spec.lines) {
+    const where: InputLocation = { ...spec.where, line: dataLine.line };
+    scanLine(dataLine.text, tokens, where);
+    if (tokens.n === 0) continue;
+    if (tokens.kinds[0] !== ABS) {
+      throw inputError('jcamp-x-check', 'the line does not start with an X value (it starts with a DIF or DUP character)', where);
+    }
+    const xLine = tokens.values[0] * xFactor;
+    const firstIsAbs = tokens.n > 1 && tokens.kinds[1] === ABS;
+    // How far the written X may be from the true abscissa just from being printed with few decimals.
+    const rounding = tokens.xDecimals >= 0 ? 0.5 * 10 ** -tokens.xDecimals * Math.abs(xFactor) : 1e-6 * Math.abs(xLine);
+    let isCheck = false;
+    if (prevLineEndedDif && firstIsAbs && count > 0) {
+      const sameValue = valuesEqual(tokens.values[1], prevY);
+      const nearerPrevious = Math.abs(xLine - xAt(count - 1)) < Math.abs(xLine - xAt(count));
+      // The X tells which point the line starts at when it is printed finely enough; otherwise the value does.
+      const xResolves = npoints > 1 && rounding < 0.25 * Math.abs(dx);
+      isCheck = xResolves ? nearerPrevious : sameValue;
+      if (isCheck && !sameValue) {
+        throw inputError(
+          'jcamp-dif-check',
+          `Y check failed: the line repeats the last ordinate of the previous line as ${tokens.values[1]}, but the decoded value is ${prevY}`,
+          where,
+        );
+      }
+    }
+    const anchor = isCheck ? count - 1 : count;
+    if (npoints > 1 && tokens.n > 1) {
+      const tolerance = 0.5 * Math.abs(dx) + rounding + 1e-9 * Math.abs(xLine);
+      if (Math.abs(xLine - xAt(anchor)) > tolerance) {
+        throw inputError(
+          'jcamp-x-check',
+          `the line starts at X = ${xLine} but its first ordinate is point ${anchor}, at x = ${xAt(anchor)} from FIRSTX/LASTX/NPOINTS: a point is missing or extra before this line`,
+          where,
+        );
+      }
+    }
+    lineStarts.push(anchor);
+    lineNumbers.push(dataLine.line);
+
+    let lastKind = -1;
+    let lastDif = 0;
+    const push = (value: number): void => {
+      if (count >= npoints) {
+        throw inputError('jcamp-npoints-mismatch', `more ordinates than ##NPOINTS=${npoints}`, { ...where, field: 'NPOINTS' });
+      }
+      y[count++] = value;
+    };
+    for (let t = 1; t < tokens.n; t++) {
+      const kind = tokens.kinds[t];
+      const value = tokens.values[t];
+      if (kind === ABS) {
+        if (!(t === 1 && isCheck)) push(value);
+        prevY = value;
+        havePrev = true;
+        lastKind = ABS;
+      } else if (kind === DIF) {
+        if (!havePrev) throw inputError('jcamp-dif-check', 'a DIF value with no ordinate before it to add to', where);
+        prevY += value;
+        push(prevY);
+        lastDif = value;
+        lastKind = DIF;
+      } else {
+        if (lastKind < 0 || !Number.isInteger(value) || value < 1) {
+          throw inputError('jcamp-bad-char', lastKind < 0 ? 'a DUP count with no value before it on the line' : `DUP count ${value}`, where);
+        }
+        for (let r = 1; r < value; r++) {
+          if (lastKind === DIF) prevY += lastDif;
+          push(prevY);
+        }
+      }
+    }
+    prevLineEndedDif = lastKind === DIF;
+  }
+
+  if (count !== npoints) {
+    throw inputError('jcamp-npoints-mismatch', `##NPOINTS=${npoints} but the table holds ${count} ordinates`, {
+      ...spec.where,
+      field: 'NPOINTS',
+    });
+  }
+  return {
+    y,
+    lineOf(index: number): number | undefined {
+      // Binary search for the last line that starts at or before the index.
+      let lo = 0;
+      let hi = lineStarts.length - 1;
+      let found = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (lineStarts[mid] <= index) {
+          found = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      return found >= 0 ? lineNumbers[found] : undefined;
+    },
+  };
+}
+
+function valuesEqual(a: number, b: number): boolean {
+  return a === b || Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+}

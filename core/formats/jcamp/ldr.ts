@@ -1,0 +1,148 @@
+import type { SpectrumInputError } from '../../errors.ts';
+import { inputError } from '../fail.ts';
+
+/**
+ * JCAMP-DX files are sequences of labelled data records (LDRs): `##LABEL= value`, continued on following lines
+ * until the next `##`. `$$` starts a comment to the end of the line. Blocks open with ##TITLE= and close with
+ * ##END=; a LINK block (##BLOCKS=, ##DATA TYPE= LINK) holds nested blocks. This module turns text into that tree,
+ * keeping every record's line number so later errors can name it.
+ */
+export interface DataLine {
+  readonly text: string;
+  readonly line: number;
+}
+
+export interface Ldr {
+  /** Label compared the way the standard says: upper case, without spaces, '-', '/', '_'. */
+  readonly label: string;
+  /** Label as written (trimmed, upper case, single spaces), used as the key in meta.extra. */
+  readonly rawLabel: string;
+  /** Text after '=' on the label's own line, comment removed, trimmed. */
+  readonly value: string;
+  readonly line: number;
+  /** Continuation lines (data tables, long text), comments removed; blank ones dropped. */
+  readonly more: DataLine[];
+}
+
+export interface JcampBlock {
+  readonly ldrs: Ldr[];
+  readonly children: JcampBlock[];
+  readonly startLine: number;
+  endLine?: number;
+  /** First structural problem found while tokenizing (missing ##END=, a label without '='). */
+  error?: SpectrumInputError;
+}
+
+export function normalizeLabel(label: string): string {
+  return label.toUpperCase().replace(/[\s\-/_]/g, '');
+}
+
+export function isLink(block: JcampBlock): boolean {
+  return block.ldrs.some((l) => (l.label === 'DATATYPE' && /^LINK/i.test(l.value)) || l.label === 'BLOCKS');
+}
+
+/** Full text of a record: its first line and its continuation lines. */
+export function ldrText(ldr: Ldr): string {
+  return [ldr.value, ...ldr.more.map((m) => m.text.trim())].filter((s) => s !== '').join('\n');
+}
+
+function stripComment(line: string): string {
+  const at = line.indexOf('$$');
+  return at < 0 ? line : line.slice(0, at);
+}
+
+export function tokenizeJcamp(text: string, file?: string): JcampBlock[] {
+  const lines = text.split(/\r\n|\r|\n/);
+  const roots: JcampBlock[] = [];
+  const stack: JcampBlock[] = [];
+  let current: Ldr | undefined;
+  let seenBlock = false;
+
+  const open = (lineNo: number): JcampBlock => {
+    const block: JcampBlock = { ldrs: [], children: [], startLine: lineNo };
+    const parent = stack[stack.length - 1];
+    if (parent) parent.children.push(block);
+    else roots.push(block);
+    stack.push(block);
+    seenBlock = true;
+    return block;
+  };
+
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const raw = lines[i];
+    const trimmed = raw.trimStart();
+    if (!trimmed.startsWith('##')) {
+      const content = stripComment(raw);
+      if (current && content.trim() !== '') current.more.push({ text: content, line: lineNo });
+      continue;
+    }
+    const eq = trimmed.indexOf('=');
+    if (eq < 0) {
+      // '##' alone or '##$$ comment' lines occur in the wild; a real label without '=' is an error.
+      if (stripComment(trimmed.slice(2)).trim() === '') continue;
+      const top = stack[stack.length - 1];
+      const error = inputError('jcamp-bad-label', `a "##" label line without "=": "${trimmed.slice(0, 40)}"`, {
+        file,
+        line: lineNo,
+      });
+      if (!top) throw error;
+      top.error ??= error;
+      current = undefined;
+      continue;
+    }
+    const rawLabel = trimmed.slice(2, eq).trim().toUpperCase().replace(/\s+/g, ' ');
+    const label = normalizeLabel(rawLabel);
+    const ldr: Ldr = { label, rawLabel, value: stripComment(trimmed.slice(eq + 1)).trim(), line: lineNo, more: [] };
+    current = ldr;
+
+    if (label === 'TITLE') {
+      let top = stack[stack.length - 1];
+      if (top && top.ldrs.some((l) => l.label === 'TITLE') && !isLink(top)) {
+        top.error ??= inputError('jcamp-missing-end', `the block that starts at line ${top.startLine} has no ##END= before the next ##TITLE=`, {
+          file,
+          line: lineNo,
+          field: 'END',
+        });
+        stack.pop();
+        top = stack[stack.length - 1];
+      }
+      const block = top && !top.ldrs.some((l) => l.label === 'TITLE') ? top : open(lineNo);
+      block.ldrs.push(ldr);
+      continue;
+    }
+    if (label === 'END') {
+      const top = stack.pop();
+      if (top) {
+        top.endLine = lineNo;
+        top.ldrs.push(ldr);
+      }
+      current = undefined;
+      continue;
+    }
+    let top = stack[stack.length - 1];
+    if (!top) {
+      // Records before the first ##TITLE= still belong to it; stray records after the last ##END= are ignored.
+      if (seenBlock) {
+        current = undefined;
+        continue;
+      }
+      top = open(lineNo);
+    }
+    top.ldrs.push(ldr);
+  }
+
+  const lastLine = lines.length;
+  while (stack.length) {
+    const block = stack.pop() as JcampBlock;
+    block.error ??= inputError('jcamp-missing-end', `the file ends (line ${lastLine}) inside the block that starts at line ${block.startLine}: no ##END=, the file looks truncated`, {
+      file,
+      line: lastLine,
+      field: 'END',
+    });
+  }
+  if (roots.length === 0) {
+    throw inputError('jcamp-no-block', 'no JCAMP-DX block found: the text has no "##TITLE=" record', { file });
+  }
+  return roots;
+}

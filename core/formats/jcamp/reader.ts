@@ -1,0 +1,367 @@
+/**
+ * JCAMP-DX reader (4.24, McDonald & Wilks, Appl. Spectrosc. 42 (1988) 151; 5.01, Lampen et al., Pure Appl. Chem.
+ * 71 (1999) 1549).
+ *
+ * Why our own parser and not jcampconverter 10.0.2 (the last MIT release; 11+ is CC-BY-NC-SA): measured on the
+ * fixtures in test/fixtures/formats (see test/formats/README.md and scripts under bench/formats), jcampconverter
+ * returns partial or shifted spectra without any error for a failed DIF Y-check, a missing point, a wrong
+ * ##NPOINTS=, an unknown ASDF character and a truncated file, and its errors carry no line numbers. spectrad must
+ * reject such input and say the line and field, so the reader is ours; it is also faster on large XYDATA tables.
+ *
+ * Results: one per data-bearing block, in file order (LINK files: each nested block; plain concatenated blocks
+ * likewise). NTUPLES: one result per page whose dependent variable is real-valued; pages holding an imaginary
+ * part (##VAR_NAME= ...SPECTRUM/IMAG) are skipped, because identification works on real spectra and a separate
+ * imaginary "spectrum" would be identified as if it were one. A block with both ##XYDATA= and ##PEAK TABLE= yields
+ * its XYDATA (then XYPOINTS, then PEAK TABLE): the full spectrum is what identification needs.
+ */
+import { SpectrumInputError, type InputLocation } from '../../errors.ts';
+import type { Spectrum, SpectrumMeta } from '../../spectrum.ts';
+import { finishSeries } from '../axis.ts';
+import { inputError, locate } from '../fail.ts';
+import { PointBudget, type ParseLimits } from '../limits.ts';
+import { parseDecimal } from '../numbers.ts';
+import type { ParsedBlock } from '../types.ts';
+import { normalizeXUnit, normalizeYUnit } from '../units.ts';
+import { decodeXyData } from './asdf.ts';
+import { isLink, ldrText, tokenizeJcamp, type DataLine, type JcampBlock, type Ldr } from './ldr.ts';
+import { blockMeta } from './meta.ts';
+import { decodePoints, tupleSize } from './points.ts';
+
+interface Context {
+  readonly file?: string;
+  readonly limits: ParseLimits;
+  readonly budget: PointBudget;
+  readonly results: ParsedBlock[];
+  count: number;
+}
+
+export function readJcamp(text: string, limits: ParseLimits, file?: string): ParsedBlock[] {
+  const roots = tokenizeJcamp(text, file);
+  const ctx: Context = { file, limits, budget: new PointBudget(limits.maxPoints), results: [], count: 0 };
+  for (const root of roots) walk(root, ctx);
+  if (ctx.results.length === 0) {
+    throw inputError('no-spectrum', 'no block holds spectral data (##XYDATA=, ##XYPOINTS=, ##PEAK TABLE= or ##NTUPLES=)', { file });
+  }
+  return ctx.results;
+}
+
+function nextBlock(ctx: Context): number {
+  ctx.count++;
+  if (ctx.count > ctx.limits.maxBlocks) {
+    throw inputError('too-many-blocks', `more than ${ctx.limits.maxBlocks} spectra in one file`, { file: ctx.file });
+  }
+  return ctx.count;
+}
+
+function pushError(ctx: Context, error: SpectrumInputError): void {
+  const block = nextBlock(ctx);
+  ctx.results.push({ block, error: locate(error, { file: ctx.file, block }) });
+}
+
+function walk(block: JcampBlock, ctx: Context): void {
+  if (block.children.length > 0 || isLink(block)) {
+    for (const child of block.children) walk(child, ctx);
+    if (block.error) pushError(ctx, block.error);
+    const declared = block.ldrs.find((l) => l.label === 'BLOCKS');
+    if (declared) {
+      const n = Number(declared.value);
+      // 5.01 counts the nested blocks; some writers count the link block too.
+      if (n !== block.children.length && n !== block.children.length + 1) {
+        pushError(
+          ctx,
+          inputError('jcamp-blocks-mismatch', `##BLOCKS=${declared.value} but the link block holds ${block.children.length} blocks`, {
+            line: declared.line,
+            field: 'BLOCKS',
+          }),
+        );
+      }
+    }
+    return;
+  }
+  if (block.error) {
+    pushError(ctx, block.error);
+    return;
+  }
+  const ntuples = block.ldrs.findIndex((l) => l.label === 'NTUPLES');
+  if (ntuples >= 0) {
+    readNtuples(block, ntuples, ctx);
+    return;
+  }
+  const table =
+    block.ldrs.find((l) => l.label === 'XYDATA') ??
+    block.ldrs.find((l) => l.label === 'XYPOINTS') ??
+    block.ldrs.find((l) => l.label === 'PEAKTABLE');
+  if (!table) return;
+  const blockNo = nextBlock(ctx);
+  const where: InputLocation = { file: ctx.file, block: blockNo };
+  try {
+    const fields = new Fields(block.ldrs, where);
+    const spectrum = readTable(
+      {
+        table,
+        dataClass: table.rawLabel,
+        lines: table.more,
+        npoints: fields.number('NPOINTS'),
+        firstX: fields.number('FIRSTX'),
+        lastX: fields.number('LASTX'),
+        deltaX: fields.number('DELTAX'),
+        xFactor: fields.number('XFACTOR'),
+        yFactor: fields.number('YFACTOR'),
+        firstY: fields.number('FIRSTY'),
+        xUnit: fields.text('XUNITS'),
+        yUnit: fields.text('YUNITS'),
+        meta: blockMeta(block.ldrs, ctx.file),
+      },
+      ctx,
+      where,
+    );
+    ctx.results.push({ block: blockNo, spectrum });
+  } catch (error) {
+    if (!(error instanceof SpectrumInputError)) throw error;
+    ctx.results.push({ block: blockNo, error: locate(error, where) });
+  }
+}
+
+/** A numeric header value with where it was written. */
+interface NumberField {
+  readonly value: number;
+  readonly text: string;
+  readonly line: number;
+  readonly field: string;
+}
+
+class Fields {
+  private readonly byLabel = new Map<string, Ldr>();
+  constructor(
+    ldrs: readonly Ldr[],
+    private readonly where: InputLocation,
+  ) {
+    for (const l of ldrs) if (!this.byLabel.has(l.label)) this.byLabel.set(l.label, l);
+  }
+  has(label: string): boolean {
+    return this.byLabel.has(label);
+  }
+  text(label: string): string | undefined {
+    const ldr = this.byLabel.get(label);
+    return ldr ? ldrText(ldr) : undefined;
+  }
+  number(label: string): NumberField | undefined {
+    const ldr = this.byLabel.get(label);
+    if (!ldr || ldr.value === '') return undefined;
+    return parseNumberField(ldr.value, ldr.line, ldr.rawLabel, this.where);
+  }
+}
+
+function parseNumberField(text: string, line: number, field: string, where: InputLocation): NumberField {
+  const parsed = parseDecimal(text.trim());
+  if (!parsed.ok) {
+    throw inputError(parsed.nonFinite ? 'non-finite' : 'jcamp-bad-field', `"${text.trim()}" is not a number`, { ...where, line, field });
+  }
+  return { value: parsed.value, text: text.trim(), line, field };
+}
+
+interface TableSpec {
+  readonly table: Ldr;
+  readonly dataClass: string;
+  readonly variableList?: string;
+  readonly lines: readonly DataLine[];
+  readonly npoints?: NumberField;
+  readonly firstX?: NumberField;
+  readonly lastX?: NumberField;
+  readonly deltaX?: NumberField;
+  readonly xFactor?: NumberField;
+  readonly yFactor?: NumberField;
+  readonly firstY?: NumberField;
+  readonly xUnit?: string;
+  readonly yUnit?: string;
+  readonly meta: SpectrumMeta;
+}
+
+function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectrum {
+  const tableWhere: InputLocation = { ...where, line: spec.table.line, field: spec.table.rawLabel };
+  const variableList = (spec.variableList ?? spec.table.value).replace(/\s+/g, '').toUpperCase();
+  const xFactor = factor(spec.xFactor, where);
+  const yFactor = factor(spec.yFactor, where);
+  const xUnit = normalizeXUnit(spec.xUnit) ?? 'other';
+  const yUnit = normalizeYUnit(spec.yUnit) ?? 'arbitrary';
+  const meta: SpectrumMeta = {
+    ...spec.meta,
+    extra: { ...(spec.meta.extra ?? {}), 'DATA CLASS': spec.meta.extra?.['DATA CLASS'] ?? spec.dataClass },
+  };
+
+  if (/^\([A-Z]\+\+\([A-Z]\.\.[A-Z]\)\)/.test(variableList)) {
+    const npoints = requireField(spec.npoints, 'NPOINTS', tableWhere);
+    if (!Number.isInteger(npoints.value) || npoints.value < 1) {
+      throw inputError('jcamp-bad-field', `##NPOINTS=${npoints.text} is not a positive whole number`, { ...where, line: npoints.line, field: npoints.field });
+    }
+    if (!ctx.budget.reserve(npoints.value)) {
+      throw inputError('too-many-points', `##NPOINTS=${npoints.text} exceeds the limit of ${ctx.limits.maxPoints} points per file`, {
+        ...where,
+        line: npoints.line,
+        field: npoints.field,
+      });
+    }
+    const firstX = requireField(spec.firstX, 'FIRSTX', tableWhere).value;
+    const lastX = requireField(spec.lastX, 'LASTX', tableWhere).value;
+    const n = npoints.value;
+    const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
+    if (spec.deltaX && n > 1) checkDeltaX(spec.deltaX, dx, where);
+    const decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where: { ...where, field: spec.table.rawLabel } });
+    const y = decoded.y;
+    if (spec.firstY) checkFirstY(spec.firstY, y[0], yFactor, where);
+    for (let i = 0; i < n; i++) y[i] *= yFactor;
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) x[i] = firstX + i * dx;
+    if (n > 1) x[n - 1] = lastX;
+    return finishSeries({ x, y, xUnit, yUnit, meta, lineOf: decoded.lineOf }, { ...where, field: spec.table.rawLabel });
+  }
+
+  const size = tupleSize(variableList);
+  if (size === undefined) {
+    throw inputError('jcamp-unsupported', `the data table form "${spec.variableList ?? spec.table.value}" is not supported (expected (X++(Y..Y)), (XY..XY), (XYW..XYW) or (XYM..XYM))`, tableWhere);
+  }
+  const points = decodePoints(spec.lines, size, xFactor, yFactor, ctx.budget, { ...where, field: spec.table.rawLabel });
+  if (spec.npoints && spec.npoints.value !== points.x.length) {
+    throw inputError('jcamp-npoints-mismatch', `##NPOINTS=${spec.npoints.text} but the table holds ${points.x.length} points`, {
+      ...where,
+      line: spec.npoints.line,
+      field: spec.npoints.field,
+    });
+  }
+  return finishSeries({ x: points.x, y: points.y, xUnit, yUnit, meta, lineOf: points.lineOf }, { ...where, field: spec.table.rawLabel });
+}
+
+function requireField(field: NumberField | undefined, name: string, where: InputLocation): NumberField {
+  if (!field) throw inputError('jcamp-missing-field', `the (X++(Y..Y)) table needs ##${name}=, which the block does not state`, { ...where, field: name });
+  return field;
+}
+
+function factor(field: NumberField | undefined, where: InputLocation): number {
+  if (!field) return 1;
+  if (field.value === 0) throw inputError('jcamp-bad-field', `##${field.field}=0 would erase the data`, { ...where, line: field.line, field: field.field });
+  return field.value;
+}
+
+function decimalsOf(text: string): number {
+  const m = /\.(\d*)/.exec(text);
+  return /e/i.test(text) ? 6 : m ? m[1].length : 0;
+}
+
+function checkDeltaX(deltaX: NumberField, dx: number, where: InputLocation): void {
+  // DELTAX is often printed with few digits; allow that rounding plus 1 %, which still catches a wrong NPOINTS range.
+  const tolerance = 0.5 * 10 ** -decimalsOf(deltaX.text) + 0.01 * Math.abs(dx);
+  if (Math.abs(deltaX.value - dx) > tolerance) {
+    throw inputError(
+      'jcamp-deltax-mismatch',
+      `##DELTAX=${deltaX.text} but (LASTX - FIRSTX) / (NPOINTS - 1) = ${dx}`,
+      { ...where, line: deltaX.line, field: deltaX.field },
+    );
+  }
+}
+
+function checkFirstY(firstY: NumberField, rawY0: number, yFactor: number, where: InputLocation): void {
+  const scaled = rawY0 * yFactor;
+  const close = (a: number, b: number): boolean =>
+    Math.abs(a - b) <= 0.5 * 10 ** -decimalsOf(firstY.text) + 1e-3 * Math.max(Math.abs(a), Math.abs(b)) + 0.5 * Math.abs(yFactor);
+  // Some writers state FIRSTY before YFACTOR scaling; that is a known vendor habit, not damage.
+  if (close(firstY.value, scaled) || close(firstY.value, rawY0)) return;
+  throw inputError('jcamp-firsty-mismatch', `##FIRSTY=${firstY.text} but the first ordinate decodes to ${scaled}`, {
+    ...where,
+    line: firstY.line,
+    field: firstY.field,
+  });
+}
+
+function splitList(text: string | undefined): string[] {
+  return text === undefined ? [] : text.split(',').map((s) => s.trim());
+}
+
+function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
+  const ldrs = block.ldrs;
+  const end = ldrs.findIndex((l, i) => i > start && l.label === 'ENDNTUPLES');
+  const header = [...ldrs.slice(0, start), ...(end >= 0 ? ldrs.slice(end + 1) : [])];
+  const section = ldrs.slice(start + 1, end >= 0 ? end : ldrs.length);
+  const firstPage = section.findIndex((l) => l.label === 'PAGE');
+  const table = new Map<string, Ldr>();
+  for (const l of firstPage >= 0 ? section.slice(0, firstPage) : section) if (!table.has(l.label)) table.set(l.label, l);
+  const column = (label: string): string[] => splitList(table.has(label) ? ldrText(table.get(label) as Ldr) : undefined);
+  const symbols = column('SYMBOL').map((s) => s.toUpperCase());
+  const names = column('VARNAME');
+  const units = column('UNITS');
+  const ntuplesTitle = ldrs[start].value;
+
+  if (end < 0) {
+    pushError(ctx, inputError('jcamp-missing-field', 'the ##NTUPLES= section has no ##END NTUPLES=', { line: ldrs[start].line, field: 'END NTUPLES' }));
+    return;
+  }
+  const pages: Ldr[][] = [];
+  for (const l of firstPage >= 0 ? section.slice(firstPage) : []) {
+    if (l.label === 'PAGE') pages.push([l]);
+    else pages[pages.length - 1].push(l);
+  }
+  for (const page of pages) {
+    const dataTable = page.find((l) => l.label === 'DATATABLE');
+    if (!dataTable) continue;
+    const [variableList, kind] = splitDataTable(dataTable.value);
+    const letters = /^\(([A-Z])\+\+\(([A-Z])\.\./.exec(variableList) ?? /^\(([A-Z])([A-Z])[A-Z]*\.\./.exec(variableList);
+    const xCol = letters ? symbols.indexOf(letters[1]) : -1;
+    const yCol = letters ? symbols.indexOf(letters[2]) : -1;
+    if (yCol >= 0 && /IMAG/i.test(names[yCol] ?? '')) continue;
+    const blockNo = nextBlock(ctx);
+    const where: InputLocation = { file: ctx.file, block: blockNo };
+    try {
+      if (xCol < 0 || yCol < 0) {
+        throw inputError('jcamp-missing-field', `##SYMBOL= does not name the variables of the data table "${dataTable.value}"`, {
+          line: dataTable.line,
+          field: 'SYMBOL',
+        });
+      }
+      const pageFields = new Fields(page, where);
+      const columnNumber = (label: string, col: number): NumberField | undefined => {
+        const ldr = table.get(label);
+        const text = splitList(ldr ? ldrText(ldr) : undefined)[col];
+        return ldr && text ? parseNumberField(text, ldr.line, ldr.rawLabel, where) : undefined;
+      };
+      const baseMeta = blockMeta(header, ctx.file);
+      const meta: SpectrumMeta = {
+        ...baseMeta,
+        extra: { ...(baseMeta.extra ?? {}), NTUPLES: ntuplesTitle, PAGE: page[0].value, 'VAR NAME': names[yCol] ?? '' },
+      };
+      const spectrum = readTable(
+        {
+          table: dataTable,
+          dataClass: kind || 'XYDATA',
+          variableList,
+          lines: dataTable.more,
+          npoints: pageFields.number('NPOINTS') ?? columnNumber('VARDIM', xCol),
+          firstX: pageFields.number('FIRSTX') ?? columnNumber('FIRST', xCol),
+          lastX: pageFields.number('LASTX') ?? columnNumber('LAST', xCol),
+          deltaX: pageFields.number('DELTAX'),
+          xFactor: pageFields.number('XFACTOR') ?? columnNumber('FACTOR', xCol),
+          yFactor: pageFields.number('YFACTOR') ?? columnNumber('FACTOR', yCol),
+          firstY: pageFields.number('FIRSTY'),
+          xUnit: pageFields.text('XUNITS') ?? units[xCol],
+          yUnit: pageFields.text('YUNITS') ?? units[yCol],
+          meta,
+        },
+        ctx,
+        where,
+      );
+      ctx.results.push({ block: blockNo, spectrum });
+    } catch (error) {
+      if (!(error instanceof SpectrumInputError)) throw error;
+      ctx.results.push({ block: blockNo, error: locate(error, where) });
+    }
+  }
+}
+
+/** '(X++(R..R)), XYDATA' -> ['(X++(R..R))', 'XYDATA']. */
+function splitDataTable(value: string): [string, string] {
+  const compact = value.replace(/\s+/g, '').toUpperCase();
+  let depth = 0;
+  for (let i = 0; i < compact.length; i++) {
+    if (compact[i] === '(') depth++;
+    else if (compact[i] === ')' && --depth === 0) return [compact.slice(0, i + 1), compact.slice(i + 1).replace(/^,/, '')];
+  }
+  return [compact, ''];
+}
