@@ -17,6 +17,7 @@ interface CommandModule {
 // Loaded lazily so a command's heavy dependencies (TensorFlow.js, SQLite) load only when it runs... by import order.
 const commandModules: Array<Promise<CommandModule>> = [
   import('./commands/dataset.ts'),
+  import('./commands/bench.ts'),
 ];
 for (const load of commandModules) {
   (await load).register(program);

@@ -1,0 +1,378 @@
+import type { Command } from 'commander';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Encoder } from '../../core/encoder/types.ts';
+import type { DistanceDistributions, EncoderProvider, MixtureResult, TrainRequest, UnseenResult } from '../../core/identify/protocols.ts';
+
+/**
+ * `spectrad bench paper`: every protocol of Vorozhtsov & Kitina (2024) with the paper's number beside ours, written to
+ * bench/results/paper.json and docs/RESULTS.md (rewritten on each run), plus the Figure-1 distance plot as SVG.
+ */
+
+interface PaperOptions {
+  quick?: boolean;
+  seeds: string;
+  encoder: string;
+  arch: string;
+  epochs: string;
+  classes?: string;
+  only?: string;
+  out: string;
+  doc: string;
+}
+
+const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as const;
+
+export function register(program: Command): void {
+  const bench = program.command('bench').description('benchmarks that reproduce published results');
+  bench
+    .command('paper')
+    .description("run the paper's protocols (single compound, unseen classes, mixtures, challenge, unknowns, Figure 1)")
+    .option('--quick', 'smoke run: few classes, a tiny short training (CI, about 1-2 minutes)')
+    .option('--seeds <n>', 'repeat with seeds 1..n and report mean ± std', '1')
+    .option('--encoder <kind>', 'trained: train an encoder per protocol with core/training; smoothed: the untrained smoothed-spectrum baseline', 'trained')
+    .option('--arch <name>', 'architecture to train', 'seed')
+    .option('--epochs <n>', 'training epochs per protocol', '20')
+    .option('--classes <n>', 'benchmark classes used (default 500; --quick: 20)')
+    .option('--only <list>', `comma-separated subset of ${PROTOCOLS.join(',')}`)
+    .option('--out <file>', 'results JSON', 'bench/results/paper.json')
+    .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md')
+    .action(async (opts: PaperOptions) => {
+      await runPaper(opts);
+    });
+}
+
+interface SeedResult {
+  seed: number;
+  single?: Record<string, number>;
+  unseen?: UnseenResult;
+  mixtures?: MixtureResult[];
+  challenge?: number;
+}
+
+async function runPaper(opts: PaperOptions): Promise<void> {
+  const protocols = await import('../../core/identify/protocols.ts');
+  const quick = Boolean(opts.quick);
+  const classes = Number(opts.classes ?? (quick ? 20 : 500));
+  const seeds = Number(opts.seeds);
+  const epochs = Number(quick && opts.epochs === '20' ? 3 : opts.epochs);
+  const arch = quick && opts.arch === 'seed' ? 'tiny' : opts.arch;
+  const only = new Set((opts.only ?? PROTOCOLS.join(',')).split(',').map((s) => s.trim()));
+  for (const [name, v] of [['--seeds', seeds], ['--classes', classes], ['--epochs', epochs]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
+  }
+  if (classes < 10 || classes > 500) throw new Error('--classes must be between 10 and 500');
+  for (const p of only) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new Error(`unknown protocol "${p}"`);
+  const started = Date.now();
+  const log = (m: string) => console.error(`[bench paper ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
+  const { provider, describe, disposeAll } = await makeProvider(opts.encoder, arch, epochs, log);
+
+  const perSeed: SeedResult[] = [];
+  let figure: DistanceDistributions | undefined;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const ctx = { encoderFor: provider, seed, classes, log };
+    const r: SeedResult = { seed };
+    if (only.has('single')) {
+      r.single = {};
+      for (const perClass of quick ? [50, 5] : [50, 20, 5]) {
+        r.single[String(perClass)] = await protocols.singleCompound(ctx, perClass);
+        log(`seed ${seed}: single compound, ${perClass}/class: ${r.single[String(perClass)].toFixed(2)} %`);
+      }
+    }
+    if (only.has('figure') && seed === 1) figure = await protocols.distanceDistributions(ctx);
+    if (only.has('unseen')) {
+      r.unseen = await protocols.unseenAndUnknown(ctx);
+      log(`seed ${seed}: unseen ${r.unseen.unseenAccuracy.toFixed(2)} %, unknown AUROC ${r.unseen.unknownAuroc.toFixed(4)}`);
+    }
+    if (only.has('mixtures')) r.mixtures = await protocols.mixtures(ctx, quick ? [2, 3] : [2, 3, 4]);
+    if (only.has('challenge')) {
+      r.challenge = await protocols.challenge({ ...ctx, classes: 27 });
+      log(`seed ${seed}: challenge ${r.challenge.toFixed(2)} %`);
+    }
+    perSeed.push(r);
+    disposeAll();
+  }
+
+  const report = summarize(perSeed, protocols.PAPER, { quick, classes, seeds, encoder: describe, wallSeconds: (Date.now() - started) / 1000 });
+  mkdirSync(path.dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+  const svgPath = path.join(path.dirname(opts.out), 'paper-figure1.svg');
+  if (figure) writeFileSync(svgPath, histogramSvg(figure));
+  mkdirSync(path.dirname(opts.doc), { recursive: true });
+  writeFileSync(opts.doc, renderMarkdown(report, figure ? path.relative(path.dirname(opts.doc), svgPath) : undefined, opts.doc));
+  console.log(renderTable(report));
+  log(`wrote ${opts.out}, ${opts.doc}${figure ? `, ${svgPath}` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Encoders
+
+interface Provider {
+  provider: EncoderProvider;
+  describe: string;
+  disposeAll(): void;
+}
+
+async function makeProvider(kind: string, arch: string, epochs: number, log: (m: string) => void): Promise<Provider> {
+  if (kind === 'smoothed') {
+    const { smoothedSpectrumEncoder } = await import('../../core/identify/baseline-encoder.ts');
+    const cache = new Map<number, Encoder>();
+    return {
+      provider: async (req) => {
+        const points = req.train.points;
+        if (!cache.has(points)) cache.set(points, smoothedSpectrumEncoder(points));
+        return cache.get(points)!;
+      },
+      describe: 'smoothed-spectrum baseline (untrained: Gaussian blur sigma 15, pooled by 10, cosine)',
+      disposeAll: () => {},
+    };
+  }
+  if (kind !== 'trained') throw new Error(`--encoder must be trained or smoothed, got "${kind}"`);
+  const { initEngine, tf } = await import('../../core/engine/index.ts');
+  const training = await import('../../core/training/index.ts');
+  const benchmark = await import('../../core/benchmark/index.ts');
+  const engine = await initEngine({ logger: log });
+  const cache = new Map<string, Encoder>();
+  const provider = async (req: TrainRequest): Promise<Encoder> => {
+    const key = `${req.name}:${req.seed}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const def = benchmark.loadDefinition(req.benchmark);
+    const val = benchmark.generateRandomSplit(def, { split: 'val', perClass: 5, seed: req.seed, classes: [...req.classes] });
+    log(`training ${arch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${epochs} epochs)`);
+    const result = await training.train({ train: req.train, val, arch, epochs, seed: req.seed, patience: 5 });
+    log(`trained ${req.name}: val kNN ${(100 * result.bestValAccuracy).toFixed(2)} % after ${result.epochsRun} epochs, ${result.wallSeconds.toFixed(0)} s`);
+    const model = result.model;
+    const points = req.train.points;
+    const dim = (model.outputs[0].shape[1] as number) ?? 0;
+    const encoder: Encoder = {
+      grid: { points, xStart: 0, xEnd: points - 1, xUnit: 'index' },
+      dim,
+      version: `${arch}-${req.name}-seed${req.seed}`,
+      async embed(batch: Float32Array, n: number): Promise<Float32Array> {
+        const out = tf.tidy(() => model.predict(tf.tensor3d(batch, [n, points, 1])) as import('@tensorflow/tfjs').Tensor);
+        const data = (await out.data()) as Float32Array;
+        out.dispose();
+        return data;
+      },
+      dispose: () => model.dispose(),
+    };
+    cache.set(key, encoder);
+    return encoder;
+  };
+  return {
+    provider,
+    describe: `${arch} encoder trained per protocol with core/training (${epochs} epochs max, patience 5), backend ${engine.backend}`,
+    disposeAll: () => {
+      for (const e of cache.values()) e.dispose();
+      cache.clear();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Aggregation and reports
+
+interface Stat {
+  mean: number;
+  std: number;
+  values: number[];
+}
+
+interface Row {
+  id: string;
+  protocol: string;
+  unit: string;
+  ours: Stat | null;
+  paper: number | string | null;
+  target: string;
+  met: boolean | null;
+}
+
+interface Report {
+  date: string;
+  quick: boolean;
+  classes: number;
+  seeds: number;
+  encoder: string;
+  wallSeconds: number;
+  rows: Row[];
+  mixtures: Array<{ components: number; atLeast: Stat[]; atLeastFullLibrary: Stat[]; paper: number[]; msPerQueryFullLibrary: number }>;
+  unknown: { auroc: Stat; falseUnknownRate: Stat; trueUnknownRate: Stat; targetFalseUnknownRate: number } | null;
+}
+
+function stat(values: number[]): Stat {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const std = values.length > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean, std, values };
+}
+
+type PaperTable = typeof import('../../core/identify/protocols.ts').PAPER;
+
+function summarize(
+  perSeed: SeedResult[],
+  paper: PaperTable,
+  meta: { quick: boolean; classes: number; seeds: number; encoder: string; wallSeconds: number },
+): Report {
+  const rows: Row[] = [];
+  const collect = (pick: (r: SeedResult) => number | undefined) =>
+    perSeed.map(pick).filter((v): v is number => v !== undefined);
+  const add = (id: string, protocol: string, values: number[], paperValue: number | string | null, target: number, higherBetter = true, unit = '%') => {
+    const ours = values.length ? stat(values) : null;
+    rows.push({
+      id,
+      protocol,
+      unit,
+      ours,
+      paper: paperValue,
+      target: `${higherBetter ? '>=' : '<='} ${target}`,
+      met: ours ? (higherBetter ? ours.mean >= target : ours.mean <= target) : null,
+    });
+  };
+  const paperStr = (v: { paper: number; paperStd?: number }) => (v.paperStd ? `${v.paper} ± ${v.paperStd}` : v.paper);
+  add('single50', 'single compound, 50 spectra/class, 4500 test', collect((r) => r.single?.['50']), paperStr(paper.single50), paper.single50.target);
+  add('single20', 'single compound, 20 spectra/class', collect((r) => r.single?.['20']), paperStr(paper.single20), paper.single20.target);
+  add('single5', 'single compound, 5 spectra/class', collect((r) => r.single?.['5']), paperStr(paper.single5), paper.single5.target);
+  add('unseen', 'unseen classes 400-499 enrolled, 900 test', collect((r) => r.unseen?.unseenAccuracy), paper.unseen.paper, paper.unseen.target);
+  for (const m of [2, 3, 4] as const) {
+    const key = `mixture${m}` as const;
+    add(key, `mixtures of ${m}, all components right, library 100`, collect((r) => r.mixtures?.find((x) => x.components === m)?.atLeast[m - 1]), paper[key].paper[m - 1], paper[key].target);
+  }
+  add('challenge', 'challenge set, 27 classes', collect((r) => r.challenge), paper.challenge.paper, paper.challenge.target);
+  add('unknownAuroc', 'unknown detection AUROC (classes 400-499 absent)', collect((r) => r.unseen?.unknownAuroc), null, paper.unknownAuroc.target, true, '');
+  add('falseUnknown', 'false-unknown rate on known classes at the threshold', collect((r) => r.unseen?.falseUnknownRate), null, paper.unknownFalseUnknownRate.target, false);
+
+  const mixtures: Report['mixtures'] = [];
+  for (const m of [2, 3, 4] as const) {
+    const runs = perSeed.map((r) => r.mixtures?.find((x) => x.components === m)).filter((x): x is MixtureResult => Boolean(x));
+    if (!runs.length) continue;
+    mixtures.push({
+      components: m,
+      atLeast: Array.from({ length: m }, (_, i) => stat(runs.map((x) => x.atLeast[i]))),
+      atLeastFullLibrary: Array.from({ length: m }, (_, i) => stat(runs.map((x) => x.atLeastFullLibrary[i]))),
+      paper: [...paper[`mixture${m}`].paper],
+      msPerQueryFullLibrary: stat(runs.map((x) => x.msPerQueryFullLibrary)).mean,
+    });
+  }
+  const unseen = perSeed.map((r) => r.unseen).filter((x): x is UnseenResult => Boolean(x));
+  return {
+    date: new Date().toISOString(),
+    ...meta,
+    rows,
+    mixtures,
+    unknown: unseen.length
+      ? {
+          auroc: stat(unseen.map((u) => u.unknownAuroc)),
+          falseUnknownRate: stat(unseen.map((u) => u.falseUnknownRate)),
+          trueUnknownRate: stat(unseen.map((u) => u.trueUnknownRate)),
+          targetFalseUnknownRate: unseen[0].targetFalseUnknownRate,
+        }
+      : null,
+  };
+}
+
+const fmt = (s: Stat | null, digits = 2) => (s ? (s.values.length > 1 ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : s.mean.toFixed(digits)) : 'not run');
+
+function renderTable(report: Report): string {
+  const lines = report.rows.map(
+    (r) => `${r.protocol.padEnd(58)} ours ${fmt(r.ours, r.unit ? 2 : 4).padEnd(16)} paper ${String(r.paper ?? '-').padEnd(14)} target ${r.target}`,
+  );
+  return lines.join('\n');
+}
+
+function renderMarkdown(report: Report, svg: string | undefined, docPath: string): string {
+  const scale = report.classes === 500 ? 'the full benchmark (500 classes)' : `a reduced benchmark of ${report.classes} classes (class counts in the protocols scale with it)`;
+  const out: string[] = [];
+  out.push('# Results against the paper');
+  out.push('');
+  out.push('Rewritten by `npx spectrad bench paper` (source: `daemon/commands/bench.ts`, protocols in `core/identify/protocols.ts`);');
+  out.push('the numbers are in `bench/results/paper.json`. Paper: Vorozhtsov & Kitina, *Mendeleev Commun.* 2024, on the');
+  out.push('Schuetzke et al. 2023 universal synthetic benchmark.');
+  out.push('');
+  out.push(`- Run: ${report.date}, ${report.quick ? '**quick smoke run** (not comparable with the paper)' : 'full run'}, ${scale}, ${report.seeds} seed(s), ${report.wallSeconds.toFixed(0)} s wall.`);
+  out.push(`- Encoder: ${report.encoder}.`);
+  out.push('');
+  out.push('| protocol | ours | paper | target | met |');
+  out.push('| --- | --- | --- | --- | --- |');
+  for (const r of report.rows) {
+    out.push(`| ${r.protocol} | ${fmt(r.ours, r.unit ? 2 : 4)}${r.ours && r.unit ? ' %' : ''} | ${r.paper ?? '-'}${r.paper !== null && r.unit ? ' %' : ''} | ${r.target}${r.unit ? ' %' : ''} | ${r.met === null ? '-' : r.met ? 'yes' : 'no'} |`);
+  }
+  if (report.mixtures.length) {
+    out.push('');
+    out.push('## Mixtures: at least n of m components right (%)');
+    out.push('');
+    out.push('Component count given, as in the paper. Ours: beam search over normalized sums of class embeddings (never');
+    out.push('enumerates combinations). "Full library": the same mixtures against a library of every class, which the');
+    out.push("paper's exhaustive method cannot hold in memory (see `bench/results/identify.json`).");
+    out.push('');
+    out.push('| m | n | ours, library of 1/5 of the classes | paper | ours, full library |');
+    out.push('| --- | --- | --- | --- | --- |');
+    for (const m of report.mixtures) {
+      m.atLeast.forEach((s, i) => out.push(`| ${m.components} | ${i + 1} | ${fmt(s, 1)} | ${m.paper[i]} | ${fmt(m.atLeastFullLibrary[i], 1)} |`));
+    }
+    out.push('');
+    out.push(`Mean time per mixture query against the full library: ${report.mixtures.map((m) => `${m.components} components ${m.msPerQueryFullLibrary.toFixed(1)} ms`).join(', ')}.`);
+  }
+  if (report.unknown) {
+    out.push('');
+    out.push('## Unknown detection');
+    out.push('');
+    out.push(`Library of the first 80 % of the classes; test spectra of the rest must come out unknown. Threshold calibrated`);
+    out.push(`from the library alone (leave-one-out same-class similarity quantile at a ${report.unknown.targetFalseUnknownRate} % target false-unknown rate).`);
+    out.push('');
+    out.push(`- AUROC (top similarity, known vs absent): ${fmt(report.unknown.auroc, 4)}`);
+    out.push(`- false-unknown rate on known classes: ${fmt(report.unknown.falseUnknownRate)} %`);
+    out.push(`- absent classes called unknown: ${fmt(report.unknown.trueUnknownRate)} %`);
+  }
+  if (svg) {
+    out.push('');
+    out.push('## Figure 1: same-class vs different-class distances');
+    out.push('');
+    out.push(`![cosine distance histograms](${svg.split(path.sep).join('/')})`);
+  }
+  const notes = path.join(path.dirname(docPath), 'RESULTS.notes.md');
+  if (existsSync(notes)) {
+    out.push('');
+    out.push(readFileSync(notes, 'utf8').trim());
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+/** Two overlaid histograms of cosine distance, hand-written SVG (no plotting dependency). */
+export function histogramSvg(d: DistanceDistributions, bins = 50): string {
+  const width = 640;
+  const height = 360;
+  const m = { left: 50, right: 20, top: 30, bottom: 45 };
+  const max = Math.max(...d.same, ...d.different, 1e-6);
+  const hist = (v: Float32Array) => {
+    const h = new Array(bins).fill(0);
+    for (const x of v) h[Math.min(bins - 1, Math.floor((x / max) * bins))]++;
+    return h.map((c) => c / v.length);
+  };
+  const hs = hist(d.same);
+  const hd = hist(d.different);
+  const top = Math.max(...hs, ...hd);
+  const w = (width - m.left - m.right) / bins;
+  const bar = (h: number[], color: string) =>
+    h
+      .map((v, i) => {
+        const bh = (v / top) * (height - m.top - m.bottom);
+        return `<rect x="${(m.left + i * w).toFixed(1)}" y="${(height - m.bottom - bh).toFixed(1)}" width="${w.toFixed(1)}" height="${bh.toFixed(1)}" fill="${color}" fill-opacity="0.6"/>`;
+      })
+      .join('');
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map((f) => `<text x="${m.left + f * (width - m.left - m.right)}" y="${height - m.bottom + 18}" font-size="11" text-anchor="middle">${(f * max).toFixed(2)}</text>`)
+    .join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${width / 2}" y="18" font-size="14" text-anchor="middle">Cosine distance between test embeddings (${d.same.length} pairs each)</text>
+${bar(hd, '#d62728')}${bar(hs, '#1f77b4')}
+<line x1="${m.left}" y1="${height - m.bottom}" x2="${width - m.right}" y2="${height - m.bottom}" stroke="black"/>
+${ticks}
+<text x="${width / 2}" y="${height - 8}" font-size="12" text-anchor="middle">cosine distance (1 - cos)</text>
+<rect x="${width - 190}" y="36" width="12" height="12" fill="#1f77b4" fill-opacity="0.6"/><text x="${width - 172}" y="46" font-size="12">same class</text>
+<rect x="${width - 190}" y="54" width="12" height="12" fill="#d62728" fill-opacity="0.6"/><text x="${width - 172}" y="64" font-size="12">different class</text>
+</svg>
+`;
+}
