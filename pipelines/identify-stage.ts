@@ -1,0 +1,62 @@
+import type { Encoder } from '../core/encoder/types.ts';
+import { calibrate, identify, identifyBatch, type Calibration, type LibraryMatrix, type ReferenceLibrary } from '../core/identify/index.ts';
+import type { Identification } from '../core/identify/types.ts';
+
+export interface IdentifyStageOptions {
+  readonly k: number;
+  /** off: single compounds only; auto: mixture search only when the single answer is not a confident one; always. */
+  readonly mixture: 'off' | 'auto' | 'always';
+  readonly maxComponents: number;
+  readonly targetFalseUnknownRate: number;
+}
+
+/**
+ * Encode + identify for one micro-batch: one encoder call for the whole batch, then kNN per spectrum. The library is
+ * read at each batch (a function, not a value) because classes enrolled through the API replace it at runtime.
+ */
+export function createIdentifyStage(
+  encoder: Encoder,
+  library: () => ReferenceLibrary,
+  options: IdentifyStageOptions,
+): (vectors: readonly Float32Array[]) => Promise<Identification[]> {
+  const calibrations = new WeakMap<LibraryMatrix, Calibration>();
+  const calibrationOf = (lib: ReferenceLibrary): Calibration | undefined => {
+    if (lib.classCount < 2) return undefined; // core has its own rule for one class
+    const matrix = lib.matrix();
+    let cal = calibrations.get(matrix);
+    if (!cal) {
+      cal = calibrate(lib, { targetFalseUnknownRate: options.targetFalseUnknownRate, maxComponents: options.maxComponents });
+      calibrations.set(matrix, cal);
+    }
+    return cal;
+  };
+
+  return async (vectors) => {
+    const points = encoder.grid.points;
+    const n = vectors.length;
+    const batch = new Float32Array(n * points);
+    vectors.forEach((v, i) => {
+      if (v.length !== points) throw new RangeError(`spectrum ${i} has ${v.length} points, the model grid ${points}`);
+      batch.set(v, i * points);
+    });
+    const embeddings = await encoder.embed(batch, n);
+    const lib = library();
+    const calibration = calibrationOf(lib);
+    const base = { k: options.k, calibration, maxComponents: options.maxComponents };
+    if (options.mixture !== 'auto') {
+      return identifyBatch(embeddings, lib, { ...base, mixtures: options.mixture === 'always' }, batch);
+    }
+    // auto: the cheap single-compound answer first; the mixture search only where that answer is not confident.
+    const single = identifyBatch(embeddings, lib, { ...base, mixtures: false }, batch);
+    const dim = lib.dim;
+    return single.map((answer, i) =>
+      answer.status === 'identified'
+        ? answer
+        : identify(
+            { embedding: embeddings.subarray(i * dim, (i + 1) * dim), spectrum: batch.subarray(i * points, (i + 1) * points) },
+            lib,
+            { ...base, mixtures: true },
+          ),
+    );
+  };
+}
