@@ -1,0 +1,175 @@
+import * as tf from '@tensorflow/tfjs';
+import { SpectrumInputError } from '../errors.ts';
+import { L2Normalize } from './layers.ts';
+
+/**
+ * Encoder architectures as plain data, so the model card can record exactly what was built and an exporter (ONNX)
+ * can walk the same list. Only layers an exporter is expected to map are allowed here.
+ */
+export type LayerSpec =
+  | { readonly kind: 'conv1d'; readonly filters: number; readonly kernelSize: number; readonly padding: 'same' | 'valid'; readonly activation?: 'relu' }
+  | { readonly kind: 'maxPool1d'; readonly poolSize: number }
+  | { readonly kind: 'avgPool1d'; readonly poolSize: number }
+  | { readonly kind: 'leakyReLU'; readonly alpha: number }
+  | { readonly kind: 'batchNorm' }
+  | { readonly kind: 'flatten' }
+  | { readonly kind: 'dense'; readonly units: number; readonly activation?: 'relu' }
+  | { readonly kind: 'dropout'; readonly rate: number }
+  | { readonly kind: 'globalAvgPool1d' }
+  | { readonly kind: 'globalMaxPool1d' }
+  | { readonly kind: 'l2Normalize' };
+
+export interface ArchitectureSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly inputPoints: number;
+  readonly layers: readonly LayerSpec[];
+}
+
+const BENCHMARK_POINTS = 5000;
+/** PyTorch's nn.LeakyReLU default; the paper's code is PyTorch. */
+const TORCH_LEAKY_SLOPE = 0.01;
+
+const convBlock = (filters: number, kernelSize: number, padding: 'same' | 'valid'): LayerSpec[] => [
+  { kind: 'conv1d', filters, kernelSize, padding },
+  { kind: 'maxPool1d', poolSize: 2 },
+  { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
+  { kind: 'batchNorm' },
+];
+
+/** Vorozhtsov & Kitina 2024, exactly: three conv blocks, flatten, Dense(64), L2. */
+export const SEED: ArchitectureSpec = {
+  name: 'seed',
+  description: 'Vorozhtsov & Kitina 2024: Conv1D(16,k21,same)-MaxPool2-LeakyReLU-BN, Conv1D(32,k11)-MaxPool2-LeakyReLU-BN, Conv1D(64,k5)-MaxPool2-LeakyReLU-BN, Flatten, Dense(64), L2',
+  inputPoints: BENCHMARK_POINTS,
+  layers: [...convBlock(16, 21, 'same'), ...convBlock(32, 11, 'valid'), ...convBlock(64, 5, 'valid'), { kind: 'flatten' }, { kind: 'dense', units: 64 }, { kind: 'l2Normalize' }],
+};
+
+/**
+ * Ours: the benchmark's peaks are Gaussians of sigma 2-5 points, so a 4-point average pool first loses little and
+ * makes every later layer 4x cheaper; narrower convs after it, then a ReLU dense layer (Schuetzke et al. 2023: ReLU
+ * in the dense part matters) and a 64-d embedding.
+ */
+export const LITE: ArchitectureSpec = {
+  name: 'lite',
+  description: 'AvgPool4, Conv1D(32,k9,same)-MaxPool2-LeakyReLU-BN, Conv1D(32,k7,same)-MaxPool2-LeakyReLU-BN, Conv1D(64,k5,same)-MaxPool2-LeakyReLU-BN, Flatten, Dense(128,relu), Dense(64), L2',
+  inputPoints: BENCHMARK_POINTS,
+  layers: [
+    { kind: 'avgPool1d', poolSize: 4 },
+    ...convBlock(32, 9, 'same'),
+    ...convBlock(32, 7, 'same'),
+    ...convBlock(64, 5, 'same'),
+    { kind: 'flatten' },
+    { kind: 'dense', units: 128, activation: 'relu' },
+    { kind: 'dense', units: 64 },
+    { kind: 'l2Normalize' },
+  ],
+};
+
+/** Cheaper still: pools 4 after the first conv too, leaving a 78-step map for the dense part. */
+export const TINY: ArchitectureSpec = {
+  name: 'tiny',
+  description: 'AvgPool4, Conv1D(32,k9,same)-MaxPool4-LeakyReLU-BN, Conv1D(64,k7,same)-MaxPool4-LeakyReLU-BN, Flatten, Dense(128,relu), Dense(64), L2',
+  inputPoints: BENCHMARK_POINTS,
+  layers: [
+    { kind: 'avgPool1d', poolSize: 4 },
+    { kind: 'conv1d', filters: 32, kernelSize: 9, padding: 'same' },
+    { kind: 'maxPool1d', poolSize: 4 },
+    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
+    { kind: 'batchNorm' },
+    { kind: 'conv1d', filters: 64, kernelSize: 7, padding: 'same' },
+    { kind: 'maxPool1d', poolSize: 4 },
+    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
+    { kind: 'batchNorm' },
+    { kind: 'flatten' },
+    { kind: 'dense', units: 128, activation: 'relu' },
+    { kind: 'dense', units: 64 },
+    { kind: 'l2Normalize' },
+  ],
+};
+
+export const ARCHITECTURES: Readonly<Record<string, ArchitectureSpec>> = { seed: SEED, lite: LITE, tiny: TINY };
+
+export function architectureNames(): string[] {
+  return Object.keys(ARCHITECTURES);
+}
+
+export function getArchitecture(name: string): ArchitectureSpec {
+  const spec = ARCHITECTURES[name];
+  if (!spec) {
+    throw new SpectrumInputError('unknown-architecture', `unknown architecture "${name}"; known: ${architectureNames().join(', ')}`, { field: 'arch' });
+  }
+  return spec;
+}
+
+function toLayer(spec: LayerSpec, name: string): tf.layers.Layer {
+  switch (spec.kind) {
+    case 'conv1d':
+      return tf.layers.conv1d({ name, filters: spec.filters, kernelSize: spec.kernelSize, padding: spec.padding, activation: spec.activation ?? 'linear' });
+    case 'maxPool1d':
+      return tf.layers.maxPooling1d({ name, poolSize: spec.poolSize });
+    case 'avgPool1d':
+      return tf.layers.averagePooling1d({ name, poolSize: spec.poolSize });
+    case 'leakyReLU':
+      return tf.layers.leakyReLU({ name, alpha: spec.alpha });
+    case 'batchNorm':
+      // PyTorch's BatchNorm1d defaults (momentum 0.1 there = 0.9 here, eps 1e-5), to match the paper's code.
+      return tf.layers.batchNormalization({ name, momentum: 0.9, epsilon: 1e-5 });
+    case 'flatten':
+      return tf.layers.flatten({ name });
+    case 'dense':
+      return tf.layers.dense({ name, units: spec.units, activation: spec.activation ?? 'linear' });
+    case 'dropout':
+      return tf.layers.dropout({ name, rate: spec.rate });
+    case 'globalAvgPool1d':
+      return tf.layers.globalAveragePooling1d({ name });
+    case 'globalMaxPool1d':
+      return tf.layers.globalMaxPooling1d({ name });
+    case 'l2Normalize':
+      return new L2Normalize({ name });
+  }
+}
+
+/**
+ * Builds the Keras-style model for an architecture; input [n, points, 1], output [n, dim] of unit norm.
+ * With a seed, every initializer draws from it, so two builds with the same seed start identical.
+ */
+export function buildEncoderModel(arch: ArchitectureSpec, seed?: number): tf.LayersModel {
+  const model = tf.sequential({ name: `encoder_${arch.name.replace(/[^A-Za-z0-9_]/g, '_')}` });
+  model.add(tf.layers.inputLayer({ inputShape: [arch.inputPoints, 1], name: 'spectrum' }));
+  arch.layers.forEach((spec, i) => model.add(toLayer(spec, `${spec.kind}_${i}`)));
+  if (seed !== undefined) reseedWeights(model, seed);
+  return model;
+}
+
+/**
+ * tfjs-layers initializers draw from an unseeded global RNG; re-drawing every kernel from a seeded glorot-uniform
+ * makes runs repeatable. Biases and batch-norm parameters keep their deterministic zeros/ones.
+ */
+function reseedWeights(model: tf.LayersModel, seed: number): void {
+  let k = 0;
+  for (const layer of model.layers) {
+    const weights = layer.getWeights();
+    if (weights.length === 0) continue;
+    const isKernelLayer = layer.getClassName() === 'Conv1D' || layer.getClassName() === 'Dense';
+    if (!isKernelLayer) continue;
+    const [kernel, ...rest] = weights;
+    const shape = kernel.shape;
+    const receptive = shape.slice(0, -2).reduce((a, b) => a * b, 1);
+    const fanIn = shape[shape.length - 2] * receptive;
+    const fanOut = shape[shape.length - 1] * receptive;
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    const fresh = tf.randomUniform(shape, -limit, limit, 'float32', seed * 1009 + k++);
+    layer.setWeights([fresh, ...rest]);
+    fresh.dispose();
+  }
+}
+
+/** Output embedding size of an architecture: the last dense layer's units. */
+export function embeddingDim(arch: ArchitectureSpec): number {
+  for (let i = arch.layers.length - 1; i >= 0; i--) {
+    const l = arch.layers[i];
+    if (l.kind === 'dense') return l.units;
+  }
+  throw new SpectrumInputError('bad-architecture', `architecture "${arch.name}" has no dense layer`, { field: 'arch' });
+}

@@ -1,0 +1,116 @@
+import type { Rng } from '../benchmark/index.ts';
+
+/**
+ * On-the-fly augmentations that mimic instrument artefacts. Every amplitude is relative to the spectrum's max |y|
+ * (the encoder sees max-normalized spectra). A zero turns an augmentation off; `none()` turns all off.
+ */
+export interface AugmentOptions {
+  /** Whole-spectrum shift by an integer in [-maxShift, maxShift] points (calibration drift), zero-filled. */
+  readonly maxShift: number;
+  /** Extra Gaussian broadening, sigma uniform in [0, maxBroaden) points (resolution, slit width). */
+  readonly maxBroaden: number;
+  /** Smooth multiplicative gain 1 + a*sin(...), a uniform in [0, intensityJitter) (detector response). */
+  readonly intensityJitter: number;
+  /** White Gaussian noise, sigma uniform in [0, noise) (shot/read noise). */
+  readonly noise: number;
+  /** Additive baseline: a random quadratic with amplitude uniform in [0, baseline) (fluorescence, drift). */
+  readonly baseline: number;
+  /** Probability that each augmentation is applied to a given sample. */
+  readonly probability: number;
+}
+
+export const DEFAULT_AUGMENT: AugmentOptions = {
+  maxShift: 10,
+  maxBroaden: 1.5,
+  intensityJitter: 0.1,
+  noise: 0.01,
+  baseline: 0.05,
+  probability: 0.5,
+};
+
+export const NO_AUGMENT: AugmentOptions = { maxShift: 0, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0 };
+
+function maxAbs(v: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) {
+    const a = Math.abs(v[i]);
+    if (a > m) m = a;
+  }
+  return m;
+}
+
+/** Scales to max |y| = 1 in place (the encoder's input contract); an all-zero row stays zero. */
+export function normalizeMaxAbsInPlace(v: Float32Array): Float32Array {
+  const m = maxAbs(v);
+  if (m > 0) for (let i = 0; i < v.length; i++) v[i] /= m;
+  return v;
+}
+
+/** Row-wise max-abs normalization of a row-major [n, points] matrix, into a new array. */
+export function normalizeRows(x: Float32Array, n: number, points: number): Float32Array {
+  const out = new Float32Array(x);
+  for (let r = 0; r < n; r++) normalizeMaxAbsInPlace(out.subarray(r * points, (r + 1) * points));
+  return out;
+}
+
+function blurInto(src: Float32Array, dst: Float32Array, sigma: number): void {
+  const radius = Math.max(1, Math.round(4 * sigma));
+  const kernel = new Float64Array(2 * radius + 1);
+  let sum = 0;
+  for (let i = -radius; i <= radius; i++) sum += kernel[i + radius] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  for (let i = 0; i < kernel.length; i++) kernel[i] /= sum;
+  const n = src.length;
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    const lo = Math.max(0, i - radius);
+    const hi = Math.min(n - 1, i + radius);
+    for (let j = lo; j <= hi; j++) acc += src[j] * kernel[j - i + radius];
+    dst[i] = acc;
+  }
+}
+
+/**
+ * Writes an augmented copy of `src` into `dst` (same length), then max-normalizes it. `src` is never modified.
+ * Order follows the physics: the sample's spectrum shifts and broadens, the detector scales it, then baseline
+ * and noise add on top.
+ */
+export function augmentInto(src: Float32Array, dst: Float32Array, opts: AugmentOptions, rng: Rng, scratch?: Float32Array): Float32Array {
+  const n = src.length;
+  if (dst.length !== n) throw new RangeError(`augment: dst has ${dst.length} points, src ${n}`);
+  const apply = (): boolean => opts.probability > 0 && rng.next() < opts.probability;
+  const scale = maxAbs(src) || 1;
+
+  const shift = opts.maxShift > 0 && apply() ? rng.int(-opts.maxShift, opts.maxShift + 1) : 0;
+  for (let i = 0; i < n; i++) {
+    const from = i - shift;
+    dst[i] = from >= 0 && from < n ? src[from] : 0;
+  }
+  if (opts.maxBroaden > 0 && apply()) {
+    const sigma = rng.uniform(0, opts.maxBroaden);
+    if (sigma > 0.3) {
+      const tmp = scratch && scratch.length === n ? scratch : new Float32Array(n);
+      tmp.set(dst);
+      blurInto(tmp, dst, sigma);
+    }
+  }
+  if (opts.intensityJitter > 0 && apply()) {
+    const a = rng.uniform(0, opts.intensityJitter);
+    const periods = rng.uniform(0.5, 3);
+    const phase = rng.uniform(0, 2 * Math.PI);
+    for (let i = 0; i < n; i++) dst[i] *= 1 + a * Math.sin((2 * Math.PI * periods * i) / n + phase);
+  }
+  if (opts.baseline > 0 && apply()) {
+    const amp = rng.uniform(0, opts.baseline) * scale;
+    const c1 = rng.uniform(-1, 1);
+    const c2 = rng.uniform(-1, 1);
+    for (let i = 0; i < n; i++) {
+      const t = (2 * i) / (n - 1) - 1;
+      dst[i] += amp * (0.5 * (1 + c1 * t) + 0.5 * c2 * t * t);
+    }
+  }
+  if (opts.noise > 0 && apply()) {
+    const sigma = rng.uniform(0, opts.noise) * scale;
+    for (let i = 0; i < n; i++) dst[i] += sigma * rng.normal();
+  }
+  return normalizeMaxAbsInPlace(dst);
+}
