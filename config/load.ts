@@ -3,6 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { SpectrumInputError } from '../core/errors.ts';
+import { checkPreprocessConfig, type PreprocessConfig } from '../core/preprocess/index.ts';
 import { configSchema, type SpectradConfig } from './schema.ts';
 
 /** The package root (where models/default and dashboard/dist live), wherever the process was started from. */
@@ -83,6 +85,12 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   const withFlags = applyOverrides(raw as Record<string, unknown>, options.overrides ?? {}, file);
   const parsed = configSchema.safeParse(withFlags);
   if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map(toProblem));
+  try {
+    checkPreprocessConfig(parsed.data.preprocessing as PreprocessConfig);
+  } catch (err) {
+    if (!(err instanceof SpectrumInputError)) throw err;
+    throw new ConfigError(file, [{ path: `preprocessing.${err.where.field ?? ''}`, message: err.message.replace(/^field [^:]*: /, '') }]);
+  }
   return resolveConfig(parsed.data, file, options.cwd ?? process.cwd(), options.env ?? process.env);
 }
 

@@ -131,7 +131,7 @@ export const modelSchema = z.strictObject({
   /** Model directory (weights + model card); by default the bundled models/default. */
   dir: z.string().optional(),
   /** Force an engine; auto picks the fastest one available. */
-  engine: z.enum(['auto', 'wasm', 'cpu', 'node', 'onnx']).default('auto'),
+  engine: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
 });
 
 export const librarySchema = z.strictObject({
@@ -146,12 +146,18 @@ export const librarySchema = z.strictObject({
   demoSeed: z.number().int().default(1),
 });
 
-/** One preprocessing step; core/preprocess validates the operation names and their parameters. */
-export const preprocessStepSchema = z.looseObject({ op: z.string().min(1) });
+/** One preprocessing step; core/preprocess checks each kind's parameters (see checkPreprocessConfig). */
+export const preprocessStepSchema = z.looseObject({ kind: z.enum(['savitzkyGolay', 'airPLS', 'rollingBall']) });
 
 export const preprocessingSchema = z.strictObject({
-  /** Applied after parsing; resampling onto the model's grid and max-normalisation always end the chain. */
-  chain: z.array(preprocessStepSchema).default([]),
+  /** Steps between resampling onto the model grid and max-normalisation (which always happen). */
+  steps: z.array(preprocessStepSchema).default([]),
+  resample: z.enum(['auto', 'linear', 'smooth']).default('auto'),
+  /** Smallest fraction of the model's x range a spectrum must cover. */
+  minOverlap: z.number().gt(0).max(1).default(0.5),
+  minPoints: z.number().int().min(2).default(16),
+  /** Spectra without a known x unit (bare two-column files) are taken to be in the model's unit. */
+  acceptUnknownXUnit: z.boolean().default(true),
 });
 
 export const identificationSchema = z.strictObject({

@@ -59,6 +59,13 @@ describe('config validation', () => {
     expect(problems.some((p) => p.startsWith('inputs[1].framing: framing "markers" needs'))).toBe(true);
   });
 
+  it('lets core check the preprocessing steps, naming the key', () => {
+    expect(problemsOf('preprocessing:\n  steps:\n    - { kind: savitzkyGolay, windowSize: 4 }\n')).toEqual([
+      'preprocessing.steps[0].windowSize: windowSize 4 must be an odd integer >= 3',
+    ]);
+    expect(problemsOf('preprocessing:\n  steps:\n    - { kind: wavelet }\n')[0]).toMatch(/^preprocessing\.steps\[0\]\.kind: /);
+  });
+
   it('reports YAML syntax errors with a line', () => {
     const problems = problemsOf('http:\n  port: [8080\n');
     expect(problems[0]).toMatch(/^line \d+: YAML/);
