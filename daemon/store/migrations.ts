@@ -82,6 +82,15 @@ export const migrations: ReadonlyArray<{ readonly version: number; readonly name
       CREATE INDEX outbox_output ON outbox (output, seq);
     `,
   },
+  {
+    version: 2,
+    name: 'enrollments can be undone, alerts acknowledged',
+    sql: `
+      ALTER TABLE class_references ADD COLUMN enrollment_id TEXT;
+      CREATE INDEX class_references_enrollment ON class_references (enrollment_id);
+      ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT;
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

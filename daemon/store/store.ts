@@ -26,7 +26,10 @@ export interface OutboxRow {
 export interface ResultFilter {
   instrument?: string;
   class?: string;
-  status?: ResultStatus;
+  /** One status or several (any of them). */
+  status?: ResultStatus | readonly ResultStatus[];
+  /** Text in the id, the source or the error message. */
+  q?: string;
   /** ISO time bounds on receivedAt (inclusive from, exclusive to). */
   from?: string;
   to?: string;
@@ -67,6 +70,8 @@ export interface ReferenceRow {
 }
 
 export interface NewReference {
+  /** Groups the references added together so the enrollment can be undone. */
+  readonly enrollmentId?: string;
   readonly vector: Float32Array;
   readonly embedding?: Float32Array;
   readonly modelVersion?: string;
@@ -265,7 +270,16 @@ export class Store implements PipelineStore {
     };
     add('r.instrument = @instrument', 'instrument', filter.instrument);
     add('r.class = @class', 'class', filter.class);
-    add('r.status = @status', 'status', filter.status);
+    const statuses = typeof filter.status === 'string' ? [filter.status] : (filter.status ?? []);
+    if (statuses.length > 0) {
+      where.push(`r.status IN (${statuses.map((_, i) => `@status${i}`).join(', ')})`);
+      statuses.forEach((st, i) => (args[`status${i}`] = st));
+    }
+    if (filter.q) {
+      where.push("(r.spectrum_id = @q OR s.source LIKE @qLike ESCAPE '\\' OR json_extract(r.message, '$.error.message') LIKE @qLike ESCAPE '\\')");
+      args.q = filter.q;
+      args.qLike = `%${filter.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    }
     add('s.received_at >= @from', 'from', filter.from);
     add('s.received_at < @to', 'to', filter.to);
     add('r.spectrum_id < @before', 'before', filter.before);
@@ -311,13 +325,22 @@ export class Store implements PipelineStore {
     return r?.preprocessed ? fromBlob(r.preprocessed) : undefined;
   }
 
-  listAlerts(limit = 100): AlertMessage[] {
+  listAlerts(limit = 100): Array<AlertMessage & { acknowledgedAt?: string }> {
     return this.db
-      .prepare<[number], { id: string; kind: AlertMessage['kind']; instrument: string; at: string; message: string; result_id: string | null }>(
-        'SELECT * FROM alerts ORDER BY id DESC LIMIT ?',
-      )
+      .prepare<
+        [number],
+        { id: string; kind: AlertMessage['kind']; instrument: string; at: string; message: string; result_id: string | null; acknowledged_at: string | null }
+      >('SELECT * FROM alerts ORDER BY id DESC LIMIT ?')
       .all(limit)
-      .map((a) => ({ id: a.id, kind: a.kind, instrument: a.instrument, at: a.at, message: a.message, resultId: a.result_id ?? undefined }));
+      .map((a) => ({
+        id: a.id,
+        kind: a.kind,
+        instrument: a.instrument,
+        at: a.at,
+        message: a.message,
+        ...(a.result_id ? { resultId: a.result_id } : {}),
+        ...(a.acknowledged_at ? { acknowledgedAt: a.acknowledged_at } : {}),
+      }));
   }
 
   counts(): { spectra: number; pending: number; results: number; rejected: number } {
@@ -343,16 +366,57 @@ export class Store implements PipelineStore {
       .map((c) => ({ name: c.name, createdAt: c.created_at, origin: c.origin, references: c.n }));
   }
 
-  /** Adds references to a class, creating it when new; one transaction. */
-  addReferences(name: string, origin: string, refs: readonly NewReference[]): void {
+  /** Adds references to a class, creating it when new; one transaction. True when the class was created. */
+  addReferences(name: string, origin: string, refs: readonly NewReference[]): boolean {
     const putClass = this.db.prepare('INSERT OR IGNORE INTO classes (name, created_at, origin) VALUES (?, ?, ?)');
-    const putRef = this.db.prepare('INSERT INTO class_references (class, spectrum_id, vector, embedding, model_version) VALUES (?, ?, ?, ?, ?)');
-    this.db.transaction(() => {
-      putClass.run(name, new Date().toISOString(), origin);
+    const putRef = this.db.prepare(
+      'INSERT INTO class_references (class, spectrum_id, vector, embedding, model_version, enrollment_id) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    return this.db.transaction(() => {
+      const created = putClass.run(name, new Date().toISOString(), origin).changes > 0;
       for (const r of refs) {
-        putRef.run(name, r.spectrumId ?? null, toBlob(r.vector), r.embedding ? toBlob(r.embedding) : null, r.modelVersion ?? null);
+        putRef.run(name, r.spectrumId ?? null, toBlob(r.vector), r.embedding ? toBlob(r.embedding) : null, r.modelVersion ?? null, r.enrollmentId ?? null);
       }
+      return created;
     })();
+  }
+
+  /** Removes the references of one enrollment (and the class when it is left empty). */
+  undoEnrollment(enrollmentId: string): { removed: number; classes: string[] } {
+    return this.db.transaction(() => {
+      const classes = this.db
+        .prepare<[string], { class: string }>('SELECT DISTINCT class FROM class_references WHERE enrollment_id = ?')
+        .all(enrollmentId)
+        .map((r) => r.class);
+      const removed = this.db.prepare('DELETE FROM class_references WHERE enrollment_id = ?').run(enrollmentId).changes;
+      for (const c of classes) {
+        this.db.prepare('DELETE FROM classes WHERE name = ? AND NOT EXISTS (SELECT 1 FROM class_references WHERE class = ?)').run(c, c);
+      }
+      return { removed, classes };
+    })();
+  }
+
+  /** The mean of a class's reference vectors scaled to max |y| = 1: what the dashboard overlays. */
+  classReference(name: string): Float32Array | undefined {
+    const rows = this.db.prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ?').all(name);
+    if (rows.length === 0) return undefined;
+    let mean: Float32Array | undefined;
+    for (const r of rows) {
+      const v = fromBlob(r.vector);
+      mean ??= new Float32Array(v.length);
+      for (let i = 0; i < Math.min(v.length, mean.length); i++) mean[i] += v[i] / rows.length;
+    }
+    let max = 0;
+    for (const v of mean!) max = Math.max(max, Math.abs(v));
+    if (max > 0) for (let i = 0; i < mean!.length; i++) mean![i] /= max;
+    return mean;
+  }
+
+  acknowledgeAlert(id: string): string | undefined {
+    const at = new Date().toISOString();
+    const changed = this.db.prepare('UPDATE alerts SET acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL').run(at, id).changes;
+    if (changed > 0) return at;
+    return this.db.prepare<[string], { acknowledged_at: string | null }>('SELECT acknowledged_at FROM alerts WHERE id = ?').get(id)?.acknowledged_at ?? undefined;
   }
 
   references(): ReferenceRow[] {

@@ -102,7 +102,13 @@ describe('store', () => {
     expect(store.pending(10, new Set([ids[0]])).map((p) => p.id)).toEqual(ids.slice(1));
     expect(Array.from(store.pending(1, new Set())[0].vector)).toEqual([0.25, 1, -0.5]);
 
-    store.commitResults([result(ids[0])], [{ id: ulid(), kind: 'low-confidence', instrument: 'ftir-1', at: 'now', message: 'm', resultId: ids[0] }]);
+    const alertId = ulid();
+    store.commitResults([result(ids[0])], [{ id: alertId, kind: 'low-confidence', instrument: 'ftir-1', at: 'now', message: 'm', resultId: ids[0] }]);
+    const ackAt = store.acknowledgeAlert(alertId);
+    expect(ackAt).toMatch(/^\d{4}-/);
+    expect(store.acknowledgeAlert(alertId)).toBe(ackAt);
+    expect(store.acknowledgeAlert('nope')).toBeUndefined();
+    expect(store.listAlerts()[0]).toMatchObject({ id: alertId, resultId: ids[0], acknowledgedAt: ackAt });
     store.commitResults([result(ids[0])], []); // replay after a crash: no second publication
     expect(store.pending(10, new Set()).map((p) => p.id)).toEqual(ids.slice(1));
     expect(store.outboxDepths()).toEqual({ 'mqtt-out': 2, influx: 2 });
@@ -134,6 +140,10 @@ describe('store', () => {
     expect(store.listResults({ instrument: 'raman' }).items).toHaveLength(3);
     expect(store.listResults({ status: 'unknown' }).items.map((r) => r.id)).toEqual([ids[3]]);
     expect(store.listResults({ class: 'caffeine', instrument: 'ftir-1' }).items).toHaveLength(4);
+    expect(store.listResults({ status: ['unknown', 'rejected'] }).items.map((r) => r.id)).toEqual([ids[3]]);
+    expect(store.listResults({ q: ids[5] }).items.map((r) => r.id)).toEqual([ids[5]]);
+    expect(store.listResults({ q: `${ids[6]}.jdx` }).items.map((r) => r.id)).toEqual([ids[6]]);
+    expect(store.listResults({ q: '100%_' }).items).toEqual([]);
     const got = store.getSpectrum(ids[2])!;
     expect(got.raw.toString()).toBe(`##TITLE=${ids[2]}`);
     expect(got.result?.class).toBe('caffeine');
@@ -152,6 +162,14 @@ describe('store', () => {
     const refs = store.references();
     store.setEmbeddings('m2', refs.map((r) => ({ id: r.id, embedding: Float32Array.from([0, 1]) })));
     expect(store.references().every((r) => r.modelVersion === 'm2' && r.embedding?.[1] === 1)).toBe(true);
+    expect(Array.from(store.classReference('caffeine')!)).toEqual([Math.fround(2 / 3), 1]);
+    expect(store.addReferences('caffeine', 'api', [{ vector: Float32Array.from([9, 9]), enrollmentId: 'e1' }])).toBe(false);
+    expect(store.addReferences('theobromine', 'api', [{ vector: Float32Array.from([1, 1]), enrollmentId: 'e1' }])).toBe(true);
+    expect(store.undoEnrollment('e1')).toEqual({ removed: 2, classes: ['caffeine', 'theobromine'] });
+    expect(store.listClasses().map((c) => [c.name, c.references])).toEqual([
+      ['aspirin', 1],
+      ['caffeine', 2],
+    ]);
     expect(store.removeClass('caffeine')).toBe(true);
     expect(store.references()).toHaveLength(1);
 
