@@ -26,7 +26,7 @@ export function renderInstrumentStrip(store: Store): { el: HTMLElement; refresh(
     });
     const adapters = [...store.adapters.values()].sort((a, b) => a.name.localeCompare(b.name)).map((a) =>
       h('span', { class: `chip st-${adapterTone(a.state)}`, 'data-adapter': a.name, 'data-state': a.state, title: a.detail ?? `${a.kind} ${a.state}` },
-        h('span', { class: 'dot' }), h('b', null, a.name), h('span', { class: 'muted' }, ` ${a.kind} · ${a.state}${a.since ? ` ${formatAgo(a.since, now)}` : ''}`)));
+        h('span', { class: 'dot' }), h('b', null, a.name), h('span', { class: 'muted' }, `${a.kind} · ${a.state}${a.since ? ` ${formatAgo(a.since, now)}` : ''}`)));
     const queue = health?.queueDepth;
     replace(el,
       h('div', { class: 'tiles' }, tiles.length ? tiles : h('div', { class: 'tile st-idle empty' }, h('div', { class: 'tile-name' }, 'No instrument has sent a spectrum yet'))),
