@@ -13,6 +13,7 @@ import {
 } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { encodeNpy } from '../../core/npy.ts';
+import { createSpectrum } from '../../core/spectrum.ts';
 
 type Split = 'test' | 'train' | 'val';
 type Format = 'npy' | 'jcamp' | 'csv';
@@ -71,15 +72,32 @@ async function runDataset(name: string, opts: DatasetOptions): Promise<void> {
   const started = performance.now();
   const dataset = buildDataset(name as BenchmarkName, opts);
   mkdirSync(opts.out, { recursive: true });
-  const written = opts.format === 'npy' ? writeNpy(dataset, opts.split, opts.out) : await writeFiles(dataset, opts);
+  const written = opts.format === 'npy' ? writeNpy(dataset, opts.split, opts.out) : await writeFiles(dataset, name as BenchmarkName, opts);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const what = opts.format === 'npy' ? written.join(' and ') : `${written.length} ${opts.format} files in ${opts.out}`;
   process.stderr.write(`${name} ${opts.split}: ${dataset.n} spectra x ${dataset.points} points -> ${what} (${seconds} s)\n`);
 }
 
 /** One file per spectrum, named <class>-<index within the class>, for feeding the daemon's folder input. */
-async function writeFiles(dataset: Dataset, opts: DatasetOptions): Promise<string[]> {
-  throw new SpectrumInputError('bad-option', `--format ${opts.format} is not available yet (${dataset.n} spectra)`);
+async function writeFiles(dataset: Dataset, name: BenchmarkName, opts: DatasetOptions): Promise<string[]> {
+  const { toCsv, toJcamp } = await import('../../core/formats/index.ts');
+  const written: string[] = [];
+  const seen = new Map<number, number>();
+  for (let r = 0; r < dataset.n; r++) {
+    const cls = dataset.y[r];
+    const index = seen.get(cls) ?? 0;
+    seen.set(cls, index + 1);
+    const spectrum = createSpectrum({
+      y: dataset.x.subarray(r * dataset.points, (r + 1) * dataset.points),
+      xUnit: 'index',
+      yUnit: 'arbitrary',
+      meta: { title: `${name} ${opts.split} class ${cls} #${index}`, sampleId: `${name}-${opts.split}-${cls}-${index}` },
+    });
+    const file = path.join(opts.out, `${cls}-${index}.${opts.format === 'jcamp' ? 'jdx' : 'csv'}`);
+    writeFileSync(file, opts.format === 'jcamp' ? toJcamp(spectrum) : toCsv(spectrum));
+    written.push(file);
+  }
+  return written;
 }
 
 export function register(program: Command): void {

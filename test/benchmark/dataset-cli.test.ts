@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateRandomSplit, generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
+import { parseSpectra } from '../../core/formats/index.ts';
 import { decodeNpy } from '../../core/npy.ts';
 
 const run = promisify(execFile);
@@ -24,7 +25,8 @@ async function spectrad(...args: string[]): Promise<{ code: number; stdout: stri
 
 const load = (file: string) => decodeNpy(readFileSync(file));
 
-describe('spectrad dataset', () => {
+// Each case starts the CLI (tsx compile + command loading): seconds apiece on a loaded 2-core machine.
+describe('spectrad dataset', { timeout: 90_000 }, () => {
   it('writes the test split of the selected classes as float32 [n, 5000] and int32 [n] .npy', async () => {
     const out = path.join(work, 'test');
     const res = await spectrad('dataset', 'benchmark', '--split', 'test', '--classes', '0-1,499', '--out', out);
@@ -56,14 +58,43 @@ describe('spectrad dataset', () => {
     expect(x.data).toEqual(expected.x);
   });
 
+  it('writes one JCAMP-DX or CSV file per spectrum, <class>-<index>, that read back to the generated values', async () => {
+    const jdx = path.join(work, 'jdx');
+    const csv = path.join(work, 'csv');
+    const [rj, rc] = await Promise.all([
+      spectrad('dataset', 'challenge', '--split', 'val', '--per-class', '2', '--seed', '4', '--classes', '25-26', '--format', 'jcamp', '--out', jdx),
+      spectrad('dataset', 'benchmark', '--split', 'test', '--classes', '7', '--format', 'csv', '--out', csv),
+    ]);
+    expect(rj.code, rj.stderr).toBe(0);
+    expect(rc.code, rc.stderr).toBe(0);
+    expect(readdirSync(jdx).sort()).toEqual(['25-0.jdx', '25-1.jdx', '26-0.jdx', '26-1.jdx']);
+    expect(readdirSync(csv).sort()).toEqual(Array.from({ length: 9 }, (_, i) => `7-${i}.csv`).sort());
+    const val = generateRandomSplit(loadDefinition('challenge'), { split: 'val', perClass: 2, seed: 4, classes: [25, 26] });
+    const test = generateTestSplit(loadDefinition('benchmark'), { classes: [7] });
+    const cases: [string, Float32Array][] = [
+      [path.join(jdx, '26-1.jdx'), val.x.subarray(3 * 5000, 4 * 5000)],
+      [path.join(csv, '7-8.csv'), test.x.subarray(8 * 5000, 9 * 5000)],
+    ];
+    for (const [file, expected] of cases) {
+      const [spectrum] = parseSpectra(readFileSync(file), { fileName: file });
+      expect(spectrum.y.length).toBe(5000);
+      expect(spectrum.x[4999]).toBe(4999);
+      let worst = 0;
+      spectrum.y.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - expected[i]))));
+      expect(worst).toBeLessThan(1e-6);
+    }
+  });
+
   it('explains bad arguments and exits non-zero', async () => {
-    const unknown = await spectrad('dataset', 'nist', '--out', path.join(work, 'x'));
+    const [unknown, perClassOnTest, badClasses] = await Promise.all([
+      spectrad('dataset', 'nist', '--out', path.join(work, 'x')),
+      spectrad('dataset', 'benchmark', '--split', 'test', '--per-class', '3', '--out', path.join(work, 'y')),
+      spectrad('dataset', 'challenge', '--split', 'val', '--classes', '20-30', '--out', path.join(work, 'z')),
+    ]);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/unknown data set "nist"/);
-    const perClassOnTest = await spectrad('dataset', 'benchmark', '--split', 'test', '--per-class', '3', '--out', path.join(work, 'y'));
     expect(perClassOnTest.code).toBe(2);
     expect(perClassOnTest.stderr).toMatch(/--per-class applies to train\/val only/);
-    const badClasses = await spectrad('dataset', 'challenge', '--split', 'val', '--classes', '20-30', '--out', path.join(work, 'z'));
     expect(badClasses.code).toBe(2);
     expect(badClasses.stderr).toMatch(/class 30 does not exist/);
   });
