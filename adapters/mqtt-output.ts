@@ -1,0 +1,135 @@
+/**
+ * MQTT output: results on <prefix>/<instrument>/result and alerts on <prefix>/<instrument>/alert (QoS 1, JSON shaped
+ * by core/messages.ts and docs/RESULT-SCHEMA.json); the bridge's own state retained on <prefix>/bridge/state
+ * ('online', or 'offline' from the last will when the daemon dies) and each adapter's state retained on
+ * <prefix>/bridge/adapters/<name>, as zigbee2mqtt does.
+ *
+ * publishResult resolves only after the broker's PUBACK. While the broker is unreachable it throws
+ * OutputUnavailableError at once instead of queueing inside mqtt.js: the daemon's outbox owns buffering and replay.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Observable } from 'rxjs';
+import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
+import { AdapterStateTracker } from './adapter-state.ts';
+import { OutputUnavailableError } from './errors.ts';
+import { baseClientOptions, describeError, topicSegment, type MqttConnectionOptions } from './mqtt-common.ts';
+import type { OutputAdapter } from './types.ts';
+
+export interface MqttOutputOptions extends MqttConnectionOptions {
+  readonly name: string;
+  /** First topic level (default 'spectrad'). */
+  readonly topicPrefix?: string;
+  /** A publish without PUBACK by then fails and goes back to the outbox (default 10 s). */
+  readonly publishTimeoutMs?: number;
+  /** How long start() waits for the first connection before resolving with the adapter down (default 10 s). */
+  readonly startWaitMs?: number;
+}
+
+export interface BridgeState {
+  readonly state: 'online' | 'offline';
+  readonly at?: string;
+}
+
+export class MqttOutput implements OutputAdapter {
+  readonly name: string;
+  private readonly state: AdapterStateTracker;
+  private readonly prefix: string;
+  private client: MqttClient | undefined;
+
+  constructor(private readonly options: MqttOutputOptions) {
+    this.name = options.name;
+    this.state = new AdapterStateTracker(options.name, 'mqtt-out');
+    this.prefix = options.topicPrefix ?? 'spectrad';
+    if (!this.prefix || /[+#]/.test(this.prefix)) throw new RangeError(`mqtt output ${options.name}: bad topic prefix '${this.prefix}'`);
+  }
+
+  get state$(): Observable<AdapterState> {
+    return this.state.state$;
+  }
+
+  topicFor(instrument: string, kind: 'result' | 'alert'): string {
+    return `${this.prefix}/${topicSegment(instrument)}/${kind}`;
+  }
+
+  get bridgeStateTopic(): string {
+    return `${this.prefix}/bridge/state`;
+  }
+
+  async start(): Promise<void> {
+    if (this.client) return;
+    this.state.set('starting');
+    const offline: BridgeState = { state: 'offline' };
+    const client = mqtt.connect(this.options.url, {
+      ...baseClientOptions(this.options),
+      clean: true,
+      will: { topic: this.bridgeStateTopic, payload: Buffer.from(JSON.stringify(offline)), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      const online: BridgeState = { state: 'online', at: new Date().toISOString() };
+      client.publish(this.bridgeStateTopic, JSON.stringify(online), { qos: 1, retain: true });
+      this.state.set('up');
+    });
+    client.on('close', () => this.state.set('down', 'disconnected from broker'));
+    client.on('error', (err) => this.state.set('down', describeError(err)));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.options.startWaitMs ?? 10_000);
+      client.once('connect', done);
+      function done() {
+        clearTimeout(timer);
+        client.off('connect', done);
+        resolve();
+      }
+    });
+  }
+
+  publishResult(result: ResultMessage): Promise<void> {
+    return this.publish(this.topicFor(result.instrument, 'result'), JSON.stringify(result), false);
+  }
+
+  publishAlert(alert: AlertMessage): Promise<void> {
+    return this.publish(this.topicFor(alert.instrument, 'alert'), JSON.stringify(alert), false);
+  }
+
+  /** Retained, so a dashboard that subscribes later sees every adapter's current state. */
+  publishAdapterState(state: AdapterState): Promise<void> {
+    return this.publish(`${this.prefix}/bridge/adapters/${topicSegment(state.name)}`, JSON.stringify(state), true);
+  }
+
+  /** Says 'offline' (retained) and disconnects cleanly. */
+  async stop(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    if (client.connected) {
+      const offline: BridgeState = { state: 'offline', at: new Date().toISOString() };
+      await withTimeout(client.publishAsync(this.bridgeStateTopic, JSON.stringify(offline), { qos: 1, retain: true }), 2000).catch(() => undefined);
+    }
+    await client.endAsync();
+    this.state.set('stopped');
+  }
+
+  private async publish(topic: string, body: string, retain: boolean): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) {
+      throw new OutputUnavailableError(this.name, `not connected to ${redactUrl(this.options.url)}`);
+    }
+    try {
+      await withTimeout(client.publishAsync(topic, body, { qos: 1, retain }), this.options.publishTimeoutMs ?? 10_000);
+    } catch (err) {
+      throw new OutputUnavailableError(this.name, `publish to ${topic} failed: ${describeError(err)}`, { cause: err });
+    }
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^/@\s]*@/, '//***@');
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,107 @@
+/**
+ * socket.io output for the dashboard: events 'result', 'alert' and 'adapter-state' to every connected client; each new
+ * client first gets the current state of every adapter.
+ *
+ * Attach it to the daemon's http.Server (fastify's .server) or hand it an existing socket.io Server. Authentication
+ * for state-changing socket actions is the daemon's: pass a socket.io middleware as `middleware`, it runs on every
+ * connection before any event. socket.io has no delivery acknowledgement for broadcasts, so publishResult resolves once
+ * the event is handed to the connected clients; the dashboard catches up through the HTTP API after a reconnect.
+ */
+import type { Server as HttpServer } from 'node:http';
+import { Server as IoServer, type Socket } from 'socket.io';
+import type { Observable } from 'rxjs';
+import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
+import { AdapterStateTracker } from './adapter-state.ts';
+import type { OutputAdapter } from './types.ts';
+
+export type SocketMiddleware = (socket: Socket, next: (err?: Error) => void) => void;
+
+export interface SocketIoOutputOptions {
+  readonly name: string;
+  /** The daemon's HTTP server to attach to, or a socket.io Server it already made. */
+  readonly server: HttpServer | IoServer;
+  /** Path of the socket.io endpoint when attaching to an http.Server (default '/socket.io'). */
+  readonly path?: string;
+  /** Runs for each connecting client: reject with next(new Error('unauthorized')). */
+  readonly middleware?: SocketMiddleware;
+}
+
+/** The typed events a dashboard receives. */
+export interface ServerToClientEvents {
+  result: (result: ResultMessage) => void;
+  alert: (alert: AlertMessage) => void;
+  'adapter-state': (state: AdapterState) => void;
+}
+
+/** Nothing yet: state-changing actions (enrol a class, ...) go through the HTTP API; the daemon may add handlers. */
+export type ClientToServerEvents = Record<string, never>;
+
+export class SocketIoOutput implements OutputAdapter {
+  readonly name: string;
+  private readonly state: AdapterStateTracker;
+  private io: IoServer<ClientToServerEvents, ServerToClientEvents> | undefined;
+  private ownsServer = false;
+  /** Last state per adapter, replayed to each new client so the dashboard starts complete. */
+  private readonly adapterStates = new Map<string, AdapterState>();
+
+  constructor(private readonly options: SocketIoOutputOptions) {
+    this.name = options.name;
+    this.state = new AdapterStateTracker(options.name, 'socketio');
+  }
+
+  get state$(): Observable<AdapterState> {
+    return this.state.state$;
+  }
+
+  /** The socket.io server, for the daemon to add its own handlers. */
+  get server(): IoServer | undefined {
+    return this.io as IoServer | undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.io) return;
+    const given = this.options.server;
+    if (given instanceof IoServer) {
+      this.io = given as IoServer<ClientToServerEvents, ServerToClientEvents>;
+    } else {
+      this.io = new IoServer<ClientToServerEvents, ServerToClientEvents>(given, { path: this.options.path ?? '/socket.io', serveClient: false });
+      this.ownsServer = true;
+    }
+    if (this.options.middleware) this.io.use(this.options.middleware);
+    this.io.on('connection', (socket) => {
+      for (const s of this.adapterStates.values()) socket.emit('adapter-state', s);
+    });
+    this.state.set('up');
+  }
+
+  async publishResult(result: ResultMessage): Promise<void> {
+    this.io?.emit('result', result);
+  }
+
+  async publishAlert(alert: AlertMessage): Promise<void> {
+    this.io?.emit('alert', alert);
+  }
+
+  async publishAdapterState(state: AdapterState): Promise<void> {
+    this.adapterStates.set(state.name, state);
+    this.io?.emit('adapter-state', state);
+  }
+
+  /** Connected dashboard clients. */
+  get clients(): number {
+    return this.io?.engine.clientsCount ?? 0;
+  }
+
+  /**
+   * Disconnects the clients. The HTTP server stays up (io.close() would close it too): the daemon closes it after
+   * draining the API.
+   */
+  async stop(): Promise<void> {
+    const io = this.io;
+    if (!io) return;
+    this.io = undefined;
+    io.disconnectSockets(true);
+    if (this.ownsServer) io.engine.close();
+    this.state.set('stopped');
+  }
+}
