@@ -163,7 +163,7 @@ describe('history', () => {
     expect(all).toBeGreaterThanOrEqual(6);
 
     await page.click('.chip-toggle:has(input[value="unknown"])');
-    await page.waitForFunction(() => [...document.querySelectorAll('table.results tbody tr[data-result-id]')].every((tr) => tr.getAttribute('data-status') === 'unknown'));
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('table.results tbody tr[data-result-id]')).every((tr) => tr.getAttribute('data-status') === 'unknown'));
     const last = daemon.requests.filter((r) => r.path === '/api/results').at(-1);
     expect(last?.query.get('status')).toBe('unknown');
     expect(await page.locator('table.results tbody tr[data-result-id]').count()).toBe(1);
@@ -172,7 +172,7 @@ describe('history', () => {
     await page.click('.chip-toggle:has(input[value="unknown"])');
     await page.selectOption('select[name="instrument"]', 'ir-2');
     await page.waitForFunction(() => {
-      const rows = [...document.querySelectorAll('table.results tbody tr[data-result-id]')];
+      const rows = Array.from(document.querySelectorAll('table.results tbody tr[data-result-id]'));
       return rows.length === 1 && rows[0].getAttribute('data-status') === 'mixture';
     });
     expect(daemon.requests.filter((r) => r.path === '/api/results').at(-1)?.query.get('instrument')).toBe('ir-2');
