@@ -35,8 +35,8 @@ export interface XyDataResult {
 }
 
 interface Tokens {
-  kinds: number[];
-  values: number[];
+  kinds: Uint8Array;
+  values: Float64Array;
   /** Digits after the decimal point of the line's leading X (-1: unknown, e.g. exponent form). */
   xDecimals: number;
   n: number;
@@ -47,14 +47,20 @@ function isDigit(c: number): boolean {
 }
 
 /** Splits one data line into typed tokens; throws with the column of any character that is no part of ASDF. */
-function scanLine(text: string, out: Tokens, where: InputLocation): void {
+function badChar(text: string, at: number, why: string, base: InputLocation, line: number): never {
+  throw inputError('jcamp-bad-char', `${why} at column ${at + 1} in "${text.trim().slice(0, 60)}"`, { ...base, line });
+}
+
+function scanLine(text: string, out: Tokens, base: InputLocation, line: number): void {
   out.n = 0;
   out.xDecimals = -1;
   const len = text.length;
+  // A line holds at most one token per character; lines beyond the usual 80 characters grow the buffers once.
+  if (out.kinds.length < len) {
+    out.kinds = new Uint8Array(len);
+    out.values = new Float64Array(len);
+  }
   let i = 0;
-  const bad = (at: number, why: string): never => {
-    throw inputError('jcamp-bad-char', `${why} at column ${at + 1} in "${text.trim().slice(0, 60)}"`, where);
-  };
   while (i < len) {
     const c = text.charCodeAt(i);
     if (c === 32 || c === 9 || c === 44 || c === 59) {
@@ -85,7 +91,7 @@ function scanLine(text: string, out: Tokens, where: InputLocation): void {
           decimals++;
         }
       }
-      if (digits === 0) bad(start, `"${text[start]}" without digits after it`);
+      if (digits === 0) badChar(text, start, `"${text[start]}" without digits after it`, base, line);
       let exponent = false;
       if (digits > 0 && j + 2 <= len && (text.charCodeAt(j) === 69 || text.charCodeAt(j) === 101)) {
         const s = text.charCodeAt(j + 1);
@@ -96,7 +102,7 @@ function scanLine(text: string, out: Tokens, where: InputLocation): void {
         }
       }
       const value = Number(text.slice(i, j));
-      if (!Number.isFinite(value)) bad(start, `the number "${text.slice(i, j)}" is out of range`);
+      if (!Number.isFinite(value)) badChar(text, start, `the number "${text.slice(i, j)}" is out of range`, base, line);
       if (out.n === 0) out.xDecimals = exponent ? -1 : Math.max(decimals, 0);
       out.kinds[out.n] = kind;
       out.values[out.n] = value;
@@ -131,9 +137,9 @@ function scanLine(text: string, out: Tokens, where: InputLocation): void {
       kind = DUP;
       lead = 9;
     } else if (c === 63) {
-      throw inputError('non-finite', `"?" (a missing value) at column ${i + 1}: spectrad needs every point`, where);
+      throw inputError('non-finite', `"?" (a missing value) at column ${i + 1}: spectrad needs every point`, { ...base, line });
     } else {
-      return bad(i, `the character "${text[i]}" is not JCAMP-DX ASDF`);
+      return badChar(text, i, `the character "${text[i]}" is not JCAMP-DX ASDF`, base, line);
     }
     i++;
     let value = lead;
@@ -152,7 +158,7 @@ function scanLine(text: string, out: Tokens, where: InputLocation): void {
     if (fraction) {
       // Rare decimal SQZ/DIF values: let the number parser round exactly as for AFFN.
       value = Number(String(lead) + text.slice(digitsStart, i));
-      if (!Number.isFinite(value)) bad(start, 'a number out of range');
+      if (!Number.isFinite(value)) badChar(text, start, 'a number out of range', base, line);
     }
     if (out.n === 0) out.xDecimals = fraction ? text.slice(digitsStart, i).split('.')[1].length : 0;
     out.kinds[out.n] = kind;
@@ -168,19 +174,26 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
   const xAt = (i: number): number => firstX + i * dx;
   const lineStarts: number[] = [];
   const lineNumbers: number[] = [];
-  const tokens: Tokens = { kinds: [], values: [], xDecimals: -1, n: 0 };
+  const tokens: Tokens = { kinds: new Uint8Array(128), values: new Float64Array(128), xDecimals: -1, n: 0 };
 
   let count = 0;
   let prevY = Number.NaN;
   let havePrev = false;
   let prevLineEndedDif = false;
 
+  let line = 0;
+  // Locations are built only when something is wrong: the loop runs once per data line of large files.
+  const here = (): InputLocation => ({ ...spec.where, line });
+  const overflow = (): never => {
+    throw inputError('jcamp-npoints-mismatch', `more ordinates than ##NPOINTS=${npoints}`, { ...here(), field: 'NPOINTS' });
+  };
+
   for (const dataLine of spec.lines) {
-    const where: InputLocation = { ...spec.where, line: dataLine.line };
-    scanLine(dataLine.text, tokens, where);
+    line = dataLine.line;
+    scanLine(dataLine.text, tokens, spec.where, line);
     if (tokens.n === 0) continue;
     if (tokens.kinds[0] !== ABS) {
-      throw inputError('jcamp-x-check', 'the line does not start with an X value (it starts with a DIF or DUP character)', where);
+      throw inputError('jcamp-x-check', 'the line does not start with an X value (it starts with a DIF or DUP character)', here());
     }
     const xLine = tokens.values[0] * xFactor;
     const firstIsAbs = tokens.n > 1 && tokens.kinds[1] === ABS;
@@ -190,14 +203,15 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
     if (prevLineEndedDif && firstIsAbs && count > 0) {
       const sameValue = valuesEqual(tokens.values[1], prevY);
       const nearerPrevious = Math.abs(xLine - xAt(count - 1)) < Math.abs(xLine - xAt(count));
-      // The X tells which point the line starts at when it is printed finely enough; otherwise the value does.
+      // A repeated last ordinate is the standard's Y check. A different value is a failed check when the X
+      // (printed finely enough to tell) names the previous point, else a writer that skips the convention.
       const xResolves = npoints > 1 && rounding < 0.25 * Math.abs(dx);
-      isCheck = xResolves ? nearerPrevious : sameValue;
+      isCheck = sameValue || (xResolves && nearerPrevious);
       if (isCheck && !sameValue) {
         throw inputError(
           'jcamp-dif-check',
           `Y check failed: the line repeats the last ordinate of the previous line as ${tokens.values[1]}, but the decoded value is ${prevY}`,
-          where,
+          here(),
         );
       }
     }
@@ -208,7 +222,7 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
         throw inputError(
           'jcamp-x-check',
           `the line starts at X = ${xLine} but its first ordinate is point ${anchor}, at x = ${xAt(anchor)} from FIRSTX/LASTX/NPOINTS: a point is missing or extra before this line`,
-          where,
+          here(),
         );
       }
     }
@@ -217,33 +231,32 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
 
     let lastKind = -1;
     let lastDif = 0;
-    const push = (value: number): void => {
-      if (count >= npoints) {
-        throw inputError('jcamp-npoints-mismatch', `more ordinates than ##NPOINTS=${npoints}`, { ...where, field: 'NPOINTS' });
-      }
-      y[count++] = value;
-    };
     for (let t = 1; t < tokens.n; t++) {
       const kind = tokens.kinds[t];
       const value = tokens.values[t];
       if (kind === ABS) {
-        if (!(t === 1 && isCheck)) push(value);
+        if (!(t === 1 && isCheck)) {
+          if (count >= npoints) overflow();
+          y[count++] = value;
+        }
         prevY = value;
         havePrev = true;
         lastKind = ABS;
       } else if (kind === DIF) {
-        if (!havePrev) throw inputError('jcamp-dif-check', 'a DIF value with no ordinate before it to add to', where);
+        if (!havePrev) throw inputError('jcamp-dif-check', 'a DIF value with no ordinate before it to add to', here());
         prevY += value;
-        push(prevY);
+        if (count >= npoints) overflow();
+        y[count++] = prevY;
         lastDif = value;
         lastKind = DIF;
       } else {
         if (lastKind < 0 || !Number.isInteger(value) || value < 1) {
-          throw inputError('jcamp-bad-char', lastKind < 0 ? 'a DUP count with no value before it on the line' : `DUP count ${value}`, where);
+          throw inputError('jcamp-bad-char', lastKind < 0 ? 'a DUP count with no value before it on the line' : `DUP count ${value}`, here());
         }
         for (let r = 1; r < value; r++) {
           if (lastKind === DIF) prevY += lastDif;
-          push(prevY);
+          if (count >= npoints) overflow();
+          y[count++] = prevY;
         }
       }
     }

@@ -37,8 +37,12 @@ export function normalizeLabel(label: string): string {
   return label.toUpperCase().replace(/[\s\-/_]/g, '');
 }
 
+const DATA_LABELS = new Set(['XYDATA', 'XYPOINTS', 'PEAKTABLE', 'NTUPLES']);
+
+/** A LINK block says so (##DATA TYPE= LINK) or states ##BLOCKS= without data of its own (some single-block files state ##BLOCKS=1 too). */
 export function isLink(block: JcampBlock): boolean {
-  return block.ldrs.some((l) => (l.label === 'DATATYPE' && /^LINK/i.test(l.value)) || l.label === 'BLOCKS');
+  if (block.ldrs.some((l) => l.label === 'DATATYPE' && /^LINK/i.test(l.value))) return true;
+  return block.ldrs.some((l) => l.label === 'BLOCKS') && !block.ldrs.some((l) => DATA_LABELS.has(l.label));
 }
 
 /** Full text of a record: its first line and its continuation lines. */
