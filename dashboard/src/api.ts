@@ -17,8 +17,13 @@ export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
     super(message);
   }
+  /** The token was missing or wrong: asking the operator again can help. */
   get refused(): boolean {
-    return this.status === 401 || this.status === 403;
+    return this.status === 401;
+  }
+  /** The daemon does not allow this at all (e.g. 403 writes-disabled: no token configured); asking again cannot help. */
+  get forbidden(): boolean {
+    return this.status === 403;
   }
   get notOffered(): boolean {
     return this.status === 404 || this.status === 405 || this.status === 501;
@@ -44,7 +49,7 @@ export interface Api {
 }
 
 export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(input, init)): Api {
-  async function call(method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<unknown> {
+  async function call(method: string, path: string, opts: { token?: string; body?: unknown; acceptStatus?: number[] } = {}): Promise<unknown> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -61,7 +66,7 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     } catch {
       json = undefined;
     }
-    if (!res.ok) {
+    if (!res.ok && !(opts.acceptStatus?.includes(res.status) && json !== undefined)) {
       const { code, message } = readErrorBody(json, `${method} ${path} answered ${res.status} ${res.statusText}`.trim());
       throw new ApiError(res.status, code, message);
     }
@@ -71,7 +76,8 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
   const enc = encodeURIComponent;
 
   return {
-    health: async () => readHealth(await call('GET', '/api/health')),
+    // 503 carries the same report while the daemon starts or stops: show it rather than "unreachable".
+    health: async () => readHealth(await call('GET', '/api/health', { acceptStatus: [503] })),
     results: async (filter, page = {}) => readResultsPage(await call('GET', `/api/results?${filterToQuery(filter, page)}`)),
     spectrum: async (id) => readSpectrum(await call('GET', `/api/spectra/${enc(id)}`)),
     reference: async (className) => {

@@ -32,15 +32,20 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
       return;
     }
     let localOnly = false;
-    for (const id of ids) {
+    let askedAgain = false;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
       try {
         await ctx.api.acknowledgeAlert(id, token);
         store.acknowledge(id, new Date().toISOString(), false);
       } catch (e) {
-        if (e instanceof ApiError && e.refused) {
+        if (e instanceof ApiError && e.refused && !askedAgain) {
+          // The stored token is wrong: ask once more, then retry this same alert.
+          askedAgain = true;
           clearToken();
           token = await askForToken('Acknowledging an alert clears it for every operator.', 'The daemon refused that token.');
           if (!token) return;
+          i--;
           continue;
         }
         if (e instanceof ApiError && e.notOffered) {
@@ -52,7 +57,7 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
         return;
       }
     }
-    if (localOnly) toast('Acknowledged in this browser only: this daemon has no acknowledge endpoint yet.', { tone: 'info' });
+    if (localOnly) toast('Acknowledged in this browser only: the daemon has no record of it (or no acknowledge endpoint).', { tone: 'info' });
   }
 
   const render = frameThrottle(() => {
