@@ -18,6 +18,7 @@ interface CommandModule {
 const commandModules: Array<Promise<CommandModule>> = [
   import('./commands/dataset.ts'),
   import('./commands/bench.ts'),
+  import('./commands/inspect.ts'),
 ];
 for (const load of commandModules) {
   (await load).register(program);
