@@ -19,6 +19,10 @@ const commandModules: Array<Promise<CommandModule>> = [
   import('./commands/dataset.ts'),
   import('./commands/bench.ts'),
   import('./commands/inspect.ts'),
+  import('./commands/identify.ts'),
+  import('./commands/library.ts'),
+  import('./commands/train.ts'),
+  import('./commands/embed.ts'),
 ];
 for (const load of commandModules) {
   (await load).register(program);
