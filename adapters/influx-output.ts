@@ -59,6 +59,7 @@ export class InfluxOutput implements OutputAdapter {
   readonly name: string;
   private readonly state: AdapterStateTracker;
   private readonly measurement: string;
+  private readonly batchSize: number;
   private writeApi: WriteApi | undefined;
   private pending: Pending[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -72,6 +73,8 @@ export class InfluxOutput implements OutputAdapter {
     this.name = options.name;
     this.state = new AdapterStateTracker(options.name, 'influx');
     this.measurement = options.measurement ?? 'spectrad_result';
+    this.batchSize = options.batchSize ?? 1000;
+    if (!(Number.isInteger(this.batchSize) && this.batchSize > 0)) throw new RangeError(`influx output ${options.name}: bad batchSize ${this.batchSize}`);
   }
 
   get state$(): Observable<AdapterState> {
@@ -82,10 +85,11 @@ export class InfluxOutput implements OutputAdapter {
     if (this.writeApi) return;
     const o = this.options;
     this.writeApi = new InfluxDB({ url: o.url, token: o.token ?? '', timeout: o.timeoutMs ?? 5000 }).getWriteApi(o.org, o.bucket, 'ms', {
-      batchSize: Number.MAX_SAFE_INTEGER, // flushes are driven from here, never by the client
+      // Flushes are driven from here, never by the client: its batch is one larger than any chunk written.
+      batchSize: this.batchSize + 1,
       flushInterval: 0,
       maxRetries: 0,
-      maxBufferLines: Number.MAX_SAFE_INTEGER,
+      maxBufferLines: this.batchSize * 4,
       writeFailed: () => undefined,
     });
     this.state.set('starting');
@@ -130,7 +134,7 @@ export class InfluxOutput implements OutputAdapter {
     if (!this.writeApi) return Promise.reject(new OutputUnavailableError(this.name, 'not started'));
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ point, resolve, reject });
-      const full = this.pending.length >= (this.options.batchSize ?? 1000);
+      const full = this.pending.length >= this.batchSize;
       this.scheduleFlush(full ? 0 : (this.options.batchWindowMs ?? 0));
     });
   }
@@ -153,15 +157,18 @@ export class InfluxOutput implements OutputAdapter {
       for (const p of batch) p.reject(err);
       return;
     }
-    try {
-      api.writePoints(batch.map((p) => p.point));
-      await api.flush();
-      this.state.set('up');
-      for (const p of batch) p.resolve();
-    } catch (cause) {
-      const err = new OutputUnavailableError(this.name, `write to ${this.options.url} failed: ${describeError(cause)}`, { cause });
-      this.state.set('down', err.message);
-      for (const p of batch) p.reject(err);
+    for (let i = 0; i < batch.length; i += this.batchSize) {
+      const chunk = batch.slice(i, i + this.batchSize);
+      try {
+        api.writePoints(chunk.map((p) => p.point));
+        await api.flush();
+        this.state.set('up');
+        for (const p of chunk) p.resolve();
+      } catch (cause) {
+        const err = new OutputUnavailableError(this.name, `write to ${this.options.url} failed: ${describeError(cause)}`, { cause });
+        this.state.set('down', err.message);
+        for (const p of chunk) p.reject(err);
+      }
     }
   }
 
