@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { SpectrumInputError } from '../../core/errors.ts';
+import { DEFAULT_MODEL, openEncoder, prepareFiles, readLibrary, stackRows } from './library.ts';
+
+/**
+ * `spectrad identify --model DIR --library LIB FILE...`: one JSON object per spectrum on stdout,
+ * {file, status, class?, score, candidates: [{class, score}], components?: [{class, score, fraction}]}.
+ * A file that cannot be read or parsed gives {file, status: 'rejected', error} and exit code 1; the others still run.
+ */
+
+interface IdentifyOpts {
+  model: string;
+  library: string;
+  k: string;
+  mixtures: boolean;
+  maxComponents: string;
+  falseUnknownRate: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('identify')
+    .description('identify the compound or mixture in each spectrum file against a reference library')
+    .requiredOption('--library <LIB>', 'library file (made with `spectrad library add`)')
+    .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
+    .option('--k <n>', 'neighbours that vote', '3')
+    .option('--no-mixtures', 'single compounds only')
+    .option('--max-components <n>', 'most mixture components considered', '5')
+    .option('--false-unknown-rate <r>', 'target share of known compounds called unknown', '0.01')
+    .argument('<FILE...>', 'spectrum files (JCAMP-DX, CSV/TSV, JSON)')
+    .action(async (files: string[], opts: IdentifyOpts) => {
+      await run(files, opts);
+    });
+}
+
+async function run(files: string[], opts: IdentifyOpts): Promise<void> {
+  const { calibrate, identify } = await import('../../core/identify/index.ts');
+  const k = Number(opts.k);
+  const maxComponents = Number(opts.maxComponents);
+  const rate = Number(opts.falseUnknownRate);
+  if (!Number.isInteger(k) || k < 1) return usage('--k must be a positive integer');
+  if (!Number.isInteger(maxComponents) || maxComponents < 2 || maxComponents > 8) return usage('--max-components must be 2-8');
+  let encoder;
+  let library;
+  try {
+    encoder = await openEncoder(opts.model);
+    library = readLibrary(opts.library);
+    if (library.modelVersion !== encoder.version) {
+      console.error(`spectrad: library was embedded with model ${library.modelVersion}; re-embedding in memory for ${encoder.version}`);
+      await library.reembed(encoder);
+    }
+  } catch (e) {
+    if (e instanceof SpectrumInputError) return usage(`${e.code}: ${e.message}`);
+    throw e;
+  }
+  const calibration = library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents }) : undefined;
+  for (const file of files) {
+    try {
+      const prepared = await prepareFiles([file], encoder);
+      const embeddings = await encoder.embed(stackRows(prepared.map((p) => p.values), encoder.grid.points), prepared.length);
+      prepared.forEach((p, i) => {
+        const r = identify(
+          { embedding: embeddings.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: p.values },
+          library,
+          { k, calibration, mixtures: opts.mixtures, maxComponents },
+        );
+        console.log(
+          JSON.stringify({
+            file,
+            ...(p.block !== undefined ? { block: p.block } : {}),
+            status: r.status,
+            ...(r.class !== undefined ? { class: r.class } : {}),
+            score: r.score,
+            candidates: r.candidates.map((c) => ({ class: c.class, score: c.score })),
+            ...(r.components ? { components: r.components, unknownComponent: r.unknownComponent } : {}),
+          }),
+        );
+      });
+    } catch (e) {
+      if (!(e instanceof SpectrumInputError)) throw e;
+      console.log(JSON.stringify({ file, status: 'rejected', error: { code: e.code, message: e.message } }));
+      process.exitCode = 1;
+    }
+  }
+  encoder.dispose();
+}
+
+function usage(message: string): void {
+  console.error(`spectrad identify: ${message}`);
+  process.exitCode = 2;
+}
