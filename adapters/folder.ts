@@ -372,8 +372,8 @@ export class FolderInput implements InputAdapter {
   }
 
   private async refuse(root: Root, path: string, reason: string): Promise<void> {
-    this.options.onRefused?.(path, reason);
     await this.moveToFailed(root, path, reason);
+    this.options.onRefused?.(path, reason);
   }
 }
 

@@ -77,13 +77,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until check() is truthy; fails with what it was waiting for. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
     } catch (e) {
       lastError = e;
     }
@@ -306,11 +306,11 @@ export async function startPtyPair(): Promise<PtyPair> {
   const dir = makeTempDir('pty');
   const a = join(dir, 'a');
   const b = join(dir, 'b');
-  const proc = new ManagedProcess(
+  const proc: ManagedProcess = new ManagedProcess(
     'socat',
     BINARIES.socat,
     ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`],
-    async () => existsSync(a) && existsSync(b) && /starting data transfer loop/.test(proc.recentLog()),
+    async (): Promise<boolean> => existsSync(a) && existsSync(b) && /starting data transfer loop/.test(proc.recentLog()),
   );
   await proc.start();
   return {
