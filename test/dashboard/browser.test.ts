@@ -209,7 +209,38 @@ describe('history', () => {
   });
 });
 
+describe('history paging', () => {
+  it('loads the next page through the cursor', async () => {
+    const t = Date.now() - 3_600_000;
+    for (let i = 0; i < 130; i++) {
+      const r = makeResult({ status: 'identified', cls: 0, score: 0.9, instrument: 'bulk', at: new Date(t + i * 1000) });
+      daemon.publish({ id: r.id, y: testSpectrum(0), result: r });
+    }
+    await page.goto(`${daemon.url}/#/history?instrument=bulk`);
+    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr[data-result-id]').length === 100);
+    expect(await page.locator('[data-role="summary"]').textContent()).toBe('130 results');
+    await page.click('[data-action="more"]');
+    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr[data-result-id]').length === 130);
+    expect(await page.locator('[data-action="more"]').isHidden()).toBe(true);
+    const cursors = daemon.requests.filter((r) => r.path === '/api/results' && r.query.get('instrument') === 'bulk').map((r) => r.query.get('cursor'));
+    expect(cursors[0]).toBeNull();
+    expect(cursors.at(-1)).toMatch(/^[0-9A-Z]+$/);
+  });
+});
+
 describe('labelling', () => {
+  it('opens the label view from an unknown answer with that spectrum selected', async () => {
+    const u = makeResult({ status: 'unknown', score: 0.05, candidates: [{ cls: 1, score: 0.05 }] });
+    daemon.publish({ id: u.id, y: testSpectrum(99), result: u });
+    await page.click('a[data-route="live"]');
+    await page.waitForSelector(`.answer-host .answer[data-result-id="${u.id}"]`);
+    await page.click('.answer-host [data-action="label"]');
+    await page.waitForSelector(`tr[data-result-id="${u.id}"] input[type="checkbox"]:checked`);
+    expect(await page.evaluate(() => location.hash)).toBe(`#/label?ids=${u.id}`);
+    expect(await page.locator('[data-role="selected-count"]').textContent()).toBe('1');
+    await page.uncheck(`tr[data-result-id="${u.id}"] input[type="checkbox"]`);
+  });
+
   it('refuses to send without a token, enrolls with it, and undoes', async () => {
     const t = Date.now() + 10_000;
     const u1 = makeResult({ status: 'unknown', score: 0.1, candidates: [{ cls: 2, score: 0.1 }], at: new Date(t) });
