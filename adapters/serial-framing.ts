@@ -55,7 +55,7 @@ export function frameAll(framing: SerialFraming, data: Buffer, maxFrameBytes?: n
 }
 
 class LineFramer implements Framer {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   /** Inside a line already reported as oversize: drop bytes up to its delimiter. */
   private discarding = false;
   private readonly delim: Buffer;
@@ -97,7 +97,7 @@ class LineFramer implements Framer {
 }
 
 class MarkerFramer implements Framer {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private inside = false;
   private readonly start: Buffer;
   private readonly end: Buffer;
@@ -157,7 +157,7 @@ export function jcampLabel(line: string): string | undefined {
 }
 
 class JcampFramer implements Framer {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   /** Open ##TITLE= blocks; compound files nest blocks inside a LINK block. */
   private depth = 0;
   private parts: Buffer[] = [];
