@@ -34,7 +34,7 @@ export function register(program: Command): void {
 }
 
 async function run(files: string[], opts: IdentifyOpts): Promise<void> {
-  const { calibrate, identify } = await import('../../core/identify/index.ts');
+  const { calibrate, identify, synthesizeMixtureEmbeddings } = await import('../../core/identify/index.ts');
   const k = Number(opts.k);
   const maxComponents = Number(opts.maxComponents);
   const rate = Number(opts.falseUnknownRate);
@@ -53,7 +53,10 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
     if (e instanceof SpectrumInputError) return usage(`${e.code}: ${e.message}`);
     throw e;
   }
-  const calibration = library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents }) : undefined;
+  // Mixtures of the library's own reference spectra, embedded by this model, set the unknown-component threshold.
+  const mixtureEmbeddings = opts.mixtures && library.classCount >= 2 ? await synthesizeMixtureEmbeddings(library, encoder, 200, Math.min(4, maxComponents)) : undefined;
+  const calibration =
+    library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents, mixtureEmbeddings }) : undefined;
   for (const file of files) {
     try {
       const prepared = await prepareFiles([file], encoder);
