@@ -13,7 +13,8 @@ const tensor = (shape: number[], seed: number, range?: { lo: number; hi: number 
 
 describe('engine registration', () => {
   it('registers our overrides on wasm only', () => {
-    for (const name of ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity']) {
+    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'Sum', 'Mean', 'FusedBatchNorm'];
+    for (const name of ours) {
       expect(tf.getKernel(name, 'wasm')?.kernelFunc.name, name).toBe('kernelFunc');
       expect(tf.getKernel(name, 'cpu')?.kernelFunc.name, name).not.toBe('kernelFunc');
     }
@@ -74,6 +75,14 @@ describe('MaxPoolGrad', () => {
         return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.f, c.s, c.pad), r)))(x);
       }, 1e-6);
     });
+  });
+
+  it('treats -Infinity and NaN windows exactly like cpu', () => {
+    const { wasm, cpu } = runBoth(() => {
+      const x = tf.tensor4d([-Infinity, -Infinity, NaN, 1, 1, NaN, NaN, NaN, -Infinity, -2, 3, 3], [1, 1, 12, 1]);
+      return [2, 3].map((p) => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, p], [1, p], 'valid')))(x));
+    });
+    expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
   });
 
   it('routes each window gradient to its first maximum on ties, like cpu', () => {
@@ -214,6 +223,55 @@ describe('FusedBatchNorm gradient', () => {
         return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, b, g, 1e-5), r));
       })([x, gamma, beta]);
     }, 1e-4);
+  });
+});
+
+describe('Sum / Mean over all axes but the last (per-channel)', () => {
+  const cases: Array<{ shape: number[]; axis: number[]; keepDims: boolean }> = [
+    { shape: [64, 37, 5], axis: [0, 1], keepDims: false },
+    { shape: [1, 3, 17, 6], axis: [0, 1, 2], keepDims: true },
+    { shape: [9, 4], axis: [0], keepDims: false },
+    { shape: [5, 7, 3], axis: [1, 0], keepDims: false }, // any order
+    { shape: [5, 7, 3], axis: [-3, -2], keepDims: true }, // negative axes
+    { shape: [5, 7, 3], axis: [1, 2], keepDims: false }, // not per-channel: stock kernel
+    { shape: [5, 7, 3], axis: [0, 1, 2], keepDims: false }, // full reduction: stock kernel
+  ];
+  cases.forEach((c, i) => {
+    it(`x ${c.shape.join('x')}, axes ${c.axis.join(',')}, keepDims ${c.keepDims}`, () => {
+      expectClose(() => {
+        const x = tensor(c.shape, 110 + i, { lo: -2, hi: 3 });
+        return [tf.sum(x, c.axis, c.keepDims), tf.mean(x, c.axis, c.keepDims)];
+      }, 1e-6);
+    });
+  });
+
+  it('int32 sums still work (stock kernel)', () => {
+    const { wasm, cpu } = runBoth(() => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0));
+    expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));
+  });
+});
+
+describe('FusedBatchNorm forward', () => {
+  it('per-channel parameters, with and without scale/offset, ranks 2-4', () => {
+    expectClose(() => {
+      const out: tf.Tensor[] = [];
+      [[11, 4], [3, 9, 5], [2, 1, 7, 6]].forEach((shape, i) => {
+        const ch = shape[shape.length - 1];
+        const x = tensor(shape, 120 + i);
+        const mean = tensor([ch], 121 + i);
+        const variance = tensor([ch], 122 + i, { lo: 0.1, hi: 3 });
+        out.push(tf.batchNorm(x, mean, variance, tensor([ch], 123 + i), tensor([ch], 124 + i), 1e-5));
+        out.push(tf.batchNorm(x, mean, variance, undefined, undefined, 1e-3));
+      });
+      return out;
+    }, 1e-6);
+  });
+
+  it('broadcast (non-vector) parameters fall back to the stock kernel', () => {
+    expectClose(() => {
+      const x = tensor([2, 3, 4], 130);
+      return tf.batchNorm(x, tensor([3, 4], 131), tensor([3, 4], 132, { lo: 0.5, hi: 1 }), tensor([3, 4], 133), tensor([3, 4], 134));
+    }, 1e-6);
   });
 });
 

@@ -58,7 +58,7 @@ describe('seed model (Conv1D-MaxPool-LeakyReLU-BN x3, Dense(64), L2) on wasm vs 
         const opt = tf.train.adam(1e-3);
         const x = tf.tensor3d(xs, [batch, points, 1]);
         for (let step = 0; step < 3; step++) {
-          tf.dispose(opt.minimize(() => tripletLoss(model.apply(x, { training: true }) as tf.Tensor2D)));
+          opt.minimize(() => tripletLoss(model.apply(x, { training: true }) as tf.Tensor2D))?.dispose();
         }
         const weights = model.getWeights().map((w) => Float32Array.from(w.dataSync()));
         x.dispose();
@@ -82,7 +82,7 @@ describe('seed model (Conv1D-MaxPool-LeakyReLU-BN x3, Dense(64), L2) on wasm vs 
     const model = buildSeedModel(200, 1);
     const opt = tf.train.adam(1e-3);
     const x = tf.tensor3d(randomValues(6 * 200, 3), [6, 200, 1]);
-    const step = () => tf.dispose(opt.minimize(() => tripletLoss(model.apply(x, { training: true }) as tf.Tensor2D)));
+    const step = () => opt.minimize(() => tripletLoss(model.apply(x, { training: true }) as tf.Tensor2D))?.dispose();
     step();
     const before = tf.memory().numTensors;
     step();

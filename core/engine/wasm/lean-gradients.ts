@@ -13,11 +13,17 @@ import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
 
 type GradFunc = GradConfig['gradFunc'];
 
+let enabled = true;
+/** For benchmarks: false hands every backend tfjs-core's own gradients. */
+export function setLeanGradientsEnabled(on: boolean): void {
+  enabled = on;
+}
+
 function replaceGradient(kernelName: string, backendName: string, lean: GradFunc, leanApplies: (saved: tf.Tensor[]) => boolean): void {
   const stock = tf.getGradient(kernelName);
   if (!stock) throw new Error(`no gradient registered for ${kernelName}`);
   const gradFunc: GradFunc = (dy, saved, attrs) =>
-    tf.getBackend() === backendName && leanApplies(saved) ? lean(dy, saved, attrs) : stock.gradFunc(dy, saved, attrs);
+    enabled && tf.getBackend() === backendName && leanApplies(saved) ? lean(dy, saved, attrs) : stock.gradFunc(dy, saved, attrs);
   tf.unregisterGradient(kernelName);
   tf.registerGradient({ ...stock, gradFunc });
 }

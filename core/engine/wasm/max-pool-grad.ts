@@ -15,6 +15,28 @@ interface PoolAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+/**
+ * The encoders' pool (size 2, stride 2, along width): per output one comparison, first maximum on ties, and the
+ * exact cpu rule for NaN/-Infinity (a value wins only if it is > the running max that starts at -Infinity).
+ */
+function pairwiseGrad(xs: Float32Array, dys: Float32Array, dx: Float32Array, rows: number, inWidth: number, outWidth: number, c: number): void {
+  let o = 0;
+  for (let row = 0; row < rows; row++) {
+    let i = row * inWidth * c;
+    for (let yC = 0; yC < outWidth; yC++, i += c) {
+      for (let d = 0; d < c; d++, o++, i++) {
+        const v0 = xs[i];
+        const v1 = xs[i + c];
+        const firstCounts = v0 > -Infinity;
+        const second = firstCounts ? v1 > v0 : v1 > -Infinity;
+        const g = dys[o];
+        if (second) dx[i + c] = g;
+        else if (firstCounts) dx[i] = g;
+      }
+    }
+  }
+}
+
 export function maxPoolGradConfig(backendName: string): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const wasm = asWasm(backend);
@@ -30,34 +52,36 @@ export function maxPoolGradConfig(backendName: string): KernelConfig {
     const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
     const padTop = info.padInfo.top;
     const padLeft = info.padInfo.left;
-    const best = new Float32Array(c);
-    const where = new Int32Array(c);
+    if (filterHeight === 1 && strideHeight === 1 && padTop === 0 && padLeft === 0 && filterWidth === 2 && strideWidth === 2) {
+      pairwiseGrad(xs, dys, dx, batchSize * inHeight, inWidth, outWidth, c);
+      return out;
+    }
+    // Per output element: scan its window at stride c (one channel), keep the first strict maximum. No temporary
+    // arrays, so the JIT keeps everything in registers; this is one read of x and dy and one write of dx.
     let o = 0;
     for (let b = 0; b < batchSize; b++) {
       for (let yR = 0; yR < outHeight; yR++) {
         const r0 = yR * strideHeight - padTop;
-        const rMin = Math.max(0, r0);
+        const rMin = r0 < 0 ? 0 : r0;
         const rMax = Math.min(inHeight, r0 + filterHeight);
-        for (let yC = 0; yC < outWidth; yC++, o += c) {
+        for (let yC = 0; yC < outWidth; yC++) {
           const c0 = yC * strideWidth - padLeft;
-          const cMin = Math.max(0, c0);
+          const cMin = c0 < 0 ? 0 : c0;
           const cMax = Math.min(inWidth, c0 + filterWidth);
-          best.fill(-Infinity);
-          where.fill(-1);
-          for (let r = rMin; r < rMax; r++) {
-            for (let col = cMin; col < cMax; col++) {
-              const base = ((b * inHeight + r) * inWidth + col) * c;
-              for (let d = 0; d < c; d++) {
-                const v = xs[base + d];
-                if (v > best[d]) {
-                  best[d] = v;
-                  where[d] = base + d;
+          for (let d = 0; d < c; d++, o++) {
+            let best = -Infinity;
+            let at = -1;
+            for (let r = rMin; r < rMax; r++) {
+              let i = ((b * inHeight + r) * inWidth + cMin) * c + d;
+              for (let col = cMin; col < cMax; col++, i += c) {
+                const v = xs[i];
+                if (v > best) {
+                  best = v;
+                  at = i;
                 }
               }
             }
-          }
-          for (let d = 0; d < c; d++) {
-            if (where[d] >= 0) dx[where[d]] += dys[o + d];
+            if (at >= 0) dx[at] += dys[o];
           }
         }
       }

@@ -2,22 +2,25 @@
  * Our wasm kernel and gradient overrides, registered once. They make training on the wasm backend correct
  * (MaxPoolGrad, Conv2DBackpropFilter) and fast (the rest); docs/ENGINE.md says why each exists.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
+import { fusedBatchNormConfig } from './batch-norm.ts';
+import { meanConfig, sumConfig } from './channel-reductions.ts';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop.ts';
 import { identityConfig } from './identity.ts';
-import { registerLeanGradients } from './lean-gradients.ts';
+import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { tileConfig } from './tile.ts';
 import { replaceKernel } from './kernel-utils.ts';
 
 const BACKEND = 'wasm';
-let registered: string[] | undefined;
+let registered: { names: string[]; ours: KernelConfig[]; stock: KernelConfig[] } | undefined;
 
 export function registerWasmOverrides(): string[] {
-  if (registered) return registered;
+  if (registered) return registered.names;
   // Build every config first: each captures the stock kernel it falls back to before anything is replaced.
-  const configs: KernelConfig[] = [
+  const ours: KernelConfig[] = [
     conv2dBackpropInputConfig(BACKEND),
     conv2dBackpropFilterConfig(BACKEND),
     maxPoolGradConfig(BACKEND),
@@ -25,8 +28,23 @@ export function registerWasmOverrides(): string[] {
     fusedMatMulConfig(BACKEND),
     tileConfig(BACKEND),
     identityConfig(BACKEND),
+    sumConfig(BACKEND),
+    meanConfig(BACKEND),
+    fusedBatchNormConfig(BACKEND),
   ];
-  configs.forEach(replaceKernel);
-  registered = [...configs.map((c) => c.kernelName), ...registerLeanGradients(BACKEND)];
-  return registered;
+  const stock = ours.map((c) => tf.getKernel(c.kernelName, BACKEND)).filter((c): c is KernelConfig => c !== undefined);
+  ours.forEach(replaceKernel);
+  registered = { names: [...ours.map((c) => c.kernelName), ...registerLeanGradients(BACKEND)], ours, stock };
+  return registered.names;
+}
+
+/**
+ * Switches between our overrides and tfjs's stock wasm kernels (stock has no Conv2DBackpropFilter, so training does
+ * not run there). For benchmarks and diagnosis only; the engine always runs with the overrides on.
+ */
+export function setWasmOverridesEnabled(enabled: boolean): void {
+  if (!registered) throw new Error('wasm overrides are not registered (initEngine with the wasm backend first)');
+  for (const c of registered.ours) if (tf.getKernel(c.kernelName, BACKEND)) tf.unregisterKernel(c.kernelName, BACKEND);
+  for (const c of enabled ? registered.ours : registered.stock) tf.registerKernel(c);
+  setLeanGradientsEnabled(enabled);
 }

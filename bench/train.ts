@@ -1,0 +1,272 @@
+/**
+ * Training/inference speed per architecture and engine, measured side by side in one run (the machine is shared, so
+ * only same-run ratios mean much). `npm run bench:train -- --quick` measures per-step timings only (< 3 minutes);
+ * without --quick it also checks wasm-vs-cpu gradients at the full input length and runs the wall-time-to-99 %
+ * training run through core/training's train().
+ *
+ * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 4), --arch a,b (default: all),
+ * --engines wasm,wasm-stock,cpu (default: all), --cpu-batch N (default 8: cpu is ~50x slower).
+ * Writes bench/results/train.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initEngine, setWasmOverridesEnabled, tf } from '../core/engine/index.ts';
+
+interface Args {
+  quick: boolean;
+  batch: number;
+  cpuBatch: number;
+  reps: number;
+  archs?: string[];
+  engines: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, batch: 64, cpuBatch: 8, reps: 4, engines: ['wasm', 'wasm-stock', 'cpu'] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') args.quick = true;
+    else if (a === '--batch') args.batch = Number(next());
+    else if (a === '--cpu-batch') args.cpuBatch = Number(next());
+    else if (a === '--reps') args.reps = Number(next());
+    else if (a === '--arch') args.archs = next().split(',');
+    else if (a === '--engines') args.engines = next().split(',');
+    else throw new Error(`unknown option ${a}`);
+  }
+  return args;
+}
+
+interface ArchEntry {
+  name: string;
+  points: number;
+  build: () => tf.LayersModel;
+}
+
+/** Architectures from core/encoder when it is there; otherwise the seed model built here (test/engine's copy). */
+async function loadArchitectures(): Promise<ArchEntry[]> {
+  try {
+    const enc = await import('../core/encoder/architectures.ts');
+    return Object.values(enc.ARCHITECTURES).map((spec) => ({ name: spec.name, points: spec.inputPoints, build: () => enc.buildEncoderModel(spec, 1) }));
+  } catch (err) {
+    console.log(`core/encoder/architectures.ts unavailable (${(err as Error).message.split('\n')[0]}); using the built-in seed model`);
+    const { buildSeedModel } = await import('../test/engine/seed-model.ts');
+    return [{ name: 'seed', points: 5000, build: () => buildSeedModel(5000, 1) }];
+  }
+}
+
+type LossFn = (emb: tf.Tensor2D, labels: Int32Array) => tf.Scalar;
+
+/** The training module's paper loss when present, else an equivalent batch-all cosine triplet loss. */
+async function loadLoss(): Promise<{ name: string; fn: LossFn }> {
+  try {
+    const training = await import('../core/training/loss.ts');
+    return { name: 'core/training tripletLoss (batch-all, paper margin/threshold)', fn: (e, y) => training.tripletLoss(e, y, { mining: 'batch-all' }) };
+  } catch {
+    const fn: LossFn = (emb, labels) =>
+      tf.tidy(() => {
+        const b = labels.length;
+        const same = tf.tensor2d(Array.from({ length: b * b }, (_, i) => (labels[Math.floor(i / b)] === labels[i % b] && Math.floor(i / b) !== i % b ? 1 : 0)), [b, b]);
+        const diff = tf.tensor2d(Array.from({ length: b * b }, (_, i) => (labels[Math.floor(i / b)] !== labels[i % b] ? 1 : 0)), [b, b]);
+        const dist = tf.sub(1, tf.matMul(emb, emb, false, true));
+        const l = tf.relu(tf.add(tf.sub(tf.expandDims(dist, 2), tf.expandDims(dist, 1)), 1));
+        const mask = tf.mul(tf.expandDims(same, 2), tf.expandDims(diff, 1));
+        return tf.div(tf.sum(tf.mul(l, mask)), tf.maximum(tf.sum(mask), 1));
+      });
+    return { name: 'built-in batch-all cosine triplet loss', fn };
+  }
+}
+
+interface Row {
+  arch: string;
+  engine: string;
+  batch: number;
+  inferMsPerSpectrum: number;
+  trainMsPerSpectrum: number | null;
+  trainOverInfer: number | null;
+  note?: string;
+}
+
+function labelsFor(batch: number): Int32Array {
+  // P x K with K = 4, as the training sampler does.
+  return Int32Array.from({ length: batch }, (_, i) => Math.floor(i / 4));
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+async function measure(arch: ArchEntry, engine: string, batch: number, reps: number, loss: LossFn): Promise<Row> {
+  const backend = engine === 'cpu' ? 'cpu' : 'wasm';
+  await tf.setBackend(backend);
+  if (backend === 'wasm') setWasmOverridesEnabled(engine === 'wasm');
+  const model = arch.build();
+  const x = tf.tidy(() => tf.randomNormal([batch, arch.points, 1], 0, 1, 'float32', 42));
+  const labels = labelsFor(batch);
+  const opt = tf.train.adam(1e-4);
+  const infer = () => tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync());
+  const step = () => {
+    const l = opt.minimize(() => loss(model.apply(x, { training: true }) as tf.Tensor2D, labels), true);
+    l?.dataSync();
+    l?.dispose();
+  };
+  let note: string | undefined;
+  let canTrain = true;
+  try {
+    infer();
+    step();
+  } catch (err) {
+    canTrain = false;
+    note = `training does not run: ${(err as Error).message.split('\n')[0].slice(0, 80)}`;
+  }
+  const inferTimes: number[] = [];
+  const trainTimes: number[] = [];
+  // Interleaved, so load changes on the shared machine hit both alike; the median resists outliers.
+  for (let r = 0; r < reps; r++) {
+    let t = performance.now();
+    infer();
+    inferTimes.push((performance.now() - t) / batch);
+    if (canTrain) {
+      t = performance.now();
+      step();
+      trainTimes.push((performance.now() - t) / batch);
+    }
+  }
+  x.dispose();
+  opt.dispose();
+  model.dispose();
+  if (backend === 'wasm') setWasmOverridesEnabled(true);
+  const inferMs = median(inferTimes);
+  const trainMs = canTrain ? median(trainTimes) : null;
+  return { arch: arch.name, engine, batch, inferMsPerSpectrum: inferMs, trainMsPerSpectrum: trainMs, trainOverInfer: trainMs === null ? null : trainMs / inferMs, note };
+}
+
+/** Whole-model gradients at the full input length, wasm (ours) vs cpu: max relative error per weight. */
+function gradientCheck(arch: ArchEntry, loss: LossFn): number {
+  const batch = 4;
+  const model = arch.build();
+  const xs = tf.tidy(() => tf.randomNormal([batch, arch.points, 1], 0, 1, 'float32', 7).dataSync() as Float32Array);
+  const grads = (backend: string) => {
+    void tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.tensor3d(xs, [batch, arch.points, 1]);
+      const { grads: g } = tf.variableGrads(() => loss(model.apply(x, { training: true }) as tf.Tensor2D, labelsFor(batch)));
+      return Object.keys(g)
+        .sort()
+        .map((k) => Float32Array.from(g[k].dataSync()));
+    });
+  };
+  const w = grads('wasm');
+  const c = grads('cpu');
+  void tf.setBackend('wasm');
+  model.dispose();
+  let worst = 0;
+  w.forEach((gw, i) => {
+    let diff = 0;
+    let scale = 1e-12;
+    for (let j = 0; j < gw.length; j++) {
+      diff = Math.max(diff, Math.abs(gw[j] - c[i][j]));
+      scale = Math.max(scale, Math.abs(c[i][j]));
+    }
+    worst = Math.max(worst, diff / scale);
+  });
+  return worst;
+}
+
+/**
+ * Hook for the full run: wall time until the kNN (k=3) accuracy on the benchmark test split reaches 99 % when trained
+ * on 20 spectra per class, via core/training's train() (validation on the val split each epoch, target 0.99).
+ */
+async function timeTo99(archName: string): Promise<Record<string, unknown>> {
+  const training = await import('../core/training/index.ts');
+  const t0 = performance.now();
+  const result = await training.train({
+    train: { name: 'benchmark', perClass: 20, seed: 1 },
+    arch: archName,
+    epochs: 60,
+    seed: 1,
+    targetAccuracy: 0.99,
+    onProgress: (p) => {
+      if (p.kind === 'epoch') console.log(`  epoch ${p.record.epoch}: val accuracy ${p.record.valAccuracy ?? '-'}, ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    },
+  });
+  const test = training.prepareTestSplit('benchmark');
+  const { embedRows } = await import('../core/encoder/model-files.ts');
+  const dim = result.trainEmbeddings.length / result.trainData.n;
+  const testEmb = await embedRows(result.model, test.x, test.n, test.points, dim);
+  const accuracy = training.knnAccuracy(result.trainEmbeddings, result.trainData.y, testEmb, test.y, 3);
+  result.model.dispose();
+  return { arch: archName, wallSeconds: (performance.now() - t0) / 1000, epochs: result.epochsRun, stoppedBecause: result.stoppedBecause, testAccuracy: accuracy };
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['arch', 'engine', 'batch', 'infer ms/spectrum', 'train ms/spectrum', 'train/infer', 'note'];
+  const cells = rows.map((r) => [
+    r.arch,
+    r.engine,
+    String(r.batch),
+    r.inferMsPerSpectrum.toFixed(2),
+    r.trainMsPerSpectrum === null ? 'n/a' : r.trainMsPerSpectrum.toFixed(2),
+    r.trainOverInfer === null ? 'n/a' : r.trainOverInfer.toFixed(2) + 'x',
+    r.note ?? '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => '| ' + c.map((v, i) => v.padEnd(widths[i])).join(' | ') + ' |';
+  console.log(line(header));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  cells.forEach((c) => console.log(line(c)));
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const info = await initEngine({ backend: 'wasm', logger: (m) => console.log(m) });
+  const archs = (await loadArchitectures()).filter((a) => !args.archs || args.archs.includes(a.name));
+  const loss = await loadLoss();
+  console.log(`loss: ${loss.name}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  const rows: Row[] = [];
+  for (const arch of archs) {
+    for (const engine of args.engines) {
+      const batch = engine === 'cpu' ? args.cpuBatch : args.batch;
+      const reps = engine === 'cpu' ? 1 : args.reps;
+      const row = await measure(arch, engine, batch, reps, loss.fn);
+      rows.push(row);
+      console.log(`  ${arch.name} ${engine}: infer ${row.inferMsPerSpectrum.toFixed(2)} ms, train ${row.trainMsPerSpectrum?.toFixed(2) ?? 'n/a'} ms per spectrum`);
+    }
+  }
+  await tf.setBackend('wasm');
+  printTable(rows);
+  const out: Record<string, unknown> = {
+    generatedAt: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    loadAverage: os.loadavg(),
+    engine: info,
+    loss: loss.name,
+    quick: args.quick,
+    results: rows,
+  };
+  if (!args.quick) {
+    out.gradientCheck = archs.map((a) => ({ arch: a.name, points: a.points, maxRelativeErrorWasmVsCpu: gradientCheck(a, loss.fn) }));
+    console.log('gradient check (wasm vs cpu, full input length):', JSON.stringify(out.gradientCheck));
+    out.timeTo99 = [];
+    for (const a of archs) {
+      try {
+        (out.timeTo99 as unknown[]).push(await timeTo99(a.name));
+      } catch (err) {
+        (out.timeTo99 as unknown[]).push({ arch: a.name, error: (err as Error).message.split('\n')[0] });
+      }
+    }
+    console.log('time to 99 %:', JSON.stringify(out.timeTo99));
+  }
+  out.benchSeconds = (performance.now() - t0) / 1000;
+  const file = path.join('bench', 'results', 'train.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  console.log(`wrote ${file} in ${(out.benchSeconds as number).toFixed(0)} s`);
+}
+
+await main();
