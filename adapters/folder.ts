@@ -16,7 +16,7 @@
  */
 import { watch, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { copyFile, lstat, mkdir, readFile, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import type { Observable } from 'rxjs';
@@ -55,7 +55,9 @@ export interface FolderInputOptions {
   readonly maxInFlight?: number;
   /** How often a missing or replaced folder is looked for (default 1000 ms). */
   readonly rearmCheckMs?: number;
-  /** Create missing folders at start (default true). */
+  /** Read files already there at start (default true); when false only files arriving later count. */
+  readonly scanAtStart?: boolean;
+  /** Create missing folders at start (default true; not for glob entries). */
   readonly createMissing?: boolean;
   /** Polling instead of inotify, for network shares where events do not arrive. */
   readonly usePolling?: boolean;
@@ -80,7 +82,12 @@ export class FolderInput implements InputAdapter {
   readonly name: string;
   private readonly state: AdapterStateTracker;
   private readonly sink = new InputSink<RawInput>();
-  private readonly roots: Root[];
+  /** Folders as configured, absolute; an entry may be a glob over folders, e.g. /data/*\/export. */
+  private readonly specs: readonly string[];
+  /** The folders watched now: literal ones (present or not) plus the current matches of glob entries. */
+  private roots: Root[] = [];
+  private armedOnce = false;
+  private checking = false;
   private readonly isWanted: (rel: string) => boolean;
   private readonly isIgnored: (rel: string) => boolean;
   private readonly markSuffix: string | undefined;
@@ -104,17 +111,7 @@ export class FolderInput implements InputAdapter {
     if (options.folders.length === 0) throw new RangeError(`folder input ${options.name}: no folders given`);
     const onAck = options.onAck ?? { action: 'move' };
     this.markSuffix = onAck.action === 'mark' ? (onAck.suffix ?? '.processed') : undefined;
-    this.roots = options.folders.map((f) => {
-      const dir = resolve(f);
-      const under = (p: string) => (isAbsolute(p) ? p : join(dir, p));
-      return {
-        dir,
-        real: dir,
-        ino: undefined,
-        processedDir: onAck.action === 'move' ? under(onAck.dir ?? 'processed') : undefined,
-        failedDir: under(options.failedDir ?? 'failed'),
-      };
-    });
+    this.specs = options.folders.map((f) => resolve(f));
     const patterns = options.patterns?.length ? [...options.patterns] : ['**/*'];
     this.isWanted = picomatch(patterns, { dot: false });
     this.isIgnored = picomatch([...(options.ignore ?? DEFAULT_IGNORE), `**/*${ERROR_SUFFIX}`], { dot: true });
@@ -137,10 +134,10 @@ export class FolderInput implements InputAdapter {
     if (this.running) return;
     this.running = true;
     this.state.set('starting');
-    for (const root of this.roots) {
-      if (this.options.createMissing ?? true) await mkdir(root.dir, { recursive: true });
+    for (const spec of this.specs) {
+      if ((this.options.createMissing ?? true) && !isGlob(spec)) await mkdir(spec, { recursive: true });
     }
-    await this.arm();
+    await this.arm(await this.resolveRoots());
     this.rearmTimer = setInterval(() => void this.checkRoots(), this.options.rearmCheckMs ?? 1000);
   }
 
@@ -156,21 +153,47 @@ export class FolderInput implements InputAdapter {
     this.sink.complete();
   }
 
+  private makeRoot(dir: string, ino: number | undefined): Root {
+    const onAck = this.options.onAck ?? { action: 'move' };
+    const under = (p: string) => (isAbsolute(p) ? p : join(dir, p));
+    return {
+      dir,
+      real: dir,
+      ino,
+      processedDir: onAck.action === 'move' ? under(onAck.dir ?? 'processed') : undefined,
+      failedDir: under(this.options.failedDir ?? 'failed'),
+    };
+  }
+
+  /** The folders to watch now, each with its inode (undefined: missing), glob entries expanded. */
+  private async resolveRoots(): Promise<Root[]> {
+    const roots: Root[] = [];
+    for (const spec of this.specs) {
+      const dirs = isGlob(spec) ? await expandFolderGlob(spec) : [spec];
+      if (dirs.length === 0) roots.push(this.makeRoot(spec, undefined));
+      for (const dir of dirs) {
+        const st = await stat(dir).catch(() => undefined);
+        roots.push(this.makeRoot(dir, st?.isDirectory() ? st.ino : undefined));
+      }
+    }
+    return roots;
+  }
+
   /** (Re)creates the watcher over every folder that exists now. */
-  private async arm(): Promise<void> {
+  private async arm(roots: Root[]): Promise<void> {
     await this.watcher?.close();
     this.watcher = undefined;
     const present: Root[] = [];
-    for (const root of this.roots) {
-      const st = await stat(root.dir).catch(() => undefined);
-      root.ino = st?.isDirectory() ? st.ino : undefined;
-      if (root.ino !== undefined) {
-        root.real = await realpath(root.dir);
-        present.push(root);
-      }
+    for (const root of roots) {
+      if (root.ino === undefined) continue;
+      root.real = await realpath(root.dir).catch(() => root.dir);
+      present.push(root);
     }
+    this.roots = roots;
     if (!this.running) return;
-    const missing = this.roots.filter((r) => r.ino === undefined).map((r) => r.dir);
+    const scanInitial = this.armedOnce || (this.options.scanAtStart ?? true);
+    this.armedOnce = true;
+    const missing = roots.filter((r) => r.ino === undefined).map((r) => r.dir);
     if (present.length === 0) {
       this.state.set('down', `folder missing: ${missing.join(', ')}`);
       return;
@@ -179,7 +202,7 @@ export class FolderInput implements InputAdapter {
     const watcher = watch(
       present.map((r) => r.dir),
       {
-        ignoreInitial: false,
+        ignoreInitial: !scanInitial,
         followSymlinks: false,
         usePolling: this.options.usePolling ?? false,
         awaitWriteFinish: { stabilityThreshold: stableMs, pollInterval: this.options.pollMs ?? Math.min(100, stableMs) },
@@ -198,14 +221,15 @@ export class FolderInput implements InputAdapter {
 
   /** Deleted, recreated or replaced folders: rebuild the watcher so events keep coming. */
   private async checkRoots(): Promise<void> {
-    if (!this.running) return;
-    let changed = false;
-    for (const root of this.roots) {
-      const st = await stat(root.dir).catch(() => undefined);
-      const ino = st?.isDirectory() ? st.ino : undefined;
-      if (ino !== root.ino) changed = true;
+    if (!this.running || this.checking) return;
+    this.checking = true;
+    try {
+      const now = await this.resolveRoots();
+      const key = (rs: Root[]) => rs.map((r) => `${r.dir}\0${r.ino ?? '-'}`).sort().join('\n');
+      if (this.running && key(now) !== key(this.roots)) await this.track(this.arm(now));
+    } finally {
+      this.checking = false;
     }
-    if (changed && this.running) await this.track(this.arm());
   }
 
   private ignoredByWatcher(path: string): boolean {
@@ -375,6 +399,33 @@ export class FolderInput implements InputAdapter {
     await this.moveToFailed(root, path, reason);
     this.options.onRefused?.(path, reason);
   }
+}
+
+function isGlob(path: string): boolean {
+  return picomatch.scan(path).isGlob;
+}
+
+/**
+ * The folders matching a glob such as /data/*\/export: walks from the glob's static base, as deep as the glob has
+ * levels (at most 8 for **), never into symlinked folders.
+ */
+async function expandFolderGlob(spec: string): Promise<string[]> {
+  const { base, glob } = picomatch.scan(spec);
+  const matches = picomatch(glob, { dot: false });
+  const maxDepth = glob.includes('**') ? 8 : glob.split('/').length;
+  const found: string[] = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (depth > maxDepth) return;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      const full = join(dir, e.name);
+      if (matches(relative(base, full))) found.push(full);
+      await walk(full, depth + 1);
+    }
+  };
+  await walk(base, 1);
+  return found.sort();
 }
 
 function isInside(path: string, dir: string): boolean {

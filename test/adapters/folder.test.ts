@@ -94,6 +94,34 @@ describe('folder input over the real file system', () => {
     expect(got.map((g) => g.payload.toString()).sort()).toEqual(['x', 'y']);
   });
 
+  it('watches every folder matching a glob, including one created later', async () => {
+    const parent = makeTempDir('rigs');
+    mkdirSync(join(parent, 'rig1', 'export'), { recursive: true });
+    mkdirSync(join(parent, 'rig1', 'raw'), { recursive: true });
+    writeFileSync(join(parent, 'rig1', 'export', 'a.csv'), 'a');
+    writeFileSync(join(parent, 'rig1', 'raw', 'no.csv'), 'not exported');
+    const { got } = await startFolder({ folders: [join(parent, '*', 'export')] });
+    await waitFor('file in rig1/export', () => got.length === 1);
+    mkdirSync(join(parent, 'rig2', 'export'), { recursive: true });
+    writeFileSync(join(parent, 'rig2', 'export', 'b.csv'), 'b');
+    await waitFor('file in the new rig2/export', () => got.length === 2);
+    expect(got.map((g) => g.payload.toString())).toEqual(['a', 'b']);
+    await got[1].ack();
+    expect(existsSync(join(parent, 'rig2', 'export', 'processed', 'b.csv'))).toBe(true);
+    await sleep(400);
+    expect(got).toHaveLength(2);
+  });
+
+  it('leaves files that were there at start alone when scanAtStart is off', async () => {
+    const dir = makeTempDir('inbox');
+    writeFileSync(join(dir, 'old.csv'), 'old');
+    const { got } = await startFolder({ folders: [dir], scanAtStart: false });
+    writeFileSync(join(dir, 'new.csv'), 'new');
+    await waitFor('new file', () => got.length === 1);
+    await sleep(300);
+    expect(got.map((g) => g.payload.toString())).toEqual(['new']);
+  });
+
   it('marks files with a suffix, or keeps them, and never re-emits them', async () => {
     const dir = makeTempDir('inbox');
     writeFileSync(join(dir, 'm.csv'), '1');
