@@ -37,14 +37,22 @@ const maxAbs = (y: Float64Array): number => y.reduce((m, v) => Math.max(m, Math.
  */
 export function preprocess(spectrum: Spectrum, grid: InputGrid, chain: PreprocessConfig = {}): Float32Array {
   checkPreprocessConfig(chain);
-  const valid = validateSpectrum(spectrum, { minPoints: chain.minPoints });
+  // Every step is scale-invariant, so scaling to max |y| = 1 first changes no result but keeps intensities like
+  // 1e300 or 1e-300 from overflowing or underflowing inside the steps.
+  const valid = normalizeMaxAbs(validateSpectrum(spectrum, { minPoints: chain.minPoints }));
   let current = resampleToGrid(valid, grid, chain);
   const scale = maxAbs(current.y);
   for (const step of chain.steps ?? []) current = applyStep(current, step);
   if (maxAbs(current.y) <= SIGNAL_FLOOR * scale) {
     throw new SpectrumInputError('no-signal', 'nothing but (near) zeros is left on the model grid after preprocessing', whereOf(spectrum, { field: 'y' }));
   }
-  return Float32Array.from(normalizeMaxAbs(padToGrid(current, grid)).y);
+  const out = Float32Array.from(normalizeMaxAbs(padToGrid(current, grid)).y);
+  const bad = out.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    // Not expected after the scaling above; a guard so that no NaN ever reaches the encoder.
+    throw new SpectrumInputError('non-finite-result', `preprocessing produced ${out[bad]} at grid point ${bad}`, whereOf(spectrum, { index: bad }));
+  }
+  return out;
 }
 
 export interface PreprocessedBatch {
