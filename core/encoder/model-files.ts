@@ -191,7 +191,7 @@ export async function embedRows(model: tf.LayersModel, x: Float32Array, n: numbe
 }
 
 /** Loads a model directory as an Encoder (the daemon's and `spectrad embed`'s entry point). */
-export async function loadEncoder(dir: string, io: FileIO = nodeFileIO): Promise<Encoder & { readonly card: ModelCard }> {
+export async function loadEncoder(dir: string, io: FileIO = nodeFileIO): Promise<TfjsEncoder> {
   const { model, card } = await loadModelDir(dir, io);
   return new TfjsEncoder(model, card);
 }

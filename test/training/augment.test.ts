@@ -1,0 +1,83 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../../core/benchmark/index.ts';
+import { augmentInto, DEFAULT_AUGMENT, NO_AUGMENT, normalizeRows, type AugmentOptions } from '../../core/training/augment.ts';
+
+const N = 400;
+function peaks(): Float32Array {
+  const y = new Float32Array(N);
+  for (let i = 0; i < N; i++) y[i] = 0.2 * Math.exp(-((i - 120) ** 2) / 18) + 0.1 * Math.exp(-((i - 260) ** 2) / 8);
+  return y;
+}
+const argmax = (v: Float32Array) => v.reduce((best, x, i) => (x > v[best] ? i : best), 0);
+const maxAbs = (v: Float32Array) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+const only = (o: Partial<AugmentOptions>): AugmentOptions => ({ ...NO_AUGMENT, probability: 1, ...o });
+
+describe('augmentInto', () => {
+  it('without augmentation only scales to max |y| = 1', () => {
+    const src = peaks();
+    const out = augmentInto(src, new Float32Array(N), NO_AUGMENT, createRng(1));
+    for (let i = 0; i < N; i++) expect(out[i]).toBeCloseTo(src[i] / 0.2, 5);
+  });
+
+  it('never modifies its input, always returns finite values of max |y| = 1', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e6 }), (seed) => {
+        const src = peaks();
+        const copy = Float32Array.from(src);
+        const out = augmentInto(src, new Float32Array(N), { ...DEFAULT_AUGMENT, probability: 1 }, createRng(seed));
+        expect(src).toEqual(copy);
+        expect(out.every(Number.isFinite)).toBe(true);
+        expect(maxAbs(out)).toBeCloseTo(1, 5);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('shift moves the peak by at most maxShift and keeps its shape', () => {
+    const src = peaks();
+    const shifts = new Set<number>();
+    for (let seed = 0; seed < 30; seed++) {
+      const out = augmentInto(src, new Float32Array(N), only({ maxShift: 7 }), createRng(seed));
+      const s = argmax(out) - argmax(src);
+      expect(Math.abs(s)).toBeLessThanOrEqual(7);
+      shifts.add(s);
+      for (let i = 20; i < N - 20; i++) expect(out[i]).toBeCloseTo(src[i - s] / 0.2, 5);
+    }
+    expect(shifts.size).toBeGreaterThan(5);
+  });
+
+  it('broadening keeps the peak position and area but lowers and widens it', () => {
+    const src = peaks();
+    const out = augmentInto(src, new Float32Array(N), only({ maxBroaden: 4 }), createRng(3));
+    const raw = out.map((v) => v); // normalized: compare shapes relative to the tallest peak
+    expect(argmax(raw)).toBe(argmax(src));
+    const ratioBefore = src[260] / src[120];
+    const ratioAfter = raw[260] / raw[120];
+    // the narrow peak (sigma 2) loses more height than the wide one (sigma 3)
+    expect(ratioAfter).toBeLessThan(ratioBefore);
+  });
+
+  it('noise and baseline change the spectrum only by their stated amplitude', () => {
+    const src = peaks();
+    const clean = normalizeRows(src, 1, N);
+    const noisy = augmentInto(src, new Float32Array(N), only({ noise: 0.01 }), createRng(5));
+    const diff = noisy.map((v, i) => v - clean[i]);
+    const rms = Math.sqrt(diff.reduce((s, d) => s + d * d, 0) / N);
+    expect(rms).toBeGreaterThan(0);
+    expect(rms).toBeLessThan(0.02);
+    const based = augmentInto(src, new Float32Array(N), only({ baseline: 0.05 }), createRng(6));
+    const offset = based.map((v, i) => v - clean[i]);
+    expect(Math.max(...offset.map(Math.abs))).toBeLessThan(0.1);
+  });
+
+  it('repeats exactly with the same seed', () => {
+    const a = augmentInto(peaks(), new Float32Array(N), { ...DEFAULT_AUGMENT, probability: 1 }, createRng(9));
+    const b = augmentInto(peaks(), new Float32Array(N), { ...DEFAULT_AUGMENT, probability: 1 }, createRng(9));
+    expect(a).toEqual(b);
+  });
+
+  it('rejects a destination of the wrong length', () => {
+    expect(() => augmentInto(peaks(), new Float32Array(N - 1), NO_AUGMENT, createRng(1))).toThrow(/points/);
+  });
+});
