@@ -37,6 +37,16 @@ export interface MqttInputOptions extends MqttConnectionOptions {
   readonly instrumentTopicLevel?: number;
   /** How long start() waits for the first subscription before resolving with the adapter down (default 10 s). */
   readonly startWaitMs?: number;
+  /**
+   * Subscription QoS (default 1). 2 is subscribed as 1: a delayed acknowledgement cannot be held across a restart in
+   * the QoS 2 handshake (mqtt.js keeps its state in memory), and QoS 1 plus the store's dedupKey ledger already gives
+   * each spectrum once. 0: no acknowledgement and no redelivery.
+   */
+  readonly qos?: 0 | 1 | 2;
+  /** Start without the broker's stored session (default false: keep it, so nothing is missed while away). */
+  readonly clean?: boolean;
+  /** 5 (default) or 4 (MQTT 3.1.1: no session expiry or receive maximum; mosquitto still offers $share). */
+  readonly protocolVersion?: 4 | 5;
 }
 
 /** A marker error: tells mqtt.js to go on with the next packet without sending the PUBACK. */
@@ -95,16 +105,23 @@ export class MqttInput implements InputAdapter {
     if (this.client) return;
     this.state.set('starting');
     const o = this.options;
+    const v5 = (o.protocolVersion ?? 5) === 5;
     const client = mqtt.connect(o.url, {
       ...baseClientOptions(o),
+      protocolVersion: v5 ? 5 : 4,
       clientId: o.clientId,
-      clean: false,
+      clean: o.clean ?? false,
       manualConnect: true,
       resubscribe: false, // subscribe() below runs on every connect that comes without a session
-      properties: {
-        sessionExpiryInterval: o.sessionExpirySec ?? 7 * 24 * 3600,
-        receiveMaximum: o.receiveMaximum ?? 256,
-      },
+      ...(v5
+        ? {
+            properties: {
+              // MQTT 5 ends a session at disconnect unless it is given an expiry.
+              sessionExpiryInterval: o.clean ? 0 : (o.sessionExpirySec ?? 7 * 24 * 3600),
+              receiveMaximum: o.receiveMaximum ?? 256,
+            },
+          }
+        : {}),
     });
     client.handleMessage = (packet, done) => this.onPublish(packet, done);
     client.on('connect', (connack) => void this.onConnect(connack));
@@ -146,7 +163,7 @@ export class MqttInput implements InputAdapter {
       try {
         const grants = await client.subscribeAsync(
           this.options.topics.map((t) => t),
-          { qos: 1 },
+          { qos: this.options.qos === 0 ? 0 : 1 },
         );
         const refused = grants.filter((g) => g.qos > 2);
         if (refused.length) {

@@ -23,6 +23,10 @@ export interface MqttOutputOptions extends MqttConnectionOptions {
   readonly publishTimeoutMs?: number;
   /** How long start() waits for the first connection before resolving with the adapter down (default 10 s). */
   readonly startWaitMs?: number;
+  /** QoS of results and alerts (default 1). With 0 a publish resolves once written to the socket: no PUBACK exists. */
+  readonly qos?: 0 | 1 | 2;
+  /** Retain results and alerts, so a late subscriber sees each instrument's latest (default false). */
+  readonly retain?: boolean;
 }
 
 export interface BridgeState {
@@ -84,16 +88,16 @@ export class MqttOutput implements OutputAdapter {
   }
 
   publishResult(result: ResultMessage): Promise<void> {
-    return this.publish(this.topicFor(result.instrument, 'result'), JSON.stringify(result), false);
+    return this.publish(this.topicFor(result.instrument, 'result'), JSON.stringify(result), this.options.retain ?? false, this.options.qos ?? 1);
   }
 
   publishAlert(alert: AlertMessage): Promise<void> {
-    return this.publish(this.topicFor(alert.instrument, 'alert'), JSON.stringify(alert), false);
+    return this.publish(this.topicFor(alert.instrument, 'alert'), JSON.stringify(alert), this.options.retain ?? false, this.options.qos ?? 1);
   }
 
   /** Retained, so a dashboard that subscribes later sees every adapter's current state. */
   publishAdapterState(state: AdapterState): Promise<void> {
-    return this.publish(`${this.prefix}/bridge/adapters/${topicSegment(state.name)}`, JSON.stringify(state), true);
+    return this.publish(`${this.prefix}/bridge/adapters/${topicSegment(state.name)}`, JSON.stringify(state), true, 1);
   }
 
   /** Says 'offline' (retained) and disconnects cleanly. */
@@ -109,13 +113,13 @@ export class MqttOutput implements OutputAdapter {
     this.state.set('stopped');
   }
 
-  private async publish(topic: string, body: string, retain: boolean): Promise<void> {
+  private async publish(topic: string, body: string, retain: boolean, qos: 0 | 1 | 2): Promise<void> {
     const client = this.client;
     if (!client?.connected) {
       throw new OutputUnavailableError(this.name, `not connected to ${redactUrl(this.options.url)}`);
     }
     try {
-      await withTimeout(client.publishAsync(topic, body, { qos: 1, retain }), this.options.publishTimeoutMs ?? 10_000);
+      await withTimeout(client.publishAsync(topic, body, { qos, retain }), this.options.publishTimeoutMs ?? 10_000);
     } catch (err) {
       throw new OutputUnavailableError(this.name, `publish to ${topic} failed: ${describeError(err)}`, { cause: err });
     }

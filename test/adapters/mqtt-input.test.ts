@@ -119,6 +119,32 @@ describe('MQTT input against a real mosquitto', () => {
     await Promise.all(second.got.map((g) => g.ack()));
   });
 
+  it('works the same over MQTT 3.1.1: delayed PUBACK and redelivery', async () => {
+    const t = freshTopics();
+    const clientId = `c-${t.base}`;
+    const first = await startInput({ clientId, topics: [t.filter], protocolVersion: 4 });
+    for (let i = 1; i <= 2; i++) await publisher.publishAsync(t.topic('a'), json(i), { qos: 1 });
+    await waitFor('two messages', () => first.got.length === 2);
+    await first.got[0].ack();
+    await sleep(100);
+    await stopInput(first.adapter);
+    const second = await startInput({ clientId, topics: [t.filter], protocolVersion: 4 });
+    await waitFor('redelivery', () => second.got.length === 1);
+    expect(JSON.parse(second.got[0].payload.toString()).y[0]).toBe(2);
+    await second.got[0].ack();
+  });
+
+  it('with clean: true forgets what arrived while away', async () => {
+    const t = freshTopics();
+    const clientId = `c-${t.base}`;
+    const first = await startInput({ clientId, topics: [t.filter], clean: true });
+    await stopInput(first.adapter);
+    await publisher.publishAsync(t.topic('a'), json(1), { qos: 1 });
+    const second = await startInput({ clientId, topics: [t.filter], clean: true });
+    await sleep(400);
+    expect(second.got).toHaveLength(0);
+  });
+
   it('keeps messages published while the daemon is away (persistent session)', async () => {
     const t = freshTopics();
     const clientId = `c-${t.base}`;

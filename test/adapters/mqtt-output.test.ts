@@ -66,6 +66,16 @@ describe('MQTT output against a real mosquitto', () => {
     expect(sub.got.map((m) => (m.body as { id: string }).id)).toEqual(rs.map((r) => r.id));
   });
 
+  it('retains results when configured, so a late subscriber sees each instrument\'s latest', async () => {
+    const { output } = await startOutput({ topicPrefix: 'retained', retain: true });
+    await output.publishResult(identifiedResult({ instrument: 'r1', class: 'old' }));
+    const latest = identifiedResult({ instrument: 'r1', class: 'newest' });
+    await output.publishResult(latest);
+    const late = await subscriber('retained/+/result');
+    await waitFor('retained result', () => late.got.length === 1);
+    expect(late.got[0]).toMatchObject({ retain: true, body: asJson(latest) });
+  });
+
   it('keeps instrument names from changing the topic tree', async () => {
     const { output } = await startOutput();
     expect(output.topicFor('lab/a+b#c', 'result')).toBe('spectrad/lab_a_b_c/result');
