@@ -38,9 +38,10 @@ export class SpectrumPlot {
   show(x: ArrayLike<number>, series: readonly PlotSeries[], xLabel: string): void {
     const data = [Array.from(x), ...series.map((s) => Array.from(s.y))] as uPlot.AlignedData;
     // Same series and axis: only the numbers change, which uPlot redraws without rebuilding the chart.
-    const key = `${xLabel}|${series.map((s) => `${s.label}/${s.color}`).join('|')}`;
+    const key = `${xLabel}|${series.map((s) => s.color).join('|')}`;
     if (this.plot && key === this.layoutKey) {
       this.plot.setData(data);
+      this.relabel(series);
     } else {
       this.plot?.destroy();
       this.host.querySelector('.plot-empty')?.remove();
@@ -49,6 +50,20 @@ export class SpectrumPlot {
     }
     this.host.dataset.points = String(x.length);
     this.host.dataset.series = series.map((s) => s.label).join('|');
+  }
+
+  /** Another class's reference under the same colour: rename the legend rather than rebuild the chart. */
+  private relabel(series: readonly PlotSeries[]): void {
+    const plot = this.plot;
+    if (!plot) return;
+    const rows = plot.root.querySelectorAll('.u-legend .u-series');
+    series.forEach((s, i) => {
+      const target = plot.series[i + 1];
+      if (target.label === s.label) return;
+      target.label = s.label;
+      const label = rows[i + 1]?.querySelector('.u-label');
+      if (label) label.textContent = s.label;
+    });
   }
 
   empty(message: string): void {

@@ -36,7 +36,13 @@ export function renderInstrumentStrip(store: Store): { el: HTMLElement; refresh(
         h('span', { class: 'spacer' }),
         h('span', { class: 'muted', 'data-queue': queue ?? '' }, 'Queue ', h('b', { class: 'num' }, queue === undefined ? '—' : `${queue}${health?.queueBound ? ` / ${health.queueBound}` : ''}`))));
   };
-  const offs = [store.on('results', refresh), store.on('adapters', refresh), store.on('health', refresh)];
+  // Results can arrive 100 times a second; the tiles' numbers are read at a glance, so once a second is plenty.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const soon = (): void => {
+    if (timer) return;
+    timer = setTimeout(() => { timer = undefined; refresh(); }, 1000);
+  };
+  const offs = [store.on('results', soon), store.on('adapters', refresh), store.on('health', refresh), () => clearTimeout(timer)];
   refresh();
   return { el, refresh, dispose: () => offs.forEach((off) => off()) };
 }

@@ -62,27 +62,58 @@ export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
     select(store.results[0], false);
   });
 
+  const feedItem = (r: ResultMessage, now: number): HTMLElement =>
+    h('li', {
+      class: `feed-item st-${statusTone(r.status)} ${r.id === selectedId ? 'selected' : ''}`,
+      'data-result-id': r.id, 'data-status': r.status, tabindex: 0,
+      onclick: () => select(r, true),
+      onkeydown: (e) => { if ((e as KeyboardEvent).key === 'Enter') select(r, true); },
+    },
+    h('div', { class: 'feed-top' }, statusPill(r.status), h('span', { class: 'num feed-score' }, r.status === 'rejected' ? '' : formatScore(r.score))),
+    h('div', { class: 'feed-title' }, answerTitle(r)),
+    h('div', { class: 'feed-meta muted' }, `${r.instrument} · ${shortSource(r.source)} · ${formatAgo(r.receivedAt, now)}`));
+
   const renderFeed = (): void => {
     const now = Date.now();
-    replace(feed, store.results.slice(0, FEED_LENGTH).map((r) =>
-      h('li', {
-        class: `feed-item st-${statusTone(r.status)} ${r.id === selectedId ? 'selected' : ''}`,
-        'data-result-id': r.id, 'data-status': r.status, tabindex: 0,
-        onclick: () => select(r, true),
-        onkeydown: (e) => { if ((e as KeyboardEvent).key === 'Enter') select(r, true); },
-      },
-      h('div', { class: 'feed-top' }, statusPill(r.status), h('span', { class: 'num feed-score' }, r.status === 'rejected' ? '' : formatScore(r.score))),
-      h('div', { class: 'feed-title' }, answerTitle(r)),
-      h('div', { class: 'feed-meta muted' }, `${r.instrument} · ${shortSource(r.source)} · ${formatAgo(r.receivedAt, now)}`))));
+    replace(feed, store.results.slice(0, FEED_LENGTH).map((r) => feedItem(r, now)));
     if (!store.results.length) feed.appendChild(h('li', { class: 'feed-empty muted' }, 'Nothing received yet.'));
   };
 
-  const onResults = frameThrottle(() => {
-    renderFeed();
-    if (follow) {
-      const newest = store.results[0];
-      if (newest && newest.id !== selectedId) select(newest, false);
+  /**
+   * New arrivals are prepended and the oldest rows dropped, so at 100 results/s the browser lays out a few rows
+   * per frame instead of the whole list. Anything out of order falls back to a full rebuild.
+   */
+  const updateFeed = (): void => {
+    const first = feed.firstElementChild?.getAttribute('data-result-id');
+    const top = store.results.slice(0, FEED_LENGTH);
+    const at = first ? top.findIndex((r) => r.id === first) : -1;
+    if (at < 0) {
+      renderFeed();
+      return;
     }
+    if (at === 0) return;
+    const now = Date.now();
+    feed.prepend(...top.slice(0, at).map((r) => feedItem(r, now)));
+    while (feed.children.length > FEED_LENGTH) feed.lastElementChild?.remove();
+  };
+
+  let lastFollowAt = 0;
+  let followTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The answer card follows the newest at the plot's pace: faster than that no one can read it anyway. */
+  const followNewest = (): void => {
+    if (!follow || followTimer) return;
+    const wait = Math.max(0, lastFollowAt + FOLLOW_EVERY_MS - Date.now());
+    followTimer = setTimeout(() => {
+      followTimer = undefined;
+      lastFollowAt = Date.now();
+      const newest = store.results[0];
+      if (follow && newest && newest.id !== selectedId) select(newest, false);
+    }, wait);
+  };
+
+  const onResults = frameThrottle(() => {
+    updateFeed();
+    followNewest();
   });
   const offResults = store.on('results', onResults);
   const ticker = setInterval(() => { renderFeed(); strip.refresh(); }, 5000);
@@ -95,6 +126,7 @@ export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
     strip.dispose();
     clearInterval(ticker);
     clearTimeout(plotTimer);
+    clearTimeout(followTimer);
     panel.destroy();
   };
 }
