@@ -1,7 +1,8 @@
 import { SpectrumInputError } from '../errors.ts';
 import { calibrate, confidence, type Calibration } from './calibration.ts';
 import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
-import { beamMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture.ts';
+import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture.ts';
+import { addProfile, profileDim, spectralProfile } from './profile.ts';
 import type { Candidate, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
@@ -30,7 +31,6 @@ export interface IdentifyOptions {
 }
 
 const calibrationCache = new WeakMap<LibraryMatrix, Calibration>();
-const prototypeCache = new WeakMap<LibraryMatrix, Map<number, Float32Array>>();
 
 /** The library's calibration for its current state, computed on first use. */
 export function calibrationFor(library: ReferenceLibrary): Calibration {
@@ -72,7 +72,14 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     const fits = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents, beamWidth: options.beamWidth ?? 16 });
     const chosen = options.components !== undefined ? fits[Math.min(options.components, fits.length) - 1] : decideMixture(fits, cal);
     if (chosen && chosen.classIndices.length >= 2) {
-      const components = describeComponents(chosen, matrix, q, cal, library, query.spectrum);
+      const spectrum = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
+      const final =
+        spectrum && matrix.profiles
+          ? hybridMixtureSearch(matrix.centroids, matrix.dim, q, matrix.profiles, matrix.profileDim, spectralProfile(spectrum), chosen.classIndices.length, {
+              beamWidth: options.beamWidth ?? 16,
+            })
+          : chosen;
+      const components = describeComponents(final, matrix, q, cal, library, spectrum);
       return {
         status: 'mixture',
         score: round(Math.min(...components.map((c) => c.score))),
@@ -156,43 +163,28 @@ function describeComponents(
     .sort((a, b) => b.fraction - a.fraction);
 }
 
-/** NNLS of the spectrum on the components' mean reference spectra; null when some class has no stored spectra. */
+/**
+ * NNLS of the spectrum's profile on the components' mean reference profiles (profile.ts is linear, so a mixture's
+ * profile is the weighted sum of its components'); null when some class has no profile.
+ */
 function spectralFractions(
   classes: readonly number[],
   matrix: LibraryMatrix,
   library: ReferenceLibrary,
   spectrum: Float32Array,
 ): number[] | null {
-  if (spectrum.length !== library.points) return null;
-  let cache = prototypeCache.get(matrix);
-  if (!cache) {
-    cache = new Map();
-    prototypeCache.set(matrix, cache);
-  }
-  const columns: Float32Array[] = [];
+  const columns: Float64Array[] = [];
   for (const c of classes) {
-    let proto = cache.get(c);
-    if (!proto) {
-      const spectra = library.spectraOf(matrix.classNames[c]);
-      if (!spectra) return null;
-      proto = meanSpectrum(spectra, library.points);
-      cache.set(c, proto);
-    }
-    columns.push(proto);
+    const name = matrix.classNames[c];
+    const sum = library.profileSumOf(name);
+    if (!sum) return null;
+    const count = library.embeddingsOf(name).length / library.dim;
+    columns.push(sum.map((v) => v / count));
   }
-  const w = nnls(columns, spectrum);
+  const b = new Float64Array(profileDim(spectrum.length));
+  addProfile(spectrum, b);
+  const w = nnls(columns, b);
   return w.some((v) => v > 0) ? w : null;
-}
-
-/** Mean of a class's reference spectra, scaled to max 1 so NNLS weights are shares of max-normalized components. */
-function meanSpectrum(spectra: Float32Array, points: number): Float32Array {
-  const n = spectra.length / points;
-  const out = new Float32Array(points);
-  for (let r = 0; r < n; r++) for (let j = 0; j < points; j++) out[j] += spectra[r * points + j];
-  let max = 0;
-  for (let j = 0; j < points; j++) max = Math.max(max, out[j]);
-  if (max > 0) for (let j = 0; j < points; j++) out[j] /= max;
-  return out;
 }
 
 /** A one-class library has no different-class distribution: only near-identical spectra count as that class. */

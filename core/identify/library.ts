@@ -1,5 +1,6 @@
 import { SpectrumInputError } from '../errors.ts';
 import type { Encoder } from '../encoder/types.ts';
+import { addProfile, profileDim } from './profile.ts';
 
 /**
  * The reference library: named classes, each with reference embeddings and (optionally) the preprocessed reference
@@ -12,6 +13,7 @@ export interface LibraryClassInfo {
   readonly name: string;
   readonly references: number;
   readonly hasSpectra: boolean;
+  readonly hasProfile: boolean;
 }
 
 interface ClassEntry {
@@ -21,6 +23,8 @@ interface ClassEntry {
   embeddings: Float32Array;
   /** Row-major [count, points] on the model grid, or null when the spectra were not kept. */
   spectra: Float32Array | null;
+  /** Sum of the references' spectral profiles (profile.ts), or null unless every reference came with a spectrum. */
+  profileSum: Float64Array | null;
 }
 
 /** The whole library laid out for search; rebuilt lazily after every change. */
@@ -33,6 +37,9 @@ export interface LibraryMatrix {
   readonly labels: Int32Array;
   /** Row-major [classes, dim]: the normalized mean embedding of each class (the paper's class embedding). */
   readonly centroids: Float32Array;
+  /** Row-major [classes, profileDim]: unit mean spectral profile per class; null unless every class has one. */
+  readonly profiles: Float32Array | null;
+  readonly profileDim: number;
 }
 
 export interface Neighbor {
@@ -108,12 +115,26 @@ export class ReferenceLibrary {
   }
 
   list(): LibraryClassInfo[] {
-    return this.classes.map((c) => ({ name: c.name, references: c.count, hasSpectra: c.spectra !== null }));
+    return this.classes.map((c) => ({ name: c.name, references: c.count, hasSpectra: c.spectra !== null, hasProfile: c.profileSum !== null }));
   }
 
   /** Reference embeddings of one class, row-major [count, dim] (a view; do not write). */
   embeddingsOf(name: string): Float32Array {
     return this.entry(name).embeddings;
+  }
+
+  /** Sum of the spectral profiles of a class's references, or null. */
+  profileSumOf(name: string): Float64Array | null {
+    return this.entry(name).profileSum;
+  }
+
+  /** Restores a class's profile sum (deserialization). */
+  setProfileSum(name: string, sum: Float64Array | null): void {
+    if (sum && sum.length !== profileDim(this.points)) {
+      throw new SpectrumInputError('library-shape', `class "${name}": profile has ${sum.length} values, expected ${profileDim(this.points)}`);
+    }
+    this.entry(name).profileSum = sum;
+    this.cache = null;
   }
 
   /** Reference spectra of one class, row-major [count, points], or null when not kept. */
@@ -123,9 +144,11 @@ export class ReferenceLibrary {
 
   /**
    * Adds references to a class (creating it when new). Embeddings are normalized here, so any encoder output works.
-   * Spectra, when given, must be the same references on the model grid.
+   * Spectra, when given, must be the same references on the model grid; they always feed the class's spectral
+   * profile (mixture verification) and are stored only with keepSpectra (default true; 20 kB per reference at
+   * 5000 points, so large benchmark libraries skip them).
    */
-  addReferences(name: string, embeddings: Float32Array, spectra?: Float32Array | null): void {
+  addReferences(name: string, embeddings: Float32Array, spectra?: Float32Array | null, keepSpectra = true): void {
     validateName(name);
     if (embeddings.length === 0 || embeddings.length % this.dim !== 0) {
       throw new SpectrumInputError(
@@ -141,13 +164,21 @@ export class ReferenceLibrary {
         `class "${name}": ${count} references need ${count * this.points} spectrum values (${this.points} points each), got ${spectra.length}`,
       );
     }
+    let profile: Float64Array | null = null;
+    if (spectra && this.points > 0) {
+      profile = new Float64Array(profileDim(this.points));
+      for (let r = 0; r < count; r++) addProfile(spectra.subarray(r * this.points, (r + 1) * this.points), profile);
+    }
+    const kept = spectra && keepSpectra ? Float32Array.from(spectra) : null;
     const existing = this.classes.find((c) => c.name === name);
     if (!existing) {
-      this.classes.push({ name, count, embeddings: normalized, spectra: spectra ? Float32Array.from(spectra) : null });
+      this.classes.push({ name, count, embeddings: normalized, spectra: kept, profileSum: profile });
     } else {
       existing.embeddings = concat(existing.embeddings, normalized);
       // A class keeps spectra only while every reference has one, so re-embedding never silently drops references.
-      existing.spectra = existing.spectra && spectra ? concat(existing.spectra, spectra) : null;
+      existing.spectra = existing.spectra && kept ? concat(existing.spectra, kept) : null;
+      if (existing.profileSum && profile) for (let i = 0; i < profile.length; i++) existing.profileSum[i] += profile[i];
+      else existing.profileSum = null;
       existing.count += count;
     }
     this.cache = null;
@@ -167,7 +198,7 @@ export class ReferenceLibrary {
     }
     const n = spectra.length / this.points;
     const embeddings = await encoder.embed(spectra, n);
-    this.addReferences(name, embeddings, keepSpectra ? spectra : null);
+    this.addReferences(name, embeddings, spectra, keepSpectra);
     return this.entry(name).count;
   }
 
@@ -240,7 +271,17 @@ export class ReferenceLibrary {
       }
       normalizeInPlace(centroid);
     });
-    this.cache = { dim: this.dim, classNames: this.classNames(), embeddings, labels, centroids };
+    const pdim = profileDim(this.points);
+    let profiles: Float32Array | null = null;
+    if (this.points > 0 && this.classes.length && this.classes.every((c) => c.profileSum)) {
+      profiles = new Float32Array(this.classes.length * pdim);
+      this.classes.forEach((c, ci) => {
+        const row = profiles!.subarray(ci * pdim, (ci + 1) * pdim);
+        row.set(c.profileSum!);
+        normalizeInPlace(row);
+      });
+    }
+    this.cache = { dim: this.dim, classNames: this.classNames(), embeddings, labels, centroids, profiles, profileDim: pdim };
     return this.cache;
   }
 
@@ -389,7 +430,7 @@ interface SerializedHeader {
   dim: number;
   points: number;
   modelVersion: string;
-  classes: Array<{ name: string; count: number; spectra: boolean }>;
+  classes: Array<{ name: string; count: number; spectra: boolean; profile?: boolean }>;
 }
 
 export function serializeLibrary(library: ReferenceLibrary): Uint8Array {
@@ -398,12 +439,13 @@ export function serializeLibrary(library: ReferenceLibrary): Uint8Array {
     dim: library.dim,
     points: library.points,
     modelVersion: library.modelVersion,
-    classes: entries.map((c) => ({ name: c.name, count: c.references, spectra: c.hasSpectra })),
+    classes: entries.map((c) => ({ name: c.name, count: c.references, spectra: c.hasSpectra, profile: c.hasProfile })),
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 4) * 4;
   let floats = 0;
-  for (const c of header.classes) floats += c.count * (header.dim + (c.spectra ? header.points : 0));
+  const pdim = profileDim(header.points);
+  for (const c of header.classes) floats += c.count * (header.dim + (c.spectra ? header.points : 0)) + (c.profile ? pdim : 0);
   const out = new Uint8Array(12 + padded + floats * 4);
   const view = new DataView(out.buffer);
   out.set(new TextEncoder().encode(MAGIC), 0);
@@ -419,6 +461,8 @@ export function serializeLibrary(library: ReferenceLibrary): Uint8Array {
     write(library.embeddingsOf(c.name));
     const spectra = library.spectraOf(c.name);
     if (spectra) write(spectra);
+    const profile = library.profileSumOf(c.name);
+    if (c.profile && profile) write(Float32Array.from(profile));
   }
   return out;
 }
@@ -453,6 +497,7 @@ export function deserializeLibrary(bytes: Uint8Array, file?: string): ReferenceL
     const embeddings = read(c.count * header.dim);
     const spectra = c.spectra ? read(c.count * header.points) : null;
     library.addReferences(c.name, embeddings, spectra);
+    library.setProfileSum(c.name, c.profile ? Float64Array.from(read(profileDim(header.points))) : null);
   }
   if (offset !== bytes.length) throw corrupt(`${bytes.length - offset} trailing bytes`);
   return library;

@@ -312,3 +312,78 @@ function gramMatrix(sp: SearchSpace): Float64Array {
   }
   return gram;
 }
+
+export interface HybridFit extends MixtureFit {
+  /** Cosine similarity of the query's spectral profile to the normalized sum of the classes' profiles. */
+  readonly spectralSimilarity: number;
+}
+
+/**
+ * Ours, when the spectrum is at hand: sets of exactly m classes proposed by beam searches in embedding space and in
+ * spectral-profile space (profile.ts: linear, so mixtures add there exactly), then polished by single swaps on the
+ * sum of both cosine similarities. The encoder is trained on single compounds and is only roughly additive; the
+ * profiles are additive but blind to small shifts: together they beat either alone.
+ */
+export function hybridMixtureSearch(
+  centroids: Float32Array,
+  dim: number,
+  query: Float32Array,
+  profiles: Float32Array,
+  profileDim: number,
+  profile: Float32Array,
+  m: number,
+  options: BeamOptions = {},
+): HybridFit {
+  const spaces = [space(centroids, dim, query), space(profiles, profileDim, profile)];
+  const beamWidth = options.beamWidth ?? 16;
+  const starts = [
+    beamMixtureSearch(centroids, dim, query, { maxComponents: m, beamWidth, excludeClass: options.excludeClass })[m - 1],
+    beamMixtureSearch(profiles, profileDim, profile, { maxComponents: m, beamWidth, excludeClass: options.excludeClass })[m - 1],
+  ].filter((f): f is MixtureFit => Boolean(f));
+  let best: { set: number[]; score: number } | undefined;
+  for (const start of starts) {
+    const polished = polishCombined(spaces, start.classIndices, options.excludeClass);
+    if (!best || polished.score > best.score) best = polished;
+  }
+  if (!best) return { classIndices: [], similarity: -1, spectralSimilarity: -1 };
+  return { classIndices: best.set, similarity: simOf(spaces[0], best.set), spectralSimilarity: simOf(spaces[1], best.set) };
+}
+
+function polishCombined(spaces: readonly SearchSpace[], start: readonly number[], excludeClass?: number): { set: number[]; score: number } {
+  let set = [...start];
+  let score = spaces.reduce((s, sp) => s + simOf(sp, set), 0);
+  const classes = spaces[0].classes;
+  const dots = spaces.map((sp) => new Float64Array(sp.classes));
+  for (let round = 0; round < 10; round++) {
+    let improved = false;
+    for (let p = 0; p < set.length && !improved; p++) {
+      const rest = set.filter((_, i) => i !== p);
+      const parts = spaces.map((sp, k) => {
+        const sum = sumOf(sp, rest);
+        dotsWith(sp, sum, dots[k]);
+        let qSum = 0;
+        for (const c of rest) qSum += sp.qc[c];
+        let normSq = 0;
+        for (let j = 0; j < sp.dim; j++) normSq += sum[j] * sum[j];
+        return { qSum, normSq };
+      });
+      let bestC = set[p];
+      let bestScore = score;
+      for (let c = 0; c < classes; c++) {
+        if (c === excludeClass || set.includes(c)) continue;
+        let total = 0;
+        spaces.forEach((sp, k) => {
+          total += (parts[k].qSum + sp.qc[c]) / Math.sqrt(Math.max(parts[k].normSq + 2 * dots[k][c] + 1, 1e-12));
+        });
+        if (total > bestScore + 1e-9) [bestC, bestScore] = [c, total];
+      }
+      if (bestC !== set[p]) {
+        set = insertSorted(rest, bestC);
+        score = bestScore;
+        improved = true;
+      }
+    }
+    if (!improved) break;
+  }
+  return { set, score };
+}
