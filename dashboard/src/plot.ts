@@ -44,7 +44,8 @@ export class SpectrumPlot {
       this.relabel(series);
     } else {
       this.plot?.destroy();
-      this.host.querySelector('.plot-empty')?.remove();
+      // Whatever stood here (the empty note, a rejected file's text) makes way for the chart.
+      this.host.replaceChildren();
       this.plot = new uPlot(this.options(series, xLabel), data, this.host);
       this.layoutKey = key;
     }

@@ -137,8 +137,13 @@ export function readSpectrum(json: Json): SpectrumRecord {
   const rawMeta = isObj(json.raw) && isObj(json.raw.meta) ? json.raw.meta : undefined;
   const ref = readCurve(json.reference);
   const refClass = isObj(json.reference) ? str(json.reference.class) : undefined;
+  const p = json.payload;
+  const payload = isObj(p) && (p.encoding === 'utf8' || p.encoding === 'base64') && typeof p.data === 'string'
+    ? { encoding: p.encoding, data: p.data, bytes: num(p.bytes) ?? p.data.length } as const
+    : undefined;
   return {
     id,
+    payload,
     raw: raw ? { ...raw, meta: rawMeta } : undefined,
     preprocessed: readCurve(json.preprocessed),
     result: readResult(json.result),

@@ -49,6 +49,8 @@ export interface SpectrumRecord {
   readonly preprocessed?: Curve;
   readonly result?: ResultMessage;
   readonly reference?: Curve & { readonly class: string };
+  /** The bytes as received (text when it is text), to show what a rejected file held. */
+  readonly payload?: { readonly encoding: 'utf8' | 'base64'; readonly data: string; readonly bytes: number };
 }
 
 export interface ClassInfo {

@@ -104,7 +104,8 @@ describe('live view', () => {
     const rejected = makeResult({ status: 'rejected', at: new Date(t + 2), error: { code: 'bad-number', message: 'line 14: "1,2.3" is not a number' } });
     daemon.publish({ id: low.id, y: testSpectrum(0, 4), result: low });
     daemon.publish({ id: unknown.id, y: testSpectrum(7), result: unknown });
-    daemon.publish({ id: rejected.id, y: [], result: rejected });
+    const lines = ['##TITLE=broken', '##JCAMP-DX=4.24', '##XYPOINTS=(XY..XY)', ...Array.from({ length: 10 }, (_, i) => `${i}, ${i / 10}`), '1,2.3 4', '14, 0.2', '##END='];
+    daemon.publish({ id: rejected.id, y: [], result: rejected, payload: lines.join('\n') });
     await page.waitForSelector(feedItem(rejected.id));
     const order = await page.locator('.feed li').evaluateAll((lis) => lis.slice(0, 3).map((li) => li.getAttribute('data-status')));
     expect(order).toEqual(['rejected', 'unknown', 'low-confidence']);
@@ -112,6 +113,9 @@ describe('live view', () => {
     expect(await page.locator(feedItem(unknown.id)).getAttribute('class')).toContain('st-bad');
     await page.waitForSelector(`.answer-host .answer[data-result-id="${rejected.id}"] .error-box`);
     expect(await page.locator('.answer-host .error-box').textContent()).toContain('is not a number');
+    // No curve to plot: the file's text instead, with the line the parser stopped at marked.
+    await page.waitForSelector('.live-main [data-role="payload"] .bad-line');
+    expect(await page.locator('.live-main .bad-line').textContent()).toBe('   14 1,2.3 4\n');
 
     // Picking an older one stops following; the plot switches to it.
     await page.click(feedItem(unknown.id));

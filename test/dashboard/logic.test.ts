@@ -5,6 +5,7 @@ import { exportFileName, toCsv, toJcamp } from '../../dashboard/src/export.ts';
 import { filterFromQuery, filterToQuery, matchesFilter } from '../../dashboard/src/filter.ts';
 import { formatAgo, formatRate, formatScore, shortSource } from '../../dashboard/src/format.ts';
 import { classNameProblem, existingClass } from '../../dashboard/src/labels.ts';
+import { errorLine, payloadExcerpt } from '../../dashboard/src/payload.ts';
 import { mixtureModel, normalise, onGrid, resampleOnto } from '../../dashboard/src/plot-data.ts';
 import { RateMeter } from '../../dashboard/src/rates.ts';
 import {
@@ -150,6 +151,22 @@ describe('plot numbers', () => {
     expect(m.sum).toEqual([0, 1, 0, 0.25 / 0.75]);
     expect(m.parts.map((p) => p.class)).toEqual(['a', 'b']);
     expect(m.parts[1].y[3]).toBeCloseTo(1 / 3, 12);
+  });
+});
+
+describe('rejected file excerpt', () => {
+  it('finds the line an error names and shows a window around it, marked', () => {
+    expect(errorLine('a.jdx, block 1, line 14: "x" is not a number')).toBe(14);
+    expect(errorLine('file ends inside ##XYDATA')).toBeUndefined();
+    const text = Array.from({ length: 100 }, (_, i) => `row ${i + 1}`).join('\r\n') + '\r\n';
+    const ex = payloadExcerpt(text, 60, 10);
+    expect(ex.totalLines).toBe(100);
+    expect(ex.lines.map((l) => l.n)).toEqual([55, 56, 57, 58, 59, 60, 61, 62, 63, 64]);
+    expect(ex.lines.filter((l) => l.bad).map((l) => l.text)).toEqual(['row 60']);
+    expect([ex.before, ex.after]).toEqual([54, 36]);
+    expect(payloadExcerpt(text, 99, 10).lines.at(-1)?.n).toBe(100);
+    expect(payloadExcerpt(text, undefined, 10).lines[0].n).toBe(1);
+    expect(payloadExcerpt('x'.repeat(1000)).lines[0].text).toHaveLength(301);
   });
 });
 

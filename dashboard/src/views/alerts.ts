@@ -77,7 +77,7 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
           result?.error ? h('div', { class: 'error-box' }, h('code', null, result.error.code), ' ', result.error.message) : null,
           h('div', { class: 'muted alert-meta' }, `${a.instrument || '—'} · ${formatTime(a.at)} (${formatAgo(a.at, now)})`, a.acknowledgedAt ? ' · acknowledged' : '')),
         h('div', { class: 'alert-actions' },
-          a.resultId && a.kind !== 'rejected' ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open', onclick: () => ctx.openSpectrum(a.resultId as string) }, 'Open') : null,
+          a.resultId ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open', onclick: () => ctx.openSpectrum(a.resultId as string) }, 'Open') : null,
           a.resultId && (a.kind === 'unknown' || a.kind === 'low-confidence') ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'label', onclick: () => ctx.labelResults([a.resultId as string]) }, 'Label…') : null,
           open(a) ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'ack', onclick: () => void acknowledge([a.id]) }, 'Acknowledge') : null));
     }));

@@ -2,6 +2,7 @@ import type { AppContext } from '../context.ts';
 import { download, h, replace, toast } from '../dom.ts';
 import { exportFileName, toCsv, toJcamp, type ExportInput } from '../export.ts';
 import { shortSource } from '../format.ts';
+import { errorLine, payloadExcerpt } from '../payload.ts';
 import { SpectrumPlot } from '../plot.ts';
 import { buildPlotModel } from '../spectra.ts';
 import type { ResultMessage, SpectrumRecord } from '../types.ts';
@@ -30,17 +31,14 @@ export class SpectrumPanel {
 
   async show(id: string, result?: ResultMessage): Promise<void> {
     const gen = ++this.generation;
-    if (result?.status === 'rejected') {
-      this.current = undefined;
-      this.plot.empty('Rejected input: nothing to plot');
-      this.note.textContent = '';
-      replace(this.tools);
-      return;
-    }
     try {
       const record = await this.ctx.spectra.spectrum(id);
       if (gen !== this.generation) return;
       this.current = { record, result: result ?? record.result };
+      if (!record.raw && !record.preprocessed) {
+        this.showPayload(record, result ?? record.result);
+        return;
+      }
       await this.draw(gen);
     } catch (e) {
       if (gen !== this.generation) return;
@@ -49,6 +47,28 @@ export class SpectrumPanel {
       this.note.textContent = '';
       replace(this.tools);
     }
+  }
+
+  /** Rejected input has no curve: show the text the daemon received, the offending line marked. */
+  private showPayload(record: SpectrumRecord, result: ResultMessage | undefined): void {
+    const payload = record.payload;
+    this.note.textContent = '';
+    replace(this.tools);
+    if (!payload || payload.encoding !== 'utf8') {
+      this.plot.empty(payload ? `Rejected input: ${payload.bytes} bytes of binary data` : 'Rejected input: nothing to plot');
+      return;
+    }
+    const bad = errorLine(result?.error?.message);
+    const ex = payloadExcerpt(payload.data, bad);
+    this.plot.empty('');
+    const host = this.el.querySelector('.plot-host') as HTMLElement;
+    host.replaceChildren(h('div', { class: 'payload', 'data-role': 'payload' },
+      h('div', { class: 'muted' }, `What the daemon received (${payload.bytes} bytes, ${ex.totalLines} lines)${bad ? `; line ${bad} is where reading stopped` : ''}`),
+      h('pre', null,
+        ex.before ? h('span', { class: 'muted' }, `… ${ex.before} lines above\n`) : null,
+        ex.lines.map((l) => h('span', { class: l.bad ? 'bad-line' : '' }, h('span', { class: 'ln' }, String(l.n).padStart(5)), ` ${l.text}\n`)),
+        ex.after ? h('span', { class: 'muted' }, `… ${ex.after} lines below`) : null)));
+    host.dataset.points = '0';
   }
 
   private async draw(gen: number): Promise<void> {

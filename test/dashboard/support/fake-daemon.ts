@@ -23,6 +23,8 @@ export interface FakeSpectrum {
   id: string;
   y: number[];
   result: ResultMessage;
+  /** The file's text, sent as the payload; a rejected file has text but no curve. */
+  payload?: string;
 }
 
 export interface FakeDaemon {
@@ -109,8 +111,11 @@ export async function startFakeDaemon(opts: { distDir: string; token: string; re
       if (!s) return json(res, 404, { error: { code: 'not-found', message: `no spectrum ${b}` } });
       const max = Math.max(...s.y.map(Math.abs)) || 1;
       const x = s.y.map((_, i) => i);
+      const payload = s.payload === undefined ? undefined : { encoding: 'utf8', data: s.payload, bytes: Buffer.byteLength(s.payload) };
+      if (!s.y.length) return json(res, 200, { id: s.id, payload, result: s.result });
       return json(res, 200, {
         id: s.id,
+        payload,
         raw: { x, y: s.y, xUnit: 'index', yUnit: 'arbitrary', meta: { instrument: s.result.instrument, source: s.result.source } },
         preprocessed: { x, y: s.y.map((v) => v / max), xUnit: 'index' },
         result: s.result,
