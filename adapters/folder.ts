@@ -101,8 +101,11 @@ export class FolderInput implements InputAdapter {
   private readonly queued = new Set<string>();
   /** Paths emitted and not yet acknowledged. */
   private readonly inFlight = new Set<string>();
-  /** Keys handled in this session with the file left in place (keep/mark), so change events do not repeat them. */
-  private readonly handled = new Set<string>();
+  /**
+   * Files acknowledged and left in place ('keep'): path -> key, so a repeated event for the unchanged file is not a
+   * new spectrum. One entry per file present (removed on unlink), so it does not grow with the daemon's uptime.
+   */
+  private readonly kept = new Map<string, string>();
   private readonly busy = new Set<Promise<void>>();
 
   constructor(private readonly options: FolderInputOptions) {
@@ -211,6 +214,7 @@ export class FolderInput implements InputAdapter {
     );
     watcher.on('add', (path) => this.enqueue(path));
     watcher.on('change', (path) => this.enqueue(path));
+    watcher.on('unlink', (path) => this.kept.delete(path));
     watcher.on('error', (err) => this.state.set('down', `watch error: ${String(err)}`));
     this.watcher = watcher;
     this.scanned = false;
@@ -317,7 +321,7 @@ export class FolderInput implements InputAdapter {
       return false;
     }
     const dedupKey = `file:${path}:${st.size}:${Math.round(st.mtimeMs)}`;
-    if (this.handled.has(dedupKey)) return false;
+    if (this.kept.get(path) === dedupKey) return false;
     if (await this.options.alreadyProcessed?.(dedupKey)) {
       // Committed before a crash, but not yet moved: finish the tidy-up only.
       await this.dispose(root, path, dedupKey);
@@ -375,11 +379,11 @@ export class FolderInput implements InputAdapter {
   private async dispose(root: Root, path: string, dedupKey: string): Promise<void> {
     const onAck = this.options.onAck ?? { action: 'move' };
     if (onAck.action === 'keep') {
-      this.handled.add(dedupKey);
+      this.kept.set(path, dedupKey);
       return;
     }
     if (onAck.action === 'mark') {
-      this.handled.add(dedupKey);
+      // The marked name is ignored by the watcher: nothing to remember.
       await moveFile(path, await freeName(path + this.markSuffix));
       return;
     }

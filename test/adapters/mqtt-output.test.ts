@@ -102,6 +102,17 @@ describe('MQTT output against a real mosquitto', () => {
     expect(schema.bridgeState.safeParse(late.got.at(-1)?.body).success).toBe(true);
   });
 
+  it('has the broker announce offline (last will) when the connection dies without a goodbye, and online again after reconnecting', async () => {
+    const { output, states } = await startOutput({ topicPrefix: 'willtest' });
+    const watcher = await subscriber('willtest/bridge/state');
+    await waitFor('online', () => watcher.got.some((m) => (m.body as { state: string }).state === 'online'));
+    const online = watcher.got.length;
+    // Cut the TCP connection under mqtt.js, as a crash or a pulled cable would: no DISCONNECT is sent.
+    (output as unknown as { client: MqttClient }).client.stream.destroy();
+    await waitFor('offline from the will', () => watcher.got.slice(online).some((m) => (m.body as { state: string }).state === 'offline'));
+    await waitFor('online again', () => (watcher.got.at(-1)?.body as { state: string }).state === 'online' && states.at(-1)?.state === 'up', 15_000);
+  });
+
   it('throws OutputUnavailableError while the broker is down and publishes again after it restarts', async () => {
     const { output, states } = await startOutput();
     await output.publishResult(identifiedResult());
