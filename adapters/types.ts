@@ -39,5 +39,10 @@ export interface OutputAdapter {
   /** Resolves once the output has the result durably (broker PUBACK, TSDB 204) or throws; the outbox retries. */
   publishResult(result: ResultMessage): Promise<void>;
   publishAlert(alert: AlertMessage): Promise<void>;
+  /**
+   * Optional: outputs that show adapter health (MQTT retained on <prefix>/bridge/adapters/<name>, socket.io
+   * 'adapter-state') take every adapter's state changes; best effort, not through the outbox.
+   */
+  publishAdapterState?(state: AdapterState): Promise<void>;
   stop(): Promise<void>;
 }
