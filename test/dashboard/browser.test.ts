@@ -115,7 +115,9 @@ describe('live view', () => {
     expect(await page.locator('.answer-host .error-box').textContent()).toContain('is not a number');
     // No curve to plot: the file's text instead, with the line the parser stopped at marked.
     await page.waitForSelector('.live-main [data-role="payload"] .bad-line');
-    expect(await page.locator('.live-main .bad-line').textContent()).toBe('   14 1,2.3 4\n');
+    expect(await page.locator('.live-main .bad-line').textContent()).toBe('   14 1,2.3 4');
+    expect(await page.locator('.live-main [data-role="payload"] pre').textContent()).toContain('   15 14, 0.2\n   16 ##END=');
+    await screenshot(page, 'live-rejected');
 
     // Picking an older one stops following; the plot switches to it.
     await page.click(feedItem(unknown.id));

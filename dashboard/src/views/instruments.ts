@@ -38,9 +38,10 @@ export function renderInstrumentStrip(store: Store): { el: HTMLElement; refresh(
   };
   // Results can arrive 100 times a second; the tiles' numbers are read at a glance, so once a second is plenty.
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let lastAt = 0;
   const soon = (): void => {
     if (timer) return;
-    timer = setTimeout(() => { timer = undefined; refresh(); }, 1000);
+    timer = setTimeout(() => { timer = undefined; lastAt = Date.now(); refresh(); }, Math.max(0, lastAt + 1000 - Date.now()));
   };
   const offs = [store.on('results', soon), store.on('adapters', refresh), store.on('health', refresh), () => clearTimeout(timer)];
   refresh();

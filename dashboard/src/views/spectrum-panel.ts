@@ -66,7 +66,7 @@ export class SpectrumPanel {
       h('div', { class: 'muted' }, `What the daemon received (${payload.bytes} bytes, ${ex.totalLines} lines)${bad ? `; line ${bad} is where reading stopped` : ''}`),
       h('pre', null,
         ex.before ? h('span', { class: 'muted' }, `… ${ex.before} lines above\n`) : null,
-        ex.lines.map((l) => h('span', { class: l.bad ? 'bad-line' : '' }, h('span', { class: 'ln' }, String(l.n).padStart(5)), ` ${l.text}\n`)),
+        ex.lines.map((l) => [h('span', { class: l.bad ? 'bad-line' : '' }, h('span', { class: 'ln' }, String(l.n).padStart(5)), ` ${l.text}`), '\n']),
         ex.after ? h('span', { class: 'muted' }, `… ${ex.after} lines below`) : null)));
     host.dataset.points = '0';
   }
