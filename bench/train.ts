@@ -4,8 +4,9 @@
  * without --quick it also checks wasm-vs-cpu gradients at the full input length and runs the wall-time-to-99 %
  * training run through core/training's train().
  *
- * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 4), --arch a,b (default: all),
- * --engines wasm,wasm-stock,cpu (default: all), --cpu-batch N (default 8: cpu is ~50x slower).
+ * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 5), --arch a,b (default: all),
+ * --engines wasm,wasm-stock,cpu (default: all), --cpu-batch N (default 4: cpu is ~50-100x slower). With --quick the
+ * cpu engine measures inference only (one seed-model cpu training step alone takes minutes at batch 4).
  * Writes bench/results/train.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, batch: 64, cpuBatch: 8, reps: 4, engines: ['wasm', 'wasm-stock', 'cpu'] };
+  const args: Args = { quick: false, batch: 64, cpuBatch: 4, reps: 5, engines: ['wasm', 'wasm-stock', 'cpu'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -99,7 +100,7 @@ function labelsFor(batch: number): Int32Array {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-async function measure(arch: ArchEntry, engine: string, batch: number, reps: number, loss: LossFn): Promise<Row> {
+async function measure(arch: ArchEntry, engine: string, batch: number, reps: number, loss: LossFn, inferOnly: boolean): Promise<Row> {
   const backend = engine === 'cpu' ? 'cpu' : 'wasm';
   await tf.setBackend(backend);
   if (backend === 'wasm') setWasmOverridesEnabled(engine === 'wasm');
@@ -114,10 +115,12 @@ async function measure(arch: ArchEntry, engine: string, batch: number, reps: num
     l?.dispose();
   };
   let note: string | undefined;
-  let canTrain = true;
+  let canTrain = !inferOnly;
+  if (inferOnly) note = 'inference only (--quick)';
+  // Warm-up (JIT, XNNPACK operator caches) except on cpu, whose single timed run is long enough to need none.
   try {
-    infer();
-    step();
+    if (backend !== 'cpu') infer();
+    if (canTrain && backend !== 'cpu') step();
   } catch (err) {
     canTrain = false;
     note = `training does not run: ${(err as Error).message.split('\n')[0].slice(0, 80)}`;
@@ -141,7 +144,9 @@ async function measure(arch: ArchEntry, engine: string, batch: number, reps: num
   if (backend === 'wasm') setWasmOverridesEnabled(true);
   const inferMs = median(inferTimes);
   const trainMs = canTrain ? median(trainTimes) : null;
-  return { arch: arch.name, engine, batch, inferMsPerSpectrum: inferMs, trainMsPerSpectrum: trainMs, trainOverInfer: trainMs === null ? null : trainMs / inferMs, note };
+  // Ratio of adjacent measurements, then the median: load swings between repetitions cancel out.
+  const ratio = canTrain ? median(trainTimes.map((t, i) => t / inferTimes[i])) : null;
+  return { arch: arch.name, engine, batch, inferMsPerSpectrum: inferMs, trainMsPerSpectrum: trainMs, trainOverInfer: ratio, note };
 }
 
 /** Whole-model gradients at the full input length, wasm (ours) vs cpu: max relative error per weight. */
@@ -232,7 +237,7 @@ async function main(): Promise<void> {
     for (const engine of args.engines) {
       const batch = engine === 'cpu' ? args.cpuBatch : args.batch;
       const reps = engine === 'cpu' ? 1 : args.reps;
-      const row = await measure(arch, engine, batch, reps, loss.fn);
+      const row = await measure(arch, engine, batch, reps, loss.fn, args.quick && engine === 'cpu');
       rows.push(row);
       console.log(`  ${arch.name} ${engine}: infer ${row.inferMsPerSpectrum.toFixed(2)} ms, train ${row.trainMsPerSpectrum?.toFixed(2) ?? 'n/a'} ms per spectrum`);
     }

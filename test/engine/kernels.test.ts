@@ -65,6 +65,8 @@ describe('MaxPoolGrad', () => {
     { x: [2, 1, 17, 2], f: [1, 3], s: [1, 2], pad: 'same', range: { lo: -2, hi: 0.5 } }, // overlapping windows
     { x: [2, 7, 9, 3], f: [3, 2], s: [2, 1], pad: 'same', range: { lo: -1, hi: 1 } },
     { x: [1, 6, 6, 2], f: [2, 2], s: [2, 2], pad: 'valid', range: { lo: -5, hi: -4 } },
+    { x: [3, 19, 1, 5], f: [2, 1], s: [2, 1], pad: 'valid', range: { lo: -2, hi: 1 } }, // tfjs-layers' maxPooling1d layout
+    { x: [2, 12, 1, 3], f: [2, 1], s: [2, 1], pad: 'valid', range: { lo: -3, hi: -2 } },
   ];
   cases.forEach((c, i) => {
     it(`x ${c.x.join('x')}, pool ${c.f.join('x')}, stride ${c.s.join(',')}, ${c.pad}, values in [${c.range.lo}, ${c.range.hi}]`, () => {
@@ -80,7 +82,11 @@ describe('MaxPoolGrad', () => {
   it('treats -Infinity and NaN windows exactly like cpu', () => {
     const { wasm, cpu } = runBoth(() => {
       const x = tf.tensor4d([-Infinity, -Infinity, NaN, 1, 1, NaN, NaN, NaN, -Infinity, -2, 3, 3], [1, 1, 12, 1]);
-      return [2, 3].map((p) => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, p], [1, p], 'valid')))(x));
+      const xh = tf.reshape(x, [1, 12, 1, 1]) as tf.Tensor4D;
+      return [
+        ...[2, 3].map((p) => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, p], [1, p], 'valid')))(x)),
+        tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [2, 1], [2, 1], 'valid')))(xh),
+      ];
     });
     expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
   });

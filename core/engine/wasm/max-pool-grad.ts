@@ -52,9 +52,17 @@ export function maxPoolGradConfig(backendName: string): KernelConfig {
     const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
     const padTop = info.padInfo.top;
     const padLeft = info.padInfo.left;
-    if (filterHeight === 1 && strideHeight === 1 && padTop === 0 && padLeft === 0 && filterWidth === 2 && strideWidth === 2) {
-      pairwiseGrad(xs, dys, dx, batchSize * inHeight, inWidth, outWidth, c);
-      return out;
+    if (padTop === 0 && padLeft === 0) {
+      // Pool 2 / stride 2 along width ([N, 1, W, C], conv2d-style) or along height with width 1 ([N, W, 1, C], how
+      // tfjs-layers' maxPooling1d lays out a 1-D pool): both are rows of pairs in memory.
+      if (filterHeight === 1 && strideHeight === 1 && filterWidth === 2 && strideWidth === 2) {
+        pairwiseGrad(xs, dys, dx, batchSize * inHeight, inWidth, outWidth, c);
+        return out;
+      }
+      if (inWidth === 1 && filterWidth === 1 && filterHeight === 2 && strideHeight === 2) {
+        pairwiseGrad(xs, dys, dx, batchSize, inHeight, outHeight, c);
+        return out;
+      }
     }
     // Per output element: scan its window at stride c (one channel), keep the first strict maximum. No temporary
     // arrays, so the JIT keeps everything in registers; this is one read of x and dy and one write of dx.
