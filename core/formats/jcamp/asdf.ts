@@ -202,11 +202,13 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
     let isCheck = false;
     if (prevLineEndedDif && firstIsAbs && count > 0) {
       const sameValue = valuesEqual(tokens.values[1], prevY);
-      const nearerPrevious = Math.abs(xLine - xAt(count - 1)) < Math.abs(xLine - xAt(count));
       // A repeated last ordinate is the standard's Y check. A different value is a failed check when the X
       // (printed finely enough to tell) names the previous point, else a writer that skips the convention.
-      const xResolves = npoints > 1 && rounding < 0.25 * Math.abs(dx);
-      isCheck = sameValue || (xResolves && nearerPrevious);
+      const dPrevious = Math.abs(xLine - xAt(count - 1));
+      const dNext = Math.abs(xLine - xAt(count));
+      const exact = Math.min(dPrevious, dNext) <= 1e-9 * (Math.abs(xLine) + Math.abs(dx));
+      const xResolves = npoints > 1 && (exact || rounding < 0.5 * Math.abs(dx));
+      isCheck = sameValue || (xResolves && dPrevious < dNext);
       if (isCheck && !sameValue) {
         throw inputError(
           'jcamp-dif-check',
