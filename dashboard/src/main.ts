@@ -102,6 +102,9 @@ function renderAlertBadge(): void {
   const n = store.unacknowledgedCount();
   alertBadge.hidden = n === 0;
   alertBadge.textContent = n > 99 ? '99+' : String(n);
+  // The count in the tab title reaches operators who are looking at another tab.
+  document.title = document.title.replace(/^\(\d+\+?\) /, '');
+  if (n) document.title = `(${alertBadge.textContent}) ${document.title}`;
 }
 store.on('alerts', renderAlertBadge);
 
@@ -112,6 +115,7 @@ function route(): void {
   nav.querySelectorAll('a').forEach((a) => a.classList.toggle('active', a.dataset.route === name));
   unmount?.();
   document.title = `spectrad · ${ROUTES.find((r) => r.route === name)?.label}`;
+  renderAlertBadge();
   switch (name) {
     case 'alerts': unmount = mountAlerts(ctx, main); break;
     case 'history': unmount = mountHistory(ctx, main, query); break;

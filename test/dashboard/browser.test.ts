@@ -346,5 +346,14 @@ describe('page health', () => {
     await p.waitForSelector('.live-main .plot-host canvas');
     await screenshot(p, 'live-dark');
     await dark.close();
+
+    // A tablet on a lab bench: the feed drops below the answer, nothing overflows sideways.
+    const narrow = await browser.newContext({ viewport: { width: 820, height: 1100 } });
+    const n = await narrow.newPage();
+    await n.goto(`${daemon.url}/#/live`);
+    await n.waitForSelector('.live-main .plot-host canvas');
+    expect(await n.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    await screenshot(n, 'live-narrow');
+    await narrow.close();
   });
 });
