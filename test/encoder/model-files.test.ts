@@ -1,16 +1,9 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../core/engine/index.ts';
 import { buildEncoderModel, embeddingDim } from '../../core/encoder/architectures.ts';
 import { memoryFileIO } from '../../core/encoder/file-io.ts';
 import { loadEncoder, MODEL_FORMAT, saveModelDir, TfjsEncoder, type ModelCard } from '../../core/encoder/model-files.ts';
-import { nodeFileIO } from '../../core/encoder/node-file-io.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { decodeNpy, encodeNpy } from '../../core/npy.ts';
 import { POINTS, TEST_ARCH, tinyProblem } from '../training/tiny-problem.ts';
 
 beforeAll(async () => {
@@ -86,32 +79,4 @@ describe('model directory', () => {
     await expect(encoder.embed(new Float32Array(POINTS + 1), 1)).rejects.toMatchObject({ code: 'bad-batch' });
     encoder.dispose();
   });
-});
-
-describe('spectrad embed (subprocess)', () => {
-  it('writes float32 unit-norm embeddings equal to the in-process encoder', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'spectrad-embed-'));
-    const model = trainedLookingModel();
-    await saveModelDir(model, card, path.join(dir, 'model'), nodeFileIO);
-    model.dispose();
-    const data = tinyProblem(2, 3);
-    writeFileSync(path.join(dir, 'x.npy'), encodeNpy(Float64Array.from(data.x), [data.n, POINTS]));
-    const run = promisify(execFile);
-    const bin = path.resolve('bin/spectrad.js');
-    await run(process.execPath, [bin, 'embed', '--model', path.join(dir, 'model'), '--in', path.join(dir, 'x.npy'), '--out', path.join(dir, 'e.npy'), '--backend', 'wasm']);
-    const out = decodeNpy(readFileSync(path.join(dir, 'e.npy')));
-    expect(out.dtype).toBe('float32');
-    expect(out.shape).toEqual([data.n, 16]);
-    const encoder = await loadEncoder(path.join(dir, 'model'));
-    const { normalizeRows } = await import('../../core/training/augment.ts');
-    const expected = await encoder.embed(normalizeRows(data.x, data.n, POINTS), data.n);
-    encoder.dispose();
-    for (let i = 0; i < expected.length; i++) expect(out.data[i]).toBeCloseTo(expected[i], 5);
-
-    // wrong grid: a clear message and exit code 2, no stack trace
-    writeFileSync(path.join(dir, 'bad.npy'), encodeNpy(new Float32Array(2 * 50), [2, 50]));
-    const failed = await run(process.execPath, [bin, 'embed', '--model', path.join(dir, 'model'), '--in', path.join(dir, 'bad.npy'), '--out', path.join(dir, 'x.npy')]).catch((e: { code: number; stderr: string }) => e);
-    expect((failed as { code: number }).code).toBe(2);
-    expect((failed as { stderr: string }).stderr).toMatch(/expected spectra of shape \[n, 128\]/);
-  }, 60_000);
 });
