@@ -45,15 +45,18 @@ describe('folder input over the real file system', () => {
 
   it('reads a file only once it is complete: slow writers and rename-on-close temp names', async () => {
     const dir = makeTempDir('inbox');
-    const { got } = await startFolder({ folders: [dir], stableMs: 300 });
+    // Pauses between writes (50 ms) well inside the stability window (800 ms), so a loaded machine cannot make a
+    // pause look like the end of the file.
+    const { got } = await startFolder({ folders: [dir], stableMs: 800, pollMs: 50 });
     const slow = join(dir, 'slow.csv');
     writeFileSync(slow, '1,');
+    writeFileSync(join(dir, 'fast.jdx.part'), '##TITLE=x\n');
     for (let i = 2; i <= 6; i++) {
-      await sleep(100);
+      await sleep(50);
+      expect(got).toHaveLength(0);
       appendFileSync(slow, `${i},`);
     }
-    writeFileSync(join(dir, 'fast.jdx.part'), '##TITLE=x\n');
-    await sleep(400);
+    await waitFor('the slow file', () => got.length === 1);
     expect(got.map((g) => g.source)).toEqual([slow]);
     expect(got[0].payload.toString()).toBe('1,2,3,4,5,6,');
     appendFileSync(join(dir, 'fast.jdx.part'), '##END=\n');
@@ -70,11 +73,11 @@ describe('folder input over the real file system', () => {
     writeFileSync(path, '1,');
     const writer = (async () => {
       for (let i = 2; i <= 5; i++) {
-        await sleep(80);
+        await sleep(50);
         appendFileSync(path, `${i},`);
       }
     })();
-    const { got } = await startFolder({ folders: [dir], stableMs: 300 });
+    const { got } = await startFolder({ folders: [dir], stableMs: 800, pollMs: 50 });
     await writer;
     await waitFor('the file', () => got.length === 1);
     expect(got[0].payload.toString()).toBe('1,2,3,4,5,');
