@@ -95,8 +95,7 @@ describe('serial input over a real socat pty pair', () => {
     writers.splice(0); // their pty goes away with socat
     await pty.stop();
     await waitFor('down', () => states.at(-1)?.state === 'down');
-    await sleep(300); // a few failed reopen attempts
-    expect(states.filter((s) => s.state === 'down').length).toBeGreaterThan(1);
+    await waitFor('failed reopen attempts', () => states.filter((s) => s.state === 'down').length > 2);
     expect(states.at(-1)?.detail).toMatch(/retrying in \d+ ms/);
     await pty.start();
     await waitFor('up again', () => states.at(-1)?.state === 'up', 5000);
