@@ -28,6 +28,20 @@ export const DEFAULT_AUGMENT: AugmentOptions = {
   probability: 0.5,
 };
 
+/**
+ * Only what moves or reshapes peaks (calibration drift, resolution, detector gain): no noise, no baseline. On the
+ * benchmark, whose test spectra are clean, noise and baseline hide the smallest peaks that tell some classes apart
+ * (measured: tiny, 8 epochs, val kNN 98.9 % with DEFAULT_AUGMENT vs 99.3 % without augmentation).
+ */
+export const LIGHT_AUGMENT: AugmentOptions = {
+  maxShift: 10,
+  maxBroaden: 1.5,
+  intensityJitter: 0.05,
+  noise: 0,
+  baseline: 0,
+  probability: 0.5,
+};
+
 export const NO_AUGMENT: AugmentOptions = { maxShift: 0, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0 };
 
 function maxAbs(v: Float32Array): number {
@@ -114,3 +128,6 @@ export function augmentInto(src: Float32Array, dst: Float32Array, opts: AugmentO
   }
   return normalizeMaxAbsInPlace(dst);
 }
+
+export const AUGMENT_PRESETS = { full: DEFAULT_AUGMENT, light: LIGHT_AUGMENT, none: NO_AUGMENT } as const;
+export type AugmentPreset = keyof typeof AUGMENT_PRESETS;

@@ -21,7 +21,7 @@ interface TrainCliOptions {
   batch: string;
   lr: number;
   mining: 'batch-all' | 'batch-hard';
-  augment: boolean;
+  augment: 'full' | 'light' | 'none';
   patience?: number;
   target?: number;
   valPerClass: number;
@@ -74,7 +74,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   const { getArchitecture, embeddingDim } = await import('../../core/encoder/architectures.ts');
   const arch = getArchitecture(opts.arch);
   const { initEngine, tf } = await import('../../core/engine/index.ts');
-  const { train, prepareTestSplit, knnAccuracy, describeClasses } = await import('../../core/training/index.ts');
+  const { train, prepareTestSplit, knnAccuracy, describeClasses, AUGMENT_PRESETS } = await import('../../core/training/index.ts');
   const { saveModelDir, embedRows, BENCHMARK_GRID, INPUT_PREPROCESSING, MODEL_FORMAT } = await import('../../core/encoder/model-files.ts');
 
   const log = (msg: string): void => void process.stderr.write(msg + '\n');
@@ -94,7 +94,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
     batch,
     lr: opts.lr,
     mining: opts.mining,
-    augment: opts.augment ? undefined : false,
+    augment: opts.augment === 'none' ? false : AUGMENT_PRESETS[opts.augment],
     seed: opts.seed,
     patience: opts.patience,
     targetAccuracy: opts.target,
@@ -135,7 +135,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
         learningRate: opts.lr,
         mining: opts.mining,
         loss: 'cosine-distance triplet, margin 1, mean over triplets with loss > 0.3 (Vorozhtsov & Kitina 2024)',
-        augment: opts.augment ? 'default (shift, broadening, intensity jitter, noise, baseline)' : 'none',
+        augment: { preset: opts.augment, ...AUGMENT_PRESETS[opts.augment] },
         wallSeconds: Math.round(result.wallSeconds),
         stoppedBecause: result.stoppedBecause,
       },
@@ -219,7 +219,7 @@ export function register(program: Command): void {
     .option('--batch <PxK>', 'P classes x K spectra per step', '32x4')
     .option('--lr <rate>', 'peak learning rate (AdamW, warm-up then cosine decay)', positiveNumber, 1e-3)
     .addOption(new Option('--mining <kind>', 'online triplet mining').choices(['batch-all', 'batch-hard']).default('batch-all'))
-    .option('--no-augment', 'train without augmentation (shift, broadening, intensity jitter, noise, baseline)')
+    .addOption(new Option('--augment <preset>', 'on-the-fly augmentation: full (shift, broadening, gain, noise, baseline), light (no noise/baseline), none').choices(['full', 'light', 'none']).default('light'))
     .option('--patience <n>', 'stop after n epochs without better validation accuracy', positiveInt)
     .option('--target <acc>', 'stop once validation kNN accuracy reaches this (0-1]', fraction)
     .option('--val-per-class <n>', 'validation spectra per class (val split)', positiveInt, 5)
