@@ -77,6 +77,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
         spectrum && matrix.profiles
           ? hybridMixtureSearch(matrix.centroids, matrix.dim, q, matrix.profiles, matrix.profileDim, spectralProfile(spectrum), chosen.classIndices.length, {
               beamWidth: options.beamWidth ?? 16,
+              embeddingStart: chosen,
             })
           : chosen;
       const components = describeComponents(final, matrix, q, cal, library, spectrum);

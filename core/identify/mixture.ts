@@ -66,33 +66,34 @@ export function beamMixtureSearch(centroids: Float32Array, dim: number, query: F
   const fits: MixtureFit[] = [];
   const dots = new Float64Array(sp.classes);
   for (let size = 1; size <= maxComponents; size++) {
-    const next = new Map<string, BeamState>();
-    let worst = -Infinity;
-    for (const state of beam) {
+    // Score every (state, class) extension into flat arrays, then keep the beamWidth best distinct sets: one selection
+    // per level instead of bookkeeping per candidate.
+    const total = beam.length * sp.classes;
+    const sims = new Float64Array(total).fill(-Infinity);
+    const norms = new Float64Array(total);
+    beam.forEach((state, b) => {
       dotsWith(sp, state.sum, dots);
       for (let c = 0; c < sp.classes; c++) {
         if (c === options.excludeClass || state.set.includes(c)) continue;
         const normSq = state.normSq + 2 * dots[c] + 1;
-        const sim = (state.qSum + sp.qc[c]) / Math.sqrt(Math.max(normSq, 1e-12));
-        if (next.size >= beamWidth && sim <= worst) continue;
-        const set = insertSorted(state.set, c);
-        const key = set.join(',');
-        if (next.has(key)) continue;
-        next.set(key, { set, sum: state.sum, qSum: state.qSum + sp.qc[c], normSq, similarity: sim });
-        if (next.size > beamWidth) {
-          // Drop the worst so the map never grows beyond the beam (beamWidth is small: a scan is cheap).
-          let worstKey = '';
-          let worstSim = Infinity;
-          for (const [k, s] of next) if (s.similarity < worstSim) [worstKey, worstSim] = [k, s.similarity];
-          next.delete(worstKey);
-        }
-        if (next.size >= beamWidth) {
-          worst = Infinity;
-          for (const s of next.values()) worst = Math.min(worst, s.similarity);
-        }
+        sims[b * sp.classes + c] = (state.qSum + sp.qc[c]) / Math.sqrt(Math.max(normSq, 1e-12));
+        norms[b * sp.classes + c] = normSq;
       }
+    });
+    const order = topIndices(sims, beamWidth * (size === 1 ? 1 : size + 1));
+    const next: BeamState[] = [];
+    const seen = new Set<string>();
+    for (const idx of order) {
+      if (next.length >= beamWidth || sims[idx] === -Infinity) break;
+      const state = beam[Math.floor(idx / sp.classes)];
+      const c = idx % sp.classes;
+      const set = insertSorted(state.set, c);
+      const key = set.join(',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      next.push({ set, sum: sumOf(sp, set), qSum: state.qSum + sp.qc[c], normSq: norms[idx], similarity: sims[idx] });
     }
-    beam = [...next.values()].sort((a, b) => b.similarity - a.similarity).map((s) => ({ ...s, sum: sumOf(sp, s.set) }));
+    beam = next;
     if (!beam.length) break;
     fits.push(polish(sp, beam[0].set, options.excludeClass));
   }
@@ -256,6 +257,25 @@ function insertSorted(set: readonly number[], c: number): number[] {
   return out;
 }
 
+/** Indices of the n largest values, largest first (a set reached from several states appears several times). */
+function topIndices(values: Float64Array, n: number): number[] {
+  const out: number[] = [];
+  let floor = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === -Infinity || (out.length >= n && v <= floor)) continue;
+    let p = out.length < n ? out.length : n - 1;
+    if (out.length < n) out.push(i);
+    while (p > 0 && values[out[p - 1]] < v) {
+      out[p] = out[p - 1];
+      p--;
+    }
+    out[p] = i;
+    if (out.length >= n) floor = values[out[n - 1]];
+  }
+  return out;
+}
+
 /** Best-improvement single swaps until none helps (a local optimum around the beam's best set). */
 function polish(sp: SearchSpace, start: readonly number[], excludeClass?: number): MixtureFit {
   let set = [...start];
@@ -332,13 +352,16 @@ export function hybridMixtureSearch(
   profileDim: number,
   profile: Float32Array,
   m: number,
-  options: BeamOptions = {},
+  options: BeamOptions & { readonly embeddingStart?: MixtureFit } = {},
 ): HybridFit {
   const spaces = [space(centroids, dim, query), space(profiles, profileDim, profile)];
   const beamWidth = options.beamWidth ?? 16;
+  // The profile space is ~8x wider than the embedding: a narrower beam there keeps the query within budget.
   const starts = [
-    beamMixtureSearch(centroids, dim, query, { maxComponents: m, beamWidth, excludeClass: options.excludeClass })[m - 1],
-    beamMixtureSearch(profiles, profileDim, profile, { maxComponents: m, beamWidth, excludeClass: options.excludeClass })[m - 1],
+    options.embeddingStart && options.embeddingStart.classIndices.length === m
+      ? options.embeddingStart
+      : beamMixtureSearch(centroids, dim, query, { maxComponents: m, beamWidth, excludeClass: options.excludeClass })[m - 1],
+    beamMixtureSearch(profiles, profileDim, profile, { maxComponents: m, beamWidth: Math.max(4, beamWidth >> 1), excludeClass: options.excludeClass })[m - 1],
   ].filter((f): f is MixtureFit => Boolean(f));
   let best: { set: number[]; score: number } | undefined;
   for (const start of starts) {
