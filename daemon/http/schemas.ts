@@ -1,0 +1,200 @@
+/**
+ * JSON Schemas of what the API (and the MQTT and socket.io outputs) carry. They feed /api/openapi.json, and the
+ * request ones validate input too, so the document cannot drift from what the server accepts.
+ */
+
+const statusEnum = ['identified', 'low-confidence', 'unknown', 'mixture', 'rejected'];
+
+export const candidateSchema = {
+  type: 'object',
+  required: ['class', 'score'],
+  properties: {
+    class: { type: 'string' },
+    score: { type: 'number', minimum: 0, maximum: 1, description: 'calibrated confidence' },
+    similarity: { type: 'number', description: 'cosine similarity to the class, for diagnostics' },
+  },
+} as const;
+
+export const componentSchema = {
+  type: 'object',
+  required: ['class', 'score', 'fraction'],
+  properties: {
+    class: { type: 'string' },
+    score: { type: 'number', minimum: 0, maximum: 1 },
+    fraction: { type: 'number', minimum: 0, maximum: 1, description: 'estimated share; the fractions sum to 1' },
+  },
+} as const;
+
+export const errorInfoSchema = {
+  type: 'object',
+  required: ['code', 'message'],
+  properties: { code: { type: 'string' }, message: { type: 'string', description: 'what, where, why' } },
+} as const;
+
+export const resultMessageSchema = {
+  $id: 'ResultMessage',
+  type: 'object',
+  description: 'One identified (or rejected) spectrum, as published on MQTT `spectrad/<instrument>/result`, socket.io `result` and the API.',
+  required: ['id', 'instrument', 'source', 'receivedAt', 'status', 'score', 'candidates', 'latencyMs', 'modelVersion'],
+  properties: {
+    id: { type: 'string', description: 'ULID of the received spectrum (time-sortable); consumers de-duplicate by it' },
+    instrument: { type: 'string' },
+    source: { type: 'string', description: 'file path, MQTT topic or serial port' },
+    receivedAt: { type: 'string', format: 'date-time' },
+    status: { type: 'string', enum: statusEnum },
+    class: { type: 'string', description: 'the identified class (single compound)' },
+    score: { type: 'number', minimum: 0, maximum: 1 },
+    candidates: { type: 'array', items: candidateSchema },
+    components: { type: 'array', items: componentSchema, description: 'mixture components, when status is mixture' },
+    unknownComponent: { type: 'boolean', description: 'a mixture leaves a residual no library class explains' },
+    error: { ...errorInfoSchema, description: 'why the input was rejected' },
+    latencyMs: { type: 'number', description: 'arrival to result' },
+    modelVersion: { type: 'string' },
+  },
+} as const;
+
+export const alertMessageSchema = {
+  $id: 'AlertMessage',
+  type: 'object',
+  required: ['id', 'kind', 'instrument', 'at', 'message'],
+  properties: {
+    id: { type: 'string' },
+    kind: { type: 'string', enum: ['unknown', 'low-confidence', 'rejected', 'adapter-down', 'adapter-up'] },
+    instrument: { type: 'string' },
+    at: { type: 'string', format: 'date-time' },
+    message: { type: 'string' },
+    resultId: { type: 'string' },
+    acknowledgedAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const adapterStateSchema = {
+  type: 'object',
+  required: ['name', 'kind', 'state', 'since'],
+  properties: {
+    name: { type: 'string' },
+    kind: { type: 'string', enum: ['folder', 'serial', 'mqtt-in', 'mqtt-out', 'influx', 'socketio'] },
+    state: { type: 'string', enum: ['starting', 'up', 'down', 'stopped'] },
+    detail: { type: 'string' },
+    since: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const healthSchema = {
+  type: 'object',
+  required: ['status', 'ready', 'adapters', 'queueDepth', 'queueBound'],
+  properties: {
+    status: { type: 'string', enum: ['ok', 'starting', 'stopping', 'degraded'] },
+    ready: { type: 'boolean' },
+    modelVersion: { type: 'string' },
+    uptimeS: { type: 'number' },
+    adapters: { type: 'array', items: adapterStateSchema },
+    queueDepth: { type: 'integer', description: 'spectra waiting for the encoder, in memory and spilled to the store' },
+    queueBound: { type: 'integer' },
+    queues: { type: 'object', additionalProperties: { type: 'integer' }, description: 'depth per pipeline stage' },
+    outbox: { type: 'object', additionalProperties: { type: 'integer' }, description: 'messages waiting per output' },
+    counts: { type: 'object', additionalProperties: { type: 'integer' } },
+    library: { type: 'object', properties: { classes: { type: 'integer' }, references: { type: 'integer' } } },
+  },
+} as const;
+
+const curveSchema = {
+  type: 'object',
+  required: ['y'],
+  properties: {
+    x: { type: 'array', items: { type: 'number' } },
+    y: { type: 'array', items: { type: 'number' } },
+    xUnit: { type: 'string' },
+    yUnit: { type: 'string' },
+    meta: { type: 'object' },
+  },
+} as const;
+
+export const spectrumRecordSchema = {
+  type: 'object',
+  required: ['id', 'receivedAt', 'instrument', 'source', 'state'],
+  properties: {
+    id: { type: 'string' },
+    receivedAt: { type: 'string', format: 'date-time' },
+    instrument: { type: 'string' },
+    adapter: { type: 'string' },
+    source: { type: 'string' },
+    formatHint: { type: 'string' },
+    block: { type: 'integer' },
+    title: { type: 'string' },
+    state: { type: 'string', enum: ['pending', 'done', 'rejected'] },
+    payload: {
+      type: 'object',
+      description: 'the input exactly as received',
+      properties: { encoding: { type: 'string', enum: ['utf8', 'base64'] }, data: { type: 'string' }, bytes: { type: 'integer' } },
+    },
+    raw: { ...curveSchema, description: 'the input read back as a curve' },
+    preprocessed: { ...curveSchema, description: 'on the model grid, max |y| = 1' },
+    result: { $ref: '#/components/schemas/ResultMessage' },
+    reference: { ...curveSchema, description: "the identified class's mean reference on the model grid" },
+  },
+} as const;
+
+export const classInfoSchema = {
+  type: 'object',
+  required: ['name', 'references'],
+  properties: {
+    name: { type: 'string' },
+    references: { type: 'integer' },
+    source: { type: 'string', description: 'demo, api or import' },
+    enrolledAt: { type: 'string', format: 'date-time' },
+  },
+} as const;
+
+export const errorBodySchema = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: errorInfoSchema },
+} as const;
+
+export const resultsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    instrument: { type: 'string' },
+    class: { type: 'string' },
+    status: { type: 'string', pattern: `^(${statusEnum.join('|')})(,(${statusEnum.join('|')}))*$`, description: 'one status or several, comma-separated' },
+    q: { type: 'string', maxLength: 200, description: 'text in the id, source or error message' },
+    from: { type: 'string', format: 'date-time', description: 'received at or after' },
+    to: { type: 'string', format: 'date-time', description: 'received before' },
+    cursor: { type: 'string', description: 'nextCursor of the previous page' },
+    limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  },
+} as const;
+
+export const enrollBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1, maxLength: 200 },
+    spectrumIds: { type: 'array', items: { type: 'string' }, maxItems: 1000, description: 'received spectra to enroll' },
+    files: {
+      type: 'array',
+      maxItems: 100,
+      description: 'spectrum files as text (JCAMP-DX, CSV, JSON)',
+      items: { type: 'object', required: ['content'], additionalProperties: false, properties: { name: { type: 'string' }, content: { type: 'string' } } },
+    },
+  },
+} as const;
+
+export const uploadAnswerSchema = {
+  type: 'object',
+  required: ['block', 'status', 'score', 'candidates', 'modelVersion'],
+  properties: {
+    block: { type: 'integer' },
+    status: { type: 'string', enum: statusEnum },
+    class: { type: 'string' },
+    score: { type: 'number' },
+    candidates: { type: 'array', items: candidateSchema },
+    components: { type: 'array', items: componentSchema },
+    unknownComponent: { type: 'boolean' },
+    error: errorInfoSchema,
+    modelVersion: { type: 'string' },
+  },
+} as const;

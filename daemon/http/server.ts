@@ -1,0 +1,297 @@
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { SpectrumInputError } from '../../core/errors.ts';
+import type { ResultStatus } from '../../core/messages.ts';
+import type { ResultFilter } from '../store/store.ts';
+import {
+  adapterStateSchema,
+  alertMessageSchema,
+  classInfoSchema,
+  enrollBodySchema,
+  errorBodySchema,
+  healthSchema,
+  resultMessageSchema,
+  resultsQuerySchema,
+  spectrumRecordSchema,
+  uploadAnswerSchema,
+} from './schemas.ts';
+import type { ApiServices, EnrollRequest } from './services.ts';
+
+export interface HttpOptions {
+  /** Bearer token the writing endpoints require; without one they answer 403. */
+  readonly token?: string;
+  readonly uploadLimitBytes: number;
+  /** Built dashboard served at / when the folder exists. */
+  readonly dashboardDir?: string;
+  readonly version: string;
+  /** pino options or false (tests). */
+  readonly logger?: boolean | object;
+}
+
+interface RouteDoc {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly url: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly auth?: boolean;
+  readonly query?: object;
+  readonly params?: object;
+  readonly body?: object;
+  /** Request body is a file (any content type), not JSON. */
+  readonly fileBody?: boolean;
+  readonly responses: Record<number, { description: string; schema?: object }>;
+}
+
+/**
+ * The HTTP API (fastify). Every route is declared with its documentation, so /api/openapi.json is generated from
+ * the routes themselves; request schemas validate queries and bodies. Errors answer `{error: {code, message}}`.
+ */
+export async function buildHttpServer(services: ApiServices, options: HttpOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.uploadLimitBytes,
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+  });
+  const docs: RouteDoc[] = [];
+  const tokenDigest = options.token ? digest(options.token) : undefined;
+
+  const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!tokenDigest) {
+      return reply.code(403).send(errorBody('writes-disabled', 'this endpoint needs a token: set http.token (or SPECTRAD_HTTP_TOKEN) in the daemon config'));
+    }
+    const header = req.headers.authorization ?? '';
+    const given = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('unauthorized', 'missing or wrong bearer token'));
+    }
+  };
+
+  const route = <Q = unknown, P = unknown, B = unknown>(
+    doc: RouteDoc,
+    handler: (req: FastifyRequest<{ Querystring: Q; Params: P; Body: B }>, reply: FastifyReply) => Promise<unknown>,
+  ) => {
+    docs.push(doc);
+    app.route<{ Querystring: Q; Params: P; Body: B }>({
+      method: doc.method,
+      url: doc.url,
+      schema: { querystring: doc.query, params: doc.params, body: doc.fileBody ? undefined : doc.body },
+      preHandler: doc.auth ? requireToken : undefined,
+      handler,
+    });
+  };
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof SpectrumInputError) return reply.code(422).send(errorBody(err.code, err.message));
+    if (err.validation) return reply.code(400).send(errorBody('bad-request', err.message));
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(errorBody('too-large', `the upload is larger than the limit of ${options.uploadLimitBytes} bytes (http.uploadLimitBytes)`));
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send(errorBody(status === 500 ? 'internal-error' : (err.code ?? 'bad-request'), status === 500 ? 'internal error (see the daemon log)' : err.message));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not-found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  // ---- routes ---------------------------------------------------------------------------------------------------
+
+  route({ method: 'GET', url: '/api/health', summary: 'Readiness: adapters, queue depths, model version', tag: 'daemon',
+    responses: { 200: { description: 'ready', schema: healthSchema }, 503: { description: 'starting or stopping', schema: healthSchema } } },
+  async (_req, reply) => {
+    const health = services.health();
+    return reply.code(health.ready ? 200 : 503).send(health);
+  });
+
+  route<{ instrument?: string; class?: string; status?: string; q?: string; from?: string; to?: string; cursor?: string; limit?: number }>(
+    { method: 'GET', url: '/api/results', summary: 'Results, newest first, paged and filtered', tag: 'results', query: resultsQuerySchema,
+      responses: { 200: { description: 'a page', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ResultMessage' } }, nextCursor: { type: 'string' } } } } } },
+    async (req) => {
+      const q = req.query;
+      const filter: ResultFilter = {
+        instrument: q.instrument,
+        class: q.class,
+        status: q.status ? (q.status.split(',') as ResultStatus[]) : undefined,
+        q: q.q,
+        from: q.from ? new Date(q.from).toISOString() : undefined,
+        to: q.to ? new Date(q.to).toISOString() : undefined,
+        before: q.cursor,
+        limit: q.limit,
+      };
+      return services.store.listResults(filter);
+    },
+  );
+
+  route<unknown, { id: string }>(
+    { method: 'GET', url: '/api/spectra/:id', summary: 'A received spectrum: payload, raw and preprocessed curves, result', tag: 'results',
+      params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      responses: { 200: { description: 'the spectrum', schema: spectrumRecordSchema }, 404: { description: 'no such id', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const s = services.store.getSpectrum(req.params.id);
+      if (!s) return reply.code(404).send(errorBody('not-found', `no spectrum ${req.params.id}`));
+      const text = isText(s.raw);
+      const referenceClass = s.result?.class;
+      const reference = referenceClass ? services.store.classReference(referenceClass) : undefined;
+      const x = services.gridX();
+      return {
+        id: s.id,
+        receivedAt: s.receivedAt,
+        instrument: s.instrument,
+        adapter: s.adapter,
+        source: s.source,
+        formatHint: s.formatHint,
+        block: s.block,
+        title: s.title,
+        state: s.state,
+        payload: { encoding: text ? 'utf8' : 'base64', data: s.raw.toString(text ? 'utf8' : 'base64'), bytes: s.raw.length },
+        raw: services.rawCurve(s.raw, s.formatHint ?? s.source),
+        preprocessed: s.preprocessed ? { x, y: Array.from(s.preprocessed) } : undefined,
+        result: s.result,
+        reference: reference && referenceClass ? { class: referenceClass, x, y: Array.from(reference) } : undefined,
+      };
+    },
+  );
+
+  await app.register(async (scope) => {
+    // Uploads arrive as the file itself, whatever its type (JCAMP-DX, CSV, JSON): keep the bytes.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.uploadLimitBytes }, (_req, body, done) => done(null, body));
+    docs.push({ method: 'POST', url: '/api/identify', summary: 'Identify the spectra of an uploaded file (not recorded)', tag: 'results', fileBody: true,
+      query: { type: 'object', properties: { filename: { type: 'string', description: 'file name, a hint for the format (a.jdx, b.csv)' } } },
+      responses: { 200: { description: 'one answer per spectrum in the file', schema: { type: 'object', properties: { items: { type: 'array', items: uploadAnswerSchema } } } },
+        413: { description: 'larger than http.uploadLimitBytes', schema: errorBodySchema }, 422: { description: 'not a readable spectrum file', schema: errorBodySchema } } });
+    scope.post<{ Querystring: { filename?: string }; Body: Buffer }>('/api/identify', async (req, reply) => {
+      const body = req.body;
+      if (!Buffer.isBuffer(body) || body.length === 0) return reply.code(400).send(errorBody('empty-upload', 'send the spectrum file as the request body'));
+      const name = req.query.filename ?? (req.headers['x-filename'] as string | undefined);
+      return { items: await services.identifyUpload(body, name) };
+    });
+  });
+
+  route({ method: 'GET', url: '/api/classes', summary: 'Library classes', tag: 'library',
+    responses: { 200: { description: 'classes', schema: { type: 'object', properties: { items: { type: 'array', items: classInfoSchema } } } } } },
+  async () => ({
+    items: services.store.listClasses().map((c) => ({ name: c.name, references: c.references, source: c.origin, enrolledAt: c.createdAt })),
+  }));
+
+  route<unknown, unknown, EnrollRequest>(
+    { method: 'POST', url: '/api/classes', summary: 'Enroll a class from received spectra or uploaded files (no retraining)', tag: 'library', auth: true, body: enrollBodySchema,
+      responses: { 201: { description: 'enrolled', schema: { type: 'object', properties: { class: { type: 'string' }, created: { type: 'boolean' }, added: { type: 'integer' }, enrollmentId: { type: 'string' } } } },
+        401: { description: 'missing or wrong token', schema: errorBodySchema }, 403: { description: 'no token configured', schema: errorBodySchema },
+        422: { description: 'a spectrum could not be used', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const body = req.body;
+      if (!body.spectrumIds?.length && !body.files?.length) {
+        return reply.code(400).send(errorBody('nothing-to-enroll', 'give spectrumIds or files'));
+      }
+      return reply.code(201).send(await services.enroll(body));
+    },
+  );
+
+  route<unknown, { name: string }>(
+    { method: 'GET', url: '/api/classes/:name/reference', summary: "A class's mean reference on the model grid", tag: 'library',
+      params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+      responses: { 200: { description: 'the reference curve', schema: { type: 'object', properties: { class: { type: 'string' }, x: { type: 'array' }, y: { type: 'array' } } } }, 404: { description: 'no such class', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const ref = services.store.classReference(req.params.name);
+      if (!ref) return reply.code(404).send(errorBody('not-found', `no class ${req.params.name}`));
+      return { class: req.params.name, x: services.gridX(), y: Array.from(ref) };
+    },
+  );
+
+  route<unknown, { id: string }>(
+    { method: 'DELETE', url: '/api/enrollments/:id', summary: 'Undo an enrollment', tag: 'library', auth: true,
+      params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      responses: { 200: { description: 'removed', schema: { type: 'object', properties: { removed: { type: 'integer' } } } }, 404: { description: 'no such enrollment', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const { removed } = await services.undoEnrollment(req.params.id);
+      if (removed === 0) return reply.code(404).send(errorBody('not-found', `no enrollment ${req.params.id}`));
+      return { removed };
+    },
+  );
+
+  route<{ limit?: number }>(
+    { method: 'GET', url: '/api/alerts', summary: 'Alerts, newest first', tag: 'alerts',
+      query: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+      responses: { 200: { description: 'alerts', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/AlertMessage' } } } } } } },
+    async (req) => ({ items: services.store.listAlerts(req.query.limit ?? 100) }),
+  );
+
+  route<unknown, { id: string }>(
+    { method: 'POST', url: '/api/alerts/:id/ack', summary: 'Acknowledge an alert', tag: 'alerts', auth: true,
+      params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      responses: { 200: { description: 'acknowledged', schema: { type: 'object', properties: { id: { type: 'string' }, acknowledgedAt: { type: 'string' } } } }, 404: { description: 'no such alert', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const at = services.store.acknowledgeAlert(req.params.id);
+      if (!at) return reply.code(404).send(errorBody('not-found', `no alert ${req.params.id}`));
+      services.alertAcknowledged?.(req.params.id, at);
+      return { id: req.params.id, acknowledgedAt: at };
+    },
+  );
+
+  docs.push({ method: 'GET', url: '/api/openapi.json', summary: 'This document', tag: 'daemon', responses: { 200: { description: 'OpenAPI 3.1' } } });
+  app.get('/api/openapi.json', async () => openApiDocument(docs, options.version));
+
+  if (options.dashboardDir && existsSync(options.dashboardDir)) {
+    await app.register(fastifyStatic, { root: options.dashboardDir, prefix: '/', index: ['index.html'] });
+  }
+  return app;
+}
+
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function isText(b: Buffer): boolean {
+  const n = Math.min(b.length, 4096);
+  for (let i = 0; i < n; i++) if (b[i] === 0) return false;
+  return !b.subarray(0, n).toString('utf8').includes('\uFFFD');
+}
+
+function openApiDocument(docs: readonly RouteDoc[], version: string): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const d of docs) {
+    const path = d.url.replace(/:([A-Za-z]+)/g, '{$1}');
+    const parameters: object[] = [];
+    for (const [where, schema] of [['path', d.params], ['query', d.query]] as const) {
+      const props = (schema as { properties?: Record<string, object>; required?: string[] } | undefined)?.properties ?? {};
+      const required = (schema as { required?: string[] } | undefined)?.required ?? [];
+      for (const [name, s] of Object.entries(props)) {
+        const { description, ...rest } = s as { description?: string };
+        parameters.push({ name, in: where, required: where === 'path' || required.includes(name), description, schema: rest });
+      }
+    }
+    const op: Record<string, unknown> = {
+      summary: d.summary,
+      tags: [d.tag],
+      operationId: `${d.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      parameters,
+      responses: Object.fromEntries(
+        Object.entries(d.responses).map(([code, r]) => [code, { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: r.schema } } } : {}) }]),
+      ),
+    };
+    if (d.body) op.requestBody = { required: true, content: { 'application/json': { schema: d.body } } };
+    if (d.fileBody) {
+      op.requestBody = {
+        required: true,
+        content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } }, 'chemical/x-jcamp-dx': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
+      };
+    }
+    if (d.auth) op.security = [{ bearer: [] }];
+    (paths[path] ??= {})[d.method.toLowerCase()] = op;
+  }
+  const strip = ({ $id: _id, ...rest }: { $id?: string }) => rest;
+  return {
+    openapi: '3.1.0',
+    info: { title: 'spectrad', version, description: 'Live identification of compounds and mixtures in lab spectra.' },
+    paths,
+    components: {
+      schemas: { ResultMessage: strip(resultMessageSchema), AlertMessage: strip(alertMessageSchema), AdapterState: adapterStateSchema },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'http.token of the daemon config' } },
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { AdapterState, ResultMessage } from '../../core/messages.ts';
+import type { Candidate, MixtureComponent } from '../../core/identify/types.ts';
+import type { Store } from '../store/store.ts';
+
+/** What the HTTP API asks of the running daemon; daemon/run.ts provides it, tests provide small versions. */
+export interface ApiServices {
+  readonly store: Store;
+  health(): HealthReport;
+  /** Identifies every spectrum in an uploaded file without recording it. */
+  identifyUpload(payload: Buffer, fileName?: string): Promise<UploadAnswer[]>;
+  enroll(request: EnrollRequest): Promise<EnrollAnswer>;
+  undoEnrollment(enrollmentId: string): Promise<{ removed: number }>;
+  /** The raw payload read back as a curve, for display; undefined when it cannot be read. */
+  rawCurve(payload: Buffer, formatHint?: string): Curve | undefined;
+  /** x of the model grid (preprocessed spectra lie on it). */
+  gridX(): number[] | undefined;
+  /** An alert was acknowledged (live listeners are told). */
+  alertAcknowledged?(id: string, at: string): void;
+}
+
+export interface HealthReport {
+  /** ok: ready; starting; stopping; degraded: some adapter is down. */
+  readonly status: 'ok' | 'starting' | 'stopping' | 'degraded';
+  readonly ready: boolean;
+  readonly modelVersion?: string;
+  readonly uptimeS: number;
+  readonly adapters: readonly AdapterState[];
+  readonly queueDepth: number;
+  readonly queueBound: number;
+  readonly queues: Readonly<Record<string, number>>;
+  readonly outbox: Readonly<Record<string, number>>;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly library?: { readonly classes: number; readonly references: number };
+}
+
+export interface Curve {
+  readonly x?: number[];
+  readonly y: number[];
+  readonly xUnit?: string;
+  readonly yUnit?: string;
+  readonly meta?: Readonly<Record<string, unknown>>;
+}
+
+export interface UploadAnswer {
+  readonly block: number;
+  readonly status: ResultMessage['status'];
+  readonly class?: string;
+  readonly score: number;
+  readonly candidates: readonly Candidate[];
+  readonly components?: readonly MixtureComponent[];
+  readonly unknownComponent?: boolean;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly modelVersion: string;
+}
+
+export interface EnrollRequest {
+  readonly name: string;
+  readonly spectrumIds?: readonly string[];
+  /** Uploaded files as text (JCAMP-DX, CSV, JSON). */
+  readonly files?: ReadonlyArray<{ readonly name?: string; readonly content: string }>;
+}
+
+export interface EnrollAnswer {
+  readonly class: string;
+  readonly created: boolean;
+  readonly added: number;
+  readonly enrollmentId: string;
+}
