@@ -123,6 +123,10 @@ export class MqttInput implements InputAdapter {
           }
         : {}),
     });
+    if (typeof client['_sendPacket'] !== 'function') {
+      // Guards an mqtt.js upgrade that renames its internal send: without it no PUBACK could ever be sent.
+      throw new Error(`mqtt input ${this.name}: this mqtt.js has no _sendPacket; delayed PUBACK needs mqtt 5.x`);
+    }
     client.handleMessage = (packet, done) => this.onPublish(packet, done);
     client.on('connect', (connack) => void this.onConnect(connack));
     client.on('close', () => this.state.set('down', 'disconnected from broker'));
