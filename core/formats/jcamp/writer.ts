@@ -72,16 +72,19 @@ export function toJcamp(spectrum: Spectrum, options: JcampWriteOptions = {}): st
     return out.join('\n') + '\n';
   }
 
-  const yFactor = compression === 'DIF' ? difFactor(y) : 1;
+  // Ordinates too tiny to scale to integers (subnormal range) fall back to AFFN, which is exact anyway.
+  const scaled = compression === 'DIF' ? difFactor(y) : undefined;
+  const useDif = scaled !== undefined;
+  const yFactor = scaled ?? 1;
   record('XFACTOR', '1');
   record('YFACTOR', formatNumber(yFactor));
   record('FIRSTX', formatNumber(x[0]));
   record('LASTX', formatNumber(x[n - 1]));
   if (n > 1) record('DELTAX', formatNumber((x[n - 1] - x[0]) / (n - 1)));
-  record('FIRSTY', formatNumber(compression === 'DIF' ? Math.round(y[0] / yFactor) * yFactor : y[0]));
+  record('FIRSTY', formatNumber(useDif ? Math.round(y[0] / yFactor) * yFactor : y[0]));
   record('NPOINTS', String(n));
   record('XYDATA', '(X++(Y..Y))');
-  if (compression === 'DIF') writeDif(out, x, y, yFactor);
+  if (useDif) writeDif(out, x, y, yFactor);
   else writeAffn(out, x, y);
   out.push('##END=');
   return out.join('\n') + '\n';
@@ -111,7 +114,7 @@ function isEvenlySpaced(x: Float64Array): boolean {
   return true;
 }
 
-function difFactor(y: Float64Array): number {
+function difFactor(y: Float64Array): number | undefined {
   let max = 0;
   let integral = true;
   for (const v of y) {
@@ -119,7 +122,8 @@ function difFactor(y: Float64Array): number {
     if (!Number.isInteger(v)) integral = false;
   }
   if (max === 0 || (integral && max <= 1e15)) return 1;
-  return max / DIF_SCALE;
+  const factor = max / DIF_SCALE;
+  return factor >= 1e-290 ? factor : undefined;
 }
 
 function writeAffn(out: string[], x: Float64Array, y: Float64Array): void {
