@@ -48,7 +48,11 @@ export interface FolderInputOptions {
   /** Where rejected files go (relative to the watched folder unless absolute); default 'failed'. */
   readonly failedDir?: string;
   /** The store ledger: true when a spectrum with this key was already committed. */
-  readonly alreadyProcessed?: (dedupKey: string) => boolean | Promise<boolean>;
+  /**
+   * The store ledger: what became of an input with this key before. true or 'processed': committed (the file is
+   * moved/marked as on ack); 'failed': recorded as rejected (the file goes to failed/); false/undefined: new.
+   */
+  readonly alreadyProcessed?: (dedupKey: string) => LedgerAnswer | Promise<LedgerAnswer>;
   /** Larger files are refused into failed/ unread (default 64 MiB). */
   readonly maxFileBytes?: number;
   /** Files read and waiting for ack at once (default 256). */
@@ -64,6 +68,8 @@ export interface FolderInputOptions {
   /** Told about files refused without being emitted (symlink escape, too large, unreadable). */
   readonly onRefused?: (path: string, reason: string) => void;
 }
+
+export type LedgerAnswer = boolean | 'processed' | 'failed' | undefined;
 
 export const DEFAULT_IGNORE = ['**/*.tmp', '**/*.part', '**/*.partial', '**/*.crdownload', '**/.~*', '**/~$*', '**/*.swp', '**/.*'];
 export const ERROR_SUFFIX = '.error.txt';
@@ -322,9 +328,11 @@ export class FolderInput implements InputAdapter {
     }
     const dedupKey = `file:${path}:${st.size}:${Math.round(st.mtimeMs)}`;
     if (this.kept.get(path) === dedupKey) return false;
-    if (await this.options.alreadyProcessed?.(dedupKey)) {
-      // Committed before a crash, but not yet moved: finish the tidy-up only.
-      await this.dispose(root, path, dedupKey);
+    const before = await this.options.alreadyProcessed?.(dedupKey);
+    if (before) {
+      // Recorded before a crash, but not yet moved: finish the tidy-up only.
+      if (before === 'failed') await this.moveToFailed(root, path, 'recorded as rejected before a restart (see the store)');
+      else await this.dispose(root, path, dedupKey);
       return false;
     }
     let payload: Buffer;

@@ -158,18 +158,22 @@ describe('folder input over the real file system', () => {
   it('only tidies away a file the ledger already holds (crash between commit and move)', async () => {
     const dir = makeTempDir('inbox');
     writeFileSync(join(dir, 'done.csv'), '1');
+    writeFileSync(join(dir, 'bad.csv'), 'x');
     writeFileSync(join(dir, 'new.csv'), '2');
     const asked: string[] = [];
     const { got } = await startFolder({
       folders: [dir],
       alreadyProcessed: async (k) => {
         asked.push(k);
-        return k.includes('done.csv');
+        return k.includes('done.csv') ? 'processed' : k.includes('bad.csv') ? 'failed' : undefined;
       },
     });
     await waitFor('new file', () => got.length === 1);
     expect(got[0].source).toBe(join(dir, 'new.csv'));
     await waitFor('done.csv moved', () => existsSync(join(dir, 'processed', 'done.csv')));
+    await waitFor('bad.csv in failed/', () => existsSync(join(dir, 'failed', 'bad.csv.error.txt')));
+    await sleep(300);
+    expect(got).toHaveLength(1);
     expect(asked.some((k) => k.includes('done.csv'))).toBe(true);
   });
 
