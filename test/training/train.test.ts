@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../core/engine/index.ts';
 import { buildEncoderModel } from '../../core/encoder/architectures.ts';
 import { memoryFileIO } from '../../core/encoder/file-io.ts';
-import { embedRows } from '../../core/encoder/model-files.ts';
+import { embedRows, MODEL_FORMAT, saveModelDir } from '../../core/encoder/model-files.ts';
 import { knnAccuracy, normalizeRows, train, type TrainOptions } from '../../core/training/index.ts';
 import { POINTS, TEST_ARCH, tinyProblem } from './tiny-problem.ts';
 
@@ -73,6 +73,19 @@ describe('train on a tiny synthetic problem', () => {
     expect(b).toEqual(a);
     expect(resumed.history.map((h) => h.valAccuracy)).toEqual(whole.history.map((h) => h.valAccuracy));
     for (const r of [whole, first, resumed]) r.model.dispose();
+  });
+
+  it('starts from the weights of a model directory (background retraining)', async () => {
+    const io = memoryFileIO();
+    const donor = buildEncoderModel(TEST_ARCH, 99);
+    await saveModelDir(donor, { format: MODEL_FORMAT, version: 'donor', createdAt: '', architecture: TEST_ARCH, embeddingDim: 16, inputGrid: { points: POINTS, xStart: 0, xEnd: POINTS - 1, xUnit: 'index' }, preprocessing: '', engine: { backend: 'wasm', tfjs: tf.version.tfjs } }, '/donor', io);
+    // a vanishing learning rate: the run must end where it started, i.e. at the donor's kernels
+    const result = await train({ ...base, epochs: 1, lr: 1e-12, weightDecay: 0, initialWeights: '/donor', io });
+    const kernel = (m: tf.LayersModel) => Array.from(m.getWeights()[0].dataSync());
+    const fresh = buildEncoderModel(TEST_ARCH, base.seed);
+    kernel(result.model).forEach((v, i) => expect(v).toBeCloseTo(kernel(donor)[i], 6));
+    expect(kernel(result.model)).not.toEqual(kernel(fresh));
+    [donor, fresh, result.model].forEach((m) => m.dispose());
   });
 
   it('stops early at the target accuracy', async () => {
