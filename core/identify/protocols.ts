@@ -116,8 +116,8 @@ export async function singleCompound(ctx: ProtocolContext, perClass: number): Pr
   const classes = range(0, ctx.classes);
   const train = generateRandomSplit(def, { split: 'train', perClass, seed: ctx.seed, classes });
   const encoder = await ctx.encoderFor({ name: `single-${perClass}`, benchmark: 'benchmark', classes, perClass, seed: ctx.seed, train });
-    const lib = await libraryFrom(encoder, train);
-    return await knnAccuracy(encoder, lib, generateTestSplit(def, { classes }));
+  const lib = await libraryFrom(encoder, train);
+  return await knnAccuracy(encoder, lib, generateTestSplit(def, { classes }));
 }
 
 export interface UnseenResult {
@@ -145,35 +145,35 @@ export async function unseenAndUnknown(ctx: ProtocolContext, targetFalseUnknownR
   const fresh = range(split, ctx.classes);
   const train = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: known });
   const encoder = await ctx.encoderFor({ name: 'unseen', benchmark: 'benchmark', classes: known, perClass: 50, seed: ctx.seed, train });
-    const lib = await libraryFrom(encoder, train);
-    const cal = calibrate(lib, { targetFalseUnknownRate });
-    const knownTest = generateTestSplit(def, { classes: known });
-    const freshTest = generateTestSplit(def, { classes: fresh });
-    const knownEmb = await embedAll(encoder, normalizeRows(knownTest).x, knownTest.n);
-    const freshEmb = await embedAll(encoder, normalizeRows(freshTest).x, freshTest.n);
-    const topSimilarity = (emb: Float32Array, n: number) => {
-      const sims: number[] = [];
-      let unknown = 0;
-      for (let i = 0; i < n; i++) {
-        const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim) }, lib, { calibration: cal, mixtures: false });
-        sims.push(r.candidates[0].similarity ?? 0);
-        if (r.status === 'unknown') unknown++;
-      }
-      return { sims, unknownRate: (100 * unknown) / n };
-    };
-    const k = topSimilarity(knownEmb, knownTest.n);
-    const f = topSimilarity(freshEmb, freshTest.n);
-    ctx.log?.(`unknown: threshold ${cal.unknownThreshold.toFixed(4)}, false-unknown ${k.unknownRate.toFixed(2)} %, true-unknown ${f.unknownRate.toFixed(2)} %`);
+  const lib = await libraryFrom(encoder, train);
+  const cal = calibrate(lib, { targetFalseUnknownRate });
+  const knownTest = generateTestSplit(def, { classes: known });
+  const freshTest = generateTestSplit(def, { classes: fresh });
+  const knownEmb = await embedAll(encoder, normalizeRows(knownTest).x, knownTest.n);
+  const freshEmb = await embedAll(encoder, normalizeRows(freshTest).x, freshTest.n);
+  const topSimilarity = (emb: Float32Array, n: number) => {
+    const sims: number[] = [];
+    let unknown = 0;
+    for (let i = 0; i < n; i++) {
+      const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim) }, lib, { calibration: cal, mixtures: false });
+      sims.push(r.candidates[0].similarity ?? 0);
+      if (r.status === 'unknown') unknown++;
+    }
+    return { sims, unknownRate: (100 * unknown) / n };
+  };
+  const k = topSimilarity(knownEmb, knownTest.n);
+  const f = topSimilarity(freshEmb, freshTest.n);
+  ctx.log?.(`unknown: threshold ${cal.unknownThreshold.toFixed(4)}, false-unknown ${k.unknownRate.toFixed(2)} %, true-unknown ${f.unknownRate.toFixed(2)} %`);
 
-    await addToLibrary(lib, encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: fresh }));
-    const unseenAccuracy = await knnAccuracy(encoder, lib, freshTest);
-    return {
-      unseenAccuracy,
-      unknownAuroc: auroc(k.sims, f.sims),
-      falseUnknownRate: k.unknownRate,
-      trueUnknownRate: f.unknownRate,
-      targetFalseUnknownRate: 100 * targetFalseUnknownRate,
-    };
+  await addToLibrary(lib, encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: fresh }));
+  const unseenAccuracy = await knnAccuracy(encoder, lib, freshTest);
+  return {
+    unseenAccuracy,
+    unknownAuroc: auroc(k.sims, f.sims),
+    falseUnknownRate: k.unknownRate,
+    trueUnknownRate: f.unknownRate,
+    targetFalseUnknownRate: 100 * targetFalseUnknownRate,
+  };
 }
 
 export interface MixtureResult {
@@ -201,51 +201,51 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
   const target = range(0, L);
   const train = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: trainClasses });
   const encoder = await ctx.encoderFor({ name: 'mixtures', benchmark: 'benchmark', classes: trainClasses, perClass: 50, seed: ctx.seed, train });
-    const small = await libraryFrom(encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: target }));
-    const full = await libraryFrom(encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: range(0, ctx.classes) }));
-    const test = generateTestSplit(def, { classes: target });
-    const results: MixtureResult[] = [];
-    for (const m of componentCounts) {
-      const set = makeMixtures(test, { components: m, seed: ctx.seed * 1000 + m, anchorClasses: target, poolClasses: target });
-      // makeMixtures scales each sum to max 1 already; normalizeRows is a no-op kept for safety.
-      const spectra = normalizeRows({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
-      const emb = await embedAll(encoder, spectra, set.n);
-      const score = (lib: ReferenceLibrary, withSpectrum = true) => {
-        calibrationFor(lib); // once per library, outside the timed loop
-        const counts = new Array(m + 1).fill(0);
-        const start = performance.now();
-        for (let i = 0; i < set.n; i++) {
-          const r = identify(
-            {
-              embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim),
-              spectrum: withSpectrum ? spectra.subarray(i * set.points, (i + 1) * set.points) : undefined,
-            },
-            lib,
-            { components: m, candidates: 1 },
-          );
-          const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
-          const right = (r.components ?? []).filter((c) => truth.has(c.class)).length;
-          counts[right]++;
-        }
-        const ms = (performance.now() - start) / set.n;
-        const atLeast = range(1, m + 1).map((n) => (100 * counts.slice(n).reduce((s: number, v: number) => s + v, 0)) / set.n);
-        return { atLeast, ms };
-      };
-      const a = score(small);
-      const b = score(full);
-      const e = score(small, false);
-      ctx.log?.(`mixtures m=${m}: ${a.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L}), ${b.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${ctx.classes}, ${b.ms.toFixed(1)} ms/query)`);
-      ctx.log?.(`mixtures m=${m}, embedding space only (no spectrum): ${e.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L})`);
-      results.push({
-        components: m,
-        mixtures: set.n,
-        atLeast: a.atLeast,
-        atLeastFullLibrary: b.atLeast,
-        atLeastEmbeddingOnly: e.atLeast,
-        msPerQueryFullLibrary: b.ms,
-      });
-    }
-    return results;
+  const small = await libraryFrom(encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: target }));
+  const full = await libraryFrom(encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: range(0, ctx.classes) }));
+  const test = generateTestSplit(def, { classes: target });
+  const results: MixtureResult[] = [];
+  for (const m of componentCounts) {
+    const set = makeMixtures(test, { components: m, seed: ctx.seed * 1000 + m, anchorClasses: target, poolClasses: target });
+    // makeMixtures scales each sum to max 1 already; normalizeRows is a no-op kept for safety.
+    const spectra = normalizeRows({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
+    const emb = await embedAll(encoder, spectra, set.n);
+    const score = (lib: ReferenceLibrary, withSpectrum = true) => {
+      calibrationFor(lib); // once per library, outside the timed loop
+      const counts = new Array(m + 1).fill(0);
+      const start = performance.now();
+      for (let i = 0; i < set.n; i++) {
+        const r = identify(
+          {
+            embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim),
+            spectrum: withSpectrum ? spectra.subarray(i * set.points, (i + 1) * set.points) : undefined,
+          },
+          lib,
+          { components: m, candidates: 1 },
+        );
+        const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
+        const right = (r.components ?? []).filter((c) => truth.has(c.class)).length;
+        counts[right]++;
+      }
+      const ms = (performance.now() - start) / set.n;
+      const atLeast = range(1, m + 1).map((n) => (100 * counts.slice(n).reduce((s: number, v: number) => s + v, 0)) / set.n);
+      return { atLeast, ms };
+    };
+    const a = score(small);
+    const b = score(full);
+    const e = score(small, false);
+    ctx.log?.(`mixtures m=${m}: ${a.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L}), ${b.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${ctx.classes}, ${b.ms.toFixed(1)} ms/query)`);
+    ctx.log?.(`mixtures m=${m}, embedding space only (no spectrum): ${e.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L})`);
+    results.push({
+      components: m,
+      mixtures: set.n,
+      atLeast: a.atLeast,
+      atLeastFullLibrary: b.atLeast,
+      atLeastEmbeddingOnly: e.atLeast,
+      msPerQueryFullLibrary: b.ms,
+    });
+  }
+  return results;
 }
 
 /** Challenge set: 27 hard classes, trained on its own training split, tested on its 162 test spectra. */
@@ -254,8 +254,8 @@ export async function challenge(ctx: ProtocolContext): Promise<number> {
   const classes = range(0, def.classes.length);
   const train = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes });
   const encoder = await ctx.encoderFor({ name: 'challenge', benchmark: 'challenge', classes, perClass: 50, seed: ctx.seed, train });
-    const lib = await libraryFrom(encoder, train);
-    return await knnAccuracy(encoder, lib, generateTestSplit(def, { classes }));
+  const lib = await libraryFrom(encoder, train);
+  return await knnAccuracy(encoder, lib, generateTestSplit(def, { classes }));
 }
 
 export interface DistanceDistributions {
@@ -271,25 +271,25 @@ export async function distanceDistributions(ctx: ProtocolContext, pairs = 20000)
   const classes = range(0, ctx.classes);
   const train = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes });
   const encoder = await ctx.encoderFor({ name: 'single-50', benchmark: 'benchmark', classes, perClass: 50, seed: ctx.seed, train });
-    const test = generateTestSplit(def, { classes });
-    const emb = await embedAll(encoder, normalizeRows(test).x, test.n);
-    const rng = mulberry32(ctx.seed);
-    const per = test.n / classes.length;
-    const dist = (a: number, b: number) => {
-      let s = 0;
-      for (let j = 0; j < encoder.dim; j++) s += emb[a * encoder.dim + j] * emb[b * encoder.dim + j];
-      return 1 - s;
-    };
-    const same = new Float32Array(pairs);
-    const different = new Float32Array(pairs);
-    for (let i = 0; i < pairs; i++) {
-      const c = Math.floor(rng() * classes.length);
-      const a = c * per + Math.floor(rng() * per);
-      let b = c * per + Math.floor(rng() * (per - 1));
-      if (b >= a) b++;
-      same[i] = dist(a, b);
-      const d = (c + 1 + Math.floor(rng() * (classes.length - 1))) % classes.length;
-      different[i] = dist(a, d * per + Math.floor(rng() * per));
-    }
-    return { same, different };
+  const test = generateTestSplit(def, { classes });
+  const emb = await embedAll(encoder, normalizeRows(test).x, test.n);
+  const rng = mulberry32(ctx.seed);
+  const per = test.n / classes.length;
+  const dist = (a: number, b: number) => {
+    let s = 0;
+    for (let j = 0; j < encoder.dim; j++) s += emb[a * encoder.dim + j] * emb[b * encoder.dim + j];
+    return 1 - s;
+  };
+  const same = new Float32Array(pairs);
+  const different = new Float32Array(pairs);
+  for (let i = 0; i < pairs; i++) {
+    const c = Math.floor(rng() * classes.length);
+    const a = c * per + Math.floor(rng() * per);
+    let b = c * per + Math.floor(rng() * (per - 1));
+    if (b >= a) b++;
+    same[i] = dist(a, b);
+    const d = (c + 1 + Math.floor(rng() * (classes.length - 1))) % classes.length;
+    different[i] = dist(a, d * per + Math.floor(rng() * per));
+  }
+  return { same, different };
 }
