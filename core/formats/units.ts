@@ -114,7 +114,8 @@ export function xUnitFromColumnName(name: string): XUnit | undefined {
   if (/WAVELENGTH/.test(upper)) return 'nm';
   if (/\bPPM\b|CHEMICAL SHIFT/.test(upper)) return 'ppm';
   if (/\bM\/Z\b/.test(upper)) return 'm/z';
-  return normalizeXUnit(name) !== undefined && isKnownXUnit(normalizeXUnit(name) as XUnit) ? normalizeXUnit(name) : undefined;
+  const whole = normalizeXUnit(name);
+  return whole !== undefined && isKnownXUnit(whole) ? whole : undefined;
 }
 
 export function yUnitFromColumnName(name: string): string | undefined {

@@ -166,4 +166,27 @@ describe('properties', () => {
       '##SYMBOL=X, Y\n', '##BLOCKS=2\n', '##DATA TYPE=LINK\n', '1A0J%T\n', '1 2 3 4\n', '2,3;4,5\n', '?', 's9999', 'e+', '{"y":[1,', '1,2\n', '\u00e9', '\t', '$$');
     fc.assert(fc.property(fc.array(piece, { maxLength: 40 }), (parts) => check(parts.join(''))), { numRuns: 500 });
   });
+
+  it('instrument files with random deletions, insertions and truncations never throw anything else', () => {
+    const files = ['opus-ir-difdup.jdx', 'nmr-ntuples.jdx', 'link-ir-ms.jdx', 'gcms-ntuples.jdx', 'omnic-raman-pac.jdx'].map(fixture);
+    const edit = fc.tuple(fc.nat(), fc.nat(3), fc.string({ maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.nat(files.length - 1), fc.array(edit, { maxLength: 8 }), (which, edits) => {
+        let text = files[which];
+        for (const [pos, kind, str] of edits) {
+          const p = pos % (text.length + 1);
+          if (kind === 0) text = text.slice(0, p) + text.slice(p + 1);
+          else if (kind === 1) text = text.slice(0, p) + str + text.slice(p);
+          else if (kind === 2) text = text.slice(0, p);
+          else text = text.slice(0, p) + str + text.slice(p + str.length);
+        }
+        try {
+          for (const b of parseSpectrumFile(text)) expect(b.spectrum !== undefined || b.error instanceof SpectrumInputError).toBe(true);
+        } catch (error) {
+          if (!(error instanceof SpectrumInputError)) throw error;
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
 });
