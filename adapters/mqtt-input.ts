@@ -35,7 +35,7 @@ export interface MqttInputOptions extends MqttConnectionOptions {
   readonly instrument?: string;
   /** Or: the topic level (0-based) that names the instrument, e.g. 1 for 'lab/<instrument>/spectra'. */
   readonly instrumentTopicLevel?: number;
-  /** How long start() waits for the first subscription before resolving with the adapter down (default 10 s). */
+  /** Longest wait in start() for the first subscription or the first failure (default 10 s). */
   readonly startWaitMs?: number;
   /**
    * Subscription QoS (default 1). 2 is subscribed as 1: a delayed acknowledgement cannot be held across a restart in
@@ -135,8 +135,9 @@ export class MqttInput implements InputAdapter {
     client.connect();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(finish, o.startWaitMs ?? 10_000);
+      // Up, or a first failure (refused login, no broker): either way the daemon goes on; reconnects continue.
       const sub = this.state.state$.subscribe((s) => {
-        if (s.state === 'up') finish();
+        if (s.state === 'up' || s.state === 'down') finish();
       });
       function finish() {
         clearTimeout(timer);

@@ -21,7 +21,7 @@ export interface MqttOutputOptions extends MqttConnectionOptions {
   readonly topicPrefix?: string;
   /** A publish without PUBACK by then fails and goes back to the outbox (default 10 s). */
   readonly publishTimeoutMs?: number;
-  /** How long start() waits for the first connection before resolving with the adapter down (default 10 s). */
+  /** Longest wait in start() for the first connection or the first failure (default 10 s). */
   readonly startWaitMs?: number;
   /** QoS of results and alerts (default 1). With 0 a publish resolves once written to the socket: no PUBACK exists. */
   readonly qos?: 0 | 1 | 2;
@@ -77,11 +77,16 @@ export class MqttOutput implements OutputAdapter {
     client.on('close', () => this.state.set('down', 'disconnected from broker'));
     client.on('error', (err) => this.state.set('down', describeError(err)));
     await new Promise<void>((resolve) => {
+      // Connected, or a first failure (refused login, no broker): the daemon goes on either way; reconnects continue.
       const timer = setTimeout(done, this.options.startWaitMs ?? 10_000);
       client.once('connect', done);
+      client.once('error', done);
+      client.once('close', done);
       function done() {
         clearTimeout(timer);
         client.off('connect', done);
+        client.off('error', done);
+        client.off('close', done);
         resolve();
       }
     });

@@ -198,6 +198,23 @@ describe('MQTT input against a real mosquitto', () => {
   });
 });
 
+describe('MQTT input started before its broker', () => {
+  it('starts at once with the adapter down, then connects and subscribes when the broker appears', async () => {
+    const late = await startMosquitto();
+    await late.stop();
+    const t0 = Date.now();
+    const { got, states } = await startInput({ clientId: 'early-bird', topics: ['early/#'], startWaitMs: 10_000 }, late.url);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(states.at(-1)?.state).toBe('down');
+    await late.start();
+    await waitFor('up', () => states.at(-1)?.state === 'up', 15_000);
+    const pub = await mqtt.connectAsync(late.url, { protocolVersion: 5 });
+    await pub.publishAsync('early/x', json(5), { qos: 1 });
+    await waitFor('message', () => got.length === 1);
+    await pub.endAsync();
+  });
+});
+
 describe('MQTT input with authentication', () => {
   it('is down with the reason on a wrong password and up with the right one', async () => {
     const secure = await startMosquitto({ auth: { username: 'spectrad', password: 's3cret' } });
