@@ -6,7 +6,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
 import { fusedBatchNormConfig } from './batch-norm.ts';
-import { meanConfig, sumConfig } from './channel-reductions.ts';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop.ts';
 import { identityConfig } from './identity.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
@@ -28,8 +27,6 @@ export function registerWasmOverrides(): string[] {
     fusedMatMulConfig(BACKEND),
     tileConfig(BACKEND),
     identityConfig(BACKEND),
-    sumConfig(BACKEND),
-    meanConfig(BACKEND),
     fusedBatchNormConfig(BACKEND),
   ];
   const stock = ours.map((c) => tf.getKernel(c.kernelName, BACKEND)).filter((c): c is KernelConfig => c !== undefined);
