@@ -76,7 +76,11 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     app.route<{ Querystring: Q; Params: P; Body: B }>({
       method: doc.method,
       url: doc.url,
-      schema: { querystring: doc.query, params: doc.params, body: doc.fileBody ? undefined : doc.body },
+      schema: {
+        ...(doc.query ? { querystring: doc.query } : {}),
+        ...(doc.params ? { params: doc.params } : {}),
+        ...(doc.body && !doc.fileBody ? { body: doc.body } : {}),
+      },
       preHandler: doc.auth ? requireToken : undefined,
       handler,
     });

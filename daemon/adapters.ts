@@ -1,0 +1,109 @@
+import type { Server as HttpServer } from 'node:http';
+import type { InputAdapter, OutputAdapter } from '../adapters/types.ts';
+import type { InputConfig, OutputConfig } from '../config/schema.ts';
+import type { PipelineLogger } from '../pipelines/ports.ts';
+import type { Store } from './store/store.ts';
+
+/** Builds the configured input adapters (loaded lazily: serialport and mqtt load only when configured). */
+export async function createInputs(configs: readonly InputConfig[], store: Store, defaultInstrument: string, log: PipelineLogger): Promise<InputAdapter[]> {
+  const out: InputAdapter[] = [];
+  for (const c of configs) {
+    switch (c.type) {
+      case 'folder': {
+        const { FolderInput } = await import('../adapters/folder.ts');
+        out.push(
+          new FolderInput({
+            name: c.name,
+            folders: c.paths,
+            patterns: c.patterns,
+            instrument: c.instrument ?? defaultInstrument,
+            stableMs: c.stabilityMs,
+            onAck: c.after === 'move' ? { action: 'move', dir: c.processedDir } : c.after === 'mark' ? { action: 'mark' } : { action: 'keep' },
+            failedDir: c.failedDir,
+            alreadyProcessed: (key) => store.ledgerOutcome(key),
+            scanAtStart: c.scanAtStart,
+            usePolling: c.usePolling,
+            createMissing: true,
+            onRefused: (path, reason) => log.warn({ adapter: c.name, path, reason }, 'file refused'),
+          }),
+        );
+        break;
+      }
+      case 'serial': {
+        const { SerialInput } = await import('../adapters/serial.ts');
+        out.push(
+          new SerialInput({
+            name: c.name,
+            path: c.path,
+            baudRate: c.baudRate,
+            dataBits: c.dataBits,
+            stopBits: c.stopBits,
+            parity: c.parity,
+            framing:
+              c.framing === 'markers'
+                ? { kind: 'markers', start: c.startMarker!, end: c.endMarker! }
+                : c.framing === 'jcamp'
+                  ? { kind: 'jcamp' }
+                  : { kind: 'line' },
+            instrument: c.instrument ?? defaultInstrument,
+            reconnect: { initialMs: c.reconnectMinMs, maxMs: c.reconnectMaxMs },
+            onDropped: (e) => log.warn({ adapter: c.name, ...e }, 'serial bytes dropped'),
+          }),
+        );
+        break;
+      }
+      case 'mqtt': {
+        const { MqttInput } = await import('../adapters/mqtt-input.ts');
+        out.push(
+          new MqttInput({
+            name: c.name,
+            url: c.url,
+            clientId: c.clientId ?? `spectrad-${c.name}`,
+            topics: c.topics,
+            qos: c.qos,
+            clean: c.clean,
+            protocolVersion: c.protocolVersion,
+            username: c.username,
+            password: c.password,
+            instrument: c.instrument,
+          }),
+        );
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+export async function createOutputs(
+  configs: readonly OutputConfig[],
+  httpServer: HttpServer | undefined,
+  queueDepth: () => number,
+  log: PipelineLogger,
+): Promise<OutputAdapter[]> {
+  const out: OutputAdapter[] = [];
+  for (const c of configs) {
+    switch (c.type) {
+      case 'mqtt': {
+        const { MqttOutput } = await import('../adapters/mqtt-output.ts');
+        out.push(new MqttOutput({ name: c.name, url: c.url, topicPrefix: c.topicPrefix, qos: c.qos, retain: c.retain, clientId: c.clientId, username: c.username, password: c.password }));
+        break;
+      }
+      case 'influx': {
+        const { InfluxOutput } = await import('../adapters/influx-output.ts');
+        out.push(new InfluxOutput({ name: c.name, url: c.url, token: c.token, org: c.org, bucket: c.bucket, measurement: c.measurement, queueDepth }));
+        break;
+      }
+      case 'socketio': {
+        if (!httpServer) {
+          log.warn({ output: c.name }, 'socket.io output needs the HTTP server (http.enabled: true); skipped');
+          break;
+        }
+        const { SocketIoOutput } = await import('../adapters/socketio-output.ts');
+        out.push(new SocketIoOutput({ name: c.name, server: httpServer, path: c.path }));
+        break;
+      }
+    }
+  }
+  return out;
+}

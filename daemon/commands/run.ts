@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+
+/** `spectrad run`: the always-on daemon. Flags override the config for the common cases. */
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the daemon: watch inputs, identify spectra, publish results, serve the API and dashboard')
+    .option('-c, --config <file>', 'YAML config (default: the embedded config/default.yaml)')
+    .option('--watch <dir>', 'watch this folder instead of the configured folder inputs (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--mqtt <url>', 'publish results to this MQTT broker (replaces configured MQTT outputs)')
+    .option('--http <host:port>', 'address of the HTTP API and dashboard')
+    .option('--instrument <name>', 'instrument name for inputs that name none')
+    .option('--data <dir>', 'folder for the store and other state')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (opts: { config?: string; watch: string[]; mqtt?: string; http?: string; instrument?: string; data?: string; logLevel?: string }) => {
+      const { ConfigError, loadConfig } = await import('../../config/load.ts');
+      let config;
+      try {
+        config = loadConfig({
+          file: opts.config,
+          overrides: { watch: opts.watch, mqtt: opts.mqtt, http: opts.http, instrument: opts.instrument, dataDir: opts.data, logLevel: opts.logLevel },
+        });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          console.error(err.message);
+          process.exitCode = 2;
+          return;
+        }
+        throw err;
+      }
+      const { startDaemon } = await import('../run.ts');
+      const daemon = await startDaemon(config);
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals > 1) {
+          daemon.log.warn({ signal }, 'second signal: exiting without finishing the stop');
+          process.exit(130);
+        }
+        daemon.log.info({ signal }, 'stopping: inputs, then draining the pipeline, flushing outputs, closing the store');
+        daemon.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            daemon.log.error({ err }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      // A fault in one adapter's callback must not take the daemon down; log it loudly instead.
+      process.on('uncaughtException', (err) => daemon.log.error({ err }, 'uncaught exception (daemon keeps running)'));
+      process.on('unhandledRejection', (err) => daemon.log.error({ err }, 'unhandled rejection (daemon keeps running)'));
+    });
+}

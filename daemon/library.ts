@@ -1,0 +1,137 @@
+import type { Encoder } from '../core/encoder/types.ts';
+import { ReferenceLibrary } from '../core/identify/index.ts';
+import { createSpectrum } from '../core/spectrum.ts';
+import type { PipelineLogger } from '../pipelines/ports.ts';
+import { ulid } from './store/ids.ts';
+import type { Store } from './store/store.ts';
+
+export interface DemoLibraryOptions {
+  readonly classes: 'all' | readonly number[];
+  readonly perClass: number;
+  readonly seed: number;
+}
+
+/**
+ * The reference library the pipeline identifies against. The store is its source of truth (classes, reference
+ * spectra on the model grid, their embeddings and the model version that made them); this holds the in-memory
+ * ReferenceLibrary built from it, re-embedding references when the model changed.
+ */
+export class LibraryService {
+  private current: ReferenceLibrary;
+
+  constructor(
+    private readonly store: Store,
+    private readonly encoder: Encoder,
+    private readonly preprocessVector: (y: Float32Array) => Float32Array,
+    private readonly log: PipelineLogger,
+  ) {
+    this.current = this.empty();
+  }
+
+  get library(): ReferenceLibrary {
+    return this.current;
+  }
+
+  /** Builds the library from the store, re-embedding references made by another model version. */
+  async load(): Promise<void> {
+    const refs = this.store.references();
+    const stale = refs.filter((r) => r.modelVersion !== this.encoder.version || !r.embedding);
+    if (stale.length > 0) {
+      this.log.info({ references: stale.length, modelVersion: this.encoder.version }, 're-embedding library references for this model');
+      const embeddings = await this.embed(stale.map((r) => r.vector));
+      this.store.setEmbeddings(this.encoder.version, stale.map((r, i) => ({ id: r.id, embedding: embeddings[i] })));
+    }
+    const lib = this.empty();
+    const byClass = new Map<string, { emb: Float32Array[]; vec: Float32Array[] }>();
+    const fresh = new Map(this.store.references().map((r) => [r.id, r]));
+    for (const r of fresh.values()) {
+      const entry = byClass.get(r.class) ?? { emb: [], vec: [] };
+      entry.emb.push(r.embedding!);
+      entry.vec.push(r.vector);
+      byClass.set(r.class, entry);
+    }
+    for (const [name, { emb, vec }] of byClass) {
+      const points = this.encoder.grid.points;
+      const keepSpectra = vec.every((v) => v.length === points);
+      lib.addReferences(name, concat(emb), keepSpectra ? concat(vec) : null);
+    }
+    this.current = lib;
+  }
+
+  /** At first start: a demo library from generated benchmark spectra (train split), unless classes exist. */
+  async ensureDemo(options: DemoLibraryOptions): Promise<boolean> {
+    if (this.store.listClasses().length > 0) return false;
+    const { loadDefinition, generateRandomSplit } = await import('../core/benchmark/index.ts');
+    const def = loadDefinition('benchmark');
+    const classes = options.classes === 'all' ? def.classes.map((_, i) => i) : [...options.classes];
+    const started = Date.now();
+    const data = generateRandomSplit(def, { split: 'train', perClass: options.perClass, seed: options.seed, classes });
+    const vectors: Float32Array[] = [];
+    for (let r = 0; r < data.n; r++) vectors.push(this.preprocessVector(data.x.subarray(r * data.points, (r + 1) * data.points)));
+    const embeddings = await this.embed(vectors);
+    const byClass = new Map<number, number[]>();
+    for (let r = 0; r < data.n; r++) byClass.set(data.y[r], [...(byClass.get(data.y[r]) ?? []), r]);
+    for (const [cls, rows] of byClass) {
+      this.store.addReferences(
+        String(cls),
+        'demo',
+        rows.map((r) => ({ vector: vectors[r], embedding: embeddings[r], modelVersion: this.encoder.version })),
+      );
+    }
+    this.log.info({ classes: classes.length, perClass: options.perClass, ms: Date.now() - started }, 'built the demo library from generated benchmark spectra');
+    await this.load();
+    return true;
+  }
+
+  /** Enrolls references (preprocessed vectors) into a class, creating it when new: no retraining. */
+  async enroll(name: string, vectors: readonly Float32Array[], origin: string, spectrumIds?: readonly (string | undefined)[]) {
+    const embeddings = await this.embed(vectors);
+    const enrollmentId = ulid();
+    const created = this.store.addReferences(
+      name,
+      origin,
+      vectors.map((v, i) => ({ vector: v, embedding: embeddings[i], modelVersion: this.encoder.version, spectrumId: spectrumIds?.[i], enrollmentId })),
+    );
+    await this.load();
+    return { class: name, created, added: vectors.length, enrollmentId };
+  }
+
+  async undo(enrollmentId: string): Promise<{ removed: number }> {
+    const { removed } = this.store.undoEnrollment(enrollmentId);
+    if (removed > 0) await this.load();
+    return { removed };
+  }
+
+  private empty(): ReferenceLibrary {
+    return new ReferenceLibrary({ dim: this.encoder.dim, points: this.encoder.grid.points, modelVersion: this.encoder.version });
+  }
+
+  private async embed(vectors: readonly Float32Array[], batch = 256): Promise<Float32Array[]> {
+    const points = this.encoder.grid.points;
+    const dim = this.encoder.dim;
+    const out: Float32Array[] = [];
+    for (let start = 0; start < vectors.length; start += batch) {
+      const chunk = vectors.slice(start, start + batch);
+      const x = new Float32Array(chunk.length * points);
+      chunk.forEach((v, i) => x.set(v.subarray(0, points), i * points));
+      const e = await this.encoder.embed(x, chunk.length);
+      for (let i = 0; i < chunk.length; i++) out.push(e.slice(i * dim, (i + 1) * dim));
+    }
+    return out;
+  }
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A benchmark row as a Spectrum on the index axis, for the core preprocessing. */
+export function benchmarkSpectrum(y: Float32Array) {
+  return createSpectrum({ y, xUnit: 'index' });
+}

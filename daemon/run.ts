@@ -1,0 +1,390 @@
+import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import type { Subscription } from 'rxjs';
+import type { InputAdapter, OutputAdapter, RawInput } from '../adapters/types.ts';
+import type { ResolvedConfig } from '../config/load.ts';
+import { packageRoot } from '../config/load.ts';
+import type { Encoder } from '../core/encoder/types.ts';
+import { SpectrumInputError } from '../core/errors.ts';
+import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
+import type { Spectrum } from '../core/spectrum.ts';
+import type { PipelineDomain } from '../pipelines/domain.ts';
+import { createIdentifyStage } from '../pipelines/identify-stage.ts';
+import { SpectrumPipeline } from '../pipelines/spectrum-pipeline.ts';
+import { createInputs, createOutputs } from './adapters.ts';
+import { buildHttpServer } from './http/server.ts';
+import type { ApiServices, Curve, EnrollRequest, HealthReport, UploadAnswer } from './http/services.ts';
+import { benchmarkSpectrum, LibraryService } from './library.ts';
+import { Lifecycle } from './lifecycle.ts';
+import { OutboxDispatcher } from './outbox.ts';
+import { ulid } from './store/ids.ts';
+import { Store } from './store/store.ts';
+
+export interface Daemon {
+  readonly config: ResolvedConfig;
+  readonly store: Store;
+  readonly pipeline: SpectrumPipeline;
+  readonly http?: FastifyInstance;
+  /** http://host:port the API listens on. */
+  readonly url?: string;
+  readonly log: Logger;
+  health(): HealthReport;
+  /** Stops inputs, drains the pipeline, flushes outputs, closes the store. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A logger to use instead of pino on stdout (tests). */
+  readonly logger?: Logger;
+  /** Longest the outputs get at stop to deliver what is queued (the rest stays in the outbox for next time). */
+  readonly flushTimeoutMs?: number;
+}
+
+const pkgVersion = (JSON.parse(readFileSync(`${packageRoot}/package.json`, 'utf8')) as { version: string }).version;
+
+/**
+ * The composition root: builds every part from the config and starts them in order
+ * store -> model -> library -> outputs -> pipeline -> inputs -> http; stop runs in reverse.
+ */
+export async function startDaemon(config: ResolvedConfig, options: StartOptions = {}): Promise<Daemon> {
+  const log = options.logger ?? pino({ level: config.logLevel, base: { service: 'spectrad' } });
+  const lifecycle = new Lifecycle(log);
+  const startedAt = Date.now();
+  let phase: 'starting' | 'running' | 'stopping' = 'starting';
+
+  let store!: Store;
+  let encoder!: Encoder;
+  let library!: LibraryService;
+  let http: FastifyInstance | undefined;
+  let url: string | undefined;
+  let inputs: InputAdapter[] = [];
+  let outputs: OutputAdapter[] = [];
+  const dispatchers: OutboxDispatcher[] = [];
+  const states = new Map<string, AdapterState>();
+  const stateSubs: Subscription[] = [];
+  let preprocessSpectrum!: (s: Spectrum) => Float32Array;
+  let parseFile!: (payload: Buffer, fileName?: string) => ReturnType<PipelineDomain['parse']>;
+  let gridX: number[] | undefined;
+
+  const wakeOutputs = () => dispatchers.forEach((d) => d.wake());
+
+  const watchState = (adapter: { name: string; state$: InputAdapter['state$'] }) => {
+    stateSubs.push(
+      adapter.state$.subscribe({
+        next: (s) => {
+          const before = states.get(adapter.name);
+          states.set(adapter.name, s);
+          if (before?.state === s.state) return;
+          const level = s.state === 'down' ? 'warn' : 'info';
+          log[level]({ adapter: s.name, kind: s.kind, state: s.state, detail: s.detail }, `adapter ${s.name} ${s.state}`);
+          const kind = s.state === 'down' ? 'adapter-down' : s.state === 'up' && before?.state === 'down' ? 'adapter-up' : undefined;
+          if (kind && phase === 'running') {
+            const alert: AlertMessage = { id: ulid(), kind, instrument: config.instrument, at: new Date().toISOString(), message: `${s.kind} ${s.name} is ${s.state}${s.detail ? `: ${s.detail}` : ''}` };
+            try {
+              store.addAlert(alert);
+              wakeOutputs();
+            } catch (err) {
+              log.error({ err }, 'could not record adapter alert');
+            }
+          }
+        },
+        error: (err: unknown) => log.error({ err, adapter: adapter.name }, 'adapter state stream failed'),
+      }),
+    );
+  };
+
+  const domain: PipelineDomain = {
+    get modelVersion() {
+      return encoder.version;
+    },
+    parse: (raw: RawInput) => parseFile(raw.payload, raw.formatHint ?? raw.source),
+    preprocess: (s) => preprocessSpectrum(s),
+    identify: (vectors) => identifyStage(vectors),
+  };
+  let identifyStage!: (vectors: readonly Float32Array[]) => ReturnType<PipelineDomain['identify']>;
+
+  const pipeline = new SpectrumPipeline({
+    store: {
+      // Late-bound: the store opens in the first lifecycle step.
+      ledgerOutcome: (k) => store.ledgerOutcome(k),
+      commitIngest: (c) => store.commitIngest(c),
+      commitResults: (r, a) => store.commitResults(r, a),
+      pending: (n, ex) => store.pending(n, ex),
+    },
+    domain,
+    batchSize: config.pipeline.batchSize,
+    windowMs: config.pipeline.windowMs,
+    queueBound: config.pipeline.queueBound,
+    ingestConcurrency: config.pipeline.ingestConcurrency,
+    defaultInstrument: config.instrument,
+    newId: () => ulid(),
+    log,
+    onCommitted: wakeOutputs,
+    onPressure: (high) => {
+      // Inputs that can pause (folder, MQTT) do; the rest keep arriving and wait in the store.
+      for (const input of inputs) {
+        const pausable = input as InputAdapter & { pause?: () => void; resume?: () => void };
+        (high ? pausable.pause : pausable.resume)?.call(pausable);
+      }
+    },
+  });
+
+  const health = (): HealthReport => {
+    const counts = store?.db.open ? store.counts() : { spectra: 0, pending: 0, results: 0, rejected: 0 };
+    const stats = pipeline.stats();
+    const adapters = [...states.values()];
+    const ready = phase === 'running';
+    return {
+      status: phase === 'running' ? (adapters.some((a) => a.state === 'down') ? 'degraded' : 'ok') : phase,
+      ready,
+      modelVersion: encoder?.version,
+      uptimeS: Math.round((Date.now() - startedAt) / 1000),
+      adapters,
+      queueDepth: counts.pending,
+      queueBound: config.pipeline.queueBound,
+      queues: { ingesting: stats.ingesting, inMemory: stats.inMemory, pending: counts.pending },
+      outbox: store?.db.open ? store.outboxDepths() : {},
+      counts: { ...counts, identified: stats.identified, duplicates: stats.duplicates },
+      library: library ? { classes: library.library.classCount, references: library.library.referenceCount } : undefined,
+    };
+  };
+
+  const services: ApiServices = {
+    get store() {
+      return store;
+    },
+    health,
+    identifyUpload: async (payload, fileName) => {
+      const parts = parseFile(payload, fileName);
+      const answers: UploadAnswer[] = [];
+      const vectors: Array<{ block: number; v: Float32Array }> = [];
+      for (const p of parts) {
+        try {
+          if (!p.spectrum) throw p.error ?? new SpectrumInputError('unreadable', 'block could not be read');
+          vectors.push({ block: p.block, v: preprocessSpectrum(p.spectrum) });
+        } catch (err) {
+          const e = err instanceof SpectrumInputError ? err : new SpectrumInputError('unreadable', String(err));
+          answers.push({ block: p.block, status: 'rejected', score: 0, candidates: [], error: { code: e.code, message: e.message }, modelVersion: encoder.version });
+        }
+      }
+      if (vectors.length > 0) {
+        const ids = await identifyStage(vectors.map((x) => x.v));
+        vectors.forEach((x, i) => answers.push({ block: x.block, ...ids[i], modelVersion: encoder.version }));
+      }
+      return answers.sort((a, b) => a.block - b.block);
+    },
+    enroll: async (req: EnrollRequest) => {
+      const vectors: Float32Array[] = [];
+      const sources: Array<string | undefined> = [];
+      for (const id of req.spectrumIds ?? []) {
+        const v = store.spectrumVector(id);
+        if (!v) throw new SpectrumInputError('unknown-spectrum', `no usable spectrum ${id} (unknown or rejected)`, { field: 'spectrumIds' });
+        vectors.push(v);
+        sources.push(id);
+      }
+      for (const f of req.files ?? []) {
+        for (const p of parseFile(Buffer.from(f.content), f.name)) {
+          if (!p.spectrum) throw p.error ?? new SpectrumInputError('unreadable', 'block could not be read', { file: f.name });
+          vectors.push(preprocessSpectrum(p.spectrum));
+          sources.push(undefined);
+        }
+      }
+      const answer = await library.enroll(req.name, vectors, 'api', sources);
+      log.info({ class: req.name, added: answer.added, created: answer.created }, 'class enrolled');
+      return answer;
+    },
+    undoEnrollment: (id) => library.undo(id),
+    rawCurve: (payload, hint): Curve | undefined => {
+      try {
+        const s = parseFile(payload, hint).find((p) => p.spectrum)?.spectrum;
+        return s ? { x: Array.from(s.x), y: Array.from(s.y), xUnit: s.xUnit, yUnit: s.yUnit, meta: { ...s.meta } } : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    gridX: () => gridX,
+  };
+
+  lifecycle.add(
+    'store',
+    async () => {
+      store = new Store(config.store.path, { synchronous: config.store.synchronous });
+      log.info({ path: config.store.path, synchronous: config.store.synchronous }, 'store open');
+      if (config.store.retentionDays > 0) {
+        const cutoff = new Date(Date.now() - config.store.retentionDays * 86_400_000).toISOString();
+        log.info({ removed: store.prune(cutoff), cutoff }, 'old spectra pruned');
+      }
+    },
+    async () => store.close(),
+  );
+
+  lifecycle.add(
+    'model',
+    async () => {
+      const [{ initEngine }, { loadEncoder }, formats, pre] = await Promise.all([
+        import('../core/engine/index.ts'),
+        import('../core/encoder/model-files.ts'),
+        import('../core/formats/index.ts'),
+        import('../core/preprocess/index.ts'),
+      ]);
+      await initEngine({ backend: config.model.engine, logger: (msg) => log.info(msg) });
+      encoder = await loadEncoder(config.model.dir);
+      log.info({ dir: config.model.dir, version: encoder.version, points: encoder.grid.points, dim: encoder.dim }, 'model loaded');
+      const chain = config.preprocessing;
+      preprocessSpectrum = (s) => pre.preprocess(s, encoder.grid, chain);
+      gridX = Array.from(pre.gridX(encoder.grid));
+      parseFile = (payload, fileName) =>
+        formats.parseSpectrumFile(payload, { fileName }).map((b) => ({ block: b.block, spectrum: b.spectrum, error: b.error }));
+    },
+    async () => encoder?.dispose(),
+  );
+
+  lifecycle.add('library', async () => {
+    library = new LibraryService(store, encoder, (y) => preprocessSpectrum(benchmarkSpectrum(y)), log);
+    await library.load();
+    if (config.library.demo) {
+      await library.ensureDemo({ classes: config.library.demoClasses, perClass: config.library.demoPerClass, seed: config.library.demoSeed });
+    }
+    const lib = library.library;
+    log.info({ classes: lib.classCount, references: lib.referenceCount }, 'library ready');
+    identifyStage = createIdentifyStage(encoder, () => library.library, config.identification);
+    if (lib.classCount > 0) {
+      // Warm-up: the first call compiles the model's kernels and calibrates the library's thresholds (seconds);
+      // done here, the first real spectrum does not pay for it.
+      const t0 = Date.now();
+      const probe = store.references()[0];
+      if (probe) await identifyStage([probe.vector]);
+      log.info({ ms: Date.now() - t0 }, 'encoder and calibration warmed up');
+    }
+  });
+
+  lifecycle.add(
+    'outputs',
+    async () => {
+      if (config.http.enabled) {
+        http = await buildHttpServer(services, {
+          token: config.http.token,
+          uploadLimitBytes: config.http.uploadLimitBytes,
+          dashboardDir: config.http.dashboardDir,
+          version: pkgVersion,
+          logger: false,
+        });
+      }
+      outputs = await createOutputs(config.outputs, http?.server, () => health().queueDepth, log);
+      store.setOutputs(outputs.map((o) => o.name));
+      for (const output of outputs) {
+        watchState(output);
+        try {
+          await output.start();
+        } catch (err) {
+          // A broker that is down at start is an outage like any other: messages wait in the outbox.
+          log.error({ err, output: output.name }, 'output failed to start; its messages wait in the store');
+        }
+        const d = new OutboxDispatcher(store, output, { log });
+        dispatchers.push(d);
+        d.wake();
+      }
+    },
+    async () => {
+      const flushMs = options.flushTimeoutMs ?? 5000;
+      await Promise.all(
+        dispatchers.map(async (d) => {
+          if (!(await d.flush(flushMs))) log.warn({ output: d.output.name }, 'output not flushed in time; the rest stays in the outbox');
+          d.stop();
+          await d.idle();
+        }),
+      );
+      for (const output of outputs) {
+        try {
+          await output.stop();
+        } catch (err) {
+          log.error({ err, output: output.name }, 'output stop failed');
+        }
+      }
+    },
+  );
+
+  lifecycle.add(
+    'pipeline',
+    async () => pipeline.start(),
+    async () => {
+      await pipeline.drain();
+      log.info(pipeline.stats(), 'pipeline drained');
+    },
+  );
+
+  lifecycle.add(
+    'inputs',
+    async () => {
+      inputs = await createInputs(config.inputs, store, config.instrument, log);
+      for (const input of inputs) {
+        watchState(input);
+        pipeline.attach(input.inputs$, input.name);
+        try {
+          await input.start();
+        } catch (err) {
+          log.error({ err, input: input.name }, 'input failed to start; the daemon goes on without it');
+        }
+      }
+    },
+    async () => {
+      await Promise.all(
+        inputs.map(async (i) => {
+          try {
+            await i.stop();
+          } catch (err) {
+            log.error({ err, input: i.name }, 'input stop failed');
+          }
+        }),
+      );
+    },
+  );
+
+  lifecycle.add(
+    'http',
+    async () => {
+      if (!http) return;
+      const address = await http.listen({ host: config.http.host, port: config.http.port });
+      url = address;
+      log.info({ url: address }, 'HTTP API listening');
+    },
+    async () => {
+      phase = 'stopping';
+      await http?.close();
+    },
+  );
+
+  await lifecycle.start();
+  phase = 'running';
+  log.info({ inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), url }, 'spectrad running');
+
+  return {
+    config,
+    get store() {
+      return store;
+    },
+    pipeline,
+    get http() {
+      return http;
+    },
+    get url() {
+      return url;
+    },
+    log,
+    health,
+    stop: async () => {
+      phase = 'stopping';
+      await lifecycle.stop();
+      stateSubs.forEach((s) => s.unsubscribe());
+      log.info('spectrad stopped');
+    },
+  };
+}
+
+/** Results as they are committed, for listeners in the same process (tests, benchmarks). */
+export function resultsOf(daemon: Daemon): SpectrumPipeline['results$'] {
+  return daemon.pipeline.results$;
+}
+
+export type { ResultMessage };
