@@ -23,6 +23,7 @@ const commandModules: Array<Promise<CommandModule>> = [
   import('./commands/library.ts'),
   import('./commands/train.ts'),
   import('./commands/embed.ts'),
+  import('./commands/run.ts'),
 ];
 for (const load of commandModules) {
   (await load).register(program);
