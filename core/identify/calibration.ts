@@ -66,6 +66,8 @@ export interface SimilarityDistributions {
   readonly runnerUp: Float32Array;
   /** Whether the class with the best similarity was its own class. */
   readonly topCorrect: Uint8Array;
+  /** Per sampled reference: the second-best other class (the runner-up if its own class were absent). */
+  readonly secondDifferent: Float32Array;
 }
 
 /** Leave-one-out distributions over a sample of references (classes with one reference have no same-class value). */
@@ -76,6 +78,7 @@ export function similarityDistributions(library: ReferenceLibrary, maxSamples = 
   const different: number[] = [];
   const runnerUp: number[] = [];
   const topCorrect: number[] = [];
+  const secondDifferent: number[] = [];
   const classCount = matrix.classNames.length;
   const best = new Float32Array(classCount);
   for (const r of rows) {
@@ -93,12 +96,14 @@ export function similarityDistributions(library: ReferenceLibrary, maxSamples = 
     different.push(firstOther);
     runnerUp.push(best[own] >= firstOther ? firstOther : Math.max(best[own], secondOther));
     topCorrect.push(best[own] >= firstOther ? 1 : 0);
+    secondDifferent.push(secondOther > -Infinity ? secondOther : firstOther - 1);
   }
   return {
     same: Float32Array.from(same),
     different: Float32Array.from(different),
     runnerUp: Float32Array.from(runnerUp),
     topCorrect: Uint8Array.from(topCorrect),
+    secondDifferent: Float32Array.from(secondDifferent),
   };
 }
 
@@ -127,8 +132,8 @@ export function calibrate(library: ReferenceLibrary, options: CalibrationOptions
     const top = Math.max(dist.same[i], dist.different[i]);
     features.push([top, top - dist.runnerUp[i], dist.topCorrect[i]]);
   }
-  const absent = absentClassFeatures(matrix, options.maxSamples ?? 2000, options.seed ?? 1);
-  for (const [s1, s2] of absent) features.push([s1, s1 - s2, 0]);
+  // The same held-out references with their class absent: the best other class is the (wrong) top answer.
+  for (let i = 0; i < dist.different.length; i++) features.push([dist.different[i], dist.different[i] - dist.secondDifferent[i], 0]);
   const logistic = fitLogistic(features);
 
   const mixtureGain = calibrateMixtureGain(matrix, options);
@@ -244,25 +249,6 @@ function classSums(matrix: LibraryMatrix): Float32Array {
     for (let j = 0; j < dim; j++) sums[base + j] += matrix.embeddings[r * dim + j];
   }
   return sums;
-}
-
-/** For sampled references with their own class removed: [best, second-best] class similarity. */
-function absentClassFeatures(matrix: LibraryMatrix, maxSamples: number, seed: number): Array<[number, number]> {
-  const rows = sampleRows(matrix, maxSamples, seed + 2);
-  const best = new Float32Array(matrix.classNames.length);
-  const out: Array<[number, number]> = [];
-  for (const r of rows) {
-    bestPerClassExcluding(matrix, r, best);
-    best[matrix.labels[r]] = -Infinity;
-    let first = -Infinity;
-    let second = -Infinity;
-    for (const s of best) {
-      if (s > first) [second, first] = [first, s];
-      else if (s > second) second = s;
-    }
-    if (first > -Infinity) out.push([first, second > -Infinity ? second : first - 1]);
-  }
-  return out;
 }
 
 function bestPerClassExcluding(matrix: LibraryMatrix, row: number, best: Float32Array): void {
