@@ -43,6 +43,8 @@ export interface MqttInputOptions extends MqttConnectionOptions {
    * each spectrum once. 0: no acknowledgement and no redelivery.
    */
   readonly qos?: 0 | 1 | 2;
+  /** How long stop() waits for the pipeline to settle messages it already has (default 5 s). */
+  readonly stopGraceMs?: number;
   /** Start without the broker's stored session (default false: keep it, so nothing is missed while away). */
   readonly clean?: boolean;
   /** 5 (default) or 4 (MQTT 3.1.1: no session expiry or receive maximum; mosquitto still offers $share). */
@@ -80,6 +82,7 @@ export class MqttInput implements InputAdapter {
   private generation = 0;
   private acks: PendingAck[] = [];
   private subscribed = false;
+  private stopping = false;
 
   constructor(private readonly options: MqttInputOptions) {
     this.name = options.name;
@@ -147,10 +150,17 @@ export class MqttInput implements InputAdapter {
     });
   }
 
-  /** Disconnects; messages not acknowledged by then are redelivered on the next start. */
+  /**
+   * Stops emitting at once, gives the pipeline up to stopGraceMs to settle what it already has (so a clean shutdown
+   * does not cause redeliveries), then disconnects. Whatever is not acknowledged by then is redelivered on the next
+   * start. The session and its subscriptions stay at the broker.
+   */
   async stop(): Promise<void> {
     const client = this.client;
-    if (!client) return;
+    if (!client || this.stopping) return;
+    this.stopping = true;
+    const deadline = Date.now() + (this.options.stopGraceMs ?? 5000);
+    while (this.acks.length && client.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.client = undefined;
     this.generation++;
     this.acks = [];
@@ -187,6 +197,11 @@ export class MqttInput implements InputAdapter {
   private onPublish(packet: IPublishPacket, done: (err?: Error) => void): void {
     const topic = packet.topic.toString();
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (this.stopping) {
+      // Not emitted and not acknowledged: the broker keeps it for the next start.
+      done(packet.qos > 0 ? DEFERRED_ACK : undefined);
+      return;
+    }
     const generation = this.generation;
     let pending: PendingAck | undefined;
     if (packet.qos > 0 && packet.messageId !== undefined) {

@@ -33,7 +33,8 @@ function freshTopics() {
 async function startInput(options: Partial<MqttInputOptions> & Pick<MqttInputOptions, 'clientId' | 'topics'>, url = broker.url) {
   const got: RawInput[] = [];
   const states: AdapterState[] = [];
-  const adapter = new MqttInput({ name: 'mqtt', url, reconnectPeriodMs: 200, startWaitMs: 5000, ...options });
+  // No stop grace by default: several tests stop with messages deliberately left un-acknowledged.
+  const adapter = new MqttInput({ name: 'mqtt', url, reconnectPeriodMs: 200, startWaitMs: 5000, stopGraceMs: 0, ...options });
   adapters.push(adapter);
   adapter.inputs$.subscribe((i) => got.push(i));
   adapter.state$.subscribe((s) => states.push(s));
@@ -143,6 +144,26 @@ describe('MQTT input against a real mosquitto', () => {
     const second = await startInput({ clientId, topics: [t.filter], clean: true });
     await sleep(400);
     expect(second.got).toHaveLength(0);
+  });
+
+  it('on stop, lets the pipeline settle what it has, emits nothing new, and leaves later messages at the broker', async () => {
+    const t = freshTopics();
+    const clientId = `c-${t.base}`;
+    const first = await startInput({ clientId, topics: [t.filter], stopGraceMs: 5000 });
+    for (let i = 1; i <= 3; i++) await publisher.publishAsync(t.topic('a'), json(i), { qos: 1 });
+    await waitFor('three messages', () => first.got.length === 3);
+    adapters.splice(adapters.indexOf(first.adapter), 1);
+    const stopped = first.adapter.stop();
+    await publisher.publishAsync(t.topic('a'), json(4), { qos: 1 }); // arrives while stopping
+    await sleep(150);
+    for (const g of first.got) await g.ack(); // the pipeline finishes its batch after stop() was called
+    await stopped;
+    expect(first.got).toHaveLength(3);
+    const second = await startInput({ clientId, topics: [t.filter] });
+    await waitFor('the message that came during stop', () => second.got.length === 1);
+    await sleep(300);
+    expect(second.got.map((g) => JSON.parse(g.payload.toString()).y[0])).toEqual([4]);
+    await second.got[0].ack();
   });
 
   it('keeps messages published while the daemon is away (persistent session)', async () => {
