@@ -32,7 +32,6 @@ export interface EngineOptions {
 }
 
 let current: Promise<EngineInfo> | undefined;
-let currentChoice: BackendChoice | undefined;
 
 /**
  * Picks and initialises the backend once per process. auto: tfjs-node-gpu, then tfjs-node (when the user installed
@@ -47,14 +46,12 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
     );
   }
   if (current) {
-    if (wanted !== 'auto' && currentChoice !== 'auto' && wanted !== currentChoice) {
-      return Promise.reject(
-        new SpectrumInputError('backend-already-chosen', `engine already initialised with backend "${currentChoice}", cannot switch to "${wanted}"`, { field: 'backend' }),
-      );
-    }
-    return current;
+    if (wanted === 'auto') return current;
+    return current.then((info) => {
+      if (info.choice === wanted) return info;
+      throw new SpectrumInputError('backend-already-chosen', `engine already initialised with backend "${info.choice}", cannot switch to "${wanted}"`, { field: 'backend' });
+    });
   }
-  currentChoice = wanted;
   const log = opts.logger ?? (() => {});
   current = choose(wanted, log).then((info) => {
     log(`engine: backend ${info.backend} (${info.choice}), ${info.threads} thread(s)` + (info.kernels.length ? `, our kernels: ${info.kernels.join(', ')}` : ''));
@@ -62,7 +59,6 @@ export function initEngine(opts: EngineOptions = {}): Promise<EngineInfo> {
   });
   current.catch(() => {
     current = undefined;
-    currentChoice = undefined;
   });
   return current;
 }
