@@ -21,3 +21,9 @@ export function parseDecimal(text: string, decimalComma = false): NumberParse {
 export function formatNumber(value: number): string {
   return Object.is(value, -0) ? '0' : String(value);
 }
+
+/** Lines of a text with LF, CRLF or CR ends; a string split is much faster than a regular-expression split. */
+export function splitLines(text: string): string[] {
+  if (!text.includes('\r')) return text.split('\n');
+  return text.replace(/\r\n?/g, '\n').split('\n');
+}

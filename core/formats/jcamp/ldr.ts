@@ -1,5 +1,6 @@
 import type { SpectrumInputError } from '../../errors.ts';
 import { inputError } from '../fail.ts';
+import { splitLines } from '../numbers.ts';
 
 /**
  * JCAMP-DX files are sequences of labelled data records (LDRs): `##LABEL= value`, continued on following lines
@@ -56,7 +57,7 @@ function stripComment(line: string): string {
 }
 
 export function tokenizeJcamp(text: string, file?: string): JcampBlock[] {
-  const lines = text.split(/\r\n|\r|\n/);
+  const lines = splitLines(text);
   const roots: JcampBlock[] = [];
   const stack: JcampBlock[] = [];
   let current: Ldr | undefined;
