@@ -64,7 +64,12 @@ export function adapterTone(state: string): Tone {
   }
 }
 
-/** Unknown and low-confidence spectra are the ones an operator can label into a class. */
+/**
+ * The answers an operator may correct by labelling: unknown and low-confidence, and mixtures, because a compound the
+ * library lacks often comes out as the nearest mixture of classes it has.
+ */
+export const LABELLABLE_STATUSES = ['unknown', 'low-confidence', 'mixture'] as const;
+
 export function isLabellable(status: string): boolean {
-  return status === 'unknown' || status === 'low-confidence';
+  return (LABELLABLE_STATUSES as readonly string[]).includes(status);
 }

@@ -4,7 +4,7 @@ import type { AppContext } from '../context.ts';
 import { h, replace, toast } from '../dom.ts';
 import { formatScore, formatTime, shortSource } from '../format.ts';
 import { classNameProblem, existingClass } from '../labels.ts';
-import { isLabellable } from '../status.ts';
+import { isLabellable, LABELLABLE_STATUSES } from '../status.ts';
 import type { EnrollResponse, ResultMessage } from '../types.ts';
 import { statusPill } from './answer.ts';
 
@@ -54,11 +54,11 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
 
   host.replaceChildren(
     h('section', { class: 'card' },
-      h('header', { class: 'card-head' }, h('h2', null, 'Label unknown spectra'), source),
-      h('p', { class: 'muted intro' }, 'Select spectra of one compound, name it, and enroll: the class joins the library at once and the next spectrum of it is identified. Enrolling needs the operator token.'),
+      h('header', { class: 'card-head' }, h('h2', null, 'Label spectra'), source),
+      h('p', { class: 'muted intro' }, 'Unknown, low-confidence and mixture answers. Select spectra of one compound, name it, and enroll: the class joins the library at once and the next spectrum of it is identified. Enrolling needs the operator token.'),
       form,
       h('div', { class: 'table-wrap' }, h('table', { class: 'results selectable' },
-        h('thead', null, h('tr', null, h('th', null, selectAll), ...['Received', 'Instrument', 'Status', 'Closest class', 'Score', 'Source', ''].map((t) => h('th', null, t)))),
+        h('thead', null, h('tr', null, h('th', null, selectAll), ...['Received', 'Instrument', 'Status', 'Answer or closest class', 'Score', 'Source', ''].map((t) => h('th', null, t)))),
         tbody))),
     h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h2', null, 'Enrolled in this session')), history));
 
@@ -77,7 +77,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
     count.textContent = String([...selected].filter((id) => list.some((r) => r.id === id)).length);
     selectAll.checked = list.length > 0 && list.every((r) => selected.has(r.id));
     if (!list.length) {
-      replace(tbody, h('tr', null, h('td', { colspan: 8, class: 'empty-state' }, 'No unknown or low-confidence spectra to label.')));
+      replace(tbody, h('tr', null, h('td', { colspan: 8, class: 'empty-state' }, 'No unknown, low-confidence or mixture answers to label.')));
       return;
     }
     replace(tbody, list.map((r) => {
@@ -92,7 +92,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
         h('td', { class: 'num nowrap' }, formatTime(r.receivedAt)),
         h('td', null, r.instrument),
         h('td', null, statusPill(r.status)),
-        h('td', { class: 'cls' }, r.candidates[0]?.class ?? '—'),
+        h('td', { class: 'cls' }, r.status === 'mixture' ? (r.components ?? []).map((c) => c.class).join(' + ') : r.candidates[0]?.class ?? '—'),
         h('td', { class: 'num' }, formatScore(r.candidates[0]?.score ?? r.score)),
         h('td', { class: 'src', title: r.source }, shortSource(r.source)),
         h('td', null, h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open', onclick: () => ctx.openSpectrum(r.id) }, 'Open')));
@@ -130,7 +130,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   async function loadRows(): Promise<void> {
     const live = store.results.filter((r) => isLabellable(r.status));
     try {
-      const page = await api.results({ statuses: ['unknown', 'low-confidence'] }, { limit: 200 });
+      const page = await api.results({ statuses: [...LABELLABLE_STATUSES] }, { limit: 200 });
       const ids = new Set(page.items.map((r) => r.id));
       rows = [...live.filter((r) => !ids.has(r.id)), ...page.items];
       source.textContent = '';

@@ -44,7 +44,7 @@ export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
     }
     selectedId = r.id;
     const actions = [h('button', { type: 'button', class: 'btn', 'data-action': 'open', onclick: () => ctx.openSpectrum(r.id) }, 'Details')];
-    if (isLabellable(r.status)) actions.push(h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'label', onclick: () => ctx.labelResults([r.id]) }, 'Label…'));
+    if (isLabellable(r.status)) actions.push(h('button', { type: 'button', class: r.status === 'mixture' ? 'btn' : 'btn btn-primary', 'data-action': 'label', onclick: () => ctx.labelResults([r.id]) }, 'Label…'));
     replace(answerHost, renderAnswer(r, actions));
     feed.querySelectorAll('li.selected').forEach((li) => li.classList.remove('selected'));
     feed.querySelector(`li[data-result-id="${CSS.escape(r.id)}"]`)?.classList.add('selected');
