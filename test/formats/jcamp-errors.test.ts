@@ -165,6 +165,11 @@ describe('per-block rejections say code, block, line and field', () => {
     expect(e).toMatchObject({ code: 'jcamp-missing-field', where: { field: 'SYMBOL' } });
   });
 
+  it('a data line far longer than NPOINTS is refused without buffering it all', () => {
+    const e = rejection(xyBlock(['100' + ' 1'.repeat(200_000)]));
+    expect(e).toMatchObject({ code: 'jcamp-npoints-mismatch', where: { line: 11 } });
+  });
+
   it('too many points across blocks of one file', () => {
     const block = xyBlock(['100 1 2 3 4 5 6 7 8 9 10']);
     const blocks = parseSpectrumFile(block + block + block, { limits: { maxPoints: 25 } });

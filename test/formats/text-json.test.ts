@@ -111,6 +111,12 @@ describe('JSON', () => {
     expect(rejection('42', { format: 'json' }).code).toBe('json-schema');
   });
 
+  it('refuses absurdly deep nesting without a stack overflow', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    expect(rejection(`{"y":[1],"meta":{"a":${deep}}}`).code).toBe('json-schema');
+    expect(rejection('['.repeat(200_000)).code).toBe('json-syntax');
+  });
+
   it('syntax errors give the line when the engine reports a position', () => {
     const e = rejection('{\n"y":[1,2,\n]\n}');
     expect(e.code).toBe('json-syntax');

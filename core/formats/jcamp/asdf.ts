@@ -51,15 +51,25 @@ function badChar(text: string, at: number, why: string, base: InputLocation, lin
   throw inputError('jcamp-bad-char', `${why} at column ${at + 1} in "${text.trim().slice(0, 60)}"`, { ...base, line });
 }
 
-function scanLine(text: string, out: Tokens, base: InputLocation, line: number): void {
+/** Makes room for one more token; a line can never usefully hold more than NPOINTS ordinates plus X and a check. */
+function reserveToken(out: Tokens, maxTokens: number, base: InputLocation, line: number): void {
+  if (out.n < out.kinds.length) return;
+  if (out.n >= maxTokens) {
+    throw inputError('jcamp-npoints-mismatch', `the line holds more values than ##NPOINTS= allows`, { ...base, line, field: 'NPOINTS' });
+  }
+  const size = Math.min(out.kinds.length * 2, maxTokens + 1);
+  const kinds = new Uint8Array(size);
+  const values = new Float64Array(size);
+  kinds.set(out.kinds);
+  values.set(out.values);
+  out.kinds = kinds;
+  out.values = values;
+}
+
+function scanLine(text: string, out: Tokens, base: InputLocation, line: number, maxTokens: number): void {
   out.n = 0;
   out.xDecimals = -1;
   const len = text.length;
-  // A line holds at most one token per character; lines beyond the usual 80 characters grow the buffers once.
-  if (out.kinds.length < len) {
-    out.kinds = new Uint8Array(len);
-    out.values = new Float64Array(len);
-  }
   let i = 0;
   while (i < len) {
     const c = text.charCodeAt(i);
@@ -104,6 +114,7 @@ function scanLine(text: string, out: Tokens, base: InputLocation, line: number):
       const value = Number(text.slice(i, j));
       if (!Number.isFinite(value)) badChar(text, start, `the number "${text.slice(i, j)}" is out of range`, base, line);
       if (out.n === 0) out.xDecimals = exponent ? -1 : Math.max(decimals, 0);
+      reserveToken(out, maxTokens, base, line);
       out.kinds[out.n] = kind;
       out.values[out.n] = value;
       out.n++;
@@ -161,6 +172,7 @@ function scanLine(text: string, out: Tokens, base: InputLocation, line: number):
       if (!Number.isFinite(value)) badChar(text, start, 'a number out of range', base, line);
     }
     if (out.n === 0) out.xDecimals = fraction ? text.slice(digitsStart, i).split('.')[1].length : 0;
+    reserveToken(out, maxTokens, base, line);
     out.kinds[out.n] = kind;
     out.values[out.n] = sign * value;
     out.n++;
@@ -190,7 +202,7 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
 
   for (const dataLine of spec.lines) {
     line = dataLine.line;
-    scanLine(dataLine.text, tokens, spec.where, line);
+    scanLine(dataLine.text, tokens, spec.where, line, npoints + 2);
     if (tokens.n === 0) continue;
     if (tokens.kinds[0] !== ABS) {
       throw inputError('jcamp-x-check', 'the line does not start with an X value (it starts with a DIF or DUP character)', here());

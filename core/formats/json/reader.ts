@@ -125,9 +125,9 @@ function readMeta(value: unknown, field: string, where: InputLocation, file?: st
       if ((META_STRINGS as readonly string[]).includes(key)) {
         meta[key as (typeof META_STRINGS)[number]] = optionalString(v, `${field}.${key}`, where);
       } else if (key === 'extra' && isRecord(v)) {
-        for (const [k, e] of Object.entries(v)) extra[k] = typeof e === 'string' ? e : JSON.stringify(e);
+        for (const [k, e] of Object.entries(v)) extra[k] = asText(e, `${field}.extra.${k}`, where);
       } else {
-        extra[key] = typeof v === 'string' ? v : JSON.stringify(v);
+        extra[key] = asText(v, `${field}.${key}`, where);
       }
     }
     if (Object.keys(extra).length) meta.extra = extra;
@@ -135,4 +135,14 @@ function readMeta(value: unknown, field: string, where: InputLocation, file?: st
   if (file !== undefined && meta.source === undefined) meta.source = file;
   for (const key of META_STRINGS) if (meta[key] === undefined) delete meta[key];
   return meta;
+}
+
+/** Meta values other than text are kept as their JSON; nesting too deep to serialise is refused, not a crash. */
+function asText(value: unknown, field: string, where: InputLocation): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    throw inputError('json-schema', `"${field}" is nested too deeply to keep as metadata`, { ...where, field });
+  }
 }
