@@ -1,0 +1,173 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toJcamp } from '../../core/formats/index.ts';
+import type { ResultMessage } from '../../core/messages.ts';
+import { createSpectrum } from '../../core/spectrum.ts';
+import { freePort, waitFor } from '../support/servers.ts';
+import { buildDashboard } from './support/build.ts';
+import { launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { testSpectrum } from './support/spectra.ts';
+
+/**
+ * The real thing: `spectrad run` on a temporary config (a watched folder, the bundled model, a small demo library,
+ * the built dashboard, a token), Chromium on its page. A spectrum file dropped into the folder shows its answer on
+ * the page within seconds; an unknown compound is labelled on the page as a new class and its next spectrum is
+ * identified as it; labelling without the token sends nothing.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TOKEN = 'e2e-operator-token';
+/** Demo library: benchmark classes 0-19. Class 300 is the compound the library does not know. */
+const DEMO_CLASSES = Array.from({ length: 20 }, (_, i) => i);
+const NEW_CLASS = 300;
+
+let dir: string;
+let inbox: string;
+let url: string;
+let daemon: ChildProcess;
+let daemonLog = '';
+let built: Awaited<ReturnType<typeof buildDashboard>>;
+let browser: Browser;
+let page: Page;
+let errors: string[];
+
+function drop(name: string, cls: number, variant: number): void {
+  const spectrum = createSpectrum({ y: testSpectrum(cls, variant), meta: { title: name } });
+  // Written elsewhere and renamed in, as instruments do, so the watcher never sees half a file.
+  const tmp = join(dir, `${name}.part`);
+  writeFileSync(tmp, toJcamp(spectrum));
+  renameSync(tmp, join(inbox, name));
+}
+
+async function resultFor(file: string): Promise<ResultMessage> {
+  return waitFor(`a result for ${file}`, async () => {
+    const res = await fetch(`${url}/api/results?q=${encodeURIComponent(file)}&limit=5`);
+    const body = (await res.json()) as { items: ResultMessage[] };
+    return body.items.find((r) => r.source.endsWith(file));
+  }, 30_000, 200);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'spectrad-e2e-'));
+  inbox = join(dir, 'inbox');
+  mkdirSync(inbox);
+  built = await buildDashboard();
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  const config = join(dir, 'spectrad.yaml');
+  writeFileSync(config, [
+    'instrument: bench-1',
+    `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
+    'logLevel: warn',
+    'inputs:',
+    '  - type: folder',
+    `    paths: [${JSON.stringify(inbox)}]`,
+    '    stabilityMs: 100',
+    'outputs:',
+    '  - type: socketio',
+    'http:',
+    '  host: 127.0.0.1',
+    `  port: ${port}`,
+    `  token: ${TOKEN}`,
+    `  dashboardDir: ${JSON.stringify(built.dir)}`,
+    'library:',
+    '  demo: true',
+    `  demoClasses: [${DEMO_CLASSES.join(', ')}]`,
+    '',
+  ].join('\n'));
+  daemon = spawn(process.execPath, ['bin/spectrad.js', 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  daemon.stdout?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
+  daemon.stderr?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
+  await waitFor('the daemon to answer /api/health', async () => {
+    if (daemon.exitCode !== null) throw new Error(`spectrad run exited with ${daemon.exitCode}:\n${daemonLog}`);
+    const res = await fetch(`${url}/api/health`).catch(() => undefined);
+    return res?.ok;
+  }, 90_000, 250);
+  browser = await launchChromium();
+  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  errors = watchErrors(page);
+  await page.goto(url);
+  await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (daemon && daemon.exitCode === null) {
+    const exited = new Promise((r) => daemon.once('exit', r));
+    daemon.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (daemon.exitCode === null) daemon.kill('SIGKILL');
+  }
+  built?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('dashboard on the real daemon', () => {
+  it('shows the answer for a file dropped into the watched folder within seconds', async () => {
+    const t0 = Date.now();
+    drop('known-3.jdx', 3, 0);
+    const item = page.locator('.feed li[data-result-id]', { hasText: 'known-3.jdx' });
+    await item.waitFor({ timeout: 15_000 });
+    const seenAfterMs = Date.now() - t0;
+    const result = await resultFor('known-3.jdx');
+    expect(result.status).toBe('identified');
+    const answer = page.locator(`.answer-host .answer[data-result-id="${result.id}"]`);
+    await answer.waitFor({ timeout: 10_000 });
+    expect(await answer.locator('.answer-title').textContent()).toBe(result.class);
+    await page.waitForFunction(() => Number(document.querySelector('.live-main .plot-host')?.getAttribute('data-points')) > 0, null, { timeout: 10_000 });
+    expect(await page.locator('.live-main .plot-host').getAttribute('data-series')).toContain('reference');
+    expect(seenAfterMs).toBeLessThan(15_000);
+    await screenshot(page, 'e2e-live');
+  });
+
+  it('labels unknown spectra as a new class on the page, and identifies the next one as it', async () => {
+    const files = ['new-a.jdx', 'new-b.jdx', 'new-c.jdx'];
+    files.forEach((f, variant) => drop(f, NEW_CLASS, variant));
+    const firsts = await Promise.all(files.map((f) => resultFor(f)));
+    // A compound the library lacks comes out unknown, low-confidence or as the nearest mixture: all labellable.
+    for (const r of firsts) expect(['unknown', 'low-confidence', 'mixture']).toContain(r.status);
+
+    await page.click('a[data-route="label"]');
+    for (const r of firsts) {
+      const row = page.locator(`tr[data-result-id="${r.id}"]`);
+      await row.waitFor({ timeout: 10_000 });
+      await row.locator('input[type="checkbox"]').check();
+    }
+    expect(await page.locator('[data-role="selected-count"]').textContent()).toBe('3');
+    await page.fill('input[name="class-name"]', 'compound-x');
+
+    // Without the token nothing goes out.
+    await page.click('[data-action="enroll"]');
+    await page.waitForSelector('dialog.signin[open]');
+    await page.click('dialog.signin [data-action="cancel"]');
+    await page.waitForFunction(() => document.querySelector('[data-role="label-problem"]')?.textContent?.includes('needs the operator token'));
+    const classesBefore = (await (await fetch(`${url}/api/classes`)).json()) as { items: Array<{ name: string }> };
+    expect(classesBefore.items.map((c) => c.name)).not.toContain('compound-x');
+
+    await page.click('[data-action="enroll"]');
+    await page.fill('dialog.signin input[name="token"]', TOKEN);
+    await page.click('dialog.signin [data-action="sign-in"]');
+    await page.waitForSelector('.toast-ok', { timeout: 15_000 });
+    const classesAfter = (await (await fetch(`${url}/api/classes`)).json()) as { items: Array<{ name: string; references?: number }> };
+    expect(classesAfter.items.find((c) => c.name === 'compound-x')?.references).toBe(3);
+
+    drop('new-d.jdx', NEW_CLASS, 3);
+    const next = await resultFor('new-d.jdx');
+    expect(next.class).toBe('compound-x');
+    await page.click('a[data-route="live"]');
+    await page.waitForSelector(`.answer-host .answer[data-result-id="${next.id}"]`, { timeout: 10_000 });
+    expect(await page.locator('.answer-host .answer-title').textContent()).toBe('compound-x');
+    await screenshot(page, 'e2e-learned');
+    expect(errors).toEqual([]);
+  });
+
+  it('refuses an unauthenticated enrollment at the API as well', async () => {
+    const res = await fetch(`${url}/api/classes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sneaky', spectrumIds: ['x'] }) });
+    expect(res.status).toBe(401);
+  });
+});
