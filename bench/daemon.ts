@@ -274,6 +274,24 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
     await waitFor('daemon health', async () => (await fetch(`http://127.0.0.1:${httpPort}/api/health`).catch(() => undefined))?.ok, 180_000, 500).catch((e: unknown) => {
       throw new Error(`${String(e)}\n${stderr}`);
     });
+    const health = async () => {
+      const h = (await (await fetch(`http://127.0.0.1:${httpPort}/api/health`)).json()) as { queues?: unknown; outbox?: unknown; counts?: unknown };
+      return JSON.stringify({ queues: h.queues, outbox: h.outbox, counts: h.counts });
+    };
+    // Warm-up: the first batches compile the model's kernels; they are not what a running daemon costs.
+    {
+      const warm = new Tally();
+      const sub = await subscriber(broker.url, 'spectrad/+/result', (_t, body) => warm.got((JSON.parse(body.toString()) as ResultMessage).source.split('/').pop() ?? ''));
+      for (let i = 0; i < 40; i++) {
+        const name = `warm-${i}.jdx`;
+        writeFileSync(join(staging, name), payloads.jcamp[i % payloads.jcamp.length]);
+        warm.sent(name);
+        renameSync(join(staging, name), join(inbox, name));
+      }
+      await drain(warm, 60_000);
+      await sub.endAsync();
+      console.log(`warm-up: ${warm.seen.size}/40 results; health ${await health()}`);
+    }
     for (const [input, perSecond, seconds] of [
       ['mqtt', rate, duration],
       ['folder', rate, duration],
@@ -302,12 +320,14 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
           renameSync(join(staging, name), join(inbox, name));
         }
       });
-      await drain(tally, 10_000);
+      await drain(tally, 30_000);
       const elapsed = (performance.now() - t0) / 1000;
       clearInterval(timer);
       await Promise.all([sub.endAsync(), publisher.endAsync()]);
-      runs.push(tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), 'spectrad run, seed model, demo library'));
+      const after = await health();
+      runs.push(tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, seed model, demo library; after: ${after}`));
       console.log(formatRow(runs.at(-1)!));
+      console.log(`  health after: ${after}`);
     }
   } finally {
     child.kill('SIGTERM');
