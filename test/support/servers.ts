@@ -192,6 +192,20 @@ function wrap(proc: ManagedProcess, port: number, url: string): TestServer {
   };
 }
 
+/**
+ * A port from freePort() can be taken by another test process before the server binds it; the server then exits at
+ * once. Try again with a new port (a missing binary still fails at the first attempt).
+ */
+async function retryOnPortRace<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= attempts || !/exited early/.test(String(err))) throw err;
+    }
+  }
+}
+
 export interface MosquittoOptions {
   /** With auth, anonymous clients are refused and this user/password is the only login. */
   auth?: { username: string; password: string };
@@ -204,7 +218,11 @@ export interface Mosquitto extends TestServer {
 }
 
 /** mosquitto on a free loopback port with persistence in a temporary folder (sessions survive a restart). */
-export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
+export function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
+  return retryOnPortRace(() => startMosquittoOnce(options));
+}
+
+async function startMosquittoOnce(options: MosquittoOptions): Promise<Mosquitto> {
   requireBinary(BINARIES.mosquitto);
   const dir = makeTempDir('mosquitto');
   const port = await freePort();
@@ -250,7 +268,11 @@ export interface ExportedSeries {
   timestamps: number[];
 }
 
-export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
+export function startVictoriaMetrics(): Promise<VictoriaMetrics> {
+  return retryOnPortRace(startVictoriaMetricsOnce);
+}
+
+async function startVictoriaMetricsOnce(): Promise<VictoriaMetrics> {
   requireBinary(BINARIES.victoriaMetrics);
   const dir = makeTempDir('vm');
   const port = await freePort();
