@@ -388,7 +388,7 @@ export function histogramSvg(d: DistanceDistributions, bins = 50): string {
       })
       .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text x="${m.left + f * (width - m.left - m.right)}" y="${height - m.bottom + 18}" font-size="11" text-anchor="middle">${(f * max).toFixed(2)}</text>`)
+    .map((f) => `<text x="${m.left + f * (width - m.left - m.right)}" y="${height - m.bottom + 18}" font-size="11" text-anchor="middle">${Number((f * max).toPrecision(2))}</text>`)
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
