@@ -13,6 +13,12 @@ export interface PlotSeries {
   readonly dash?: number[];
 }
 
+/** Colours may be CSS variables (`var(--plot-measured)`), resolved when the chart is built, so they follow the theme. */
+function resolveColor(c: string): string {
+  const m = /^var\((--[\w-]+)\)$/.exec(c);
+  return m ? cssVar(m[1], '#1c7ed6') : c;
+}
+
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return v || fallback;
@@ -22,6 +28,14 @@ export class SpectrumPlot {
   private plot?: uPlot;
   private layoutKey = '';
   private readonly resize: ResizeObserver;
+  private last?: { x: ArrayLike<number>; series: readonly PlotSeries[]; xLabel: string };
+  private readonly scheme = matchMedia('(prefers-color-scheme: dark)');
+  /** Operators' screens switch to dark at night: canvas colours do not follow CSS, so the chart is rebuilt. */
+  private readonly onScheme = (): void => {
+    if (!this.last) return;
+    this.layoutKey = '';
+    this.show(this.last.x, this.last.series, this.last.xLabel);
+  };
 
   constructor(private readonly host: HTMLElement, private readonly height = 320) {
     host.classList.add('plot');
@@ -29,6 +43,7 @@ export class SpectrumPlot {
       if (this.plot) this.plot.setSize({ width: this.width(), height: this.height });
     });
     this.resize.observe(host);
+    this.scheme.addEventListener('change', this.onScheme);
   }
 
   private width(): number {
@@ -36,6 +51,7 @@ export class SpectrumPlot {
   }
 
   show(x: ArrayLike<number>, series: readonly PlotSeries[], xLabel: string): void {
+    this.last = { x, series, xLabel };
     const data = [Array.from(x), ...series.map((s) => Array.from(s.y))] as uPlot.AlignedData;
     // Same series and axis: only the numbers change, which uPlot redraws without rebuilding the chart.
     const key = `${xLabel}|${series.map((s) => s.color).join('|')}`;
@@ -68,6 +84,7 @@ export class SpectrumPlot {
   }
 
   empty(message: string): void {
+    this.last = undefined;
     this.plot?.destroy();
     this.plot = undefined;
     this.layoutKey = '';
@@ -83,6 +100,7 @@ export class SpectrumPlot {
 
   destroy(): void {
     this.resize.disconnect();
+    this.scheme.removeEventListener('change', this.onScheme);
     this.plot?.destroy();
   }
 
@@ -109,7 +127,7 @@ export class SpectrumPlot {
         { label: xLabel, value: (_u, v) => (v === null || v === undefined ? '—' : v.toFixed(Math.abs(v) < 10 ? 3 : 1)) },
         ...series.map<uPlot.Series>((s) => ({
           label: s.label,
-          stroke: s.color,
+          stroke: resolveColor(s.color),
           width: s.width ?? 1.25,
           dash: s.dash,
           points: { show: false },

@@ -59,12 +59,6 @@ export const PLOT_COLORS = {
   parts: ['#0ca678', '#ae3ec9', '#f59f00', '#1098ad', '#d6336c'],
 } as const;
 
-function resolveColor(c: string): string {
-  const m = /^var\((--[\w-]+)\)$/.exec(c);
-  if (!m) return c;
-  return getComputedStyle(document.documentElement).getPropertyValue(m[1]).trim() || '#1c7ed6';
-}
-
 /** What to draw for one spectrum and its answer. `view` picks the preprocessed (model input) or raw curve. */
 export async function buildPlotModel(
   source: SpectrumSource,
@@ -77,7 +71,7 @@ export async function buildPlotModel(
   const x = xOf(curve);
   const xLabel = curve.x ? curve.xUnit ?? 'x' : 'point';
   const measuredY = normalise(curve.y);
-  const series: PlotSeries[] = [{ label: 'measured', y: measuredY, color: resolveColor(PLOT_COLORS.measured), width: 1.5 }];
+  const series: PlotSeries[] = [{ label: 'measured', y: measuredY, color: PLOT_COLORS.measured, width: 1.5 }];
   let overlayNote = '';
   if (view === 'raw' && record.preprocessed && record.raw) {
     // References live on the model's grid; over the raw axis they would mislead.

@@ -339,21 +339,27 @@ describe('retraining', () => {
 describe('page health', () => {
   it('ran without script errors and looks right in dark mode', async () => {
     expect(errors).toEqual([]);
-    const dark = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: 'dark' });
-    const p = await dark.newPage();
-    await p.goto(`${daemon.url}/#/live`);
-    await p.waitForSelector('.feed li[data-result-id]');
-    await p.waitForSelector('.live-main .plot-host canvas');
-    await screenshot(p, 'live-dark');
-    await dark.close();
+    // The same page, switched: no second page load.
+    await page.click('a[data-route="live"]');
+    await page.waitForSelector('.live-main .plot-host canvas');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    // The chart is redrawn in the dark theme's colours: the measured line turns light.
+    const lightInk = await page.waitForFunction(() => {
+      const canvas = document.querySelector('.live-main .plot-host canvas') as HTMLCanvasElement | null;
+      if (!canvas) return 0;
+      const d = (canvas.getContext('2d') as CanvasRenderingContext2D).getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && d[i] > 200 && d[i + 1] > 200 && d[i + 2] > 200) n++;
+      return n > 50 ? n : 0;
+    }, null, { timeout: 5000 });
+    expect(await lightInk.jsonValue()).toBeGreaterThan(50);
+    await screenshot(page, 'live-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
 
     // A tablet on a lab bench: the feed drops below the answer, nothing overflows sideways.
-    const narrow = await browser.newContext({ viewport: { width: 820, height: 1100 } });
-    const n = await narrow.newPage();
-    await n.goto(`${daemon.url}/#/live`);
-    await n.waitForSelector('.live-main .plot-host canvas');
-    expect(await n.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
-    await screenshot(n, 'live-narrow');
-    await narrow.close();
+    await page.setViewportSize({ width: 820, height: 1100 });
+    await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth);
+    await screenshot(page, 'live-narrow');
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 });
