@@ -6,6 +6,7 @@
  * bench/results/identify.json.  Usage: npm run bench:identify [-- --quick]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import {
   ReferenceLibrary,
   beamMixtureSearch,
@@ -59,7 +60,8 @@ function timeIt(fn: () => void, minMs = 300, maxRuns = 2000): number {
 
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 const rows: Array<Record<string, string | number>> = [];
-const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, dim, quick };
+// The machine is shared: the load average says how far absolute times are inflated; ratios within a run hold.
+const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, loadAverage: loadavg(), dim, quick };
 
 // --- mixtures: 500 classes, up to 5 components ---
 {
