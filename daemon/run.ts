@@ -109,6 +109,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       // Late-bound: the store opens in the first lifecycle step.
       ledgerOutcome: (k) => store.ledgerOutcome(k),
       commitIngest: (c) => store.commitIngest(c),
+      commitIngestMany: (c) => store.commitIngestMany(c),
       commitResults: (r, a) => store.commitResults(r, a),
       pending: (n, ex) => store.pending(n, ex),
     },

@@ -47,6 +47,8 @@ export interface PipelineStore {
   /** What became of an input with this idempotency key, if it was seen before. */
   ledgerOutcome(key: string): LedgerOutcome | undefined;
   commitIngest(commit: IngestCommit): void;
+  /** Several ingests in one transaction (one fsync): group commit under load. All or nothing. */
+  commitIngestMany?(commits: readonly IngestCommit[]): void;
   /** Stores results and alerts and queues them for every output, in one transaction. */
   commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[]): void;
   /** Oldest pending spectra not in `exclude` (those already in memory): crash recovery and spilled backlog. */

@@ -6,7 +6,7 @@ import type { Spectrum } from '../core/spectrum.ts';
 import type { RawInput } from '../adapters/types.ts';
 import type { PipelineDomain } from './domain.ts';
 import { batchWorker } from './operators.ts';
-import type { PendingSpectrum, PipelineLogger, PipelineStore, ReceivedSpectrum } from './ports.ts';
+import type { IngestCommit, PendingSpectrum, PipelineLogger, PipelineStore, ReceivedSpectrum } from './ports.ts';
 
 export interface SpectrumPipelineOptions {
   readonly store: PipelineStore;
@@ -65,6 +65,7 @@ export class SpectrumPipeline {
   private spilled = false;
   private refillScheduled = false;
   private ingesting = 0;
+  private commitGroup: Array<{ commit: IngestCommit; afterCommit: () => Promise<void>; resolve: () => void }> = [];
   private counters = { received: 0, identified: 0, rejected: 0, duplicates: 0 };
   private readonly now: () => number;
 
@@ -232,25 +233,67 @@ export class SpectrumPipeline {
     }
 
     const outcome = pending.length > 0 ? 'processed' : 'failed';
-    this.o.store.commitIngest({
-      spectra,
-      results,
-      alerts,
-      ledger: raw.dedupKey ? { key: raw.dedupKey, outcome, source: raw.source } : undefined,
+    const commit = { spectra, results, alerts, ledger: raw.dedupKey ? { key: raw.dedupKey, outcome, source: raw.source } as const : undefined };
+    return this.groupCommit(commit, () => {
+      // Committed: from here on nothing of this input can be lost, so it may be acknowledged.
+      this.counters.received += spectra.length;
+      this.counters.rejected += results.length;
+      if (results.length > 0) {
+        this.o.onCommitted?.(results, alerts);
+        for (const r of results) this.results.next(r);
+      }
+      for (const p of pending) {
+        this.memory.add(p.id);
+        accept(p);
+      }
+      const reason = results.map((r) => r.error?.message).join('; ');
+      return outcome === 'processed' ? raw.ack() : raw.reject(reason);
     });
-    // Committed: from here on nothing of this input can be lost, so it may be acknowledged.
-    this.counters.received += spectra.length;
-    this.counters.rejected += results.length;
-    if (results.length > 0) {
-      this.o.onCommitted?.(results, alerts);
-      for (const r of results) this.results.next(r);
+  }
+
+  /**
+   * Inputs parsed in the same turn of the event loop are committed in one transaction: with synchronous=FULL each
+   * commit is an fsync, so grouping is what lets the store keep up under load. If the group fails (a duplicate key
+   * raced in, the disk is full) each input is retried alone, so one bad input never blocks the others. An input
+   * whose commit fails is not acknowledged: it stays at its source for the next attempt.
+   */
+  private groupCommit(commit: IngestCommit, afterCommit: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.commitGroup.push({ commit, afterCommit, resolve });
+      if (this.commitGroup.length === 1) setImmediate(() => this.flushCommitGroup());
+    });
+  }
+
+  private flushCommitGroup(): void {
+    const group = this.commitGroup;
+    this.commitGroup = [];
+    const done = (entry: (typeof group)[number]) =>
+      entry
+        .afterCommit()
+        .catch((err: unknown) => this.o.log.warn({ err }, 'acknowledging the input failed (it is recorded)'))
+        .finally(entry.resolve);
+    try {
+      if (group.length > 1 && this.o.store.commitIngestMany) this.o.store.commitIngestMany(group.map((g) => g.commit));
+      else for (const g of group) this.o.store.commitIngest(g.commit);
+      group.forEach(done);
+      return;
+    } catch (err) {
+      if (group.length === 1) {
+        this.o.log.error({ err, source: group[0].commit.spectra[0]?.source }, 'could not record input; left at its source to retry');
+        group[0].resolve();
+        return;
+      }
     }
-    for (const p of pending) {
-      this.memory.add(p.id);
-      accept(p);
+    for (const g of group) {
+      try {
+        this.o.store.commitIngest(g.commit);
+      } catch (err) {
+        this.o.log.error({ err, source: g.commit.spectra[0]?.source }, 'could not record input; left at its source to retry');
+        g.resolve();
+        continue;
+      }
+      void done(g);
     }
-    const reason = results.map((r) => r.error?.message).join('; ');
-    return outcome === 'processed' ? raw.ack() : raw.reject(reason);
   }
 
   // ---- identify ------------------------------------------------------------------------------------------------

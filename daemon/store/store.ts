@@ -184,6 +184,13 @@ export class Store implements PipelineStore {
     })();
   };
 
+  readonly commitIngestMany = (commits: readonly IngestCommit[]): void => {
+    // Nested transactions become savepoints: the whole group is one commit, one fsync.
+    this.db.transaction(() => {
+      for (const c of commits) this.commitIngest(c);
+    })();
+  };
+
   commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[]): void {
     this.db.transaction(() => {
       this.putResultsAndAlerts(results, alerts);

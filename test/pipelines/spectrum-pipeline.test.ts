@@ -163,6 +163,20 @@ describe('SpectrumPipeline with the real store', () => {
     store.close();
   });
 
+  it('commits inputs arriving together in one group; a duplicate racing in the same group fails alone', async () => {
+    const { store, pipeline, inputs } = setup();
+    const twins = [input({ y: [1] }, { key: 'twin' }), input({ y: [1] }, { key: 'twin' })];
+    const others = [2, 3, 4].map((v) => input({ y: [v] }, { key: `o${v}` }));
+    [...twins, ...others].forEach((i) => inputs.next(i)); // ingestConcurrency 2: the twins share a group
+    await pipeline.drain();
+    expect(store.counts()).toMatchObject({ spectra: 4, results: 4, pending: 0 });
+    expect(others.every((i) => i.acked)).toBe(true);
+    // Exactly one twin is recorded and acknowledged; the other stays at its source (a redelivery is then a duplicate).
+    expect(twins.filter((t) => t.acked)).toHaveLength(1);
+    expect(twins.filter((t) => t.rejected !== undefined)).toHaveLength(0);
+    store.close();
+  });
+
   it('isolates a spectrum the encoder chokes on: only it is rejected', async () => {
     const { store, pipeline, inputs, domain } = setup({ batchSize: 3, windowMs: 50 });
     const got = results(pipeline, 3);
