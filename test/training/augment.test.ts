@@ -81,3 +81,17 @@ describe('augmentInto', () => {
     expect(() => augmentInto(peaks(), new Float32Array(N - 1), NO_AUGMENT, createRng(1))).toThrow(/points/);
   });
 });
+
+describe('augmentation presets', () => {
+  it('light moves and reshapes peaks but adds no noise or baseline', async () => {
+    const { AUGMENT_PRESETS } = await import('../../core/training/augment.ts');
+    expect(AUGMENT_PRESETS.light.noise).toBe(0);
+    expect(AUGMENT_PRESETS.light.baseline).toBe(0);
+    expect(AUGMENT_PRESETS.light.maxShift).toBeGreaterThan(0);
+    const src = peaks();
+    // without noise, flat regions far from any peak stay exactly zero
+    const out = augmentInto(src, new Float32Array(N), { ...AUGMENT_PRESETS.light, probability: 1 }, createRng(4));
+    expect(out[N - 5]).toBe(0);
+    expect(AUGMENT_PRESETS.none.probability).toBe(0);
+  });
+});

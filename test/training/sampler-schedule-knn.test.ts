@@ -90,3 +90,11 @@ describe('knnAccuracy (cosine, majority of k)', () => {
     expect(() => knnAccuracy(train, trainY, new Float32Array(3), [0], 3)).toThrow(/do not match/);
   });
 });
+
+describe('describeClasses', () => {
+  it('compresses class lists into ranges for cards and descriptions', async () => {
+    const { describeClasses } = await import('../../core/training/data.ts');
+    expect(describeClasses([3, 0, 1, 2, 7, 9, 8, 20])).toBe('0-3,7-9,20');
+    expect(describeClasses([5])).toBe('5');
+  });
+});
