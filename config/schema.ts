@@ -176,8 +176,11 @@ export const pipelineSchema = z.strictObject({
   windowMs: z.number().int().min(0).max(10_000).default(25),
   /** Spectra held in memory awaiting the encoder; beyond it inputs are paused and the backlog waits in the store. */
   queueBound: positiveInt.default(512),
-  /** Inputs parsed and committed at the same time. */
-  ingestConcurrency: positiveInt.max(64).default(4),
+  /**
+   * Inputs taken at once (parsed, committed, awaiting acknowledgement). Inputs arriving together are committed in
+   * one transaction, so this is also the largest group commit: measured 44 -> 130 spectra/s going from 4 to 64.
+   */
+  ingestConcurrency: positiveInt.max(1024).default(64),
 });
 
 export const storeSchema = z.strictObject({
