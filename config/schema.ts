@@ -121,6 +121,8 @@ export const httpSchema = z.strictObject({
   /** Bearer token required by the writing endpoints (POST /api/classes); without one they are refused. */
   token: z.string().optional(),
   tokenFile: z.string().optional(),
+  /** Without token/tokenFile: create a random token once in <dataDir>/http-token and require it (the default config does). */
+  autoToken: z.boolean().default(false),
   /** Largest upload accepted by POST /api/identify and POST /api/classes. */
   uploadLimitBytes: positiveInt.default(10 * 1024 * 1024),
   /** Built dashboard to serve at /; by default dashboard/dist of the package when present. */

@@ -20,6 +20,7 @@ import { Lifecycle } from './lifecycle.ts';
 import { OutboxDispatcher } from './outbox.ts';
 import { ulid } from './store/ids.ts';
 import { Store } from './store/store.ts';
+import { readOrCreateTokenFile } from './http/token-file.ts';
 
 export interface Daemon {
   readonly config: ResolvedConfig;
@@ -264,8 +265,14 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     'outputs',
     async () => {
       if (config.http.enabled) {
+        let token = config.http.token;
+        if (token === undefined && config.http.autoToken) {
+          const made = readOrCreateTokenFile(config.dataDir);
+          token = made.token;
+          log.info({ file: made.file, created: made.created }, 'write access (labelling, enrollment) needs the token in this file');
+        }
         http = await buildHttpServer(services, {
-          token: config.http.token,
+          token,
           uploadLimitBytes: config.http.uploadLimitBytes,
           dashboardDir: config.http.dashboardDir,
           version: pkgVersion,
