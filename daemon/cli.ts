@@ -14,7 +14,8 @@ interface CommandModule {
   register(program: Command): void;
 }
 
-// Loaded lazily so a command's heavy dependencies (TensorFlow.js, SQLite) load only when it runs... by import order.
+// Command modules keep their top-level imports light (commander, node:*, small core modules) and import heavy
+// dependencies (TensorFlow.js, SQLite, fastify) inside their actions, so `spectrad --help` stays quick.
 const commandModules: Array<Promise<CommandModule>> = [
   import('./commands/dataset.ts'),
   import('./commands/bench.ts'),
