@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -14,6 +14,7 @@ import {
 import { SpectrumInputError } from '../../core/errors.ts';
 import { encodeNpy } from '../../core/npy.ts';
 import { createSpectrum } from '../../core/spectrum.ts';
+import { integer, positiveInt } from './arguments.ts';
 
 type Split = 'test' | 'train' | 'val';
 type Format = 'npy' | 'jcamp' | 'csv';
@@ -27,17 +28,7 @@ interface DatasetOptions {
   format: Format;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer');
-  return n;
-}
 
 /** Generates the requested split; the test split is fixed, so --per-class and --seed do not apply to it. */
 export function buildDataset(name: BenchmarkName, opts: Omit<DatasetOptions, 'out' | 'format'>): Dataset {

@@ -1,7 +1,8 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { readFileSync, statSync } from 'node:fs';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { DEFAULT_PARSE_LIMITS, parseSpectrumFile, type ParseLimits, type ParsedBlock } from '../../core/formats/index.ts';
+import { positiveInt } from './arguments.ts';
 
 /** One line of `spectrad inspect` output. */
 interface InspectLine {
@@ -25,11 +26,6 @@ interface InspectOptions {
   maxBlocks: number;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
 
 export function register(program: Command): void {
   program
