@@ -1,5 +1,4 @@
 import type { AdapterState, ResultMessage } from '../../core/messages.ts';
-import type { Candidate, MixtureComponent } from '../../core/identify/types.ts';
 import type { Store } from '../store/store.ts';
 
 /** What the HTTP API asks of the running daemon; daemon/run.ts provides it, tests provide small versions. */
@@ -41,17 +40,11 @@ export interface Curve {
   readonly meta?: Readonly<Record<string, unknown>>;
 }
 
-export interface UploadAnswer {
-  readonly block: number;
-  readonly status: ResultMessage['status'];
-  readonly class?: string;
-  readonly score: number;
-  readonly candidates: readonly Candidate[];
-  readonly components?: readonly MixtureComponent[];
-  readonly unknownComponent?: boolean;
-  readonly error?: { readonly code: string; readonly message: string };
-  readonly modelVersion: string;
-}
+/** The answer for one block of an uploaded file: a result message without the fields of a stored spectrum. */
+export type UploadAnswer = { readonly block: number } & Pick<
+  ResultMessage,
+  'status' | 'class' | 'score' | 'candidates' | 'components' | 'unknownComponent' | 'error' | 'modelVersion'
+>;
 
 export interface EnrollRequest {
   readonly name: string;
