@@ -1,8 +1,9 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BENCHMARK_NAMES, loadDefinition, parseClassList, type BenchmarkName } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
+import { fraction, integer, positiveInt, positiveNumber } from './arguments.ts';
 
 /**
  * `spectrad train`: trains an encoder on a benchmark split with core/training, measures test-split kNN accuracy
@@ -29,29 +30,9 @@ interface TrainCliOptions {
   version?: string;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
 
-function integer(value: string): number {
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('must be an integer');
-  return n;
-}
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
 
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError('must be in (0, 1]');
-  return n;
-}
 
 export function parseBatch(text: string): { p: number; k: number } {
   const m = /^(\d+)x(\d+)$/.exec(text.trim());
