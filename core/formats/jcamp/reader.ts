@@ -58,6 +58,16 @@ function pushError(ctx: Context, error: SpectrumInputError): void {
   ctx.results.push({ block, error: locate(error, { file: ctx.file, block }) });
 }
 
+/** Reads one block; its input error becomes that block's result so the other blocks of the file still count. */
+function recordBlock(ctx: Context, where: InputLocation & { block: number }, read: () => Spectrum): void {
+  try {
+    ctx.results.push({ block: where.block, spectrum: read() });
+  } catch (error) {
+    if (!(error instanceof SpectrumInputError)) throw error;
+    ctx.results.push({ block: where.block, error: locate(error, where) });
+  }
+}
+
 function walk(block: JcampBlock, ctx: Context): void {
   if (block.children.length > 0 || isLink(block)) {
     for (const child of block.children) walk(child, ctx);
@@ -93,10 +103,10 @@ function walk(block: JcampBlock, ctx: Context): void {
     block.ldrs.find((l) => l.label === 'PEAKTABLE');
   if (!table) return;
   const blockNo = nextBlock(ctx);
-  const where: InputLocation = { file: ctx.file, block: blockNo };
-  try {
+  const where = { file: ctx.file, block: blockNo };
+  recordBlock(ctx, where, () => {
     const fields = new Fields(block.ldrs, where);
-    const spectrum = readTable(
+    return readTable(
       {
         table,
         dataClass: table.rawLabel,
@@ -115,11 +125,7 @@ function walk(block: JcampBlock, ctx: Context): void {
       ctx,
       where,
     );
-    ctx.results.push({ block: blockNo, spectrum });
-  } catch (error) {
-    if (!(error instanceof SpectrumInputError)) throw error;
-    ctx.results.push({ block: blockNo, error: locate(error, where) });
-  }
+  });
 }
 
 /** A numeric header value with where it was written. */
@@ -308,8 +314,8 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
     const yCol = letters ? symbols.indexOf(letters[2]) : -1;
     if (yCol >= 0 && /IMAG/i.test(names[yCol] ?? '')) continue;
     const blockNo = nextBlock(ctx);
-    const where: InputLocation = { file: ctx.file, block: blockNo };
-    try {
+    const where = { file: ctx.file, block: blockNo };
+    recordBlock(ctx, where, () => {
       if (xCol < 0 || yCol < 0) {
         throw inputError('jcamp-missing-field', `##SYMBOL= does not name the variables of the data table "${dataTable.value}"`, {
           line: dataTable.line,
@@ -327,7 +333,7 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
         ...baseMeta,
         extra: { ...(baseMeta.extra ?? {}), NTUPLES: ntuplesTitle, PAGE: page[0].value, 'VAR NAME': names[yCol] ?? '' },
       };
-      const spectrum = readTable(
+      return readTable(
         {
           table: dataTable,
           dataClass: kind || 'XYDATA',
@@ -347,11 +353,7 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
         ctx,
         where,
       );
-      ctx.results.push({ block: blockNo, spectrum });
-    } catch (error) {
-      if (!(error instanceof SpectrumInputError)) throw error;
-      ctx.results.push({ block: blockNo, error: locate(error, where) });
-    }
+    });
   }
 }
 
