@@ -5,7 +5,8 @@
  * training run through core/training's train().
  *
  * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 5), --arch a,b (default: all),
- * --engines wasm,wasm-stock,cpu (default: all), --skip-time-to-99 (full mode without the training run), --cpu-batch N (default 4: cpu is ~50-100x slower). With --quick the
+ * --engines wasm,wasm-stock,cpu (default: all), --time-arch a,b (which architectures get the time-to-99 % run;
+ * default: all measured), --skip-time-to-99 (full mode without the training run), --cpu-batch N (default 4: cpu is ~50-100x slower). With --quick the
  * cpu engine measures inference only (one seed-model cpu training step alone takes minutes at batch 4).
  * Writes bench/results/train.json.
  */
@@ -21,6 +22,8 @@ interface Args {
   cpuBatch: number;
   reps: number;
   archs?: string[];
+  /** Architectures that get the (long) time-to-99 % training run; default: all measured ones. */
+  timeArchs?: string[];
   engines: string[];
 }
 
@@ -39,6 +42,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--cpu-batch') args.cpuBatch = Number(next());
     else if (a === '--reps') args.reps = Number(next());
     else if (a === '--arch') args.archs = next().split(',');
+    else if (a === '--time-arch') args.timeArchs = next().split(',');
     else if (a === '--engines') args.engines = next().split(',');
     else throw new Error(`unknown option ${a}`);
   }
@@ -264,7 +268,7 @@ async function main(): Promise<void> {
     out.gradientCheck = archs.map((a) => ({ arch: a.name, points: a.points, batch: 4, ...gradientCheck(a, loss.fn) }));
     console.log('gradient check (wasm vs cpu, full input length):', JSON.stringify(out.gradientCheck));
     out.timeTo99 = [];
-    for (const a of args.skipTimeTo99 ? [] : archs) {
+    for (const a of args.skipTimeTo99 ? [] : archs.filter((x) => !args.timeArchs || args.timeArchs.includes(x.name))) {
       try {
         (out.timeTo99 as unknown[]).push(await timeTo99(a.name));
       } catch (err) {
