@@ -20,6 +20,7 @@ interface PaperOptions {
   out: string;
   doc: string;
   model: string;
+  saveModels?: string;
 }
 
 const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as const;
@@ -38,10 +39,51 @@ export function register(program: Command): void {
     .option('--classes <n>', 'benchmark classes used (default 500; --quick: 20)')
     .option('--only <list>', `comma-separated subset of ${PROTOCOLS.join(',')}`)
     .option('--out <file>', 'results JSON', 'bench/results/paper.json')
+    .option('--save-models <dir>', 'save each encoder trained here as a model directory <dir>/<protocol>-seed<s> (with --encoder trained)')
     .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md')
     .action(async (opts: PaperOptions) => {
       await runPaper(opts);
     });
+  bench
+    .command('paper-merge')
+    .description('merge results of `bench paper` runs of different protocols (e.g. run side by side with --only) into one report')
+    .argument('<files...>', 'paper.json files written by bench paper')
+    .option('--out <file>', 'results JSON', 'bench/results/paper.json')
+    .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md')
+    .action(async (files: string[], opts: { out: string; doc: string }) => {
+      await mergePaper(files, opts);
+    });
+}
+
+async function mergePaper(files: string[], opts: { out: string; doc: string }): Promise<void> {
+  const protocols = await import('../../core/identify/protocols.ts');
+  const reports = files.map((f) => {
+    const r = JSON.parse(readFileSync(f, 'utf8')) as Partial<Report>;
+    if (!Array.isArray(r.perSeed)) throw new Error(`${f} has no perSeed values (written by an older bench paper): cannot merge it`);
+    return r as Report;
+  });
+  const first = reports[0];
+  for (const r of reports) {
+    if (r.classes !== first.classes || r.quick !== first.quick) throw new Error('cannot merge runs with different --classes or --quick');
+  }
+  const bySeed = new Map<number, SeedResult>();
+  for (const r of reports) for (const s of r.perSeed) bySeed.set(s.seed, { ...bySeed.get(s.seed), ...s });
+  const perSeed = [...bySeed.values()].sort((a, b) => a.seed - b.seed);
+  const encoders = [...new Set(reports.map((r) => r.encoder))];
+  const report = summarize(perSeed, protocols.PAPER, {
+    quick: first.quick,
+    classes: first.classes,
+    seeds: Math.max(...reports.map((r) => r.seeds)),
+    encoder: encoders.join('; '),
+    // The runs went side by side: the merged run took as long as the longest one.
+    wallSeconds: Math.max(...reports.map((r) => r.wallSeconds)),
+    complete: reports.every((r) => r.complete),
+  });
+  mkdirSync(path.dirname(opts.out), { recursive: true });
+  writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+  const svgPath = path.join(path.dirname(opts.out), 'paper-figure1.svg');
+  writeFileSync(opts.doc, renderMarkdown(report, existsSync(svgPath) ? path.relative(path.dirname(opts.doc), svgPath) : undefined, opts.doc));
+  console.log(renderTable(report));
 }
 
 interface SeedResult {
@@ -67,10 +109,23 @@ async function runPaper(opts: PaperOptions): Promise<void> {
   for (const p of only) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new Error(`unknown protocol "${p}"`);
   const started = Date.now();
   const log = (m: string) => console.error(`[bench paper ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
-  const { provider, describe, disposeAll } = await makeProvider(opts.encoder, arch, epochs, log, opts.model);
+  const { provider, describe, disposeAll } = await makeProvider(opts.encoder, arch, epochs, log, opts.model, opts.saveModels);
 
   const perSeed: SeedResult[] = [];
   let figure: DistanceDistributions | undefined;
+  const svgPath = path.join(path.dirname(opts.out), 'paper-figure1.svg');
+  // Written after every protocol: a full run takes hours on 2 cores, and finished protocols must survive an interruption.
+  const save = (partial: SeedResult | undefined): Report => {
+    const done = partial ? [...perSeed, partial] : perSeed;
+    const meta = { quick, classes, seeds, encoder: describe, wallSeconds: (Date.now() - started) / 1000, complete: !partial };
+    const report = summarize(done, protocols.PAPER, meta);
+    mkdirSync(path.dirname(opts.out), { recursive: true });
+    writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+    if (figure) writeFileSync(svgPath, histogramSvg(figure));
+    mkdirSync(path.dirname(opts.doc), { recursive: true });
+    writeFileSync(opts.doc, renderMarkdown(report, figure ? path.relative(path.dirname(opts.doc), svgPath) : undefined, opts.doc));
+    return report;
+  };
   for (let seed = 1; seed <= seeds; seed++) {
     const ctx = { encoderFor: provider, seed, classes, log };
     const r: SeedResult = { seed };
@@ -79,29 +134,29 @@ async function runPaper(opts: PaperOptions): Promise<void> {
       for (const perClass of quick ? [50, 5] : [50, 20, 5]) {
         r.single[String(perClass)] = await protocols.singleCompound(ctx, perClass);
         log(`seed ${seed}: single compound, ${perClass}/class: ${r.single[String(perClass)].toFixed(2)} %`);
+        save(r);
       }
     }
     if (only.has('figure') && seed === 1) figure = await protocols.distanceDistributions(ctx);
     if (only.has('unseen')) {
       r.unseen = await protocols.unseenAndUnknown(ctx);
       log(`seed ${seed}: unseen ${r.unseen.unseenAccuracy.toFixed(2)} %, unknown AUROC ${r.unseen.unknownAuroc.toFixed(4)}`);
+      save(r);
     }
-    if (only.has('mixtures')) r.mixtures = await protocols.mixtures(ctx, quick ? [2, 3] : [2, 3, 4]);
+    if (only.has('mixtures')) {
+      r.mixtures = await protocols.mixtures(ctx, quick ? [2, 3] : [2, 3, 4]);
+      save(r);
+    }
     if (only.has('challenge')) {
       r.challenge = await protocols.challenge({ ...ctx, classes: 27 });
       log(`seed ${seed}: challenge ${r.challenge.toFixed(2)} %`);
     }
     perSeed.push(r);
     disposeAll();
+    if (seed < seeds) save(undefined);
   }
 
-  const report = summarize(perSeed, protocols.PAPER, { quick, classes, seeds, encoder: describe, wallSeconds: (Date.now() - started) / 1000 });
-  mkdirSync(path.dirname(opts.out), { recursive: true });
-  writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
-  const svgPath = path.join(path.dirname(opts.out), 'paper-figure1.svg');
-  if (figure) writeFileSync(svgPath, histogramSvg(figure));
-  mkdirSync(path.dirname(opts.doc), { recursive: true });
-  writeFileSync(opts.doc, renderMarkdown(report, figure ? path.relative(path.dirname(opts.doc), svgPath) : undefined, opts.doc));
+  const report = save(undefined);
   console.log(renderTable(report));
   log(`wrote ${opts.out}, ${opts.doc}${figure ? `, ${svgPath}` : ''}`);
 }
@@ -115,7 +170,14 @@ interface Provider {
   disposeAll(): void;
 }
 
-async function makeProvider(kind: string, arch: string, epochs: number, log: (m: string) => void, modelDir: string): Promise<Provider> {
+async function makeProvider(
+  kind: string,
+  arch: string,
+  epochs: number,
+  log: (m: string) => void,
+  modelDir: string,
+  saveDir?: string,
+): Promise<Provider> {
   if (kind === 'model') {
     const { openEncoder } = await import('./library.ts');
     const encoder = await openEncoder(modelDir);
@@ -154,6 +216,11 @@ async function makeProvider(kind: string, arch: string, epochs: number, log: (m:
     const result = await training.train({ train: req.train, val, arch, epochs, seed: req.seed, patience: 5 });
     log(`trained ${req.name}: val kNN ${(100 * result.bestValAccuracy).toFixed(2)} % after ${result.epochsRun} epochs, ${result.wallSeconds.toFixed(0)} s`);
     const model = result.model;
+    if (saveDir) {
+      const dir = path.join(saveDir, `${req.name}-seed${req.seed}`);
+      await saveTrained(result, req, dir, engine.backend);
+      log(`saved ${dir}`);
+    }
     const points = req.train.points;
     const dim = (model.outputs[0].shape[1] as number) ?? 0;
     const encoder: Encoder = {
@@ -179,6 +246,58 @@ async function makeProvider(kind: string, arch: string, epochs: number, log: (m:
       cache.clear();
     },
   };
+}
+
+/** A model directory for an encoder trained by a protocol, so a good one can become the bundled default. */
+async function saveTrained(
+  result: import('../../core/training/index.ts').TrainResult,
+  req: TrainRequest,
+  dir: string,
+  backend: string,
+): Promise<void> {
+  const { tf } = await import('../../core/engine/index.ts');
+  const training = await import('../../core/training/index.ts');
+  const { saveModelDir, embeddingDimOf, BENCHMARK_GRID, INPUT_PREPROCESSING, MODEL_FORMAT } = await modelFiles();
+  const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  await saveModelDir(
+    result.model,
+    {
+      format: MODEL_FORMAT,
+      version: `${req.benchmark}-${result.arch.name}-${req.name}-s${req.seed}-${today}`,
+      createdAt: new Date().toISOString(),
+      architecture: result.arch,
+      embeddingDim: embeddingDimOf(result.arch),
+      inputGrid: BENCHMARK_GRID,
+      preprocessing: INPUT_PREPROCESSING,
+      engine: { backend, tfjs: tf.version.tfjs },
+      training: {
+        description: result.trainData.description,
+        dataset: req.benchmark,
+        perClass: req.perClass,
+        classes: training.describeClasses([...req.classes]),
+        classCount: result.trainData.classCount,
+        samples: result.trainData.n,
+        dataSha256: result.trainData.sha256,
+        seed: req.seed,
+        epochs: result.epochsRun,
+        batch: { p: 32, k: 4 },
+        learningRate: 1e-3,
+        mining: 'batch-all',
+        loss: 'cosine-distance triplet, margin 1, mean over triplets with loss > 0.3 (Vorozhtsov & Kitina 2024)',
+        augment: { preset: 'full', ...training.DEFAULT_AUGMENT },
+        wallSeconds: Math.round(result.wallSeconds),
+        stoppedBecause: result.stoppedBecause,
+      },
+      metrics: { k: 3, valKnnAccuracy: result.bestValAccuracy },
+    },
+    dir,
+  );
+}
+
+async function modelFiles() {
+  const files = await import('../../core/encoder/model-files.ts');
+  const { embeddingDim } = await import('../../core/encoder/architectures.ts');
+  return { ...files, embeddingDimOf: embeddingDim };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -207,6 +326,10 @@ interface Report {
   seeds: number;
   encoder: string;
   wallSeconds: number;
+  /** false while a run is still going (or was interrupted): some protocols or seeds are missing. */
+  complete: boolean;
+  /** The raw per-seed values behind the rows, so runs of different protocols can be merged (bench paper-merge). */
+  perSeed: SeedResult[];
   rows: Row[];
   mixtures: Array<{
     components: number;
@@ -230,7 +353,7 @@ type PaperTable = typeof import('../../core/identify/protocols.ts').PAPER;
 function summarize(
   perSeed: SeedResult[],
   paper: PaperTable,
-  meta: { quick: boolean; classes: number; seeds: number; encoder: string; wallSeconds: number },
+  meta: { quick: boolean; classes: number; seeds: number; encoder: string; wallSeconds: number; complete: boolean },
 ): Report {
   const rows: Row[] = [];
   const collect = (pick: (r: SeedResult) => number | undefined) =>
@@ -278,6 +401,7 @@ function summarize(
   return {
     date: new Date().toISOString(),
     ...meta,
+    perSeed,
     rows,
     mixtures,
     unknown: unseen.length
@@ -309,7 +433,7 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
   out.push('the numbers are in `bench/results/paper.json`. Paper: Vorozhtsov & Kitina, *Mendeleev Commun.* 2024, on the');
   out.push('Schuetzke et al. 2023 universal synthetic benchmark.');
   out.push('');
-  out.push(`- Run: ${report.date}, ${report.quick ? '**quick smoke run** (not comparable with the paper)' : 'full run'}, ${scale}, ${report.seeds} seed(s), ${report.wallSeconds.toFixed(0)} s wall.`);
+  out.push(`- Run: ${report.date}, ${report.quick ? '**quick smoke run** (not comparable with the paper)' : 'full run'}, ${scale}, ${report.seeds} seed(s), ${report.wallSeconds.toFixed(0)} s wall${report.complete ? '' : ' so far: **run still going or interrupted, some protocols or seeds missing**'}.`);
   out.push(`- Encoder: ${report.encoder}.`);
   out.push('- At 500 classes the protocols are exactly the paper\'s: test split of 4500 spectra; unseen = classes 400-499 enrolled');
   out.push('  after training on 0-399 (900 test spectra); mixtures = encoder trained on 100-499, library 0-99, 900 mixtures per m;');
