@@ -76,31 +76,31 @@ function writeSample(
  */
 export function generateTestSplit(def: BenchmarkDefinition, opts: { classes?: number[] } = {}): Dataset {
   const classes = resolveClasses(def, opts.classes);
-  const perClass = testVariantsPerClass(def.name);
   const { points } = def;
-  const n = classes.length * perClass;
-  const x = new Float32Array(n * points);
-  const y = new Int32Array(n);
-  const scratch = new Float64Array(points);
-  let row = 0;
-  for (const c of classes) {
+  return buildSplit(def, classes, testVariantsPerClass(def.name), function* (c) {
     const { peakPositions, peakHeights } = def.classes[c];
     const plan = testVariantPlan(def.name, c);
     for (const variant of plan.variants) {
-      const positions = peakPositions.map((p) => clip(p + variant.shift * plan.positionShift, 0, points - 1));
-      const heights = peakHeights.map((h) => (h === 1 ? h : clip(h + variant.height * plan.heightChange, 0, RANDOM_VARIATION.maxHeight)));
-      writeSample(x, row, points, positions, heights, TEST_SIGMA, scratch);
-      y[row++] = c;
+      yield {
+        positions: peakPositions.map((p) => clip(p + variant.shift * plan.positionShift, 0, points - 1)),
+        heights: peakHeights.map((h) => (h === 1 ? h : clip(h + variant.height * plan.heightChange, 0, RANDOM_VARIATION.maxHeight))),
+        sigma: TEST_SIGMA,
+      };
     }
-  }
-  return { x, y, n, points };
+  });
 }
 
 /**
  * One random sample of a class, drawn in the published order: all positions, then all heights, then sigma.
  * The challenge generator keeps a height of exactly 1.0; the benchmark generator varies it too.
  */
-function drawSample(cls: ClassDefinition, name: BenchmarkName, points: number, rng: Rng): { positions: number[]; heights: number[]; sigma: number } {
+interface Sample {
+  readonly positions: number[];
+  readonly heights: number[];
+  readonly sigma: number;
+}
+
+function drawSample(cls: ClassDefinition, name: BenchmarkName, points: number, rng: Rng): Sample {
   const { shiftRange, heightRange, sigmaMin, sigmaMax, maxHeight } = RANDOM_VARIATION;
   const positions = cls.peakPositions.map((p) => clip(rng.int(p - shiftRange, p + shiftRange), 0, points - 1));
   const heights = cls.peakHeights.map((h) =>
@@ -126,7 +126,14 @@ export function generateRandomSplit(def: BenchmarkDefinition, opts: RandomSplitO
   if (!Number.isSafeInteger(seed)) {
     throw new SpectrumInputError('bad-seed', `seed must be an integer, got ${seed}`, { field: 'seed' });
   }
-  const classes = resolveClasses(def, opts.classes);
+  return buildSplit(def, resolveClasses(def, opts.classes), perClass, function* (c) {
+    const rng = deriveRng(seed, NAME_TAG[def.name], SPLIT_TAG[split], c);
+    for (let j = 0; j < perClass; j++) yield drawSample(def.classes[c], def.name, def.points, rng);
+  });
+}
+
+/** Class-major rows: each class's samples, in order, blurred into x. */
+function buildSplit(def: BenchmarkDefinition, classes: number[], perClass: number, samplesOf: (c: number) => Iterable<Sample>): Dataset {
   const { points } = def;
   const n = classes.length * perClass;
   const x = new Float32Array(n * points);
@@ -134,12 +141,11 @@ export function generateRandomSplit(def: BenchmarkDefinition, opts: RandomSplitO
   const scratch = new Float64Array(points);
   let row = 0;
   for (const c of classes) {
-    const rng = deriveRng(seed, NAME_TAG[def.name], SPLIT_TAG[split], c);
-    for (let j = 0; j < perClass; j++) {
-      const sample = drawSample(def.classes[c], def.name, points, rng);
+    for (const sample of samplesOf(c)) {
       writeSample(x, row, points, sample.positions, sample.heights, sample.sigma, scratch);
       y[row++] = c;
     }
   }
+  if (row !== n) throw new Error(`generator wrote ${row} rows, expected ${n}`);
   return { x, y, n, points };
 }
