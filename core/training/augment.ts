@@ -15,6 +15,14 @@ export interface AugmentOptions {
   readonly noise: number;
   /** Additive baseline: a random quadratic with amplitude uniform in [0, baseline) (fluorescence, drift). */
   readonly baseline: number;
+  /**
+   * Smooth x-axis warp: each point moves by a displacement that varies slowly along the axis (knots every
+   * `warpSpacing` points, amplitude uniform in [0, maxWarp) points), so peaks far apart shift by different amounts,
+   * as the benchmark's per-peak position variation does; a whole-spectrum shift cannot. Absent: off.
+   */
+  readonly maxWarp?: number;
+  /** Points between the warp's random knots (default 400). */
+  readonly warpSpacing?: number;
   /** Probability that each augmentation is applied to a given sample. */
   readonly probability: number;
 }
@@ -67,6 +75,29 @@ export function normalizeRows(x: Float32Array, n: number, points: number): Float
   return out;
 }
 
+/**
+ * dst[i] = src[i - d(i)] (linear interpolation, zero outside), d a smooth field: random knot values in
+ * [-amplitude, amplitude] every `spacing` points joined by a cosine ramp, so d is continuous with a bounded slope.
+ */
+function warpInto(src: Float32Array, dst: Float32Array, amplitude: number, spacing: number, rng: Rng): void {
+  const n = src.length;
+  const knots = Math.ceil(n / spacing) + 1;
+  const values = new Float64Array(knots);
+  for (let k = 0; k < knots; k++) values[k] = rng.uniform(-amplitude, amplitude);
+  for (let i = 0; i < n; i++) {
+    const t = i / spacing;
+    const k = Math.floor(t);
+    const w = 0.5 - 0.5 * Math.cos(Math.PI * (t - k));
+    const d = values[k] * (1 - w) + values[Math.min(k + 1, knots - 1)] * w;
+    const from = i - d;
+    const lo = Math.floor(from);
+    const f = from - lo;
+    const a = lo >= 0 && lo < n ? src[lo] : 0;
+    const b = lo + 1 >= 0 && lo + 1 < n ? src[lo + 1] : 0;
+    dst[i] = a * (1 - f) + b * f;
+  }
+}
+
 function blurInto(src: Float32Array, dst: Float32Array, sigma: number): void {
   const radius = Math.max(1, Math.round(4 * sigma));
   const kernel = new Float64Array(2 * radius + 1);
@@ -98,6 +129,11 @@ export function augmentInto(src: Float32Array, dst: Float32Array, opts: AugmentO
   for (let i = 0; i < n; i++) {
     const from = i - shift;
     dst[i] = from >= 0 && from < n ? src[from] : 0;
+  }
+  if ((opts.maxWarp ?? 0) > 0 && apply()) {
+    const tmp = scratch && scratch.length === n ? scratch : new Float32Array(n);
+    tmp.set(dst);
+    warpInto(tmp, dst, rng.uniform(0, opts.maxWarp ?? 0), opts.warpSpacing ?? 400, rng);
   }
   if (opts.maxBroaden > 0 && apply()) {
     const sigma = rng.uniform(0, opts.maxBroaden);

@@ -34,6 +34,22 @@ describe('augmentInto', () => {
     );
   });
 
+  it('warp moves peaks far apart by different amounts, each within maxWarp, keeping their height', () => {
+    const src = new Float32Array(2000);
+    const centres = [300, 1700];
+    for (let i = 0; i < src.length; i++) for (const c of centres) src[i] += Math.exp(-((i - c) ** 2) / 18);
+    const peakNear = (v: Float32Array, c: number) => c - 60 + argmax(v.subarray(c - 60, c + 60));
+    let differed = 0;
+    for (let seed = 0; seed < 20; seed++) {
+      const out = augmentInto(src, new Float32Array(src.length), only({ maxWarp: 40, warpSpacing: 400 }), createRng(seed));
+      const moves = centres.map((c) => peakNear(out, c) - c);
+      for (const m of moves) expect(Math.abs(m)).toBeLessThanOrEqual(40);
+      if (moves[0] !== moves[1]) differed++;
+      for (const c of centres) expect(out[peakNear(out, c)]).toBeGreaterThan(0.9);
+    }
+    expect(differed).toBeGreaterThan(15);
+  });
+
   it('shift moves the peak by at most maxShift and keeps its shape', () => {
     const src = peaks();
     const shifts = new Set<number>();
