@@ -17,7 +17,9 @@ export type LayerSpec =
   | { readonly kind: 'dropout'; readonly rate: number }
   | { readonly kind: 'globalAvgPool1d' }
   | { readonly kind: 'globalMaxPool1d' }
-  | { readonly kind: 'l2Normalize' };
+  | { readonly kind: 'l2Normalize' }
+  /** y -> sign(y) log(1 + |y|/floor) / log(1 + 1/floor): peaks far below the tallest become visible (see LogCompress). */
+  | { readonly kind: 'logCompress'; readonly floor: number };
 
 export interface ArchitectureSpec {
   readonly name: string;
@@ -27,6 +29,42 @@ export interface ArchitectureSpec {
 }
 
 const BENCHMARK_POINTS = 5000;
+
+/**
+ * Fixed (weightless) logarithmic compression of the max-normalized input: sign(y) log(1 + |y|/floor) / log(1 + 1/floor),
+ * so 0 -> 0, +-1 -> +-1 and a peak at 0.5 % of the tallest reaches ~0.26 (floor 1e-3) instead of 0.005. The challenge
+ * set tells classes apart by peaks of 0.5-3.5 % height beside peaks of 100 %; a linear first conv layer sees those
+ * only at the scale of its own weight noise. Registered for model.json, like L2Normalize.
+ */
+export class LogCompress extends tf.layers.Layer {
+  static readonly className = 'LogCompress';
+  private readonly floor: number;
+
+  constructor(config: { floor?: number; name?: string } = {}) {
+    super({ name: config.name });
+    const floor = config.floor ?? 1e-3;
+    if (!(floor > 0 && floor < 1)) throw new SpectrumInputError('bad-architecture', `logCompress floor must lie in (0, 1), got ${floor}`, { field: 'arch' });
+    this.floor = floor;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const scale = 1 / Math.log1p(1 / this.floor);
+      return tf.mul(tf.sign(x), tf.mul(tf.log1p(tf.div(tf.abs(x), this.floor)), scale));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), floor: this.floor };
+  }
+}
+
+tf.serialization.registerClass(LogCompress);
 /** PyTorch's nn.LeakyReLU default; the paper's code is PyTorch. */
 const TORCH_LEAKY_SLOPE = 0.01;
 
@@ -88,7 +126,66 @@ export const TINY: ArchitectureSpec = {
   ],
 };
 
-export const ARCHITECTURES: Readonly<Record<string, ArchitectureSpec>> = { seed: SEED, lite: LITE, tiny: TINY };
+/**
+ * For the challenge set (docs/RESULTS-CHALLENGE.md): `tiny`'s layout with wider kernels, so each unit after the
+ * second conv sees ~230 input points, more than the 100-point per-peak jitter of the training samples.
+ */
+export const WIDE: ArchitectureSpec = {
+  name: 'wide',
+  description: 'AvgPool4, Conv1D(32,k25,same)-MaxPool4-LeakyReLU-BN, Conv1D(64,k15,same)-MaxPool4-LeakyReLU-BN, Flatten, Dense(128,relu), Dense(64), L2',
+  inputPoints: BENCHMARK_POINTS,
+  layers: [
+    { kind: 'avgPool1d', poolSize: 4 },
+    { kind: 'conv1d', filters: 32, kernelSize: 25, padding: 'same' },
+    { kind: 'maxPool1d', poolSize: 4 },
+    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
+    { kind: 'batchNorm' },
+    { kind: 'conv1d', filters: 64, kernelSize: 15, padding: 'same' },
+    { kind: 'maxPool1d', poolSize: 4 },
+    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
+    { kind: 'batchNorm' },
+    { kind: 'flatten' },
+    { kind: 'dense', units: 128, activation: 'relu' },
+    { kind: 'dense', units: 64 },
+    { kind: 'l2Normalize' },
+  ],
+};
+
+/** For the challenge set: four conv blocks after the 4-point pool (receptive field ~600 input points), same dense part. */
+export const DEEP: ArchitectureSpec = {
+  name: 'deep',
+  description: 'AvgPool4, 4 x [Conv1D(32|32|64|64,k9,same)-MaxPool2-LeakyReLU-BN], Flatten, Dense(128,relu), Dense(64), L2',
+  inputPoints: BENCHMARK_POINTS,
+  layers: [
+    { kind: 'avgPool1d', poolSize: 4 },
+    ...convBlock(32, 9, 'same'),
+    ...convBlock(32, 9, 'same'),
+    ...convBlock(64, 9, 'same'),
+    ...convBlock(64, 9, 'same'),
+    { kind: 'flatten' },
+    { kind: 'dense', units: 128, activation: 'relu' },
+    { kind: 'dense', units: 64 },
+    { kind: 'l2Normalize' },
+  ],
+};
+
+/** `wide` behind a log compression of the input (LogCompress, floor 1e-3), for the challenge set's minor peaks. */
+export const WIDE_LOG: ArchitectureSpec = {
+  name: 'wide-log',
+  description: `LogCompress(1e-3), then ${WIDE.description}`,
+  inputPoints: BENCHMARK_POINTS,
+  layers: [{ kind: 'logCompress', floor: 1e-3 }, ...WIDE.layers],
+};
+
+/** `tiny` behind the same log compression: the cheapest way to see minor peaks. */
+export const TINY_LOG: ArchitectureSpec = {
+  name: 'tiny-log',
+  description: `LogCompress(1e-3), then ${TINY.description}`,
+  inputPoints: BENCHMARK_POINTS,
+  layers: [{ kind: 'logCompress', floor: 1e-3 }, ...TINY.layers],
+};
+
+export const ARCHITECTURES: Readonly<Record<string, ArchitectureSpec>> = { seed: SEED, lite: LITE, tiny: TINY, wide: WIDE, deep: DEEP, 'wide-log': WIDE_LOG, 'tiny-log': TINY_LOG };
 
 export function architectureNames(): string[] {
   return Object.keys(ARCHITECTURES);
@@ -127,6 +224,8 @@ function toLayer(spec: LayerSpec, name: string): tf.layers.Layer {
       return tf.layers.globalMaxPooling1d({ name });
     case 'l2Normalize':
       return new L2Normalize({ name });
+    case 'logCompress':
+      return new LogCompress({ name, floor: spec.floor });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Encoder } from '../encoder/types.ts';
+import type { AugmentOptions, Mining } from '../training/index.ts';
 import {
   generateRandomSplit,
   generateTestSplit,
@@ -26,7 +27,25 @@ export interface TrainRequest {
   readonly perClass: number;
   readonly seed: number;
   readonly train: Dataset;
+  /** How to train for this protocol when it needs more than the caller's defaults (the challenge set does). */
+  readonly recipe?: TrainingRecipe;
 }
+
+/**
+ * A protocol's training recipe, in core/training's terms (TrainOptions): a provider that trains passes these fields
+ * on. augment 'full' means core/training's default augmentation.
+ */
+export interface TrainingRecipe {
+  readonly arch: string;
+  readonly epochs: number;
+  readonly augment: AugmentOptions | 'full';
+  readonly batch?: { readonly p: number; readonly k: number };
+  readonly lr?: number;
+  readonly mining?: Mining;
+  /** Neighbours of the validation kNN during training. */
+  readonly k?: number;
+}
+export type ChallengeRecipe = TrainingRecipe;
 
 /** Trains (or picks) the encoder for a training set; it owns the encoders it returns (may cache and reuse them). */
 export type EncoderProvider = (request: TrainRequest) => Promise<Encoder>;
@@ -248,12 +267,22 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
   return results;
 }
 
+/**
+ * The challenge set's training recipe, chosen on a validation split of the challenge's train distribution
+ * (bench/challenge.ts, docs/RESULTS-CHALLENGE.md).
+ */
+export const CHALLENGE_RECIPE: TrainingRecipe = {
+  arch: 'tiny',
+  epochs: 30,
+  augment: { maxShift: 40, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0.8 },
+};
+
 /** Challenge set: 27 hard classes, trained on its own training split, tested on its 162 test spectra. */
 export async function challenge(ctx: ProtocolContext): Promise<number> {
   const def = loadDefinition('challenge');
   const classes = range(0, def.classes.length);
   const train = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes });
-  const encoder = await ctx.encoderFor({ name: 'challenge', benchmark: 'challenge', classes, perClass: 50, seed: ctx.seed, train });
+  const encoder = await ctx.encoderFor({ name: 'challenge', benchmark: 'challenge', classes, perClass: 50, seed: ctx.seed, train, recipe: CHALLENGE_RECIPE });
   const lib = await libraryFrom(encoder, train);
   return await knnAccuracy(encoder, lib, generateTestSplit(def, { classes }));
 }

@@ -1,0 +1,245 @@
+/**
+ * Research runs on the Schuetzke et al. (2023) challenge set (27 classes in 9 hard triplets): each experiment trains
+ * an encoder on the challenge's own train split (50 per class), picks its epoch and is compared on a validation split
+ * drawn from the same (train) distribution, and is measured once on the fixed test split (162 spectra). Recipes are
+ * chosen by validation accuracy only; the test column is reported, never tuned on. docs/RESULTS-CHALLENGE.md reads
+ * the results.
+ *
+ * `npm run bench:challenge -- [--only id,id] [--seed S] [--quick] [--list]`
+ * Results merge into bench/results/challenge.json by experiment id and seed (runs of different experiments made one
+ * after another, or side by side, add up).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { generateRandomSplit, generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
+import { getArchitecture } from '../core/encoder/architectures.ts';
+import { embedRows } from '../core/encoder/model-files.ts';
+import { initEngine } from '../core/engine/index.ts';
+import { CHALLENGE_RECIPE, type ChallengeRecipe } from '../core/identify/protocols.ts';
+import { knnPredict, LIGHT_AUGMENT, NO_AUGMENT, train, type AugmentOptions } from '../core/training/index.ts';
+
+interface Experiment {
+  readonly id: string;
+  readonly what: string;
+  readonly recipe: ChallengeRecipe;
+}
+
+const OUT = 'bench/results/challenge.json';
+/** The test split's variation: the whole spectrum moves +-30 points; a matching augmentation shifts at least that far. */
+const SHIFT_ONLY: AugmentOptions = { ...NO_AUGMENT, maxShift: 40, probability: 0.8 };
+const BASE: ChallengeRecipe = { arch: 'tiny', epochs: 3, augment: 'full' };
+
+const EXPERIMENTS: readonly Experiment[] = [
+  { id: 'baseline', what: 'bench paper before this work: tiny, 3 epochs, full augmentation (noise 1 %, baseline 5 %)', recipe: BASE },
+  { id: 'e30-full', what: 'tiny, 30 epochs, full augmentation', recipe: { ...BASE, epochs: 30 } },
+  { id: 'e30-none', what: 'tiny, 30 epochs, no augmentation', recipe: { ...BASE, epochs: 30, augment: NO_AUGMENT } },
+  { id: 'e30-light', what: 'tiny, 30 epochs, light augmentation (shift 10, broadening, gain)', recipe: { ...BASE, epochs: 30, augment: LIGHT_AUGMENT } },
+  { id: 'e30-shift', what: 'tiny, 30 epochs, whole-spectrum shift +-40 only (the test variation), p 0.8', recipe: { ...BASE, epochs: 30, augment: SHIFT_ONLY } },
+  { id: 'wide-shift', what: 'wide (k25, k15), 30 epochs, shift +-40', recipe: { arch: 'wide', epochs: 30, augment: SHIFT_ONLY } },
+  { id: 'deep-shift', what: 'deep (4 conv blocks), 30 epochs, shift +-40', recipe: { arch: 'deep', epochs: 30, augment: SHIFT_ONLY } },
+  { id: 'tiny-log-shift', what: 'tiny-log (log-compressed input), 30 epochs, shift +-40', recipe: { arch: 'tiny-log', epochs: 30, augment: SHIFT_ONLY } },
+  { id: 'wide-log-shift', what: 'wide-log (log-compressed input), 30 epochs, shift +-40', recipe: { arch: 'wide-log', epochs: 30, augment: SHIFT_ONLY } },
+  { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE)', recipe: CHALLENGE_RECIPE },
+];
+
+const QUICK_EPOCHS = 2;
+const KS = [1, 3, 5, 9, 15] as const;
+/** Triplet groups of the challenge set (core/benchmark/variants.ts). */
+const GROUPS = [
+  { name: 'minor peaks (0-8)', from: 0, to: 9 },
+  { name: 'peak positions (9-17)', from: 9, to: 18 },
+  { name: 'peak heights (18-26)', from: 18, to: 27 },
+] as const;
+
+interface Row {
+  id: string;
+  what: string;
+  seed: number;
+  arch: string;
+  epochs: number;
+  recipe: ChallengeRecipe;
+  bestEpoch: number;
+  trainSeconds: number;
+  inferMsPerSpectrum: number;
+  /** Percent, kNN with the train split as references, k -> accuracy. */
+  val: Record<string, number>;
+  test: Record<string, number>;
+  /** Test accuracy (k = 3) per triplet group. */
+  testGroups: Record<string, number>;
+  /** Test accuracy of the nearest class centroid (mean train embedding), for comparison with kNN. */
+  testCentroid: number;
+  valCentroid: number;
+  quick: boolean;
+  load: number[];
+}
+
+function parseArgs(argv: string[]) {
+  const args = { only: undefined as string[] | undefined, seed: 1, quick: false, list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--only') args.only = (argv[++i] ?? '').split(',');
+    else if (a === '--seed') args.seed = Number(argv[++i]);
+    else if (a === '--quick') args.quick = true;
+    else if (a === '--list') args.list = true;
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (!Number.isSafeInteger(args.seed)) throw new Error('--seed must be an integer');
+  return args;
+}
+
+function accuracy(pred: Int32Array, truth: ArrayLike<number>, from = 0, to = truth.length): number {
+  let hit = 0;
+  let n = 0;
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] < from || truth[i] >= to) continue;
+    n++;
+    if (pred[i] === truth[i]) hit++;
+  }
+  return n === 0 ? 0 : (100 * hit) / n;
+}
+
+function centroidPredict(refEmb: Float32Array, refY: Int32Array, queryEmb: Float32Array, nQuery: number, dim: number, classes: number): Int32Array {
+  const c = new Float64Array(classes * dim);
+  for (let r = 0; r < refY.length; r++) for (let d = 0; d < dim; d++) c[refY[r] * dim + d] += refEmb[r * dim + d];
+  for (let k = 0; k < classes; k++) {
+    let s = 0;
+    for (let d = 0; d < dim; d++) s += c[k * dim + d] ** 2;
+    const inv = 1 / Math.sqrt(s || 1);
+    for (let d = 0; d < dim; d++) c[k * dim + d] *= inv;
+  }
+  const out = new Int32Array(nQuery);
+  for (let q = 0; q < nQuery; q++) {
+    let best = -Infinity;
+    for (let k = 0; k < classes; k++) {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += c[k * dim + d] * queryEmb[q * dim + d];
+      if (s > best) {
+        best = s;
+        out[q] = k;
+      }
+    }
+  }
+  return out;
+}
+
+function normalizeRowsCopy(x: Float32Array, n: number, points: number): Float32Array {
+  const out = Float32Array.from(x);
+  for (let i = 0; i < n; i++) {
+    const row = out.subarray(i * points, (i + 1) * points);
+    let m = 0;
+    for (const v of row) m = Math.max(m, Math.abs(v));
+    if (m > 0) for (let j = 0; j < points; j++) row[j] /= m;
+  }
+  return out;
+}
+
+async function runExperiment(exp: Experiment, seed: number, quick: boolean, log: (m: string) => void): Promise<Row> {
+  const def = loadDefinition('challenge');
+  const classes = def.classes.map((_, i) => i);
+  const trainSet = generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes });
+  const valSet = generateRandomSplit(def, { split: 'val', perClass: 10, seed, classes });
+  const testSet = generateTestSplit(def, { classes });
+  const r = exp.recipe;
+  const epochs = quick ? Math.min(QUICK_EPOCHS, r.epochs) : r.epochs;
+  const arch = getArchitecture(r.arch);
+  log(`${exp.id}: training ${arch.name}, ${epochs} epochs, seed ${seed}`);
+  const result = await train({
+    train: trainSet,
+    val: valSet,
+    arch,
+    epochs,
+    seed,
+    augment: r.augment === 'full' ? undefined : r.augment,
+    batch: r.batch,
+    lr: r.lr,
+    mining: r.mining,
+    k: r.k,
+    onProgress: (p) => {
+      if (p.kind === 'epoch') log(`${exp.id}: epoch ${p.record.epoch + 1}/${p.epochs} loss ${p.record.loss.toFixed(4)} val ${(100 * (p.record.valAccuracy ?? 0)).toFixed(2)} % (${p.record.seconds.toFixed(0)} s)`);
+    },
+  });
+  const dim = result.model.outputs[0].shape[1] as number;
+  const points = def.points;
+  const valEmb = await embedRows(result.model, result.valData.x, result.valData.n, points, dim);
+  const testX = normalizeRowsCopy(testSet.x, testSet.n, points);
+  const t0 = performance.now();
+  const testEmb = await embedRows(result.model, testX, testSet.n, points, dim);
+  const inferMs = (performance.now() - t0) / testSet.n;
+  const refs = result.trainEmbeddings;
+  const val: Record<string, number> = {};
+  const test: Record<string, number> = {};
+  for (const k of KS) {
+    val[k] = accuracy(knnPredict(refs, result.trainData.y, valEmb, valSet.n, k), valSet.y);
+    test[k] = accuracy(knnPredict(refs, result.trainData.y, testEmb, testSet.n, k), testSet.y);
+  }
+  const pred3 = knnPredict(refs, result.trainData.y, testEmb, testSet.n, 3);
+  const testGroups: Record<string, number> = {};
+  for (const g of GROUPS) testGroups[g.name] = accuracy(pred3, testSet.y, g.from, g.to);
+  const row: Row = {
+    id: exp.id,
+    what: exp.what,
+    seed,
+    arch: arch.name,
+    epochs,
+    recipe: r,
+    bestEpoch: result.bestEpoch + 1,
+    trainSeconds: result.wallSeconds,
+    inferMsPerSpectrum: inferMs,
+    val,
+    test,
+    testGroups,
+    testCentroid: accuracy(centroidPredict(refs, result.trainData.y, testEmb, testSet.n, dim, classes.length), testSet.y),
+    valCentroid: accuracy(centroidPredict(refs, result.trainData.y, valEmb, valSet.n, dim, classes.length), valSet.y),
+    quick,
+    load: os.loadavg().map((v) => Math.round(v * 10) / 10),
+  };
+  result.model.dispose();
+  return row;
+}
+
+function readRows(): Row[] {
+  if (!existsSync(OUT)) return [];
+  return (JSON.parse(readFileSync(OUT, 'utf8')) as { rows: Row[] }).rows;
+}
+
+function table(rows: readonly Row[]): string {
+  const head = '| id | seed | arch | epochs (best) | val k=3 | test k=3 | test k=1/5/9 | test centroid | minor / position / height (test) | train s | infer ms/spectrum |';
+  const lines = [head, '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const r of rows) {
+    const g = Object.values(r.testGroups).map((v) => v.toFixed(1)).join(' / ');
+    lines.push(
+      `| ${r.id}${r.quick ? ' (quick)' : ''} | ${r.seed} | ${r.arch} | ${r.epochs} (${r.bestEpoch}) | ${r.val[3].toFixed(2)} | ${r.test[3].toFixed(2)} | ` +
+        `${[1, 5, 9].map((k) => r.test[k].toFixed(1)).join(' / ')} | ${r.testCentroid.toFixed(2)} | ${g} | ${r.trainSeconds.toFixed(0)} | ${r.inferMsPerSpectrum.toFixed(2)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.list) {
+    for (const e of EXPERIMENTS) console.log(`${e.id}: ${e.what}`);
+    return;
+  }
+  const started = Date.now();
+  const log = (m: string) => console.error(`[bench challenge ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
+  const chosen = args.only ? EXPERIMENTS.filter((e) => args.only!.includes(e.id)) : EXPERIMENTS;
+  if (args.only && chosen.length !== args.only.length) throw new Error(`unknown experiment in --only; known: ${EXPERIMENTS.map((e) => e.id).join(', ')}`);
+  const engine = await initEngine({ logger: log });
+  log(`backend ${engine.backend}`);
+  for (const exp of chosen) {
+    const row = await runExperiment(exp, args.seed, args.quick, log);
+    log(`${exp.id}: val ${row.val[3].toFixed(2)} %, test ${row.test[3].toFixed(2)} % (k=3), centroid ${row.testCentroid.toFixed(2)} %`);
+    // Re-read before writing: other runs of this script may have added rows meanwhile.
+    const rows = readRows().filter((r) => !(r.id === row.id && r.seed === row.seed && r.quick === row.quick));
+    rows.push(row);
+    const order = new Map(EXPERIMENTS.map((e, i) => [e.id, i]));
+    rows.sort((a, b) => (order.get(a.id) ?? 99) - (order.get(b.id) ?? 99) || a.seed - b.seed);
+    mkdirSync(path.dirname(OUT), { recursive: true });
+    writeFileSync(OUT, JSON.stringify({ benchmark: 'challenge (Schuetzke et al. 2023), 27 classes, train 50/class, val 10/class, test 162', rows }, null, 2) + '\n');
+  }
+  console.log(table(readRows().filter((r) => chosen.some((e) => e.id === r.id) || !args.only)));
+}
+
+await main();
