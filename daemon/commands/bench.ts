@@ -212,8 +212,26 @@ async function makeProvider(
     if (hit) return hit;
     const def = benchmark.loadDefinition(req.benchmark);
     const val = benchmark.generateRandomSplit(def, { split: 'val', perClass: 5, seed: req.seed, classes: [...req.classes] });
-    log(`training ${arch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${epochs} epochs)`);
-    const result = await training.train({ train: req.train, val, arch, epochs, seed: req.seed, patience: 5 });
+    // --epochs counts passes over 50 spectra per class; smaller sets get proportionally more passes (at most 5x) so
+    // that every protocol trains for a similar number of steps (5 per class x 12 epochs is only ~240 steps).
+    const stepScale = Math.min(5, Math.max(1, 50 / req.perClass));
+    const recipe = req.recipe;
+    const runArch = recipe?.arch ?? arch;
+    const runEpochs = recipe?.epochs ?? Math.round(epochs * stepScale);
+    log(`training ${runArch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${runEpochs} epochs${recipe ? ', protocol recipe' : ''})`);
+    const result = await training.train({
+      train: req.train,
+      val,
+      arch: runArch,
+      epochs: runEpochs,
+      seed: req.seed,
+      patience: Math.round(5 * stepScale),
+      ...(recipe && recipe.augment !== 'full' ? { augment: recipe.augment } : {}),
+      ...(recipe?.batch ? { batch: recipe.batch } : {}),
+      ...(recipe?.lr !== undefined ? { lr: recipe.lr } : {}),
+      ...(recipe?.mining ? { mining: recipe.mining } : {}),
+      ...(recipe?.k !== undefined ? { k: recipe.k } : {}),
+    });
     log(`trained ${req.name}: val kNN ${(100 * result.bestValAccuracy).toFixed(2)} % after ${result.epochsRun} epochs, ${result.wallSeconds.toFixed(0)} s`);
     const model = result.model;
     if (saveDir) {
@@ -226,7 +244,7 @@ async function makeProvider(
     const encoder: Encoder = {
       grid: { points, xStart: 0, xEnd: points - 1, xUnit: 'index' },
       dim,
-      version: `${arch}-${req.name}-seed${req.seed}`,
+      version: `${runArch}-${req.name}-seed${req.seed}`,
       async embed(batch: Float32Array, n: number): Promise<Float32Array> {
         const out = tf.tidy(() => model.predict(tf.tensor3d(batch, [n, points, 1])) as import('@tensorflow/tfjs').Tensor);
         const data = (await out.data()) as Float32Array;
@@ -240,7 +258,7 @@ async function makeProvider(
   };
   return {
     provider,
-    describe: `${arch} encoder trained per protocol with core/training (${epochs} epochs max, patience 5), backend ${engine.backend}`,
+    describe: `${arch} encoder trained per protocol with core/training (${epochs} epochs max at 50 spectra/class, proportionally more for fewer spectra, at most 5x; patience 5 likewise; protocols with their own recipe, e.g. the challenge set, use it), backend ${engine.backend}`,
     disposeAll: () => {
       for (const e of cache.values()) e.dispose();
       cache.clear();
