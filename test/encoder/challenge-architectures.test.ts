@@ -61,8 +61,8 @@ describe('challenge-set architectures', () => {
     model.dispose();
   });
 
-  it('wide-log and tiny-log: LogCompress first, then exactly wide / tiny', () => {
-    for (const [logName, plainName] of [['wide-log', 'wide'], ['tiny-log', 'tiny']]) {
+  it('wide-log, tiny-log, wide-log-mild: LogCompress first, then exactly wide / tiny', () => {
+    for (const [logName, plainName] of [['wide-log', 'wide'], ['tiny-log', 'tiny'], ['wide-log-mild', 'wide']]) {
       const withLog = buildEncoderModel(getArchitecture(logName), 1);
       const plain = buildEncoderModel(getArchitecture(plainName), 1);
       expect(shapesOf(withLog)).toEqual(['LogCompress:[null,5000,1]', ...shapesOf(plain)]);
