@@ -21,6 +21,7 @@ interface PaperOptions {
   doc: string;
   model: string;
   saveModels?: string;
+  perClass?: string;
 }
 
 const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as const;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'training epochs per protocol', '20')
     .option('--classes <n>', 'benchmark classes used (default 500; --quick: 20)')
     .option('--only <list>', `comma-separated subset of ${PROTOCOLS.join(',')}`)
+    .option('--per-class <list>', 'spectra per class of the single-compound protocol (default 50,20,5; --quick 50,5)')
     .option('--out <file>', 'results JSON', 'bench/results/paper.json')
     .option('--save-models <dir>', 'save each encoder trained here as a model directory <dir>/<protocol>-seed<s> (with --encoder trained)')
     .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md')
@@ -67,7 +69,13 @@ async function mergePaper(files: string[], opts: { out: string; doc: string }): 
     if (r.classes !== first.classes || r.quick !== first.quick) throw new Error('cannot merge runs with different --classes or --quick');
   }
   const bySeed = new Map<number, SeedResult>();
-  for (const r of reports) for (const s of r.perSeed) bySeed.set(s.seed, { ...bySeed.get(s.seed), ...s });
+  for (const r of reports) {
+    for (const s of r.perSeed) {
+      const had = bySeed.get(s.seed);
+      // single holds one value per spectra-per-class count: runs of different counts add up.
+      bySeed.set(s.seed, { ...had, ...s, ...(had?.single || s.single ? { single: { ...had?.single, ...s.single } } : {}) });
+    }
+  }
   const perSeed = [...bySeed.values()].sort((a, b) => a.seed - b.seed);
   const encoders = [...new Set(reports.map((r) => r.encoder))];
   const report = summarize(perSeed, protocols.PAPER, {
@@ -131,7 +139,9 @@ async function runPaper(opts: PaperOptions): Promise<void> {
     const r: SeedResult = { seed };
     if (only.has('single')) {
       r.single = {};
-      for (const perClass of quick ? [50, 5] : [50, 20, 5]) {
+      const counts = opts.perClass ? opts.perClass.split(',').map(Number) : quick ? [50, 5] : [50, 20, 5];
+      if (counts.some((c) => !Number.isInteger(c) || c < 1 || c > 50)) throw new Error('--per-class wants integers in 1..50');
+      for (const perClass of counts) {
         r.single[String(perClass)] = await protocols.singleCompound(ctx, perClass);
         log(`seed ${seed}: single compound, ${perClass}/class: ${r.single[String(perClass)].toFixed(2)} %`);
         save(r);

@@ -36,8 +36,8 @@ describe('spectrad bench paper --quick (subprocesses)', () => {
     const b = path.join(dir, 'unseen', 'paper.json');
     const common = ['bench', 'paper', '--quick', '--classes', '10'];
     await Promise.all([
-      spectrad(...common, '--only', 'single', '--out', a, '--doc', path.join(dir, 'single.md'), '--save-models', path.join(dir, 'models')),
-      spectrad(...common, '--only', 'unseen', '--out', b, '--doc', path.join(dir, 'unseen.md')),
+      spectrad(...common, '--only', 'single', '--per-class', '50', '--out', a, '--doc', path.join(dir, 'single.md'), '--save-models', path.join(dir, 'models')),
+      spectrad(...common, '--only', 'unseen,single', '--per-class', '5', '--out', b, '--doc', path.join(dir, 'unseen.md')),
     ]);
     const single = JSON.parse(readFileSync(a, 'utf8')) as Report;
     expect(single).toMatchObject({ quick: true, classes: 10, complete: true });
@@ -52,6 +52,9 @@ describe('spectrad bench paper --quick (subprocesses)', () => {
     const report = JSON.parse(readFileSync(merged, 'utf8')) as Report;
     expect(report.perSeed).toHaveLength(1);
     expect(rowOf(report, 'single50')?.ours?.values).toEqual(rowOf(single, 'single50')?.ours?.values);
+    // the two runs' single-compound counts add up rather than one replacing the other
+    expect(rowOf(single, 'single5')?.ours).toBeNull();
+    expect(rowOf(report, 'single5')?.ours?.mean).toBeGreaterThan(50);
     expect(rowOf(report, 'unseen')?.ours?.mean).toBeGreaterThan(50);
     expect(rowOf(report, 'unknownAuroc')?.ours?.mean).toBeGreaterThan(0.5);
     // a reduced run never claims a target
