@@ -41,10 +41,9 @@ const EXPERIMENTS: readonly Experiment[] = [
   { id: 'tiny-log-shift', what: 'tiny-log (log-compressed input), 30 epochs, shift +-40', recipe: { arch: 'tiny-log', epochs: 30, augment: SHIFT_ONLY } },
   { id: 'wide-log-shift', what: 'wide-log (log-compressed input), 30 epochs, shift +-40', recipe: { arch: 'wide-log', epochs: 30, augment: SHIFT_ONLY } },
   { id: 'wide-logmild-shift', what: 'wide-log-mild (log compression, floor 1e-2), 30 epochs, shift +-40', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY } },
-  { id: 'wl-e60', what: 'wide-log, 60 epochs, shift +-40', recipe: { arch: 'wide-log', epochs: 60, augment: SHIFT_ONLY } },
-  { id: 'wl-e60-p14k8', what: 'wide-log, 60 epochs, shift +-40, batches of 14 classes x 8 spectra', recipe: { arch: 'wide-log', epochs: 60, augment: SHIFT_ONLY, batch: { p: 14, k: 8 } } },
-  { id: 'wl-e60-shift60', what: 'wide-log, 60 epochs, shift +-60', recipe: { arch: 'wide-log', epochs: 60, augment: { ...SHIFT_ONLY, maxShift: 60 } } },
-  { id: 'wl-e60-lr3', what: 'wide-log, 60 epochs, shift +-40, peak learning rate 3e-3', recipe: { arch: 'wide-log', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3 } },
+  { id: 'wlm-e60', what: 'wide-log-mild, 60 epochs, shift +-40', recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY } },
+  { id: 'wlm-p14k8', what: 'wide-log-mild, 30 epochs, shift +-40, batches of 14 classes x 8 spectra', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, batch: { p: 14, k: 8 } } },
+  { id: 'wlm-lr3', what: 'wide-log-mild, 30 epochs, shift +-40, peak learning rate 3e-3', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, lr: 3e-3 } },
   { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE)', recipe: CHALLENGE_RECIPE },
 ];
 

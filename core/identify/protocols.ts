@@ -272,7 +272,7 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
  * (bench/challenge.ts, docs/RESULTS-CHALLENGE.md).
  */
 export const CHALLENGE_RECIPE: TrainingRecipe = {
-  arch: 'tiny',
+  arch: 'wide-log-mild',
   epochs: 30,
   augment: { maxShift: 40, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0.8 },
 };
