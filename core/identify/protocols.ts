@@ -275,6 +275,7 @@ export const CHALLENGE_RECIPE: TrainingRecipe = {
   arch: 'wide-log-mild',
   epochs: 30,
   augment: { maxShift: 40, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0.8 },
+  lr: 3e-3,
 };
 
 /** Challenge set: 27 hard classes, trained on its own training split, tested on its 162 test spectra. */
