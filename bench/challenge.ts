@@ -5,7 +5,8 @@
  * chosen by validation accuracy only; the test column is reported, never tuned on. docs/RESULTS-CHALLENGE.md reads
  * the results.
  *
- * `npm run bench:challenge -- [--only id,id] [--seed S] [--quick] [--list]`
+ * `npm run bench:challenge -- [--only id,id] [--seed S] [--quick] [--list] [--infer]` (--infer: inference speed per
+ * architecture, side by side)
  * Results merge into bench/results/challenge.json by experiment id and seed (runs of different experiments made one
  * after another, or side by side, add up).
  */
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateRandomSplit, generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
-import { getArchitecture } from '../core/encoder/architectures.ts';
+import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
 import { embedRows } from '../core/encoder/model-files.ts';
 import { initEngine } from '../core/engine/index.ts';
 import { CHALLENGE_RECIPE, type ChallengeRecipe } from '../core/identify/protocols.ts';
@@ -80,13 +81,14 @@ interface Row {
 }
 
 function parseArgs(argv: string[]) {
-  const args = { only: undefined as string[] | undefined, seed: 1, quick: false, list: false };
+  const args = { only: undefined as string[] | undefined, seed: 1, quick: false, list: false, infer: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--only') args.only = (argv[++i] ?? '').split(',');
     else if (a === '--seed') args.seed = Number(argv[++i]);
     else if (a === '--quick') args.quick = true;
     else if (a === '--list') args.list = true;
+    else if (a === '--infer') args.infer = true;
     else throw new Error(`unknown option ${a}`);
   }
   if (!Number.isSafeInteger(args.seed)) throw new Error('--seed must be an integer');
@@ -221,8 +223,41 @@ function table(rows: readonly Row[]): string {
   return lines.join('\n');
 }
 
+const INFER_ARCHS = ['tiny', 'wide', 'deep', 'tiny-log', 'wide-log', 'wide-log-mild'] as const;
+
+/**
+ * Inference ms/spectrum of the architectures side by side (batch 128, the 162 test spectra, best of 5 interleaved
+ * rounds): the per-experiment timings above ran beside other jobs, so only this table's ratios compare. Writes
+ * bench/results/challenge-infer.json.
+ */
+async function inferenceTable(): Promise<void> {
+  await initEngine({});
+  const def = loadDefinition('challenge');
+  const test = generateTestSplit(def);
+  const x = normalizeRowsCopy(test.x, test.n, def.points);
+  const models = INFER_ARCHS.map((name) => ({ name, model: buildEncoderModel(getArchitecture(name), 1) }));
+  const best = new Map<string, number>();
+  for (let round = 0; round < 5; round++) {
+    for (const { name, model } of models) {
+      const t0 = performance.now();
+      await embedRows(model, x, test.n, def.points, 64);
+      const ms = (performance.now() - t0) / test.n;
+      best.set(name, Math.min(best.get(name) ?? Infinity, ms));
+    }
+  }
+  const rows = models.map(({ name, model }) => ({ arch: name, params: model.countParams(), inferMsPerSpectrum: best.get(name)! }));
+  models.forEach(({ model }) => model.dispose());
+  writeFileSync('bench/results/challenge-infer.json', JSON.stringify({ batch: 128, spectra: test.n, load: os.loadavg(), rows }, null, 2) + '\n');
+  console.log('| arch | parameters | inference ms/spectrum |\n| --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.arch} | ${r.params} | ${r.inferMsPerSpectrum.toFixed(2)} |`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.infer) {
+    await inferenceTable();
+    return;
+  }
   if (args.list) {
     for (const e of EXPERIMENTS) console.log(`${e.id}: ${e.what}`);
     return;
