@@ -46,6 +46,7 @@ const EXPERIMENTS: readonly Experiment[] = [
   { id: 'wlm-p14k8', what: 'wide-log-mild, 30 epochs, shift +-40, batches of 14 classes x 8 spectra', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, batch: { p: 14, k: 8 } } },
   { id: 'wlm-lr3', what: 'wide-log-mild, 30 epochs, shift +-40, peak learning rate 3e-3', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, lr: 3e-3 } },
   { id: 'wlm-lr5', what: 'wide-log-mild, 30 epochs, shift +-40, peak learning rate 5e-3', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, lr: 5e-3 } },
+  { id: 'wlm-lr3-e60', what: 'wide-log-mild, 60 epochs, shift +-40, peak learning rate 3e-3', recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3 } },
   { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE)', recipe: CHALLENGE_RECIPE },
 ];
 
