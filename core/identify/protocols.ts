@@ -273,7 +273,7 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
  */
 export const CHALLENGE_RECIPE: TrainingRecipe = {
   arch: 'wide-log-mild',
-  epochs: 30,
+  epochs: 60,
   augment: { maxShift: 40, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0.8 },
   lr: 3e-3,
 };
