@@ -48,6 +48,10 @@ function startDaemon(): ChildProcess {
   });
 }
 
+/** The npm script `reliability:crash` raises the kill count (>= 20) and asks for the JSON figures. */
+const KILLS = Number(process.env.SPECTRAD_CRASH_KILLS ?? 6);
+const JSON_OUT = process.env.SPECTRAD_CRASH_JSON;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function storedSources(): string[] {
@@ -82,7 +86,8 @@ describe('crash safety: SIGKILL while a folder is fed', () => {
     const rand = mulberry32(7);
     let fed = 0;
     let kills = 0;
-    for (let round = 0; round < 6; round++) {
+    const started = Date.now();
+    for (let round = 0; round < KILLS; round++) {
       const child = startDaemon();
       const upFor = 2500 + rand() * 2500;
       const until = Date.now() + upFor;
@@ -116,11 +121,16 @@ describe('crash safety: SIGKILL while a folder is fed', () => {
     const duplicates = [...perFile.values()].filter((c) => c > 1).length;
     const expected = Array.from({ length: fed }, (_, n) => `s-${String(n).padStart(5, '0')}.jdx`);
     const lost = expected.filter((f) => !perFile.has(f));
-    console.log(JSON.stringify({ fed, kills, processed: processed.length, stored: sources.length, duplicates, lost: lost.length }));
+    const figures = { fed, kills, processed: processed.length, stored: sources.length, duplicates, lost: lost.length, seconds: Math.round((Date.now() - started) / 1000) };
+    console.log(JSON.stringify(figures));
+    if (JSON_OUT) {
+      mkdirSync(path.dirname(JSON_OUT), { recursive: true });
+      writeFileSync(JSON_OUT, JSON.stringify({ test: 'crash-folder', seed: 7, ...figures }, null, 2) + '\n');
+    }
     expect(kills).toBeGreaterThanOrEqual(5);
     expect(left).toEqual([]);
     expect(lost).toEqual([]);
     expect(duplicates).toBe(0);
     expect(processed.sort()).toEqual(expected);
-  }, 90_000);
+  }, 60_000 + KILLS * 8_000);
 });
