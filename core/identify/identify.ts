@@ -63,7 +63,11 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     const margin = r.similarity - (others.length ? Math.max(...others) : r.similarity - 1);
     return { class: r.class, score: round(confidence(cal, r.similarity, margin)), similarity: round(r.similarity) };
   });
+  // The kNN vote picks the answer (the paper's rule); the list is shown best score first so an operator reads the
+  // scores in order. When the vote and the best score disagree the answer is ambiguous and is never 'identified'.
   const top = candidates[0];
+  candidates.sort((a, b) => b.score - a.score);
+  const voteAgreesWithScore = candidates[0] === top;
   const best = ranking[0].similarity;
 
   const mixturesOn = (options.mixtures ?? true) && library.classCount >= 2;
@@ -94,7 +98,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   if (best < cal.unknownThreshold) {
     return { status: 'unknown', score: top.score, candidates };
   }
-  const lowConfidence = top.score < (options.lowConfidenceScore ?? 0.5) || best < cal.confidentThreshold;
+  const lowConfidence = !voteAgreesWithScore || top.score < (options.lowConfidenceScore ?? 0.5) || best < cal.confidentThreshold;
   return { status: lowConfidence ? 'low-confidence' : 'identified', class: top.class, score: top.score, candidates };
 }
 
