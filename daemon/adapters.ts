@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import { hostname } from 'node:os';
 import type { InputAdapter, OutputAdapter } from '../adapters/types.ts';
 import type { InputConfig, OutputConfig } from '../config/schema.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
@@ -58,7 +59,7 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
           new MqttInput({
             name: c.name,
             url: c.url,
-            clientId: c.clientId ?? `spectrad-${c.name}`,
+            clientId: c.clientId ?? defaultMqttClientId(c.name),
             topics: c.topics,
             qos: c.qos,
             clean: c.clean,
@@ -106,4 +107,13 @@ export async function createOutputs(
     }
   }
   return out;
+}
+
+/**
+ * Persistent MQTT sessions are keyed by clientId, so two machines with the same config must not share one: the broker
+ * would kick one off each time the other connects. The hostname makes the default unique per machine.
+ */
+export function defaultMqttClientId(inputName: string, host: string = hostname()): string {
+  const safeHost = host.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'host';
+  return `spectrad-${safeHost}-${inputName}`;
 }
