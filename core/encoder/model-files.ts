@@ -4,6 +4,7 @@ import { SpectrumInputError } from '../errors.ts';
 import type { ArchitectureSpec } from './architectures.ts';
 import { joinPath, type FileIO } from './file-io.ts';
 import './layers.ts'; // registers L2Normalize, which model.json refers to
+import './architectures.ts'; // registers LogCompress (challenge architectures), which model.json may refer to
 import { nodeFileIO } from './node-file-io.ts';
 import type { Encoder, InputGrid } from './types.ts';
 

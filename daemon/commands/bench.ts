@@ -117,7 +117,7 @@ async function runPaper(opts: PaperOptions): Promise<void> {
   for (const p of only) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new Error(`unknown protocol "${p}"`);
   const started = Date.now();
   const log = (m: string) => console.error(`[bench paper ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
-  const { provider, describe, disposeAll } = await makeProvider(opts.encoder, arch, epochs, log, opts.model, opts.saveModels);
+  const { provider, describe, disposeAll } = await makeProvider(opts.encoder, arch, epochs, log, opts.model, opts.saveModels, quick);
 
   const perSeed: SeedResult[] = [];
   let figure: DistanceDistributions | undefined;
@@ -187,6 +187,7 @@ async function makeProvider(
   log: (m: string) => void,
   modelDir: string,
   saveDir?: string,
+  quick = false,
 ): Promise<Provider> {
   if (kind === 'model') {
     const { openEncoder } = await import('./library.ts');
@@ -227,7 +228,8 @@ async function makeProvider(
     const stepScale = Math.min(5, Math.max(1, 50 / req.perClass));
     const recipe = req.recipe;
     const runArch = recipe?.arch ?? arch;
-    const runEpochs = recipe?.epochs ?? Math.round(epochs * stepScale);
+    // A smoke run (--quick) caps a recipe's epochs too: it checks the plumbing, not the numbers.
+    const runEpochs = recipe ? (quick ? Math.min(epochs, recipe.epochs) : recipe.epochs) : Math.round(epochs * stepScale);
     log(`training ${runArch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${runEpochs} epochs${recipe ? ', protocol recipe' : ''})`);
     const result = await training.train({
       train: req.train,
