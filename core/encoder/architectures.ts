@@ -68,19 +68,28 @@ tf.serialization.registerClass(LogCompress);
 /** PyTorch's nn.LeakyReLU default; the paper's code is PyTorch. */
 const TORCH_LEAKY_SLOPE = 0.01;
 
-const convBlock = (filters: number, kernelSize: number, padding: 'same' | 'valid'): LayerSpec[] => [
+const convBlock = (filters: number, kernelSize: number, padding: 'same' | 'valid', poolSize = 2): LayerSpec[] => [
   { kind: 'conv1d', filters, kernelSize, padding },
-  { kind: 'maxPool1d', poolSize: 2 },
+  { kind: 'maxPool1d', poolSize },
   { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
   { kind: 'batchNorm' },
 ];
+
+/** Our embedding head: a ReLU dense layer before the 64-d embedding (Schuetzke et al.: ReLU in dense layers matters). */
+const RELU_HEAD: LayerSpec[] = [{ kind: 'flatten' }, { kind: 'dense', units: 128, activation: 'relu' }, { kind: 'dense', units: 64 }, { kind: 'l2Normalize' }];
+
+/** The paper's head: the flattened features straight into the 64-d embedding. */
+const LINEAR_HEAD: LayerSpec[] = [{ kind: 'flatten' }, { kind: 'dense', units: 64 }, { kind: 'l2Normalize' }];
+
+/** `tiny`'s feature layers, shared by its variants. */
+const TINY_FEATURES: LayerSpec[] = [{ kind: 'avgPool1d', poolSize: 4 }, ...convBlock(32, 9, 'same', 4), ...convBlock(64, 7, 'same', 4)];
 
 /** Vorozhtsov & Kitina 2024, exactly: three conv blocks, flatten, Dense(64), L2. */
 export const SEED: ArchitectureSpec = {
   name: 'seed',
   description: 'Vorozhtsov & Kitina 2024: Conv1D(16,k21,same)-MaxPool2-LeakyReLU-BN, Conv1D(32,k11)-MaxPool2-LeakyReLU-BN, Conv1D(64,k5)-MaxPool2-LeakyReLU-BN, Flatten, Dense(64), L2',
   inputPoints: BENCHMARK_POINTS,
-  layers: [...convBlock(16, 21, 'same'), ...convBlock(32, 11, 'valid'), ...convBlock(64, 5, 'valid'), { kind: 'flatten' }, { kind: 'dense', units: 64 }, { kind: 'l2Normalize' }],
+  layers: [...convBlock(16, 21, 'same'), ...convBlock(32, 11, 'valid'), ...convBlock(64, 5, 'valid'), ...LINEAR_HEAD],
 };
 
 /**
@@ -97,10 +106,7 @@ export const LITE: ArchitectureSpec = {
     ...convBlock(32, 9, 'same'),
     ...convBlock(32, 7, 'same'),
     ...convBlock(64, 5, 'same'),
-    { kind: 'flatten' },
-    { kind: 'dense', units: 128, activation: 'relu' },
-    { kind: 'dense', units: 64 },
-    { kind: 'l2Normalize' },
+    ...RELU_HEAD,
   ],
 };
 
@@ -109,21 +115,7 @@ export const TINY: ArchitectureSpec = {
   name: 'tiny',
   description: 'AvgPool4, Conv1D(32,k9,same)-MaxPool4-LeakyReLU-BN, Conv1D(64,k7,same)-MaxPool4-LeakyReLU-BN, Flatten, Dense(128,relu), Dense(64), L2',
   inputPoints: BENCHMARK_POINTS,
-  layers: [
-    { kind: 'avgPool1d', poolSize: 4 },
-    { kind: 'conv1d', filters: 32, kernelSize: 9, padding: 'same' },
-    { kind: 'maxPool1d', poolSize: 4 },
-    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
-    { kind: 'batchNorm' },
-    { kind: 'conv1d', filters: 64, kernelSize: 7, padding: 'same' },
-    { kind: 'maxPool1d', poolSize: 4 },
-    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
-    { kind: 'batchNorm' },
-    { kind: 'flatten' },
-    { kind: 'dense', units: 128, activation: 'relu' },
-    { kind: 'dense', units: 64 },
-    { kind: 'l2Normalize' },
-  ],
+  layers: [...TINY_FEATURES, ...RELU_HEAD],
 };
 
 /**
@@ -135,7 +127,7 @@ export const TINY_LINEAR_HEAD: ArchitectureSpec = {
   name: 'tiny-lin',
   description: 'AvgPool4, Conv1D(32,k9,same)-MaxPool4-LeakyReLU-BN, Conv1D(64,k7,same)-MaxPool4-LeakyReLU-BN, Flatten, Dense(64), L2',
   inputPoints: BENCHMARK_POINTS,
-  layers: [...TINY.layers.filter((l) => !(l.kind === 'dense' && l.units === 128))],
+  layers: [...TINY_FEATURES, ...LINEAR_HEAD],
 };
 
 /**
@@ -148,18 +140,9 @@ export const WIDE: ArchitectureSpec = {
   inputPoints: BENCHMARK_POINTS,
   layers: [
     { kind: 'avgPool1d', poolSize: 4 },
-    { kind: 'conv1d', filters: 32, kernelSize: 25, padding: 'same' },
-    { kind: 'maxPool1d', poolSize: 4 },
-    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
-    { kind: 'batchNorm' },
-    { kind: 'conv1d', filters: 64, kernelSize: 15, padding: 'same' },
-    { kind: 'maxPool1d', poolSize: 4 },
-    { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE },
-    { kind: 'batchNorm' },
-    { kind: 'flatten' },
-    { kind: 'dense', units: 128, activation: 'relu' },
-    { kind: 'dense', units: 64 },
-    { kind: 'l2Normalize' },
+    ...convBlock(32, 25, 'same', 4),
+    ...convBlock(64, 15, 'same', 4),
+    ...RELU_HEAD,
   ],
 };
 
@@ -174,10 +157,7 @@ export const DEEP: ArchitectureSpec = {
     ...convBlock(32, 9, 'same'),
     ...convBlock(64, 9, 'same'),
     ...convBlock(64, 9, 'same'),
-    { kind: 'flatten' },
-    { kind: 'dense', units: 128, activation: 'relu' },
-    { kind: 'dense', units: 64 },
-    { kind: 'l2Normalize' },
+    ...RELU_HEAD,
   ],
 };
 
