@@ -28,7 +28,7 @@ const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as con
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that reproduce published results');
-  bench
+  const paper = bench
     .command('paper')
     .description("run the paper's protocols (single compound, unseen classes, mixtures, challenge, unknowns, Figure 1)")
     .option('--quick', 'smoke run: few classes, a tiny short training (CI, about 1-2 minutes)')
@@ -40,21 +40,24 @@ export function register(program: Command): void {
     .option('--classes <n>', 'benchmark classes used (default 500; --quick: 20)')
     .option('--only <list>', `comma-separated subset of ${PROTOCOLS.join(',')}`)
     .option('--per-class <list>', 'spectra per class of the single-compound protocol (default 50,20,5; --quick 50,5)')
-    .option('--out <file>', 'results JSON', 'bench/results/paper.json')
-    .option('--save-models <dir>', 'save each encoder trained here as a model directory <dir>/<protocol>-seed<s> (with --encoder trained)')
-    .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md')
-    .action(async (opts: PaperOptions) => {
-      await runPaper(opts);
-    });
-  bench
+    .option('--save-models <dir>', 'save each encoder trained here as a model directory <dir>/<protocol>-seed<s> (with --encoder trained)');
+  reportOptions(paper).action(async (opts: PaperOptions) => {
+    await runPaper(opts);
+  });
+  const merge = bench
     .command('paper-merge')
     .description('merge results of `bench paper` runs of different protocols (e.g. run side by side with --only) into one report')
-    .argument('<files...>', 'paper.json files written by bench paper')
+    .argument('<files...>', 'paper.json files written by bench paper');
+  reportOptions(merge).action(async (files: string[], opts: { out: string; doc: string }) => {
+    await mergePaper(files, opts);
+  });
+}
+
+/** Where a run's results go: both commands write the same two files. */
+function reportOptions(command: Command): Command {
+  return command
     .option('--out <file>', 'results JSON', 'bench/results/paper.json')
-    .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md')
-    .action(async (files: string[], opts: { out: string; doc: string }) => {
-      await mergePaper(files, opts);
-    });
+    .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md');
 }
 
 async function mergePaper(files: string[], opts: { out: string; doc: string }): Promise<void> {
