@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs as parseNodeArgs } from 'node:util';
 import { embeddingDim, getArchitecture } from '../core/encoder/architectures.ts';
 import { embedRows } from '../core/encoder/model-files.ts';
 import { initEngine } from '../core/engine/index.ts';
@@ -34,19 +35,25 @@ function parseRange(s: string): number[] {
 }
 
 function parseArgs(argv: string[]) {
-  const args = { classes: '0-199', perClass: 20, epochs: 8, arch: 'tiny', seed: 1, only: undefined as string[] | undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i] ?? '';
-    if (a === '--classes') args.classes = v();
-    else if (a === '--per-class') args.perClass = Number(v());
-    else if (a === '--epochs') args.epochs = Number(v());
-    else if (a === '--arch') args.arch = v();
-    else if (a === '--seed') args.seed = Number(v());
-    else if (a === '--only') args.only = v().split(',');
-    else throw new Error(`unknown option ${a}`);
-  }
-  return args;
+  const { values } = parseNodeArgs({
+    args: argv,
+    options: {
+      classes: { type: 'string', default: '0-199' },
+      'per-class': { type: 'string', default: '20' },
+      epochs: { type: 'string', default: '8' },
+      arch: { type: 'string', default: 'tiny' },
+      seed: { type: 'string', default: '1' },
+      only: { type: 'string' },
+    },
+  });
+  return {
+    classes: values.classes,
+    perClass: Number(values['per-class']),
+    epochs: Number(values.epochs),
+    arch: values.arch,
+    seed: Number(values.seed),
+    only: values.only?.split(','),
+  };
 }
 
 interface Row {

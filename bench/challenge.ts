@@ -13,6 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs as parseNodeArgs } from 'node:util';
 import { generateRandomSplit, generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
 import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
 import { embedRows } from '../core/encoder/model-files.ts';
@@ -82,16 +83,17 @@ interface Row {
 }
 
 function parseArgs(argv: string[]) {
-  const args = { only: undefined as string[] | undefined, seed: 1, quick: false, list: false, infer: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--only') args.only = (argv[++i] ?? '').split(',');
-    else if (a === '--seed') args.seed = Number(argv[++i]);
-    else if (a === '--quick') args.quick = true;
-    else if (a === '--list') args.list = true;
-    else if (a === '--infer') args.infer = true;
-    else throw new Error(`unknown option ${a}`);
-  }
+  const { values } = parseNodeArgs({
+    args: argv,
+    options: {
+      only: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      quick: { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      infer: { type: 'boolean', default: false },
+    },
+  });
+  const args = { only: values.only?.split(','), seed: Number(values.seed), quick: values.quick, list: values.list, infer: values.infer };
   if (!Number.isSafeInteger(args.seed)) throw new Error('--seed must be an integer');
   return args;
 }
