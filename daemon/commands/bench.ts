@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .command('paper')
     .description("run the paper's protocols (single compound, unseen classes, mixtures, challenge, unknowns, Figure 1)")
     .option('--quick', 'smoke run: few classes, a tiny short training (CI, about 1-2 minutes)')
-    .option('--seeds <n>', 'repeat with seeds 1..n and report mean ± std', '1')
+    .option('--seeds <n|list>', 'repeat with seeds 1..n (or the listed seeds, e.g. 2,3, to extend an earlier run with paper-merge) and report mean ± std', '1')
     .option('--encoder <kind>', 'trained: train an encoder per protocol with core/training; smoothed: the untrained smoothed-spectrum baseline; model: one fixed model (--model) for every protocol', 'trained')
     .option('--model <DIR>', 'model directory for --encoder model', 'models/default')
     .option('--arch <name>', 'architecture to train', 'seed')
@@ -84,7 +84,7 @@ async function mergePaper(files: string[], opts: { out: string; doc: string }): 
   const report = summarize(perSeed, protocols.PAPER, {
     quick: first.quick,
     classes: first.classes,
-    seeds: Math.max(...reports.map((r) => r.seeds)),
+    seeds: perSeed.length,
     encoder: encoders.join('; '),
     // The runs went side by side: the merged run took as long as the longest one.
     wallSeconds: Math.max(...reports.map((r) => r.wallSeconds)),
@@ -109,11 +109,12 @@ async function runPaper(opts: PaperOptions): Promise<void> {
   const protocols = await import('../../core/identify/protocols.ts');
   const quick = Boolean(opts.quick);
   const classes = Number(opts.classes ?? (quick ? 20 : 500));
-  const seeds = Number(opts.seeds);
+  const seedList = parseSeeds(opts.seeds);
+  const seeds = seedList.length;
   const epochs = Number(quick && opts.epochs === '20' ? 3 : opts.epochs);
   const arch = quick && opts.arch === 'seed' ? 'tiny' : opts.arch;
   const only = new Set((opts.only ?? PROTOCOLS.join(',')).split(',').map((s) => s.trim()));
-  for (const [name, v] of [['--seeds', seeds], ['--classes', classes], ['--epochs', epochs]] as const) {
+  for (const [name, v] of [['--classes', classes], ['--epochs', epochs]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer`);
   }
   if (classes < 10 || classes > 500) throw new Error('--classes must be between 10 and 500');
@@ -137,7 +138,7 @@ async function runPaper(opts: PaperOptions): Promise<void> {
     writeFileSync(opts.doc, renderMarkdown(report, figure ? path.relative(path.dirname(opts.doc), svgPath) : undefined, opts.doc));
     return report;
   };
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (const seed of seedList) {
     const ctx = { encoderFor: provider, seed, classes, log };
     const r: SeedResult = { seed };
     if (only.has('single')) {
@@ -150,7 +151,7 @@ async function runPaper(opts: PaperOptions): Promise<void> {
         save(r);
       }
     }
-    if (only.has('figure') && seed === 1) figure = await protocols.distanceDistributions(ctx);
+    if (only.has('figure') && seed === seedList[0]) figure = await protocols.distanceDistributions(ctx);
     if (only.has('unseen')) {
       r.unseen = await protocols.unseenAndUnknown(ctx);
       log(`seed ${seed}: unseen ${r.unseen.unseenAccuracy.toFixed(2)} %, unknown AUROC ${r.unseen.unknownAuroc.toFixed(4)}`);
@@ -166,12 +167,22 @@ async function runPaper(opts: PaperOptions): Promise<void> {
     }
     perSeed.push(r);
     disposeAll();
-    if (seed < seeds) save(undefined);
+    if (seed !== seedList[seedList.length - 1]) save(undefined);
   }
 
   const report = save(undefined);
   console.log(renderTable(report));
   log(`wrote ${opts.out}, ${opts.doc}${figure ? `, ${svgPath}` : ''}`);
+}
+
+/** `--seeds 3` means seeds 1, 2, 3; `--seeds 2,3` exactly those (a later run that paper-merge adds to an earlier one). */
+export function parseSeeds(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const nums = parts.map(Number);
+  if (parts.length === 0 || nums.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--seeds wants a positive integer or a list of them, got "${text}"`);
+  if (parts.length === 1) return Array.from({ length: nums[0] }, (_, i) => i + 1);
+  if (new Set(nums).size !== nums.length) throw new Error(`--seeds lists a seed twice: "${text}"`);
+  return nums;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
