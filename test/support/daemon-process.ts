@@ -6,7 +6,7 @@
  * a unique title so every input can be counted at the far end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
@@ -55,6 +55,10 @@ export class DaemonProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  get exitCode(): number | string | null | undefined {
+    return this.child?.exitCode ?? this.child?.signalCode;
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -84,6 +88,15 @@ export class DaemonProcess {
     this.child = undefined;
   }
 
+  /** The end of the log, for failure messages. */
+  recentLog(chars = 2000): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').slice(-chars);
+    } catch {
+      return '(no log)';
+    }
+  }
+
   async health(): Promise<HealthAnswer | undefined> {
     try {
       const res = await fetch(`${this.url}/api/health`, { signal: AbortSignal.timeout(5000) });
@@ -93,18 +106,19 @@ export class DaemonProcess {
     }
   }
 
-  /** Waits for GET /api/health to say ready (and optionally for a predicate on it). */
+  /** Waits for GET /api/health to say ready (and optionally for a predicate on it); fails at once if the daemon exits. */
   async waitReady(timeoutMs = 90_000, check: (h: HealthAnswer) => boolean = () => true): Promise<HealthAnswer> {
-    return waitFor(
-      'the daemon to be ready',
-      async () => {
-        if (!this.running) throw new Error(`daemon exited (code ${this.child?.exitCode}); see ${this.logFile}`);
-        const h = await this.health();
-        return h?.ready && check(h) ? h : undefined;
-      },
-      timeoutMs,
-      200,
-    );
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.running) {
+        await sleep(200); // let the last output reach the log
+        throw new Error(`daemon exited (code ${this.exitCode}): ${this.recentLog()}`);
+      }
+      const h = await this.health();
+      if (h?.ready && check(h)) return h;
+      if (Date.now() > deadline) throw new Error(`daemon not ready after ${timeoutMs} ms (last health ${JSON.stringify(h)}): ${this.recentLog()}`);
+      await sleep(200);
+    }
   }
 
   async alerts(limit = 500): Promise<AlertMessage[]> {

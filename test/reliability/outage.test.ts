@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stopAllServers } from '../support/servers.ts';
+import {
+  folderDeleted,
+  mqttBrokerOutage,
+  serialUnplug,
+  startOutageRig,
+  tsdbOutage,
+  type OutageFigures,
+  type OutageRig,
+} from './support/outage-harness.ts';
+
+/**
+ * Outages with real servers around one real daemon process: each thing is taken away while spectra arrive and brought
+ * back; nothing is lost or doubled, the backlog is replayed, and an alert is raised (store, socket.io, health) and
+ * cleared. Short holds here; `npm run reliability:outages` holds longer and writes the figures.
+ */
+let rig: OutageRig;
+
+beforeAll(async () => {
+  rig = await startOutageRig();
+}, 150_000);
+
+afterAll(async () => {
+  await rig?.close();
+  await stopAllServers();
+});
+
+function expectClean(f: OutageFigures, delivered = f.fed): void {
+  console.log(JSON.stringify(f));
+  expect(f.lost).toBe(0);
+  expect(f.duplicated).toBe(0);
+  expect(f.stored).toBe(f.fed);
+  expect(f.delivered).toBe(delivered);
+  expect(f.alerts).toEqual({ downInStore: true, downOnSocket: true, downInHealth: true, upInStore: true, upOnSocket: true, upInHealth: true });
+}
+
+describe('outages: the daemon keeps running, buffers, reconnects, replays and alerts', () => {
+  it('MQTT broker stopped and restarted: results buffered in the outbox and replayed', async () => {
+    const f = await mqttBrokerOutage(rig, { n: 8, holdMs: 1500 });
+    expectClean(f);
+    expect(f.buffered).toBeGreaterThanOrEqual(8);
+    expect(f.replayed).toBe(8);
+    expect(f.notes).toContain('3/3');
+  }, 120_000);
+
+  it('TSDB stopped and restarted: points buffered and written after', async () => {
+    const f = await tsdbOutage(rig, { n: 8, holdMs: 1500 });
+    expectClean(f);
+    expect(f.buffered).toBeGreaterThanOrEqual(8);
+  }, 120_000);
+
+  it('serial port unplugged and replugged: the daemon reopens it and reads again', async () => {
+    const f = await serialUnplug(rig, { n: 4, holdMs: 1500 });
+    expectClean(f);
+  }, 120_000);
+
+  it('watched folder deleted and recreated: still watched', async () => {
+    const f = await folderDeleted(rig, { n: 4, holdMs: 1500 });
+    expectClean(f);
+  }, 120_000);
+
+});
