@@ -25,6 +25,13 @@ export interface SpectrumPipelineOptions {
   readonly onPressure?: (high: boolean) => void;
   readonly now?: () => number;
   readonly scheduler?: SchedulerLike;
+  /**
+   * An input whose commit failed (disk full, store I/O error) is offered to the store again after a delay that
+   * doubles from minMs to maxMs (default 500 ms .. 30 s); meanwhile it stays unacknowledged at its source.
+   */
+  readonly commitRetry?: { readonly minMs?: number; readonly maxMs?: number };
+  /** Each commit of inputs succeeded (true) or failed on the store (false, with the error): the daemon's store health. */
+  readonly onStoreOutcome?: (ok: boolean, err?: unknown) => void;
 }
 
 export interface PipelineStats {
@@ -65,7 +72,9 @@ export class SpectrumPipeline {
   private spilled = false;
   private refillScheduled = false;
   private ingesting = 0;
-  private commitGroup: Array<{ commit: IngestCommit; afterCommit: () => Promise<void>; resolve: () => void }> = [];
+  private commitGroup: Array<{ commit: IngestCommit; afterCommit: () => Promise<void>; resolve: (committed: boolean) => void }> = [];
+  /** Inputs waiting to be offered to the store again, with how many times their commit failed. */
+  private readonly retries = new Map<RawInput, { attempts: number; timer: NodeJS.Timeout }>();
   private counters = { received: 0, identified: 0, rejected: 0, duplicates: 0 };
   private readonly now: () => number;
 
@@ -139,6 +148,9 @@ export class SpectrumPipeline {
     this.draining = true;
     for (const s of this.attached) s.unsubscribe();
     this.attached.clear();
+    // Inputs waiting to retry their commit stay unacknowledged at their source for the next run.
+    for (const r of this.retries.values()) clearTimeout(r.timer);
+    this.retries.clear();
     this.input$.complete();
     this.refill$.complete();
     await this.finished;
@@ -159,11 +171,16 @@ export class SpectrumPipeline {
           this.o.log.debug({ adapter: raw.adapter, source: raw.source, key: raw.dedupKey, seen }, 'already recorded: acknowledged again, not processed');
           settle = seen === 'processed' ? raw.ack() : raw.reject('already recorded as failed');
         } else {
-          settle = this.ingestNew(raw, (p) => subscriber.next(p));
+          settle = this.ingestNew(raw, (p) => subscriber.next(p)).then((committed) => {
+            if (committed) this.retries.delete(raw);
+            else this.retryLater(raw);
+          });
         }
       } catch (err) {
         // Only a store failure gets here (bad input is recorded as rejected): leave the input unacknowledged.
         this.o.log.error({ err, adapter: raw.adapter, source: raw.source }, 'could not record input; left at its source to retry');
+        this.o.onStoreOutcome?.(false, err);
+        this.retryLater(raw);
         settle = Promise.resolve();
       }
       settle
@@ -175,8 +192,23 @@ export class SpectrumPipeline {
     });
   }
 
-  /** Commits synchronously; returns the acknowledgement in flight. */
-  private ingestNew(raw: RawInput, accept: (p: PendingSpectrum) => void): Promise<void> {
+  /**
+   * Offers an input whose commit failed to the store again later (nothing of it was recorded, so it is parsed again).
+   * Not while draining: then it simply stays unacknowledged at its source for the next run.
+   */
+  private retryLater(raw: RawInput): void {
+    if (this.draining) return;
+    const attempts = (this.retries.get(raw)?.attempts ?? 0) + 1;
+    const min = this.o.commitRetry?.minMs ?? 500;
+    const delay = Math.min(this.o.commitRetry?.maxMs ?? 30_000, min * 2 ** (attempts - 1));
+    const timer = setTimeout(() => {
+      if (!this.draining) this.input$.next(raw);
+    }, delay);
+    this.retries.set(raw, { attempts, timer });
+  }
+
+  /** Commits synchronously; resolves once acknowledged (true), or false when the store refused the commit. */
+  private ingestNew(raw: RawInput, accept: (p: PendingSpectrum) => void): Promise<boolean> {
     const arrived = Date.parse(raw.receivedAt);
     const spectra: ReceivedSpectrum[] = [];
     const pending: PendingSpectrum[] = [];
@@ -257,8 +289,8 @@ export class SpectrumPipeline {
    * raced in, the disk is full) each input is retried alone, so one bad input never blocks the others. An input
    * whose commit fails is not acknowledged: it stays at its source for the next attempt.
    */
-  private groupCommit(commit: IngestCommit, afterCommit: () => Promise<void>): Promise<void> {
-    return new Promise<void>((resolve) => {
+  private groupCommit(commit: IngestCommit, afterCommit: () => Promise<void>): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
       this.commitGroup.push({ commit, afterCommit, resolve });
       if (this.commitGroup.length === 1) setImmediate(() => this.flushCommitGroup());
     });
@@ -271,16 +303,18 @@ export class SpectrumPipeline {
       entry
         .afterCommit()
         .catch((err: unknown) => this.o.log.warn({ err }, 'acknowledging the input failed (it is recorded)'))
-        .finally(entry.resolve);
+        .finally(() => entry.resolve(true));
     try {
       if (group.length > 1 && this.o.store.commitIngestMany) this.o.store.commitIngestMany(group.map((g) => g.commit));
       else for (const g of group) this.o.store.commitIngest(g.commit);
+      this.o.onStoreOutcome?.(true);
       group.forEach(done);
       return;
     } catch (err) {
       if (group.length === 1) {
         this.o.log.error({ err, source: group[0].commit.spectra[0]?.source }, 'could not record input; left at its source to retry');
-        group[0].resolve();
+        this.o.onStoreOutcome?.(false, err);
+        group[0].resolve(false);
         return;
       }
     }
@@ -289,9 +323,11 @@ export class SpectrumPipeline {
         this.o.store.commitIngest(g.commit);
       } catch (err) {
         this.o.log.error({ err, source: g.commit.spectra[0]?.source }, 'could not record input; left at its source to retry');
-        g.resolve();
+        this.o.onStoreOutcome?.(false, err);
+        g.resolve(false);
         continue;
       }
+      this.o.onStoreOutcome?.(true);
       void done(g);
     }
   }
@@ -333,9 +369,11 @@ export class SpectrumPipeline {
     });
     try {
       this.o.store.commitResults(results, alerts);
+      this.o.onStoreOutcome?.(true);
     } catch (err) {
       // Nothing published: the spectra stay pending in the store and are read back later.
       this.o.log.error({ err, batch: batch.length }, 'could not record results; they will be retried');
+      this.o.onStoreOutcome?.(false, err);
       for (const p of batch) this.memory.delete(p.id);
       this.spilled = true;
       this.scheduleRefill(1000);
