@@ -40,7 +40,8 @@ export interface AlertMessage {
 
 export interface AdapterState {
   readonly name: string;
-  readonly kind: 'folder' | 'serial' | 'mqtt-in' | 'mqtt-out' | 'influx' | 'socketio';
+  /** 'store': the daemon's own SQLite store (down while it cannot commit, e.g. disk full). */
+  readonly kind: 'folder' | 'serial' | 'mqtt-in' | 'mqtt-out' | 'influx' | 'socketio' | 'store';
   readonly state: 'starting' | 'up' | 'down' | 'stopped';
   readonly detail?: string;
   readonly since: string;

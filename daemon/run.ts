@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { Subscription } from 'rxjs';
+import { AdapterStateTracker } from '../adapters/adapter-state.ts';
 import type { InputAdapter, OutputAdapter, RawInput } from '../adapters/types.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { packageRoot } from '../config/load.ts';
@@ -69,6 +70,10 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   let gridX: number[] | undefined;
 
   const wakeOutputs = () => dispatchers.forEach((d) => d.wake());
+  /** The store itself as a health entry: down while it refuses commits (disk full, I/O error), with an alert. */
+  const storeState = new AdapterStateTracker('store', 'store');
+  /** Alerts the store could not take (it was what failed): sent to the outputs directly, recorded once it can. */
+  const unrecorded: AlertMessage[] = [];
 
   const watchState = (adapter: { name: string; state$: InputAdapter['state$'] }) => {
     stateSubs.push(
@@ -83,10 +88,18 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           if (kind && phase === 'running') {
             const alert: AlertMessage = { id: ulid(), kind, instrument: config.instrument, at: new Date().toISOString(), message: `${s.kind} ${s.name} is ${s.state}${s.detail ? `: ${s.detail}` : ''}` };
             try {
+              while (unrecorded.length > 0) {
+                store.addAlert(unrecorded[0], { queue: false });
+                unrecorded.shift();
+              }
               store.addAlert(alert);
               wakeOutputs();
             } catch (err) {
-              log.error({ err }, 'could not record adapter alert');
+              // Most likely the store is what is down (disk full): the outbox cannot carry this alert, so the live
+              // outputs get it now (best effort) and the store records it once it takes writes again.
+              log.error({ err }, 'could not record adapter alert; sent to the outputs directly');
+              unrecorded.push(alert);
+              for (const o of outputs) void o.publishAlert(alert).catch(() => undefined);
             }
           }
         },
@@ -123,6 +136,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     newId: () => ulid(),
     log,
     onCommitted: wakeOutputs,
+    onStoreOutcome: (ok, err) => storeState.set(ok ? 'up' : 'down', ok ? undefined : `cannot commit: ${err instanceof Error ? err.message : String(err)}`),
     onPressure: (high) => {
       // Inputs that can pause (folder, MQTT) do; the rest keep arriving and wait in the store.
       for (const input of inputs) {
@@ -213,6 +227,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     async () => {
       store = new Store(config.store.path, { synchronous: config.store.synchronous });
       log.info({ path: config.store.path, synchronous: config.store.synchronous }, 'store open');
+      watchState({ name: 'store', state$: storeState.state$ });
+      storeState.set('up');
       if (config.store.retentionDays > 0) {
         const cutoff = new Date(Date.now() - config.store.retentionDays * 86_400_000).toISOString();
         log.info({ removed: store.prune(cutoff), cutoff }, 'old spectra pruned');

@@ -235,8 +235,15 @@ export class Store implements PipelineStore {
     }
   }
 
-  /** Records an alert that is about no result (adapter down/up) and queues it for the outputs. */
-  addAlert(alert: AlertMessage): void {
+  /**
+   * Records an alert that is about no result (adapter down/up) and queues it for the outputs; with queue: false only
+   * records it (it was already sent to the outputs directly while the store could not take it).
+   */
+  addAlert(alert: AlertMessage, options: { queue?: boolean } = {}): void {
+    if (options.queue === false) {
+      this.stmt.alertPut.run(alert.id, alert.kind, alert.instrument, alert.at, alert.message, alert.resultId ?? null);
+      return;
+    }
     this.db.transaction(() => this.putResultsAndAlerts([], [alert]))();
   }
 

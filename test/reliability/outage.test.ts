@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopAllServers } from '../support/servers.ts';
 import {
+  diskFull,
   folderDeleted,
   mqttBrokerOutage,
   serialUnplug,
@@ -60,4 +61,9 @@ describe('outages: the daemon keeps running, buffers, reconnects, replays and al
     expectClean(f);
   }, 120_000);
 
+  it('disk full: inputs wait at their source, the store is reported down, everything is stored once space is back', async () => {
+    const f = await diskFull(rig, { n: 4, holdMs: 1500 });
+    expectClean(f);
+    expect(f.buffered).toBeGreaterThan(0);
+  }, 180_000);
 });

@@ -413,7 +413,8 @@ export async function diskFull(rig: OutageRig, o: ScenarioOptions): Promise<Outa
   const names: string[] = [];
   // Feed until the daemon notices (a WAL with room left can take a few commits first), then n more.
   let extra = 0;
-  for (let i = 0; extra < o.n && i < 2000; i++) {
+  const feedUntil = Date.now() + 60_000;
+  for (let i = 0; extra < o.n && Date.now() < feedUntil; i++) {
     names.push(...(await feedFiles(rig, `${prefix}${i}-`, 1, o.gapMs ?? 50)));
     if (adapterState(await rig.daemon.health(), 'store') === 'down') extra++;
   }
