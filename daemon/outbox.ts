@@ -1,4 +1,5 @@
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
+import type { Subscription } from 'rxjs';
 import type { OutputAdapter } from '../adapters/types.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
 import type { Store } from './store/store.ts';
@@ -27,6 +28,7 @@ export class OutboxDispatcher {
   private stopped = false;
   private delivered = 0;
   private failing = false;
+  private readonly stateSub: Subscription;
 
   constructor(
     private readonly store: Store,
@@ -36,6 +38,19 @@ export class OutboxDispatcher {
     this.window = o.window ?? 32;
     this.minBackoff = o.minBackoffMs ?? 500;
     this.maxBackoff = o.maxBackoffMs ?? 30_000;
+    // After a long outage the backoff has grown (up to maxBackoff): when the output reconnects, replay at once
+    // instead of waiting out the rest of it.
+    this.stateSub = output.state$.subscribe((s) => {
+      if (s.state === 'up') this.retryNow();
+    });
+  }
+
+  /** The output is reachable again: cut a running backoff short and deliver now. */
+  retryNow(): void {
+    if (this.stopped || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.wake();
   }
 
   /** New rows are queued: deliver now unless waiting out a backoff. */
@@ -67,6 +82,7 @@ export class OutboxDispatcher {
 
   stop(): void {
     this.stopped = true;
+    this.stateSub.unsubscribe();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
   }
