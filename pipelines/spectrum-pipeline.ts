@@ -74,7 +74,7 @@ export class SpectrumPipeline {
   private ingesting = 0;
   private commitGroup: Array<{ commit: IngestCommit; afterCommit: () => Promise<void>; resolve: (committed: boolean) => void }> = [];
   /** Inputs waiting to be offered to the store again, with how many times their commit failed. */
-  private readonly retries = new Map<RawInput, { attempts: number; timer: NodeJS.Timeout }>();
+  private readonly retries = new Map<RawInput, { attempts: number; timer?: NodeJS.Timeout }>();
   private counters = { received: 0, identified: 0, rejected: 0, duplicates: 0 };
   private readonly now: () => number;
 
@@ -201,10 +201,23 @@ export class SpectrumPipeline {
     const attempts = (this.retries.get(raw)?.attempts ?? 0) + 1;
     const min = this.o.commitRetry?.minMs ?? 500;
     const delay = Math.min(this.o.commitRetry?.maxMs ?? 30_000, min * 2 ** (attempts - 1));
-    const timer = setTimeout(() => {
-      if (!this.draining) this.input$.next(raw);
-    }, delay);
-    this.retries.set(raw, { attempts, timer });
+    const entry: { attempts: number; timer?: NodeJS.Timeout } = { attempts };
+    entry.timer = setTimeout(() => this.offerAgain(raw, entry), delay);
+    this.retries.set(raw, entry);
+  }
+
+  private offerAgain(raw: RawInput, entry: { timer?: NodeJS.Timeout }): void {
+    entry.timer = undefined;
+    if (!this.draining) this.input$.next(raw);
+  }
+
+  /** The store took a commit again: inputs still waiting out their backoff need not wait any longer. */
+  private retryWaitingNow(): void {
+    for (const [raw, entry] of this.retries) {
+      if (!entry.timer) continue; // already being offered
+      clearTimeout(entry.timer);
+      entry.timer = setTimeout(() => this.offerAgain(raw, entry), 0);
+    }
   }
 
   /** Commits synchronously; resolves once acknowledged (true), or false when the store refused the commit. */
@@ -308,6 +321,7 @@ export class SpectrumPipeline {
       if (group.length > 1 && this.o.store.commitIngestMany) this.o.store.commitIngestMany(group.map((g) => g.commit));
       else for (const g of group) this.o.store.commitIngest(g.commit);
       this.o.onStoreOutcome?.(true);
+      if (this.retries.size > 0) this.retryWaitingNow();
       group.forEach(done);
       return;
     } catch (err) {
@@ -328,6 +342,7 @@ export class SpectrumPipeline {
         continue;
       }
       this.o.onStoreOutcome?.(true);
+      if (this.retries.size > 0) this.retryWaitingNow();
       void done(g);
     }
   }

@@ -119,4 +119,54 @@ describe('SpectrumPipeline when the store refuses commits', () => {
     expect(acked).toBe(false);
     store.close();
   });
+
+  it('offers every waiting input again at once when the store takes a commit again', async () => {
+    const store = new Store(':memory:', { outputs: ['out'] });
+    let full = true;
+    const pipeline = new SpectrumPipeline({
+      store: {
+        ledgerOutcome: (k) => store.ledgerOutcome(k),
+        commitIngest: (c) => {
+          if (full) throw fullDisk();
+          store.commitIngest(c);
+        },
+        commitResults: (r, a) => store.commitResults(r, a),
+        pending: (n, ex) => store.pending(n, ex),
+      },
+      domain,
+      batchSize: 4,
+      windowMs: 5,
+      queueBound: 16,
+      ingestConcurrency: 2,
+      defaultInstrument: 'x',
+      newId: () => ulid(),
+      log: silent,
+      // A long backoff: only the early retry can store the first input within this test.
+      commitRetry: { minMs: 10_000, maxMs: 10_000 },
+    });
+    const inputs = new Subject<RawInput>();
+    pipeline.attach(inputs);
+    pipeline.start();
+    const acked: string[] = [];
+    const raw = (name: string): RawInput => ({
+      adapter: 't',
+      source: name,
+      receivedAt: new Date().toISOString(),
+      payload: Buffer.from('{"y":[1,2]}'),
+      dedupKey: name,
+      ack: async () => void acked.push(name),
+      reject: async () => undefined,
+    });
+    inputs.next(raw('waiting'));
+    await new Promise((r) => setTimeout(r, 100));
+    full = false;
+    const t0 = Date.now();
+    inputs.next(raw('fresh'));
+    while (acked.length < 2 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+    expect(acked.sort()).toEqual(['fresh', 'waiting']);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await pipeline.drain();
+    expect(store.counts()).toMatchObject({ spectra: 2, results: 2 });
+    store.close();
+  });
 });
