@@ -43,7 +43,7 @@ try {
   await stopAllServers();
 }
 
-const alertsOk = (f: OutageFigures) => Object.values(f.alerts).every(Boolean);
+const alertsOk = (f: OutageFigures) => Object.values(f.alerts).every(Boolean) && f.alerts.downAlerts === 1;
 const header = ['outage', 'fed', 'stored', 'delivered', 'lost', 'dup', 'buffered', 'replayed', 'down s', 'recovery s', 'alert raised+cleared'];
 const rows = figures.map((f) => [f.adapter, f.fed, f.stored, f.delivered, f.lost, f.duplicated, f.buffered, f.replayed, f.downtimeS, f.recoveryS, alertsOk(f) ? 'yes' : JSON.stringify(f.alerts)].map(String));
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

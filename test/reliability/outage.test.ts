@@ -33,7 +33,7 @@ function expectClean(f: OutageFigures, delivered = f.fed): void {
   expect(f.duplicated).toBe(0);
   expect(f.stored).toBe(f.fed);
   expect(f.delivered).toBe(delivered);
-  expect(f.alerts).toEqual({ downInStore: true, downOnSocket: true, downInHealth: true, upInStore: true, upOnSocket: true, upInHealth: true });
+  expect(f.alerts).toEqual({ downInStore: true, downOnSocket: true, downInHealth: true, upInStore: true, upOnSocket: true, upInHealth: true, downAlerts: 1 });
 }
 
 describe('outages: the daemon keeps running, buffers, reconnects, replays and alerts', () => {

@@ -41,6 +41,8 @@ export interface AlertEvidence {
   readonly upOnSocket: boolean;
   /** /api/health shows it up again (status ok) after recovery. */
   readonly upInHealth: boolean;
+  /** adapter-down alerts recorded for this outage: 1 unless the state flapped. */
+  readonly downAlerts: number;
 }
 
 export interface OutageFigures {
@@ -202,6 +204,7 @@ async function alertEvidence(rig: OutageRig, adapter: string, since: string, dow
     upInStore: stored.some((a) => isAbout(a, adapter, 'adapter-up', since)),
     upOnSocket: rig.socketAlerts.some((a) => isAbout(a, adapter, 'adapter-up', since)),
     upInHealth: adapterState(h, adapter) === 'up' && h?.status === 'ok',
+    downAlerts: stored.filter((a) => isAbout(a, adapter, 'adapter-down', since)).length,
   };
 }
 
