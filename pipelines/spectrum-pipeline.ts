@@ -27,7 +27,7 @@ export interface SpectrumPipelineOptions {
   readonly scheduler?: SchedulerLike;
   /**
    * An input whose commit failed (disk full, store I/O error) is offered to the store again after a delay that
-   * doubles from minMs to maxMs (default 500 ms .. 30 s); meanwhile it stays unacknowledged at its source.
+   * doubles from minMs to maxMs (default 500 ms .. 5 s: a re-parse is cheap, and a disk freed while nothing new arrives is noticed within 5 s); meanwhile it stays unacknowledged at its source.
    */
   readonly commitRetry?: { readonly minMs?: number; readonly maxMs?: number };
   /** Each commit of inputs succeeded (true) or failed on the store (false, with the error): the daemon's store health. */
@@ -200,7 +200,7 @@ export class SpectrumPipeline {
     if (this.draining) return;
     const attempts = (this.retries.get(raw)?.attempts ?? 0) + 1;
     const min = this.o.commitRetry?.minMs ?? 500;
-    const delay = Math.min(this.o.commitRetry?.maxMs ?? 30_000, min * 2 ** (attempts - 1));
+    const delay = Math.min(this.o.commitRetry?.maxMs ?? 5000, min * 2 ** (attempts - 1));
     const entry: { attempts: number; timer?: NodeJS.Timeout } = { attempts };
     entry.timer = setTimeout(() => this.offerAgain(raw, entry), delay);
     this.retries.set(raw, entry);
