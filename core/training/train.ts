@@ -7,9 +7,10 @@ import { AdamW, type AdamWState } from './adamw.ts';
 import { augmentInto, DEFAULT_AUGMENT, type AugmentOptions } from './augment.ts';
 import { epochRng, prepareDataset, type Dataset, type DatasetSpec, type PreparedData } from './data.ts';
 import { knnAccuracy } from './knn.ts';
-import { PAPER_LOSS, tripletLoss, type Mining } from './loss.ts';
+import { PAPER_LOSS, type Mining } from './loss.ts';
 import { PkSampler } from './sampler.ts';
 import { learningRateAt } from './schedule.ts';
+import { trainStep } from './step.ts';
 
 export interface TrainOptions {
   /** Training spectra (any row-major Dataset) or a benchmark split to generate. Rows are max-normalized here. */
@@ -208,15 +209,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         else dst.set(src);
       }
       lr = learningRateAt(epoch * stepsPerEpoch + step, { peak: peakLr, totalSteps, warmupSteps });
-      const { value, grads } = tf.variableGrads(() => {
-        const input = tf.tensor3d(xBatch.subarray(0, indices.length * points), [indices.length, points, 1]);
-        const emb = model.apply(input, { training: true }) as tf.Tensor2D;
-        return tripletLoss(emb, labels, lossOpts);
-      }, trainable);
-      optimizer.apply(trainable, grads, lr);
-      const loss = (await value.data())[0];
-      value.dispose();
-      tf.dispose(grads);
+      const loss = trainStep({ model, trainable, optimizer, x: xBatch, points, labels, loss: lossOpts, lr });
       lossSum += loss;
       opts.onProgress?.({ kind: 'step', epoch, epochs: opts.epochs, step: step + 1, steps: stepsPerEpoch, loss, lr, elapsedMs: performance.now() - t0 });
     }

@@ -252,6 +252,31 @@ describe('Sum / Mean over all axes but the last (per-channel)', () => {
     });
   });
 
+  cases.forEach((c, i) => {
+    it(`gradients of sum and mean: x ${c.shape.join('x')}, axes ${c.axis.join(',')}, keepDims ${c.keepDims}`, () => {
+      expectClose(() => {
+        const x = tensor(c.shape, 140 + i, { lo: -2, hi: 3 });
+        const outShape = tf.tidy(() => tf.sum(x, c.axis, c.keepDims).shape);
+        // A non-uniform weight per output element, so each broadcast row must carry its own dy.
+        const r = tensor(outShape, 150 + i);
+        const f = (reduce: typeof tf.sum) => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(reduce(a, c.axis, c.keepDims), r)))(x);
+        return [f(tf.sum), f(tf.mean)];
+      }, 1e-6);
+    });
+  });
+
+  it('gradients with a default (all) and a single numeric axis', () => {
+    expectClose(() => {
+      const x = tensor([4, 6, 3], 160);
+      const r = tensor([4, 3], 161);
+      return [
+        tf.grad((a: tf.Tensor) => tf.mul(tf.sum(a), 3))(x),
+        tf.grad((a: tf.Tensor) => tf.mul(tf.mean(a), 3))(x),
+        tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.mean(a, 1), r)))(x),
+      ];
+    }, 1e-6);
+  });
+
   it('int32 sums still work (stock kernel)', () => {
     const { wasm, cpu } = runBoth(() => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0));
     expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));

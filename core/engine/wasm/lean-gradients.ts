@@ -64,8 +64,42 @@ const leanLeakyRelu: GradFunc = (dy, saved, attrs: NamedAttrMap) => {
   return { x: () => tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
 };
 
+/** dy of a reduction, reshaped so that it broadcasts over the reduced axes of x. */
+function expandedDy(dy: tf.Tensor, x: tf.Tensor, attrs: NamedAttrMap): tf.Tensor {
+  const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+  const shape = x.shape.slice();
+  for (const a of axes) shape[a] = 1;
+  return tf.reshape(dy, shape);
+}
+
+/**
+ * Sum and Mean: tfjs-core multiplies dy by a ones tensor of x's full size, filled in JS and copied onto the heap on
+ * every step (batch-norm's moments make two such reductions per layer: a third of the seed step's time outside
+ * kernels). Broadcasting dy (our Tile: row copies) writes the same values in one pass.
+ */
+const leanSum: GradFunc = (dy, saved, attrs: NamedAttrMap) => {
+  const [x] = saved;
+  return { x: () => tf.broadcastTo(expandedDy(dy as tf.Tensor, x, attrs), x.shape) };
+};
+
+const leanMean: GradFunc = (dy, saved, attrs: NamedAttrMap) => {
+  const [x] = saved;
+  return {
+    x: () => {
+      const small = expandedDy(dy as tf.Tensor, x, attrs);
+      // Divide the small tensor, not the broadcast one: reduceSize is what tfjs-core divides by.
+      return tf.broadcastTo(tf.div(small, x.size / small.size), x.shape);
+    },
+  };
+};
+
+/** Lean only for float32 x (the ones tensor tfjs-core multiplies by is float32, so results match). */
+const isFloat = (saved: tf.Tensor[]): boolean => saved[0].dtype === 'float32';
+
 export function registerLeanGradients(backendName: string): string[] {
   replaceGradient('FusedBatchNorm', backendName, leanBatchNorm, batchNormIsPerChannel);
   replaceGradient('LeakyRelu', backendName, leanLeakyRelu, () => true);
-  return ['FusedBatchNorm (gradient)', 'LeakyRelu (gradient)'];
+  replaceGradient('Sum', backendName, leanSum, isFloat);
+  replaceGradient('Mean', backendName, leanMean, isFloat);
+  return ['FusedBatchNorm (gradient)', 'LeakyRelu (gradient)', 'Sum (gradient)', 'Mean (gradient)'];
 }

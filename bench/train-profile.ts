@@ -1,0 +1,118 @@
+/**
+ * Where one training step's time goes, per kernel, on wasm: every kernel registered for the wasm backend is wrapped
+ * with a timer that keeps SELF time (a kernel of ours that runs other kernels is charged only for its own work).
+ * Time outside all kernels (tape bookkeeping, tensor creation, JS glue) is reported as "(outside kernels)".
+ * The step is core/training's trainStep (the triplet loss, AdamW), batch P x K = 16 x 4 by default.
+ *
+ *   npm run bench:train-profile -- [--arch seed,tiny] [--batch 64] [--reps 3] [--top 15]
+ */
+import { parseArgs } from 'node:util';
+import { initEngine, tf } from '../core/engine/index.ts';
+import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
+import { AdamW } from '../core/training/adamw.ts';
+import { PAPER_LOSS } from '../core/training/loss.ts';
+import { trainStep } from '../core/training/step.ts';
+
+const { values } = parseArgs({
+  options: {
+    arch: { type: 'string', default: 'seed,tiny' },
+    batch: { type: 'string', default: '64' },
+    reps: { type: 'string', default: '3' },
+    top: { type: 'string', default: '15' },
+  },
+});
+
+interface Tally {
+  calls: number;
+  selfMs: number;
+}
+
+const tallies = new Map<string, Tally>();
+/** Time spent in child kernels of the kernel now running, per nesting level. */
+const childMs: number[] = [];
+
+function instrument(): void {
+  for (const config of tf.getKernelsForBackend('wasm')) {
+    const inner = config.kernelFunc;
+    const name = config.kernelName;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        childMs.push(0);
+        const t0 = performance.now();
+        try {
+          return inner(args);
+        } finally {
+          const total = performance.now() - t0;
+          const children = childMs.pop() ?? 0;
+          if (childMs.length) childMs[childMs.length - 1] += total;
+          const t = tallies.get(name) ?? { calls: 0, selfMs: 0 };
+          t.calls++;
+          t.selfMs += total - children;
+          tallies.set(name, t);
+        }
+      },
+    });
+  }
+}
+
+function deterministic(n: number, seed: number): Float32Array {
+  let a = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    a = (Math.imul(a, 1664525) + 1013904223) >>> 0;
+    out[i] = a / 4294967296 - 0.5;
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  await initEngine({ backend: 'wasm' });
+  instrument();
+  const batch = Number(values.batch);
+  const reps = Number(values.reps);
+  for (const name of values.arch.split(',')) {
+    const arch = getArchitecture(name);
+    const model = buildEncoderModel(arch, 1);
+    const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const optimizer = new AdamW({ weightDecay: 1e-4 });
+    const x = deterministic(batch * arch.inputPoints, 3);
+    const labels = Int32Array.from({ length: batch }, (_, i) => Math.floor(i / 4));
+    const step = () => trainStep({ model, trainable, optimizer, x, points: arch.inputPoints, labels, loss: { ...PAPER_LOSS, mining: 'batch-all' }, lr: 1e-4 });
+    const infer = () => tf.tidy(() => void (model.predict(tf.tensor3d(x, [batch, arch.inputPoints, 1])) as tf.Tensor).dataSync());
+    step();
+    infer();
+    tallies.clear();
+    let stepMs = 0;
+    let inferMs = 0;
+    for (let r = 0; r < reps; r++) {
+      let t0 = performance.now();
+      step();
+      stepMs += performance.now() - t0;
+      t0 = performance.now();
+      infer();
+      inferMs += performance.now() - t0;
+    }
+    // The inference kernels ran inside the same tallies; measure them alone to subtract.
+    const stepTallies = new Map(tallies);
+    tallies.clear();
+    for (let r = 0; r < reps; r++) infer();
+    const rows = [...stepTallies.entries()].map(([k, t]) => {
+      const inf = tallies.get(k);
+      return { kernel: k, calls: (t.calls - (inf?.calls ?? 0)) / reps, ms: (t.selfMs - (inf?.selfMs ?? 0)) / reps };
+    });
+    const kernelMs = rows.reduce((s, r) => s + r.ms, 0);
+    const perStep = stepMs / reps;
+    rows.push({ kernel: '(outside kernels)', calls: 0, ms: perStep - kernelMs });
+    rows.sort((a, b) => b.ms - a.ms);
+    console.log(`\n${name}: batch ${batch}, train step ${perStep.toFixed(0)} ms (${(perStep / batch).toFixed(2)} ms/spectrum), inference ${(inferMs / reps).toFixed(0)} ms, ratio ${(stepMs / inferMs).toFixed(2)}x`);
+    console.log('| kernel | calls/step | self ms/step | share |');
+    console.log('| --- | --- | --- | --- |');
+    for (const r of rows.slice(0, Number(values.top))) console.log(`| ${r.kernel} | ${r.calls.toFixed(0)} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / perStep).toFixed(1)} % |`);
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+await main();
