@@ -60,3 +60,20 @@ describe('malformed corpus through the format readers', () => {
     );
   });
 });
+
+describe('a single row of many values (serial line framing) is one spectrum', () => {
+  it('reads the row as y values with x the point index', () => {
+    const [s] = parseSpectra('0.5,1.5,2.5,3.5,4.5\n', { fileName: 'serial.csv' });
+    expect(Array.from(s.y)).toEqual([0.5, 1.5, 2.5, 3.5, 4.5]);
+    expect(Array.from(s.x)).toEqual([0, 1, 2, 3, 4]);
+    expect(s.xUnit).toBe('index');
+  });
+  it('with semicolons and decimal commas, trailing comments allowed', () => {
+    const [s] = parseSpectra('# title: row\n1,5;2,5;3,5\n# end\n', { fileName: 'row.txt' });
+    expect(Array.from(s.y)).toEqual([1.5, 2.5, 3.5]);
+  });
+  it('a row with a word in it is not data; a row longer than maxPoints is refused', () => {
+    expect(() => parseSpectra('1,2,x,4\n', { fileName: 'serial.csv' })).toThrow(expect.objectContaining({ code: 'csv-no-data' }));
+    expect(() => parseSpectra('1,2,3,4,5,6\n', { fileName: 'serial.csv', limits: { maxPoints: 5 } })).toThrow(expect.objectContaining({ code: 'too-many-points' }));
+  });
+});

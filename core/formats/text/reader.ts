@@ -4,7 +4,8 @@
  * - Delimiter: tab, ';', ',' or blanks, decided on the first data row and then held for the whole file.
  *   With tab, ';' or blank delimiters a comma inside a number is a decimal comma ("1234,5;0,123", "1234,5 0,123").
  *   A row that is only "a,b" is read as two columns (x = a, y = b), never as one European decimal.
- * - One column: y only, x is the point index. Two columns: x, y. More: rejected (which one is y is a guess).
+ * - One column: y only, x is the point index. Two columns: x, y. More: rejected (which one is y is a guess), except
+ *   a file whose only data row holds many values: those are y (one spectrum per line, as serial instruments send).
  * - Lines before the first data row are headers: `key: value` / `key = value` go to meta (xUnit, yUnit, title,
  *   sampleId, acquiredAt, instrument are recognised; others land in meta.extra), anything else is taken as
  *   column names (units such as "Wavenumber (cm-1)" are picked up). Lines starting with '#', '%' or '//' are
@@ -61,6 +62,9 @@ export function readDelimited(text: string, limits: ParseLimits, file?: string):
         continue;
       }
       if (layout.columns > 2) {
+        // One row of many values and no other data is a y vector (a serial instrument's line, a row-wise export);
+        // with several such rows which column is y would be a guess.
+        if (onlyDataLine(lines, i)) return readSingleRow(line, layout, limits, header, { file, line: lineNo });
         throw inputError('csv-columns', `the data has ${layout.columns} columns; spectrad reads 1 (y) or 2 (x, y)`, where);
       }
     }
@@ -114,6 +118,34 @@ export function readDelimited(text: string, limits: ParseLimits, file?: string):
     { x: Float64Array.from(xs), y: Float64Array.from(ys), xUnit, yUnit, meta, lineOf: (i) => lineOfPoint[i] },
     { file },
   );
+}
+
+function onlyDataLine(lines: readonly string[], at: number): boolean {
+  for (let j = at + 1; j < lines.length; j++) {
+    const rest = lines[j].trim();
+    if (rest !== '' && !COMMENT.test(rest)) return false;
+  }
+  return true;
+}
+
+/** The fields of the file's one data row as y values, x the point index. */
+function readSingleRow(line: string, layout: Layout, limits: ParseLimits, header: Record<string, string>, where: InputLocation): Spectrum {
+  const fields = splitRow(line, layout.delimiter);
+  if (fields.length > limits.maxPoints) {
+    throw inputError('too-many-points', `the row holds ${fields.length} values; the limit is ${limits.maxPoints} points`, where);
+  }
+  const y = new Float64Array(fields.length);
+  for (let c = 0; c < fields.length; c++) {
+    const parsed = parseDecimal(unquote(fields[c]), layout.decimalComma);
+    if (!parsed.ok) {
+      throw inputError(parsed.nonFinite ? 'non-finite' : 'bad-number', `"${fields[c].slice(0, 40)}" is not a number`, { ...where, field: 'y', index: c });
+    }
+    y[c] = parsed.value;
+  }
+  const x = Float64Array.from({ length: y.length }, (_, i) => i);
+  const xUnit: XUnit = normalizeXUnit(headerValue(header, 'xunit')) ?? 'index';
+  const yUnit = normalizeYUnit(headerValue(header, 'yunit')) ?? 'arbitrary';
+  return finishSeries({ x, y, xUnit, yUnit, meta: headerMeta(header, [], where.file), lineOf: () => where.line }, { file: where.file });
 }
 
 /** Decides delimiter and decimal mark from a row, or undefined when the row is not numeric data. */
