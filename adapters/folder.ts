@@ -67,6 +67,12 @@ export interface FolderInputOptions {
   readonly usePolling?: boolean;
   /** Told about files refused without being emitted (symlink escape, too large, unreadable). */
   readonly onRefused?: (path: string, reason: string) => void;
+  /**
+   * Emit refused files (too large, symlink out of the folder, fifo or device) as inputs carrying `refused` and an
+   * empty payload, so the pipeline records the refusal in the store; reject() then moves them to failed/. Default
+   * false: refused files go straight to failed/ and onRefused.
+   */
+  readonly emitRefusals?: boolean;
 }
 
 export type LedgerAnswer = boolean | 'processed' | 'failed' | undefined;
@@ -311,8 +317,8 @@ export class FolderInput implements InputAdapter {
     if (link.isSymbolicLink()) {
       const real = await realpath(path).catch(() => undefined);
       if (!real || !isInside(real, root.real)) {
-        await this.refuse(root, path, `symbolic link points outside the watched folder ${root.dir}${real ? ` (to ${real})` : ''}; not followed`);
-        return false;
+        const why = `symbolic link points outside the watched folder ${root.dir}${real ? ` (to ${real})` : ''}; not followed`;
+        return this.refuseOrEmit(root, path, link, 'symlink-outside-folder', why);
       }
       target = real;
     }
@@ -320,11 +326,15 @@ export class FolderInput implements InputAdapter {
     const st: Stats | undefined = this.fromInitialScan.delete(path)
       ? await this.awaitStable(target)
       : await stat(target).catch(() => undefined);
-    if (!st?.isFile()) return false;
+    if (!st) return false;
+    if (!st.isFile()) {
+      // A fifo would block the read forever and a device may never end: neither is opened.
+      if (st.isDirectory()) return false;
+      return this.refuseOrEmit(root, path, st, 'not-a-regular-file', 'not a regular file (a fifo, socket or device); not read');
+    }
     const max = this.options.maxFileBytes ?? 64 * 1024 * 1024;
     if (st.size > max) {
-      await this.refuse(root, path, `file has ${st.size} bytes, more than the ${max} allowed; not read`);
-      return false;
+      return this.refuseOrEmit(root, path, st, 'input-too-large', `file has ${st.size} bytes, more than the ${max} allowed (maxFileBytes); not read`);
     }
     const dedupKey = `file:${path}:${st.size}:${Math.round(st.mtimeMs)}`;
     if (this.kept.get(path) === dedupKey) return false;
@@ -344,6 +354,11 @@ export class FolderInput implements InputAdapter {
       return false;
     }
     if (!this.running) return false;
+    this.emitFile(root, path, payload, dedupKey);
+    return true;
+  }
+
+  private emitFile(root: Root, path: string, payload: Buffer, dedupKey: string, refused?: RawInput['refused']): void {
     let settled = false;
     const settle = async (how: () => Promise<void>) => {
       if (settled) return;
@@ -362,9 +377,28 @@ export class FolderInput implements InputAdapter {
       formatHint: basename(path),
       payload,
       dedupKey,
+      ...(refused ? { refused } : {}),
       ack: () => settle(() => this.dispose(root, path, dedupKey)),
       reject: (reason: string) => settle(() => this.moveToFailed(root, path, reason)),
     });
+  }
+
+  /**
+   * A file that is not read: moved to failed/ at once, or (emitRefusals) emitted unread so the pipeline records why.
+   * True when emitted.
+   */
+  private async refuseOrEmit(root: Root, path: string, st: Stats, code: string, why: string): Promise<boolean> {
+    if (!this.options.emitRefusals || !this.running) {
+      await this.refuse(root, path, why);
+      return false;
+    }
+    const dedupKey = `file:${path}:${st.size}:${Math.round(st.mtimeMs)}`;
+    const before = await this.options.alreadyProcessed?.(dedupKey);
+    if (before) {
+      await this.moveToFailed(root, path, 'recorded as refused before a restart (see the store)');
+      return false;
+    }
+    this.emitFile(root, path, Buffer.alloc(0), dedupKey, { code, message: why });
     return true;
   }
 

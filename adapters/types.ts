@@ -18,6 +18,11 @@ export interface RawInput {
   readonly payload: Buffer;
   /** Idempotency key from the source (file path + size + mtime, MQTT message id); the store's ledger uses it. */
   readonly dedupKey?: string;
+  /**
+   * The adapter refused the input unread (larger than allowed, a link out of the watched folder, not a regular file):
+   * the pipeline records it as rejected with this error instead of parsing the (empty) payload.
+   */
+  readonly refused?: { readonly code: string; readonly message: string };
   ack(): Promise<void>;
   /** The input was recorded as rejected: acknowledge to the source but mark it failed (e.g. move to failed/). */
   reject(reason: string): Promise<void>;

@@ -36,6 +36,8 @@ export const folderInputSchema = z.strictObject({
   scanAtStart: z.boolean().default(true),
   /** Polling instead of OS events (network shares). */
   usePolling: z.boolean().default(false),
+  /** Larger files are refused unread (recorded as rejected, moved to failed/). */
+  maxFileBytes: positiveInt.default(64 * 1024 * 1024),
 });
 
 export const serialInputSchema = z.strictObject({

@@ -26,6 +26,8 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             usePolling: c.usePolling,
             createMissing: true,
             onRefused: (path, reason) => log.warn({ adapter: c.name, path, reason }, 'file refused'),
+            maxFileBytes: c.maxFileBytes,
+            emitRefusals: true,
           }),
         );
         break;

@@ -112,7 +112,9 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     get modelVersion() {
       return encoder.version;
     },
-    parse: (raw: RawInput) => parseFile(raw.payload, raw.formatHint ?? raw.source),
+    // An input its adapter refused unread (too large, a link out of the folder) is recorded with the adapter's reason.
+    parse: (raw: RawInput) =>
+      raw.refused ? [{ block: 0, error: new SpectrumInputError(raw.refused.code, raw.refused.message, { file: raw.source }) }] : parseFile(raw.payload, raw.formatHint ?? raw.source),
     preprocess: (s) => preprocessSpectrum(s),
     identify: (vectors) => identifyStage(vectors),
   };
