@@ -99,6 +99,11 @@ class LineFramer implements Framer {
 class MarkerFramer implements Framer {
   private buf: Buffer = Buffer.alloc(0);
   private inside = false;
+  /**
+   * An oversize frame was dropped before its end arrived: skip to that end marker, so the end is not taken for the
+   * next start (with equal markers the framer would otherwise stay out of phase, emitting the gaps between frames).
+   */
+  private discarding = false;
   private readonly start: Buffer;
   private readonly end: Buffer;
 
@@ -116,6 +121,24 @@ class MarkerFramer implements Framer {
     const out: FrameEvent[] = [];
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     for (;;) {
+      if (this.discarding) {
+        const e = this.buf.indexOf(this.end);
+        const s = this.start.equals(this.end) ? -1 : this.buf.indexOf(this.start);
+        if (s >= 0 && (e < 0 || s < e)) {
+          // A new frame began before the dropped one ended: as 'truncated' would, start over there.
+          this.discarding = false;
+          this.buf = this.buf.subarray(s + this.start.length);
+          this.inside = true;
+          continue;
+        }
+        if (e < 0) {
+          this.buf = this.buf.subarray(Math.max(0, this.buf.length - (Math.max(this.start.length, this.end.length) - 1)));
+          return out;
+        }
+        this.buf = this.buf.subarray(e + this.end.length);
+        this.discarding = false;
+        continue;
+      }
       if (!this.inside) {
         const s = this.buf.indexOf(this.start);
         if (s < 0) {
@@ -136,8 +159,11 @@ class MarkerFramer implements Framer {
       if (e < 0) {
         if (this.buf.length > this.max + this.end.length) {
           out.push({ kind: 'dropped', reason: 'oversize', bytes: this.buf.length });
-          this.buf = Buffer.alloc(0);
+          // Keep a possibly split end marker; the rest of the frame is skipped up to its end.
+          this.buf = this.buf.subarray(this.buf.length - (this.end.length - 1));
           this.inside = false;
+          this.discarding = true;
+          continue;
         }
         return out;
       }
