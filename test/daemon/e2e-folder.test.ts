@@ -5,11 +5,9 @@ import { pino } from 'pino';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.ts';
-import { generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
-import { toJcamp } from '../../core/formats/index.ts';
 import type { ResultMessage } from '../../core/messages.ts';
-import { createSpectrum } from '../../core/spectrum.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import { jcampText } from '../support/daemon-process.ts';
 
 /**
  * The whole daemon on the bundled model with a real watched folder: a JCAMP-DX file dropped in the inbox comes out
@@ -21,9 +19,7 @@ const classes = [17, 250, 499];
 let daemon: Daemon;
 
 function testFile(cls: number, variant: number): string {
-  const data = generateTestSplit(loadDefinition('benchmark'), { classes: [cls] });
-  const y = data.x.subarray(variant * data.points, (variant + 1) * data.points);
-  return toJcamp(createSpectrum({ y, xUnit: 'index', yUnit: 'arbitrary', meta: { title: `class ${cls} #${variant}` } }));
+  return jcampText(`class ${cls} #${variant}`, cls, variant);
 }
 
 beforeAll(async () => {
