@@ -11,6 +11,7 @@
  *
  * Used by test/reliability/outage.test.ts (short holds) and bench/reliability/outages.ts (longer, figures).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -80,6 +81,8 @@ export interface OutageRig {
   /** The daemon's data dir as this process sees it (through /proc/<pid>/root: the tmpfs is in its namespace). */
   dataView(): string;
   readonly tmpfsBytes: number;
+  /** Why the data dir could not get a tmpfs of its own (then only the disk-full scenario cannot run). */
+  readonly noTmpfs?: string;
   close(): Promise<void>;
 }
 
@@ -112,7 +115,10 @@ export async function startOutageRig(options: RigOptions = {}): Promise<OutageRi
     'pipeline: { batchSize: 4, windowMs: 10 }',
   ]);
   // The data dir gets a tmpfs of its own, mounted in a private mount namespace just for the daemon.
-  const wrapper = ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', `mount -t tmpfs -o size=${tmpfsMb}m spectrad-data "$0" && exec "$@"`, dataDir];
+  const mountScript = `mount -t tmpfs -o size=${tmpfsMb}m spectrad-data "$0" && exec "$@"`;
+  const probe = spawnSync('unshare', ['--user', '--map-root-user', '--mount', 'sh', '-c', mountScript, dataDir, 'true'], { encoding: 'utf8' });
+  const noTmpfs = probe.status === 0 ? undefined : `unshare --user --mount could not mount a tmpfs here: ${probe.error?.message ?? probe.stderr.trim()}`;
+  const wrapper = noTmpfs ? [] : ['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', mountScript, dataDir];
   const daemon = new DaemonProcess(configFile, `http://127.0.0.1:${port}`, path.join(root, 'daemon.log'), wrapper);
 
   const mqttResults: ResultMessage[] = [];
@@ -143,6 +149,7 @@ export async function startOutageRig(options: RigOptions = {}): Promise<OutageRi
     mqttAlerts,
     socketAlerts,
     tmpfsBytes: tmpfsMb * 1024 * 1024,
+    ...(noTmpfs ? { noTmpfs } : {}),
     dataView: () => `/proc/${daemon.pid}/root${dataDir}`,
     async close() {
       socket.close();
@@ -407,6 +414,7 @@ export async function folderDeleted(rig: OutageRig, o: ScenarioOptions): Promise
  * stored once.
  */
 export async function diskFull(rig: OutageRig, o: ScenarioOptions): Promise<OutageFigures> {
+  if (rig.noTmpfs) throw new Error(`disk full cannot be staged: ${rig.noTmpfs} (unprivileged user namespaces needed)`);
   const prefix = 'diskfull-';
   const since = new Date().toISOString();
   const watch = watchHealth(rig, 'store');
