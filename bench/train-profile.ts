@@ -19,6 +19,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '64' },
     reps: { type: 'string', default: '3' },
     top: { type: 'string', default: '15' },
+    // Kernels to break down by input shapes (e.g. Conv2D,MaxPoolGrad).
+    shapes: { type: 'string', default: '' },
   },
 });
 
@@ -28,17 +30,19 @@ interface Tally {
 }
 
 const tallies = new Map<string, Tally>();
+const byShape = new Set(values.shapes.split(',').filter(Boolean));
 /** Time spent in child kernels of the kernel now running, per nesting level. */
 const childMs: number[] = [];
 
 function instrument(): void {
   for (const config of tf.getKernelsForBackend('wasm')) {
     const inner = config.kernelFunc;
-    const name = config.kernelName;
-    tf.unregisterKernel(name, 'wasm');
+    const kernelName = config.kernelName;
+    tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({
       ...config,
       kernelFunc: (args) => {
+        const name = byShape.has(kernelName) ? `${kernelName} ${Object.values(args.inputs).map((t) => t?.shape.join('x')).join(', ')}` : kernelName;
         childMs.push(0);
         const t0 = performance.now();
         try {

@@ -67,6 +67,9 @@ describe('MaxPoolGrad', () => {
     { x: [1, 6, 6, 2], f: [2, 2], s: [2, 2], pad: 'valid', range: { lo: -5, hi: -4 } },
     { x: [3, 19, 1, 5], f: [2, 1], s: [2, 1], pad: 'valid', range: { lo: -2, hi: 1 } }, // tfjs-layers' maxPooling1d layout
     { x: [2, 12, 1, 3], f: [2, 1], s: [2, 1], pad: 'valid', range: { lo: -3, hi: -2 } },
+    { x: [3, 1, 23, 4], f: [1, 4], s: [1, 4], pad: 'valid', range: { lo: -1, hi: 1 } }, // tiny's pool 4; 3 columns left over
+    { x: [2, 3, 14, 2], f: [1, 3], s: [1, 3], pad: 'valid', range: { lo: -4, hi: -3 } }, // pool 3, several rows
+    { x: [3, 22, 1, 5], f: [4, 1], s: [4, 1], pad: 'valid', range: { lo: -2, hi: 1 } }, // pool 4, maxPooling1d layout
   ];
   cases.forEach((c, i) => {
     it(`x ${c.x.join('x')}, pool ${c.f.join('x')}, stride ${c.s.join(',')}, ${c.pad}, values in [${c.range.lo}, ${c.range.hi}]`, () => {
@@ -84,7 +87,7 @@ describe('MaxPoolGrad', () => {
       const x = tf.tensor4d([-Infinity, -Infinity, NaN, 1, 1, NaN, NaN, NaN, -Infinity, -2, 3, 3], [1, 1, 12, 1]);
       const xh = tf.reshape(x, [1, 12, 1, 1]) as tf.Tensor4D;
       return [
-        ...[2, 3].map((p) => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, p], [1, p], 'valid')))(x)),
+        ...[2, 3, 4, 5].map((p) => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, p], [1, p], 'valid')))(x)),
         tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [2, 1], [2, 1], 'valid')))(xh),
       ];
     });
@@ -94,10 +97,11 @@ describe('MaxPoolGrad', () => {
   it('routes each window gradient to its first maximum on ties, like cpu', () => {
     const { wasm, cpu } = runBoth(() => {
       const x = tf.tensor4d([-1, -1, 2, 2, 0, 0, -3, -3], [1, 1, 8, 1]);
-      return tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, 2], [1, 2], 'valid')))(x);
+      return [2, 4].map((p) => tf.grad((a: tf.Tensor) => tf.sum(tf.maxPool(a as tf.Tensor4D, [1, p], [1, p], 'valid')))(x));
     });
     expect(Array.from(wasm[0])).toEqual([1, 0, 1, 0, 1, 0, 1, 0]);
-    expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));
+    expect(Array.from(wasm[1])).toEqual([0, 0, 1, 0, 1, 0, 0, 0]);
+    expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
   });
 });
 

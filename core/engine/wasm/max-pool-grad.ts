@@ -16,24 +16,49 @@ interface PoolAttrs {
 }
 
 /**
- * The encoders' pool (size 2, stride 2, along width): per output one comparison, first maximum on ties, and the
- * exact cpu rule for NaN/-Infinity (a value wins only if it is > the running max that starts at -Infinity).
+ * The encoders' pools (size k = stride k along one axis, no padding: k = 2 in seed, 4 in tiny): windows tile the row,
+ * so every dx element is written exactly once (no zero-fill pass first). First maximum on ties, and the exact cpu
+ * rule for NaN/-Infinity (a value wins only if it is > the running max that starts at -Infinity).
  */
-function pairwiseGrad(xs: Float32Array, dys: Float32Array, dx: Float32Array, rows: number, inWidth: number, outWidth: number, c: number): void {
+function tiledWindowGrad(xs: Float32Array, dys: Float32Array, dx: Float32Array, rows: number, inWidth: number, outWidth: number, c: number, k: number): void {
+  const rowIn = inWidth * c;
+  const used = outWidth * k * c;
   let o = 0;
   for (let row = 0; row < rows; row++) {
-    let i = row * inWidth * c;
-    for (let yC = 0; yC < outWidth; yC++, i += c) {
-      for (let d = 0; d < c; d++, o++, i++) {
-        const v0 = xs[i];
-        const v1 = xs[i + c];
-        const firstCounts = v0 > -Infinity;
-        const second = firstCounts ? v1 > v0 : v1 > -Infinity;
-        const g = dys[o];
-        if (second) dx[i + c] = g;
-        else if (firstCounts) dx[i] = g;
+    const base = row * rowIn;
+    if (k === 2) {
+      let i = base;
+      for (let yC = 0; yC < outWidth; yC++, i += c) {
+        for (let d = 0; d < c; d++, o++, i++) {
+          const v0 = xs[i];
+          const v1 = xs[i + c];
+          const firstCounts = v0 > -Infinity;
+          const second = firstCounts ? v1 > v0 : v1 > -Infinity;
+          const g = dys[o];
+          dx[i] = !second && firstCounts ? g : 0;
+          dx[i + c] = second ? g : 0;
+        }
+      }
+    } else {
+      for (let yC = 0; yC < outWidth; yC++) {
+        const w0 = base + yC * k * c;
+        for (let d = 0; d < c; d++, o++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let t = 0, i = w0 + d; t < k; t++, i += c) {
+            const v = xs[i];
+            if (v > best) {
+              best = v;
+              at = i;
+            }
+            dx[i] = 0;
+          }
+          if (at >= 0) dx[at] = dys[o];
+        }
       }
     }
+    // Input columns past the last full window (inWidth not a multiple of k) get no gradient.
+    dx.fill(0, base + used, base + rowIn);
   }
 }
 
@@ -48,22 +73,22 @@ export function maxPoolGradConfig(backendName: string): KernelConfig {
     const dx = heapView(wasm, out) as Float32Array;
     const xs = heapView(wasm, x) as Float32Array;
     const dys = heapView(wasm, dy) as Float32Array;
-    dx.fill(0);
     const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
     const padTop = info.padInfo.top;
     const padLeft = info.padInfo.left;
     if (padTop === 0 && padLeft === 0) {
-      // Pool 2 / stride 2 along width ([N, 1, W, C], conv2d-style) or along height with width 1 ([N, W, 1, C], how
-      // tfjs-layers' maxPooling1d lays out a 1-D pool): both are rows of pairs in memory.
-      if (filterHeight === 1 && strideHeight === 1 && filterWidth === 2 && strideWidth === 2) {
-        pairwiseGrad(xs, dys, dx, batchSize * inHeight, inWidth, outWidth, c);
+      // Pool k / stride k along width ([N, 1, W, C], conv2d-style) or along height with width 1 ([N, W, 1, C], how
+      // tfjs-layers' maxPooling1d lays out a 1-D pool): both are rows of tiled windows in memory.
+      if (filterHeight === 1 && strideHeight === 1 && filterWidth === strideWidth && filterWidth > 1) {
+        tiledWindowGrad(xs, dys, dx, batchSize * inHeight, inWidth, outWidth, c, filterWidth);
         return out;
       }
-      if (inWidth === 1 && filterWidth === 1 && filterHeight === 2 && strideHeight === 2) {
-        pairwiseGrad(xs, dys, dx, batchSize, inHeight, outHeight, c);
+      if (inWidth === 1 && filterWidth === 1 && filterHeight === strideHeight && filterHeight > 1) {
+        tiledWindowGrad(xs, dys, dx, batchSize, inHeight, outHeight, c, filterHeight);
         return out;
       }
     }
+    dx.fill(0);
     // Per output element: scan its window at stride c (one channel), keep the first strict maximum. No temporary
     // arrays, so the JIT keeps everything in registers; this is one read of x and dy and one write of dx.
     let o = 0;
