@@ -81,7 +81,9 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
         ...(doc.params ? { params: doc.params } : {}),
         ...(doc.body && !doc.fileBody ? { body: doc.body } : {}),
       },
-      preHandler: doc.auth ? requireToken : undefined,
+      // Checked on arrival, before the body is read and validated: an unauthenticated client cannot make the daemon
+      // parse an upload or learn anything from validation errors.
+      onRequest: doc.auth ? requireToken : undefined,
       handler,
     });
   };
