@@ -1,5 +1,16 @@
 /** What the MQTT input and output share: how to reach and log in to the broker, and safe topic segments. */
+import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
+
+/** TLS towards the broker: PEM files, read at connect time. */
+export interface MqttTlsOptions {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  /** Refuse a broker certificate that does not verify (default true). */
+  readonly rejectUnauthorized?: boolean;
+  readonly servername?: string;
+}
 
 export interface MqttConnectionOptions {
   /** mqtt://host:1883, mqtts://..., ws://... */
@@ -12,6 +23,7 @@ export interface MqttConnectionOptions {
   readonly reconnectPeriodMs?: number;
   readonly connectTimeoutMs?: number;
   readonly keepaliveSec?: number;
+  readonly tls?: MqttTlsOptions;
 }
 
 export function baseClientOptions(o: MqttConnectionOptions): IClientOptions {
@@ -23,6 +35,17 @@ export function baseClientOptions(o: MqttConnectionOptions): IClientOptions {
     ...(o.clientId ? { clientId: o.clientId } : {}),
     ...(o.username !== undefined ? { username: o.username } : {}),
     ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.tls ? tlsClientOptions(o.tls) : {}),
+  };
+}
+
+function tlsClientOptions(t: MqttTlsOptions): IClientOptions {
+  return {
+    rejectUnauthorized: t.rejectUnauthorized ?? true,
+    ...(t.caFile ? { ca: readFileSync(t.caFile) } : {}),
+    ...(t.certFile ? { cert: readFileSync(t.certFile) } : {}),
+    ...(t.keyFile ? { key: readFileSync(t.keyFile) } : {}),
+    ...(t.servername ? { servername: t.servername } : {}),
   };
 }
 

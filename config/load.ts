@@ -160,6 +160,23 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     return inline;
   };
 
+  /** TLS files made absolute and checked readable now, so a wrong path is a config error, not a silent reconnect loop. */
+  const tlsFiles = <T extends { caFile?: string; certFile?: string; keyFile?: string }>(at: string, tls: T | undefined): T | undefined => {
+    if (!tls) return undefined;
+    const out: T = { ...tls };
+    for (const key of ['caFile', 'certFile', 'keyFile'] as const) {
+      const given = tls[key];
+      if (given === undefined) continue;
+      out[key] = abs(given) as T[typeof key];
+      try {
+        readFileSync(abs(given));
+      } catch (err) {
+        problems.push({ path: `${at}.tls.${key}`, message: `cannot read the file: ${(err as Error).message}` });
+      }
+    }
+    return out;
+  };
+
   const dataDir = abs(c.dataDir);
   const inputs = c.inputs.map((input, i) => {
     if (input.type === 'folder') {
@@ -176,6 +193,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
         username: env.SPECTRAD_MQTT_USERNAME || input.username,
         password: readSecret(`inputs[${i}].password`, input.password, input.passwordFile, 'SPECTRAD_MQTT_PASSWORD'),
         passwordFile: undefined,
+        tls: tlsFiles(`inputs[${i}]`, input.tls),
       };
     }
     return input;
@@ -187,6 +205,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
         username: env.SPECTRAD_MQTT_USERNAME || output.username,
         password: readSecret(`outputs[${i}].password`, output.password, output.passwordFile, 'SPECTRAD_MQTT_PASSWORD'),
         passwordFile: undefined,
+        tls: tlsFiles(`outputs[${i}]`, output.tls),
       };
     }
     if (output.type === 'influx') {

@@ -18,6 +18,22 @@ const secretFields = {
   passwordFile: z.string().optional(),
 };
 
+/**
+ * TLS towards the broker (mqtts:// or wss://): files in PEM, read when connecting, never logged. Without caFile the
+ * system's trusted CAs apply; certFile + keyFile log in with a client certificate.
+ */
+export const mqttTlsSchema = z
+  .strictObject({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    /** Refuse a broker whose certificate does not verify (default). false only for tests on a trusted network. */
+    rejectUnauthorized: z.boolean().default(true),
+    /** Name expected in the broker's certificate when it differs from the URL's host. */
+    servername: z.string().min(1).optional(),
+  })
+  .refine((t) => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'give certFile and keyFile together', path: ['certFile'] });
+
 export const folderInputSchema = z.strictObject({
   type: z.literal('folder'),
   name: name.default('inbox'),
@@ -76,6 +92,7 @@ export const mqttInputSchema = z.strictObject({
   protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
   username: z.string().optional(),
   ...secretFields,
+  tls: mqttTlsSchema.optional(),
   /** Instrument when the topic does not name one (`spectrad/<instrument>/spectrum` does). */
   instrument: name.optional(),
 });
@@ -93,6 +110,7 @@ export const mqttOutputSchema = z.strictObject({
   clientId: z.string().min(1).optional(),
   username: z.string().optional(),
   ...secretFields,
+  tls: mqttTlsSchema.optional(),
 });
 
 export const influxOutputSchema = z.strictObject({
@@ -185,6 +203,8 @@ export const pipelineSchema = z.strictObject({
    * one transaction, so this is also the largest group commit: measured 44 -> 130 spectra/s going from 4 to 64.
    */
   ingestConcurrency: positiveInt.max(1024).default(64),
+  /** Every this many seconds the daemon logs its pipeline stats (counts, time per stage, RSS) at info; 0: never. */
+  statsIntervalS: z.number().int().min(0).max(86_400).default(60),
 });
 
 export const storeSchema = z.strictObject({

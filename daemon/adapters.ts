@@ -68,6 +68,7 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             protocolVersion: c.protocolVersion,
             username: c.username,
             password: c.password,
+            tls: c.tls,
             instrument: c.instrument,
           }),
         );
@@ -89,7 +90,7 @@ export async function createOutputs(
     switch (c.type) {
       case 'mqtt': {
         const { MqttOutput } = await import('../adapters/mqtt-output.ts');
-        out.push(new MqttOutput({ name: c.name, url: c.url, topicPrefix: c.topicPrefix, qos: c.qos, retain: c.retain, clientId: c.clientId, username: c.username, password: c.password }));
+        out.push(new MqttOutput({ name: c.name, url: c.url, topicPrefix: c.topicPrefix, qos: c.qos, retain: c.retain, clientId: c.clientId, username: c.username, password: c.password, tls: c.tls }));
         break;
       }
       case 'influx': {
