@@ -24,6 +24,11 @@ export interface SocketIoOutputOptions {
   readonly path?: string;
   /** Runs for each connecting client: reject with next(new Error('unauthorized')). */
   readonly middleware?: SocketMiddleware;
+  /**
+   * Largest message a client may send (default 16 KiB): dashboards only listen, so anything bigger is abuse and the
+   * client is disconnected before the message is buffered (socket.io's own default is 1 MB).
+   */
+  readonly maxClientMessageBytes?: number;
 }
 
 /** The typed events a dashboard receives. */
@@ -64,7 +69,11 @@ export class SocketIoOutput implements OutputAdapter {
     if (given instanceof IoServer) {
       this.io = given as IoServer<ClientToServerEvents, ServerToClientEvents>;
     } else {
-      this.io = new IoServer<ClientToServerEvents, ServerToClientEvents>(given, { path: this.options.path ?? '/socket.io', serveClient: false });
+      this.io = new IoServer<ClientToServerEvents, ServerToClientEvents>(given, {
+        path: this.options.path ?? '/socket.io',
+        serveClient: false,
+        maxHttpBufferSize: this.options.maxClientMessageBytes ?? 16 * 1024,
+      });
       this.ownsServer = true;
     }
     if (this.options.middleware) this.io.use(this.options.middleware);
