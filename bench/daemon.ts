@@ -55,7 +55,38 @@ interface Run {
   p50Ms: number;
   p99Ms: number;
   maxRssMb: number;
+  /** Daemon process CPU (user + system, all threads) per spectrum received in this run. */
+  cpuMsPerSpectrum?: number;
+  /** Time per spectrum in each pipeline stage during this run (from the daemon's 'pipeline stats' log). */
+  stagesMsPerItem?: Record<string, number>;
   note?: string;
+}
+
+interface StageTotal {
+  items: number;
+  ms: number;
+}
+type StageSnapshot = Record<string, StageTotal>;
+
+/** CPU time (ms) a process used so far, user + system, from /proc/PID/stat (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Per-item ms of each stage between two snapshots of the daemon's summed stage times. */
+function stageDelta(before: StageSnapshot, after: StageSnapshot): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [stage, t] of Object.entries(after)) {
+    const b = before[stage] ?? { items: 0, ms: 0 };
+    const items = t.items - b.items;
+    if (items > 0) out[stage] = Math.round(((t.ms - b.ms) / items) * 1000) / 1000;
+  }
+  return out;
 }
 
 /** Benchmark spectra as JCAMP-DX text and as MQTT JSON, cycling through 20 classes. */
@@ -245,7 +276,9 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
   const config = [
     'instrument: bench',
     `dataDir: ${join(dir, 'data')}`,
-    'logLevel: warn',
+    'logLevel: info',
+    'pipeline:',
+    '  statsIntervalS: 1',
     'inputs:',
     '  - type: folder',
     '    name: inbox',
@@ -267,8 +300,32 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
   ].join('\n');
   writeFileSync(join(dir, 'spectrad.yaml'), config + '\n');
   const bin = new URL('../bin/spectrad.js', import.meta.url).pathname;
-  const child: ChildProcess = spawn(process.execPath, [bin, 'run', '--config', join(dir, 'spectrad.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // --profile DIR: a V8 CPU profile of the daemon process (open it in Chrome DevTools or read it with bench/cpu-profile-top.ts).
+  const profile = arg('profile');
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, bin, 'run', '--config', join(dir, 'spectrad.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
+  // The daemon logs its summed stage times every second; the latest is kept to difference around each run.
+  let stages: { at: number; snapshot: StageSnapshot } = { at: 0, snapshot: {} };
+  let partial = '';
+  child.stdout?.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"pipeline stats"')) continue;
+      try {
+        const entry = JSON.parse(line) as { stages?: StageSnapshot };
+        stages = { at: Date.now(), snapshot: entry.stages ?? {} };
+      } catch {
+        // a log line that is not ours
+      }
+    }
+  });
+  const freshStages = async (): Promise<StageSnapshot> => {
+    const asked = Date.now();
+    await waitFor('a fresh pipeline stats line', () => stages.at > asked, 5000, 100).catch(() => undefined);
+    return stages.snapshot;
+  };
   child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
   try {
     await waitFor('daemon health', async () => (await fetch(`http://127.0.0.1:${httpPort}/api/health`).catch(() => undefined))?.ok, 180_000, 500).catch((e: unknown) => {
@@ -307,6 +364,8 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
       });
       const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
       const timer = setInterval(() => (tally.maxRss = Math.max(tally.maxRss, rssMb(child.pid))), 250);
+      const stagesBefore = await freshStages();
+      const cpuBefore = processCpuMs(child.pid!);
       const t0 = performance.now();
       await paced(perSecond, seconds, (i) => {
         if (input === 'mqtt') {
@@ -324,9 +383,13 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
       const elapsed = (performance.now() - t0) / 1000;
       clearInterval(timer);
       await Promise.all([sub.endAsync(), publisher.endAsync()]);
+      const cpuMs = processCpuMs(child.pid!) - cpuBefore;
+      const stagesMsPerItem = stageDelta(stagesBefore, await freshStages());
       const after = await health();
-      runs.push(tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, seed model, demo library; after: ${after}`));
+      const run = tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, seed model, demo library; after: ${after}`);
+      runs.push({ ...run, cpuMsPerSpectrum: Math.round((cpuMs / Math.max(1, run.received)) * 100) / 100, stagesMsPerItem });
       console.log(formatRow(runs.at(-1)!));
+      console.log(`  daemon CPU ${runs.at(-1)!.cpuMsPerSpectrum} ms/spectrum; stages ms/spectrum: ${Object.entries(stagesMsPerItem).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       console.log(`  health after: ${after}`);
     }
   } finally {

@@ -2,6 +2,7 @@ import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { Subscription } from 'rxjs';
 import type { OutputAdapter } from '../adapters/types.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
+import type { StageTimes } from '../pipelines/stage-times.ts';
 import type { Store } from './store/store.ts';
 
 export interface OutboxOptions {
@@ -10,6 +11,8 @@ export interface OutboxOptions {
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly log: PipelineLogger;
+  /** Where the time from taking a window of messages to their confirmation is summed (stage 'publish'). */
+  readonly stageTimes?: StageTimes;
 }
 
 /**
@@ -95,6 +98,7 @@ export class OutboxDispatcher {
     while (!this.stopped) {
       const rows = this.store.outboxTake(this.output.name, this.window);
       if (rows.length === 0) return;
+      const t0 = performance.now();
       const outcomes = await Promise.allSettled(
         rows.map((row) => {
           let message: unknown;
@@ -108,6 +112,7 @@ export class OutboxDispatcher {
             : this.output.publishAlert(message as AlertMessage);
         }),
       );
+      this.o.stageTimes?.record('publish', performance.now() - t0, rows.length);
       const done = rows.filter((_, i) => outcomes[i].status === 'fulfilled').map((r) => r.seq);
       const failed = rows.filter((_, i) => outcomes[i].status === 'rejected');
       this.store.outboxDone(done);

@@ -13,6 +13,7 @@ import type { Spectrum } from '../core/spectrum.ts';
 import type { PipelineDomain } from '../pipelines/domain.ts';
 import { createIdentifyStage } from '../pipelines/identify-stage.ts';
 import { SpectrumPipeline } from '../pipelines/spectrum-pipeline.ts';
+import { StageTimes } from '../pipelines/stage-times.ts';
 import { createInputs, createOutputs } from './adapters.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { ApiServices, Curve, EnrollRequest, HealthReport, UploadAnswer } from './http/services.ts';
@@ -70,6 +71,9 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   let gridX: number[] | undefined;
 
   const wakeOutputs = () => dispatchers.forEach((d) => d.wake());
+  /** Time per stage (parse .. publish), shared by the pipeline, the encoder wrapper and the outbox dispatchers. */
+  const stageTimes = new StageTimes();
+  let statsTimer: NodeJS.Timeout | undefined;
   /** The store itself as a health entry: down while it refuses commits (disk full, I/O error), with an alert. */
   const storeState = new AdapterStateTracker('store', 'store');
   /** Alerts the store could not take (it was what failed): sent to the outputs directly, recorded once it can. */
@@ -137,6 +141,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     defaultInstrument: config.instrument,
     newId: () => ulid(),
     log,
+    stageTimes,
     onCommitted: wakeOutputs,
     onStoreOutcome: (ok, err) => storeState.set(ok ? 'up' : 'down', ok ? undefined : `cannot commit: ${err instanceof Error ? err.message : String(err)}`),
     onPressure: (high) => {
@@ -268,7 +273,15 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     }
     const lib = library.library;
     log.info({ classes: lib.classCount, references: lib.referenceCount }, 'library ready');
-    identifyStage = createIdentifyStage(encoder, () => library.library, config.identification);
+    // The encoder's share of identify is timed on its own, so kNN/mixture search and the model can be told apart.
+    const timedEncoder: Encoder = {
+      grid: encoder.grid,
+      dim: encoder.dim,
+      version: encoder.version,
+      embed: (batch, n) => stageTimes.timeAsync('encode', n, () => encoder.embed(batch, n)),
+      dispose: () => encoder.dispose(),
+    };
+    identifyStage = createIdentifyStage(timedEncoder, () => library.library, config.identification);
     if (lib.classCount > 0) {
       // Warm-up: the first call compiles the model's kernels and calibrates the library's thresholds (seconds);
       // done here, the first real spectrum does not pay for it.
@@ -307,7 +320,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           // A broker that is down at start is an outage like any other: messages wait in the outbox.
           log.error({ err, output: output.name }, 'output failed to start; its messages wait in the store');
         }
-        const d = new OutboxDispatcher(store, output, { log });
+        const d = new OutboxDispatcher(store, output, { log, stageTimes });
         dispatchers.push(d);
         d.wake();
       }
@@ -333,8 +346,15 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
 
   lifecycle.add(
     'pipeline',
-    async () => pipeline.start(),
     async () => {
+      pipeline.start();
+      if (config.pipeline.statsIntervalS > 0) {
+        statsTimer = setInterval(() => log.info({ ...pipeline.stats(), rssMb: Math.round(process.memoryUsage.rss() / 1048576) }, 'pipeline stats'), config.pipeline.statsIntervalS * 1000);
+        statsTimer.unref();
+      }
+    },
+    async () => {
+      clearInterval(statsTimer);
       await pipeline.drain();
       log.info(pipeline.stats(), 'pipeline drained');
     },

@@ -7,6 +7,7 @@ import type { RawInput } from '../adapters/types.ts';
 import type { PipelineDomain } from './domain.ts';
 import { batchWorker } from './operators.ts';
 import type { IngestCommit, PendingSpectrum, PipelineLogger, PipelineStore, ReceivedSpectrum } from './ports.ts';
+import { StageTimes, type StageName, type StageTotal } from './stage-times.ts';
 
 export interface SpectrumPipelineOptions {
   readonly store: PipelineStore;
@@ -32,6 +33,8 @@ export interface SpectrumPipelineOptions {
   readonly commitRetry?: { readonly minMs?: number; readonly maxMs?: number };
   /** Each commit of inputs succeeded (true) or failed on the store (false, with the error): the daemon's store health. */
   readonly onStoreOutcome?: (ok: boolean, err?: unknown) => void;
+  /** Where stage durations are summed; the daemon shares one with its encoder and outputs. */
+  readonly stageTimes?: StageTimes;
 }
 
 export interface PipelineStats {
@@ -45,6 +48,8 @@ export interface PipelineStats {
   readonly identified: number;
   readonly rejected: number;
   readonly duplicates: number;
+  /** Time per stage since start (parse, preprocess, commits, encode, identify, publish). */
+  readonly stages: Partial<Record<StageName, StageTotal>>;
 }
 
 const ALERT_STATUSES = new Set(['unknown', 'low-confidence', 'rejected']);
@@ -77,9 +82,11 @@ export class SpectrumPipeline {
   private readonly retries = new Map<RawInput, { attempts: number; timer?: NodeJS.Timeout }>();
   private counters = { received: 0, identified: 0, rejected: 0, duplicates: 0 };
   private readonly now: () => number;
+  readonly stageTimes: StageTimes;
 
   constructor(private readonly o: SpectrumPipelineOptions) {
     this.now = o.now ?? Date.now;
+    this.stageTimes = o.stageTimes ?? new StageTimes();
   }
 
   /** Subscribes the graph and reads back spectra left pending by an earlier run. */
@@ -137,7 +144,7 @@ export class SpectrumPipeline {
   }
 
   stats(): PipelineStats {
-    return { inMemory: this.memory.size, ingesting: this.ingesting, spilled: this.spilled, ...this.counters };
+    return { inMemory: this.memory.size, ingesting: this.ingesting, spilled: this.spilled, ...this.counters, stages: this.stageTimes.snapshot() };
   }
 
   /**
@@ -244,7 +251,7 @@ export class SpectrumPipeline {
 
     let parts: Array<{ block: number; spectrum?: Spectrum; error?: Error }>;
     try {
-      parts = this.o.domain.parse(raw);
+      parts = this.stageTimes.time('parse', 1, () => this.o.domain.parse(raw));
     } catch (err) {
       if (!(err instanceof SpectrumInputError)) this.o.log.error({ err, source: raw.source }, 'parser fault (recorded as rejected)');
       parts = [{ block: 0, error: err instanceof Error ? err : new Error(String(err)) }];
@@ -259,7 +266,8 @@ export class SpectrumPipeline {
       }
       let vector: Float32Array;
       try {
-        vector = this.o.domain.preprocess(part.spectrum);
+        const spectrum = part.spectrum;
+        vector = this.stageTimes.time('preprocess', 1, () => this.o.domain.preprocess(spectrum));
       } catch (err) {
         if (!(err instanceof SpectrumInputError)) this.o.log.error({ err, source: raw.source }, 'preprocessing fault (recorded as rejected)');
         reject(id, part.block, instrument, err instanceof Error ? err : new Error(String(err)), part.spectrum.meta.title);
@@ -318,8 +326,10 @@ export class SpectrumPipeline {
         .catch((err: unknown) => this.o.log.warn({ err }, 'acknowledging the input failed (it is recorded)'))
         .finally(() => entry.resolve(true));
     try {
-      if (group.length > 1 && this.o.store.commitIngestMany) this.o.store.commitIngestMany(group.map((g) => g.commit));
-      else for (const g of group) this.o.store.commitIngest(g.commit);
+      this.stageTimes.time('commitIngest', group.length, () => {
+        if (group.length > 1 && this.o.store.commitIngestMany) this.o.store.commitIngestMany(group.map((g) => g.commit));
+        else for (const g of group) this.o.store.commitIngest(g.commit);
+      });
       this.o.onStoreOutcome?.(true);
       if (this.retries.size > 0) this.retryWaitingNow();
       group.forEach(done);
@@ -352,7 +362,7 @@ export class SpectrumPipeline {
   private async identifyBatch(batch: PendingSpectrum[]): Promise<ResultMessage[]> {
     let answers: Array<Identification | Error>;
     try {
-      answers = await this.o.domain.identify(batch.map((p) => p.vector));
+      answers = await this.stageTimes.timeAsync('identify', batch.length, () => this.o.domain.identify(batch.map((p) => p.vector)));
       if (answers.length !== batch.length) throw new Error(`identify returned ${answers.length} answers for ${batch.length} spectra`);
     } catch (err) {
       if (batch.length === 1) answers = [err instanceof Error ? err : new Error(String(err))];
@@ -383,7 +393,7 @@ export class SpectrumPipeline {
       if (alert) alerts.push(alert);
     });
     try {
-      this.o.store.commitResults(results, alerts);
+      this.stageTimes.time('commitResults', results.length, () => this.o.store.commitResults(results, alerts));
       this.o.onStoreOutcome?.(true);
     } catch (err) {
       // Nothing published: the spectra stay pending in the store and are read back later.

@@ -120,6 +120,13 @@ describe('SpectrumPipeline with the real store', () => {
     expect(rs.every((r) => r.latencyMs >= 0)).toBe(true);
     expect(store.counts()).toEqual({ spectra: 3, pending: 0, results: 3, rejected: 0 });
     expect(store.outboxDepths()).toEqual({ out: 3 });
+    // Every stage the spectra went through is timed, per spectrum.
+    const stages = pipeline.stats().stages;
+    expect(stages.parse?.items).toBe(3);
+    expect(stages.preprocess?.items).toBe(3);
+    expect(stages.commitIngest?.items).toBe(3);
+    expect(stages.identify?.items).toBe(3);
+    expect(stages.commitResults?.items).toBe(3);
     await pipeline.drain();
     store.close();
   });

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { STAGES, StageTimes } from '../../pipelines/stage-times.ts';
+
+describe('StageTimes', () => {
+  it('sums calls, items and time per stage and reports ms per item', () => {
+    const t = new StageTimes();
+    t.record('parse', 3, 1);
+    t.record('parse', 5, 1);
+    t.record('encode', 10, 4);
+    const s = t.snapshot();
+    expect(s.parse).toEqual({ calls: 2, items: 2, ms: 8, msPerItem: 4 });
+    expect(s.encode).toEqual({ calls: 1, items: 4, ms: 10, msPerItem: 2.5 });
+    expect(s.identify).toBeUndefined();
+  });
+
+  it('times a synchronous step even when it throws', () => {
+    const t = new StageTimes();
+    expect(t.time('preprocess', 1, () => 42)).toBe(42);
+    expect(() =>
+      t.time('preprocess', 1, () => {
+        throw new Error('bad spectrum');
+      }),
+    ).toThrow('bad spectrum');
+    expect(t.snapshot().preprocess?.calls).toBe(2);
+  });
+
+  it('times an asynchronous step until its promise settles', async () => {
+    const t = new StageTimes();
+    const value = await t.timeAsync('identify', 2, () => new Promise<string>((r) => setTimeout(() => r('done'), 30)));
+    expect(value).toBe('done');
+    // Timers may fire a little early on a loaded machine; 20 ms still proves the wait was counted.
+    expect(t.snapshot().identify!.ms).toBeGreaterThanOrEqual(20);
+    expect(t.snapshot().identify!.items).toBe(2);
+  });
+
+  it('lists its stages in pipeline order', () => {
+    expect(STAGES.indexOf('parse')).toBeLessThan(STAGES.indexOf('commitIngest'));
+    expect(STAGES.indexOf('encode')).toBeLessThan(STAGES.indexOf('commitResults'));
+  });
+});
