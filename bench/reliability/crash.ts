@@ -31,6 +31,8 @@ try {
     ['inputs published under another id than stored', f.unstableIds],
     ['stored but never published', f.unpublished],
     ['inputs redelivered by their source, recognised by the ledger', f.ledgerRecognised],
+    ['downtime per crash: restart to ready, median (s)', f.restartToReadyMedianS],
+    ['lives killed before they were ready', f.killedBeforeReady],
     ['drain after the last restart (s)', f.drainSeconds],
     ['wall time (s)', f.seconds],
   ];

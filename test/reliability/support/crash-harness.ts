@@ -27,7 +27,12 @@ import { freePort, makeTempDir, startMosquitto, type Mosquitto } from '../../sup
 export interface CrashOptions {
   readonly kills: number;
   readonly seed: number;
-  /** Each life lasts a seeded random time in [minLifeMs, maxLifeMs) before the SIGKILL. */
+  /**
+   * Where kills land (seeded): a quarter at a random moment of start-up (0.3-3 s after the restart, whether or not the
+   * daemon is ready by then); the rest a random [minLifeMs, maxLifeMs) after it is ready, while it works through the
+   * backlog and the live feed. Tied to readiness so a loaded machine, where start-up takes longer, still gets kills
+   * mid-work.
+   */
   readonly minLifeMs?: number;
   readonly maxLifeMs?: number;
   /** Mean gap between two inputs of one kind (folder, MQTT); each gap is random in [0.5, 1.5] x this. */
@@ -64,6 +69,10 @@ export interface CrashFigures {
   readonly ledgerRecognised: number;
   readonly seconds: number;
   readonly drainSeconds: number;
+  /** Downtime per crash: from the restart to /api/health ready, median over the lives that got that far (s). */
+  readonly restartToReadyMedianS: number;
+  /** Lives killed before they were ready (killed during start-up, model loading or warm-up). */
+  readonly killedBeforeReady: number;
   readonly lostNames: readonly string[];
 }
 
@@ -131,6 +140,8 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashFigures> {
   };
 
   let kills = 0;
+  const readyMs: number[] = [];
+  let killedBeforeReady = 0;
   let feeders: Promise<void> | undefined;
   try {
     // The first life must subscribe (creating the persistent session) before MQTT spectra are sent.
@@ -138,9 +149,30 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashFigures> {
     await daemon.waitReady(120_000, (h) => h.adapters.some((a) => a.name === 'mqtt-in' && a.state === 'up'));
     feeders = Promise.all([feedFiles(), feedMqtt()]).then(() => undefined);
     for (; kills < o.kills; ) {
-      if (!daemon.running) daemon.start();
-      const life = (o.minLifeMs ?? 2500) + rand.next() * ((o.maxLifeMs ?? 5000) - (o.minLifeMs ?? 2500));
-      await sleep(life);
+      const restarted = !daemon.running;
+      if (restarted) daemon.start();
+      const inStartup = restarted && rand.next() < 0.25;
+      const lifeStart = Date.now();
+      let readyAfter: number | undefined;
+      const pollReady = async () => {
+        if (readyAfter === undefined && (await daemon.health())?.ready) readyAfter = Date.now() - lifeStart;
+      };
+      if (!inStartup) {
+        while (readyAfter === undefined && Date.now() - lifeStart < 120_000) {
+          await pollReady();
+          await sleep(100);
+        }
+      }
+      const life = inStartup ? 300 + rand.next() * 2700 : (o.minLifeMs ?? 500) + rand.next() * ((o.maxLifeMs ?? 3000) - (o.minLifeMs ?? 500));
+      const lifeEnd = Date.now() + life;
+      while (Date.now() < lifeEnd) {
+        await pollReady();
+        await sleep(Math.max(0, Math.min(100, lifeEnd - Date.now())));
+      }
+      if (restarted) {
+        if (readyAfter === undefined) killedBeforeReady++;
+        else readyMs.push(readyAfter);
+      }
       await daemon.kill('SIGKILL');
       kills++;
       log(`kill ${kills}/${o.kills} after ${Math.round(life)} ms: fed ${fileNames.length} files, ${mqttNames.length} MQTT`);
@@ -168,7 +200,9 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashFigures> {
     await sleep(500); // late redeliveries still count
     await daemon.kill('SIGTERM');
 
-    return { ...count(), drainSeconds: Math.round(drainSeconds * 10) / 10 };
+    const sorted = [...readyMs].sort((a, b) => a - b);
+    const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] / 1000 : NaN;
+    return { ...count(), drainSeconds: Math.round(drainSeconds * 10) / 10, restartToReadyMedianS: Math.round(median * 10) / 10, killedBeforeReady };
   } finally {
     feeding = false;
     await feeders?.catch(() => undefined);
@@ -178,7 +212,7 @@ export async function runCrashHarness(o: CrashOptions): Promise<CrashFigures> {
     await broker.stop();
   }
 
-  function count(): Omit<CrashFigures, 'drainSeconds'> {
+  function count(): Omit<CrashFigures, 'drainSeconds' | 'restartToReadyMedianS' | 'killedBeforeReady'> {
     const stored = storedResults(dbFile);
     const storedBySource = new Map<string, string[]>();
     for (const r of stored) {
