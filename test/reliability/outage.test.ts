@@ -29,6 +29,9 @@ afterAll(async () => {
 
 function expectClean(f: OutageFigures, delivered = f.fed): void {
   console.log(JSON.stringify(f));
+  // The daemon rode the outage out: the same process, never restarted.
+  expect(rig.daemon.running).toBe(true);
+  expect(rig.daemon.lives).toBe(1);
   expect(f.lost).toBe(0);
   expect(f.duplicated).toBe(0);
   expect(f.stored).toBe(f.fed);
