@@ -58,13 +58,14 @@ interface Run {
   /** Daemon process CPU (user + system, all threads) per spectrum received in this run. */
   cpuMsPerSpectrum?: number;
   /** Time per spectrum in each pipeline stage during this run (from the daemon's 'pipeline stats' log). */
-  stagesMsPerItem?: Record<string, number>;
+  stagesMsPerItem?: Record<string, { ms: number; cpuMs: number }>;
   note?: string;
 }
 
 interface StageTotal {
   items: number;
   ms: number;
+  cpuMs: number;
 }
 type StageSnapshot = Record<string, StageTotal>;
 
@@ -78,13 +79,14 @@ function processCpuMs(pid: number): number {
   }
 }
 
-/** Per-item ms of each stage between two snapshots of the daemon's summed stage times. */
-function stageDelta(before: StageSnapshot, after: StageSnapshot): Record<string, number> {
-  const out: Record<string, number> = {};
+/** Per-item wall and CPU ms of each stage between two snapshots of the daemon's summed stage times. */
+function stageDelta(before: StageSnapshot, after: StageSnapshot): Record<string, { ms: number; cpuMs: number }> {
+  const out: Record<string, { ms: number; cpuMs: number }> = {};
+  const r = (v: number) => Math.round(v * 1000) / 1000;
   for (const [stage, t] of Object.entries(after)) {
-    const b = before[stage] ?? { items: 0, ms: 0 };
+    const b = before[stage] ?? { items: 0, ms: 0, cpuMs: 0 };
     const items = t.items - b.items;
-    if (items > 0) out[stage] = Math.round(((t.ms - b.ms) / items) * 1000) / 1000;
+    if (items > 0) out[stage] = { ms: r((t.ms - b.ms) / items), cpuMs: r((t.cpuMs - b.cpuMs) / items) };
   }
   return out;
 }
@@ -389,7 +391,7 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
       const run = tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, seed model, demo library; after: ${after}`);
       runs.push({ ...run, cpuMsPerSpectrum: Math.round((cpuMs / Math.max(1, run.received)) * 100) / 100, stagesMsPerItem });
       console.log(formatRow(runs.at(-1)!));
-      console.log(`  daemon CPU ${runs.at(-1)!.cpuMsPerSpectrum} ms/spectrum; stages ms/spectrum: ${Object.entries(stagesMsPerItem).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(`  daemon CPU ${runs.at(-1)!.cpuMsPerSpectrum} ms/spectrum; stages ms/spectrum wall (CPU): ${Object.entries(stagesMsPerItem).map(([k, v]) => `${k} ${v.ms} (${v.cpuMs})`).join(', ')}`);
       console.log(`  health after: ${after}`);
     }
   } finally {

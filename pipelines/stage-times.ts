@@ -1,7 +1,8 @@
 /**
  * Time spent per pipeline stage, summed since start: where a daemon's CPU goes under load (bench:daemon prints it,
- * the daemon logs it every `pipeline.statsIntervalS`). The stages are synchronous sections on the main thread, so
- * wall time measured around them is their CPU cost (plus preemption on a loaded machine).
+ * the daemon logs it every `pipeline.statsIntervalS`). Both wall time and process CPU time are summed: on a shared,
+ * loaded machine the wall time of a synchronous stage grows with preemption while its CPU time does not. For the
+ * asynchronous stages (encode, identify, publish) the CPU time also holds whatever else ran while they awaited.
  */
 export const STAGES = ['parse', 'preprocess', 'commitIngest', 'encode', 'identify', 'commitResults', 'publish'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -12,38 +13,45 @@ export interface StageTotal {
   /** How many spectra (or messages, for publish) it handled. */
   readonly items: number;
   readonly ms: number;
+  /** Process CPU time (user + system) in ms. */
+  readonly cpuMs: number;
   /** ms / items, rounded to µs. */
   readonly msPerItem: number;
+  /** cpuMs / items, rounded to µs. */
+  readonly cpuMsPerItem: number;
 }
 
 export class StageTimes {
-  private readonly totals = new Map<StageName, { calls: number; items: number; ms: number }>();
+  private readonly totals = new Map<StageName, { calls: number; items: number; ms: number; cpuMs: number }>();
 
-  record(stage: StageName, ms: number, items = 1): void {
-    const t = this.totals.get(stage) ?? { calls: 0, items: 0, ms: 0 };
+  record(stage: StageName, ms: number, items = 1, cpuMs = 0): void {
+    const t = this.totals.get(stage) ?? { calls: 0, items: 0, ms: 0, cpuMs: 0 };
     t.calls++;
     t.items += items;
     t.ms += ms;
+    t.cpuMs += cpuMs;
     this.totals.set(stage, t);
   }
 
   /** Runs fn, records its duration under stage (also when it throws), returns what it returned. */
   time<T>(stage: StageName, items: number, fn: () => T): T {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     try {
       return fn();
     } finally {
-      this.record(stage, performance.now() - t0, items);
+      this.record(stage, performance.now() - t0, items, cpuMsSince(c0));
     }
   }
 
   /** Like time() for an asynchronous step: the time until its promise settles. */
   async timeAsync<T>(stage: StageName, items: number, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     try {
       return await fn();
     } finally {
-      this.record(stage, performance.now() - t0, items);
+      this.record(stage, performance.now() - t0, items, cpuMsSince(c0));
     }
   }
 
@@ -52,8 +60,14 @@ export class StageTimes {
     for (const stage of STAGES) {
       const t = this.totals.get(stage);
       if (!t) continue;
-      out[stage] = { calls: t.calls, items: t.items, ms: Math.round(t.ms * 10) / 10, msPerItem: t.items > 0 ? Math.round((t.ms / t.items) * 1000) / 1000 : 0 };
+      const perItem = (ms: number) => (t.items > 0 ? Math.round((ms / t.items) * 1000) / 1000 : 0);
+      out[stage] = { calls: t.calls, items: t.items, ms: Math.round(t.ms * 10) / 10, cpuMs: Math.round(t.cpuMs * 10) / 10, msPerItem: perItem(t.ms), cpuMsPerItem: perItem(t.cpuMs) };
     }
     return out;
   }
+}
+
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }

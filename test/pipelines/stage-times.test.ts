@@ -4,12 +4,12 @@ import { STAGES, StageTimes } from '../../pipelines/stage-times.ts';
 describe('StageTimes', () => {
   it('sums calls, items and time per stage and reports ms per item', () => {
     const t = new StageTimes();
-    t.record('parse', 3, 1);
-    t.record('parse', 5, 1);
-    t.record('encode', 10, 4);
+    t.record('parse', 3, 1, 2);
+    t.record('parse', 5, 1, 4);
+    t.record('encode', 10, 4, 8);
     const s = t.snapshot();
-    expect(s.parse).toEqual({ calls: 2, items: 2, ms: 8, msPerItem: 4 });
-    expect(s.encode).toEqual({ calls: 1, items: 4, ms: 10, msPerItem: 2.5 });
+    expect(s.parse).toEqual({ calls: 2, items: 2, ms: 8, cpuMs: 6, msPerItem: 4, cpuMsPerItem: 3 });
+    expect(s.encode).toEqual({ calls: 1, items: 4, ms: 10, cpuMs: 8, msPerItem: 2.5, cpuMsPerItem: 2 });
     expect(s.identify).toBeUndefined();
   });
 
@@ -22,6 +22,22 @@ describe('StageTimes', () => {
       }),
     ).toThrow('bad spectrum');
     expect(t.snapshot().preprocess?.calls).toBe(2);
+  });
+
+  it('counts CPU time for a busy step, not for a waiting one', async () => {
+    const t = new StageTimes();
+    t.time('parse', 1, () => {
+      const end = performance.now() + 30;
+      while (performance.now() < end) {
+        // spin: CPU time accrues only while this process runs, so at most the wall time
+      }
+    });
+    await t.timeAsync('publish', 1, () => new Promise((r) => setTimeout(r, 30)));
+    const s = t.snapshot();
+    expect(s.parse!.cpuMs).toBeGreaterThan(0);
+    expect(s.parse!.cpuMs).toBeLessThanOrEqual(s.parse!.ms + 5);
+    // Waiting on a timer costs (almost) no CPU.
+    expect(s.publish!.cpuMs).toBeLessThan(s.publish!.ms / 2);
   });
 
   it('times an asynchronous step until its promise settles', async () => {
