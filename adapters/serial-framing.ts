@@ -190,6 +190,11 @@ class JcampFramer implements Framer {
   private size = 0;
   /** The current block grew too big: keep counting its nesting but throw its lines away. */
   private discarding = false;
+  /**
+   * An endless line was taken (as far as it had come) and dropped: skip the rest of it, so its middle is not read as
+   * the start of a line (a "##TITLE=" inside noise would otherwise open a block, depending on how reads were split).
+   */
+  private midLine = false;
 
   constructor(private readonly max: number) {}
 
@@ -202,44 +207,54 @@ class JcampFramer implements Framer {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     for (;;) {
       const nl = this.buf.indexOf(0x0a);
+      if (this.midLine) {
+        this.buf = nl < 0 ? Buffer.alloc(0) : this.buf.subarray(nl + 1);
+        if (nl < 0) return out;
+        this.midLine = false;
+        continue;
+      }
       if (nl < 0) {
-        // An endless line: inside a block it makes the block oversize; between blocks it is noise.
+        // An endless line: its start counts as the line (its label, its size: inside a block it makes the block
+        // oversize; between blocks it is noise); the rest of it is skipped.
         if (this.size + this.buf.length > this.max) {
-          if (this.depth > 0 && !this.discarding) {
-            out.push({ kind: 'dropped', reason: 'oversize', bytes: this.size + this.buf.length });
-            this.startDiscarding();
-          }
+          const partial = this.buf;
           this.buf = Buffer.alloc(0);
+          this.midLine = true;
+          this.takeLine(partial, out);
         }
         return out;
       }
       const line = this.buf.subarray(0, nl + 1);
       this.buf = this.buf.subarray(nl + 1);
-      const label = jcampLabel(line.toString('latin1'));
-      if (this.depth === 0) {
-        if (label !== 'TITLE') continue; // noise between blocks
-        this.depth = 1;
-        this.discarding = false;
-        this.parts = [];
-        this.size = 0;
-      } else if (label === 'TITLE') {
-        this.depth++;
-      } else if (label === 'END') {
-        this.depth--;
+      this.takeLine(line, out);
+    }
+  }
+
+  private takeLine(line: Buffer, out: FrameEvent[]): void {
+    const label = jcampLabel(line.toString('latin1'));
+    if (this.depth === 0) {
+      if (label !== 'TITLE') return; // noise between blocks
+      this.depth = 1;
+      this.discarding = false;
+      this.parts = [];
+      this.size = 0;
+    } else if (label === 'TITLE') {
+      this.depth++;
+    } else if (label === 'END') {
+      this.depth--;
+    }
+    if (!this.discarding) {
+      this.parts.push(Buffer.from(line));
+      this.size += line.length;
+      if (this.size > this.max) {
+        out.push({ kind: 'dropped', reason: 'oversize', bytes: this.size });
+        this.startDiscarding();
       }
-      if (!this.discarding) {
-        this.parts.push(Buffer.from(line));
-        this.size += line.length;
-        if (this.size > this.max) {
-          out.push({ kind: 'dropped', reason: 'oversize', bytes: this.size });
-          this.startDiscarding();
-        }
-      }
-      if (this.depth === 0 && !this.discarding) {
-        out.push({ kind: 'frame', frame: Buffer.concat(this.parts) });
-        this.parts = [];
-        this.size = 0;
-      }
+    }
+    if (this.depth === 0 && !this.discarding) {
+      out.push({ kind: 'frame', frame: Buffer.concat(this.parts) });
+      this.parts = [];
+      this.size = 0;
     }
   }
 
