@@ -23,6 +23,9 @@ import { OutboxDispatcher } from './outbox.ts';
 import { ulid } from './store/ids.ts';
 import { Store } from './store/store.ts';
 import { readOrCreateTokenFile } from './http/token-file.ts';
+import { modelDirAtStart, startDaemonModels, type DaemonModels } from './retrain/daemon-models.ts';
+import { InstrumentHealthTracker } from './retrain/instrument-health.ts';
+import { attachSocketActions } from './http/socket-actions.ts';
 
 export interface Daemon {
   readonly config: ResolvedConfig;
@@ -70,6 +73,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   let parseFile!: (payload: Buffer, fileName?: string) => ReturnType<PipelineDomain['parse']>;
   let gridX: number[] | undefined;
 
+  let socketActions: ReturnType<typeof attachSocketActions> | undefined;
+  let httpToken: string | undefined;
   const wakeOutputs = () => dispatchers.forEach((d) => d.wake());
   /** Time per stage (parse .. publish), shared by the pipeline, the encoder wrapper and the outbox dispatchers. */
   const stageTimes = new StageTimes();
@@ -112,15 +117,25 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     );
   };
 
+  /** Model versions, retraining and switches between micro-batches (daemon/retrain). */
+  let models: DaemonModels | undefined;
+  const instruments = new InstrumentHealthTracker(
+    [...new Set([config.instrument, ...config.inputs.map((i) => ('instrument' in i && i.instrument) || config.instrument)])],
+    (adapter) => {
+      const input = config.inputs.find((i) => i.name === adapter);
+      return input ? ('instrument' in input && input.instrument) || config.instrument : undefined;
+    },
+  );
+
   const domain: PipelineDomain = {
     get modelVersion() {
-      return encoder.version;
+      return models?.gate.version ?? encoder.version;
     },
     // An input its adapter refused unread (too large, a link out of the folder) is recorded with the adapter's reason.
     parse: (raw: RawInput) =>
       raw.refused ? [{ block: 0, error: new SpectrumInputError(raw.refused.code, raw.refused.message, { file: raw.source }) }] : parseFile(raw.payload, raw.formatHint ?? raw.source),
     preprocess: (s) => preprocessSpectrum(s),
-    identify: (vectors) => identifyStage(vectors),
+    identify: (vectors) => (models ? models.gate.run(() => identifyStage(vectors)) : identifyStage(vectors)),
   };
   let identifyStage!: (vectors: readonly Float32Array[]) => ReturnType<PipelineDomain['identify']>;
 
@@ -142,7 +157,10 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     newId: () => ulid(),
     log,
     stageTimes,
-    onCommitted: wakeOutputs,
+    onCommitted: (results) => {
+      for (const r of results) instruments.record(r);
+      wakeOutputs();
+    },
     onStoreOutcome: (ok, err) => storeState.set(ok ? 'up' : 'down', ok ? undefined : `cannot commit: ${err instanceof Error ? err.message : String(err)}`),
     onPressure: (high) => {
       // Inputs that can pause (folder, MQTT) do; the rest keep arriving and wait in the store.
@@ -192,7 +210,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         }
       }
       if (vectors.length > 0) {
-        const ids = await identifyStage(vectors.map((x) => x.v));
+        const ids = await domain.identify(vectors.map((x) => x.v));
         vectors.forEach((x, i) => answers.push({ block: x.block, ...ids[i], modelVersion: encoder.version }));
       }
       return answers.sort((a, b) => a.block - b.block);
@@ -229,6 +247,14 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     gridX: () => gridX,
   };
 
+  // Enrollment and undo wait for a model switch to finish (both rewrite the library's embeddings).
+  const enrollDirect = services.enroll;
+  const undoDirect = services.undoEnrollment;
+  services.enroll = (req) => (models ? models.serial.run(() => enrollDirect(req)) : enrollDirect(req));
+  services.undoEnrollment = (id) => (models ? models.serial.run(() => undoDirect(id)) : undoDirect(id));
+  services.models = () => models?.manager;
+  services.instruments = () => instruments.list([...states.values()]);
+
   lifecycle.add(
     'store',
     async () => {
@@ -254,7 +280,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         import('../core/preprocess/index.ts'),
       ]);
       await initEngine({ backend: config.model.engine, logger: (msg) => log.info(msg) });
-      encoder = await loadEncoder(config.model.dir);
+      encoder = await loadEncoder(modelDirAtStart(config, log));
       log.info({ dir: config.model.dir, version: encoder.version, points: encoder.grid.points, dim: encoder.dim }, 'model loaded');
       const chain = config.preprocessing;
       preprocessSpectrum = (s) => pre.preprocess(s, encoder.grid, chain);
@@ -290,6 +316,20 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       if (probe) await identifyStage([probe.vector]);
       log.info({ ms: Date.now() - t0 }, 'encoder and calibration warmed up');
     }
+    models = await startDaemonModels({
+      config,
+      store,
+      log,
+      current: () => ({ encoder, library }),
+      install: (e, l) => {
+        encoder = e as typeof encoder;
+        library = l;
+      },
+      preprocessVector: (y) => preprocessSpectrum(benchmarkSpectrum(y)),
+      emitStatus: (status) => socketActions?.emit('retrain', status),
+    });
+  }, async () => {
+    await models?.manager.stop();
   });
 
   lifecycle.add(
@@ -297,9 +337,11 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     async () => {
       if (config.http.enabled) {
         let token = config.http.token;
+        httpToken = token;
         if (token === undefined && config.http.autoToken) {
           const made = readOrCreateTokenFile(config.dataDir);
           token = made.token;
+          httpToken = token;
           log.info({ file: made.file, created: made.created }, 'write access (labelling, enrollment) needs the token in this file');
         }
         http = await buildHttpServer(services, {
@@ -324,6 +366,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         dispatchers.push(d);
         d.wake();
       }
+      socketActions = attachSocketActions(outputs, { token: httpToken, store, log });
+      services.alertAcknowledged = (id, at) => socketActions?.emit('alert-ack', { id, acknowledgedAt: at });
     },
     async () => {
       const flushMs = options.flushTimeoutMs ?? 5000;

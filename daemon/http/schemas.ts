@@ -198,3 +198,78 @@ export const uploadAnswerSchema = {
     modelVersion: { type: 'string' },
   },
 } as const;
+
+const metricsSchema = {
+  type: 'object',
+  additionalProperties: { type: 'number' },
+  description: 'accuracy: held-out kNN (k = 3) accuracy; accuracyBefore: the base model on the same held-out spectra',
+} as const;
+
+export const modelVersionSchema = {
+  type: 'object',
+  required: ['version', 'createdAt', 'active', 'metrics'],
+  properties: {
+    version: { type: 'string', description: 'registry version, v1 (the shipped model), v2, ...' },
+    createdAt: { type: 'string', format: 'date-time' },
+    active: { type: 'boolean', description: 'the promoted version, the one identifying now' },
+    modelVersion: { type: 'string', description: 'what result messages carry as modelVersion' },
+    baseVersion: { type: 'string', description: 'the version it was fine-tuned from' },
+    metrics: metricsSchema,
+  },
+} as const;
+
+export const retrainStatusSchema = {
+  type: 'object',
+  required: ['state', 'versions'],
+  properties: {
+    state: { type: 'string', enum: ['idle', 'training', 'evaluating', 'promoted', 'kept', 'failed', 'cancelled'] },
+    progress: { type: 'number', minimum: 0, maximum: 1 },
+    epoch: { type: 'integer' },
+    epochs: { type: 'integer' },
+    loss: { type: 'number', description: "mean triplet loss of the last epoch" },
+    message: { type: 'string' },
+    startedAt: { type: 'string', format: 'date-time' },
+    finishedAt: { type: 'string', format: 'date-time' },
+    candidate: { type: 'string', description: 'version the run saves its model as' },
+    before: { type: 'object', properties: { modelVersion: { type: 'string' }, metrics: metricsSchema } },
+    after: { type: 'object', properties: { modelVersion: { type: 'string' }, metrics: metricsSchema } },
+    activeVersion: { type: 'string' },
+    versions: { type: 'array', items: modelVersionSchema },
+  },
+} as const;
+
+export const retrainBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    epochs: { type: 'integer', minimum: 1, maximum: 200, description: 'epoch budget (default 3)' },
+    holdOut: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: "share of each class's labelled spectra held out (default 0.2)" },
+  },
+} as const;
+
+export const modelSwitchSchema = {
+  type: 'object',
+  required: ['version', 'modelVersion'],
+  properties: {
+    version: { type: 'string' },
+    modelVersion: { type: 'string' },
+    decision: { type: 'object', properties: { promote: { type: 'boolean' }, candidate: { type: 'number' }, current: { type: ['number', 'null'] }, forced: { type: 'boolean' } } },
+  },
+} as const;
+
+export const instrumentHealthSchema = {
+  type: 'object',
+  required: ['name', 'ratePerMin', 'counts', 'adapters', 'state'],
+  properties: {
+    name: { type: 'string' },
+    lastSpectrumAt: { type: 'string', format: 'date-time' },
+    ratePerMin: { type: 'number', description: 'spectra identified in the last minute' },
+    counts: {
+      type: 'object',
+      description: 'since the daemon started',
+      properties: Object.fromEntries(['results', 'identified', 'unknown', 'lowConfidence', 'mixture', 'rejected'].map((k) => [k, { type: 'integer' }])),
+    },
+    adapters: { type: 'array', items: adapterStateSchema },
+    state: { type: 'string', enum: ['up', 'down', 'idle'], description: 'down when an input feeding it is down' },
+  },
+} as const;

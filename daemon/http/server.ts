@@ -12,6 +12,11 @@ import {
   enrollBodySchema,
   errorBodySchema,
   healthSchema,
+  instrumentHealthSchema,
+  modelSwitchSchema,
+  modelVersionSchema,
+  retrainBodySchema,
+  retrainStatusSchema,
   resultMessageSchema,
   resultsQuerySchema,
   spectrumRecordSchema,
@@ -39,6 +44,8 @@ interface RouteDoc {
   readonly query?: object;
   readonly params?: object;
   readonly body?: object;
+  /** The JSON body may be left out (documented, checked by the handler). */
+  readonly optionalBody?: boolean;
   /** Request body is a file (any content type), not JSON. */
   readonly fileBody?: boolean;
   readonly responses: Record<number, { description: string; schema?: object }>;
@@ -79,7 +86,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       schema: {
         ...(doc.query ? { querystring: doc.query } : {}),
         ...(doc.params ? { params: doc.params } : {}),
-        ...(doc.body && !doc.fileBody ? { body: doc.body } : {}),
+        ...(doc.body && !doc.fileBody && !doc.optionalBody ? { body: doc.body } : {}),
       },
       // Checked on arrival, before the body is read and validated: an unauthenticated client cannot make the daemon
       // parse an upload or learn anything from validation errors.
@@ -235,6 +242,8 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     },
   );
 
+  registerModelRoutes(route, services);
+
   docs.push({ method: 'GET', url: '/api/openapi.json', summary: 'This document', tag: 'daemon', responses: { 200: { description: 'OpenAPI 3.1' } } });
   app.get('/api/openapi.json', async () => openApiDocument(docs, options.version));
 
@@ -242,6 +251,103 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     await app.register(fastifyStatic, { root: options.dashboardDir, prefix: '/', index: ['index.html'] });
   }
   return app;
+}
+
+type RouteFn = <Q = unknown, P = unknown, B = unknown>(
+  doc: RouteDoc,
+  handler: (req: FastifyRequest<{ Querystring: Q; Params: P; Body: B }>, reply: FastifyReply) => Promise<unknown>,
+) => void;
+
+/** Error codes of daemon/retrain and the HTTP status each answers with. */
+const MODEL_ERROR_STATUS: Record<string, number> = {
+  'retrain-running': 409,
+  'model-worse': 409,
+  'model-no-previous': 409,
+  'model-version-unknown': 404,
+  'model-grid': 422,
+};
+
+/** Retraining, model versions and instrument health (daemon/retrain). */
+function registerModelRoutes(route: RouteFn, services: ApiServices): void {
+  const models = () => services.models?.();
+  const notReady = (reply: FastifyReply) => reply.code(503).send(errorBody('starting', 'the model is not loaded yet'));
+  const modelCall = async (reply: FastifyReply, call: () => unknown | Promise<unknown>, ok = 200) => {
+    try {
+      return reply.code(ok).send(await call());
+    } catch (err) {
+      const status = err instanceof SpectrumInputError ? MODEL_ERROR_STATUS[err.code] : undefined;
+      if (status && err instanceof SpectrumInputError) return reply.code(status).send(errorBody(err.code, err.message));
+      throw err;
+    }
+  };
+  const auth = { 401: { description: 'missing or wrong token', schema: errorBodySchema }, 403: { description: 'no token configured', schema: errorBodySchema } };
+  const versionParam = { type: 'object', properties: { version: { type: 'string' } }, required: ['version'] };
+
+  route({ method: 'GET', url: '/api/retrain', summary: 'Background retraining: state, progress, held-out accuracy before/after, model versions', tag: 'models',
+    responses: { 200: { description: 'the state (also pushed as socket.io event `retrain`)', schema: retrainStatusSchema }, 503: { description: 'starting', schema: errorBodySchema } } },
+  async (_req, reply) => {
+    const m = models();
+    return m ? m.status() : notReady(reply);
+  });
+
+  route<unknown, unknown, { epochs?: number; holdOut?: number } | undefined>(
+    { method: 'POST', url: '/api/retrain', summary: "Start retraining in a worker thread from the current model's weights on the library's labelled spectra", tag: 'models', auth: true,
+      body: retrainBodySchema, optionalBody: true,
+      responses: { 202: { description: 'started', schema: retrainStatusSchema }, ...auth, 409: { description: 'a run is already going', schema: errorBodySchema },
+        422: { description: 'too few labelled spectra (2 classes, a class with 2 spectra)', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const m = models();
+      if (!m) return notReady(reply);
+      const body = req.body ?? {};
+      if (typeof body !== 'object' || Array.isArray(body)) return reply.code(400).send(errorBody('bad-request', 'the body, when given, is {epochs?, holdOut?}'));
+      const { epochs, holdOut, ...rest } = body;
+      if (Object.keys(rest).length > 0) return reply.code(400).send(errorBody('bad-request', `unknown field ${Object.keys(rest)[0]}; the body is {epochs?, holdOut?}`));
+      if (epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 1 && epochs <= 200)) return reply.code(400).send(errorBody('bad-request', 'epochs must be an integer from 1 to 200'));
+      if (holdOut !== undefined && !(typeof holdOut === 'number' && holdOut > 0 && holdOut < 1)) return reply.code(400).send(errorBody('bad-request', 'holdOut must lie between 0 and 1'));
+      return modelCall(reply, () => m.start({ epochs, holdOut }), 202);
+    },
+  );
+
+  route({ method: 'DELETE', url: '/api/retrain', summary: 'Cancel the running retraining', tag: 'models', auth: true,
+    responses: { 200: { description: 'cancelling (the state turns cancelled)', schema: retrainStatusSchema }, ...auth, 404: { description: 'no run going', schema: errorBodySchema } } },
+  async (_req, reply) => {
+    const m = models();
+    if (!m) return notReady(reply);
+    if (!m.cancel()) return reply.code(404).send(errorBody('not-running', 'no retraining run is going'));
+    return m.status();
+  });
+
+  route({ method: 'GET', url: '/api/models', summary: 'Model versions with their held-out accuracy; the active one identifies', tag: 'models',
+    responses: { 200: { description: 'versions', schema: { type: 'object', properties: { activeVersion: { type: 'string' }, items: { type: 'array', items: modelVersionSchema } } } } } },
+  async (_req, reply) => {
+    const m = models();
+    if (!m) return notReady(reply);
+    const status = m.status();
+    return { activeVersion: status.activeVersion, items: status.versions };
+  });
+
+  route<{ force?: boolean }, { version: string }>(
+    { method: 'POST', url: '/api/models/:version/promote', summary: 'Promote a version (only when at least as good on the held-out spectra, or forced); re-embeds the library and switches between micro-batches', tag: 'models', auth: true,
+      params: versionParam, query: { type: 'object', properties: { force: { type: 'boolean', default: false, description: 'promote even when worse' } } },
+      responses: { 200: { description: 'promoted', schema: modelSwitchSchema }, ...auth, 404: { description: 'no such version', schema: errorBodySchema }, 409: { description: 'worse than the current model (not forced)', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const m = models();
+      if (!m) return notReady(reply);
+      return modelCall(reply, () => m.promote(req.params.version, req.query.force === true));
+    },
+  );
+
+  route({ method: 'POST', url: '/api/models/rollback', summary: 'Back to the previously promoted version (re-embeds the library)', tag: 'models', auth: true,
+    responses: { 200: { description: 'rolled back', schema: modelSwitchSchema }, ...auth, 409: { description: 'no earlier version', schema: errorBodySchema } } },
+  async (_req, reply) => {
+    const m = models();
+    if (!m) return notReady(reply);
+    return modelCall(reply, () => m.rollback());
+  });
+
+  route({ method: 'GET', url: '/api/instruments', summary: 'Per-instrument health: last spectrum, rate, counts, input adapter states', tag: 'daemon',
+    responses: { 200: { description: 'instruments', schema: { type: 'object', properties: { items: { type: 'array', items: instrumentHealthSchema } } } } } },
+  async () => ({ items: services.instruments?.() ?? [] }));
 }
 
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
@@ -280,7 +386,7 @@ function openApiDocument(docs: readonly RouteDoc[], version: string): object {
         Object.entries(d.responses).map(([code, r]) => [code, { description: r.description, ...(r.schema ? { content: { 'application/json': { schema: r.schema } } } : {}) }]),
       ),
     };
-    if (d.body) op.requestBody = { required: true, content: { 'application/json': { schema: d.body } } };
+    if (d.body) op.requestBody = { required: !d.optionalBody, content: { 'application/json': { schema: d.body } } };
     if (d.fileBody) {
       op.requestBody = {
         required: true,

@@ -1,4 +1,6 @@
 import type { AdapterState, ResultMessage } from '../../core/messages.ts';
+import type { InstrumentHealth } from '../retrain/instrument-health.ts';
+import type { ModelManager } from '../retrain/model-manager.ts';
 import type { Store } from '../store/store.ts';
 
 /** What the HTTP API asks of the running daemon; daemon/run.ts provides it, tests provide small versions. */
@@ -15,6 +17,10 @@ export interface ApiServices {
   gridX(): number[] | undefined;
   /** An alert was acknowledged (live listeners are told). */
   alertAcknowledged?(id: string, at: string): void;
+  /** Model versions and background retraining; undefined until the model is loaded (routes answer 503). */
+  models?(): ModelManager | undefined;
+  /** Per-instrument health: last spectrum, rate, counts, adapter states. */
+  instruments?(): InstrumentHealth[];
 }
 
 export interface HealthReport {

@@ -10,6 +10,14 @@ export interface ModelVersion {
   /** Held-out kNN accuracy of the model that was promoted when this one was trained (null for the first model). */
   readonly accuracyBefore: number | null;
   readonly accuracyAfter: number;
+  /** The encoder's version string (card version @ weights hash), what result messages carry as modelVersion. */
+  readonly modelVersion?: string;
+  /** The version this one was fine-tuned from; its accuracyBefore was measured on the same held-out spectra. */
+  readonly baseVersion?: string;
+  /** Held-out spectra and training references of the run that made it. */
+  readonly heldOut?: number;
+  readonly references?: number;
+  readonly epochs?: number;
 }
 
 interface RegistryFile {
@@ -69,26 +77,44 @@ export class ModelRegistry {
     return join(this.modelsDir, version);
   }
 
-  add(entry: Omit<ModelVersion, 'dir' | 'createdAt'>, now = new Date()): ModelVersion {
+  /** Records a version; `dir` defaults to dirFor(version) (the first, shipped model stays where the config names it). */
+  add(entry: Omit<ModelVersion, 'dir' | 'createdAt'> & { dir?: string }, now = new Date()): ModelVersion {
     if (this.get(entry.version)) {
       throw new SpectrumInputError('model-version-exists', `model version ${entry.version} already exists`);
     }
-    const full: ModelVersion = { ...entry, dir: this.dirFor(entry.version), createdAt: now.toISOString() };
+    const full: ModelVersion = { ...entry, dir: entry.dir ?? this.dirFor(entry.version), createdAt: now.toISOString() };
     this.state.versions.push(full);
     this.save();
     return full;
   }
 
-  /** Marks version as promoted unless it is worse than the current one and not forced; returns both numbers. */
-  promote(version: string, force = false): PromotionDecision {
+  /**
+   * Whether version may be promoted: at least as good as the current model, or forced. A candidate fine-tuned from
+   * the current model is compared with that model's accuracy on the same held-out spectra (its accuracyBefore);
+   * otherwise the two versions' own held-out accuracies are compared.
+   */
+  decide(version: string, force = false): PromotionDecision {
     const candidate = this.get(version);
     if (!candidate) throw new SpectrumInputError('model-version-unknown', `no model version ${version}`);
-    const decision = decidePromotion(candidate.accuracyAfter, this.current()?.accuracyAfter ?? null, force);
+    const current = this.current();
+    const baseline = current && candidate.baseVersion === current.version && candidate.accuracyBefore !== null ? candidate.accuracyBefore : (current?.accuracyAfter ?? null);
+    return decidePromotion(candidate.accuracyAfter, current?.version === version ? null : baseline, force);
+  }
+
+  /** Marks version as promoted unless it is worse than the current one and not forced; returns both numbers. */
+  promote(version: string, force = false): PromotionDecision {
+    const decision = this.decide(version, force);
     if (decision.promote) {
       this.state.promoted.push(version);
       this.save();
     }
     return decision;
+  }
+
+  /** The version a rollback would return to. */
+  previous(): ModelVersion | undefined {
+    const v = this.state.promoted.at(-2);
+    return v === undefined ? undefined : this.get(v);
   }
 
   /** Back to the previously promoted version; refused when there is none to go back to. */
