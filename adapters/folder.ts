@@ -109,6 +109,7 @@ export class FolderInput implements InputAdapter {
   private readonly fromInitialScan = new Set<string>();
   private rearmTimer: NodeJS.Timeout | undefined;
   private running = false;
+  private pausedNow = false;
   /** Paths queued (names only) until a slot frees up. */
   private readonly queued = new Set<string>();
   /** Paths emitted and not yet acknowledged. */
@@ -138,6 +139,21 @@ export class FolderInput implements InputAdapter {
 
   get state$(): Observable<AdapterState> {
     return this.state.state$;
+  }
+
+  /** Backpressure: read no new files (they stay in the folder) until resume(); files already read go on. */
+  pause(): void {
+    this.pausedNow = true;
+  }
+
+  resume(): void {
+    if (!this.pausedNow) return;
+    this.pausedNow = false;
+    this.pump();
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
   }
 
   /** Files waiting for a slot plus files waiting for ack: the adapter's share of the queue depth. */
@@ -278,7 +294,7 @@ export class FolderInput implements InputAdapter {
 
   private pump(): void {
     const max = this.options.maxInFlight ?? 256;
-    while (this.running && this.queued.size && this.inFlight.size < max) {
+    while (this.running && !this.pausedNow && this.queued.size && this.inFlight.size < max) {
       const path = this.queued.values().next().value as string;
       this.queued.delete(path);
       this.inFlight.add(path);

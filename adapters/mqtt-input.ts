@@ -83,6 +83,12 @@ export class MqttInput implements InputAdapter {
   private acks: PendingAck[] = [];
   private subscribed = false;
   private stopping = false;
+  private pausedNow = false;
+  /**
+   * Messages that arrived while paused: not emitted and not acknowledged. The broker sends at most receiveMaximum
+   * un-acknowledged messages, so this stays small and the rest wait at the broker in the session.
+   */
+  private held: Array<{ raw: RawInput; generation: number }> = [];
 
   constructor(private readonly options: MqttInputOptions) {
     this.name = options.name;
@@ -97,6 +103,29 @@ export class MqttInput implements InputAdapter {
 
   get state$(): Observable<AdapterState> {
     return this.state.state$;
+  }
+
+  /** Backpressure: hold new messages unacknowledged (the broker stops sending at receiveMaximum) until resume(). */
+  pause(): void {
+    this.pausedNow = true;
+  }
+
+  resume(): void {
+    if (!this.pausedNow) return;
+    this.pausedNow = false;
+    const held = this.held;
+    this.held = [];
+    // Messages of an earlier connection are redelivered by the broker on this one: emitting them would only duplicate.
+    for (const h of held) if (h.generation === this.generation && !this.stopping) this.sink.emit(h.raw);
+  }
+
+  get paused(): boolean {
+    return this.pausedNow;
+  }
+
+  /** Messages held back by pause(). */
+  get heldCount(): number {
+    return this.held.length;
   }
 
   /** Messages received and not yet acknowledged to the broker. */
@@ -164,6 +193,7 @@ export class MqttInput implements InputAdapter {
     this.client = undefined;
     this.generation++;
     this.acks = [];
+    this.held = [];
     await client.endAsync();
     this.state.set('stopped');
     this.sink.complete();
@@ -174,6 +204,7 @@ export class MqttInput implements InputAdapter {
     if (!client) return;
     this.generation++;
     this.acks = [];
+    this.held = [];
     if (!connack.sessionPresent || !this.subscribed) {
       try {
         const grants = await client.subscribeAsync(
@@ -219,7 +250,7 @@ export class MqttInput implements InputAdapter {
     const userKey = props?.userProperties?.['dedup-key'];
     const dedupKey = (Array.isArray(userKey) ? userKey[0] : userKey) ?? `mqtt:${topic}:${createHash('sha256').update(payload).digest('hex').slice(0, 32)}`;
     const instrument = this.options.instrument ?? this.instrumentFromTopic(topic);
-    this.sink.emit({
+    const raw: RawInput = {
       adapter: this.name,
       source: topic,
       ...(instrument ? { instrument } : {}),
@@ -229,7 +260,10 @@ export class MqttInput implements InputAdapter {
       dedupKey,
       ack: () => settle(PUBACK_SUCCESS),
       reject: () => settle(PUBACK_PAYLOAD_FORMAT_INVALID),
-    });
+    };
+    // Only a QoS 1 message can wait (the broker keeps it until PUBACK); QoS 0 would be lost, so it goes on to the store.
+    if (this.pausedNow && pending) this.held.push({ raw, generation });
+    else this.sink.emit(raw);
     // QoS 0 has nothing to acknowledge: plain done. QoS 1: go on reading packets, PUBACK later.
     done(pending ? DEFERRED_ACK : undefined);
   }

@@ -35,6 +35,15 @@ export interface InputAdapter {
   start(): Promise<void>;
   /** Stops receiving; resolves once nothing more will be emitted. */
   stop(): Promise<void>;
+  /**
+   * Backpressure (optional): the pipeline is behind, so take no new inputs until resume(); they wait at their source
+   * (files stay in the folder, the broker queues MQTT messages) and nothing is lost. Inputs that would lose data by
+   * waiting (a serial line without flow control) do not implement it: their spectra wait in the store instead.
+   */
+  pause?(): void;
+  resume?(): void;
+  /** True while paused by pause(). */
+  readonly paused?: boolean;
 }
 
 export interface OutputAdapter {

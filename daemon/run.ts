@@ -165,8 +165,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     onPressure: (high) => {
       // Inputs that can pause (folder, MQTT) do; the rest keep arriving and wait in the store.
       for (const input of inputs) {
-        const pausable = input as InputAdapter & { pause?: () => void; resume?: () => void };
-        (high ? pausable.pause : pausable.resume)?.call(pausable);
+        if (high) input.pause?.();
+        else input.resume?.();
       }
     },
   });

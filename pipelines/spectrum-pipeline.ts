@@ -48,6 +48,10 @@ export interface PipelineStats {
   readonly identified: number;
   readonly rejected: number;
   readonly duplicates: number;
+  /** True while the in-memory queue is at its bound and pausable inputs are paused. */
+  readonly pressured: boolean;
+  /** How many times the queue reached its bound (backpressure engaged). */
+  readonly pressureEvents: number;
   /** Time per stage since start (parse, preprocess, commits, encode, identify, publish). */
   readonly stages: Partial<Record<StageName, StageTotal>>;
 }
@@ -80,7 +84,8 @@ export class SpectrumPipeline {
   private commitGroup: Array<{ commit: IngestCommit; afterCommit: () => Promise<void>; resolve: (committed: boolean) => void }> = [];
   /** Inputs waiting to be offered to the store again, with how many times their commit failed. */
   private readonly retries = new Map<RawInput, { attempts: number; timer?: NodeJS.Timeout }>();
-  private counters = { received: 0, identified: 0, rejected: 0, duplicates: 0 };
+  private counters = { received: 0, identified: 0, rejected: 0, duplicates: 0, pressureEvents: 0 };
+  private pressured = false;
   private readonly now: () => number;
   readonly stageTimes: StageTimes;
 
@@ -107,6 +112,8 @@ export class SpectrumPipeline {
               this.spilled = true;
             },
             onPressure: (high) => {
+              this.pressured = high;
+              if (high) this.counters.pressureEvents++;
               this.o.log.info({ high, queueBound: this.o.queueBound }, high ? 'queue full: backpressure on inputs' : 'queue has room again');
               this.o.onPressure?.(high);
             },
@@ -144,7 +151,7 @@ export class SpectrumPipeline {
   }
 
   stats(): PipelineStats {
-    return { inMemory: this.memory.size, ingesting: this.ingesting, spilled: this.spilled, ...this.counters, stages: this.stageTimes.snapshot() };
+    return { inMemory: this.memory.size, ingesting: this.ingesting, spilled: this.spilled, pressured: this.pressured, ...this.counters, stages: this.stageTimes.snapshot() };
   }
 
   /**
