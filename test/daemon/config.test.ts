@@ -76,7 +76,7 @@ describe('config validation', () => {
     expect(c.dataDir).toBe('/srv/state');
     expect(c.library.path).toBe('/srv/state/library.json');
     expect(c.inputs[0]).toMatchObject({ name: 'mqtt', qos: 1, clean: false, topics: ['spectrad/+/spectrum'] });
-    expect(c.pipeline).toEqual({ batchSize: 32, windowMs: 25, queueBound: 512, ingestConcurrency: 64 });
+    expect(c.pipeline).toEqual({ batchSize: 32, windowMs: 25, queueBound: 512, ingestConcurrency: 64, statsIntervalS: 60 });
   });
 });
 
