@@ -34,3 +34,22 @@ describe('ModelRegistry', () => {
     expect(new ModelRegistry(reg.modelsDir).list().map((m) => m.version)).toEqual(['v1', 'v2']);
   });
 });
+
+describe('ModelRegistry.decide', () => {
+  it('compares a fine-tuned candidate with its base on the same held-out spectra, others by their own accuracy', () => {
+    const reg = fresh();
+    reg.add({ version: 'v1', dir: '/shipped/model', accuracyBefore: null, accuracyAfter: 0.99 });
+    reg.promote('v1');
+    expect(reg.get('v1')?.dir).toBe('/shipped/model');
+    // trained from v1: v1 measured 0.80 on this run's held-out spectra, the candidate 0.85 (the card's 0.99 was another set)
+    reg.add({ version: 'v2', accuracyBefore: 0.8, accuracyAfter: 0.85, baseVersion: 'v1' });
+    expect(reg.decide('v2')).toMatchObject({ promote: true, candidate: 0.85, current: 0.8 });
+    reg.add({ version: 'v3', accuracyBefore: 0.9, accuracyAfter: 0.85, baseVersion: 'v1' });
+    expect(reg.decide('v3').promote).toBe(false);
+    reg.promote('v2');
+    // v3 was not trained from v2: compared with v2's own accuracy
+    expect(reg.decide('v3')).toMatchObject({ promote: true, current: 0.85 });
+    expect(reg.previous()?.version).toBe('v1');
+    expect(reg.decide('v2')).toMatchObject({ promote: true, current: null });
+  });
+});
