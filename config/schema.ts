@@ -95,6 +95,11 @@ export const mqttInputSchema = z.strictObject({
   tls: mqttTlsSchema.optional(),
   /** Instrument when the topic does not name one (`spectrad/<instrument>/spectrum` does). */
   instrument: name.optional(),
+  /**
+   * Topic level (0-based) that names the instrument, e.g. 1 for `spectrad/<instrument>/spectrum`. Ignored when
+   * `instrument` is set; without either, the spectrum's own metadata or the daemon's instrument is used.
+   */
+  instrumentTopicLevel: z.number().int().min(0).max(31).optional(),
 });
 
 export const inputSchema = z.discriminatedUnion('type', [folderInputSchema, serialInputSchema, mqttInputSchema]);

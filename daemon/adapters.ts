@@ -70,6 +70,7 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             password: c.password,
             tls: c.tls,
             instrument: c.instrument,
+            instrumentTopicLevel: c.instrumentTopicLevel ?? (c.instrument ? undefined : defaultInstrumentTopicLevel(c.topics)),
           }),
         );
         break;
@@ -110,6 +111,15 @@ export async function createOutputs(
     }
   }
   return out;
+}
+
+/**
+ * The documented topic layout `spectrad/<instrument>/spectrum` names the instrument at level 1: when every topic
+ * follows it (directly or under `$share/<group>/`, which the broker strips from delivered topics), level 1 is used.
+ */
+export function defaultInstrumentTopicLevel(topics: readonly string[]): number | undefined {
+  const plain = topics.map((t) => t.replace(/^\$share\/[^/]+\//, ''));
+  return plain.length > 0 && plain.every((t) => /^spectrad\/\+\//.test(t)) ? 1 : undefined;
 }
 
 /**
