@@ -14,16 +14,25 @@ const WIRE_FIXED32 = 5;
 
 /** Appends protobuf fields to a growing byte buffer; `finish()` returns the bytes. */
 export class ProtobufWriter {
-  private chunks: number[] = [];
+  /** Small fields go byte by byte into `pending`; large byte fields (weights) are kept as views, copied once in finish(). */
+  private parts: Uint8Array[] = [];
+  private pending: number[] = [];
+
+  private flushPending(): void {
+    if (this.pending.length) {
+      this.parts.push(Uint8Array.from(this.pending));
+      this.pending = [];
+    }
+  }
 
   /** Varint of a non-negative or negative integer; negatives use 10-byte two's complement like int64. */
   private varint(value: number | bigint): void {
     let v = BigInt.asUintN(64, BigInt(value));
     while (v >= 0x80n) {
-      this.chunks.push(Number((v & 0x7fn) | 0x80n));
+      this.pending.push(Number((v & 0x7fn) | 0x80n));
       v >>= 7n;
     }
-    this.chunks.push(Number(v));
+    this.pending.push(Number(v));
   }
 
   private tag(field: number, wireType: number): void {
@@ -47,7 +56,12 @@ export class ProtobufWriter {
   bytes(field: number, data: Uint8Array): this {
     this.tag(field, WIRE_LENGTH_DELIMITED);
     this.varint(data.length);
-    for (const b of data) this.chunks.push(b);
+    if (data.length < 64) {
+      for (const b of data) this.pending.push(b);
+    } else {
+      this.flushPending();
+      this.parts.push(data);
+    }
     return this;
   }
 
@@ -90,10 +104,17 @@ export class ProtobufWriter {
   private pushFloat32(value: number): void {
     const tmp = new DataView(new ArrayBuffer(4));
     tmp.setFloat32(0, value, true);
-    for (let i = 0; i < 4; i++) this.chunks.push(tmp.getUint8(i));
+    for (let i = 0; i < 4; i++) this.pending.push(tmp.getUint8(i));
   }
 
   finish(): Uint8Array {
-    return Uint8Array.from(this.chunks);
+    this.flushPending();
+    const out = new Uint8Array(this.parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 }
