@@ -4,8 +4,9 @@
  * without --quick it also checks wasm-vs-cpu gradients at the full input length and runs the wall-time-to-99 %
  * training run through core/training's train().
  *
- * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 5), --arch a,b (default: all),
- * --engines wasm,wasm-stock,cpu (default: all), --time-arch a,b (which architectures get the time-to-99 % run;
+ * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 5), --arch a,b (default: seed,lite,tiny; all: every architecture),
+ * --engines wasm,wasm-before,wasm-stock,cpu (default: all; wasm-before: our kernels without this session's lean Sum/Mean
+ * gradients, for before/after ratios in one run), --time-arch a,b (which architectures get the time-to-99 % run;
  * default: all measured), --skip-time-to-99 (full mode without the training run), --cpu-batch N (default 4: cpu is ~50-100x slower). With --quick the
  * cpu engine measures inference only (one seed-model cpu training step alone takes minutes at batch 4).
  * Writes bench/results/train.json.
@@ -13,7 +14,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initEngine, setWasmOverridesEnabled, tf } from '../core/engine/index.ts';
+import { initEngine, setLeanReductionGradientsEnabled, setWasmOverridesEnabled, tf } from '../core/engine/index.ts';
+import { AdamW } from '../core/training/adamw.ts';
+import { PAPER_LOSS, tripletLoss } from '../core/training/loss.ts';
+import { trainStep } from '../core/training/step.ts';
 
 interface Args {
   quick: boolean;
@@ -28,7 +32,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, skipTimeTo99: false, batch: 64, cpuBatch: 4, reps: 5, engines: ['wasm', 'wasm-stock', 'cpu'] };
+  const args: Args = { quick: false, skipTimeTo99: false, batch: 64, cpuBatch: 4, reps: 5, engines: ['wasm', 'wasm-before', 'wasm-stock', 'cpu'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -48,6 +52,9 @@ function parseArgs(argv: string[]): Args {
   }
   return args;
 }
+
+/** The issue's architectures: the paper's seed and our two; `--arch all` measures every registered one. */
+const DEFAULT_ARCHS = ['seed', 'lite', 'tiny'];
 
 interface ArchEntry {
   name: string;
@@ -69,25 +76,8 @@ async function loadArchitectures(): Promise<ArchEntry[]> {
 
 type LossFn = (emb: tf.Tensor2D, labels: Int32Array) => tf.Scalar;
 
-/** The training module's paper loss when present, else an equivalent batch-all cosine triplet loss. */
-async function loadLoss(): Promise<{ name: string; fn: LossFn }> {
-  try {
-    const training = await import('../core/training/loss.ts');
-    return { name: 'core/training tripletLoss (batch-all, paper margin/threshold)', fn: (e, y) => training.tripletLoss(e, y, { mining: 'batch-all' }) };
-  } catch {
-    const fn: LossFn = (emb, labels) =>
-      tf.tidy(() => {
-        const b = labels.length;
-        const same = tf.tensor2d(Array.from({ length: b * b }, (_, i) => (labels[Math.floor(i / b)] === labels[i % b] && Math.floor(i / b) !== i % b ? 1 : 0)), [b, b]);
-        const diff = tf.tensor2d(Array.from({ length: b * b }, (_, i) => (labels[Math.floor(i / b)] !== labels[i % b] ? 1 : 0)), [b, b]);
-        const dist = tf.sub(1, tf.matMul(emb, emb, false, true));
-        const l = tf.relu(tf.add(tf.sub(tf.expandDims(dist, 2), tf.expandDims(dist, 1)), 1));
-        const mask = tf.mul(tf.expandDims(same, 2), tf.expandDims(diff, 1));
-        return tf.div(tf.sum(tf.mul(l, mask)), tf.maximum(tf.sum(mask), 1));
-      });
-    return { name: 'built-in batch-all cosine triplet loss', fn };
-  }
-}
+const LOSS_NAME = 'core/training tripletLoss (batch-all, paper margin/threshold)';
+const paperLoss: LossFn = (e, y) => tripletLoss(e, y, { mining: 'batch-all' });
 
 interface Row {
   arch: string;
@@ -106,20 +96,21 @@ function labelsFor(batch: number): Int32Array {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-async function measure(arch: ArchEntry, engine: string, batch: number, reps: number, loss: LossFn, inferOnly: boolean): Promise<Row> {
+async function measure(arch: ArchEntry, engine: string, batch: number, reps: number, inferOnly: boolean): Promise<Row> {
   const backend = engine === 'cpu' ? 'cpu' : 'wasm';
   await tf.setBackend(backend);
-  if (backend === 'wasm') setWasmOverridesEnabled(engine === 'wasm');
+  if (backend === 'wasm') setWasmOverridesEnabled(engine !== 'wasm-stock');
+  // wasm-before: our kernels without the lean Sum/Mean gradients (tfjs-core's, as before 2026-11-29): before/after in one run.
+  setLeanReductionGradientsEnabled(engine !== 'wasm-before');
   const model = arch.build();
   const x = tf.tidy(() => tf.randomNormal([batch, arch.points, 1], 0, 1, 'float32', 42));
   const labels = labelsFor(batch);
-  const opt = tf.train.adam(1e-4);
+  const xValues = x.dataSync() as Float32Array;
+  // The step train() runs: core/training's trainStep (paper triplet loss, batch-all, our AdamW).
+  const opt = new AdamW({ weightDecay: 1e-4 });
+  const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const infer = () => tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync());
-  const step = () => {
-    const l = opt.minimize(() => loss(model.apply(x, { training: true }) as tf.Tensor2D, labels), true);
-    l?.dataSync();
-    l?.dispose();
-  };
+  const step = () => void trainStep({ model, trainable, optimizer: opt, x: xValues, points: arch.points, labels, loss: { ...PAPER_LOSS, mining: 'batch-all' }, lr: 1e-4 });
   let note: string | undefined;
   let canTrain = !inferOnly;
   if (inferOnly) note = 'inference only (--quick)';
@@ -148,6 +139,7 @@ async function measure(arch: ArchEntry, engine: string, batch: number, reps: num
   opt.dispose();
   model.dispose();
   if (backend === 'wasm') setWasmOverridesEnabled(true);
+  setLeanReductionGradientsEnabled(true);
   const inferMs = median(inferTimes);
   const trainMs = canTrain ? median(trainTimes) : null;
   // Ratio of adjacent measurements, then the median: load swings between repetitions cancel out.
@@ -239,15 +231,15 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
   const info = await initEngine({ backend: 'wasm', logger: (m) => console.log(m) });
-  const archs = (await loadArchitectures()).filter((a) => !args.archs || args.archs.includes(a.name));
-  const loss = await loadLoss();
-  console.log(`loss: ${loss.name}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  const wanted = args.archs ?? DEFAULT_ARCHS;
+  const archs = (await loadArchitectures()).filter((a) => wanted.includes('all') || wanted.includes(a.name));
+  console.log(`loss: ${LOSS_NAME}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   const rows: Row[] = [];
   for (const arch of archs) {
     for (const engine of args.engines) {
       const batch = engine === 'cpu' ? args.cpuBatch : args.batch;
       const reps = engine === 'cpu' ? 1 : args.reps;
-      const row = await measure(arch, engine, batch, reps, loss.fn, args.quick && engine === 'cpu');
+      const row = await measure(arch, engine, batch, reps, args.quick && engine === 'cpu');
       rows.push(row);
       console.log(`  ${arch.name} ${engine}: infer ${row.inferMsPerSpectrum.toFixed(2)} ms, train ${row.trainMsPerSpectrum?.toFixed(2) ?? 'n/a'} ms per spectrum`);
     }
@@ -260,12 +252,13 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     loadAverage: os.loadavg(),
     engine: info,
-    loss: loss.name,
+    loss: LOSS_NAME,
+    optimizer: 'core/training AdamW (weight decay 1e-4)',
     quick: args.quick,
     results: rows,
   };
   if (!args.quick) {
-    out.gradientCheck = archs.map((a) => ({ arch: a.name, points: a.points, batch: 4, ...gradientCheck(a, loss.fn) }));
+    out.gradientCheck = archs.map((a) => ({ arch: a.name, points: a.points, batch: 4, ...gradientCheck(a, paperLoss) }));
     console.log('gradient check (wasm vs cpu, full input length):', JSON.stringify(out.gradientCheck));
     out.timeTo99 = [];
     for (const a of args.skipTimeTo99 ? [] : archs.filter((x) => !args.timeArchs || args.timeArchs.includes(x.name))) {

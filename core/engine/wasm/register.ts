@@ -9,6 +9,7 @@ import { fusedBatchNormConfig } from './batch-norm.ts';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop.ts';
 import { identityConfig } from './identity.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
+export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { tileConfig } from './tile.ts';
 import { replaceKernel } from './kernel-utils.ts';
