@@ -1,0 +1,155 @@
+/**
+ * npm run bench:mixtures -- --model DIR [--components 2,3,4] [--limit N] [--classes 500] [--methods LIST] [--no-full]
+ *
+ * Mixture search methods side by side on the SAME mixtures, as protocols.ts `mixtures()` builds them: encoder from
+ * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
+ * spectra (50 per class), m-component mixtures of the classes' test spectra. Prints at-least-n-of-m (percent) and
+ * ms/query per method and library; writes bench/results/mixtures.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures } from '../core/benchmark/index.ts';
+import { initEngine } from '../core/engine/index.ts';
+import { loadEncoder } from '../core/encoder/model-files.ts';
+import type { Encoder } from '../core/encoder/types.ts';
+import { calibrationFor, identify } from '../core/identify/identify.ts';
+import { ReferenceLibrary } from '../core/identify/library.ts';
+import { beamMixtureSearch } from '../core/identify/mixture.ts';
+import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture-spectral.ts';
+import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
+
+interface Args {
+  model: string;
+  components: number[];
+  limit: number;
+  classes: number;
+  methods: string[];
+  full: boolean;
+  seed: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { model: '', components: [2, 3, 4], limit: 0, classes: 500, methods: ['embedding', 'hybrid', 'spectral', 'spectral+emb'], full: true, seed: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i] ?? '';
+    if (a === '--model') args.model = next();
+    else if (a === '--components') args.components = next().split(',').map(Number);
+    else if (a === '--limit') args.limit = Number(next());
+    else if (a === '--classes') args.classes = Number(next());
+    else if (a === '--methods') args.methods = next().split(',');
+    else if (a === '--no-full') args.full = false;
+    else if (a === '--seed') args.seed = Number(next());
+    else if (a !== '--') throw new Error(`unknown argument ${a}`);
+  }
+  if (!args.model) throw new Error('--model DIR is required (e.g. /work/saved-models/tinylin-500/mixtures-seed1)');
+  return args;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+interface Built {
+  library: ReferenceLibrary;
+  profiles: ReferenceProfiles;
+}
+
+/** Library + per-reference profiles of some classes, built in chunks (500 x 50 spectra would be 500 MB at once). */
+async function build(encoder: Encoder, classes: number[], seed: number, cacheKey: string): Promise<Built> {
+  const def = loadDefinition('benchmark');
+  const library = new ReferenceLibrary({ dim: encoder.dim, points: def.points, modelVersion: encoder.version });
+  const profiles = new ReferenceProfiles(def.points);
+  for (let start = 0; start < classes.length; start += 25) {
+    const chunk = classes.slice(start, start + 25);
+    const data = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes: chunk }));
+    const file = `/tmp/spectrad-bench-mixtures/${cacheKey}-${chunk[0]}-${chunk.length}.f32`;
+    let emb: Float32Array;
+    if (existsSync(file)) emb = new Float32Array(readFileSync(file).buffer.slice(0));
+    else {
+      emb = await embedAll(encoder, data.x, data.n);
+      mkdirSync('/tmp/spectrad-bench-mixtures', { recursive: true });
+      writeFileSync(file, Buffer.from(emb.buffer));
+    }
+    for (const c of chunk) {
+      const rows: number[] = [];
+      for (let i = 0; i < data.n; i++) if (data.y[i] === c) rows.push(i);
+      const e = new Float32Array(rows.length * encoder.dim);
+      const s = new Float32Array(rows.length * def.points);
+      rows.forEach((r, k) => {
+        e.set(emb.subarray(r * encoder.dim, (r + 1) * encoder.dim), k * encoder.dim);
+        s.set(data.x.subarray(r * def.points, (r + 1) * def.points), k * def.points);
+      });
+      library.addReferences(String(c), e, s, false);
+      profiles.add(String(c), s, rows.length);
+    }
+  }
+  return { library, profiles };
+}
+
+type Method = (i: number) => string[];
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  await initEngine({});
+  const encoder = await loadEncoder(args.model);
+  const cacheKey = createHash('sha1').update(`${args.model}:${encoder.version}:${args.seed}`).digest('hex').slice(0, 12);
+  const def = loadDefinition('benchmark');
+  const L = Math.round(args.classes / 5);
+  const target = range(0, L);
+  const t0 = performance.now();
+  const small = await build(encoder, target, args.seed, cacheKey);
+  const full = args.full ? await build(encoder, range(0, args.classes), args.seed, cacheKey) : null;
+  console.log(`libraries built in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const test = generateTestSplit(def, { classes: target });
+  const rows: Array<Record<string, unknown>> = [];
+  for (const m of args.components) {
+    const set = makeMixtures(test, { components: m, seed: args.seed * 1000 + m, anchorClasses: target, poolClasses: target });
+    const n = args.limit > 0 ? Math.min(args.limit, set.n) : set.n;
+    const spectra = normalizeRows({ x: set.x.subarray(0, n * set.points), y: new Int32Array(n), n, points: set.points }).x;
+    const emb = await embedAll(encoder, spectra, n);
+    const embOf = (i: number) => emb.subarray(i * encoder.dim, (i + 1) * encoder.dim);
+    const specOf = (i: number) => spectra.subarray(i * set.points, (i + 1) * set.points);
+    for (const [libName, built] of [['small', small], ['full', full]] as const) {
+      if (!built) continue;
+      const { library, profiles } = built;
+      calibrationFor(library);
+      const matrix = library.matrix();
+      const names = matrix.classNames;
+      const profileIndex = new Map(profiles.classNames().map((name, i) => [name, i]));
+      const libIndex = new Map(names.map((name, i) => [name, i]));
+      const methods: Record<string, Method> = {
+        embedding: (i) => (identify({ embedding: embOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
+        hybrid: (i) => (identify({ embedding: embOf(i), spectrum: specOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
+        spectral: (i) => spectralMixtureSearch(profiles, specOf(i), m).classIndices.map((c) => profiles.classNames()[c]),
+        'spectral+emb': (i) => {
+          const fits = beamMixtureSearch(matrix.centroids, matrix.dim, embOf(i), { maxComponents: m, beamWidth: 16 });
+          const fromEmb = (fits[m - 1]?.classIndices ?? []).map((c) => profileIndex.get(names[c]) ?? -1);
+          const shortlist = [...fromEmb, ...profileRanking(profiles, profiles.profileOf(specOf(i))).slice(0, 12 + 3 * m)];
+          return spectralMixtureSearch(profiles, specOf(i), m, { shortlist }).classIndices.map((c) => profiles.classNames()[c]);
+        },
+      };
+      void libIndex;
+      for (const method of args.methods) {
+        const fn = methods[method];
+        if (!fn) throw new Error(`unknown method ${method}`);
+        const counts = new Array(m + 1).fill(0);
+        const start = performance.now();
+        for (let i = 0; i < n; i++) {
+          const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
+          counts[fn(i).filter((c) => truth.has(c)).length]++;
+        }
+        const ms = (performance.now() - start) / n;
+        const atLeast = range(1, m + 1).map((k) => (100 * counts.slice(k).reduce((s: number, v: number) => s + v, 0)) / n);
+        rows.push({ components: m, library: library.classCount, method, mixtures: n, atLeast, msPerQuery: ms });
+        console.log(`m=${m} library=${library.classCount} ${method.padEnd(14)} ${atLeast.map((v) => v.toFixed(1).padStart(5)).join(' ')}   ${ms.toFixed(1)} ms/query (${n} mixtures)`);
+      }
+    }
+  }
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, date: new Date().toISOString(), rows }, null, 2) + '\n');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
