@@ -49,6 +49,7 @@ describe('outages: the daemon keeps running, buffers, reconnects, replays and al
     expect(f.buffered).toBeGreaterThanOrEqual(8);
     expect(f.replayed).toBe(8);
     expect(f.notes).toContain('3/3');
+    expect(f.alertsOnMqttTopic).toBe(true);
   }, 120_000);
 
   it('TSDB stopped and restarted: points buffered and written after', async () => {

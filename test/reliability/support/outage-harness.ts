@@ -64,6 +64,8 @@ export interface OutageFigures {
   /** From the server (device, folder, space) being back to everything delivered. */
   readonly recoveryS: number;
   readonly alerts: AlertEvidence;
+  /** Broker outage only: the adapter-down and adapter-up alerts reached the MQTT alert topic too (replayed after). */
+  readonly alertsOnMqttTopic?: boolean;
   readonly notes?: string;
 }
 
@@ -282,6 +284,8 @@ export async function mqttBrokerOutage(rig: OutageRig, o: ScenarioOptions): Prom
     downtimeS: round((t1 - t0) / 1000),
     recoveryS: round(recoveryS),
     alerts: await alertEvidence(rig, 'mqtt-out', since, seenDown),
+    alertsOnMqttTopic:
+      rig.mqttAlerts.some((a) => isAbout(a, 'mqtt-out', 'adapter-down', since)) && rig.mqttAlerts.some((a) => isAbout(a, 'mqtt-out', 'adapter-up', since)),
     notes: `MQTT input after the restart: ${inputAfter}/3 identified`,
   };
 }
