@@ -1,10 +1,10 @@
 import { filterToQuery, type ResultFilter } from './filter.ts';
 import {
   readAlerts, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
-  readRetrainStatus, readSpectrum,
+  readInstrumentReports, readRetrainStatus, readSpectrum,
 } from './shapes.ts';
 import type {
-  AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, ResultsPage, RetrainStatus, SpectrumRecord,
+  AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, InstrumentReport, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
 /**
@@ -45,7 +45,12 @@ export interface Api {
   acknowledgeAlert(id: string, token: string): Promise<void>;
   retrainStatus(): Promise<RetrainStatus>;
   startRetrain(token: string): Promise<void>;
-  activateModel(version: string, token: string): Promise<void>;
+  cancelRetrain(token: string): Promise<void>;
+  /** Promotes a model version; without force the daemon refuses (409 model-worse) a version worse on the held-out spectra. */
+  activateModel(version: string, token: string, force?: boolean): Promise<void>;
+  rollbackModel(token: string): Promise<void>;
+  /** Per-instrument health (GET /api/instruments). */
+  instrumentHealth(): Promise<InstrumentReport[]>;
 }
 
 export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(input, init)): Api {
@@ -102,8 +107,15 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     startRetrain: async (token) => {
       await call('POST', '/api/retrain', { token });
     },
-    activateModel: async (version, token) => {
-      await call('POST', `/api/models/${enc(version)}/activate`, { token });
+    cancelRetrain: async (token) => {
+      await call('DELETE', '/api/retrain', { token });
     },
+    activateModel: async (version, token, force = false) => {
+      await call('POST', `/api/models/${enc(version)}/promote${force ? '?force=true' : ''}`, { token });
+    },
+    rollbackModel: async (token) => {
+      await call('POST', '/api/models/rollback', { token });
+    },
+    instrumentHealth: async () => readInstrumentReports(await call('GET', '/api/instruments')),
   };
 }

@@ -10,6 +10,7 @@ import { mountAlerts } from './views/alerts.ts';
 import { mountHistory } from './views/history.ts';
 import { mountLabel } from './views/label.ts';
 import { mountLive } from './views/live.ts';
+import { mountInstrumentHealth } from './views/instrument-health.ts';
 import { mountRetrain } from './views/retrain.ts';
 import { openSpectrumDialog } from './views/spectrum-dialog.ts';
 
@@ -17,13 +18,14 @@ import { openSpectrumDialog } from './views/spectrum-dialog.ts';
 
 const HEALTH_EVERY_MS = 5000;
 
-type Route = 'live' | 'alerts' | 'history' | 'label' | 'retrain';
+type Route = 'live' | 'alerts' | 'history' | 'label' | 'retrain' | 'instruments';
 const ROUTES: ReadonlyArray<{ route: Route; label: string }> = [
   { route: 'live', label: 'Live' },
   { route: 'alerts', label: 'Alerts' },
   { route: 'history', label: 'History' },
   { route: 'label', label: 'Label' },
-  { route: 'retrain', label: 'Retraining' },
+  { route: 'retrain', label: 'Models' },
+  { route: 'instruments', label: 'Instruments' },
 ];
 
 const api = createApi();
@@ -121,6 +123,7 @@ function route(): void {
     case 'history': unmount = mountHistory(ctx, main, query); break;
     case 'label': unmount = mountLabel(ctx, main, query); break;
     case 'retrain': unmount = mountRetrain(ctx, main); break;
+    case 'instruments': unmount = mountInstrumentHealth(ctx, main); break;
     default: unmount = mountLive(ctx, main);
   }
 }

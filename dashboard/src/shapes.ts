@@ -1,5 +1,5 @@
 import type {
-  AdapterState, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, ModelMetrics, ModelVersionInfo,
+  AdapterState, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, ModelMetrics, ModelVersionInfo,
   ResultMessage, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
@@ -209,7 +209,7 @@ export function readRetrainStatus(json: Json): RetrainStatus {
   if (!isObj(json)) throw new ShapeError('retraining status is not a JSON object');
   const versions: ModelVersionInfo[] = listOf(json.versions).flatMap((v) => {
     if (!isObj(v) || !str(v.version)) return [];
-    return [{ version: str(v.version) as string, createdAt: str(v.createdAt), active: v.active === true, metrics: readMetrics(v.metrics)?.metrics }];
+    return [{ version: str(v.version) as string, createdAt: str(v.createdAt), active: v.active === true, metrics: readMetrics(v.metrics)?.metrics, modelVersion: str(v.modelVersion), baseVersion: str(v.baseVersion) }];
   });
   const progress = num(json.progress);
   return {
@@ -227,6 +227,23 @@ export function readRetrainStatus(json: Json): RetrainStatus {
     activeVersion: str(json.activeVersion) ?? versions.find((v) => v.active)?.version,
     versions,
   };
+}
+
+/** GET /api/instruments: `{items: [{name, state, lastSpectrumAt?, ratePerMin, counts, adapters}]}`. */
+export function readInstrumentReports(json: Json): InstrumentReport[] {
+  return listOf(json, 'items').flatMap((v) => {
+    if (!isObj(v) || !str(v.name)) return [];
+    const counts: Record<string, number> = {};
+    if (isObj(v.counts)) for (const [k, x] of Object.entries(v.counts)) if (num(x) !== undefined) counts[k] = x as number;
+    return [{
+      name: v.name as string,
+      state: str(v.state) ?? 'idle',
+      lastSpectrumAt: str(v.lastSpectrumAt),
+      ratePerMin: num(v.ratePerMin) ?? 0,
+      counts,
+      adapters: listOf(v.adapters).map((a) => readAdapterState(a)).filter((a): a is AdapterState => a !== undefined),
+    }];
+  });
 }
 
 /** The `{error: {code, message}}` body the daemon answers failures with, or the status text. */

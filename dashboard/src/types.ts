@@ -18,6 +18,16 @@ export interface InstrumentHealth {
   readonly lastResultAt?: string;
 }
 
+/** GET /api/instruments: one row per instrument (counts since the daemon started). */
+export interface InstrumentReport {
+  readonly name: string;
+  readonly state: string;
+  readonly lastSpectrumAt?: string;
+  readonly ratePerMin: number;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly adapters: readonly AdapterState[];
+}
+
 export interface Health {
   readonly status: string;
   readonly modelVersion?: string;
@@ -82,6 +92,9 @@ export interface ModelVersionInfo {
   readonly createdAt?: string;
   readonly active: boolean;
   readonly metrics?: Readonly<Record<string, number>>;
+  /** What result messages carry while this version is active. */
+  readonly modelVersion?: string;
+  readonly baseVersion?: string;
 }
 
 export type RetrainState = 'idle' | 'queued' | 'training' | 'evaluating' | 'promoted' | 'kept' | 'failed' | (string & {});

@@ -20,8 +20,10 @@ export function mountRetrain(ctx: AppContext, host: HTMLElement): () => void {
   const { api, store } = ctx;
   const body = h('div', { class: 'retrain-body' }, h('p', { class: 'muted' }, 'Loading…'));
   const startBtn = h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'retrain', onclick: () => void start() }, 'Retrain now');
+  const cancelBtn = h('button', { type: 'button', class: 'btn', 'data-action': 'cancel-retrain', hidden: true, onclick: () => void cancel() }, 'Cancel');
+  const rollbackBtn = h('button', { type: 'button', class: 'btn', 'data-action': 'rollback', hidden: true, onclick: () => void rollback() }, 'Roll back');
   host.replaceChildren(h('section', { class: 'card' },
-    h('header', { class: 'card-head' }, h('h2', null, 'Retraining'), h('span', { class: 'spacer' }), startBtn),
+    h('header', { class: 'card-head' }, h('h2', null, 'Models and retraining'), h('span', { class: 'spacer' }), rollbackBtn, cancelBtn, startBtn),
     body));
   let notOffered = false;
 
@@ -68,15 +70,33 @@ export function mountRetrain(ctx: AppContext, host: HTMLElement): () => void {
     }
   }
 
-  async function activate(version: string): Promise<void> {
+  async function act(why: string, action: (token: string) => Promise<void>, done: string, failed: string): Promise<void> {
     try {
-      if (await withToken(`Switches identification to model ${version}.`, (t) => api.activateModel(version, t))) {
-        toast(`Model ${version} is active.`, { tone: 'ok' });
+      if (await withToken(why, action)) {
+        toast(done, { tone: 'ok' });
         void poll();
       }
     } catch (e) {
-      toast(`Could not switch model: ${e instanceof Error ? e.message : String(e)}`, { tone: 'bad' });
+      toast(`${failed}: ${e instanceof Error ? e.message : String(e)}`, { tone: 'bad' });
     }
+  }
+
+  const cancel = () => act('Cancels the retraining run; no candidate is kept.', (t) => api.cancelRetrain(t), 'Retraining cancelled.', 'Could not cancel');
+  const rollback = () =>
+    act('Switches identification back to the previously promoted model.', (t) => api.rollbackModel(t), 'Rolled back to the previous model.', 'Could not roll back');
+
+  async function activate(version: string): Promise<void> {
+    // The daemon promotes only a version at least as good on the held-out spectra; the operator may insist.
+    const promote = async (t: string) => {
+      try {
+        await api.activateModel(version, t);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 'model-worse')) throw e;
+        if (!window.confirm(`${e.message}\n\nPromote ${version} anyway?`)) throw new Error('kept the current model');
+        await api.activateModel(version, t, true);
+      }
+    };
+    await act(`Switches identification to model ${version}.`, promote, `Model ${version} is active.`, 'Could not switch model');
   }
 
   function render(): void {
@@ -90,6 +110,8 @@ export function mountRetrain(ctx: AppContext, host: HTMLElement): () => void {
     const s = store.retrain;
     if (!s) return;
     startBtn.disabled = RUNNING.has(s.state);
+    cancelBtn.hidden = !RUNNING.has(s.state);
+    rollbackBtn.hidden = s.versions.length < 2;
     replace(body, renderStatus(s, (v) => void activate(v)));
   }
 
@@ -134,10 +156,11 @@ function renderStatus(s: RetrainStatus, activate: (version: string) => void): HT
       h('table', { class: 'versions' },
         h('thead', null, h('tr', null, h('th', null, 'Version'), h('th', null, 'Created'), h('th', null, 'Metrics'), h('th', null, ''))),
         h('tbody', null, s.versions.map((v) => h('tr', { 'data-version': v.version, class: v.active ? 'active' : '' },
-          h('td', null, h('code', null, v.version), v.active ? h('span', { class: 'pill st-ok' }, 'active') : null),
+          h('td', null, h('code', null, v.version), v.active ? h('span', { class: 'pill st-ok' }, 'active') : null,
+            v.modelVersion ? h('div', { class: 'muted small', title: 'what results carry as modelVersion' }, v.modelVersion) : null),
           h('td', { class: 'num' }, formatTime(v.createdAt)),
           h('td', { class: 'muted' }, Object.entries(v.metrics ?? {}).map(([k, x]) => `${k} ${fmt(x)}`).join(' · ')),
-          h('td', null, v.active ? null : h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'activate', onclick: () => activate(v.version) }, 'Activate')))))))
+          h('td', null, v.active ? null : h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'activate', onclick: () => activate(v.version) }, 'Promote')))))))
       : null);
 }
 
