@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { Subscription } from 'rxjs';
 import { AdapterStateTracker } from '../adapters/adapter-state.ts';
@@ -393,7 +394,15 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     async () => {
       pipeline.start();
       if (config.pipeline.statsIntervalS > 0) {
-        statsTimer = setInterval(() => log.info({ ...pipeline.stats(), rssMb: Math.round(process.memoryUsage.rss() / 1048576) }, 'pipeline stats'), config.pipeline.statsIntervalS * 1000);
+        // Event-loop delay over each interval: a blocked loop delays acks, publishes and the API alike.
+        const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+        loopDelay.enable();
+        const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+        statsTimer = setInterval(() => {
+          const eventLoopDelayMs = { p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) };
+          loopDelay.reset();
+          log.info({ ...pipeline.stats(), rssMb: Math.round(process.memoryUsage.rss() / 1048576), heapMb: Math.round(process.memoryUsage().heapUsed / 1048576), eventLoopDelayMs }, 'pipeline stats');
+        }, config.pipeline.statsIntervalS * 1000);
         statsTimer.unref();
       }
     },
