@@ -183,19 +183,18 @@ export function spectralMixtureSearch(index: ReferenceProfiles, spectrum: ArrayL
     : profileRanking(index, profile).slice(0, options.shortlistSize ?? 12 + 3 * m);
   if (shortlist.length < m) throw new SpectrumInputError('mixture-size', `the shortlist has ${shortlist.length} classes, fewer than ${m}`);
   const perClass = options.referencesPerClass ?? 8;
-  const columnsOf = new Map<number, Float32Array[]>();
-  for (const c of shortlist) columnsOf.set(c, alignedReferences(index, c, profile, perClass));
+  const system = buildSystem(index, shortlist, profile, perClass);
 
-  const first = fitClasses(columnsOf, shortlist, profile);
-  let members = [...first.weights.keys()].sort((a, b) => first.weights[b] - first.weights[a]).slice(0, m).map((i) => shortlist[i]);
-  let best = fitClasses(columnsOf, members, profile);
+  const first = fitClasses(system, shortlist.map((_, k) => k));
+  let members = [...first.weights.keys()].sort((a, b) => first.weights[b] - first.weights[a]).slice(0, m);
+  let best = fitClasses(system, members);
   for (let round = 0; round < (options.swapRounds ?? 3); round++) {
     let improved = false;
     for (let p = 0; p < members.length; p++) {
-      for (const c of shortlist) {
-        if (members.includes(c)) continue;
-        const trial = members.map((x, i) => (i === p ? c : x));
-        const fit = fitClasses(columnsOf, trial, profile);
+      for (let k = 0; k < shortlist.length; k++) {
+        if (members.includes(k)) continue;
+        const trial = members.map((x, i) => (i === p ? k : x));
+        const fit = fitClasses(system, trial);
         if (fit.residualSq < best.residualSq - 1e-12) {
           members = trial;
           best = fit;
@@ -207,11 +206,10 @@ export function spectralMixtureSearch(index: ReferenceProfiles, spectrum: ArrayL
   }
   const total = best.weights.reduce((s, w) => s + w, 0);
   const order = [...members.keys()].sort((a, b) => best.weights[b] - best.weights[a]);
-  const profileNormSq = profile.reduce((s, v) => s + v * v, 0);
   return {
-    classIndices: order.map((i) => members[i]),
+    classIndices: order.map((i) => shortlist[members[i]]),
     fractions: order.map((i) => (total > 0 ? best.weights[i] / total : 1 / m)),
-    residual: Math.sqrt(Math.max(0, best.residualSq) / Math.max(profileNormSq, 1e-300)),
+    residual: Math.sqrt(Math.max(0, best.residualSq) / Math.max(system.bb, 1e-300)),
     shortlist,
   };
 }
@@ -238,32 +236,57 @@ function alignedReferences(index: ReferenceProfiles, c: number, profile: Float64
     .map((r) => block.subarray(r * dim, (r + 1) * dim));
 }
 
-/** NNLS with every listed class's columns; per class, the signal its references carry (sum of w_j * |column_j|_1). */
-function fitClasses(columnsOf: Map<number, Float32Array[]>, classes: readonly number[], b: Float64Array): { weights: number[]; residualSq: number } {
+/**
+ * The normal equations of every shortlisted column, computed once per query: each candidate set's fit then reads a
+ * sub-block (the swaps try m x shortlist sets, and the Gram products are the expensive part).
+ */
+interface NormalSystem {
+  /** Columns per shortlisted class, as index ranges into the Gram: class k owns [start[k], start[k + 1]). */
+  readonly start: number[];
+  readonly gram: Float64Array;
+  readonly atb: Float64Array;
+  /** |column|_1: the signal a unit coefficient carries. */
+  readonly area: Float64Array;
+  readonly size: number;
+  readonly bb: number;
+}
+
+function buildSystem(index: ReferenceProfiles, shortlist: readonly number[], b: Float64Array, perClass: number): NormalSystem {
   const columns: Float32Array[] = [];
+  const start: number[] = [0];
+  for (const c of shortlist) {
+    columns.push(...alignedReferences(index, c, b, perClass));
+    start.push(columns.length);
+  }
+  const { gram, atb, bb } = normalEquations(columns, b);
+  const area = Float64Array.from(columns, (col) => col.reduce((s, v) => s + v, 0));
+  return { start, gram, atb, area, size: columns.length, bb };
+}
+
+/** NNLS with the columns of the listed shortlist positions; per class, the signal its references carry. */
+function fitClasses(system: NormalSystem, classes: readonly number[]): { weights: number[]; residualSq: number } {
+  const cols: number[] = [];
   const owner: number[] = [];
-  classes.forEach((c, k) => {
-    for (const col of columnsOf.get(c) ?? []) {
-      columns.push(col);
-      owner.push(k);
+  classes.forEach((k, i) => {
+    for (let j = system.start[k]; j < system.start[k + 1]; j++) {
+      cols.push(j);
+      owner.push(i);
     }
   });
-  const { w, residualSq } = nnlsCoordinateDescent(columns, b);
+  const n = cols.length;
+  const gram = new Float64Array(n * n);
+  const atb = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    atb[a] = system.atb[cols[a]];
+    for (let b = 0; b < n; b++) gram[a * n + b] = system.gram[cols[a] * system.size + cols[b]];
+  }
+  const { w, residualSq } = solveNormal(gram, atb, system.bb);
   const weights = new Array<number>(classes.length).fill(0);
-  columns.forEach((col, j) => {
-    if (w[j] <= 0) return;
-    let area = 0;
-    for (const v of col) area += v;
-    weights[owner[j]] += w[j] * area;
-  });
+  for (let a = 0; a < n; a++) if (w[a] > 0) weights[owner[a]] += w[a] * system.area[cols[a]];
   return { weights, residualSq };
 }
 
-/**
- * min ||A w - b||^2, w >= 0, by cyclic coordinate descent on the normal equations: exact per coordinate, converges
- * for any number of columns (the few-column nnls of mixture.ts enumerates active sets and stops at 8).
- */
-export function nnlsCoordinateDescent(columns: readonly ArrayLike<number>[], b: ArrayLike<number>, sweeps = 200, tolerance = 1e-10): { w: Float64Array; residualSq: number } {
+function normalEquations(columns: readonly ArrayLike<number>[], b: ArrayLike<number>): { gram: Float64Array; atb: Float64Array; bb: number } {
   const n = columns.length;
   const len = b.length;
   const gram = new Float64Array(n * n);
@@ -284,6 +307,20 @@ export function nnlsCoordinateDescent(columns: readonly ArrayLike<number>[], b: 
   }
   let bb = 0;
   for (let t = 0; t < len; t++) bb += b[t] * b[t];
+  return { gram, atb, bb };
+}
+
+/**
+ * min ||A w - b||^2, w >= 0, by cyclic coordinate descent on the normal equations: exact per coordinate, converges
+ * for any number of columns (the few-column nnls of mixture.ts enumerates active sets and stops at 8).
+ */
+export function nnlsCoordinateDescent(columns: readonly ArrayLike<number>[], b: ArrayLike<number>, sweeps = 200, tolerance = 1e-10): { w: Float64Array; residualSq: number } {
+  const { gram, atb, bb } = normalEquations(columns, b);
+  return solveNormal(gram, atb, bb, sweeps, tolerance);
+}
+
+function solveNormal(gram: Float64Array, atb: Float64Array, bb: number, sweeps = 200, tolerance = 1e-10): { w: Float64Array; residualSq: number } {
+  const n = atb.length;
   const w = new Float64Array(n);
   // grad = G w - A'b, kept up to date as coordinates move.
   const grad = Float64Array.from(atb, (v) => -v);
@@ -297,9 +334,9 @@ export function nnlsCoordinateDescent(columns: readonly ArrayLike<number>[], b: 
       if (delta === 0) continue;
       w[i] = next;
       for (let j = 0; j < n; j++) grad[j] += delta * gram[j * n + i];
-      moved = Math.max(moved, Math.abs(delta) * Math.sqrt(gii));
+      moved = Math.max(moved, delta * delta * gii);
     }
-    if (moved * moved < tolerance * bb) break;
+    if (moved < tolerance * bb) break;
   }
   // ||Aw - b||^2 = w'Gw - 2 w'A'b + b'b, and G w = grad + A'b.
   let wGw = 0;

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures } from '../../core/benchmark/index.ts';
+import { SpectrumInputError } from '../../core/errors.ts';
+import { nnls } from '../../core/identify/mixture.ts';
+import { ReferenceProfiles, nnlsCoordinateDescent, profileInto, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
+import { normalizeRows } from '../../core/identify/protocols.ts';
+import { mulberry32 } from '../../core/identify/calibration.ts';
+
+const def = loadDefinition('benchmark');
+const CLASSES = Array.from({ length: 30 }, (_, i) => i);
+
+/** Reference profiles of benchmark classes 0..29 from 20 training spectra each (the protocol's seed-1 split). */
+function referenceIndex(): ReferenceProfiles {
+  const train = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: 20, seed: 1, classes: CLASSES }));
+  const index = new ReferenceProfiles(def.points);
+  for (const c of CLASSES) {
+    const rows = [...train.y.keys()].filter((i) => train.y[i] === c);
+    index.add(String(c), train.x.slice(rows[0] * def.points, (rows.at(-1)! + 1) * def.points), rows.length);
+  }
+  return index;
+}
+
+const index = referenceIndex();
+const test = generateTestSplit(def, { classes: CLASSES });
+
+function allRight(m: number, count: number): number {
+  const set = makeMixtures(test, { components: m, seed: 7 + m, count });
+  let right = 0;
+  for (let i = 0; i < set.n; i++) {
+    const fit = spectralMixtureSearch(index, set.x.subarray(i * set.points, (i + 1) * set.points), m);
+    const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
+    if (fit.classIndices.every((c) => truth.has(index.classNames()[c]))) right++;
+  }
+  return right / set.n;
+}
+
+describe('spectralMixtureSearch on benchmark mixtures (test spectra, references from the training split)', () => {
+  it('names every component of most 2- and 3-component mixtures', () => {
+    expect(allRight(2, 40)).toBeGreaterThanOrEqual(0.85);
+    expect(allRight(3, 30)).toBeGreaterThanOrEqual(0.75);
+  });
+
+  it('finds a single test spectrum as a one-component fit with a small residual', () => {
+    let right = 0;
+    for (let i = 0; i < test.n; i += 9) {
+      const fit = spectralMixtureSearch(index, test.x.subarray(i * test.points, (i + 1) * test.points), 1);
+      if (index.classNames()[fit.classIndices[0]] === String(test.y[i])) right++;
+      expect(fit.fractions).toEqual([1]);
+      expect(fit.residual).toBeLessThan(0.5);
+    }
+    expect(right).toBeGreaterThanOrEqual(28);
+  });
+
+  it('gives fractions that follow the mixing weights', () => {
+    const a = test.x.subarray(0, def.points); // class 0, exact variant
+    const b = test.x.subarray(9 * 5 * def.points, (9 * 5 + 1) * def.points); // class 5, exact variant
+    const mix = a.map((v, j) => 0.75 * v + 0.25 * b[j]);
+    const fit = spectralMixtureSearch(index, mix, 2);
+    const names = fit.classIndices.map((c) => index.classNames()[c]);
+    expect(names).toEqual(['0', '5']);
+    const areaA = a.reduce((s, v) => s + v, 0) * 0.75;
+    const areaB = b.reduce((s, v) => s + v, 0) * 0.25;
+    expect(fit.fractions[0]).toBeCloseTo(areaA / (areaA + areaB), 1);
+    expect(fit.fractions[0] + fit.fractions[1]).toBeCloseTo(1, 9);
+  });
+
+  it('only considers the shortlist it is given', () => {
+    const set = makeMixtures(test, { components: 2, seed: 3, count: 1 });
+    const fit = spectralMixtureSearch(index, set.x.subarray(0, set.points), 2, { shortlist: [10, 11, 12] });
+    for (const c of fit.classIndices) expect([10, 11, 12]).toContain(c);
+  });
+
+  it('refuses bad input with SpectrumInputError', () => {
+    expect(() => spectralMixtureSearch(index, new Float32Array(10), 2)).toThrow(SpectrumInputError);
+    expect(() => spectralMixtureSearch(index, test.x.subarray(0, def.points), 0)).toThrow(SpectrumInputError);
+    expect(() => spectralMixtureSearch(index, test.x.subarray(0, def.points), 31)).toThrow(SpectrumInputError);
+    expect(() => spectralMixtureSearch(index, test.x.subarray(0, def.points), 3, { shortlist: [1, 2] })).toThrow(SpectrumInputError);
+    expect(() => new ReferenceProfiles(100, { pool: 0, sigma: 1 })).toThrow(SpectrumInputError);
+    expect(() => new ReferenceProfiles(100).add('x', new Float32Array(150), 2)).toThrow(SpectrumInputError);
+  });
+});
+
+describe('profileInto', () => {
+  it('is linear, so a mixture profile is the sum of its parts', () => {
+    const rng = mulberry32(5);
+    const a = Float32Array.from({ length: 200 }, () => rng());
+    const b = Float32Array.from({ length: 200 }, () => rng());
+    const pa = new Float64Array(20);
+    const pb = new Float64Array(20);
+    const pab = new Float64Array(20);
+    profileInto(a, pa);
+    profileInto(b, pb);
+    profileInto(a.map((v, j) => 2 * v + 3 * b[j]), pab);
+    pab.forEach((v, i) => expect(v).toBeCloseTo(2 * pa[i] + 3 * pb[i], 6));
+  });
+});
+
+describe('nnlsCoordinateDescent', () => {
+  it('agrees with the exact active-set nnls, including coefficients clamped at zero', () => {
+    const rng = mulberry32(11);
+    for (let trial = 0; trial < 20; trial++) {
+      const columns = Array.from({ length: 5 }, () => Float64Array.from({ length: 40 }, () => rng()));
+      const b = Float64Array.from({ length: 40 }, () => rng() - 0.3);
+      const exact = nnls(columns, b);
+      const { w, residualSq } = nnlsCoordinateDescent(columns, b, 5000, 1e-20);
+      exact.forEach((v, i) => expect(w[i]).toBeCloseTo(v, 4));
+      let direct = 0;
+      for (let t = 0; t < 40; t++) {
+        let fit = 0;
+        for (let j = 0; j < 5; j++) fit += w[j] * columns[j][t];
+        direct += (fit - b[t]) ** 2;
+      }
+      expect(residualSq).toBeCloseTo(direct, 8);
+    }
+  });
+
+  it('recovers known non-negative weights of many columns exactly', () => {
+    const rng = mulberry32(2);
+    const columns = Array.from({ length: 30 }, () => Float64Array.from({ length: 60 }, () => rng()));
+    const truth = Array.from({ length: 30 }, (_, j) => (j % 3 === 0 ? 1 + rng() : 0));
+    const b = Float64Array.from({ length: 60 }, (_, t) => truth.reduce((s, v, j) => s + v * columns[j][t], 0));
+    const { w, residualSq } = nnlsCoordinateDescent(columns, b, 20000, 1e-24);
+    expect(residualSq).toBeLessThan(1e-6);
+    truth.forEach((v, j) => expect(w[j]).toBeCloseTo(v, 2));
+  });
+});
