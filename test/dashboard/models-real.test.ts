@@ -1,0 +1,109 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.ts';
+import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import { dropFile, jcampText } from '../support/daemon-process.ts';
+import { waitFor } from '../support/servers.ts';
+import { buildDashboard } from './support/build.ts';
+import { launchChromium, screenshot, watchErrors } from './support/browser.ts';
+
+/**
+ * The built dashboard in headless Chromium against the real daemon (in this process, real HTTP + socket.io): the
+ * Models panel retrains in the background, asks for the token (a wrong one is refused), shows the before/after
+ * numbers, promotes the candidate (results then carry its modelVersion) and rolls back; the Instruments tab shows the
+ * instrument's health. Screenshots go to test-artifacts/dashboard/.
+ */
+const root = mkdtempSync(path.join(tmpdir(), 'spectrad-models-ui-'));
+const inbox = path.join(root, 'inbox');
+const TOKEN = 'models-ui-token';
+let built: Awaited<ReturnType<typeof buildDashboard>>;
+let daemon: Daemon;
+let browser: Browser;
+let page: Page;
+let errors: string[];
+
+beforeAll(async () => {
+  mkdirSync(inbox);
+  built = await buildDashboard();
+  const config = parseConfig(
+    [
+      `dataDir: ${root}/data`,
+      'instrument: raman-1',
+      'inputs:',
+      `  - { type: folder, name: inbox, paths: [${inbox}], stabilityMs: 50 }`,
+      'outputs: [{ type: socketio }]',
+      `http: { host: 127.0.0.1, port: 0, token: ${TOKEN}, dashboardDir: ${built.dir} }`,
+      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
+    ].join('\n'),
+    path.join(root, 'spectrad.yaml'),
+    { env: {} },
+  );
+  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  browser = await launchChromium();
+  page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  errors = watchErrors(page);
+  page.on('dialog', (d) => void d.accept()); // "worse on the held-out spectra: promote anyway?"
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await daemon?.stop();
+  built?.remove();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function signIn(token: string): Promise<void> {
+  await page.waitForSelector('dialog.signin[open]');
+  await page.fill('dialog.signin input[name="token"]', token);
+  await page.click('dialog.signin [data-action="sign-in"]');
+}
+
+describe('Models panel on the real daemon', () => {
+  it('retrains with live progress, promotes the candidate and rolls back', async () => {
+    await page.goto(`${daemon.url}/#/retrain`);
+    await page.waitForSelector('tr[data-version="v1"].active');
+    expect(await page.locator('[data-action="rollback"]').isHidden()).toBe(true);
+
+    await page.click('[data-action="retrain"]');
+    await signIn('not-the-token');
+    await page.waitForSelector('dialog.signin[open] .form-error'); // refused by the daemon (401): asked again
+    await signIn(TOKEN);
+    await page.waitForSelector('.retrain[data-state="training"]', { timeout: 10_000 });
+    expect(await page.locator('[data-action="cancel-retrain"]').isVisible()).toBe(true);
+    await page.waitForSelector('.retrain[data-state="kept"]', { timeout: 60_000 });
+    expect(await page.locator('tr[data-metric="accuracy"] td').count()).toBe(4);
+    await screenshot(page, 'models-kept');
+
+    const models = (await (await fetch(`${daemon.url}/api/models`)).json()) as { items: Array<{ version: string; modelVersion: string }> };
+    const v1 = models.items.find((m) => m.version === 'v1')!.modelVersion;
+    const v2 = models.items.find((m) => m.version === 'v2')!.modelVersion;
+    expect(await page.locator('tr[data-version="v2"] .small').textContent()).toBe(v2);
+
+    await page.click('tr[data-version="v2"] [data-action="activate"]');
+    await page.waitForSelector('tr[data-version="v2"].active', { timeout: 30_000 });
+    expect(daemon.health().modelVersion).toBe(v2);
+    dropFile(inbox, 'after-promote.jdx', jcampText('after-promote', 17, 2));
+    const promoted = await waitFor('result', () => daemon.store.listResults({ q: 'after-promote' }).items[0], 20_000);
+    expect(promoted.modelVersion).toBe(v2);
+    await screenshot(page, 'models-promoted');
+
+    await page.click('[data-action="rollback"]');
+    await page.waitForSelector('tr[data-version="v1"].active', { timeout: 30_000 });
+    expect(daemon.health().modelVersion).toBe(v1);
+  }, 100_000);
+
+  it('shows instrument health', async () => {
+    await page.click('a[data-route="instruments"]');
+    const row = page.locator('tr[data-instrument="raman-1"]');
+    await row.waitFor();
+    await page.waitForFunction(() => Number(document.querySelector('tr[data-instrument="raman-1"] [data-count="results"]')?.textContent) >= 1, null, { timeout: 10_000 });
+    expect(await row.getAttribute('data-state')).toBe('up');
+    expect(await row.locator('.chip[data-adapter="inbox"]').getAttribute('data-state')).toBe('up');
+    await screenshot(page, 'instruments');
+    expect(errors).toEqual([]);
+  });
+});
