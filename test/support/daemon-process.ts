@@ -17,6 +17,19 @@ import { sleep, waitFor } from './servers.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
+const alive = new Set<ChildProcess>();
+let exitHook = false;
+/** Last resort when a test file dies before its cleanup: never leave a daemon behind. */
+function track(child: ChildProcess): void {
+  alive.add(child);
+  child.once('exit', () => alive.delete(child));
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const c of alive) c.kill('SIGKILL');
+  });
+}
+
 /** Writes a YAML config (one line per entry) and returns its path. */
 export function writeDaemonConfig(dir: string, lines: readonly string[]): string {
   mkdirSync(dir, { recursive: true });
@@ -73,6 +86,7 @@ export class DaemonProcess {
     const keep = (b: Buffer) => appendFileSync(this.logFile, b);
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    track(child);
     this.child = child;
   }
 
