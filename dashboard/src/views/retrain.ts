@@ -166,5 +166,6 @@ function renderStatus(s: RetrainStatus, activate: (version: string) => void): HT
 
 function fmt(v: number | undefined): string {
   if (v === undefined) return '—';
+  if (Number.isInteger(v)) return String(v); // counts (held-out spectra, references) and exact 0 / 1
   return Math.abs(v) < 1 ? v.toFixed(4) : v.toFixed(2);
 }
