@@ -1,0 +1,218 @@
+/**
+ * Inference through onnxruntime-node: the tfjs encoder exported to ONNX (core/encoder/onnx-export.ts) and run by
+ * onnxruntime's CPU provider. onnxruntime-node is loaded by dynamic import, so a machine without it (or where its
+ * native binary does not load) still runs on tfjs; `loadInferenceEncoder` decides which engine serves a model dir.
+ */
+import { SpectrumInputError } from '../errors.ts';
+import { exportEncoderToOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../encoder/onnx-export.ts';
+import { loadEncoder, type TfjsEncoder } from '../encoder/model-files.ts';
+import type { FileIO } from '../encoder/file-io.ts';
+import { nodeFileIO } from '../encoder/node-file-io.ts';
+import type { Encoder, InputGrid } from '../encoder/types.ts';
+
+export type InferenceEngine = 'auto' | 'tfjs' | 'onnx';
+export const INFERENCE_ENGINES: readonly InferenceEngine[] = ['auto', 'tfjs', 'onnx'];
+
+/** The largest difference from tfjs the self-check accepts, per embedding element (the Encoder contract: 1e-4). */
+export const ONNX_SELF_CHECK_TOLERANCE = 1e-4;
+
+/** The part of onnxruntime-node's API used here (its own types come with the package; this keeps it optional). */
+interface OrtTensor {
+  readonly data: unknown;
+  dispose?(): void;
+}
+interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env: { versions: { node?: string; common?: string } };
+}
+
+let ortModule: Promise<OrtModule> | undefined;
+
+/** onnxruntime-node, imported once; rejects with the reason when it is absent or its binary does not load. */
+export function loadOnnxRuntime(): Promise<OrtModule> {
+  // A variable name keeps TypeScript from tying the build to the optional package.
+  const name = 'onnxruntime-node';
+  ortModule ??= import(name).then((m: { default?: OrtModule } & Partial<OrtModule>) => {
+    const mod = (m.InferenceSession ? m : m.default) as OrtModule | undefined;
+    if (!mod?.InferenceSession) throw new Error('onnxruntime-node has no InferenceSession export');
+    return mod;
+  });
+  ortModule.catch(() => {
+    ortModule = undefined;
+  });
+  return ortModule;
+}
+
+export interface OnnxEncoderOptions {
+  /** onnxruntime intra-op threads (1 or 2 on the 2-core target machine); default 1. */
+  readonly threads?: number;
+  /** Spectra per session.run; bounds the memory of one call. */
+  readonly batchSize?: number;
+}
+
+/** An Encoder running an exported ONNX model in onnxruntime. */
+export class OnnxEncoder implements Encoder {
+  readonly engine = 'onnx';
+
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: OrtSession,
+    readonly grid: InputGrid,
+    readonly dim: number,
+    readonly version: string,
+    readonly threads: number,
+    private readonly batchSize: number,
+  ) {}
+
+  /** Builds the session from ONNX bytes (e.g. from exportEncoderToOnnx). */
+  static async create(onnx: Uint8Array, meta: { grid: InputGrid; dim: number; version: string }, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
+    const threads = opts.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+      throw new SpectrumInputError('bad-threads', `onnx threads must be an integer 1-64, got ${threads}`, { field: 'threads' });
+    }
+    const ort = await loadOnnxRuntime();
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(onnx, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      });
+    } catch (err) {
+      throw new SpectrumInputError('onnx-invalid', `onnxruntime refused the model: ${(err as Error).message}`, { field: 'model' });
+    }
+    return new OnnxEncoder(ort, session, meta.grid, meta.dim, meta.version, threads, opts.batchSize ?? 256);
+  }
+
+  /** Exports a loaded tfjs encoder and builds the session; the tfjs encoder is left to the caller. */
+  static fromTfjs(tfjs: TfjsEncoder, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
+    return OnnxEncoder.create(exportEncoderToOnnx(tfjs.model, { version: tfjs.version }), tfjs, opts);
+  }
+
+  async embed(batch: Float32Array, n: number): Promise<Float32Array> {
+    const points = this.grid.points;
+    if (!Number.isInteger(n) || n < 0 || batch.length !== n * points) {
+      throw new SpectrumInputError('bad-batch', `embed: got ${batch.length} values for ${n} spectra of ${points} points`, { field: 'batch' });
+    }
+    const out = new Float32Array(n * this.dim);
+    for (let start = 0; start < n; start += this.batchSize) {
+      const m = Math.min(this.batchSize, n - start);
+      const input = new this.ort.Tensor('float32', batch.subarray(start * points, (start + m) * points), [m, points]);
+      const result = await this.session.run({ [ONNX_INPUT]: input });
+      const y = result[ONNX_OUTPUT];
+      const data = y.data as Float32Array;
+      if (data.length !== m * this.dim) throw new Error(`onnx: expected ${m * this.dim} outputs, got ${data.length}`);
+      out.set(data, start * this.dim);
+      y.dispose?.();
+    }
+    return out;
+  }
+
+  dispose(): void {
+    void this.session.release().catch(() => {});
+  }
+}
+
+/** Deterministic probe spectra for the self-check: smooth peaks, a flat line, noise and a negative excursion. */
+export function probeSpectra(points: number, count = 4): Float32Array {
+  const x = new Float32Array(points * count);
+  let state = 12345;
+  const rand = (): number => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return state / 2 ** 32;
+  };
+  for (let r = 0; r < count; r++) {
+    const row = x.subarray(r * points, (r + 1) * points);
+    if (r === 1) {
+      row.fill(0.5);
+      continue;
+    }
+    for (let p = 0; p < 6; p++) {
+      const centre = rand() * points;
+      const sigma = 2 + rand() * 6;
+      const height = rand();
+      for (let i = 0; i < points; i++) row[i] += height * Math.exp(-0.5 * ((i - centre) / sigma) ** 2);
+    }
+    if (r === 2) for (let i = 0; i < points; i++) row[i] += 0.05 * (rand() - 0.5);
+    if (r === 3) for (let i = 0; i < points; i++) row[i] -= 0.3 * Math.exp(-0.5 * ((i - points / 2) / 40) ** 2);
+    let max = 0;
+    for (const v of row) max = Math.max(max, Math.abs(v));
+    if (max > 0) for (let i = 0; i < points; i++) row[i] /= max;
+  }
+  return x;
+}
+
+/** Largest |a - b| over the embeddings of the probe spectra: how far the two encoders disagree. */
+export async function maxEmbeddingDifference(a: Encoder, b: Encoder, probes = probeSpectra(a.grid.points)): Promise<number> {
+  const n = probes.length / a.grid.points;
+  const [ea, eb] = await Promise.all([a.embed(probes, n), b.embed(probes, n)]);
+  let diff = 0;
+  for (let i = 0; i < ea.length; i++) diff = Math.max(diff, Math.abs(ea[i] - eb[i]));
+  // NaN anywhere must fail the check, and Math.max would carry it as NaN: say so explicitly.
+  return Number.isNaN(diff) ? Infinity : diff;
+}
+
+export interface InferenceEncoderOptions {
+  /** auto: onnx when onnxruntime loads and the exported model passes the self-check, else tfjs. Default auto. */
+  readonly engine?: InferenceEngine;
+  /** onnxruntime intra-op threads; default 1. */
+  readonly threads?: number;
+  readonly logger?: (msg: string) => void;
+  readonly io?: FileIO;
+}
+
+/** What serves a model and why: returned next to the encoder so callers can log or report it. */
+export interface EngineChoice {
+  readonly engine: 'tfjs' | 'onnx';
+  readonly reason: string;
+  /** Self-check difference from tfjs when onnx was tried. */
+  readonly maxDifference?: number;
+}
+
+/**
+ * Loads a model directory as the Encoder of the chosen inference engine (the daemon's, `spectrad embed`'s and
+ * `identify`'s entry point). tfjs must already be initialised (initEngine): the tfjs model is the source of the
+ * export and the reference of the self-check. onnx (forced or auto) falls back to tfjs, with the reason logged,
+ * when onnxruntime is absent or cannot run the export; a failed self-check falls back under auto only (forced onnx
+ * logs it and keeps onnx).
+ */
+export async function loadInferenceEncoder(dir: string, opts: InferenceEncoderOptions = {}): Promise<{ encoder: Encoder; choice: EngineChoice }> {
+  const engine = opts.engine ?? 'auto';
+  if (!INFERENCE_ENGINES.includes(engine)) {
+    throw new SpectrumInputError('unknown-engine', `unknown inference engine "${String(engine)}"; known: ${INFERENCE_ENGINES.join(', ')}`, { field: 'engine' });
+  }
+  const log = opts.logger ?? (() => {});
+  const tfjs = await loadEncoder(dir, opts.io ?? nodeFileIO);
+  if (engine === 'tfjs') return { encoder: tfjs, choice: { engine: 'tfjs', reason: 'forced' } };
+  let onnx: OnnxEncoder;
+  try {
+    onnx = await OnnxEncoder.fromTfjs(tfjs, { threads: opts.threads });
+  } catch (err) {
+    if (err instanceof SpectrumInputError && err.code === 'bad-threads') {
+      tfjs.dispose();
+      throw err;
+    }
+    const reason = `onnx unavailable (${(err as Error).message.split('\n')[0]}), using tfjs`;
+    log(`engine: ${reason}`);
+    return { encoder: tfjs, choice: { engine: 'tfjs', reason } };
+  }
+  const diff = await maxEmbeddingDifference(onnx, tfjs);
+  if (diff > ONNX_SELF_CHECK_TOLERANCE && engine === 'auto') {
+    onnx.dispose();
+    const reason = `onnx self-check failed (max difference from tfjs ${diff.toExponential(2)} > ${ONNX_SELF_CHECK_TOLERANCE}), using tfjs`;
+    log(`engine: ${reason}`);
+    return { encoder: tfjs, choice: { engine: 'tfjs', reason, maxDifference: diff } };
+  }
+  tfjs.dispose();
+  const passed = diff <= ONNX_SELF_CHECK_TOLERANCE;
+  const reason = `${engine === 'auto' ? 'auto' : 'forced'}: onnxruntime, ${onnx.threads} thread(s), self-check ${passed ? 'passed' : 'FAILED'} (max difference from tfjs ${diff.toExponential(2)})`;
+  log(`engine: ${reason}`);
+  return { encoder: onnx, choice: { engine: 'onnx', reason, maxDifference: diff } };
+}
