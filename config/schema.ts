@@ -221,6 +221,19 @@ export const storeSchema = z.strictObject({
   retentionDays: z.number().int().min(0).default(0),
 });
 
+/** Background retraining (daemon/retrain): a run fine-tunes the promoted model on the library's labelled spectra. */
+export const retrainSchema = z.strictObject({
+  /** Epoch budget of a run (POST /api/retrain may give its own). */
+  epochs: positiveInt.max(200).default(3),
+  /** Share of each class's labelled spectra held out to measure the candidate and the current model on. */
+  holdOut: z.number().gt(0).lt(1).default(0.2),
+  /** Peak learning rate; small, because a run starts from trained weights. */
+  learningRate: z.number().positive().max(0.1).default(2e-4),
+  seed: z.number().int().default(1),
+  /** Promote the candidate at once when it is at least as good on the held-out spectra as the current model. */
+  autoPromote: z.boolean().default(false),
+});
+
 export const configSchema = z.strictObject({
   /** Instrument name for inputs that do not name one. */
   instrument: name.default('default'),
@@ -236,6 +249,7 @@ export const configSchema = z.strictObject({
   identification: identificationSchema.prefault({}),
   pipeline: pipelineSchema.prefault({}),
   store: storeSchema.prefault({}),
+  retrain: retrainSchema.prefault({}),
 }).superRefine((config, ctx) => {
   const seen = new Map<string, string>();
   const check = (list: ReadonlyArray<{ name: string }>, key: 'inputs' | 'outputs') =>

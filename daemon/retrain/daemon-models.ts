@@ -10,7 +10,7 @@ import { BatchGate, SerialQueue } from './batch-gate.ts';
 import { ModelManager, type RetrainSettings, type RetrainStatus } from './model-manager.ts';
 import { ModelRegistry } from './versions.ts';
 
-/** Defaults of a background retraining run (POST /api/retrain may give epochs and holdOut). */
+/** Defaults of a background retraining run (config `retrain:`; POST /api/retrain may give epochs and holdOut). */
 export const RETRAIN_DEFAULTS: Omit<RetrainSettings, 'backend'> = { epochs: 3, holdOut: 0.2, lr: 2e-4, seed: 1, autoPromote: false };
 
 export function modelRegistryOf(config: ResolvedConfig): ModelRegistry {
@@ -82,7 +82,12 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
       references: () => o.store.references().map((r) => ({ class: r.class, vector: r.vector })),
       switchTo,
     },
-    { ...RETRAIN_DEFAULTS, backend: o.config.model.engine, ...o.settings },
+    {
+      ...RETRAIN_DEFAULTS,
+      ...(o.config.retrain ? { epochs: o.config.retrain.epochs, holdOut: o.config.retrain.holdOut, lr: o.config.retrain.learningRate, seed: o.config.retrain.seed, autoPromote: o.config.retrain.autoPromote } : {}),
+      backend: o.config.model.engine,
+      ...o.settings,
+    },
     o.emitStatus,
     o.log,
   );
