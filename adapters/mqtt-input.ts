@@ -49,6 +49,11 @@ export interface MqttInputOptions extends MqttConnectionOptions {
   readonly clean?: boolean;
   /** 5 (default) or 4 (MQTT 3.1.1: no session expiry or receive maximum; mosquitto still offers $share). */
   readonly protocolVersion?: 4 | 5;
+  /**
+   * Largest packet the broker may send (MQTT 5 Maximum Packet Size; default 64 MiB, the readers' own limit): a larger
+   * message is dropped by the broker instead of being buffered here whole.
+   */
+  readonly maxMessageBytes?: number;
 }
 
 /** A marker error: tells mqtt.js to go on with the next packet without sending the PUBACK. */
@@ -151,6 +156,7 @@ export class MqttInput implements InputAdapter {
               // MQTT 5 ends a session at disconnect unless it is given an expiry.
               sessionExpiryInterval: o.clean ? 0 : (o.sessionExpirySec ?? 7 * 24 * 3600),
               receiveMaximum: o.receiveMaximum ?? 256,
+              maximumPacketSize: o.maxMessageBytes ?? 64 * 1024 * 1024,
             },
           }
         : {}),
