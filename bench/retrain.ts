@@ -1,0 +1,131 @@
+/**
+ * The daemon's identification latency while a background retraining runs, and across a model switch.
+ *
+ * The daemon runs in this process (real HTTP API, watched folder) on the bundled model with a demo library; JCAMP-DX
+ * spectra are renamed into its inbox at a steady rate throughout. Phases, measured side by side in one run:
+ *  - idle: no training;
+ *  - retrain: POST /api/retrain (worker thread) until the candidate is kept;
+ *  - switch: POST /api/models/:v/promote?force=true then /api/models/rollback (re-embed the library, switch between
+ *    micro-batches) with spectra arriving; also checks that no result carries the old model after the first result
+ *    of the new one (per switch).
+ * Latency is the results' latencyMs (arrival in the daemon -> result), p50/p95/max per phase.
+ * Usage: npm run bench:retrain [-- --quick] [-- --rate R] [-- --epochs N]. Writes bench/results/retrain.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { parseConfig } from '../config/load.ts';
+import type { ResultMessage } from '../core/messages.ts';
+import { startDaemon } from '../daemon/run.ts';
+import { dropFile, jcampText } from '../test/support/daemon-process.ts';
+import { makeTempDir, sleep, waitFor } from '../test/support/servers.ts';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes('--quick');
+const rate = Number(arg('rate') ?? 5);
+const epochs = Number(arg('epochs') ?? (quick ? 2 : 5));
+const idleS = quick ? 8 : 20;
+const classes = Array.from({ length: quick ? 10 : 40 }, (_, i) => i * 12);
+const perClass = quick ? 5 : 10;
+
+const root = makeTempDir('spectrad-bench-retrain-');
+const inbox = join(root, 'inbox');
+mkdirSync(inbox, { recursive: true });
+const token = 'bench';
+const config = parseConfig(
+  [
+    `dataDir: ${root}/data`,
+    'instrument: bench',
+    'inputs:',
+    `  - { type: folder, name: inbox, paths: [${inbox}], stabilityMs: 20 }`,
+    `http: { host: 127.0.0.1, port: 0, token: ${token} }`,
+    `library: { demo: true, demoClasses: [${classes.join(', ')}], demoPerClass: ${perClass} }`,
+    'pipeline: { batchSize: 8, windowMs: 5 }',
+  ].join('\n'),
+  join(root, 'spectrad.yaml'),
+  { env: {} },
+);
+const daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+const base = daemon.url!;
+const post = async (url: string, body?: unknown) =>
+  (await fetch(base + url, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })).json() as Promise<Record<string, unknown>>;
+
+let phase = 'warm-up';
+const seen: Array<{ phase: string; latencyMs: number; modelVersion: string; at: number }> = [];
+daemon.pipeline.results$.subscribe((r: ResultMessage) => seen.push({ phase, latencyMs: r.latencyMs, modelVersion: r.modelVersion, at: Date.now() }));
+
+// Pre-render the files once: the feeder must not compete with the daemon for the CPU more than an instrument would.
+const files = Array.from({ length: 30 }, (_, i) => jcampText(`bench ${i}`, classes[i % classes.length], i % 9));
+let feeding = true;
+let fed = 0;
+const feeder = (async () => {
+  while (feeding) {
+    dropFile(inbox, `s${fed}.jdx`, files[fed % files.length]);
+    fed++;
+    await sleep(1000 / rate);
+  }
+})();
+
+await sleep(3000);
+phase = 'idle';
+await sleep(idleS * 1000);
+
+phase = 'retrain';
+const t0 = Date.now();
+const started = await post('/api/retrain', { epochs });
+if (started.error) throw new Error(JSON.stringify(started));
+const done = await waitFor('retrain done', async () => {
+  const s = (await (await fetch(`${base}/api/retrain`)).json()) as { state: string; before?: unknown; after?: unknown };
+  return ['kept', 'promoted', 'failed', 'cancelled'].includes(s.state) ? s : undefined;
+}, 30 * 60_000, 500);
+const retrainS = (Date.now() - t0) / 1000;
+
+phase = 'switch';
+const switches: Array<{ to: string; ms: number; modelVersion: string }> = [];
+for (const call of ['/api/models/v2/promote?force=true', '/api/models/rollback']) {
+  const s0 = Date.now();
+  const answer = await post(call);
+  switches.push({ to: String(answer.version), ms: Date.now() - s0, modelVersion: String(answer.modelVersion) });
+  await sleep(3000);
+}
+feeding = false;
+await feeder;
+await sleep(2000);
+await daemon.stop();
+
+// Per switch: once a result of the new model appeared, no later result may carry another one.
+let mixed = 0;
+const sw = seen.filter((s) => s.phase === 'switch');
+for (let i = 1; i < sw.length; i++) if (sw[i].modelVersion !== sw[i - 1].modelVersion && sw.slice(i).some((x) => x.modelVersion === sw[i - 1].modelVersion)) mixed++;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+const rows = ['idle', 'retrain', 'switch'].map((p) => {
+  const l = seen.filter((s) => s.phase === p).map((s) => s.latencyMs);
+  return { phase: p, results: l.length, p50Ms: pct(l, 50), p95Ms: pct(l, 95), maxMs: Math.max(...l) };
+});
+const out = {
+  at: new Date().toISOString(),
+  rate,
+  library: { classes: classes.length, perClass },
+  epochs,
+  retrainWallS: Math.round(retrainS * 10) / 10,
+  retrain: done,
+  switches,
+  phases: rows,
+  fed,
+  results: seen.length,
+  resultsMixedAfterSwitch: mixed,
+  note: 'one run on the shared 2-core build machine; compare phases with each other, not with other runs',
+};
+console.table(rows);
+console.log(`retrain ${out.retrainWallS} s for ${epochs} epochs; switches ${switches.map((s) => `${s.to} ${s.ms} ms`).join(', ')}; fed ${fed}, results ${seen.length}, mixed ${mixed}`);
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/retrain.json', JSON.stringify(out, null, 2) + '\n');
+process.exit(0);
