@@ -6,9 +6,9 @@ import { SocketIoOutput } from '../../adapters/socketio-output.ts';
 import { waitFor } from '../support/servers.ts';
 
 /**
- * socket.io access: clients only listen. The server has no client-to-server actions (anything sent is ignored), a
- * message over the size limit disconnects its sender before it is buffered, and a connection middleware (the
- * daemon's hook for authentication) can refuse clients.
+ * socket.io limits of the output itself: events it has no handler for are ignored, a message over the size limit
+ * disconnects its sender before it is buffered, and a connection middleware can refuse clients. The daemon's
+ * state-changing actions (alert:ack) are audited in socket-actions-access.test.ts.
  */
 let http: Server;
 let out: SocketIoOutput;
