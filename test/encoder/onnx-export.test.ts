@@ -31,8 +31,9 @@ function trainedLooking(model: tf.LayersModel, seed: number): tf.LayersModel {
   const values = model.weights.map((w, i) => {
     const short = w.originalName.split('/').pop() ?? '';
     const range = ranges[short];
-    const size = w.shape.reduce((a, b) => a * (b ?? 1), 1);
-    return range ? tf.tensor(uniform(size, range[0], range[1], seed * 1000 + i), w.shape as number[]) : w.read().clone();
+    const shape = w.shape.map((d) => d ?? 1);
+    const size = shape.reduce((a, b) => a * b, 1);
+    return range ? tf.tensor(uniform(size, range[0], range[1], seed * 1000 + i), shape) : w.read().clone();
   });
   model.setWeights(values);
   tf.dispose(values);
