@@ -60,8 +60,24 @@ export interface SwitchAnswer {
   readonly decision?: PromotionDecision;
 }
 
+const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
+const ENTRY = new URL('./worker-entry.ts', import.meta.url).href;
+
+/** The part of a worker_thread the manager uses (tests hand in a stand-in). */
+export interface TrainingWorker {
+  on(event: 'message', listener: (m: WorkerToMain) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  postMessage(m: { type: 'cancel' }): void;
+  terminate(): Promise<number>;
+}
+
+export type SpawnTrainingWorker = (job: RetrainJob) => TrainingWorker;
+
+const spawnWorkerThread: SpawnTrainingWorker = (job) => new Worker(BOOTSTRAP, { workerData: { module: ENTRY, job } }) as unknown as TrainingWorker;
+
 interface Run {
-  readonly worker: Worker;
+  readonly worker: TrainingWorker;
   readonly version: string;
   readonly base: ModelVersion;
   readonly heldOut: number;
@@ -69,8 +85,6 @@ interface Run {
   cancelled: boolean;
 }
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
-const ENTRY = new URL('./worker-entry.ts', import.meta.url).href;
 
 /**
  * Model versions and background retraining: a run trains a candidate in a worker_thread from the promoted model's
@@ -89,6 +103,7 @@ export class ModelManager {
     private readonly settings: RetrainSettings,
     private readonly emit: (status: RetrainStatus) => void,
     private readonly log: PipelineLogger,
+    private readonly spawn: SpawnTrainingWorker = spawnWorkerThread,
   ) {}
 
   /** The shipped model becomes v1 when the registry is empty, so rollback can always return to it. */
@@ -143,7 +158,7 @@ export class ModelManager {
       train: split.train,
       val: split.val,
     };
-    const worker = new Worker(BOOTSTRAP, { workerData: { module: ENTRY, job } });
+    const worker = this.spawn(job);
     const run: Run = { worker, version, base, heldOut: split.val.n, references: split.train.n, cancelled: false };
     this.run = run;
     this.live = {
