@@ -50,6 +50,7 @@ const FILE_STABLE_MS = 200;
 interface DaemonStats {
   inMemory: number;
   ingesting: number;
+  spilled: boolean;
   pressured: boolean;
   pressureEvents: number;
   rssMb: number;
@@ -67,6 +68,7 @@ interface Sample {
   loopP99Ms: number;
   loopMaxMs: number;
   inMemory: number;
+  ingesting: number;
   pressured: boolean;
   inboxFiles: number;
   latP50Ms: number;
@@ -180,7 +182,8 @@ async function main(): Promise<void> {
     sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
     sub.on('message', (_topic, body) => {
       const r = JSON.parse(body.toString()) as ResultMessage;
-      const key = r.source.split('/').pop() ?? r.source;
+      // MQTT: the source is the topic spectrad/<key>/spectrum; folder: the file path.
+      const key = r.source.startsWith('spectrad/') ? r.source.split('/')[1] : (r.source.split('/').pop() ?? r.source);
       const n = (seen.get(key) ?? 0) + 1;
       seen.set(key, n);
       const at = sentAt.get(key);
@@ -205,6 +208,7 @@ async function main(): Promise<void> {
         loopP99Ms: s?.eventLoopDelayMs.p99 ?? NaN,
         loopMaxMs: s?.eventLoopDelayMs.max ?? NaN,
         inMemory: s?.inMemory ?? NaN,
+        ingesting: s?.ingesting ?? NaN,
         pressured: s?.pressured ?? false,
         inboxFiles: readdirSync(inbox).filter((f) => f.endsWith('.jdx')).length,
         latP50Ms: r2(percentile(lat, 50)),
@@ -254,8 +258,9 @@ async function main(): Promise<void> {
     // Back to the soak rate until every burst spectrum has its result and the queue is empty.
     let recoveredAt = 0;
     while (performance.now() - burstEnd < 300_000) {
+      // Recovered: every burst spectrum has its result and no file is left waiting in the folder beyond the soak's own.
       const burstDone = [...burstKeys].every((k) => seen.has(k));
-      if (burstDone && stats && stats.inMemory === 0 && !recoveredAt) recoveredAt = performance.now();
+      if (burstDone && !recoveredAt && readdirSync(inbox).filter((f) => f.endsWith('.jdx')).length <= rate) recoveredAt = performance.now();
       if (recoveredAt && performance.now() - recoveredAt > 5000) break;
       await paced(rate, 1, false);
     }
@@ -289,10 +294,13 @@ async function main(): Promise<void> {
         ratePerS: rate * burstFactor,
         seconds: burstSeconds,
         sent: burstKeys.size,
-        backpressureEngaged: (stats?.pressureEvents ?? 0) > pressureBefore || burstSamples.some((s) => s.pressured),
+        // Two bounds hold a burst back: the inputs' own in-flight limits (folder maxInFlight files read ahead, the
+        // broker's in-flight window) and the pipeline's queueBound, which pauses the inputs when reached.
+        pipelineQueueFull: (stats?.pressureEvents ?? 0) > pressureBefore || burstSamples.some((s) => s.pressured),
         pressureEvents: (stats?.pressureEvents ?? 0) - pressureBefore,
         queueBound,
         maxInMemory: Math.max(...burstSamples.map((s) => s.inMemory).filter(Number.isFinite)),
+        maxIngesting: Math.max(...burstSamples.map((s) => s.ingesting).filter(Number.isFinite)),
         maxFilesWaitingInFolder: Math.max(...burstSamples.map((s) => s.inboxFiles)),
         rssMbMax: Math.max(...burstSamples.map((s) => s.rssMb).filter(Number.isFinite)),
         eventLoopMaxMs: Math.max(...burstSamples.map((s) => s.loopMaxMs).filter(Number.isFinite)),
