@@ -1,8 +1,9 @@
 import { SpectrumInputError } from '../errors.ts';
-import { calibrate, confidence, type Calibration } from './calibration.ts';
-import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
+import { calibrate, classStatistics, confidence, logDistance, perClassConfidence, type Calibration } from './calibration.ts';
+import type { ClassRank, LibraryMatrix, ReferenceLibrary } from './library.ts';
 import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture.ts';
 import { addProfile, profileDim, spectralProfile } from './profile.ts';
+import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles } from './mixture-spectral.ts';
 import type { Candidate, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
@@ -28,6 +29,11 @@ export interface IdentifyOptions {
   readonly lowConfidenceScore?: number;
   /** Candidates listed (default 5). */
   readonly candidates?: number;
+  /**
+   * Per-reference spectral profiles for the mixture reconstruction search (mixture-spectral.ts); default: built from
+   * the library's kept reference spectra; null: none (the profile hybrid search is used).
+   */
+  readonly referenceProfiles?: ReferenceProfiles | null;
 }
 
 const calibrationCache = new WeakMap<LibraryMatrix, Calibration>();
@@ -55,13 +61,24 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   const q = query.embedding;
   const cal = options.calibration ?? (library.classCount >= 2 ? calibrationFor(library) : singleClassCalibration());
   const wanted = options.candidates ?? 5;
-  const knn = library.knn(q, { k: options.k ?? 3, topClasses: Math.max(wanted, 2) });
-  const ranking = knn.ranking;
+  const k = options.k ?? 3;
+  const knn = library.knn(q, { k, topClasses: Math.max(wanted, 2) });
+  const ranking = fairVote(knn.ranking, library, k);
   const sims = ranking.map((r) => r.similarity);
+  const pc = cal.perClass;
+  // Per class: t of the similarity standardized by the class's own center and spread (calibration.ts).
+  const statsOf = (r: (typeof ranking)[number]) => classStatistics(pc!, r.classIndex, r.class, library.embeddingsOf(r.class).length / library.dim);
+  const standardized = (r: (typeof ranking)[number]) => {
+    const stats = statsOf(r);
+    return (logDistance(r.similarity) - stats.center) / stats.spread;
+  };
   const candidates: Candidate[] = ranking.slice(0, wanted).map((r, i) => {
     const others = sims.filter((_, j) => j !== i);
-    const margin = r.similarity - (others.length ? Math.max(...others) : r.similarity - 1);
-    return { class: r.class, score: round(confidence(cal, r.similarity, margin)), similarity: round(r.similarity) };
+    const next = others.length ? Math.max(...others) : r.similarity - 1;
+    const score = pc
+      ? perClassConfidence(pc, standardized(r), logDistance(r.similarity) - logDistance(next))
+      : confidence(cal, r.similarity, r.similarity - next);
+    return { class: r.class, score: round(score), similarity: round(r.similarity) };
   });
   // The kNN vote picks the answer (the paper's rule); the list is shown best score first so an operator reads the
   // scores in order. When the vote and the best score disagree the answer is ambiguous and is never 'identified'.
@@ -77,8 +94,11 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     const chosen = options.components !== undefined ? fits[Math.min(options.components, fits.length) - 1] : decideMixture(fits, cal);
     if (chosen && chosen.classIndices.length >= 2) {
       const spectrum = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
+      const references = spectrum ? (options.referenceProfiles === undefined ? referenceProfilesFor(library, matrix) : options.referenceProfiles) : null;
       const final =
-        spectrum && matrix.profiles
+        spectrum && references
+          ? reconstructionMixtureFit(references, matrix, q, spectrum, chosen.classIndices)
+          : spectrum && matrix.profiles
           ? hybridMixtureSearch(matrix.centroids, matrix.dim, q, matrix.profiles, matrix.profileDim, spectralProfile(spectrum), chosen.classIndices.length, {
               beamWidth: options.beamWidth ?? 16,
               embeddingStart: chosen,
@@ -95,11 +115,25 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     }
   }
 
-  if (best < cal.unknownThreshold) {
+  if (pc ? standardized(ranking[0]) < statsOf(ranking[0]).cut : best < cal.unknownThreshold) {
     return { status: 'unknown', score: top.score, candidates };
   }
-  const lowConfidence = !voteAgreesWithScore || top.score < (options.lowConfidenceScore ?? 0.5) || best < cal.confidentThreshold;
+  // Per class, the score already weighs the top class's own spread and the runner-up decoy; the global rule also
+  // asks for a similarity no different-class pair reaches.
+  const lowConfidence =
+    !voteAgreesWithScore || top.score < (options.lowConfidenceScore ?? 0.5) || (!pc && best < cal.confidentThreshold);
   return { status: lowConfidence ? 'low-confidence' : 'identified', class: top.class, score: top.score, candidates };
+}
+
+/**
+ * A class with fewer than k references can never win a plain k-vote against a full class (one reference, one vote
+ * against two), so a compound enrolled from a single spectrum would never be named. Votes count as a share of what
+ * the class could cast, min(k, references); with k or more references in every class this is the plain vote.
+ */
+function fairVote(ranking: readonly ClassRank[], library: ReferenceLibrary, k: number): readonly ClassRank[] {
+  const share = (r: ClassRank) => r.votes / Math.min(k, library.embeddingsOf(r.class).length / library.dim);
+  if (!ranking.some((r) => r.votes > 0 && library.embeddingsOf(r.class).length / library.dim < k)) return ranking;
+  return [...ranking].sort((a, b) => share(b) - share(a) || b.similarity - a.similarity);
 }
 
 /** Identifies a batch: row-major embeddings [n, dim], with the matching spectra [n, points] when at hand. */
@@ -134,8 +168,10 @@ export function identifyBatch(
 
 /** The smallest number of components after which one more no longer beats the calibrated gain. */
 function decideMixture(fits: readonly MixtureFit[], cal: Calibration): MixtureFit | undefined {
+  const gain = (a: number, b: number) => (cal.perClass ? logDistance(a) - logDistance(b) : a - b);
+  const needed = cal.perClass ? cal.perClass.mixtureGain : cal.mixtureGain;
   let m = 1;
-  while (m < fits.length && fits[m].similarity - fits[m - 1].similarity > cal.mixtureGain) m++;
+  while (m < fits.length && gain(fits[m].similarity, fits[m - 1].similarity) > needed) m++;
   return fits[m - 1];
 }
 
@@ -157,12 +193,17 @@ function describeComponents(
       q,
     );
   const total = weights.reduce((s, w) => s + w, 0);
+  // A member's margin is how much better the fit is with it than with its best replacement; at a margin equal to the
+  // calibrated mixture gain the member is as doubtful as the mixture call itself (score 0.5). Per class in t.
+  const memberScore = (margin: number) => {
+    if (!cal.perClass) return Math.max(0, margin) / (Math.max(0, margin) + cal.mixtureGain);
+    const gain = Math.max(0, logDistance(fit.similarity) - logDistance(fit.similarity - Math.max(0, margin)));
+    return gain / (gain + cal.perClass.mixtureGain);
+  };
   return fit.classIndices
     .map((c, i) => ({
       class: matrix.classNames[c],
-      // A member's margin is how much better the fit is with it than with its best replacement; at a margin equal
-      // to the calibrated mixture gain the member is as doubtful as the mixture call itself (score 0.5).
-      score: round(Math.max(0, margins[i]) / (Math.max(0, margins[i]) + cal.mixtureGain)),
+      score: round(memberScore(margins[i])),
       fraction: round(total > 0 ? weights[i] / total : 1 / fit.classIndices.length),
     }))
     .sort((a, b) => b.fraction - a.fraction);
