@@ -109,14 +109,13 @@ async function main(): Promise<void> {
     const emb = await embedAll(encoder, spectra, n);
     const embOf = (i: number) => emb.subarray(i * encoder.dim, (i + 1) * encoder.dim);
     const specOf = (i: number) => spectra.subarray(i * set.points, (i + 1) * set.points);
-    for (const [libName, built] of [['small', small], ['full', full]] as const) {
+    for (const built of [small, full]) {
       if (!built) continue;
       const { library, profiles } = built;
       calibrationFor(library);
       const matrix = library.matrix();
       const names = matrix.classNames;
       const profileIndex = new Map(profiles.classNames().map((name, i) => [name, i]));
-      const libIndex = new Map(names.map((name, i) => [name, i]));
       const methods: Record<string, Method> = {
         embedding: (i) => (identify({ embedding: embOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
         hybrid: (i) => (identify({ embedding: embOf(i), spectrum: specOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
@@ -128,7 +127,6 @@ async function main(): Promise<void> {
           return spectralMixtureSearch(profiles, specOf(i), m, { shortlist }).classIndices.map((c) => profiles.classNames()[c]);
         },
       };
-      void libIndex;
       for (const method of args.methods) {
         const fn = methods[method];
         if (!fn) throw new Error(`unknown method ${method}`);

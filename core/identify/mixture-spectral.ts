@@ -1,5 +1,6 @@
 import { gaussianKernel } from '../benchmark/index.ts';
 import { SpectrumInputError } from '../errors.ts';
+import { setSimilarity, type MixtureFit } from './mixture.ts';
 
 /**
  * Mixture search in spectral space, by reconstruction (issue 4 allows "non-negative least squares in embedding or
@@ -346,4 +347,69 @@ function solveNormal(gram: Float64Array, atb: Float64Array, bb: number, sweeps =
     wAtb += w[i] * atb[i];
   }
   return { w, residualSq: wGw - 2 * wAtb + bb };
+}
+
+/** Library-shaped source of reference spectra (ReferenceLibrary satisfies it). */
+export interface SpectraSource {
+  readonly points: number;
+  classNames(): string[];
+  spectraOf(name: string): Float32Array | null;
+}
+
+const indexCache = new WeakMap<object, ReferenceProfiles | null>();
+
+/**
+ * The per-reference profiles of a library that keeps its reference spectra (the daemon's does), built once per library
+ * state (key: the library's current matrix object, rebuilt on every change); null when some class has no spectra.
+ */
+export function referenceProfilesFor(library: SpectraSource, stateKey: object): ReferenceProfiles | null {
+  if (indexCache.has(stateKey)) return indexCache.get(stateKey) ?? null;
+  let index: ReferenceProfiles | null = library.points > 0 ? new ReferenceProfiles(library.points) : null;
+  for (const name of library.classNames()) {
+    const spectra = index ? library.spectraOf(name) : null;
+    if (!index || !spectra) {
+      index = null;
+      break;
+    }
+    index.add(name, spectra, spectra.length / library.points);
+  }
+  indexCache.set(stateKey, index);
+  return index;
+}
+
+/**
+ * The spectral search with a shortlist from both sides: the embedding search's members (library class indices mapped
+ * by name) and the classes whose mean profile is closest to the query's. Returns library class indices.
+ */
+export function spectralMixtureForLibrary(
+  index: ReferenceProfiles,
+  libraryClassNames: readonly string[],
+  spectrum: ArrayLike<number>,
+  m: number,
+  embeddingMembers: readonly number[] = [],
+  options: SpectralSearchOptions = {},
+): SpectralFit {
+  const byName = new Map(index.classNames().map((name, i) => [name, i]));
+  const fromEmbedding = embeddingMembers.map((c) => byName.get(libraryClassNames[c]) ?? -1).filter((c) => c >= 0);
+  const ranked = profileRanking(index, index.profileOf(spectrum)).slice(0, options.shortlistSize ?? 12 + 3 * m);
+  const fit = spectralMixtureSearch(index, spectrum, m, { ...options, shortlist: [...fromEmbedding, ...ranked] });
+  const toLibrary = new Map(libraryClassNames.map((name, i) => [name, i]));
+  return { ...fit, classIndices: fit.classIndices.map((c) => toLibrary.get(index.classNames()[c]) ?? -1) };
+}
+
+/**
+ * identify()'s mixture step when the spectrum and per-reference profiles are at hand: the reconstruction search for
+ * as many components as the embedding search chose, as a MixtureFit over library class indices (similarity: the
+ * query embedding's cosine to the found set's normalized centroid sum, as the embedding search reports it).
+ */
+export function reconstructionMixtureFit(
+  index: ReferenceProfiles,
+  matrix: { readonly classNames: readonly string[]; readonly centroids: Float32Array; readonly dim: number },
+  embedding: Float32Array,
+  spectrum: ArrayLike<number>,
+  embeddingMembers: readonly number[],
+): MixtureFit & { readonly fractions: readonly number[]; readonly residual: number } {
+  const fit = spectralMixtureForLibrary(index, matrix.classNames, spectrum, embeddingMembers.length, embeddingMembers);
+  const members = fit.classIndices.filter((c) => c >= 0);
+  return { classIndices: members, similarity: setSimilarity(matrix.centroids, matrix.dim, embedding, members), fractions: fit.fractions, residual: fit.residual };
 }

@@ -11,6 +11,7 @@ import {
 import { calibrate, mulberry32 } from './calibration.ts';
 import { calibrationFor, identify } from './identify.ts';
 import { ReferenceLibrary } from './library.ts';
+import { ReferenceProfiles } from './mixture-spectral.ts';
 import { auroc } from './metrics.ts';
 
 /**
@@ -208,6 +209,25 @@ export interface MixtureResult {
   readonly msPerQueryFullLibrary: number;
 }
 
+/** Per-reference spectral profiles of labelled spectra, each row scaled to max |y| = 1 (profiles are linear). */
+export function referenceProfilesFrom(data: Dataset): ReferenceProfiles {
+  const profiles = new ReferenceProfiles(data.points);
+  const rowsByClass = new Map<number, number[]>();
+  for (let i = 0; i < data.n; i++) rowsByClass.set(data.y[i], [...(rowsByClass.get(data.y[i]) ?? []), i]);
+  for (const [c, rows] of rowsByClass) {
+    const spectra = new Float32Array(rows.length * data.points);
+    rows.forEach((r, k) => {
+      const row = data.x.subarray(r * data.points, (r + 1) * data.points);
+      let max = 0;
+      for (const v of row) max = Math.max(max, Math.abs(v));
+      const scale = max > 0 ? 1 / max : 0;
+      for (let j = 0; j < data.points; j++) spectra[k * data.points + j] = row[j] * scale;
+    });
+    profiles.add(String(c), spectra, rows.length);
+  }
+  return profiles;
+}
+
 /**
  * Mixtures: encoder trained on classes L..N-1 (L = N/5), library of classes 0..L-1 from their training spectra,
  * mixtures of m components built from the test spectra of classes 0..L-1, the component count given (as the
@@ -220,8 +240,13 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
   const target = range(0, L);
   const train = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: trainClasses });
   const encoder = await ctx.encoderFor({ name: 'mixtures', benchmark: 'benchmark', classes: trainClasses, perClass: 50, seed: ctx.seed, train });
-  const small = await libraryFrom(encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: target }));
-  const full = await libraryFrom(encoder, generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: range(0, ctx.classes) }));
+  const smallTrain = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: target });
+  const small = await libraryFrom(encoder, smallTrain);
+  const smallProfiles = referenceProfilesFrom(smallTrain);
+  let fullTrain: Dataset | null = generateRandomSplit(def, { split: 'train', perClass: 50, seed: ctx.seed, classes: range(0, ctx.classes) });
+  const full = await libraryFrom(encoder, fullTrain);
+  const fullProfiles = referenceProfilesFrom(fullTrain);
+  fullTrain = null; // 500 MB at 500 classes: the library keeps embeddings and profiles only
   const test = generateTestSplit(def, { classes: target });
   const results: MixtureResult[] = [];
   for (const m of componentCounts) {
@@ -229,7 +254,7 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
     // makeMixtures scales each sum to max 1 already; normalizeRows is a no-op kept for safety.
     const spectra = normalizeRows({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
     const emb = await embedAll(encoder, spectra, set.n);
-    const score = (lib: ReferenceLibrary, withSpectrum = true) => {
+    const score = (lib: ReferenceLibrary, references: ReferenceProfiles, withSpectrum = true) => {
       calibrationFor(lib); // once per library, outside the timed loop
       const counts = new Array(m + 1).fill(0);
       const start = performance.now();
@@ -240,7 +265,7 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
             spectrum: withSpectrum ? spectra.subarray(i * set.points, (i + 1) * set.points) : undefined,
           },
           lib,
-          { components: m, candidates: 1 },
+          { components: m, candidates: 1, referenceProfiles: withSpectrum ? references : null },
         );
         const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
         const right = (r.components ?? []).filter((c) => truth.has(c.class)).length;
@@ -250,9 +275,9 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
       const atLeast = range(1, m + 1).map((n) => (100 * counts.slice(n).reduce((s: number, v: number) => s + v, 0)) / set.n);
       return { atLeast, ms };
     };
-    const a = score(small);
-    const b = score(full);
-    const e = score(small, false);
+    const a = score(small, smallProfiles);
+    const b = score(full, fullProfiles);
+    const e = score(small, smallProfiles, false);
     ctx.log?.(`mixtures m=${m}: ${a.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L}), ${b.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${ctx.classes}, ${b.ms.toFixed(1)} ms/query)`);
     ctx.log?.(`mixtures m=${m}, embedding space only (no spectrum): ${e.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L})`);
     results.push({

@@ -124,3 +124,41 @@ describe('nnlsCoordinateDescent', () => {
     truth.forEach((v, j) => expect(w[j]).toBeCloseTo(v, 2));
   });
 });
+
+describe('identify() with the reconstruction search', () => {
+  it('uses the library’s kept reference spectra and finds 4-component mixtures that the profile hybrid misses', async () => {
+    const { ReferenceLibrary } = await import('../../core/identify/library.ts');
+    const { identify } = await import('../../core/identify/identify.ts');
+    const { peaks, projectionEncoder } = await import('./synthetic.ts');
+    const points = 600;
+    const encoder = projectionEncoder(points, 16, 5);
+    const rng = mulberry32(9);
+    const lib = new ReferenceLibrary({ dim: 16, points, modelVersion: encoder.version });
+    const classes = Array.from({ length: 30 }, () => Array.from({ length: 3 }, () => 20 + Math.floor(rng() * 560)));
+    for (let c = 0; c < classes.length; c++) {
+      const spectra = new Float32Array(5 * points);
+      for (let s = 0; s < 5; s++) spectra.set(peaks(points, classes[c], 3, 2 * s - 4), s * points);
+      await lib.enroll(`c${c}`, spectra, encoder);
+    }
+    let reconstruction = 0;
+    let hybrid = 0;
+    const trials = 25;
+    for (let t = 0; t < trials; t++) {
+      const truth = new Set<number>();
+      while (truth.size < 4) truth.add(Math.floor(rng() * classes.length));
+      const spectrum = new Float32Array(points);
+      for (const c of truth) peaks(points, classes[c], 3, Math.round(rng() * 6 - 3)).forEach((v, j) => (spectrum[j] += v * (0.5 + rng())));
+      const max = Math.max(...spectrum);
+      spectrum.forEach((v, j) => (spectrum[j] = v / max));
+      const embedding = await encoder.embed(spectrum, 1);
+      const want = [...truth].map((c) => `c${c}`).sort().join();
+      const got = (r: ReturnType<typeof identify>) => r.components!.map((c) => c.class).sort().join();
+      const withReferences = identify({ embedding, spectrum }, lib, { components: 4 });
+      expect(withReferences.components!.reduce((s, c) => s + c.fraction, 0)).toBeCloseTo(1, 3);
+      if (got(withReferences) === want) reconstruction++;
+      if (got(identify({ embedding, spectrum }, lib, { components: 4, referenceProfiles: null })) === want) hybrid++;
+    }
+    expect(reconstruction / trials).toBeGreaterThanOrEqual(0.9);
+    expect(reconstruction).toBeGreaterThan(hybrid);
+  });
+});
