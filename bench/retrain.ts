@@ -97,10 +97,11 @@ await feeder;
 await sleep(2000);
 await daemon.stop();
 
-// Per switch: once a result of the new model appeared, no later result may carry another one.
-let mixed = 0;
-const sw = seen.filter((s) => s.phase === 'switch');
-for (let i = 1; i < sw.length; i++) if (sw[i].modelVersion !== sw[i - 1].modelVersion && sw.slice(i).some((x) => x.modelVersion === sw[i - 1].modelVersion)) mixed++;
+// In commit order the versions must run old, promoted, old again (the rollback): more runs mean a result of one model
+// came after the first result of the next, i.e. a batch mixed models around a switch.
+const sw = seen.filter((s) => s.phase === 'switch').map((s) => s.modelVersion);
+const runs = sw.filter((v, i) => i === 0 || v !== sw[i - 1]);
+const mixed = Math.max(0, runs.length - 3);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,6 +122,7 @@ const out = {
   phases: rows,
   fed,
   results: seen.length,
+  versionRunsAcrossSwitches: runs,
   resultsMixedAfterSwitch: mixed,
   note: 'one run on the shared 2-core build machine; compare phases with each other, not with other runs',
 };

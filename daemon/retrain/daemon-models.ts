@@ -66,6 +66,7 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
         throw new SpectrumInputError('model-grid', `model ${dir} takes another input grid than the daemon's model; it cannot replace it`, { file: dir });
       }
       // The library is re-embedded with the new model before the switch; the batches meanwhile use the old pair.
+      await reembedInSmallSteps(o.store, next);
       const library = new LibraryService(o.store, next, o.preprocessVector, o.log);
       await library.load();
       await gate.switchBetweenBatches(() => {
@@ -92,4 +93,25 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
     o.log,
   );
   return { gate, manager, serial };
+}
+
+/**
+ * Embeds the store's references with a new model in chunks of 16, yielding to the event loop after each, so the
+ * pipeline's micro-batches keep running between them (one 256-spectrum call blocks the main thread for seconds on a
+ * loaded machine); LibraryService.load() then finds nothing stale.
+ */
+async function reembedInSmallSteps(store: Store, encoder: Encoder, chunk = 16): Promise<void> {
+  const points = encoder.grid.points;
+  const dim = encoder.dim;
+  const stale = store.references().filter((r) => r.modelVersion !== encoder.version || !r.embedding);
+  const rows: Array<{ id: number; embedding: Float32Array }> = [];
+  for (let start = 0; start < stale.length; start += chunk) {
+    const part = stale.slice(start, start + chunk);
+    const x = new Float32Array(part.length * points);
+    part.forEach((r, i) => x.set(r.vector.subarray(0, points), i * points));
+    const e = await encoder.embed(x, part.length);
+    part.forEach((r, i) => rows.push({ id: r.id, embedding: e.slice(i * dim, (i + 1) * dim) }));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (rows.length > 0) store.setEmbeddings(encoder.version, rows);
 }
