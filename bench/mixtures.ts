@@ -4,7 +4,8 @@
  * Mixture search methods side by side on the SAME mixtures, as protocols.ts `mixtures()` builds them: encoder from
  * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
  * spectra (50 per class), m-component mixtures of the classes' test spectra. Prints at-least-n-of-m (percent) and
- * ms/query per method and library; writes bench/results/mixtures.json.
+ * ms/query per method and library; writes bench/results/mixtures.json. --refs N / --shortlist N tune the
+ * reconstruction search ('spectral': profile-cosine shortlist; 'spectral+emb': plus the embedding beam's members).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -27,6 +28,9 @@ interface Args {
   methods: string[];
   full: boolean;
   seed: number;
+  /** Reconstruction-search options (references per class, shortlist size) for side-by-side tuning. */
+  refs?: number;
+  shortlist?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -41,6 +45,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--methods') args.methods = next().split(',');
     else if (a === '--no-full') args.full = false;
     else if (a === '--seed') args.seed = Number(next());
+    else if (a === '--refs') args.refs = Number(next());
+    else if (a === '--shortlist') args.shortlist = Number(next());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
   if (!args.model) throw new Error('--model DIR is required (e.g. /work/saved-models/tinylin-500/mixtures-seed1)');
@@ -116,15 +122,16 @@ async function main(): Promise<void> {
       const matrix = library.matrix();
       const names = matrix.classNames;
       const profileIndex = new Map(profiles.classNames().map((name, i) => [name, i]));
+      const tuning = { referencesPerClass: args.refs, shortlistSize: args.shortlist };
       const methods: Record<string, Method> = {
         embedding: (i) => (identify({ embedding: embOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
         hybrid: (i) => (identify({ embedding: embOf(i), spectrum: specOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
-        spectral: (i) => spectralMixtureSearch(profiles, specOf(i), m).classIndices.map((c) => profiles.classNames()[c]),
+        spectral: (i) => spectralMixtureSearch(profiles, specOf(i), m, tuning).classIndices.map((c) => profiles.classNames()[c]),
         'spectral+emb': (i) => {
           const fits = beamMixtureSearch(matrix.centroids, matrix.dim, embOf(i), { maxComponents: m, beamWidth: 16 });
           const fromEmb = (fits[m - 1]?.classIndices ?? []).map((c) => profileIndex.get(names[c]) ?? -1);
           const shortlist = [...fromEmb, ...profileRanking(profiles, profiles.profileOf(specOf(i))).slice(0, 12 + 3 * m)];
-          return spectralMixtureSearch(profiles, specOf(i), m, { shortlist }).classIndices.map((c) => profiles.classNames()[c]);
+          return spectralMixtureSearch(profiles, specOf(i), m, { ...tuning, shortlist }).classIndices.map((c) => profiles.classNames()[c]);
         },
       };
       for (const method of args.methods) {
@@ -144,7 +151,7 @@ async function main(): Promise<void> {
     }
   }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, date: new Date().toISOString(), rows }, null, 2) + '\n');
+  writeFileSync('bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
 }
 
 main().catch((err: unknown) => {
