@@ -14,6 +14,8 @@ interface EmbedOptions {
   out: string;
   normalize: boolean;
   backend: string;
+  engine: string;
+  threads: string;
 }
 
 async function runEmbed(opts: EmbedOptions): Promise<void> {
@@ -26,9 +28,9 @@ async function runEmbed(opts: EmbedOptions): Promise<void> {
   const arr = decodeNpy(raw);
   const { initEngine } = await import('../../core/engine/index.ts');
   await initEngine({ backend: opts.backend as 'auto', logger: (m) => process.stderr.write(m + '\n') });
-  const { loadEncoder } = await import('../../core/encoder/model-files.ts');
+  const { loadInferenceEncoder } = await import('../../core/engine/onnx.ts');
   const { normalizeRows } = await import('../../core/training/augment.ts');
-  const encoder = await loadEncoder(opts.model);
+  const { encoder } = await loadInferenceEncoder(opts.model, { engine: opts.engine as 'auto', threads: Number(opts.threads), logger: (m) => process.stderr.write(m + '\n') });
   try {
     const points = encoder.grid.points;
     const shape = arr.shape.length === 1 ? [1, arr.shape[0]] : arr.shape;
@@ -63,6 +65,8 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'output .npy of embeddings')
     .option('--no-normalize', 'the spectra are already scaled to max |y| = 1 (default: scale each row)')
     .option('--backend <name>', 'auto | tensorflow-gpu | tensorflow | wasm | cpu', 'auto')
+    .option('--engine <name>', 'inference engine: auto (onnxruntime when it loads and matches tfjs) | tfjs | onnx', 'auto')
+    .option('--threads <n>', 'onnxruntime intra-op threads', '1')
     .action(async (opts: EmbedOptions) => {
       try {
         await runEmbed(opts);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SpectrumInputError } from '../../core/errors.ts';
+import type { InferenceEngine } from '../../core/engine/onnx.ts';
 import { DEFAULT_MODEL, openEncoder, prepareFiles, readLibrary, stackRows } from './library.ts';
 
 /**
@@ -10,6 +11,7 @@ import { DEFAULT_MODEL, openEncoder, prepareFiles, readLibrary, stackRows } from
 
 interface IdentifyOpts {
   model: string;
+  engine: string;
   library: string;
   k: string;
   mixtures: boolean;
@@ -23,6 +25,7 @@ export function register(program: Command): void {
     .description('identify the compound or mixture in each spectrum file against a reference library')
     .requiredOption('--library <LIB>', 'library file (made with `spectrad library add`)')
     .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
+    .option('--engine <name>', 'inference engine: auto | tfjs | onnx (docs/ENGINE.md)', 'auto')
     .option('--k <n>', 'neighbours that vote', '3')
     .option('--no-mixtures', 'single compounds only')
     .option('--max-components <n>', 'most mixture components considered', '5')
@@ -43,7 +46,7 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
   let encoder;
   let library;
   try {
-    encoder = await openEncoder(opts.model);
+    encoder = await openEncoder(opts.model, opts.engine as InferenceEngine);
     library = readLibrary(opts.library);
     if (library.modelVersion !== encoder.version) {
       console.error(`spectrad: library was embedded with model ${library.modelVersion}; re-embedding in memory for ${encoder.version}`);

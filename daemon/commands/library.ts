@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Encoder } from '../../core/encoder/types.ts';
+import type { InferenceEngine } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { deserializeLibrary, serializeLibrary, ReferenceLibrary } from '../../core/identify/library.ts';
 
@@ -23,14 +24,17 @@ export function writeLibrary(file: string, library: ReferenceLibrary): void {
   renameSync(tmp, file);
 }
 
-export async function openEncoder(dir: string): Promise<Encoder> {
+/** The model's Encoder on the chosen inference engine (auto: onnxruntime when it loads and matches tfjs, docs/ENGINE.md). */
+export async function openEncoder(dir: string, engine: InferenceEngine = 'auto', threads = 1): Promise<Encoder> {
   const { initEngine } = await import('../../core/engine/index.ts');
-  const { loadEncoder } = await import('../../core/encoder/model-files.ts');
+  const { loadInferenceEncoder } = await import('../../core/engine/onnx.ts');
   await initEngine();
   if (!existsSync(dir)) {
     throw new SpectrumInputError('model-missing', `no model directory at ${dir} (give --model DIR)`, { file: dir });
   }
-  return loadEncoder(dir);
+  // Only a fallback is worth a line on stderr; the chosen engine is the expected case.
+  const { encoder } = await loadInferenceEncoder(dir, { engine, threads, logger: (m) => (/using tfjs/.test(m) ? process.stderr.write(`spectrad: ${m}\n`) : undefined) });
+  return encoder;
 }
 
 export interface PreparedSpectrum {
