@@ -5,6 +5,7 @@
  * spectra are renamed into its inbox at a steady rate throughout. Phases, measured side by side in one run:
  *  - idle: no training;
  *  - retrain: POST /api/retrain (worker thread) until the candidate is kept;
+ *  - idle-after: no training again (brackets the run: the load of a shared machine drifts);
  *  - switch: POST /api/models/:v/promote?force=true then /api/models/rollback (re-embed the library, switch between
  *    micro-batches) with spectra arriving; also checks that no result carries the old model after the first result
  *    of the new one (per switch).
@@ -92,6 +93,9 @@ for (const call of ['/api/models/v2/promote?force=true', '/api/models/rollback']
   switches.push({ to: String(answer.version), ms: Date.now() - s0, modelVersion: String(answer.modelVersion) });
   await sleep(3000);
 }
+// A second quiet phase brackets the run: on a shared machine the load drifts, and this shows by how much.
+phase = 'idle-after';
+await sleep(idleS * 1000);
 feeding = false;
 await feeder;
 await sleep(2000);
@@ -99,7 +103,7 @@ await daemon.stop();
 
 // In commit order the versions must run old, promoted, old again (the rollback): more runs mean a result of one model
 // came after the first result of the next, i.e. a batch mixed models around a switch.
-const sw = seen.filter((s) => s.phase === 'switch').map((s) => s.modelVersion);
+const sw = seen.filter((s) => s.phase === 'switch' || s.phase === 'idle-after').map((s) => s.modelVersion);
 const runs = sw.filter((v, i) => i === 0 || v !== sw[i - 1]);
 const mixed = Math.max(0, runs.length - 3);
 
@@ -107,7 +111,7 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
-const rows = ['idle', 'retrain', 'switch'].map((p) => {
+const rows = ['idle', 'retrain', 'switch', 'idle-after'].map((p) => {
   const l = seen.filter((s) => s.phase === p).map((s) => s.latencyMs);
   return { phase: p, results: l.length, p50Ms: pct(l, 50), p95Ms: pct(l, 95), maxMs: Math.max(...l) };
 });

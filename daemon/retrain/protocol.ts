@@ -19,6 +19,8 @@ export interface RetrainJob {
   readonly seed: number;
   /** tfjs backend for the worker (the daemon's model.engine). */
   readonly backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
+  /** Nice value of the training thread (Linux; default 10) so identification on the main thread comes first. */
+  readonly niceness?: number;
   readonly train: LabelledRows;
   readonly val: LabelledRows;
 }

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initEngine, tf } from '../../core/engine/index.ts';
 import { embeddingDim } from '../../core/encoder/architectures.ts';
@@ -8,6 +10,7 @@ import type { RetrainJob, WorkerToMain, MainToWorker } from './protocol.ts';
 // Runs in a worker_thread (loaded through worker-bootstrap.mjs): trains a candidate from the current model's weights
 // on the library's labelled spectra while the daemon's main thread keeps identifying.
 const job = (workerData as { job: RetrainJob }).job;
+lowerThreadPriority();
 const port = parentPort;
 if (!port) throw new Error('worker-entry runs only inside a worker_thread');
 const send = (m: WorkerToMain): void => port.postMessage(m);
@@ -87,4 +90,18 @@ try {
   }
 } catch (err) {
   send({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
+}
+
+/**
+ * Training shares the machine with the daemon's main thread, which must keep identifying: on Linux a thread has its
+ * own nice value, so this worker thread (where the wasm kernels run) drops to nice 10 and the main thread keeps its
+ * priority. Best effort: elsewhere, or without /proc, the run goes on at normal priority.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, job.niceness ?? 10);
+  } catch {
+    // not Linux, or not permitted: normal priority
+  }
 }
