@@ -138,13 +138,15 @@ describe('the README walkthrough on the embedded default', () => {
       await row.locator('input[type="checkbox"]').check();
     }
     await page.fill('input[name="class-name"]', 'compound-x');
+    expect(await page.locator('[data-role="selected-count"]').textContent()).toBe('3');
+    await shot('3-label');
     await page.click('[data-action="enroll"]');
     await page.waitForSelector('dialog.signin[open]');
     // `cat data/http-token`, as the README says: the first start must have written it there.
     const token = readFileSync(join(dir, 'data', 'http-token'), 'utf8').trim();
     expect(token.length).toBeGreaterThan(0);
     await page.fill('dialog.signin input[name="token"]', token);
-    await shot('3-token');
+    await shot('4-token');
     await page.click('dialog.signin [data-action="sign-in"]');
     await page.waitForSelector('.toast-ok', { timeout: 20_000 });
 
@@ -155,7 +157,7 @@ describe('the README walkthrough on the embedded default', () => {
     await page.click('a[data-route="live"]');
     await page.waitForSelector(`.answer-host .answer[data-result-id="${r4.id}"]`, { timeout: 10_000 });
     expect(await page.locator('.answer-host .answer-title').textContent()).toBe('compound-x');
-    await shot('4-recognised');
+    await shot('5-recognised');
     expect(errors).toEqual([]);
   }, 120_000);
 });
