@@ -159,6 +159,10 @@ export const modelSchema = z.strictObject({
   dir: z.string().optional(),
   /** Force an engine; auto picks the fastest one available. */
   engine: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  /** Inference engine: auto = onnxruntime when it loads and its export matches tfjs within 1e-4, else tfjs (docs/ENGINE.md). */
+  inference: z.enum(['auto', 'tfjs', 'onnx']).default('auto'),
+  /** onnxruntime intra-op threads (1 measured best per spectrum on a shared 2-core machine). */
+  inferenceThreads: z.number().int().min(1).max(64).default(1),
 });
 
 export const librarySchema = z.strictObject({

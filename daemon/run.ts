@@ -274,15 +274,16 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   lifecycle.add(
     'model',
     async () => {
-      const [{ initEngine }, { loadEncoder }, formats, pre] = await Promise.all([
+      const [{ initEngine }, { loadInferenceEncoder }, formats, pre] = await Promise.all([
         import('../core/engine/index.ts'),
-        import('../core/encoder/model-files.ts'),
+        import('../core/engine/onnx.ts'),
         import('../core/formats/index.ts'),
         import('../core/preprocess/index.ts'),
       ]);
       await initEngine({ backend: config.model.engine, logger: (msg) => log.info(msg) });
-      encoder = await loadEncoder(modelDirAtStart(config, log));
-      log.info({ dir: config.model.dir, version: encoder.version, points: encoder.grid.points, dim: encoder.dim }, 'model loaded');
+      const loaded = await loadInferenceEncoder(modelDirAtStart(config, log), { engine: config.model.inference, threads: config.model.inferenceThreads, logger: (msg) => log.info(msg) });
+      encoder = loaded.encoder;
+      log.info({ dir: config.model.dir, version: encoder.version, points: encoder.grid.points, dim: encoder.dim, inference: loaded.choice.engine }, 'model loaded');
       const chain = config.preprocessing;
       preprocessSpectrum = (s) => pre.preprocess(s, encoder.grid, chain);
       gridX = Array.from(pre.gridX(encoder.grid));
