@@ -30,6 +30,8 @@ interface Args {
   seed: number;
   /** Reconstruction-search options (references per class, shortlist size) for side-by-side tuning. */
   refs?: number;
+  /** Also: percent of single test spectra that identify() (mixture decision on) calls a mixture. */
+  falseMixture?: boolean;
   shortlist?: number;
 }
 
@@ -46,6 +48,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-full') args.full = false;
     else if (a === '--seed') args.seed = Number(next());
     else if (a === '--refs') args.refs = Number(next());
+    else if (a === '--false-mixture') args.falseMixture = true;
     else if (a === '--shortlist') args.shortlist = Number(next());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
@@ -148,6 +151,26 @@ async function main(): Promise<void> {
         rows.push({ components: m, library: library.classCount, method, mixtures: n, atLeast, msPerQuery: ms });
         console.log(`m=${m} library=${library.classCount} ${method.padEnd(14)} ${atLeast.map((v) => v.toFixed(1).padStart(5)).join(' ')}   ${ms.toFixed(1)} ms/query (${n} mixtures)`);
       }
+    }
+  }
+  if (args.falseMixture) {
+    const n = args.limit > 0 ? Math.min(args.limit, test.n) : test.n;
+    const singles = normalizeRows(test).x;
+    const emb = await embedAll(encoder, singles.subarray(0, n * test.points), n);
+    for (const built of [small, full]) {
+      if (!built) continue;
+      const { library, profiles } = built;
+      let mixtureCalls = 0;
+      let rightSingle = 0;
+      const start = performance.now();
+      for (let i = 0; i < n; i++) {
+        const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: singles.subarray(i * test.points, (i + 1) * test.points) }, library, { referenceProfiles: profiles });
+        if (r.status === 'mixture') mixtureCalls++;
+        else if (r.class === String(test.y[i])) rightSingle++;
+      }
+      const ms = (performance.now() - start) / n;
+      rows.push({ singles: n, library: library.classCount, falseMixtureRate: (100 * mixtureCalls) / n, rightAsSingle: (100 * rightSingle) / n, msPerQuery: ms });
+      console.log(`single test spectra, library=${library.classCount}: called a mixture ${((100 * mixtureCalls) / n).toFixed(1)} %, right single answer ${((100 * rightSingle) / n).toFixed(1)} %, ${ms.toFixed(1)} ms/query (${n} spectra)`);
     }
   }
   mkdirSync('bench/results', { recursive: true });
