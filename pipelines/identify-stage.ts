@@ -1,5 +1,14 @@
 import type { Encoder } from '../core/encoder/types.ts';
-import { calibrate, identify, identifyBatch, type Calibration, type LibraryMatrix, type ReferenceLibrary } from '../core/identify/index.ts';
+import {
+  calibrate,
+  identify,
+  identifyBatch,
+  synthesizeMixtureEmbeddings,
+  withMixtureEmbeddings,
+  type Calibration,
+  type LibraryMatrix,
+  type ReferenceLibrary,
+} from '../core/identify/index.ts';
 import type { Identification } from '../core/identify/types.ts';
 
 export interface IdentifyStageOptions {
@@ -18,6 +27,8 @@ export function createIdentifyStage(
   encoder: Encoder,
   library: () => ReferenceLibrary,
   options: IdentifyStageOptions,
+  /** Called when a library state's calibration gained its unknown-component threshold (tests, logs). */
+  onRefined?: (matrix: LibraryMatrix) => void,
 ): (vectors: readonly Float32Array[]) => Promise<Identification[]> {
   const calibrations = new WeakMap<LibraryMatrix, Calibration>();
   const calibrationOf = (lib: ReferenceLibrary): Calibration | undefined => {
@@ -27,8 +38,24 @@ export function createIdentifyStage(
     if (!cal) {
       cal = calibrate(lib, { targetFalseUnknownRate: options.targetFalseUnknownRate, maxComponents: options.maxComponents });
       calibrations.set(matrix, cal);
+      if (options.mixture !== 'off') refineInBackground(lib, matrix, cal);
     }
     return cal;
+  };
+  // The unknown-component threshold needs mixtures of the library's own spectra embedded by this encoder (about 200
+  // encoder rows): done after the first answer so start-up and enrollment never wait for it; until then a mixture's
+  // residual is judged by the unknown threshold. A result for a library state that has since changed is dropped.
+  const refineInBackground = (lib: ReferenceLibrary, matrix: LibraryMatrix, cal: Calibration): void => {
+    const components = Math.min(4, options.maxComponents);
+    void synthesizeMixtureEmbeddings(lib, encoder, 200, components)
+      .then((mixtures) => {
+        if (mixtures.length === 0 || lib.matrix() !== matrix || calibrations.get(matrix) !== cal) return;
+        calibrations.set(matrix, withMixtureEmbeddings(cal, lib, mixtures, options.maxComponents));
+        onRefined?.(matrix);
+      })
+      .catch(() => {
+        // The encoder was swapped or disposed meanwhile: the calibration keeps its fallback threshold.
+      });
   };
 
   return async (vectors) => {

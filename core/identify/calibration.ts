@@ -204,17 +204,9 @@ export function calibrate(library: ReferenceLibrary, options: CalibrationOptions
     // A floor of 0.05 in t (5 % less distance) keeps a near-degenerate null from calling every small gain a mixture.
     mixtureGain: gains.t.length ? Math.max(quantile(gains.t, 1 - rate), 0.05) : 0.5,
   };
-  let unknownComponentThreshold = unknownThreshold;
-  if (options.mixtureEmbeddings && options.mixtureEmbeddings.length >= matrix.dim * 10) {
-    const fits: number[] = [];
-    const n = options.mixtureEmbeddings.length / matrix.dim;
-    for (let i = 0; i < n; i++) {
-      const q = options.mixtureEmbeddings.subarray(i * matrix.dim, (i + 1) * matrix.dim);
-      const all = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents: options.maxComponents ?? 5, beamWidth: 8 });
-      fits.push(Math.max(...all.map((f) => f.similarity)));
-    }
-    unknownComponentThreshold = quantile(Float32Array.from(fits), targetFalseUnknownRate);
-  }
+  const unknownComponentThreshold = options.mixtureEmbeddings
+    ? (mixtureFitThreshold(matrix, options.mixtureEmbeddings, targetFalseUnknownRate, options.maxComponents) ?? unknownThreshold)
+    : unknownThreshold;
 
   return {
     unknownThreshold,
@@ -228,6 +220,31 @@ export function calibrate(library: ReferenceLibrary, options: CalibrationOptions
     looAccuracy: dist.topCorrect.length ? dist.topCorrect.reduce((s, v) => s + v, 0) / dist.topCorrect.length : 0,
     ...(perClass ? { perClass } : {}),
   };
+}
+
+/**
+ * The fit similarity below which a mixture holds a component the library lacks: the target quantile of the best fits
+ * of mixtures of library classes (e.g. synthesizeMixtureEmbeddings). Undefined with fewer than 10 mixtures.
+ */
+export function mixtureFitThreshold(matrix: LibraryMatrix, mixtureEmbeddings: Float32Array, rate: number, maxComponents = 5): number | undefined {
+  if (mixtureEmbeddings.length < matrix.dim * 10) return undefined;
+  const fits: number[] = [];
+  const n = mixtureEmbeddings.length / matrix.dim;
+  for (let i = 0; i < n; i++) {
+    const q = mixtureEmbeddings.subarray(i * matrix.dim, (i + 1) * matrix.dim);
+    const all = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents, beamWidth: 8 });
+    fits.push(Math.max(...all.map((f) => f.similarity)));
+  }
+  return quantile(Float32Array.from(fits), rate);
+}
+
+/**
+ * A calibration with its unknown-component threshold set from mixture embeddings: the rest of calibrate() does not
+ * need the encoder, so a caller can answer at once and add this when the mixtures are embedded (in the background).
+ */
+export function withMixtureEmbeddings(cal: Calibration, library: ReferenceLibrary, mixtureEmbeddings: Float32Array, maxComponents = 5): Calibration {
+  const threshold = mixtureFitThreshold(library.matrix(), mixtureEmbeddings, cal.targetFalseUnknownRate, maxComponents);
+  return threshold === undefined ? cal : { ...cal, unknownComponentThreshold: threshold };
 }
 
 /** Calibrated confidence in [0, 1] that the top class is right, from its similarity and its margin over the next. */
