@@ -8,8 +8,10 @@
  * and splits each step into compute (the slowest worker's gradients + update) and communication (copies, averaging).
  * Batch-norm statistics become per-worker in 2 x 32 (a model-quality change this does not measure).
  *
- *   npm run bench:train-parallel -- [--arch tiny,seed] [--steps 6] [--batch 64]
+ *   npm run bench:train-parallel -- [--arch tiny,seed] [--steps 6] [--batch 64]   (writes bench/results/train-parallel.json)
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -136,6 +138,8 @@ async function main(): Promise<void> {
   const batch = Number(values.batch);
   const steps = Number(values.steps);
   console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  const rows: Array<Record<string, string | number>> = [];
+  const loadBefore = os.loadavg();
   console.log('| arch | layout | step ms (median) | ms/spectrum | compute ms | communication ms | speed-up vs 1 x 64 |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const arch of values.arch.split(',')) {
@@ -156,10 +160,15 @@ async function main(): Promise<void> {
     for (const [name, ts] of Object.entries(timings)) {
       const total = median(ts.map((t) => t.totalMs));
       const compute = median(ts.map((t) => t.computeMs));
+      rows.push({ arch, layout: name, stepMs: total, msPerSpectrum: total / batch, computeMs: compute, communicationMs: total - compute, speedupVsOne: base / total });
       console.log(`| ${arch} | ${name} | ${total.toFixed(0)} | ${(total / batch).toFixed(2)} | ${compute.toFixed(0)} | ${(total - compute).toFixed(0)} | ${(base / total).toFixed(2)}x |`);
     }
     await Promise.all(all.map((r) => r.terminate()));
   }
+  const file = path.join('bench', 'results', 'train-parallel.json');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: os.cpus().length, loadAverage: { before: loadBefore, after: os.loadavg() }, batch, steps, results: rows }, null, 2) + '\n');
+  console.log(`wrote ${file}`);
 }
 
 if (isMainThread) await main();
