@@ -30,12 +30,14 @@ afterAll(async () => {
   await stopAllServers();
 });
 
-function slowDomain(delayMs: number): PipelineDomain {
+/** identify waits for the gate (so the queue surely fills, however loaded the machine), then delayMs per batch. */
+function slowDomain(delayMs: number, gate: Promise<void>): PipelineDomain {
   return {
     modelVersion: 'slow-1',
     parse: (input) => [{ block: 0, spectrum: createSpectrum({ y: (JSON.parse(input.payload.toString()) as { y: number[] }).y }) }],
     preprocess: (s) => Float32Array.from(s.y),
     async identify(vectors) {
+      await gate;
       await new Promise((r) => setTimeout(r, delayMs));
       return vectors.map((v): Identification => ({ status: 'identified', class: `c${v[0]}`, score: 0.9, candidates: [{ class: `c${v[0]}`, score: 0.9 }] }));
     },
@@ -47,10 +49,12 @@ function slowPipeline(input: InputAdapter, delayMs = 40) {
   const dir = makeTempDir('bp-store');
   const store = new Store(path.join(dir, 'spectrad.db'), { outputs: ['out'] });
   const pressure: boolean[] = [];
+  let openGate!: () => void;
+  const gate = new Promise<void>((r) => (openGate = r));
   /** How many inputs the source still held (not taken) each time the pipeline paused. */
   const pipeline = new SpectrumPipeline({
     store,
-    domain: slowDomain(delayMs),
+    domain: slowDomain(delayMs, gate),
     batchSize: 4,
     windowMs: 5,
     queueBound: 8,
@@ -68,7 +72,7 @@ function slowPipeline(input: InputAdapter, delayMs = 40) {
   pipeline.results$.subscribe((r) => results.push(r));
   pipeline.attach(input.inputs$);
   pipeline.start();
-  return { store, pipeline, pressure, results };
+  return { store, pipeline, pressure, results, openGate };
 }
 
 function payload(i: number): string {
@@ -80,18 +84,19 @@ describe('backpressure from a slow stage to real inputs', () => {
     const inbox = makeTempDir('bp-inbox');
     const staging = makeTempDir('bp-staging');
     const folder = new FolderInput({ name: 'inbox', folders: [inbox], patterns: ['*.json'], stableMs: 50, pollMs: 20 });
-    const { store, pipeline, pressure, results } = slowPipeline(folder);
-    let waitingWhilePaused = 0;
-    const probe = setInterval(() => {
-      if (folder.paused) waitingWhilePaused = Math.max(waitingWhilePaused, readdirSync(inbox).filter((f) => f.endsWith('.json')).length);
-    }, 10);
+    const { store, pipeline, pressure, results, openGate } = slowPipeline(folder);
     await folder.start();
     for (let i = 0; i < BURST; i++) {
       writeFileSync(path.join(staging, `s${i}.json`), payload(i));
       renameSync(path.join(staging, `s${i}.json`), path.join(inbox, `s${i}.json`));
     }
-    await waitFor('every file identified', () => results.filter((r) => r.status === 'identified').length >= BURST, 60_000, 50);
-    clearInterval(probe);
+    // The identify stage is held: the queue fills and the folder input is paused, with unread files left in the folder.
+    await waitFor('the folder input paused', () => folder.paused, 60_000, 5);
+    await new Promise((r) => setTimeout(r, 300));
+    const waitingWhilePaused = readdirSync(inbox).filter((f) => f.endsWith('.json')).length;
+    expect(folder.paused).toBe(true);
+    openGate();
+    await waitFor('every file identified', () => results.filter((r) => r.status === 'identified').length >= BURST, 120_000, 50);
     await folder.stop();
     await pipeline.drain();
 
@@ -112,7 +117,7 @@ describe('backpressure from a slow stage to real inputs', () => {
   it('MQTT: holds messages unacknowledged while paused (the broker keeps the rest), every message processed once', async () => {
     mkdirSync(makeTempDir('bp-mqtt'), { recursive: true });
     const input = new MqttInput({ name: 'mqtt', url: broker.url, clientId: `bp-${ulid()}`, topics: ['bp/+/spectrum'], instrumentTopicLevel: 1, receiveMaximum: 16, stopGraceMs: 0 });
-    const { store, pipeline, pressure, results } = slowPipeline(input, 100);
+    const { store, pipeline, pressure, results, openGate } = slowPipeline(input);
     let maxHeld = 0;
     let maxUnacked = 0;
     const probe = setInterval(() => {
@@ -125,9 +130,12 @@ describe('backpressure from a slow stage to real inputs', () => {
       Promise.all(Array.from({ length: to - from }, (_, k) => publisher.publishAsync(`bp/inst${(from + k) % 3}/spectrum`, payload(from + k), { qos: 1 })));
     // The first half fills the queue (the broker window lets it all in at once); the second half arrives while paused.
     await publish(0, BURST / 2);
-    await waitFor('the input paused', () => input.paused, 30_000, 2);
+    await waitFor('the input paused', () => input.paused, 60_000, 2);
     await publish(BURST / 2, BURST);
-    await waitFor('every message identified', () => results.filter((r) => r.status === 'identified').length >= BURST, 60_000, 50);
+    await waitFor('messages held while paused', () => input.heldCount > 0, 60_000, 5);
+    expect(input.paused).toBe(true);
+    openGate();
+    await waitFor('every message identified', () => results.filter((r) => r.status === 'identified').length >= BURST, 120_000, 50);
     clearInterval(probe);
     await publisher.endAsync();
     await pipeline.drain();
