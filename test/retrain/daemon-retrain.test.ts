@@ -152,7 +152,8 @@ describe('background retraining, model versions, alerts and instruments (real da
     expect((await api('DELETE', '/api/retrain', { token: true })).status).toBe(404);
     expect((await api('POST', '/api/retrain', { token: true, body: { epochs: 200 } })).status).toBe(202);
     expect((await api('POST', '/api/retrain', { token: true, body: { epochs: 0 } })).status).toBe(400);
-    await waitFor('first epoch', async () => ((await api('GET', '/api/retrain')).json as unknown as Status).epoch! >= 1, 30_000, 200);
+    // Once the worker has measured the current model it is training: cancel reaches it between two steps.
+    await waitFor('worker started', async () => ((await api('GET', '/api/retrain')).json as unknown as Status).before?.metrics.accuracy !== undefined, 30_000, 100);
     expect((await api('DELETE', '/api/retrain', { token: true })).status).toBe(200);
     const s = await waitState(['cancelled', 'failed', 'kept'], 15_000);
     expect(s.state).toBe('cancelled');
