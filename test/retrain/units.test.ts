@@ -95,3 +95,28 @@ describe('InstrumentHealthTracker', () => {
     expect(b).toMatchObject({ name: 'lab-b', state: 'down', counts: { results: 1, unknown: 1 } });
   });
 });
+
+describe('modelDirAtStart', () => {
+  it('loads the promoted version after a restart, the configured model without one or when its files are gone', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { modelDirAtStart, modelRegistryOf } = await import('../../daemon/retrain/daemon-models.ts');
+    const dataDir = mkdtempSync(join(tmpdir(), 'start-model-'));
+    const config = { dataDir, model: { dir: '/shipped' } } as unknown as Parameters<typeof modelDirAtStart>[0];
+    const warnings: object[] = [];
+    const log = { debug() {}, info() {}, warn: (o: object) => warnings.push(o), error() {} };
+    expect(modelDirAtStart(config, log)).toBe('/shipped');
+    const registry = modelRegistryOf(config);
+    registry.add({ version: 'v1', dir: '/shipped', accuracyBefore: null, accuracyAfter: 0.9 });
+    registry.promote('v1');
+    registry.add({ version: 'v2', accuracyBefore: 0.9, accuracyAfter: 0.95, baseVersion: 'v1' });
+    registry.promote('v2');
+    mkdirSync(registry.dirFor('v2'), { recursive: true });
+    writeFileSync(join(registry.dirFor('v2'), 'model.json'), '{}');
+    expect(modelDirAtStart(config, log)).toBe(registry.dirFor('v2'));
+    rmSync(registry.dirFor('v2'), { recursive: true });
+    expect(modelDirAtStart(config, log)).toBe('/shipped');
+    expect(warnings).toEqual([expect.objectContaining({ version: 'v2' })]);
+  });
+});
