@@ -513,7 +513,8 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
     out.push('## Unknown detection');
     out.push('');
     out.push(`Library of the first 80 % of the classes; test spectra of the rest must come out unknown. Threshold calibrated`);
-    out.push(`from the library alone (leave-one-out same-class similarity quantile at a ${report.unknown.targetFalseUnknownRate} % target false-unknown rate).`);
+    out.push(`from the library alone (per class, from each class's leave-one-out spread, at a ${report.unknown.targetFalseUnknownRate} % target false-unknown rate;`);
+    out.push('how, and how it behaves: [CALIBRATION.md](CALIBRATION.md)).');
     out.push('');
     out.push(`- AUROC (top similarity, known vs absent): ${fmt(report.unknown.auroc, 4)}`);
     out.push(`- false-unknown rate on known classes: ${fmt(report.unknown.falseUnknownRate)} %`);
