@@ -236,6 +236,8 @@ export const retrainSchema = z.strictObject({
   seed: z.number().int().default(1),
   /** Promote the candidate at once when it is at least as good on the held-out spectra as the current model. */
   autoPromote: z.boolean().default(false),
+  /** Start a run by itself once this many spectra have been labelled since the last run (0: only on demand). */
+  afterLabels: z.number().int().min(0).default(0),
 });
 
 export const configSchema = z.strictObject({

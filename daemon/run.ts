@@ -251,7 +251,12 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   // Enrollment and undo wait for a model switch to finish (both rewrite the library's embeddings).
   const enrollDirect = services.enroll;
   const undoDirect = services.undoEnrollment;
-  services.enroll = (req) => (models ? models.serial.run(() => enrollDirect(req)) : enrollDirect(req));
+  services.enroll = async (req) => {
+    const answer = await (models ? models.serial.run(() => enrollDirect(req)) : enrollDirect(req));
+    // Labels accumulate towards a background retraining run (retrain.afterLabels; off by default).
+    models?.manager.noteLabelled(answer.added);
+    return answer;
+  };
   services.undoEnrollment = (id) => (models ? models.serial.run(() => undoDirect(id)) : undoDirect(id));
   services.models = () => models?.manager;
   services.instruments = () => instruments.list([...states.values()]);

@@ -85,7 +85,7 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
     },
     {
       ...RETRAIN_DEFAULTS,
-      ...(o.config.retrain ? { epochs: o.config.retrain.epochs, holdOut: o.config.retrain.holdOut, lr: o.config.retrain.learningRate, seed: o.config.retrain.seed, autoPromote: o.config.retrain.autoPromote } : {}),
+      ...(o.config.retrain ? { epochs: o.config.retrain.epochs, holdOut: o.config.retrain.holdOut, lr: o.config.retrain.learningRate, seed: o.config.retrain.seed, autoPromote: o.config.retrain.autoPromote, afterLabels: o.config.retrain.afterLabels } : {}),
       backend: o.config.model.engine,
       ...o.settings,
     },

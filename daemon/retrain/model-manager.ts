@@ -15,6 +15,8 @@ export interface RetrainSettings {
   /** Promote the candidate when it is at least as good as the current model. */
   readonly autoPromote: boolean;
   readonly backend: RetrainJob['backend'];
+  /** Start a run by itself once this many spectra have been labelled since the last run started (0: only on demand). */
+  readonly afterLabels?: number;
 }
 
 /** What the manager needs of the running daemon. */
@@ -52,6 +54,9 @@ export interface RetrainStatus {
   readonly after?: { readonly modelVersion?: string; readonly metrics: Readonly<Record<string, number>> };
   readonly activeVersion?: string;
   readonly versions: readonly VersionView[];
+  /** Spectra labelled since the last run started, and the count that starts a run by itself (absent: on demand only). */
+  readonly labelsSinceLastRun: number;
+  readonly autoAfterLabels?: number;
 }
 
 export interface SwitchAnswer {
@@ -94,8 +99,9 @@ interface Run {
  */
 export class ModelManager {
   private run: Run | undefined;
-  private live: Omit<RetrainStatus, 'activeVersion' | 'versions'> = { state: 'idle' };
+  private live: Omit<RetrainStatus, 'activeVersion' | 'versions' | 'labelsSinceLastRun' | 'autoAfterLabels'> = { state: 'idle' };
   private switching: Promise<unknown> = Promise.resolve();
+  private labelsSinceLastRun = 0;
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -119,7 +125,8 @@ export class ModelManager {
 
   status(): RetrainStatus {
     const current = this.registry.current();
-    return { ...this.live, activeVersion: current?.version, versions: this.versions() };
+    const auto = this.settings.afterLabels ? { autoAfterLabels: this.settings.afterLabels } : {};
+    return { ...this.live, activeVersion: current?.version, versions: this.versions(), labelsSinceLastRun: this.labelsSinceLastRun, ...auto };
   }
 
   versions(): VersionView[] {
@@ -137,6 +144,29 @@ export class ModelManager {
         ...(v.references !== undefined ? { references: v.references } : {}),
       },
     }));
+  }
+
+  /**
+   * Counts newly labelled spectra (enrollment) and starts a run by itself when `afterLabels` of them have accumulated
+   * and none is going; labels that arrive during a run count towards the next one. A run that cannot start (too few
+   * labelled spectra per class yet) is logged and retried at the next label. Returns whether a run started.
+   */
+  noteLabelled(count: number): boolean {
+    this.labelsSinceLastRun += Math.max(0, count);
+    const threshold = this.settings.afterLabels ?? 0;
+    if (threshold <= 0 || this.run || this.labelsSinceLastRun < threshold) {
+      this.publish();
+      return false;
+    }
+    try {
+      this.start();
+      this.log.info({ labels: threshold }, 'retraining started by itself: enough new labels');
+      return true;
+    } catch (err) {
+      this.log.warn({ err, labels: this.labelsSinceLastRun }, 'enough new labels for a retraining run, but it could not start');
+      this.publish();
+      return false;
+    }
   }
 
   /** Starts a background run; 409-worthy SpectrumInputError 'retrain-running' when one is going. */
@@ -159,6 +189,7 @@ export class ModelManager {
       val: split.val,
     };
     const worker = this.spawn(job);
+    this.labelsSinceLastRun = 0;
     const run: Run = { worker, version, base, heldOut: split.val.n, references: split.train.n, cancelled: false };
     this.run = run;
     this.live = {

@@ -29,7 +29,7 @@ class FakeWorker extends EventEmitter implements TrainingWorker {
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const settle = () => new Promise((r) => setImmediate(r));
 
-function setup(autoPromote: boolean) {
+function setup(autoPromote: boolean, afterLabels = 0) {
   const registry = new ModelRegistry(join(mkdtempSync(join(tmpdir(), 'mm-')), 'models'));
   ModelManager.registerBase(registry, '/shipped', 'shipped@abc', 0.99);
   const switched: string[] = [];
@@ -39,7 +39,7 @@ function setup(autoPromote: boolean) {
   const manager = new ModelManager(
     registry,
     { points: 4, references: () => refs, switchTo: async (dir) => (switched.push(dir), `model@${dir}`) },
-    { epochs: 2, holdOut: 0.34, lr: 1e-4, seed: 1, autoPromote, backend: 'cpu' },
+    { epochs: 2, holdOut: 0.34, lr: 1e-4, seed: 1, autoPromote, backend: 'cpu', afterLabels },
     (s) => statuses.push(s),
     quiet,
     (job) => {
@@ -121,5 +121,28 @@ describe('ModelManager', () => {
       { epochs: 1, holdOut: 0.2, lr: 1e-4, seed: 1, autoPromote: false, backend: 'cpu' }, () => undefined, quiet, () => { throw new Error('must not spawn'); });
     expect(() => manager.start()).toThrow(/at least 2 classes/);
     expect(manager.status().state).toBe('idle');
+  });
+
+  it('starts a run by itself once enough spectra are labelled, counting labels made during a run towards the next', async () => {
+    const { manager, workers } = setup(false, 5);
+    expect(manager.noteLabelled(3)).toBe(false);
+    expect(manager.status()).toMatchObject({ state: 'idle', labelsSinceLastRun: 3, autoAfterLabels: 5 });
+    expect(manager.noteLabelled(2)).toBe(true);
+    expect(workers).toHaveLength(1);
+    expect(manager.status()).toMatchObject({ state: 'training', labelsSinceLastRun: 0 });
+    // during the run: counted, no second run
+    expect(manager.noteLabelled(6)).toBe(false);
+    expect(workers).toHaveLength(1);
+    workers[0].say(done(0.8, 0.7));
+    await settle();
+    expect(manager.noteLabelled(0)).toBe(true);
+    expect(workers).toHaveLength(2);
+  });
+
+  it('never starts by itself when afterLabels is 0', () => {
+    const { manager, workers } = setup(false, 0);
+    expect(manager.noteLabelled(1000)).toBe(false);
+    expect(workers).toHaveLength(0);
+    expect(manager.status().autoAfterLabels).toBeUndefined();
   });
 });
