@@ -261,6 +261,11 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   services.models = () => models?.manager;
   services.instruments = () => instruments.list([...states.values()]);
 
+  if (config.http.enabled) {
+    const { assertAddressFree } = await import('./http/port-check.ts');
+    await assertAddressFree(config.http.host, config.http.port);
+  }
+
   lifecycle.add(
     'store',
     async () => {

@@ -29,7 +29,15 @@ export function register(program: Command): void {
         throw err;
       }
       const { startDaemon } = await import('../run.ts');
-      const daemon = await startDaemon(config);
+      let daemon;
+      try {
+        daemon = await startDaemon(config);
+      } catch (err) {
+        // Said in one line and exited: left uncaught, the wasm runtime's handler would print its own source first.
+        const { AddressInUseError } = await import('../http/port-check.ts');
+        console.error(`spectrad: could not start: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(err instanceof AddressInUseError ? 2 : 1);
+      }
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals++;
