@@ -392,7 +392,7 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
       const cpuMs = processCpuMs(child.pid!) - cpuBefore;
       const stagesMsPerItem = stageDelta(stagesBefore, await freshStages());
       const after = await health();
-      const run = tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, seed model, demo library; after: ${after}`);
+      const run = tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, bundled model (models/default, tiny architecture, not the paper's seed), demo library; after: ${after}`);
       runs.push({ ...run, cpuMsPerSpectrum: Math.round((cpuMs / Math.max(1, run.received)) * 100) / 100, stagesMsPerItem });
       console.log(formatRow(runs.at(-1)!));
       console.log(`  daemon CPU ${runs.at(-1)!.cpuMsPerSpectrum} ms/spectrum; stages ms/spectrum wall (CPU): ${Object.entries(stagesMsPerItem).map(([k, v]) => `${k} ${v.ms} (${v.cpuMs})`).join(', ')}`);
