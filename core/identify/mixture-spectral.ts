@@ -1,6 +1,7 @@
 import { gaussianKernel } from '../benchmark/index.ts';
 import { SpectrumInputError } from '../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
+import { accumulateProfile } from './profile.ts';
 
 /**
  * Mixture search in spectral space, by reconstruction (issue 4 allows "non-negative least squares in embedding or
@@ -41,19 +42,8 @@ function kernelFor(sigma: number): Float64Array {
 
 /** Pooled, blurred profile of one spectrum written into out (linear: a mixture's profile is the sum of its parts'). */
 export function profileInto(spectrum: ArrayLike<number>, out: Float32Array | Float64Array, spec: ProfileSpec = DEFAULT_PROFILE_SPEC): void {
-  const dim = out.length;
-  const pooled = new Float64Array(dim);
-  for (let j = 0; j < spectrum.length; j++) pooled[Math.floor(j / spec.pool)] += spectrum[j];
-  const kernel = kernelFor(spec.sigma);
-  const radius = (kernel.length - 1) / 2;
   out.fill(0);
-  for (let i = 0; i < dim; i++) {
-    const v = pooled[i];
-    if (v === 0) continue;
-    const lo = Math.max(0, i - radius);
-    const hi = Math.min(dim - 1, i + radius);
-    for (let t = lo; t <= hi; t++) out[t] += v * kernel[t - i + radius];
-  }
+  accumulateProfile(spectrum, out, spec.pool, kernelFor(spec.sigma));
 }
 
 /** Per-reference spectral profiles of every class, the dictionary the reconstruction fits with. */

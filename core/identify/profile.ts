@@ -9,7 +9,6 @@ import { gaussianKernel } from '../benchmark/index.ts';
 export const PROFILE_POOL = 10;
 const PROFILE_SIGMA = 1.5;
 const kernel = gaussianKernel(PROFILE_SIGMA);
-const radius = (kernel.length - 1) / 2;
 
 export function profileDim(points: number): number {
   return Math.ceil(points / PROFILE_POOL);
@@ -17,15 +16,25 @@ export function profileDim(points: number): number {
 
 /** Adds the profile of one spectrum into `out` (length profileDim(spectrum.length)). */
 export function addProfile(spectrum: ArrayLike<number>, out: Float64Array | Float32Array): void {
+  accumulateProfile(spectrum, out, PROFILE_POOL, kernel);
+}
+
+/**
+ * Adds the profile of one spectrum, summed over bins of `pool` points and blurred with `blur` (odd length, centred),
+ * into `out`: the one pooling and blurring every spectral profile (class means here, individual references in
+ * mixture-spectral.ts) is made with.
+ */
+export function accumulateProfile(spectrum: ArrayLike<number>, out: Float64Array | Float32Array, pool: number, blur: ArrayLike<number>): void {
   const dim = out.length;
+  const half = (blur.length - 1) / 2;
   const pooled = new Float64Array(dim);
-  for (let j = 0; j < spectrum.length; j++) pooled[Math.floor(j / PROFILE_POOL)] += spectrum[j];
+  for (let j = 0; j < spectrum.length; j++) pooled[Math.floor(j / pool)] += spectrum[j];
   for (let i = 0; i < dim; i++) {
     const v = pooled[i];
     if (v === 0) continue;
-    const lo = Math.max(0, i - radius);
-    const hi = Math.min(dim - 1, i + radius);
-    for (let t = lo; t <= hi; t++) out[t] += v * kernel[t - i + radius];
+    const lo = Math.max(0, i - half);
+    const hi = Math.min(dim - 1, i + half);
+    for (let t = lo; t <= hi; t++) out[t] += v * blur[t - i + half];
   }
 }
 
