@@ -41,7 +41,7 @@ export function requireToken(why: string): Promise<string | undefined> {
 
 export function askForToken(why: string, problem?: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', required: true, placeholder: 'token from the daemon config (http.token)', 'aria-label': 'Token' });
+    const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', required: true, placeholder: 'token: <data dir>/http-token, or http.token in the config', 'aria-label': 'Token' });
     const dialog = h('dialog', { class: 'dialog signin', 'aria-labelledby': 'signin-title' });
     const finish = (token: string | undefined): void => {
       dialog.close();
