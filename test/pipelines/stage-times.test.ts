@@ -35,9 +35,10 @@ describe('StageTimes', () => {
     await t.timeAsync('publish', 1, () => new Promise((r) => setTimeout(r, 30)));
     const s = t.snapshot();
     expect(s.parse!.cpuMs).toBeGreaterThan(0);
-    expect(s.parse!.cpuMs).toBeLessThanOrEqual(s.parse!.ms + 5);
-    // Waiting on a timer costs (almost) no CPU.
+    // Waiting on a timer costs (almost) no CPU; spinning costs more. (Process CPU time also counts the runtime's
+    // other threads, e.g. GC helpers, so it is not bounded by the step's wall time: CI saw 37.4 ms CPU in 32 ms wall.)
     expect(s.publish!.cpuMs).toBeLessThan(s.publish!.ms / 2);
+    expect(s.parse!.cpuMs).toBeGreaterThan(s.publish!.cpuMs);
   });
 
   it('times an asynchronous step until its promise settles', async () => {
