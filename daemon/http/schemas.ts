@@ -235,6 +235,8 @@ export const retrainStatusSchema = {
     after: { type: 'object', properties: { modelVersion: { type: 'string' }, metrics: metricsSchema } },
     activeVersion: { type: 'string' },
     versions: { type: 'array', items: modelVersionSchema },
+    labelsSinceLast: { type: 'integer', description: 'spectra labelled since the last run started' },
+    threshold: { type: 'integer', description: 'labels that start a run by itself (retrain.afterLabels); absent when runs start only on demand' },
   },
 } as const;
 

@@ -55,8 +55,8 @@ export interface RetrainStatus {
   readonly activeVersion?: string;
   readonly versions: readonly VersionView[];
   /** Spectra labelled since the last run started, and the count that starts a run by itself (absent: on demand only). */
-  readonly labelsSinceLastRun: number;
-  readonly autoAfterLabels?: number;
+  readonly labelsSinceLast: number;
+  readonly threshold?: number;
 }
 
 export interface SwitchAnswer {
@@ -99,7 +99,7 @@ interface Run {
  */
 export class ModelManager {
   private run: Run | undefined;
-  private live: Omit<RetrainStatus, 'activeVersion' | 'versions' | 'labelsSinceLastRun' | 'autoAfterLabels'> = { state: 'idle' };
+  private live: Omit<RetrainStatus, 'activeVersion' | 'versions' | 'labelsSinceLast' | 'threshold'> = { state: 'idle' };
   private switching: Promise<unknown> = Promise.resolve();
   private labelsSinceLastRun = 0;
 
@@ -125,8 +125,8 @@ export class ModelManager {
 
   status(): RetrainStatus {
     const current = this.registry.current();
-    const auto = this.settings.afterLabels ? { autoAfterLabels: this.settings.afterLabels } : {};
-    return { ...this.live, activeVersion: current?.version, versions: this.versions(), labelsSinceLastRun: this.labelsSinceLastRun, ...auto };
+    const auto = this.settings.afterLabels ? { threshold: this.settings.afterLabels } : {};
+    return { ...this.live, activeVersion: current?.version, versions: this.versions(), labelsSinceLast: this.labelsSinceLastRun, ...auto };
   }
 
   versions(): VersionView[] {

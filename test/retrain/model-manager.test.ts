@@ -126,10 +126,10 @@ describe('ModelManager', () => {
   it('starts a run by itself once enough spectra are labelled, counting labels made during a run towards the next', async () => {
     const { manager, workers } = setup(false, 5);
     expect(manager.noteLabelled(3)).toBe(false);
-    expect(manager.status()).toMatchObject({ state: 'idle', labelsSinceLastRun: 3, autoAfterLabels: 5 });
+    expect(manager.status()).toMatchObject({ state: 'idle', labelsSinceLast: 3, threshold: 5 });
     expect(manager.noteLabelled(2)).toBe(true);
     expect(workers).toHaveLength(1);
-    expect(manager.status()).toMatchObject({ state: 'training', labelsSinceLastRun: 0 });
+    expect(manager.status()).toMatchObject({ state: 'training', labelsSinceLast: 0 });
     // during the run: counted, no second run
     expect(manager.noteLabelled(6)).toBe(false);
     expect(workers).toHaveLength(1);
@@ -143,6 +143,6 @@ describe('ModelManager', () => {
     const { manager, workers } = setup(false, 0);
     expect(manager.noteLabelled(1000)).toBe(false);
     expect(workers).toHaveLength(0);
-    expect(manager.status().autoAfterLabels).toBeUndefined();
+    expect(manager.status().threshold).toBeUndefined();
   });
 });
