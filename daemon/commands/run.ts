@@ -56,7 +56,11 @@ export function register(program: Command): void {
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
-      // A fault in one adapter's callback must not take the daemon down; log it loudly instead.
+      // A fault in one adapter's callback must not take the daemon down; log it loudly instead. The tfjs wasm runtime
+      // (Emscripten) installs handlers that rethrow, which ends the process with exit code 7 whatever else listens:
+      // they are removed first, or one stray exception would still kill the daemon (the operator walkthrough saw exit 7).
+      process.removeAllListeners('uncaughtException');
+      process.removeAllListeners('unhandledRejection');
       process.on('uncaughtException', (err) => daemon.log.error({ err }, 'uncaught exception (daemon keeps running)'));
       process.on('unhandledRejection', (err) => daemon.log.error({ err }, 'unhandled rejection (daemon keeps running)'));
     });
