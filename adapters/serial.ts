@@ -4,6 +4,7 @@
  * instrument powered off) it reopens with exponential backoff until stop(). A serial line has nothing to
  * acknowledge: ack() and reject() only settle the input.
  */
+import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { Observable } from 'rxjs';
 import type { AdapterState } from '../core/messages.ts';
@@ -29,6 +30,11 @@ export interface SerialInputOptions {
   /** Tells the parser what a frame holds; default by framing: line 'serial.csv', jcamp 'serial.jdx', markers 'serial.txt'. */
   readonly formatHint?: string;
   readonly reconnect?: BackoffOptions;
+  /**
+   * How often to check that the device node still exists, in ms (default 1000). The kernel's hangup on an unplugged
+   * device does not always reach the poller (seen with a pty whose master side went away); a vanished node does.
+   */
+  readonly presenceCheckMs?: number;
   /** Told about frames thrown away (oversize, truncated). */
   readonly onDropped?: (event: Extract<FrameEvent, { kind: 'dropped' }>) => void;
 }
@@ -111,15 +117,27 @@ export class SerialInput implements InputAdapter {
     const framer = new FramingTransform(o.framing, o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     port.pipe(framer);
     framer.on('data', (ev: FrameEvent) => this.onFrame(ev));
-    port.on('error', () => {
-      // 'close' follows and schedules the reopen; the error itself needs no handling beyond not crashing.
-    });
-    port.once('close', () => {
+    let gone = false;
+    const lost = (reason: string) => {
+      if (gone) return;
+      gone = true;
+      clearInterval(presence);
       port.unpipe(framer);
       framer.destroy();
       if (this.port === port) this.port = undefined;
-      if (this.running) this.scheduleReopen(`${o.path} closed or disappeared`);
+      if (this.running) this.scheduleReopen(reason);
+    };
+    const presence = setInterval(() => {
+      if (existsSync(o.path)) return;
+      // close() fails on a descriptor the kernel already hung up; either way the port is gone.
+      if (port.isOpen) port.close(() => lost(`${o.path} disappeared`));
+      else lost(`${o.path} disappeared`);
+    }, o.presenceCheckMs ?? 1000);
+    presence.unref();
+    port.on('error', () => {
+      // 'close' follows and schedules the reopen; the error itself needs no handling beyond not crashing.
     });
+    port.once('close', () => lost(`${o.path} closed or disappeared`));
     this.state.set('up');
   }
 

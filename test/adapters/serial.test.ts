@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialPort } from 'serialport';
 import { SerialInput, type SerialInputOptions } from '../../adapters/serial.ts';
@@ -103,6 +104,16 @@ describe('serial input over a real socat pty pair', () => {
     await dev.write('2,2\n');
     await waitFor('line after reconnect', () => got.length === 2);
     expect(text(got)).toEqual(['1,1', '2,2']);
+  });
+
+  it('notices a device node that vanished even when the open descriptor reports nothing', async () => {
+    const pty = await startPtyPair();
+    const { states } = await startSerial(pty, { framing: { kind: 'line' }, presenceCheckMs: 100 });
+    expect(states.at(-1)?.state).toBe('up');
+    // socat keeps both pty ends alive; only the node goes, as when udev removes /dev/ttyUSB0 before the hangup lands.
+    rmSync(pty.a);
+    await waitFor('down', () => states.at(-1)?.state === 'down', 3000);
+    expect(states.at(-1)?.detail).toMatch(/disappeared; retrying in \d+ ms/);
   });
 
   it('waits for a port that is not there yet at start', async () => {
