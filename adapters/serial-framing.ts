@@ -54,24 +54,35 @@ export function frameAll(framing: SerialFraming, data: Buffer, maxFrameBytes?: n
   return createFramer(framing, maxFrameBytes).push(data);
 }
 
-class LineFramer implements Framer {
-  private buf: Buffer = Buffer.alloc(0);
-  /** Inside a line already reported as oversize: drop bytes up to its delimiter. */
-  private discarding = false;
-  private readonly delim: Buffer;
-
-  constructor(delimiter: string, private readonly max: number) {
-    if (!delimiter) throw new RangeError('line delimiter must not be empty');
-    this.delim = Buffer.from(delimiter, 'latin1');
-  }
+/** What every framer keeps: the bytes of a frame not yet complete, grown chunk by chunk. */
+abstract class BufferingFramer implements Framer {
+  protected buf: Buffer = Buffer.alloc(0);
 
   get pending(): number {
     return this.buf.length;
   }
 
+  abstract push(chunk: Buffer): FrameEvent[];
+
+  protected append(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+  }
+}
+
+class LineFramer extends BufferingFramer {
+  /** Inside a line already reported as oversize: drop bytes up to its delimiter. */
+  private discarding = false;
+  private readonly delim: Buffer;
+
+  constructor(delimiter: string, private readonly max: number) {
+    super();
+    if (!delimiter) throw new RangeError('line delimiter must not be empty');
+    this.delim = Buffer.from(delimiter, 'latin1');
+  }
+
   push(chunk: Buffer): FrameEvent[] {
     const out: FrameEvent[] = [];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.append(chunk);
     for (;;) {
       const idx = this.buf.indexOf(this.delim);
       if (idx < 0) {
@@ -96,8 +107,7 @@ class LineFramer implements Framer {
   }
 }
 
-class MarkerFramer implements Framer {
-  private buf: Buffer = Buffer.alloc(0);
+class MarkerFramer extends BufferingFramer {
   private inside = false;
   /**
    * An oversize frame was dropped before its end arrived: skip to that end marker, so the end is not taken for the
@@ -108,18 +118,15 @@ class MarkerFramer implements Framer {
   private readonly end: Buffer;
 
   constructor(start: string, end: string, private readonly max: number) {
+    super();
     if (!start || !end) throw new RangeError('start and end markers must not be empty');
     this.start = Buffer.from(start, 'latin1');
     this.end = Buffer.from(end, 'latin1');
   }
 
-  get pending(): number {
-    return this.buf.length;
-  }
-
   push(chunk: Buffer): FrameEvent[] {
     const out: FrameEvent[] = [];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.append(chunk);
     for (;;) {
       if (this.discarding) {
         const e = this.buf.indexOf(this.end);
@@ -182,8 +189,7 @@ export function jcampLabel(line: string): string | undefined {
   return m ? m[1].replace(/[\s\-/_]/g, '').toUpperCase() : undefined;
 }
 
-class JcampFramer implements Framer {
-  private buf: Buffer = Buffer.alloc(0);
+class JcampFramer extends BufferingFramer {
   /** Open ##TITLE= blocks; compound files nest blocks inside a LINK block. */
   private depth = 0;
   private parts: Buffer[] = [];
@@ -196,15 +202,17 @@ class JcampFramer implements Framer {
    */
   private midLine = false;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    super();
+  }
 
-  get pending(): number {
+  override get pending(): number {
     return this.buf.length + this.size;
   }
 
   push(chunk: Buffer): FrameEvent[] {
     const out: FrameEvent[] = [];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.append(chunk);
     for (;;) {
       const nl = this.buf.indexOf(0x0a);
       if (this.midLine) {
