@@ -8,15 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopAllServers } from '../../test/support/servers.ts';
-import {
-  diskFull,
-  folderDeleted,
-  mqttBrokerOutage,
-  serialUnplug,
-  startOutageRig,
-  tsdbOutage,
-  type OutageFigures,
-} from '../../test/reliability/support/outage-harness.ts';
+import { diskFull, OUTAGE_SCENARIOS, startOutageRig, type OutageFigures } from '../../test/reliability/support/outage-harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +25,7 @@ const started = Date.now();
 const rig = await startOutageRig();
 const figures: OutageFigures[] = [];
 try {
-  for (const scenario of [mqttBrokerOutage, tsdbOutage, serialUnplug, folderDeleted, diskFull]) {
+  for (const scenario of OUTAGE_SCENARIOS) {
     const f = await scenario(rig, { n: scenario === diskFull ? Math.max(1, Math.round(n / 3)) : n, holdMs });
     console.log(JSON.stringify(f));
     figures.push(f);

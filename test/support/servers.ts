@@ -94,7 +94,7 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
-function tcpAccepts(port: number): Promise<boolean> {
+export function tcpAccepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
     s.once('connect', () => {

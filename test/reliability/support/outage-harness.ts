@@ -494,3 +494,12 @@ function existsIn(dir: string, name: string): boolean {
 function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
+
+/** Every outage, in the order the long run takes them (the disk-full one feeds a third as many spectra). */
+export const OUTAGE_SCENARIOS: readonly ((rig: OutageRig, o: ScenarioOptions) => Promise<OutageFigures>)[] = [
+  mqttBrokerOutage,
+  tsdbOutage,
+  serialUnplug,
+  folderDeleted,
+  diskFull,
+];

@@ -6,9 +6,8 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import path from 'node:path';
-import { BINARIES, freePort, makeTempDir, requireBinary, sleep } from '../../support/servers.ts';
+import { BINARIES, freePort, makeTempDir, requireBinary, sleep, tcpAccepts } from '../../support/servers.ts';
 
 export interface TlsBroker {
   readonly dir: string;
@@ -38,17 +37,6 @@ export function makeCertificates(dir: string): { ca: string; serverCert: string;
   openssl(dir, ['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.pem']);
   const p = (f: string) => path.join(dir, f);
   return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key') };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 export async function startTlsBroker(username = 'spectrad', password = `pw-${Math.random().toString(36).slice(2)}-secret`): Promise<TlsBroker> {
@@ -93,7 +81,7 @@ export async function startTlsBroker(username = 'spectrad', password = `pw-${Mat
   child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
   process.once('exit', () => child.kill('SIGKILL'));
   const deadline = Date.now() + 15_000;
-  while (!((await accepts(plain)) && (await accepts(tls)) && (await accepts(mtls)))) {
+  while (!((await tcpAccepts(plain)) && (await tcpAccepts(tls)) && (await tcpAccepts(mtls)))) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start: ${output}`);
     await sleep(50);
   }
