@@ -1,50 +1,80 @@
 /**
  * Daemon throughput, latency, memory and exactly-once counts against real servers (mosquitto from test/support).
  *
- * Stage "adapters" (always): the edges alone, without identification, so their share of the budget is known.
+ * Stage "adapters": the edges alone, without identification, so their share of the budget is known.
  *  - MQTT: a publisher sends JSON spectra (5000 points, benchmark class data) at a fixed rate; MqttInput receives
  *    them, a fake pipeline acknowledges each and MqttOutput publishes a result; a subscriber measures publish ->
  *    result latency and counts lost and duplicated spectra.
  *  - folder: JCAMP-DX files are renamed into a watched folder at a fixed rate (rename-on-close, as instruments do);
  *    FolderInput emits each once, the ack moves it to processed/. Latency counts from the rename and includes the
  *    file-complete wait (stableMs).
- * Stage "daemon" (when `spectrad run` exists): the real daemon with a folder and an MQTT input and an MQTT output,
- * fed the same way; resident memory of the daemon process sampled from /proc.
+ * Stage "daemon": the real `spectrad run` with a folder and an MQTT input and an MQTT output, the demo library of 500
+ * classes and the model of --model (default the bundled models/default), fed the same way: MQTT alone, files alone,
+ * and both at once (half each), sustained at --rate; then each input at 20/s for the latency figure. Resident memory
+ * of the daemon process is sampled from /proc, its CPU time from /proc/PID/stat, its time per stage from its
+ * `pipeline stats` log line.
  *
- * Each stage runs sustained at --rate (default 100/s) for --duration seconds (default 60; --quick: 10), then at 20/s
- * for the latency figure. Prints a table, writes bench/results/daemon.json.
+ * Every daemon row records the model (architecture, version, directory), the inference engine the daemon chose
+ * (onnx or tfjs) and the load average before and after it. Prints a table, writes bench/results/daemon.json.
  * Usage: npm run bench:daemon [-- --quick] [-- --duration S] [-- --rate R] [-- --only adapters|daemon]
+ *        [-- --model DIR] [-- --profile DIR] [-- --out FILE]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { FolderInput } from '../adapters/folder.ts';
 import { MqttInput } from '../adapters/mqtt-input.ts';
 import { MqttOutput } from '../adapters/mqtt-output.ts';
 import type { RawInput } from '../adapters/types.ts';
-import { generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
-import { toJcamp } from '../core/formats/index.ts';
 import type { ResultMessage } from '../core/messages.ts';
-import { createSpectrum } from '../core/spectrum.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../test/support/servers.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, type Mosquitto } from '../test/support/servers.ts';
+import {
+  BenchDaemon,
+  BUNDLED_MODEL,
+  FILE_STABLE_MS,
+  loadAverage,
+  makePayloads,
+  paced,
+  percentile,
+  processCpuMs,
+  readModelCard,
+  rssMb,
+  writeBenchConfig,
+  type ModelInfo,
+  type Payloads,
+  type StageSnapshot,
+} from './support/daemon-bench.ts';
 
-const args = process.argv.slice(2);
-const arg = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes('--quick');
-const duration = Number(arg('duration') ?? (quick ? 10 : 60));
-const rate = Number(arg('rate') ?? 100);
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    duration: { type: 'string' },
+    rate: { type: 'string', default: '100' },
+    only: { type: 'string' },
+    model: { type: 'string', default: BUNDLED_MODEL },
+    profile: { type: 'string' },
+    out: { type: 'string', default: new URL('./results/daemon.json', import.meta.url).pathname },
+  },
+  strict: true,
+});
+const quick = opts.quick;
+const duration = Number(opts.duration ?? (quick ? 10 : 60));
+const rate = Number(opts.rate);
 const latencyRate = 20;
 const latencySeconds = quick ? 5 : 15;
-const only = arg('only');
-const FILE_STABLE_MS = 200;
+const only = opts.only;
+if (only !== undefined && only !== 'adapters' && only !== 'daemon') throw new Error('--only is adapters or daemon');
+for (const [k, v] of Object.entries({ duration, rate })) if (!Number.isFinite(v) || v <= 0) throw new Error(`--${k} must be a positive number`);
+const modelDir = resolve(opts.model);
+if (!existsSync(join(modelDir, 'model-card.json'))) throw new Error(`--model ${modelDir}: no model-card.json there`);
+
+type InputKind = 'mqtt' | 'folder' | 'mqtt+folder';
 
 interface Run {
   stage: string;
-  input: 'mqtt' | 'folder';
+  input: InputKind;
   targetRate: number;
   seconds: number;
   sent: number;
@@ -59,24 +89,12 @@ interface Run {
   cpuMsPerSpectrum?: number;
   /** Time per spectrum in each pipeline stage during this run (from the daemon's 'pipeline stats' log). */
   stagesMsPerItem?: Record<string, { ms: number; cpuMs: number }>;
+  /** The model and engine the daemon ran with (daemon rows). */
+  model?: ModelInfo;
+  /** 1-minute load average of the machine before and after the run. */
+  loadBefore?: number;
+  loadAfter?: number;
   note?: string;
-}
-
-interface StageTotal {
-  items: number;
-  ms: number;
-  cpuMs: number;
-}
-type StageSnapshot = Record<string, StageTotal>;
-
-/** CPU time (ms) a process used so far, user + system, from /proc/PID/stat (clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Per-item wall and CPU ms of each stage between two snapshots of the daemon's summed stage times. */
@@ -89,47 +107,6 @@ function stageDelta(before: StageSnapshot, after: StageSnapshot): Record<string,
     if (items > 0) out[stage] = { ms: r((t.ms - b.ms) / items), cpuMs: r((t.cpuMs - b.cpuMs) / items) };
   }
   return out;
-}
-
-/** Benchmark spectra as JCAMP-DX text and as MQTT JSON, cycling through 20 classes. */
-function makePayloads(): { jcamp: string[]; json: string[] } {
-  const def = loadDefinition('benchmark');
-  const ds = generateTestSplit(def, { classes: Array.from({ length: 20 }, (_, i) => i * 25) });
-  const jcamp: string[] = [];
-  const json: string[] = [];
-  for (let i = 0; i < ds.n; i += 9) {
-    const y = Array.from(ds.x.subarray(i * ds.points, (i + 1) * ds.points), (v) => Math.round(v * 1e5) / 1e5);
-    jcamp.push(toJcamp(createSpectrum({ y, meta: { title: `class ${ds.y[i]}` } })));
-    json.push(JSON.stringify({ y, meta: { title: `class ${ds.y[i]}` } }));
-  }
-  return { jcamp, json };
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-/** Calls send(i) at a steady rate for the given time; returns how many were sent. */
-async function paced(perSecond: number, seconds: number, send: (i: number) => void | Promise<void>): Promise<number> {
-  const total = Math.round(perSecond * seconds);
-  const t0 = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / perSecond;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    await send(i);
-  }
-  return total;
-}
-
-function rssMb(pid = process.pid): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 class Tally {
@@ -267,89 +244,36 @@ async function adaptersFolder(payloads: string[], perSecond: number, seconds: nu
   return tally.summary('adapters', 'folder', perSecond, seconds, Math.max(seconds, elapsed), `FolderInput, stableMs ${FILE_STABLE_MS}, ${processed} moved to processed/`);
 }
 
-/** The real daemon, when its run command exists. */
-async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json: string[] }, runs: Run[]): Promise<void> {
-  if (!existsSync(new URL('../daemon/commands/run.ts', import.meta.url))) {
-    console.log('stage daemon: skipped, `spectrad run` does not exist yet (daemon/commands/run.ts)');
-    return;
-  }
+/** The real daemon (`spectrad run`) with the model of --model. */
+async function daemonStage(broker: Mosquitto, payloads: Payloads, runs: Run[]): Promise<ModelInfo> {
   const dir = makeTempDir('bench-daemon');
   const inbox = join(dir, 'inbox');
   const staging = join(dir, 'staging');
   mkdirSync(inbox);
   mkdirSync(staging);
   const httpPort = await freePort();
-  const config = [
-    'instrument: bench',
-    `dataDir: ${join(dir, 'data')}`,
-    'logLevel: info',
-    'pipeline:',
-    '  statsIntervalS: 1',
-    'inputs:',
-    '  - type: folder',
-    '    name: inbox',
-    `    paths: [${inbox}]`,
-    `    stabilityMs: ${FILE_STABLE_MS}`,
-    '  - type: mqtt',
-    '    name: mqtt',
-    `    url: ${broker.url}`,
-    '    topics: [spectrad/+/spectrum]',
-    '    clientId: bench-daemon',
-    'outputs:',
-    '  - type: mqtt',
-    `    url: ${broker.url}`,
-    'http:',
-    '  host: 127.0.0.1',
-    `  port: ${httpPort}`,
-    'library:',
-    '  demo: true',
-  ].join('\n');
-  writeFileSync(join(dir, 'spectrad.yaml'), config + '\n');
-  const bin = new URL('../bin/spectrad.js', import.meta.url).pathname;
+  const configFile = writeBenchConfig({ dir, instrument: 'bench', inbox, brokerUrl: broker.url, clientId: 'bench-daemon', httpPort, modelDir });
   // --profile DIR: a V8 CPU profile of the daemon process (open it in Chrome DevTools or read it with bench/cpu-profile-top.ts).
-  const profile = arg('profile');
-  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, bin, 'run', '--config', join(dir, 'spectrad.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  // The daemon logs its summed stage times every second; the latest is kept to difference around each run.
-  let stages: { at: number; snapshot: StageSnapshot } = { at: 0, snapshot: {} };
-  let partial = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    const lines = (partial + b.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line.includes('"pipeline stats"')) continue;
-      try {
-        const entry = JSON.parse(line) as { stages?: StageSnapshot };
-        stages = { at: Date.now(), snapshot: entry.stages ?? {} };
-      } catch {
-        // a log line that is not ours
-      }
-    }
-  });
-  const freshStages = async (): Promise<StageSnapshot> => {
-    const asked = Date.now();
-    await waitFor('a fresh pipeline stats line', () => stages.at > asked, 5000, 100).catch(() => undefined);
-    return stages.snapshot;
-  };
-  child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const daemon = await BenchDaemon.start({ configFile, httpPort, cpuProfileDir: opts.profile });
+  const card = readModelCard(modelDir);
+  const model: ModelInfo = { ...card, engine: daemon.engine };
+  console.log(`daemon model: ${model.architecture} ${model.version} (${model.dir}), inference engine ${model.engine ?? 'unknown'}`);
   try {
-    await waitFor('daemon health', async () => (await fetch(`http://127.0.0.1:${httpPort}/api/health`).catch(() => undefined))?.ok, 180_000, 500).catch((e: unknown) => {
-      throw new Error(`${String(e)}\n${stderr}`);
-    });
     const health = async () => {
-      const h = (await (await fetch(`http://127.0.0.1:${httpPort}/api/health`)).json()) as { queues?: unknown; outbox?: unknown; counts?: unknown };
+      const h = await daemon.health();
       return JSON.stringify({ queues: h.queues, outbox: h.outbox, counts: h.counts });
+    };
+    const dropFile = (name: string, i: number) => {
+      writeFileSync(join(staging, name), payloads.jcamp[i % payloads.jcamp.length]);
+      renameSync(join(staging, name), join(inbox, name));
     };
     // Warm-up: the first batches compile the model's kernels; they are not what a running daemon costs.
     {
       const warm = new Tally();
       const sub = await subscriber(broker.url, 'spectrad/+/result', (_t, body) => warm.got((JSON.parse(body.toString()) as ResultMessage).source.split('/').pop() ?? ''));
       for (let i = 0; i < 40; i++) {
-        const name = `warm-${i}.jdx`;
-        writeFileSync(join(staging, name), payloads.jcamp[i % payloads.jcamp.length]);
-        warm.sent(name);
-        renameSync(join(staging, name), join(inbox, name));
+        warm.sent(`warm-${i}.jdx`);
+        dropFile(`warm-${i}.jdx`, i);
       }
       await drain(warm, 60_000);
       await sub.endAsync();
@@ -358,62 +282,67 @@ async function daemonStage(broker: Mosquitto, payloads: { jcamp: string[]; json:
     for (const [input, perSecond, seconds] of [
       ['mqtt', rate, duration],
       ['folder', rate, duration],
+      ['mqtt+folder', rate, duration],
       ['mqtt', latencyRate, latencySeconds],
       ['folder', latencyRate, latencySeconds],
     ] as const) {
       const tally = new Tally();
-      const tag = `${input}${perSecond}`;
+      const tag = `${input.replace('+', '')}${perSecond}`;
       const sub = await subscriber(broker.url, 'spectrad/+/result', (_t, body) => {
         const r = JSON.parse(body.toString()) as ResultMessage;
-        const key = input === 'folder' ? r.source.split('/').pop() ?? r.source : r.source;
-        if (key.includes(tag)) tally.got(key);
+        // MQTT: the source is the topic; folder: the file path.
+        const key = r.source.startsWith('spectrad/') ? r.source : (r.source.split('/').pop() ?? r.source);
+        if (key.includes(`${tag}-`)) tally.got(key);
       });
       const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
-      const timer = setInterval(() => (tally.maxRss = Math.max(tally.maxRss, rssMb(child.pid))), 250);
-      const stagesBefore = await freshStages();
-      const cpuBefore = processCpuMs(child.pid!);
+      const timer = setInterval(() => (tally.maxRss = Math.max(tally.maxRss, rssMb(daemon.pid))), 250);
+      const stagesBefore = (await daemon.freshStats())?.stages ?? {};
+      const cpuBefore = processCpuMs(daemon.pid);
+      const loadBefore = loadAverage()[0];
       const t0 = performance.now();
       await paced(perSecond, seconds, (i) => {
-        if (input === 'mqtt') {
+        const viaMqtt = input === 'mqtt' || (input === 'mqtt+folder' && i % 2 === 0);
+        if (viaMqtt) {
           const topic = `spectrad/${tag}-${i}/spectrum`;
           tally.sent(topic);
           publisher.publish(topic, payloads.json[i % payloads.json.length], { qos: 1 });
         } else {
           const name = `${tag}-${i}.jdx`;
-          writeFileSync(join(staging, name), payloads.jcamp[i % payloads.jcamp.length]);
           tally.sent(name);
-          renameSync(join(staging, name), join(inbox, name));
+          dropFile(name, i);
         }
       });
       await drain(tally, 30_000);
       const elapsed = (performance.now() - t0) / 1000;
       clearInterval(timer);
       await Promise.all([sub.endAsync(), publisher.endAsync()]);
-      const cpuMs = processCpuMs(child.pid!) - cpuBefore;
-      const stagesMsPerItem = stageDelta(stagesBefore, await freshStages());
+      const cpuMs = processCpuMs(daemon.pid) - cpuBefore;
+      const stagesMsPerItem = stageDelta(stagesBefore, (await daemon.freshStats())?.stages ?? {});
       const after = await health();
-      const run = tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, bundled model (models/default, tiny architecture, not the paper's seed), demo library; after: ${after}`);
-      runs.push({ ...run, cpuMsPerSpectrum: Math.round((cpuMs / Math.max(1, run.received)) * 100) / 100, stagesMsPerItem });
+      const run = tally.summary('daemon', input, perSecond, seconds, Math.max(seconds, elapsed), `spectrad run, demo library (500 classes); after: ${after}`);
+      runs.push({ ...run, cpuMsPerSpectrum: Math.round((cpuMs / Math.max(1, run.received)) * 100) / 100, stagesMsPerItem, model, loadBefore, loadAfter: loadAverage()[0] });
       console.log(formatRow(runs.at(-1)!));
       console.log(`  daemon CPU ${runs.at(-1)!.cpuMsPerSpectrum} ms/spectrum; stages ms/spectrum wall (CPU): ${Object.entries(stagesMsPerItem).map(([k, v]) => `${k} ${v.ms} (${v.cpuMs})`).join(', ')}`);
       console.log(`  health after: ${after}`);
     }
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await daemon.stop();
   }
+  return model;
 }
 
 function formatRow(r: Run): string {
-  return [r.stage.padEnd(9), r.input.padEnd(7), String(r.targetRate).padStart(5), String(r.seconds).padStart(4), String(r.sent).padStart(6), String(r.lost).padStart(5), String(r.duplicated).padStart(5), String(r.throughput).padStart(8), String(r.p50Ms).padStart(8), String(r.p99Ms).padStart(8), String(r.maxRssMb).padStart(7)].join(' ');
+  return [r.stage.padEnd(9), r.input.padEnd(11), String(r.targetRate).padStart(6), String(r.seconds).padStart(4), String(r.sent).padStart(6), String(r.lost).padStart(5), String(r.duplicated).padStart(5), String(r.throughput).padStart(8), String(r.p50Ms).padStart(8), String(r.p99Ms).padStart(8), String(r.maxRssMb).padStart(7), String(r.loadBefore ?? '').padStart(6)].join(' ');
 }
 
 async function main(): Promise<void> {
   const payloads = makePayloads();
   const broker = await startMosquitto({ maxInflight: 256 });
   const runs: Run[] = [];
-  console.log(`spectra: ${payloads.json.length} distinct, JSON ~${Math.round(payloads.json[0].length / 1024)} KiB, JCAMP ~${Math.round(payloads.jcamp[0].length / 1024)} KiB`);
-  console.log(['stage'.padEnd(9), 'input'.padEnd(7), 'rate/s'.padStart(5), 'sec'.padStart(4), 'sent'.padStart(6), 'lost'.padStart(5), 'dup'.padStart(5), 'got/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'RSS MB'.padStart(7)].join(' '));
+  const loadAtStart = loadAverage();
+  let model: ModelInfo | undefined;
+  console.log(`spectra: ${payloads.json.length} distinct, JSON ~${Math.round(payloads.json[0].length / 1024)} KiB, JCAMP ~${Math.round(payloads.jcamp[0].length / 1024)} KiB; load average ${loadAtStart.join(' ')}`);
+  console.log(['stage'.padEnd(9), 'input'.padEnd(11), 'rate/s'.padStart(6), 'sec'.padStart(4), 'sent'.padStart(6), 'lost'.padStart(5), 'dup'.padStart(5), 'got/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'RSS MB'.padStart(7), 'load'.padStart(6)].join(' '));
   try {
     if (only !== 'daemon') {
       for (const run of [
@@ -422,16 +351,18 @@ async function main(): Promise<void> {
         () => adaptersMqtt(broker, payloads.json, latencyRate, latencySeconds),
         () => adaptersFolder(payloads.jcamp, latencyRate, latencySeconds),
       ]) {
-        runs.push(await run());
+        const loadBefore = loadAverage()[0];
+        const r = await run();
+        runs.push({ ...r, loadBefore, loadAfter: loadAverage()[0] });
         console.log(formatRow(runs.at(-1)!));
       }
     }
-    if (only !== 'adapters') await daemonStage(broker, payloads, runs);
+    if (only !== 'adapters') model = await daemonStage(broker, payloads, runs);
   } finally {
     await stopAllServers();
   }
-  const out = new URL('./results/daemon.json', import.meta.url);
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  const out = opts.out;
+  mkdirSync(resolve(out, '..'), { recursive: true });
   if (only && existsSync(out)) {
     // --only one stage: the other stage's rows of the previous run are kept, marked with when they were measured.
     const previous = JSON.parse(readFileSync(out, 'utf8')) as { when: string; runs: Array<Run & { measuredAt?: string }> };
@@ -443,7 +374,9 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         when: new Date().toISOString(),
-        machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+        command: `npm run bench:daemon -- ${process.argv.slice(2).join(' ')}`.trim(),
+        machine: { cpus: cpus().length, node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },
+        model,
         targets: { throughputPerS: 100, p99MsAt20PerS: 500, rssMb: 600, lost: 0, duplicated: 0 },
         runs,
       },
@@ -451,7 +384,7 @@ async function main(): Promise<void> {
       2,
     ) + '\n',
   );
-  console.log(`wrote ${out.pathname}`);
+  console.log(`wrote ${out}`);
 }
 
 await main();
