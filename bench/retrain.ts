@@ -10,10 +10,12 @@
  *    micro-batches) with spectra arriving; also checks that no result carries the old model after the first result
  *    of the new one (per switch).
  * Latency is the results' latencyMs (arrival in the daemon -> result), p50/p95/max per phase.
- * Usage: npm run bench:retrain [-- --quick] [-- --rate R] [-- --epochs N]. Writes bench/results/retrain.json.
+ * Per phase also the longest gap between consecutive results and the longest event-loop stall (perf_hooks).
+ * Usage: npm run bench:retrain [-- --quick] [-- --rate R] [-- --epochs N] [-- --out FILE]. Writes bench/results/retrain.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { parseConfig } from '../config/load.ts';
 import type { ResultMessage } from '../core/messages.ts';
@@ -56,6 +58,15 @@ const post = async (url: string, body?: unknown) =>
   (await fetch(base + url, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })).json() as Promise<Record<string, unknown>>;
 
 let phase = 'warm-up';
+// The main thread's longest stall per phase: a promotion that calibrates on the identification path shows here.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+const loopMaxMs: Record<string, number> = {};
+const enterPhase = (next: string) => {
+  loopMaxMs[phase] = Math.max(loopMaxMs[phase] ?? 0, loop.max / 1e6);
+  loop.reset();
+  phase = next;
+};
+loop.enable();
 const seen: Array<{ phase: string; latencyMs: number; modelVersion: string; at: number }> = [];
 daemon.pipeline.results$.subscribe((r: ResultMessage) => seen.push({ phase, latencyMs: r.latencyMs, modelVersion: r.modelVersion, at: Date.now() }));
 
@@ -72,10 +83,10 @@ const feeder = (async () => {
 })();
 
 await sleep(3000);
-phase = 'idle';
+enterPhase('idle');
 await sleep(idleS * 1000);
 
-phase = 'retrain';
+enterPhase('retrain');
 const t0 = Date.now();
 const started = await post('/api/retrain', { epochs });
 if (started.error) throw new Error(JSON.stringify(started));
@@ -85,7 +96,7 @@ const done = await waitFor('retrain done', async () => {
 }, 30 * 60_000, 500);
 const retrainS = (Date.now() - t0) / 1000;
 
-phase = 'switch';
+enterPhase('switch');
 const switches: Array<{ to: string; ms: number; modelVersion: string }> = [];
 for (const call of ['/api/models/v2/promote?force=true', '/api/models/rollback']) {
   const s0 = Date.now();
@@ -94,11 +105,12 @@ for (const call of ['/api/models/v2/promote?force=true', '/api/models/rollback']
   await sleep(3000);
 }
 // A second quiet phase brackets the run: on a shared machine the load drifts, and this shows by how much.
-phase = 'idle-after';
+enterPhase('idle-after');
 await sleep(idleS * 1000);
 feeding = false;
 await feeder;
 await sleep(2000);
+enterPhase('done');
 await daemon.stop();
 
 // In commit order the versions must run old, promoted, old again (the rollback): more runs mean a result of one model
@@ -112,8 +124,11 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 const rows = ['idle', 'retrain', 'switch', 'idle-after'].map((p) => {
-  const l = seen.filter((s) => s.phase === p).map((s) => s.latencyMs);
-  return { phase: p, results: l.length, p50Ms: pct(l, 50), p95Ms: pct(l, 95), maxMs: Math.max(...l) };
+  const inPhase = seen.filter((s) => s.phase === p);
+  const l = inPhase.map((s) => s.latencyMs);
+  // Longest wait between consecutive results (spectra arrive every 1000/rate ms): a stall shows as one long gap.
+  const gaps = inPhase.slice(1).map((s, i) => s.at - inPhase[i].at);
+  return { phase: p, results: l.length, p50Ms: pct(l, 50), p95Ms: pct(l, 95), maxMs: Math.max(...l), maxGapMs: Math.max(0, ...gaps), eventLoopMaxMs: Math.round(loopMaxMs[p] ?? NaN) };
 });
 const out = {
   at: new Date().toISOString(),
@@ -133,5 +148,5 @@ const out = {
 console.table(rows);
 console.log(`retrain ${out.retrainWallS} s for ${epochs} epochs; switches ${switches.map((s) => `${s.to} ${s.ms} ms`).join(', ')}; fed ${fed}, results ${seen.length}, mixed ${mixed}`);
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/retrain.json', JSON.stringify(out, null, 2) + '\n');
+writeFileSync(arg('out') ?? 'bench/results/retrain.json', JSON.stringify(out, null, 2) + '\n');
 process.exit(0);

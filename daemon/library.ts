@@ -1,7 +1,9 @@
 import type { Encoder } from '../core/encoder/types.ts';
+import type { Calibration } from '../core/identify/calibration.ts';
 import { ReferenceLibrary } from '../core/identify/index.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
+import { prepareCalibration, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './retrain/off-thread-calibration.ts';
 import { ulid } from './store/ids.ts';
 import type { Store } from './store/store.ts';
 
@@ -18,6 +20,10 @@ export interface DemoLibraryOptions {
  */
 export class LibraryService {
   private current: ReferenceLibrary;
+  /** The calibration made for `current` before it became current (absent: the identify stage calibrates it). */
+  private calibrated: { readonly library: ReferenceLibrary; readonly calibration: Calibration } | undefined;
+  private calibrationSettings: CalibrationSettings | undefined;
+  private calibrationRunner: CalibrationRunner | undefined;
 
   constructor(
     private readonly store: Store,
@@ -32,7 +38,25 @@ export class LibraryService {
     return this.current;
   }
 
-  /** Builds the library from the store, re-embedding references made by another model version. */
+  /**
+   * From now on every new library state (enrollment, undo, a model switch's library) is calibrated off the
+   * identification path before it replaces the current one: see prepareCalibration.
+   */
+  calibrateBeforeUse(settings: CalibrationSettings, runner?: CalibrationRunner): void {
+    this.calibrationSettings = settings;
+    this.calibrationRunner = runner;
+  }
+
+  /** The calibration prepared for this library state, if it is the one prepared (the identify stage asks). */
+  calibrationFor(library: ReferenceLibrary): Calibration | undefined {
+    return this.calibrated?.library === library ? this.calibrated.calibration : undefined;
+  }
+
+  /**
+   * Builds the library from the store, re-embedding references made by another model version. The new state replaces
+   * the current one only when complete (and calibrated, after calibrateBeforeUse): identification meanwhile uses the
+   * previous state, and the build yields to the event loop between classes so micro-batches keep running.
+   */
   async load(): Promise<void> {
     const refs = this.store.references();
     const stale = refs.filter((r) => r.modelVersion !== this.encoder.version || !r.embedding);
@@ -50,11 +74,18 @@ export class LibraryService {
       entry.vec.push(r.vector);
       byClass.set(r.class, entry);
     }
+    let built = 0;
     for (const [name, { emb, vec }] of byClass) {
       const points = this.encoder.grid.points;
       const keepSpectra = vec.every((v) => v.length === points);
       lib.addReferences(name, concat(emb), keepSpectra ? concat(vec) : null);
+      // About 1 ms a class (profile sums of 5000-point spectra): 500 classes in one go would stall for half a second.
+      if (++built % 25 === 0) await yieldToEventLoop();
     }
+    const calibration = this.calibrationSettings
+      ? await prepareCalibration(lib, this.encoder, this.calibrationSettings, this.log, this.calibrationRunner)
+      : undefined;
+    this.calibrated = calibration ? { library: lib, calibration } : undefined;
     this.current = lib;
   }
 
@@ -83,14 +114,18 @@ export class LibraryService {
     return true;
   }
 
-  /** Enrolls references (preprocessed vectors) into a class, creating it when new: no retraining. */
-  async enroll(name: string, vectors: readonly Float32Array[], origin: string, spectrumIds?: readonly (string | undefined)[]) {
+  /**
+   * Enrolls references (preprocessed vectors) into a class, creating it when new: no retraining. Received spectra
+   * among them (spectrumIds) are recorded as labelled by `by`, and their unknown/low-confidence alerts resolved.
+   */
+  async enroll(name: string, vectors: readonly Float32Array[], origin: string, spectrumIds?: readonly (string | undefined)[], by?: string) {
     const embeddings = await this.embed(vectors);
     const enrollmentId = ulid();
     const created = this.store.addReferences(
       name,
       origin,
       vectors.map((v, i) => ({ vector: v, embedding: embeddings[i], modelVersion: this.encoder.version, spectrumId: spectrumIds?.[i], enrollmentId })),
+      { labelledBy: by },
     );
     await this.load();
     return { class: name, created, added: vectors.length, enrollmentId };

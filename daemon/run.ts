@@ -232,7 +232,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           sources.push(undefined);
         }
       }
-      const answer = await library.enroll(req.name, vectors, 'api', sources);
+      const answer = await library.enroll(req.name, vectors, 'api', sources, req.by);
       log.info({ class: req.name, added: answer.added, created: answer.created }, 'class enrolled');
       return answer;
     },
@@ -319,7 +319,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       embed: (batch, n) => stageTimes.timeAsync('encode', n, () => encoder.embed(batch, n)),
       dispose: () => encoder.dispose(),
     };
-    identifyStage = createIdentifyStage(timedEncoder, () => library.library, config.identification);
+    identifyStage = createIdentifyStage(timedEncoder, () => library.library, config.identification, undefined, (lib) => library.calibrationFor(lib));
     if (lib.classCount > 0) {
       // Warm-up: the first call compiles the model's kernels and calibrates the library's thresholds (seconds);
       // done here, the first real spectrum does not pay for it.

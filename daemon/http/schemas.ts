@@ -50,6 +50,17 @@ export const resultMessageSchema = {
     error: { ...errorInfoSchema, description: 'why the input was rejected' },
     latencyMs: { type: 'number', description: 'arrival to result' },
     modelVersion: { type: 'string' },
+    label: {
+      type: 'object',
+      description: 'API only (never published): the class an operator labelled the spectrum as afterwards; status, class and score stay what the model said',
+      required: ['class', 'at', 'enrollmentId'],
+      properties: {
+        class: { type: 'string' },
+        at: { type: 'string', format: 'date-time' },
+        by: { type: 'string', description: 'the name the operator gave, if any' },
+        enrollmentId: { type: 'string', description: 'DELETE /api/enrollments/:id removes the label again' },
+      },
+    },
   },
 } as const;
 
@@ -65,6 +76,7 @@ export const alertMessageSchema = {
     message: { type: 'string' },
     resultId: { type: 'string' },
     acknowledgedAt: { type: 'string', format: 'date-time' },
+    note: { type: 'string', description: "why it was closed when not by hand, e.g. 'labelled as caffeine'" },
   },
 } as const;
 
@@ -157,7 +169,8 @@ export const resultsQuerySchema = {
   additionalProperties: false,
   properties: {
     instrument: { type: 'string' },
-    class: { type: 'string' },
+    class: { type: 'string', description: 'the class the model named or an operator labelled' },
+    labelled: { type: 'string', enum: ['yes', 'no'], description: 'only spectra an operator labelled (yes) or not (no)' },
     status: { type: 'string', pattern: `^(${statusEnum.join('|')})(,(${statusEnum.join('|')}))*$`, description: 'one status or several, comma-separated' },
     q: { type: 'string', maxLength: 200, description: 'text in the id, source or error message' },
     from: { type: 'string', format: 'date-time', description: 'received at or after' },
@@ -173,6 +186,7 @@ export const enrollBodySchema = {
   required: ['name'],
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200 },
+    by: { type: 'string', maxLength: 100, description: 'who labels (shown with the label in History)' },
     spectrumIds: { type: 'array', items: { type: 'string' }, maxItems: 1000, description: 'received spectra to enroll' },
     files: {
       type: 'array',

@@ -116,7 +116,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     return reply.code(health.ready ? 200 : 503).send(health);
   });
 
-  route<{ instrument?: string; class?: string; status?: string; q?: string; from?: string; to?: string; cursor?: string; limit?: number }>(
+  route<{ instrument?: string; class?: string; labelled?: 'yes' | 'no'; status?: string; q?: string; from?: string; to?: string; cursor?: string; limit?: number }>(
     { method: 'GET', url: '/api/results', summary: 'Results, newest first, paged and filtered', tag: 'results', query: resultsQuerySchema,
       responses: { 200: { description: 'a page', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ResultMessage' } }, nextCursor: { type: 'string' } } } } } },
     async (req) => {
@@ -124,6 +124,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       const filter: ResultFilter = {
         instrument: q.instrument,
         class: q.class,
+        labelled: q.labelled === undefined ? undefined : q.labelled === 'yes',
         status: q.status ? (q.status.split(',') as ResultStatus[]) : undefined,
         q: q.q,
         from: q.from ? new Date(q.from).toISOString() : undefined,

@@ -57,6 +57,8 @@ export interface EnrollRequest {
   readonly spectrumIds?: readonly string[];
   /** Uploaded files as text (JCAMP-DX, CSV, JSON). */
   readonly files?: ReadonlyArray<{ readonly name?: string; readonly content: string }>;
+  /** Who labelled the spectra (the operator's name as typed on the dashboard): shown in History. */
+  readonly by?: string;
 }
 
 export interface EnrollAnswer {

@@ -7,7 +7,7 @@ import type { Store } from '../store/store.ts';
 export interface SocketActionsOptions {
   /** The daemon's http token; without one the actions answer writes-disabled. */
   readonly token?: string;
-  readonly store: Pick<Store, 'acknowledgeAlert'>;
+  readonly store: Pick<Store, 'acknowledgeAlert'> & Partial<Pick<Store, 'onLabelChange'>>;
   readonly log: PipelineLogger;
 }
 
@@ -21,7 +21,9 @@ type Answer = { ok: true; id: string; acknowledgedAt: string } | { ok: false; er
 /**
  * State-changing socket.io actions of the dashboard, authenticated with the same bearer token as the HTTP API:
  * `alert:ack` with `{id, token}` (and an acknowledgement callback) acknowledges an alert, stores it and tells every
- * dashboard ('alert-ack'). Returns undefined when the daemon has no socket.io output.
+ * dashboard ('alert-ack'). Labelling and its undo reach every dashboard as 'labels' (the spectra labelled or
+ * unlabelled and the alerts resolved or opened again, store.ts LabelChange). Returns undefined when the daemon has no
+ * socket.io output.
  */
 export function attachSocketActions(outputs: readonly OutputAdapter[], o: SocketActionsOptions): SocketActions | undefined {
   const sockets = outputs.filter((x): x is SocketIoOutput => x instanceof SocketIoOutput);
@@ -30,6 +32,7 @@ export function attachSocketActions(outputs: readonly OutputAdapter[], o: Socket
   const emit = (event: string, payload: unknown) => {
     for (const s of sockets) s.server?.emit(event, payload);
   };
+  o.store.onLabelChange?.((change) => emit('labels', change));
   for (const s of sockets) {
     s.server?.on('connection', (socket) => {
       socket.on('alert:ack', (payload: unknown, reply?: unknown) => {

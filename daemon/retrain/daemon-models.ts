@@ -8,6 +8,7 @@ import { LibraryService } from '../library.ts';
 import type { Store } from '../store/store.ts';
 import { BatchGate, SerialQueue } from './batch-gate.ts';
 import { ModelManager, type RetrainSettings, type RetrainStatus } from './model-manager.ts';
+import type { CalibrationRunner, CalibrationSettings } from './off-thread-calibration.ts';
 import { ModelRegistry } from './versions.ts';
 
 /** Defaults of a background retraining run (config `retrain:`; POST /api/retrain may give epochs and holdOut). */
@@ -37,6 +38,8 @@ export interface DaemonModelsOptions {
   readonly preprocessVector: (y: Float32Array) => Float32Array;
   readonly emitStatus: (status: RetrainStatus) => void;
   readonly settings?: Partial<RetrainSettings>;
+  /** Where new library states are calibrated (default: a worker thread); tests hand in their own. */
+  readonly calibrationRunner?: CalibrationRunner;
 }
 
 export interface DaemonModels {
@@ -57,6 +60,14 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
   }
   const gate = new BatchGate(encoder.version);
   const serial = new SerialQueue();
+  // Every library state made from now on (enrollment, undo, a switch) is calibrated before it identifies anything,
+  // off the identification path: calibrating 500 classes on the main thread stalled every instrument for seconds.
+  const calibration: CalibrationSettings = {
+    targetFalseUnknownRate: o.config.identification.targetFalseUnknownRate,
+    maxComponents: o.config.identification.maxComponents,
+    mixture: o.config.identification.mixture,
+  };
+  o.current().library.calibrateBeforeUse(calibration, o.calibrationRunner);
   const switchTo = (dir: string): Promise<string> =>
     serial.run(async () => {
       const next = await loadEncoder(dir);
@@ -65,9 +76,11 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
         next.dispose();
         throw new SpectrumInputError('model-grid', `model ${dir} takes another input grid than the daemon's model; it cannot replace it`, { file: dir });
       }
-      // The library is re-embedded with the new model before the switch; the batches meanwhile use the old pair.
+      // The library is re-embedded and calibrated with the new model before the switch; the batches meanwhile use the
+      // old pair, and the switch itself only swaps references between two micro-batches.
       await reembedInSmallSteps(o.store, next);
       const library = new LibraryService(o.store, next, o.preprocessVector, o.log);
+      library.calibrateBeforeUse(calibration, o.calibrationRunner);
       await library.load();
       await gate.switchBetweenBatches(() => {
         o.install(next, library);

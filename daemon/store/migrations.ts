@@ -91,6 +91,25 @@ export const migrations: ReadonlyArray<{ readonly version: number; readonly name
       ALTER TABLE alerts ADD COLUMN acknowledged_at TEXT;
     `,
   },
+  {
+    version: 3,
+    name: 'labelled spectra; alerts resolved by a label',
+    sql: `
+      CREATE TABLE labels (
+        spectrum_id TEXT NOT NULL REFERENCES spectra (id) ON DELETE CASCADE,
+        enrollment_id TEXT NOT NULL,        -- undoing the enrollment removes the label
+        class TEXT NOT NULL,
+        labelled_at TEXT NOT NULL,
+        labelled_by TEXT,
+        PRIMARY KEY (spectrum_id, enrollment_id)
+      );
+      CREATE INDEX labels_enrollment ON labels (enrollment_id);
+      CREATE INDEX labels_class ON labels (class, spectrum_id);
+      ALTER TABLE alerts ADD COLUMN ack_note TEXT;
+      ALTER TABLE alerts ADD COLUMN resolved_by_enrollment TEXT;
+      CREATE INDEX alerts_result ON alerts (result_id);
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

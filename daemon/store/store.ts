@@ -25,7 +25,10 @@ export interface OutboxRow {
 
 export interface ResultFilter {
   instrument?: string;
+  /** The class the model named, or the class an operator labelled the spectrum as. */
   class?: string;
+  /** true: only spectra an operator labelled; false: only those not labelled. */
+  labelled?: boolean;
   /** One status or several (any of them). */
   status?: ResultStatus | readonly ResultStatus[];
   /** Text in the id, the source or the error message. */
@@ -36,6 +39,33 @@ export interface ResultFilter {
   /** Results older than this id (the previous page's nextCursor): newest first. */
   before?: string;
   limit?: number;
+}
+
+/** An operator's label on a received spectrum (an enrollment of it into a class); the model's answer stays as it was. */
+export interface ResultLabel {
+  readonly class: string;
+  readonly at: string;
+  readonly by?: string;
+  readonly enrollmentId: string;
+}
+
+/** A result as the API shows it: the message as published, plus the operator's label when there is one. */
+export type LabelledResult = ResultMessage & { readonly label?: ResultLabel };
+
+/** An alert as stored: acknowledged (by hand, or resolved by a label with a note saying so) or open. */
+export type StoredAlert = AlertMessage & { readonly acknowledgedAt?: string; readonly note?: string };
+
+/** What a labelling or its undo changed, for live listeners (the dashboards). */
+export interface LabelChange {
+  readonly kind: 'labelled' | 'unlabelled';
+  readonly enrollmentId: string;
+  readonly class: string;
+  /** Received spectra whose label this changed. */
+  readonly spectrumIds: readonly string[];
+  /** labelled: alerts resolved by it; unlabelled: alerts open again. */
+  readonly alerts: readonly StoredAlert[];
+  readonly at: string;
+  readonly by?: string;
 }
 
 export interface StoredSpectrum {
@@ -50,7 +80,7 @@ export interface StoredSpectrum {
   readonly raw: Buffer;
   readonly preprocessed?: Float32Array;
   readonly state: 'pending' | 'done' | 'rejected';
-  readonly result?: ResultMessage;
+  readonly result?: LabelledResult;
 }
 
 export interface ClassSummary {
@@ -102,6 +132,45 @@ interface SpectrumRow {
   preprocessed: Buffer | null;
   state: 'pending' | 'done' | 'rejected';
   message: string | null;
+  label: string | null;
+}
+
+/** The newest label of the result row `r` as JSON (SQLite json_object), for attaching to its message. */
+const LABEL_SQL = `(SELECT json_object('class', l.class, 'at', l.labelled_at, 'by', l.labelled_by, 'enrollmentId', l.enrollment_id)
+  FROM labels l WHERE l.spectrum_id = r.spectrum_id ORDER BY l.labelled_at DESC, l.enrollment_id DESC LIMIT 1)`;
+
+/** Alert kinds that a label answers: the operator has said what the spectrum is. */
+const RESOLVED_BY_LABEL = ['unknown', 'low-confidence'];
+
+function withLabel(message: string, label: string | null): LabelledResult {
+  const result = JSON.parse(message) as ResultMessage;
+  if (!label) return result;
+  const l = JSON.parse(label) as { class: string; at: string; by: string | null; enrollmentId: string };
+  return { ...result, label: { class: l.class, at: l.at, enrollmentId: l.enrollmentId, ...(l.by ? { by: l.by } : {}) } };
+}
+
+interface AlertRow {
+  id: string;
+  kind: AlertMessage['kind'];
+  instrument: string;
+  at: string;
+  message: string;
+  result_id: string | null;
+  acknowledged_at: string | null;
+  ack_note: string | null;
+}
+
+function alertOf(a: AlertRow): StoredAlert {
+  return {
+    id: a.id,
+    kind: a.kind,
+    instrument: a.instrument,
+    at: a.at,
+    message: a.message,
+    ...(a.result_id ? { resultId: a.result_id } : {}),
+    ...(a.acknowledged_at ? { acknowledgedAt: a.acknowledged_at } : {}),
+    ...(a.ack_note ? { note: a.ack_note } : {}),
+  };
 }
 
 /**
@@ -113,6 +182,7 @@ interface SpectrumRow {
 export class Store implements PipelineStore {
   readonly db: Database.Database;
   private outputs: readonly string[];
+  private readonly labelListeners = new Set<(change: LabelChange) => void>();
   private readonly stmt;
 
   constructor(file: string, options: StoreOptions = {}) {
@@ -144,7 +214,7 @@ export class Store implements PipelineStore {
       outboxFail: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?'),
       outboxDepth: db.prepare<[], { output: string; n: number }>('SELECT output, COUNT(*) AS n FROM outbox GROUP BY output'),
       spectrumGet: db.prepare<[string], SpectrumRow>(
-        'SELECT s.*, r.message FROM spectra s LEFT JOIN results r ON r.spectrum_id = s.id WHERE s.id = ?',
+        `SELECT s.*, r.message, ${LABEL_SQL} AS label FROM spectra s LEFT JOIN results r ON r.spectrum_id = s.id WHERE s.id = ?`,
       ),
       vectorGet: db.prepare<[string], { preprocessed: Buffer | null; state: string }>('SELECT preprocessed, state FROM spectra WHERE id = ?'),
     };
@@ -283,7 +353,10 @@ export class Store implements PipelineStore {
       args[key] = value;
     };
     add('r.instrument = @instrument', 'instrument', filter.instrument);
-    add('r.class = @class', 'class', filter.class);
+    add('(r.class = @class OR EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id AND l.class = @class))', 'class', filter.class);
+    if (filter.labelled !== undefined) {
+      where.push(`${filter.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id)`);
+    }
     const statuses = typeof filter.status === 'string' ? [filter.status] : (filter.status ?? []);
     if (statuses.length > 0) {
       where.push(`r.status IN (${statuses.map((_, i) => `@status${i}`).join(', ')})`);
@@ -300,18 +373,20 @@ export class Store implements PipelineStore {
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
     args.limit = limit + 1;
     const rows = this.db
-      .prepare<Record<string, string | number>, { message: string }>(
-        `SELECT r.message FROM results r JOIN spectra s ON s.id = r.spectrum_id
+      .prepare<Record<string, string | number>, { message: string; label: string | null }>(
+        `SELECT r.message, ${LABEL_SQL} AS label FROM results r JOIN spectra s ON s.id = r.spectrum_id
          ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.spectrum_id DESC LIMIT @limit`,
       )
       .all(args);
-    const items = rows.slice(0, limit).map((r) => JSON.parse(r.message) as ResultMessage);
+    const items = rows.slice(0, limit).map((r) => withLabel(r.message, r.label));
     return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : undefined };
   }
 
-  getResult(id: string): ResultMessage | undefined {
-    const row = this.db.prepare<[string], { message: string }>('SELECT message FROM results WHERE spectrum_id = ?').get(id);
-    return row ? (JSON.parse(row.message) as ResultMessage) : undefined;
+  getResult(id: string): LabelledResult | undefined {
+    const row = this.db
+      .prepare<[string], { message: string; label: string | null }>(`SELECT r.message, ${LABEL_SQL} AS label FROM results r WHERE r.spectrum_id = ?`)
+      .get(id);
+    return row ? withLabel(row.message, row.label) : undefined;
   }
 
   getSpectrum(id: string): StoredSpectrum | undefined {
@@ -329,7 +404,7 @@ export class Store implements PipelineStore {
       raw: r.raw,
       preprocessed: r.preprocessed ? fromBlob(r.preprocessed) : undefined,
       state: r.state,
-      result: r.message ? (JSON.parse(r.message) as ResultMessage) : undefined,
+      result: r.message ? withLabel(r.message, r.label) : undefined,
     };
   }
 
@@ -339,22 +414,8 @@ export class Store implements PipelineStore {
     return r?.preprocessed ? fromBlob(r.preprocessed) : undefined;
   }
 
-  listAlerts(limit = 100): Array<AlertMessage & { acknowledgedAt?: string }> {
-    return this.db
-      .prepare<
-        [number],
-        { id: string; kind: AlertMessage['kind']; instrument: string; at: string; message: string; result_id: string | null; acknowledged_at: string | null }
-      >('SELECT * FROM alerts ORDER BY id DESC LIMIT ?')
-      .all(limit)
-      .map((a) => ({
-        id: a.id,
-        kind: a.kind,
-        instrument: a.instrument,
-        at: a.at,
-        message: a.message,
-        ...(a.result_id ? { resultId: a.result_id } : {}),
-        ...(a.acknowledged_at ? { acknowledgedAt: a.acknowledged_at } : {}),
-      }));
+  listAlerts(limit = 100): StoredAlert[] {
+    return this.db.prepare<[number], AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT ?').all(limit).map(alertOf);
   }
 
   counts(): { spectra: number; pending: number; results: number; rejected: number } {
@@ -380,24 +441,54 @@ export class Store implements PipelineStore {
       .map((c) => ({ name: c.name, createdAt: c.created_at, origin: c.origin, references: c.n }));
   }
 
-  /** Adds references to a class, creating it when new; one transaction. True when the class was created. */
-  addReferences(name: string, origin: string, refs: readonly NewReference[]): boolean {
+  /**
+   * Adds references to a class, creating it when new; one transaction. True when the class was created. References
+   * made from received spectra (spectrumId) within an enrollment label those spectra as the class, and their open
+   * unknown/low-confidence alerts are resolved with the note 'labelled as <class>' (listeners are told).
+   */
+  addReferences(name: string, origin: string, refs: readonly NewReference[], options: { labelledBy?: string } = {}): boolean {
     const putClass = this.db.prepare('INSERT OR IGNORE INTO classes (name, created_at, origin) VALUES (?, ?, ?)');
     const putRef = this.db.prepare(
       'INSERT INTO class_references (class, spectrum_id, vector, embedding, model_version, enrollment_id) VALUES (?, ?, ?, ?, ?, ?)',
     );
-    return this.db.transaction(() => {
-      const created = putClass.run(name, new Date().toISOString(), origin).changes > 0;
+    const putLabel = this.db.prepare(
+      `INSERT OR IGNORE INTO labels (spectrum_id, enrollment_id, class, labelled_at, labelled_by)
+       SELECT id, ?, ?, ?, ? FROM spectra WHERE id = ?`,
+    );
+    const resolve = this.db.prepare(
+      `UPDATE alerts SET acknowledged_at = ?, ack_note = ?, resolved_by_enrollment = ?
+       WHERE result_id = ? AND acknowledged_at IS NULL AND kind IN (${RESOLVED_BY_LABEL.map(() => '?').join(', ')})`,
+    );
+    const at = new Date().toISOString();
+    let change: LabelChange | undefined;
+    const created = this.db.transaction(() => {
+      const made = putClass.run(name, at, origin).changes > 0;
+      const labelled: string[] = [];
       for (const r of refs) {
         putRef.run(name, r.spectrumId ?? null, toBlob(r.vector), r.embedding ? toBlob(r.embedding) : null, r.modelVersion ?? null, r.enrollmentId ?? null);
+        if (r.spectrumId && r.enrollmentId && putLabel.run(r.enrollmentId, name, at, options.labelledBy ?? null, r.spectrumId).changes > 0) {
+          labelled.push(r.spectrumId);
+          resolve.run(at, `labelled as ${name}`, r.enrollmentId, r.spectrumId, ...RESOLVED_BY_LABEL);
+        }
       }
-      return created;
+      if (labelled.length > 0) {
+        const enrollmentId = refs.find((r) => r.enrollmentId)!.enrollmentId!;
+        const alerts = this.db.prepare<[string], AlertRow>('SELECT * FROM alerts WHERE resolved_by_enrollment = ? ORDER BY id').all(enrollmentId).map(alertOf);
+        change = { kind: 'labelled', enrollmentId, class: name, spectrumIds: labelled, alerts, at, ...(options.labelledBy ? { by: options.labelledBy } : {}) };
+      }
+      return made;
     })();
+    if (change) this.tellLabelListeners(change);
+    return created;
   }
 
-  /** Removes the references of one enrollment (and the class when it is left empty). */
+  /**
+   * Removes the references of one enrollment (and the class when it is left empty), with the labels it gave; alerts
+   * it resolved open again unless another label of their spectrum still stands.
+   */
   undoEnrollment(enrollmentId: string): { removed: number; classes: string[] } {
-    return this.db.transaction(() => {
+    let change: LabelChange | undefined;
+    const answer = this.db.transaction(() => {
       const classes = this.db
         .prepare<[string], { class: string }>('SELECT DISTINCT class FROM class_references WHERE enrollment_id = ?')
         .all(enrollmentId)
@@ -406,8 +497,39 @@ export class Store implements PipelineStore {
       for (const c of classes) {
         this.db.prepare('DELETE FROM classes WHERE name = ? AND NOT EXISTS (SELECT 1 FROM class_references WHERE class = ?)').run(c, c);
       }
+      const unlabelled = this.db.prepare<[string], { spectrum_id: string }>('SELECT spectrum_id FROM labels WHERE enrollment_id = ?').all(enrollmentId).map((r) => r.spectrum_id);
+      this.db.prepare('DELETE FROM labels WHERE enrollment_id = ?').run(enrollmentId);
+      const reopen = this.db
+        .prepare<[string], AlertRow>(
+          'SELECT * FROM alerts a WHERE a.resolved_by_enrollment = ? AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = a.result_id)',
+        )
+        .all(enrollmentId);
+      const open = this.db.prepare('UPDATE alerts SET acknowledged_at = NULL, ack_note = NULL, resolved_by_enrollment = NULL WHERE id = ?');
+      for (const a of reopen) open.run(a.id);
+      if (unlabelled.length > 0) {
+        const alerts = reopen.map((a) => alertOf({ ...a, acknowledged_at: null, ack_note: null }));
+        change = { kind: 'unlabelled', enrollmentId, class: classes[0] ?? '', spectrumIds: unlabelled, alerts, at: new Date().toISOString() };
+      }
       return { removed, classes };
     })();
+    if (change) this.tellLabelListeners(change);
+    return answer;
+  }
+
+  /** Calls `listener` after each committed labelling or undo; returns the unsubscribe function. */
+  onLabelChange(listener: (change: LabelChange) => void): () => void {
+    this.labelListeners.add(listener);
+    return () => this.labelListeners.delete(listener);
+  }
+
+  private tellLabelListeners(change: LabelChange): void {
+    for (const listener of this.labelListeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure (a closed socket) must not undo or fail the committed labelling.
+      }
+    }
   }
 
   /** The mean of a class's reference vectors scaled to max |y| = 1: what the dashboard overlays. */

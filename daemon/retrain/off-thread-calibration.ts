@@ -1,0 +1,103 @@
+import { Worker } from 'node:worker_threads';
+import type { Encoder } from '../../core/encoder/types.ts';
+import { calibrate, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/calibration.ts';
+import type { ReferenceLibrary } from '../../core/identify/library.ts';
+import { referenceProfilesFor } from '../../core/identify/mixture-spectral.ts';
+import type { PipelineLogger } from '../../pipelines/ports.ts';
+import type { CalibrationAnswer, CalibrationJob } from './calibration-protocol.ts';
+
+/** The identification settings a library state is calibrated for (config `identification:`). */
+export interface CalibrationSettings {
+  readonly targetFalseUnknownRate: number;
+  readonly maxComponents: number;
+  readonly mixture: 'off' | 'auto' | 'always';
+}
+
+/** Runs one calibration job somewhere other than the identification path; tests hand in their own. */
+export type CalibrationRunner = (job: CalibrationJob) => Promise<CalibrationAnswer>;
+
+const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
+const ENTRY = new URL('./calibration-worker.ts', import.meta.url).href;
+
+/** One worker_thread per job: a library state changes a few times a day, and an idle worker would hold memory. */
+export const runInWorkerThread: CalibrationRunner = (job) =>
+  new Promise((resolve) => {
+    let settled = false;
+    const settle = (a: CalibrationAnswer) => {
+      if (settled) return;
+      settled = true;
+      resolve(a);
+    };
+    const worker = new Worker(BOOTSTRAP, { workerData: { module: ENTRY, job } });
+    // A daemon stopping meanwhile must not wait for a calibration nobody will use.
+    worker.unref();
+    worker.once('message', (a: CalibrationAnswer) => settle(a));
+    worker.once('error', (err) => settle({ ok: false, message: err.message }));
+    worker.once('exit', (code) => settle({ ok: false, message: `calibration worker exited (code ${code}) without an answer` }));
+  });
+
+/** Mixtures synthesized from the library need this many encoder rows; embedded in small steps (see below). */
+const MIXTURE_ROWS = 200;
+
+/**
+ * The calibration of a new library state, made before it identifies anything, without blocking the main thread for
+ * more than a small step: the synthesized mixtures are embedded 16 rows at a time with a yield to the event loop
+ * after each, the thresholds are computed in a worker thread, and the lazily built matrix and reference profiles are
+ * built here (tens of ms) so the first batch on the new state finds them ready. Falls back to calibrating on the main
+ * thread when the worker fails (logged): a slow switch beats an uncalibrated one.
+ */
+export async function prepareCalibration(
+  library: ReferenceLibrary,
+  encoder: Encoder,
+  settings: CalibrationSettings,
+  log: PipelineLogger,
+  run: CalibrationRunner = runInWorkerThread,
+): Promise<Calibration | undefined> {
+  if (library.classCount < 2) return undefined; // core has its own rule for one class
+  const matrix = library.matrix();
+  referenceProfilesFor(library, matrix);
+  await yieldToEventLoop();
+  const mixtureEmbeddings =
+    settings.mixture === 'off' ? undefined : await synthesizeMixtureEmbeddings(library, inSmallSteps(encoder), MIXTURE_ROWS, Math.min(4, settings.maxComponents)).catch(() => undefined);
+  const job: CalibrationJob = {
+    dim: library.dim,
+    points: library.points,
+    modelVersion: library.modelVersion,
+    classes: library.classNames().map((name) => ({ name, embeddings: library.embeddingsOf(name) })),
+    targetFalseUnknownRate: settings.targetFalseUnknownRate,
+    maxComponents: settings.maxComponents,
+    ...(mixtureEmbeddings && mixtureEmbeddings.length > 0 ? { mixtureEmbeddings } : {}),
+  };
+  const answer = await run(job);
+  if (answer.ok) {
+    log.info({ classes: library.classCount, ms: Math.round(answer.ms) }, 'library calibrated in a worker thread');
+    return answer.calibration;
+  }
+  log.warn({ reason: answer.message }, 'calibration worker failed; calibrating on the main thread (identification waits meanwhile)');
+  const cal = calibrate(library, { targetFalseUnknownRate: settings.targetFalseUnknownRate, maxComponents: settings.maxComponents });
+  return mixtureEmbeddings && mixtureEmbeddings.length > 0 ? withMixtureEmbeddings(cal, library, mixtureEmbeddings, settings.maxComponents) : cal;
+}
+
+/** The encoder, embedding at most `chunk` rows per call with a yield to the event loop between calls. */
+export function inSmallSteps(encoder: Encoder, chunk = 16): Encoder {
+  return {
+    grid: encoder.grid,
+    dim: encoder.dim,
+    version: encoder.version,
+    dispose: () => undefined,
+    embed: async (batch, n) => {
+      const points = encoder.grid.points;
+      const out = new Float32Array(n * encoder.dim);
+      for (let start = 0; start < n; start += chunk) {
+        const rows = Math.min(chunk, n - start);
+        out.set(await encoder.embed(batch.subarray(start * points, (start + rows) * points), rows), start * encoder.dim);
+        await yieldToEventLoop();
+      }
+      return out;
+    },
+  };
+}
+
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
