@@ -13,8 +13,14 @@
  * - A watched folder that is deleted and recreated is watched again (re-armed).
  * - At most maxInFlight files are read and waiting for ack at once: a backlog of thousands of files costs a list of
  *   names, not their contents.
+ * - A periodic rescan (rescanMs) lists the folders and takes any file the watcher never reported: under load
+ *   inotify/chokidar can lose events (5 of 3 000 files in a burst stayed in the inbox until a restart). A file counts
+ *   as missed only when two rescans in a row found it unchanged (same size and mtime) and not taken, and it last
+ *   changed (mtime or ctime, which a rename into the folder sets) more than stableMs + 2 s ago, so a file still being
+ *   written, or one the watcher is about to report, is left to the watcher; the ledger still guards against double
+ *   processing.
  */
-import { watch, type FSWatcher } from 'chokidar';
+import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, type Stats } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -73,6 +79,15 @@ export interface FolderInputOptions {
    * false: refused files go straight to failed/ and onRefused.
    */
   readonly emitRefusals?: boolean;
+  /**
+   * How often the folders are listed for files the watcher missed (default 30 000 ms; 0: never). A missed file is
+   * taken on the second rescan that finds it unchanged, so between one and two periods after it stopped changing.
+   */
+  readonly rescanMs?: number;
+  /** Told about each file the rescan found and emitted (the watcher had missed it). */
+  readonly onRescued?: (path: string) => void;
+  /** Builds the file watcher; chokidar's watch() unless a test needs a watcher that loses events. */
+  readonly watchFactory?: (paths: string[], options: ChokidarOptions) => FSWatcher;
 }
 
 export type LedgerAnswer = boolean | 'processed' | 'failed' | undefined;
@@ -120,6 +135,15 @@ export class FolderInput implements InputAdapter {
    */
   private readonly kept = new Map<string, string>();
   private readonly busy = new Set<Promise<void>>();
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private rescanning = false;
+  /** Files the last rescan found not taken: path -> size:mtime. Unchanged on the next rescan = missed. */
+  private untakenAtLastRescan = new Map<string, string>();
+  /** Paths the rescan queued: read only once stable, counted as rescued when emitted. */
+  private readonly fromRescan = new Set<string>();
+  /** With scanAtStart false: the files there at start (by key), which the rescan must leave alone too. */
+  private readonly presentAtStart = new Set<string>();
+  private rescuedCount = 0;
 
   constructor(private readonly options: FolderInputOptions) {
     this.name = options.name;
@@ -156,6 +180,11 @@ export class FolderInput implements InputAdapter {
     return this.pausedNow;
   }
 
+  /** Files the periodic rescan found and emitted because the watcher had missed them, since start. */
+  get rescued(): number {
+    return this.rescuedCount;
+  }
+
   /** Files waiting for a slot plus files waiting for ack: the adapter's share of the queue depth. */
   get queueDepth(): number {
     return this.queued.size + this.inFlight.size;
@@ -168,17 +197,29 @@ export class FolderInput implements InputAdapter {
     for (const spec of this.specs) {
       if ((this.options.createMissing ?? true) && !isGlob(spec)) await mkdir(spec, { recursive: true });
     }
-    await this.arm(await this.resolveRoots());
+    const roots = await this.resolveRoots();
+    const rescanMs = this.options.rescanMs ?? 30_000;
+    if (rescanMs > 0 && !(this.options.scanAtStart ?? true)) {
+      // Files that were there before start are not to be read (scanAtStart false): not by the rescan either.
+      for (const root of roots) {
+        if (root.ino === undefined) continue;
+        for (const { path, sig } of await this.listUntaken(root)) this.presentAtStart.add(`${path}\0${sig}`);
+      }
+    }
+    await this.arm(roots);
     this.rearmTimer = setInterval(() => void this.checkRoots(), this.options.rearmCheckMs ?? 1000);
+    if (rescanMs > 0) this.rescanTimer = setInterval(() => void this.track(this.rescan()), rescanMs);
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     clearInterval(this.rearmTimer);
+    clearInterval(this.rescanTimer);
     await this.watcher?.close();
     this.watcher = undefined;
     this.queued.clear();
+    this.fromRescan.clear();
     while (this.busy.size) await Promise.allSettled([...this.busy]);
     this.state.set('stopped');
     this.sink.complete();
@@ -230,7 +271,7 @@ export class FolderInput implements InputAdapter {
       return;
     }
     const stableMs = this.options.stableMs ?? 500;
-    const watcher = watch(
+    const watcher = (this.options.watchFactory ?? watch)(
       present.map((r) => r.dir),
       {
         ignoreInitial: !scanInitial,
@@ -262,6 +303,59 @@ export class FolderInput implements InputAdapter {
     } finally {
       this.checking = false;
     }
+  }
+
+  /**
+   * Lists the folders and queues the files the watcher missed: present, wanted, not queued, read or kept, and
+   * unchanged since the previous rescan also found them untaken. Runs one at a time.
+   */
+  private async rescan(): Promise<void> {
+    if (!this.running || this.rescanning || !this.scanned) return;
+    this.rescanning = true;
+    // The watcher reports a file once it held still for stableMs; a file younger than that plus a margin is its.
+    const graceMs = (this.options.stableMs ?? 500) + 2000;
+    try {
+      const untaken = new Map<string, string>();
+      for (const root of this.roots) {
+        if (root.ino === undefined) continue;
+        for (const { path, sig, changedAt } of await this.listUntaken(root)) {
+          if (this.presentAtStart.has(`${path}\0${sig}`)) continue;
+          untaken.set(path, sig);
+          if (this.untakenAtLastRescan.get(path) !== sig || Date.now() - changedAt < graceMs || !this.running) continue;
+          this.fromRescan.add(path);
+          this.enqueue(path);
+        }
+      }
+      this.untakenAtLastRescan = untaken;
+    } finally {
+      this.rescanning = false;
+    }
+  }
+
+  /** Wanted files under root that the adapter holds in no way (queued, in flight, kept), with their size:mtime. */
+  private async listUntaken(root: Root): Promise<Array<{ path: string; sig: string; changedAt: number }>> {
+    const found: Array<{ path: string; sig: string; changedAt: number }> = [];
+    const walk = async (dir: string, depth: number): Promise<void> => {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        const path = join(dir, e.name);
+        if (this.ignoredByWatcher(path)) continue;
+        if (e.isDirectory()) {
+          // Symlinked folders are not entered (Dirent of a link is not a directory), as the watcher does not follow them.
+          if (depth < 64) await walk(path, depth + 1);
+          continue;
+        }
+        if (!this.isWanted(relative(root.dir, path)) || this.queued.has(path) || this.inFlight.has(path)) continue;
+        const st = await lstat(path).catch(() => undefined);
+        if (!st) continue;
+        const sig = `${st.size}:${Math.round(st.mtimeMs)}`;
+        if (this.kept.get(path) === `file:${path}:${sig}`) continue;
+        if (st.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isDirectory()) continue;
+        found.push({ path, sig, changedAt: Math.max(st.mtimeMs, st.ctimeMs) });
+      }
+    };
+    await walk(root.dir, 1);
+    return found;
   }
 
   private ignoredByWatcher(path: string): boolean {
@@ -325,6 +419,7 @@ export class FolderInput implements InputAdapter {
 
   /** Reads and emits the file, or refuses/skips it; true when emitted (the slot is freed on ack/reject). */
   private async consider(path: string): Promise<boolean> {
+    const rescued = this.fromRescan.delete(path);
     const root = this.rootOf(path);
     if (!root) return false;
     const link = await lstat(path).catch(() => undefined);
@@ -338,8 +433,9 @@ export class FolderInput implements InputAdapter {
       }
       target = real;
     }
-    // chokidar applies awaitWriteFinish only after its initial scan: files found at start get the same check here.
-    const st: Stats | undefined = this.fromInitialScan.delete(path)
+    // chokidar applies awaitWriteFinish only after its initial scan: files found at start, and files the rescan
+    // found, get the same check here.
+    const st: Stats | undefined = this.fromInitialScan.delete(path) || rescued
       ? await this.awaitStable(target)
       : await stat(target).catch(() => undefined);
     if (!st) return false;
@@ -371,6 +467,10 @@ export class FolderInput implements InputAdapter {
     }
     if (!this.running) return false;
     this.emitFile(root, path, payload, dedupKey);
+    if (rescued) {
+      this.rescuedCount++;
+      this.options.onRescued?.(path);
+    }
     return true;
   }
 

@@ -1,0 +1,179 @@
+/**
+ * The folder input's periodic rescan, over the real file system with the real chokidar watcher. To make the watcher
+ * miss a file the way it does under load, its 'add'/'change' events for chosen names are dropped on their way out of
+ * the real watcher (everything else, including inotify and awaitWriteFinish, runs as in the daemon).
+ */
+import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
+import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
+import type { RawInput } from '../../adapters/types.ts';
+import { makeTempDir, sleep, stopAllServers, waitFor } from '../support/servers.ts';
+
+const adapters: FolderInput[] = [];
+
+/** A real chokidar watcher that never reports files whose name matches `lose`, as if their events were lost. */
+function lossyWatcher(lose: (name: string) => boolean) {
+  const dropped: string[] = [];
+  const factory = (paths: string[], options: ChokidarOptions): FSWatcher => {
+    const watcher = watch(paths, options);
+    const emit = watcher.emit.bind(watcher);
+    // emit's overloads cannot be restated here; the replacement passes every argument through unchanged.
+    (watcher as unknown as { emit: (event: string, ...args: unknown[]) => boolean }).emit = (event: string, ...args: unknown[]) => {
+      if ((event === 'add' || event === 'change') && typeof args[0] === 'string' && lose(basename(args[0]))) {
+        dropped.push(args[0]);
+        return false;
+      }
+      return (emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
+    };
+    return watcher;
+  };
+  return { factory, dropped };
+}
+
+async function startFolder(options: Partial<FolderInputOptions> & { folders: string[] }) {
+  const got: RawInput[] = [];
+  const rescuedPaths: string[] = [];
+  const adapter = new FolderInput({
+    name: 'inbox',
+    stableMs: 150,
+    pollMs: 50,
+    rearmCheckMs: 200,
+    onRescued: (p) => rescuedPaths.push(p),
+    ...options,
+  });
+  adapters.push(adapter);
+  adapter.inputs$.subscribe((i) => got.push(i));
+  await adapter.start();
+  return { adapter, got, rescuedPaths };
+}
+
+afterEach(async () => {
+  await Promise.all(adapters.splice(0).map((a) => a.stop()));
+  await stopAllServers(); // removes the temporary folders
+});
+
+const sources = (got: RawInput[]) => got.map((g) => basename(g.source)).sort();
+
+describe('folder input: periodic rescan', () => {
+  it('picks up a complete file whose events the watcher lost, once, and counts it as rescued', async () => {
+    const dir = makeTempDir('inbox');
+    const lossy = lossyWatcher((name) => name.startsWith('lost'));
+    const { adapter, got, rescuedPaths } = await startFolder({ folders: [dir], rescanMs: 250, watchFactory: lossy.factory });
+    writeFileSync(join(dir, 'seen.jdx'), '##TITLE=seen\n##END=\n');
+    writeFileSync(join(dir, 'lost.jdx'), '##TITLE=lost\n##END=\n');
+    await waitFor('the file the watcher reported', () => got.length >= 1, 30_000);
+    await waitFor('the watcher to have dropped the lost file', () => lossy.dropped.length >= 1, 30_000);
+    await waitFor('the lost file, through the rescan', () => got.length === 2, 30_000);
+    expect(sources(got)).toEqual(['lost.jdx', 'seen.jdx']);
+    expect(got.find((g) => g.source.endsWith('lost.jdx'))!.payload.toString()).toBe('##TITLE=lost\n##END=\n');
+    expect(adapter.rescued).toBe(1);
+    expect(rescuedPaths).toEqual([join(dir, 'lost.jdx')]);
+    await Promise.all(got.map((g) => g.ack()));
+    expect(existsSync(join(dir, 'processed', 'lost.jdx'))).toBe(true);
+    // Several more rescans: nothing is emitted again.
+    await sleep(1200);
+    expect(got).toHaveLength(2);
+    expect(adapter.rescued).toBe(1);
+  });
+
+  it('without the rescan the lost file stays in the folder (the test can fail)', async () => {
+    const dir = makeTempDir('inbox');
+    const lossy = lossyWatcher((name) => name.startsWith('lost'));
+    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 0, watchFactory: lossy.factory });
+    writeFileSync(join(dir, 'seen.jdx'), 'a');
+    writeFileSync(join(dir, 'lost.jdx'), 'b');
+    await waitFor('the reported file', () => got.length >= 1, 30_000);
+    await waitFor('the watcher to have dropped the lost file', () => lossy.dropped.length >= 1, 30_000);
+    await sleep(1000);
+    expect(sources(got)).toEqual(['seen.jdx']);
+    expect(adapter.rescued).toBe(0);
+  });
+
+  it('never emits a file twice: files held unacknowledged or kept in place across many rescans', async () => {
+    const dir = makeTempDir('inbox');
+    // keep: acknowledged files stay in the folder, so every rescan lists them again.
+    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 60, onAck: { action: 'keep' } });
+    for (let i = 0; i < 30; i++) writeFileSync(join(dir, `s${i}.jdx`), `spectrum ${i}`);
+    await waitFor('30 files', () => got.length >= 30, 60_000);
+    // Held unacknowledged through many rescans and past the rescan's grace (stableMs + 2 s) first, then
+    // acknowledged and left in place through as many again.
+    await sleep(3000);
+    expect(got).toHaveLength(30);
+    await Promise.all(got.map((g) => g.ack()));
+    await sleep(3000);
+    expect(got).toHaveLength(30);
+    expect(new Set(got.map((g) => g.source)).size).toBe(30);
+    // The watcher reported every file: nothing needed rescuing.
+    expect(adapter.rescued).toBe(0);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.jdx'))).toHaveLength(30);
+  });
+
+  it('never reads a file the watcher missed while it is still being written', async () => {
+    const dir = makeTempDir('inbox');
+    const lossy = lossyWatcher((name) => name.startsWith('slow'));
+    // Writes every 40 ms for about 1.2 s, far inside the 2 s stability window, across many 100 ms rescans.
+    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 100, stableMs: 2000, watchFactory: lossy.factory });
+    const path = join(dir, 'slow.csv');
+    writeFileSync(path, '0,');
+    let expected = '0,';
+    for (let i = 1; i <= 30; i++) {
+      await sleep(40);
+      expect(got).toHaveLength(0);
+      appendFileSync(path, `${i},`);
+      expected += `${i},`;
+    }
+    await waitFor('the finished file, through the rescan', () => got.length === 1, 60_000);
+    expect(got[0].payload.toString()).toBe(expected);
+    expect(adapter.rescued).toBe(1);
+    await sleep(500);
+    expect(got).toHaveLength(1);
+  });
+
+  it('leaves missed files in the folder while paused (backpressure) and takes them once resumed', async () => {
+    const dir = makeTempDir('inbox');
+    const lossy = lossyWatcher((name) => name.startsWith('lost'));
+    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 100, watchFactory: lossy.factory });
+    adapter.pause();
+    writeFileSync(join(dir, 'lost.jdx'), 'x');
+    await waitFor('the watcher to have dropped the file', () => lossy.dropped.length >= 1, 30_000);
+    await sleep(800);
+    expect(got).toHaveLength(0);
+    adapter.resume();
+    await waitFor('the file once resumed', () => got.length === 1, 30_000);
+    await sleep(500);
+    expect(got).toHaveLength(1);
+  });
+
+  it('with scanAtStart false, the rescan leaves the files that were there at start alone too', async () => {
+    const dir = makeTempDir('inbox');
+    writeFileSync(join(dir, 'old.jdx'), 'old');
+    const lossy = lossyWatcher((name) => name.startsWith('lost'));
+    const { got } = await startFolder({ folders: [dir], rescanMs: 100, scanAtStart: false, watchFactory: lossy.factory });
+    writeFileSync(join(dir, 'lost.jdx'), 'new');
+    await waitFor('the new file, through the rescan', () => got.length === 1, 30_000);
+    await sleep(600);
+    expect(sources(got)).toEqual(['lost.jdx']);
+  });
+
+  it('skips a file the ledger already recorded (tidies it away instead)', async () => {
+    const dir = makeTempDir('inbox');
+    const lossy = lossyWatcher((name) => name.startsWith('lost'));
+    const asked: string[] = [];
+    const { adapter, got } = await startFolder({
+      folders: [dir],
+      rescanMs: 100,
+      watchFactory: lossy.factory,
+      alreadyProcessed: (key) => {
+        asked.push(key);
+        return key.includes('lost-recorded');
+      },
+    });
+    writeFileSync(join(dir, 'lost-recorded.jdx'), 'committed before a crash');
+    await waitFor('the recorded file tidied into processed/', () => existsSync(join(dir, 'processed', 'lost-recorded.jdx')), 30_000);
+    expect(asked.some((k) => k.includes('lost-recorded'))).toBe(true);
+    expect(got).toHaveLength(0);
+    expect(adapter.rescued).toBe(0);
+  });
+});
