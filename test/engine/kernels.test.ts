@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../core/engine/index.ts';
-import { expectClose, randomValues, runBoth, useWasmEngine } from './compare.ts';
+import { expectClose, onBackend, randomValues, runBoth, useWasmEngine } from './compare.ts';
 
 beforeAll(useWasmEngine);
 
@@ -13,7 +13,7 @@ const tensor = (shape: number[], seed: number, range?: { lo: number; hi: number 
 
 describe('engine registration', () => {
   it('registers our overrides on wasm only', () => {
-    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm'];
+    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm', 'Sum', 'Mean'];
     for (const name of ours) {
       expect(tf.getKernel(name, 'wasm')?.kernelFunc.name, name).toBe('kernelFunc');
       expect(tf.getKernel(name, 'cpu')?.kernelFunc.name, name).not.toBe('kernelFunc');
@@ -279,6 +279,44 @@ describe('Sum / Mean over all axes but the last (per-channel)', () => {
         tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.mean(a, 1), r)))(x),
       ];
     }, 1e-6);
+  });
+
+  // Leading-axis reductions run as two average pools (reduce.ts): block sizes of one, single-stage views, kept
+  // blocks wider than one channel, and long reductions where float32 accumulation would drift.
+  const leading: Array<{ shape: number[]; axis: number[]; keepDims: boolean }> = [
+    { shape: [64, 1, 5], axis: [0, 1], keepDims: false }, // blocks of one row: a single stage over 64
+    { shape: [1, 300, 4], axis: [0, 1], keepDims: true }, // one block
+    { shape: [5, 7, 3], axis: [0], keepDims: false }, // kept [7, 3]: 21 values per row
+    { shape: [4, 3, 5, 2], axis: [1, 0], keepDims: true }, // two leading axes of four
+    { shape: [2, 1, 1], axis: [0, 1], keepDims: false },
+    { shape: [7, 20000, 2], axis: [0, 1], keepDims: false }, // 140 000 rows
+  ];
+  leading.forEach((c, i) => {
+    it(`leading-axis sum and mean: x ${c.shape.join('x')}, axes ${c.axis.join(',')}, keepDims ${c.keepDims}`, () => {
+      expectClose(() => {
+        const x = tensor(c.shape, 170 + i, { lo: 0.5, hi: 3 });
+        const out = [tf.sum(x, c.axis, c.keepDims), tf.mean(x, c.axis, c.keepDims)];
+        expect(out[0].shape).toEqual(tf.tidy(() => tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape));
+        return out;
+      }, 2e-6);
+    });
+  });
+
+  it('leading-axis sums of a long, offset column stay within 1e-6 of a float64 sum', () => {
+    const rows = 200_000;
+    const values = randomValues(rows * 2, 190, { lo: 999, hi: 1001 });
+    const exact = [0, 0];
+    values.forEach((v, i) => (exact[i % 2] += v));
+    const got = onBackend('wasm', () => tf.tidy(() => Array.from(tf.sum(tf.tensor2d(values, [rows, 2]), 0).dataSync())));
+    got.forEach((g, d) => expect(Math.abs(g - exact[d]) / exact[d], `channel ${d}`).toBeLessThanOrEqual(1e-6));
+  });
+
+  it('NaN and Infinity propagate per channel like cpu', () => {
+    const { wasm, cpu } = runBoth(() => {
+      const x = tf.tensor3d([1, NaN, 2, 3, Infinity, 4, 5, 6, 7, 8, 9, -Infinity], [2, 2, 3]);
+      return [tf.sum(x, [0, 1]), tf.mean(x, [0, 1])];
+    });
+    expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
   });
 
   it('int32 sums still work (stock kernel)', () => {

@@ -11,6 +11,7 @@ import { identityConfig } from './identity.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
 export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { meanConfig, sumConfig } from './reduce.ts';
 import { tileConfig } from './tile.ts';
 import { replaceKernel } from './kernel-utils.ts';
 
@@ -29,6 +30,8 @@ export function registerWasmOverrides(): string[] {
     tileConfig(BACKEND),
     identityConfig(BACKEND),
     fusedBatchNormConfig(BACKEND),
+    sumConfig(BACKEND),
+    meanConfig(BACKEND),
   ];
   const stock = ours.map((c) => tf.getKernel(c.kernelName, BACKEND)).filter((c): c is KernelConfig => c !== undefined);
   ours.forEach(replaceKernel);
