@@ -54,6 +54,8 @@ export const folderInputSchema = z.strictObject({
   usePolling: z.boolean().default(false),
   /** Larger files are refused unread (recorded as rejected, moved to failed/). */
   maxFileBytes: positiveInt.default(64 * 1024 * 1024),
+  /** List the folders this often for files the watcher missed (events lost under load); 0: never. */
+  rescanMs: z.number().int().min(0).default(30_000),
 });
 
 export const serialInputSchema = z.strictObject({

@@ -28,6 +28,8 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             onRefused: (path, reason) => log.warn({ adapter: c.name, path, reason }, 'file refused'),
             maxFileBytes: c.maxFileBytes,
             emitRefusals: true,
+            rescanMs: c.rescanMs,
+            onRescued: (path) => log.warn({ adapter: c.name, path }, 'file found by the periodic rescan: the watcher had missed it'),
           }),
         );
         break;
@@ -111,6 +113,11 @@ export async function createOutputs(
     }
   }
   return out;
+}
+
+/** Files the folder inputs' periodic rescans found after the watcher missed them (GET /api/health counts.rescuedFiles). */
+export function rescuedFiles(inputs: readonly InputAdapter[]): number {
+  return inputs.reduce((n, i) => n + (('rescued' in i && typeof i.rescued === 'number') ? i.rescued : 0), 0);
 }
 
 /**

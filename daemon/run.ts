@@ -15,7 +15,7 @@ import type { PipelineDomain } from '../pipelines/domain.ts';
 import { createIdentifyStage } from '../pipelines/identify-stage.ts';
 import { SpectrumPipeline } from '../pipelines/spectrum-pipeline.ts';
 import { StageTimes } from '../pipelines/stage-times.ts';
-import { createInputs, createOutputs } from './adapters.ts';
+import { createInputs, createOutputs, rescuedFiles } from './adapters.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { ApiServices, Curve, EnrollRequest, HealthReport, UploadAnswer } from './http/services.ts';
 import { benchmarkSpectrum, LibraryService } from './library.ts';
@@ -187,7 +187,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       queueBound: config.pipeline.queueBound,
       queues: { ingesting: stats.ingesting, inMemory: stats.inMemory, pending: counts.pending },
       outbox: store?.db.open ? store.outboxDepths() : {},
-      counts: { ...counts, identified: stats.identified, duplicates: stats.duplicates },
+      counts: { ...counts, identified: stats.identified, duplicates: stats.duplicates, rescuedFiles: rescuedFiles(inputs) },
       library: library ? { classes: library.library.classCount, references: library.library.referenceCount } : undefined,
     };
   };
