@@ -45,8 +45,51 @@ export interface TrainingRecipe {
   readonly mining?: Mining;
   /** Neighbours of the validation kNN during training. */
   readonly k?: number;
+  /** Validation spectra per class that pick the best epoch (default: the caller's). */
+  readonly valPerClass?: number;
+  /** Epochs without a better validation accuracy before training stops; absent: the recipe runs all its epochs. */
+  readonly patience?: number;
 }
 export type ChallengeRecipe = TrainingRecipe;
+
+/** What a training provider runs for one request: core/training's TrainOptions fields, less the data. */
+export interface TrainingPlan {
+  readonly arch: string;
+  readonly epochs: number;
+  /** Validation spectra per class (the val split) that pick the best epoch. */
+  readonly valPerClass: number;
+  /** Absent: every epoch runs. */
+  readonly patience?: number;
+  /** Absent: core/training's default augmentation. */
+  readonly augment?: AugmentOptions;
+  readonly batch?: { readonly p: number; readonly k: number };
+  readonly lr?: number;
+  readonly mining?: Mining;
+  readonly k?: number;
+}
+
+/**
+ * The plan for a request: the caller's defaults (epochs counted as passes over 50 spectra per class; smaller sets
+ * get proportionally more passes, at most 5x, so every protocol trains for a similar number of steps, and patience
+ * 5 likewise), or the protocol's own recipe as it was chosen: its epochs, stopping rule and validation size.
+ * `quick` (a smoke run) caps a recipe's epochs too: it checks the plumbing, not the numbers.
+ */
+export function trainingPlan(req: TrainRequest, defaults: { readonly arch: string; readonly epochs: number; readonly quick?: boolean }): TrainingPlan {
+  const stepScale = Math.min(5, Math.max(1, 50 / req.perClass));
+  const recipe = req.recipe;
+  if (!recipe) return { arch: defaults.arch, epochs: Math.round(defaults.epochs * stepScale), valPerClass: 5, patience: Math.round(5 * stepScale) };
+  return {
+    arch: recipe.arch,
+    epochs: defaults.quick ? Math.min(defaults.epochs, recipe.epochs) : recipe.epochs,
+    valPerClass: recipe.valPerClass ?? 5,
+    ...(recipe.patience !== undefined ? { patience: recipe.patience } : {}),
+    ...(recipe.augment !== 'full' ? { augment: recipe.augment } : {}),
+    ...(recipe.batch ? { batch: recipe.batch } : {}),
+    ...(recipe.lr !== undefined ? { lr: recipe.lr } : {}),
+    ...(recipe.mining ? { mining: recipe.mining } : {}),
+    ...(recipe.k !== undefined ? { k: recipe.k } : {}),
+  };
+}
 
 /** Trains (or picks) the encoder for a training set; it owns the encoders it returns (may cache and reuse them). */
 export type EncoderProvider = (request: TrainRequest) => Promise<Encoder>;
@@ -301,6 +344,8 @@ export const CHALLENGE_RECIPE: TrainingRecipe = {
   epochs: 60,
   augment: { maxShift: 40, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0.8 },
   lr: 3e-3,
+  // As bench:challenge chose it: 10 validation spectra per class (270), every epoch run (no early stop).
+  valPerClass: 10,
 };
 
 /** Challenge set: 27 hard classes, trained on its own training split, tested on its 162 test spectra. */

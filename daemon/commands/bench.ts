@@ -229,6 +229,7 @@ async function makeProvider(
   const { initEngine, tf } = await import('../../core/engine/index.ts');
   const training = await import('../../core/training/index.ts');
   const benchmark = await import('../../core/benchmark/index.ts');
+  const protocols = await import('../../core/identify/protocols.ts');
   const engine = await initEngine({ logger: log });
   const cache = new Map<string, Encoder>();
   const provider = async (req: TrainRequest): Promise<Encoder> => {
@@ -236,28 +237,11 @@ async function makeProvider(
     const hit = cache.get(key);
     if (hit) return hit;
     const def = benchmark.loadDefinition(req.benchmark);
-    const val = benchmark.generateRandomSplit(def, { split: 'val', perClass: 5, seed: req.seed, classes: [...req.classes] });
-    // --epochs counts passes over 50 spectra per class; smaller sets get proportionally more passes (at most 5x) so
-    // that every protocol trains for a similar number of steps (5 per class x 12 epochs is only ~240 steps).
-    const stepScale = Math.min(5, Math.max(1, 50 / req.perClass));
-    const recipe = req.recipe;
-    const runArch = recipe?.arch ?? arch;
-    // A smoke run (--quick) caps a recipe's epochs too: it checks the plumbing, not the numbers.
-    const runEpochs = recipe ? (quick ? Math.min(epochs, recipe.epochs) : recipe.epochs) : Math.round(epochs * stepScale);
-    log(`training ${runArch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${runEpochs} epochs${recipe ? ', protocol recipe' : ''})`);
-    const result = await training.train({
-      train: req.train,
-      val,
-      arch: runArch,
-      epochs: runEpochs,
-      seed: req.seed,
-      patience: Math.round(5 * stepScale),
-      ...(recipe && recipe.augment !== 'full' ? { augment: recipe.augment } : {}),
-      ...(recipe?.batch ? { batch: recipe.batch } : {}),
-      ...(recipe?.lr !== undefined ? { lr: recipe.lr } : {}),
-      ...(recipe?.mining ? { mining: recipe.mining } : {}),
-      ...(recipe?.k !== undefined ? { k: recipe.k } : {}),
-    });
+    const plan = protocols.trainingPlan(req, { arch, epochs, quick });
+    const val = benchmark.generateRandomSplit(def, { split: 'val', perClass: plan.valPerClass, seed: req.seed, classes: [...req.classes] });
+    const runArch = plan.arch;
+    log(`training ${runArch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${plan.epochs} epochs${req.recipe ? ', protocol recipe' : ''}, validation ${plan.valPerClass}/class, ${plan.patience === undefined ? 'every epoch' : `patience ${plan.patience}`})`);
+    const result = await training.train({ train: req.train, val, seed: req.seed, ...plan });
     log(`trained ${req.name}: val kNN ${(100 * result.bestValAccuracy).toFixed(2)} % after ${result.epochsRun} epochs, ${result.wallSeconds.toFixed(0)} s`);
     const model = result.model;
     if (saveDir) {
