@@ -3,9 +3,12 @@
  * with a timer that keeps SELF time (a kernel of ours that runs other kernels is charged only for its own work).
  * Time outside all kernels (tape bookkeeping, tensor creation, JS glue) is reported as "(outside kernels)".
  * The step is core/training's trainStep (the triplet loss, AdamW), batch P x K = 16 x 4 by default.
+ * --clock cpu (default) times with this process's CPU time (process.cpuUsage): on the shared, oversubscribed machine
+ * wall time inflates long kernels (preempted many times) far more than short ones, CPU time much less so.
  *
- *   npm run bench:train-profile -- [--arch seed,tiny] [--batch 64] [--reps 3] [--top 15]
+ *   npm run bench:train-profile -- [--arch seed,tiny] [--batch 64] [--reps 3] [--top 15] [--clock cpu|wall]
  */
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { initEngine, tf } from '../core/engine/index.ts';
 import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
@@ -21,8 +24,19 @@ const { values } = parseArgs({
     top: { type: 'string', default: '15' },
     // Kernels to break down by input shapes (e.g. Conv2D,MaxPoolGrad).
     shapes: { type: 'string', default: '' },
+    clock: { type: 'string', default: 'cpu' },
   },
 });
+
+if (values.clock !== 'cpu' && values.clock !== 'wall') throw new Error(`--clock must be cpu or wall, got ${values.clock}`);
+/** Milliseconds on the chosen clock. */
+const now: () => number =
+  values.clock === 'cpu'
+    ? () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      }
+    : () => performance.now();
 
 interface Tally {
   calls: number;
@@ -44,11 +58,11 @@ function instrument(): void {
       kernelFunc: (args) => {
         const name = byShape.has(kernelName) ? `${kernelName} ${Object.values(args.inputs).map((t) => t?.shape.join('x')).join(', ')}` : kernelName;
         childMs.push(0);
-        const t0 = performance.now();
+        const t0 = now();
         try {
           return inner(args);
         } finally {
-          const total = performance.now() - t0;
+          const total = now() - t0;
           const children = childMs.pop() ?? 0;
           if (childMs.length) childMs[childMs.length - 1] += total;
           const t = tallies.get(name) ?? { calls: 0, selfMs: 0 };
@@ -91,12 +105,12 @@ async function main(): Promise<void> {
     let stepMs = 0;
     let inferMs = 0;
     for (let r = 0; r < reps; r++) {
-      let t0 = performance.now();
+      let t0 = now();
       step();
-      stepMs += performance.now() - t0;
-      t0 = performance.now();
+      stepMs += now() - t0;
+      t0 = now();
       infer();
-      inferMs += performance.now() - t0;
+      inferMs += now() - t0;
     }
     // The inference kernels ran inside the same tallies; measure them alone to subtract.
     const stepTallies = new Map(tallies);
@@ -110,7 +124,7 @@ async function main(): Promise<void> {
     const perStep = stepMs / reps;
     rows.push({ kernel: '(outside kernels)', calls: 0, ms: perStep - kernelMs });
     rows.sort((a, b) => b.ms - a.ms);
-    console.log(`\n${name}: batch ${batch}, train step ${perStep.toFixed(0)} ms (${(perStep / batch).toFixed(2)} ms/spectrum), inference ${(inferMs / reps).toFixed(0)} ms, ratio ${(stepMs / inferMs).toFixed(2)}x`);
+    console.log(`\n${name}: batch ${batch}, ${values.clock} clock, load ${os.loadavg()[0].toFixed(1)}, train step ${perStep.toFixed(0)} ms (${(perStep / batch).toFixed(2)} ms/spectrum), inference ${(inferMs / reps).toFixed(0)} ms, ratio ${(stepMs / inferMs).toFixed(2)}x`);
     console.log('| kernel | calls/step | self ms/step | share |');
     console.log('| --- | --- | --- | --- |');
     for (const r of rows.slice(0, Number(values.top))) console.log(`| ${r.kernel} | ${r.calls.toFixed(0)} | ${r.ms.toFixed(1)} | ${((100 * r.ms) / perStep).toFixed(1)} % |`);
