@@ -140,6 +140,25 @@ export const socketioOutputSchema = z.strictObject({
 
 export const outputSchema = z.discriminatedUnion('type', [mqttOutputSchema, influxOutputSchema, socketioOutputSchema]);
 
+/**
+ * Per-client HTTP request limits (429 with Retry-After), counted per client address in fixed windows. The defaults
+ * leave the dashboard far below them (it polls a few times a minute) while slowing token guessing to a few a minute.
+ */
+export const httpRateLimitSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  windowMs: positiveInt.max(86_400_000).default(60_000),
+  /** Requests per client per window over all read routes and the dashboard's files (GET /api/health is never limited). */
+  requests: positiveInt.default(3000),
+  /** Authenticated requests per client per window on each state-changing route. */
+  writes: positiveInt.default(60),
+  /** POST /api/identify uploads per client per window. */
+  uploads: positiveInt.default(60),
+  /** Failed authentications (wrong or missing token on a writing route) per client per window; then 429 until it ends. */
+  authFailures: positiveInt.default(10),
+  /** Client addresses never limited, e.g. a trusted automation host. */
+  allowList: z.array(z.string().min(1)).default([]),
+});
+
 export const httpSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** Loopback by default: the API answers other machines only when the operator says so. */
@@ -154,6 +173,7 @@ export const httpSchema = z.strictObject({
   uploadLimitBytes: positiveInt.default(10 * 1024 * 1024),
   /** Built dashboard to serve at /; by default dashboard/dist of the package when present. */
   dashboardDir: z.string().optional(),
+  rateLimit: httpRateLimitSchema.prefault({}),
 });
 
 export const modelSchema = z.strictObject({

@@ -360,6 +360,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           token,
           uploadLimitBytes: config.http.uploadLimitBytes,
           dashboardDir: config.http.dashboardDir,
+          rateLimit: config.http.rateLimit.enabled ? config.http.rateLimit : undefined,
           version: pkgVersion,
           logger: false,
         });

@@ -23,6 +23,7 @@ import {
   uploadAnswerSchema,
 } from './schemas.ts';
 import type { ApiServices, EnrollRequest } from './services.ts';
+import { registerRateLimits, type RateLimitOptions, type RateLimits } from './rate-limit.ts';
 
 export interface HttpOptions {
   /** Bearer token the writing endpoints require; without one they answer 403. */
@@ -33,6 +34,8 @@ export interface HttpOptions {
   readonly version: string;
   /** pino options or false (tests). */
   readonly logger?: boolean | object;
+  /** Per-client request limits (429 with Retry-After); none when left out. */
+  readonly rateLimit?: RateLimitOptions;
 }
 
 interface RouteDoc {
@@ -63,14 +66,26 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
   });
   const docs: RouteDoc[] = [];
   const tokenDigest = options.token ? digest(options.token) : undefined;
+  // Registered before the routes: the plugin attaches its hook to each route as it is added.
+  const limits: RateLimits | undefined = options.rateLimit ? await registerRateLimits(app, options.rateLimit) : undefined;
+  const limitFor = (doc: Pick<RouteDoc, 'url' | 'auth'>) => limits?.route(doc.url === '/api/health' ? 'health' : doc.auth ? 'write' : 'read');
 
   const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
+    // A client that failed too often gets no answer about its token until the window ends: guessing is slowed.
+    const blockedMs = limits?.authBlockedForMs(req) ?? 0;
+    if (blockedMs > 0) {
+      return reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(blockedMs / 1000)))
+        .send(errorBody('rate-limited', `too many failed authentications from this client; retry in ${Math.ceil(blockedMs / 1000)} s`));
+    }
     if (!tokenDigest) {
       return reply.code(403).send(errorBody('writes-disabled', 'this endpoint needs a token: set http.token (or SPECTRAD_HTTP_TOKEN) in the daemon config'));
     }
     const header = req.headers.authorization ?? '';
     const given = /^Bearer\s+(.+)$/i.exec(header)?.[1];
     if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
+      limits?.authFailed(req);
       return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('unauthorized', 'missing or wrong bearer token'));
     }
   };
@@ -91,6 +106,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       // Checked on arrival, before the body is read and validated: an unauthenticated client cannot make the daemon
       // parse an upload or learn anything from validation errors.
       onRequest: doc.auth ? requireToken : undefined,
+      ...(limitFor(doc) !== undefined ? { config: { rateLimit: limitFor(doc) } } : {}),
       handler,
     });
   };
@@ -174,7 +190,8 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       query: { type: 'object', properties: { filename: { type: 'string', description: 'file name, a hint for the format (a.jdx, b.csv)' } } },
       responses: { 200: { description: 'one answer per spectrum in the file', schema: { type: 'object', properties: { items: { type: 'array', items: uploadAnswerSchema } } } },
         413: { description: 'larger than http.uploadLimitBytes', schema: errorBodySchema }, 422: { description: 'not a readable spectrum file', schema: errorBodySchema } } });
-    scope.post<{ Querystring: { filename?: string }; Body: Buffer }>('/api/identify', async (req, reply) => {
+    const uploadLimit = limits?.route('upload');
+    scope.post<{ Querystring: { filename?: string }; Body: Buffer }>('/api/identify', uploadLimit ? { config: { rateLimit: uploadLimit } } : {}, async (req, reply) => {
       const body = req.body;
       if (!Buffer.isBuffer(body) || body.length === 0) return reply.code(400).send(errorBody('empty-upload', 'send the spectrum file as the request body'));
       const name = req.query.filename ?? (req.headers['x-filename'] as string | undefined);
