@@ -1,6 +1,7 @@
 import { gaussianKernel } from '../benchmark/index.ts';
 import { SpectrumInputError } from '../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
+import { ClassTemplates, containmentRanking, type ContainmentOptions, type TemplateOptions } from './mixture-templates.ts';
 import { accumulateProfile } from './profile.ts';
 
 /**
@@ -54,6 +55,7 @@ export class ReferenceProfiles {
   private readonly names: string[] = [];
   private readonly rows: Float32Array[] = [];
   private meanCache: Float32Array | null = null;
+  private templateCache: ClassTemplates | null = null;
 
   constructor(points: number, spec: ProfileSpec = DEFAULT_PROFILE_SPEC) {
     if (!(Number.isInteger(points) && points > 0)) throw new SpectrumInputError('bad-points', `points must be a positive integer, got ${points}`);
@@ -95,6 +97,13 @@ export class ReferenceProfiles {
       this.rows[at] = merged;
     }
     this.meanCache = null;
+    this.templateCache = null;
+  }
+
+  /** Deconvolved class templates (mixture-templates.ts) with the default options, built per class on first use. */
+  templates(): ClassTemplates {
+    this.templateCache ??= new ClassTemplates(this);
+    return this.templateCache;
   }
 
   /** Reference profiles of class index c, row-major [references, dim]. */
@@ -130,11 +139,24 @@ export class ReferenceProfiles {
 }
 
 export interface SpectralSearchOptions {
-  /** Classes considered; default: the shortlistSize classes whose mean profile is closest (cosine) to the query's. */
+  /** Classes considered; default: the shortlistSize best classes of the screen. */
   readonly shortlist?: readonly number[];
-  /** Classes shortlisted by profile cosine when no shortlist is given (default 12 + 3m). */
+  /** Classes shortlisted when no shortlist is given (default 12 + 3m). */
   readonly shortlistSize?: number;
-  /** References per class put into the fit: those most aligned with the query (default 8). */
+  /**
+   * How classes are shortlisted: 'containment' (default; mixture-templates.ts: every significant bin of the class lies
+   * under the query) or 'cosine' (of the class-mean profile with the query's, the previous session's screen).
+   */
+  readonly screen?: 'containment' | 'cosine';
+  readonly containment?: ContainmentOptions;
+  /**
+   * What a class is fitted with: 'templates' (default; its deconvolved template at 2 * shifts + 1 whole shifts) or
+   * 'references' (its referencesPerClass individual reference profiles most aligned with the query).
+   */
+  readonly dictionary?: 'templates' | 'references';
+  /** Templates other than the index's defaults (index.templates()). */
+  readonly templates?: ClassTemplates;
+  /** References per class put into the fit with dictionary 'references' (default 8). */
   readonly referencesPerClass?: number;
   /** Swap rounds of the verification (default 3; 0 keeps the first fit's heaviest classes). */
   readonly swapRounds?: number;
@@ -147,6 +169,11 @@ export interface SpectralFit {
   readonly fractions: number[];
   /** ||profile - reconstruction|| / ||profile|| of the final fit with the members alone (0 = exact). */
   readonly residual: number;
+  /**
+   * Share of the query's signal the members leave unexplained: sum of max(0, profile - reconstruction) over the sum of
+   * the profile (0 = all explained). A component the library lacks leaves its peaks here.
+   */
+  readonly unexplained: number;
   /** The classes considered. */
   readonly shortlist: readonly number[];
 }
@@ -164,17 +191,26 @@ export function profileRanking(index: ReferenceProfiles, profile: Float64Array):
   return [...scores.keys()].sort((a, b) => scores[b] - scores[a]);
 }
 
-/** Fits the query with m classes of the index by NNLS on individual reference profiles (see the module comment). */
+/** The default screen's ranking of every class for a query profile (see SpectralSearchOptions.screen). */
+export function screenRanking(index: ReferenceProfiles, profile: Float64Array, options: SpectralSearchOptions = {}): number[] {
+  if (options.screen === 'cosine') return profileRanking(index, profile);
+  const window = options.containment?.window ?? (options.templates ?? index.templates()).containmentWindow;
+  return containmentRanking(index, profile, { ...options.containment, window });
+}
+
+/** Fits the query with m classes of the index by NNLS in profile space (see the module comment). */
 export function spectralMixtureSearch(index: ReferenceProfiles, spectrum: ArrayLike<number>, m: number, options: SpectralSearchOptions = {}): SpectralFit {
   if (!(Number.isInteger(m) && m >= 1)) throw new SpectrumInputError('mixture-size', `components must be a positive integer, got ${m}`);
   if (index.classCount < m) throw new SpectrumInputError('mixture-size', `cannot choose ${m} of ${index.classCount} classes`);
   const profile = index.profileOf(spectrum);
   const shortlist = options.shortlist
     ? [...new Set(options.shortlist)].filter((c) => c >= 0 && c < index.classCount)
-    : profileRanking(index, profile).slice(0, options.shortlistSize ?? 12 + 3 * m);
+    : screenRanking(index, profile, options).slice(0, options.shortlistSize ?? 12 + 3 * m);
   if (shortlist.length < m) throw new SpectrumInputError('mixture-size', `the shortlist has ${shortlist.length} classes, fewer than ${m}`);
-  const perClass = options.referencesPerClass ?? 8;
-  const system = buildSystem(index, shortlist, profile, perClass);
+  const system =
+    options.dictionary === 'references'
+      ? buildSystem(index, shortlist, profile, options.referencesPerClass ?? 8)
+      : buildTemplateSystem(options.templates ?? index.templates(), shortlist, profile);
 
   const first = fitClasses(system, shortlist.map((_, k) => k));
   let members = [...first.weights.keys()].sort((a, b) => first.weights[b] - first.weights[a]).slice(0, m);
@@ -201,6 +237,7 @@ export function spectralMixtureSearch(index: ReferenceProfiles, spectrum: ArrayL
     classIndices: order.map((i) => shortlist[members[i]]),
     fractions: order.map((i) => (total > 0 ? best.weights[i] / total : 1 / m)),
     residual: Math.sqrt(Math.max(0, best.residualSq) / Math.max(system.bb, 1e-300)),
+    unexplained: unexplainedShare(system, best, profile),
     shortlist,
   };
 }
@@ -240,6 +277,8 @@ interface NormalSystem {
   readonly area: Float64Array;
   readonly size: number;
   readonly bb: number;
+  /** Column j's values as (bin, value) pairs: the reconstruction of a fit, for the unexplained share. */
+  readonly column: (j: number) => { readonly bins: ArrayLike<number>; readonly values: ArrayLike<number>; readonly offset: number };
 }
 
 function buildSystem(index: ReferenceProfiles, shortlist: readonly number[], b: Float64Array, perClass: number): NormalSystem {
@@ -251,11 +290,87 @@ function buildSystem(index: ReferenceProfiles, shortlist: readonly number[], b: 
   }
   const { gram, atb, bb } = normalEquations(columns, b);
   const area = Float64Array.from(columns, (col) => col.reduce((s, v) => s + v, 0));
-  return { start, gram, atb, area, size: columns.length, bb };
+  const bins = Int32Array.from({ length: index.dim }, (_, j) => j);
+  return { start, gram, atb, area, size: columns.length, bb, column: (j) => ({ bins, values: columns[j], offset: 0 }) };
 }
 
-/** NNLS with the columns of the listed shortlist positions; per class, the signal its references carry. */
-function fitClasses(system: NormalSystem, classes: readonly number[]): { weights: number[]; residualSq: number } {
+/**
+ * The normal equations of every shortlisted class's template at each whole shift s in -S..S. Columns live on the
+ * profile axis extended by S bins each side (the query is 0 there), so no shifted template is ever cut and every
+ * product is a cross-correlation of two templates at lag s1 - s2: 4S + 1 lags per class pair over the templates'
+ * nonzero bins, instead of (2S + 1)^2 full products.
+ */
+function buildTemplateSystem(templates: ClassTemplates, shortlist: readonly number[], b: Float64Array): NormalSystem {
+  const S = templates.shifts;
+  const P = 2 * S + 1;
+  const dim = templates.dim;
+  const size = shortlist.length * P;
+  const ts = shortlist.map((c) => templates.of(c));
+  const gram = new Float64Array(size * size);
+  const atb = new Float64Array(size);
+  const area = new Float64Array(size);
+  const start = shortlist.map((_, k) => k * P);
+  start.push(size);
+  const lags = new Float64Array(4 * S + 1);
+  for (let a = 0; a < ts.length; a++) {
+    const ta = ts[a];
+    for (let si = 0; si < P; si++) {
+      const s = si - S;
+      let v = 0;
+      for (let k = 0; k < ta.nonzero.length; k++) {
+        const j = ta.nonzero[k] + s;
+        if (j >= 0 && j < dim) v += ta.nonzeroValues[k] * b[j];
+      }
+      atb[a * P + si] = v;
+      area[a * P + si] = ta.area;
+    }
+    for (let c = a; c < ts.length; c++) {
+      const tc = ts[c].values;
+      // lags[L + 2S] = sum_i ta[i] tc[i + L]
+      lags.fill(0);
+      for (let k = 0; k < ta.nonzero.length; k++) {
+        const i = ta.nonzero[k];
+        const va = ta.nonzeroValues[k];
+        const lo = Math.max(-2 * S, -i);
+        const hi = Math.min(2 * S, dim - 1 - i);
+        for (let L = lo; L <= hi; L++) lags[L + 2 * S] += va * tc[i + L];
+      }
+      // <shift(ta, s1), shift(tc, s2)> = sum_i ta[i] tc[i + s1 - s2]
+      for (let s1 = 0; s1 < P; s1++) {
+        for (let s2 = 0; s2 < P; s2++) {
+          const g = lags[s1 - s2 + 2 * S];
+          gram[(a * P + s1) * size + c * P + s2] = g;
+          gram[(c * P + s2) * size + a * P + s1] = g;
+        }
+      }
+    }
+  }
+  let bb = 0;
+  for (let j = 0; j < dim; j++) bb += b[j] * b[j];
+  return {
+    start,
+    gram,
+    atb,
+    area,
+    size,
+    bb,
+    column: (j) => {
+      const t = ts[Math.floor(j / P)];
+      return { bins: t.nonzero, values: t.nonzeroValues, offset: (j % P) - S };
+    },
+  };
+}
+
+interface ClassFit {
+  readonly weights: number[];
+  readonly residualSq: number;
+  /** Columns of the fit (system indices) and their coefficients. */
+  readonly cols: readonly number[];
+  readonly w: Float64Array;
+}
+
+/** NNLS with the columns of the listed shortlist positions; per class, the signal its columns carry. */
+function fitClasses(system: NormalSystem, classes: readonly number[]): ClassFit {
   const cols: number[] = [];
   const owner: number[] = [];
   classes.forEach((k, i) => {
@@ -269,12 +384,34 @@ function fitClasses(system: NormalSystem, classes: readonly number[]): { weights
   const atb = new Float64Array(n);
   for (let a = 0; a < n; a++) {
     atb[a] = system.atb[cols[a]];
-    for (let b = 0; b < n; b++) gram[a * n + b] = system.gram[cols[a] * system.size + cols[b]];
+    const row = cols[a] * system.size;
+    for (let b = 0; b < n; b++) gram[a * n + b] = system.gram[row + cols[b]];
   }
   const { w, residualSq } = solveNormal(gram, atb, system.bb);
   const weights = new Array<number>(classes.length).fill(0);
   for (let a = 0; a < n; a++) if (w[a] > 0) weights[owner[a]] += w[a] * system.area[cols[a]];
-  return { weights, residualSq };
+  return { weights, residualSq, cols, w };
+}
+
+/** sum max(0, b - A w) / sum max(0, b): the query's signal the fit leaves unexplained. */
+function unexplainedShare(system: NormalSystem, fit: ClassFit, b: Float64Array): number {
+  const rest = Float64Array.from(b);
+  fit.cols.forEach((j, a) => {
+    const wa = fit.w[a];
+    if (!(wa > 0)) return;
+    const { bins, values, offset } = system.column(j);
+    for (let k = 0; k < bins.length; k++) {
+      const t = bins[k] + offset;
+      if (t >= 0 && t < rest.length) rest[t] -= wa * values[k];
+    }
+  });
+  let left = 0;
+  let total = 0;
+  for (let j = 0; j < b.length; j++) {
+    if (rest[j] > 0) left += rest[j];
+    if (b[j] > 0) total += b[j];
+  }
+  return total > 0 ? left / total : 0;
 }
 
 function normalEquations(columns: readonly ArrayLike<number>[], b: ArrayLike<number>): { gram: Float64Array; atb: Float64Array; bb: number } {
@@ -369,7 +506,7 @@ export function referenceProfilesFor(library: SpectraSource, stateKey: object): 
 
 /**
  * The spectral search with a shortlist from both sides: the embedding search's members (library class indices mapped
- * by name) and the classes whose mean profile is closest to the query's. Returns library class indices.
+ * by name) and the screen's best classes (screenRanking). Returns library class indices.
  */
 export function spectralMixtureForLibrary(
   index: ReferenceProfiles,
@@ -381,7 +518,7 @@ export function spectralMixtureForLibrary(
 ): SpectralFit {
   const byName = new Map(index.classNames().map((name, i) => [name, i]));
   const fromEmbedding = embeddingMembers.map((c) => byName.get(libraryClassNames[c]) ?? -1).filter((c) => c >= 0);
-  const ranked = profileRanking(index, index.profileOf(spectrum)).slice(0, options.shortlistSize ?? 12 + 3 * m);
+  const ranked = screenRanking(index, index.profileOf(spectrum), options).slice(0, options.shortlistSize ?? 12 + 3 * m);
   const fit = spectralMixtureSearch(index, spectrum, m, { ...options, shortlist: [...fromEmbedding, ...ranked] });
   const toLibrary = new Map(libraryClassNames.map((name, i) => [name, i]));
   return { ...fit, classIndices: fit.classIndices.map((c) => toLibrary.get(index.classNames()[c]) ?? -1) };
