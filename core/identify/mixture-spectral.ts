@@ -1,7 +1,7 @@
 import { gaussianKernel } from '../benchmark/index.ts';
 import { SpectrumInputError } from '../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
-import { ClassTemplates, containmentRanking, type ContainmentOptions, type TemplateOptions } from './mixture-templates.ts';
+import { ClassTemplates, containmentRanking, type ContainmentOptions } from './mixture-templates.ts';
 import { accumulateProfile } from './profile.ts';
 
 /**
