@@ -303,7 +303,7 @@ async function daemonStage(broker: Mosquitto, payloads: Payloads, runs: Run[]): 
       await paced(perSecond, seconds, (i) => {
         const viaMqtt = input === 'mqtt' || (input === 'mqtt+folder' && i % 2 === 0);
         if (viaMqtt) {
-          const topic = `spectrad/${tag}-${i}/spectrum`;
+          const topic = `spectrad/inst${(i >> 1) % 4}/spectrum/${tag}-${i}`;
           tally.sent(topic);
           publisher.publish(topic, payloads.json[i % payloads.json.length], { qos: 1 });
         } else {

@@ -117,8 +117,8 @@ async function main(): Promise<void> {
     sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
     sub.on('message', (_topic, body) => {
       const r = JSON.parse(body.toString()) as ResultMessage;
-      // MQTT: the source is the topic spectrad/<key>/spectrum; folder: the file path.
-      const key = r.source.startsWith('spectrad/') ? r.source.split('/')[1] : (r.source.split('/').pop() ?? r.source);
+      // MQTT: the source is the topic spectrad/<instrument>/spectrum/<key>; folder: the file path.
+      const key = r.source.split('/').pop() ?? r.source;
       const n = (seen.get(key) ?? 0) + 1;
       seen.set(key, n);
       const at = sentAt.get(key);
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
         const key = `soak-${i}`;
         sentAt.set(key, performance.now());
         if (burst) burstKeys.add(key);
-        pub.publish(`spectrad/${key}/spectrum`, payloads.json[i % payloads.json.length], { qos: 1 });
+        pub.publish(`spectrad/inst${(i >> 1) % 4}/spectrum/${key}`, payloads.json[i % payloads.json.length], { qos: 1 });
       } else {
         const key = `soak-${i}.jdx`;
         writeFileSync(join(staging, key), payloads.jcamp[i % payloads.jcamp.length]);

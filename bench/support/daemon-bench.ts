@@ -143,7 +143,9 @@ export function writeBenchConfig(c: BenchDaemonConfig): string {
     '  - type: mqtt',
     '    name: mqtt',
     `    url: ${c.brokerUrl}`,
-    '    topics: [spectrad/+/spectrum]',
+    // Spectra go to spectrad/<instrument>/spectrum/<key>: a few instruments, as at a site, and a key per spectrum
+    // to count it by at the far end (the result's source is the topic).
+    '    topics: [spectrad/+/spectrum/#]',
     `    clientId: ${c.clientId}`,
     'outputs:',
     '  - type: mqtt',
