@@ -95,7 +95,7 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     },
     classes: async () => readClasses(await call('GET', '/api/classes')),
     enroll: async (request, token) =>
-      readEnrollResponse(await call('POST', '/api/classes', { token, body: { name: request.name, spectrumIds: request.spectrumIds } }), request),
+      readEnrollResponse(await call('POST', '/api/classes', { token, body: { name: request.name, spectrumIds: request.spectrumIds, ...(request.by ? { by: request.by } : {}) } }), request),
     undoEnrollment: async (enrollmentId, token) => {
       await call('DELETE', `/api/enrollments/${enc(enrollmentId)}`, { token });
     },

@@ -6,8 +6,10 @@ import type { ResultMessage, ResultStatus } from './types.ts';
  */
 export interface ResultFilter {
   readonly instrument?: string;
-  /** Class name; matches the answer's class or any mixture component, case-insensitively. */
+  /** Class name; matches the answer's class, any mixture component or the operator's label, case-insensitively. */
   readonly class?: string;
+  /** yes: only spectra an operator labelled; no: only those not labelled. */
+  readonly labelled?: 'yes' | 'no';
   readonly statuses?: readonly ResultStatus[];
   /** ISO 8601 bounds on receivedAt, inclusive. */
   readonly from?: string;
@@ -23,9 +25,10 @@ export function matchesFilter(r: ResultMessage, f: ResultFilter): boolean {
   if (f.statuses && f.statuses.length && !f.statuses.includes(r.status)) return false;
   const cls = lower(f.class);
   if (cls) {
-    const names = [r.class, ...(r.components ?? []).map((c) => c.class)].map(lower);
+    const names = [r.class, r.label?.class, ...(r.components ?? []).map((c) => c.class)].map(lower);
     if (!names.includes(cls)) return false;
   }
+  if (f.labelled && (f.labelled === 'yes') !== Boolean(r.label)) return false;
   const t = Date.parse(r.receivedAt);
   if (f.from && !(t >= Date.parse(f.from))) return false;
   if (f.to && !(t <= Date.parse(f.to))) return false;
@@ -42,6 +45,7 @@ export function filterToQuery(f: ResultFilter, page: { limit?: number; cursor?: 
   const q = new URLSearchParams();
   if (f.instrument) q.set('instrument', f.instrument);
   if (f.class?.trim()) q.set('class', f.class.trim());
+  if (f.labelled) q.set('labelled', f.labelled);
   if (f.statuses?.length) q.set('status', f.statuses.join(','));
   if (f.from) q.set('from', f.from);
   if (f.to) q.set('to', f.to);
@@ -58,5 +62,6 @@ export function filterFromQuery(query: string): ResultFilter {
   const q = new URLSearchParams(query);
   const statuses = (q.get('status') ?? '').split(',').filter((s) => STATUS_SET.has(s)) as ResultStatus[];
   const opt = (k: string): string | undefined => q.get(k) || undefined;
-  return { instrument: opt('instrument'), class: opt('class'), statuses: statuses.length ? statuses : undefined, from: opt('from'), to: opt('to'), text: opt('q') };
+  const labelled = q.get('labelled');
+  return { instrument: opt('instrument'), class: opt('class'), labelled: labelled === 'yes' || labelled === 'no' ? labelled : undefined, statuses: statuses.length ? statuses : undefined, from: opt('from'), to: opt('to'), text: opt('q') };
 }

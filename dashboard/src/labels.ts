@@ -1,3 +1,5 @@
+import type { LabelChange, ResultMessage } from './types.ts';
+
 /** Rules for class names typed by operators; pure, shared by the form and its tests. */
 
 export const MAX_CLASS_NAME = 100;
@@ -18,4 +20,16 @@ export function classNameProblem(raw: string): string | undefined {
 export function existingClass(name: string, classes: readonly string[]): string | undefined {
   const key = name.trim().toLowerCase();
   return classes.find((c) => c.toLowerCase() === key);
+}
+
+/** The result as it stands after a labelling or its undo (unchanged when the change is not about it). */
+export function withLabelChange(r: ResultMessage, change: LabelChange): ResultMessage {
+  if (!change.spectrumIds.includes(r.id)) return r;
+  if (change.kind === 'labelled') {
+    return { ...r, label: { class: change.class, at: change.at, enrollmentId: change.enrollmentId, ...(change.by ? { by: change.by } : {}) } };
+  }
+  // An undo removes only its own label: a later labelling of the same spectrum stands.
+  if (r.label?.enrollmentId !== change.enrollmentId) return r;
+  const { label: _gone, ...rest } = r;
+  return rest;
 }

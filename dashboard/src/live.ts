@@ -1,11 +1,11 @@
 import { io, type Socket } from 'socket.io-client';
 import type { Api } from './api.ts';
-import { readAdapterState, readAlert, readResult, readRetrainStatus } from './shapes.ts';
+import { readAdapterState, readAlert, readLabelChange, readResult, readRetrainStatus } from './shapes.ts';
 import type { Store } from './store.ts';
 
 /**
  * The live feed: socket.io events from the daemon's socketio output ('result', 'alert', 'adapter-state', and
- * 'retrain' / 'alert-ack' when the daemon sends them) into the store. After a reconnect it fetches the newest results
+ * 'retrain' / 'alert-ack' / 'labels' when the daemon sends them) into the store. After a reconnect it fetches the newest results
  * so a network blip leaves no gap in the feed.
  */
 export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket {
@@ -36,6 +36,10 @@ export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket
   socket.on('alert-ack', (payload: unknown) => {
     const p = payload as { id?: unknown; acknowledgedAt?: unknown } | null;
     if (p && typeof p.id === 'string') store.acknowledge(p.id, typeof p.acknowledgedAt === 'string' ? p.acknowledgedAt : new Date().toISOString(), false);
+  });
+  socket.on('labels', (payload: unknown) => {
+    const change = readLabelChange(payload);
+    if (change) store.applyLabelChange(change);
   });
   socket.on('retrain', (payload: unknown) => {
     try {

@@ -109,6 +109,11 @@ function renderAlertBadge(): void {
   if (n) document.title = `(${alertBadge.textContent}) ${document.title}`;
 }
 store.on('alerts', renderAlertBadge);
+// A label given or undone on any dashboard changes those spectra's records and the class references.
+store.on('labels', () => {
+  spectra.forgetSpectra(store.lastLabelChange?.spectrumIds ?? []);
+  spectra.forgetReferences();
+});
 
 let unmount: (() => void) | undefined;
 function route(): void {

@@ -1,6 +1,6 @@
 import type {
-  AdapterState, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, ModelMetrics, ModelVersionInfo,
-  ResultMessage, ResultsPage, RetrainStatus, SpectrumRecord,
+  AdapterState, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, LabelChange, ModelMetrics, ModelVersionInfo,
+  ResultLabel, ResultMessage, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
 /**
@@ -36,17 +36,48 @@ export function isResultMessage(v: Json): v is ResultMessage {
     && typeof v.receivedAt === 'string' && Array.isArray(v.candidates ?? []);
 }
 
-/** A result with defaults for the fields older daemons may leave out. */
+/** A result with defaults for the fields older daemons may leave out; a malformed label is dropped. */
 export function readResult(v: Json): ResultMessage | undefined {
   if (!isResultMessage(v)) return undefined;
   const o = v as unknown as Obj;
+  const { label: _label, ...rest } = v;
+  const label = readLabel(o.label);
   return {
-    ...v,
+    ...rest,
     source: str(o.source) ?? '',
     score: num(o.score) ?? 0,
     candidates: Array.isArray(o.candidates) ? v.candidates : [],
     latencyMs: num(o.latencyMs) ?? 0,
     modelVersion: str(o.modelVersion) ?? '',
+    ...(label ? { label } : {}),
+  };
+}
+
+export function readLabel(v: Json): ResultLabel | undefined {
+  if (!isObj(v)) return undefined;
+  const cls = str(v.class);
+  const at = str(v.at);
+  const enrollmentId = str(v.enrollmentId);
+  if (!cls || !at || !enrollmentId) return undefined;
+  const by = str(v.by);
+  return { class: cls, at, enrollmentId, ...(by ? { by } : {}) };
+}
+
+/** socket.io 'labels' (store.ts LabelChange on the daemon); undefined when it is not one. */
+export function readLabelChange(v: Json): LabelChange | undefined {
+  if (!isObj(v)) return undefined;
+  const kind = str(v.kind);
+  const enrollmentId = str(v.enrollmentId);
+  if ((kind !== 'labelled' && kind !== 'unlabelled') || !enrollmentId || !Array.isArray(v.spectrumIds)) return undefined;
+  const by = str(v.by);
+  return {
+    kind,
+    enrollmentId,
+    class: str(v.class) ?? '',
+    spectrumIds: v.spectrumIds.filter((id): id is string => typeof id === 'string'),
+    alerts: readAlerts(v.alerts),
+    at: str(v.at) ?? new Date().toISOString(),
+    ...(by ? { by } : {}),
   };
 }
 
@@ -190,6 +221,7 @@ export function readAlert(v: Json): AlertView | undefined {
     message: str(v.message) ?? '',
     resultId: str(v.resultId),
     acknowledgedAt: str(v.acknowledgedAt),
+    note: str(v.note),
   };
 }
 

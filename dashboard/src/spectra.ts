@@ -39,6 +39,11 @@ export class SpectrumSource {
     return p;
   }
 
+  /** Forget cached spectra whose result changed (a label given or undone). */
+  forgetSpectra(ids: readonly string[]): void {
+    for (const id of ids) this.spectra.delete(id);
+  }
+
   /** Forget cached references, e.g. after an enrollment changed a class. */
   forgetReferences(): void {
     this.references.clear();

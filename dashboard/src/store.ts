@@ -1,11 +1,12 @@
+import { withLabelChange } from './labels.ts';
 import { RateMeter } from './rates.ts';
-import type { AdapterState, AlertView, Health, ResultMessage, RetrainStatus } from './types.ts';
+import type { AdapterState, AlertView, Health, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
 
 /**
  * Everything the page knows, fed by socket.io events and API polls; views subscribe to the parts they show.
  * Bounded: the page runs all day, so only the newest results and alerts are kept in memory.
  */
-export type Topic = 'results' | 'alerts' | 'adapters' | 'health' | 'connection' | 'retrain';
+export type Topic = 'results' | 'alerts' | 'adapters' | 'health' | 'connection' | 'retrain' | 'labels';
 export type Connection = 'connecting' | 'live' | 'offline';
 
 const MAX_RESULTS = 1000;
@@ -23,6 +24,8 @@ export class Store {
   healthError?: string;
   connection: Connection = 'connecting';
   retrain?: RetrainStatus;
+  /** The latest labelling or undo seen ('labels' listeners read it). */
+  lastLabelChange?: LabelChange;
   readonly rates = new RateMeter();
   /** Acknowledged on this browser only, when the daemon has no acknowledge endpoint. */
   private readonly localAcks = new Set<string>(loadLocalAcks());
@@ -76,6 +79,28 @@ export class Store {
     }
     this.alerts = this.alerts.map((a) => (a.id === id ? { ...a, acknowledgedAt: at } : a));
     this.emit('alerts');
+  }
+
+  /**
+   * A labelling (or its undo) on any dashboard: the spectra gain (or lose) their label, and the alerts it resolved
+   * close with its note (or open again). Results not held here are left to the next fetch.
+   */
+  applyLabelChange(change: LabelChange): void {
+    this.lastLabelChange = change;
+    const touched = this.results.some((r) => change.spectrumIds.includes(r.id));
+    this.results = this.results.map((r) => withLabelChange(r, change));
+    const byId = new Map(change.alerts.map((a) => [a.id, a]));
+    this.alerts = this.alerts.map((a) => {
+      const next = byId.get(a.id);
+      if (!next) return a;
+      byId.delete(a.id);
+      // Reopened: the daemon sends it without acknowledgedAt and note.
+      return { ...a, acknowledgedAt: next.acknowledgedAt, note: next.note };
+    });
+    if (byId.size > 0) this.alerts = [...this.alerts, ...byId.values()].sort((a, b) => compareNewestFirst(a.at, b.at, a.id, b.id)).slice(0, MAX_ALERTS);
+    if (touched) this.emit('results');
+    this.emit('alerts');
+    this.emit('labels');
   }
 
   unacknowledgedCount(): number {

@@ -2,13 +2,38 @@
  * The shapes the dashboard reads. Messages come from core/messages.ts (type-only: nothing server-side is bundled);
  * the HTTP shapes are the ones docs/DASHBOARD.md asks the daemon for.
  */
-export type { AdapterState, AlertKind, AlertMessage, ResultMessage, ResultStatus } from '../../core/messages.ts';
+export type { AdapterState, AlertKind, AlertMessage, ResultStatus } from '../../core/messages.ts';
 export type { Candidate, MixtureComponent } from '../../core/identify/types.ts';
-import type { AdapterState, AlertMessage, ResultMessage } from '../../core/messages.ts';
+import type { AdapterState, AlertMessage, ResultMessage as PublishedResult } from '../../core/messages.ts';
+
+/** An operator's label on a spectrum (from the API; never in the published message): the model's answer stays. */
+export interface ResultLabel {
+  readonly class: string;
+  readonly at: string;
+  readonly by?: string;
+  /** DELETE /api/enrollments/:id removes the label again. */
+  readonly enrollmentId: string;
+}
+
+/** A result as the page shows it: what the model said, and the operator's label when the spectrum was labelled. */
+export type ResultMessage = PublishedResult & { readonly label?: ResultLabel };
 
 /** An alert as the dashboard keeps it: acknowledged once the operator (or another dashboard) said so. */
 export interface AlertView extends AlertMessage {
   readonly acknowledgedAt?: string;
+  /** Why it was closed when not by hand, e.g. 'labelled as caffeine'. */
+  readonly note?: string;
+}
+
+/** socket.io 'labels': spectra labelled (or unlabelled by an undo) and the alerts that closed (or opened again). */
+export interface LabelChange {
+  readonly kind: 'labelled' | 'unlabelled';
+  readonly enrollmentId: string;
+  readonly class: string;
+  readonly spectrumIds: readonly string[];
+  readonly alerts: readonly AlertView[];
+  readonly at: string;
+  readonly by?: string;
 }
 
 export interface InstrumentHealth {
@@ -73,6 +98,8 @@ export interface ClassInfo {
 export interface EnrollRequest {
   readonly name: string;
   readonly spectrumIds: readonly string[];
+  /** Who labels: shown with the label in History. */
+  readonly by?: string;
 }
 
 export interface EnrollResponse {

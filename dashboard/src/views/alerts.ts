@@ -75,10 +75,10 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
         h('div', { class: 'alert-body' },
           h('div', { class: 'alert-msg' }, a.message || result?.error?.message || ''),
           result?.error ? h('div', { class: 'error-box' }, h('code', null, result.error.code), ' ', result.error.message) : null,
-          h('div', { class: 'muted alert-meta' }, `${a.instrument || '—'} · ${formatTime(a.at)} (${formatAgo(a.at, now)})`, a.acknowledgedAt ? ' · acknowledged' : '')),
+          h('div', { class: 'muted alert-meta' }, `${a.instrument || '—'} · ${formatTime(a.at)} (${formatAgo(a.at, now)})`, a.acknowledgedAt ? ` · ${a.note ?? 'acknowledged'}` : '')),
         h('div', { class: 'alert-actions' },
           a.resultId ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open', onclick: () => ctx.openSpectrum(a.resultId as string) }, 'Open') : null,
-          a.resultId && (a.kind === 'unknown' || a.kind === 'low-confidence') ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'label', onclick: () => ctx.labelResults([a.resultId as string]) }, 'Label…') : null,
+          a.resultId && (a.kind === 'unknown' || a.kind === 'low-confidence') && !result?.label && !a.note ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'label', onclick: () => ctx.labelResults([a.resultId as string]) }, 'Label…') : null,
           open(a) ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'ack', onclick: () => void acknowledge([a.id]) }, 'Acknowledge') : null));
     }));
   });

@@ -31,6 +31,22 @@ export function answerTitle(r: ResultMessage): string {
   }
 }
 
+/** 'labelled' chip with the class an operator gave: shown wherever a labelled spectrum's answer is listed. */
+export function labelChip(r: ResultMessage): HTMLElement | null {
+  if (!r.label) return null;
+  const who = r.label.by ? ` by ${r.label.by}` : '';
+  return h('span', { class: 'pill st-label', 'data-role': 'label', title: `Labelled as ${r.label.class}${who}, ${formatTime(r.label.at)}` }, 'labelled');
+}
+
+/** What an operator said the spectrum is, over the model's own answer (which stays below as what the model said). */
+function labelNote(r: ResultMessage): HTMLElement | null {
+  if (!r.label) return null;
+  return h('div', { class: 'label-note', 'data-role': 'label-note' },
+    labelChip(r),
+    h('span', null, ' Labelled as ', h('b', { class: 'cls' }, r.label.class), r.label.by ? ` by ${r.label.by}` : '', `, ${formatTime(r.label.at)}.`),
+    h('span', { class: 'muted' }, ' The model said:'));
+}
+
 export function renderAnswer(r: ResultMessage, actions: HTMLElement[] = []): HTMLElement {
   const tone = statusTone(r.status);
   const body: HTMLElement[] = [];
@@ -53,7 +69,8 @@ export function renderAnswer(r: ResultMessage, actions: HTMLElement[] = []): HTM
       h('span', { class: 'muted' }, r.status === 'unknown' ? 'Closest classes' : 'Candidates'),
       h('ol', null, shown.map((c) => h('li', null, h('span', { class: 'cls' }, c.class), h('span', { class: 'num muted' }, formatScore(c.score)))))));
   }
-  return h('article', { class: `answer st-${tone}`, 'data-result-id': r.id, 'data-status': r.status },
+  return h('article', { class: `answer st-${tone}${r.label ? ' labelled' : ''}`, 'data-result-id': r.id, 'data-status': r.status },
+    labelNote(r),
     h('header', { class: 'answer-head' },
       statusPill(r.status),
       h('span', { class: 'answer-score num', title: 'Calibrated confidence' }, r.status === 'rejected' ? '' : formatScore(r.score))),

@@ -2,10 +2,11 @@ import { ApiError } from '../api.ts';
 import type { AppContext } from '../context.ts';
 import { h, replace } from '../dom.ts';
 import { filterFromQuery, filterToQuery, matchesFilter, type ResultFilter } from '../filter.ts';
+import { withLabelChange } from '../labels.ts';
 import { formatLatency, formatScore, formatTime, shortSource } from '../format.ts';
 import { isLabellable, RESULT_STATUSES, statusLabel, statusTone } from '../status.ts';
 import type { ResultMessage } from '../types.ts';
-import { answerTitle, statusPill } from './answer.ts';
+import { answerTitle, labelChip, statusPill } from './answer.ts';
 
 const PAGE = 100;
 
@@ -39,6 +40,10 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   const instrumentSel = h('select', { name: 'instrument', 'aria-label': 'Instrument' });
   const classInput = h('input', { type: 'search', name: 'class', placeholder: 'any class', list: 'class-names', value: filter.class ?? '', 'aria-label': 'Class' });
   const classList = h('datalist', { id: 'class-names' });
+  const labelledSel = h('select', { name: 'labelled', 'aria-label': 'Labelled' },
+    h('option', { value: '' }, 'labelled or not'),
+    h('option', { value: 'yes', selected: filter.labelled === 'yes' }, 'labelled by an operator'),
+    h('option', { value: 'no', selected: filter.labelled === 'no' }, 'not labelled'));
   const textInput = h('input', { type: 'search', name: 'q', placeholder: 'file, id, error…', value: filter.text ?? '', 'aria-label': 'Search text' });
   const fromInput = h('input', { type: 'datetime-local', name: 'from', value: isoToLocal(filter.from), 'aria-label': 'From' });
   const toInput = h('input', { type: 'datetime-local', name: 'to', value: isoToLocal(filter.to), 'aria-label': 'To' });
@@ -59,6 +64,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   const readForm = (): ResultFilter => ({
     instrument: instrumentSel.value || undefined,
     class: classInput.value.trim() || undefined,
+    labelled: labelledSel.value === 'yes' || labelledSel.value === 'no' ? labelledSel.value : undefined,
     text: textInput.value.trim() || undefined,
     from: localToIso(fromInput.value),
     to: localToIso(toInput.value),
@@ -68,6 +74,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   const form = h('form', { class: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); apply(readForm()); } },
     h('label', { class: 'field' }, h('span', null, 'Instrument'), instrumentSel),
     h('label', { class: 'field' }, h('span', null, 'Class'), classInput, classList),
+    h('label', { class: 'field' }, h('span', null, 'Labels'), labelledSel),
     h('label', { class: 'field' }, h('span', null, 'From'), fromInput),
     h('label', { class: 'field' }, h('span', null, 'To'), toInput),
     h('label', { class: 'field grow' }, h('span', null, 'Search'), textInput),
@@ -78,6 +85,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   // Checkbox chips apply at once: it is the filter operators flip most.
   statusBoxes.forEach((l) => l.querySelector('input')?.addEventListener('change', () => apply(readForm())));
   instrumentSel.addEventListener('change', () => apply(readForm()));
+  labelledSel.addEventListener('change', () => apply(readForm()));
 
   host.replaceChildren(h('section', { class: 'card' },
     h('header', { class: 'card-head' }, h('h2', null, 'History'), summary),
@@ -94,6 +102,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
     filter = next;
     if (!Object.keys(next).some((k) => next[k as keyof ResultFilter] !== undefined)) {
       instrumentSel.value = '';
+      labelledSel.value = '';
       classInput.value = '';
       textInput.value = '';
       fromInput.value = '';
@@ -148,11 +157,13 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
     h('td', { class: 'num nowrap' }, formatTime(r.receivedAt)),
     h('td', null, r.instrument),
     h('td', null, statusPill(r.status)),
-    h('td', { class: 'cls' }, answerTitle(r)),
+    h('td', { class: 'cls' }, r.label
+      ? [h('b', null, r.label.class), ' ', labelChip(r), h('div', { class: 'muted model-said' }, `model: ${answerTitle(r)}`)]
+      : answerTitle(r)),
     h('td', { class: 'num' }, r.status === 'rejected' ? '' : formatScore(r.score)),
     h('td', { class: 'src', title: r.source }, shortSource(r.source)),
     h('td', { class: 'num' }, formatLatency(r.latencyMs)),
-    h('td', null, isLabellable(r.status) ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'label', onclick: (e) => { e.stopPropagation(); ctx.labelResults([r.id]); } }, 'Label…') : null))));
+    h('td', null, isLabellable(r.status) && !r.label ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'label', onclick: (e) => { e.stopPropagation(); ctx.labelResults([r.id]); } }, 'Label…') : null))));
   }
 
   const offResults = store.on('results', () => {
@@ -167,6 +178,18 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
     if (offline) summary.textContent = `${rows.length} results received by this page`;
     renderRows();
   });
+  // A label given or undone (here or on another dashboard): the rows shown change their answer column, and a
+  // filter on labels may no longer hold for them.
+  const offLabels = store.on('labels', () => {
+    const change = store.lastLabelChange;
+    if (!change || !rows.some((r) => change.spectrumIds.includes(r.id))) return;
+    if (filter.labelled || filter.class) {
+      void load(true);
+      return;
+    }
+    rows = rows.map((r) => withLabelChange(r, change));
+    renderRows();
+  });
   let knownInstruments = store.instruments().join('|');
   function fillInstrumentsIfNew(): void {
     const now = store.instruments().join('|');
@@ -177,5 +200,8 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   }
 
   void load(true);
-  return offResults;
+  return () => {
+    offResults();
+    offLabels();
+  };
 }

@@ -3,7 +3,7 @@ import { askForToken, clearToken, requireToken } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { h, replace, toast } from '../dom.ts';
 import { formatScore, formatTime, shortSource } from '../format.ts';
-import { classNameProblem, existingClass } from '../labels.ts';
+import { classNameProblem, existingClass, withLabelChange } from '../labels.ts';
 import { isLabellable, LABELLABLE_STATUSES } from '../status.ts';
 import type { EnrollResponse, ResultMessage } from '../types.ts';
 import { statusPill } from './answer.ts';
@@ -34,6 +34,8 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   const tbody = h('tbody');
   const selectAll = h('input', { type: 'checkbox', 'aria-label': 'Select all', 'data-action': 'select-all' });
   const count = h('b', { class: 'num', 'data-role': 'selected-count' }, '0');
+  const byInput = h('input', { type: 'text', name: 'labelled-by', placeholder: 'your name', maxlength: 100, autocomplete: 'name', value: operatorName(), 'aria-label': 'Your name (shown with the label)' });
+  byInput.addEventListener('change', () => rememberOperatorName(byInput.value));
   const nameInput = h('input', { type: 'text', name: 'class-name', placeholder: 'e.g. caffeine', maxlength: 100, autocomplete: 'off', 'aria-label': 'New class name' });
   const existingSel = h('select', { name: 'existing-class', 'aria-label': 'Existing class' });
   const modeNew = h('input', { type: 'radio', name: 'mode', value: 'new', checked: true });
@@ -47,6 +49,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
     h('div', { class: 'label-count' }, count, ' selected'),
     h('label', { class: 'radio' }, modeNew, ' New class ', nameInput),
     h('label', { class: 'radio' }, modeExisting, ' Existing class ', existingSel),
+    h('label', { class: 'by', title: 'Shown with the label in History, so others know who said what it is' }, 'by ', byInput),
     enrollBtn,
     problem);
   nameInput.addEventListener('focus', () => { modeNew.checked = true; });
@@ -69,7 +72,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   });
 
   function visibleRows(): ResultMessage[] {
-    return rows.filter((r) => !labelled.has(r.id));
+    return rows.filter((r) => !labelled.has(r.id) && !r.label);
   }
 
   function renderRows(): void {
@@ -130,7 +133,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   async function loadRows(): Promise<void> {
     const live = store.results.filter((r) => isLabellable(r.status));
     try {
-      const page = await api.results({ statuses: [...LABELLABLE_STATUSES] }, { limit: 200 });
+      const page = await api.results({ statuses: [...LABELLABLE_STATUSES], labelled: 'no' }, { limit: 200 });
       const ids = new Set(page.items.map((r) => r.id));
       rows = [...live.filter((r) => !ids.has(r.id)), ...page.items];
       source.textContent = '';
@@ -199,7 +202,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
     busy = true;
     enrollBtn.disabled = true;
     try {
-      const res = await withToken('Enrolling changes the reference library that every instrument uses.', (token) => api.enroll({ name, spectrumIds: ids }, token));
+      const res = await withToken('Enrolling changes the reference library that every instrument uses.', (token) => api.enroll({ name, spectrumIds: ids, by: byInput.value.trim() || undefined }, token));
       if (!res) return;
       const entry: Enrollment = { ...res, ids, at: new Date().toISOString() };
       enrollments.unshift(entry);
@@ -243,9 +246,22 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   }
 
   const offResults = store.on('results', () => {
-    const fresh = store.results.slice(0, 20).filter((r) => isLabellable(r.status) && !rows.some((x) => x.id === r.id));
+    const fresh = store.results.slice(0, 20).filter((r) => isLabellable(r.status) && !r.label && !rows.some((x) => x.id === r.id));
     if (!fresh.length) return;
     rows = [...fresh, ...rows];
+    renderRows();
+  });
+  // Labelled on another dashboard: those rows leave; an undo anywhere brings its spectra back.
+  const offLabels = store.on('labels', () => {
+    const change = store.lastLabelChange;
+    if (!change) return;
+    if (change.kind === 'unlabelled') {
+      change.spectrumIds.forEach((id) => labelled.delete(id));
+      void loadRows();
+      return;
+    }
+    rows = rows.map((r) => withLabelChange(r, change));
+    change.spectrumIds.forEach((id) => selected.delete(id));
     renderRows();
   });
 
@@ -254,5 +270,26 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   renderRows();
   void loadClasses();
   void loadRows();
-  return offResults;
+  return () => {
+    offResults();
+    offLabels();
+  };
+}
+
+const NAME_KEY = 'spectrad.operatorName';
+
+function operatorName(): string {
+  try {
+    return localStorage.getItem(NAME_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function rememberOperatorName(name: string): void {
+  try {
+    localStorage.setItem(NAME_KEY, name.trim());
+  } catch {
+    // Storage disabled: the name is asked again next time.
+  }
 }

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.ts';
-import { h, replace } from '../dom.ts';
+import { requireToken } from '../auth.ts';
+import { h, replace, toast } from '../dom.ts';
 import { isLabellable } from '../status.ts';
 import type { ResultMessage } from '../types.ts';
 import { renderAnswer } from './answer.ts';
@@ -28,18 +29,40 @@ export function openSpectrumDialog(ctx: AppContext, id: string): void {
       replace(answerHost, h('p', { class: 'muted' }, 'No result recorded for this spectrum.'));
       return;
     }
-    const actions = isLabellable(r.status)
-      ? [h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'label', onclick: () => { dialog.close(); ctx.labelResults([r.id]); } }, 'Label…')]
-      : [];
+    const label = r.label;
+    const actions = label
+      ? [h('button', {
+          type: 'button', class: 'btn', 'data-action': 'undo-label',
+          title: 'Removes this labelling (every spectrum labelled with it) from the library again; the alerts it resolved open again',
+          onclick: () => void undoLabel(label.enrollmentId, label.class),
+        }, 'Undo label')]
+      : isLabellable(r.status)
+        ? [h('button', { type: 'button', class: 'btn btn-primary', 'data-action': 'label', onclick: () => { dialog.close(); ctx.labelResults([r.id]); } }, 'Label…')]
+        : [];
     replace(answerHost, renderAnswer(r, actions));
   };
-  if (known) render(known);
-  void panel.show(id, known).then(async () => {
-    if (known) return;
+  const undoLabel = async (enrollmentId: string, cls: string): Promise<void> => {
+    const token = await requireToken('Undoing a label removes its spectra from the library again.');
+    if (!token) {
+      toast('Not undone: sign in with the operator token first.', { tone: 'bad' });
+      return;
+    }
     try {
+      await ctx.api.undoEnrollment(enrollmentId, token);
+      ctx.spectra.forgetSpectra([id]);
+      toast(`Label ${cls} undone.`, { tone: 'info' });
       render((await ctx.spectra.spectrum(id)).result);
     } catch (e) {
-      replace(answerHost, h('p', { class: 'form-error' }, e instanceof Error ? e.message : String(e)));
+      toast(`Undo failed: ${e instanceof Error ? e.message : String(e)}`, { tone: 'bad' });
+    }
+  };
+  if (known) render(known);
+  // The record from the API is the fresher answer (it carries a label given since the page received the result).
+  void panel.show(id, known).then(async () => {
+    try {
+      render((await ctx.spectra.spectrum(id)).result ?? known);
+    } catch (e) {
+      if (!known) replace(answerHost, h('p', { class: 'form-error' }, e instanceof Error ? e.message : String(e)));
     }
   });
 }
