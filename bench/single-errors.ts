@@ -1,0 +1,240 @@
+/**
+ * `npm run bench:single-errors`: what the single-compound (and unseen-class) errors of saved encoders are, and what
+ * identification-side changes that need no retraining do to them, all on the same embeddings in one run:
+ * kNN variants (k, weighting), spectral re-ranking of the kNN's top classes, test-time shift augmentation, and an
+ * ensemble of several encoders (averaged cosine similarities).
+ *
+ *   node bin/run-ts.js bench/single-errors.ts --models DIR[,DIR...] [--per-class 50] [--protocol single|unseen]
+ *
+ * Embeddings are cached under --cache (default /work/runs/hB/cache) keyed by model version and data, so variants
+ * can be re-run in seconds. Writes bench/results/single-errors.json.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateRandomSplit, generateTestSplit, loadDefinition, type Dataset } from '../core/benchmark/index.ts';
+import type { Encoder } from '../core/encoder/types.ts';
+import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
+import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type SpectralReferenceIndex } from '../core/identify/rerank.ts';
+import { openEncoder } from '../daemon/commands/library.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    models: { type: 'string' },
+    'per-class': { type: 'string', default: '50' },
+    protocol: { type: 'string', default: 'single' },
+    seed: { type: 'string', default: '1' },
+    cache: { type: 'string', default: '/work/runs/hB/cache' },
+    tta: { type: 'string', default: '' },
+    out: { type: 'string', default: 'bench/results/single-errors.json' },
+    /** Re-ranking settings to compare: pool:sigma:maxShiftBins:mean|best, comma-separated. */
+    rerank: { type: 'string', default: '5:1:8:best' },
+    candidates: { type: 'string', default: '2,3,5' },
+  },
+});
+if (!args.models) throw new Error('--models DIR[,DIR...] is required');
+const modelDirs = args.models.split(',');
+const perClass = Number(args['per-class']);
+const seed = Number(args.seed);
+const protocol = args.protocol;
+const ttaShifts = args.tta ? args.tta.split(',').map(Number) : [];
+
+const def = loadDefinition('benchmark');
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+let train: Dataset;
+let test: Dataset;
+if (protocol === 'single') {
+  train = generateRandomSplit(def, { split: 'train', perClass, seed, classes: range(0, 500) });
+  test = generateTestSplit(def, { classes: range(0, 500) });
+} else if (protocol === 'unseen') {
+  // The unseen protocol's final library: classes 0-399 and the enrolled 400-499, both from seed's train split.
+  train = generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes: range(0, 500) });
+  test = generateTestSplit(def, { classes: range(400, 500) });
+} else throw new Error(`--protocol single|unseen, got ${protocol}`);
+const trainN = normalizeRows(train);
+const testN = normalizeRows(test);
+
+function shifted(data: Dataset, by: number): Float32Array {
+  const out = new Float32Array(data.x.length);
+  const p = data.points;
+  for (let i = 0; i < data.n; i++) {
+    const row = data.x.subarray(i * p, (i + 1) * p);
+    const o = out.subarray(i * p, (i + 1) * p);
+    for (let j = 0; j < p; j++) {
+      const src = j - by;
+      o[j] = src >= 0 && src < p ? row[src] : 0;
+    }
+  }
+  return out;
+}
+
+async function cachedEmbed(encoder: Encoder, key: string, x: Float32Array, n: number): Promise<Float32Array> {
+  mkdirSync(args.cache!, { recursive: true });
+  const file = path.join(args.cache!, `${encoder.version.replace(/[^\w.@-]/g, '_')}-${key}.f32`);
+  if (existsSync(file)) {
+    const b = readFileSync(file);
+    return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4).slice();
+  }
+  const e = await embedAll(encoder, x, n);
+  writeFileSync(file, Buffer.from(e.buffer, e.byteOffset, e.byteLength));
+  return e;
+}
+
+const started = performance.now();
+const models: Array<{ dir: string; version: string; dim: number; ref: Float32Array; query: Float32Array; queryTta: Float32Array[] }> = [];
+for (const dir of modelDirs) {
+  const encoder = await openEncoder(dir);
+  const ref = await cachedEmbed(encoder, `train-${protocol}-${perClass}-s${seed}`, trainN.x, train.n);
+  const query = await cachedEmbed(encoder, `test-${protocol}`, testN.x, test.n);
+  const queryTta: Float32Array[] = [];
+  for (const s of ttaShifts) queryTta.push(await cachedEmbed(encoder, `test-${protocol}-shift${s}`, shifted(testN, s), test.n));
+  models.push({ dir, version: encoder.version, dim: encoder.dim, ref, query, queryTta });
+  encoder.dispose();
+}
+console.error(`embedded in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+
+const R = train.n;
+const TOP = 50;
+/** Per query: the TOP most similar references (indices, similarities), similarity averaged over the given models. */
+function neighbours(useModels: number[], tta: boolean): { idx: Int32Array; sim: Float32Array } {
+  const idx = new Int32Array(test.n * TOP);
+  const sim = new Float32Array(test.n * TOP);
+  const row = new Float32Array(R);
+  for (let q = 0; q < test.n; q++) {
+    row.fill(0);
+    for (const m of useModels) {
+      const { dim, ref } = models[m];
+      const queries = [models[m].query, ...(tta ? models[m].queryTta : [])];
+      // TTA: average the query's embeddings over its shifted copies, renormalized.
+      const qv = new Float32Array(dim);
+      for (const Q of queries) for (let j = 0; j < dim; j++) qv[j] += Q[q * dim + j];
+      let norm = 0;
+      for (const v of qv) norm += v * v;
+      norm = Math.sqrt(norm) || 1;
+      for (let r = 0; r < R; r++) {
+        let s = 0;
+        const base = r * dim;
+        for (let j = 0; j < dim; j++) s += ref[base + j] * qv[j];
+        row[r] += s / norm / useModels.length;
+      }
+    }
+    const order = selectTopIndices(row, TOP);
+    order.forEach((r, i) => {
+      idx[q * TOP + i] = r;
+      sim[q * TOP + i] = row[r];
+    });
+  }
+  return { idx, sim };
+}
+
+function selectTopIndices(row: Float32Array, n: number): number[] {
+  const out: number[] = [];
+  let floor = -Infinity;
+  for (let r = 0; r < row.length; r++) {
+    if (out.length < n || row[r] > floor) {
+      let p = out.length < n ? out.length : n - 1;
+      if (out.length < n) out.push(r);
+      while (p > 0 && row[out[p - 1]] < row[r]) {
+        out[p] = out[p - 1];
+        p--;
+      }
+      out[p] = r;
+      floor = row[out[out.length - 1]];
+    }
+  }
+  return out;
+}
+
+type Ranker = (q: number, nb: { idx: Int32Array; sim: Float32Array }) => number[];
+/** The paper's k-vote (ties by best similarity), as ReferenceLibrary.knn ranks classes. */
+const vote =
+  (k: number, weighted = false): Ranker =>
+  (q, nb) => {
+    const votes = new Map<number, number>();
+    const best = new Map<number, number>();
+    for (let i = 0; i < TOP; i++) {
+      const c = train.y[nb.idx[q * TOP + i]];
+      const s = nb.sim[q * TOP + i];
+      if (!best.has(c)) best.set(c, s);
+      if (i < k) votes.set(c, (votes.get(c) ?? 0) + (weighted ? s : 1));
+    }
+    return [...best.keys()].sort((a, b) => (votes.get(b) ?? 0) - (votes.get(a) ?? 0) || best.get(b)! - best.get(a)!);
+  };
+
+const rerankSettings: RerankOptions[] = args.rerank!.split(',').filter(Boolean).map((t) => {
+  const [pool, sigma, shift, against] = t.split(':');
+  return { spec: { pool: Number(pool), sigma: Number(sigma) }, maxShiftBins: Number(shift), against: against === 'mean' ? 'mean' : 'best' };
+});
+const indexes = new Map<string, SpectralReferenceIndex>();
+function indexFor(o: RerankOptions): SpectralReferenceIndex {
+  const key = `${o.spec.pool}:${o.spec.sigma}`;
+  if (!indexes.has(key)) indexes.set(key, spectralReferenceIndex(trainN.x, train.n, train.points, Array.from(train.y, String), o.spec));
+  return indexes.get(key)!;
+}
+const describe = (o: RerankOptions) => `pool ${o.spec.pool} sigma ${o.spec.sigma} shift ${o.maxShiftBins} ${o.against}`;
+
+function evaluate(name: string, rank: Ranker, nb: { idx: Int32Array; sim: Float32Array }, spectral?: { candidates: number; options: RerankOptions }) {
+  const t0 = performance.now();
+  let right = 0;
+  let second = 0;
+  let inTop5 = 0;
+  const confusions = new Map<string, number>();
+  for (let q = 0; q < test.n; q++) {
+    let ranking = rank(q, nb);
+    if (spectral) {
+      const cands = ranking.slice(0, spectral.candidates).map(String);
+      const order = rerankBySpectrum(indexFor(spectral.options), testN.x.subarray(q * test.points, (q + 1) * test.points), cands, spectral.options);
+      ranking = [...order.map((r) => Number(r.class)), ...ranking.slice(spectral.candidates)];
+    }
+    const truth = test.y[q];
+    if (ranking[0] === truth) right++;
+    else {
+      if (ranking[1] === truth) second++;
+      if (ranking.slice(0, 5).includes(truth)) inTop5++;
+      const key = `${truth}->${ranking[0]}`;
+      confusions.set(key, (confusions.get(key) ?? 0) + 1);
+    }
+  }
+  const ms = (performance.now() - t0) / test.n;
+  const wrong = test.n - right;
+  const result = {
+    name,
+    accuracy: (100 * right) / test.n,
+    wrong,
+    truthSecond: second,
+    truthInTop5: inTop5,
+    msPerQueryRanking: ms,
+    confusions: [...confusions.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} x${v}`),
+  };
+  console.log(`${name.padEnd(52)} ${result.accuracy.toFixed(2).padStart(6)} %  wrong ${String(wrong).padStart(3)}  truth 2nd ${String(second).padStart(3)}  top5 ${String(inTop5).padStart(3)}  ${ms.toFixed(3)} ms/q`);
+  return result;
+}
+
+const results: unknown[] = [];
+const all = models.map((_, i) => i);
+for (const m of all) {
+  const nb = neighbours([m], false);
+  const tag = path.basename(models[m].dir);
+  results.push(evaluate(`${tag}: k=3 vote (paper)`, vote(3), nb));
+  results.push(evaluate(`${tag}: k=1`, vote(1), nb));
+  results.push(evaluate(`${tag}: k=5 vote`, vote(5), nb));
+  results.push(evaluate(`${tag}: k=10 weighted`, vote(10, true), nb));
+  for (const o of rerankSettings) {
+    for (const c of args.candidates!.split(',').map(Number)) results.push(evaluate(`${tag}: rerank top ${c}, ${describe(o)}`, vote(3), nb, { candidates: c, options: o }));
+  }
+  if (ttaShifts.length) {
+    const nbT = neighbours([m], true);
+    results.push(evaluate(`${tag}: k=3, TTA shifts ${ttaShifts.join('/')}`, vote(3), nbT));
+  }
+}
+if (models.length > 1) {
+  const nb = neighbours(all, false);
+  results.push(evaluate(`ensemble of ${models.length}: k=3 vote`, vote(3), nb));
+  for (const o of rerankSettings) results.push(evaluate(`ensemble of ${models.length}: rerank top 3, ${describe(o)}`, vote(3), nb, { candidates: 3, options: o }));
+}
+mkdirSync(path.dirname(args.out!), { recursive: true });
+writeFileSync(
+  args.out!,
+  JSON.stringify({ date: new Date().toISOString(), protocol, perClass, seed, models: models.map((m) => ({ dir: m.dir, version: m.version })), ttaShifts, results }, null, 2) + '\n',
+);
+console.error(`wrote ${args.out}`);
