@@ -20,7 +20,7 @@
  *
  * Prints a table, writes bench/results/soak.json.
  * Usage: npm run bench:soak [-- --minutes N] [-- --rate R] [-- --burst-factor F] [-- --burst-seconds S] [-- --queue-bound N]
- *        [-- --model DIR] [-- --heap-probe-s S] [-- --out FILE]
+ *        [-- --model DIR] [-- --heap-probe-s S] [-- --snapshots DIR] [-- --out FILE]
  */
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -51,6 +51,8 @@ const { values: opts } = parseArgs({
     'burst-seconds': { type: 'string', default: '30' },
     'queue-bound': { type: 'string', default: '512' },
     'heap-probe-s': { type: 'string', default: '10' },
+    /** Heap snapshots of the daemon after the first 2 minutes and at the soak's end, into this folder (for a leak hunt). */
+    snapshots: { type: 'string' },
     model: { type: 'string', default: BUNDLED_MODEL },
     out: { type: 'string', default: new URL('./results/soak.json', import.meta.url).pathname },
   },
@@ -96,7 +98,8 @@ async function main(): Promise<void> {
   const httpPort = await freePort();
   const configFile = writeBenchConfig({ dir, instrument: 'soak', inbox, brokerUrl: broker.url, clientId: 'soak-daemon', httpPort, modelDir, queueBound });
   const loadAtStart = loadAverage();
-  const daemon = await BenchDaemon.start({ configFile, httpPort, heapProbeS });
+  if (opts.snapshots) mkdirSync(opts.snapshots, { recursive: true });
+  const daemon = await BenchDaemon.start({ configFile, httpPort, heapProbeS, snapshotDir: opts.snapshots ? resolve(opts.snapshots) : undefined });
   const model = { ...readModelCard(modelDir), engine: daemon.engine };
   console.log(`daemon model: ${model.architecture} ${model.version}, inference engine ${model.engine ?? 'unknown'}; load average ${loadAtStart.join(' ')}`);
 
@@ -170,7 +173,10 @@ async function main(): Promise<void> {
     };
 
     console.log(`soak: ${rate}/s for ${minutes} min (half MQTT, half folder), then a burst of ${rate * burstFactor}/s for ${burstSeconds} s`);
+    const early = opts.snapshots && minutes > 2 ? setTimeout(() => daemon.heapSnapshot(), 120_000) : undefined;
     await paced(rate, minutes * 60, () => send(false));
+    clearTimeout(early);
+    if (opts.snapshots) daemon.heapSnapshot();
     const soakEnd = performance.now();
     const soakEndEpoch = Date.now();
     phase = 'burst';

@@ -207,6 +207,8 @@ export interface BenchDaemonOptions {
   readonly cpuProfileDir?: string;
   /** Force a full GC and log the surviving heap every this many seconds (--expose-gc + heap-probe.mjs); 0: never. */
   readonly heapProbeS?: number;
+  /** Heap snapshots into this folder on SIGUSR2 (--heapsnapshot-signal; see BenchDaemon.heapSnapshot). */
+  readonly snapshotDir?: string;
   /** Longest wait for the daemon's health to answer (it builds the demo library on first start). */
   readonly readyTimeoutMs?: number;
 }
@@ -233,6 +235,7 @@ export class BenchDaemon {
     const nodeArgs = [
       ...(o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProfileDir}`] : []),
       ...(o.heapProbeS ? ['--expose-gc', '--import', new URL('./heap-probe.mjs', import.meta.url).href] : []),
+      ...(o.snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.snapshotDir}`] : []),
     ];
     const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'bin/spectrad.js'), 'run', '--config', o.configFile], {
       cwd: REPO_ROOT,
@@ -262,6 +265,11 @@ export class BenchDaemon {
 
   async health(): Promise<{ queues?: Record<string, number>; outbox?: Record<string, number>; counts?: Record<string, number> }> {
     return (await (await fetch(`${this.url}/api/health`)).json()) as { queues?: Record<string, number>; outbox?: Record<string, number>; counts?: Record<string, number> };
+  }
+
+  /** Asks for a heap snapshot (needs snapshotDir); the daemon stops for the seconds it takes to write it. */
+  heapSnapshot(): void {
+    this.child.kill('SIGUSR2');
   }
 
   async stop(): Promise<void> {
