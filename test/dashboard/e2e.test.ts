@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toJcamp } from '../../core/formats/index.ts';
 import type { ResultMessage } from '../../core/messages.ts';
 import { createSpectrum } from '../../core/spectrum.ts';
+import { DaemonProcess } from '../support/daemon-process.ts';
 import { freePort, waitFor } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
 import { launchChromium, screenshot, watchErrors } from './support/browser.ts';
@@ -20,7 +19,6 @@ import { testSpectrum } from './support/spectra.ts';
  * identified as it; labelling without the token sends nothing.
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOKEN = 'e2e-operator-token';
 /** Demo library: benchmark classes 0-19. Class 300 is the compound the library does not know. */
 const DEMO_CLASSES = Array.from({ length: 20 }, (_, i) => i);
@@ -29,12 +27,13 @@ const NEW_CLASS = 300;
 let dir: string;
 let inbox: string;
 let url: string;
-let daemon: ChildProcess;
-let daemonLog = '';
+let daemon: DaemonProcess;
 let built: Awaited<ReturnType<typeof buildDashboard>>;
 let browser: Browser;
 let page: Page;
 let errors: string[];
+/** The unknown spectra the labelling test labels as compound-x (the next test follows them through History). */
+let labelledFirsts: ResultMessage[] = [];
 
 function drop(name: string, cls: number, variant: number): void {
   const spectrum = createSpectrum({ y: testSpectrum(cls, variant), meta: { title: name } });
@@ -80,14 +79,9 @@ beforeAll(async () => {
     `  demoClasses: [${DEMO_CLASSES.join(', ')}]`,
     '',
   ].join('\n'));
-  daemon = spawn(process.execPath, ['bin/spectrad.js', 'run', '--config', config], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stdout?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
-  daemon.stderr?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
-  await waitFor('the daemon to answer /api/health', async () => {
-    if (daemon.exitCode !== null) throw new Error(`spectrad run exited with ${daemon.exitCode}:\n${daemonLog}`);
-    const res = await fetch(`${url}/api/health`).catch(() => undefined);
-    return res?.ok;
-  }, 90_000, 250);
+  daemon = new DaemonProcess(config, url, join(dir, 'daemon.log'));
+  daemon.start();
+  await daemon.waitReady(150_000);
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   errors = watchErrors(page);
@@ -97,12 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((r) => daemon.once('exit', r));
-    daemon.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (daemon.exitCode === null) daemon.kill('SIGKILL');
-  }
+  await daemon?.kill('SIGTERM', 10_000);
   built?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -131,6 +120,7 @@ describe('dashboard on the real daemon', () => {
     const firsts = await Promise.all(files.map((f) => resultFor(f)));
     // A compound the library lacks comes out unknown, low-confidence or as the nearest mixture: all labellable.
     for (const r of firsts) expect(['unknown', 'low-confidence', 'mixture']).toContain(r.status);
+    labelledFirsts = firsts;
 
     await page.click('a[data-route="label"]');
     for (const r of firsts) {
@@ -163,6 +153,84 @@ describe('dashboard on the real daemon', () => {
     await page.waitForSelector(`.answer-host .answer[data-result-id="${next.id}"]`, { timeout: 10_000 });
     expect(await page.locator('.answer-host .answer-title').textContent()).toBe('compound-x');
     await screenshot(page, 'e2e-learned');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows labelled spectra as labelled in History, closes their alerts with a note, and an undo reverts both', async () => {
+    expect(labelledFirsts).toHaveLength(3);
+    const ids = labelledFirsts.map((r) => r.id);
+    type Alert = { id: string; kind: string; resultId?: string; acknowledgedAt?: string; note?: string };
+    type Labelled = ResultMessage & { label?: { class: string; at: string; enrollmentId: string; by?: string } };
+    const api = async <T,>(path: string): Promise<T> => (await (await fetch(url + path)).json()) as T;
+    // The alerts a label answers: unknown and low-confidence (a mixture with an unexplained part raises 'unknown').
+    const alertsOfThem = async () =>
+      (await api<{ items: Alert[] }>('/api/alerts?limit=500')).items.filter((a) => a.resultId && ids.includes(a.resultId) && ['unknown', 'low-confidence'].includes(a.kind));
+
+    // The API: each labelled spectrum carries its label; the model's answer is what it was.
+    const labelled = (await api<{ items: Labelled[] }>('/api/results?labelled=yes&limit=100')).items.filter((r) => ids.includes(r.id));
+    expect(labelled.map((r) => r.id).sort()).toEqual([...ids].sort());
+    for (const r of labelled) {
+      expect(r.label?.class).toBe('compound-x');
+      expect(r.status).toBe(labelledFirsts.find((f) => f.id === r.id)?.status);
+    }
+    const theirs = await alertsOfThem();
+    expect(theirs.length).toBeGreaterThan(0);
+    for (const a of theirs) {
+      expect(a.acknowledgedAt, a.id).toBeTruthy();
+      expect(a.note).toBe('labelled as compound-x');
+    }
+
+    // History, filtered to labelled spectra: the label leads, the model's answer stays beside it.
+    await page.click('a[data-route="history"]');
+    await page.selectOption('select[name="labelled"]', 'yes');
+    for (const r of labelledFirsts) {
+      const row = page.locator(`tr[data-result-id="${r.id}"]`);
+      await row.waitFor({ timeout: 15_000 });
+      await row.locator('[data-role="label"]').waitFor({ timeout: 5_000 });
+      expect(await row.locator('td.cls').textContent()).toMatch(/^compound-x.*model: /);
+      expect(await row.locator('[data-action="label"]').count()).toBe(0);
+    }
+    await screenshot(page, 'e2e-history-labelled');
+
+    // Alerts: none of theirs is open; shown with the acknowledged ones, each says why it closed.
+    await page.click('a[data-route="alerts"]');
+    await page.waitForSelector('.alert-list');
+    for (const a of theirs) expect(await page.locator(`[data-alert-id="${a.id}"]`).count()).toBe(0);
+    await page.check('[data-action="show-acked"]');
+    for (const a of theirs) {
+      await page.locator(`[data-alert-id="${a.id}"]`, { hasText: 'labelled as compound-x' }).waitFor({ timeout: 10_000 });
+    }
+    await screenshot(page, 'e2e-alerts-resolved');
+    await page.uncheck('[data-action="show-acked"]');
+
+    // Undo from the spectrum itself (the tab is signed in since the labelling): label and alert resolution revert.
+    await page.click('a[data-route="history"]');
+    await page.selectOption('select[name="labelled"]', '');
+    const first = page.locator(`tr[data-result-id="${ids[0]}"]`);
+    await first.waitFor({ timeout: 15_000 });
+    await first.click();
+    await page.waitForSelector('dialog.spectrum-dialog [data-role="label-note"]', { timeout: 15_000 });
+    expect(await page.locator('dialog.spectrum-dialog [data-role="label-note"]').textContent()).toContain('compound-x');
+    await screenshot(page, 'e2e-spectrum-labelled');
+    await page.click('dialog.spectrum-dialog [data-action="undo-label"]');
+    await page.locator('.toast', { hasText: 'undone' }).waitFor({ timeout: 20_000 });
+    await page.waitForSelector('dialog.spectrum-dialog [data-action="label"]', { timeout: 15_000 });
+    expect(await page.locator('dialog.spectrum-dialog [data-role="label-note"]').count()).toBe(0);
+    await page.click('dialog.spectrum-dialog [data-action="close"]');
+
+    const after = (await api<{ items: Labelled[] }>('/api/results?labelled=yes&limit=100')).items.filter((r) => ids.includes(r.id));
+    expect(after).toEqual([]);
+    for (const a of await alertsOfThem()) {
+      expect(a.acknowledgedAt, a.id).toBeUndefined();
+      expect(a.note).toBeUndefined();
+    }
+    expect((await api<{ items: Array<{ name: string }> }>('/api/classes')).items.map((c) => c.name)).not.toContain('compound-x');
+    // The page heard it too (socket.io 'labels'): the rows offer labelling again, the alerts are open again.
+    for (const r of labelledFirsts) {
+      await page.locator(`tr[data-result-id="${r.id}"] [data-role="label"]`).waitFor({ state: 'detached', timeout: 10_000 });
+    }
+    await page.click('a[data-route="alerts"]');
+    for (const a of theirs) await page.locator(`[data-alert-id="${a.id}"]`).waitFor({ timeout: 10_000 });
     expect(errors).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ResultMessage } from '../../core/messages.ts';
+import { DaemonProcess } from '../support/daemon-process.ts';
 import { freePort, waitFor } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
 import { launchChromium, watchErrors } from './support/browser.ts';
@@ -24,8 +25,7 @@ const SHOTS = join(ROOT, 'test-artifacts', 'walkthrough');
 
 let dir: string;
 let url: string;
-let daemon: ChildProcess;
-let daemonLog = '';
+let daemon: DaemonProcess;
 let built: Awaited<ReturnType<typeof buildDashboard>>;
 let browser: Browser;
 let page: Page;
@@ -75,14 +75,9 @@ beforeAll(async () => {
   config.http.dashboardDir = built.dir;
   const configFile = join(dir, 'spectrad.yaml');
   writeFileSync(configFile, stringifyYaml(config));
-  daemon = spawn(process.execPath, ['bin/spectrad.js', 'run', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  daemon.stdout?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
-  daemon.stderr?.on('data', (d: Buffer) => { daemonLog += d.toString(); });
-  await waitFor('the daemon to answer /api/health', async () => {
-    if (daemon.exitCode !== null) throw new Error(`spectrad run exited with ${daemon.exitCode}:\n${daemonLog}`);
-    const res = await fetch(`${url}/api/health`).catch(() => undefined);
-    return res?.ok;
-  }, 170_000, 500);
+  daemon = new DaemonProcess(configFile, url, join(dir, 'daemon.log'));
+  daemon.start();
+  await daemon.waitReady(170_000);
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   errors = watchErrors(page);
@@ -92,12 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((r) => daemon.once('exit', r));
-    daemon.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (daemon.exitCode === null) daemon.kill('SIGKILL');
-  }
+  await daemon?.kill('SIGTERM', 10_000);
   built?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
