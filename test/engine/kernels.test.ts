@@ -4,6 +4,9 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../core/engine/index.ts';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { setSimdMaxPoolGradEnabled } from '../../core/engine/wasm/max-pool-grad.ts';
+import { simdKernels } from '../../core/engine/wasm/simd/kernels.ts';
 import { expectClose, onBackend, randomValues, runBoth, useWasmEngine } from './compare.ts';
 
 beforeAll(useWasmEngine);
@@ -80,6 +83,76 @@ describe('MaxPoolGrad', () => {
         return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.f, c.s, c.pad), r)))(x);
       }, 1e-6);
     });
+  });
+
+  // Channels a multiple of 4 run on our SIMD kernel (simd/kernels.ts), the rest on the JS loops above.
+  const simdCases: Array<{ x: [number, number, number, number]; f: [number, number]; range: { lo: number; hi: number } }> = [
+    { x: [3, 1, 20, 8], f: [1, 2], range: { lo: -3, hi: -1 } }, // all negative
+    { x: [2, 1, 21, 4], f: [1, 2], range: { lo: -1, hi: 1 } }, // odd length: one call per row, last column zeroed
+    { x: [3, 1, 23, 8], f: [1, 4], range: { lo: -1, hi: 1 } }, // pool 4, 3 columns left over
+    { x: [3, 22, 1, 12], f: [4, 1], range: { lo: -2, hi: 1 } }, // pool 4, maxPooling1d layout, 2 left over
+    { x: [2, 30, 1, 16], f: [2, 1], range: { lo: -5, hi: -4 } }, // seed's layout
+    { x: [2, 3, 15, 4], f: [1, 3], range: { lo: -1, hi: 1 } }, // pool 3, several rows per sample
+  ];
+  simdCases.forEach((c, i) => {
+    it(`SIMD: x ${c.x.join('x')}, pool ${c.f.join('x')}, values in [${c.range.lo}, ${c.range.hi}]`, () => {
+      expectClose(() => {
+        const x = tensor(c.x, 200 + i, c.range) as tf.Tensor4D;
+        const y = tf.maxPool(x, c.f, c.f, 'valid');
+        const r = tensor(y.shape, 210 + i);
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.f, c.f, 'valid'), r)))(x);
+      }, 1e-6);
+    });
+  });
+
+  it('SIMD: -Infinity, NaN and ties in every lane exactly like cpu', () => {
+    // 12 positions x 4 channels: each channel a different pattern of NaN, -Infinity and ties.
+    const column = [
+      [-Infinity, -Infinity, NaN, 1, 1, NaN, NaN, NaN, -Infinity, -2, 3, 3],
+      [NaN, 2, 2, 2, -1, -1, -Infinity, NaN, 0, 0, 0, 0],
+      [-1, -1, -1, -1, 5, 4, 4, 5, NaN, NaN, -Infinity, 7],
+      [0, -0, -0, 0, Infinity, Infinity, 1, Infinity, -3, -Infinity, -3, -3],
+    ];
+    const values = Array.from({ length: 48 }, (_, i) => column[i % 4][Math.floor(i / 4)]);
+    const { wasm, cpu } = runBoth(() => {
+      const x = tf.tensor4d(values, [1, 1, 12, 4]);
+      const r = tf.tensor(randomValues(48, 220), [1, 1, 12, 4]);
+      return [2, 3, 4, 6].map((p) => {
+        const w = tf.slice(r, [0, 0, 0, 0], [1, 1, 12 / p, 4]);
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, [1, p], [1, p], 'valid'), w)))(x);
+      });
+    });
+    expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
+  });
+
+  it('SIMD and JS loops agree exactly on the encoders\' shapes (pool 2 and 4, 16-64 channels)', () => {
+    const shapes: Array<[[number, number, number, number], number]> = [
+      [[8, 1000, 1, 16], 2],
+      [[8, 497, 1, 32], 2],
+      [[8, 250, 1, 32], 4],
+      [[8, 63, 1, 64], 4],
+    ];
+    for (const [shape, k] of shapes) {
+      const grad = (simd: boolean) =>
+        onBackend('wasm', () => {
+          setSimdMaxPoolGradEnabled(simd);
+          try {
+            return tf.tidy(() => {
+              const x = tf.tensor(randomValues(size(shape), 230), shape) as tf.Tensor4D;
+              const rShape = [shape[0], Math.floor(shape[1] / k), 1, shape[3]];
+              const r = tf.tensor(randomValues(size(rShape), 231), rShape);
+              return Array.from(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, [k, 1], [k, 1], 'valid'), r)))(x).dataSync());
+            });
+          } finally {
+            setSimdMaxPoolGradEnabled(true);
+          }
+        });
+      expect(grad(true), shape.join('x')).toEqual(grad(false));
+    }
+  });
+
+  it('the SIMD kernels load on this backend (else the cases above test only the JS loops)', () => {
+    expect(onBackend('wasm', () => simdKernels(tf.backend() as BackendWasm))).toBeDefined();
   });
 
   it('treats -Infinity and NaN windows exactly like cpu', () => {

@@ -6,7 +6,9 @@
  */
 import { backend_util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocate, asWasm, heapView } from './heap.ts';
+import { heapAddress, simdKernels } from './simd/kernels.ts';
 
 interface PoolAttrs {
   filterSize: [number, number] | number;
@@ -62,6 +64,31 @@ function tiledWindowGrad(xs: Float32Array, dys: Float32Array, dx: Float32Array, 
   }
 }
 
+/**
+ * The tiled case on our SIMD kernel (channels a multiple of 4): whole rows of windows in one call when they cover
+ * the row, else one call per row and the leftover columns zeroed. False when the kernel cannot run here.
+ */
+function tiledWindowGradSimd(wasm: BackendWasm, x: TensorInfo, dy: TensorInfo, out: TensorInfo, rows: number, inWidth: number, outWidth: number, c: number, k: number): boolean {
+  const simd = simdKernels(wasm);
+  if (!simd || c % 4 !== 0 || outWidth === 0) return false;
+  const [px, pd, po] = [x, dy, out].map((t) => heapAddress(wasm, t.dataId));
+  if (inWidth === outWidth * k) {
+    simd.poolGrad(px, pd, po, rows * outWidth, c, k);
+    return true;
+  }
+  const rowBytes = inWidth * c * 4;
+  for (let row = 0; row < rows; row++) simd.poolGrad(px + row * rowBytes, pd + row * outWidth * c * 4, po + row * rowBytes, outWidth, c, k);
+  const dx = heapView(wasm, out) as Float32Array;
+  for (let row = 0; row < rows; row++) dx.fill(0, (row * inWidth + outWidth * k) * c, (row + 1) * inWidth * c);
+  return true;
+}
+
+let simdEnabled = true;
+/** For benchmarks and tests: false keeps the JS loops for every case. */
+export function setSimdMaxPoolGradEnabled(on: boolean): void {
+  simdEnabled = on;
+}
+
 export function maxPoolGradConfig(backendName: string): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const wasm = asWasm(backend);
@@ -80,10 +107,12 @@ export function maxPoolGradConfig(backendName: string): KernelConfig {
       // Pool k / stride k along width ([N, 1, W, C], conv2d-style) or along height with width 1 ([N, W, 1, C], how
       // tfjs-layers' maxPooling1d lays out a 1-D pool): both are rows of tiled windows in memory.
       if (filterHeight === 1 && strideHeight === 1 && filterWidth === strideWidth && filterWidth > 1) {
+        if (simdEnabled && tiledWindowGradSimd(wasm, x, dy, out, batchSize * inHeight, inWidth, outWidth, c, filterWidth)) return out;
         tiledWindowGrad(xs, dys, dx, batchSize * inHeight, inWidth, outWidth, c, filterWidth);
         return out;
       }
       if (inWidth === 1 && filterWidth === 1 && filterHeight === strideHeight && filterHeight > 1) {
+        if (simdEnabled && tiledWindowGradSimd(wasm, x, dy, out, batchSize, inHeight, outHeight, c, filterHeight)) return out;
         tiledWindowGrad(xs, dys, dx, batchSize, inHeight, outHeight, c, filterHeight);
         return out;
       }
