@@ -4,6 +4,7 @@ import type { ClassRank, LibraryMatrix, ReferenceLibrary } from './library.ts';
 import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture.ts';
 import { addProfile, profileDim, spectralProfile } from './profile.ts';
 import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles } from './mixture-spectral.ts';
+import { unexplainedCalibrationFor } from './mixture-unknown.ts';
 import type { Candidate, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
@@ -95,22 +96,29 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     if (chosen && chosen.classIndices.length >= 2) {
       const spectrum = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
       const references = spectrum ? (options.referenceProfiles === undefined ? referenceProfilesFor(library, matrix) : options.referenceProfiles) : null;
+      const reconstruction = spectrum && references ? reconstructionMixtureFit(references, matrix, q, spectrum, chosen.classIndices) : null;
       const final =
-        spectrum && references
-          ? reconstructionMixtureFit(references, matrix, q, spectrum, chosen.classIndices)
+        reconstruction
+          ? reconstruction
           : spectrum && matrix.profiles
           ? hybridMixtureSearch(matrix.centroids, matrix.dim, q, matrix.profiles, matrix.profileDim, spectralProfile(spectrum), chosen.classIndices.length, {
               beamWidth: options.beamWidth ?? 16,
               embeddingStart: chosen,
             })
           : chosen;
-      const components = describeComponents(final, matrix, q, cal, library, spectrum);
+      const components = describeComponents(final, matrix, q, cal, library, spectrum, reconstruction?.fractions);
+      // With the reconstruction, the signal no member comes near decides (mixture-unknown.ts); the embedding fit is
+      // the fallback (our encoders are not additive, so it says little about a spectrum's parts).
+      const unknownComponent =
+        reconstruction && references
+          ? reconstruction.unexplained > unexplainedCalibrationFor(references).threshold
+          : chosen.similarity < cal.unknownComponentThreshold;
       return {
         status: 'mixture',
         score: round(Math.min(...components.map((c) => c.score))),
         candidates,
         components,
-        unknownComponent: chosen.similarity < cal.unknownComponentThreshold,
+        unknownComponent,
       };
     }
   }
@@ -182,10 +190,17 @@ function describeComponents(
   cal: Calibration,
   library: ReferenceLibrary,
   spectrum?: Float32Array,
+  fittedFractions?: readonly number[],
 ): MixtureComponent[] {
   const { dim, centroids } = matrix;
   const margins = memberMargins(centroids, dim, q, fit.classIndices);
-  const spectralWeights = spectrum ? spectralFractions(fit.classIndices, matrix, library, spectrum) : null;
+  // The reconstruction's own fractions when it ran (its fit, not a refit on class means).
+  const spectralWeights =
+    fittedFractions && fittedFractions.length === fit.classIndices.length
+      ? [...fittedFractions]
+      : spectrum
+        ? spectralFractions(fit.classIndices, matrix, library, spectrum)
+        : null;
   const weights =
     spectralWeights ??
     nnls(

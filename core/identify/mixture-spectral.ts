@@ -200,9 +200,14 @@ export function screenRanking(index: ReferenceProfiles, profile: Float64Array, o
 
 /** Fits the query with m classes of the index by NNLS in profile space (see the module comment). */
 export function spectralMixtureSearch(index: ReferenceProfiles, spectrum: ArrayLike<number>, m: number, options: SpectralSearchOptions = {}): SpectralFit {
+  return profileMixtureSearch(index, index.profileOf(spectrum), m, options);
+}
+
+/** spectralMixtureSearch of a query already in profile space (profileInto / ReferenceProfiles.profileOf). */
+export function profileMixtureSearch(index: ReferenceProfiles, profile: Float64Array, m: number, options: SpectralSearchOptions = {}): SpectralFit {
   if (!(Number.isInteger(m) && m >= 1)) throw new SpectrumInputError('mixture-size', `components must be a positive integer, got ${m}`);
   if (index.classCount < m) throw new SpectrumInputError('mixture-size', `cannot choose ${m} of ${index.classCount} classes`);
-  const profile = index.profileOf(spectrum);
+  if (profile.length !== index.dim) throw new SpectrumInputError('query-dim', `profile has ${profile.length} bins, the references have ${index.dim}`);
   const shortlist = options.shortlist
     ? [...new Set(options.shortlist)].filter((c) => c >= 0 && c < index.classCount)
     : screenRanking(index, profile, options).slice(0, options.shortlistSize ?? 12 + 3 * m);
@@ -237,7 +242,7 @@ export function spectralMixtureSearch(index: ReferenceProfiles, spectrum: ArrayL
     classIndices: order.map((i) => shortlist[members[i]]),
     fractions: order.map((i) => (total > 0 ? best.weights[i] / total : 1 / m)),
     residual: Math.sqrt(Math.max(0, best.residualSq) / Math.max(system.bb, 1e-300)),
-    unexplained: unexplainedShare(system, best, profile),
+    unexplained: unexplainedShare(system, best, profile, options.dictionary === 'references' ? 0 : Math.ceil((options.templates ?? index.templates()).jitterBins)),
     shortlist,
   };
 }
@@ -393,22 +398,29 @@ function fitClasses(system: NormalSystem, classes: readonly number[]): ClassFit 
   return { weights, residualSq, cols, w };
 }
 
-/** sum max(0, b - A w) / sum max(0, b): the query's signal the fit leaves unexplained. */
-function unexplainedShare(system: NormalSystem, fit: ClassFit, b: Float64Array): number {
-  const rest = Float64Array.from(b);
+/**
+ * sum max(0, b - R) / sum max(0, b), R the fit's reconstruction spread to its local maximum over +-window bins: the
+ * query's signal that no fitted component comes near. The window forgives peaks that moved within a class's own
+ * jitter (references move each peak by up to that much), so only signal away from every member's peaks counts.
+ */
+function unexplainedShare(system: NormalSystem, fit: ClassFit, b: Float64Array, window: number): number {
+  const recon = new Float64Array(b.length);
   fit.cols.forEach((j, a) => {
     const wa = fit.w[a];
     if (!(wa > 0)) return;
     const { bins, values, offset } = system.column(j);
     for (let k = 0; k < bins.length; k++) {
       const t = bins[k] + offset;
-      if (t >= 0 && t < rest.length) rest[t] -= wa * values[k];
+      if (t >= 0 && t < recon.length) recon[t] += wa * values[k];
     }
   });
   let left = 0;
   let total = 0;
   for (let j = 0; j < b.length; j++) {
-    if (rest[j] > 0) left += rest[j];
+    let near = 0;
+    const hi = Math.min(b.length - 1, j + window);
+    for (let k = Math.max(0, j - window); k <= hi; k++) if (recon[k] > near) near = recon[k];
+    if (b[j] > near) left += b[j] - near;
     if (b[j] > 0) total += b[j];
   }
   return total > 0 ? left / total : 0;
@@ -535,8 +547,15 @@ export function reconstructionMixtureFit(
   embedding: Float32Array,
   spectrum: ArrayLike<number>,
   embeddingMembers: readonly number[],
-): MixtureFit & { readonly fractions: readonly number[]; readonly residual: number } {
+): MixtureFit & { readonly fractions: readonly number[]; readonly residual: number; readonly unexplained: number } {
   const fit = spectralMixtureForLibrary(index, matrix.classNames, spectrum, embeddingMembers.length, embeddingMembers);
   const members = fit.classIndices.filter((c) => c >= 0);
-  return { classIndices: members, similarity: setSimilarity(matrix.centroids, matrix.dim, embedding, members), fractions: fit.fractions, residual: fit.residual };
+  const fractions = fit.fractions.filter((_, i) => fit.classIndices[i] >= 0);
+  return {
+    classIndices: members,
+    similarity: setSimilarity(matrix.centroids, matrix.dim, embedding, members),
+    fractions,
+    residual: fit.residual,
+    unexplained: fit.unexplained,
+  };
 }

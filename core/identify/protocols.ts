@@ -12,6 +12,7 @@ import { calibrate, mulberry32 } from './calibration.ts';
 import { calibrationFor, identify } from './identify.ts';
 import { ReferenceLibrary } from './library.ts';
 import { ReferenceProfiles } from './mixture-spectral.ts';
+import { unexplainedCalibrationFor } from './mixture-unknown.ts';
 import { auroc } from './metrics.ts';
 
 /**
@@ -299,6 +300,7 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
     const emb = await embedAll(encoder, spectra, set.n);
     const score = (lib: ReferenceLibrary, references: ReferenceProfiles, withSpectrum = true) => {
       calibrationFor(lib); // once per library, outside the timed loop
+      if (withSpectrum) unexplainedCalibrationFor(references);
       const counts = new Array(m + 1).fill(0);
       const start = performance.now();
       for (let i = 0; i < set.n; i++) {
