@@ -4,7 +4,8 @@
  * the real watcher (everything else, including inotify and awaitWriteFinish, runs as in the daemon).
  */
 import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
-import { appendFileSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
@@ -76,6 +77,41 @@ describe('folder input: periodic rescan', () => {
     await sleep(1200);
     expect(got).toHaveLength(2);
     expect(adapter.rescued).toBe(1);
+  });
+
+  it('rescues a file whose events the kernel dropped: inotify queue overflow while the event loop was blocked', async () => {
+    // What happened in the 3 000-file burst: the daemon's event loop stalled, the kernel's inotify queue
+    // (max_queued_events, 16 384 here) filled up and further events were dropped. Reproduced for real: this process
+    // blocks in execFileSync while a child makes 40 000 alternating modify events and then creates the file.
+    const maxQueued = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
+    const dir = makeTempDir('inbox');
+    const run = async (rescanMs: number) => {
+      const sub = join(dir, `r${rescanMs}`);
+      mkdirSync(sub);
+      const { adapter, got } = await startFolder({ folders: [sub], rescanMs, patterns: ['*.jdx'] });
+      writeFileSync(join(sub, 'seen.jdx'), 'seen');
+      await waitFor('the file written before the overflow', () => got.length === 1, 30_000);
+      // The noise goes to a watched subfolder: events there make the watcher re-read that folder, not the inbox.
+      mkdirSync(join(sub, 'noise'));
+      await sleep(500);
+      const script = `const fs = require('fs'); const d = ${JSON.stringify(sub)};
+        const a = fs.openSync(d + '/noise/a.log', 'w'), b = fs.openSync(d + '/noise/b.log', 'w');
+        for (let i = 0; i < ${Math.max(40_000, maxQueued * 2)}; i++) fs.writeSync(i % 2 ? a : b, 'x');
+        fs.writeFileSync(d + '/lost.jdx', 'lost');`;
+      execFileSync(process.execPath, ['-e', script]);
+      return { adapter, got };
+    };
+    // Without the rescan: the file is never reported.
+    const off = await run(0);
+    await sleep(3000);
+    expect(sources(off.got)).toEqual(['seen.jdx']);
+    // With it: the rescan takes it, once.
+    const on = await run(200);
+    await waitFor('the file created after the overflow, through the rescan', () => on.got.length === 2, 60_000);
+    expect(sources(on.got)).toEqual(['lost.jdx', 'seen.jdx']);
+    expect(on.adapter.rescued).toBe(1);
+    await sleep(1000);
+    expect(on.got).toHaveLength(2);
   });
 
   it('without the rescan the lost file stays in the folder (the test can fail)', async () => {
