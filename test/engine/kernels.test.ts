@@ -7,6 +7,7 @@ import { tf } from '../../core/engine/index.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { setSimdMaxPoolGradEnabled } from '../../core/engine/wasm/max-pool-grad.ts';
 import { simdKernels } from '../../core/engine/wasm/simd/kernels.ts';
+import { outerSwap } from '../../core/engine/wasm/transpose.ts';
 import { expectClose, onBackend, randomValues, runBoth, useWasmEngine } from './compare.ts';
 
 beforeAll(useWasmEngine);
@@ -16,7 +17,7 @@ const tensor = (shape: number[], seed: number, range?: { lo: number; hi: number 
 
 describe('engine registration', () => {
   it('registers our overrides on wasm only', () => {
-    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm', 'Sum', 'Mean'];
+    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm', 'Sum', 'Mean', 'Transpose'];
     for (const name of ours) {
       expect(tf.getKernel(name, 'wasm')?.kernelFunc.name, name).toBe('kernelFunc');
       expect(tf.getKernel(name, 'cpu')?.kernelFunc.name, name).not.toBe('kernelFunc');
@@ -430,5 +431,42 @@ describe('LeakyRelu gradient', () => {
       return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(a, 0.01), r)))(x);
     });
     expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));
+  });
+});
+
+describe('Transpose (first and last axes swapped: our SIMD kernel; other cases: stock)', () => {
+  const cases: Array<{ shape: number[]; perm: number[] }> = [
+    { shape: [8, 1, 37, 12], perm: [3, 1, 2, 0] }, // the filter gradient's x -> [C, 1, W, N]
+    { shape: [16, 20], perm: [1, 0] }, // 2-D (the dense layer's weight gradient)
+    { shape: [4, 3, 5, 8], perm: [3, 1, 2, 0] }, // two middle axes kept in order
+    { shape: [1, 12, 1, 8], perm: [3, 1, 2, 0] }, // unit axes dropped: a 2-D swap
+    { shape: [4, 6, 8], perm: [2, 0, 1] }, // another permutation: stock
+    { shape: [6, 5, 8], perm: [2, 1, 0] }, // 6 and 8: 6 not a multiple of 4, stock
+    { shape: [12, 1, 7], perm: [2, 1, 0] }, // 7: stock
+  ];
+  cases.forEach((c, i) => {
+    it(`x ${c.shape.join('x')}, perm ${c.perm.join(',')}: values and gradient`, () => {
+      const { wasm, cpu } = runBoth(() => {
+        const x = tensor(c.shape, 240 + i);
+        const y = tf.transpose(x, c.perm);
+        const r = tensor(y.shape, 250 + i);
+        return [y, tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.transpose(a, c.perm), r)))(x)];
+      });
+      expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
+    });
+  });
+
+  it('int32 values move bit for bit', () => {
+    const { wasm, cpu } = runBoth(() => tf.transpose(tf.tensor2d(Array.from({ length: 32 }, (_, i) => i * 7919 - 100000), [4, 8], 'int32'), [1, 0]));
+    expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));
+  });
+
+  it('outerSwap recognises only first/last swaps with the middle in order', () => {
+    expect(outerSwap([64, 1, 2500, 16], [3, 1, 2, 0])).toEqual({ a: 64, m: 2500, b: 16 });
+    expect(outerSwap([5, 7], [1, 0])).toEqual({ a: 5, m: 1, b: 7 });
+    expect(outerSwap([2, 3, 4, 5], [3, 2, 1, 0])).toBeUndefined();
+    expect(outerSwap([2, 3, 4], [0, 2, 1])).toBeUndefined();
+    expect(outerSwap([2, 3, 4], [0, 1, 2])).toBeUndefined();
+    expect(outerSwap([1, 1, 4], [2, 1, 0])).toBeUndefined(); // one non-unit axis: nothing to swap
   });
 });

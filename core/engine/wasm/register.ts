@@ -13,6 +13,7 @@ export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
 import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { meanConfig, sumConfig } from './reduce.ts';
 import { tileConfig } from './tile.ts';
+import { transposeConfig } from './transpose.ts';
 import { replaceKernel } from './kernel-utils.ts';
 
 const BACKEND = 'wasm';
@@ -32,6 +33,7 @@ export function registerWasmOverrides(): string[] {
     fusedBatchNormConfig(BACKEND),
     sumConfig(BACKEND),
     meanConfig(BACKEND),
+    transposeConfig(BACKEND),
   ];
   const stock = ours.map((c) => tf.getKernel(c.kernelName, BACKEND)).filter((c): c is KernelConfig => c !== undefined);
   ours.forEach(replaceKernel);

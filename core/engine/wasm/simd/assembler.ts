@@ -60,6 +60,8 @@ export const op = {
   i32Eqz: (): Bytes => [0x45],
   v128Load: (offset = 0): Bytes => [...simd(0x00), ...memarg(offset)],
   v128Store: (offset = 0): Bytes => [...simd(0x0b), ...memarg(offset)],
+  /** i8x16.shuffle picking four 32-bit lanes (0-3 from the first operand, 4-7 from the second). */
+  shuffle32: (lanes: readonly [number, number, number, number]): Bytes => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   i32x4Splat: (): Bytes => simd(0x11),
   f32x4Splat: (): Bytes => simd(0x13),
   f32Const: (v: number): Bytes => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],

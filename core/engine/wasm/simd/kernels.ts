@@ -15,6 +15,12 @@ export interface SimdKernels {
    * NaN and -Infinity never win and ties go to the first, exactly as tfjs's cpu backend. c must be a multiple of 4.
    */
   poolGrad(x: number, dy: number, dx: number, windows: number, c: number, k: number): void;
+  /**
+   * [a, m, b] -> [b, m, a] for 32-bit values (byte addresses; a and b multiples of 4, all >= 1): the first and last
+   * axes swapped in 4 x 4 blocks, the middle kept. Covers a 2-D transpose (m = 1) and x -> [C, W, N] of the
+   * filter gradient.
+   */
+  transposeOuter(src: number, dst: number, a: number, m: number, b: number): void;
 }
 
 // Parameter and local indices of poolGrad.
@@ -61,7 +67,54 @@ const poolGradBody: Bytes[] = [
   op.end(),
 ];
 
-export const SIMD_MODULE_BYTES = assemble([{ name: 'poolGrad', params: 6, locals: [I32, I32, I32, I32, V128, V128, V128, V128, V128], body: poolGradBody }]);
+// Parameter and local indices of transposeOuter.
+const [SRC, DST, A, M, B] = [0, 1, 2, 3, 4];
+const [ROW_A, ROW_B, MI, AI, BI, S, D, V0, V1, V2, V3, T0, T1, T2, T3] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+
+/** Loads the four rows of a 4 x 4 block, transposes it with shuffles and stores it as four rows of the output. */
+const transposeBlock: Bytes[] = [
+  ...[V0, V1, V2, V3].map((v, i) => [...op.get(S), ...op.get(ROW_A), ...op.i32(i), ...op.i32Mul(), ...op.i32Add(), ...op.v128Load(), ...op.set(v)]),
+  op.get(V0), op.get(V1), op.shuffle32([0, 4, 1, 5]), op.set(T0),
+  op.get(V0), op.get(V1), op.shuffle32([2, 6, 3, 7]), op.set(T1),
+  op.get(V2), op.get(V3), op.shuffle32([0, 4, 1, 5]), op.set(T2),
+  op.get(V2), op.get(V3), op.shuffle32([2, 6, 3, 7]), op.set(T3),
+  ...(
+    [
+      [T0, T2, [0, 1, 4, 5]],
+      [T0, T2, [2, 3, 6, 7]],
+      [T1, T3, [0, 1, 4, 5]],
+      [T1, T3, [2, 3, 6, 7]],
+    ] as const
+  ).map(([p, q, lanes], j) => [...op.get(D), ...op.get(ROW_B), ...op.i32(j), ...op.i32Mul(), ...op.i32Add(), ...op.get(p), ...op.get(q), ...op.shuffle32(lanes), ...op.v128Store()]),
+];
+
+const transposeOuterBody: Bytes[] = [
+  op.get(M), op.get(B), op.i32Mul(), op.i32(4), op.i32Mul(), op.set(ROW_A),
+  op.get(M), op.get(A), op.i32Mul(), op.i32(4), op.i32Mul(), op.set(ROW_B),
+  op.i32(0), op.set(MI),
+  op.loop(), // each middle index m
+  op.i32(0), op.set(AI),
+  op.loop(), // each 4 values of the first axis
+  // s = src + a * rowA + m * B * 4; d = dst + m * A * 4 + a * 4
+  op.get(SRC), op.get(AI), op.get(ROW_A), op.i32Mul(), op.i32Add(), op.get(MI), op.get(B), op.i32Mul(), op.i32(4), op.i32Mul(), op.i32Add(), op.set(S),
+  op.get(DST), op.get(MI), op.get(A), op.i32Mul(), op.i32(4), op.i32Mul(), op.i32Add(), op.get(AI), op.i32(4), op.i32Mul(), op.i32Add(), op.set(D),
+  op.i32(0), op.set(BI),
+  op.loop(), // each 4 values of the last axis
+  ...transposeBlock,
+  op.get(S), op.i32(16), op.i32Add(), op.set(S),
+  op.get(D), op.get(ROW_B), op.i32(4), op.i32Mul(), op.i32Add(), op.set(D),
+  op.get(BI), op.i32(4), op.i32Add(), op.tee(BI), op.get(B), op.i32LtU(), op.brIf(0),
+  op.end(),
+  op.get(AI), op.i32(4), op.i32Add(), op.tee(AI), op.get(A), op.i32LtU(), op.brIf(0),
+  op.end(),
+  op.get(MI), op.i32(1), op.i32Add(), op.tee(MI), op.get(M), op.i32LtU(), op.brIf(0),
+  op.end(),
+];
+
+export const SIMD_MODULE_BYTES = assemble([
+  { name: 'poolGrad', params: 6, locals: [I32, I32, I32, I32, V128, V128, V128, V128, V128], body: poolGradBody },
+  { name: 'transposeOuter', params: 5, locals: [I32, I32, I32, I32, I32, I32, I32, ...Array<number>(8).fill(V128)], body: transposeOuterBody },
+]);
 
 const cache = new WeakMap<object, SimdKernels | null>();
 
@@ -80,7 +133,8 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (memory) {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(SIMD_MODULE_BYTES), { env: { memory } });
     const poolGrad = instance.exports.poolGrad as (x: number, dy: number, dx: number, windows: number, cb: number, k: number) => void;
-    kernels = { poolGrad: (x, dy, dx, windows, c, k) => poolGrad(x, dy, dx, windows, c * 4, k) };
+    const transposeOuter = instance.exports.transposeOuter as SimdKernels['transposeOuter'];
+    kernels = { poolGrad: (x, dy, dx, windows, c, k) => poolGrad(x, dy, dx, windows, c * 4, k), transposeOuter };
   }
   cache.set(backend, kernels);
   return kernels ?? undefined;
