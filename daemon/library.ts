@@ -24,6 +24,7 @@ export class LibraryService {
   private calibrated: { readonly library: ReferenceLibrary; readonly calibration: Calibration } | undefined;
   private calibrationSettings: CalibrationSettings | undefined;
   private calibrationRunner: CalibrationRunner | undefined;
+  private refining: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
@@ -39,23 +40,45 @@ export class LibraryService {
   }
 
   /**
-   * From now on every new library state (enrollment, undo, a model switch's library) is calibrated off the
-   * identification path before it replaces the current one: see prepareCalibration.
+   * From now on every library state is calibrated off the identification path (prepareCalibration: a worker thread,
+   * small embedding steps). A state with no calibration yet waits for it before it becomes current (the first load
+   * of a switched-to model: the previous model's thresholds mean nothing in the new embedding space). A state made
+   * by enrollment or undo becomes current at once with the thresholds of the state before (same model; a class
+   * without statistics of its own takes the pooled prior, core/identify/calibration.ts classStatistics), and its own
+   * calibration replaces them in the background: labelling answers in the time of one embedding, not a calibration.
+   * The current state is calibrated in the background now, so the first enrollment finds thresholds to carry over.
    */
   calibrateBeforeUse(settings: CalibrationSettings, runner?: CalibrationRunner): void {
     this.calibrationSettings = settings;
     this.calibrationRunner = runner;
+    if (this.current.classCount >= 2 && !this.calibrated) this.recalibrateInBackground(this.current);
   }
 
-  /** The calibration prepared for this library state, if it is the one prepared (the identify stage asks). */
+  /** The calibration made for this library state (the identify stage asks at every batch); undefined: none yet. */
   calibrationFor(library: ReferenceLibrary): Calibration | undefined {
     return this.calibrated?.library === library ? this.calibrated.calibration : undefined;
   }
 
+  /** Resolves when the background calibration of the current state (if any) has finished. */
+  async settled(): Promise<void> {
+    await this.refining;
+  }
+
+  private recalibrateInBackground(library: ReferenceLibrary): void {
+    const settings = this.calibrationSettings;
+    if (!settings) return;
+    this.refining = prepareCalibration(library, this.encoder, settings, this.log, this.calibrationRunner)
+      .then((calibration) => {
+        // A state replaced meanwhile (another enrollment) keeps its own calibration run.
+        if (calibration && this.current === library) this.calibrated = { library, calibration };
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'background calibration of the library failed; keeping the previous thresholds'));
+  }
+
   /**
-   * Builds the library from the store, re-embedding references made by another model version. The new state replaces
-   * the current one only when complete (and calibrated, after calibrateBeforeUse): identification meanwhile uses the
-   * previous state, and the build yields to the event loop between classes so micro-batches keep running.
+   * Builds the library from the store, re-embedding references made by another model version; the build yields to
+   * the event loop between classes so micro-batches keep running. With calibrateBeforeUse, see there for when the
+   * new state becomes current; meanwhile identification uses the previous state.
    */
   async load(): Promise<void> {
     const refs = this.store.references();
@@ -82,9 +105,19 @@ export class LibraryService {
       // About 1 ms a class (profile sums of 5000-point spectra): 500 classes in one go would stall for half a second.
       if (++built % 25 === 0) await yieldToEventLoop();
     }
-    const calibration = this.calibrationSettings
-      ? await prepareCalibration(lib, this.encoder, this.calibrationSettings, this.log, this.calibrationRunner)
-      : undefined;
+    if (!this.calibrationSettings) {
+      this.calibrated = undefined;
+      this.current = lib;
+      return;
+    }
+    const carried = this.calibrated?.calibration;
+    if (carried && lib.classCount >= 2) {
+      this.calibrated = { library: lib, calibration: carried };
+      this.current = lib;
+      this.recalibrateInBackground(lib);
+      return;
+    }
+    const calibration = await prepareCalibration(lib, this.encoder, this.calibrationSettings, this.log, this.calibrationRunner);
     this.calibrated = calibration ? { library: lib, calibration } : undefined;
     this.current = lib;
   }

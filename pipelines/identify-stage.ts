@@ -30,21 +30,19 @@ export function createIdentifyStage(
   /** Called when a library state's calibration gained its unknown-component threshold (tests, logs). */
   onRefined?: (matrix: LibraryMatrix) => void,
   /**
-   * A calibration made before the library state was installed (off the identification path, mixtures included);
-   * undefined: this stage calibrates the state at its first batch.
+   * A calibration the caller made for this library state off the identification path (mixtures included), asked at
+   * every batch; undefined: this stage calibrates the state at its first batch.
    */
   prepared?: (library: ReferenceLibrary) => Calibration | undefined,
 ): (vectors: readonly Float32Array[]) => Promise<Identification[]> {
   const calibrations = new WeakMap<LibraryMatrix, Calibration>();
   const calibrationOf = (lib: ReferenceLibrary): Calibration | undefined => {
     if (lib.classCount < 2) return undefined; // core has its own rule for one class
+    // Asked at every batch: the caller may replace a state's interim calibration by a fresh one.
+    const given = prepared?.(lib);
+    if (given) return given;
     const matrix = lib.matrix();
     let cal = calibrations.get(matrix);
-    const given = cal ? undefined : prepared?.(lib);
-    if (given) {
-      cal = given;
-      calibrations.set(matrix, cal);
-    }
     if (!cal) {
       cal = calibrate(lib, { targetFalseUnknownRate: options.targetFalseUnknownRate, maxComponents: options.maxComponents });
       calibrations.set(matrix, cal);
