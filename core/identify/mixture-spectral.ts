@@ -399,29 +399,37 @@ function fitClasses(system: NormalSystem, classes: readonly number[]): ClassFit 
 }
 
 /**
- * sum max(0, b - R) / sum max(0, b), R the fit's reconstruction spread to its local maximum over +-window bins: the
- * query's signal that no fitted component comes near. The window forgives peaks that moved within a class's own
- * jitter (references move each peak by up to that much), so only signal away from every member's peaks counts.
+ * sum max(0, K b - K R) / sum K b, R the fit's reconstruction and K a box of +-window bins: the query's signal that no
+ * fitted member accounts for nearby. Comparing local sums rather than bins forgives peaks that moved within a class's
+ * own jitter (a reference moves each peak by up to that much, and a fit then splits its height between neighbours),
+ * so only signal away from every member's peaks counts.
  */
 function unexplainedShare(system: NormalSystem, fit: ClassFit, b: Float64Array, window: number): number {
-  const recon = new Float64Array(b.length);
+  const n = b.length;
+  const recon = new Float64Array(n);
   fit.cols.forEach((j, a) => {
     const wa = fit.w[a];
     if (!(wa > 0)) return;
     const { bins, values, offset } = system.column(j);
     for (let k = 0; k < bins.length; k++) {
       const t = bins[k] + offset;
-      if (t >= 0 && t < recon.length) recon[t] += wa * values[k];
+      if (t >= 0 && t < n) recon[t] += wa * values[k];
     }
   });
+  const diff = new Float64Array(n + 1);
+  const mass = new Float64Array(n + 1);
+  for (let j = 0; j < n; j++) {
+    diff[j + 1] = diff[j] + b[j] - recon[j];
+    mass[j + 1] = mass[j] + Math.max(0, b[j]);
+  }
   let left = 0;
   let total = 0;
-  for (let j = 0; j < b.length; j++) {
-    let near = 0;
-    const hi = Math.min(b.length - 1, j + window);
-    for (let k = Math.max(0, j - window); k <= hi; k++) if (recon[k] > near) near = recon[k];
-    if (b[j] > near) left += b[j] - near;
-    if (b[j] > 0) total += b[j];
+  for (let j = 0; j < n; j++) {
+    const lo = Math.max(0, j - window);
+    const hi = Math.min(n, j + window + 1);
+    const d = diff[hi] - diff[lo];
+    if (d > 0) left += d;
+    total += mass[hi] - mass[lo];
   }
   return total > 0 ? left / total : 0;
 }
