@@ -8,8 +8,9 @@ import { createSpectrum } from '../../core/spectrum.ts';
 import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
 import type { PipelineDomain } from '../../pipelines/domain.ts';
-import type { PipelineStore } from '../../pipelines/ports.ts';
+import type { IngestCommit, PipelineStore } from '../../pipelines/ports.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
+import { waitFor } from '../support/servers.ts';
 
 /**
  * A store that cannot commit (disk full) must not strand inputs: they stay unacknowledged and are offered to the store
@@ -28,57 +29,75 @@ function fullDisk(): Error {
   return Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
 }
 
+/** The store, refusing every ingest commit (disk full) while `full()` says so; `refused` counts the refusals. */
+function refusingStore(store: Store, full: () => boolean): PipelineStore & { refused: number } {
+  const guarded = {
+    refused: 0,
+    ledgerOutcome: (k: string) => store.ledgerOutcome(k),
+    commitIngest: (c: IngestCommit) => {
+      if (full()) {
+        guarded.refused++;
+        throw fullDisk();
+      }
+      store.commitIngest(c);
+    },
+    commitResults: (r: Parameters<PipelineStore['commitResults']>[0], a: Parameters<PipelineStore['commitResults']>[1]) => store.commitResults(r, a),
+    pending: (n: number, ex: ReadonlySet<string>) => store.pending(n, ex),
+  };
+  return guarded;
+}
+
+/** A started pipeline on `store` with the given commit backoff, and the subject that feeds it. */
+function startPipeline(store: PipelineStore, commitRetry: { minMs: number; maxMs: number }, onStoreOutcome?: (ok: boolean) => void) {
+  const pipeline = new SpectrumPipeline({
+    store,
+    domain,
+    batchSize: 4,
+    windowMs: 5,
+    queueBound: 16,
+    ingestConcurrency: 2,
+    defaultInstrument: 'x',
+    newId: () => ulid(),
+    log: silent,
+    commitRetry,
+    ...(onStoreOutcome ? { onStoreOutcome } : {}),
+  });
+  const inputs = new Subject<RawInput>();
+  pipeline.attach(inputs);
+  pipeline.start();
+  return { pipeline, inputs };
+}
+
+/** An input named `source` whose ack calls `onAck`. */
+function input(source: string, y: number[], onAck: () => void): RawInput {
+  return {
+    adapter: 'test',
+    source,
+    receivedAt: new Date().toISOString(),
+    payload: Buffer.from(JSON.stringify({ y })),
+    dedupKey: `k-${source}`,
+    ack: async () => onAck(),
+    reject: async () => undefined,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 describe('SpectrumPipeline when the store refuses commits', () => {
   it('retries an input with backoff until the store takes it, then acknowledges it once', async () => {
     const store = new Store(path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-retry-')), 'spectrad.db'), { outputs: ['out'] });
     let full = true;
-    let refused = 0;
-    const guarded: PipelineStore = {
-      ledgerOutcome: (k) => store.ledgerOutcome(k),
-      commitIngest: (c) => {
-        if (full) {
-          refused++;
-          throw fullDisk();
-        }
-        store.commitIngest(c);
-      },
-      commitResults: (r, a) => store.commitResults(r, a),
-      pending: (n, ex) => store.pending(n, ex),
-    };
+    const guarded = refusingStore(store, () => full);
     const outcomes: boolean[] = [];
-    const pipeline = new SpectrumPipeline({
-      store: guarded,
-      domain,
-      batchSize: 4,
-      windowMs: 5,
-      queueBound: 16,
-      ingestConcurrency: 2,
-      defaultInstrument: 'x',
-      newId: () => ulid(),
-      log: silent,
-      commitRetry: { minMs: 20, maxMs: 80 },
-      onStoreOutcome: (ok) => outcomes.push(ok),
-    });
-    const inputs = new Subject<RawInput>();
-    pipeline.attach(inputs);
-    pipeline.start();
+    const { pipeline, inputs } = startPipeline(guarded, { minMs: 20, maxMs: 80 }, (ok) => outcomes.push(ok));
     let acks = 0;
-    const raw: RawInput = {
-      adapter: 'test',
-      source: '/in/a.json',
-      receivedAt: new Date().toISOString(),
-      payload: Buffer.from(JSON.stringify({ y: [1, 2, 3] })),
-      dedupKey: 'k-a',
-      ack: async () => void acks++,
-      reject: async () => undefined,
-    };
     const result = firstValueFrom(pipeline.results$.pipe(take(1)));
-    inputs.next(raw);
-    await new Promise((r) => setTimeout(r, 400));
+    const t0 = Date.now();
+    inputs.next(input('/in/a.json', [1, 2, 3], () => void acks++));
+    await waitFor('three refused commits', () => guarded.refused >= 3, 60_000, 10);
     expect(acks).toBe(0);
-    // Backoff: at most 1 + 400 ms / 20 ms attempts if it did not grow; with doubling to 80 ms about 7.
-    expect(refused).toBeGreaterThanOrEqual(3);
-    expect(refused).toBeLessThanOrEqual(9);
+    // Backoff: never more attempts than one per minMs (20 ms), whatever the machine's load did to the timers.
+    expect(guarded.refused).toBeLessThanOrEqual(1 + (Date.now() - t0) / 20);
     expect(outcomes.every((o) => !o)).toBe(true);
     full = false;
     const r = await result;
@@ -92,30 +111,15 @@ describe('SpectrumPipeline when the store refuses commits', () => {
 
   it('stops retrying at drain: the input stays unacknowledged at its source', async () => {
     const store = new Store(':memory:');
-    let attempts = 0;
-    const pipeline = new SpectrumPipeline({
-      store: { ledgerOutcome: () => undefined, commitIngest: () => void (attempts++, (() => { throw fullDisk(); })()), commitResults: () => undefined, pending: () => [] },
-      domain,
-      batchSize: 4,
-      windowMs: 5,
-      queueBound: 16,
-      ingestConcurrency: 2,
-      defaultInstrument: 'x',
-      newId: () => ulid(),
-      log: silent,
-      commitRetry: { minMs: 20, maxMs: 20 },
-    });
-    const inputs = new Subject<RawInput>();
-    pipeline.attach(inputs);
-    pipeline.start();
+    const guarded = refusingStore(store, () => true);
+    const { pipeline, inputs } = startPipeline(guarded, { minMs: 20, maxMs: 20 });
     let acked = false;
-    inputs.next({ adapter: 't', source: 's', receivedAt: new Date().toISOString(), payload: Buffer.from('{"y":[1]}'), ack: async () => void (acked = true), reject: async () => undefined });
-    await new Promise((r) => setTimeout(r, 100));
+    inputs.next(input('s', [1], () => void (acked = true)));
+    await waitFor('two refused commits', () => guarded.refused >= 2, 60_000, 10);
     await pipeline.drain();
-    const after = attempts;
-    await new Promise((r) => setTimeout(r, 100));
-    expect(after).toBeGreaterThanOrEqual(2);
-    expect(attempts).toBe(after);
+    const after = guarded.refused;
+    await sleep(100);
+    expect(guarded.refused).toBe(after);
     expect(acked).toBe(false);
     store.close();
   });
@@ -123,48 +127,16 @@ describe('SpectrumPipeline when the store refuses commits', () => {
   it('offers every waiting input again at once when the store takes a commit again', async () => {
     const store = new Store(':memory:', { outputs: ['out'] });
     let full = true;
-    const pipeline = new SpectrumPipeline({
-      store: {
-        ledgerOutcome: (k) => store.ledgerOutcome(k),
-        commitIngest: (c) => {
-          if (full) throw fullDisk();
-          store.commitIngest(c);
-        },
-        commitResults: (r, a) => store.commitResults(r, a),
-        pending: (n, ex) => store.pending(n, ex),
-      },
-      domain,
-      batchSize: 4,
-      windowMs: 5,
-      queueBound: 16,
-      ingestConcurrency: 2,
-      defaultInstrument: 'x',
-      newId: () => ulid(),
-      log: silent,
-      // A long backoff: only the early retry can store the first input within this test.
-      commitRetry: { minMs: 10_000, maxMs: 10_000 },
-    });
-    const inputs = new Subject<RawInput>();
-    pipeline.attach(inputs);
-    pipeline.start();
+    const guarded = refusingStore(store, () => full);
+    // A backoff far longer than the test may take: only the early retry can store the first input.
+    const { pipeline, inputs } = startPipeline(guarded, { minMs: 600_000, maxMs: 600_000 });
     const acked: string[] = [];
-    const raw = (name: string): RawInput => ({
-      adapter: 't',
-      source: name,
-      receivedAt: new Date().toISOString(),
-      payload: Buffer.from('{"y":[1,2]}'),
-      dedupKey: name,
-      ack: async () => void acked.push(name),
-      reject: async () => undefined,
-    });
-    inputs.next(raw('waiting'));
-    await new Promise((r) => setTimeout(r, 100));
+    inputs.next(input('waiting', [1, 2], () => void acked.push('waiting')));
+    await waitFor('the first refusal', () => guarded.refused >= 1, 60_000, 10);
     full = false;
-    const t0 = Date.now();
-    inputs.next(raw('fresh'));
-    while (acked.length < 2 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+    inputs.next(input('fresh', [1, 2], () => void acked.push('fresh')));
+    await waitFor('both inputs acknowledged', () => acked.length === 2, 60_000, 10);
     expect(acked.sort()).toEqual(['fresh', 'waiting']);
-    expect(Date.now() - t0).toBeLessThan(1000);
     await pipeline.drain();
     expect(store.counts()).toMatchObject({ spectra: 2, results: 2 });
     store.close();
