@@ -399,37 +399,37 @@ function fitClasses(system: NormalSystem, classes: readonly number[]): ClassFit 
 }
 
 /**
- * sum max(0, K b - K R) / sum K b, R the fit's reconstruction and K a box of +-window bins: the query's signal that no
- * fitted member accounts for nearby. Comparing local sums rather than bins forgives peaks that moved within a class's
- * own jitter (a reference moves each peak by up to that much, and a fit then splits its height between neighbours),
- * so only signal away from every member's peaks counts.
+ * sum max(0, K b - K R) / sum K b, K a box of +-window bins and R the members' columns refitted (NNLS) to K b in that
+ * smoothed space: the query's signal that no member accounts for nearby. Comparing and refitting local sums rather
+ * than bins forgives peaks that moved within a class's own jitter (a reference moves each peak by up to that much,
+ * and a fit at bin resolution then lowers the member's height to split the difference), so only signal away from
+ * every member's peaks counts.
  */
 function unexplainedShare(system: NormalSystem, fit: ClassFit, b: Float64Array, window: number): number {
   const n = b.length;
-  const recon = new Float64Array(n);
-  fit.cols.forEach((j, a) => {
-    const wa = fit.w[a];
-    if (!(wa > 0)) return;
+  const smooth = (x: Float64Array) => {
+    const prefix = new Float64Array(n + 1);
+    for (let j = 0; j < n; j++) prefix[j + 1] = prefix[j] + x[j];
+    return Float64Array.from({ length: n }, (_, j) => prefix[Math.min(n, j + window + 1)] - prefix[Math.max(0, j - window)]);
+  };
+  const columns = fit.cols.map((j) => {
     const { bins, values, offset } = system.column(j);
+    const dense = new Float64Array(n);
     for (let k = 0; k < bins.length; k++) {
       const t = bins[k] + offset;
-      if (t >= 0 && t < n) recon[t] += wa * values[k];
+      if (t >= 0 && t < n) dense[t] += values[k];
     }
+    return smooth(dense);
   });
-  const diff = new Float64Array(n + 1);
-  const mass = new Float64Array(n + 1);
-  for (let j = 0; j < n; j++) {
-    diff[j + 1] = diff[j] + b[j] - recon[j];
-    mass[j + 1] = mass[j] + Math.max(0, b[j]);
-  }
+  const target = smooth(Float64Array.from(b, (v) => Math.max(0, v)));
+  const { w } = nnlsCoordinateDescent(columns, target);
   let left = 0;
   let total = 0;
   for (let j = 0; j < n; j++) {
-    const lo = Math.max(0, j - window);
-    const hi = Math.min(n, j + window + 1);
-    const d = diff[hi] - diff[lo];
-    if (d > 0) left += d;
-    total += mass[hi] - mass[lo];
+    let r = 0;
+    for (let a = 0; a < columns.length; a++) if (w[a] > 0) r += w[a] * columns[a][j];
+    if (target[j] > r) left += target[j] - r;
+    total += target[j];
   }
   return total > 0 ? left / total : 0;
 }
