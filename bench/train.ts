@@ -5,8 +5,9 @@
  * training run through core/training's train().
  *
  * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 5), --arch a,b (default: seed,lite,tiny; all: every architecture),
- * --engines wasm,wasm-before,wasm-stock,cpu (default: all; wasm-before: our kernels without this session's lean Sum/Mean
- * gradients, for before/after ratios in one run), --time-arch a,b (which architectures get the time-to-99 % run;
+ * --engines wasm,wasm-before,wasm-stock,cpu (default: all; wasm-before: our kernels without the fast paths of 2026-11-29
+ * session 4 (leading-axis Sum/Mean as average pools, SIMD max-pool gradient and transpose), for before/after ratios in
+ * one run), --time-arch a,b (which architectures get the time-to-99 % run;
  * default: all measured), --skip-time-to-99 (full mode without the training run), --cpu-batch N (default 4: cpu is ~50-100x slower). With --quick the
  * cpu engine measures inference only (one seed-model cpu training step alone takes minutes at batch 4).
  * Writes bench/results/train.json.
@@ -14,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initEngine, setLeanReductionGradientsEnabled, setWasmOverridesEnabled, tf } from '../core/engine/index.ts';
+import { initEngine, setFastPathsEnabled, setWasmOverridesEnabled, tf } from '../core/engine/index.ts';
 import { AdamW } from '../core/training/adamw.ts';
 import { PAPER_LOSS, tripletLoss } from '../core/training/loss.ts';
 import { trainStep } from '../core/training/step.ts';
@@ -86,6 +87,8 @@ interface Row {
   inferMsPerSpectrum: number;
   trainMsPerSpectrum: number | null;
   trainOverInfer: number | null;
+  /** The same ratio on this process's CPU time: less distorted by other processes' load than wall time. */
+  trainOverInferCpu: number | null;
   note?: string;
 }
 
@@ -94,14 +97,20 @@ function labelsFor(batch: number): Int32Array {
   return Int32Array.from({ length: batch }, (_, i) => Math.floor(i / 4));
 }
 
+/** This process's CPU time in ms (wasm computes on the main thread). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 async function measure(arch: ArchEntry, engine: string, batch: number, reps: number, inferOnly: boolean): Promise<Row> {
   const backend = engine === 'cpu' ? 'cpu' : 'wasm';
   await tf.setBackend(backend);
   if (backend === 'wasm') setWasmOverridesEnabled(engine !== 'wasm-stock');
-  // wasm-before: our kernels without the lean Sum/Mean gradients (tfjs-core's, as before 2026-11-29): before/after in one run.
-  setLeanReductionGradientsEnabled(engine !== 'wasm-before');
+  // wasm-before: our kernels as at the previous measurement (without session 4's fast paths): before/after in one run.
+  setFastPathsEnabled(engine !== 'wasm-before');
   const model = arch.build();
   const x = tf.tidy(() => tf.randomNormal([batch, arch.points, 1], 0, 1, 'float32', 42));
   const labels = labelsFor(batch);
@@ -124,27 +133,34 @@ async function measure(arch: ArchEntry, engine: string, batch: number, reps: num
   }
   const inferTimes: number[] = [];
   const trainTimes: number[] = [];
+  const inferCpu: number[] = [];
+  const trainCpu: number[] = [];
   // Interleaved, so load changes on the shared machine hit both alike; the median resists outliers.
   for (let r = 0; r < reps; r++) {
     let t = performance.now();
+    let c = cpuMs();
     infer();
     inferTimes.push((performance.now() - t) / batch);
+    inferCpu.push(cpuMs() - c);
     if (canTrain) {
       t = performance.now();
+      c = cpuMs();
       step();
       trainTimes.push((performance.now() - t) / batch);
+      trainCpu.push(cpuMs() - c);
     }
   }
   x.dispose();
   opt.dispose();
   model.dispose();
   if (backend === 'wasm') setWasmOverridesEnabled(true);
-  setLeanReductionGradientsEnabled(true);
+  setFastPathsEnabled(true);
   const inferMs = median(inferTimes);
   const trainMs = canTrain ? median(trainTimes) : null;
   // Ratio of adjacent measurements, then the median: load swings between repetitions cancel out.
   const ratio = canTrain ? median(trainTimes.map((t, i) => t / inferTimes[i])) : null;
-  return { arch: arch.name, engine, batch, inferMsPerSpectrum: inferMs, trainMsPerSpectrum: trainMs, trainOverInfer: ratio, note };
+  const ratioCpu = canTrain ? median(trainCpu.map((t, i) => t / inferCpu[i])) : null;
+  return { arch: arch.name, engine, batch, inferMsPerSpectrum: inferMs, trainMsPerSpectrum: trainMs, trainOverInfer: ratio, trainOverInferCpu: ratioCpu, note };
 }
 
 /** Whole-model gradients at the full input length, wasm (ours) vs cpu: max relative error per weight. */
@@ -210,7 +226,7 @@ async function timeTo99(archName: string): Promise<Record<string, unknown>> {
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['arch', 'engine', 'batch', 'infer ms/spectrum', 'train ms/spectrum', 'train/infer', 'note'];
+  const header = ['arch', 'engine', 'batch', 'infer ms/spectrum', 'train ms/spectrum', 'train/infer', 'train/infer (cpu time)', 'note'];
   const cells = rows.map((r) => [
     r.arch,
     r.engine,
@@ -218,6 +234,7 @@ function printTable(rows: Row[]): void {
     r.inferMsPerSpectrum.toFixed(2),
     r.trainMsPerSpectrum === null ? 'n/a' : r.trainMsPerSpectrum.toFixed(2),
     r.trainOverInfer === null ? 'n/a' : r.trainOverInfer.toFixed(2) + 'x',
+    r.trainOverInferCpu === null ? 'n/a' : r.trainOverInferCpu.toFixed(2) + 'x',
     r.note ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));

@@ -10,10 +10,10 @@ import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-
 import { identityConfig } from './identity.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
 export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
-import { maxPoolGradConfig } from './max-pool-grad.ts';
-import { meanConfig, sumConfig } from './reduce.ts';
+import { maxPoolGradConfig, setSimdMaxPoolGradEnabled } from './max-pool-grad.ts';
+import { meanConfig, setLeadingReduceEnabled, sumConfig } from './reduce.ts';
 import { tileConfig } from './tile.ts';
-import { transposeConfig } from './transpose.ts';
+import { setSimdTransposeEnabled, transposeConfig } from './transpose.ts';
 import { replaceKernel } from './kernel-utils.ts';
 
 const BACKEND = 'wasm';
@@ -50,4 +50,15 @@ export function setWasmOverridesEnabled(enabled: boolean): void {
   for (const c of registered.ours) if (tf.getKernel(c.kernelName, BACKEND)) tf.unregisterKernel(c.kernelName, BACKEND);
   for (const c of enabled ? registered.ours : registered.stock) tf.registerKernel(c);
   setLeanGradientsEnabled(enabled);
+}
+
+/**
+ * For before/after benchmarks in one run: false turns off the paths added on 2026-11-29 (session 4): leading-axis
+ * Sum/Mean as average pools, the SIMD max-pool gradient and the SIMD transpose; the kernels behave as they did at
+ * the previous measurement. The engine always runs with them on.
+ */
+export function setFastPathsEnabled(on: boolean): void {
+  setLeadingReduceEnabled(on);
+  setSimdMaxPoolGradEnabled(on);
+  setSimdTransposeEnabled(on);
 }
