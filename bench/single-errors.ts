@@ -7,7 +7,7 @@
  *   node bin/run-ts.js bench/single-errors.ts --models DIR[,DIR...] [--per-class 50] [--protocol single|unseen]
  *
  * Embeddings are cached under --cache (default /work/runs/hB/cache) keyed by model version and data, so variants
- * can be re-run in seconds. Writes bench/results/single-errors.json.
+ * can be re-run in seconds. --protocol challenge: the challenge set (27 classes, its own train split as references). Writes bench/results/single-errors.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -50,7 +50,11 @@ if (protocol === 'single') {
   // The unseen protocol's final library: classes 0-399 and the enrolled 400-499, both from seed's train split.
   train = generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes: range(0, 500) });
   test = generateTestSplit(def, { classes: range(400, 500) });
-} else throw new Error(`--protocol single|unseen, got ${protocol}`);
+} else if (protocol === 'challenge') {
+  const challengeDef = loadDefinition('challenge');
+  train = generateRandomSplit(challengeDef, { split: 'train', perClass: 50, seed, classes: range(0, 27) });
+  test = generateTestSplit(challengeDef, { classes: range(0, 27) });
+} else throw new Error(`--protocol single|unseen|challenge, got ${protocol}`);
 const trainN = normalizeRows(train);
 const testN = normalizeRows(test);
 
@@ -161,6 +165,55 @@ const vote =
     return [...best.keys()].sort((a, b) => (votes.get(b) ?? 0) - (votes.get(a) ?? 0) || best.get(b)! - best.get(a)!);
   };
 
+/**
+ * Class-level scores over ALL references of each class (not only the TOP neighbours): 'centroid' = cosine with the
+ * class's mean embedding; 'top-m' = mean of the class's m best similarities.
+ */
+function classScoreRanker(m: number, mode: 'centroid' | 'top-m', useModels: number[]): Ranker {
+  const classes = Math.max(...train.y) + 1;
+  const rankings: number[][] = [];
+  const centroids = useModels.map((mi) => {
+    const { dim, ref } = models[mi];
+    const cent = new Float64Array(classes * dim);
+    for (let r = 0; r < R; r++) for (let j = 0; j < dim; j++) cent[train.y[r] * dim + j] += ref[r * dim + j];
+    return cent;
+  });
+  for (let q = 0; q < test.n; q++) {
+    const score = new Float64Array(classes);
+    for (const [u, mi] of useModels.entries()) {
+      const { dim, ref, query } = models[mi];
+      const qv = query.subarray(q * dim, (q + 1) * dim);
+      if (mode === 'centroid') {
+        const cent = centroids[u];
+        for (let c = 0; c < classes; c++) {
+          let dot = 0;
+          let nn = 0;
+          for (let j = 0; j < dim; j++) {
+            dot += cent[c * dim + j] * qv[j];
+            nn += cent[c * dim + j] ** 2;
+          }
+          score[c] += dot / (Math.sqrt(nn) || 1);
+        }
+      } else {
+        const best: number[][] = Array.from({ length: classes }, () => []);
+        for (let r = 0; r < R; r++) {
+          let dot = 0;
+          for (let j = 0; j < dim; j++) dot += ref[r * dim + j] * qv[j];
+          const b = best[train.y[r]];
+          b.push(dot);
+          if (b.length > m) {
+            b.sort((x, y) => y - x);
+            b.length = m;
+          }
+        }
+        for (let c = 0; c < classes; c++) score[c] += best[c].reduce((a, v) => a + v, 0) / Math.max(1, best[c].length);
+      }
+    }
+    rankings.push([...score.keys()].sort((a, b) => score[b] - score[a]).slice(0, 10));
+  }
+  return (q) => rankings[q];
+}
+
 const rerankSettings: RerankOptions[] = args.rerank!.split(',').filter(Boolean).map((t) => {
   const [pool, sigma, shift, against] = t.split(':');
   return { spec: { pool: Number(pool), sigma: Number(sigma) }, maxShiftBins: Number(shift), against: against === 'mean' ? 'mean' : 'best' };
@@ -221,6 +274,12 @@ for (const m of all) {
   results.push(evaluate(`${tag}: k=10 weighted`, vote(10, true), nb));
   for (const o of rerankSettings) {
     for (const c of args.candidates!.split(',').map(Number)) results.push(evaluate(`${tag}: rerank top ${c}, ${describe(o)}`, vote(3), nb, { candidates: c, options: o }));
+  }
+  if (protocol === 'challenge' || models.length === 1) {
+    // Class-level scores cost a pass over every reference per query per model: only where they are asked for cheaply.
+    results.push(evaluate(`${tag}: nearest centroid`, classScoreRanker(0, 'centroid', [m]), nb));
+    for (const mm of [2, 3, 5]) results.push(evaluate(`${tag}: mean of the class's best ${mm}`, classScoreRanker(mm, 'top-m', [m]), nb));
+    for (const k of [9, 15]) results.push(evaluate(`${tag}: k=${k} vote`, vote(k), nb));
   }
   if (ttaShifts.length) {
     const nbT = neighbours([m], true);
