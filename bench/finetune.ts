@@ -2,7 +2,7 @@
  * Continues training a saved benchmark encoder with another recipe (a few epochs from its weights), and writes the
  * result as a model directory: a cheaper test of a training-side change than a full run.
  *
- *   node bin/run-ts.js bench/finetune.ts --from DIR --out DIR [--per-class 50] [--classes 0-499] [--epochs 4]
+ *   npm run bench:finetune -- --from DIR --out DIR [--per-class 50] [--classes 0-499] [--epochs 4]
  *     [--lr 3e-4] [--augment shift40|light|full|none] [--seed 1]
  *
  * The training split is the benchmark's (seed, per-class), as bench paper draws it; validation 5 per class.
