@@ -291,7 +291,13 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         import('../core/preprocess/index.ts'),
       ]);
       await initEngine({ backend: config.model.engine, logger: (msg) => log.info(msg) });
-      const loaded = await loadInferenceEncoder(modelDirAtStart(config, log), { engine: config.model.inference, threads: config.model.inferenceThreads, logger: (msg) => log.info(msg) });
+      const loaded = await loadInferenceEncoder(modelDirAtStart(config, log), {
+        engine: config.model.inference,
+        threads: config.model.inferenceThreads,
+        // The micro-batch is what identification embeds at once; larger calls (library builds) are split to it.
+        batchSize: config.pipeline.batchSize,
+        logger: (msg) => log.info(msg),
+      });
       encoder = loaded.encoder;
       log.info({ dir: config.model.dir, version: encoder.version, points: encoder.grid.points, dim: encoder.dim, inference: loaded.choice.engine }, 'model loaded');
       const chain = config.preprocessing;
