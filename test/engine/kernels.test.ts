@@ -8,7 +8,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { setSimdMaxPoolGradEnabled } from '../../core/engine/wasm/max-pool-grad.ts';
 import { simdKernels } from '../../core/engine/wasm/simd/kernels.ts';
 import { outerSwap } from '../../core/engine/wasm/transpose.ts';
-import { expectClose, onBackend, randomValues, runBoth, useWasmEngine } from './compare.ts';
+import { setSimdFilterGradEnabled } from '../../core/engine/wasm/conv2d-backprop.ts';
+import { expectClose, onBackend, randomValues, relativeError, runBoth, useWasmEngine } from './compare.ts';
 
 beforeAll(useWasmEngine);
 
@@ -49,6 +50,50 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter (conv2d gradients)', () => 
         return g([x, w]);
       });
     });
+  });
+
+  // Conv1d filter gradients with k * Cin a multiple of 4 and Cout of 8 run on our SIMD kernel (conv2d-backprop.ts):
+  // 'same' via a padded copy, several position chunks (Wo > 128), one and several dW tiles.
+  const simdConv: Array<{ x: [number, number, number, number]; k: number; cout: number; pad: 'same' | 'valid' }> = [
+    { x: [3, 1, 37, 4], k: 3, cout: 8, pad: 'same' },
+    { x: [2, 1, 40, 8], k: 5, cout: 16, pad: 'valid' },
+    { x: [2, 1, 41, 4], k: 6, cout: 8, pad: 'same' }, // even kernel: asymmetric padding
+    { x: [3, 1, 29, 12], k: 1, cout: 24, pad: 'valid' },
+    { x: [2, 1, 300, 16], k: 11, cout: 32, pad: 'valid' }, // 290 positions: three chunks
+    { x: [2, 1, 333, 32], k: 7, cout: 64, pad: 'same' }, // tiny's second layer, shorter
+  ];
+  simdConv.forEach((c, i) => {
+    it(`SIMD filter gradient: x ${c.x.join('x')}, k ${c.k}, Cout ${c.cout}, ${c.pad}`, () => {
+      expectClose(() => {
+        const x = tensor(c.x, 260 + i) as tf.Tensor4D;
+        const w = tensor([1, c.k, c.x[3], c.cout], 270 + i) as tf.Tensor4D;
+        const r = tensor(tf.tidy(() => tf.conv2d(x, w, 1, c.pad).shape), 280 + i);
+        return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, c.pad), r)))([x, w]);
+      });
+    });
+  });
+
+  it('SIMD and XNNPACK filter gradients agree at seed layer shapes (batch 4)', () => {
+    for (const [w, cin, k, cout] of [
+      [2500, 16, 11, 32],
+      [1245, 32, 5, 64],
+    ]) {
+      const grad = (simd: boolean) =>
+        onBackend('wasm', () => {
+          setSimdFilterGradEnabled(simd);
+          try {
+            return tf.tidy(() => {
+              const x = tf.tensor(randomValues(4 * w * cin, 290), [4, 1, w, cin]) as tf.Tensor4D;
+              const dy = tf.tensor(randomValues(4 * (w - k + 1) * cout, 291), [4, 1, w - k + 1, cout]) as tf.Tensor4D;
+              return Float32Array.from((tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [1, k, cin, cout] }) as tf.Tensor).dataSync());
+            });
+          } finally {
+            setSimdFilterGradEnabled(true);
+          }
+        });
+      const err = relativeError(grad(true), grad(false));
+      expect(err, `w ${w}, cin ${cin}`).toBeLessThanOrEqual(2e-5);
+    }
   });
 
   it('conv1d layer shapes with bias (the seed model path)', () => {

@@ -10,7 +10,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { backend_util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { allocate, asWasm, heapView } from './heap.ts';
 import { asTensors, stockKernel } from './kernel-utils.ts';
+import { heapAddress, simdKernels } from './simd/kernels.ts';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
 
@@ -121,6 +124,40 @@ export function conv2dBackpropInputConfig(backendName: string): KernelConfig {
   return { kernelName: 'Conv2DBackpropInput', backendName, kernelFunc };
 }
 
+/** Positions per chunk of the SIMD filter gradient: x and dy of one chunk (~40 KB for seed) stay in cache. */
+const FILTER_GRAD_CHUNK = 128;
+
+let simdFilterGradEnabled = true;
+/** For before/after benchmarks and tests: false always takes the XNNPACK formulation. */
+export function setSimdFilterGradEnabled(on: boolean): void {
+  simdFilterGradEnabled = on;
+}
+
+/**
+ * The conv1d filter gradient (x [N, 1, W, Cin], filter [1, k, Cin, Cout], stride 1) on our SIMD kernel, which blocks
+ * the reduction over positions (XNNPACK's formulation re-streams it per output tile: 1.2-2.6x the forward conv).
+ * 'same' padding becomes a zero-padded copy of x. Undefined when the case or the sizes (k * Cin a multiple of 4,
+ * Cout of 8) do not fit.
+ */
+function conv1dFilterGradSimd(wasm: BackendWasm, x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: ConvAttrs): TensorInfo | undefined {
+  const [kh, k, cin, cout] = filterShape;
+  if (!simdFilterGradEnabled || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape[1] !== 1 || kh !== 1 || (k * cin) % 4 !== 0 || cout % 8 !== 0) return undefined;
+  const info = convInfoOf(x.shape, filterShape, attrs);
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.padInfo.top !== 0 || info.padInfo.bottom !== 0) return undefined;
+  const simd = simdKernels(wasm);
+  if (!simd) return undefined;
+  const { left, right } = info.padInfo;
+  const [n, , w] = x.shape;
+  const wo = dy.shape[2];
+  if (left < 0 || right < 0 || w + left + right - k + 1 !== wo || dy.shape[0] !== n || dy.shape[1] !== 1 || dy.shape[3] !== cout) return undefined;
+  const padded = left || right ? tf.pad(x, [[0, 0], [0, 0], [left, right], [0, 0]]) : x;
+  const out = allocate(wasm, filterShape.slice(), 'float32');
+  (heapView(wasm, out) as Float32Array).fill(0);
+  simd.filterGrad(heapAddress(wasm, padded.dataId), heapAddress(wasm, dy.dataId), heapAddress(wasm, out.dataId), n, w + left + right, cin, wo, k * cin, cout, FILTER_GRAD_CHUNK);
+  if (padded !== x) padded.dispose();
+  return out;
+}
+
 export function conv2dBackpropFilterConfig(backendName: string): KernelConfig {
   const kernelFunc: KernelFunc = (args) => {
     const attrs = args.attrs ?? {};
@@ -129,6 +166,10 @@ export function conv2dBackpropFilterConfig(backendName: string): KernelConfig {
       throw new Error('Conv2DBackpropFilter on wasm: only NHWC tensors are supported');
     }
     const filterShape = attrs.filterShape as number[];
+    if (t.x.rank === 4 && t.dy.rank === 4) {
+      const fast = conv1dFilterGradSimd(asWasm(args.backend), t.x as tf.Tensor4D, t.dy as tf.Tensor4D, filterShape, attrs as unknown as ConvAttrs);
+      if (fast) return fast;
+    }
     return tf.tidy(() => conv2dBackpropFilterFast(t.x as tf.Tensor4D, t.dy as tf.Tensor4D, filterShape, attrs as unknown as ConvAttrs)) as TensorInfo;
   };
   return { kernelName: 'Conv2DBackpropFilter', backendName, kernelFunc };

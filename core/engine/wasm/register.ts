@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
 import { fusedBatchNormConfig } from './batch-norm.ts';
-import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop.ts';
+import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, setSimdFilterGradEnabled } from './conv2d-backprop.ts';
 import { identityConfig } from './identity.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
 export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
@@ -54,11 +54,12 @@ export function setWasmOverridesEnabled(enabled: boolean): void {
 
 /**
  * For before/after benchmarks in one run: false turns off the paths added on 2026-11-29 (session 4): leading-axis
- * Sum/Mean as average pools, the SIMD max-pool gradient and the SIMD transpose; the kernels behave as they did at
+ * Sum/Mean as average pools, the SIMD max-pool gradient, transpose and conv1d filter gradient; the kernels behave as they did at
  * the previous measurement. The engine always runs with them on.
  */
 export function setFastPathsEnabled(on: boolean): void {
   setLeadingReduceEnabled(on);
   setSimdMaxPoolGradEnabled(on);
   setSimdTransposeEnabled(on);
+  setSimdFilterGradEnabled(on);
 }

@@ -58,6 +58,9 @@ export const op = {
   i32Mul: (): Bytes => [0x6c],
   i32LtU: (): Bytes => [0x49],
   i32Eqz: (): Bytes => [0x45],
+  i32GtU: (): Bytes => [0x4b],
+  /** [a, b, cond] -> cond ? a : b */
+  select: (): Bytes => [0x1b],
   v128Load: (offset = 0): Bytes => [...simd(0x00), ...memarg(offset)],
   v128Store: (offset = 0): Bytes => [...simd(0x0b), ...memarg(offset)],
   /** i8x16.shuffle picking four 32-bit lanes (0-3 from the first operand, 4-7 from the second). */

@@ -21,6 +21,12 @@ export interface SimdKernels {
    * filter gradient.
    */
   transposeOuter(src: number, dst: number, a: number, m: number, b: number): void;
+  /**
+   * Adds the conv1d filter gradient (stride 1, no padding: pad x first) to dw [k * Cin, Cout]: x [n, w, cin],
+   * dy [n, wo, cout] with wo = w - k + 1 (byte addresses). Needs k * cin a multiple of 4 and cout of 8.
+   * `chunk` positions are processed per pass over the dW tiles.
+   */
+  filterGrad(x: number, dy: number, dw: number, n: number, w: number, cin: number, wo: number, rows: number, cout: number, chunk: number): void;
 }
 
 // Parameter and local indices of poolGrad.
@@ -111,9 +117,76 @@ const transposeOuterBody: Bytes[] = [
   op.end(),
 ];
 
+// Parameters and locals of filterGrad (conv1d filter gradient, stride 1, 'valid' on x).
+const [FX, FDY, FDW, FN, FW, FCIN, FWO, FR, FCOUT, FCH] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const [NI, O0, R0, C0, PXF, PDF, PEND, XSTRIDE, DSTRIDE, TILE] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+const ACC = [20, 21, 22, 23, 24, 25, 26, 27]; // acc[i][h] = ACC[2 * i + h]: row r0 + i, channels c0 + 4h .. + 3
+const [FA, FB0, FB1, FS] = [28, 29, 30, 31];
+
+/** acc[i][h] <-> dw[(r0 + i) * Cout + c0 + 4h] (TILE holds the address of dw[r0, c0]). */
+const tileAccess = (store: boolean): Bytes[] =>
+  ACC.map((acc, j) => {
+    const i = j >> 1;
+    const h = j & 1;
+    const addr = [...op.get(TILE), ...op.get(DSTRIDE), ...op.i32(i), ...op.i32Mul(), ...op.i32Add()];
+    return store ? [...addr, ...op.get(acc), ...op.v128Store(16 * h)] : [...addr, ...op.v128Load(16 * h), ...op.set(acc)];
+  });
+
+/**
+ * dW[r, co] += sum over positions o of x[n, o, r] * dy[n, o, co], r = t * Cin + ci running over the k * Cin values
+ * that start at position o (a 'valid', stride-1 window is contiguous in channels-last memory, so x needs no
+ * im2col). Blocked along positions (chunks of CH) so a chunk of x and dy stays in cache while every 4 x 8 tile of
+ * dW, held in 8 SIMD registers, consumes it: XNNPACK's GEMM streams the whole reduction once per tile instead.
+ */
+const filterGradBody: Bytes[] = [
+  op.get(FCIN), op.i32(4), op.i32Mul(), op.set(XSTRIDE),
+  op.get(FCOUT), op.i32(4), op.i32Mul(), op.set(DSTRIDE),
+  op.i32(0), op.set(NI),
+  op.loop(), // each sample n
+  op.i32(0), op.set(O0),
+  op.loop(), // each chunk of positions [o0, o0 + len)
+  op.i32(0), op.set(R0),
+  op.loop(), // each 4 rows of dW
+  op.i32(0), op.set(C0),
+  op.loop(), // each 8 output channels
+  // TILE = dw + r0 * Cout * 4 + c0 * 4
+  op.get(FDW), op.get(R0), op.get(DSTRIDE), op.i32Mul(), op.i32Add(), op.get(C0), op.i32(4), op.i32Mul(), op.i32Add(), op.set(TILE),
+  ...tileAccess(false),
+  // px = x + ((n * W + o0) * Cin + r0) * 4
+  op.get(FX), op.get(NI), op.get(FW), op.i32Mul(), op.get(O0), op.i32Add(), op.get(FCIN), op.i32Mul(), op.get(R0), op.i32Add(), op.i32(4), op.i32Mul(), op.i32Add(), op.set(PXF),
+  // pd = dy + ((n * Wo + o0) * Cout + c0) * 4
+  op.get(FDY), op.get(NI), op.get(FWO), op.i32Mul(), op.get(O0), op.i32Add(), op.get(FCOUT), op.i32Mul(), op.get(C0), op.i32Add(), op.i32(4), op.i32Mul(), op.i32Add(), op.set(PDF),
+  // pend = pd + min(CH, Wo - o0) * Cout * 4
+  op.get(PDF),
+  op.get(FCH), op.get(FWO), op.get(O0), op.i32Sub(), op.get(FWO), op.get(O0), op.i32Sub(), op.get(FCH), op.i32GtU(), op.select(),
+  op.get(DSTRIDE), op.i32Mul(), op.i32Add(), op.set(PEND),
+  op.loop(), // each position in the chunk: 32 multiply-adds
+  op.get(PXF), op.v128Load(), op.set(FA),
+  op.get(PDF), op.v128Load(), op.set(FB0),
+  op.get(PDF), op.v128Load(16), op.set(FB1),
+  ...[0, 1, 2, 3].map((i) => [
+    ...op.get(FA), ...op.get(FA), ...op.shuffle32([i, i, i, i]), ...op.set(FS),
+    ...op.get(ACC[2 * i]), ...op.get(FS), ...op.get(FB0), ...op.f32x4Mul(), ...op.f32x4Add(), ...op.set(ACC[2 * i]),
+    ...op.get(ACC[2 * i + 1]), ...op.get(FS), ...op.get(FB1), ...op.f32x4Mul(), ...op.f32x4Add(), ...op.set(ACC[2 * i + 1]),
+  ]),
+  op.get(PXF), op.get(XSTRIDE), op.i32Add(), op.set(PXF),
+  op.get(PDF), op.get(DSTRIDE), op.i32Add(), op.tee(PDF), op.get(PEND), op.i32LtU(), op.brIf(0),
+  op.end(),
+  ...tileAccess(true),
+  op.get(C0), op.i32(8), op.i32Add(), op.tee(C0), op.get(FCOUT), op.i32LtU(), op.brIf(0),
+  op.end(),
+  op.get(R0), op.i32(4), op.i32Add(), op.tee(R0), op.get(FR), op.i32LtU(), op.brIf(0),
+  op.end(),
+  op.get(O0), op.get(FCH), op.i32Add(), op.tee(O0), op.get(FWO), op.i32LtU(), op.brIf(0),
+  op.end(),
+  op.get(NI), op.i32(1), op.i32Add(), op.tee(NI), op.get(FN), op.i32LtU(), op.brIf(0),
+  op.end(),
+];
+
 export const SIMD_MODULE_BYTES = assemble([
   { name: 'poolGrad', params: 6, locals: [I32, I32, I32, I32, V128, V128, V128, V128, V128], body: poolGradBody },
   { name: 'transposeOuter', params: 5, locals: [I32, I32, I32, I32, I32, I32, I32, ...Array<number>(8).fill(V128)], body: transposeOuterBody },
+  { name: 'filterGrad', params: 10, locals: [...Array<number>(10).fill(I32), ...Array<number>(12).fill(V128)], body: filterGradBody },
 ]);
 
 const cache = new WeakMap<object, SimdKernels | null>();
@@ -134,7 +207,8 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(SIMD_MODULE_BYTES), { env: { memory } });
     const poolGrad = instance.exports.poolGrad as (x: number, dy: number, dx: number, windows: number, cb: number, k: number) => void;
     const transposeOuter = instance.exports.transposeOuter as SimdKernels['transposeOuter'];
-    kernels = { poolGrad: (x, dy, dx, windows, c, k) => poolGrad(x, dy, dx, windows, c * 4, k), transposeOuter };
+    const filterGrad = instance.exports.filterGrad as SimdKernels['filterGrad'];
+    kernels = { poolGrad: (x, dy, dx, windows, c, k) => poolGrad(x, dy, dx, windows, c * 4, k), transposeOuter, filterGrad };
   }
   cache.set(backend, kernels);
   return kernels ?? undefined;
