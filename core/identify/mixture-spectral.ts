@@ -392,7 +392,7 @@ function fitClasses(system: NormalSystem, classes: readonly number[]): ClassFit 
     const row = cols[a] * system.size;
     for (let b = 0; b < n; b++) gram[a * n + b] = system.gram[row + cols[b]];
   }
-  const { w, residualSq } = solveNormal(gram, atb, system.bb);
+  const { w, residualSq } = activeSetNnls(gram, atb, system.bb);
   const weights = new Array<number>(classes.length).fill(0);
   for (let a = 0; a < n; a++) if (w[a] > 0) weights[owner[a]] += w[a] * system.area[cols[a]];
   return { weights, residualSq, cols, w };
@@ -422,7 +422,8 @@ function unexplainedShare(system: NormalSystem, fit: ClassFit, b: Float64Array, 
     return smooth(dense);
   });
   const target = smooth(Float64Array.from(b, (v) => Math.max(0, v)));
-  const { w } = nnlsCoordinateDescent(columns, target);
+  const normal = normalEquations(columns, target);
+  const { w } = activeSetNnls(normal.gram, normal.atb, normal.bb);
   let left = 0;
   let total = 0;
   for (let j = 0; j < n; j++) {
@@ -481,7 +482,8 @@ function solveNormal(gram: Float64Array, atb: Float64Array, bb: number, sweeps =
       const delta = next - w[i];
       if (delta === 0) continue;
       w[i] = next;
-      for (let j = 0; j < n; j++) grad[j] += delta * gram[j * n + i];
+      const row = i * n; // G is symmetric: row i is column i, read contiguously
+      for (let j = 0; j < n; j++) grad[j] += delta * gram[row + j];
       moved = Math.max(moved, delta * delta * gii);
     }
     if (moved < tolerance * bb) break;
@@ -494,6 +496,102 @@ function solveNormal(gram: Float64Array, atb: Float64Array, bb: number, sweeps =
     wAtb += w[i] * atb[i];
   }
   return { w, residualSq: wGw - 2 * wAtb + bb };
+}
+
+/**
+ * min ||A w - b||^2, w >= 0, from the normal equations (G = A'A, A'b, b'b) by Lawson and Hanson's active-set method:
+ * exact at convergence and fast when few columns end up non-zero (the fits here: tens of columns, a few active), where
+ * coordinate descent crawls along the strongly correlated neighbouring-shift columns.
+ */
+export function activeSetNnls(gram: Float64Array, atb: Float64Array, bb: number): { w: Float64Array; residualSq: number } {
+  const n = atb.length;
+  const w = new Float64Array(n);
+  const passive = new Uint8Array(n);
+  const grad = Float64Array.from(atb); // A'b - G w: the negative gradient
+  let scale = 0;
+  for (let i = 0; i < n; i++) scale = Math.max(scale, Math.abs(atb[i]), gram[i * n + i]);
+  const tol = 1e-12 * Math.max(scale, 1e-300);
+  let set: number[] = [];
+  for (let outer = 0; outer < 3 * n + 10; outer++) {
+    let j = -1;
+    let best = tol;
+    for (let i = 0; i < n; i++) if (!passive[i] && grad[i] > best && gram[i * n + i] > 0) [j, best] = [i, grad[i]];
+    if (j < 0) break;
+    passive[j] = 1;
+    set.push(j);
+    for (let inner = 0; inner < 3 * n + 10; inner++) {
+      const z = solvePassive(gram, atb, n, set);
+      if (!z) {
+        // Singular: the new column depends on the passive ones; it cannot lower the residual, leave it out.
+        passive[j] = 0;
+        set = set.filter((i) => i !== j);
+        grad[j] = 0;
+        break;
+      }
+      let alpha = 1;
+      let blocked = false;
+      set.forEach((i, k) => {
+        if (z[k] <= 0) {
+          const a = w[i] / (w[i] - z[k]);
+          if (a < alpha) alpha = a;
+          blocked = true;
+        }
+      });
+      if (!blocked) {
+        set.forEach((i, k) => (w[i] = z[k]));
+        break;
+      }
+      set.forEach((i, k) => (w[i] += alpha * (z[k] - w[i])));
+      set = set.filter((i) => {
+        if (w[i] > 1e-15 * (1 + w[i])) return true;
+        w[i] = 0;
+        passive[i] = 0;
+        return false;
+      });
+      if (!set.length) break;
+    }
+    for (let i = 0; i < n; i++) {
+      let g = atb[i];
+      const row = i * n;
+      for (const k of set) g -= gram[row + k] * w[k];
+      grad[i] = g;
+    }
+  }
+  let wGw = 0;
+  let wAtb = 0;
+  for (const i of set) {
+    wAtb += w[i] * atb[i];
+    for (const k of set) wGw += w[i] * gram[i * n + k] * w[k];
+  }
+  return { w, residualSq: Math.max(0, wGw - 2 * wAtb + bb) };
+}
+
+/** Solves G[P,P] z = A'b[P] by Cholesky; null when G[P,P] is not positive definite. */
+function solvePassive(gram: Float64Array, atb: Float64Array, n: number, set: readonly number[]): Float64Array | null {
+  const p = set.length;
+  const L = new Float64Array(p * p);
+  for (let a = 0; a < p; a++) {
+    for (let b = 0; b <= a; b++) {
+      let s = gram[set[a] * n + set[b]];
+      for (let k = 0; k < b; k++) s -= L[a * p + k] * L[b * p + k];
+      if (a === b) {
+        if (!(s > 1e-12 * gram[set[a] * n + set[a]])) return null;
+        L[a * p + a] = Math.sqrt(s);
+      } else L[a * p + b] = s / L[b * p + b];
+    }
+  }
+  const z = new Float64Array(p);
+  for (let a = 0; a < p; a++) {
+    let s = atb[set[a]];
+    for (let k = 0; k < a; k++) s -= L[a * p + k] * z[k];
+    z[a] = s / L[a * p + a];
+  }
+  for (let a = p - 1; a >= 0; a--) {
+    let s = z[a];
+    for (let k = a + 1; k < p; k++) s -= L[k * p + a] * z[k];
+    z[a] = s / L[a * p + a];
+  }
+  return z;
 }
 
 /** Library-shaped source of reference spectra (ReferenceLibrary satisfies it). */

@@ -162,3 +162,43 @@ describe('identify() with the reconstruction search', () => {
     expect(reconstruction).toBeGreaterThan(hybrid);
   });
 });
+
+describe('activeSetNnls', () => {
+  it('agrees with the exact active-set nnls of mixture.ts on random problems, zeros included', async () => {
+    const { activeSetNnls } = await import('../../core/identify/mixture-spectral.ts');
+    const rng = mulberry32(23);
+    for (let trial = 0; trial < 30; trial++) {
+      const k = 2 + (trial % 6);
+      const columns = Array.from({ length: k }, () => Float64Array.from({ length: 50 }, () => rng()));
+      const b = Float64Array.from({ length: 50 }, () => rng() - 0.3);
+      const gram = new Float64Array(k * k);
+      const atb = new Float64Array(k);
+      let bb = 0;
+      for (let t = 0; t < 50; t++) bb += b[t] * b[t];
+      for (let i = 0; i < k; i++) {
+        for (let t = 0; t < 50; t++) atb[i] += columns[i][t] * b[t];
+        for (let j = 0; j < k; j++) for (let t = 0; t < 50; t++) gram[i * k + j] += columns[i][t] * columns[j][t];
+      }
+      const { w, residualSq } = activeSetNnls(gram, atb, bb);
+      nnls(columns, b).forEach((v, i) => expect(w[i]).toBeCloseTo(v, 8));
+      let direct = 0;
+      for (let t = 0; t < 50; t++) {
+        let fit = 0;
+        for (let j = 0; j < k; j++) fit += w[j] * columns[j][t];
+        direct += (fit - b[t]) ** 2;
+      }
+      expect(residualSq).toBeCloseTo(direct, 8);
+    }
+  });
+
+  it('leaves out a duplicated column instead of failing on the singular system', async () => {
+    const { activeSetNnls } = await import('../../core/identify/mixture-spectral.ts');
+    // Columns a, a, c with b = 2a + c: the fit is exact, the duplicate's weight split or dropped.
+    const gram = Float64Array.of(2, 2, 1, 2, 2, 1, 1, 1, 3);
+    const atb = Float64Array.of(5, 5, 5);
+    const { w, residualSq } = activeSetNnls(gram, atb, 15);
+    expect(w[0] + w[1]).toBeCloseTo(2, 9);
+    expect(w[2]).toBeCloseTo(1, 9);
+    expect(residualSq).toBeCloseTo(0, 9);
+  });
+});
