@@ -1,11 +1,18 @@
 /**
  * npm run bench:mixtures -- --model DIR [--components 2,3,4] [--limit N] [--classes 500] [--methods LIST] [--no-full]
+ *   [--false-mixture] [--unknown]
  *
  * Mixture search methods side by side on the SAME mixtures, as protocols.ts `mixtures()` builds them: encoder from
  * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
  * spectra (50 per class), m-component mixtures of the classes' test spectra. Prints at-least-n-of-m (percent) and
- * ms/query per method and library; writes bench/results/mixtures.json. --refs N / --shortlist N tune the
- * reconstruction search ('spectral': profile-cosine shortlist; 'spectral+emb': plus the embedding beam's members).
+ * ms/query per method and library; writes bench/results/mixtures.json. Methods: 'identify' (identify() with the
+ * reference profiles, what `bench paper` scores), 'spectral' (the reconstruction search alone: containment screen,
+ * class templates), 'spectral-refs' (the previous session's: cosine screen, 8 individual references per class),
+ * 'spectral+emb', 'hybrid', 'embedding'. --refs N / --shortlist N tune the reconstruction search. Memory: RSS and heap
+ * after the libraries, after warming the templates, and the peak RSS of the query loops (process.resourceUsage).
+ * --unknown: mixtures of m library classes against the same plus one class absent from the library (the next L
+ * classes), asked for m components: how often identify() reports unknownComponent, and the AUROC of the unexplained
+ * share.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -18,6 +25,7 @@ import { calibrationFor, identify } from '../core/identify/identify.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { beamMixtureSearch } from '../core/identify/mixture.ts';
 import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture-spectral.ts';
+import { unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
 import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
 
 interface Args {
@@ -33,6 +41,7 @@ interface Args {
   /** Also: percent of single test spectra that identify() (mixture decision on) calls a mixture. */
   falseMixture?: boolean;
   shortlist?: number;
+  unknown?: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -50,6 +59,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--refs') args.refs = Number(next());
     else if (a === '--false-mixture') args.falseMixture = true;
     else if (a === '--shortlist') args.shortlist = Number(next());
+    else if (a === '--unknown') args.unknown = true;
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
   if (!args.model) throw new Error('--model DIR is required (e.g. /work/saved-models/tinylin-500/mixtures-seed1)');
@@ -108,7 +118,17 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const small = await build(encoder, target, args.seed, cacheKey);
   const full = args.full ? await build(encoder, range(0, args.classes), args.seed, cacheKey) : null;
-  console.log(`libraries built in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(`libraries built in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${memory()}`);
+  const t1 = performance.now();
+  for (const built of [small, full]) {
+    if (!built) continue;
+    for (let c = 0; c < built.profiles.classCount; c++) built.profiles.templates().of(c);
+    unexplainedCalibrationFor(built.profiles);
+  }
+  const profileBytes = (p: ReferenceProfiles) => p.classNames().reduce((s, _, c) => s + p.referencesOf(c).byteLength, 0) + p.unitMeans().byteLength;
+  console.log(
+    `templates and unknown-component calibration in ${((performance.now() - t1) / 1000).toFixed(1)} s; ${memory()}; reference profiles of the full library ${((profileBytes((full ?? small).profiles)) / 2 ** 20).toFixed(1)} MB, templates ${(((full ?? small).profiles.classCount * (full ?? small).profiles.dim * 4) / 2 ** 20).toFixed(1)} MB`,
+  );
   const test = generateTestSplit(def, { classes: target });
   const rows: Array<Record<string, unknown>> = [];
   for (const m of args.components) {
@@ -130,6 +150,10 @@ async function main(): Promise<void> {
         embedding: (i) => (identify({ embedding: embOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
         hybrid: (i) => (identify({ embedding: embOf(i), spectrum: specOf(i) }, library, { components: m, candidates: 1 }).components ?? []).map((c) => c.class),
         spectral: (i) => spectralMixtureSearch(profiles, specOf(i), m, tuning).classIndices.map((c) => profiles.classNames()[c]),
+        identify: (i) =>
+          (identify({ embedding: embOf(i), spectrum: specOf(i) }, library, { components: m, candidates: 1, referenceProfiles: profiles }).components ?? []).map((c) => c.class),
+        'spectral-refs': (i) =>
+          spectralMixtureSearch(profiles, specOf(i), m, { ...tuning, dictionary: 'references', screen: 'cosine' }).classIndices.map((c) => profiles.classNames()[c]),
         'spectral+emb': (i) => {
           const fits = beamMixtureSearch(matrix.centroids, matrix.dim, embOf(i), { maxComponents: m, beamWidth: 16 });
           const fromEmb = (fits[m - 1]?.classIndices ?? []).map((c) => profileIndex.get(names[c]) ?? -1);
@@ -149,7 +173,7 @@ async function main(): Promise<void> {
         const ms = (performance.now() - start) / n;
         const atLeast = range(1, m + 1).map((k) => (100 * counts.slice(k).reduce((s: number, v: number) => s + v, 0)) / n);
         rows.push({ components: m, library: library.classCount, method, mixtures: n, atLeast, msPerQuery: ms });
-        console.log(`m=${m} library=${library.classCount} ${method.padEnd(14)} ${atLeast.map((v) => v.toFixed(1).padStart(5)).join(' ')}   ${ms.toFixed(1)} ms/query (${n} mixtures)`);
+        console.log(`m=${m} library=${library.classCount} ${method.padEnd(14)} ${atLeast.map((v) => v.toFixed(1).padStart(5)).join(' ')}   ${ms.toFixed(1)} ms/query (${n} mixtures); ${memory()}`);
       }
     }
   }
@@ -173,8 +197,51 @@ async function main(): Promise<void> {
       console.log(`single test spectra, library=${library.classCount}: called a mixture ${((100 * mixtureCalls) / n).toFixed(1)} %, right single answer ${((100 * rightSingle) / n).toFixed(1)} %, ${ms.toFixed(1)} ms/query (${n} spectra)`);
     }
   }
+  if (args.unknown) rows.push(...(await unknownComponents(args, encoder, small, test)));
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
+}
+
+function memory(): string {
+  const m = process.memoryUsage();
+  return `RSS ${(m.rss / 2 ** 20).toFixed(0)} MB, heap ${(m.heapUsed / 2 ** 20).toFixed(0)} MB, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
+}
+
+/**
+ * Mixtures of m classes of the small library against mixtures of the same kind with one more component from a class
+ * the library lacks (test spectra of classes L..2L-1), both asked for m components through identify().
+ */
+async function unknownComponents(args: Args, encoder: Encoder, small: Built, test: ReturnType<typeof generateTestSplit>): Promise<Array<Record<string, unknown>>> {
+  const def = loadDefinition('benchmark');
+  const L = small.library.classCount;
+  const absent = range(L, 2 * L);
+  const both = generateTestSplit(def, { classes: [...range(0, L), ...absent] });
+  const threshold = unexplainedCalibrationFor(small.profiles).threshold;
+  const rows: Array<Record<string, unknown>> = [];
+  for (const m of args.components) {
+    const n = args.limit > 0 ? args.limit : 300;
+    const known = makeMixtures(test, { components: m, seed: args.seed * 1000 + m, anchorClasses: range(0, L), poolClasses: range(0, L), count: n });
+    const withAbsent = makeMixtures(both, { components: m + 1, seed: args.seed * 2000 + m, anchorClasses: absent, poolClasses: range(0, L), count: n });
+    const shares: Record<'known' | 'absent', number[]> = { known: [], absent: [] };
+    const flagged = { known: 0, absent: 0 };
+    for (const [kind, set] of [['known', known], ['absent', withAbsent]] as const) {
+      const x = normalizeRows({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
+      const emb = await embedAll(encoder, x, set.n);
+      for (let i = 0; i < set.n; i++) {
+        const spectrum = x.subarray(i * set.points, (i + 1) * set.points);
+        const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum }, small.library, { components: m, candidates: 1, referenceProfiles: small.profiles });
+        if (r.unknownComponent) flagged[kind]++;
+        shares[kind].push(spectralMixtureSearch(small.profiles, spectrum, m).unexplained);
+      }
+    }
+    let pairs = 0;
+    for (const a of shares.known) for (const b of shares.absent) pairs += b > a ? 1 : b === a ? 0.5 : 0;
+    const auroc = pairs / (shares.known.length * shares.absent.length);
+    const row = { unknownComponent: m, library: L, mixtures: n, threshold, flaggedKnown: (100 * flagged.known) / n, flaggedWithAbsent: (100 * flagged.absent) / n, auroc };
+    rows.push(row);
+    console.log(`unknown component, m=${m} (+1 absent), library=${L}: threshold ${threshold.toFixed(3)}; flagged ${row.flaggedKnown.toFixed(1)} % of known mixtures, ${row.flaggedWithAbsent.toFixed(1)} % with an absent component; AUROC of the unexplained share ${auroc.toFixed(4)}`);
+  }
+  return rows;
 }
 
 main().catch((err: unknown) => {
