@@ -481,9 +481,10 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
     out.push('');
     out.push('## Mixtures: at least n of m components right (%)');
     out.push('');
-    out.push('Component count given, as in the paper. Ours: the spectrum is reconstructed from reference spectra (NNLS of its pooled,');
-    out.push('blurred profile on individual references of a shortlist of classes, then swaps while the residual drops;');
-    out.push('`core/identify/mixture-spectral.ts`, [RESULTS-MIXTURES.md](RESULTS-MIXTURES.md)); never enumerates combinations.');
+    out.push('Component count given, as in the paper. Ours: the spectrum is reconstructed from the library (NNLS of its pooled,');
+    out.push("blurred profile on each shortlisted class's template, deconvolved from its references, at whole shifts; shortlist by");
+    out.push('containment; then swaps while the residual drops; `core/identify/mixture-spectral.ts`, `mixture-templates.ts`,');
+    out.push('[RESULTS-MIXTURES.md](RESULTS-MIXTURES.md)); never enumerates combinations.');
     out.push('"Embedding only": a beam search over normalized sums of class embeddings without the spectrum (the paper\'s criterion). "Full library": the same mixtures');
     out.push("against a library of every class, which the paper's exhaustive method cannot hold in memory (`bench/results/identify.json`).");
     out.push('');
