@@ -61,6 +61,9 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter (conv2d gradients)', () => 
     { x: [3, 1, 29, 12], k: 1, cout: 24, pad: 'valid' },
     { x: [2, 1, 300, 16], k: 11, cout: 32, pad: 'valid' }, // 290 positions: three chunks
     { x: [2, 1, 333, 32], k: 7, cout: 64, pad: 'same' }, // tiny's second layer, shorter
+    { x: [3, 1, 300, 1], k: 21, cout: 16, pad: 'same' }, // seed's first layer: widened to 24 taps
+    { x: [2, 1, 77, 1], k: 9, cout: 32, pad: 'same' }, // tiny's first layer: 12 taps
+    { x: [2, 1, 50, 1], k: 6, cout: 8, pad: 'valid' }, // 8 taps, no padding asked for
   ];
   simdConv.forEach((c, i) => {
     it(`SIMD filter gradient: x ${c.x.join('x')}, k ${c.k}, Cout ${c.cout}, ${c.pad}`, () => {
@@ -75,6 +78,7 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter (conv2d gradients)', () => 
 
   it('SIMD and XNNPACK filter gradients agree at seed layer shapes (batch 4)', () => {
     for (const [w, cin, k, cout] of [
+      [5000, 1, 21, 16],
       [2500, 16, 11, 32],
       [1245, 32, 5, 64],
     ]) {

@@ -136,12 +136,15 @@ export function setSimdFilterGradEnabled(on: boolean): void {
 /**
  * The conv1d filter gradient (x [N, 1, W, Cin], filter [1, k, Cin, Cout], stride 1) on our SIMD kernel, which blocks
  * the reduction over positions (XNNPACK's formulation re-streams it per output tile: 1.2-2.6x the forward conv).
- * 'same' padding becomes a zero-padded copy of x. Undefined when the case or the sizes (k * Cin a multiple of 4,
- * Cout of 8) do not fit.
+ * 'same' padding becomes a zero-padded copy of x. The kernel takes 4 filter rows (k * Cin values) at a time; with one
+ * input channel (a first layer: k = 21 or 9) the filter is widened to a multiple of 4 taps over 3 more zeros of
+ * padding, and the extra taps' rows are dropped. Undefined when the case or the sizes (Cout a multiple of 8) do not fit.
  */
 function conv1dFilterGradSimd(wasm: BackendWasm, x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: ConvAttrs): TensorInfo | undefined {
   const [kh, k, cin, cout] = filterShape;
-  if (!simdFilterGradEnabled || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape[1] !== 1 || kh !== 1 || (k * cin) % 4 !== 0 || cout % 8 !== 0) return undefined;
+  if (!simdFilterGradEnabled || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape[1] !== 1 || kh !== 1 || cout % 8 !== 0) return undefined;
+  const taps = (k * cin) % 4 === 0 ? k : cin === 1 ? Math.ceil(k / 4) * 4 : 0;
+  if (taps === 0) return undefined;
   const info = convInfoOf(x.shape, filterShape, attrs);
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.padInfo.top !== 0 || info.padInfo.bottom !== 0) return undefined;
   const simd = simdKernels(wasm);
@@ -150,11 +153,16 @@ function conv1dFilterGradSimd(wasm: BackendWasm, x: tf.Tensor4D, dy: tf.Tensor4D
   const [n, , w] = x.shape;
   const wo = dy.shape[2];
   if (left < 0 || right < 0 || w + left + right - k + 1 !== wo || dy.shape[0] !== n || dy.shape[1] !== 1 || dy.shape[3] !== cout) return undefined;
-  const padded = left || right ? tf.pad(x, [[0, 0], [0, 0], [left, right], [0, 0]]) : x;
-  const out = allocate(wasm, filterShape.slice(), 'float32');
-  (heapView(wasm, out) as Float32Array).fill(0);
-  simd.filterGrad(heapAddress(wasm, padded.dataId), heapAddress(wasm, dy.dataId), heapAddress(wasm, out.dataId), n, w + left + right, cin, wo, k * cin, cout, FILTER_GRAD_CHUNK);
+  const extra = taps - k;
+  const padded = left || right || extra ? tf.pad(x, [[0, 0], [0, 0], [left, right + extra], [0, 0]]) : x;
+  const wide = allocate(wasm, [1, taps, cin, cout], 'float32');
+  (heapView(wasm, wide) as Float32Array).fill(0);
+  simd.filterGrad(heapAddress(wasm, padded.dataId), heapAddress(wasm, dy.dataId), heapAddress(wasm, wide.dataId), n, w + left + right + extra, cin, wo, taps * cin, cout, FILTER_GRAD_CHUNK);
   if (padded !== x) padded.dispose();
+  if (extra === 0) return wide;
+  const out = allocate(wasm, filterShape.slice(), 'float32');
+  (heapView(wasm, out) as Float32Array).set((heapView(wasm, wide) as Float32Array).subarray(0, k * cin * cout));
+  wasm.disposeData(wide.dataId);
   return out;
 }
 
