@@ -11,7 +11,7 @@
  *    of the new one (per switch).
  * Latency is the results' latencyMs (arrival in the daemon -> result), p50/p95/max per phase.
  * Per phase also the longest gap between consecutive results and the longest event-loop stall (perf_hooks).
- * Usage: npm run bench:retrain [-- --quick] [-- --rate R] [-- --epochs N] [-- --out FILE]. Writes bench/results/retrain.json.
+ * Usage: npm run bench:retrain [-- --quick] [-- --rate R] [-- --epochs N] [-- --classes N --per-class M] [-- --out FILE]. Writes bench/results/retrain.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,8 +32,10 @@ const quick = args.includes('--quick');
 const rate = Number(arg('rate') ?? 5);
 const epochs = Number(arg('epochs') ?? (quick ? 2 : 5));
 const idleS = quick ? 8 : 20;
-const classes = Array.from({ length: quick ? 10 : 40 }, (_, i) => i * 12);
-const perClass = quick ? 5 : 10;
+// The promotion's calibration grows with the library: --classes 500 --per-class 3 is the embedded default's demo.
+const classCount = Number(arg('classes') ?? (quick ? 10 : 40));
+const classes = Array.from({ length: classCount }, (_, i) => Math.floor((i * 500) / classCount));
+const perClass = Number(arg('per-class') ?? (quick ? 5 : 10));
 
 const root = makeTempDir('spectrad-bench-retrain-');
 const inbox = join(root, 'inbox');

@@ -8,7 +8,7 @@ import { LibraryService } from '../library.ts';
 import type { Store } from '../store/store.ts';
 import { BatchGate, SerialQueue } from './batch-gate.ts';
 import { ModelManager, type RetrainSettings, type RetrainStatus } from './model-manager.ts';
-import type { CalibrationRunner, CalibrationSettings } from './off-thread-calibration.ts';
+import { yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './off-thread-calibration.ts';
 import { ModelRegistry } from './versions.ts';
 
 /** Defaults of a background retraining run (config `retrain:`; POST /api/retrain may give epochs and holdOut). */
@@ -109,22 +109,22 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
 }
 
 /**
- * Embeds the store's references with a new model in chunks of 16, yielding to the event loop after each, so the
- * pipeline's micro-batches keep running between them (one 256-spectrum call blocks the main thread for seconds on a
- * loaded machine); LibraryService.load() then finds nothing stale.
+ * Embeds the store's references with a new model a few rows at a time, storing each chunk's embeddings in its own
+ * small transaction and yielding to the event loop after each, so the pipeline's micro-batches keep running between
+ * them: 16 rows of tfjs-wasm took 100-200 ms and one 600-row transaction 300 ms (fsync) on a loaded machine, each a
+ * stall of identification. A reference keeps its old embedding until its chunk is stored (the row's model_version
+ * says which); LibraryService.load() then finds nothing stale.
  */
-async function reembedInSmallSteps(store: Store, encoder: Encoder, chunk = 16): Promise<void> {
+async function reembedInSmallSteps(store: Store, encoder: Encoder, chunk = 4): Promise<void> {
   const points = encoder.grid.points;
   const dim = encoder.dim;
   const stale = store.references().filter((r) => r.modelVersion !== encoder.version || !r.embedding);
-  const rows: Array<{ id: number; embedding: Float32Array }> = [];
   for (let start = 0; start < stale.length; start += chunk) {
     const part = stale.slice(start, start + chunk);
     const x = new Float32Array(part.length * points);
     part.forEach((r, i) => x.set(r.vector.subarray(0, points), i * points));
     const e = await encoder.embed(x, part.length);
-    part.forEach((r, i) => rows.push({ id: r.id, embedding: e.slice(i * dim, (i + 1) * dim) }));
-    await new Promise((resolve) => setImmediate(resolve));
+    store.setEmbeddings(encoder.version, part.map((r, i) => ({ id: r.id, embedding: e.slice(i * dim, (i + 1) * dim) })));
+    await yieldToEventLoop();
   }
-  if (rows.length > 0) store.setEmbeddings(encoder.version, rows);
 }

@@ -36,12 +36,12 @@ export const runInWorkerThread: CalibrationRunner = (job) =>
     worker.once('exit', (code) => settle({ ok: false, message: `calibration worker exited (code ${code}) without an answer` }));
   });
 
-/** Mixtures synthesized from the library need this many encoder rows; embedded in small steps (see below). */
+/** Mixtures synthesized from the library need this many encoder rows; embedded 4 at a time (see inSmallSteps). */
 const MIXTURE_ROWS = 200;
 
 /**
  * The calibration of a new library state, made before it identifies anything, without blocking the main thread for
- * more than a small step: the synthesized mixtures are embedded 16 rows at a time with a yield to the event loop
+ * more than a small step: the synthesized mixtures are embedded 4 rows at a time with a yield to the event loop
  * after each, the thresholds are computed in a worker thread, and the lazily built matrix and reference profiles are
  * built here (tens of ms) so the first batch on the new state finds them ready. Falls back to calibrating on the main
  * thread when the worker fails (logged): a slow switch beats an uncalibrated one.
@@ -78,8 +78,11 @@ export async function prepareCalibration(
   return mixtureEmbeddings && mixtureEmbeddings.length > 0 ? withMixtureEmbeddings(cal, library, mixtureEmbeddings, settings.maxComponents) : cal;
 }
 
-/** The encoder, embedding at most `chunk` rows per call with a yield to the event loop between calls. */
-export function inSmallSteps(encoder: Encoder, chunk = 16): Encoder {
+/**
+ * The encoder, embedding at most `chunk` rows per call with a yield to the event loop between calls (tfjs-wasm runs
+ * on the main thread: 16 rows took 100-200 ms on a loaded machine, 4 rows a quarter of that).
+ */
+export function inSmallSteps(encoder: Encoder, chunk = 4): Encoder {
   return {
     grid: encoder.grid,
     dim: encoder.dim,

@@ -41,7 +41,7 @@ export function requireToken(why: string): Promise<string | undefined> {
 
 export function askForToken(why: string, problem?: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', required: true, placeholder: 'token: <data dir>/http-token, or http.token in the config', 'aria-label': 'Token' });
+    const input = h('input', { type: 'password', name: 'token', autocomplete: 'current-password', required: true, placeholder: 'paste the operator token', 'aria-label': 'Token' });
     const dialog = h('dialog', { class: 'dialog signin', 'aria-labelledby': 'signin-title' });
     const finish = (token: string | undefined): void => {
       dialog.close();
@@ -54,7 +54,9 @@ export function askForToken(why: string, problem?: string): Promise<string | und
       h('p', { class: 'muted' }, why),
       problem ? h('p', { class: 'form-error', role: 'alert' }, problem) : null,
       h('label', { class: 'field' }, h('span', null, 'Operator token'), input),
-      h('p', { class: 'hint' }, 'Kept for this browser tab only. Viewing needs no token.'),
+      h('p', { class: 'hint', 'data-role': 'token-hint' },
+        'Started with ', h('code', null, 'npm start'), '? The token is in ', h('code', null, 'data/http-token'), ' (', h('code', null, 'cat data/http-token'),
+        '); otherwise ', h('code', null, 'http.token'), ' in the daemon config or ', h('code', null, '<dataDir>/http-token'), '. Kept for this browser tab only; viewing needs no token.'),
       h('div', { class: 'dialog-actions' },
         h('button', { type: 'button', class: 'btn', 'data-action': 'cancel', onclick: () => finish(undefined) }, 'Cancel'),
         h('button', { type: 'submit', class: 'btn btn-primary', 'data-action': 'sign-in' }, 'Sign in')),

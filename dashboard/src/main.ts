@@ -52,6 +52,7 @@ const nav = h('nav', { class: 'tabs', 'aria-label': 'Views' }, ROUTES.map(({ rou
 const conn = h('span', { class: 'conn', 'data-role': 'connection' });
 const model = h('span', { class: 'model muted', 'data-role': 'model-version' });
 const authBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'auth' });
+const readOnly = h('span', { class: 'read-only muted', 'data-role': 'read-only', title: 'Viewing needs no token. Labelling, acknowledging alerts and retraining ask for the operator token: with npm start it is in data/http-token.' }, 'read-only');
 const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
 
 replace(app,
@@ -59,7 +60,7 @@ replace(app,
     h('a', { class: 'brand', href: '#/live' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '∿'), 'spectrad'),
     nav,
     h('span', { class: 'spacer' }),
-    model, conn, authBtn),
+    model, conn, readOnly, authBtn),
   banner,
   main);
 
@@ -68,6 +69,7 @@ function renderAuth(): void {
   authBtn.textContent = signedIn ? 'Sign out' : 'Sign in';
   authBtn.title = signedIn ? 'Forget the operator token in this tab' : 'Enter the operator token to label, acknowledge and retrain';
   authBtn.dataset.signedIn = String(signedIn);
+  readOnly.hidden = signedIn;
 }
 authBtn.addEventListener('click', () => {
   if (getToken()) clearToken();

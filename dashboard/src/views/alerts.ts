@@ -74,7 +74,12 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
         h('div', { class: 'alert-kind' }, h('span', { class: 'dot' }), alertLabel(a.kind)),
         h('div', { class: 'alert-body' },
           h('div', { class: 'alert-msg' }, a.message || result?.error?.message || ''),
-          result?.error ? h('div', { class: 'error-box' }, h('code', null, result.error.code), ' ', result.error.message) : null,
+          // The rejection alert's message already holds the parser's words: show only what it lacks (the code).
+          result?.error
+            ? (a.message ?? '').includes(result.error.message)
+              ? h('div', { class: 'muted alert-code' }, 'error code ', h('code', null, result.error.code))
+              : h('div', { class: 'error-box' }, h('code', null, result.error.code), ' ', result.error.message)
+            : null,
           h('div', { class: 'muted alert-meta' }, `${a.instrument || '—'} · ${formatTime(a.at)} (${formatAgo(a.at, now)})`, a.acknowledgedAt ? ` · ${a.note ?? 'acknowledged'}` : '')),
         h('div', { class: 'alert-actions' },
           a.resultId ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open', onclick: () => ctx.openSpectrum(a.resultId as string) }, 'Open') : null,

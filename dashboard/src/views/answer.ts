@@ -21,7 +21,8 @@ export function answerTitle(r: ResultMessage): string {
     case 'low-confidence':
       return r.class ?? r.candidates[0]?.class ?? '—';
     case 'mixture':
-      return (r.components ?? []).map((c) => c.class).join(' + ') || 'Mixture';
+      // A residual no class explains is part of the answer, not a footnote: the named parts are not all of it.
+      return ((r.components ?? []).map((c) => c.class).join(' + ') || 'Mixture') + (r.unknownComponent ? ' + unknown part' : '');
     case 'unknown':
       return 'Not in the library';
     case 'rejected':

@@ -3,7 +3,7 @@ import { frameThrottle, h, replace } from '../dom.ts';
 import { formatAgo, formatScore, shortSource } from '../format.ts';
 import { isLabellable, statusTone } from '../status.ts';
 import type { ResultMessage } from '../types.ts';
-import { answerTitle, renderAnswer, statusPill } from './answer.ts';
+import { answerTitle, labelChip, renderAnswer, statusPill } from './answer.ts';
 import { renderInstrumentStrip } from './instruments.ts';
 import { SpectrumPanel } from './spectrum-panel.ts';
 
@@ -44,7 +44,7 @@ export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
     }
     selectedId = r.id;
     const actions = [h('button', { type: 'button', class: 'btn', 'data-action': 'open', onclick: () => ctx.openSpectrum(r.id) }, 'Details')];
-    if (isLabellable(r.status)) actions.push(h('button', { type: 'button', class: r.status === 'mixture' ? 'btn' : 'btn btn-primary', 'data-action': 'label', onclick: () => ctx.labelResults([r.id]) }, 'Label…'));
+    if (isLabellable(r.status) && !r.label) actions.push(h('button', { type: 'button', class: r.status === 'mixture' ? 'btn' : 'btn btn-primary', 'data-action': 'label', onclick: () => ctx.labelResults([r.id]) }, 'Label…'));
     replace(answerHost, renderAnswer(r, actions));
     feed.querySelectorAll('li.selected').forEach((li) => li.classList.remove('selected'));
     feed.querySelector(`li[data-result-id="${CSS.escape(r.id)}"]`)?.classList.add('selected');
@@ -70,7 +70,7 @@ export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
       onkeydown: (e) => { if ((e as KeyboardEvent).key === 'Enter') select(r, true); },
     },
     h('div', { class: 'feed-top' }, statusPill(r.status), h('span', { class: 'num feed-score' }, r.status === 'rejected' ? '' : formatScore(r.score))),
-    h('div', { class: 'feed-title' }, answerTitle(r)),
+    h('div', { class: 'feed-title' }, r.label ? [r.label.class, ' ', labelChip(r)] : answerTitle(r)),
     h('div', { class: 'feed-meta muted' }, `${r.instrument} · ${shortSource(r.source)} · ${formatAgo(r.receivedAt, now)}`));
 
   const renderFeed = (): void => {
@@ -116,6 +116,12 @@ export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
     followNewest();
   });
   const offResults = store.on('results', onResults);
+  // Labelled (or unlabelled) on any dashboard: the feed rows and the card say so at once.
+  const offLabels = store.on('labels', () => {
+    renderFeed();
+    const shown = selectedId ? store.result(selectedId) : undefined;
+    if (shown && store.lastLabelChange?.spectrumIds.includes(shown.id)) select(shown, false);
+  });
   const ticker = setInterval(() => { renderFeed(); strip.refresh(); }, 5000);
 
   renderFeed();
@@ -123,6 +129,7 @@ export function mountLive(ctx: AppContext, host: HTMLElement): () => void {
 
   return () => {
     offResults();
+    offLabels();
     strip.dispose();
     clearInterval(ticker);
     clearTimeout(plotTimer);

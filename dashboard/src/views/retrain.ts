@@ -159,9 +159,21 @@ function renderStatus(s: RetrainStatus, activate: (version: string) => void): HT
           h('td', null, h('code', null, v.version), v.active ? h('span', { class: 'pill st-ok' }, 'active') : null,
             v.modelVersion ? h('div', { class: 'muted small', title: 'what results carry as modelVersion' }, v.modelVersion) : null),
           h('td', { class: 'num' }, formatTime(v.createdAt)),
-          h('td', { class: 'muted' }, Object.entries(v.metrics ?? {}).map(([k, x]) => `${k} ${fmt(x)}`).join(' · ')),
+          h('td', { class: 'muted' }, Object.entries(v.metrics ?? {}).map(([k, x]) => describeMetric(k, x)).join(' · ')),
           h('td', null, v.active ? null : h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'activate', onclick: () => activate(v.version) }, 'Promote')))))))
       : null);
+}
+
+/** A version's metric in words: the daemon reports shares as 0..1 and counts as integers. */
+export function describeMetric(key: string, value: number): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  switch (key) {
+    case 'accuracy': return `held-out accuracy ${pct(value)}`;
+    case 'accuracyBefore': return `before ${pct(value)}`;
+    case 'heldOut': return `${value} held-out spectra`;
+    case 'references': return `${value} references`;
+    default: return `${key} ${fmt(value)}`;
+  }
 }
 
 function fmt(v: number | undefined): string {
