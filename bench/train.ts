@@ -10,7 +10,7 @@
  * one run), --time-arch a,b (which architectures get the time-to-99 % run;
  * default: all measured), --skip-time-to-99 (full mode without the training run), --cpu-batch N (default 4: cpu is ~50-100x slower). With --quick the
  * cpu engine measures inference only (one seed-model cpu training step alone takes minutes at batch 4).
- * Writes bench/results/train.json.
+ * Writes bench/results/train.json (--out FILE: elsewhere, e.g. a full run beside the quick table).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,10 +30,12 @@ interface Args {
   /** Architectures that get the (long) time-to-99 % training run; default: all measured ones. */
   timeArchs?: string[];
   engines: string[];
+  /** Where the JSON goes (default bench/results/train.json). */
+  out: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, skipTimeTo99: false, batch: 64, cpuBatch: 4, reps: 5, engines: ['wasm', 'wasm-before', 'wasm-stock', 'cpu'] };
+  const args: Args = { quick: false, skipTimeTo99: false, batch: 64, cpuBatch: 4, reps: 5, engines: ['wasm', 'wasm-before', 'wasm-stock', 'cpu'], out: path.join('bench', 'results', 'train.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -49,6 +51,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--arch') args.archs = next().split(',');
     else if (a === '--time-arch') args.timeArchs = next().split(',');
     else if (a === '--engines') args.engines = next().split(',');
+    else if (a === '--out') args.out = next();
     else throw new Error(`unknown option ${a}`);
   }
   return args;
@@ -288,7 +291,7 @@ async function main(): Promise<void> {
     console.log('time to 99 %:', JSON.stringify(out.timeTo99));
   }
   out.benchSeconds = (performance.now() - t0) / 1000;
-  const file = path.join('bench', 'results', 'train.json');
+  const file = args.out;
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${file} in ${(out.benchSeconds as number).toFixed(0)} s`);
