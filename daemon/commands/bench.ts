@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .command('paper')
     .description("run the paper's protocols (single compound, unseen classes, mixtures, challenge, unknowns, Figure 1)")
     .option('--quick', 'smoke run: few classes, a tiny short training (CI, about 1-2 minutes)')
-    .option('--seeds <n|list>', 'repeat with seeds 1..n (or the listed seeds, e.g. 2,3, to extend an earlier run with paper-merge) and report mean ± std', '1')
+    .option('--seeds <n|list>', 'repeat with seeds 1..n (or the listed seeds, e.g. 2,3, or a range, e.g. 2-2, to extend an earlier run with paper-merge) and report mean ± std', '1')
     .option('--encoder <kind>', 'trained: train an encoder per protocol with core/training; smoothed: the untrained smoothed-spectrum baseline; model: one fixed model (--model) for every protocol', 'trained')
     .option('--model <DIR>', 'model directory for --encoder model', 'models/default')
     .option('--arch <name>', 'architecture to train', 'seed')
@@ -175,8 +175,15 @@ async function runPaper(opts: PaperOptions): Promise<void> {
   log(`wrote ${opts.out}, ${opts.doc}${figure ? `, ${svgPath}` : ''}`);
 }
 
-/** `--seeds 3` means seeds 1, 2, 3; `--seeds 2,3` exactly those (a later run that paper-merge adds to an earlier one). */
+/** `--seeds 3` means seeds 1, 2, 3; `--seeds 2,3` exactly those (a later run that paper-merge adds to an earlier one); `--seeds 2-2` seed 2 alone. */
 export function parseSeeds(text: string): number[] {
+  // A range A-B names seeds A..B: the only way to name one seed other than 1 (e.g. a saved seed-2 model, 2-2).
+  const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(text);
+  if (range) {
+    const [from, to] = [Number(range[1]), Number(range[2])];
+    if (from < 1 || to < from) throw new Error(`--seeds range must be A-B with 1 <= A <= B, got "${text}"`);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  }
   const parts = text.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
   if (parts.length === 0 || nums.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--seeds wants a positive integer or a list of them, got "${text}"`);

@@ -9,6 +9,12 @@ describe('bench paper --seeds', () => {
     expect(parseSeeds(' 4 , 2 ')).toEqual([4, 2]);
   });
 
+  it('reads a range A-B as seeds A..B, so one seed other than 1 can run alone', () => {
+    expect(parseSeeds('2-2')).toEqual([2]);
+    expect(parseSeeds('2-4')).toEqual([2, 3, 4]);
+    for (const bad of ['0-2', '3-2']) expect(() => parseSeeds(bad), bad).toThrow(/--seeds/);
+  });
+
   it('refuses what is not a positive integer, and repeated seeds', () => {
     for (const bad of ['0', '-1', '1.5', 'x', '', '2,,3', '2,2']) expect(() => parseSeeds(bad), bad).toThrow(/--seeds/);
   });
