@@ -156,10 +156,28 @@ export function jitterKernel(half: number): Float64Array {
   return k;
 }
 
-/** Centred, zero-padded convolution with an odd, symmetric kernel. */
+/**
+ * Centred, zero-padded convolution with an odd, symmetric kernel. A jitterKernel (equal inner taps, equal end taps)
+ * runs on prefix sums in O(n) whatever its width: the templates' deconvolution and the jitter estimate convolve
+ * thousands of times per library.
+ */
 function convolveInto(x: Float64Array, kernel: Float64Array, out: Float64Array): void {
   const n = x.length;
   const K = (kernel.length - 1) / 2;
+  if (K >= 1 && isBoxWithEnds(kernel)) {
+    const inner = kernel[K];
+    const end = kernel[0];
+    let prefix = 0;
+    const sums = boxScratch(n + 1);
+    sums[0] = 0;
+    for (let i = 0; i < n; i++) sums[i + 1] = prefix += x[i];
+    for (let i = 0; i < n; i++) {
+      const lo = Math.max(0, i - K + 1);
+      const hi = Math.min(n, i + K);
+      out[i] = inner * (sums[hi] - sums[lo]) + end * ((i - K >= 0 ? x[i - K] : 0) + (i + K < n ? x[i + K] : 0));
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     let s = 0;
     const lo = Math.max(-K, -i);
@@ -167,6 +185,18 @@ function convolveInto(x: Float64Array, kernel: Float64Array, out: Float64Array):
     for (let t = lo; t <= hi; t++) s += kernel[t + K] * x[i + t];
     out[i] = s;
   }
+}
+
+let scratch = new Float64Array(0);
+function boxScratch(length: number): Float64Array {
+  if (scratch.length < length) scratch = new Float64Array(length);
+  return scratch;
+}
+
+function isBoxWithEnds(kernel: Float64Array): boolean {
+  const K = (kernel.length - 1) / 2;
+  for (let i = 1; i < kernel.length - 1; i++) if (Math.abs(kernel[i] - kernel[K]) > 1e-15) return false;
+  return Math.abs(kernel[0] - kernel[kernel.length - 1]) <= 1e-15;
 }
 
 /** Richardson-Lucy deconvolution by a symmetric kernel: t >= 0 with kernel * t = y, from t = y. */
@@ -269,16 +299,18 @@ function supportOf(index: ReferenceProfiles, floor: number): Support[] {
  * Half-width, in profile bins, of the box that the references' peak jitter blurs a class mean with. Per class, the
  * mean profile's autocorrelation at lags 1..4 (normalized by lag 0: the shape of its peaks) is compared with that of
  * a few references each blurred by jitterKernel(h), h = 0..maxBins in quarter bins; the best h per class, and the median
- * over classes with at least 3 references (0 when none). The references' own width is measured, not assumed.
+ * over up to maxClasses classes (evenly spread) with at least 3 references (0 when none). The references' own width is measured, not assumed.
  */
-export function estimateJitterBins(index: ReferenceProfiles, maxBins = 20): number {
+export function estimateJitterBins(index: ReferenceProfiles, maxBins = 20, maxClasses = 48): number {
   const dim = index.dim;
   const picks: number[] = [];
   const mean = new Float64Array(dim);
   const boxed = new Float64Array(dim);
   const row = new Float64Array(dim);
   const lags = 4;
-  for (let c = 0; c < index.classCount; c++) {
+  // A median needs no more than a few dozen classes: spread evenly over the library.
+  const step = Math.max(1, Math.floor(index.classCount / maxClasses));
+  for (let c = 0; c < index.classCount; c += step) {
     const block = index.referencesOf(c);
     const count = block.length / dim;
     if (count < 3) continue;
