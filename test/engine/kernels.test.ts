@@ -505,6 +505,16 @@ describe('Transpose (first and last axes swapped: our SIMD kernel; other cases: 
     });
   });
 
+  it('empty tensors keep their shapes (stock path)', () => {
+    const { wasm, cpu } = runBoth(() => [tf.transpose(tf.zeros([0, 4]), [1, 0]), tf.transpose(tf.zeros([4, 0, 8]), [2, 1, 0])]);
+    expect(wasm.map((a) => a.length)).toEqual(cpu.map((a) => a.length));
+    const shapes = onBackend('wasm', () => tf.tidy(() => [tf.transpose(tf.zeros([0, 4]), [1, 0]).shape, tf.transpose(tf.zeros([4, 0, 8]), [2, 1, 0]).shape]));
+    expect(shapes).toEqual([
+      [4, 0],
+      [8, 0, 4],
+    ]);
+  });
+
   it('int32 values move bit for bit', () => {
     const { wasm, cpu } = runBoth(() => tf.transpose(tf.tensor2d(Array.from({ length: 32 }, (_, i) => i * 7919 - 100000), [4, 8], 'int32'), [1, 0]));
     expect(Array.from(wasm[0])).toEqual(Array.from(cpu[0]));

@@ -152,7 +152,8 @@ function conv1dFilterGradSimd(wasm: BackendWasm, x: tf.Tensor4D, dy: tf.Tensor4D
   const { left, right } = info.padInfo;
   const [n, , w] = x.shape;
   const wo = dy.shape[2];
-  if (left < 0 || right < 0 || w + left + right - k + 1 !== wo || dy.shape[0] !== n || dy.shape[1] !== 1 || dy.shape[3] !== cout) return undefined;
+  // The kernel's loops run at least once: empty batches or outputs take the other path.
+  if (n < 1 || wo < 1 || cin < 1 || left < 0 || right < 0 || w + left + right - k + 1 !== wo || dy.shape[0] !== n || dy.shape[1] !== 1 || dy.shape[3] !== cout) return undefined;
   const extra = taps - k;
   const padded = left || right || extra ? tf.pad(x, [[0, 0], [0, 0], [left, right + extra], [0, 0]]) : x;
   const wide = allocate(wasm, [1, taps, cin, cout], 'float32');

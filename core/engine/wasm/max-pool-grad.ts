@@ -70,7 +70,7 @@ function tiledWindowGrad(xs: Float32Array, dys: Float32Array, dx: Float32Array, 
  */
 function tiledWindowGradSimd(wasm: BackendWasm, x: TensorInfo, dy: TensorInfo, out: TensorInfo, rows: number, inWidth: number, outWidth: number, c: number, k: number): boolean {
   const simd = simdKernels(wasm);
-  if (!simd || c % 4 !== 0 || outWidth === 0) return false;
+  if (!simd || c < 4 || c % 4 !== 0 || outWidth === 0 || rows === 0) return false;
   const [px, pd, po] = [x, dy, out].map((t) => heapAddress(wasm, t.dataId));
   if (inWidth === outWidth * k) {
     simd.poolGrad(px, pd, po, rows * outWidth, c, k);

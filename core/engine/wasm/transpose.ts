@@ -44,7 +44,8 @@ export function transposeConfig(backendName: string): KernelConfig {
     const perm = (args.attrs?.perm ?? []) as number[];
     const swap = enabled && (x.dtype === 'float32' || x.dtype === 'int32') ? outerSwap(x.shape, perm) : undefined;
     const wasm = asWasm(args.backend);
-    const simd = swap && swap.a % 4 === 0 && swap.b % 4 === 0 ? simdKernels(wasm) : undefined;
+    // The kernel's loops run at least once, so empty tensors (a size-0 axis) go to the stock kernel.
+    const simd = swap && swap.a >= 4 && swap.b >= 4 && swap.m >= 1 && swap.a % 4 === 0 && swap.b % 4 === 0 ? simdKernels(wasm) : undefined;
     if (!swap || !simd) return stock(args);
     const out = allocate(wasm, perm.map((p) => x.shape[p]), x.dtype);
     simd.transposeOuter(heapAddress(wasm, x.dataId), heapAddress(wasm, out.dataId), swap.a, swap.m, swap.b);
