@@ -150,7 +150,8 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
       return;
     }
     replace(tbody, rows.map((r) => h('tr', {
-      class: `st-${statusTone(r.status)}`, 'data-result-id': r.id, 'data-status': r.status, tabindex: 0,
+      // A labelled row takes the label's colour: it needs no one's attention any more.
+      class: r.label ? 'st-label labelled' : `st-${statusTone(r.status)}`, 'data-result-id': r.id, 'data-status': r.status, tabindex: 0,
       onclick: () => ctx.openSpectrum(r.id),
       onkeydown: (e) => { if ((e as KeyboardEvent).key === 'Enter') ctx.openSpectrum(r.id); },
     },
