@@ -35,6 +35,11 @@ export interface IdentifyOptions {
    * the library's kept reference spectra; null: none (the profile hybrid search is used).
    */
   readonly referenceProfiles?: ReferenceProfiles | null;
+  /**
+   * Share of a mixture's signal left unexplained above which it holds an unknown component (reconstruction search
+   * only); default: calibrated on mixtures of the library's own references (mixture-unknown.ts).
+   */
+  readonly unknownComponentShare?: number;
 }
 
 const calibrationCache = new WeakMap<LibraryMatrix, Calibration>();
@@ -111,7 +116,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
       // the fallback (our encoders are not additive, so it says little about a spectrum's parts).
       const unknownComponent =
         reconstruction && references
-          ? reconstruction.unexplained > unexplainedCalibrationFor(references).threshold
+          ? reconstruction.unexplained > (options.unknownComponentShare ?? unexplainedCalibrationFor(references).threshold)
           : chosen.similarity < cal.unknownComponentThreshold;
       return {
         status: 'mixture',

@@ -83,5 +83,10 @@ describe('unknown component of a mixture', () => {
     }
     expect(knownFlagged).toBeLessThanOrEqual(1);
     expect(absentFlagged).toBeGreaterThanOrEqual(6);
+    // An operator's own threshold replaces the calibrated one.
+    const spectrum = mixture([[0, 0], [11, 3]]);
+    const embedding = await encoder.embed(spectrum, 1);
+    expect(identify({ embedding, spectrum }, lib, { components: 2, referenceProfiles: index, unknownComponentShare: 0 }).unknownComponent).toBe(true);
+    expect(identify({ embedding, spectrum }, lib, { components: 2, referenceProfiles: index, unknownComponentShare: 1 }).unknownComponent).toBe(false);
   }, 120_000);
 });
