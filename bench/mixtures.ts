@@ -8,13 +8,15 @@
  * ms/query per method and library; writes bench/results/mixtures.json. Methods: 'identify' (identify() with the
  * reference profiles, what `bench paper` scores), 'spectral' (the reconstruction search alone: containment screen,
  * class templates), 'spectral-refs' (the previous session's: cosine screen, 8 individual references per class),
- * 'spectral+emb', 'hybrid', 'embedding'. --refs N / --shortlist N tune the reconstruction search. Memory: RSS and heap
+ * 'spectral+emb', 'hybrid', 'embedding'; wall and process-CPU ms per query. --refs N / --shortlist N tune the
+ * reconstruction search. Memory: RSS and heap
  * after the libraries, after warming the templates, and the peak RSS of the query loops (process.resourceUsage).
  * --unknown: mixtures of m library classes against the same plus one class absent from the library (the next L
  * classes), asked for m components: how often identify() reports unknownComponent, and the AUROC of the unexplained
  * share.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures } from '../core/benchmark/index.ts';
@@ -166,14 +168,19 @@ async function main(): Promise<void> {
         if (!fn) throw new Error(`unknown method ${method}`);
         const counts = new Array(m + 1).fill(0);
         const start = performance.now();
+        const cpuStart = process.cpuUsage();
         for (let i = 0; i < n; i++) {
           const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
           counts[fn(i).filter((c) => truth.has(c)).length]++;
         }
         const ms = (performance.now() - start) / n;
+        // CPU time of the process (all its threads, GC included) per query: what the query costs, far less sensitive
+        // than wall time to the other processes on a shared machine.
+        const cpu = process.cpuUsage(cpuStart);
+        const cpuMs = (cpu.user + cpu.system) / 1000 / n;
         const atLeast = range(1, m + 1).map((k) => (100 * counts.slice(k).reduce((s: number, v: number) => s + v, 0)) / n);
-        rows.push({ components: m, library: library.classCount, method, mixtures: n, atLeast, msPerQuery: ms });
-        console.log(`m=${m} library=${library.classCount} ${method.padEnd(14)} ${atLeast.map((v) => v.toFixed(1).padStart(5)).join(' ')}   ${ms.toFixed(1)} ms/query (${n} mixtures); ${memory()}`);
+        rows.push({ components: m, library: library.classCount, method, mixtures: n, atLeast, msPerQuery: ms, cpuMsPerQuery: cpuMs, loadAverage: os.loadavg()[0] });
+        console.log(`m=${m} library=${library.classCount} ${method.padEnd(14)} ${atLeast.map((v) => v.toFixed(1).padStart(5)).join(' ')}   ${ms.toFixed(1)} ms/query wall, ${cpuMs.toFixed(1)} ms CPU (${n} mixtures, load ${os.loadavg()[0].toFixed(1)}); ${memory()}`);
       }
     }
   }
