@@ -38,7 +38,7 @@ describe('spectralMixtureSearch on benchmark mixtures (test spectra, references 
   it('names every component of most 2- and 3-component mixtures', () => {
     expect(allRight(2, 40)).toBeGreaterThanOrEqual(0.85);
     expect(allRight(3, 30)).toBeGreaterThanOrEqual(0.75);
-  });
+  }, 120_000);
 
   it('finds a single test spectrum as a one-component fit with a small residual', () => {
     let right = 0;
@@ -49,7 +49,7 @@ describe('spectralMixtureSearch on benchmark mixtures (test spectra, references 
       expect(fit.residual).toBeLessThan(0.5);
     }
     expect(right).toBeGreaterThanOrEqual(28);
-  });
+  }, 120_000);
 
   it('gives fractions that follow the mixing weights', () => {
     const a = test.x.subarray(0, def.points); // class 0, exact variant
@@ -160,7 +160,7 @@ describe('identify() with the reconstruction search', () => {
     }
     expect(reconstruction / trials).toBeGreaterThanOrEqual(0.9);
     expect(reconstruction).toBeGreaterThan(hybrid);
-  });
+  }, 120_000);
 });
 
 describe('activeSetNnls', () => {

@@ -67,7 +67,7 @@ describe('estimateJitterBins', () => {
     const h = estimateJitterBins(index);
     expect(h).toBeGreaterThanOrEqual(4);
     expect(h).toBeLessThanOrEqual(5.5);
-  });
+  }, 120_000);
 
   it('finds no jitter when every reference of a class is the same spectrum', () => {
     const same = new ReferenceProfiles(def.points);
@@ -90,7 +90,7 @@ describe('containment screen', () => {
         for (const c of set.components.subarray(i * m, (i + 1) * m)) expect(ranking.indexOf(CLASSES.indexOf(c))).toBeLessThan(12 + 3 * m);
       }
     }
-  });
+  }, 120_000);
 
   it('scores a class whose peaks the query lacks near zero', () => {
     const single = index.profileOf(test.x.subarray(0, def.points)); // class 0, exact variant
@@ -104,7 +104,7 @@ describe('containment screen', () => {
     expect(() => containmentScores(index, new Float64Array(index.dim), { window: -1 })).toThrow(SpectrumInputError);
     expect(() => containmentScores(index, new Float64Array(index.dim), { floor: 1 })).toThrow(SpectrumInputError);
     expect(() => new ClassTemplates(index, { shifts: 1.5 })).toThrow(SpectrumInputError);
-  });
+  }, 120_000);
 });
 
 describe('class templates in the reconstruction', () => {
@@ -119,7 +119,7 @@ describe('class templates in the reconstruction', () => {
         expect(own).toBeLessThan(Math.min(...others) - 0.1);
       }
     }
-  }, 60_000);
+  }, 120_000);
 
   it('names every component of 4-component mixtures more often than the reference dictionary with the cosine screen', () => {
     const set = makeMixtures(test, { components: 4, seed: 9, count: 25 });
@@ -134,5 +134,5 @@ describe('class templates in the reconstruction', () => {
     }
     expect(templates / set.n).toBeGreaterThanOrEqual(0.9);
     expect(templates).toBeGreaterThan(references);
-  }, 60_000);
+  }, 120_000);
 });

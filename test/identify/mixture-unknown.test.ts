@@ -36,7 +36,7 @@ describe('calibrateUnexplained', () => {
     expect(cal.threshold).toBeGreaterThan(0);
     expect(cal.threshold).toBeLessThan(1);
     expect(unexplainedCalibrationFor(index)).toBe(unexplainedCalibrationFor(index)); // once per library state
-  }, 60_000);
+  }, 120_000);
 
   it('refuses bad options and a library too small for a mixture', () => {
     expect(() => calibrateUnexplained(index, { rate: 1 })).toThrow(SpectrumInputError);
@@ -58,7 +58,7 @@ describe('unknown component of a mixture', () => {
       if (withAbsent > known + 0.05) separated++;
     }
     expect(separated).toBeGreaterThanOrEqual(9);
-  }, 60_000);
+  }, 120_000);
 
   it('identify() says so for a mixture mostly made of absent classes, and not for one of library classes', async () => {
     const encoder = projectionEncoder(def.points, 16, 5);
