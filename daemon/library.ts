@@ -110,6 +110,9 @@ export class LibraryService {
       this.current = lib;
       return;
     }
+    // The current state's own calibration may still be running (it starts with calibrateBeforeUse): finishing it
+    // costs less than calibrating the new state from scratch, and its thresholds carry over.
+    if (!this.calibrated && this.current.classCount >= 2) await this.refining;
     const carried = this.calibrated?.calibration;
     if (carried && lib.classCount >= 2) {
       this.calibrated = { library: lib, calibration: carried };

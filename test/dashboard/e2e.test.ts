@@ -112,7 +112,7 @@ describe('dashboard on the real daemon', () => {
     expect(await page.locator('.live-main .plot-host').getAttribute('data-series')).toContain('reference');
     expect(seenAfterMs).toBeLessThan(15_000);
     await screenshot(page, 'e2e-live');
-  });
+  }, 120_000);
 
   it('labels unknown spectra as a new class on the page, and identifies the next one as it', async () => {
     const files = ['new-a.jdx', 'new-b.jdx', 'new-c.jdx'];
@@ -142,7 +142,7 @@ describe('dashboard on the real daemon', () => {
     await page.click('[data-action="enroll"]');
     await page.fill('dialog.signin input[name="token"]', TOKEN);
     await page.click('dialog.signin [data-action="sign-in"]');
-    await page.waitForSelector('.toast-ok', { timeout: 15_000 });
+    await page.waitForSelector('.toast-ok', { timeout: 60_000 });
     const classesAfter = (await (await fetch(`${url}/api/classes`)).json()) as { items: Array<{ name: string; references?: number }> };
     expect(classesAfter.items.find((c) => c.name === 'compound-x')?.references).toBe(3);
 
@@ -154,7 +154,7 @@ describe('dashboard on the real daemon', () => {
     expect(await page.locator('.answer-host .answer-title').textContent()).toBe('compound-x');
     await screenshot(page, 'e2e-learned');
     expect(errors).toEqual([]);
-  });
+  }, 120_000);
 
   it('shows labelled spectra as labelled in History, closes their alerts with a note, and an undo reverts both', async () => {
     expect(labelledFirsts).toHaveLength(3);
@@ -185,8 +185,8 @@ describe('dashboard on the real daemon', () => {
     await page.selectOption('select[name="labelled"]', 'yes');
     for (const r of labelledFirsts) {
       const row = page.locator(`tr[data-result-id="${r.id}"]`);
-      await row.waitFor({ timeout: 15_000 });
-      await row.locator('[data-role="label"]').waitFor({ timeout: 5_000 });
+      await row.waitFor({ timeout: 30_000 });
+      await row.locator('[data-role="label"]').waitFor({ timeout: 30_000 });
       expect(await row.locator('td.cls').textContent()).toMatch(/^compound-x.*model: /);
       expect(await row.locator('[data-action="label"]').count()).toBe(0);
     }
@@ -198,7 +198,7 @@ describe('dashboard on the real daemon', () => {
     for (const a of theirs) expect(await page.locator(`[data-alert-id="${a.id}"]`).count()).toBe(0);
     await page.check('[data-action="show-acked"]');
     for (const a of theirs) {
-      await page.locator(`[data-alert-id="${a.id}"]`, { hasText: 'labelled as compound-x' }).waitFor({ timeout: 10_000 });
+      await page.locator(`[data-alert-id="${a.id}"]`, { hasText: 'labelled as compound-x' }).waitFor({ timeout: 30_000 });
     }
     await screenshot(page, 'e2e-alerts-resolved');
     await page.uncheck('[data-action="show-acked"]');
@@ -207,14 +207,14 @@ describe('dashboard on the real daemon', () => {
     await page.click('a[data-route="history"]');
     await page.selectOption('select[name="labelled"]', '');
     const first = page.locator(`tr[data-result-id="${ids[0]}"]`);
-    await first.waitFor({ timeout: 15_000 });
+    await first.waitFor({ timeout: 30_000 });
     await first.click();
-    await page.waitForSelector('dialog.spectrum-dialog [data-role="label-note"]', { timeout: 15_000 });
+    await page.waitForSelector('dialog.spectrum-dialog [data-role="label-note"]', { timeout: 30_000 });
     expect(await page.locator('dialog.spectrum-dialog [data-role="label-note"]').textContent()).toContain('compound-x');
     await screenshot(page, 'e2e-spectrum-labelled');
     await page.click('dialog.spectrum-dialog [data-action="undo-label"]');
-    await page.locator('.toast', { hasText: 'undone' }).waitFor({ timeout: 20_000 });
-    await page.waitForSelector('dialog.spectrum-dialog [data-action="label"]', { timeout: 15_000 });
+    await page.locator('.toast', { hasText: 'undone' }).waitFor({ timeout: 30_000 });
+    await page.waitForSelector('dialog.spectrum-dialog [data-action="label"]', { timeout: 30_000 });
     expect(await page.locator('dialog.spectrum-dialog [data-role="label-note"]').count()).toBe(0);
     await page.click('dialog.spectrum-dialog [data-action="close"]');
 
@@ -227,12 +227,12 @@ describe('dashboard on the real daemon', () => {
     expect((await api<{ items: Array<{ name: string }> }>('/api/classes')).items.map((c) => c.name)).not.toContain('compound-x');
     // The page heard it too (socket.io 'labels'): the rows offer labelling again, the alerts are open again.
     for (const r of labelledFirsts) {
-      await page.locator(`tr[data-result-id="${r.id}"] [data-role="label"]`).waitFor({ state: 'detached', timeout: 10_000 });
+      await page.locator(`tr[data-result-id="${r.id}"] [data-role="label"]`).waitFor({ state: 'detached', timeout: 30_000 });
     }
     await page.click('a[data-route="alerts"]');
-    for (const a of theirs) await page.locator(`[data-alert-id="${a.id}"]`).waitFor({ timeout: 10_000 });
+    for (const a of theirs) await page.locator(`[data-alert-id="${a.id}"]`).waitFor({ timeout: 30_000 });
     expect(errors).toEqual([]);
-  });
+  }, 120_000);
 
   it('refuses an unauthenticated enrollment at the API as well', async () => {
     const res = await fetch(`${url}/api/classes`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'sneaky', spectrumIds: ['x'] }) });

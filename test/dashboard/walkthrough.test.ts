@@ -138,7 +138,7 @@ describe('the README walkthrough on the embedded default', () => {
     await page.fill('dialog.signin input[name="token"]', token);
     await shot('4-token');
     await page.click('dialog.signin [data-action="sign-in"]');
-    await page.waitForSelector('.toast-ok', { timeout: 20_000 });
+    await page.waitForSelector('.toast-ok', { timeout: 60_000 });
 
     runAsOperator(next);
     const r4 = await resultsFor('new-compound-4.jdx');
