@@ -73,6 +73,7 @@ describe('OutboxDispatcher', () => {
     // A restart (new dispatcher, same store) resumes a queue left behind.
     const later = commit(store, 3);
     d.stop();
+    await d.idle();
     const resumed = new OutboxDispatcher(store, out, { log: silent });
     resumed.wake();
     await resumed.idle();
@@ -89,6 +90,8 @@ describe('OutboxDispatcher', () => {
     expect(await d.flush(200)).toBe(false);
     expect(Date.now() - t0).toBeLessThan(1500);
     d.stop();
+    // A delivery attempt may still be in flight: let it settle before the store closes under it.
+    await d.idle();
     store.close();
   });
 });
