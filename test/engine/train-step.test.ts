@@ -34,7 +34,7 @@ function trainThreeSteps(arch: ArchitectureSpec, backend: 'wasm' | 'cpu', start:
 
 // seed's layer stack is covered by seed-model.test.ts (same kernels, pool 2); its cpu side is too slow to repeat here.
 const cases: Array<{ arch: ArchitectureSpec; points: number }> = [
-  { arch: TINY, points: 320 }, // AvgPool4, k9 (1 -> 32, widened to 12 taps), pool 4, k7 (32 -> 64), ReLU head
+  { arch: TINY, points: 256 }, // AvgPool4, k9 (1 -> 32, widened to 12 taps), pool 4, k7 (32 -> 64), ReLU head
 ];
 
 describe('trainStep on wasm (our kernels) vs cpu', () => {
