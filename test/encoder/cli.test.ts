@@ -54,11 +54,11 @@ describe('spectrad train + spectrad embed (subprocesses)', () => {
     expect(failed.code).toBe(2);
     expect(failed.stderr).toMatch(/expected spectra of shape \[n, 5000\]/);
     expect(failed.stderr).not.toMatch(/\n\s+at /);
-  }, 120_000);
+  }, 400_000);
 
   it('rejects a bad class list and batch with exit code 2', async () => {
     const failed = (await spectrad('train', '--classes', '0-9999', '--out', path.join(tmpdir(), 'never')).catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(failed.code).toBe(2);
     expect(failed.stderr).toMatch(/class 9999 does not exist/);
-  }, 60_000);
+  }, 200_000);
 });

@@ -61,7 +61,7 @@ describe('spectrad bench paper --quick (subprocesses)', () => {
     expect(report.rows.every((r) => r.met === null)).toBe(true);
     expect(stdout).toMatch(/unseen classes/);
     expect(readFileSync(doc, 'utf8')).toMatch(/quick smoke run/);
-  }, 240_000);
+  }, 480_000);
 
   it('refuses to merge a report without per-seed values', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'spectrad-bench-'));

@@ -20,7 +20,7 @@ let lib: string;
 /** Runs the CLI; resolves with stdout, stderr and the exit code (non-zero does not throw). */
 async function spectrad(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, timeout: 180_000 });
     return { stdout, stderr, code: 0 };
   } catch (e) {
     const err = e as { stdout: string; stderr: string; code: number };
@@ -90,7 +90,7 @@ describe('spectrad library / identify (subprocess)', () => {
     expect(lines[0].score).toBeLessThanOrEqual(1);
     expect(lines[1]).toMatchObject({ file: bad, status: 'rejected' });
     expect(lines[1].error.code).toEqual(expect.any(String));
-  }, 180_000);
+  }, 480_000);
 
   it('lists, renames and removes classes', async () => {
     const list = await spectrad('library', 'list', '--library', lib, '--json');
@@ -103,5 +103,5 @@ describe('spectrad library / identify (subprocess)', () => {
     const missing = await spectrad('library', 'remove', '--library', lib, '--class', 'caffeine');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('library-unknown-class');
-  }, 120_000);
+  }, 400_000);
 });
