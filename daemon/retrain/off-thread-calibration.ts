@@ -3,6 +3,7 @@ import type { Encoder } from '../../core/encoder/types.ts';
 import { calibrate, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/calibration.ts';
 import type { ReferenceLibrary } from '../../core/identify/library.ts';
 import { referenceProfilesFor } from '../../core/identify/mixture-spectral.ts';
+import { unexplainedCalibrationFor } from '../../core/identify/mixture-unknown.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import type { CalibrationAnswer, CalibrationJob } from './calibration-protocol.ts';
 
@@ -55,8 +56,16 @@ export async function prepareCalibration(
 ): Promise<Calibration | undefined> {
   if (library.classCount < 2) return undefined; // core has its own rule for one class
   const matrix = library.matrix();
-  referenceProfilesFor(library, matrix);
+  const profiles = referenceProfilesFor(library, matrix);
   await yieldToEventLoop();
+  if (profiles && settings.mixture !== 'off') {
+    // The mixture search's class templates and its unknown-component threshold are built on first use; built here,
+    // the first mixture query on this state does not hold a micro-batch for seconds (500 classes: ~1 s + ~2 s).
+    profiles.templates();
+    await yieldToEventLoop();
+    unexplainedCalibrationFor(profiles);
+    await yieldToEventLoop();
+  }
   const mixtureEmbeddings =
     settings.mixture === 'off' ? undefined : await synthesizeMixtureEmbeddings(library, inSmallSteps(encoder), MIXTURE_ROWS, Math.min(4, settings.maxComponents)).catch(() => undefined);
   const job: CalibrationJob = {
