@@ -54,7 +54,11 @@ const config = parseConfig(
   join(root, 'spectrad.yaml'),
   { env: {} },
 );
-const daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+// The daemon's 'model switched' lines carry where each switch spent its time (load+export+self-check, re-embed,
+// library+calibration, swap); everything else it logs is dropped.
+const switchLogs: Array<Record<string, unknown>> = [];
+const logger = pino({ level: 'info' }, { write: (line: string) => { if (line.includes('"model switched"')) switchLogs.push(JSON.parse(line) as Record<string, unknown>); } });
+const daemon = await startDaemon(config, { logger });
 const base = daemon.url!;
 const post = async (url: string, body?: unknown) =>
   (await fetch(base + url, { method: 'POST', headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })).json() as Promise<Record<string, unknown>>;
@@ -99,12 +103,16 @@ const done = await waitFor('retrain done', async () => {
 const retrainS = (Date.now() - t0) / 1000;
 
 enterPhase('switch');
-const switches: Array<{ to: string; ms: number; modelVersion: string }> = [];
+const switches: Array<{ to: string; ms: number; modelVersion: string; inference?: string; steps?: unknown; maxGapMs: number }> = [];
 for (const call of ['/api/models/v2/promote?force=true', '/api/models/rollback']) {
   const s0 = Date.now();
   const answer = await post(call);
-  switches.push({ to: String(answer.version), ms: Date.now() - s0, modelVersion: String(answer.modelVersion) });
+  const s1 = Date.now();
   await sleep(3000);
+  // Longest wait between consecutive results from the call until 3 s after its answer: the switch's own gap.
+  const around = seen.filter((s) => s.at >= s0 && s.at <= Date.now());
+  const gap = around.slice(1).reduce((m, s, i) => Math.max(m, s.at - around[i].at), 0);
+  switches.push({ to: String(answer.version), ms: s1 - s0, modelVersion: String(answer.modelVersion), inference: daemon.health().inference, steps: switchLogs.at(-1)?.ms, maxGapMs: gap });
 }
 // A second quiet phase brackets the run: on a shared machine the load drifts, and this shows by how much.
 enterPhase('idle-after');
@@ -148,6 +156,7 @@ const out = {
   note: 'one run on the shared 2-core build machine; compare phases with each other, not with other runs',
 };
 console.table(rows);
+console.table(switches.map((s) => ({ to: s.to, inference: s.inference, ms: s.ms, maxGapMs: s.maxGapMs, ...(s.steps as Record<string, unknown> | undefined) })));
 console.log(`retrain ${out.retrainWallS} s for ${epochs} epochs; switches ${switches.map((s) => `${s.to} ${s.ms} ms`).join(', ')}; fed ${fed}, results ${seen.length}, mixed ${mixed}`);
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(arg('out') ?? 'bench/results/retrain.json', JSON.stringify(out, null, 2) + '\n');

@@ -8,6 +8,7 @@ import type { InputAdapter, OutputAdapter, RawInput } from '../adapters/types.ts
 import type { ResolvedConfig } from '../config/load.ts';
 import { packageRoot } from '../config/load.ts';
 import type { Encoder } from '../core/encoder/types.ts';
+import type { EngineChoice } from '../core/engine/onnx.ts';
 import { SpectrumInputError } from '../core/errors.ts';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { Spectrum } from '../core/spectrum.ts';
@@ -62,6 +63,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
 
   let store!: Store;
   let encoder!: Encoder;
+  /** The inference engine of the model loaded at start; a model switch chooses again (models.engine()). */
+  let engineAtStart: EngineChoice | undefined;
   let library!: LibraryService;
   let http: FastifyInstance | undefined;
   let url: string | undefined;
@@ -181,6 +184,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       status: phase === 'running' ? (adapters.some((a) => a.state === 'down') ? 'degraded' : 'ok') : phase,
       ready,
       modelVersion: encoder?.version,
+      inference: (models?.engine() ?? engineAtStart)?.engine,
       uptimeS: Math.round((Date.now() - startedAt) / 1000),
       adapters,
       queueDepth: counts.pending,
@@ -299,6 +303,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         logger: (msg) => log.info(msg),
       });
       encoder = loaded.encoder;
+      engineAtStart = loaded.choice;
       log.info({ dir: config.model.dir, version: encoder.version, points: encoder.grid.points, dim: encoder.dim, inference: loaded.choice.engine }, 'model loaded');
       const chain = config.preprocessing;
       preprocessSpectrum = (s) => pre.preprocess(s, encoder.grid, chain);
@@ -345,6 +350,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       },
       preprocessVector: (y) => preprocessSpectrum(benchmarkSpectrum(y)),
       emitStatus: (status) => socketActions?.emit('retrain', status),
+      engineAtStart,
     });
   }, async () => {
     await models?.manager.stop();

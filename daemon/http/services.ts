@@ -28,6 +28,8 @@ export interface HealthReport {
   readonly status: 'ok' | 'starting' | 'stopping' | 'degraded';
   readonly ready: boolean;
   readonly modelVersion?: string;
+  /** The inference engine the current model runs on (onnx or tfjs); a promotion or rollback chooses again. */
+  readonly inference?: 'onnx' | 'tfjs';
   readonly uptimeS: number;
   readonly adapters: readonly AdapterState[];
   readonly queueDepth: number;

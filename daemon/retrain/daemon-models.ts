@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../../config/load.ts';
 import type { Encoder } from '../../core/encoder/types.ts';
+import type { EngineChoice } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { LibraryService } from '../library.ts';
@@ -40,6 +41,8 @@ export interface DaemonModelsOptions {
   readonly settings?: Partial<RetrainSettings>;
   /** Where new library states are calibrated (default: a worker thread); tests hand in their own. */
   readonly calibrationRunner?: CalibrationRunner;
+  /** The inference engine the model loaded at start runs on (loadInferenceEncoder's choice). */
+  readonly engineAtStart?: EngineChoice;
 }
 
 export interface DaemonModels {
@@ -47,13 +50,26 @@ export interface DaemonModels {
   readonly manager: ModelManager;
   /** Enrollment, undo and model switches, one at a time (each rewrites the library's embeddings). */
   readonly serial: SerialQueue;
+  /** The inference engine the current model runs on, and why (a switch chooses again, like the start). */
+  engine(): EngineChoice | undefined;
+  /** Where the last switch spent its time (ms per step), for bench:retrain and the logs. */
+  lastSwitch(): SwitchProfile | undefined;
+}
+
+/** Wall time per step of a model switch; all but `swap` run before it, while the old model keeps identifying. */
+export interface SwitchProfile {
+  readonly load: number;
+  readonly reembed: number;
+  readonly library: number;
+  readonly swap: number;
+  readonly engine: EngineChoice['engine'];
 }
 
 /** Model versions, background retraining and atomic model switches for the running daemon. */
 export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonModels> {
   const registry = modelRegistryOf(o.config);
   const { encoder } = o.current();
-  const { readModelCard, loadEncoder } = await import('../../core/encoder/model-files.ts');
+  const [{ readModelCard }, { loadInferenceEncoder }] = await Promise.all([import('../../core/encoder/model-files.ts'), import('../../core/engine/onnx.ts')]);
   if (registry.list().length === 0) {
     const card = await readModelCard(o.config.model.dir).catch(() => undefined);
     ModelManager.registerBase(registry, o.config.model.dir, encoder.version, card?.metrics?.valKnnAccuracy ?? 0);
@@ -68,9 +84,21 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
     mixture: o.config.identification.mixture,
   };
   o.current().library.calibrateBeforeUse(calibration, o.calibrationRunner);
+  let engine = o.engineAtStart;
+  let lastSwitch: SwitchProfile | undefined;
   const switchTo = (dir: string): Promise<string> =>
     serial.run(async () => {
-      const next = await loadEncoder(dir);
+      const t0 = performance.now();
+      // The same engine selection as at start (auto: onnx after its self-check, else tfjs with the reason logged),
+      // all before the switch: export, session and self-check happen while the old model keeps identifying.
+      const loaded = await loadInferenceEncoder(dir, {
+        engine: o.config.model.inference,
+        threads: o.config.model.inferenceThreads,
+        batchSize: o.config.pipeline.batchSize,
+        logger: (msg) => o.log.info({ dir }, msg),
+      });
+      const next = loaded.encoder;
+      const t1 = performance.now();
       const before = o.current().encoder;
       if (next.grid.points !== before.grid.points || next.grid.xStart !== before.grid.xStart || next.grid.xEnd !== before.grid.xEnd) {
         next.dispose();
@@ -78,15 +106,23 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
       }
       // The library is re-embedded and calibrated with the new model before the switch; the batches meanwhile use the
       // old pair, and the switch itself only swaps references between two micro-batches.
+      // Re-embedding is also the new engine's warm-up (its first runs allocate and optimise), off the identification path.
       await reembedInSmallSteps(o.store, next);
+      const t2 = performance.now();
       const library = new LibraryService(o.store, next, o.preprocessVector, o.log);
       library.calibrateBeforeUse(calibration, o.calibrationRunner);
       await library.load();
+      const t3 = performance.now();
       await gate.switchBetweenBatches(() => {
         o.install(next, library);
+        engine = loaded.choice;
         return next.version;
       });
+      const t4 = performance.now();
       before.dispose();
+      const ms = (a: number, b: number) => Math.round(b - a);
+      lastSwitch = { load: ms(t0, t1), reembed: ms(t1, t2), library: ms(t2, t3), swap: ms(t3, t4), engine: loaded.choice.engine };
+      o.log.info({ version: next.version, inference: loaded.choice.engine, reason: loaded.choice.reason, ms: lastSwitch }, 'model switched');
       return next.version;
     });
   const manager = new ModelManager(
@@ -95,6 +131,7 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
       points: encoder.grid.points,
       references: () => o.store.references().map((r) => ({ class: r.class, vector: r.vector })),
       switchTo,
+      engine: () => engine,
     },
     {
       ...RETRAIN_DEFAULTS,
@@ -105,7 +142,7 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
     o.emitStatus,
     o.log,
   );
-  return { gate, manager, serial };
+  return { gate, manager, serial, engine: () => engine, lastSwitch: () => lastSwitch };
 }
 
 /**

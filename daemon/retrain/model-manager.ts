@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { SpectrumInputError } from '../../core/errors.ts';
+import type { EngineChoice } from '../../core/engine/onnx.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { splitHeldOut, type LabelledReference } from './labelled-data.ts';
 import type { RetrainJob, WorkerToMain } from './protocol.ts';
@@ -26,6 +27,8 @@ export interface ModelHost {
   readonly points: number;
   /** Loads a model directory, re-embeds the library with it and switches to it between micro-batches; its version. */
   switchTo(dir: string): Promise<string>;
+  /** The inference engine the current model runs on (absent: not known to the host). */
+  engine?(): EngineChoice | undefined;
 }
 
 export type RetrainState = 'idle' | 'training' | 'evaluating' | 'promoted' | 'kept' | 'failed' | 'cancelled';
@@ -53,6 +56,8 @@ export interface RetrainStatus {
   readonly before?: { readonly modelVersion?: string; readonly metrics: Readonly<Record<string, number>> };
   readonly after?: { readonly modelVersion?: string; readonly metrics: Readonly<Record<string, number>> };
   readonly activeVersion?: string;
+  /** The engine the active model runs on (onnx or tfjs) and why. */
+  readonly inference?: EngineChoice;
   readonly versions: readonly VersionView[];
   /** Spectra labelled since the last run started, and the count that starts a run by itself (absent: on demand only). */
   readonly labelsSinceLast: number;
@@ -126,7 +131,8 @@ export class ModelManager {
   status(): RetrainStatus {
     const current = this.registry.current();
     const auto = this.settings.afterLabels ? { threshold: this.settings.afterLabels } : {};
-    return { ...this.live, activeVersion: current?.version, versions: this.versions(), labelsSinceLast: this.labelsSinceLastRun, ...auto };
+    const inference = this.host.engine?.();
+    return { ...this.live, activeVersion: current?.version, ...(inference ? { inference } : {}), versions: this.versions(), labelsSinceLast: this.labelsSinceLastRun, ...auto };
   }
 
   versions(): VersionView[] {
