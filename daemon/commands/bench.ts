@@ -248,8 +248,23 @@ async function makeProvider(
     const val = benchmark.generateRandomSplit(def, { split: 'val', perClass: plan.valPerClass, seed: req.seed, classes: [...req.classes] });
     const runArch = plan.arch;
     log(`training ${runArch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${plan.epochs} epochs${req.recipe ? ', protocol recipe' : ''}, validation ${plan.valPerClass}/class, ${plan.patience === undefined ? 'every epoch' : `patience ${plan.patience}`})`);
-    const result = await training.train({ train: req.train, val, seed: req.seed, ...plan });
+    const { finish, ...firstStage } = plan;
+    let result = await training.train({ train: req.train, val, seed: req.seed, ...firstStage });
     log(`trained ${req.name}: val kNN ${(100 * result.bestValAccuracy).toFixed(2)} % after ${result.epochsRun} epochs, ${result.wallSeconds.toFixed(0)} s`);
+    if (finish) {
+      // train() starts a run from a model directory's weights: the first stage goes through a temporary one.
+      const { mkdtempSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const tmp = mkdtempSync(path.join(tmpdir(), 'spectrad-finish-'));
+      try {
+        await saveTrained(result, req, tmp, engine.backend);
+        result.model.dispose();
+        result = await training.train({ train: req.train, val, seed: req.seed, arch: runArch, epochs: finish.epochs, lr: finish.lr, augment: finish.augment, warmupEpochs: 0, initialWeights: tmp });
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+      log(`finished ${req.name}: ${finish.epochs} more epoch(s) from those weights, shift-only augmentation, lr ${finish.lr}: val kNN ${(100 * result.bestValAccuracy).toFixed(2)} %`);
+    }
     const model = result.model;
     if (saveDir) {
       const dir = path.join(saveDir, `${req.name}-seed${req.seed}`);
@@ -275,7 +290,7 @@ async function makeProvider(
   };
   return {
     provider,
-    describe: `${arch} encoder trained per protocol with core/training (${epochs} epochs max at 50 spectra/class, proportionally more for fewer spectra, at most 5x; patience 5 likewise; protocols with their own recipe, e.g. the challenge set, use it), backend ${engine.backend}`,
+    describe: `${arch} encoder trained per protocol with core/training (${epochs} epochs max at 50 spectra/class, proportionally more for fewer spectra, at most 5x; patience 5 likewise; protocols with their own recipe, e.g. the challenge set, use it; single compound and unseen then train one more epoch at 50/class, proportionally more for fewer, with shift-only augmentation: SHIFT_FINISH), backend ${engine.backend}`,
     disposeAll: () => {
       for (const e of cache.values()) e.dispose();
       cache.clear();

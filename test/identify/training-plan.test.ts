@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../core/benchmark/index.ts';
-import { CHALLENGE_RECIPE, trainingPlan, type TrainRequest } from '../../core/identify/protocols.ts';
+import { smoothedSpectrumEncoder } from '../../core/identify/baseline-encoder.ts';
+import { CHALLENGE_RECIPE, SHIFT_FINISH, singleCompound, trainingPlan, unseenAndUnknown, type TrainRequest } from '../../core/identify/protocols.ts';
 
 const data: Dataset = { x: new Float32Array(0), y: new Int32Array(0), n: 0, points: 5000 };
 const request = (perClass: number, recipe?: TrainRequest['recipe']): TrainRequest => ({
@@ -41,4 +42,28 @@ describe('trainingPlan', () => {
     expect(plan).toMatchObject({ arch: 'tiny', epochs: 30, patience: 4, valPerClass: 5 });
     expect(plan.augment).toBeUndefined();
   });
+
+  it('scales a finishing stage to the same number of steps as one epoch at 50 per class', () => {
+    const plan = (perClass: number) => trainingPlan({ ...request(perClass), finish: SHIFT_FINISH }, { arch: 'tiny', epochs: 12 });
+    expect(plan(50).finish).toEqual(SHIFT_FINISH);
+    expect(plan(20).finish?.epochs).toBe(3);
+    expect(plan(5).finish?.epochs).toBe(10);
+    expect(plan(50).epochs).toBe(12);
+    expect(trainingPlan(request(50), { arch: 'tiny', epochs: 12 }).finish).toBeUndefined();
+    // Shift only: nothing that changes height ratios or adds noise.
+    expect(SHIFT_FINISH.augment).toMatchObject({ maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0 });
+    expect(SHIFT_FINISH.augment.maxShift).toBeGreaterThanOrEqual(30);
+  });
+
+  it('the single-compound and unseen protocols ask for the finishing stage', async () => {
+    const requests: TrainRequest[] = [];
+    const encoder = smoothedSpectrumEncoder(5000);
+    const ctx = { seed: 1, classes: 10, encoderFor: async (r: TrainRequest) => (requests.push(r), encoder) };
+    await singleCompound(ctx, 5);
+    await unseenAndUnknown(ctx);
+    expect(requests.map((r) => [r.name, r.finish])).toEqual([
+      ['single-5', SHIFT_FINISH],
+      ['unseen', SHIFT_FINISH],
+    ]);
+  }, 120_000);
 });
