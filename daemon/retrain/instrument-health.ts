@@ -23,16 +23,25 @@ interface Tally {
  * adapters' states; `feeds(adapterName)` names the instrument an input adapter feeds (its config, or the default).
  */
 export class InstrumentHealthTracker {
+  /** In order of the latest result (a Map keeps insertion order; record() re-inserts), so the first is the stalest. */
   private readonly tallies = new Map<string, Tally>();
 
+  /**
+   * @param maxInstruments instruments tracked at most: the instrument name comes from the input (an MQTT topic level),
+   *   so a client publishing ever new names must not grow this without bound; the stalest unconfigured one goes first.
+   */
   constructor(
     private readonly configured: readonly string[],
     private readonly feeds: (adapterName: string) => string | undefined,
     private readonly now: () => number = Date.now,
+    private readonly maxInstruments = 1000,
   ) {}
 
   record(result: ResultMessage): void {
     const t = this.tally(result.instrument);
+    this.tallies.delete(result.instrument);
+    this.tallies.set(result.instrument, t);
+    this.evictBeyondLimit();
     t.last = result.receivedAt > (t.last ?? '') ? result.receivedAt : t.last;
     const at = this.now();
     t.recent.push(at);
@@ -52,6 +61,13 @@ export class InstrumentHealthTracker {
       const state = feeding.some((a) => a.state === 'down') ? 'down' : feeding.some((a) => a.state === 'up') ? 'up' : 'idle';
       return { name, lastSpectrumAt: t.last, ratePerMin, counts: { ...t.counts }, adapters: feeding, state };
     });
+  }
+
+  private evictBeyondLimit(): void {
+    for (const name of this.tallies.keys()) {
+      if (this.tallies.size <= this.maxInstruments) return;
+      if (!this.configured.includes(name)) this.tallies.delete(name);
+    }
   }
 
   private tally(name: string): Tally {

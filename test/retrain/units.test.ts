@@ -94,6 +94,16 @@ describe('InstrumentHealthTracker', () => {
     expect(a.adapters.map((x) => x.name)).toEqual(['inbox']);
     expect(b).toMatchObject({ name: 'lab-b', state: 'down', counts: { results: 1, unknown: 1 } });
   });
+
+  it('tracks a bounded number of instruments: ever new names from the input evict the stalest, never a configured one', () => {
+    const t = new InstrumentHealthTracker(['lab-a'], () => undefined, Date.now, 3);
+    t.record(result('lab-a', 'identified', '2026-01-01T00:00:00.000Z'));
+    for (let i = 0; i < 50; i++) t.record(result(`random-${i}`, 'unknown', '2026-01-01T00:00:01.000Z'));
+    t.record(result('random-48', 'identified', '2026-01-01T00:00:02.000Z'));
+    t.record(result('random-50', 'identified', '2026-01-01T00:00:03.000Z'));
+    expect(t.list([]).map((x) => x.name)).toEqual(['lab-a', 'random-48', 'random-50']);
+    expect(t.list([])[1].counts.results).toBe(2);
+  });
 });
 
 describe('modelDirAtStart', () => {
