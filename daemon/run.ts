@@ -391,7 +391,14 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         dispatchers.push(d);
         d.wake();
       }
-      socketActions = attachSocketActions(outputs, { token: httpToken, store, log });
+      socketActions = attachSocketActions(outputs, {
+        token: httpToken,
+        store,
+        log,
+        ...(config.http.rateLimit.enabled
+          ? { authFailures: { max: config.http.rateLimit.authFailures, windowMs: config.http.rateLimit.windowMs, allowList: config.http.rateLimit.allowList } }
+          : {}),
+      });
       services.alertAcknowledged = (id, at) => socketActions?.emit('alert-ack', { id, acknowledgedAt: at });
     },
     async () => {

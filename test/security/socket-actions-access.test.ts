@@ -23,12 +23,12 @@ const log = { info: () => undefined, warn: () => undefined, error: () => undefin
 const servers: Array<{ http: Server; out: SocketIoOutput; url: string }> = [];
 const clients: Socket[] = [];
 
-async function daemonSide(token: string | undefined) {
+async function daemonSide(token: string | undefined, authFailures?: { max: number; windowMs: number }) {
   const http = createServer();
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
   const out = new SocketIoOutput({ name: 'sio', server: http });
   await out.start();
-  attachSocketActions([out], { token, store, log });
+  attachSocketActions([out], { token, store, log, ...(authFailures ? { authFailures } : {}) });
   const s = { http, out, url: `http://127.0.0.1:${(http.address() as AddressInfo).port}` };
   servers.push(s);
   return s;
@@ -79,6 +79,19 @@ describe('socket.io actions need the token', () => {
     const c = await client(withToken.url);
     expect(await ack(c, { id: 'a2', token: TOKEN })).toMatchObject({ ok: true, id: 'a2' });
     expect(acked).toEqual(['a2']);
+  });
+
+  it('guessing the token is limited per client: after the allowed failures even the right token waits out the window', async () => {
+    const limited = await daemonSide(TOKEN, { max: 3, windowMs: 60_000 });
+    const c = await client(limited.url);
+    for (let i = 0; i < 3; i++) expect((await ack(c, { id: 'g', token: `guess-${i}` })).error?.code).toBe('unauthorized');
+    const refused = (await ack(c, { id: 'g', token: TOKEN })) as { ok: boolean; error?: { code: string; retryAfterMs?: number } };
+    expect(refused.error?.code).toBe('rate-limited');
+    expect(refused.error?.retryAfterMs).toBeGreaterThan(0);
+    // a new connection from the same address is the same client
+    const again = await client(limited.url);
+    expect((await ack(again, { id: 'g', token: TOKEN })).error?.code).toBe('rate-limited');
+    expect(acked).not.toContain('g');
   });
 
   it('an oversize action payload disconnects its sender (16 KiB limit)', async () => {
