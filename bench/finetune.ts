@@ -12,10 +12,9 @@ import { initEngine } from '../core/engine/index.ts';
 import { parseClassList } from '../core/benchmark/index.ts';
 import { generateRandomSplit, loadDefinition } from '../core/benchmark/index.ts';
 import { readModelCard, saveModelDir } from '../core/encoder/model-files.ts';
+import { WHOLE_SPECTRUM_SHIFT } from '../core/identify/protocols.ts';
 import { AUGMENT_PRESETS, train, type AugmentOptions } from '../core/training/index.ts';
 
-/** Whole-spectrum shift only, as the challenge recipe: the benchmark's test variation, nothing that changes heights. */
-export const SHIFT_ONLY: AugmentOptions = { maxShift: 40, maxBroaden: 0, intensityJitter: 0, noise: 0, baseline: 0, probability: 0.8 };
 
 const { values: args } = parseArgs({
   options: {
@@ -31,7 +30,7 @@ const { values: args } = parseArgs({
 });
 if (!args.from || !args.out) throw new Error('--from DIR and --out DIR are required');
 const augment: AugmentOptions | false =
-  args.augment === 'shift40' ? SHIFT_ONLY : args.augment === 'none' ? false : AUGMENT_PRESETS[args.augment as 'full' | 'light'];
+  args.augment === 'shift40' ? WHOLE_SPECTRUM_SHIFT : args.augment === 'none' ? false : AUGMENT_PRESETS[args.augment as 'full' | 'light'];
 if (augment === undefined) throw new Error(`--augment shift40|light|full|none, got ${args.augment}`);
 const seed = Number(args.seed);
 const perClass = Number(args['per-class']);
