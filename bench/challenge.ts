@@ -18,7 +18,7 @@ import { generateRandomSplit, generateTestSplit, loadDefinition } from '../core/
 import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
 import { embedRows } from '../core/encoder/model-files.ts';
 import { initEngine } from '../core/engine/index.ts';
-import { CHALLENGE_RECIPE, type ChallengeRecipe } from '../core/identify/protocols.ts';
+import { CHALLENGE_RECIPE, WHOLE_SPECTRUM_SHIFT, type ChallengeRecipe } from '../core/identify/protocols.ts';
 import { knnPredict, LIGHT_AUGMENT, NO_AUGMENT, train, type AugmentOptions } from '../core/training/index.ts';
 
 interface Experiment {
@@ -29,7 +29,7 @@ interface Experiment {
 
 const OUT = 'bench/results/challenge.json';
 /** The test split's variation: the whole spectrum moves +-30 points; a matching augmentation shifts at least that far. */
-const SHIFT_ONLY: AugmentOptions = { ...NO_AUGMENT, maxShift: 40, probability: 0.8 };
+const SHIFT_ONLY: AugmentOptions = WHOLE_SPECTRUM_SHIFT;
 const BASE: ChallengeRecipe = { arch: 'tiny', epochs: 3, augment: 'full' };
 
 const EXPERIMENTS: readonly Experiment[] = [
