@@ -57,7 +57,7 @@ const config = parseConfig(
 // The daemon's 'model switched' lines carry where each switch spent its time (load+export+self-check, re-embed,
 // library+calibration, swap); everything else it logs is dropped.
 const switchLogs: Array<Record<string, unknown>> = [];
-const logger = pino({ level: 'info' }, { write: (line: string) => { if (line.includes('"model switched"')) switchLogs.push(JSON.parse(line) as Record<string, unknown>); } });
+const logger = pino({ level: 'info' }, { write: (line: string) => { if (line.includes('"model switched"') || line.includes('"calibration steps on the main thread"') || line.includes('calibration worker failed')) switchLogs.push(JSON.parse(line) as Record<string, unknown>); } });
 const daemon = await startDaemon(config, { logger });
 const base = daemon.url!;
 const post = async (url: string, body?: unknown) =>
@@ -103,16 +103,21 @@ const done = await waitFor('retrain done', async () => {
 const retrainS = (Date.now() - t0) / 1000;
 
 enterPhase('switch');
-const switches: Array<{ to: string; ms: number; modelVersion: string; inference?: string; steps?: unknown; maxGapMs: number }> = [];
+const switches: Array<{ to: string; ms: number; modelVersion: string; inference?: string; steps?: unknown; maxGapMs: number; stallPrepareMs: number; stallAfterMs: number }> = [];
 for (const call of ['/api/models/v2/promote?force=true', '/api/models/rollback']) {
+  // The event-loop stall split in two: while the new model is prepared (up to the answer), and its first 3 s in use.
+  enterPhase('switch');
   const s0 = Date.now();
   const answer = await post(call);
   const s1 = Date.now();
+  const stallPrepareMs = Math.round(loop.max / 1e6);
+  enterPhase('switch');
   await sleep(3000);
+  const stallAfterMs = Math.round(loop.max / 1e6);
   // Longest wait between consecutive results from the call until 3 s after its answer: the switch's own gap.
   const around = seen.filter((s) => s.at >= s0 && s.at <= Date.now());
   const gap = around.slice(1).reduce((m, s, i) => Math.max(m, s.at - around[i].at), 0);
-  switches.push({ to: String(answer.version), ms: s1 - s0, modelVersion: String(answer.modelVersion), inference: daemon.health().inference, steps: switchLogs.at(-1)?.ms, maxGapMs: gap });
+  switches.push({ to: String(answer.version), ms: s1 - s0, modelVersion: String(answer.modelVersion), inference: daemon.health().inference, steps: switchLogs.findLast((l) => l.msg === 'model switched')?.ms, maxGapMs: gap, stallPrepareMs, stallAfterMs });
 }
 // A second quiet phase brackets the run: on a shared machine the load drifts, and this shows by how much.
 enterPhase('idle-after');
@@ -148,6 +153,7 @@ const out = {
   retrainWallS: Math.round(retrainS * 10) / 10,
   retrain: done,
   switches,
+  switchLogs,
   phases: rows,
   fed,
   results: seen.length,

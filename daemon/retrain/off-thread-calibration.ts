@@ -55,17 +55,31 @@ export async function prepareCalibration(
   run: CalibrationRunner = runInWorkerThread,
 ): Promise<Calibration | undefined> {
   if (library.classCount < 2) return undefined; // core has its own rule for one class
+  // Each of these steps runs on the main thread in one piece; their times are logged to find what stalls a switch.
+  const mainThreadMs: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (step: string) => {
+    const now = performance.now();
+    mainThreadMs[step] = Math.round(now - t);
+    t = now;
+  };
   const matrix = library.matrix();
   const profiles = referenceProfilesFor(library, matrix);
+  lap('profiles');
   await yieldToEventLoop();
   if (profiles && settings.mixture !== 'off') {
     // The mixture search's class templates and its unknown-component threshold are built on first use; built here,
     // the first mixture query on this state does not hold a micro-batch for seconds (500 classes: ~1 s + ~2 s).
+    t = performance.now();
     profiles.templates();
+    lap('templates');
     await yieldToEventLoop();
+    t = performance.now();
     unexplainedCalibrationFor(profiles);
+    lap('unexplained');
     await yieldToEventLoop();
   }
+  log.info({ classes: library.classCount, mainThreadMs }, 'calibration steps on the main thread');
   const mixtureEmbeddings =
     settings.mixture === 'off' ? undefined : await synthesizeMixtureEmbeddings(library, inSmallSteps(encoder), MIXTURE_ROWS, Math.min(4, settings.maxComponents)).catch(() => undefined);
   const job: CalibrationJob = {
