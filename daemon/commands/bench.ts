@@ -80,12 +80,13 @@ async function mergePaper(files: string[], opts: { out: string; doc: string }): 
     }
   }
   const perSeed = [...bySeed.values()].sort((a, b) => a.seed - b.seed);
-  const encoders = [...new Set(reports.map((r) => r.encoder))];
+  // A merged report's encoder already lists several (' | '): list each once however often it is merged again.
+  const encoders = [...new Set(reports.flatMap((r) => r.encoder.split(' | ')))];
   const report = summarize(perSeed, protocols.PAPER, {
     quick: first.quick,
     classes: first.classes,
     seeds: perSeed.length,
-    encoder: encoders.join('; '),
+    encoder: encoders.join(' | '),
     // The runs went side by side: the merged run took as long as the longest one.
     wallSeconds: Math.max(...reports.map((r) => r.wallSeconds)),
     complete: reports.every((r) => r.complete),
