@@ -148,6 +148,7 @@ describe.each([
     expect(status.activeVersion).toBe('v2');
     expect(status.inference?.engine).toBe(engine);
     expect(status.inference?.reason).toMatch(inference === 'auto' ? /self-check passed/ : /forced/);
+    expect((await api(daemon, 'GET', '/api/health')).json).toMatchObject({ modelVersion: v2Model, inference: engine });
     // The library was re-embedded by the engine now in use; tfjs on the same model gives the same embeddings.
     expect(await maxDifferenceFromTfjs(daemon, v2.dir, v2Model)).toBeLessThanOrEqual(1e-4);
     expect(promoted.every((r) => r.status !== 'rejected')).toBe(true);
