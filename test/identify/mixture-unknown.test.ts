@@ -4,7 +4,7 @@ import { SpectrumInputError } from '../../core/errors.ts';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { ReferenceProfiles, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
-import { calibrateUnexplained, unexplainedCalibrationFor } from '../../core/identify/mixture-unknown.ts';
+import { calibrateUnexplained, unexplainedCalibrationFor, unexplainedCalibrationInSteps } from '../../core/identify/mixture-unknown.ts';
 import { normalizeRows } from '../../core/identify/protocols.ts';
 import { projectionEncoder } from './synthetic.ts';
 
@@ -37,6 +37,19 @@ describe('calibrateUnexplained', () => {
     expect(cal.threshold).toBeLessThan(1);
     expect(unexplainedCalibrationFor(index)).toBe(unexplainedCalibrationFor(index)); // once per library state
   }, 120_000);
+
+  it('in steps: pauses after every synthesized mixture, gives the same calibration and fills the same cache', async () => {
+    const small = new ReferenceProfiles(def.points);
+    for (const c of KNOWN.slice(0, 8)) small.add(String(c), train.x.subarray(c * PER_CLASS * def.points, (c + 1) * PER_CLASS * def.points), PER_CLASS);
+    let pauses = 0;
+    const stepped = await unexplainedCalibrationInSteps(small, async () => {
+      pauses++;
+      await new Promise((r) => setImmediate(r));
+    });
+    expect(pauses).toBe(120);
+    expect(stepped).toEqual(calibrateUnexplained(small));
+    expect(unexplainedCalibrationFor(small)).toBe(stepped);
+  }, 180_000);
 
   it('refuses bad options and a library too small for a mixture', () => {
     expect(() => calibrateUnexplained(index, { rate: 1 })).toThrow(SpectrumInputError);
