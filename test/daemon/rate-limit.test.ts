@@ -11,6 +11,7 @@ import { buildHttpServer } from '../../daemon/http/server.ts';
 import type { ApiServices } from '../../daemon/http/services.ts';
 import { Store } from '../../daemon/store/store.ts';
 import { waitFor } from '../support/servers.ts';
+import { recordingServices } from '../support/recording-services.ts';
 
 /**
  * Per-client HTTP rate limits on a real socket: the server as the daemon builds it (buildHttpServer with the
@@ -21,24 +22,7 @@ const TOKEN = 'rate-limit-test-token-0123456789';
 const dir = mkdtempSync(path.join(tmpdir(), 'spectrad-ratelimit-'));
 const store = new Store(path.join(dir, 'db'));
 const calls: string[] = [];
-const services: ApiServices = {
-  store,
-  health: () => ({ status: 'ok', ready: true, uptimeS: 1, adapters: [], queueDepth: 0, queueBound: 1, queues: {}, outbox: {}, counts: {} }),
-  async identifyUpload() {
-    calls.push('identify');
-    return [];
-  },
-  async enroll(req) {
-    calls.push('enroll');
-    return { class: req.name, created: true, added: 1, enrollmentId: 'e1' };
-  },
-  async undoEnrollment() {
-    calls.push('undo');
-    return { removed: 1 };
-  },
-  rawCurve: () => undefined,
-  gridX: () => undefined,
-};
+const services: ApiServices = recordingServices(store, calls);
 
 const LIMITS: RateLimitOptions = { windowMs: 60_000, requests: 20, writes: 3, uploads: 2, authFailures: 4, allowList: [] };
 const servers: FastifyInstance[] = [];

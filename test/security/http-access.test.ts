@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../daemon/http/server.ts';
 import type { ApiServices } from '../../daemon/http/services.ts';
 import { Store } from '../../daemon/store/store.ts';
+import { recordingServices } from '../support/recording-services.ts';
 
 /**
  * Access audit of the HTTP API on a real socket: every route that changes state (found from the server's own route
@@ -21,25 +22,7 @@ const OPEN_WRITES: Record<string, string> = { 'POST /api/identify': 'identifies 
 const dir = mkdtempSync(path.join(tmpdir(), 'spectrad-access-'));
 const store = new Store(path.join(dir, 'db'));
 const calls: string[] = [];
-const services: ApiServices = {
-  store,
-  health: () => ({ status: 'ok', ready: true, uptimeS: 1, adapters: [], queueDepth: 0, queueBound: 1, queues: {}, outbox: {}, counts: {} }),
-  async identifyUpload() {
-    calls.push('identify');
-    return [];
-  },
-  async enroll(req) {
-    calls.push('enroll');
-    return { class: req.name, created: true, added: 1, enrollmentId: 'e1' };
-  },
-  async undoEnrollment() {
-    calls.push('undo');
-    return { removed: 1 };
-  },
-  rawCurve: () => undefined,
-  gridX: () => undefined,
-  alertAcknowledged: () => calls.push('ack'),
-};
+const services: ApiServices = recordingServices(store, calls);
 
 let app: FastifyInstance;
 let open: FastifyInstance;
