@@ -9,7 +9,7 @@ import { createSpectrum } from '../../core/spectrum.ts';
 import { DaemonProcess } from '../support/daemon-process.ts';
 import { freePort, waitFor } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
-import { launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { openLiveDashboard, screenshot } from './support/browser.ts';
 import { testSpectrum } from './support/spectra.ts';
 
 /**
@@ -82,11 +82,7 @@ beforeAll(async () => {
   daemon = new DaemonProcess(config, url, join(dir, 'daemon.log'));
   daemon.start();
   await daemon.waitReady(150_000);
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  errors = watchErrors(page);
-  await page.goto(url);
-  await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
+  ({ browser, page, errors } = await openLiveDashboard(url, { width: 1440, height: 900 }));
 }, 180_000);
 
 afterAll(async () => {

@@ -10,7 +10,7 @@ import type { ResultMessage } from '../../core/messages.ts';
 import { DaemonProcess } from '../support/daemon-process.ts';
 import { freePort, waitFor } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
-import { launchChromium, watchErrors } from './support/browser.ts';
+import { openLiveDashboard } from './support/browser.ts';
 
 /**
  * The README's Quick start as a new operator follows it: the embedded default config (demo library of all 500
@@ -78,11 +78,7 @@ beforeAll(async () => {
   daemon = new DaemonProcess(configFile, url, join(dir, 'daemon.log'));
   daemon.start();
   await daemon.waitReady(170_000);
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  errors = watchErrors(page);
-  await page.goto(url);
-  await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
+  ({ browser, page, errors } = await openLiveDashboard(url, { width: 1280, height: 800 }));
 }, 240_000);
 
 afterAll(async () => {
