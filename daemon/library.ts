@@ -4,6 +4,7 @@ import { ReferenceLibrary } from '../core/identify/index.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
 import { prepareCalibration, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './retrain/off-thread-calibration.ts';
+import { logPhaseMemory } from './startup-memory.ts';
 import { ulid } from './store/ids.ts';
 import type { Store } from './store/store.ts';
 
@@ -135,7 +136,9 @@ export class LibraryService {
     const data = generateRandomSplit(def, { split: 'train', perClass: options.perClass, seed: options.seed, classes });
     const vectors: Float32Array[] = [];
     for (let r = 0; r < data.n; r++) vectors.push(this.preprocessVector(data.x.subarray(r * data.points, (r + 1) * data.points)));
+    logPhaseMemory(this.log, 'demo: generated and preprocessed', { spectra: data.n });
     const embeddings = await this.embed(vectors);
+    logPhaseMemory(this.log, 'demo: embedded');
     const byClass = new Map<number, number[]>();
     for (let r = 0; r < data.n; r++) byClass.set(data.y[r], [...(byClass.get(data.y[r]) ?? []), r]);
     for (const [cls, rows] of byClass) {
@@ -146,7 +149,9 @@ export class LibraryService {
       );
     }
     this.log.info({ classes: classes.length, perClass: options.perClass, ms: Date.now() - started }, 'built the demo library from generated benchmark spectra');
+    logPhaseMemory(this.log, 'demo: stored');
     await this.load();
+    logPhaseMemory(this.log, 'demo: library loaded');
     return true;
   }
 

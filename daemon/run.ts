@@ -27,6 +27,7 @@ import { Store } from './store/store.ts';
 import { readOrCreateTokenFile } from './http/token-file.ts';
 import { modelDirAtStart, startDaemonModels, type DaemonModels } from './retrain/daemon-models.ts';
 import { InstrumentHealthTracker } from './retrain/instrument-health.ts';
+import { logPhaseMemory, setWasmHeapProbe } from './startup-memory.ts';
 import { attachSocketActions } from './http/socket-actions.ts';
 
 export interface Daemon {
@@ -288,19 +289,27 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   lifecycle.add(
     'model',
     async () => {
-      const [{ initEngine }, { loadInferenceEncoder }, formats, pre] = await Promise.all([
+      logPhaseMemory(log, 'store');
+      const [{ initEngine, tf }, { loadInferenceEncoder }, formats, pre] = await Promise.all([
         import('../core/engine/index.ts'),
         import('../core/engine/onnx.ts'),
         import('../core/formats/index.ts'),
         import('../core/preprocess/index.ts'),
       ]);
       await initEngine({ backend: config.model.engine, logger: (msg) => log.info(msg) });
+      setWasmHeapProbe(() => {
+        // The wasm heap is a WebAssembly.Memory: it grows and never shrinks, so its size is part of the steady RSS.
+        const backend = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : undefined;
+        return backend?.wasm?.HEAPU8?.buffer.byteLength;
+      });
+      logPhaseMemory(log, 'engine');
       const loaded = await loadInferenceEncoder(modelDirAtStart(config, log), {
         engine: config.model.inference,
         threads: config.model.inferenceThreads,
         // The micro-batch is what identification embeds at once; larger calls (library builds) are split to it.
         batchSize: config.pipeline.batchSize,
         logger: (msg) => log.info(msg),
+        onPhase: (p) => logPhaseMemory(log, `model: ${p}`),
       });
       encoder = loaded.encoder;
       engineAtStart = loaded.choice;
@@ -317,6 +326,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   lifecycle.add('library', async () => {
     library = new LibraryService(store, encoder, (y) => preprocessSpectrum(benchmarkSpectrum(y)), log);
     await library.load();
+    logPhaseMemory(log, 'library: loaded from the store');
     if (config.library.demo) {
       await library.ensureDemo({ classes: config.library.demoClasses, perClass: config.library.demoPerClass, seed: config.library.demoSeed });
     }
@@ -338,6 +348,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       const probe = store.references()[0];
       if (probe) await identifyStage([probe.vector]);
       log.info({ ms: Date.now() - t0 }, 'encoder and calibration warmed up');
+      logPhaseMemory(log, 'warm-up');
     }
     models = await startDaemonModels({
       config,
@@ -352,6 +363,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       emitStatus: (status) => socketActions?.emit('retrain', status),
       engineAtStart,
     });
+    logPhaseMemory(log, 'models');
   }, async () => {
     await models?.manager.stop();
   });
@@ -487,6 +499,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
 
   await lifecycle.start();
   phase = 'running';
+  logPhaseMemory(log, 'running');
   log.info({ inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), url }, 'spectrad running');
 
   return {

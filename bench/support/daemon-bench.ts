@@ -211,6 +211,10 @@ export interface BenchDaemonOptions {
   readonly snapshotDir?: string;
   /** Longest wait for the daemon's health to answer (it builds the demo library on first start). */
   readonly readyTimeoutMs?: number;
+  /** Every JSON log line of the daemon, as it arrives (bench:startup-memory). */
+  readonly onLogLine?: (entry: Record<string, unknown>) => void;
+  /** Called with the child's pid as soon as it is spawned (to sample it while it starts). */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /** `spectrad run` as a child process, with its stats and heap-probe lines parsed as they come. */
@@ -226,6 +230,7 @@ export class BenchDaemon {
   private constructor(
     readonly child: ChildProcess,
     readonly url: string,
+    private readonly onLogLine?: (entry: Record<string, unknown>) => void,
   ) {
     child.stdout?.on('data', (b: Buffer) => this.onStdout(b));
     child.stderr?.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-4000)));
@@ -242,7 +247,8 @@ export class BenchDaemon {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SPECTRAD_BENCH_HEAP_PROBE_S: String(o.heapProbeS ?? 0) },
     });
-    const daemon = new BenchDaemon(child, `http://127.0.0.1:${o.httpPort}`);
+    const daemon = new BenchDaemon(child, `http://127.0.0.1:${o.httpPort}`, o.onLogLine);
+    if (child.pid !== undefined) o.onSpawn?.(child.pid);
     try {
       await waitFor('daemon health', async () => (await fetch(`${daemon.url}/api/health`).catch(() => undefined))?.ok, o.readyTimeoutMs ?? 300_000, 500);
     } catch (err) {
@@ -285,6 +291,13 @@ export class BenchDaemon {
     const lines = (this.partial + b.toString()).split('\n');
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
+      if (this.onLogLine && line.startsWith('{')) {
+        try {
+          this.onLogLine(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not a JSON log line
+        }
+      }
       // Cheap string tests first: most lines are neither.
       const kind = line.includes('"pipeline stats"') ? 'stats' : line.includes('"bench heap probe"') ? 'heap' : line.includes('"model loaded"') ? 'model' : undefined;
       if (!kind) continue;

@@ -175,6 +175,8 @@ export interface InferenceEncoderOptions {
   readonly batchSize?: number;
   readonly logger?: (msg: string) => void;
   readonly io?: FileIO;
+  /** Called after each step (tfjs loaded, onnx session built, self-check), e.g. to sample memory between them. */
+  readonly onPhase?: (phase: 'tfjs-loaded' | 'onnx-session' | 'self-check') => void;
 }
 
 /** What serves a model and why: returned next to the encoder so callers can log or report it. */
@@ -198,7 +200,9 @@ export async function loadInferenceEncoder(dir: string, opts: InferenceEncoderOp
     throw new SpectrumInputError('unknown-engine', `unknown inference engine "${String(engine)}"; known: ${INFERENCE_ENGINES.join(', ')}`, { field: 'engine' });
   }
   const log = opts.logger ?? (() => {});
+  const phase = opts.onPhase ?? (() => {});
   const tfjs = await loadEncoder(dir, opts.io ?? nodeFileIO);
+  phase('tfjs-loaded');
   if (engine === 'tfjs') return { encoder: tfjs, choice: { engine: 'tfjs', reason: 'forced' } };
   let onnx: OnnxEncoder;
   try {
@@ -212,7 +216,9 @@ export async function loadInferenceEncoder(dir: string, opts: InferenceEncoderOp
     log(`engine: ${reason}`);
     return { encoder: tfjs, choice: { engine: 'tfjs', reason } };
   }
+  phase('onnx-session');
   const diff = await maxEmbeddingDifference(onnx, tfjs);
+  phase('self-check');
   if (diff > ONNX_SELF_CHECK_TOLERANCE && engine === 'auto') {
     onnx.dispose();
     const reason = `onnx self-check failed (max difference from tfjs ${diff.toExponential(2)} > ${ONNX_SELF_CHECK_TOLERANCE}), using tfjs`;

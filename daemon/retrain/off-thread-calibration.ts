@@ -5,6 +5,7 @@ import type { ReferenceLibrary } from '../../core/identify/library.ts';
 import { referenceProfilesFor } from '../../core/identify/mixture-spectral.ts';
 import { unexplainedCalibrationInSteps } from '../../core/identify/mixture-unknown.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
+import { logPhaseMemory } from '../startup-memory.ts';
 import type { CalibrationAnswer, CalibrationJob } from './calibration-protocol.ts';
 
 /** The identification settings a library state is calibrated for (config `identification:`). */
@@ -62,6 +63,7 @@ export async function prepareCalibration(
     const now = performance.now();
     mainThreadMs[step] = Math.round(now - t);
     t = now;
+    logPhaseMemory(log, `calibration: ${step}`);
   };
   const matrix = library.matrix();
   const profiles = referenceProfilesFor(library, matrix);
@@ -83,6 +85,7 @@ export async function prepareCalibration(
       t = performance.now();
     });
     mainThreadMs.unexplainedLongestStep = Math.round(Math.max(longest, performance.now() - t));
+    logPhaseMemory(log, 'calibration: unexplained');
   }
   log.info({ classes: library.classCount, mainThreadMs }, 'calibration steps on the main thread');
   const mixtureEmbeddings =
@@ -96,7 +99,9 @@ export async function prepareCalibration(
     maxComponents: settings.maxComponents,
     ...(mixtureEmbeddings && mixtureEmbeddings.length > 0 ? { mixtureEmbeddings } : {}),
   };
+  logPhaseMemory(log, 'calibration: mixtures embedded');
   const answer = await run(job);
+  logPhaseMemory(log, 'calibration: worker');
   if (answer.ok) {
     log.info({ classes: library.classCount, ms: Math.round(answer.ms) }, 'library calibrated in a worker thread');
     return answer.calibration;
