@@ -118,7 +118,7 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
     onLogLine: (entry) => {
       if (entry.msg === 'phase memory') {
         mark(String(entry.phase), entry.memory as Memory, typeof entry.time === 'number' ? entry.time : Date.now());
-        if (entry.phase === 'calibration: worker') prepared = true;
+        if (entry.phase === 'calibration: thresholds') prepared = true;
       }
     },
   });
@@ -127,7 +127,7 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
   let results = 0;
   let preparedS = NaN;
   try {
-    await waitFor('the library preparation (calibration worker)', () => prepared, 600_000, 200);
+    await waitFor('the library preparation (its thresholds)', () => prepared, 600_000, 200);
     preparedS = (Date.now() - spawnedAt) / 1000;
     // The first batches: MQTT at 100/s with every 4th spectrum a file, as bench:daemon's mixed row.
     const seen = new Set<string>();

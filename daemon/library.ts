@@ -3,7 +3,7 @@ import type { Calibration } from '../core/identify/calibration.ts';
 import { ReferenceLibrary } from '../core/identify/index.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
-import { prepareCalibration, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './retrain/off-thread-calibration.ts';
+import { prepareCalibration, runInThisThread, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './retrain/off-thread-calibration.ts';
 import { logPhaseMemory } from './startup-memory.ts';
 import { ulid } from './store/ids.ts';
 import type { Store } from './store/store.ts';
@@ -53,6 +53,19 @@ export class LibraryService {
     this.calibrationSettings = settings;
     this.calibrationRunner = runner;
     if (this.current.classCount >= 2 && !this.calibrated) this.recalibrateInBackground(this.current);
+  }
+
+  /**
+   * Calibrates the current state here and now (thresholds, mixture templates, unknown-component calibration), for the
+   * daemon's start: the inputs start after the library, so nothing identifies yet and nothing can stall, while a worker
+   * thread would add its own memory to the start-up peak and the identify stage's own first-batch calibration would
+   * do the same work a second time. calibrateBeforeUse afterwards finds the state calibrated.
+   */
+  async calibrateNow(settings: CalibrationSettings): Promise<void> {
+    const library = this.current;
+    if (library.classCount < 2) return;
+    const calibration = await prepareCalibration(library, this.encoder, settings, this.log, runInThisThread);
+    if (calibration && this.current === library) this.calibrated = { library, calibration };
   }
 
   /** The calibration made for this library state (the identify stage asks at every batch); undefined: none yet. */

@@ -342,6 +342,12 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     };
     identifyStage = createIdentifyStage(timedEncoder, () => library.library, config.identification, undefined, (lib) => library.calibrationFor(lib));
     if (lib.classCount > 0) {
+      // The start's library state is calibrated before the inputs start, on this thread (see calibrateNow).
+      await library.calibrateNow({
+        targetFalseUnknownRate: config.identification.targetFalseUnknownRate,
+        maxComponents: config.identification.maxComponents,
+        mixture: config.identification.mixture,
+      });
       // Warm-up: the first call compiles the model's kernels and calibrates the library's thresholds (seconds);
       // done here, the first real spectrum does not pay for it.
       const t0 = Date.now();

@@ -6,6 +6,7 @@ import { referenceProfilesFor } from '../../core/identify/mixture-spectral.ts';
 import { unexplainedCalibrationInSteps } from '../../core/identify/mixture-unknown.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { logPhaseMemory } from '../startup-memory.ts';
+import { runCalibrationJob } from './calibration-job.ts';
 import type { CalibrationAnswer, CalibrationJob } from './calibration-protocol.ts';
 
 /** The identification settings a library state is calibrated for (config `identification:`). */
@@ -37,6 +38,12 @@ export const runInWorkerThread: CalibrationRunner = (job) =>
     worker.once('error', (err) => settle({ ok: false, message: err.message }));
     worker.once('exit', (code) => settle({ ok: false, message: `calibration worker exited (code ${code}) without an answer` }));
   });
+
+/**
+ * The job on the calling thread: for the daemon's start, when nothing identifies yet, so nothing can stall, and a
+ * worker would only add its own memory (an isolate with the TypeScript loader: +40-70 MB) to the start-up peak.
+ */
+export const runInThisThread: CalibrationRunner = (job) => Promise.resolve(runCalibrationJob(job));
 
 /** Mixtures synthesized from the library need this many encoder rows; embedded 4 at a time (see inSmallSteps). */
 const MIXTURE_ROWS = 200;
@@ -101,9 +108,9 @@ export async function prepareCalibration(
   };
   logPhaseMemory(log, 'calibration: mixtures embedded');
   const answer = await run(job);
-  logPhaseMemory(log, 'calibration: worker');
+  logPhaseMemory(log, 'calibration: thresholds');
   if (answer.ok) {
-    log.info({ classes: library.classCount, ms: Math.round(answer.ms) }, 'library calibrated in a worker thread');
+    log.info({ classes: library.classCount, ms: Math.round(answer.ms), thread: run === runInThisThread ? 'this' : 'worker' }, 'library calibrated');
     return answer.calibration;
   }
   log.warn({ reason: answer.message }, 'calibration worker failed; calibrating on the main thread (identification waits meanwhile)');

@@ -132,6 +132,38 @@ describe('library states calibrated off the identification path', () => {
     expect(service.calibrationFor(service.library)).toBeDefined();
   }, 120_000);
 
+  it("at start the state is calibrated on the daemon's own thread, as the main thread would; calibrateBeforeUse then runs no job", async () => {
+    const store = new Store(':memory:');
+    stores.push(store);
+    for (let c = 0; c < 8; c++) store.addReferences(`c${c}`, 'demo', Array.from({ length: 6 }, () => ({ vector: spectrumOf(c) })));
+    const encoder = projectionEncoder(POINTS, DIM);
+    const service = new LibraryService(store, encoder, (y) => y, quiet);
+    await service.load();
+    const lib = service.library;
+    expect(service.calibrationFor(lib)).toBeUndefined();
+    await service.calibrateNow(SETTINGS);
+    const prepared = service.calibrationFor(lib);
+    expect(prepared).toBeDefined();
+    const mixtures = await synthesizeMixtureEmbeddings(lib, encoder, 200, 3);
+    const onMain = withMixtureEmbeddings(calibrate(lib, { targetFalseUnknownRate: 0.01, maxComponents: 3 }), lib, mixtures, 3);
+    expect(decisive(prepared!)).toEqual(decisive(onMain));
+    // The daemon then hands the state to its models (calibrateBeforeUse): the state is calibrated, no job runs ...
+    let asked = 0;
+    const counting: CalibrationRunner = (job) => {
+      asked++;
+      return runInWorkerThread(job);
+    };
+    service.calibrateBeforeUse(SETTINGS, counting);
+    await service.settled();
+    expect(asked).toBe(0);
+    expect(service.calibrationFor(lib)).toBe(prepared);
+    // ... and later states (an enrollment) are calibrated through the runner, off the identification path.
+    await service.enroll('c9', [spectrumOf(9), spectrumOf(9)], 'api');
+    await service.settled();
+    expect(asked).toBe(1);
+    expect(service.calibrationFor(service.library)?.perClass?.classNames).toContain('c9');
+  }, 120_000);
+
   it('falls back to calibrating on the main thread when the worker fails', async () => {
     const warnings: string[] = [];
     const failing: CalibrationRunner = async () => ({ ok: false, message: 'worker could not start' });
