@@ -17,6 +17,10 @@ import type { Encoder } from '../core/encoder/types.ts';
 import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
 import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type SpectralReferenceIndex } from '../core/identify/rerank.ts';
 import { openEncoder } from '../daemon/commands/library.ts';
+import { decideConfusablePair, type PairDecisionOptions } from '../core/identify/confusable-pairs.ts';
+import { ReferenceLibrary } from '../core/identify/library.ts';
+import { findPeaks, type Peak } from '../core/identify/peak-features.ts';
+import { createRng } from '../core/benchmark/rng.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -30,6 +34,16 @@ const { values: args } = parseArgs({
     /** Re-ranking settings to compare: pool:sigma:maxShiftBins:mean|best, comma-separated. */
     rerank: { type: 'string', default: '5:1:8:best' },
     candidates: { type: 'string', default: '2,3,5' },
+    /** Peak pair-decision settings to compare: gate:maxShift:shiftSpread, comma-separated (confusable-pairs.ts). */
+    pairs: { type: 'string', default: 'library:40:20' },
+    /**
+     * Queries: 'test' (the benchmark's test split) or 'val-shifted' (the val split, 10 per class from the training
+     * distribution, each moved wholesale by a random whole shift within +-40 points, the training's shift
+     * augmentation): settings are chosen on the latter, then the test figure is read once.
+     */
+    queries: { type: 'string', default: 'test' },
+    /** Only the k = 3 vote and the pair decisions (fast iteration). */
+    'pairs-only': { type: 'boolean', default: false },
   },
 });
 if (!args.models) throw new Error('--models DIR[,DIR...] is required');
@@ -55,6 +69,24 @@ if (protocol === 'single') {
   train = generateRandomSplit(challengeDef, { split: 'train', perClass: 50, seed, classes: range(0, 27) });
   test = generateTestSplit(challengeDef, { classes: range(0, 27) });
 } else throw new Error(`--protocol single|unseen|challenge, got ${protocol}`);
+if (args.queries === 'val-shifted') {
+  const valDef = protocol === 'challenge' ? loadDefinition('challenge') : def;
+  const valClasses = protocol === 'unseen' ? range(400, 500) : protocol === 'challenge' ? range(0, 27) : range(0, 500);
+  const val = generateRandomSplit(valDef, { split: 'val', perClass: 10, seed, classes: valClasses });
+  const rng = createRng(seed * 7919 + 17);
+  const x = new Float32Array(val.x.length);
+  for (let i = 0; i < val.n; i++) {
+    const by = Math.floor(rng.next() * 81) - 40;
+    const row = val.x.subarray(i * val.points, (i + 1) * val.points);
+    const o = x.subarray(i * val.points, (i + 1) * val.points);
+    for (let j = 0; j < val.points; j++) {
+      const src = j - by;
+      o[j] = src >= 0 && src < val.points ? row[src] : 0;
+    }
+  }
+  test = { ...val, x };
+} else if (args.queries !== 'test') throw new Error(`--queries test|val-shifted, got ${args.queries}`);
+const queryKey = args.queries === 'test' ? '' : `-${args.queries}-s${seed}`;
 const trainN = normalizeRows(train);
 const testN = normalizeRows(test);
 
@@ -89,7 +121,8 @@ const models: Array<{ dir: string; version: string; dim: number; ref: Float32Arr
 for (const dir of modelDirs) {
   const encoder = await openEncoder(dir);
   const ref = await cachedEmbed(encoder, `train-${protocol}-${perClass}-s${seed}`, trainN.x, train.n);
-  const query = await cachedEmbed(encoder, `test-${protocol}`, testN.x, test.n);
+  console.error(`${path.basename(dir)}: references embedded`);
+  const query = await cachedEmbed(encoder, `test-${protocol}${queryKey}`, testN.x, test.n);
   const queryTta: Float32Array[] = [];
   for (const s of ttaShifts) queryTta.push(await cachedEmbed(encoder, `test-${protocol}-shift${s}`, shifted(testN, s), test.n));
   models.push({ dir, version: encoder.version, dim: encoder.dim, ref, query, queryTta });
@@ -263,12 +296,77 @@ function evaluate(name: string, rank: Ranker, nb: { idx: Int32Array; sim: Float3
   return result;
 }
 
+const pairSettings: PairDecisionOptions[] = args.pairs!.split(',').filter(Boolean).map((t) => {
+  const [gate, maxShift, shiftSpread] = t.split(':');
+  return { gate: gate === 'always' ? 'always' : 'library', maxShift: Number(maxShift), shiftSpread: Number(shiftSpread) };
+});
+let queryPeaks: Peak[][] | null = null;
+/**
+ * The product's path: a ReferenceLibrary of the references (their spectra give the peak templates), its kNN vote,
+ * then decideConfusablePair on the query's spectrum, exactly as identify() and the bench paper protocols run it.
+ */
+function evaluatePairs(m: number, tag: string): unknown[] {
+  const { dim, ref, query } = models[m];
+  const library = new ReferenceLibrary({ dim, points: train.points, modelVersion: models[m].version });
+  const rowsByClass = new Map<number, number[]>();
+  for (let i = 0; i < train.n; i++) rowsByClass.set(train.y[i], [...(rowsByClass.get(train.y[i]) ?? []), i]);
+  for (const [c, rows] of rowsByClass) {
+    const e = new Float32Array(rows.length * dim);
+    const x = new Float32Array(rows.length * train.points);
+    rows.forEach((r, k) => {
+      e.set(ref.subarray(r * dim, (r + 1) * dim), k * dim);
+      x.set(trainN.x.subarray(r * train.points, (r + 1) * train.points), k * train.points);
+    });
+    library.addReferences(String(c), e, x, false);
+  }
+  queryPeaks ??= Array.from({ length: test.n }, (_, q) => findPeaks(testN.x.subarray(q * test.points, (q + 1) * test.points)));
+  const out: unknown[] = [];
+  for (const o of pairSettings) {
+    const t0 = performance.now();
+    let right = 0;
+    let decided = 0;
+    let fixed = 0;
+    let broken = 0;
+    const confusions = new Map<string, number>();
+    for (let q = 0; q < test.n; q++) {
+      const knn = library.knn(query.subarray(q * dim, (q + 1) * dim), { k: 3, topClasses: 2 });
+      const d = decideConfusablePair(library, knn.ranking, testN.x.subarray(q * test.points, (q + 1) * test.points), o, queryPeaks[q]);
+      const truth = String(test.y[q]);
+      if (d.decided) decided++;
+      if (d.swapped && d.ranking[0].class === truth) fixed++;
+      if (d.swapped && knn.ranking[0].class === truth) broken++;
+      if (d.ranking[0].class === truth) right++;
+      else confusions.set(`${truth}->${d.ranking[0].class}`, (confusions.get(`${truth}->${d.ranking[0].class}`) ?? 0) + 1);
+    }
+    const name = `${tag}: k=3 + peak pair decision (${o.gate}, shift ${o.maxShift}, spread ${o.shiftSpread})`;
+    const ms = (performance.now() - t0) / test.n;
+    const result = {
+      name,
+      accuracy: (100 * right) / test.n,
+      wrong: test.n - right,
+      decided,
+      fixed,
+      broken,
+      msPerQuery: ms,
+      confusions: [...confusions.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} x${v}`),
+    };
+    console.log(
+      `${name.padEnd(52)} ${result.accuracy.toFixed(2).padStart(6)} %  wrong ${String(result.wrong).padStart(3)}  decided ${decided}  fixed ${fixed}  broken ${broken}  ${ms.toFixed(3)} ms/q`,
+    );
+    console.log(`  wrong: ${result.confusions.join(', ')}`);
+    out.push(result);
+  }
+  return out;
+}
+
 const results: unknown[] = [];
 const all = models.map((_, i) => i);
 for (const m of all) {
   const nb = neighbours([m], false);
   const tag = path.basename(models[m].dir);
   results.push(evaluate(`${tag}: k=3 vote (paper)`, vote(3), nb));
+  if (pairSettings.length) results.push(...evaluatePairs(m, tag));
+  if (args['pairs-only']) continue;
   results.push(evaluate(`${tag}: k=1`, vote(1), nb));
   results.push(evaluate(`${tag}: k=5 vote`, vote(5), nb));
   results.push(evaluate(`${tag}: k=10 weighted`, vote(10, true), nb));
@@ -286,7 +384,7 @@ for (const m of all) {
     results.push(evaluate(`${tag}: k=3, TTA shifts ${ttaShifts.join('/')}`, vote(3), nbT));
   }
 }
-if (models.length > 1) {
+if (models.length > 1 && !args['pairs-only']) {
   const nb = neighbours(all, false);
   results.push(evaluate(`ensemble of ${models.length}: k=3 vote`, vote(3), nb));
   for (const o of rerankSettings) results.push(evaluate(`ensemble of ${models.length}: rerank top 3, ${describe(o)}`, vote(3), nb, { candidates: 3, options: o }));

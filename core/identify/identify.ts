@@ -5,6 +5,7 @@ import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type Mixtu
 import { addProfile, profileDim, spectralProfile } from './profile.ts';
 import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles } from './mixture-spectral.ts';
 import { unexplainedCalibrationFor } from './mixture-unknown.ts';
+import { decideConfusablePair, type PairDecisionOptions } from './confusable-pairs.ts';
 import type { Candidate, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
@@ -40,6 +41,11 @@ export interface IdentifyOptions {
    * only); default: calibrated on mixtures of the library's own references (mixture-unknown.ts).
    */
   readonly unknownComponentShare?: number;
+  /**
+   * When the kNN's top two classes are a confusable pair (their references overlap in embedding space) and the query
+   * comes with its spectrum, their peaks decide between them (confusable-pairs.ts); false: the kNN vote alone.
+   */
+  readonly pairDecision?: PairDecisionOptions | false;
 }
 
 const calibrationCache = new WeakMap<LibraryMatrix, Calibration>();
@@ -69,7 +75,10 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   const wanted = options.candidates ?? 5;
   const k = options.k ?? 3;
   const knn = library.knn(q, { k, topClasses: Math.max(wanted, 2) });
-  const ranking = fairVote(knn.ranking, library, k);
+  const voted = fairVote(knn.ranking, library, k);
+  const onGrid = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
+  const pair = options.pairDecision === false ? null : decideConfusablePair(library, voted, onGrid, options.pairDecision ?? {});
+  const ranking = pair ? pair.ranking : voted;
   const sims = ranking.map((r) => r.similarity);
   const pc = cal.perClass;
   // Per class: t of the similarity standardized by the class's own center and spread (calibration.ts).
@@ -90,6 +99,13 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   // scores in order. When the vote and the best score disagree the answer is ambiguous and is never 'identified'.
   const top = candidates[0];
   candidates.sort((a, b) => b.score - a.score);
+  // Between a confusable pair the peaks outrank the embedding's scores (which cannot tell the two apart): the
+  // decided class is listed before its twin, and that is no disagreement.
+  if (pair?.decided) {
+    const winner = candidates.indexOf(top);
+    const twin = candidates.findIndex((c) => c.class === ranking[1].class);
+    if (twin >= 0 && twin < winner) [candidates[twin], candidates[winner]] = [candidates[winner], candidates[twin]];
+  }
   const voteAgreesWithScore = candidates[0] === top;
   const best = ranking[0].similarity;
 

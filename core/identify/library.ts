@@ -1,6 +1,7 @@
 import { SpectrumInputError } from '../errors.ts';
 import type { Encoder } from '../encoder/types.ts';
 import { addProfile, profileDim } from './profile.ts';
+import { findPeaks, type Peak } from './peak-features.ts';
 
 /**
  * The reference library: named classes, each with reference embeddings and (optionally) the preprocessed reference
@@ -25,6 +26,8 @@ interface ClassEntry {
   spectra: Float32Array | null;
   /** Sum of the references' spectral profiles (profile.ts), or null unless every reference came with a spectrum. */
   profileSum: Float64Array | null;
+  /** Each reference's peak list (peak-features.ts), or null unless every reference came with a spectrum. */
+  peaks: Peak[][] | null;
 }
 
 /** The whole library laid out for search; rebuilt lazily after every change. */
@@ -128,6 +131,11 @@ export class ReferenceLibrary {
     return this.entry(name).profileSum;
   }
 
+  /** Peak lists of a class's references (confusable-pairs.ts), or null when some reference came without a spectrum. */
+  peaksOf(name: string): readonly (readonly Peak[])[] | null {
+    return this.entry(name).peaks;
+  }
+
   /** Restores a class's profile sum (deserialization). */
   setProfileSum(name: string, sum: Float64Array | null): void {
     if (sum && sum.length !== profileDim(this.points)) {
@@ -165,20 +173,27 @@ export class ReferenceLibrary {
       );
     }
     let profile: Float64Array | null = null;
+    let peaks: Peak[][] | null = null;
     if (spectra && this.points > 0) {
       profile = new Float64Array(profileDim(this.points));
-      for (let r = 0; r < count; r++) addProfile(spectra.subarray(r * this.points, (r + 1) * this.points), profile);
+      peaks = [];
+      for (let r = 0; r < count; r++) {
+        const spectrum = spectra.subarray(r * this.points, (r + 1) * this.points);
+        addProfile(spectrum, profile);
+        peaks.push(findPeaks(spectrum));
+      }
     }
     const kept = spectra && keepSpectra ? Float32Array.from(spectra) : null;
     const existing = this.classes.find((c) => c.name === name);
     if (!existing) {
-      this.classes.push({ name, count, embeddings: normalized, spectra: kept, profileSum: profile });
+      this.classes.push({ name, count, embeddings: normalized, spectra: kept, profileSum: profile, peaks });
     } else {
       existing.embeddings = concat(existing.embeddings, normalized);
       // A class keeps spectra only while every reference has one, so re-embedding never silently drops references.
       existing.spectra = existing.spectra && kept ? concat(existing.spectra, kept) : null;
       if (existing.profileSum && profile) for (let i = 0; i < profile.length; i++) existing.profileSum[i] += profile[i];
       else existing.profileSum = null;
+      existing.peaks = existing.peaks && peaks ? [...existing.peaks, ...peaks] : null;
       existing.count += count;
     }
     this.cache = null;

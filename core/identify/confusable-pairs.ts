@@ -1,0 +1,130 @@
+import type { ClassRank, LibraryMatrix, ReferenceLibrary } from './library.ts';
+import { findPeaks, peakLogLikelihood, peakTemplate, pooledModel, type Peak, type PeakTemplate } from './peak-features.ts';
+
+/**
+ * Deciding between two near-duplicate classes from their peaks. The encoder ranks near-duplicate classes (peaks
+ * 10-70 points apart, or one differing height ratio) almost at random between themselves: its pooling and its
+ * training against per-peak jitter throw away exactly the difference. When the kNN's top two classes are such a pair
+ * (decided from the library alone: their references overlap in embedding space), the spectrum's peak list decides
+ * between them by likelihood under each class's peak template (peak-features.ts), fitted from the references only,
+ * so it works for classes enrolled without retraining as well.
+ */
+
+export interface PairDecisionOptions {
+  /** Largest whole-spectrum shift of a query against the references, in grid points (default 40, as the training's). */
+  readonly maxShift?: number;
+  /** Spread of that shift in grid points (default 20): how much a whole shift costs against per-peak jitter. */
+  readonly shiftSpread?: number;
+  /** 'library' (default): only pairs whose references overlap in embedding space; 'always': any top two. */
+  readonly gate?: 'library' | 'always';
+}
+
+export interface PairDecision {
+  /** The ranking, its first two classes swapped when the peaks prefer the runner-up. */
+  readonly ranking: readonly ClassRank[];
+  /** The top two were a confusable pair and both had peak templates, so the peaks decided. */
+  readonly decided: boolean;
+  readonly swapped: boolean;
+  /** Log-likelihood of the first class minus the second's, as ranked before (when decided). */
+  readonly margin?: number;
+}
+
+interface PairCache {
+  readonly templates: Map<string, PeakTemplate | null>;
+  readonly radius: Map<number, number>;
+  readonly confusable: Map<string, boolean>;
+}
+const caches = new WeakMap<LibraryMatrix, PairCache>();
+
+function cacheFor(matrix: LibraryMatrix): PairCache {
+  let cache = caches.get(matrix);
+  if (!cache) {
+    cache = { templates: new Map(), radius: new Map(), confusable: new Map() };
+    caches.set(matrix, cache);
+  }
+  return cache;
+}
+
+/** A class's peak template from its references, or null when some reference came without a spectrum. */
+export function classPeakTemplate(library: ReferenceLibrary, name: string): PeakTemplate | null {
+  const cache = cacheFor(library.matrix());
+  if (!cache.templates.has(name)) {
+    const peaks = library.peaksOf(name);
+    cache.templates.set(name, peaks ? peakTemplate(peaks) : null);
+  }
+  return cache.templates.get(name) ?? null;
+}
+
+/** Lowest cosine of a class's own references to its centroid: how far the class reaches in embedding space. */
+function classRadius(matrix: LibraryMatrix, cache: PairCache, classIndex: number): number {
+  let r = cache.radius.get(classIndex);
+  if (r === undefined) {
+    r = Infinity;
+    const { dim, embeddings, labels, centroids } = matrix;
+    for (let row = 0; row < labels.length; row++) {
+      if (labels[row] !== classIndex) continue;
+      r = Math.min(r, dot(embeddings, row * dim, centroids, classIndex * dim, dim));
+    }
+    cache.radius.set(classIndex, r);
+  }
+  return r;
+}
+
+/** Highest cosine of any reference of class `from` to the centroid of class `to`. */
+function reachInto(matrix: LibraryMatrix, from: number, to: number): number {
+  const { dim, embeddings, labels, centroids } = matrix;
+  let best = -Infinity;
+  for (let row = 0; row < labels.length; row++) {
+    if (labels[row] === from) best = Math.max(best, dot(embeddings, row * dim, centroids, to * dim, dim));
+  }
+  return best;
+}
+
+/**
+ * Two classes are confusable when a reference of one lies within the other's own reach around its centroid (as
+ * close to it as that class's farthest reference): their reference clouds overlap, so the kNN vote between them is
+ * close to chance. Symmetric, from the library alone.
+ */
+export function confusable(library: ReferenceLibrary, a: number, b: number): boolean {
+  const matrix = library.matrix();
+  const cache = cacheFor(matrix);
+  const key = a < b ? `${a}:${b}` : `${b}:${a}`;
+  let v = cache.confusable.get(key);
+  if (v === undefined) {
+    v = reachInto(matrix, b, a) >= classRadius(matrix, cache, a) || reachInto(matrix, a, b) >= classRadius(matrix, cache, b);
+    cache.confusable.set(key, v);
+  }
+  return v;
+}
+
+/**
+ * Decides the top two of a kNN ranking by their peaks when they are a confusable pair. The query's spectrum must be
+ * on the library's grid; without one, or without peak templates, the ranking is returned as it is.
+ */
+export function decideConfusablePair(
+  library: ReferenceLibrary,
+  ranking: readonly ClassRank[],
+  spectrum: Float32Array | undefined,
+  options: PairDecisionOptions = {},
+  queryPeaks?: readonly Peak[],
+): PairDecision {
+  const unchanged: PairDecision = { ranking, decided: false, swapped: false };
+  if (ranking.length < 2 || !spectrum || spectrum.length !== library.points) return unchanged;
+  const [first, second] = ranking;
+  if ((options.gate ?? 'library') === 'library' && !confusable(library, first.classIndex, second.classIndex)) return unchanged;
+  const ta = classPeakTemplate(library, first.class);
+  const tb = classPeakTemplate(library, second.class);
+  if (!ta || !tb) return unchanged;
+  const peaks = queryPeaks ?? findPeaks(spectrum);
+  if (!peaks.length) return unchanged;
+  const model = pooledModel(ta, tb, { maxShift: options.maxShift ?? 40, shiftSpread: options.shiftSpread ?? 20 });
+  const margin = peakLogLikelihood(ta, peaks, model) - peakLogLikelihood(tb, peaks, model);
+  if (margin >= 0) return { ranking, decided: true, swapped: false, margin };
+  return { ranking: [second, first, ...ranking.slice(2)], decided: true, swapped: true, margin };
+}
+
+function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, n: number): number {
+  let s = 0;
+  for (let j = 0; j < n; j++) s += a[ai + j] * b[bi + j];
+  return s;
+}
