@@ -95,24 +95,14 @@ export class LibraryService {
    * new state becomes current; meanwhile identification uses the previous state.
    */
   async load(): Promise<void> {
-    const refs = this.store.references();
-    const stale = refs.filter((r) => r.modelVersion !== this.encoder.version || !r.embedding);
-    if (stale.length > 0) {
-      this.log.info({ references: stale.length, modelVersion: this.encoder.version }, 're-embedding library references for this model');
-      const embeddings = await this.embed(stale.map((r) => r.vector));
-      this.store.setEmbeddings(this.encoder.version, stale.map((r, i) => ({ id: r.id, embedding: embeddings[i] })));
-    }
     const lib = this.empty();
-    const byClass = new Map<string, { emb: Float32Array[]; vec: Float32Array[] }>();
-    const fresh = new Map(this.store.references().map((r) => [r.id, r]));
-    for (const r of fresh.values()) {
-      const entry = byClass.get(r.class) ?? { emb: [], vec: [] };
-      entry.emb.push(r.embedding!);
-      entry.vec.push(r.vector);
-      byClass.set(r.class, entry);
-    }
+    // The store's rows are read once and each class's rows let go as soon as the library holds its copy: the
+    // references' spectra are 20 kB each (30 MB for the 500-class demo), and every copy held at once (rows read
+    // twice, the class blocks, the library's own) raised the start-up peak of resident memory by ~90 MB.
+    const byClass = await this.referencesByClass();
     let built = 0;
     for (const [name, { emb, vec }] of byClass) {
+      byClass.delete(name);
       const points = this.encoder.grid.points;
       const keepSpectra = vec.every((v) => v.length === points);
       lib.addReferences(name, concat(emb), keepSpectra ? concat(vec) : null);
@@ -139,9 +129,41 @@ export class LibraryService {
     this.current = lib;
   }
 
+  /**
+   * The store's references grouped by class in store order, with embeddings of this model: references made by another
+   * model version (or none yet) are re-embedded and stored first.
+   */
+  private async referencesByClass(): Promise<Map<string, { emb: Float32Array[]; vec: Float32Array[] }>> {
+    const refs = this.store.references();
+    const stale = refs.filter((r) => r.modelVersion !== this.encoder.version || !r.embedding);
+    const embeddingOf = new Map<number, Float32Array>();
+    if (stale.length > 0) {
+      this.log.info({ references: stale.length, modelVersion: this.encoder.version }, 're-embedding library references for this model');
+      const embeddings = await this.embed(stale.map((r) => r.vector));
+      this.store.setEmbeddings(this.encoder.version, stale.map((r, i) => ({ id: r.id, embedding: embeddings[i] })));
+      stale.forEach((r, i) => embeddingOf.set(r.id, embeddings[i]));
+    }
+    const byClass = new Map<string, { emb: Float32Array[]; vec: Float32Array[] }>();
+    for (const r of refs) {
+      const entry = byClass.get(r.class) ?? { emb: [], vec: [] };
+      entry.emb.push(embeddingOf.get(r.id) ?? r.embedding!);
+      entry.vec.push(r.vector);
+      byClass.set(r.class, entry);
+    }
+    return byClass;
+  }
+
   /** At first start: a demo library from generated benchmark spectra (train split), unless classes exist. */
   async ensureDemo(options: DemoLibraryOptions): Promise<boolean> {
     if (this.store.listClasses().length > 0) return false;
+    // Generated, embedded and stored in a call of its own, so its spectra are garbage before load() reads them back.
+    await this.storeDemoReferences(options);
+    await this.load();
+    logPhaseMemory(this.log, 'demo: library loaded');
+    return true;
+  }
+
+  private async storeDemoReferences(options: DemoLibraryOptions): Promise<void> {
     const { loadDefinition, generateRandomSplit } = await import('../core/benchmark/index.ts');
     const def = loadDefinition('benchmark');
     const classes = options.classes === 'all' ? def.classes.map((_, i) => i) : [...options.classes];
@@ -163,9 +185,6 @@ export class LibraryService {
     }
     this.log.info({ classes: classes.length, perClass: options.perClass, ms: Date.now() - started }, 'built the demo library from generated benchmark spectra');
     logPhaseMemory(this.log, 'demo: stored');
-    await this.load();
-    logPhaseMemory(this.log, 'demo: library loaded');
-    return true;
   }
 
   /**
