@@ -14,12 +14,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs as parseNodeArgs } from 'node:util';
-import { generateRandomSplit, generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
-import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
-import { embedRows } from '../core/encoder/model-files.ts';
-import { initEngine } from '../core/engine/index.ts';
+import { generateRandomSplit, generateTestLikeSplit, generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
+import '../core/encoder/architectures.ts';
+import { buildEncoderModel, embeddingDim, getArchitecture } from '../core/encoder/architectures.ts';
+import { BENCHMARK_GRID, embedRows, INPUT_PREPROCESSING, loadModelDir, MODEL_FORMAT, saveModelDir } from '../core/encoder/model-files.ts';
+import { concatEmbeddings, ruleAccuracies, type Embedded } from './challenge-rules.ts';
+import { initEngine, tf } from '../core/engine/index.ts';
 import { CHALLENGE_RECIPE, WHOLE_SPECTRUM_SHIFT, type ChallengeRecipe } from '../core/identify/protocols.ts';
-import { knnPredict, LIGHT_AUGMENT, NO_AUGMENT, train, type AugmentOptions } from '../core/training/index.ts';
+import { DEFAULT_AUGMENT, describeClasses, knnPredict, LIGHT_AUGMENT, NO_AUGMENT, train, type AugmentOptions, type TrainResult } from '../core/training/index.ts';
 
 interface Experiment {
   readonly id: string;
@@ -28,6 +30,8 @@ interface Experiment {
 }
 
 const OUT = 'bench/results/challenge.json';
+/** Test-like validation spectra per class (generateTestLikeSplit): 540 in all. */
+const TEST_LIKE_PER_CLASS = 20;
 /** The test split's variation: the whole spectrum moves +-30 points; a matching augmentation shifts at least that far. */
 const SHIFT_ONLY: AugmentOptions = WHOLE_SPECTRUM_SHIFT;
 const BASE: ChallengeRecipe = { arch: 'tiny', epochs: 3, augment: 'full' };
@@ -49,6 +53,11 @@ const EXPERIMENTS: readonly Experiment[] = [
   { id: 'wlm-lr5', what: 'wide-log-mild, 30 epochs, shift +-40, peak learning rate 5e-3', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, lr: 5e-3 } },
   { id: 'wlm-lr3-e60', what: 'wide-log-mild, 60 epochs, shift +-40, peak learning rate 3e-3', recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3 } },
   { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE)', recipe: CHALLENGE_RECIPE },
+  {
+    id: 'wlm-lr3-e60-tl',
+    what: 'wide-log-mild, 60 epochs, shift +-40, lr 3e-3, best epoch on the test-like validation split (20/class)',
+    recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3, validation: 'test-like', valPerClass: TEST_LIKE_PER_CLASS },
+  },
 ];
 
 const QUICK_EPOCHS = 2;
@@ -78,6 +87,8 @@ interface Row {
   /** Test accuracy of the nearest class centroid (mean train embedding), for comparison with kNN. */
   testCentroid: number;
   valCentroid: number;
+  /** Percent per decision rule (challenge-rules.ts) on the random val split, the test-like val split and the test split. */
+  rules?: Record<string, Record<string, number>>;
   quick: boolean;
   load: number[];
 }
@@ -91,9 +102,11 @@ function parseArgs(argv: string[]) {
       quick: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
       infer: { type: 'boolean', default: false },
+      eval: { type: 'string' },
+      'save-models': { type: 'string' },
     },
   });
-  const args = { only: values.only?.split(','), seed: Number(values.seed), quick: values.quick, list: values.list, infer: values.infer };
+  const args = { only: values.only?.split(','), seed: Number(values.seed), quick: values.quick, list: values.list, infer: values.infer, eval: values.eval?.split(','), saveModels: values['save-models'] };
   if (!Number.isSafeInteger(args.seed)) throw new Error('--seed must be an integer');
   return args;
 }
@@ -144,13 +157,15 @@ function normalizeRowsCopy(x: Float32Array, n: number, points: number): Float32A
   return out;
 }
 
-async function runExperiment(exp: Experiment, seed: number, quick: boolean, log: (m: string) => void): Promise<Row> {
+async function runExperiment(exp: Experiment, seed: number, quick: boolean, log: (m: string) => void, saveDir?: string): Promise<Row> {
   const def = loadDefinition('challenge');
   const classes = def.classes.map((_, i) => i);
   const trainSet = generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes });
-  const valSet = generateRandomSplit(def, { split: 'val', perClass: 10, seed, classes });
-  const testSet = generateTestSplit(def, { classes });
   const r = exp.recipe;
+  const randomVal = generateRandomSplit(def, { split: 'val', perClass: 10, seed, classes });
+  const testLike = generateTestLikeSplit(def, { perClass: TEST_LIKE_PER_CLASS, seed, classes });
+  const valSet = r.validation === 'test-like' ? testLike : randomVal;
+  const testSet = generateTestSplit(def, { classes });
   const epochs = quick ? Math.min(QUICK_EPOCHS, r.epochs) : r.epochs;
   const arch = getArchitecture(r.arch);
   log(`${exp.id}: training ${arch.name}, ${epochs} epochs, seed ${seed}`);
@@ -183,6 +198,17 @@ async function runExperiment(exp: Experiment, seed: number, quick: boolean, log:
     val[k] = accuracy(knnPredict(refs, result.trainData.y, valEmb, valSet.n, k), valSet.y);
     test[k] = accuracy(knnPredict(refs, result.trainData.y, testEmb, testSet.n, k), testSet.y);
   }
+  const refSet: Embedded = { emb: refs, y: result.trainData.y, n: result.trainData.n };
+  const rules: Row['rules'] = {};
+  for (const [name, set] of [['val', randomVal], ['testLike', testLike], ['test', testSet]] as const) {
+    const e = set === testSet ? testEmb : await embedRows(result.model, normalizeRowsCopy(set.x, set.n, points), set.n, points, dim);
+    rules[name] = ruleAccuracies(refSet, { emb: e, y: set.y, n: set.n }, dim);
+  }
+  if (saveDir) {
+    const dir = path.join(saveDir, `${exp.id}-seed${seed}${quick ? '-quick' : ''}`);
+    await saveChallengeModel(result, dir, seed, r);
+    log(`saved ${dir}`);
+  }
   const pred3 = knnPredict(refs, result.trainData.y, testEmb, testSet.n, 3);
   const testGroups: Record<string, number> = {};
   for (const g of GROUPS) testGroups[g.name] = accuracy(pred3, testSet.y, g.from, g.to);
@@ -201,11 +227,50 @@ async function runExperiment(exp: Experiment, seed: number, quick: boolean, log:
     testGroups,
     testCentroid: accuracy(centroidPredict(refs, result.trainData.y, testEmb, testSet.n, dim, classes.length), testSet.y),
     valCentroid: accuracy(centroidPredict(refs, result.trainData.y, valEmb, valSet.n, dim, classes.length), valSet.y),
+    rules,
     quick,
     load: os.loadavg().map((v) => Math.round(v * 10) / 10),
   };
   result.model.dispose();
   return row;
+}
+
+/** A model directory for a trained challenge encoder (bench:challenge --eval and `bench paper --encoder model` read it). */
+async function saveChallengeModel(result: TrainResult, dir: string, seed: number, r: ChallengeRecipe): Promise<void> {
+  const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  await saveModelDir(
+    result.model,
+    {
+      format: MODEL_FORMAT,
+      version: `challenge-${result.arch.name}-${path.basename(dir)}-${today}`,
+      createdAt: new Date().toISOString(),
+      architecture: result.arch,
+      embeddingDim: embeddingDim(result.arch),
+      inputGrid: BENCHMARK_GRID,
+      preprocessing: INPUT_PREPROCESSING,
+      engine: { backend: tf.getBackend(), tfjs: tf.version.tfjs },
+      training: {
+        description: result.trainData.description,
+        dataset: 'challenge',
+        perClass: 50,
+        classes: describeClasses(Array.from({ length: result.trainData.classCount }, (_, i) => i)),
+        classCount: result.trainData.classCount,
+        samples: result.trainData.n,
+        dataSha256: result.trainData.sha256,
+        seed,
+        epochs: result.epochsRun,
+        batch: r.batch ?? { p: 32, k: 4 },
+        learningRate: r.lr ?? 1e-3,
+        mining: r.mining ?? 'batch-all',
+        loss: 'cosine-distance triplet, margin 1, mean over triplets with loss > 0.3 (Vorozhtsov & Kitina 2024)',
+        augment: r.augment === 'full' ? { preset: 'full', ...DEFAULT_AUGMENT } : { preset: 'recipe', ...r.augment },
+        wallSeconds: Math.round(result.wallSeconds),
+        stoppedBecause: result.stoppedBecause,
+      },
+      metrics: { k: 3, valKnnAccuracy: result.bestValAccuracy },
+    },
+    dir,
+  );
 }
 
 function readRows(): Row[] {
@@ -224,6 +289,65 @@ function table(rows: readonly Row[]): string {
     );
   }
   return lines.join('\n');
+}
+
+
+/**
+ * Every decision rule on saved challenge encoders (model directories), each with the train split of its own seed
+ * as references, on the random validation split, the test-like validation split and the test split; with several
+ * directories also their ensemble (mean cosine). Writes bench/results/challenge-rules.json.
+ */
+async function evaluateSaved(dirs: readonly string[]): Promise<void> {
+  await initEngine({});
+  const def = loadDefinition('challenge');
+  const points = def.points;
+  const test = generateTestSplit(def);
+  const rows: Array<{ model: string; seed: number; split: string; acc: Record<string, number> }> = [];
+  const perModel: Array<{ seed: number; emb: Record<string, Float32Array>; dim: number }> = [];
+  for (const dir of dirs) {
+    const { model, card } = await loadModelDir(dir);
+    const seed = card.training?.seed ?? 1;
+    const sets = {
+      train: generateRandomSplit(def, { split: 'train', perClass: 50, seed }),
+      val: generateRandomSplit(def, { split: 'val', perClass: 10, seed }),
+      testLike: generateTestLikeSplit(def, { perClass: TEST_LIKE_PER_CLASS, seed }),
+      test,
+    };
+    const dim = card.embeddingDim;
+    const emb: Record<string, Float32Array> = {};
+    for (const [name, set] of Object.entries(sets)) emb[name] = await embedRows(model, normalizeRowsCopy(set.x, set.n, points), set.n, points, dim);
+    model.dispose();
+    perModel.push({ seed, emb, dim });
+    const refs: Embedded = { emb: emb.train, y: sets.train.y, n: sets.train.n };
+    for (const split of ['val', 'testLike', 'test'] as const) {
+      const acc = ruleAccuracies(refs, { emb: emb[split], y: sets[split].y, n: sets[split].n }, dim);
+      rows.push({ model: dir, seed, split, acc });
+    }
+  }
+  // Ensembles only make sense over encoders trained on the same train split (same seed).
+  const sameSeed = perModel.length > 1 && perModel.every((m) => m.seed === perModel[0].seed);
+  if (sameSeed) {
+    const seed = perModel[0].seed;
+    const sets = {
+      train: generateRandomSplit(def, { split: 'train', perClass: 50, seed }),
+      val: generateRandomSplit(def, { split: 'val', perClass: 10, seed }),
+      testLike: generateTestLikeSplit(def, { perClass: TEST_LIKE_PER_CLASS, seed }),
+      test,
+    };
+    const dim = perModel[0].dim * perModel.length;
+    const cat = (name: keyof typeof sets) => concatEmbeddings(perModel.map((m) => m.emb[name]), sets[name].n, perModel[0].dim);
+    const refs: Embedded = { emb: cat('train'), y: sets.train.y, n: sets.train.n };
+    for (const split of ['val', 'testLike', 'test'] as const) {
+      rows.push({ model: `ensemble of ${perModel.length}`, seed, split, acc: ruleAccuracies(refs, { emb: cat(split), y: sets[split].y, n: sets[split].n }, dim) });
+    }
+  }
+  const names = Object.keys(rows[0].acc);
+  console.log(`| model | seed | split | ${names.join(' | ')} |\n| --- | --- | --- |${names.map(() => ' --- |').join('')}`);
+  for (const r of rows) console.log(`| ${r.model} | ${r.seed} | ${r.split} | ${names.map((n) => r.acc[n].toFixed(1)).join(' | ')} |`);
+  const out = 'bench/results/challenge-rules.json';
+  const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as { rows: typeof rows }).rows : [];
+  const merged = [...previous.filter((p) => !rows.some((r) => r.model === p.model && r.split === p.split && r.seed === p.seed)), ...rows];
+  writeFileSync(out, JSON.stringify({ note: 'percent correct per decision rule (bench/challenge-rules.ts); refs = the seed\'s train split', rows: merged }, null, 2) + '\n');
 }
 
 const INFER_ARCHS = ['tiny', 'wide', 'deep', 'tiny-log', 'wide-log', 'wide-log-mild'] as const;
@@ -261,6 +385,10 @@ async function main(): Promise<void> {
     await inferenceTable();
     return;
   }
+  if (args.eval) {
+    await evaluateSaved(args.eval);
+    return;
+  }
   if (args.list) {
     for (const e of EXPERIMENTS) console.log(`${e.id}: ${e.what}`);
     return;
@@ -272,7 +400,7 @@ async function main(): Promise<void> {
   const engine = await initEngine({ logger: log });
   log(`backend ${engine.backend}`);
   for (const exp of chosen) {
-    const row = await runExperiment(exp, args.seed, args.quick, log);
+    const row = await runExperiment(exp, args.seed, args.quick, log, args.saveModels);
     log(`${exp.id}: val ${row.val[3].toFixed(2)} %, test ${row.test[3].toFixed(2)} % (k=3), centroid ${row.testCentroid.toFixed(2)} %`);
     // Re-read before writing: other runs of this script may have added rows meanwhile.
     const rows = readRows().filter((r) => !(r.id === row.id && r.seed === row.seed && r.quick === row.quick));

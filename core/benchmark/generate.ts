@@ -132,6 +132,49 @@ export function generateRandomSplit(def: BenchmarkDefinition, opts: RandomSplitO
   });
 }
 
+export interface TestLikeSplitOptions {
+  perClass: number;
+  seed: number;
+  /** Class indices to generate, in this order; all classes when absent. */
+  classes?: number[];
+}
+
+/** Split tag of the test-like stream, apart from train (1) and val (2). */
+const TEST_LIKE_TAG = 3;
+
+/**
+ * A validation split with the test split's kind of variation, drawn at random (not the test split): each sample is
+ * the class definition itself with the whole spectrum shifted by an integer uniform in [-s, s] and every height
+ * below 1.0 changed by one common delta uniform in [-h, h) (s, h: the class's test shift and height change,
+ * variants.ts), blurred at the test sigma. The random train/val splits instead jitter every peak independently by
+ * up to 50 points and draw sigma from [2, 5), so they cannot tell which training recipes or decision rules hold up
+ * under the test's variation (docs/RESULTS-CHALLENGE.md); this split can, without using a test spectrum.
+ */
+export function generateTestLikeSplit(def: BenchmarkDefinition, opts: TestLikeSplitOptions): Dataset {
+  const { perClass, seed } = opts;
+  if (!Number.isInteger(perClass) || perClass < 1) {
+    throw new SpectrumInputError('bad-per-class', `per-class count must be a positive integer, got ${perClass}`, { field: 'perClass' });
+  }
+  if (!Number.isSafeInteger(seed)) {
+    throw new SpectrumInputError('bad-seed', `seed must be an integer, got ${seed}`, { field: 'seed' });
+  }
+  const { points } = def;
+  return buildSplit(def, resolveClasses(def, opts.classes), perClass, function* (c) {
+    const rng = deriveRng(seed, NAME_TAG[def.name], TEST_LIKE_TAG, c);
+    const { peakPositions, peakHeights } = def.classes[c];
+    const plan = testVariantPlan(def.name, c);
+    for (let j = 0; j < perClass; j++) {
+      const shift = rng.int(-plan.positionShift, plan.positionShift + 1);
+      const delta = rng.uniform(-plan.heightChange, plan.heightChange);
+      yield {
+        positions: peakPositions.map((p) => clip(p + shift, 0, points - 1)),
+        heights: peakHeights.map((h) => (h === 1 ? h : clip(h + delta, 0, RANDOM_VARIATION.maxHeight))),
+        sigma: TEST_SIGMA,
+      };
+    }
+  });
+}
+
 /** Class-major rows: each class's samples, in order, blurred into x. */
 function buildSplit(def: BenchmarkDefinition, classes: number[], perClass: number, samplesOf: (c: number) => Iterable<Sample>): Dataset {
   const { points } = def;
