@@ -10,7 +10,7 @@ import { SpectrumInputError } from '../errors.ts';
 import { registerWasmOverrides } from './wasm/register.ts';
 
 export { tf };
-export { setFastPathsEnabled, setLeanReductionGradientsEnabled, setWasmOverridesEnabled } from './wasm/register.ts';
+export { setFastPathsEnabled, setLeanReductionGradientsEnabled, setTrainingFastPathsEnabled, setWasmOverridesEnabled } from './wasm/register.ts';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
 import { fusedBatchNormConfig } from './batch-norm.ts';
+import { batchNormTrainingConfigs, installFusedBatchNormTraining, setFusedBatchNormTrainingEnabled } from './batch-norm-training.ts';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, setSimdFilterGradEnabled } from './conv2d-backprop.ts';
 import { identityConfig } from './identity.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
@@ -37,7 +38,11 @@ export function registerWasmOverrides(): string[] {
   ];
   const stock = ours.map((c) => tf.getKernel(c.kernelName, BACKEND)).filter((c): c is KernelConfig => c !== undefined);
   ours.forEach(replaceKernel);
-  registered = { names: [...ours.map((c) => c.kernelName), ...registerLeanGradients(BACKEND)], ours, stock };
+  // Kernels of our own (no stock counterpart), called by our training paths only.
+  const added = batchNormTrainingConfigs(BACKEND);
+  added.forEach(replaceKernel);
+  installFusedBatchNormTraining();
+  registered = { names: [...ours.map((c) => c.kernelName), ...added.map((c) => c.kernelName), ...registerLeanGradients(BACKEND), 'BatchNormalization layer (training call)'], ours, stock };
   return registered.names;
 }
 
@@ -50,6 +55,7 @@ export function setWasmOverridesEnabled(enabled: boolean): void {
   for (const c of registered.ours) if (tf.getKernel(c.kernelName, BACKEND)) tf.unregisterKernel(c.kernelName, BACKEND);
   for (const c of enabled ? registered.ours : registered.stock) tf.registerKernel(c);
   setLeanGradientsEnabled(enabled);
+  setTrainingFastPathsEnabled(enabled);
 }
 
 /**
@@ -62,4 +68,13 @@ export function setFastPathsEnabled(on: boolean): void {
   setSimdMaxPoolGradEnabled(on);
   setSimdTransposeEnabled(on);
   setSimdFilterGradEnabled(on);
+  setTrainingFastPathsEnabled(on);
+}
+
+/**
+ * For before/after benchmarks in one run: false turns off only the training paths added in session 5 (fused
+ * training batch norm, SIMD LeakyReLU and AdamW), so the kernels behave as at the end of session 4.
+ */
+export function setTrainingFastPathsEnabled(on: boolean): void {
+  setFusedBatchNormTrainingEnabled(on);
 }

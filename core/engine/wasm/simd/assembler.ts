@@ -59,21 +59,33 @@ export const op = {
   i32LtU: (): Bytes => [0x49],
   i32Eqz: (): Bytes => [0x45],
   i32GtU: (): Bytes => [0x4b],
+  i32And: (): Bytes => [0x71],
+  /** The bits of an i32 as an f32 (float parameters travel as their bit patterns: every parameter is an i32). */
+  f32ReinterpretI32: (): Bytes => [0xbe],
   /** [a, b, cond] -> cond ? a : b */
   select: (): Bytes => [0x1b],
   v128Load: (offset = 0): Bytes => [...simd(0x00), ...memarg(offset)],
   v128Store: (offset = 0): Bytes => [...simd(0x0b), ...memarg(offset)],
+  /** Loads one f32 and splats it to four lanes. */
+  v128Load32Splat: (offset = 0): Bytes => [...simd(0x09), ...memarg(offset)],
   /** i8x16.shuffle picking four 32-bit lanes (0-3 from the first operand, 4-7 from the second). */
   shuffle32: (lanes: readonly [number, number, number, number]): Bytes => [...simd(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
   i32x4Splat: (): Bytes => simd(0x11),
   f32x4Splat: (): Bytes => simd(0x13),
   f32Const: (v: number): Bytes => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)],
   i32x4Eq: (): Bytes => simd(0x37),
+  f32x4Lt: (): Bytes => simd(0x43),
   f32x4Gt: (): Bytes => simd(0x44),
   v128And: (): Bytes => simd(0x4e),
   v128Bitselect: (): Bytes => simd(0x52),
   f32x4Add: (): Bytes => simd(0xe4),
+  f32x4Sub: (): Bytes => simd(0xe5),
   f32x4Mul: (): Bytes => simd(0xe6),
+  f32x4Div: (): Bytes => simd(0xe7),
+  f32x4Sqrt: (): Bytes => simd(0xe3),
+  f64x2Add: (): Bytes => simd(0xf0),
+  /** Lanes 0 and 1 of an f32x4 widened to an f64x2. */
+  f64x2PromoteLowF32x4: (): Bytes => simd(0x5f),
 };
 
 export interface FunctionDef {

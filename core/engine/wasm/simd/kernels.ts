@@ -7,6 +7,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { assemble, type Bytes, I32, op, V128 } from './assembler.ts';
+import { bindTrainingKernels, TRAINING_FUNCTIONS, type TrainingSimdKernels } from './training-kernels.ts';
 
 export interface SimdKernels {
   /**
@@ -27,6 +28,8 @@ export interface SimdKernels {
    * `chunk` positions are processed per pass over the dW tiles.
    */
   filterGrad(x: number, dy: number, dw: number, n: number, w: number, cin: number, wo: number, rows: number, cout: number, chunk: number): void;
+  /** Batch-norm training, LeakyReLU and AdamW kernels (simd/training-kernels.ts). */
+  readonly training: TrainingSimdKernels;
 }
 
 // Parameter and local indices of poolGrad.
@@ -187,6 +190,7 @@ export const SIMD_MODULE_BYTES = assemble([
   { name: 'poolGrad', params: 6, locals: [I32, I32, I32, I32, V128, V128, V128, V128, V128], body: poolGradBody },
   { name: 'transposeOuter', params: 5, locals: [I32, I32, I32, I32, I32, I32, I32, ...Array<number>(8).fill(V128)], body: transposeOuterBody },
   { name: 'filterGrad', params: 10, locals: [...Array<number>(10).fill(I32), ...Array<number>(12).fill(V128)], body: filterGradBody },
+  ...TRAINING_FUNCTIONS,
 ]);
 
 const cache = new WeakMap<object, SimdKernels | null>();
@@ -208,7 +212,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
     const poolGrad = instance.exports.poolGrad as (x: number, dy: number, dx: number, windows: number, cb: number, k: number) => void;
     const transposeOuter = instance.exports.transposeOuter as SimdKernels['transposeOuter'];
     const filterGrad = instance.exports.filterGrad as SimdKernels['filterGrad'];
-    kernels = { poolGrad: (x, dy, dx, windows, c, k) => poolGrad(x, dy, dx, windows, c * 4, k), transposeOuter, filterGrad };
+    kernels = { poolGrad: (x, dy, dx, windows, c, k) => poolGrad(x, dy, dx, windows, c * 4, k), transposeOuter, filterGrad, training: bindTrainingKernels(instance.exports) };
   }
   cache.set(backend, kernels);
   return kernels ?? undefined;
