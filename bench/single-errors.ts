@@ -39,7 +39,8 @@ const { values: args } = parseArgs({
     /**
      * Queries: 'test' (the benchmark's test split) or 'val-shifted' (the val split, 10 per class from the training
      * distribution, each moved wholesale by a random whole shift within +-40 points, the training's shift
-     * augmentation): settings are chosen on the latter, then the test figure is read once.
+     * augmentation), or 'test-like' (the generator's test-like validation split): settings are chosen on these,
+     * then the test figure is read once.
      */
     queries: { type: 'string', default: 'test' },
     /** Only the k = 3 vote and the pair decisions (fast iteration). */
@@ -85,7 +86,16 @@ if (args.queries === 'val-shifted') {
     }
   }
   test = { ...val, x };
-} else if (args.queries !== 'test') throw new Error(`--queries test|val-shifted, got ${args.queries}`);
+} else if (args.queries === 'test-like') {
+  // The generator's test-like validation split (class definitions with random whole shifts and height changes of
+  // the test's size, not the test split), where the generator has it.
+  const benchmark = (await import('../core/benchmark/index.ts')) as Record<string, unknown>;
+  const testLike = benchmark.generateTestLikeSplit as ((d: typeof def, o: { perClass: number; seed: number; classes: number[] }) => Dataset) | undefined;
+  if (!testLike) throw new Error('this build has no generateTestLikeSplit');
+  const valDef = protocol === 'challenge' ? loadDefinition('challenge') : def;
+  const valClasses = protocol === 'unseen' ? range(400, 500) : protocol === 'challenge' ? range(0, 27) : range(0, 500);
+  test = testLike(valDef, { perClass: 10, seed, classes: valClasses });
+} else if (args.queries !== 'test') throw new Error(`--queries test|val-shifted|test-like, got ${args.queries}`);
 const queryKey = args.queries === 'test' ? '' : `-${args.queries}-s${seed}`;
 const trainN = normalizeRows(train);
 const testN = normalizeRows(test);

@@ -13,7 +13,12 @@ import { findPeaks, peakLogLikelihood, peakTemplate, pooledModel, type Peak, typ
 export interface PairDecisionOptions {
   /** Largest whole-spectrum shift of a query against the references, in grid points (default 40, as the training's). */
   readonly maxShift?: number;
-  /** Spread of that shift in grid points (default 20): how much a whole shift costs against per-peak jitter. */
+  /**
+   * Spread of that shift in grid points: how much a whole shift costs against per-peak jitter. Default maxShift / sqrt(3),
+   * the standard deviation of a shift uniform within +-maxShift (the training's shift augmentation). Chosen on
+   * validation spectra, not the test split (docs/RESULTS.notes.md): 10-40 points tie, a flat cost (any shift free)
+   * loses where two classes differ only by where their peaks sit.
+   */
   readonly shiftSpread?: number;
   /** 'library' (default): only pairs whose references overlap in embedding space; 'always': any top two. */
   readonly gate?: 'library' | 'always';
@@ -117,7 +122,8 @@ export function decideConfusablePair(
   if (!ta || !tb) return unchanged;
   const peaks = queryPeaks ?? findPeaks(spectrum);
   if (!peaks.length) return unchanged;
-  const model = pooledModel(ta, tb, { maxShift: options.maxShift ?? 40, shiftSpread: options.shiftSpread ?? 20 });
+  const maxShift = options.maxShift ?? 40;
+  const model = pooledModel(ta, tb, { maxShift, shiftSpread: options.shiftSpread ?? maxShift / Math.sqrt(3) });
   const margin = peakLogLikelihood(ta, peaks, model) - peakLogLikelihood(tb, peaks, model);
   if (margin >= 0) return { ranking, decided: true, swapped: false, margin };
   return { ranking: [second, first, ...ranking.slice(2)], decided: true, swapped: true, margin };
