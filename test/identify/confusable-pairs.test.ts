@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classPeakTemplate, confusable, decideConfusablePair } from '../../core/identify/confusable-pairs.ts';
 import { identify } from '../../core/identify/identify.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/library.ts';
 import { jitteredReferences, spectrumOf } from './peak-spectra.ts';
 import { gaussian, unit } from './synthetic.ts';
 import { mulberry32 } from '../../core/identify/calibration.ts';
@@ -60,6 +60,23 @@ describe('confusable pairs', () => {
     expect(library.spectraOf('A')).toBeNull();
     expect(classPeakTemplate(library, 'A')?.peaks).toHaveLength(2);
     expect(classPeakTemplate(buildLibrary(false).library, 'A')).toBeNull();
+  });
+
+  it('rebuilds the peak lists of a saved library that kept its spectra, and adds those of later references', () => {
+    const { library } = buildLibrary();
+    const kept = new ReferenceLibrary({ dim: DIM, points: POINTS, modelVersion: 'test' });
+    const spectra = jitteredReferences(DEFS.A.positions, DEFS.A.heights, 4, 7);
+    const x = new Float32Array(4 * POINTS);
+    spectra.forEach((s, r) => x.set(s, r * POINTS));
+    const e = library.embeddingsOf('A').slice(0, 4 * DIM);
+    kept.addReferences('A', e, x, true);
+    const restored = deserializeLibrary(serializeLibrary(kept));
+    expect(restored.peaksOf('A')).toEqual(kept.peaksOf('A'));
+    expect(restored.peaksOf('A')).toHaveLength(4);
+    restored.addReferences('A', e.slice(0, DIM), x.slice(0, POINTS), false);
+    expect(restored.peaksOf('A')).toHaveLength(5);
+    restored.addReferences('A', e.slice(0, DIM));
+    expect(restored.peaksOf('A')).toBeNull();
   });
 
   it('decides a confusable top pair by the peaks, whichever of the two the kNN put first', () => {
