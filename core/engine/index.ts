@@ -10,6 +10,7 @@ import { SpectrumInputError } from '../errors.ts';
 import { registerWasmOverrides } from './wasm/register.ts';
 
 export { tf };
+export { adamwUpdate, type AdamWStep } from './wasm/elementwise-training.ts';
 export { setFastPathsEnabled, setLeanReductionGradientsEnabled, setTrainingFastPathsEnabled, setWasmOverridesEnabled } from './wasm/register.ts';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';

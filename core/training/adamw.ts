@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamwUpdate } from '../engine/index.ts';
 
 /**
  * Adam with decoupled weight decay (Loshchilov & Hutter, AdamW). Ours rather than tf.train.adam because the
@@ -50,11 +51,21 @@ export class AdamW {
         if (!g) return;
         const m = this.moment(this.m, i, variable);
         const v = this.moment(this.v, i, variable);
+        const decay = this.weightDecay > 0 && KERNEL_NAME.test(variable.name) ? this.weightDecay : 0;
+        // One SIMD pass on wasm (core/engine); the same formula composed of tfjs ops everywhere else.
+        const fused = adamwUpdate(variable, g, m, v, { beta1: b1, beta2: b2, epsilon: this.epsilon, correction1, correction2, lr, weightDecay: decay });
+        if (fused) {
+          const [nextW, nextM, nextV] = fused;
+          m.assign(nextM);
+          v.assign(nextV);
+          variable.assign(nextW);
+          return;
+        }
         m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
         const update = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), this.epsilon));
         let next = tf.sub(variable, tf.mul(update, lr));
-        if (this.weightDecay > 0 && KERNEL_NAME.test(variable.name)) next = tf.sub(next, tf.mul(variable, lr * this.weightDecay));
+        if (decay > 0) next = tf.sub(next, tf.mul(variable, lr * decay));
         variable.assign(next);
       });
     });

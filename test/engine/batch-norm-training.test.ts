@@ -58,7 +58,9 @@ function layerTraining(c: Case, seed: number): tf.Tensor[] {
     y = tf.keep(layer.apply(x, { training: true }) as tf.Tensor);
     return tf.sum(tf.mul(y, r));
   }, [x, gamma, beta]);
-  tf.tidy(() => layer.apply(x, { training: true }));
+  tf.tidy(() => {
+    layer.apply(x, { training: true });
+  });
   const [, , movingMean, movingVariance] = layer.getWeights().map((w) => tf.clone(w));
   const out = [y!, grads[x.name], grads[gamma.name], grads[beta.name], movingMean, movingVariance];
   x.dispose();

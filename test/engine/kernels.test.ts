@@ -18,7 +18,7 @@ const tensor = (shape: number[], seed: number, range?: { lo: number; hi: number 
 
 describe('engine registration', () => {
   it('registers our overrides on wasm only', () => {
-    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm', 'Sum', 'Mean', 'Transpose'];
+    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm', 'Sum', 'Mean', 'Transpose', 'LeakyRelu'];
     for (const name of ours) {
       expect(tf.getKernel(name, 'wasm')?.kernelFunc.name, name).toBe('kernelFunc');
       expect(tf.getKernel(name, 'cpu')?.kernelFunc.name, name).not.toBe('kernelFunc');

@@ -5,11 +5,13 @@
  * - FusedBatchNorm: tfjs-core tiles 1/sqrt(var) to the full tensor size (wasm Tile is slow) and recomputes
  *   (x - mean) and dy * scale several times. Here: two reductions (sum dy, sum dy*(x-mean)) and one multiply give all
  *   five gradients.
- * - LeakyRelu: tfjs-core builds a bool mask, a scaled copy and a select (three full passes); dy * step(x, alpha) is
- *   two, and step's x > 0 ? 1 : alpha is the same rule as the mask's (alpha at x = 0).
+ * - LeakyRelu: tfjs-core builds a bool mask, a scaled copy and a select (three full passes); our SIMD kernel
+ *   (elementwise-training.ts) is one, else dy * step(x, alpha) is two, and step's x > 0 ? 1 : alpha is the same
+ *   rule as the mask's (alpha at x = 0).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
+import { leakyReluGradient } from './elementwise-training.ts';
 
 type GradFunc = GradConfig['gradFunc'];
 
@@ -72,7 +74,7 @@ const leanBatchNorm: GradFunc = (dy, saved, attrs: NamedAttrMap) => {
 const leanLeakyRelu: GradFunc = (dy, saved, attrs: NamedAttrMap) => {
   const [x] = saved;
   const alpha = attrs.alpha as number;
-  return { x: () => tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
+  return { x: () => leakyReluGradient(x, dy as tf.Tensor, alpha) ?? tf.mul(dy as tf.Tensor, tf.step(x, alpha)) };
 };
 
 /** dy of a reduction, reshaped so that it broadcasts over the reduced axes of x. */

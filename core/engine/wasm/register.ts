@@ -8,6 +8,7 @@ import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
 import { fusedBatchNormConfig } from './batch-norm.ts';
 import { batchNormTrainingConfigs, installFusedBatchNormTraining, setFusedBatchNormTrainingEnabled } from './batch-norm-training.ts';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, setSimdFilterGradEnabled } from './conv2d-backprop.ts';
+import { elementwiseTrainingConfigs, leakyReluConfig, setSimdElementwiseEnabled } from './elementwise-training.ts';
 import { identityConfig } from './identity.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
 export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
@@ -35,11 +36,12 @@ export function registerWasmOverrides(): string[] {
     sumConfig(BACKEND),
     meanConfig(BACKEND),
     transposeConfig(BACKEND),
+    leakyReluConfig(BACKEND),
   ];
   const stock = ours.map((c) => tf.getKernel(c.kernelName, BACKEND)).filter((c): c is KernelConfig => c !== undefined);
   ours.forEach(replaceKernel);
   // Kernels of our own (no stock counterpart), called by our training paths only.
-  const added = batchNormTrainingConfigs(BACKEND);
+  const added = [...batchNormTrainingConfigs(BACKEND), ...elementwiseTrainingConfigs(BACKEND)];
   added.forEach(replaceKernel);
   installFusedBatchNormTraining();
   registered = { names: [...ours.map((c) => c.kernelName), ...added.map((c) => c.kernelName), ...registerLeanGradients(BACKEND), 'BatchNormalization layer (training call)'], ours, stock };
@@ -77,4 +79,5 @@ export function setFastPathsEnabled(on: boolean): void {
  */
 export function setTrainingFastPathsEnabled(on: boolean): void {
   setFusedBatchNormTrainingEnabled(on);
+  setSimdElementwiseEnabled(on);
 }
