@@ -1,26 +1,71 @@
 /**
- * `npm run bench:train-infer-ab`: one model per architecture in one process, our fast paths switched on and off in
+ * `npm run bench:train-infer-ab`: one model per architecture in one process, our newer paths switched on and off in
  * turn (on, off, on, off), inference timed alone and right after training steps, and the step; so the train/infer
  * ratio is taken against the same model's steady inference, not against an inference measured on another model build
  * (bench:train measures each engine on its own build, and its 'wasm-before' inference read faster for seed and lite
- * in some runs, an artefact this bench does not show). Prints a table, writes bench/results/train-infer-ab.json.
- * Usage: npm run bench:train-infer-ab [-- --arch seed,lite,tiny]
+ * in some runs, an artefact this bench does not show). Each time is taken on the wall clock and on this process's CPU
+ * time (process.cpuUsage: at a high machine load the wall time of a long step counts other processes' slices).
+ *
+ * --compare session5 (default): off = without session 5's training paths (fused training batch norm, SIMD LeakyReLU
+ * and AdamW), i.e. the kernels at the end of session 4. --compare session4: off = also without session 4's fast
+ * paths (setFastPathsEnabled(false)). Prints a table, writes bench/results/train-infer-ab.json.
+ * Usage: npm run bench:train-infer-ab [-- --arch seed,lite,tiny] [--compare session5|session4] [--out FILE]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
-import { initEngine, setFastPathsEnabled, tf } from '../core/engine/index.ts';
+import { initEngine, setFastPathsEnabled, setTrainingFastPathsEnabled, tf } from '../core/engine/index.ts';
 import { AdamW } from '../core/training/adamw.ts';
 import { PAPER_LOSS } from '../core/training/loss.ts';
 import { trainStep } from '../core/training/step.ts';
 
-const { values } = parseArgs({ options: { arch: { type: 'string', default: 'seed,lite,tiny' } } });
+const { values } = parseArgs({
+  options: {
+    arch: { type: 'string', default: 'seed,lite,tiny' },
+    compare: { type: 'string', default: 'session5' },
+    out: { type: 'string', default: 'bench/results/train-infer-ab.json' },
+  },
+});
+if (values.compare !== 'session5' && values.compare !== 'session4') throw new Error(`--compare must be session5 or session4, got ${values.compare}`);
+const setPaths = values.compare === 'session5' ? setTrainingFastPathsEnabled : setFastPathsEnabled;
+const offLabel = values.compare === 'session5' ? 'off (end of session 4)' : 'off (before session 4)';
+
 const BATCH = 64;
 await initEngine({ backend: 'wasm' });
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-const rows: Array<{ arch: string; fastPaths: boolean; inferAloneMs: number; inferAfterStepsMs: number; stepMs: number; ratio: number }> = [];
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+/** ms per spectrum on both clocks. */
+function timed(fn: () => void): Timing {
+  const w = performance.now();
+  const c = cpuMs();
+  fn();
+  return { wall: (performance.now() - w) / BATCH, cpu: (cpuMs() - c) / BATCH };
+}
+const medianOf = (ts: Timing[]): Timing => ({ wall: median(ts.map((t) => t.wall)), cpu: median(ts.map((t) => t.cpu)) });
+
+interface Row {
+  arch: string;
+  paths: 'on' | 'off';
+  inferAloneMs: number;
+  inferAfterStepsMs: number;
+  stepMs: number;
+  ratio: number;
+  inferCpuMs: number;
+  stepCpuMs: number;
+  ratioCpu: number;
+}
+const rows: Row[] = [];
 const loadBefore = os.loadavg();
+const started = Date.now();
 for (const name of values.arch.split(',')) {
   const arch = getArchitecture(name);
   const model = buildEncoderModel(arch, 1);
@@ -29,33 +74,39 @@ for (const name of values.arch.split(',')) {
   const labels = Int32Array.from({ length: BATCH }, (_, i) => Math.floor(i / 4));
   const optimizer = new AdamW({ weightDecay: 1e-4 });
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const infer = () => {
-    const t = performance.now();
-    tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync());
-    return (performance.now() - t) / BATCH;
-  };
-  const step = () => {
-    const t = performance.now();
-    trainStep({ model, trainable, optimizer, x: xv, points: arch.inputPoints, labels, loss: { ...PAPER_LOSS, mining: 'batch-all' }, lr: 1e-4 });
-    return (performance.now() - t) / BATCH;
-  };
-  for (const fastPaths of [true, false, true, false]) {
-    setFastPathsEnabled(fastPaths);
+  const infer = () => timed(() => tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync()));
+  const step = () => timed(() => trainStep({ model, trainable, optimizer, x: xv, points: arch.inputPoints, labels, loss: { ...PAPER_LOSS, mining: 'batch-all' }, lr: 1e-4 }));
+  for (const on of [true, false, true, false]) {
+    setPaths(on);
     infer();
     step();
-    const alone = median([infer(), infer(), infer(), infer(), infer()]);
-    const st = median([step(), step(), step()]);
-    const after = median([infer(), infer(), infer()]);
-    rows.push({ arch: name, fastPaths, inferAloneMs: alone, inferAfterStepsMs: after, stepMs: st, ratio: st / alone });
+    const alone = medianOf([infer(), infer(), infer(), infer(), infer()]);
+    const st = medianOf([step(), step(), step()]);
+    const after = medianOf([infer(), infer(), infer()]);
+    rows.push({
+      arch: name,
+      paths: on ? 'on' : 'off',
+      inferAloneMs: alone.wall,
+      inferAfterStepsMs: after.wall,
+      stepMs: st.wall,
+      ratio: st.wall / alone.wall,
+      inferCpuMs: alone.cpu,
+      stepCpuMs: st.cpu,
+      ratioCpu: st.cpu / alone.cpu,
+    });
   }
-  setFastPathsEnabled(true);
+  setPaths(true);
   x.dispose();
   optimizer.dispose();
   model.dispose();
 }
-console.log('| arch | fast paths | infer ms/spectrum (alone) | infer after steps | train step ms/spectrum | step / infer |');
-console.log('| --- | --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.arch} | ${r.fastPaths ? 'on' : 'off'} | ${r.inferAloneMs.toFixed(2)} | ${r.inferAfterStepsMs.toFixed(2)} | ${r.stepMs.toFixed(2)} | ${r.ratio.toFixed(2)}x |`);
-mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/train-infer-ab.json', JSON.stringify({ when: new Date().toISOString(), batch: BATCH, loadBefore, loadAfter: os.loadavg(), rows }, null, 2) + '\n');
-console.log('wrote bench/results/train-infer-ab.json');
+const loadAfter = os.loadavg();
+console.log(`load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log('| arch | paths | infer ms/spectrum (alone) | infer after steps | train step ms/spectrum | step / infer (wall) | step / infer (CPU time) |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows) {
+  console.log(`| ${r.arch} | ${r.paths === 'on' ? 'on' : offLabel} | ${r.inferAloneMs.toFixed(2)} | ${r.inferAfterStepsMs.toFixed(2)} | ${r.stepMs.toFixed(2)} | ${r.ratio.toFixed(2)}x | ${r.ratioCpu.toFixed(2)}x |`);
+}
+mkdirSync(path.dirname(values.out), { recursive: true });
+writeFileSync(values.out, JSON.stringify({ when: new Date().toISOString(), batch: BATCH, compare: values.compare, off: offLabel, loadBefore, loadAfter, rows }, null, 2) + '\n');
+console.log(`wrote ${values.out}`);
