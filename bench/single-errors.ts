@@ -308,7 +308,8 @@ function evaluate(name: string, rank: Ranker, nb: { idx: Int32Array; sim: Float3
 
 const pairSettings: PairDecisionOptions[] = args.pairs!.split(',').filter(Boolean).map((t) => {
   const [gate, maxShift, shiftSpread] = t.split(':');
-  return { gate: gate === 'always' ? 'always' : 'library', maxShift: Number(maxShift), shiftSpread: Number(shiftSpread) };
+  if (gate !== 'always' && gate !== 'library' && gate !== 'farthest') throw new Error(`--pairs gate: library|farthest|always, got ${gate}`);
+  return { gate, maxShift: Number(maxShift), shiftSpread: Number(shiftSpread) };
 });
 let queryPeaks: Peak[][] | null = null;
 /**

@@ -20,8 +20,13 @@ export interface PairDecisionOptions {
    * loses where two classes differ only by where their peaks sit.
    */
   readonly shiftSpread?: number;
-  /** 'library' (default): only pairs whose references overlap in embedding space; 'always': any top two. */
-  readonly gate?: 'library' | 'always';
+  /**
+   * Which top pairs the peaks decide: 'library' (default) pairs whose reference clouds overlap in embedding space,
+   * a class reaching as far as its farthest reference or 2.25 standard deviations of its references' similarity
+   * below their mean, whichever is farther (about the farthest of 50 references, so a class with few references
+   * is not held to the few it has); 'farthest': its farthest reference only; 'always': any top two.
+   */
+  readonly gate?: 'library' | 'farthest' | 'always';
 }
 
 export interface PairDecision {
@@ -36,7 +41,7 @@ export interface PairDecision {
 
 interface PairCache {
   readonly templates: Map<string, PeakTemplate | null>;
-  readonly radius: Map<number, number>;
+  readonly radius: Map<string, number>;
   readonly confusable: Map<string, boolean>;
 }
 const caches = new WeakMap<LibraryMatrix, PairCache>();
@@ -60,17 +65,23 @@ export function classPeakTemplate(library: ReferenceLibrary, name: string): Peak
   return cache.templates.get(name) ?? null;
 }
 
-/** Lowest cosine of a class's own references to its centroid: how far the class reaches in embedding space. */
-function classRadius(matrix: LibraryMatrix, cache: PairCache, classIndex: number): number {
-  let r = cache.radius.get(classIndex);
+/** How far a class reaches in embedding space: a cosine to its centroid (see PairDecisionOptions.gate). */
+function classRadius(matrix: LibraryMatrix, cache: PairCache, classIndex: number, rule: 'library' | 'farthest'): number {
+  const key = `${rule}:${classIndex}`;
+  let r = cache.radius.get(key);
   if (r === undefined) {
-    r = Infinity;
     const { dim, embeddings, labels, centroids } = matrix;
+    const sims: number[] = [];
     for (let row = 0; row < labels.length; row++) {
-      if (labels[row] !== classIndex) continue;
-      r = Math.min(r, dot(embeddings, row * dim, centroids, classIndex * dim, dim));
+      if (labels[row] === classIndex) sims.push(dot(embeddings, row * dim, centroids, classIndex * dim, dim));
     }
-    cache.radius.set(classIndex, r);
+    r = Math.min(...sims);
+    if (rule === 'library' && sims.length > 1) {
+      const mean = sims.reduce((a, v) => a + v, 0) / sims.length;
+      const sd = Math.sqrt(sims.reduce((a, v) => a + (v - mean) ** 2, 0) / (sims.length - 1));
+      r = Math.min(r, mean - 2.25 * sd);
+    }
+    cache.radius.set(key, r);
   }
   return r;
 }
@@ -86,17 +97,17 @@ function reachInto(matrix: LibraryMatrix, from: number, to: number): number {
 }
 
 /**
- * Two classes are confusable when a reference of one lies within the other's own reach around its centroid (as
- * close to it as that class's farthest reference): their reference clouds overlap, so the kNN vote between them is
- * close to chance. Symmetric, from the library alone.
+ * Two classes are confusable when a reference of one lies within the other's own reach around its centroid
+ * (classRadius): their reference clouds overlap, so the kNN vote between them is close to chance. Symmetric, from
+ * the library alone.
  */
-export function confusable(library: ReferenceLibrary, a: number, b: number): boolean {
+export function confusable(library: ReferenceLibrary, a: number, b: number, rule: 'library' | 'farthest' = 'library'): boolean {
   const matrix = library.matrix();
   const cache = cacheFor(matrix);
-  const key = a < b ? `${a}:${b}` : `${b}:${a}`;
+  const key = `${rule}:${a < b ? `${a}:${b}` : `${b}:${a}`}`;
   let v = cache.confusable.get(key);
   if (v === undefined) {
-    v = reachInto(matrix, b, a) >= classRadius(matrix, cache, a) || reachInto(matrix, a, b) >= classRadius(matrix, cache, b);
+    v = reachInto(matrix, b, a) >= classRadius(matrix, cache, a, rule) || reachInto(matrix, a, b) >= classRadius(matrix, cache, b, rule);
     cache.confusable.set(key, v);
   }
   return v;
@@ -116,7 +127,8 @@ export function decideConfusablePair(
   const unchanged: PairDecision = { ranking, decided: false, swapped: false };
   if (ranking.length < 2 || !spectrum || spectrum.length !== library.points) return unchanged;
   const [first, second] = ranking;
-  if ((options.gate ?? 'library') === 'library' && !confusable(library, first.classIndex, second.classIndex)) return unchanged;
+  const gate = options.gate ?? 'library';
+  if (gate !== 'always' && !confusable(library, first.classIndex, second.classIndex, gate)) return unchanged;
   const ta = classPeakTemplate(library, first.class);
   const tb = classPeakTemplate(library, second.class);
   if (!ta || !tb) return unchanged;
