@@ -1,6 +1,6 @@
 /**
  * npm run bench:mixtures -- --model DIR [--components 2,3,4] [--limit N] [--classes 500] [--methods LIST] [--no-full]
- *   [--false-mixture] [--unknown]
+ *   [--false-mixture] [--unknown] [--unknown-library N]
  *
  * Mixture search methods side by side on the SAME mixtures, as protocols.ts `mixtures()` builds them: encoder from
  * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
@@ -13,7 +13,8 @@
  * after the libraries, after warming the templates, and the peak RSS of the query loops (process.resourceUsage).
  * --unknown: mixtures of m library classes against the same plus one class absent from the library (the next L
  * classes), asked for m components: how often identify() reports unknownComponent, and the AUROC of the unexplained
- * share.
+ * share, with the threshold calibrated both ways (source 'references', before, and 'templates'); --unknown-library N
+ * runs it on a library of classes 0..N-1 (absent classes N..2N-1, at most 499).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,7 @@ import { calibrationFor, identify } from '../core/identify/identify.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { beamMixtureSearch } from '../core/identify/mixture.ts';
 import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture-spectral.ts';
-import { unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
+import { calibrateUnexplained, unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
 import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
 
 interface Args {
@@ -44,6 +45,8 @@ interface Args {
   falseMixture?: boolean;
   shortlist?: number;
   unknown?: boolean;
+  /** --unknown with a library of classes 0..N-1 instead of the small library (absent classes: N..2N-1, at most 499). */
+  unknownLibrary?: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -55,13 +58,14 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--components') args.components = next().split(',').map(Number);
     else if (a === '--limit') args.limit = Number(next());
     else if (a === '--classes') args.classes = Number(next());
-    else if (a === '--methods') args.methods = next().split(',');
+    else if (a === '--methods') args.methods = next().split(',').filter(Boolean);
     else if (a === '--no-full') args.full = false;
     else if (a === '--seed') args.seed = Number(next());
     else if (a === '--refs') args.refs = Number(next());
     else if (a === '--false-mixture') args.falseMixture = true;
     else if (a === '--shortlist') args.shortlist = Number(next());
     else if (a === '--unknown') args.unknown = true;
+    else if (a === '--unknown-library') args.unknownLibrary = Number(next());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
   if (!args.model) throw new Error('--model DIR is required (e.g. /work/saved-models/tinylin-500/mixtures-seed1)');
@@ -204,7 +208,7 @@ async function main(): Promise<void> {
       console.log(`single test spectra, library=${library.classCount}: called a mixture ${((100 * mixtureCalls) / n).toFixed(1)} %, right single answer ${((100 * rightSingle) / n).toFixed(1)} %, ${ms.toFixed(1)} ms/query (${n} spectra)`);
     }
   }
-  if (args.unknown) rows.push(...(await unknownComponents(args, encoder, small, test)));
+  if (args.unknown) rows.push(...(await unknownComponents(args, encoder, small, cacheKey)));
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
 }
@@ -215,30 +219,46 @@ function memory(): string {
 }
 
 /**
- * Mixtures of m classes of the small library against mixtures of the same kind with one more component from a class
- * the library lacks (test spectra of classes L..2L-1), both asked for m components through identify().
+ * Mixtures of m classes of a library (classes 0..N-1: the small library, or --unknown-library N) against mixtures of
+ * the same kind with one more component from a class the library lacks (test spectra of classes N..min(2N, all)-1),
+ * both asked for m components through identify(). Side by side, the unknown-component threshold calibrated from
+ * mixtures of one reference per class (source 'references', before) and from query-like template draws ('templates',
+ * the default; mixture-unknown.ts).
  */
-async function unknownComponents(args: Args, encoder: Encoder, small: Built, test: ReturnType<typeof generateTestSplit>): Promise<Array<Record<string, unknown>>> {
+async function unknownComponents(args: Args, encoder: Encoder, small: Built, cacheKey: string): Promise<Array<Record<string, unknown>>> {
   const def = loadDefinition('benchmark');
-  const L = small.library.classCount;
-  const absent = range(L, 2 * L);
-  const both = generateTestSplit(def, { classes: [...range(0, L), ...absent] });
-  const threshold = unexplainedCalibrationFor(small.profiles).threshold;
+  const N = args.unknownLibrary ?? small.library.classCount;
+  const built = N === small.library.classCount ? small : await build(encoder, range(0, N), args.seed, cacheKey);
+  const absent = range(N, Math.min(def.classes.length, 2 * N));
+  if (!absent.length) throw new Error(`--unknown-library ${N} leaves no class outside the library`);
+  const test = generateTestSplit(def, { classes: range(0, N) });
+  const both = generateTestSplit(def, { classes: [...range(0, N), ...absent] });
+  const sources = ['references', 'templates'] as const;
+  const calibrations = sources.map((source) => {
+    const t = performance.now();
+    // 'references' with the previous defaults (120 mixtures, 99th percentile, no margin): the threshold before.
+    const cal = source === 'templates' ? unexplainedCalibrationFor(built.profiles) : calibrateUnexplained(built.profiles, { source, mixtures: 120, rate: 0.01 });
+    console.log(`unknown-component calibration '${source}', library ${N}: threshold ${cal.threshold.toFixed(4)} in ${((performance.now() - t) / 1000).toFixed(1)} s${cal.heightSpread === undefined ? '' : ` (per-peak height spread ${cal.heightSpread.toFixed(4)})`}`);
+    return cal;
+  });
   const rows: Array<Record<string, unknown>> = [];
   for (const m of args.components) {
     const n = args.limit > 0 ? args.limit : 300;
-    const known = makeMixtures(test, { components: m, seed: args.seed * 1000 + m, anchorClasses: range(0, L), poolClasses: range(0, L), count: n });
-    const withAbsent = makeMixtures(both, { components: m + 1, seed: args.seed * 2000 + m, anchorClasses: absent, poolClasses: range(0, L), count: n });
+    const known = makeMixtures(test, { components: m, seed: args.seed * 1000 + m, anchorClasses: range(0, N), poolClasses: range(0, N), count: n });
+    const withAbsent = makeMixtures(both, { components: m + 1, seed: args.seed * 2000 + m, anchorClasses: absent, poolClasses: range(0, N), count: n });
     const shares: Record<'known' | 'absent', number[]> = { known: [], absent: [] };
-    const flagged = { known: 0, absent: 0 };
+    const flagged = sources.map(() => ({ known: 0, absent: 0 }));
     for (const [kind, set] of [['known', known], ['absent', withAbsent]] as const) {
       const x = normalizeRows({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
       const emb = await embedAll(encoder, x, set.n);
       for (let i = 0; i < set.n; i++) {
         const spectrum = x.subarray(i * set.points, (i + 1) * set.points);
-        const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum }, small.library, { components: m, candidates: 1, referenceProfiles: small.profiles });
-        if (r.unknownComponent) flagged[kind]++;
-        shares[kind].push(spectralMixtureSearch(small.profiles, spectrum, m).unexplained);
+        const embedding = emb.subarray(i * encoder.dim, (i + 1) * encoder.dim);
+        calibrations.forEach((cal, k) => {
+          const r = identify({ embedding, spectrum }, built.library, { components: m, candidates: 1, referenceProfiles: built.profiles, unknownComponentShare: cal.threshold });
+          if (r.unknownComponent) flagged[k][kind]++;
+        });
+        shares[kind].push(spectralMixtureSearch(built.profiles, spectrum, m).unexplained);
       }
     }
     let pairs = 0;
@@ -249,9 +269,22 @@ async function unknownComponents(args: Args, encoder: Encoder, small: Built, tes
     const sortedKnown = [...shares.known].sort((a, b) => a - b);
     const oracle = sortedKnown[Math.min(n - 1, Math.ceil(0.99 * n) - 1)];
     const atOracle = (100 * shares.absent.filter((v) => v > oracle).length) / n;
-    const row = { unknownComponent: m, library: L, mixtures: n, threshold, flaggedKnown: (100 * flagged.known) / n, flaggedWithAbsent: (100 * flagged.absent) / n, auroc, knownP99: oracle, flaggedWithAbsentAtKnownP99: atOracle };
-    rows.push(row);
-    console.log(`unknown component, m=${m} (+1 absent), library=${L}: threshold ${threshold.toFixed(3)}; flagged ${row.flaggedKnown.toFixed(1)} % of known mixtures, ${row.flaggedWithAbsent.toFixed(1)} % with an absent component; AUROC of the unexplained share ${auroc.toFixed(4)}; at the known mixtures' own 99th percentile (${oracle.toFixed(3)}) ${atOracle.toFixed(1)} % flagged`);
+    sources.forEach((source, k) => {
+      const row = {
+        unknownComponent: m,
+        library: N,
+        mixtures: n,
+        source,
+        threshold: calibrations[k].threshold,
+        flaggedKnown: (100 * flagged[k].known) / n,
+        flaggedWithAbsent: (100 * flagged[k].absent) / n,
+        auroc,
+        knownP99: oracle,
+        flaggedWithAbsentAtKnownP99: atOracle,
+      };
+      rows.push(row);
+      console.log(`unknown component, m=${m} (+1 absent), library=${N}, calibration '${source}': threshold ${row.threshold.toFixed(3)}; flagged ${row.flaggedKnown.toFixed(1)} % of known mixtures, ${row.flaggedWithAbsent.toFixed(1)} % with an absent component; AUROC of the unexplained share ${auroc.toFixed(4)}; at the known mixtures' own 99th percentile (${oracle.toFixed(3)}) ${atOracle.toFixed(1)} % flagged`);
+    });
   }
   return rows;
 }

@@ -86,6 +86,14 @@ export class ReferenceProfiles {
       profileInto(spectra.subarray(r * this.points, (r + 1) * this.points), row, this.spec);
       block.set(row, r * this.dim);
     }
+    this.addProfiles(name, block, count);
+  }
+
+  /** Adds count reference profiles already in profile space ([count, dim], this spec) to a class (created when new). */
+  addProfiles(name: string, block: Float32Array, count: number): void {
+    if (!(Number.isInteger(count) && count >= 0) || block.length !== count * this.dim) {
+      throw new SpectrumInputError('library-shape', `class "${name}": ${block.length} values is not ${count} profiles of ${this.dim} bins`);
+    }
     const at = this.names.indexOf(name);
     if (at < 0) {
       this.names.push(name);

@@ -97,6 +97,24 @@ export class ClassTemplates {
     return t;
   }
 
+  /**
+   * Template c blurred back by the jitter box: the reference mean it accounts for. The unknown-component calibration
+   * (mixture-unknown.ts) adds the noise of that mean to it and deconvolves again: another estimate of the class, as
+   * good as the template, with an independent error.
+   */
+  blurredBack(c: number): Float64Array {
+    const t = Float64Array.from(this.of(c).values);
+    if (this.kernel.length <= 1) return t;
+    const out = new Float64Array(this.dim);
+    convolveInto(t, this.kernel, out);
+    return out;
+  }
+
+  /** The options that rebuild these templates' deconvolution and shifts for another index (without re-estimating). */
+  get options(): Required<TemplateOptions> {
+    return { jitter: this.halfBox * this.index.spec.pool, iterations: this.iterations, shifts: this.shifts };
+  }
+
   private build(c: number): Template {
     const dim = this.dim;
     const block = this.index.referencesOf(c);

@@ -4,7 +4,7 @@ import { SpectrumInputError } from '../../core/errors.ts';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { ReferenceProfiles, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
-import { calibrateUnexplained, unexplainedCalibrationFor, unexplainedCalibrationInSteps } from '../../core/identify/mixture-unknown.ts';
+import { calibrateUnexplained, estimateHeightSpread, peakRegions, unexplainedCalibrationFor, unexplainedCalibrationInSteps } from '../../core/identify/mixture-unknown.ts';
 import { normalizeRows } from '../../core/identify/protocols.ts';
 import { projectionEncoder } from './synthetic.ts';
 
@@ -29,10 +29,12 @@ function mixture(parts: ReadonlyArray<readonly [number, number]>): Float32Array 
 
 describe('calibrateUnexplained', () => {
   it('sets the threshold at the chosen quantile of library mixtures’ unexplained shares', () => {
-    const cal = calibrateUnexplained(index, { mixtures: 40, rate: 0.1, maxComponents: 3 });
+    const cal = calibrateUnexplained(index, { mixtures: 40, rate: 0.1, maxComponents: 3, margin: 0 });
     expect(cal.shares).toHaveLength(40);
     expect([...cal.shares]).toEqual([...cal.shares].sort((a, b) => a - b));
     expect(cal.threshold).toBe(cal.shares[35]);
+    // The default margin for the template draws: a quarter more.
+    expect(calibrateUnexplained(index, { mixtures: 40, rate: 0.1, maxComponents: 3 }).threshold).toBeCloseTo(1.25 * cal.shares[35], 12);
     expect(cal.threshold).toBeGreaterThan(0);
     expect(cal.threshold).toBeLessThan(1);
     expect(unexplainedCalibrationFor(index)).toBe(unexplainedCalibrationFor(index)); // once per library state
@@ -46,7 +48,7 @@ describe('calibrateUnexplained', () => {
       pauses++;
       await new Promise((r) => setImmediate(r));
     });
-    expect(pauses).toBe(120);
+    expect(pauses).toBe(201); // the height-spread estimate, then 200 mixtures
     expect(stepped).toEqual(calibrateUnexplained(small));
     expect(unexplainedCalibrationFor(small)).toBe(stepped);
   }, 180_000);
@@ -54,10 +56,88 @@ describe('calibrateUnexplained', () => {
   it('refuses bad options and a library too small for a mixture', () => {
     expect(() => calibrateUnexplained(index, { rate: 1 })).toThrow(SpectrumInputError);
     expect(() => calibrateUnexplained(index, { mixtures: 0 })).toThrow(SpectrumInputError);
+    expect(() => calibrateUnexplained(index, { source: 'queries' as 'templates' })).toThrow(SpectrumInputError);
+    expect(() => calibrateUnexplained(index, { heightSpread: 1 })).toThrow(SpectrumInputError);
+    expect(() => calibrateUnexplained(index, { margin: -0.1 })).toThrow(SpectrumInputError);
     const one = new ReferenceProfiles(def.points);
     one.add('0', train.x.subarray(0, def.points), 1);
     expect(() => calibrateUnexplained(one)).toThrow(SpectrumInputError);
   });
+});
+
+describe('query-like calibration (source templates)', () => {
+  it('measures the per-peak height spread of the references: the benchmark draws +-0.05; identical references none', () => {
+    const spread = estimateHeightSpread(index, index.templates());
+    expect(spread).toBeGreaterThan(0.03);
+    expect(spread).toBeLessThan(0.08);
+    // Every reference the same exact test spectrum (variant 0): nothing varies from one to the next.
+    const same = new ReferenceProfiles(def.points);
+    for (const c of KNOWN.slice(0, 12)) {
+      const copies = new Float32Array(5 * def.points);
+      for (let r = 0; r < 5; r++) copies.set(row(c, 0), r * def.points);
+      same.add(String(c), copies, 5);
+    }
+    expect(estimateHeightSpread(same, same.templates())).toBeLessThan(1e-6);
+  }, 60_000);
+
+  it('blurs a template back into the reference mean it was deconvolved from', () => {
+    const templates = index.templates();
+    const cosine = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let dot = 0;
+      let aa = 0;
+      let bb = 0;
+      for (let j = 0; j < a.length; j++) {
+        dot += a[j] * b[j];
+        aa += a[j] * a[j];
+        bb += b[j] * b[j];
+      }
+      return dot / Math.sqrt(aa * bb);
+    };
+    for (const c of [0, 7, 19]) {
+      const block = index.referencesOf(c);
+      const mean = new Float64Array(index.dim);
+      for (let i = 0; i < block.length; i++) mean[i % index.dim] += block[i];
+      const back = cosine(templates.blurredBack(c), mean);
+      expect(back).toBeGreaterThan(0.95);
+      // The sharp template itself is not the mean: the blur is what brings it back.
+      expect(back).toBeGreaterThan(cosine(templates.of(c).values, mean) + 0.02);
+    }
+  });
+
+  it('finds each peak with its bins up to the minima between peaks', () => {
+    const x = [0, 1, 3, 1, 0.5, 2, 0.2, 0, 0, 0.01];
+    const regions = peakRegions(x);
+    expect(regions.map((r) => [r.at, r.from, r.to, r.top])).toEqual([
+      [2, 0, 4, 3],
+      [5, 4, x.length, 2],
+    ]);
+    expect(peakRegions([0, 0, 0])).toEqual([]);
+  });
+
+  it('sets a threshold that test mixtures of library classes stay under and mixtures with an absent class exceed', () => {
+    // The previous source (one jittered reference per class) sits far above what clean test mixtures leave.
+    const templatesCal = calibrateUnexplained(index, { mixtures: 80, rate: 0.0125, seed: 3 }); // default margin
+    const referencesCal = calibrateUnexplained(index, { mixtures: 80, rate: 0.0125, seed: 3, source: 'references' });
+    expect(templatesCal.source).toBe('templates');
+    expect(templatesCal.heightSpread).toBeGreaterThan(0);
+    expect(templatesCal.threshold).toBeLessThan(referencesCal.threshold / 2);
+    let knownOver = 0;
+    let absentOver = 0;
+    for (let t = 0; t < 12; t++) {
+      const parts: Array<[number, number]> = [
+        [KNOWN[(7 * t) % 30], t % 9],
+        [KNOWN[(7 * t + 11) % 30], (t + 4) % 9],
+        [KNOWN[(7 * t + 23) % 30], (t + 2) % 9],
+      ];
+      const m = 2 + (t % 2);
+      const known = spectralMixtureSearch(index, mixture(parts.slice(0, m)), m).unexplained;
+      const withAbsent = spectralMixtureSearch(index, mixture([...parts.slice(0, m), [ABSENT[t % 10], (t + 5) % 9]]), m).unexplained;
+      if (known > templatesCal.threshold) knownOver++;
+      if (withAbsent > templatesCal.threshold) absentOver++;
+    }
+    expect(knownOver).toBeLessThanOrEqual(1);
+    expect(absentOver).toBeGreaterThanOrEqual(9);
+  }, 180_000);
 });
 
 describe('unknown component of a mixture', () => {
