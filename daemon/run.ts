@@ -8,7 +8,7 @@ import type { InputAdapter, OutputAdapter, RawInput } from '../adapters/types.ts
 import type { ResolvedConfig } from '../config/load.ts';
 import { packageRoot } from '../config/load.ts';
 import type { Encoder } from '../core/encoder/types.ts';
-import type { EngineChoice } from '../core/engine/onnx.ts';
+import type { EngineChoice, InferenceEncoderOptions } from '../core/engine/onnx.ts';
 import { SpectrumInputError } from '../core/errors.ts';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { Spectrum } from '../core/spectrum.ts';
@@ -26,6 +26,7 @@ import { ulid } from './store/ids.ts';
 import { Store } from './store/store.ts';
 import { readOrCreateTokenFile } from './http/token-file.ts';
 import { modelDirAtStart, startDaemonModels, type DaemonModels } from './retrain/daemon-models.ts';
+import { exportInWorkerThread } from './retrain/off-thread-export.ts';
 import { InstrumentHealthTracker } from './retrain/instrument-health.ts';
 import { logPhaseMemory, setWasmHeapProbe } from './startup-memory.ts';
 import { attachSocketActions } from './http/socket-actions.ts';
@@ -271,6 +272,25 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     await assertAddressFree(config.http.host, config.http.port);
   }
 
+  /**
+   * How models are loaded for inference, at start and at a switch: the ONNX export and the self-check's tfjs side run
+   * in a worker thread, so this thread imports tfjs only when tfjs serves (forced, or onnx failed). tfjs here costs
+   * ~120 MB of resident memory that never comes back (its modules, a wasm heap that only grows, the weights).
+   */
+  const inferenceLoading: Pick<InferenceEncoderOptions, 'exporter' | 'initTfjs'> = {
+    exporter: exportInWorkerThread(config.model.engine),
+    initTfjs: async () => {
+      const { initEngine, tf } = await import('../core/engine/index.ts');
+      await initEngine({ backend: config.model.engine, logger: (msg) => log.info(msg) });
+      setWasmHeapProbe(() => {
+        // The wasm heap is a WebAssembly.Memory: it grows and never shrinks, so its size is part of the steady RSS.
+        const backend = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : undefined;
+        return backend?.wasm?.HEAPU8?.buffer.byteLength;
+      });
+      logPhaseMemory(log, 'engine (tfjs on this thread)');
+    },
+  };
+
   lifecycle.add(
     'store',
     async () => {
@@ -290,19 +310,11 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     'model',
     async () => {
       logPhaseMemory(log, 'store');
-      const [{ initEngine, tf }, { loadInferenceEncoder }, formats, pre] = await Promise.all([
-        import('../core/engine/index.ts'),
+      const [{ loadInferenceEncoder }, formats, pre] = await Promise.all([
         import('../core/engine/onnx.ts'),
         import('../core/formats/index.ts'),
         import('../core/preprocess/index.ts'),
       ]);
-      await initEngine({ backend: config.model.engine, logger: (msg) => log.info(msg) });
-      setWasmHeapProbe(() => {
-        // The wasm heap is a WebAssembly.Memory: it grows and never shrinks, so its size is part of the steady RSS.
-        const backend = tf.getBackend() === 'wasm' ? (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }) : undefined;
-        return backend?.wasm?.HEAPU8?.buffer.byteLength;
-      });
-      logPhaseMemory(log, 'engine');
       const loaded = await loadInferenceEncoder(modelDirAtStart(config, log), {
         engine: config.model.inference,
         threads: config.model.inferenceThreads,
@@ -310,6 +322,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         batchSize: config.pipeline.batchSize,
         logger: (msg) => log.info(msg),
         onPhase: (p) => logPhaseMemory(log, `model: ${p}`),
+        ...inferenceLoading,
       });
       encoder = loaded.encoder;
       engineAtStart = loaded.choice;
@@ -368,6 +381,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       preprocessVector: (y) => preprocessSpectrum(benchmarkSpectrum(y)),
       emitStatus: (status) => socketActions?.emit('retrain', status),
       engineAtStart,
+      inferenceLoading,
     });
     logPhaseMemory(log, 'models');
   }, async () => {

@@ -4,8 +4,9 @@
  * native binary does not load) still runs on tfjs; `loadInferenceEncoder` decides which engine serves a model dir.
  */
 import { SpectrumInputError } from '../errors.ts';
-import { exportEncoderToOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../encoder/onnx-export.ts';
-import { loadEncoder, type TfjsEncoder } from '../encoder/model-files.ts';
+// tfjs (the exporter, model files) is imported where it is used, never at load: importing @tensorflow/tfjs costs
+// ~60 MB of resident memory, which a process that only runs onnx (the daemon, with an exporter elsewhere) never needs.
+import type { TfjsEncoder } from '../encoder/model-files.ts';
 import type { FileIO } from '../encoder/file-io.ts';
 import { nodeFileIO } from '../encoder/node-file-io.ts';
 import type { Encoder, InputGrid } from '../encoder/types.ts';
@@ -22,6 +23,8 @@ interface OrtTensor {
   dispose?(): void;
 }
 interface OrtSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
   run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
@@ -96,7 +99,8 @@ export class OnnxEncoder implements Encoder {
   }
 
   /** Exports a loaded tfjs encoder and builds the session; the tfjs encoder is left to the caller. */
-  static fromTfjs(tfjs: TfjsEncoder, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
+  static async fromTfjs(tfjs: TfjsEncoder, opts: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
+    const { exportEncoderToOnnx } = await import('../encoder/onnx-export.ts');
     return OnnxEncoder.create(exportEncoderToOnnx(tfjs.model, { version: tfjs.version }), tfjs, opts);
   }
 
@@ -109,8 +113,9 @@ export class OnnxEncoder implements Encoder {
     for (let start = 0; start < n; start += this.batchSize) {
       const m = Math.min(this.batchSize, n - start);
       const input = new this.ort.Tensor('float32', batch.subarray(start * points, (start + m) * points), [m, points]);
-      const result = await this.session.run({ [ONNX_INPUT]: input });
-      const y = result[ONNX_OUTPUT];
+      // The exported graph has one input and one output (core/encoder/onnx-export.ts: ONNX_INPUT, ONNX_OUTPUT).
+      const result = await this.session.run({ [this.session.inputNames[0]]: input });
+      const y = result[this.session.outputNames[0]];
       const data = y.data as Float32Array;
       if (data.length !== m * this.dim) throw new Error(`onnx: expected ${m * this.dim} outputs, got ${data.length}`);
       out.set(data, start * this.dim);
@@ -157,10 +162,41 @@ export function probeSpectra(points: number, count = 4): Float32Array {
 export async function maxEmbeddingDifference(a: Encoder, b: Encoder, probes = probeSpectra(a.grid.points)): Promise<number> {
   const n = probes.length / a.grid.points;
   const [ea, eb] = await Promise.all([a.embed(probes, n), b.embed(probes, n)]);
+  return maxDifference(ea, eb);
+}
+
+function maxDifference(ea: Float32Array, eb: Float32Array): number {
+  if (ea.length !== eb.length) return Infinity;
   let diff = 0;
   for (let i = 0; i < ea.length; i++) diff = Math.max(diff, Math.abs(ea[i] - eb[i]));
   // NaN anywhere must fail the check, and Math.max would carry it as NaN: say so explicitly.
   return Number.isNaN(diff) ? Infinity : diff;
+}
+
+/** What an onnx encoder is built from: the tfjs model's export, and tfjs's embeddings of the self-check's probes. */
+export interface OnnxExport {
+  readonly onnx: Uint8Array;
+  readonly grid: InputGrid;
+  readonly dim: number;
+  readonly version: string;
+  /** The tfjs model's embeddings of probeSpectra(grid.points): what the onnx session is checked against. */
+  readonly probeEmbeddings: Float32Array;
+}
+
+/**
+ * Exports a model directory and embeds the probes with tfjs somewhere else than the calling thread (the daemon: a
+ * worker thread, whose tfjs memory goes away with it). Rejects with the reason when it cannot; a SpectrumInputError
+ * with code onnx-unsupported means the model cannot be exported at all.
+ */
+export type OnnxExporter = (dir: string) => Promise<OnnxExport>;
+
+/** The export of a loaded tfjs encoder with its probe embeddings, on this thread (what an OnnxExporter runs). */
+export async function exportWithProbes(tfjs: TfjsEncoder): Promise<OnnxExport> {
+  const { exportEncoderToOnnx } = await import('../encoder/onnx-export.ts');
+  const onnx = exportEncoderToOnnx(tfjs.model, { version: tfjs.version });
+  const probes = probeSpectra(tfjs.grid.points);
+  const probeEmbeddings = await tfjs.embed(probes, probes.length / tfjs.grid.points);
+  return { onnx, grid: tfjs.grid, dim: tfjs.dim, version: tfjs.version, probeEmbeddings };
 }
 
 export interface InferenceEncoderOptions {
@@ -175,8 +211,16 @@ export interface InferenceEncoderOptions {
   readonly batchSize?: number;
   readonly logger?: (msg: string) => void;
   readonly io?: FileIO;
-  /** Called after each step (tfjs loaded, onnx session built, self-check), e.g. to sample memory between them. */
-  readonly onPhase?: (phase: 'tfjs-loaded' | 'onnx-session' | 'self-check') => void;
+  /** Called after each step (tfjs loaded, onnx exported, session built, self-check), e.g. to sample memory. */
+  readonly onPhase?: (phase: 'tfjs-loaded' | 'onnx-export' | 'onnx-session' | 'self-check') => void;
+  /**
+   * Where the export and tfjs's probe embeddings are made when onnx is wanted; default this thread. With one, this
+   * thread loads tfjs only when tfjs serves (forced, or a fallback). An exporter failing for any other reason than
+   * an unexportable model (onnx-unsupported) is logged and the export made on this thread after all.
+   */
+  readonly exporter?: OnnxExporter;
+  /** Initialises tfjs on this thread before its first use here; default initEngine() (auto, or the engine already chosen). */
+  readonly initTfjs?: () => Promise<unknown>;
 }
 
 /** What serves a model and why: returned next to the encoder so callers can log or report it. */
@@ -189,8 +233,8 @@ export interface EngineChoice {
 
 /**
  * Loads a model directory as the Encoder of the chosen inference engine (the daemon's, `spectrad embed`'s and
- * `identify`'s entry point). tfjs must already be initialised (initEngine): the tfjs model is the source of the
- * export and the reference of the self-check. onnx (forced or auto) falls back to tfjs, with the reason logged,
+ * `identify`'s entry point). The tfjs model is the source of the export and the reference of the self-check (on
+ * this thread, or where opts.exporter makes them). onnx (forced or auto) falls back to tfjs, with the reason logged,
  * when onnxruntime is absent or cannot run the export; a failed self-check falls back under auto only (forced onnx
  * logs it and keeps onnx).
  */
@@ -201,31 +245,52 @@ export async function loadInferenceEncoder(dir: string, opts: InferenceEncoderOp
   }
   const log = opts.logger ?? (() => {});
   const phase = opts.onPhase ?? (() => {});
-  const tfjs = await loadEncoder(dir, opts.io ?? nodeFileIO);
-  phase('tfjs-loaded');
-  if (engine === 'tfjs') return { encoder: tfjs, choice: { engine: 'tfjs', reason: 'forced' } };
+  const loadTfjs = async (): Promise<TfjsEncoder> => {
+    const [{ initEngine }, { loadEncoder }] = await Promise.all([import('./index.ts'), import('../encoder/model-files.ts')]);
+    await (opts.initTfjs ?? (() => initEngine()))();
+    const tfjs = await loadEncoder(dir, opts.io ?? nodeFileIO);
+    phase('tfjs-loaded');
+    return tfjs;
+  };
+  // Without an exporter the tfjs model is loaded here first (its errors, e.g. a missing model, are the caller's).
+  const here = engine === 'tfjs' || !opts.exporter ? await loadTfjs() : undefined;
+  if (engine === 'tfjs') return { encoder: here!, choice: { engine: 'tfjs', reason: 'forced' } };
+  const tfjsFallback = async (reason: string, maxDifference?: number) => {
+    log(`engine: ${reason}`);
+    return { encoder: here ?? (await loadTfjs()), choice: { engine: 'tfjs' as const, reason, ...(maxDifference !== undefined ? { maxDifference } : {}) } };
+  };
+  let exported: OnnxExport;
   let onnx: OnnxEncoder;
   try {
-    onnx = await OnnxEncoder.fromTfjs(tfjs, { threads: opts.threads, batchSize: opts.batchSize });
+    if (here) {
+      exported = await exportWithProbes(here);
+    } else {
+      try {
+        exported = await opts.exporter!(dir);
+      } catch (err) {
+        if (err instanceof SpectrumInputError && err.code === 'onnx-unsupported') throw err;
+        log(`engine: onnx export elsewhere failed (${(err as Error).message.split('\n')[0]}), exporting on this thread`);
+        return loadInferenceEncoder(dir, { ...opts, exporter: undefined });
+      }
+    }
+    phase('onnx-export');
+    onnx = await OnnxEncoder.create(exported.onnx, exported, { threads: opts.threads, batchSize: opts.batchSize });
   } catch (err) {
     if (err instanceof SpectrumInputError && (err.code === 'bad-threads' || err.code === 'bad-batch')) {
-      tfjs.dispose();
+      here?.dispose();
       throw err;
     }
-    const reason = `onnx unavailable (${(err as Error).message.split('\n')[0]}), using tfjs`;
-    log(`engine: ${reason}`);
-    return { encoder: tfjs, choice: { engine: 'tfjs', reason } };
+    return tfjsFallback(`onnx unavailable (${(err as Error).message.split('\n')[0]}), using tfjs`);
   }
   phase('onnx-session');
-  const diff = await maxEmbeddingDifference(onnx, tfjs);
+  const probes = probeSpectra(exported.grid.points);
+  const diff = maxDifference(await onnx.embed(probes, probes.length / exported.grid.points), exported.probeEmbeddings);
   phase('self-check');
   if (diff > ONNX_SELF_CHECK_TOLERANCE && engine === 'auto') {
     onnx.dispose();
-    const reason = `onnx self-check failed (max difference from tfjs ${diff.toExponential(2)} > ${ONNX_SELF_CHECK_TOLERANCE}), using tfjs`;
-    log(`engine: ${reason}`);
-    return { encoder: tfjs, choice: { engine: 'tfjs', reason, maxDifference: diff } };
+    return tfjsFallback(`onnx self-check failed (max difference from tfjs ${diff.toExponential(2)} > ${ONNX_SELF_CHECK_TOLERANCE}), using tfjs`, diff);
   }
-  tfjs.dispose();
+  here?.dispose();
   const passed = diff <= ONNX_SELF_CHECK_TOLERANCE;
   const reason = `${engine === 'auto' ? 'auto' : 'forced'}: onnxruntime, ${onnx.threads} thread(s), self-check ${passed ? 'passed' : 'FAILED'} (max difference from tfjs ${diff.toExponential(2)})`;
   log(`engine: ${reason}`);

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../../config/load.ts';
 import type { Encoder } from '../../core/encoder/types.ts';
-import type { EngineChoice } from '../../core/engine/onnx.ts';
+import type { EngineChoice, InferenceEncoderOptions } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { LibraryService } from '../library.ts';
@@ -43,6 +44,8 @@ export interface DaemonModelsOptions {
   readonly calibrationRunner?: CalibrationRunner;
   /** The inference engine the model loaded at start runs on (loadInferenceEncoder's choice). */
   readonly engineAtStart?: EngineChoice;
+  /** Where a switched-to model is exported and how tfjs starts on this thread (daemon/run.ts: the export in a worker). */
+  readonly inferenceLoading?: Pick<InferenceEncoderOptions, 'exporter' | 'initTfjs'>;
 }
 
 export interface DaemonModels {
@@ -69,9 +72,12 @@ export interface SwitchProfile {
 export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonModels> {
   const registry = modelRegistryOf(o.config);
   const { encoder } = o.current();
-  const [{ readModelCard }, { loadInferenceEncoder }] = await Promise.all([import('../../core/encoder/model-files.ts'), import('../../core/engine/onnx.ts')]);
+  const { loadInferenceEncoder } = await import('../../core/engine/onnx.ts');
   if (registry.list().length === 0) {
-    const card = await readModelCard(o.config.model.dir).catch(() => undefined);
+    // The card's JSON alone: core/encoder/model-files.ts would import tfjs, which this thread otherwise never needs.
+    const card = await readFile(path.join(o.config.model.dir, 'model-card.json'), 'utf8')
+      .then((text) => JSON.parse(text) as { metrics?: { valKnnAccuracy?: number } })
+      .catch(() => undefined);
     ModelManager.registerBase(registry, o.config.model.dir, encoder.version, card?.metrics?.valKnnAccuracy ?? 0);
   }
   const gate = new BatchGate(encoder.version);
@@ -96,6 +102,7 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
         threads: o.config.model.inferenceThreads,
         batchSize: o.config.pipeline.batchSize,
         logger: (msg) => o.log.info({ dir }, msg),
+        ...o.inferenceLoading,
       });
       const next = loaded.encoder;
       const t1 = performance.now();
