@@ -76,6 +76,8 @@ for (const name of values.arch.split(',')) {
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const infer = () => timed(() => tf.tidy(() => void (model.predict(x) as tf.Tensor).dataSync()));
   const step = () => timed(() => trainStep({ model, trainable, optimizer, x: xv, points: arch.inputPoints, labels, loss: { ...PAPER_LOSS, mining: 'batch-all' }, lr: 1e-4 }));
+  // The wasm heap grows during the first steps (tens of ms per growth, once per process): not part of a step.
+  for (let i = 0; i < 3; i++) step();
   for (const on of [true, false, true, false]) {
     setPaths(on);
     infer();

@@ -18,7 +18,7 @@ const tensor = (shape: number[], seed: number, range?: { lo: number; hi: number 
 
 describe('engine registration', () => {
   it('registers our overrides on wasm only', () => {
-    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm', 'Sum', 'Mean', 'Transpose', 'LeakyRelu'];
+    const ours = ['Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MaxPoolGrad', 'BatchMatMul', '_FusedMatMul', 'Tile', 'Identity', 'FusedBatchNorm', 'Sum', 'Mean', 'Transpose', 'LeakyRelu', 'PadV2'];
     for (const name of ours) {
       expect(tf.getKernel(name, 'wasm')?.kernelFunc.name, name).toBe('kernelFunc');
       expect(tf.getKernel(name, 'cpu')?.kernelFunc.name, name).not.toBe('kernelFunc');
@@ -276,6 +276,32 @@ describe('BatchMatMul', () => {
       const f = (p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) => tf.fused.matMul({ a: p as tf.Tensor2D, b: q as tf.Tensor2D, bias: c, activation: 'relu' });
       return [f(x, w, bias), ...tf.grads((p: tf.Tensor, q: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(f(p, q, c))))([x, w, bias])];
     });
+  });
+});
+
+describe('PadV2 (long contiguous runs: our copy; short runs: stock)', () => {
+  const padCases: Array<{ shape: number[]; paddings: Array<[number, number]>; value?: number }> = [
+    { shape: [3, 1, 37, 8], paddings: [[0, 0], [0, 0], [3, 4], [0, 0]] }, // the filter gradient's 'same' copy
+    { shape: [2, 1, 50, 16], paddings: [[0, 0], [0, 0], [0, 5], [0, 0]], value: -1.5 }, // only after, a constant
+    { shape: [2, 3, 70], paddings: [[1, 2], [2, 0], [0, 0]] }, // two outer axes padded
+    { shape: [5, 100], paddings: [[0, 0], [7, 1]] }, // innermost axis padded: one run per row
+    { shape: [130], paddings: [[2, 3]] }, // rank 1
+    { shape: [4, 6, 3], paddings: [[1, 1], [0, 2], [1, 0]] }, // short runs: stock kernel
+    { shape: [2, 3, 40], paddings: [[0, 0], [0, 0], [0, 0]] }, // nothing padded: stock kernel
+  ];
+  padCases.forEach((c, i) => {
+    it(`${c.shape.join('x')} padded ${JSON.stringify(c.paddings)}${c.value ? ` with ${c.value}` : ''}`, () => {
+      expectClose(() => tf.pad(tensor(c.shape, 600 + i), c.paddings, c.value ?? 0), 0);
+    });
+  });
+
+  it('int32 values and the gradient (a slice) of a padded tensor', () => {
+    expectClose(() => tf.cast(tf.pad(tf.cast(tf.mul(tensor([2, 1, 40, 4], 610), 100), 'int32'), [[0, 0], [0, 0], [2, 2], [0, 0]], 7), 'float32'), 0);
+    expectClose(() => {
+      const x = tensor([2, 1, 40, 4], 611);
+      const r = tensor([2, 1, 44, 4], 612);
+      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.pad(t, [[0, 0], [0, 0], [1, 3], [0, 0]]), r)))(x);
+    }, 0);
   });
 });
 

@@ -10,6 +10,7 @@ import { batchNormTrainingConfigs, installFusedBatchNormTraining, setFusedBatchN
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, setSimdFilterGradEnabled } from './conv2d-backprop.ts';
 import { elementwiseTrainingConfigs, leakyReluConfig, setSimdElementwiseEnabled } from './elementwise-training.ts';
 import { identityConfig } from './identity.ts';
+import { padConfig } from './pad.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
 export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
 import { maxPoolGradConfig, setSimdMaxPoolGradEnabled } from './max-pool-grad.ts';
@@ -37,6 +38,7 @@ export function registerWasmOverrides(): string[] {
     meanConfig(BACKEND),
     transposeConfig(BACKEND),
     leakyReluConfig(BACKEND),
+    padConfig(BACKEND),
   ];
   const stock = ours.map((c) => tf.getKernel(c.kernelName, BACKEND)).filter((c): c is KernelConfig => c !== undefined);
   ours.forEach(replaceKernel);
