@@ -20,7 +20,11 @@ import { buildEncoderModel, embeddingDim, getArchitecture } from '../core/encode
 import { BENCHMARK_GRID, embedRows, INPUT_PREPROCESSING, loadModelDir, MODEL_FORMAT, saveModelDir } from '../core/encoder/model-files.ts';
 import { concatEmbeddings, ruleAccuracies, type Embedded } from './challenge-rules.ts';
 import { initEngine, tf } from '../core/engine/index.ts';
-import { CHALLENGE_RECIPE, WHOLE_SPECTRUM_SHIFT, type ChallengeRecipe } from '../core/identify/protocols.ts';
+import { CHALLENGE_RECIPE, libraryFrom, WHOLE_SPECTRUM_SHIFT, type ChallengeRecipe } from '../core/identify/protocols.ts';
+import { decideConfusablePair } from '../core/identify/confusable-pairs.ts';
+import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
+import type { Encoder } from '../core/encoder/types.ts';
+import type { Dataset } from '../core/benchmark/index.ts';
 import { DEFAULT_AUGMENT, describeClasses, knnPredict, LIGHT_AUGMENT, NO_AUGMENT, train, type AugmentOptions, type TrainResult } from '../core/training/index.ts';
 
 interface Experiment {
@@ -32,6 +36,30 @@ interface Experiment {
 const OUT = 'bench/results/challenge.json';
 /** Test-like validation spectra per class (generateTestLikeSplit): 540 in all. */
 const TEST_LIKE_PER_CLASS = 20;
+
+/**
+ * Accuracy (percent) of identify()'s class decision as bench paper's protocol runs it (library of the train split,
+ * the query's spectrum at hand), per ranking (k = 3 vote or mean of the best DEFAULT_MEAN_OF_BEST) with and without
+ * the confusable-pair decision by peaks (confusable-pairs.ts).
+ */
+async function identificationPaths(encoder: Encoder, train: Dataset, queries: Dataset, emb: Float32Array): Promise<Record<string, number>> {
+  const lib = await libraryFrom(encoder, train);
+  const x = normalizeRowsCopy(queries.x, queries.n, queries.points);
+  const out: Record<string, number> = {};
+  for (const [name, meanOfBest] of [['vote3', undefined], [`best${DEFAULT_MEAN_OF_BEST}`, DEFAULT_MEAN_OF_BEST]] as const) {
+    let plain = 0;
+    let paired = 0;
+    for (let i = 0; i < queries.n; i++) {
+      const r = lib.knn(emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), { k: 3, topClasses: 2, ...(meanOfBest ? { meanOfBest } : {}) });
+      if (r.ranking[0].class === String(queries.y[i])) plain++;
+      const decided = decideConfusablePair(lib, r.ranking, x.subarray(i * queries.points, (i + 1) * queries.points)).ranking;
+      if (decided[0].class === String(queries.y[i])) paired++;
+    }
+    out[name] = (100 * plain) / queries.n;
+    out[`${name}+pairs`] = (100 * paired) / queries.n;
+  }
+  return out;
+}
 /** The test split's variation: the whole spectrum moves +-30 points; a matching augmentation shifts at least that far. */
 const SHIFT_ONLY: AugmentOptions = WHOLE_SPECTRUM_SHIFT;
 const BASE: ChallengeRecipe = { arch: 'tiny', epochs: 3, augment: 'full' };
@@ -316,6 +344,16 @@ async function evaluateSaved(dirs: readonly string[]): Promise<void> {
     const dim = card.embeddingDim;
     const emb: Record<string, Float32Array> = {};
     for (const [name, set] of Object.entries(sets)) emb[name] = await embedRows(model, normalizeRowsCopy(set.x, set.n, points), set.n, points, dim);
+    const encoder: Encoder = {
+      grid: card.inputGrid,
+      dim,
+      version: card.version,
+      embed: (batch, n) => embedRows(model, batch, n, points, dim),
+      dispose: () => model.dispose(),
+    };
+    const pipeline: Record<string, Record<string, number>> = {};
+    for (const split of ['val', 'testLike', 'test'] as const) pipeline[split] = await identificationPaths(encoder, sets.train, sets[split], emb[split]);
+    rows.push({ model: dir, seed, split: 'identify() paths', acc: Object.fromEntries(Object.entries(pipeline).flatMap(([split, r]) => Object.entries(r).map(([k, v]) => [`${split} ${k}`, v]))) });
     model.dispose();
     perModel.push({ seed, emb, dim });
     const refs: Embedded = { emb: emb.train, y: sets.train.y, n: sets.train.n };
@@ -341,6 +379,12 @@ async function evaluateSaved(dirs: readonly string[]): Promise<void> {
       rows.push({ model: `ensemble of ${perModel.length}`, seed, split, acc: ruleAccuracies(refs, { emb: cat(split), y: sets[split].y, n: sets[split].n }, dim) });
     }
   }
+  for (const r of rows.filter((r) => r.split === 'identify() paths')) {
+    console.log(`${r.model}: ${Object.entries(r.acc).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+  }
+  const ruleRows = rows.filter((r) => r.split !== 'identify() paths');
+  rows.length = 0;
+  rows.push(...ruleRows);
   const names = Object.keys(rows[0].acc);
   console.log(`| model | seed | split | ${names.join(' | ')} |\n| --- | --- | --- |${names.map(() => ' --- |').join('')}`);
   for (const r of rows) console.log(`| ${r.model} | ${r.seed} | ${r.split} | ${names.map((n) => r.acc[n].toFixed(1)).join(' | ')} |`);

@@ -58,6 +58,8 @@ export interface ClassRank {
   readonly similarity: number;
   /** Number of the k nearest references that belong to the class. */
   readonly votes: number;
+  /** Mean of the class's m best similarities (KnnOptions.meanOfBest); absent when not asked for. */
+  readonly meanOfBest?: number;
 }
 
 export interface KnnResult {
@@ -75,6 +77,11 @@ export interface KnnOptions {
   readonly excludeReference?: number;
   /** Leave this class out (simulates a query from an unseen class). */
   readonly excludeClass?: number;
+  /**
+   * Rank classes by the mean of their m best similarities (a class with fewer references: all it has) instead of
+   * the k-vote; the votes are still counted. identify() uses it (DEFAULT_MEAN_OF_BEST).
+   */
+  readonly meanOfBest?: number;
 }
 
 export interface LibraryInit {
@@ -334,6 +341,10 @@ export function knnSearch(matrix: LibraryMatrix, query: Float32Array, options: K
   // Top-k by insertion into a short sorted list: k is tiny, so this beats a heap.
   const topSim = new Float32Array(k).fill(-Infinity);
   const topRow = new Int32Array(k).fill(-1);
+  const m = options.meanOfBest ?? 0;
+  if (m !== 0 && !(Number.isInteger(m) && m >= 1)) throw new SpectrumInputError('bad-mean-of-best', `meanOfBest must be a positive integer, got ${m}`, { field: 'meanOfBest' });
+  // Each class's m best similarities, sorted descending (m is small: insertion as for the top k).
+  const classTop = m ? new Float32Array(classCount * m).fill(-Infinity) : null;
   for (let r = 0; r < total; r++) {
     const label = labels[r];
     if (r === options.excludeReference || label === options.excludeClass) continue;
@@ -341,6 +352,14 @@ export function knnSearch(matrix: LibraryMatrix, query: Float32Array, options: K
     const base = r * dim;
     for (let j = 0; j < dim; j++) s += embeddings[base + j] * query[j];
     if (s > bestPerClass[label]) bestPerClass[label] = s;
+    if (classTop && s > classTop[label * m + m - 1]) {
+      let p = label * m + m - 1;
+      while (p > label * m && classTop[p - 1] < s) {
+        classTop[p] = classTop[p - 1];
+        p--;
+      }
+      classTop[p] = s;
+    }
     if (s > topSim[k - 1]) {
       let p = k - 1;
       while (p > 0 && topSim[p - 1] < s) {
@@ -360,8 +379,31 @@ export function knnSearch(matrix: LibraryMatrix, query: Float32Array, options: K
     neighbors.push({ reference: topRow[i], classIndex, similarity: topSim[i] });
     votes.set(classIndex, (votes.get(classIndex) ?? 0) + 1);
   }
+  if (classTop) return { neighbors, ranking: rankByMeanOfBest(bestPerClass, classTop, m, votes, classNames, options.topClasses ?? 10) };
   const ranking = rankClasses(bestPerClass, votes, classNames, options.topClasses ?? 10);
   return { neighbors, ranking };
+}
+
+function rankByMeanOfBest(
+  best: Float32Array,
+  classTop: Float32Array,
+  m: number,
+  votes: Map<number, number>,
+  classNames: readonly string[],
+  top: number,
+): ClassRank[] {
+  const score = new Float64Array(best.length).fill(-Infinity);
+  const order: number[] = [];
+  for (let c = 0; c < best.length; c++) {
+    if (best[c] === -Infinity) continue;
+    let sum = 0;
+    let n = 0;
+    for (let j = 0; j < m && classTop[c * m + j] > -Infinity; j++, n++) sum += classTop[c * m + j];
+    score[c] = sum / n;
+    order.push(c);
+  }
+  const chosen = selectTop(order, top, (a, b) => score[b] - score[a] || best[b] - best[a]);
+  return chosen.map((c) => ({ classIndex: c, class: classNames[c], similarity: best[c], votes: votes.get(c) ?? 0, meanOfBest: score[c] }));
 }
 
 function rankClasses(

@@ -9,7 +9,7 @@ import {
   type Dataset,
 } from '../benchmark/index.ts';
 import { calibrate, mulberry32 } from './calibration.ts';
-import { calibrationFor, identify } from './identify.ts';
+import { calibrationFor, DEFAULT_MEAN_OF_BEST, identify } from './identify.ts';
 import { decideConfusablePair } from './confusable-pairs.ts';
 import { ReferenceLibrary } from './library.ts';
 import { ReferenceProfiles } from './mixture-spectral.ts';
@@ -197,15 +197,15 @@ async function addToLibrary(lib: ReferenceLibrary, encoder: Encoder, data: Datas
 }
 
 /**
- * Top-1 accuracy (percent) of the kNN vote on a labelled test set, a confusable top pair decided by its peaks as
- * identify() does (confusable-pairs.ts).
+ * Top-1 accuracy (percent) of identify()'s answer on a labelled test set: classes ranked by the mean of their best
+ * DEFAULT_MEAN_OF_BEST similarities, a confusable top pair decided by its peaks (confusable-pairs.ts).
  */
 async function knnAccuracy(encoder: Encoder, lib: ReferenceLibrary, test: Dataset, k = 3): Promise<number> {
   const x = normalizeRows(test).x;
   const emb = await embedAll(encoder, x, test.n);
   let right = 0;
   for (let i = 0; i < test.n; i++) {
-    const r = lib.knn(emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), { k, topClasses: 2 });
+    const r = lib.knn(emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), { k, topClasses: 2, meanOfBest: DEFAULT_MEAN_OF_BEST });
     const ranking = decideConfusablePair(lib, r.ranking, x.subarray(i * test.points, (i + 1) * test.points)).ranking;
     if (ranking[0].class === String(test.y[i])) right++;
   }
