@@ -10,7 +10,7 @@ import { batchNormTrainingConfigs, installFusedBatchNormTraining, setFusedBatchN
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, setSimdFilterGradEnabled } from './conv2d-backprop.ts';
 import { elementwiseTrainingConfigs, leakyReluConfig, setSimdElementwiseEnabled } from './elementwise-training.ts';
 import { identityConfig } from './identity.ts';
-import { padConfig } from './pad.ts';
+import { padConfig, setContiguousPadEnabled } from './pad.ts';
 import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
 export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
 import { maxPoolGradConfig, setSimdMaxPoolGradEnabled } from './max-pool-grad.ts';
@@ -64,8 +64,8 @@ export function setWasmOverridesEnabled(enabled: boolean): void {
 
 /**
  * For before/after benchmarks in one run: false turns off the paths added on 2026-11-29 (session 4): leading-axis
- * Sum/Mean as average pools, the SIMD max-pool gradient, transpose and conv1d filter gradient; the kernels behave as they did at
- * the previous measurement. The engine always runs with them on.
+ * Sum/Mean as average pools, the SIMD max-pool gradient, transpose and conv1d filter gradient, and session 5's
+ * training paths (setTrainingFastPathsEnabled); the kernels behave as they did before session 4. The engine always runs with them on.
  */
 export function setFastPathsEnabled(on: boolean): void {
   setLeadingReduceEnabled(on);
@@ -77,9 +77,10 @@ export function setFastPathsEnabled(on: boolean): void {
 
 /**
  * For before/after benchmarks in one run: false turns off only the training paths added in session 5 (fused
- * training batch norm, SIMD LeakyReLU and AdamW), so the kernels behave as at the end of session 4.
+ * training batch norm, SIMD LeakyReLU and AdamW, contiguous PadV2), so the kernels behave as at the end of session 4.
  */
 export function setTrainingFastPathsEnabled(on: boolean): void {
   setFusedBatchNormTrainingEnabled(on);
   setSimdElementwiseEnabled(on);
+  setContiguousPadEnabled(on);
 }
