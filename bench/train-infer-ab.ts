@@ -82,8 +82,8 @@ for (const name of values.arch.split(',')) {
     setPaths(on);
     infer();
     step();
-    const alone = medianOf([infer(), infer(), infer(), infer(), infer()]);
-    const st = medianOf([step(), step(), step()]);
+    const alone = medianOf(Array.from({ length: 7 }, infer));
+    const st = medianOf(Array.from({ length: 5 }, step));
     const after = medianOf([infer(), infer(), infer()]);
     rows.push({
       arch: name,
