@@ -246,10 +246,11 @@ async function makeProvider(
     if (hit) return hit;
     const def = benchmark.loadDefinition(req.benchmark);
     const plan = protocols.trainingPlan(req, { arch, epochs, quick });
-    const val = benchmark.generateRandomSplit(def, { split: 'val', perClass: plan.valPerClass, seed: req.seed, classes: [...req.classes] });
+    const valOpts = { perClass: plan.valPerClass, seed: req.seed, classes: [...req.classes] };
+    const val = plan.validation === 'test-like' ? benchmark.generateTestLikeSplit(def, valOpts) : benchmark.generateRandomSplit(def, { split: 'val', ...valOpts });
     const runArch = plan.arch;
     log(`training ${runArch} for ${req.name} (seed ${req.seed}, ${req.classes.length} classes x ${req.perClass}, ${plan.epochs} epochs${req.recipe ? ', protocol recipe' : ''}, validation ${plan.valPerClass}/class, ${plan.patience === undefined ? 'every epoch' : `patience ${plan.patience}`})`);
-    const { finish, ...firstStage } = plan;
+    const { finish, validation: _validation, ...firstStage } = plan;
     let result = await training.train({ train: req.train, val, seed: req.seed, ...firstStage });
     log(`trained ${req.name}: val kNN ${(100 * result.bestValAccuracy).toFixed(2)} % after ${result.epochsRun} epochs, ${result.wallSeconds.toFixed(0)} s`);
     if (finish) {

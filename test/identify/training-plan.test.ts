@@ -15,11 +15,13 @@ const request = (perClass: number, recipe?: TrainRequest['recipe']): TrainReques
 });
 
 describe('trainingPlan', () => {
-  it('runs the challenge recipe as bench:challenge chose it: every epoch, 10 validation spectra per class', () => {
+  it('runs the challenge recipe as bench:challenge chose it: every epoch, 20 test-like validation spectra per class', () => {
     const plan = trainingPlan(request(50, CHALLENGE_RECIPE), { arch: 'tiny', epochs: 12 });
     expect(plan.arch).toBe(CHALLENGE_RECIPE.arch);
     expect(plan.epochs).toBe(CHALLENGE_RECIPE.epochs);
-    expect(plan.valPerClass).toBe(10);
+    expect(plan.valPerClass).toBe(20);
+    expect(plan.validation).toBe('test-like');
+    expect(trainingPlan(request(50), { arch: 'tiny', epochs: 12 }).validation).toBeUndefined();
     // bench paper's default early stop (5 epochs) would cut the recipe short: bench:challenge's best epochs were 28-48.
     expect(plan.patience).toBeUndefined();
     expect(plan.augment).toEqual(CHALLENGE_RECIPE.augment);
