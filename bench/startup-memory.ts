@@ -10,8 +10,13 @@
  * it feeds 600 spectra (MQTT at 100/s, every 4th a file) as the first batches and then idles 5 s for the steady value.
  * The kernel's own high-water mark (VmHWM) is the check on the sampled peak.
  *
+ * With --baseline DIR (another checkout, e.g. `git archive <commit> | tar -x -C DIR` with node_modules linked), the
+ * same starts of that checkout's daemon run interleaved with this one's (baseline first start, this first start,
+ * baseline restart, this restart), so before and after see the same machine load; a checkout without the phase lines
+ * gets its peak, high-water mark and steady value only.
+ *
  * Prints a table per start and writes bench/results/startup-memory.json.
- * Usage: npm run bench:startup-memory [-- --model DIR] [-- --out FILE] [-- --feed N] [-- --label TEXT]
+ * Usage: npm run bench:startup-memory [-- --model DIR] [-- --baseline DIR] [-- --out FILE] [-- --feed N] [-- --label TEXT]
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -27,6 +32,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string', default: new URL('./results/startup-memory.json', import.meta.url).pathname },
     feed: { type: 'string', default: '600' },
     label: { type: 'string' },
+    baseline: { type: 'string' },
     restart: { type: 'boolean', default: true },
   },
   strict: true,
@@ -55,6 +61,8 @@ interface PhaseRow {
 
 interface StartProfile {
   start: 'first start' | 'restart';
+  /** The checkout whose daemon ran (absent: this one). */
+  baseline?: string;
   rows: PhaseRow[];
   /** Highest RSS sampled, and the kernel's high-water mark (VmHWM) at the end. */
   peakRssMb: number;
@@ -80,7 +88,7 @@ function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
-async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir: string, payloads: Payloads): Promise<StartProfile> {
+async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir: string, payloads: Payloads, root?: string): Promise<StartProfile> {
   const inbox = join(dir, 'inbox');
   const staging = join(dir, 'staging');
   mkdirSync(inbox, { recursive: true });
@@ -94,6 +102,8 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
   let peakSinceRow = 0;
   let peak = 0;
   let prepared = false;
+  let thresholds = false;
+  let unexplained = false;
   const sampler = setInterval(() => {
     if (!pid) return;
     const rss = procStatusMb(pid, 'VmRSS');
@@ -111,6 +121,7 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
   const daemon = await BenchDaemon.start({
     configFile,
     httpPort,
+    root,
     onSpawn: (p) => {
       pid = p;
       spawnedAt = Date.now();
@@ -118,8 +129,12 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
     onLogLine: (entry) => {
       if (entry.msg === 'phase memory') {
         mark(String(entry.phase), entry.memory as Memory, typeof entry.time === 'number' ? entry.time : Date.now());
-        if (entry.phase === 'calibration: thresholds') prepared = true;
+        if (entry.phase === 'calibration: thresholds') thresholds = true;
+        if (entry.phase === 'calibration: unexplained') unexplained = true;
+        prepared ||= thresholds && unexplained;
       }
+      // A checkout without phase lines: its calibration's own line ('library calibrated in a worker thread' before).
+      if (typeof entry.msg === 'string' && entry.msg.startsWith('library calibrated')) prepared = true;
     },
   });
   const readyS = (Date.now() - spawnedAt) / 1000;
@@ -127,7 +142,7 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
   let results = 0;
   let preparedS = NaN;
   try {
-    await waitFor('the library preparation (its thresholds)', () => prepared, 600_000, 200);
+    await waitFor('the library preparation (thresholds and unknown-component calibration)', () => prepared, 600_000, 200);
     preparedS = (Date.now() - spawnedAt) / 1000;
     // The first batches: MQTT at 100/s with every 4th spectrum a file, as bench:daemon's mixed row.
     const seen = new Set<string>();
@@ -159,11 +174,11 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
   const vmHwmMb = procStatusMb(daemon.pid, 'VmHWM');
   const steadyRssMb = procStatusMb(daemon.pid, 'VmRSS');
   await daemon.stop();
-  return { start: kind, rows, peakRssMb: r1(peak), vmHwmMb: r1(vmHwmMb), steadyRssMb: r1(steadyRssMb), readyS: r1(readyS), preparedS: r1(preparedS), fed, results, loadBefore, loadAfter: loadAverage()[0] };
+  return { start: kind, ...(root ? { baseline: root } : {}), rows, peakRssMb: r1(peak), vmHwmMb: r1(vmHwmMb), steadyRssMb: r1(steadyRssMb), readyS: r1(readyS), preparedS: r1(preparedS), fed, results, loadBefore, loadAfter: loadAverage()[0] };
 }
 
 function printProfile(p: StartProfile): void {
-  console.log(`\n${p.start}: ready after ${p.readyS} s, library prepared after ${p.preparedS} s; fed ${p.fed}, results ${p.results}; load ${p.loadBefore} -> ${p.loadAfter}`);
+  console.log(`\n${p.baseline ? `BASELINE ${p.baseline} ` : ''}${p.start}: ready after ${p.readyS} s, library prepared after ${p.preparedS} s; fed ${p.fed}, results ${p.results}; load ${p.loadBefore} -> ${p.loadAfter}`);
   const head = ['phase (ends at)', 's', 'RSS', 'peak', 'heap', 'external', 'arrayBuf', 'wasm'];
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
   const f = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(Math.round(v)));
@@ -178,16 +193,22 @@ async function main(): Promise<void> {
   const payloads = makePayloads();
   const broker = await startMosquitto({ maxInflight: 256 });
   const dir = makeTempDir('bench-startup-memory');
+  const baseline = opts.baseline ? resolve(opts.baseline) : undefined;
+  const baselineDir = baseline ? makeTempDir('bench-startup-memory-baseline') : undefined;
   const profiles: StartProfile[] = [];
   const loadAtStart = loadAverage();
-  console.log(`model ${modelDir}; load average ${loadAtStart.join(' ')}`);
-  try {
-    profiles.push(await profileStart('first start', broker, dir, payloads));
-    printProfile(profiles.at(-1)!);
-    if (opts.restart) {
-      profiles.push(await profileStart('restart', broker, dir, payloads));
+  console.log(`model ${modelDir}; load average ${loadAtStart.join(' ')}${baseline ? `; baseline ${baseline}` : ''}`);
+  const profile = async (kind: StartProfile['start']) => {
+    if (baseline) {
+      profiles.push(await profileStart(kind, broker, baselineDir!, payloads, baseline));
       printProfile(profiles.at(-1)!);
     }
+    profiles.push(await profileStart(kind, broker, dir, payloads));
+    printProfile(profiles.at(-1)!);
+  };
+  try {
+    await profile('first start');
+    if (opts.restart) await profile('restart');
   } finally {
     await stopAllServers();
   }

@@ -56,15 +56,15 @@ export class LibraryService {
   }
 
   /**
-   * Calibrates the current state here and now (thresholds, mixture templates, unknown-component calibration), for the
-   * daemon's start: the inputs start after the library, so nothing identifies yet and nothing can stall, while a worker
+   * Calibrates the current state here and now (thresholds and mixture templates; the unknown-component calibration
+   * goes on in steps after this resolves, see PrepareOptions), for the daemon's start: the inputs start after the library, so nothing identifies yet and nothing can stall, while a worker
    * thread would add its own memory to the start-up peak and the identify stage's own first-batch calibration would
    * do the same work a second time. calibrateBeforeUse afterwards finds the state calibrated.
    */
   async calibrateNow(settings: CalibrationSettings): Promise<void> {
     const library = this.current;
     if (library.classCount < 2) return;
-    const calibration = await prepareCalibration(library, this.encoder, settings, this.log, runInThisThread);
+    const calibration = await prepareCalibration(library, this.encoder, settings, this.log, runInThisThread, { unexplainedInBackground: true });
     if (calibration && this.current === library) this.calibrated = { library, calibration };
   }
 

@@ -215,6 +215,8 @@ export interface BenchDaemonOptions {
   readonly onLogLine?: (entry: Record<string, unknown>) => void;
   /** Called with the child's pid as soon as it is spawned (to sample it while it starts). */
   readonly onSpawn?: (pid: number) => void;
+  /** Another checkout whose bin/spectrad.js to run (bench:startup-memory --baseline); default this one. */
+  readonly root?: string;
 }
 
 /** `spectrad run` as a child process, with its stats and heap-probe lines parsed as they come. */
@@ -242,8 +244,9 @@ export class BenchDaemon {
       ...(o.heapProbeS ? ['--expose-gc', '--import', new URL('./heap-probe.mjs', import.meta.url).href] : []),
       ...(o.snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${o.snapshotDir}`] : []),
     ];
-    const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'bin/spectrad.js'), 'run', '--config', o.configFile], {
-      cwd: REPO_ROOT,
+    const root = o.root ?? REPO_ROOT;
+    const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/spectrad.js'), 'run', '--config', o.configFile], {
+      cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SPECTRAD_BENCH_HEAP_PROBE_S: String(o.heapProbeS ?? 0) },
     });

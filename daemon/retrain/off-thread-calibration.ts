@@ -61,6 +61,7 @@ export async function prepareCalibration(
   settings: CalibrationSettings,
   log: PipelineLogger,
   run: CalibrationRunner = runInWorkerThread,
+  options: PrepareOptions = {},
 ): Promise<Calibration | undefined> {
   if (library.classCount < 2) return undefined; // core has its own rule for one class
   // Each of these steps runs on the main thread in one piece; their times are logged to find what stalls a switch.
@@ -84,15 +85,25 @@ export async function prepareCalibration(
     lap('templates');
     await yieldToEventLoop();
     // 120 mixture searches: one per step, the event loop free between (at once they held it 1.2-1.9 s at 200 classes).
+    const unexplained = async (): Promise<number> => {
+      let s0 = performance.now();
+      let longest = 0;
+      await unexplainedCalibrationInSteps(profiles, async () => {
+        longest = Math.max(longest, performance.now() - s0);
+        await yieldToEventLoop();
+        s0 = performance.now();
+      });
+      logPhaseMemory(log, 'calibration: unexplained');
+      return Math.round(Math.max(longest, performance.now() - s0));
+    };
+    if (options.unexplainedInBackground) {
+      void unexplained()
+        .then((longestStepMs) => log.info({ classes: library.classCount, longestStepMs }, 'unknown-component calibration ready'))
+        .catch((err: unknown) => log.warn({ err }, 'unknown-component calibration failed; the first mixture query makes it'));
+    } else {
+      mainThreadMs.unexplainedLongestStep = await unexplained();
+    }
     t = performance.now();
-    let longest = 0;
-    await unexplainedCalibrationInSteps(profiles, async () => {
-      longest = Math.max(longest, performance.now() - t);
-      await yieldToEventLoop();
-      t = performance.now();
-    });
-    mainThreadMs.unexplainedLongestStep = Math.round(Math.max(longest, performance.now() - t));
-    logPhaseMemory(log, 'calibration: unexplained');
   }
   log.info({ classes: library.classCount, mainThreadMs }, 'calibration steps on the main thread');
   const mixtureEmbeddings =
@@ -116,6 +127,15 @@ export async function prepareCalibration(
   log.warn({ reason: answer.message }, 'calibration worker failed; calibrating on the main thread (identification waits meanwhile)');
   const cal = calibrate(library, { targetFalseUnknownRate: settings.targetFalseUnknownRate, maxComponents: settings.maxComponents });
   return mixtureEmbeddings && mixtureEmbeddings.length > 0 ? withMixtureEmbeddings(cal, library, mixtureEmbeddings, settings.maxComponents) : cal;
+}
+
+export interface PrepareOptions {
+  /**
+   * Resolve once the thresholds are ready and let the unknown-component calibration (120 mixture searches, one per
+   * event-loop turn; 2 s on a quiet machine at 500 classes, 20 s at a load of 10) finish behind: the daemon's start,
+   * which would otherwise not answer health for that long. A mixture query that comes first makes it itself.
+   */
+  readonly unexplainedInBackground?: boolean;
 }
 
 /**
