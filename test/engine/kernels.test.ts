@@ -8,6 +8,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { setSimdMaxPoolGradEnabled } from '../../core/engine/wasm/max-pool-grad.ts';
 import { simdKernels } from '../../core/engine/wasm/simd/kernels.ts';
 import { outerSwap } from '../../core/engine/wasm/transpose.ts';
+import { swappedIsCheaper } from '../../core/engine/wasm/batch-mat-mul.ts';
 import { setSimdFilterGradEnabled } from '../../core/engine/wasm/conv2d-backprop.ts';
 import { expectClose, onBackend, randomValues, relativeError, runBoth, useWasmEngine } from './compare.ts';
 
@@ -247,6 +248,26 @@ describe('BatchMatMul', () => {
       });
     }
   }
+
+  it('a x b^T with a large b runs as (b a^T)^T (the dense input gradient), rank 2 and batch-1 rank 3', () => {
+    expect(swappedIsCheaper([64, 128], [9984, 128])).toBe(true);
+    expect(swappedIsCheaper([64, 128], [32, 128])).toBe(false);
+    expect(swappedIsCheaper([2, 64, 128], [2, 9984, 128])).toBe(false);
+    for (const [m, k, n] of [
+      [8, 16, 200],
+      [12, 9, 301],
+      [5, 3, 50],
+    ]) {
+      expect(swappedIsCheaper([m, k], [n, k]), `${m} ${k} ${n}`).toBe(true);
+      expectClose(() => {
+        const a = tensor([m, k], m + 3) as tf.Tensor2D;
+        const b = tensor([n, k], n + 4) as tf.Tensor2D;
+        const a3 = tf.reshape(a, [1, m, k]) as tf.Tensor3D;
+        const b3 = tf.reshape(b, [1, n, k]) as tf.Tensor3D;
+        return [tf.matMul(a, b, false, true), tf.matMul(a3, b3, false, true)];
+      });
+    }
+  });
 
   it('batched (rank 3) with transposes', () => {
     expectClose(() => {

@@ -3,7 +3,10 @@
  * scalar loops), and it caches XNNPACK's packed copy of the second operand by that operand's tensor id: a reshape
  * shares the id, so the same data used as `b` under another shape silently reads the stale packing. So:
  *  - transposed operands are transposed explicitly (one memory pass) and multiplied on the fast path;
- *  - a `b` whose data was already used under another shape is copied to fresh data first.
+ *  - a `b` whose data was already used under another shape is copied to fresh data first;
+ *  - a x b^T with a large b (the dense layer's input gradient dy W^T: [64, 128] x [9984, 128]^T) is computed as
+ *    (b a^T)^T: the small a is transposed and packed instead of the whole weight matrix, and the [N, M] result is
+ *    transposed back (fewer values moved whenever 2 N K > 2 M K + M N).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
@@ -50,6 +53,18 @@ function guardStaleB(stock: KernelFunc): KernelFunc {
   return kernelFunc;
 }
 
+/**
+ * For a x b^T with a [M, K] and b [N, K] (rank 2, or rank 3 with batch 1 on both): whether (b a^T)^T moves fewer
+ * values (transpose and pack a, transpose the result) than b^T (transpose and pack b).
+ */
+export function swappedIsCheaper(a: readonly number[], b: readonly number[]): boolean {
+  const batchOne = (s: readonly number[]) => s.length === 2 || (s.length === 3 && s[0] === 1);
+  if (!batchOne(a) || !batchOne(b) || a.length !== b.length) return false;
+  const [m, k] = a.slice(-2);
+  const n = b[b.length - 2];
+  return 2 * n * k > 2 * m * k + m * n;
+}
+
 export function batchMatMulConfig(backendName: string): KernelConfig {
   const stock = stockKernel('BatchMatMul', backendName);
   if (!stock) throw new Error(`BatchMatMul: no stock kernel on ${backendName}`);
@@ -58,6 +73,12 @@ export function batchMatMulConfig(backendName: string): KernelConfig {
     const { transposeA, transposeB } = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
     if (transposeA || transposeB) {
       const t = asTensors(args.inputs, ['a', 'b'] as const);
+      if (t && transposeB && !transposeA && swappedIsCheaper(t.a.shape, t.b.shape)) {
+        return tf.tidy(() => {
+          const perm = swapLastTwo(t.a.rank);
+          return tf.transpose(tf.matMul(t.b, tf.transpose(t.a, perm)), perm);
+        }) as TensorInfo;
+      }
       if (t) {
         return tf.tidy(() => {
           const a = transposeA ? tf.transpose(t.a, swapLastTwo(t.a.rank)) : t.a;
