@@ -1,6 +1,6 @@
 /**
  * npm run bench:mixtures -- --model DIR [--components 2,3,4] [--limit N] [--classes 500] [--methods LIST] [--no-full]
- *   [--false-mixture] [--unknown] [--unknown-library N]
+ *   [--false-mixture] [--unknown] [--unknown-library N] [--count-free]
  *
  * Mixture search methods side by side on the SAME mixtures, as protocols.ts `mixtures()` builds them: encoder from
  * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
@@ -15,6 +15,10 @@
  * classes), asked for m components: how often identify() reports unknownComponent, and the AUROC of the unexplained
  * share, with the threshold calibrated both ways (source 'references', before, and 'templates'); --unknown-library N
  * runs it on a library of classes 0..N-1 (absent classes N..2N-1, at most 499).
+ * --count-free: single test spectra (m = 1, spread over the classes) and the m-component mixtures through identify()
+ * with no component count, as the daemon asks: percent called a mixture, percent with the right count, percent
+ * exactly right (single: the right class and not a mixture; mixture: called one with exactly the m right classes),
+ * unknown-component flags, and CPU ms per query.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -45,6 +49,8 @@ interface Args {
   falseMixture?: boolean;
   shortlist?: number;
   unknown?: boolean;
+  /** Mixtures and single spectra through identify() with no component count (the daemon's path). */
+  countFree?: boolean;
   /** --unknown with a library of classes 0..N-1 instead of the small library (absent classes: N..2N-1, at most 499). */
   unknownLibrary?: number;
 }
@@ -65,6 +71,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--false-mixture') args.falseMixture = true;
     else if (a === '--shortlist') args.shortlist = Number(next());
     else if (a === '--unknown') args.unknown = true;
+    else if (a === '--count-free') args.countFree = true;
     else if (a === '--unknown-library') args.unknownLibrary = Number(next());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
@@ -208,9 +215,106 @@ async function main(): Promise<void> {
       console.log(`single test spectra, library=${library.classCount}: called a mixture ${((100 * mixtureCalls) / n).toFixed(1)} %, right single answer ${((100 * rightSingle) / n).toFixed(1)} %, ${ms.toFixed(1)} ms/query (${n} spectra)`);
     }
   }
+  if (args.countFree) rows.push(...(await countFree(args, encoder, [small, full].filter((b): b is Built => b !== null), test)));
   if (args.unknown) rows.push(...(await unknownComponents(args, encoder, small, cacheKey)));
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
+}
+
+/** The count-not-given protocol (see --count-free above), for each library built. */
+async function countFree(args: Args, encoder: Encoder, libraries: readonly Built[], test: ReturnType<typeof generateTestSplit>): Promise<Array<Record<string, unknown>>> {
+  const rows: Array<Record<string, unknown>> = [];
+  const target = range(0, Math.round(args.classes / 5));
+  for (const m of [1, ...args.components]) {
+    let x: Float32Array;
+    let truthOf: (i: number) => string[];
+    let n: number;
+    const points = test.points;
+    if (m === 1) {
+      // Every class's variants alike: spread over the whole test split rather than its first classes.
+      n = args.limit > 0 ? Math.min(args.limit, test.n) : test.n;
+      const step = test.n / n;
+      const rowsTaken = Array.from({ length: n }, (_, i) => Math.floor(i * step));
+      const all = normalizeRows(test).x;
+      x = new Float32Array(n * points);
+      rowsTaken.forEach((r, i) => x.set(all.subarray(r * points, (r + 1) * points), i * points));
+      truthOf = (i) => [String(test.y[rowsTaken[i]])];
+    } else {
+      const set = makeMixtures(test, { components: m, seed: args.seed * 1000 + m, anchorClasses: target, poolClasses: target });
+      n = args.limit > 0 ? Math.min(args.limit, set.n) : set.n;
+      x = normalizeRows({ x: set.x.subarray(0, n * points), y: new Int32Array(n), n, points }).x;
+      truthOf = (i) => Array.from(set.components.subarray(i * m, (i + 1) * m), String);
+    }
+    const emb = await embedAll(encoder, x, n);
+    for (const [{ library, profiles }, decision] of libraries.flatMap((b) => (['embedding', 'reconstruction'] as const).map((d) => [b, d] as const))) {
+      calibrationFor(library);
+      unexplainedCalibrationFor(profiles);
+      let mixtureCalls = 0;
+      let countRight = 0;
+      let exact = 0;
+      let flagged = 0;
+      const counts = new Map<number, number>();
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      for (let i = 0; i < n; i++) {
+        const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: x.subarray(i * points, (i + 1) * points) }, library, { candidates: 1, referenceProfiles: profiles, mixtureCount: decision });
+        const answer = r.status === 'mixture' ? (r.components ?? []).map((c) => c.class) : r.class ? [r.class] : [];
+        const called = r.status === 'mixture' ? answer.length : 1;
+        counts.set(called, (counts.get(called) ?? 0) + 1);
+        if (r.status === 'mixture') mixtureCalls++;
+        if (r.unknownComponent) flagged++;
+        if (called === m) countRight++;
+        const truth = new Set(truthOf(i));
+        if (called === m && answer.length === m && answer.every((c) => truth.has(c))) exact++;
+      }
+      const ms = (performance.now() - start) / n;
+      const cpu = process.cpuUsage(cpuStart);
+      const cpuMs = (cpu.user + cpu.system) / 1000 / n;
+      const pct = (v: number) => (100 * v) / n;
+      const row = {
+        countFree: m,
+        decision,
+        library: library.classCount,
+        queries: n,
+        calledMixture: pct(mixtureCalls),
+        countRight: pct(countRight),
+        exactlyRight: pct(exact),
+        unknownComponentFlagged: pct(flagged),
+        calledCounts: Object.fromEntries([...counts].sort((a, b) => a[0] - b[0])),
+        msPerQuery: ms,
+        cpuMsPerQuery: cpuMs,
+        loadAverage: os.loadavg()[0],
+      };
+      rows.push(row);
+      console.log(
+        `count not given (${decision.padEnd(14)}), m=${m}, library=${library.classCount}: called a mixture ${row.calledMixture.toFixed(1)} %, count right ${row.countRight.toFixed(1)} %, exactly right ${row.exactlyRight.toFixed(1)} %, unknown component ${row.unknownComponentFlagged.toFixed(1)} %; counts called ${JSON.stringify(row.calledCounts)}; ${ms.toFixed(1)} ms/query wall, ${cpuMs.toFixed(1)} ms CPU (${n} queries, load ${os.loadavg()[0].toFixed(1)})`,
+      );
+    }
+  }
+  // Single spectra of classes the small library lacks: an unknown compound should not come out a mixture of others.
+  const small = libraries[0];
+  const L = small.library.classCount;
+  const def = loadDefinition('benchmark');
+  const absentClasses = range(L, Math.min(def.classes.length, 2 * L));
+  const absentTest = generateTestSplit(def, { classes: absentClasses });
+  const n = args.limit > 0 ? Math.min(args.limit, absentTest.n) : absentTest.n;
+  const step = absentTest.n / n;
+  const all = normalizeRows(absentTest).x;
+  const x = new Float32Array(n * absentTest.points);
+  for (let i = 0; i < n; i++) x.set(all.subarray(Math.floor(i * step) * absentTest.points, (Math.floor(i * step) + 1) * absentTest.points), i * absentTest.points);
+  const emb = await embedAll(encoder, x, n);
+  for (const decision of ['embedding', 'reconstruction'] as const) {
+    const statuses: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: x.subarray(i * absentTest.points, (i + 1) * absentTest.points) }, small.library, { candidates: 1, referenceProfiles: small.profiles, mixtureCount: decision });
+      const key = r.status === 'mixture' && r.unknownComponent ? 'mixture+unknown' : r.status;
+      statuses[key] = (statuses[key] ?? 0) + 1;
+    }
+    const shares = Object.fromEntries(Object.entries(statuses).map(([k, v]) => [k, (100 * v) / n]));
+    rows.push({ countFreeAbsentSingles: n, decision, library: L, statuses: shares });
+    console.log(`count not given (${decision.padEnd(14)}), single spectra of classes absent from the library ${L}: ${Object.entries(shares).map(([k, v]) => `${k} ${v.toFixed(1)} %`).join(', ')} (${n} spectra)`);
+  }
+  return rows;
 }
 
 function memory(): string {

@@ -5,6 +5,7 @@ import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type Mixtu
 import { addProfile, profileDim, spectralProfile } from './profile.ts';
 import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles } from './mixture-spectral.ts';
 import { unexplainedCalibrationFor } from './mixture-unknown.ts';
+import { countThresholdsFor, decideComponentCount } from './mixture-count.ts';
 import { decideConfusablePair, type PairDecisionOptions } from './confusable-pairs.ts';
 import type { Candidate, Identification, MixtureComponent } from './types.ts';
 
@@ -38,9 +39,14 @@ export interface IdentifyOptions {
   readonly referenceProfiles?: ReferenceProfiles | null;
   /**
    * Share of a mixture's signal left unexplained above which it holds an unknown component (reconstruction search
-   * only); default: calibrated on mixtures of the library's own references (mixture-unknown.ts).
+   * only); default: calibrated on query-like mixtures synthesized from the library (mixture-unknown.ts).
    */
   readonly unknownComponentShare?: number;
+  /**
+   * Who decides the component count when none is given: 'reconstruction' (when the spectrum and reference profiles
+   * are at hand; mixture-count.ts) or 'embedding' (default: the beam search's gains, decideMixture).
+   */
+  readonly mixtureCount?: 'reconstruction' | 'embedding';
   /**
    * When the kNN's top two classes are a confusable pair (their references overlap in embedding space) and the query
    * comes with its spectrum, their peaks decide between them (confusable-pairs.ts); false: the kNN vote alone.
@@ -128,11 +134,19 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   if (mixturesOn) {
     const maxComponents = options.components ?? options.maxComponents ?? 5;
     const fits = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents, beamWidth: options.beamWidth ?? 16 });
-    const chosen = options.components !== undefined ? fits[Math.min(options.components, fits.length) - 1] : decideMixture(fits, cal);
+    const spectrum = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
+    // Built once per library state, and only when a mixture step needs them (a single answer never does).
+    const referencesFor = () => (spectrum ? (options.referenceProfiles === undefined ? referenceProfilesFor(library, matrix) : options.referenceProfiles) : null);
+    // No count given, spectrum at hand: the reconstruction may decide how many components (mixture-count.ts).
+    const countWith = options.components === undefined && options.mixtureCount === 'reconstruction' ? referencesFor() : null;
+    const counted =
+      spectrum && countWith
+        ? decideComponentCount(countWith, matrix, q, spectrum, maxComponents, countThresholdsFor(countWith, options.unknownComponentShare), fits).fit
+        : null;
+    const chosen = options.components !== undefined ? fits[Math.min(options.components, fits.length) - 1] : counted ?? decideMixture(fits, cal);
     if (chosen && chosen.classIndices.length >= 2) {
-      const spectrum = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
-      const references = spectrum ? (options.referenceProfiles === undefined ? referenceProfilesFor(library, matrix) : options.referenceProfiles) : null;
-      const reconstruction = spectrum && references ? reconstructionMixtureFit(references, matrix, q, spectrum, chosen.classIndices) : null;
+      const references = countWith ?? referencesFor();
+      const reconstruction = counted ?? (spectrum && references ? reconstructionMixtureFit(references, matrix, q, spectrum, chosen.classIndices) : null);
       const final =
         reconstruction
           ? reconstruction

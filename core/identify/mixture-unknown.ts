@@ -43,6 +43,8 @@ export interface UnexplainedCalibrationOptions {
   readonly source?: 'templates' | 'references';
   /** Per-peak height spread of a component, in units of its tallest peak (default: estimateHeightSpread). */
   readonly heightSpread?: number;
+  /** Single components drawn after the mixtures, for the count decision's gain (default 50). */
+  readonly singles?: number;
 }
 
 export interface UnexplainedCalibration {
@@ -53,6 +55,13 @@ export interface UnexplainedCalibration {
   readonly source?: 'templates' | 'references';
   /** The per-peak height spread the components were drawn with (source 'templates'). */
   readonly heightSpread?: number;
+  /**
+   * A component added to a fit must lower the unexplained share by more than this to count (mixture-count.ts): the
+   * same quantile and margin over what one component too many lowers it by in the synthesized mixtures and singles.
+   */
+  readonly componentGain?: number;
+  /** Those spurious gains, ascending. */
+  readonly gains?: readonly number[];
 }
 
 export function calibrateUnexplained(index: ReferenceProfiles, options: UnexplainedCalibrationOptions = {}): UnexplainedCalibration {
@@ -72,8 +81,8 @@ function* calibrationSteps(index: ReferenceProfiles, options: UnexplainedCalibra
   const rate = options.rate ?? 0.01;
   const source = options.source ?? 'templates';
   const maxComponents = Math.min(options.maxComponents ?? 5, index.classCount);
-  if (!(Number.isInteger(count) && count >= 1) || !(rate >= 0 && rate < 1) || (source !== 'templates' && source !== 'references')) {
-    throw new SpectrumInputError('bad-calibration-options', `unexplained calibration needs mixtures >= 1, 0 <= rate < 1 and source 'templates' or 'references', got ${count}, ${rate}, ${String(source)}`);
+  if (!(Number.isInteger(count) && count >= 1) || !(Number.isInteger(options.singles ?? 0) && (options.singles ?? 0) >= 0) || !(rate >= 0 && rate < 1) || (source !== 'templates' && source !== 'references')) {
+    throw new SpectrumInputError('bad-calibration-options', `unexplained calibration needs mixtures >= 1, singles >= 0, 0 <= rate < 1 and source 'templates' or 'references', got ${count}, ${String(options.singles)}, ${rate}, ${String(source)}`);
   }
   if (options.heightSpread !== undefined && !(options.heightSpread >= 0 && options.heightSpread < 1)) {
     throw new SpectrumInputError('bad-calibration-options', `heightSpread must be in [0, 1), got ${options.heightSpread}`);
@@ -112,19 +121,42 @@ function* calibrationSteps(index: ReferenceProfiles, options: UnexplainedCalibra
     searched = { index: twin, templates: new ClassTemplates(twin, templates.options) };
     component = (c, out) => queryLikeComponent(templates, c, spread, rng, out);
   }
+  const search = (profile: Float64Array, m: number) =>
+    profileMixtureSearch(searched.index, profile, m, searched.templates ? { templates: searched.templates } : {}).unexplained;
   const shares: number[] = [];
+  const gains: number[] = [];
+  // One more component than a drawn mixture holds can only fit what the templates miss: how much that lowers the
+  // unexplained share is the null of the count decision (mixture-count.ts). Searched after the shares are drawn, so
+  // the threshold does not depend on it.
+  const spurious = (profile: Float64Array, m: number, share: number) => {
+    if (m + 1 <= searched.index.classCount) gains.push(share - search(profile, m + 1));
+  };
   for (let t = 0; t < count; t++) {
     const m = 2 + (t % (maxComponents - 1));
     const classes = new Set<number>();
     while (classes.size < m) classes.add(Math.floor(rng() * index.classCount));
     const profile = new Float64Array(dim);
     for (const c of classes) component(c, profile);
-    shares.push(profileMixtureSearch(searched.index, profile, m, searched.templates ? { templates: searched.templates } : {}).unexplained);
+    const share = search(profile, m);
+    shares.push(share);
+    spurious(profile, m, share);
     yield;
   }
-  shares.sort((a, b) => a - b);
-  const at = Math.min(shares.length - 1, Math.ceil((1 - rate) * shares.length) - 1);
-  return { threshold: shares[Math.max(0, at)] * (1 + margin), shares, source, ...(heightSpread === undefined ? {} : { heightSpread }) };
+  // Single components too: a spectrum of one library class is what the count decision sees most.
+  const singles = options.singles ?? 50;
+  for (let t = 0; t < singles; t++) {
+    const profile = new Float64Array(dim);
+    component(Math.floor(rng() * index.classCount), profile);
+    spurious(profile, 1, search(profile, 1));
+    yield;
+  }
+  const quantile = (xs: number[]) => {
+    xs.sort((a, b) => a - b);
+    return xs.length ? xs[Math.max(0, Math.min(xs.length - 1, Math.ceil((1 - rate) * xs.length) - 1))] : 0;
+  };
+  const threshold = quantile(shares) * (1 + margin);
+  const componentGain = quantile(gains) * (1 + margin);
+  return { threshold, shares, componentGain, gains, source, ...(heightSpread === undefined ? {} : { heightSpread }) };
 }
 
 /** Adds one query-like draw of class c to out (see the module comment), scaled to a random weight in [0.5, 1.5). */

@@ -48,7 +48,7 @@ describe('calibrateUnexplained', () => {
       pauses++;
       await new Promise((r) => setImmediate(r));
     });
-    expect(pauses).toBe(201); // the height-spread estimate, then 200 mixtures
+    expect(pauses).toBe(251); // the height-spread estimate, 200 mixtures, 50 singles
     expect(stepped).toEqual(calibrateUnexplained(small));
     expect(unexplainedCalibrationFor(small)).toBe(stepped);
   }, 180_000);

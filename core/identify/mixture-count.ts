@@ -1,0 +1,83 @@
+import { SpectrumInputError } from '../errors.ts';
+import { setSimilarity, type MixtureFit } from './mixture.ts';
+import { spectralMixtureForLibrary, type ReferenceProfiles } from './mixture-spectral.ts';
+import { unexplainedCalibrationFor } from './mixture-unknown.ts';
+
+/**
+ * How many components a spectrum holds when nobody says (the daemon's case: identify() on a spectrum, no count).
+ * The reconstruction search fits 1, 2, ... components; one more is taken while the fit so far leaves more of the
+ * signal unexplained than fits of library mixtures do (the unknown-component threshold) AND the added component lowers
+ * that share by more than one component too many lowers it in synthesized library mixtures and singles (the
+ * calibration's componentGain, mixture-unknown.ts). Both come from the library alone, once per library state.
+ * The embedding's own decision (identify.ts decideMixture) reads an encoder trained on single compounds, which is not
+ * additive: it is kept for queries without a spectrum.
+ */
+
+export interface CountThresholds {
+  /** A fit leaving at most this share unexplained needs no more components. */
+  readonly threshold: number;
+  /** An added component must lower the unexplained share by more than this. */
+  readonly componentGain: number;
+}
+
+export interface CountedFit extends MixtureFit {
+  /** Members' shares of the reconstructed signal, same order as classIndices. */
+  readonly fractions: readonly number[];
+  readonly residual: number;
+  readonly unexplained: number;
+}
+
+export interface CountDecision {
+  /** Components decided: 1 is a single compound. */
+  readonly count: number;
+  /** The reconstruction at that count, over library class indices (heaviest first). */
+  readonly fit: CountedFit;
+  /** The unexplained share of every count tried, 1 first. */
+  readonly unexplained: readonly number[];
+}
+
+/** The calibrated thresholds of a library state (mixture-unknown.ts), an operator's unexplained share replacing its own. */
+export function countThresholdsFor(index: ReferenceProfiles, unknownComponentShare?: number): CountThresholds {
+  const cal = unexplainedCalibrationFor(index);
+  return { threshold: unknownComponentShare ?? cal.threshold, componentGain: cal.componentGain ?? 0 };
+}
+
+/**
+ * The count decision (module comment) for a spectrum, up to maxComponents; embeddingFits (the embedding beam's best
+ * set per size, library class indices) join the reconstruction's shortlist at each size.
+ */
+export function decideComponentCount(
+  index: ReferenceProfiles,
+  matrix: { readonly classNames: readonly string[]; readonly centroids: Float32Array; readonly dim: number },
+  embedding: Float32Array,
+  spectrum: ArrayLike<number>,
+  maxComponents: number,
+  thresholds: CountThresholds,
+  embeddingFits: readonly MixtureFit[] = [],
+): CountDecision {
+  if (!(Number.isInteger(maxComponents) && maxComponents >= 1)) {
+    throw new SpectrumInputError('mixture-size', `maxComponents must be a positive integer, got ${maxComponents}`);
+  }
+  const most = Math.min(maxComponents, index.classCount);
+  const fitOf = (m: number): CountedFit => {
+    const fit = spectralMixtureForLibrary(index, matrix.classNames, spectrum, m, embeddingFits[m - 1]?.classIndices ?? []);
+    const keep = fit.classIndices.map((c) => c >= 0);
+    const members = fit.classIndices.filter((_, i) => keep[i]);
+    return {
+      classIndices: members,
+      similarity: setSimilarity(matrix.centroids, matrix.dim, embedding, members),
+      fractions: fit.fractions.filter((_, i) => keep[i]),
+      residual: fit.residual,
+      unexplained: fit.unexplained,
+    };
+  };
+  let best = fitOf(1);
+  const unexplained = [best.unexplained];
+  for (let m = 2; m <= most && best.unexplained > thresholds.threshold; m++) {
+    const next = fitOf(m);
+    unexplained.push(next.unexplained);
+    if (best.unexplained - next.unexplained <= thresholds.componentGain) break;
+    best = next;
+  }
+  return { count: best.classIndices.length, fit: best, unexplained };
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { generateRandomSplit, generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
+import { SpectrumInputError } from '../../core/errors.ts';
+import { identify } from '../../core/identify/identify.ts';
+import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { countThresholdsFor, decideComponentCount } from '../../core/identify/mixture-count.ts';
+import { ReferenceProfiles } from '../../core/identify/mixture-spectral.ts';
+import { calibrateUnexplained, unexplainedCalibrationFor } from '../../core/identify/mixture-unknown.ts';
+import { normalizeRows } from '../../core/identify/protocols.ts';
+import { projectionEncoder } from './synthetic.ts';
+
+const def = loadDefinition('benchmark');
+const CLASSES = Array.from({ length: 30 }, (_, i) => i);
+const PER_CLASS = 20;
+const train = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: PER_CLASS, seed: 1, classes: CLASSES }));
+const index = new ReferenceProfiles(def.points);
+for (const c of CLASSES) index.add(String(c), train.x.subarray(c * PER_CLASS * def.points, (c + 1) * PER_CLASS * def.points), PER_CLASS);
+const test = generateTestSplit(def, { classes: CLASSES });
+const row = (c: number, v: number) => test.x.subarray((c * 9 + v) * def.points, (c * 9 + v + 1) * def.points);
+const encoder = projectionEncoder(def.points, 16, 5);
+
+function mixture(parts: ReadonlyArray<readonly [number, number]>): Float32Array {
+  const out = new Float32Array(def.points);
+  for (const [c, v] of parts) row(c, v).forEach((x, j) => (out[j] += x));
+  const max = Math.max(...out);
+  return out.map((x) => x / max);
+}
+
+async function library(): Promise<ReferenceLibrary> {
+  const lib = new ReferenceLibrary({ dim: 16, points: def.points, modelVersion: encoder.version });
+  for (const c of CLASSES) await lib.enroll(String(c), train.x.slice(c * PER_CLASS * def.points, (c + 1) * PER_CLASS * def.points), encoder);
+  return lib;
+}
+
+/** Test mixtures of m classes, the t-th of a fixed, spread-out sequence. */
+function parts(t: number, m: number): Array<[number, number]> {
+  return Array.from({ length: m }, (_, k) => [CLASSES[(7 * t + 11 * k) % 30], (t + 4 * k) % 9] as [number, number]);
+}
+
+describe('component count when none is given', () => {
+  it('calibrates the gain one component too many brings: positive, below what a real component adds', () => {
+    const cal = unexplainedCalibrationFor(index);
+    expect(cal.componentGain).toBeGreaterThan(0);
+    expect(cal.gains?.length).toBe(250); // 200 mixtures and 50 singles, one component too many each
+    expect(cal.componentGain).toBeLessThan(cal.threshold * 2);
+    const thresholds = countThresholdsFor(index);
+    expect(thresholds).toEqual({ threshold: cal.threshold, componentGain: cal.componentGain });
+    expect(countThresholdsFor(index, 0.5).threshold).toBe(0.5);
+  }, 120_000);
+
+  it('counts singles, 2- and 3-component test mixtures right and names their classes', async () => {
+    const lib = await library();
+    const matrix = lib.matrix();
+    const thresholds = countThresholdsFor(index);
+    let right = 0;
+    let total = 0;
+    for (const m of [1, 2, 3]) {
+      for (let t = 0; t < 6; t++) {
+        const p = parts(t, m);
+        const spectrum = mixture(p);
+        const decision = decideComponentCount(index, matrix, await encoder.embed(spectrum, 1), spectrum, 5, thresholds);
+        expect(decision.unexplained[0]).toBeGreaterThanOrEqual(0);
+        expect(decision.fit.fractions.reduce((s, f) => s + f, 0)).toBeCloseTo(1, 6);
+        const truth = new Set(p.map(([c]) => String(c)));
+        total++;
+        if (decision.count === m && decision.fit.classIndices.every((c) => truth.has(matrix.classNames[c]))) right++;
+      }
+    }
+    expect(right).toBeGreaterThanOrEqual(total - 2);
+  }, 120_000);
+
+  it('stops at one component when the thresholds say nothing more is needed, and grows when every gain counts', async () => {
+    const lib = await library();
+    const matrix = lib.matrix();
+    const spectrum = mixture(parts(1, 3));
+    const embedding = await encoder.embed(spectrum, 1);
+    expect(decideComponentCount(index, matrix, embedding, spectrum, 5, { threshold: 1, componentGain: 0 }).count).toBe(1);
+    expect(decideComponentCount(index, matrix, embedding, spectrum, 5, { threshold: 0, componentGain: 1 }).count).toBe(1);
+    const greedy = decideComponentCount(index, matrix, embedding, spectrum, 4, { threshold: 0, componentGain: -1 });
+    expect(greedy.count).toBe(4);
+    expect(greedy.unexplained).toHaveLength(4);
+    expect(() => decideComponentCount(index, matrix, embedding, spectrum, 0, { threshold: 0, componentGain: 0 })).toThrow(SpectrumInputError);
+  }, 120_000);
+
+  it('identify() with no count calls a test mixture a mixture of its classes and a single spectrum a single', async () => {
+    const lib = await library();
+    let mixturesRight = 0;
+    let singlesRight = 0;
+    for (let t = 0; t < 5; t++) {
+      const p = parts(t, 2);
+      const spectrum = mixture(p);
+      const r = identify({ embedding: await encoder.embed(spectrum, 1), spectrum }, lib, { referenceProfiles: index, mixtureCount: 'reconstruction' });
+      const named = new Set((r.components ?? []).map((c) => c.class));
+      if (r.status === 'mixture' && named.size === 2 && p.every(([c]) => named.has(String(c)))) mixturesRight++;
+      const single = mixture([p[0]]);
+      const s = identify({ embedding: await encoder.embed(single, 1), spectrum: single }, lib, { referenceProfiles: index, mixtureCount: 'reconstruction' });
+      if (s.status !== 'mixture') singlesRight++;
+    }
+    expect(mixturesRight).toBeGreaterThanOrEqual(4);
+    expect(singlesRight).toBeGreaterThanOrEqual(4);
+    // The embedding's decision stays reachable; a given count skips any decision.
+    const spectrum = mixture(parts(2, 3));
+    const embedding = await encoder.embed(spectrum, 1);
+    expect(['mixture', 'identified', 'low-confidence', 'unknown']).toContain(identify({ embedding, spectrum }, lib, { referenceProfiles: index, mixtureCount: 'embedding' }).status);
+    expect(identify({ embedding, spectrum }, lib, { referenceProfiles: index, components: 3 }).components).toHaveLength(3);
+  }, 180_000);
+
+  it('refuses a bad singles option', () => {
+    expect(() => calibrateUnexplained(index, { singles: -1 })).toThrow(SpectrumInputError);
+    expect(() => calibrateUnexplained(index, { singles: 1.5 })).toThrow(SpectrumInputError);
+  });
+});
