@@ -53,11 +53,18 @@ function guardStaleB(stock: KernelFunc): KernelFunc {
   return kernelFunc;
 }
 
+let swapEnabled = true;
+/** For before/after benchmarks: false transposes b for every a x b^T (the path before session 5). */
+export function setSwappedTransposeBEnabled(on: boolean): void {
+  swapEnabled = on;
+}
+
 /**
  * For a x b^T with a [M, K] and b [N, K] (rank 2, or rank 3 with batch 1 on both): whether (b a^T)^T moves fewer
  * values (transpose and pack a, transpose the result) than b^T (transpose and pack b).
  */
 export function swappedIsCheaper(a: readonly number[], b: readonly number[]): boolean {
+  if (!swapEnabled) return false;
   const batchOne = (s: readonly number[]) => s.length === 2 || (s.length === 3 && s[0] === 1);
   if (!batchOne(a) || !batchOne(b) || a.length !== b.length) return false;
   const [m, k] = a.slice(-2);

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
-import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
+import { batchMatMulConfig, fusedMatMulConfig, setSwappedTransposeBEnabled } from './batch-mat-mul.ts';
 import { fusedBatchNormConfig } from './batch-norm.ts';
 import { batchNormTrainingConfigs, installFusedBatchNormTraining, setFusedBatchNormTrainingEnabled } from './batch-norm-training.ts';
 import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, setSimdFilterGradEnabled } from './conv2d-backprop.ts';
@@ -77,10 +77,11 @@ export function setFastPathsEnabled(on: boolean): void {
 
 /**
  * For before/after benchmarks in one run: false turns off only the training paths added in session 5 (fused
- * training batch norm, SIMD LeakyReLU and AdamW, contiguous PadV2), so the kernels behave as at the end of session 4.
+ * training batch norm, SIMD LeakyReLU and AdamW, contiguous PadV2, a x b^T as (b a^T)^T), so the kernels behave as at the end of session 4.
  */
 export function setTrainingFastPathsEnabled(on: boolean): void {
   setFusedBatchNormTrainingEnabled(on);
   setSimdElementwiseEnabled(on);
   setContiguousPadEnabled(on);
+  setSwappedTransposeBEnabled(on);
 }
