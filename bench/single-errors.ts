@@ -308,7 +308,7 @@ function evaluate(name: string, rank: Ranker, nb: { idx: Int32Array; sim: Float3
 
 const pairSettings: PairDecisionOptions[] = args.pairs!.split(',').filter(Boolean).map((t) => {
   const [gate, maxShift, shiftSpread] = t.split(':');
-  if (gate !== 'always' && gate !== 'library' && gate !== 'farthest') throw new Error(`--pairs gate: library|farthest|always, got ${gate}`);
+  if (gate !== 'always' && gate !== 'library' && gate !== 'farthest' && gate !== 'reach') throw new Error(`--pairs gate: library|farthest|reach|always, got ${gate}`);
   return { gate, maxShift: Number(maxShift), shiftSpread: Number(shiftSpread) };
 });
 let queryPeaks: Peak[][] | null = null;
@@ -341,7 +341,12 @@ function evaluatePairs(m: number, tag: string): unknown[] {
     const confusions = new Map<string, number>();
     for (let q = 0; q < test.n; q++) {
       const knn = library.knn(query.subarray(q * dim, (q + 1) * dim), { k: 3, topClasses: 2 });
-      const d = decideConfusablePair(library, knn.ranking, testN.x.subarray(q * test.points, (q + 1) * test.points), o, queryPeaks[q]);
+      const d = decideConfusablePair(
+        library,
+        knn.ranking,
+        { spectrum: testN.x.subarray(q * test.points, (q + 1) * test.points), embedding: query.subarray(q * dim, (q + 1) * dim), peaks: queryPeaks[q] },
+        o,
+      );
       const truth = String(test.y[q]);
       if (d.decided) decided++;
       if (d.swapped && d.ranking[0].class === truth) fixed++;

@@ -24,9 +24,10 @@ export interface PairDecisionOptions {
    * Which top pairs the peaks decide: 'library' (default) pairs whose reference clouds overlap in embedding space,
    * a class reaching as far as its farthest reference or 2.25 standard deviations of its references' similarity
    * below their mean, whichever is farther (about the farthest of 50 references, so a class with few references
-   * is not held to the few it has); 'farthest': its farthest reference only; 'always': any top two.
+   * is not held to the few it has); 'farthest': its farthest reference only; 'reach': those pairs, and any top two
+   * where the query lies within the runner-up's own reach too (needs the query's embedding); 'always': any top two.
    */
-  readonly gate?: 'library' | 'farthest' | 'always';
+  readonly gate?: 'library' | 'farthest' | 'reach' | 'always';
 }
 
 export interface PairDecision {
@@ -117,28 +118,46 @@ export function confusable(library: ReferenceLibrary, a: number, b: number, rule
  * Decides the top two of a kNN ranking by their peaks when they are a confusable pair. The query's spectrum must be
  * on the library's grid; without one, or without peak templates, the ranking is returned as it is.
  */
+export interface PairQuery {
+  /** The preprocessed spectrum on the library's grid. */
+  readonly spectrum?: Float32Array;
+  /** Its unit-norm embedding (the 'reach' gate). */
+  readonly embedding?: Float32Array;
+  /** Its peaks, when already found (findPeaks of the spectrum). */
+  readonly peaks?: readonly Peak[];
+}
+
 export function decideConfusablePair(
   library: ReferenceLibrary,
   ranking: readonly ClassRank[],
-  spectrum: Float32Array | undefined,
+  query: PairQuery,
   options: PairDecisionOptions = {},
-  queryPeaks?: readonly Peak[],
 ): PairDecision {
   const unchanged: PairDecision = { ranking, decided: false, swapped: false };
+  const { spectrum } = query;
   if (ranking.length < 2 || !spectrum || spectrum.length !== library.points) return unchanged;
   const [first, second] = ranking;
   const gate = options.gate ?? 'library';
-  if (gate !== 'always' && !confusable(library, first.classIndex, second.classIndex, gate)) return unchanged;
+  if (gate !== 'always' && !confusable(library, first.classIndex, second.classIndex, gate === 'farthest' ? 'farthest' : 'library')) {
+    if (gate !== 'reach' || !query.embedding || !withinReach(library, query.embedding, second.classIndex)) return unchanged;
+  }
   const ta = classPeakTemplate(library, first.class);
   const tb = classPeakTemplate(library, second.class);
   if (!ta || !tb) return unchanged;
-  const peaks = queryPeaks ?? findPeaks(spectrum);
+  const peaks = query.peaks ?? findPeaks(spectrum);
   if (!peaks.length) return unchanged;
   const maxShift = options.maxShift ?? 40;
   const model = pooledModel(ta, tb, { maxShift, shiftSpread: options.shiftSpread ?? maxShift / Math.sqrt(3) });
   const margin = peakLogLikelihood(ta, peaks, model) - peakLogLikelihood(tb, peaks, model);
   if (margin >= 0) return { ranking, decided: true, swapped: false, margin };
   return { ranking: [second, first, ...ranking.slice(2)], decided: true, swapped: true, margin };
+}
+
+/** The query is as close to the class's centroid as the class's own references reach. */
+function withinReach(library: ReferenceLibrary, embedding: Float32Array, classIndex: number): boolean {
+  const matrix = library.matrix();
+  if (embedding.length !== matrix.dim) return false;
+  return dot(embedding, 0, matrix.centroids, classIndex * matrix.dim, matrix.dim) >= classRadius(matrix, cacheFor(matrix), classIndex, 'library');
 }
 
 function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, n: number): number {

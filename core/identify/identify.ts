@@ -98,7 +98,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   // The mean of a class's best m already treats a class with few references fairly (it averages what it has).
   const voted = m ? knn.ranking : fairVote(knn.ranking, library, k);
   const onGrid = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
-  const pair = options.pairDecision === false ? null : decideConfusablePair(library, voted, onGrid, options.pairDecision ?? {});
+  const pair = options.pairDecision === false ? null : decideConfusablePair(library, voted, { spectrum: onGrid, embedding: q }, options.pairDecision ?? {});
   const ranking = pair ? pair.ranking : voted;
   const sims = ranking.map((r) => r.similarity);
   const pc = cal.perClass;

@@ -209,7 +209,8 @@ async function knnAccuracy(encoder: Encoder, lib: ReferenceLibrary, test: Datase
   let right = 0;
   for (let i = 0; i < test.n; i++) {
     const r = lib.knn(emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), { k, topClasses: 2, meanOfBest: DEFAULT_MEAN_OF_BEST });
-    const ranking = decideConfusablePair(lib, r.ranking, x.subarray(i * test.points, (i + 1) * test.points)).ranking;
+    const embedding = emb.subarray(i * encoder.dim, (i + 1) * encoder.dim);
+    const ranking = decideConfusablePair(lib, r.ranking, { spectrum: x.subarray(i * test.points, (i + 1) * test.points), embedding }).ranking;
     if (ranking[0].class === String(test.y[i])) right++;
   }
   return (100 * right) / test.n;

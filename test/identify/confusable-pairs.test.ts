@@ -86,7 +86,7 @@ describe('confusable pairs', () => {
       for (const shift of [-30, 0, 30]) {
         const ranking = library.knn(cloud(truth), { k: 3, topClasses: 3 }).ranking;
         expect(new Set([ranking[0].class, ranking[1].class])).toEqual(new Set(['A', 'B']));
-        const d = decideConfusablePair(library, ranking, testSpectrum(truth, shift));
+        const d = decideConfusablePair(library, ranking, { spectrum: testSpectrum(truth, shift) });
         expect(d.decided).toBe(true);
         expect(d.ranking[0].class).toBe(truth);
         expect(d.swapped).toBe(ranking[0].class !== truth);
@@ -99,12 +99,12 @@ describe('confusable pairs', () => {
   it('leaves the ranking alone without a spectrum, with a spectrum off the grid, or for a pair that is not confusable', () => {
     const { library, cloud } = buildLibrary();
     const ranking = library.knn(cloud('A'), { k: 3, topClasses: 3 }).ranking;
-    expect(decideConfusablePair(library, ranking, undefined)).toMatchObject({ decided: false, ranking });
-    expect(decideConfusablePair(library, ranking, new Float32Array(10))).toMatchObject({ decided: false, ranking });
+    expect(decideConfusablePair(library, ranking, {})).toMatchObject({ decided: false, ranking });
+    expect(decideConfusablePair(library, ranking, { spectrum: new Float32Array(10) })).toMatchObject({ decided: false, ranking });
     const withC = [ranking.find((r) => r.class === 'C')!, ranking.find((r) => r.class === 'A')!];
-    expect(decideConfusablePair(library, withC, testSpectrum('A', 0))).toMatchObject({ decided: false, ranking: withC });
+    expect(decideConfusablePair(library, withC, { spectrum: testSpectrum('A', 0) })).toMatchObject({ decided: false, ranking: withC });
     // 'always' decides any top two: A's spectrum beats C's template.
-    expect(decideConfusablePair(library, withC, testSpectrum('A', 0), { gate: 'always' }).ranking[0].class).toBe('A');
+    expect(decideConfusablePair(library, withC, { spectrum: testSpectrum('A', 0) }, { gate: 'always' }).ranking[0].class).toBe('A');
   });
 });
 
