@@ -19,6 +19,7 @@ import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type Spec
 import { openEncoder } from '../daemon/commands/library.ts';
 import { decideConfusablePair, type PairDecisionOptions } from '../core/identify/confusable-pairs.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
+import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
 import { findPeaks, type Peak } from '../core/identify/peak-features.ts';
 import { createRng } from '../core/benchmark/rng.ts';
 
@@ -43,6 +44,8 @@ const { values: args } = parseArgs({
      * then the test figure is read once.
      */
     queries: { type: 'string', default: 'test' },
+    /** Ranking before the pair decision: 'best5' (identify()'s default, the mean of a class's best 5) or 'vote' (k = 3). */
+    'pair-rank': { type: 'string', default: 'best5' },
     /** Only the k = 3 vote and the pair decisions (fast iteration). */
     'pairs-only': { type: 'boolean', default: false },
   },
@@ -306,6 +309,8 @@ function evaluate(name: string, rank: Ranker, nb: { idx: Int32Array; sim: Float3
   return result;
 }
 
+if (args['pair-rank'] !== 'best5' && args['pair-rank'] !== 'vote') throw new Error(`--pair-rank best5|vote, got ${args['pair-rank']}`);
+const meanOfBest = args['pair-rank'] === 'best5' ? DEFAULT_MEAN_OF_BEST : 0;
 const pairSettings: PairDecisionOptions[] = args.pairs!.split(',').filter(Boolean).map((t) => {
   const [gate, maxShift, shiftSpread] = t.split(':');
   if (gate !== 'always' && gate !== 'library' && gate !== 'farthest' && gate !== 'reach') throw new Error(`--pairs gate: library|farthest|reach|always, got ${gate}`);
@@ -338,9 +343,11 @@ function evaluatePairs(m: number, tag: string): unknown[] {
     let decided = 0;
     let fixed = 0;
     let broken = 0;
+    let before = 0;
     const confusions = new Map<string, number>();
     for (let q = 0; q < test.n; q++) {
-      const knn = library.knn(query.subarray(q * dim, (q + 1) * dim), { k: 3, topClasses: 2 });
+      const knn = library.knn(query.subarray(q * dim, (q + 1) * dim), { k: 3, topClasses: 2, ...(meanOfBest ? { meanOfBest } : {}) });
+      if (knn.ranking[0].class === String(test.y[q])) before++;
       const d = decideConfusablePair(
         library,
         knn.ranking,
@@ -354,7 +361,7 @@ function evaluatePairs(m: number, tag: string): unknown[] {
       if (d.ranking[0].class === truth) right++;
       else confusions.set(`${truth}->${d.ranking[0].class}`, (confusions.get(`${truth}->${d.ranking[0].class}`) ?? 0) + 1);
     }
-    const name = `${tag}: k=3 + peak pair decision (${o.gate}, shift ${o.maxShift}, spread ${o.shiftSpread})`;
+    const name = `${tag}: ${args['pair-rank']} (${test.n - before} wrong) + peak pair decision (${o.gate}, shift ${o.maxShift}, spread ${o.shiftSpread})`;
     const ms = (performance.now() - t0) / test.n;
     const result = {
       name,
