@@ -134,7 +134,7 @@ async function profileStart(kind: StartProfile['start'], broker: Mosquitto, dir:
         prepared ||= thresholds && unexplained;
       }
       // A checkout without phase lines: its calibration's own line ('library calibrated in a worker thread' before).
-      if (typeof entry.msg === 'string' && entry.msg.startsWith('library calibrated')) prepared = true;
+      if (entry.msg === 'library calibrated in a worker thread') prepared = true;
     },
   });
   const readyS = (Date.now() - spawnedAt) / 1000;
