@@ -50,9 +50,10 @@ async function identificationPaths(encoder: Encoder, train: Dataset, queries: Da
     let plain = 0;
     let paired = 0;
     for (let i = 0; i < queries.n; i++) {
-      const r = lib.knn(emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), { k: 3, topClasses: 2, ...(meanOfBest ? { meanOfBest } : {}) });
+      const embedding = emb.subarray(i * encoder.dim, (i + 1) * encoder.dim);
+      const r = lib.knn(embedding, { k: 3, topClasses: 2, ...(meanOfBest ? { meanOfBest } : {}) });
       if (r.ranking[0].class === String(queries.y[i])) plain++;
-      const decided = decideConfusablePair(lib, r.ranking, x.subarray(i * queries.points, (i + 1) * queries.points)).ranking;
+      const decided = decideConfusablePair(lib, r.ranking, { spectrum: x.subarray(i * queries.points, (i + 1) * queries.points), embedding }).ranking;
       if (decided[0].class === String(queries.y[i])) paired++;
     }
     out[name] = (100 * plain) / queries.n;
