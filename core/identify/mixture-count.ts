@@ -1,6 +1,6 @@
 import { SpectrumInputError } from '../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
-import { spectralMixtureForLibrary, type ReferenceProfiles } from './mixture-spectral.ts';
+import { profileMixtureSearch, type ReferenceProfiles } from './mixture-spectral.ts';
 import { containmentScores } from './mixture-templates.ts';
 import { unexplainedCalibrationFor } from './mixture-unknown.ts';
 
@@ -69,32 +69,34 @@ export function decideComponentCount(
     throw new SpectrumInputError('mixture-size', `maxComponents must be a positive integer, got ${maxComponents}`);
   }
   const most = Math.min(maxComponents, index.classCount);
+  // The query's profile and containment scores once: they give every count's shortlist (the screen's best classes, as
+  // spectralMixtureForLibrary takes them) and the members' containment.
+  const profile = index.profileOf(spectrum);
+  let signal = 0;
+  for (const v of profile) signal += Math.max(0, v);
+  const scores = containmentScores(index, profile, { window: index.templates().containmentWindow });
+  const ranking = [...scores.keys()].sort((a, b) => scores[b] - scores[a]);
+  const byName = new Map(index.classNames().map((name, i) => [name, i]));
+  const toLibrary = new Map(matrix.classNames.map((name, i) => [name, i]));
   const fitOf = (m: number): CountedFit => {
-    const fit = spectralMixtureForLibrary(index, matrix.classNames, spectrum, m, embeddingFits[m - 1]?.classIndices ?? []);
-    const keep = fit.classIndices.map((c) => c >= 0);
-    const members = fit.classIndices.filter((_, i) => keep[i]);
+    const fromEmbedding = (embeddingFits[m - 1]?.classIndices ?? []).map((c) => byName.get(matrix.classNames[c]) ?? -1).filter((c) => c >= 0);
+    const fit = profileMixtureSearch(index, profile, m, { shortlist: [...fromEmbedding, ...ranking.slice(0, 12 + 3 * m)] });
+    const library = fit.classIndices.map((c) => toLibrary.get(index.classNames()[c]) ?? -1);
+    const members = library.filter((c) => c >= 0);
     return {
       classIndices: members,
       similarity: setSimilarity(matrix.centroids, matrix.dim, embedding, members),
-      fractions: fit.fractions.filter((_, i) => keep[i]),
+      fractions: fit.fractions.filter((_, i) => library[i] >= 0),
       residual: fit.residual,
       unexplained: fit.unexplained,
     };
   };
-  const profile = index.profileOf(spectrum);
-  let signal = 0;
-  for (const v of profile) signal += Math.max(0, v);
-  const byName = new Map(index.classNames().map((name, i) => [name, i]));
-  let containment: Float64Array | null = null;
-  const allContained = (fit: CountedFit) => {
-    containment ??= containmentScores(index, profile, { window: index.templates().containmentWindow });
-    const scores = containment;
-    return fit.classIndices.every((c, i) => {
+  const allContained = (fit: CountedFit) =>
+    fit.classIndices.every((c, i) => {
       const fitted = fit.fractions[i] * signal * (1 - fit.unexplained);
       const k = byName.get(matrix.classNames[c]);
       return k !== undefined && fitted > 0 && scores[k] >= CONTAINED * fitted;
     });
-  };
   let best = fitOf(1);
   const unexplained = [best.unexplained];
   for (let m = 2; m <= most && best.unexplained > thresholds.threshold; m++) {
