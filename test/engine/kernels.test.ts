@@ -539,6 +539,11 @@ describe('Transpose (first and last axes swapped: our SIMD kernel; other cases: 
     { shape: [4, 6, 8], perm: [2, 0, 1] }, // another permutation: stock
     { shape: [6, 5, 8], perm: [2, 1, 0] }, // 6 and 8: 6 not a multiple of 4, stock
     { shape: [12, 1, 7], perm: [2, 1, 0] }, // 7: stock
+    // The first axis a multiple of 16: four blocks down it per step (the swapped dense dx's [39680, 64] -> [64, 39680]).
+    { shape: [1, 160, 8], perm: [0, 2, 1] },
+    { shape: [48, 20], perm: [1, 0] },
+    { shape: [32, 3, 12], perm: [2, 1, 0] },
+    { shape: [16, 4], perm: [1, 0] },
   ];
   cases.forEach((c, i) => {
     it(`x ${c.shape.join('x')}, perm ${c.perm.join(',')}: values and gradient`, () => {

@@ -77,12 +77,13 @@ const poolGradBody: Bytes[] = [
 ];
 
 // Parameter and local indices of transposeOuter.
-const [SRC, DST, A, M, B] = [0, 1, 2, 3, 4];
-const [ROW_A, ROW_B, MI, AI, BI, S, D, V0, V1, V2, V3, T0, T1, T2, T3] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
+const [SRC, DST, A, M, B, GROUP] = [0, 1, 2, 3, 4, 5];
+const [ROW_A, ROW_B, MI, AI, BI, S, D, GI, S2, D2] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+const [V0, V1, V2, V3, T0, T1, T2, T3] = [16, 17, 18, 19, 20, 21, 22, 23];
 
-/** Loads the four rows of a 4 x 4 block, transposes it with shuffles and stores it as four rows of the output. */
+/** Loads the four rows of a 4 x 4 block at S2, transposes it with shuffles and stores it as four rows at D2. */
 const transposeBlock: Bytes[] = [
-  ...[V0, V1, V2, V3].map((v, i) => [...op.get(S), ...op.get(ROW_A), ...op.i32(i), ...op.i32Mul(), ...op.i32Add(), ...op.v128Load(), ...op.set(v)]),
+  ...[V0, V1, V2, V3].map((v, i) => [...op.get(S2), ...op.get(ROW_A), ...op.i32(i), ...op.i32Mul(), ...op.i32Add(), ...op.v128Load(), ...op.set(v)]),
   op.get(V0), op.get(V1), op.shuffle32([0, 4, 1, 5]), op.set(T0),
   op.get(V0), op.get(V1), op.shuffle32([2, 6, 3, 7]), op.set(T1),
   op.get(V2), op.get(V3), op.shuffle32([0, 4, 1, 5]), op.set(T2),
@@ -94,7 +95,7 @@ const transposeBlock: Bytes[] = [
       [T1, T3, [0, 1, 4, 5]],
       [T1, T3, [2, 3, 6, 7]],
     ] as const
-  ).map(([p, q, lanes], j) => [...op.get(D), ...op.get(ROW_B), ...op.i32(j), ...op.i32Mul(), ...op.i32Add(), ...op.get(p), ...op.get(q), ...op.shuffle32(lanes), ...op.v128Store()]),
+  ).map(([p, q, lanes], j) => [...op.get(D2), ...op.get(ROW_B), ...op.i32(j), ...op.i32Mul(), ...op.i32Add(), ...op.get(p), ...op.get(q), ...op.shuffle32(lanes), ...op.v128Store()]),
 ];
 
 const transposeOuterBody: Bytes[] = [
@@ -103,18 +104,28 @@ const transposeOuterBody: Bytes[] = [
   op.i32(0), op.set(MI),
   op.loop(), // each middle index m
   op.i32(0), op.set(AI),
-  op.loop(), // each 4 values of the first axis
+  op.loop(), // each 4 * GROUP values of the first axis
   // s = src + a * rowA + m * B * 4; d = dst + m * A * 4 + a * 4
   op.get(SRC), op.get(AI), op.get(ROW_A), op.i32Mul(), op.i32Add(), op.get(MI), op.get(B), op.i32Mul(), op.i32(4), op.i32Mul(), op.i32Add(), op.set(S),
   op.get(DST), op.get(MI), op.get(A), op.i32Mul(), op.i32(4), op.i32Mul(), op.i32Add(), op.get(AI), op.i32(4), op.i32Mul(), op.i32Add(), op.set(D),
   op.i32(0), op.set(BI),
   op.loop(), // each 4 values of the last axis
+  // GROUP blocks down the first axis: each output row then gets 16 * GROUP contiguous bytes (whole cache lines for
+  // GROUP 4), where one block wrote 16 bytes into each of 4 rows far apart (cache-set conflicts when B is small).
+  op.i32(0), op.set(GI),
+  op.get(S), op.set(S2),
+  op.get(D), op.set(D2),
+  op.loop(),
   ...transposeBlock,
+  op.get(S2), op.get(ROW_A), op.i32(4), op.i32Mul(), op.i32Add(), op.set(S2),
+  op.get(D2), op.i32(16), op.i32Add(), op.set(D2),
+  op.get(GI), op.i32(1), op.i32Add(), op.tee(GI), op.get(GROUP), op.i32LtU(), op.brIf(0),
+  op.end(),
   op.get(S), op.i32(16), op.i32Add(), op.set(S),
   op.get(D), op.get(ROW_B), op.i32(4), op.i32Mul(), op.i32Add(), op.set(D),
   op.get(BI), op.i32(4), op.i32Add(), op.tee(BI), op.get(B), op.i32LtU(), op.brIf(0),
   op.end(),
-  op.get(AI), op.i32(4), op.i32Add(), op.tee(AI), op.get(A), op.i32LtU(), op.brIf(0),
+  op.get(AI), op.get(GROUP), op.i32(4), op.i32Mul(), op.i32Add(), op.tee(AI), op.get(A), op.i32LtU(), op.brIf(0),
   op.end(),
   op.get(MI), op.i32(1), op.i32Add(), op.tee(MI), op.get(M), op.i32LtU(), op.brIf(0),
   op.end(),
@@ -188,7 +199,7 @@ const filterGradBody: Bytes[] = [
 
 export const SIMD_MODULE_BYTES = assemble([
   { name: 'poolGrad', params: 6, locals: [I32, I32, I32, I32, V128, V128, V128, V128, V128], body: poolGradBody },
-  { name: 'transposeOuter', params: 5, locals: [I32, I32, I32, I32, I32, I32, I32, ...Array<number>(8).fill(V128)], body: transposeOuterBody },
+  { name: 'transposeOuter', params: 6, locals: [...Array<number>(10).fill(I32), ...Array<number>(8).fill(V128)], body: transposeOuterBody },
   { name: 'filterGrad', params: 10, locals: [...Array<number>(10).fill(I32), ...Array<number>(12).fill(V128)], body: filterGradBody },
   ...TRAINING_FUNCTIONS,
 ]);
@@ -210,7 +221,9 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (memory) {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(SIMD_MODULE_BYTES), { env: { memory } });
     const poolGrad = instance.exports.poolGrad as (x: number, dy: number, dx: number, windows: number, cb: number, k: number) => void;
-    const transposeOuter = instance.exports.transposeOuter as SimdKernels['transposeOuter'];
+    const transposeOuterGrouped = instance.exports.transposeOuter as (src: number, dst: number, a: number, m: number, b: number, group: number) => void;
+    // Four 4 x 4 blocks down the first axis per step when they fit (a a multiple of 16).
+    const transposeOuter: SimdKernels['transposeOuter'] = (src, dst, a, m, b) => transposeOuterGrouped(src, dst, a, m, b, a % 16 === 0 ? 4 : 1);
     const filterGrad = instance.exports.filterGrad as SimdKernels['filterGrad'];
     kernels = { poolGrad: (x, dy, dx, windows, c, k) => poolGrad(x, dy, dx, windows, c * 4, k), transposeOuter, filterGrad, training: bindTrainingKernels(instance.exports) };
   }
