@@ -1,7 +1,9 @@
 /**
  * Where one training step's time goes, per kernel, on wasm: every kernel registered for the wasm backend is wrapped
  * with a timer that keeps SELF time (a kernel of ours that runs other kernels is charged only for its own work).
- * Time outside all kernels (tape bookkeeping, tensor creation, JS glue) is reported as "(outside kernels)".
+ * Time outside all kernels (tape bookkeeping, tensor creation, JS glue) is reported as "(outside kernels)". Only the
+ * steps' kernels are tallied; the inference the ratio divides by is timed on steady weights (an untimed inference
+ * after each step absorbs XNNPACK's re-packing of the updated weights).
  * The step is core/training's trainStep (the triplet loss, AdamW), batch P x K = 16 x 4 by default.
  * --clock cpu (default) times with this process's CPU time (process.cpuUsage): on the shared, oversubscribed machine
  * wall time inflates long kernels (preempted many times) far more than short ones, CPU time much less so.
@@ -46,6 +48,8 @@ interface Tally {
 }
 
 const tallies = new Map<string, Tally>();
+/** Kernels are tallied only inside training steps. */
+let collecting = false;
 const byShape = new Set(values.shapes.split(',').filter(Boolean));
 /** Time spent in child kernels of the kernel now running, per nesting level. */
 const childMs: number[] = [];
@@ -58,6 +62,7 @@ function instrument(): void {
     tf.registerKernel({
       ...config,
       kernelFunc: (args) => {
+        if (!collecting) return inner(args);
         const name = byShape.has(kernelName) ? `${kernelName} ${Object.values(args.inputs).map((t) => t?.shape.join('x')).join(', ')}` : kernelName;
         childMs.push(0);
         const t0 = now();
@@ -108,21 +113,18 @@ async function main(): Promise<void> {
     let stepMs = 0;
     let inferMs = 0;
     for (let r = 0; r < reps; r++) {
+      collecting = true;
       let t0 = now();
       step();
       stepMs += now() - t0;
+      collecting = false;
+      // After a step every weight is a new tensor and XNNPACK re-packs filters and matrices on first use: untimed.
+      infer();
       t0 = now();
       infer();
       inferMs += now() - t0;
     }
-    // The inference kernels ran inside the same tallies; measure them alone to subtract.
-    const stepTallies = new Map(tallies);
-    tallies.clear();
-    for (let r = 0; r < reps; r++) infer();
-    const rows = [...stepTallies.entries()].map(([k, t]) => {
-      const inf = tallies.get(k);
-      return { kernel: k, calls: (t.calls - (inf?.calls ?? 0)) / reps, ms: (t.selfMs - (inf?.selfMs ?? 0)) / reps };
-    });
+    const rows = [...tallies.entries()].map(([k, t]) => ({ kernel: k, calls: t.calls / reps, ms: t.selfMs / reps }));
     const kernelMs = rows.reduce((s, r) => s + r.ms, 0);
     const perStep = stepMs / reps;
     rows.push({ kernel: '(outside kernels)', calls: 0, ms: perStep - kernelMs });

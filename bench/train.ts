@@ -144,6 +144,9 @@ async function measure(arch: ArchEntry, engine: string, batch: number, reps: num
   const trainCpu: number[] = [];
   // Interleaved, so load changes on the shared machine hit both alike; the median resists outliers.
   for (let r = 0; r < reps; r++) {
+    // After a step every weight is a new tensor, and XNNPACK re-packs a filter or matrix the first time it sees one
+    // (seed's dense matrix: ~30 ms per batch): an untimed inference first, so the timed one is steady inference.
+    if (canTrain && r > 0) infer();
     let t = performance.now();
     let c = cpuMs();
     infer();
