@@ -73,6 +73,7 @@ export async function prepareCalibration(
     t = now;
     logPhaseMemory(log, `calibration: ${step}`);
   };
+  let afterThresholds = (): void => {};
   const matrix = library.matrix();
   const profiles = referenceProfilesFor(library, matrix);
   lap('profiles');
@@ -97,9 +98,11 @@ export async function prepareCalibration(
       return Math.round(Math.max(longest, performance.now() - s0));
     };
     if (options.unexplainedInBackground) {
-      void unexplained()
-        .then((longestStepMs) => log.info({ classes: library.classCount, longestStepMs }, 'unknown-component calibration ready'))
-        .catch((err: unknown) => log.warn({ err }, 'unknown-component calibration failed; the first mixture query makes it'));
+      // Started once the thresholds are made: run alongside, its searches would take turns with their steps.
+      afterThresholds = () =>
+        void unexplained()
+          .then((longestStepMs) => log.info({ classes: library.classCount, longestStepMs }, 'unknown-component calibration ready'))
+          .catch((err: unknown) => log.warn({ err }, 'unknown-component calibration failed; the first mixture query makes it'));
     } else {
       mainThreadMs.unexplainedLongestStep = await unexplained();
     }
@@ -107,7 +110,9 @@ export async function prepareCalibration(
   }
   log.info({ classes: library.classCount, mainThreadMs }, 'calibration steps on the main thread');
   const mixtureEmbeddings =
-    settings.mixture === 'off' ? undefined : await synthesizeMixtureEmbeddings(library, inSmallSteps(encoder), MIXTURE_ROWS, Math.min(4, settings.maxComponents)).catch(() => undefined);
+    settings.mixture === 'off'
+      ? undefined
+      : await synthesizeMixtureEmbeddings(library, options.unexplainedInBackground ? encoder : inSmallSteps(encoder), MIXTURE_ROWS, Math.min(4, settings.maxComponents)).catch(() => undefined);
   const job: CalibrationJob = {
     dim: library.dim,
     points: library.points,
@@ -120,6 +125,7 @@ export async function prepareCalibration(
   logPhaseMemory(log, 'calibration: mixtures embedded');
   const answer = await run(job);
   logPhaseMemory(log, 'calibration: thresholds');
+  afterThresholds();
   if (answer.ok) {
     log.info({ classes: library.classCount, ms: Math.round(answer.ms), thread: run === runInThisThread ? 'this' : 'worker' }, 'library calibrated');
     return answer.calibration;
@@ -132,8 +138,9 @@ export async function prepareCalibration(
 export interface PrepareOptions {
   /**
    * Resolve once the thresholds are ready and let the unknown-component calibration (120 mixture searches, one per
-   * event-loop turn; 2 s on a quiet machine at 500 classes, 20 s at a load of 10) finish behind: the daemon's start,
-   * which would otherwise not answer health for that long. A mixture query that comes first makes it itself.
+   * event-loop turn; 2 s on a quiet machine at 500 classes, 20 s at a load of 10) start then and finish behind: the
+   * daemon's start, which would otherwise not answer health for that long (nothing identifies before, so the mixtures
+   * are also embedded in one call rather than 4 rows a step). A mixture query that comes first makes it itself.
    */
   readonly unexplainedInBackground?: boolean;
 }
