@@ -21,11 +21,13 @@ export interface PairDecisionOptions {
    */
   readonly shiftSpread?: number;
   /**
-   * Which top pairs the peaks decide: 'library' (default) pairs whose reference clouds overlap in embedding space,
+   * Which top pairs the peaks decide: 'library' pairs whose reference clouds overlap in embedding space,
    * a class reaching as far as its farthest reference or 2.25 standard deviations of its references' similarity
    * below their mean, whichever is farther (about the farthest of 50 references, so a class with few references
-   * is not held to the few it has); 'farthest': its farthest reference only; 'reach': those pairs, and any top two
-   * where the query lies within the runner-up's own reach too (needs the query's embedding); 'always': any top two.
+   * is not held to the few it has); 'farthest': its farthest reference only; 'reach' (default): those pairs, and
+   * any top two where the query lies within the runner-up's own reach or outside the winner's (needs the query's
+   * embedding; without it, 'library'); 'always': any top two. Chosen on validation spectra (docs/RESULTS.notes.md):
+   * errors of 5000 at 50 / 20 / 5 per class, library 57 / 71 / 148, reach 52 / 62 / 93, always 64 / 79 / 99.
    */
   readonly gate?: 'library' | 'farthest' | 'reach' | 'always';
 }
@@ -137,9 +139,12 @@ export function decideConfusablePair(
   const { spectrum } = query;
   if (ranking.length < 2 || !spectrum || spectrum.length !== library.points) return unchanged;
   const [first, second] = ranking;
-  const gate = options.gate ?? 'library';
+  const gate = options.gate ?? 'reach';
   if (gate !== 'always' && !confusable(library, first.classIndex, second.classIndex, gate === 'farthest' ? 'farthest' : 'library')) {
-    if (gate !== 'reach' || !query.embedding || !withinReach(library, query.embedding, second.classIndex)) return unchanged;
+    // 'reach': the embedding is no help either when the query reaches the runner-up as its own references do, or
+    // falls outside the winner's reach (the winner does not claim it as one of its own).
+    const e = query.embedding;
+    if (gate !== 'reach' || !e || !(withinReach(library, e, second.classIndex) || !withinReach(library, e, first.classIndex))) return unchanged;
   }
   const ta = classPeakTemplate(library, first.class);
   const tb = classPeakTemplate(library, second.class);
