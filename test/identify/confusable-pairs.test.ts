@@ -103,6 +103,12 @@ describe('confusable pairs', () => {
     expect(decideConfusablePair(library, ranking, { spectrum: new Float32Array(10) })).toMatchObject({ decided: false, ranking });
     const withC = [ranking.find((r) => r.class === 'C')!, ranking.find((r) => r.class === 'A')!];
     expect(decideConfusablePair(library, withC, { spectrum: testSpectrum('A', 0) })).toMatchObject({ decided: false, ranking: withC });
+    // The default gate with the query's embedding: one far from both classes (neither claims it) lets the peaks
+    // decide a pair that is not confusable; one inside the winner's own cloud does not.
+    const far = unit(Float32Array.from({ length: DIM }, (_, j) => (j % 2 ? 1 : -1)));
+    expect(decideConfusablePair(library, withC, { spectrum: testSpectrum('A', 0), embedding: far }).ranking[0].class).toBe('A');
+    expect(decideConfusablePair(library, withC, { spectrum: testSpectrum('A', 0), embedding: cloud('C') })).toMatchObject({ decided: false });
+    expect(decideConfusablePair(library, withC, { spectrum: testSpectrum('A', 0), embedding: far }, { gate: 'library' })).toMatchObject({ decided: false });
     // 'always' decides any top two: A's spectrum beats C's template.
     expect(decideConfusablePair(library, withC, { spectrum: testSpectrum('A', 0) }, { gate: 'always' }).ranking[0].class).toBe('A');
   });
