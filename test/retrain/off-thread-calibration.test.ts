@@ -137,11 +137,14 @@ describe('library states calibrated off the identification path', () => {
     stores.push(store);
     for (let c = 0; c < 8; c++) store.addReferences(`c${c}`, 'demo', Array.from({ length: 6 }, () => ({ vector: spectrumOf(c) })));
     const encoder = projectionEncoder(POINTS, DIM);
-    const service = new LibraryService(store, encoder, (y) => y, quiet);
+    const infos: string[] = [];
+    const service = new LibraryService(store, encoder, (y) => y, { ...quiet, info: (_o: object, msg?: string) => void infos.push(msg ?? '') });
     await service.load();
     const lib = service.library;
     expect(service.calibrationFor(lib)).toBeUndefined();
     await service.calibrateNow(SETTINGS);
+    // The unknown-component calibration starts once the thresholds are made and finishes behind (start-up readiness).
+    await waitFor('the unknown-component calibration', () => infos.includes('unknown-component calibration ready'), 60_000);
     const prepared = service.calibrationFor(lib);
     expect(prepared).toBeDefined();
     const mixtures = await synthesizeMixtureEmbeddings(lib, encoder, 200, 3);
