@@ -18,7 +18,8 @@
  * --count-free: single test spectra (m = 1, spread over the classes) and the m-component mixtures through identify()
  * with no component count, as the daemon asks: percent called a mixture, percent with the right count, percent
  * exactly right (single: the right class and not a mixture; mixture: called one with exactly the m right classes),
- * unknown-component flags, and CPU ms per query.
+ * unknown-component flags, and CPU ms per query; count decided by the embedding, by the reconstruction, and as the
+ * daemon's mixture mode 'auto' asks (the reconstruction only where the single answer is not 'identified').
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -246,7 +247,7 @@ async function countFree(args: Args, encoder: Encoder, libraries: readonly Built
       truthOf = (i) => Array.from(set.components.subarray(i * m, (i + 1) * m), String);
     }
     const emb = await embedAll(encoder, x, n);
-    for (const [{ library, profiles }, decision] of libraries.flatMap((b) => (['embedding', 'reconstruction'] as const).map((d) => [b, d] as const))) {
+    for (const [{ library, profiles }, decision] of libraries.flatMap((b) => (['embedding', 'reconstruction', 'daemon-auto'] as const).map((d) => [b, d] as const))) {
       calibrationFor(library);
       unexplainedCalibrationFor(profiles);
       let mixtureCalls = 0;
@@ -257,7 +258,14 @@ async function countFree(args: Args, encoder: Encoder, libraries: readonly Built
       const cpuStart = process.cpuUsage();
       const start = performance.now();
       for (let i = 0; i < n; i++) {
-        const r = identify({ embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: x.subarray(i * points, (i + 1) * points) }, library, { candidates: 1, referenceProfiles: profiles, mixtureCount: decision });
+        const query = { embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: x.subarray(i * points, (i + 1) * points) };
+        // 'daemon-auto': as the daemon's identification stage in mixture mode 'auto' (pipelines/identify-stage.ts):
+        // the single answer first, the mixture step only where it is not 'identified'.
+        const single = decision === 'daemon-auto' ? identify(query, library, { candidates: 1, mixtures: false }) : null;
+        const r =
+          single && single.status === 'identified'
+            ? single
+            : identify(query, library, { candidates: 1, referenceProfiles: profiles, mixtureCount: decision === 'embedding' ? 'embedding' : 'reconstruction' });
         const answer = r.status === 'mixture' ? (r.components ?? []).map((c) => c.class) : r.class ? [r.class] : [];
         const called = r.status === 'mixture' ? answer.length : 1;
         counts.set(called, (counts.get(called) ?? 0) + 1);

@@ -78,9 +78,10 @@ export function decideComponentCount(
   const ranking = [...scores.keys()].sort((a, b) => scores[b] - scores[a]);
   const byName = new Map(index.classNames().map((name, i) => [name, i]));
   const toLibrary = new Map(matrix.classNames.map((name, i) => [name, i]));
-  const fitOf = (m: number): CountedFit => {
+  const fitOf = (m: number, leaveOut: ReadonlySet<number> = new Set()): CountedFit => {
     const fromEmbedding = (embeddingFits[m - 1]?.classIndices ?? []).map((c) => byName.get(matrix.classNames[c]) ?? -1).filter((c) => c >= 0);
-    const fit = profileMixtureSearch(index, profile, m, { shortlist: [...fromEmbedding, ...ranking.slice(0, 12 + 3 * m)] });
+    const shortlist = [...fromEmbedding, ...ranking.slice(0, 12 + 3 * m + leaveOut.size)].filter((c) => !leaveOut.has(c));
+    const fit = profileMixtureSearch(index, profile, m, { shortlist });
     const library = fit.classIndices.map((c) => toLibrary.get(index.classNames()[c]) ?? -1);
     const members = library.filter((c) => c >= 0);
     return {
@@ -91,18 +92,24 @@ export function decideComponentCount(
       unexplained: fit.unexplained,
     };
   };
-  const allContained = (fit: CountedFit) =>
-    fit.classIndices.every((c, i) => {
-      const fitted = fit.fractions[i] * signal * (1 - fit.unexplained);
-      const k = byName.get(matrix.classNames[c]);
-      return k !== undefined && fitted > 0 && scores[k] >= CONTAINED * fitted;
-    });
+  /** The members (index classes) of a fit that do not lie under the query. */
+  const notContained = (fit: CountedFit) =>
+    new Set(
+      fit.classIndices.flatMap((c, i) => {
+        const fitted = fit.fractions[i] * signal * (1 - fit.unexplained);
+        const k = byName.get(matrix.classNames[c]) ?? -1;
+        return k >= 0 && fitted > 0 && scores[k] >= CONTAINED * fitted ? [] : [k];
+      }),
+    );
   let best = fitOf(1);
   const unexplained = [best.unexplained];
   for (let m = 2; m <= most && best.unexplained > thresholds.threshold; m++) {
-    const next = fitOf(m);
+    let next = fitOf(m);
+    // A member not under the query may be the search's wrong pick among look-alikes: one more try without it.
+    const outside = notContained(next);
+    if (outside.size) next = fitOf(m, outside);
     unexplained.push(next.unexplained);
-    if (best.unexplained - next.unexplained <= thresholds.componentGain || !allContained(next)) break;
+    if (best.unexplained - next.unexplained <= thresholds.componentGain || notContained(next).size) break;
     best = next;
   }
   return { count: best.classIndices.length, fit: best, unexplained };
