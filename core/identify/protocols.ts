@@ -295,6 +295,12 @@ export interface MixtureResult {
   readonly msPerQueryFullLibrary: number;
   /** Mean process CPU ms per query against the full library (all threads): less sensitive to a shared machine's load. */
   readonly cpuMsPerQueryFullLibrary?: number;
+  /**
+   * Count NOT given (identify() decides how many components, as the daemon asks; mixture-count.ts): percent of the
+   * same mixtures called a mixture of exactly their m classes, library of 1/5 of the classes and of all.
+   */
+  readonly countFreeExact?: number;
+  readonly countFreeExactFullLibrary?: number;
 }
 
 /** Per-reference spectral profiles of labelled spectra, each row scaled to max |y| = 1 (profiles are linear). */
@@ -370,6 +376,22 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
     const a = score(small, smallProfiles);
     const b = score(full, fullProfiles);
     const e = score(small, smallProfiles, false);
+    const countFree = (lib: ReferenceLibrary, references: ReferenceProfiles) => {
+      let exact = 0;
+      for (let i = 0; i < set.n; i++) {
+        const r = identify(
+          { embedding: emb.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: spectra.subarray(i * set.points, (i + 1) * set.points) },
+          lib,
+          { candidates: 1, referenceProfiles: references },
+        );
+        const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
+        const named = r.status === 'mixture' ? (r.components ?? []).map((c) => c.class) : [];
+        if (named.length === m && named.every((c) => truth.has(c))) exact++;
+      }
+      return (100 * exact) / set.n;
+    };
+    const free = [countFree(small, smallProfiles), countFree(full, fullProfiles)];
+    ctx.log?.(`mixtures m=${m}, count not given: exactly right ${free[0].toFixed(1)} % (library ${L}), ${free[1].toFixed(1)} % (library ${ctx.classes})`);
     ctx.log?.(`mixtures m=${m}: ${a.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L}), ${b.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${ctx.classes}, ${b.ms.toFixed(1)} ms/query wall, ${b.cpuMs.toFixed(1)} ms CPU)`);
     ctx.log?.(`mixtures m=${m}, embedding space only (no spectrum): ${e.atLeast.map((v) => v.toFixed(1)).join('/')} (library ${L})`);
     results.push({
@@ -380,6 +402,8 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
       atLeastEmbeddingOnly: e.atLeast,
       msPerQueryFullLibrary: b.ms,
       cpuMsPerQueryFullLibrary: b.cpuMs,
+      countFreeExact: free[0],
+      countFreeExactFullLibrary: free[1],
     });
   }
   return results;

@@ -392,6 +392,9 @@ interface Report {
     paper: number[];
     msPerQueryFullLibrary: number;
     cpuMsPerQueryFullLibrary?: number;
+    /** Count not given: exactly the m right classes called a mixture (library of 1/5 of the classes, full library). */
+    countFreeExact?: Stat;
+    countFreeExactFullLibrary?: Stat;
   }>;
   unknown: { auroc: Stat; falseUnknownRate: Stat; trueUnknownRate: Stat; targetFalseUnknownRate: number } | null;
 }
@@ -450,6 +453,9 @@ function summarize(
       paper: [...paper[`mixture${m}`].paper],
       msPerQueryFullLibrary: stat(runs.map((x) => x.msPerQueryFullLibrary)).mean,
       ...(runs.every((x) => x.cpuMsPerQueryFullLibrary !== undefined) ? { cpuMsPerQueryFullLibrary: stat(runs.map((x) => x.cpuMsPerQueryFullLibrary!)).mean } : {}),
+      ...(runs.every((x) => x.countFreeExact !== undefined && x.countFreeExactFullLibrary !== undefined)
+        ? { countFreeExact: stat(runs.map((x) => x.countFreeExact!)), countFreeExactFullLibrary: stat(runs.map((x) => x.countFreeExactFullLibrary!)) }
+        : {}),
     });
   }
   const unseen = perSeed.map((r) => r.unseen).filter((x): x is UnseenResult => Boolean(x));
@@ -524,6 +530,13 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
       );
     }
     out.push('');
+    const free = report.mixtures.filter((m) => m.countFreeExact && m.countFreeExactFullLibrary);
+    if (free.length) {
+      out.push(
+        `Count not given (identify() decides how many components, as the daemon asks): exactly the m right classes called a mixture, library of 1/5 of the classes / full library: ${free.map((m) => `${m.components} components ${fmt(m.countFreeExact!, 1)} / ${fmt(m.countFreeExactFullLibrary!, 1)}`).join(', ')} (%).`,
+      );
+      out.push('');
+    }
     out.push(`Mean time per mixture query against the full library: ${report.mixtures.map((m) => `${m.components} components ${m.msPerQueryFullLibrary.toFixed(1)} ms${m.cpuMsPerQueryFullLibrary !== undefined ? ` (${m.cpuMsPerQueryFullLibrary.toFixed(1)} ms CPU)` : ''}`).join(', ')}${report.mixtures.some((m) => m.cpuMsPerQueryFullLibrary !== undefined) ? '; wall time, and in brackets the process CPU time, which the load of a shared machine inflates far less' : ''}.`);
   }
   if (report.unknown) {
