@@ -128,8 +128,9 @@ function* calibrationSteps(index: ReferenceProfiles, options: UnexplainedCalibra
   // One more component than a drawn mixture holds can only fit what the templates miss: how much that lowers the
   // unexplained share is the null of the count decision (mixture-count.ts). Searched after the shares are drawn, so
   // the threshold does not depend on it.
+  // Not past maxComponents: no count decision goes there, and those are the costliest searches.
   const spurious = (profile: Float64Array, m: number, share: number) => {
-    if (m + 1 <= searched.index.classCount) gains.push(share - search(profile, m + 1));
+    if (m + 1 <= maxComponents) gains.push(share - search(profile, m + 1));
   };
   for (let t = 0; t < count; t++) {
     const m = 2 + (t % (maxComponents - 1));
