@@ -361,11 +361,14 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         maxComponents: config.identification.maxComponents,
         mixture: config.identification.mixture,
       });
-      // Warm-up: the first call compiles the model's kernels and calibrates the library's thresholds (seconds);
-      // done here, the first real spectrum does not pay for it.
+      // Warm-up: the first call sets up the model's session and the identify path (seconds on a loaded machine);
+      // done here, the first real spectrum does not pay for it. The probe is the store's first reference, taken from
+      // the library's kept spectra: store.references() would read every reference (30 MB for the demo) for one.
       const t0 = Date.now();
-      const probe = store.references()[0];
-      if (probe) await identifyStage([probe.vector]);
+      const first = lib.classNames()[0];
+      const kept = first === undefined ? null : lib.spectraOf(first);
+      const probe = kept ? kept.slice(0, encoder.grid.points) : store.references()[0]?.vector;
+      if (probe) await identifyStage([probe]);
       log.info({ ms: Date.now() - t0 }, 'encoder and calibration warmed up');
       logPhaseMemory(log, 'warm-up');
     }
