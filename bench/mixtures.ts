@@ -1,6 +1,6 @@
 /**
  * npm run bench:mixtures -- --model DIR [--components 2,3,4] [--limit N] [--classes 500] [--methods LIST] [--no-full]
- *   [--false-mixture] [--unknown] [--unknown-library N] [--count-free]
+ *   [--false-mixture] [--unknown] [--unknown-library N] [--count-free] [--out FILE]
  *
  * Mixture search methods side by side on the SAME mixtures, as protocols.ts `mixtures()` builds them: encoder from
  * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
@@ -52,6 +52,8 @@ interface Args {
   unknown?: boolean;
   /** Mixtures and single spectra through identify() with no component count (the daemon's path). */
   countFree?: boolean;
+  /** Where the rows go (default bench/results/mixtures.json). */
+  out?: string;
   /** --unknown with a library of classes 0..N-1 instead of the small library (absent classes: N..2N-1, at most 499). */
   unknownLibrary?: number;
 }
@@ -73,6 +75,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--shortlist') args.shortlist = Number(next());
     else if (a === '--unknown') args.unknown = true;
     else if (a === '--count-free') args.countFree = true;
+    else if (a === '--out') args.out = next();
     else if (a === '--unknown-library') args.unknownLibrary = Number(next());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
@@ -219,7 +222,7 @@ async function main(): Promise<void> {
   if (args.countFree) rows.push(...(await countFree(args, encoder, [small, full].filter((b): b is Built => b !== null), test)));
   if (args.unknown) rows.push(...(await unknownComponents(args, encoder, small, cacheKey)));
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
+  writeFileSync(args.out ?? 'bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
 }
 
 /** The count-not-given protocol (see --count-free above), for each library built. */
