@@ -11,7 +11,10 @@ import { findPeaks, peakLogLikelihood, peakTemplate, pooledModel, type Peak, typ
  */
 
 export interface PairDecisionOptions {
-  /** Largest whole-spectrum shift of a query against the references, in grid points (default 40, as the training's). */
+  /**
+   * Largest whole-spectrum shift of a query against the references, in grid points (default 0.8 % of the grid, at
+   * least 1: 40 points at the benchmark's 5000, the training's shift augmentation).
+   */
   readonly maxShift?: number;
   /**
    * Spread of that shift in grid points: how much a whole shift costs against per-peak jitter. Default maxShift / sqrt(3),
@@ -43,6 +46,8 @@ export interface PairDecision {
 }
 
 interface PairCache {
+  /** rows[c] = the reference rows of class c (the matrix lays classes out in blocks, but this does not rely on it). */
+  readonly rows: Int32Array[];
   readonly templates: Map<string, PeakTemplate | null>;
   readonly radius: Map<string, number>;
   readonly confusable: Map<string, boolean>;
@@ -52,7 +57,12 @@ const caches = new WeakMap<LibraryMatrix, PairCache>();
 function cacheFor(matrix: LibraryMatrix): PairCache {
   let cache = caches.get(matrix);
   if (!cache) {
-    cache = { templates: new Map(), radius: new Map(), confusable: new Map() };
+    const counts = new Int32Array(matrix.classNames.length);
+    for (const label of matrix.labels) counts[label]++;
+    const rows = Array.from(counts, (n) => new Int32Array(n));
+    const filled = new Int32Array(counts.length);
+    matrix.labels.forEach((label, row) => (rows[label][filled[label]++] = row));
+    cache = { rows, templates: new Map(), radius: new Map(), confusable: new Map() };
     caches.set(matrix, cache);
   }
   return cache;
@@ -63,7 +73,9 @@ export function classPeakTemplate(library: ReferenceLibrary, name: string): Peak
   const cache = cacheFor(library.matrix());
   if (!cache.templates.has(name)) {
     const peaks = library.peaksOf(name);
-    cache.templates.set(name, peaks ? peakTemplate(peaks) : null);
+    // Pairing scales: the benchmark's per-peak jitter (~30 points of 5000) relative to the grid, and a height step.
+    const scales = { position: Math.max(1, 0.006 * library.points), height: 0.05 };
+    cache.templates.set(name, peaks ? peakTemplate(peaks, scales) : null);
   }
   return cache.templates.get(name) ?? null;
 }
@@ -73,11 +85,8 @@ function classRadius(matrix: LibraryMatrix, cache: PairCache, classIndex: number
   const key = `${rule}:${classIndex}`;
   let r = cache.radius.get(key);
   if (r === undefined) {
-    const { dim, embeddings, labels, centroids } = matrix;
-    const sims: number[] = [];
-    for (let row = 0; row < labels.length; row++) {
-      if (labels[row] === classIndex) sims.push(dot(embeddings, row * dim, centroids, classIndex * dim, dim));
-    }
+    const { dim, embeddings, centroids } = matrix;
+    const sims = Array.from(cache.rows[classIndex], (row) => dot(embeddings, row * dim, centroids, classIndex * dim, dim));
     r = Math.min(...sims);
     if (rule === 'library' && sims.length > 1) {
       const mean = sims.reduce((a, v) => a + v, 0) / sims.length;
@@ -90,12 +99,10 @@ function classRadius(matrix: LibraryMatrix, cache: PairCache, classIndex: number
 }
 
 /** Highest cosine of any reference of class `from` to the centroid of class `to`. */
-function reachInto(matrix: LibraryMatrix, from: number, to: number): number {
-  const { dim, embeddings, labels, centroids } = matrix;
+function reachInto(matrix: LibraryMatrix, cache: PairCache, from: number, to: number): number {
+  const { dim, embeddings, centroids } = matrix;
   let best = -Infinity;
-  for (let row = 0; row < labels.length; row++) {
-    if (labels[row] === from) best = Math.max(best, dot(embeddings, row * dim, centroids, to * dim, dim));
-  }
+  for (const row of cache.rows[from]) best = Math.max(best, dot(embeddings, row * dim, centroids, to * dim, dim));
   return best;
 }
 
@@ -110,7 +117,7 @@ export function confusable(library: ReferenceLibrary, a: number, b: number, rule
   const key = `${rule}:${a < b ? `${a}:${b}` : `${b}:${a}`}`;
   let v = cache.confusable.get(key);
   if (v === undefined) {
-    v = reachInto(matrix, b, a) >= classRadius(matrix, cache, a, rule) || reachInto(matrix, a, b) >= classRadius(matrix, cache, b, rule);
+    v = reachInto(matrix, cache, b, a) >= classRadius(matrix, cache, a, rule) || reachInto(matrix, cache, a, b) >= classRadius(matrix, cache, b, rule);
     cache.confusable.set(key, v);
   }
   return v;
@@ -151,7 +158,7 @@ export function decideConfusablePair(
   if (!ta || !tb) return unchanged;
   const peaks = query.peaks ?? findPeaks(spectrum);
   if (!peaks.length) return unchanged;
-  const maxShift = options.maxShift ?? 40;
+  const maxShift = options.maxShift ?? Math.max(1, Math.round(0.008 * library.points));
   const model = pooledModel(ta, tb, { maxShift, shiftSpread: options.shiftSpread ?? maxShift / Math.sqrt(3) });
   const margin = peakLogLikelihood(ta, peaks, model) - peakLogLikelihood(tb, peaks, model);
   if (margin >= 0) return { ranking, decided: true, swapped: false, margin };

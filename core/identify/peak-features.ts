@@ -17,6 +17,12 @@ export interface Peak {
 export interface PeakOptions {
   /** Peaks lower than this share of the spectrum's maximum are ignored (default 0.005). */
   readonly minHeight?: number;
+  /**
+   * Peaks lower than this many times the spectrum's noise are ignored too (default 5); the noise is estimated from
+   * the differences of neighbouring points (median absolute difference / 0.6745 / sqrt 2), which is zero for a
+   * noise-free spectrum whose baseline is flat.
+   */
+  readonly noiseMultiple?: number;
   /** A peak is the highest point within this many points on either side (default 5). */
   readonly halfWindow?: number;
 }
@@ -31,7 +37,7 @@ export function findPeaks(spectrum: Float32Array, options: PeakOptions = {}): Pe
   let max = 0;
   for (const v of spectrum) if (v > max) max = v;
   if (!(max > 0) || !Number.isFinite(max)) return [];
-  const floor = minHeight * max;
+  const floor = Math.max(minHeight * max, (options.noiseMultiple ?? 5) * noiseLevel(spectrum));
   const peaks: Peak[] = [];
   const n = spectrum.length;
   for (let i = 0; i < n; i++) {
@@ -52,6 +58,17 @@ export function findPeaks(spectrum: Float32Array, options: PeakOptions = {}): Pe
     peaks.push({ position, height: v / max });
   }
   return peaks;
+}
+
+/** Robust noise standard deviation of a spectrum from its first differences (white noise: sd of a difference is sqrt 2 sd). */
+export function noiseLevel(spectrum: Float32Array): number {
+  if (spectrum.length < 3) return 0;
+  const diffs = new Float64Array(spectrum.length - 1);
+  for (let i = 1; i < spectrum.length; i++) diffs[i - 1] = Math.abs(spectrum[i] - spectrum[i - 1]);
+  diffs.sort();
+  const mid = diffs.length >> 1;
+  const median = diffs.length % 2 ? diffs[mid] : (diffs[mid - 1] + diffs[mid]) / 2;
+  return median / 0.6745 / Math.SQRT2;
 }
 
 /** One peak of a class template: where it sits and how high it is, as the class's references show it. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { findPeaks, peakLogLikelihood, peakTemplate, pooledModel, type PeakTemplate } from '../../core/identify/peak-features.ts';
+import { findPeaks, noiseLevel, peakLogLikelihood, peakTemplate, pooledModel, type PeakTemplate } from '../../core/identify/peak-features.ts';
+import { mulberry32 } from '../../core/identify/calibration.ts';
 import { jitteredReferences, spectrumOf } from './peak-spectra.ts';
 
 function templateOf(positions: readonly number[], heights: readonly number[], n = 50, seed = 1): PeakTemplate {
@@ -26,6 +27,15 @@ describe('findPeaks', () => {
     expect(findPeaks(new Float32Array(0))).toEqual([]);
     expect(() => findPeaks(spectrumOf([100], [1]), { halfWindow: 0 })).toThrow(SpectrumInputError);
     expect(() => findPeaks(spectrumOf([100], [1]), { minHeight: Number.NaN })).toThrow(SpectrumInputError);
+  });
+
+  it('ignores the maxima of noise, judged by the noise the spectrum itself shows', () => {
+    const rng = mulberry32(4);
+    const noisy = spectrumOf([300, 900], [1, 0.5]).map((v) => v + 0.02 * (rng() - 0.5));
+    expect(noiseLevel(noisy)).toBeGreaterThan(0.002);
+    expect(noiseLevel(spectrumOf([300, 900], [1, 0.5]))).toBe(0);
+    expect(findPeaks(noisy).map((p) => Math.round(p.position))).toEqual([300, 900]);
+    expect(findPeaks(noisy, { noiseMultiple: 0 }).length).toBeGreaterThan(10);
   });
 
   it('counts a flat top once', () => {
