@@ -214,7 +214,16 @@ export const preprocessingSchema = z.strictObject({
 });
 
 export const identificationSchema = z.strictObject({
+  /** Neighbours that vote when rank is 'vote' (the paper's rule, k = 3). */
   k: positiveInt.max(50).default(3),
+  /**
+   * How classes are ranked: 'mean-of-best' (the mean of a class's meanOfBest best similarities; fewer errors than the
+   * vote on every benchmark protocol, docs/RESULTS.notes.md) or 'vote' (the paper's k-nearest-neighbour vote).
+   */
+  rank: z.enum(['mean-of-best', 'vote']).default('mean-of-best'),
+  meanOfBest: positiveInt.max(50).default(5),
+  /** A near-duplicate top pair (references overlapping in embedding space) is decided by the spectrum's peaks. */
+  pairDecision: z.boolean().default(true),
   /** Share of known spectra the calibrated threshold may call unknown. */
   targetFalseUnknownRate: z.number().gt(0).lt(0.5).default(0.01),
   /** off: single compounds only; auto: mixture search when the single answer is poor; always: every spectrum. */

@@ -13,6 +13,11 @@ import type { Identification } from '../core/identify/types.ts';
 
 export interface IdentifyStageOptions {
   readonly k: number;
+  /** 'mean-of-best' (default): a class scores the mean of its meanOfBest best similarities; 'vote': the k-NN vote. */
+  readonly rank?: 'mean-of-best' | 'vote';
+  readonly meanOfBest?: number;
+  /** Near-duplicate top pairs decided by the spectrum's peaks (default true). */
+  readonly pairDecision?: boolean;
   /** off: single compounds only; auto: mixture search only when the single answer is not a confident one; always. */
   readonly mixture: 'off' | 'auto' | 'always';
   readonly maxComponents: number;
@@ -77,7 +82,13 @@ export function createIdentifyStage(
     const embeddings = await encoder.embed(batch, n);
     const lib = library();
     const calibration = calibrationOf(lib);
-    const base = { k: options.k, calibration, maxComponents: options.maxComponents };
+    const base = {
+      k: options.k,
+      calibration,
+      maxComponents: options.maxComponents,
+      ...(options.rank === 'vote' ? { meanOfBest: false as const } : options.meanOfBest ? { meanOfBest: options.meanOfBest } : {}),
+      ...(options.pairDecision === false ? { pairDecision: false as const } : {}),
+    };
     if (options.mixture !== 'auto') {
       return identifyBatch(embeddings, lib, { ...base, mixtures: options.mixture === 'always' }, batch);
     }

@@ -4,6 +4,8 @@ import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { DEFAULT_MEAN_OF_BEST, identify } from '../../core/identify/identify.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { makeLibrary, makeWorld } from './synthetic.ts';
+import { createIdentifyStage } from '../../pipelines/identify-stage.ts';
+import type { Encoder } from '../../core/encoder/types.ts';
 
 /** Unit vectors in the plane at the given angles (degrees), row-major [n, 2]. */
 const atAngles = (deg: number[]) => Float32Array.from(deg.flatMap((d) => [Math.cos((d * Math.PI) / 180), Math.sin((d * Math.PI) / 180)]));
@@ -78,5 +80,31 @@ describe('ranking classes by the mean of their best m similarities', () => {
   it('rejects a meanOfBest that is not a positive integer', () => {
     expect(() => lib.knn(q, { meanOfBest: 1.5 })).toThrow(SpectrumInputError);
     expect(() => lib.knn(q, { meanOfBest: -2 })).toThrow(SpectrumInputError);
+  });
+});
+
+describe("the daemon's identification.rank setting", () => {
+  // The geometry of the identify() case above: a query at 6 degrees; mean of the best 5 says c, a 1-vote says d.
+  const two = new ReferenceLibrary({ dim: 2, points: 0, modelVersion: 'test' });
+  two.addReferences('c', atAngles([0, 1, 2, 3, 4]));
+  two.addReferences('d', atAngles([7, 30, 31, 32, 33]));
+  // The 'spectrum' is the embedding itself: two points in, the same unit vector out.
+  const identityEncoder: Encoder = {
+    grid: { points: 2, xStart: 0, xEnd: 1, xUnit: 'index' },
+    dim: 2,
+    version: 'identity',
+    embed: (batch) => Promise.resolve(Float32Array.from(batch)),
+    dispose() {},
+  };
+  const stageWith = (rank: 'mean-of-best' | 'vote' | undefined) =>
+    createIdentifyStage(identityEncoder, () => two, { k: 1, mixture: 'off', maxComponents: 3, targetFalseUnknownRate: 0.01, ...(rank ? { rank } : {}) });
+
+  it('ranks by the mean of the best references by default and by the k-vote with rank: vote', async () => {
+    const [byDefault] = await stageWith(undefined)([atAngles([6])]);
+    const [byMean] = await stageWith('mean-of-best')([atAngles([6])]);
+    const [byVote] = await stageWith('vote')([atAngles([6])]);
+    expect(byDefault.class).toBe('c');
+    expect(byMean.class).toBe('c');
+    expect(byVote.class).toBe('d');
   });
 });
