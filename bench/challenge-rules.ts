@@ -5,6 +5,7 @@
  * set's overlapping triplets reward (docs/RESULTS-CHALLENGE.md).
  */
 import { SpectrumInputError } from '../core/errors.ts';
+import { knnVote } from '../core/training/knn.ts';
 
 export interface Embedded {
   readonly emb: Float32Array;
@@ -25,37 +26,9 @@ export interface RuleContext {
 /** sims: the query's cosine similarity to every reference. */
 export type Rule = (sims: Float32Array, ctx: RuleContext) => number;
 
-/** The kNN vote over the k most similar references; a tie goes to the larger summed similarity (as knnPredict). */
+/** The kNN vote over the k most similar references (the training's own vote: knnVote). */
 export function knnRule(k: number): Rule {
-  return (sims, ctx) => {
-    const kk = Math.min(k, sims.length);
-    const bestSim = new Float64Array(kk).fill(-Infinity);
-    const bestIdx = new Int32Array(kk).fill(-1);
-    for (let r = 0; r < sims.length; r++) {
-      const s = sims[r];
-      if (s <= bestSim[kk - 1]) continue;
-      let p = kk - 1;
-      while (p > 0 && bestSim[p - 1] < s) {
-        bestSim[p] = bestSim[p - 1];
-        bestIdx[p] = bestIdx[p - 1];
-        p--;
-      }
-      bestSim[p] = s;
-      bestIdx[p] = r;
-    }
-    const votes = new Map<number, { n: number; sim: number }>();
-    for (let j = 0; j < kk; j++) {
-      const c = ctx.labels[bestIdx[j]];
-      const v = votes.get(c) ?? { n: 0, sim: 0 };
-      v.n++;
-      v.sim += bestSim[j];
-      votes.set(c, v);
-    }
-    let best = -1;
-    let bv = { n: -1, sim: -Infinity };
-    for (const [c, v] of votes) if (v.n > bv.n || (v.n === bv.n && v.sim > bv.sim)) [best, bv] = [c, v];
-    return best;
-  };
+  return (sims, ctx) => knnVote(sims, ctx.labels, k);
 }
 
 /** A class's score is the mean of its m highest similarities (m larger than the class: all of them). */
