@@ -135,7 +135,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   if (mixturesOn) {
     const maxComponents = options.components ?? options.maxComponents ?? 5;
     const fits = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents, beamWidth: options.beamWidth ?? 16 });
-    const spectrum = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
+    const spectrum = onGrid;
     // Built once per library state, and only when a mixture step needs them (a single answer never does).
     const referencesFor = () => (spectrum ? (options.referenceProfiles === undefined ? referenceProfilesFor(library, matrix) : options.referenceProfiles) : null);
     // No count given, spectrum at hand: the reconstruction may decide how many components (mixture-count.ts).
