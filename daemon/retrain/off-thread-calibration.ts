@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { runOneShotWorker } from './one-shot-worker.ts';
 import type { Encoder } from '../../core/encoder/types.ts';
 import { calibrate, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/calibration.ts';
 import type { ReferenceLibrary } from '../../core/identify/library.ts';
@@ -19,25 +19,12 @@ export interface CalibrationSettings {
 /** Runs one calibration job somewhere other than the identification path; tests hand in their own. */
 export type CalibrationRunner = (job: CalibrationJob) => Promise<CalibrationAnswer>;
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 const ENTRY = new URL('./calibration-worker.ts', import.meta.url).href;
 
 /** One worker_thread per job: a library state changes a few times a day, and an idle worker would hold memory. */
 export const runInWorkerThread: CalibrationRunner = (job) =>
-  new Promise((resolve) => {
-    let settled = false;
-    const settle = (a: CalibrationAnswer) => {
-      if (settled) return;
-      settled = true;
-      resolve(a);
-    };
-    const worker = new Worker(BOOTSTRAP, { workerData: { module: ENTRY, job } });
-    // A daemon stopping meanwhile must not wait for a calibration nobody will use.
-    worker.unref();
-    worker.once('message', (a: CalibrationAnswer) => settle(a));
-    worker.once('error', (err) => settle({ ok: false, message: err.message }));
-    worker.once('exit', (code) => settle({ ok: false, message: `calibration worker exited (code ${code}) without an answer` }));
-  });
+  // unref: a daemon stopping meanwhile must not wait for a calibration nobody will use.
+  runOneShotWorker<CalibrationAnswer>(ENTRY, job, { name: 'calibration', unref: true }).catch((err: Error) => ({ ok: false, message: err.message }));
 
 /**
  * The job on the calling thread: for the daemon's start, when nothing identifies yet, so nothing can stall, and a

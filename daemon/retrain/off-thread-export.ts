@@ -1,12 +1,11 @@
-import { Worker } from 'node:worker_threads';
 import type { BackendChoice } from '../../core/engine/index.ts';
 import type { OnnxExport, OnnxExporter } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
+import { runOneShotWorker } from './one-shot-worker.ts';
 
 /** What the export worker answers (daemon/retrain/onnx-export-worker.ts). */
 export type OnnxExportAnswer = { readonly ok: true; readonly exported: OnnxExport } | { readonly ok: false; readonly message: string; readonly code?: string };
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 const ENTRY = new URL('./onnx-export-worker.ts', import.meta.url).href;
 
 /**
@@ -15,16 +14,10 @@ const ENTRY = new URL('./onnx-export-worker.ts', import.meta.url).href;
  * resident memory that a wasm heap and V8 never give back), and a switch's export no longer runs between its batches.
  */
 export function exportInWorkerThread(backend: BackendChoice): OnnxExporter {
-  return (dir) =>
-    new Promise<OnnxExport>((resolve, reject) => {
-      const worker = new Worker(BOOTSTRAP, { workerData: { module: ENTRY, job: { dir, backend } } });
-      worker.once('message', (a: OnnxExportAnswer) => {
-        // Answered: the worker's tfjs may keep handles open; its memory is what this is for, so end it now.
-        void worker.terminate();
-        if (a.ok) resolve(a.exported);
-        else reject(a.code ? new SpectrumInputError(a.code, a.message) : new Error(a.message));
-      });
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`onnx export worker exited (code ${code}) without an answer`)));
-    });
+  return async (dir) => {
+    // Answered: the worker's tfjs may keep handles open; its memory is what this is for, so it ends at once.
+    const a = await runOneShotWorker<OnnxExportAnswer>(ENTRY, { dir, backend }, { name: 'onnx export', terminateOnAnswer: true });
+    if (a.ok) return a.exported;
+    throw a.code ? new SpectrumInputError(a.code, a.message) : new Error(a.message);
+  };
 }
