@@ -18,13 +18,13 @@
  * Prints a table per start and writes bench/results/startup-memory.json.
  * Usage: npm run bench:startup-memory [-- --model DIR] [-- --baseline DIR] [-- --out FILE] [-- --feed N] [-- --label TEXT]
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import type { ResultMessage } from '../core/messages.ts';
 import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../test/support/servers.ts';
-import { BenchDaemon, BUNDLED_MODEL, loadAverage, makePayloads, readModelCard, writeBenchConfig, type Payloads } from './support/daemon-bench.ts';
+import { BenchDaemon, BUNDLED_MODEL, loadAverage, makePayloads, procStatusMb, readModelCard, writeBenchConfig, type Payloads } from './support/daemon-bench.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -75,15 +75,6 @@ interface StartProfile {
   results: number;
   loadBefore: number;
   loadAfter: number;
-}
-
-function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;

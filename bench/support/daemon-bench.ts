@@ -59,14 +59,19 @@ export function loadAverage(): number[] {
   return loadavg().map(round2);
 }
 
-/** Resident memory of a process in MB, from /proc. */
-export function rssMb(pid: number = process.pid): number {
+/** A memory figure of a process in MB from /proc/PID/status: VmRSS (resident now) or VmHWM (its peak); NaN if gone. */
+export function procStatusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
   } catch {
     return NaN;
   }
+}
+
+/** Resident memory of a process in MB, from /proc. */
+export function rssMb(pid: number = process.pid): number {
+  return procStatusMb(pid, 'VmRSS');
 }
 
 /** CPU time (ms) a process used so far, user + system, all threads, from /proc/PID/stat (clock ticks of 10 ms). */
