@@ -1,15 +1,19 @@
 /**
- * InfluxDB output (@influxdata/influxdb-client; VictoriaMetrics accepts the same line protocol on /api/v2/write).
+ * InfluxDB output: line protocol over HTTP, either the v2 write API (POST /api/v2/write?org=&bucket=: InfluxDB 2.x,
+ * VictoriaMetrics) or the v1 one (POST /write?db=&rp=: InfluxDB 1.x, which has no /api/v2; VictoriaMetrics too).
+ * Points are formatted by @influxdata/influxdb-client's Point (its escaping); the HTTP write is done here, because
+ * that client only speaks v2.
  *
- * One point per result: measurement spectrad_result, tags instrument/status/class, fields score, latency_ms and
+ * One point per result: measurement spectrad_result, tags node/instrument/status/class, fields score, latency_ms and
  * queue_depth (when the daemon gives a queue-depth probe). Every throughputIntervalMs one spectrad_throughput point per
- * instrument: results and results per second in that interval.
+ * instrument: results and results per second in that interval. The node tag (the daemon's node id) keeps the points
+ * of several daemons with the same instruments apart.
  *
  * publishResult resolves only once the write succeeded (the HTTP write answered 2xx) and throws OutputUnavailableError
- * when it did not: the client's own retry buffer is off, the daemon's outbox replays. Results published together
- * (the pipeline fans out a micro-batch) share one HTTP write.
+ * when it did not: nothing is retried here, the daemon's outbox replays. Results published together (the pipeline
+ * fans out a micro-batch) share one HTTP write.
  */
-import { InfluxDB, Point, setLogger, type WriteApi } from '@influxdata/influxdb-client';
+import { Point } from '@influxdata/influxdb-client';
 import type { Observable } from 'rxjs';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
 import { AdapterStateTracker } from './adapter-state.ts';
@@ -17,17 +21,25 @@ import { OutputUnavailableError } from './errors.ts';
 import { describeError } from './mqtt-common.ts';
 import type { OutputAdapter } from './types.ts';
 
-// The client prints every failed write to the console; failures reach the caller as rejections and as adapter state.
-setLogger({ error: () => undefined, warn: () => undefined });
-
 export interface InfluxOutputOptions {
   readonly name: string;
   /** e.g. http://127.0.0.1:8086, or VictoriaMetrics' http://host:8428 */
   readonly url: string;
-  /** From the environment in production. */
+  /** This daemon's node id: the node tag of every point. */
+  readonly node: string;
+  /** v2 (default): /api/v2/write with org and bucket; v1: /write with database and retention policy. */
+  readonly api?: 'v2' | 'v1';
+  /** From the environment in production. v2: sent as `Authorization: Token ...`; v1: also accepted by 1.8+. */
   readonly token?: string;
   readonly org: string;
   readonly bucket: string;
+  /** v1: database (default: bucket). */
+  readonly database?: string;
+  /** v1: retention policy (default: the database's default). */
+  readonly retentionPolicy?: string;
+  /** v1: HTTP basic login. */
+  readonly username?: string;
+  readonly password?: string;
   /** Default 'spectrad_result'. */
   readonly measurement?: string;
   /** The pipeline's queue depth at the time of the result; omitted from points when absent. */
@@ -43,7 +55,7 @@ export interface InfluxOutputOptions {
 }
 
 interface Pending {
-  readonly point: Point;
+  readonly line: string;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
@@ -60,7 +72,9 @@ export class InfluxOutput implements OutputAdapter {
   private readonly state: AdapterStateTracker;
   private readonly measurement: string;
   private readonly batchSize: number;
-  private writeApi: WriteApi | undefined;
+  private started = false;
+  private readonly writeUrl: string;
+  private readonly headers: Record<string, string>;
   private pending: Pending[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private throughputTimer: NodeJS.Timeout | undefined;
@@ -75,6 +89,14 @@ export class InfluxOutput implements OutputAdapter {
     this.measurement = options.measurement ?? 'spectrad_result';
     this.batchSize = options.batchSize ?? 1000;
     if (!(Number.isInteger(this.batchSize) && this.batchSize > 0)) throw new RangeError(`influx output ${options.name}: bad batchSize ${this.batchSize}`);
+    if (!options.node) throw new RangeError(`influx output ${options.name}: a node id is required`);
+    this.writeUrl = writeUrl(options);
+    this.headers = { 'content-type': 'text/plain; charset=utf-8' };
+    if (options.username !== undefined) {
+      this.headers.authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
+    } else if (options.token) {
+      this.headers.authorization = `Token ${options.token}`;
+    }
   }
 
   get state$(): Observable<AdapterState> {
@@ -82,16 +104,9 @@ export class InfluxOutput implements OutputAdapter {
   }
 
   async start(): Promise<void> {
-    if (this.writeApi) return;
+    if (this.started) return;
     const o = this.options;
-    this.writeApi = new InfluxDB({ url: o.url, token: o.token ?? '', timeout: o.timeoutMs ?? 5000 }).getWriteApi(o.org, o.bucket, 'ms', {
-      // Flushes are driven from here, never by the client: its batch is one larger than any chunk written.
-      batchSize: this.batchSize + 1,
-      flushInterval: 0,
-      maxRetries: 0,
-      maxBufferLines: this.batchSize * 4,
-      writeFailed: () => undefined,
-    });
+    this.started = true;
     this.state.set('starting');
     const every = o.throughputIntervalMs ?? 10_000;
     if (every > 0) {
@@ -102,6 +117,7 @@ export class InfluxOutput implements OutputAdapter {
 
   publishResult(result: ResultMessage): Promise<void> {
     const point = new Point(this.measurement)
+      .tag('node', this.options.node)
       .tag('instrument', result.instrument)
       .tag('status', result.status)
       .tag('class', classTag(result))
@@ -110,7 +126,7 @@ export class InfluxOutput implements OutputAdapter {
       .timestamp(timeOf(result.receivedAt));
     if (this.options.queueDepth) point.intField('queue_depth', this.options.queueDepth());
     this.counts.set(result.instrument, (this.counts.get(result.instrument) ?? 0) + 1);
-    return this.enqueue(point);
+    return this.enqueue(lineOf(point));
   }
 
   /** Alerts are not time series: the result points already carry their status. */
@@ -119,21 +135,20 @@ export class InfluxOutput implements OutputAdapter {
   }
 
   async stop(): Promise<void> {
-    const api = this.writeApi;
-    if (!api) return;
+    if (!this.started) return;
     clearInterval(this.throughputTimer);
     if (this.pending.length) this.scheduleFlush(0);
+    // The flush timer may still be pending: wait for it to hand its batch to the chain, then for the chain.
+    while (this.flushTimer || this.pending.length) await new Promise((r) => setTimeout(r, 5));
     await this.chain;
-    clearTimeout(this.flushTimer);
-    this.writeApi = undefined;
-    await api.close().catch(() => undefined);
+    this.started = false;
     this.state.set('stopped');
   }
 
-  private enqueue(point: Point): Promise<void> {
-    if (!this.writeApi) return Promise.reject(new OutputUnavailableError(this.name, 'not started'));
+  private enqueue(line: string): Promise<void> {
+    if (!this.started) return Promise.reject(new OutputUnavailableError(this.name, 'not started'));
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ point, resolve, reject });
+      this.pending.push({ line, resolve, reject });
       const full = this.pending.length >= this.batchSize;
       this.scheduleFlush(full ? 0 : (this.options.batchWindowMs ?? 0));
     });
@@ -151,25 +166,30 @@ export class InfluxOutput implements OutputAdapter {
   }
 
   private async write(batch: Pending[]): Promise<void> {
-    const api = this.writeApi;
-    if (!api) {
-      const err = new OutputUnavailableError(this.name, 'stopped before the write');
-      for (const p of batch) p.reject(err);
-      return;
-    }
     for (let i = 0; i < batch.length; i += this.batchSize) {
       const chunk = batch.slice(i, i + this.batchSize);
       try {
-        api.writePoints(chunk.map((p) => p.point));
-        await api.flush();
+        await this.post(chunk.map((p) => p.line).join('\n'));
         this.state.set('up');
         for (const p of chunk) p.resolve();
       } catch (cause) {
-        const err = new OutputUnavailableError(this.name, `write to ${this.options.url} failed: ${describeError(cause)}`, { cause });
+        const err = new OutputUnavailableError(this.name, `write to ${redact(this.writeUrl)} failed: ${describeError(cause)}`, { cause });
         this.state.set('down', err.message);
         for (const p of chunk) p.reject(err);
       }
     }
+  }
+
+  private async post(body: string): Promise<void> {
+    const res = await fetch(this.writeUrl, {
+      method: 'POST',
+      headers: this.headers,
+      body,
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+    });
+    const text = await res.text().catch(() => '');
+    // 204 from InfluxDB 1.x/2.x and VictoriaMetrics; a 404 here usually means the wrong api for the server.
+    if (!res.ok) throw new Error(`HTTP ${res.status}${text ? `: ${text.slice(0, 300).trim()}` : ''}${res.status === 404 ? ` (is outputs.influx.api right? this server has no ${new URL(this.writeUrl).pathname})` : ''}`);
   }
 
   /** Throughput points are best effort: a lost one is a gap in a chart, not a lost result. */
@@ -181,11 +201,14 @@ export class InfluxOutput implements OutputAdapter {
     this.counts = new Map();
     const writes = [...counts].map(([instrument, n]) =>
       this.enqueue(
-        new Point('spectrad_throughput')
-          .tag('instrument', instrument)
-          .intField('results', n)
-          .floatField('per_second', n / seconds)
-          .timestamp(new Date(now)),
+        lineOf(
+          new Point('spectrad_throughput')
+            .tag('node', this.options.node)
+            .tag('instrument', instrument)
+            .intField('results', n)
+            .floatField('per_second', n / seconds)
+            .timestamp(new Date(now)),
+        ),
       ),
     );
     await Promise.allSettled(writes);
@@ -195,4 +218,31 @@ export class InfluxOutput implements OutputAdapter {
 function timeOf(iso: string): Date {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? new Date() : d;
+}
+
+/** The write endpoint with its query: precision ms (timestamps are the results' receivedAt). */
+export function writeUrl(o: Pick<InfluxOutputOptions, 'url' | 'api' | 'org' | 'bucket' | 'database' | 'retentionPolicy'>): string {
+  const base = o.url.replace(/\/+$/, '');
+  const q = new URLSearchParams();
+  if ((o.api ?? 'v2') === 'v1') {
+    q.set('db', o.database ?? o.bucket);
+    if (o.retentionPolicy) q.set('rp', o.retentionPolicy);
+    q.set('precision', 'ms');
+    return `${base}/write?${q}`;
+  }
+  q.set('org', o.org);
+  q.set('bucket', o.bucket);
+  q.set('precision', 'ms');
+  return `${base}/api/v2/write?${q}`;
+}
+
+/** A point as one line of line protocol with a millisecond timestamp. */
+function lineOf(point: Point): string {
+  const line = point.toLineProtocol({ convertTime: (t) => (t instanceof Date ? String(t.getTime()) : t === undefined ? String(Date.now()) : String(t)) });
+  if (!line) throw new RangeError('point without fields');
+  return line;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^/@\s]*@/, '//***@');
 }

@@ -8,6 +8,7 @@ import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages
 
 const className = z.string().min(1).describe('Library class (compound) name');
 const unitScore = z.number().min(0).max(1);
+const nodeId = z.string().min(1).describe('Node id of a spectrad daemon (node.id, --node-id, SPECTRAD_NODE_ID; default the host name)');
 
 export const candidateSchema = z
   .object({
@@ -46,6 +47,7 @@ export const resultMessageSchema = z
       .describe("Why the input was rejected (status 'rejected'): what, where, why"),
     latencyMs: z.number().min(0).describe('From arrival to result'),
     modelVersion: z.string().describe('Model card hash and version of the encoder'),
+    node: nodeId.optional().describe('The daemon (node id) that identified the spectrum; absent in results recorded before node ids'),
   })
   .strict()
   .describe('Published on spectrad/<instrument>/result (MQTT, QoS 1) and as socket.io event "result"');
@@ -60,6 +62,7 @@ export const alertMessageSchema = z
     at: z.iso.datetime({ offset: true }),
     message: z.string(),
     resultId: z.string().min(1).optional().describe('The result the alert is about, when there is one'),
+    node: nodeId.optional().describe('The daemon (node id) that raised the alert'),
   })
   .strict()
   .describe('Published on spectrad/<instrument>/alert (MQTT, QoS 1) and as socket.io event "alert"');
@@ -73,12 +76,12 @@ export const adapterStateSchema = z
     since: z.iso.datetime({ offset: true }),
   })
   .strict()
-  .describe('Retained on spectrad/bridge/adapters/<name> (MQTT) and socket.io event "adapter-state"');
+  .describe('Retained on spectrad/bridge/<node>/adapters/<name> (MQTT) and socket.io event "adapter-state"');
 
 export const bridgeStateSchema = z
-  .object({ state: z.enum(['online', 'offline']), at: z.iso.datetime({ offset: true }).optional() })
+  .object({ state: z.enum(['online', 'offline']), at: z.iso.datetime({ offset: true }).optional(), node: nodeId.optional() })
   .strict()
-  .describe("Retained on spectrad/bridge/state; 'offline' is also the MQTT last will");
+  .describe("Retained on spectrad/bridge/<node>/state; 'offline' is also the MQTT last will");
 
 // Compile-time mirror checks: each direction must be assignable, or tsc fails here.
 type Mirror<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -100,7 +103,7 @@ export function buildMessageJsonSchema(): Record<string, unknown> {
     title: 'spectrad published messages',
     description:
       'Messages spectrad publishes on MQTT (topics spectrad/<instrument>/result, spectrad/<instrument>/alert, ' +
-      'spectrad/bridge/state, spectrad/bridge/adapters/<name>) and socket.io (events result, alert, adapter-state). ' +
+      'spectrad/bridge/<node>/state, spectrad/bridge/<node>/adapters/<name>) and socket.io (events result, alert, adapter-state). ' +
       'Generated from adapters/message-schema.ts by `npm run schema:messages`; do not edit by hand.',
     $defs: {
       ResultMessage: def(resultMessageSchema),

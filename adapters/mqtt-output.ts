@@ -1,8 +1,9 @@
 /**
  * MQTT output: results on <prefix>/<instrument>/result and alerts on <prefix>/<instrument>/alert (QoS 1, JSON shaped
- * by core/messages.ts and docs/RESULT-SCHEMA.json); the bridge's own state retained on <prefix>/bridge/state
+ * by core/messages.ts and docs/RESULT-SCHEMA.json); the bridge's own state retained on <prefix>/bridge/<node>/state
  * ('online', or 'offline' from the last will when the daemon dies) and each adapter's state retained on
- * <prefix>/bridge/adapters/<name>, as zigbee2mqtt does.
+ * <prefix>/bridge/<node>/adapters/<name>, as zigbee2mqtt does. The node level keeps the daemons of one site from
+ * overwriting each other's retained state.
  *
  * publishResult resolves only after the broker's PUBACK. While the broker is unreachable it throws
  * OutputUnavailableError at once instead of queueing inside mqtt.js: the daemon's outbox owns buffering and replay.
@@ -17,6 +18,8 @@ import type { OutputAdapter } from './types.ts';
 
 export interface MqttOutputOptions extends MqttConnectionOptions {
   readonly name: string;
+  /** This daemon's node id: the level under <prefix>/bridge/ that holds its retained state. */
+  readonly node: string;
   /** First topic level (default 'spectrad'). */
   readonly topicPrefix?: string;
   /** A publish without PUBACK by then fails and goes back to the outbox (default 10 s). */
@@ -32,6 +35,7 @@ export interface MqttOutputOptions extends MqttConnectionOptions {
 export interface BridgeState {
   readonly state: 'online' | 'offline';
   readonly at?: string;
+  readonly node?: string;
 }
 
 export class MqttOutput implements OutputAdapter {
@@ -39,12 +43,15 @@ export class MqttOutput implements OutputAdapter {
   private readonly state: AdapterStateTracker;
   private readonly prefix: string;
   private client: MqttClient | undefined;
+  /** The latest state of every adapter, sent again on each (re)connect: changes made while disconnected are not lost. */
+  private readonly adapterStates = new Map<string, AdapterState>();
 
   constructor(private readonly options: MqttOutputOptions) {
     this.name = options.name;
     this.state = new AdapterStateTracker(options.name, 'mqtt-out');
     this.prefix = options.topicPrefix ?? 'spectrad';
     if (!this.prefix || /[+#]/.test(this.prefix)) throw new RangeError(`mqtt output ${options.name}: bad topic prefix '${this.prefix}'`);
+    if (!options.node) throw new RangeError(`mqtt output ${options.name}: a node id is required`);
   }
 
   get state$(): Observable<AdapterState> {
@@ -56,13 +63,21 @@ export class MqttOutput implements OutputAdapter {
   }
 
   get bridgeStateTopic(): string {
-    return `${this.prefix}/bridge/state`;
+    return `${this.bridgePrefix}/state`;
+  }
+
+  adapterStateTopic(adapter: string): string {
+    return `${this.bridgePrefix}/adapters/${topicSegment(adapter)}`;
+  }
+
+  private get bridgePrefix(): string {
+    return `${this.prefix}/bridge/${topicSegment(this.options.node)}`;
   }
 
   async start(): Promise<void> {
     if (this.client) return;
     this.state.set('starting');
-    const offline: BridgeState = { state: 'offline' };
+    const offline: BridgeState = { state: 'offline', node: this.options.node };
     const client = mqtt.connect(this.options.url, {
       ...baseClientOptions(this.options),
       clean: true,
@@ -70,8 +85,9 @@ export class MqttOutput implements OutputAdapter {
     });
     this.client = client;
     client.on('connect', () => {
-      const online: BridgeState = { state: 'online', at: new Date().toISOString() };
+      const online: BridgeState = { state: 'online', at: new Date().toISOString(), node: this.options.node };
       client.publish(this.bridgeStateTopic, JSON.stringify(online), { qos: 1, retain: true });
+      for (const s of this.adapterStates.values()) client.publish(this.adapterStateTopic(s.name), JSON.stringify(s), { qos: 1, retain: true });
       this.state.set('up');
     });
     client.on('close', () => this.state.set('down', 'disconnected from broker'));
@@ -100,9 +116,14 @@ export class MqttOutput implements OutputAdapter {
     return this.publish(this.topicFor(alert.instrument, 'alert'), JSON.stringify(alert), this.options.retain ?? false, this.options.qos ?? 1);
   }
 
-  /** Retained, so a dashboard that subscribes later sees every adapter's current state. */
+  /**
+   * Retained, so a dashboard that subscribes later sees every adapter's current state. While disconnected the state
+   * is only kept: the next connect publishes every adapter's latest state.
+   */
   publishAdapterState(state: AdapterState): Promise<void> {
-    return this.publish(`${this.prefix}/bridge/adapters/${topicSegment(state.name)}`, JSON.stringify(state), true, 1);
+    this.adapterStates.set(state.name, state);
+    if (!this.client?.connected) return Promise.resolve();
+    return this.publish(this.adapterStateTopic(state.name), JSON.stringify(state), true, 1);
   }
 
   /** Says 'offline' (retained) and disconnects cleanly. */
@@ -111,7 +132,7 @@ export class MqttOutput implements OutputAdapter {
     if (!client) return;
     this.client = undefined;
     if (client.connected) {
-      const offline: BridgeState = { state: 'offline', at: new Date().toISOString() };
+      const offline: BridgeState = { state: 'offline', at: new Date().toISOString(), node: this.options.node };
       await withTimeout(client.publishAsync(this.bridgeStateTopic, JSON.stringify(offline), { qos: 1, retain: true }), 2000).catch(() => undefined);
     }
     await client.endAsync();

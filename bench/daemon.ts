@@ -189,7 +189,7 @@ async function adaptersMqtt(broker: Mosquitto, payloads: string[], perSecond: nu
   const tally = new Tally();
   const tag = `m${perSecond}`;
   const input = new MqttInput({ name: 'mqtt', url: broker.url, clientId: `bench-in-${tag}`, topics: [`bench/${tag}/+/spectrum`], instrumentTopicLevel: 2 });
-  const output = new MqttOutput({ name: 'mqtt-out', url: broker.url, topicPrefix: `out-${tag}` });
+  const output = new MqttOutput({ name: 'mqtt-out', node: 'bench', url: broker.url, topicPrefix: `out-${tag}` });
   const results = await subscriber(broker.url, `out-${tag}/+/result`, (_t, body) => tally.got((JSON.parse(body.toString()) as ResultMessage).id));
   input.inputs$.subscribe((raw) => {
     // The real pipeline commits, then acks, then publishes; here: ack, then publish.

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
@@ -38,11 +39,21 @@ export interface ConfigOverrides {
   instrument?: string;
   dataDir?: string;
   logLevel?: string;
+  /** --node-id: this daemon's id on the site. */
+  nodeId?: string;
+  /** --mqtt-client-id: client id prefix of every MQTT connection. */
+  mqttClientId?: string;
+  /** --mqtt-session-expiry: seconds the broker keeps an MQTT input's session. */
+  mqttSessionExpirySec?: string;
 }
 
 /** The validated config with every path absolute and every secret read: what the daemon runs on. */
 export type ResolvedConfig = SpectradConfig & {
   readonly configFile: string;
+  /** The node id always set: from the flag, SPECTRAD_NODE_ID, the file, or the host name. */
+  readonly node: { readonly id: string };
+  /** The client id prefix always set (default spectrad-<node id>). */
+  readonly mqtt: SpectradConfig['mqtt'] & { clientId: string };
   readonly store: SpectradConfig['store'] & { path: string };
   readonly library: SpectradConfig['library'] & { path: string };
   readonly model: SpectradConfig['model'] & { dir: string };
@@ -82,7 +93,7 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(file, [{ path: '', message: 'expected a mapping of keys (e.g. `inputs:`, `http:`) at the top level' }]);
   }
-  const withFlags = applyOverrides(raw as Record<string, unknown>, options.overrides ?? {}, file);
+  const withFlags = applyOverrides(raw as Record<string, unknown>, options.overrides ?? {}, file, options.env ?? process.env);
   const parsed = configSchema.safeParse(withFlags);
   if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map(toProblem));
   try {
@@ -109,8 +120,32 @@ export function formatPath(segments: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: string): Record<string, unknown> {
+/**
+ * Node identity and MQTT session settings from the environment (a unit file or container sets them per daemon
+ * without editing YAML): SPECTRAD_NODE_ID, SPECTRAD_MQTT_CLIENT_ID, SPECTRAD_MQTT_SESSION_EXPIRY_SEC. Flags win over
+ * them, and they over the file.
+ */
+export const identityEnvironment = ['SPECTRAD_NODE_ID', 'SPECTRAD_MQTT_CLIENT_ID', 'SPECTRAD_MQTT_SESSION_EXPIRY_SEC'] as const;
+
+/** A host name as a node id: letters, digits, _ . - (it becomes an MQTT topic level and a metric label). */
+export function defaultNodeId(host: string = hostname()): string {
+  const cleaned = host.replace(/[^A-Za-z0-9_.-]/g, '_').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return cleaned || 'node';
+}
+
+function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
+  const section = (key: string): Record<string, unknown> => (typeof out[key] === 'object' && out[key] !== null && !Array.isArray(out[key]) ? (out[key] as Record<string, unknown>) : {});
+  const nodeId = o.nodeId || env.SPECTRAD_NODE_ID;
+  if (nodeId) out.node = { ...section('node'), id: nodeId };
+  const clientId = o.mqttClientId || env.SPECTRAD_MQTT_CLIENT_ID;
+  if (clientId) out.mqtt = { ...section('mqtt'), clientId };
+  const expiry = o.mqttSessionExpirySec || env.SPECTRAD_MQTT_SESSION_EXPIRY_SEC;
+  if (expiry) {
+    const where = o.mqttSessionExpirySec ? '--mqtt-session-expiry' : 'SPECTRAD_MQTT_SESSION_EXPIRY_SEC';
+    if (!/^\d+$/.test(expiry.trim())) throw new ConfigError(file, [{ path: where, message: `expected whole seconds, got "${expiry}"` }]);
+    out.mqtt = { ...section('mqtt'), sessionExpirySec: Number(expiry.trim()) };
+  }
   const list = (key: string): unknown[] => (Array.isArray(out[key]) ? (out[key] as unknown[]) : []);
   const isType = (t: string) => (v: unknown) => typeof v === 'object' && v !== null && (v as { type?: unknown }).type === t;
   if (o.watch && o.watch.length > 0) {
@@ -134,9 +169,9 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: 
 /**
  * Secrets from the environment win over the file, so a unit file or container can inject them without editing YAML:
  * SPECTRAD_MQTT_USERNAME, SPECTRAD_MQTT_PASSWORD (every MQTT input and output), SPECTRAD_INFLUX_TOKEN,
- * SPECTRAD_HTTP_TOKEN, each also as `..._FILE` naming a file that holds it.
+ * SPECTRAD_INFLUX_PASSWORD (api v1), SPECTRAD_HTTP_TOKEN, each also as `..._FILE` naming a file that holds it.
  */
-export const secretEnvironment = ['SPECTRAD_MQTT_USERNAME', 'SPECTRAD_MQTT_PASSWORD', 'SPECTRAD_INFLUX_TOKEN', 'SPECTRAD_HTTP_TOKEN'] as const;
+export const secretEnvironment = ['SPECTRAD_MQTT_USERNAME', 'SPECTRAD_MQTT_PASSWORD', 'SPECTRAD_INFLUX_TOKEN', 'SPECTRAD_INFLUX_PASSWORD', 'SPECTRAD_HTTP_TOKEN'] as const;
 
 function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS.ProcessEnv): ResolvedConfig {
   const problems: ConfigProblem[] = [];
@@ -178,6 +213,8 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
   };
 
   const dataDir = abs(c.dataDir);
+  const nodeId = c.node.id ?? defaultNodeId();
+  const mqttClientPrefix = c.mqtt.clientId ?? `spectrad-${nodeId}`;
   const inputs = c.inputs.map((input, i) => {
     if (input.type === 'folder') {
       return {
@@ -190,6 +227,8 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     if (input.type === 'mqtt') {
       return {
         ...input,
+        clientId: input.clientId ?? `${mqttClientPrefix}-${input.name}`,
+        sessionExpirySec: input.sessionExpirySec ?? c.mqtt.sessionExpirySec,
         username: env.SPECTRAD_MQTT_USERNAME || input.username,
         password: readSecret(`inputs[${i}].password`, input.password, input.passwordFile, 'SPECTRAD_MQTT_PASSWORD'),
         passwordFile: undefined,
@@ -202,6 +241,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     if (output.type === 'mqtt') {
       return {
         ...output,
+        clientId: output.clientId ?? `${mqttClientPrefix}-${output.name}`,
         username: env.SPECTRAD_MQTT_USERNAME || output.username,
         password: readSecret(`outputs[${i}].password`, output.password, output.passwordFile, 'SPECTRAD_MQTT_PASSWORD'),
         passwordFile: undefined,
@@ -210,8 +250,10 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     }
     if (output.type === 'influx') {
       const token = readSecret(`outputs[${i}].token`, output.token, output.tokenFile, 'SPECTRAD_INFLUX_TOKEN');
-      if (token === undefined) problems.push({ path: `outputs[${i}].token`, message: 'InfluxDB needs a token (token, tokenFile or SPECTRAD_INFLUX_TOKEN)' });
-      return { ...output, token, tokenFile: undefined };
+      // InfluxDB 1.x (api v1) logs in with username/password, or takes anonymous writes; 2.x always needs a token.
+      if (token === undefined && output.api === 'v2') problems.push({ path: `outputs[${i}].token`, message: 'InfluxDB needs a token (token, tokenFile or SPECTRAD_INFLUX_TOKEN)' });
+      const password = readSecret(`outputs[${i}].password`, output.password, output.passwordFile, 'SPECTRAD_INFLUX_PASSWORD');
+      return { ...output, token, tokenFile: undefined, password, passwordFile: undefined };
     }
     return output;
   });
@@ -220,6 +262,8 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
   return {
     ...c,
     configFile: file,
+    node: { id: nodeId },
+    mqtt: { ...c.mqtt, clientId: mqttClientPrefix },
     dataDir,
     inputs,
     outputs,

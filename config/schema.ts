@@ -88,9 +88,14 @@ export const mqttInputSchema = z.strictObject({
   /** Topics to subscribe; `$share/<group>/<topic>` spreads one topic over several daemons (MQTT 5). */
   topics: z.array(z.string().min(1)).min(1).default(['spectrad/+/spectrum']),
   qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
-  /** Stable client id: with clean=false the broker keeps the session (and queued messages) across restarts. */
+  /**
+   * Stable client id: with clean=false the broker keeps the session (and queued messages) across restarts. By default
+   * `<mqtt.clientId>-<name>`, i.e. `spectrad-<node id>-<name>`: unique per node, the same at every restart.
+   */
   clientId: z.string().min(1).optional(),
   clean: z.boolean().default(false),
+  /** How long the broker keeps this input's session while the daemon is away; by default mqtt.sessionExpirySec. */
+  sessionExpirySec: z.number().int().min(0).max(4_294_967_295).optional(),
   protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
   username: z.string().optional(),
   ...secretFields,
@@ -114,6 +119,7 @@ export const mqttOutputSchema = z.strictObject({
   topicPrefix: z.string().min(1).default('spectrad'),
   qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
   retain: z.boolean().default(false),
+  /** By default `<mqtt.clientId>-<name>`, i.e. `spectrad-<node id>-<name>`. */
   clientId: z.string().min(1).optional(),
   username: z.string().optional(),
   ...secretFields,
@@ -129,6 +135,15 @@ export const influxOutputSchema = z.strictObject({
   org: z.string().min(1).default('spectrad'),
   bucket: z.string().min(1).default('spectrad'),
   measurement: z.string().min(1).default('spectrad_result'),
+  /** v2: POST /api/v2/write (InfluxDB 2.x, VictoriaMetrics); v1: POST /write?db= (InfluxDB 1.x, VictoriaMetrics). */
+  api: z.enum(['v2', 'v1']).default('v2'),
+  /** v1: the database (default: bucket). */
+  database: z.string().min(1).optional(),
+  /** v1: retention policy (default: the database's default). */
+  retentionPolicy: z.string().min(1).optional(),
+  /** v1: login (u/p); the password also from SPECTRAD_INFLUX_PASSWORD. */
+  username: z.string().min(1).optional(),
+  ...secretFields,
 });
 
 export const socketioOutputSchema = z.strictObject({
@@ -271,7 +286,30 @@ export const retrainSchema = z.strictObject({
   afterLabels: z.number().int().min(0).default(0),
 });
 
+/** Who this daemon is among several on a site: its id goes into every result, alert, health answer and metric. */
+export const nodeSchema = z.strictObject({
+  /** Node id; by default the host name (sanitised to letters, digits, _ . -). Also --node-id, SPECTRAD_NODE_ID. */
+  id: name.max(64).optional(),
+});
+
+/** Defaults for every MQTT connection of this daemon (inputs and outputs). */
+export const mqttDefaultsSchema = z.strictObject({
+  /**
+   * Client id prefix: each MQTT adapter without its own clientId connects as `<clientId>-<adapter name>`. By default
+   * `spectrad-<node id>`, so two daemons on one host (different node ids) never take over each other's session.
+   * Also --mqtt-client-id, SPECTRAD_MQTT_CLIENT_ID.
+   */
+  clientId: z.string().min(1).max(200).optional(),
+  /**
+   * How long the broker keeps an MQTT input's persistent session (and the messages queued in it) while the daemon is
+   * away; default 7 days. Also --mqtt-session-expiry, SPECTRAD_MQTT_SESSION_EXPIRY_SEC.
+   */
+  sessionExpirySec: z.number().int().min(0).max(4_294_967_295).default(7 * 24 * 3600),
+});
+
 export const configSchema = z.strictObject({
+  node: nodeSchema.prefault({}),
+  mqtt: mqttDefaultsSchema.prefault({}),
   /** Instrument name for inputs that do not name one. */
   instrument: name.default('default'),
   /** Folder for the store, the library and other state. */

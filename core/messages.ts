@@ -24,6 +24,8 @@ export interface ResultMessage {
   readonly error?: { readonly code: string; readonly message: string };
   readonly latencyMs: number;
   readonly modelVersion: string;
+  /** The daemon (node id) that identified it; results recorded before node ids existed have none. */
+  readonly node?: string;
 }
 
 export type AlertKind = 'unknown' | 'low-confidence' | 'rejected' | 'adapter-down' | 'adapter-up';
@@ -36,6 +38,8 @@ export interface AlertMessage {
   readonly message: string;
   /** The result the alert is about, when there is one. */
   readonly resultId?: string;
+  /** The daemon (node id) that raised it. */
+  readonly node?: string;
 }
 
 export interface AdapterState {

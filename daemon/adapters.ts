@@ -64,6 +64,7 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             name: c.name,
             url: c.url,
             clientId: c.clientId ?? defaultMqttClientId(c.name),
+            sessionExpirySec: c.sessionExpirySec,
             topics: c.topics,
             qos: c.qos,
             clean: c.clean,
@@ -87,18 +88,25 @@ export async function createOutputs(
   httpServer: HttpServer | undefined,
   queueDepth: () => number,
   log: PipelineLogger,
+  /** This daemon's node id: MQTT bridge topics and the Influx node tag. */
+  node: string,
 ): Promise<OutputAdapter[]> {
   const out: OutputAdapter[] = [];
   for (const c of configs) {
     switch (c.type) {
       case 'mqtt': {
         const { MqttOutput } = await import('../adapters/mqtt-output.ts');
-        out.push(new MqttOutput({ name: c.name, url: c.url, topicPrefix: c.topicPrefix, qos: c.qos, retain: c.retain, clientId: c.clientId, username: c.username, password: c.password, tls: c.tls }));
+        out.push(new MqttOutput({ name: c.name, node, url: c.url, topicPrefix: c.topicPrefix, qos: c.qos, retain: c.retain, clientId: c.clientId, username: c.username, password: c.password, tls: c.tls }));
         break;
       }
       case 'influx': {
         const { InfluxOutput } = await import('../adapters/influx-output.ts');
-        out.push(new InfluxOutput({ name: c.name, url: c.url, token: c.token, org: c.org, bucket: c.bucket, measurement: c.measurement, queueDepth }));
+        out.push(
+          new InfluxOutput({
+            name: c.name, node, url: c.url, api: c.api, token: c.token, org: c.org, bucket: c.bucket, database: c.database,
+            retentionPolicy: c.retentionPolicy, username: c.username, password: c.password, measurement: c.measurement, queueDepth,
+          }),
+        );
         break;
       }
       case 'socketio': {
@@ -131,7 +139,8 @@ export function defaultInstrumentTopicLevel(topics: readonly string[]): number |
 
 /**
  * Persistent MQTT sessions are keyed by clientId, so two machines with the same config must not share one: the broker
- * would kick one off each time the other connects. The hostname makes the default unique per machine.
+ * would kick one off each time the other connects. The hostname makes this fallback unique per machine; a loaded
+ * config always names the client id (`<mqtt.clientId>-<name>`, default `spectrad-<node id>-<name>`).
  */
 export function defaultMqttClientId(inputName: string, host: string = hostname()): string {
   const safeHost = host.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'host';

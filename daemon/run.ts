@@ -29,6 +29,7 @@ import { modelDirAtStart, startDaemonModels, type DaemonModels } from './retrain
 import { exportInWorkerThread } from './retrain/off-thread-export.ts';
 import { InstrumentHealthTracker } from './retrain/instrument-health.ts';
 import { logPhaseMemory, setWasmHeapProbe } from './startup-memory.ts';
+import { DaemonMetrics } from './metrics.ts';
 import { attachSocketActions } from './http/socket-actions.ts';
 
 export interface Daemon {
@@ -82,8 +83,24 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   let socketActions: ReturnType<typeof attachSocketActions> | undefined;
   let httpToken: string | undefined;
   const wakeOutputs = () => dispatchers.forEach((d) => d.wake());
+  const node = config.node.id;
+  /** Prometheus metrics (GET /metrics); gauges read the daemon's state when scraped. */
+  const metrics = new DaemonMetrics(
+    node,
+    {
+      queues: () => health().queues,
+      queueBound: config.pipeline.queueBound,
+      outbox: () => (store?.db.open ? store.outboxDepths() : {}),
+      outputNames: () => outputs.map((o) => o.name),
+      adapters: () => [...states.values()],
+      model: () => ({ version: models?.gate.version ?? encoder?.version, inference: (models?.engine() ?? engineAtStart)?.engine }),
+      library: () => (library ? { classes: library.library.classCount, references: library.library.referenceCount } : undefined),
+      ready: () => phase === 'running',
+    },
+    { version: pkgVersion },
+  );
   /** Time per stage (parse .. publish), shared by the pipeline, the encoder wrapper and the outbox dispatchers. */
-  const stageTimes = new StageTimes();
+  const stageTimes = new StageTimes((stage, ms, items) => metrics.stage(stage, ms, items));
   let statsTimer: NodeJS.Timeout | undefined;
   /** The store itself as a health entry: down while it refuses commits (disk full, I/O error), with an alert. */
   const storeState = new AdapterStateTracker('store', 'store');
@@ -96,12 +113,15 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         next: (s) => {
           const before = states.get(adapter.name);
           states.set(adapter.name, s);
+          // Outputs that show adapter health (MQTT bridge/<node>/adapters/<name>, socket.io) get every change.
+          for (const o of outputs) void o.publishAdapterState?.(s).catch(() => undefined);
           if (before?.state === s.state) return;
           const level = s.state === 'down' ? 'warn' : 'info';
           log[level]({ adapter: s.name, kind: s.kind, state: s.state, detail: s.detail }, `adapter ${s.name} ${s.state}`);
           const kind = s.state === 'down' ? 'adapter-down' : s.state === 'up' && before?.state === 'down' ? 'adapter-up' : undefined;
           if (kind && phase === 'running') {
-            const alert: AlertMessage = { id: ulid(), kind, instrument: config.instrument, at: new Date().toISOString(), message: `${s.kind} ${s.name} is ${s.state}${s.detail ? `: ${s.detail}` : ''}` };
+            const alert: AlertMessage = { id: ulid(), kind, instrument: config.instrument, at: new Date().toISOString(), message: `${s.kind} ${s.name} is ${s.state}${s.detail ? `: ${s.detail}` : ''}`, node };
+            metrics.alert(alert);
             try {
               while (unrecorded.length > 0) {
                 store.addAlert(unrecorded[0], { queue: false });
@@ -149,8 +169,14 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     store: {
       // Late-bound: the store opens in the first lifecycle step.
       ledgerOutcome: (k) => store.ledgerOutcome(k),
-      commitIngest: (c) => store.commitIngest(c),
-      commitIngestMany: (c) => store.commitIngestMany(c),
+      commitIngest: (c) => {
+        store.commitIngest(c);
+        metrics.spectraReceived(c.spectra);
+      },
+      commitIngestMany: (c) => {
+        store.commitIngestMany(c);
+        for (const one of c) metrics.spectraReceived(one.spectra);
+      },
       commitResults: (r, a) => store.commitResults(r, a),
       pending: (n, ex) => store.pending(n, ex),
     },
@@ -160,11 +186,13 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     queueBound: config.pipeline.queueBound,
     ingestConcurrency: config.pipeline.ingestConcurrency,
     defaultInstrument: config.instrument,
+    node,
     newId: () => ulid(),
     log,
     stageTimes,
-    onCommitted: (results) => {
+    onCommitted: (results, alerts) => {
       for (const r of results) instruments.record(r);
+      metrics.committed(results, alerts);
       wakeOutputs();
     },
     onStoreOutcome: (ok, err) => storeState.set(ok ? 'up' : 'down', ok ? undefined : `cannot commit: ${err instanceof Error ? err.message : String(err)}`),
@@ -183,6 +211,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     const adapters = [...states.values()];
     const ready = phase === 'running';
     return {
+      node,
       status: phase === 'running' ? (adapters.some((a) => a.state === 'down') ? 'degraded' : 'ok') : phase,
       ready,
       modelVersion: encoder?.version,
@@ -203,6 +232,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       return store;
     },
     health,
+    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.text() }),
     identifyUpload: async (payload, fileName) => {
       const parts = parseFile(payload, fileName);
       const answers: UploadAnswer[] = [];
@@ -412,9 +442,11 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           logger: false,
         });
       }
-      outputs = await createOutputs(config.outputs, http?.server, () => health().queueDepth, log);
+      outputs = await createOutputs(config.outputs, http?.server, () => health().queueDepth, log, node);
       store.setOutputs(outputs.map((o) => o.name));
       for (const output of outputs) {
+        // States seen before the outputs existed (the store's): outputs that show adapter health hold them.
+        for (const s of states.values()) void output.publishAdapterState?.(s).catch(() => undefined);
         watchState(output);
         try {
           await output.start();
@@ -523,7 +555,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   await lifecycle.start();
   phase = 'running';
   logPhaseMemory(log, 'running');
-  log.info({ inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), url }, 'spectrad running');
+  log.info({ node, inputs: inputs.map((i) => i.name), outputs: outputs.map((o) => o.name), url }, 'spectrad running');
 
   return {
     config,

@@ -18,6 +18,8 @@ export interface SpectrumPipelineOptions {
   readonly ingestConcurrency: number;
   /** Instrument for inputs that name none. */
   readonly defaultInstrument: string;
+  /** This daemon's node id, carried by every result and alert (left out when not given). */
+  readonly node?: string;
   readonly newId: () => string;
   readonly log: PipelineLogger;
   /** Results and alerts are committed (and queued in the outbox): wake the outputs, tell live listeners. */
@@ -427,7 +429,10 @@ export class SpectrumPipeline {
     answer?: Identification,
   ): ResultMessage {
     const latencyMs = Number.isFinite(arrived) ? Math.max(0, this.now() - arrived) : 0;
-    const base = { id: p.id, instrument: p.instrument, source: p.source, receivedAt: p.receivedAt, latencyMs, modelVersion: this.o.domain.modelVersion };
+    const base = {
+      id: p.id, instrument: p.instrument, source: p.source, receivedAt: p.receivedAt, latencyMs, modelVersion: this.o.domain.modelVersion,
+      ...(this.o.node !== undefined ? { node: this.o.node } : {}),
+    };
     if (error || !answer) return { ...base, status: 'rejected', score: 0, candidates: [], error: error ?? { code: 'no-answer', message: 'no identification' } };
     return {
       ...base,
@@ -452,7 +457,10 @@ export class SpectrumPipeline {
           : unknownPart
             ? `mixture with a component no library class explains in ${r.source}`
             : `unknown compound in ${r.source} (best: ${r.candidates[0]?.class ?? 'none'})`;
-    return { id: this.o.newId(), kind, instrument: r.instrument, at: new Date(this.now()).toISOString(), message, resultId: r.id };
+    return {
+      id: this.o.newId(), kind, instrument: r.instrument, at: new Date(this.now()).toISOString(), message, resultId: r.id,
+      ...(this.o.node !== undefined ? { node: this.o.node } : {}),
+    };
   }
 
   // ---- backlog -------------------------------------------------------------------------------------------------

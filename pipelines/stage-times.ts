@@ -24,7 +24,11 @@ export interface StageTotal {
 export class StageTimes {
   private readonly totals = new Map<StageName, { calls: number; items: number; ms: number; cpuMs: number }>();
 
+  /** onRecord sees every single call as it is recorded (the daemon's Prometheus histograms). */
+  constructor(private readonly onRecord?: (stage: StageName, ms: number, items: number) => void) {}
+
   record(stage: StageName, ms: number, items = 1, cpuMs = 0): void {
+    this.onRecord?.(stage, ms, items);
     const t = this.totals.get(stage) ?? { calls: 0, items: 0, ms: 0, cpuMs: 0 };
     t.calls++;
     t.items += items;

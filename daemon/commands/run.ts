@@ -12,13 +12,22 @@ export function register(program: Command): void {
     .option('--instrument <name>', 'instrument name for inputs that name none')
     .option('--data <dir>', 'folder for the store and other state')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
-    .action(async (opts: { config?: string; watch: string[]; mqtt?: string; http?: string; instrument?: string; data?: string; logLevel?: string }) => {
+    .option('--node-id <id>', "this daemon's id on the site (default: SPECTRAD_NODE_ID, node.id, the host name)")
+    .option('--mqtt-client-id <id>', 'MQTT client id prefix: each MQTT adapter connects as <id>-<adapter name> (default spectrad-<node id>)')
+    .option('--mqtt-session-expiry <seconds>', "how long the broker keeps an MQTT input's session while the daemon is away (default 604800)")
+    .action(async (opts: {
+      config?: string; watch: string[]; mqtt?: string; http?: string; instrument?: string; data?: string; logLevel?: string;
+      nodeId?: string; mqttClientId?: string; mqttSessionExpiry?: string;
+    }) => {
       const { ConfigError, loadConfig } = await import('../../config/load.ts');
       let config;
       try {
         config = loadConfig({
           file: opts.config,
-          overrides: { watch: opts.watch, mqtt: opts.mqtt, http: opts.http, instrument: opts.instrument, dataDir: opts.data, logLevel: opts.logLevel },
+          overrides: {
+            watch: opts.watch, mqtt: opts.mqtt, http: opts.http, instrument: opts.instrument, dataDir: opts.data, logLevel: opts.logLevel,
+            nodeId: opts.nodeId, mqttClientId: opts.mqttClientId, mqttSessionExpirySec: opts.mqttSessionExpiry,
+          },
         });
       } catch (err) {
         if (err instanceof ConfigError) {

@@ -50,6 +50,7 @@ export const resultMessageSchema = {
     error: { ...errorInfoSchema, description: 'why the input was rejected' },
     latencyMs: { type: 'number', description: 'arrival to result' },
     modelVersion: { type: 'string' },
+    node: { type: 'string', description: 'the daemon (node id) that identified it' },
     label: {
       type: 'object',
       description: 'API only (never published): the class an operator labelled the spectrum as afterwards; status, class and score stay what the model said',
@@ -75,6 +76,7 @@ export const alertMessageSchema = {
     at: { type: 'string', format: 'date-time' },
     message: { type: 'string' },
     resultId: { type: 'string' },
+    node: { type: 'string', description: 'the daemon (node id) that raised it' },
     acknowledgedAt: { type: 'string', format: 'date-time' },
     note: { type: 'string', description: "why it was closed when not by hand, e.g. 'labelled as caffeine'" },
   },
@@ -96,6 +98,7 @@ export const healthSchema = {
   type: 'object',
   required: ['status', 'ready', 'adapters', 'queueDepth', 'queueBound'],
   properties: {
+    node: { type: 'string', description: "the daemon's node id" },
     status: { type: 'string', enum: ['ok', 'starting', 'stopping', 'degraded'] },
     ready: { type: 'boolean' },
     modelVersion: { type: 'string' },

@@ -132,6 +132,15 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     return reply.code(health.ready ? 200 : 503).send(health);
   });
 
+  // Counts, durations and depths only (docs/SECURITY.md); a read route like the others, under the same rate limit.
+  route({ method: 'GET', url: '/metrics', summary: 'Prometheus metrics: throughput, latency, queue and outbox depths, adapter states, model version (label node)', tag: 'daemon',
+    responses: { 200: { description: 'Prometheus text exposition format 0.0.4' }, 404: { description: 'no metrics in this server', schema: errorBodySchema } } },
+  async (_req, reply) => {
+    if (!services.metrics) return reply.code(404).send(errorBody('not-found', 'this server has no metrics'));
+    const m = await services.metrics();
+    return reply.code(200).header('content-type', m.contentType).send(m.body);
+  });
+
   route<{ instrument?: string; class?: string; labelled?: 'yes' | 'no'; status?: string; q?: string; from?: string; to?: string; cursor?: string; limit?: number }>(
     { method: 'GET', url: '/api/results', summary: 'Results, newest first, paged and filtered', tag: 'results', query: resultsQuerySchema,
       responses: { 200: { description: 'a page', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ResultMessage' } }, nextCursor: { type: 'string' } } } } } },

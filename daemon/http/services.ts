@@ -7,6 +7,8 @@ import type { Store } from '../store/store.ts';
 export interface ApiServices {
   readonly store: Store;
   health(): HealthReport;
+  /** Prometheus text exposition of the daemon's metrics (GET /metrics); absent: the route answers 404. */
+  metrics?(): Promise<{ readonly contentType: string; readonly body: string }>;
   /** Identifies every spectrum in an uploaded file without recording it. */
   identifyUpload(payload: Buffer, fileName?: string): Promise<UploadAnswer[]>;
   enroll(request: EnrollRequest): Promise<EnrollAnswer>;
@@ -24,6 +26,8 @@ export interface ApiServices {
 }
 
 export interface HealthReport {
+  /** The daemon's node id (node.id, --node-id, SPECTRAD_NODE_ID; default the host name). */
+  readonly node?: string;
   /** ok: ready; starting; stopping; degraded: some adapter is down. */
   readonly status: 'ok' | 'starting' | 'stopping' | 'degraded';
   readonly ready: boolean;

@@ -58,8 +58,8 @@ describe('adapters composed: folder in, MQTT + socket.io + InfluxDB out', () => 
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
     const port = (http.address() as { port: number }).port;
 
-    const mqttOut = new MqttOutput({ name: 'mqtt-out', url: broker.url });
-    const influx = new InfluxOutput({ name: 'influx', url: vm.url, org: 'lab', bucket: 'spectra', throughputIntervalMs: 0 });
+    const mqttOut = new MqttOutput({ name: 'mqtt-out', node: 'lab-a', url: broker.url });
+    const influx = new InfluxOutput({ name: 'influx', node: 'lab-a', url: vm.url, org: 'lab', bucket: 'spectra', throughputIntervalMs: 0 });
     const socket = new SocketIoOutput({ name: 'socketio', server: http });
     const outputs = [mqttOut, influx, socket];
     const folder = new FolderInput({ name: 'inbox', folders: [inbox], instrument: 'uv-7', stableMs: 150, pollMs: 50 });

@@ -21,7 +21,7 @@ afterAll(stopAllServers);
 
 async function startOutput(options: Partial<InfluxOutputOptions> = {}) {
   const states: AdapterState[] = [];
-  const output = new InfluxOutput({ name: 'influx', url: vm.url, org: 'lab', bucket: 'spectra', token: 'unused-by-vm', throughputIntervalMs: 0, timeoutMs: 2000, ...options });
+  const output = new InfluxOutput({ name: 'influx', node: 'lab-a', url: vm.url, org: 'lab', bucket: 'spectra', token: 'unused-by-vm', throughputIntervalMs: 0, timeoutMs: 2000, ...options });
   outputs.push(output);
   output.state$.subscribe((s) => states.push(s));
   await output.start();

@@ -25,7 +25,7 @@ afterAll(stopAllServers);
 
 async function startOutput(options: Partial<MqttOutputOptions> = {}) {
   const states: AdapterState[] = [];
-  const output = new MqttOutput({ name: 'mqtt-out', url: broker.url, reconnectPeriodMs: 200, publishTimeoutMs: 2000, ...options });
+  const output = new MqttOutput({ name: 'mqtt-out', node: 'lab-a', url: broker.url, reconnectPeriodMs: 200, publishTimeoutMs: 2000, ...options });
   outputs.push(output);
   output.state$.subscribe((s) => states.push(s));
   await output.start();

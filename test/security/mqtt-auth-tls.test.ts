@@ -30,8 +30,8 @@ const result = (id: string): ResultMessage =>
   ({ id, instrument: 'sec', source: 's', receivedAt: new Date().toISOString(), status: 'identified', class: 'c', score: 1, candidates: [], latencyMs: 1, modelVersion: 'm' }) as unknown as ResultMessage;
 
 /** Starts an output and waits until it settles up or down; returns its state and detail. */
-async function tryOutput(o: Omit<MqttOutputOptions, 'name'>): Promise<{ out: MqttOutput; state: string; detail: string }> {
-  const out = new MqttOutput({ name: `sec-${outputs.length}`, reconnectPeriodMs: 60_000, connectTimeoutMs: 5000, ...o });
+async function tryOutput(o: Omit<MqttOutputOptions, 'name' | 'node'>): Promise<{ out: MqttOutput; state: string; detail: string }> {
+  const out = new MqttOutput({ name: `sec-${outputs.length}`, node: 'sec-node', reconnectPeriodMs: 60_000, connectTimeoutMs: 5000, ...o });
   outputs.push(out);
   let last = { state: 'starting', detail: '' };
   out.state$.subscribe((s) => (last = { state: s.state, detail: s.detail ?? '' }));
