@@ -48,6 +48,8 @@ describe('InfluxDB output against a real victoria-metrics (line protocol on /api
     });
     const pick = (name: string, cls: string) => series.find((s) => s.metric.__name__ === name && s.metric.class === cls);
     expect(pick('spectrad_result_score', 'caffeine')?.metric.status).toBe('identified');
+    // Every point names the daemon that wrote it: two daemons with the same instruments do not overwrite each other.
+    for (const s of series) expect(s.metric.node).toBe('lab-a');
     expect(pick('spectrad_result_score', 'caffeine')?.values).toEqual([0.93]);
     expect(pick('spectrad_result_score', 'caffeine')?.timestamps).toEqual([t]);
     expect(pick('spectrad_result_latency_ms', 'caffeine')?.values).toEqual([41.5]);

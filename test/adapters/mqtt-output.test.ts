@@ -85,26 +85,55 @@ describe('MQTT output against a real mosquitto', () => {
     expect(sub.got.find((m) => m.topic.endsWith('/result'))?.topic).toBe('spectrad/rig_2/result');
   });
 
-  it('announces itself online/offline, retained, and retains each adapter state', async () => {
+  it('announces itself online/offline, retained, and retains each adapter state, under its own node', async () => {
     const { output } = await startOutput({ topicPrefix: 'bridgetest' });
     const state: AdapterState = { name: 'inbox', kind: 'folder', state: 'up', since: new Date().toISOString() };
     await output.publishAdapterState(state);
     const late = await subscriber('bridgetest/bridge/#'); // subscribes after the fact: retained messages arrive
     await waitFor('retained bridge and adapter state', () => late.got.length === 2);
     const byTopic = Object.fromEntries(late.got.map((m) => [m.topic, m]));
-    expect(byTopic['bridgetest/bridge/state'].body).toMatchObject({ state: 'online' });
-    expect(byTopic['bridgetest/bridge/state'].retain).toBe(true);
-    expect(byTopic['bridgetest/bridge/adapters/inbox'].body).toEqual(state);
-    expect(schema.adapterState.safeParse(byTopic['bridgetest/bridge/adapters/inbox'].body).success).toBe(true);
+    expect(byTopic['bridgetest/bridge/lab-a/state'].body).toMatchObject({ state: 'online', node: 'lab-a' });
+    expect(byTopic['bridgetest/bridge/lab-a/state'].retain).toBe(true);
+    expect(byTopic['bridgetest/bridge/lab-a/adapters/inbox'].body).toEqual(state);
+    expect(schema.adapterState.safeParse(byTopic['bridgetest/bridge/lab-a/adapters/inbox'].body).success).toBe(true);
     await output.stop();
     outputs.splice(0);
-    await waitFor('offline', () => late.got.some((m) => m.topic === 'bridgetest/bridge/state' && (m.body as { state: string }).state === 'offline'));
+    await waitFor('offline', () => late.got.some((m) => m.topic === 'bridgetest/bridge/lab-a/state' && (m.body as { state: string }).state === 'offline'));
     expect(schema.bridgeState.safeParse(late.got.at(-1)?.body).success).toBe(true);
+  });
+
+  it('keeps two nodes apart: each retains its own state, and one going offline leaves the other online', async () => {
+    const { output: a } = await startOutput({ topicPrefix: 'site', node: 'node-a' });
+    const { output: b } = await startOutput({ topicPrefix: 'site', node: 'node-b' });
+    const sub = await subscriber('site/bridge/+/state');
+    await waitFor('both online', () => new Set(sub.got.filter((m) => (m.body as { state: string }).state === 'online').map((m) => m.topic)).size === 2);
+    await a.stop();
+    outputs.splice(outputs.indexOf(a), 1);
+    await waitFor('a offline', () => sub.got.some((m) => m.topic === 'site/bridge/node-a/state' && (m.body as { state: string }).state === 'offline'));
+    // A late subscriber sees the retained truth: a offline, b online.
+    const late = await subscriber('site/bridge/+/state');
+    await waitFor('both retained', () => late.got.length === 2);
+    const byTopic = Object.fromEntries(late.got.map((m) => [m.topic, (m.body as { state: string }).state]));
+    expect(byTopic).toEqual({ 'site/bridge/node-a/state': 'offline', 'site/bridge/node-b/state': 'online' });
+    expect(b.bridgeStateTopic).toBe('site/bridge/node-b/state');
+  });
+
+  it('publishes adapter states that changed while it was disconnected once it reconnects', async () => {
+    const { output, states } = await startOutput({ topicPrefix: 'heldstate' });
+    await broker.stop();
+    await waitFor('down', () => states.at(-1)?.state === 'down');
+    const state: AdapterState = { name: 'serial-1', kind: 'serial', state: 'down', detail: 'port gone', since: new Date().toISOString() };
+    await output.publishAdapterState(state); // resolves: kept for the next connect, not lost
+    await broker.start();
+    await waitFor('up again', () => states.at(-1)?.state === 'up', 15_000);
+    const late = await subscriber('heldstate/bridge/lab-a/adapters/#');
+    await waitFor('retained adapter state', () => late.got.some((m) => m.topic === 'heldstate/bridge/lab-a/adapters/serial-1'));
+    expect(late.got.find((m) => m.topic === 'heldstate/bridge/lab-a/adapters/serial-1')?.body).toEqual(state);
   });
 
   it('has the broker announce offline (last will) when the connection dies without a goodbye, and online again after reconnecting', async () => {
     const { output, states } = await startOutput({ topicPrefix: 'willtest' });
-    const watcher = await subscriber('willtest/bridge/state');
+    const watcher = await subscriber('willtest/bridge/lab-a/state');
     await waitFor('online', () => watcher.got.some((m) => (m.body as { state: string }).state === 'online'));
     const online = watcher.got.length;
     // Cut the TCP connection under mqtt.js, as a crash or a pulled cable would: no DISCONNECT is sent.

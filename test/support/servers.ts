@@ -1,5 +1,5 @@
 /**
- * Real servers for tests: mosquitto, victoria-metrics and socat pty pairs, each on a free loopback port or in a
+ * Real servers for tests: mosquitto, victoria-metrics, influxd (InfluxDB 1.x) and socat pty pairs, each on a free loopback port or in a
  * temporary folder, with stop/start/restart for outage tests. A missing binary is a test failure, never a skip:
  * run scripts/ensure-test-servers.sh to install them.
  *
@@ -16,6 +16,7 @@ export const BINARIES = {
   mosquitto: '/usr/sbin/mosquitto',
   mosquittoPasswd: '/usr/bin/mosquitto_passwd',
   victoriaMetrics: '/usr/bin/victoria-metrics',
+  influxd: '/usr/bin/influxd',
   socat: '/usr/bin/socat',
 } as const;
 
@@ -306,6 +307,69 @@ async function startVictoriaMetricsOnce(): Promise<VictoriaMetrics> {
         .split('\n')
         .filter((l) => l.trim())
         .map((l) => JSON.parse(l) as ExportedSeries);
+    },
+  });
+}
+
+export interface Influxd extends TestServer {
+  /** Runs an InfluxQL statement (CREATE DATABASE, SELECT ...) and returns the parsed answer. */
+  query(q: string, db?: string): Promise<InfluxQueryAnswer>;
+}
+
+export interface InfluxQueryAnswer {
+  results: Array<{ series?: Array<{ name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }>; error?: string }>;
+}
+
+/**
+ * InfluxDB 1.x (Debian's influxdb package: v1 HTTP API only) on free loopback ports (HTTP and the RPC bind address)
+ * with its meta, data and WAL folders in a temporary folder; no reporting, no self-monitoring.
+ */
+export function startInfluxd(): Promise<Influxd> {
+  return retryOnPortRace(startInfluxdOnce);
+}
+
+async function startInfluxdOnce(): Promise<Influxd> {
+  requireBinary(BINARIES.influxd);
+  const dir = makeTempDir('influxd');
+  const port = await freePort();
+  const rpcPort = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const conf = join(dir, 'influxdb.conf');
+  writeFileSync(
+    conf,
+    [
+      'reporting-disabled = true',
+      `bind-address = "127.0.0.1:${rpcPort}"`,
+      '[meta]',
+      `  dir = "${dir}/meta"`,
+      '[data]',
+      `  dir = "${dir}/data"`,
+      `  wal-dir = "${dir}/wal"`,
+      '  query-log-enabled = false',
+      '[http]',
+      `  bind-address = "127.0.0.1:${port}"`,
+      '  log-enabled = false',
+      '[monitor]',
+      '  store-enabled = false',
+      '[continuous_queries]',
+      '  enabled = false',
+    ].join('\n') + '\n',
+  );
+  const ping = async () => {
+    try {
+      return (await fetch(`${url}/ping`)).status === 204;
+    } catch {
+      return false;
+    }
+  };
+  const proc = new ManagedProcess('influxd', BINARIES.influxd, ['-config', conf], ping, 30_000);
+  await proc.start();
+  return Object.assign(wrap(proc, port, url), {
+    async query(q: string, db?: string) {
+      const body = new URLSearchParams({ q, ...(db ? { db } : {}), epoch: 'ms' });
+      const res = await fetch(`${url}/query`, { method: 'POST', body });
+      if (!res.ok) throw new Error(`influxd /query answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as InfluxQueryAnswer;
     },
   });
 }
