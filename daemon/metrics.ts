@@ -44,7 +44,7 @@ export class DaemonMetrics {
   ) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node });
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'spectrad_process_' });
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
 
     this.received = new Counter({ name: 'spectrad_spectra_received_total', help: 'Spectra received and recorded in the store', labelNames: ['instrument'], registers });
     this.processed = new Counter({

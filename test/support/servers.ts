@@ -269,11 +269,16 @@ export interface ExportedSeries {
   timestamps: number[];
 }
 
-export function startVictoriaMetrics(): Promise<VictoriaMetrics> {
-  return retryOnPortRace(startVictoriaMetricsOnce);
+export interface VictoriaMetricsOptions {
+  /** A Prometheus scrape config (YAML text): VictoriaMetrics scrapes its targets itself (-promscrape.config). */
+  promscrapeConfig?: string;
 }
 
-async function startVictoriaMetricsOnce(): Promise<VictoriaMetrics> {
+export function startVictoriaMetrics(options: VictoriaMetricsOptions = {}): Promise<VictoriaMetrics> {
+  return retryOnPortRace(() => startVictoriaMetricsOnce(options));
+}
+
+async function startVictoriaMetricsOnce(options: VictoriaMetricsOptions): Promise<VictoriaMetrics> {
   requireBinary(BINARIES.victoriaMetrics);
   const dir = makeTempDir('vm');
   const port = await freePort();
@@ -286,10 +291,17 @@ async function startVictoriaMetricsOnce(): Promise<VictoriaMetrics> {
       return false;
     }
   };
+  const scrape: string[] = [];
+  if (options.promscrapeConfig !== undefined) {
+    const file = join(makeTempDir('vm-scrape'), 'promscrape.yaml');
+    writeFileSync(file, options.promscrapeConfig);
+    // latencyOffset 0: a query sees samples scraped a moment ago (by default the last 30 s are hidden).
+    scrape.push(`-promscrape.config=${file}`, '-promscrape.config.strictParse', '-search.latencyOffset=0s');
+  }
   const proc = new ManagedProcess(
     'victoria-metrics',
     BINARIES.victoriaMetrics,
-    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=1d', '-loggerLevel=ERROR'],
+    [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir}`, '-retentionPeriod=1d', '-loggerLevel=ERROR', ...scrape],
     health,
     30_000,
   );
