@@ -1,0 +1,52 @@
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MqttInput } from '../../adapters/mqtt-input.ts';
+import type { RawInput } from '../../adapters/types.ts';
+import { sleep, startMosquitto, stopAllServers, type Mosquitto } from '../support/servers.ts';
+
+/**
+ * mqtt.sessionExpirySec (and --mqtt-session-expiry, SPECTRAD_MQTT_SESSION_EXPIRY_SEC) reaches the broker: a node that
+ * stays away longer than its expiry loses its session, so its queued spectra stop waiting for it; within the expiry
+ * they are delivered when it returns. Real mosquitto.
+ */
+let broker: Mosquitto;
+
+beforeAll(async () => {
+  broker = await startMosquitto();
+});
+
+afterAll(stopAllServers);
+
+async function run(clientId: string, sessionExpirySec: number, awayMs: number): Promise<RawInput[]> {
+  const topic = `expiry/${clientId}/spectrum`;
+  const first = new MqttInput({ name: 'mqtt', url: broker.url, clientId, topics: [topic], sessionExpirySec, stopGraceMs: 0 });
+  await first.start();
+  await first.stop();
+  const publisher = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  await sleep(awayMs);
+  await publisher.publishAsync(topic, '1,2,3,4', { qos: 1 });
+  await publisher.endAsync();
+  const got: RawInput[] = [];
+  const again = new MqttInput({ name: 'mqtt', url: broker.url, clientId, topics: [topic], sessionExpirySec, stopGraceMs: 0 });
+  again.inputs$.subscribe((r) => {
+    got.push(r);
+    void r.ack();
+  });
+  await again.start();
+  await sleep(1500);
+  await again.stop();
+  return got;
+}
+
+describe('MQTT input session expiry against a real mosquitto', () => {
+  it('gets the spectra queued while it was away within the session expiry', async () => {
+    const got = await run('expiry-long', 3600, 0);
+    expect(got.map((r) => r.payload.toString())).toEqual(['1,2,3,4']);
+  });
+
+  it('starts afresh after the session expired: the broker queued nothing for it', async () => {
+    // Away 3 s with a 1 s expiry: the spectrum is published after the broker ended the session.
+    const got = await run('expiry-short', 1, 3000);
+    expect(got).toEqual([]);
+  });
+});
