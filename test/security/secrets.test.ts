@@ -87,9 +87,10 @@ describe('secrets from files and the environment, never shown', () => {
     expect(log.length).toBeGreaterThan(1000); // trace level: plenty was logged
     expect(log).toMatch(/mqtt-url/); // including the refused login
     const results = (await (await fetch(`${daemon.url}/api/results?limit=10`)).json()) as { items: ResultMessage[] };
-    const routes = ['/api/health', '/api/openapi.json', '/api/results', '/api/alerts', '/api/classes', `/api/spectra/${results.items[0]?.id}`, '/api/config', '/'];
+    const routes = ['/api/health', '/api/openapi.json', '/api/results', '/api/alerts', '/api/classes', `/api/spectra/${results.items[0]?.id}`, '/api/config', '/', '/metrics'];
     const bodies: Record<string, string> = {};
     for (const r of routes) bodies[r] = await (await fetch(daemon.url + r)).text();
+    expect(bodies['/metrics']).toContain('spectrad_spectra_processed_total'); // the metrics were really read
     const dataDir = path.join(root, 'data');
     const storeBytes = ['spectrad.db', 'spectrad.db-wal'].filter((f) => existsSync(path.join(dataDir, f))).map((f) => readFileSync(path.join(dataDir, f)).toString('latin1')).join('');
     for (const [name, secret] of Object.entries(secrets)) {
