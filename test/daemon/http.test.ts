@@ -149,11 +149,17 @@ describe('HTTP API (inject)', () => {
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual(
       ['/api/alerts', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/spectra/{id}',
-        '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments'].sort(),
+        '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments', '/metrics'].sort(),
     );
     expect(doc.paths['/api/classes'].post.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/api/results'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['instrument', 'class', 'status', 'cursor', 'limit']));
     expect(doc.components.schemas.ResultMessage.required).toContain('modelVersion');
+  });
+
+  it('answers GET /metrics with 404 when the services have no metrics (the daemon always has)', async () => {
+    const res = await app.inject('/metrics');
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('not-found');
   });
 
   it('serves the dashboard and answers JSON 404 elsewhere', async () => {
