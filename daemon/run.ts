@@ -88,7 +88,11 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   const metrics = new DaemonMetrics(
     node,
     {
-      queues: () => health().queues,
+      // Not health(): its counts scan whole tables, too slow for every scrape of a large store.
+      queues: () => {
+        const stats = pipeline.stats();
+        return { ingesting: stats.ingesting, inMemory: stats.inMemory, pending: store?.db.open ? store.pendingCount() : 0 };
+      },
       queueBound: config.pipeline.queueBound,
       outbox: () => (store?.db.open ? store.outboxDepths() : {}),
       outputNames: () => outputs.map((o) => o.name),

@@ -418,6 +418,11 @@ export class Store implements PipelineStore {
     return this.db.prepare<[number], AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT ?').all(limit).map(alertOf);
   }
 
+  /** Spectra committed and awaiting their result: the partial index spectra_pending answers it without a table scan. */
+  pendingCount(): number {
+    return this.db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM spectra WHERE state = 'pending'`).get()!.n;
+  }
+
   counts(): { spectra: number; pending: number; results: number; rejected: number } {
     return this.db
       .prepare<[], { spectra: number; pending: number; results: number; rejected: number }>(
