@@ -40,7 +40,7 @@ describe('DaemonMetrics (the registry behind GET /metrics)', () => {
     const ok = identifiedResult({ instrument: 'raman-1', latencyMs: 40 });
     const bad = rejectedResult({ instrument: 'raman-1', latencyMs: 3 });
     m.spectraReceived([{ instrument: 'raman-1' }, { instrument: 'raman-1' }]);
-    m.committed([ok, bad], [alertFor(bad)]);
+    m.committed([ok, bad], [alertFor(bad, { kind: 'rejected' })]);
     const lines = await samples(m);
     expect(valueOf(lines, 'spectrad_spectra_received_total', { instrument: 'raman-1', node: 'lab-a' })).toBe(2);
     expect(valueOf(lines, 'spectrad_spectra_processed_total', { instrument: 'raman-1', status: 'identified', node: 'lab-a' })).toBe(1);
@@ -48,7 +48,7 @@ describe('DaemonMetrics (the registry behind GET /metrics)', () => {
     expect(valueOf(lines, 'spectrad_result_latency_seconds_bucket', { le: '0.005', instrument: 'raman-1', node: 'lab-a' })).toBe(1);
     expect(valueOf(lines, 'spectrad_result_latency_seconds_bucket', { le: '0.05', instrument: 'raman-1', node: 'lab-a' })).toBe(2);
     expect(valueOf(lines, 'spectrad_result_latency_seconds_sum', { instrument: 'raman-1', node: 'lab-a' })).toBeCloseTo(0.043, 9);
-    expect(lines.find((l) => l.startsWith('spectrad_alerts_total'))).toMatch(/kind="rejected".*node="lab-a"} 1$/);
+    expect(valueOf(lines, 'spectrad_alerts_total', { instrument: 'raman-1', kind: 'rejected', node: 'lab-a' })).toBe(1);
     expect(valueOf(lines, 'spectrad_info', { version: '1.2.3', node: 'lab-a' })).toBe(1);
     for (const l of lines) expect(l).toContain('node="lab-a"');
   });
