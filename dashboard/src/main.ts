@@ -89,7 +89,8 @@ renderConnection();
 
 function renderHealth(): void {
   const hl = store.health;
-  model.textContent = hl?.modelVersion ? `model ${hl.modelVersion}` : '';
+  // Which daemon this page shows, on a site with several: the node id before the model.
+  model.textContent = [hl?.node ? `node ${hl.node}` : '', hl?.modelVersion ? `model ${hl.modelVersion}` : ''].filter(Boolean).join(' · ');
   if (store.healthError) {
     banner.hidden = false;
     banner.textContent = `The daemon is not answering (${store.healthError}). Showing what this page received; retrying every ${HEALTH_EVERY_MS / 1000} s.`;

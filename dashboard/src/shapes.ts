@@ -138,6 +138,7 @@ export function readHealth(json: Json): Health {
   }
   const model = json.model;
   return {
+    node: str(json.node),
     status: str(json.status) ?? (json.ok === true ? 'ok' : 'unknown'),
     modelVersion: str(json.modelVersion) ?? (isObj(model) ? str(model.version) : undefined),
     uptimeS: num(json.uptimeS),

@@ -54,6 +54,8 @@ export interface InstrumentReport {
 }
 
 export interface Health {
+  /** The daemon's node id (several daemons on one site). */
+  readonly node?: string;
   readonly status: string;
   readonly modelVersion?: string;
   readonly uptimeS?: number;
