@@ -95,6 +95,25 @@ describe('InfluxDB output, api v1 (/write) against a real influxd 1.x', () => {
     expect(series[0].metric).toMatchObject({ node: 'lab-b', status: 'identified', class: 'caffeine' });
   });
 
+  it('logs in with username and password when InfluxDB has auth enabled, and says so when the login is wrong', async () => {
+    const secured = await startInfluxd({ auth: { username: 'admin', password: 's3cret-pw' } });
+    await secured.query('CREATE DATABASE lab');
+    const t = Date.now() - 2_000;
+    const { output } = await startOutput({ url: secured.url, username: 'admin', password: 's3cret-pw' });
+    await output.publishResult(identifiedResult({ instrument: 'raman-auth', receivedAt: new Date(t).toISOString() }));
+    const answer = await secured.query(`SELECT score, node FROM spectrad_result WHERE instrument = 'raman-auth'`, 'lab');
+    expect(answer.results[0].series?.[0].values).toEqual([[t, 0.93, 'lab-b']]);
+
+    const { output: wrong, states } = await startOutput({ url: secured.url, username: 'admin', password: 'wrong' });
+    const err = await wrong.publishResult(identifiedResult({ instrument: 'raman-auth' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutputUnavailableError);
+    expect(String((err as Error).message)).toMatch(/HTTP 401.*authorization failed/);
+    expect(String((err as Error).message)).not.toContain('s3cret-pw');
+    expect(states.at(-1)?.state).toBe('down');
+    const { output: anonymous } = await startOutput({ url: secured.url });
+    await expect(anonymous.publishResult(identifiedResult({ instrument: 'raman-auth' }))).rejects.toThrow(/HTTP 401/);
+  });
+
   it('builds the write URL of each API', () => {
     expect(writeUrl({ url: 'http://h:8086/', api: 'v1', org: 'o', bucket: 'b', retentionPolicy: 'rp 1' })).toBe('http://h:8086/write?db=b&rp=rp+1&precision=ms');
     expect(writeUrl({ url: 'http://h:8086', api: 'v1', org: 'o', bucket: 'b', database: 'd' })).toBe('http://h:8086/write?db=d&precision=ms');

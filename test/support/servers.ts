@@ -336,11 +336,16 @@ export interface InfluxQueryAnswer {
  * InfluxDB 1.x (Debian's influxdb package: v1 HTTP API only) on free loopback ports (HTTP and the RPC bind address)
  * with its meta, data and WAL folders in a temporary folder; no reporting, no self-monitoring.
  */
-export function startInfluxd(): Promise<Influxd> {
-  return retryOnPortRace(startInfluxdOnce);
+export interface InfluxdOptions {
+  /** With auth, this admin user is created first and every write and query must log in (HTTP basic). */
+  auth?: { username: string; password: string };
 }
 
-async function startInfluxdOnce(): Promise<Influxd> {
+export function startInfluxd(options: InfluxdOptions = {}): Promise<Influxd> {
+  return retryOnPortRace(() => startInfluxdOnce(options));
+}
+
+async function startInfluxdOnce(options: InfluxdOptions): Promise<Influxd> {
   requireBinary(BINARIES.influxd);
   const dir = makeTempDir('influxd');
   const port = await freePort();
@@ -361,6 +366,7 @@ async function startInfluxdOnce(): Promise<Influxd> {
       '[http]',
       `  bind-address = "127.0.0.1:${port}"`,
       '  log-enabled = false',
+      `  auth-enabled = ${options.auth ? 'true' : 'false'}`,
       '[monitor]',
       '  store-enabled = false',
       '[continuous_queries]',
@@ -376,10 +382,17 @@ async function startInfluxdOnce(): Promise<Influxd> {
   };
   const proc = new ManagedProcess('influxd', BINARIES.influxd, ['-config', conf], ping, 30_000);
   await proc.start();
+  const login = options.auth ? { authorization: `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` } : undefined;
+  if (options.auth) {
+    // The first user may be created without logging in, and must be an admin.
+    const q = `CREATE USER "${options.auth.username}" WITH PASSWORD '${options.auth.password}' WITH ALL PRIVILEGES`;
+    const res = await fetch(`${url}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
+    if (!res.ok) throw new Error(`influxd: creating the admin user answered ${res.status}: ${await res.text()}`);
+  }
   return Object.assign(wrap(proc, port, url), {
     async query(q: string, db?: string) {
       const body = new URLSearchParams({ q, ...(db ? { db } : {}), epoch: 'ms' });
-      const res = await fetch(`${url}/query`, { method: 'POST', body });
+      const res = await fetch(`${url}/query`, { method: 'POST', body, ...(login ? { headers: login } : {}) });
       if (!res.ok) throw new Error(`influxd /query answered ${res.status}: ${await res.text()}`);
       return (await res.json()) as InfluxQueryAnswer;
     },
