@@ -235,7 +235,8 @@ export const identificationSchema = z.strictObject({
   targetFalseUnknownRate: z.number().gt(0).lt(0.5).default(0.01),
   /** off: single compounds only; auto: mixture search when the single answer is poor; always: every spectrum. */
   mixture: z.enum(['off', 'auto', 'always']).default('auto'),
-  maxComponents: z.number().int().min(2).max(5).default(3),
+  /** Most components a mixture is searched with: 4, the most the benchmark mixtures hold. */
+  maxComponents: z.number().int().min(2).max(5).default(4),
   /** Probability that an answer's prediction set holds the true class (split conformal, calibrated on the library). */
   predictionSetCoverage: z.number().gt(0.5).lt(1).default(0.95),
 });

@@ -54,7 +54,7 @@ describe('live view', () => {
     const answer = page.locator(`.answer-host .answer[data-result-id="${result.id}"]`);
     await answer.waitFor();
     expect(await answer.locator('.answer-title').textContent()).toBe(className(1));
-    expect(await answer.locator('.answer-score').textContent()).toBe('97%');
+    expect(await answer.locator('.answer-score').textContent()).toBe('97.0%');
     expect(await answer.getAttribute('class')).toContain('st-ok');
 
     // uPlot draws all 5000 points with the class reference as a second series.
