@@ -559,7 +559,10 @@ function calibratePerClass(
     logistic = fitLogistic(samples, [false, logistic.similarity < 0, logistic.margin < 0]);
   }
   if (logistic.similarity < 0 || logistic.margin < 0) logistic = fitLogistic(samples, [false, true, true]);
-  const conformity = Float64Array.from(residuals).sort();
+  // Conformity as a query meets it: standardized by its class's own (full) statistics, which hold the reference.
+  const conformity = Float64Array.from(
+    rowsOf.flatMap((rows, c) => (rows.length >= 2 ? rows.map((r) => (x[r] - center[c]) / spread[c]) : [])),
+  ).sort();
   return { classNames: [...classNames], center, spread, references, priorCenter, priorSpread, cut, priorCut, logistic, conformity };
 }
 
