@@ -73,3 +73,29 @@ describe('one answer rule', () => {
     }
   });
 });
+
+describe('conformal prediction sets', () => {
+  it('hold the true class of fresh queries at the configured coverage, with about one class each', async () => {
+    const { makeLibrary, makeWorld } = await import('./synthetic.ts');
+    const { calibrate } = await import('../../core/identify/calibration.ts');
+    const world = makeWorld(60, 32, 7, 0.3);
+    const library = makeLibrary(world, 20);
+    const calibration = calibrate(library);
+    for (const coverage of [0.8, 0.95]) {
+      let covered = 0;
+      let size = 0;
+      const n = 3000;
+      for (let i = 0; i < n; i++) {
+        const c = i % 60;
+        const r = identify({ embedding: world.sample(c) }, library, { calibration, mixtures: false, predictionSetCoverage: coverage });
+        expect(r.coverage).toBe(coverage);
+        if (r.predictionSet?.includes(`class-${c}`)) covered++;
+        size += r.predictionSet?.length ?? 0;
+      }
+      // Queries exchangeable with the references: coverage within 2 points of the level (3000 draws: sd 0.4-0.7 points).
+      expect(covered / n).toBeGreaterThan(coverage - 0.02);
+      expect(covered / n).toBeLessThan(coverage + 0.02);
+      expect(size / n).toBeLessThan(1.2);
+    }
+  });
+});
