@@ -13,8 +13,14 @@ const nodeId = z.string().min(1).describe('Node id of a spectrad daemon (node.id
 export const candidateSchema = z
   .object({
     class: className,
-    score: unitScore.describe('Calibrated confidence in [0, 1]'),
-    similarity: z.number().min(-1).max(1).optional().describe("Cosine similarity to the class's nearest references"),
+    score: unitScore.describe('Calibrated probability in [0, 1] that this class is the answer; candidates are sorted by it'),
+    similarity: z.number().min(-1).max(1).optional().describe("Embedding similarity: cosine of the query to the class's nearest reference"),
+    spectralMatch: z
+      .number()
+      .min(-1)
+      .max(1)
+      .optional()
+      .describe("Spectral match (hit-quality index): correlation of the spectrum with the class's references on the common grid"),
   })
   .strict();
 
@@ -40,6 +46,17 @@ export const resultMessageSchema = z
     candidates: z.array(candidateSchema).readonly(),
     components: z.array(mixtureComponentSchema).readonly().optional().describe('Mixture components (status mixture)'),
     unknownComponent: z.boolean().optional().describe('A mixture residual that no library class explains'),
+    fitQuality: unitScore.optional().describe("Mixtures: share of the spectrum's signal its components explain"),
+    decidedBy: z
+      .enum(['embedding', 'peaks'])
+      .optional()
+      .describe("What decided the answer: the embedding's calibrated scores, or the peaks between a confusable pair"),
+    predictionSet: z
+      .array(className)
+      .readonly()
+      .optional()
+      .describe('Conformal prediction set: the classes that hold the true one with probability coverage (one: confident; none: unknown)'),
+    coverage: z.number().gt(0).lt(1).optional().describe("The prediction set's configured coverage"),
     error: z
       .object({ code: z.string().min(1), message: z.string() })
       .strict()

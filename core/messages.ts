@@ -1,4 +1,4 @@
-import type { Candidate, IdentificationStatus, MixtureComponent } from './identify/types.ts';
+import type { Candidate, DecidedBy, IdentificationStatus, MixtureComponent } from './identify/types.ts';
 
 /**
  * The one typed topic -> payload map shared by MQTT, socket.io, the HTTP API and the dashboard
@@ -20,6 +20,13 @@ export interface ResultMessage {
   readonly candidates: readonly Candidate[];
   readonly components?: readonly MixtureComponent[];
   readonly unknownComponent?: boolean;
+  /** Mixtures: share of the spectrum's signal its components explain, in [0, 1]. */
+  readonly fitQuality?: number;
+  /** What decided the answer: the embedding scores, or the peaks between a confusable pair (core/identify/types.ts). */
+  readonly decidedBy?: DecidedBy;
+  /** Conformal prediction set: the classes that hold the true one with probability `coverage`, best score first. */
+  readonly predictionSet?: readonly string[];
+  readonly coverage?: number;
   /** Why the input was rejected (status 'rejected'): what, where, why. */
   readonly error?: { readonly code: string; readonly message: string };
   readonly latencyMs: number;

@@ -168,23 +168,30 @@ export class LibraryService {
     const def = loadDefinition('benchmark');
     const classes = options.classes === 'all' ? def.classes.map((_, i) => i) : [...options.classes];
     const started = Date.now();
-    const data = generateRandomSplit(def, { split: 'train', perClass: options.perClass, seed: options.seed, classes });
-    const vectors: Float32Array[] = [];
-    for (let r = 0; r < data.n; r++) vectors.push(this.preprocessVector(data.x.subarray(r * data.points, (r + 1) * data.points)));
-    logPhaseMemory(this.log, 'demo: generated and preprocessed', { spectra: data.n });
-    const embeddings = await this.embed(vectors);
-    logPhaseMemory(this.log, 'demo: embedded');
-    const byClass = new Map<number, number[]>();
-    for (let r = 0; r < data.n; r++) byClass.set(data.y[r], [...(byClass.get(data.y[r]) ?? []), r]);
-    for (const [cls, rows] of byClass) {
-      this.store.addReferences(
-        String(cls),
-        'demo',
-        rows.map((r) => ({ vector: vectors[r], embedding: embeddings[r], modelVersion: this.encoder.version })),
-      );
+    // In chunks of classes (each class has its own seeded stream, so the spectra are the same as in one go): 500
+    // classes x 20 references generated at once held 400 MB of raw and preprocessed spectra before the first was stored.
+    const chunk = Math.max(1, Math.floor(2000 / options.perClass));
+    let spectra = 0;
+    for (let start = 0; start < classes.length; start += chunk) {
+      const data = generateRandomSplit(def, { split: 'train', perClass: options.perClass, seed: options.seed, classes: classes.slice(start, start + chunk) });
+      const vectors: Float32Array[] = [];
+      for (let r = 0; r < data.n; r++) vectors.push(this.preprocessVector(data.x.subarray(r * data.points, (r + 1) * data.points)));
+      if (start === 0) logPhaseMemory(this.log, 'demo: generated and preprocessed', { spectra: data.n });
+      const embeddings = await this.embed(vectors);
+      const byClass = new Map<number, number[]>();
+      for (let r = 0; r < data.n; r++) byClass.set(data.y[r], [...(byClass.get(data.y[r]) ?? []), r]);
+      for (const [cls, rows] of byClass) {
+        this.store.addReferences(
+          String(cls),
+          'demo',
+          rows.map((r) => ({ vector: vectors[r], embedding: embeddings[r], modelVersion: this.encoder.version })),
+        );
+      }
+      spectra += data.n;
+      await yieldToEventLoop();
     }
+    logPhaseMemory(this.log, 'demo: embedded and stored', { spectra });
     this.log.info({ classes: classes.length, perClass: options.perClass, ms: Date.now() - started }, 'built the demo library from generated benchmark spectra');
-    logPhaseMemory(this.log, 'demo: stored');
   }
 
   /**

@@ -22,6 +22,8 @@ export interface IdentifyStageOptions {
   readonly mixture: 'off' | 'auto' | 'always';
   readonly maxComponents: number;
   readonly targetFalseUnknownRate: number;
+  /** Coverage of the answers' conformal prediction sets (default core's DEFAULT_PREDICTION_SET_COVERAGE). */
+  readonly predictionSetCoverage?: number;
 }
 
 /**
@@ -88,6 +90,7 @@ export function createIdentifyStage(
       maxComponents: options.maxComponents,
       ...(options.rank === 'vote' ? { meanOfBest: false as const } : options.meanOfBest ? { meanOfBest: options.meanOfBest } : {}),
       ...(options.pairDecision === false ? { pairDecision: false as const } : {}),
+      ...(options.predictionSetCoverage !== undefined ? { predictionSetCoverage: options.predictionSetCoverage } : {}),
     };
     if (options.mixture !== 'auto') {
       return identifyBatch(embeddings, lib, { ...base, mixtures: options.mixture === 'always' }, batch);

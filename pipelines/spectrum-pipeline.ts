@@ -442,6 +442,9 @@ export class SpectrumPipeline {
       candidates: answer.candidates,
       ...(answer.components ? { components: answer.components } : {}),
       ...(answer.unknownComponent !== undefined ? { unknownComponent: answer.unknownComponent } : {}),
+      ...(answer.fitQuality !== undefined ? { fitQuality: answer.fitQuality } : {}),
+      ...(answer.decidedBy ? { decidedBy: answer.decidedBy } : {}),
+      ...(answer.predictionSet ? { predictionSet: answer.predictionSet, coverage: answer.coverage } : {}),
     };
   }
 

@@ -95,6 +95,12 @@ export interface PerClassCalibration {
   readonly priorCut: Float64Array;
   /** Logistic on (standardized t of the top class, t margin over the runner-up). */
   readonly logistic: Logistic;
+  /**
+   * Conformity samples, ascending: each reference's leave-one-out standardized t against the rest of its class (what
+   * a query of that class scores for its own class). Their quantiles are the split-conformal cuts of prediction sets
+   * (predictionSetCut).
+   */
+  readonly conformity?: Float64Array;
   /** Mixture gain null in t: a component must add this much t. */
   readonly mixtureGain: number;
 }
@@ -279,6 +285,19 @@ export function classStatistics(
   }
   const m = Math.min(Math.max(references, 1), pc.priorCenter.length) - 1;
   return { center: pc.priorCenter[m], spread: pc.priorSpread[m], cut: m < pc.priorCut.length ? pc.priorCut[m] : pc.cut };
+}
+
+/**
+ * Split-conformal cut for prediction sets at this coverage: a class belongs to a query's set when its standardized t
+ * reaches the cut. The cut is the floor(alpha (n + 1))-th smallest of the n conformity samples, so a query
+ * exchangeable with the library's references finds its own class in the set with probability >= coverage
+ * (Vovk et al.; Li, Schmidt & Alstrom 2022 for spectral matching). Undefined without samples.
+ */
+export function predictionSetCut(pc: PerClassCalibration, coverage: number): number | undefined {
+  const samples = pc.conformity;
+  if (!samples || samples.length === 0) return undefined;
+  const rank = Math.floor((1 - coverage) * (samples.length + 1));
+  return rank < 1 ? -Infinity : samples[Math.min(rank, samples.length) - 1];
 }
 
 /** Calibrated confidence in [0, 1] from the standardized t of a class and its t margin over the next class. */
@@ -540,7 +559,11 @@ function calibratePerClass(
     logistic = fitLogistic(samples, [false, logistic.similarity < 0, logistic.margin < 0]);
   }
   if (logistic.similarity < 0 || logistic.margin < 0) logistic = fitLogistic(samples, [false, true, true]);
-  return { classNames: [...classNames], center, spread, references, priorCenter, priorSpread, cut, priorCut, logistic };
+  // Conformity as a query meets it: standardized by its class's own (full) statistics, which hold the reference.
+  const conformity = Float64Array.from(
+    rowsOf.flatMap((rows, c) => (rows.length >= 2 ? rows.map((r) => (x[r] - center[c]) / spread[c]) : [])),
+  ).sort();
+  return { classNames: [...classNames], center, spread, references, priorCenter, priorSpread, cut, priorCut, logistic, conformity };
 }
 
 function classSums(matrix: LibraryMatrix): Float32Array {

@@ -1,5 +1,5 @@
 import { SpectrumInputError } from '../errors.ts';
-import { calibrate, classStatistics, confidence, logDistance, perClassConfidence, type Calibration } from './calibration.ts';
+import { calibrate, classStatistics, confidence, logDistance, perClassConfidence, predictionSetCut, type Calibration } from './calibration.ts';
 import type { ClassRank, LibraryMatrix, ReferenceLibrary } from './library.ts';
 import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture.ts';
 import { addProfile, profileDim, spectralProfile } from './profile.ts';
@@ -7,7 +7,7 @@ import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles 
 import { unexplainedCalibrationFor } from './mixture-unknown.ts';
 import { countThresholdsFor, decideComponentCount } from './mixture-count.ts';
 import { decideConfusablePair, type PairDecisionOptions } from './confusable-pairs.ts';
-import type { Candidate, Identification, MixtureComponent } from './types.ts';
+import type { Candidate, DecidedBy, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
   /** Unit-norm embedding from the library's encoder. */
@@ -55,7 +55,12 @@ export interface IdentifyOptions {
   readonly pairDecision?: PairDecisionOptions | false;
   /** Rank classes by the mean of their m best similarities (default DEFAULT_MEAN_OF_BEST); false: the paper's k-vote. */
   readonly meanOfBest?: number | false;
+  /** Probability that the prediction set holds the true class (default DEFAULT_PREDICTION_SET_COVERAGE). */
+  readonly predictionSetCoverage?: number;
 }
+
+/** Prediction sets hold the true class of a query like the library's own references with this probability. */
+export const DEFAULT_PREDICTION_SET_COVERAGE = 0.95;
 
 /**
  * The answer is the class whose m best reference similarities have the highest mean, m = 5 (a class with fewer
@@ -99,37 +104,52 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   // The mean of a class's best m already treats a class with few references fairly (it averages what it has).
   const voted = m ? knn.ranking : fairVote(knn.ranking, library, k);
   const onGrid = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
-  const pair = options.pairDecision === false ? null : decideConfusablePair(library, voted, { spectrum: onGrid, embedding: q }, options.pairDecision ?? {});
-  const ranking = pair ? pair.ranking : voted;
-  const sims = ranking.map((r) => r.similarity);
   const pc = cal.perClass;
   // Per class: t of the similarity standardized by the class's own center and spread (calibration.ts).
-  const statsOf = (r: (typeof ranking)[number]) => classStatistics(pc!, r.classIndex, r.class, library.embeddingsOf(r.class).length / library.dim);
-  const standardized = (r: (typeof ranking)[number]) => {
+  const statsOf = (r: ClassRank) => classStatistics(pc!, r.classIndex, r.class, library.embeddingsOf(r.class).length / library.dim);
+  const standardized = (r: ClassRank) => {
     const stats = statsOf(r);
     return (logDistance(r.similarity) - stats.center) / stats.spread;
   };
-  const candidates: Candidate[] = ranking.slice(0, wanted).map((r, i) => {
+  /** The unknown gate: the class's own references do not claim the query. */
+  const unclaimed = (r: ClassRank) => (pc ? standardized(r) < statsOf(r).cut : r.similarity < cal.unknownThreshold);
+  const pairFound = options.pairDecision === false ? null : decideConfusablePair(library, voted, { spectrum: onGrid, embedding: q }, options.pairDecision ?? {});
+  // The peaks may only name a class the embedding would name too: a runner-up its own references do not claim (far
+  // below the winner) is no twin of it, whatever its peaks say, and naming it made answers contradict their lists.
+  const pair = pairFound?.decided && !(pairFound.swapped && unclaimed(voted[1])) ? pairFound : null;
+  const ranking = pair ? pair.ranking : voted;
+  const sims = ranking.map((r) => r.similarity);
+  const embeddingScore = (r: ClassRank, i: number) => {
     const others = sims.filter((_, j) => j !== i);
     const next = others.length ? Math.max(...others) : r.similarity - 1;
-    const score = pc
-      ? perClassConfidence(pc, standardized(r), logDistance(r.similarity) - logDistance(next))
-      : confidence(cal, r.similarity, r.similarity - next);
-    return { class: r.class, score: round(score), similarity: round(r.similarity) };
-  });
-  // The kNN vote picks the answer (the paper's rule); the list is shown best score first so an operator reads the
-  // scores in order. When the vote and the best score disagree the answer is ambiguous and is never 'identified'.
-  const top = candidates[0];
-  candidates.sort((a, b) => b.score - a.score);
-  // Between a confusable pair the peaks outrank the embedding's scores (which cannot tell the two apart): the
-  // decided class is listed before its twin, and that is no disagreement.
-  if (pair?.decided) {
-    const winner = candidates.indexOf(top);
-    const twin = candidates.findIndex((c) => c.class === ranking[1].class);
-    if (twin >= 0 && twin < winner) [candidates[twin], candidates[winner]] = [candidates[winner], candidates[twin]];
+    return pc ? perClassConfidence(pc, standardized(r), logDistance(r.similarity) - logDistance(next)) : confidence(cal, r.similarity, r.similarity - next);
+  };
+  const scores = ranking.slice(0, wanted).map(embeddingScore);
+  if (pair && scores.length >= 2) {
+    // The embedding cannot tell a confusable pair apart, the peaks can: the class they chose takes the higher of the
+    // pair's two embedding scores (a confidence the embedding's margin between the two keeps modest).
+    const [hi, lo] = scores[0] >= scores[1] ? [scores[0], scores[1]] : [scores[1], scores[0]];
+    scores[0] = hi;
+    scores[1] = lo;
   }
-  const voteAgreesWithScore = candidates[0] === top;
-  const best = ranking[0].similarity;
+  const coverage = options.predictionSetCoverage ?? DEFAULT_PREDICTION_SET_COVERAGE;
+  const setCut = pc ? predictionSetCut(pc, coverage) : undefined;
+  const entries = ranking.slice(0, wanted).map((r, i) => ({ r, rank: i, score: scores[i] }));
+  // One answer rule: the list is sorted by the score that decided, and the answer is its first entry.
+  entries.sort((x, y) => y.score - x.score || x.rank - y.rank);
+  const candidates: Candidate[] = entries.map(({ r, score }) => ({ class: r.class, score: round(score), similarity: round(r.similarity) }));
+  const named = entries[0];
+  const decidedBy: DecidedBy = pair && named.rank <= 1 ? 'peaks' : 'embedding';
+  // Split conformal (calibration.ts predictionSetCut): every listed class its standardized t admits, best score first.
+  const predictionSet = setCut === undefined ? undefined : entries.filter(({ r }) => standardized(r) >= setCut).map(({ r }) => r.class);
+  const evidence = {
+    decidedBy,
+    ...(predictionSet ? { predictionSet, coverage } : {}),
+  };
+  // The embedding's (or the pair's) first class and the best score disagree: an ambiguous answer, never 'identified'.
+  const rankAgreesWithScore = named.rank === 0;
+  const top = candidates[0];
+  const best = named.r.similarity;
 
   const mixturesOn = (options.mixtures ?? true) && library.classCount >= 2;
   if (mixturesOn) {
@@ -170,18 +190,21 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
         candidates,
         components,
         unknownComponent,
+        ...(reconstruction ? { fitQuality: round(Math.max(0, 1 - reconstruction.unexplained)) } : {}),
+        ...evidence,
       };
     }
   }
 
-  if (pc ? standardized(ranking[0]) < statsOf(ranking[0]).cut : best < cal.unknownThreshold) {
-    return { status: 'unknown', score: top.score, candidates };
+  // The gate judges the class that was named, on the evidence that named it.
+  if (unclaimed(named.r)) {
+    return { status: 'unknown', score: top.score, candidates, ...evidence };
   }
   // Per class, the score already weighs the top class's own spread and the runner-up decoy; the global rule also
   // asks for a similarity no different-class pair reaches.
   const lowConfidence =
-    !voteAgreesWithScore || top.score < (options.lowConfidenceScore ?? 0.5) || (!pc && best < cal.confidentThreshold);
-  return { status: lowConfidence ? 'low-confidence' : 'identified', class: top.class, score: top.score, candidates };
+    !rankAgreesWithScore || top.score < (options.lowConfidenceScore ?? 0.5) || (!pc && best < cal.confidentThreshold);
+  return { status: lowConfidence ? 'low-confidence' : 'identified', class: top.class, score: top.score, candidates, ...evidence };
 }
 
 /**

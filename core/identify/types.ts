@@ -2,11 +2,22 @@ export type IdentificationStatus = 'identified' | 'low-confidence' | 'unknown' |
 
 export interface Candidate {
   readonly class: string;
-  /** Calibrated confidence in [0, 1]. */
+  /** Calibrated probability in [0, 1] that this class is the answer: the score candidates are sorted by. */
   readonly score: number;
-  /** Cosine similarity of the query to this class's nearest references, for diagnostics. */
+  /** Embedding similarity: cosine of the query to this class's nearest reference. */
   readonly similarity?: number;
+  /**
+   * Spectral match (hit-quality index): correlation in [-1, 1] of the query's spectrum with the class's references on
+   * the common grid (core/identify/spectral-match.ts), when computed.
+   */
+  readonly spectralMatch?: number;
 }
+
+/**
+ * What decided the answer: 'embedding' (the calibrated embedding scores), or 'peaks' (the top two were a confusable
+ * pair, and the spectrum's peaks split their joint score; the named class may rank below its twin by similarity).
+ */
+export type DecidedBy = 'embedding' | 'peaks';
 
 export interface MixtureComponent {
   readonly class: string;
@@ -24,4 +35,14 @@ export interface Identification {
   readonly components?: readonly MixtureComponent[];
   /** True when a mixture leaves a residual that no library class explains. */
   readonly unknownComponent?: boolean;
+  /** Mixtures: share of the spectrum's signal its components explain, in [0, 1] (1 - the unexplained share). */
+  readonly fitQuality?: number;
+  readonly decidedBy?: DecidedBy;
+  /**
+   * Conformal prediction set: the listed classes that hold the true class with probability `coverage`, best score
+   * first. One class: a confident answer; several: the real alternatives; none: unknown to the library.
+   */
+  readonly predictionSet?: readonly string[];
+  /** The prediction set's configured coverage, in (0, 1). */
+  readonly coverage?: number;
 }

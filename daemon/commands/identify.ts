@@ -77,8 +77,10 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
             status: r.status,
             ...(r.class !== undefined ? { class: r.class } : {}),
             score: r.score,
-            candidates: r.candidates.map((c) => ({ class: c.class, score: c.score })),
-            ...(r.components ? { components: r.components, unknownComponent: r.unknownComponent } : {}),
+            candidates: r.candidates,
+            ...(r.components ? { components: r.components, unknownComponent: r.unknownComponent, fitQuality: r.fitQuality } : {}),
+            ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
+            ...(r.predictionSet ? { predictionSet: r.predictionSet, coverage: r.coverage } : {}),
           }),
         );
       });

@@ -10,8 +10,9 @@ export const candidateSchema = {
   required: ['class', 'score'],
   properties: {
     class: { type: 'string' },
-    score: { type: 'number', minimum: 0, maximum: 1, description: 'calibrated confidence' },
-    similarity: { type: 'number', description: 'cosine similarity to the class, for diagnostics' },
+    score: { type: 'number', minimum: 0, maximum: 1, description: 'calibrated probability that this class is the answer; candidates are sorted by it' },
+    similarity: { type: 'number', description: "embedding similarity: cosine of the query to the class's nearest reference" },
+    spectralMatch: { type: 'number', minimum: -1, maximum: 1, description: "spectral match (hit-quality index) of the spectrum against the class's references" },
   },
 } as const;
 
@@ -23,6 +24,18 @@ export const componentSchema = {
     score: { type: 'number', minimum: 0, maximum: 1 },
     fraction: { type: 'number', minimum: 0, maximum: 1, description: 'estimated share; the fractions sum to 1' },
   },
+} as const;
+
+/** What an answer carries beside its class and score (core/identify/types.ts Identification). */
+const evidenceProperties = {
+  fitQuality: { type: 'number', minimum: 0, maximum: 1, description: "mixtures: share of the spectrum's signal its components explain" },
+  decidedBy: { type: 'string', enum: ['embedding', 'peaks'], description: "what decided the answer: the embedding's calibrated scores, or the peaks between a confusable pair" },
+  predictionSet: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'conformal prediction set: the classes that hold the true one with probability coverage (one: confident; several: the alternatives; none: unknown)',
+  },
+  coverage: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: "the prediction set's configured coverage" },
 } as const;
 
 export const errorInfoSchema = {
@@ -47,6 +60,7 @@ export const resultMessageSchema = {
     candidates: { type: 'array', items: candidateSchema },
     components: { type: 'array', items: componentSchema, description: 'mixture components, when status is mixture' },
     unknownComponent: { type: 'boolean', description: 'a mixture leaves a residual no library class explains' },
+    ...evidenceProperties,
     error: { ...errorInfoSchema, description: 'why the input was rejected' },
     latencyMs: { type: 'number', description: 'arrival to result' },
     modelVersion: { type: 'string' },
@@ -212,6 +226,7 @@ export const uploadAnswerSchema = {
     candidates: { type: 'array', items: candidateSchema },
     components: { type: 'array', items: componentSchema },
     unknownComponent: { type: 'boolean' },
+    ...evidenceProperties,
     error: errorInfoSchema,
     modelVersion: { type: 'string' },
   },

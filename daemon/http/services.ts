@@ -55,7 +55,18 @@ export interface Curve {
 /** The answer for one block of an uploaded file: a result message without the fields of a stored spectrum. */
 export type UploadAnswer = { readonly block: number } & Pick<
   ResultMessage,
-  'status' | 'class' | 'score' | 'candidates' | 'components' | 'unknownComponent' | 'error' | 'modelVersion'
+  | 'status'
+  | 'class'
+  | 'score'
+  | 'candidates'
+  | 'components'
+  | 'unknownComponent'
+  | 'fitQuality'
+  | 'decidedBy'
+  | 'predictionSet'
+  | 'coverage'
+  | 'error'
+  | 'modelVersion'
 >;
 
 export interface EnrollRequest {

@@ -1,8 +1,21 @@
 /** Text for numbers and times as operators read them; pure, so the tests run them in Node. */
 
+/**
+ * A calibrated confidence, one format everywhere: percent with one decimal; a score that would read 0.0% or 100.0%
+ * without being exactly that says so (<0.1%, >99.9%), so a runner-up never looks impossible nor an answer certain.
+ */
 export function formatScore(score: number | undefined): string {
   if (score === undefined || !Number.isFinite(score)) return '—';
-  return `${(score * 100).toFixed(score >= 0.995 || score < 0.1 ? 1 : 0)}%`;
+  const pct = score * 100;
+  if (pct > 0 && pct < 0.05) return '<0.1%';
+  if (pct < 100 && pct >= 99.95) return '>99.9%';
+  return `${pct.toFixed(1)}%`;
+}
+
+/** A similarity or spectral match in [-1, 1], three decimals (they crowd near 1). */
+export function formatSimilarity(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '—';
+  return value.toFixed(3);
 }
 
 export function formatFraction(fraction: number): string {

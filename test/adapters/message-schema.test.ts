@@ -18,6 +18,23 @@ describe('docs/RESULT-SCHEMA.json', () => {
     expect(v.alert.safeParse(asJson({ ...alertFor(identifiedResult()), resultId: undefined, kind: 'adapter-down' })).success).toBe(true);
   });
 
+  it("carries an answer's evidence: decidedBy, the prediction set and its coverage, fit quality, spectral match", () => {
+    const v = validatorsFromDoc();
+    const good = asJson(identifiedResult()) as unknown as Record<string, unknown>;
+    const evidence = {
+      ...good,
+      decidedBy: 'peaks',
+      predictionSet: ['NaCl'],
+      coverage: 0.95,
+      candidates: [{ class: 'NaCl', score: 0.97, similarity: 0.99, spectralMatch: 0.93 }],
+    };
+    expect(v.result.safeParse(evidence).error).toBeUndefined();
+    expect(v.result.safeParse({ ...asJson(mixtureResult()), fitQuality: 0.96 }).error).toBeUndefined();
+    expect(v.result.safeParse({ ...evidence, decidedBy: 'luck' }).success).toBe(false);
+    expect(v.result.safeParse({ ...evidence, coverage: 1.2 }).success).toBe(false);
+    expect(v.result.safeParse({ ...evidence, candidates: [{ class: 'NaCl', score: 0.9, spectralMatch: 2 }] }).success).toBe(false);
+  });
+
   it('refuses messages that break the contract', () => {
     const v = validatorsFromDoc();
     const good = asJson(identifiedResult()) as unknown as Record<string, unknown>;

@@ -47,15 +47,21 @@ const feedItem = (id: string): string => `.feed li[data-result-id="${id}"]`;
 
 describe('live view', () => {
   it('shows an identified spectrum as it arrives, with its plot and the reference overlaid', async () => {
-    const result = makeResult({ status: 'identified', cls: 1, score: 0.97 });
+    const result = { ...makeResult({ status: 'identified', cls: 1, score: 0.97 }), predictionSet: [className(1)], coverage: 0.95, decidedBy: 'peaks' as const };
     daemon.publish({ id: result.id, y: testSpectrum(1), result });
 
     await page.waitForSelector(feedItem(result.id), { timeout: 10_000 });
     const answer = page.locator(`.answer-host .answer[data-result-id="${result.id}"]`);
     await answer.waitFor();
     expect(await answer.locator('.answer-title').textContent()).toBe(className(1));
-    expect(await answer.locator('.answer-score').textContent()).toBe('97%');
+    expect(await answer.locator('.answer-score').textContent()).toBe('97.0%');
     expect(await answer.getAttribute('class')).toContain('st-ok');
+    // The evidence beside the answer: each candidate's confidence and embedding similarity, the prediction set and
+    // what decided.
+    const row = answer.locator(`.candidates tr[data-class="${className(1)}"] td`);
+    expect(await row.allTextContents()).toEqual([className(1), '97.0%', '0.985']);
+    expect(await answer.locator('[data-role="prediction-set"]').textContent()).toBe(`Prediction set (95%): ${className(1)} alone`);
+    expect(await answer.locator('[data-role="decided-by"]').textContent()).toContain('peaks');
 
     // uPlot draws all 5000 points with the class reference as a second series.
     const plot = page.locator('.answer-host + .spectrum-panel .plot-host');

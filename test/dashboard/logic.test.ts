@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseSpectra } from '../../core/formats/index.ts';
 import { exportFileName, toCsv, toJcamp } from '../../dashboard/src/export.ts';
 import { filterFromQuery, filterToQuery, matchesFilter } from '../../dashboard/src/filter.ts';
-import { formatAgo, formatRate, formatScore, shortSource } from '../../dashboard/src/format.ts';
+import { formatAgo, formatRate, formatScore, formatSimilarity, shortSource } from '../../dashboard/src/format.ts';
 import { classNameProblem, existingClass } from '../../dashboard/src/labels.ts';
 import { errorLine, payloadExcerpt } from '../../dashboard/src/payload.ts';
 import { mixtureModel, normalise, onGrid, resampleOnto } from '../../dashboard/src/plot-data.ts';
@@ -191,7 +191,10 @@ describe('small rules', () => {
   });
 
   it('formats scores, rates, ages and sources as operators read them', () => {
-    expect([formatScore(0.97), formatScore(0.999), formatScore(0.08), formatScore(Number.NaN)]).toEqual(['97%', '99.9%', '8.0%', '—']);
+    expect([formatScore(0.97), formatScore(0.999), formatScore(0.08), formatScore(Number.NaN)]).toEqual(['97.0%', '99.9%', '8.0%', '—']);
+    // One decimal everywhere; a score that is not exactly 0 or 1 never reads as such.
+    expect([formatScore(0.0001), formatScore(0), formatScore(0.99996), formatScore(1)]).toEqual(['<0.1%', '0.0%', '>99.9%', '100.0%']);
+    expect([formatSimilarity(0.97234), formatSimilarity(undefined)]).toEqual(['0.972', '—']);
     expect([formatRate(3), formatRate(45), formatRate(600)]).toEqual(['3.0/min', '45/min', '10.0/s']);
     expect(formatAgo(new Date(100_000).toISOString(), 190_000)).toBe('2 min ago');
     expect(shortSource('/lab/inbox/run 5.jdx')).toBe('run 5.jdx');

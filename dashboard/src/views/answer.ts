@@ -1,5 +1,5 @@
 import { h } from '../dom.ts';
-import { formatFraction, formatLatency, formatScore, formatTime, shortSource } from '../format.ts';
+import { formatFraction, formatLatency, formatScore, formatSimilarity, formatTime, shortSource } from '../format.ts';
 import { statusLabel, statusTone } from '../status.ts';
 import type { ResultMessage } from '../types.ts';
 
@@ -60,15 +60,19 @@ export function renderAnswer(r: ResultMessage, actions: HTMLElement[] = []): HTM
         h('td', { class: 'num' }, formatScore(c.score)),
       )))));
     if (r.unknownComponent) body.push(h('p', { class: 'note st-warn' }, 'Part of this spectrum is not explained by any library class.'));
+    if (r.fitQuality !== undefined) {
+      body.push(h('p', { class: 'muted fit-quality', 'data-role': 'fit-quality', title: "Share of the spectrum's signal the components explain" }, `Fit quality: ${formatFraction(r.fitQuality)} of the signal explained`));
+    }
   }
   if (r.status === 'rejected' && r.error) {
     body.push(h('div', { class: 'error-box', role: 'note' }, h('code', null, r.error.code), ' ', r.error.message));
   }
   if ((r.status === 'unknown' || r.status === 'low-confidence' || r.status === 'identified') && r.candidates.length) {
-    const shown = r.candidates.slice(0, 3);
-    body.push(h('div', { class: 'candidates' },
-      h('span', { class: 'muted' }, r.status === 'unknown' ? 'Closest classes' : 'Candidates'),
-      h('ol', null, shown.map((c) => h('li', null, h('span', { class: 'cls' }, c.class), h('span', { class: 'num muted' }, formatScore(c.score)))))));
+    body.push(candidateTable(r));
+  }
+  if (r.predictionSet && r.status !== 'rejected') body.push(predictionSetNote(r));
+  if (r.decidedBy === 'peaks') {
+    body.push(h('p', { class: 'muted', 'data-role': 'decided-by' }, 'Decided by the peaks: the top two classes are near-duplicates the embedding cannot tell apart.'));
   }
   return h('article', { class: `answer st-${tone}${r.label ? ' labelled' : ''}`, 'data-result-id': r.id, 'data-status': r.status },
     labelNote(r),
@@ -86,6 +90,32 @@ export function renderAnswer(r: ResultMessage, actions: HTMLElement[] = []): HTM
       r.modelVersion ? fact('Model', r.modelVersion) : null),
     actions.length ? h('div', { class: 'answer-actions' }, actions) : null,
   );
+}
+
+/** The candidates as the answer rule lists them: best confidence first, with the evidence behind each. */
+function candidateTable(r: ResultMessage): HTMLElement {
+  const shown = r.candidates.slice(0, 5);
+  const spectral = shown.some((c) => c.spectralMatch !== undefined);
+  return h('table', { class: 'candidates', 'aria-label': r.status === 'unknown' ? 'Closest classes' : 'Candidates' },
+    h('thead', null, h('tr', null,
+      h('th', null, r.status === 'unknown' ? 'Closest classes' : 'Candidates'),
+      h('th', { title: 'Calibrated probability that this class is the answer' }, 'Confidence'),
+      h('th', { title: "Embedding similarity: cosine of the spectrum to the class's nearest reference" }, 'Similarity'),
+      spectral ? h('th', { title: "Spectral match (hit-quality index) against the class's references" }, 'Spectral match') : null)),
+    h('tbody', null, shown.map((c) => h('tr', { 'data-class': c.class },
+      h('td', { class: 'cls' }, c.class),
+      h('td', { class: 'num' }, formatScore(c.score)),
+      h('td', { class: 'num muted' }, formatSimilarity(c.similarity)),
+      spectral ? h('td', { class: 'num muted' }, formatSimilarity(c.spectralMatch)) : null))));
+}
+
+/** The conformal prediction set: what the truth is among, at the configured coverage. */
+function predictionSetNote(r: ResultMessage): HTMLElement {
+  const set = r.predictionSet ?? [];
+  const coverage = r.coverage !== undefined ? `${Math.round(r.coverage * 100)}%` : '';
+  const text = set.length === 0 ? 'none: not like any library class' : set.length === 1 ? `${set[0]} alone` : set.join(', ');
+  return h('p', { class: 'prediction-set', 'data-role': 'prediction-set', title: `The classes that hold the true one with probability ${coverage}` },
+    h('span', { class: 'muted' }, `Prediction set (${coverage}): `), h('span', { class: 'cls' }, text));
 }
 
 function fact(label: string, value: string, title?: string): HTMLElement {

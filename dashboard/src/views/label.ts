@@ -96,7 +96,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
         h('td', null, r.instrument),
         h('td', null, statusPill(r.status)),
         h('td', { class: 'cls' }, r.status === 'mixture' ? (r.components ?? []).map((c) => c.class).join(' + ') : r.candidates[0]?.class ?? '—'),
-        h('td', { class: 'num' }, formatScore(r.candidates[0]?.score ?? r.score)),
+        h('td', { class: 'num' }, formatScore(r.score)),
         h('td', { class: 'src', title: r.source }, shortSource(r.source)),
         h('td', null, h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'open', onclick: () => ctx.openSpectrum(r.id) }, 'Open')));
     }));

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { identify } from '../../core/identify/identify.ts';
+import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { mulberry32 } from '../../core/identify/calibration.ts';
+import { jitteredReferences, spectrumOf } from './peak-spectra.ts';
+import { gaussian, unit } from './synthetic.ts';
+
+const POINTS = 2000;
+const DIM = 16;
+
+/**
+ * A's references form a tight cloud; B's lie elsewhere (cosine about 0.7 to A's), C's farther still. A query near A
+ * but outside A's own reach, whose spectrum carries B's peaks, opens the confusable-pair decision between A and B (the
+ * 'reach' gate) though B is far below A: the answer must still be the top of its own list, sorted by score.
+ */
+const DEFS = {
+  A: { positions: [774, 1876], heights: [0.24, 1] },
+  B: { positions: [780, 1924], heights: [0.273, 1] },
+  C: { positions: [300, 1200], heights: [1, 0.5] },
+} as const;
+
+function build() {
+  const rng = mulberry32(11);
+  const a = unit(Float32Array.from({ length: DIM }, () => gaussian(rng)));
+  const noise = () => Float32Array.from({ length: DIM }, () => gaussian(rng));
+  const b = unit(a.map((x, j) => 0.7 * x + 0.7 * noise()[j]));
+  const c = unit(noise());
+  const centers = { A: a, B: b, C: c };
+  const cloud = (center: Float32Array, spread: number) => unit(center.map((x) => x + (spread * gaussian(rng)) / Math.sqrt(DIM)));
+  const library = new ReferenceLibrary({ dim: DIM, points: POINTS, modelVersion: 'test' });
+  (['A', 'B', 'C'] as const).forEach((name, k) => {
+    const refs = jitteredReferences(DEFS[name].positions, DEFS[name].heights, 20, 10 + k);
+    const e = new Float32Array(refs.length * DIM);
+    const x = new Float32Array(refs.length * POINTS);
+    refs.forEach((s, r) => {
+      e.set(cloud(centers[name], 0.1), r * DIM);
+      x.set(s, r * POINTS);
+    });
+    library.addReferences(name, e, x);
+  });
+  return { library, centers, cloud };
+}
+
+describe('one answer rule', () => {
+  it('names the top of its own candidate list, sorted by score, even when a confusable-pair decision is opened', () => {
+    const { library, centers, cloud } = build();
+    let pairOpened = 0;
+    for (let i = 0; i < 30; i++) {
+      // Queries from A's neighbourhood, some outside its reach, all with B's peaks.
+      const q = cloud(centers.A, 0.1 + 0.02 * i);
+      const r = identify({ embedding: q, spectrum: spectrumOf(DEFS.B.positions, DEFS.B.heights, 2, POINTS) }, library, { mixtures: false });
+      const scores = r.candidates.map((c) => c.score);
+      if (process.env.DBG) console.log(i, JSON.stringify(r));
+      expect(scores).toEqual([...scores].sort((x, y) => y - x));
+      if (r.class !== undefined) expect(r.class).toBe(r.candidates[0].class);
+      // B is far below A: the peaks never name it over the embedding's clear winner.
+      expect(r.candidates[0].class).toBe('A');
+      if (r.decidedBy === 'peaks') pairOpened++;
+      expect(r.decidedBy === 'peaks' || r.decidedBy === 'embedding').toBe(true);
+    }
+    expect(pairOpened).toBe(0);
+  });
+
+  it('every answer carries its candidates with embedding similarity, and a prediction set of listed classes', () => {
+    const { library, centers, cloud } = build();
+    for (let i = 0; i < 30; i++) {
+      const name = (['A', 'B', 'C'] as const)[i % 3];
+      const r = identify({ embedding: cloud(centers[name], 0.1), spectrum: spectrumOf(DEFS[name].positions, DEFS[name].heights, 2, POINTS) }, library, { mixtures: false });
+      for (const c of r.candidates) expect(c.similarity).toBeTypeOf('number');
+      expect(r.coverage).toBe(0.95);
+      expect(r.predictionSet).toBeDefined();
+      for (const c of r.predictionSet ?? []) expect(r.candidates.map((x) => x.class)).toContain(c);
+    }
+  });
+});
+
+describe('conformal prediction sets', () => {
+  it('hold the true class of fresh queries at the configured coverage, with about one class each', async () => {
+    const { makeLibrary, makeWorld } = await import('./synthetic.ts');
+    const { calibrate } = await import('../../core/identify/calibration.ts');
+    const world = makeWorld(60, 32, 7, 0.3);
+    const library = makeLibrary(world, 20);
+    const calibration = calibrate(library);
+    for (const coverage of [0.8, 0.95]) {
+      let covered = 0;
+      let size = 0;
+      const n = 3000;
+      for (let i = 0; i < n; i++) {
+        const c = i % 60;
+        const r = identify({ embedding: world.sample(c) }, library, { calibration, mixtures: false, predictionSetCoverage: coverage });
+        expect(r.coverage).toBe(coverage);
+        if (r.predictionSet?.includes(`class-${c}`)) covered++;
+        size += r.predictionSet?.length ?? 0;
+      }
+      // Queries exchangeable with the references: coverage within 2 points of the level (3000 draws: sd 0.4-0.7 points).
+      expect(covered / n).toBeGreaterThan(coverage - 0.02);
+      expect(covered / n).toBeLessThan(coverage + 0.02);
+      expect(size / n).toBeLessThan(1.2);
+    }
+  });
+});
