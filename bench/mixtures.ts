@@ -79,7 +79,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--unknown-library') args.unknownLibrary = Number(next());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
-  if (!args.model) throw new Error('--model DIR is required (e.g. /work/saved-models/tinylin-500/mixtures-seed1)');
+  if (!args.model) {
+    throw new Error('--model DIR is required: an encoder trained on classes 100-499, e.g. DIR/mixtures-seed1 as saved by `npx spectrad bench paper --only mixtures --seeds 1-1 --save-models DIR`');
+  }
   return args;
 }
 
