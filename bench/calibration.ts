@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick;
+const unseenModel = args['unseen-model'];
+if (unseenModel !== undefined && !existsSync(unseenModel)) throw new Error(`--unseen-model ${unseenModel}: no such model directory`);
 const METHODS = ['global', 'per-class'] as const;
 type Method = (typeof METHODS)[number];
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -158,8 +160,6 @@ async function main(): Promise<void> {
   })();
 
   // Unseen: an encoder that never saw classes SEEN..CLASSES-1, when at hand.
-  const unseenModel = args['unseen-model'];
-  if (unseenModel !== undefined && !existsSync(unseenModel)) throw new Error(`--unseen-model ${unseenModel}: no such model directory`);
   if (unseenModel === undefined) log('no --unseen-model: the unseen rows use --model, which may have seen classes 400-499');
   const unseenEncoder = unseenModel !== undefined ? await open(unseenModel) : encoder;
   const unseenTrain = subset(train, (y) => y < SEEN);
