@@ -1,6 +1,9 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Benchmarks and tests: never imported by product code. */
+const NOT_PRODUCT = ['**/bench/**', '**/test/**'];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dashboard/dist/**', 'bench/results/**', 'models/**', 'data/**'] },
   js.configs.recommended,
@@ -13,14 +16,19 @@ export default tseslint.config(
     },
   },
   {
-    // Import direction: core is pure and never reaches outward; adapters/pipelines never reach into the daemon.
+    // Import direction: core is pure and never reaches outward; adapters/pipelines never reach into the daemon; no
+    // product folder imports benchmarks or tests (bench/ and test/ may import the product, never the other way).
     files: ['core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/adapters/**', '**/pipelines/**', '**/daemon/**', '**/dashboard/**'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/adapters/**', '**/pipelines/**', '**/daemon/**', '**/dashboard/**', ...NOT_PRODUCT] }],
     },
   },
   {
     files: ['adapters/**/*.ts', 'pipelines/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/daemon/**', '**/dashboard/**'] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/daemon/**', '**/dashboard/**', ...NOT_PRODUCT] }] },
+  },
+  {
+    files: ['daemon/**/*.ts', 'daemon/**/*.mjs', 'config/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: NOT_PRODUCT }] },
   },
 );

@@ -4,7 +4,9 @@
  *  - single: library = train split (20/class, seed 1, 500 classes), queries = the 4500 test spectra: share identified /
  *    low-confidence / unknown / mixture, accuracy among identified, false-unknown rate, daemon 'auto' policy accuracy;
  *  - unseen: library of classes 0-399, queries of 400-499 must come out unknown (AUROC of score and similarity, share
- *    unknown, share wrongly identified), with the encoder trained on 0-399 (--unseen-model);
+ *    unknown, share wrongly identified), with the encoder trained on 0-399 (--unseen-model; without it, --model, which
+ *    may have seen those classes). Such an encoder is what `npx spectrad bench paper --only unseen --seeds 1-1
+ *    --save-models DIR` leaves in DIR/unseen-seed1;
  *  - mixtures: binary / ternary test mixtures must come out 'mixture'; single spectra must not (false-mixture rate);
  *  - single-reference enrollment: 50 classes with ONE reference (calibrated with them, and enrolled after calibration);
  *  - reliability: score bins vs observed accuracy (test split; unseen protocol's known + unseen queries).
@@ -28,12 +30,14 @@ import type { Identification } from '../core/identify/types.ts';
 const { values: args } = parseArgs({
   options: {
     model: { type: 'string', default: 'models/default' },
-    'unseen-model': { type: 'string', default: '/work/saved-models/tiny-500/unseen-seed1' },
+    'unseen-model': { type: 'string' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/calibration.json' },
   },
 });
 const quick = args.quick;
+const unseenModel = args['unseen-model'];
+if (unseenModel !== undefined && !existsSync(unseenModel)) throw new Error(`--unseen-model ${unseenModel}: no such model directory`);
 const METHODS = ['global', 'per-class'] as const;
 type Method = (typeof METHODS)[number];
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -156,7 +160,8 @@ async function main(): Promise<void> {
   })();
 
   // Unseen: an encoder that never saw classes SEEN..CLASSES-1, when at hand.
-  const unseenEncoder = existsSync(args['unseen-model']) ? await open(args['unseen-model']) : encoder;
+  if (unseenModel === undefined) log('no --unseen-model: the unseen rows use --model, which may have seen classes 400-499');
+  const unseenEncoder = unseenModel !== undefined ? await open(unseenModel) : encoder;
   const unseenTrain = subset(train, (y) => y < SEEN);
   const unseenLib = await libraryFrom(unseenEncoder, unseenTrain);
   const knownTest = subset(test, (y) => y < SEEN);
@@ -235,7 +240,7 @@ async function main(): Promise<void> {
   const report = {
     date: new Date().toISOString(),
     model: args.model,
-    unseenModel: existsSync(args['unseen-model']) ? args['unseen-model'] : args.model,
+    unseenModel: unseenModel ?? args.model,
     classes: CLASSES,
     quick,
     loadavg: loadavg()[0],

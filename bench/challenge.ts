@@ -86,7 +86,7 @@ const EXPERIMENTS: readonly Experiment[] = [
     what: 'the session-3 challenge recipe: wide-log-mild, 60 epochs, shift +-40, lr 3e-3, best epoch on the random val split (10/class)',
     recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3, valPerClass: 10 },
   },
-  { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE; since session 5 = wlm-lr3-e60-tl)', recipe: CHALLENGE_RECIPE },
+  { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE = wlm-lr3-e60-tl)', recipe: CHALLENGE_RECIPE },
   {
     id: 'wlm-lr3-e60-tl',
     what: 'wide-log-mild, 60 epochs, shift +-40, lr 3e-3, best epoch on the test-like validation split (20/class)',

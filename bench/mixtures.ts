@@ -23,6 +23,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures } from '../core/benchmark/index.ts';
@@ -35,6 +36,9 @@ import { beamMixtureSearch } from '../core/identify/mixture.ts';
 import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture-spectral.ts';
 import { calibrateUnexplained, unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
 import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
+
+/** Library embeddings cached per encoder and chunk, so reruns skip the encoding (git-ignored). */
+const CACHE_DIR = path.join('.cache', 'bench-mixtures');
 
 interface Args {
   model: string;
@@ -79,7 +83,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--unknown-library') args.unknownLibrary = Number(next());
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
-  if (!args.model) throw new Error('--model DIR is required (e.g. /work/saved-models/tinylin-500/mixtures-seed1)');
+  if (!args.model) {
+    throw new Error('--model DIR is required: an encoder trained on classes 100-499, e.g. DIR/mixtures-seed1 as saved by `npx spectrad bench paper --only mixtures --seeds 1-1 --save-models DIR`');
+  }
   return args;
 }
 
@@ -98,12 +104,12 @@ async function build(encoder: Encoder, classes: number[], seed: number, cacheKey
   for (let start = 0; start < classes.length; start += 25) {
     const chunk = classes.slice(start, start + 25);
     const data = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes: chunk }));
-    const file = `/tmp/spectrad-bench-mixtures/${cacheKey}-${chunk[0]}-${chunk.length}.f32`;
+    const file = path.join(CACHE_DIR, `${cacheKey}-${chunk[0]}-${chunk.length}.f32`);
     let emb: Float32Array;
     if (existsSync(file)) emb = new Float32Array(readFileSync(file).buffer.slice(0));
     else {
       emb = await embedAll(encoder, data.x, data.n);
-      mkdirSync('/tmp/spectrad-bench-mixtures', { recursive: true });
+      mkdirSync(CACHE_DIR, { recursive: true });
       writeFileSync(file, Buffer.from(emb.buffer));
     }
     for (const c of chunk) {

@@ -6,7 +6,7 @@
  *
  *   node bin/run-ts.js bench/single-errors.ts --models DIR[,DIR...] [--per-class 50] [--protocol single|unseen]
  *
- * Embeddings are cached under --cache (default /work/runs/hB/cache) keyed by model version and data, so variants
+ * Embeddings are cached under --cache (default .cache/single-errors, git-ignored) keyed by model version and data, so variants
  * can be re-run in seconds. --protocol challenge: the challenge set (27 classes, its own train split as references). Writes bench/results/single-errors.json.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     'per-class': { type: 'string', default: '50' },
     protocol: { type: 'string', default: 'single' },
     seed: { type: 'string', default: '1' },
-    cache: { type: 'string', default: '/work/runs/hB/cache' },
+    cache: { type: 'string', default: '.cache/single-errors' },
     tta: { type: 'string', default: '' },
     out: { type: 'string', default: 'bench/results/single-errors.json' },
     /** Re-ranking settings to compare: pool:sigma:maxShiftBins:mean|best, comma-separated. */

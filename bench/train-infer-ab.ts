@@ -6,10 +6,11 @@
  * in some runs, an artefact this bench does not show). Each time is taken on the wall clock and on this process's CPU
  * time (process.cpuUsage: at a high machine load the wall time of a long step counts other processes' slices).
  *
- * --compare session5 (default): off = without session 5's training paths (fused training batch norm, SIMD LeakyReLU
- * and AdamW), i.e. the kernels at the end of session 4. --compare session4: off = also without session 4's fast
- * paths (setFastPathsEnabled(false)). Prints a table, writes bench/results/train-infer-ab.json.
- * Usage: npm run bench:train-infer-ab [-- --arch seed,lite,tiny] [--compare session5|session4] [--out FILE]
+ * --compare training-paths (default): off = without the training paths (fused training batch norm, SIMD LeakyReLU
+ * and AdamW, PadV2, dense dx; setTrainingFastPathsEnabled(false)). --compare all-fast-paths: off = also without the
+ * kernel fast paths (leading-axis Sum/Mean, SIMD max-pool gradient, transpose, filter gradient;
+ * setFastPathsEnabled(false)). Prints a table, writes bench/results/train-infer-ab.json.
+ * Usage: npm run bench:train-infer-ab [-- --arch seed,lite,tiny] [--compare training-paths|all-fast-paths] [--out FILE]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,13 +25,15 @@ import { trainStep } from '../core/training/step.ts';
 const { values } = parseArgs({
   options: {
     arch: { type: 'string', default: 'seed,lite,tiny' },
-    compare: { type: 'string', default: 'session5' },
+    compare: { type: 'string', default: 'training-paths' },
     out: { type: 'string', default: 'bench/results/train-infer-ab.json' },
   },
 });
-if (values.compare !== 'session5' && values.compare !== 'session4') throw new Error(`--compare must be session5 or session4, got ${values.compare}`);
-const setPaths = values.compare === 'session5' ? setTrainingFastPathsEnabled : setFastPathsEnabled;
-const offLabel = values.compare === 'session5' ? 'off (end of session 4)' : 'off (before session 4)';
+if (values.compare !== 'training-paths' && values.compare !== 'all-fast-paths') {
+  throw new Error(`--compare must be training-paths or all-fast-paths, got ${values.compare}`);
+}
+const setPaths = values.compare === 'training-paths' ? setTrainingFastPathsEnabled : setFastPathsEnabled;
+const offLabel = values.compare === 'training-paths' ? 'off (no training paths)' : 'off (no fast paths)';
 
 const BATCH = 64;
 await initEngine({ backend: 'wasm' });

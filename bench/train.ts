@@ -5,10 +5,10 @@
  * training run through core/training's train().
  *
  * Options: --quick, --batch N (default 64), --reps N (timed repetitions, default 5), --arch a,b (default: seed,lite,tiny; all: every architecture),
- * --engines wasm,wasm-session4,wasm-before,wasm-stock,cpu (default: all but wasm-session4; wasm-session4: our kernels
- * without session 5's training paths (fused training batch norm, SIMD LeakyReLU, AdamW, PadV2); wasm-before: also
- * without the fast paths of 2026-11-29 session 4 (leading-axis Sum/Mean as average pools, SIMD max-pool gradient and
- * transpose), for before/after ratios in one run), --time-arch a,b (which architectures get the time-to-99 % run;
+ * --engines wasm,wasm-no-training-paths,wasm-before,wasm-stock,cpu (default: all but wasm-no-training-paths;
+ * wasm-no-training-paths: our kernels without the training paths (fused training batch norm, SIMD LeakyReLU, AdamW,
+ * PadV2); wasm-before: also without the kernel fast paths (leading-axis Sum/Mean as average pools, SIMD max-pool
+ * gradient and transpose), for before/after ratios in one run), --time-arch a,b (which architectures get the time-to-99 % run;
  * default: all measured), --skip-time-to-99 (full mode without the training run), --cpu-batch N (default 4: cpu is ~50-100x slower). With --quick the
  * cpu engine measures inference only (one seed-model cpu training step alone takes minutes at batch 4).
  * Writes bench/results/train.json (--out FILE: elsewhere, e.g. a full run beside the quick table).
@@ -113,10 +113,10 @@ async function measure(arch: ArchEntry, engine: string, batch: number, reps: num
   const backend = engine === 'cpu' ? 'cpu' : 'wasm';
   await tf.setBackend(backend);
   if (backend === 'wasm') setWasmOverridesEnabled(engine !== 'wasm-stock');
-  // wasm-before: our kernels as at the previous measurement (without session 4's fast paths): before/after in one run.
+  // wasm-before: our kernels without the kernel fast paths (nor the training paths): before/after in one run.
   setFastPathsEnabled(engine !== 'wasm-before');
-  // wasm-session4: the kernels at the end of session 4 (session 5's training paths off).
-  if (engine === 'wasm-session4') setTrainingFastPathsEnabled(false);
+  // wasm-no-training-paths: the kernel fast paths on, the training paths off.
+  if (engine === 'wasm-no-training-paths') setTrainingFastPathsEnabled(false);
   const model = arch.build();
   const x = tf.tidy(() => tf.randomNormal([batch, arch.points, 1], 0, 1, 'float32', 42));
   const labels = labelsFor(batch);

@@ -166,12 +166,10 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: 
   return out;
 }
 
-/**
- * Secrets from the environment win over the file, so a unit file or container can inject them without editing YAML:
- * SPECTRAD_MQTT_USERNAME, SPECTRAD_MQTT_PASSWORD (every MQTT input and output), SPECTRAD_INFLUX_TOKEN,
- * SPECTRAD_INFLUX_PASSWORD (api v1), SPECTRAD_HTTP_TOKEN, each also as `..._FILE` naming a file that holds it.
- */
-export const secretEnvironment = ['SPECTRAD_MQTT_USERNAME', 'SPECTRAD_MQTT_PASSWORD', 'SPECTRAD_INFLUX_TOKEN', 'SPECTRAD_INFLUX_PASSWORD', 'SPECTRAD_HTTP_TOKEN'] as const;
+// Secrets from the environment win over the file, so a unit file or container can inject them without editing YAML:
+// SPECTRAD_MQTT_USERNAME, SPECTRAD_MQTT_PASSWORD (every MQTT input and output), SPECTRAD_INFLUX_TOKEN,
+// SPECTRAD_INFLUX_PASSWORD (api v1), SPECTRAD_HTTP_TOKEN, each also as `..._FILE` naming a file that holds it
+// (resolveConfig reads them).
 
 function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS.ProcessEnv): ResolvedConfig {
   const problems: ConfigProblem[] = [];

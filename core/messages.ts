@@ -58,8 +58,3 @@ export interface AdapterState {
   readonly since: string;
 }
 
-/** Topic suffixes under `spectrad/<instrument>/`. */
-export interface TopicMap {
-  result: ResultMessage;
-  alert: AlertMessage;
-}

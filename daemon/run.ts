@@ -584,9 +584,4 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   };
 }
 
-/** Results as they are committed, for listeners in the same process (tests, benchmarks). */
-export function resultsOf(daemon: Daemon): SpectrumPipeline['results$'] {
-  return daemon.pipeline.results$;
-}
-
 export type { ResultMessage };

@@ -24,8 +24,14 @@ export interface StageTotal {
 export class StageTimes {
   private readonly totals = new Map<StageName, { calls: number; items: number; ms: number; cpuMs: number }>();
 
-  /** onRecord sees every single call as it is recorded (the daemon's Prometheus histograms). */
-  constructor(private readonly onRecord?: (stage: StageName, ms: number, items: number) => void) {}
+  /**
+   * onRecord sees every single call as it is recorded (the daemon's Prometheus histograms). cpuClock reads the CPU
+   * time in ms (process CPU by default); tests pass their own to check the bookkeeping without depending on load.
+   */
+  constructor(
+    private readonly onRecord?: (stage: StageName, ms: number, items: number) => void,
+    private readonly cpuClock: () => number = processCpuMs,
+  ) {}
 
   record(stage: StageName, ms: number, items = 1, cpuMs = 0): void {
     this.onRecord?.(stage, ms, items);
@@ -40,22 +46,22 @@ export class StageTimes {
   /** Runs fn, records its duration under stage (also when it throws), returns what it returned. */
   time<T>(stage: StageName, items: number, fn: () => T): T {
     const t0 = performance.now();
-    const c0 = process.cpuUsage();
+    const c0 = this.cpuClock();
     try {
       return fn();
     } finally {
-      this.record(stage, performance.now() - t0, items, cpuMsSince(c0));
+      this.record(stage, performance.now() - t0, items, this.cpuClock() - c0);
     }
   }
 
   /** Like time() for an asynchronous step: the time until its promise settles. */
   async timeAsync<T>(stage: StageName, items: number, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now();
-    const c0 = process.cpuUsage();
+    const c0 = this.cpuClock();
     try {
       return await fn();
     } finally {
-      this.record(stage, performance.now() - t0, items, cpuMsSince(c0));
+      this.record(stage, performance.now() - t0, items, this.cpuClock() - c0);
     }
   }
 
@@ -71,7 +77,8 @@ export class StageTimes {
   }
 }
 
-function cpuMsSince(start: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(start);
-  return (d.user + d.system) / 1000;
+/** Process CPU time (user + system, all threads) in ms since the process started. */
+export function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }

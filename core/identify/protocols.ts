@@ -411,7 +411,7 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
 
 /**
  * The challenge set's training recipe (bench/challenge.ts, docs/RESULTS-CHALLENGE.md): architecture, augmentation,
- * learning rate and epochs as chosen on a validation split of the challenge's train distribution (session 3); the
+ * learning rate and epochs as chosen on a validation split of the challenge's train distribution; the
  * best epoch picked on 20 test-like validation spectra per class (generateTestLikeSplit: the test's kind of
  * variation, drawn at random from the class definitions), every epoch run (no early stop): the random val split
  * (per-peak jitter, sigma 2-5) cannot see the test's variation (docs/RESULTS-CHALLENGE.md, docs/RESULTS.notes.md).

@@ -499,8 +499,8 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
   out.push('- At 500 classes the protocols are exactly the paper\'s: test split of 4500 spectra; unseen = classes 400-499 enrolled');
   out.push('  after training on 0-399 (900 test spectra); mixtures = encoder trained on 100-499, library 0-99, 900 mixtures per m;');
   out.push('  unknowns = library 0-399, queries from 400-499. Smaller runs scale these splits (first 80 %, first 20 %).');
-  out.push('- Single compound, unseen and challenge rows: classes ranked by the mean of their best 5 reference similarities (since');
-  out.push('  session 5; the paper\'s criterion is the k = 3 vote, docs/RESULTS.notes.md compares them on the same embeddings), and when');
+  out.push('- Single compound, unseen and challenge rows: classes ranked by the mean of their best 5 reference similarities');
+  out.push('  (the paper\'s criterion is the k = 3 vote, docs/RESULTS.notes.md compares them on the same embeddings), and when');
   out.push('  its top two classes are a confusable pair (their references overlap in embedding space) their peak templates decide');
   out.push('  between them (`core/identify/confusable-pairs.ts`), as the product\'s `identify()` does by default when the spectrum is');
   out.push('  at hand; `identify()` names that class unless it calls the spectrum unknown (see the false-unknown row). Other k,');

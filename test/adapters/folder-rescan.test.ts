@@ -57,6 +57,18 @@ afterEach(async () => {
 
 const sources = (got: RawInput[]) => got.map((g) => basename(g.source)).sort();
 
+/**
+ * The "nothing else arrived" check after at least two more rescans, measured by a positive event instead of a fixed
+ * sleep: `name` must be a file the lossy watcher drops, so it can only arrive through the rescan, which takes a missed
+ * file on the second rescan that finds it unchanged. Returns the inputs other than the marker.
+ */
+async function afterTwoRescans(dir: string, got: RawInput[], name: string): Promise<RawInput[]> {
+  const path = join(dir, name);
+  writeFileSync(path, 'marker');
+  await waitFor(`the marker ${name}, through the rescan`, () => got.some((g) => g.source === path), 60_000);
+  return got.filter((g) => g.source !== path);
+}
+
 describe('folder input: periodic rescan', () => {
   it('picks up a complete file whose events the watcher lost, once, and counts it as rescued', async () => {
     const dir = makeTempDir('inbox');
@@ -73,10 +85,9 @@ describe('folder input: periodic rescan', () => {
     expect(rescuedPaths).toEqual([join(dir, 'lost.jdx')]);
     await Promise.all(got.map((g) => g.ack()));
     expect(existsSync(join(dir, 'processed', 'lost.jdx'))).toBe(true);
-    // Several more rescans: nothing is emitted again.
-    await sleep(1200);
-    expect(got).toHaveLength(2);
-    expect(adapter.rescued).toBe(1);
+    // Several more rescans: nothing is emitted again (the marker is the only other file rescued).
+    expect(await afterTwoRescans(dir, got, 'lost-marker.jdx')).toHaveLength(2);
+    expect(adapter.rescued).toBe(2);
   });
 
   it('rescues a file whose events the kernel dropped: inotify queue overflow while the event loop was blocked', async () => {
@@ -88,20 +99,25 @@ describe('folder input: periodic rescan', () => {
     const run = async (rescanMs: number) => {
       const sub = join(dir, `r${rescanMs}`);
       mkdirSync(sub);
-      const { adapter, got } = await startFolder({ folders: [sub], rescanMs, patterns: ['*.jdx'] });
+      // The real watcher, reporting which folders it watches; files named rescan-marker* only come through the rescan.
+      const watchedDirs: string[] = [];
+      const lossy = lossyWatcher((name) => name.startsWith('rescan-marker'));
+      const watchFactory = (paths: string[], options: ChokidarOptions) => lossy.factory(paths, options).on('addDir', (d) => watchedDirs.push(d));
+      const { adapter, got } = await startFolder({ folders: [sub], rescanMs, patterns: ['*.jdx'], watchFactory });
       writeFileSync(join(sub, 'seen.jdx'), 'seen');
       await waitFor('the file written before the overflow', () => got.length === 1, 30_000);
       // The noise goes to a watched subfolder: events there make the watcher re-read that folder, not the inbox.
       mkdirSync(join(sub, 'noise'));
-      await sleep(500);
+      await waitFor('the watcher to watch the noise folder', () => watchedDirs.includes(join(sub, 'noise')), 30_000);
       const script = `const fs = require('fs'); const d = ${JSON.stringify(sub)};
         const a = fs.openSync(d + '/noise/a.log', 'w'), b = fs.openSync(d + '/noise/b.log', 'w');
         for (let i = 0; i < ${Math.max(40_000, maxQueued * 2)}; i++) fs.writeSync(i % 2 ? a : b, 'x');
         fs.writeFileSync(d + '/lost.jdx', 'lost');`;
       execFileSync(process.execPath, ['-e', script]);
-      return { adapter, got };
+      return { adapter, got, sub };
     };
-    // Without the rescan: the file is never reported.
+    // Without the rescan: the file is never reported. (No positive event can close this window: after the overflow
+    // the watcher reports no new file in this folder at all, which is why the rescan exists.)
     const off = await run(0);
     await sleep(3000);
     expect(sources(off.got)).toEqual(['seen.jdx']);
@@ -110,8 +126,7 @@ describe('folder input: periodic rescan', () => {
     await waitFor('the file created after the overflow, through the rescan', () => on.got.length === 2, 60_000);
     expect(sources(on.got)).toEqual(['lost.jdx', 'seen.jdx']);
     expect(on.adapter.rescued).toBe(1);
-    await sleep(1000);
-    expect(on.got).toHaveLength(2);
+    expect(await afterTwoRescans(on.sub, on.got, 'rescan-marker.jdx')).toHaveLength(2);
   });
 
   it('without the rescan the lost file stays in the folder (the test can fail)', async () => {
@@ -122,8 +137,10 @@ describe('folder input: periodic rescan', () => {
     writeFileSync(join(dir, 'lost.jdx'), 'b');
     await waitFor('the reported file', () => got.length >= 1, 30_000);
     await waitFor('the watcher to have dropped the lost file', () => lossy.dropped.length >= 1, 30_000);
-    await sleep(1000);
-    expect(sources(got)).toEqual(['seen.jdx']);
+    // A file written afterwards arrives through the watcher; the lost one still has not.
+    writeFileSync(join(dir, 'seen-after.jdx'), 'c');
+    await waitFor('the file written afterwards', () => got.length >= 2, 30_000);
+    expect(sources(got)).toEqual(['seen-after.jdx', 'seen.jdx']);
     expect(adapter.rescued).toBe(0);
   });
 
@@ -163,8 +180,7 @@ describe('folder input: periodic rescan', () => {
     await waitFor('the finished file, through the rescan', () => got.length === 1, 60_000);
     expect(got[0].payload.toString()).toBe(expected);
     expect(adapter.rescued).toBe(1);
-    await sleep(500);
-    expect(got).toHaveLength(1);
+    expect(await afterTwoRescans(dir, got, 'slow-marker.csv')).toHaveLength(1);
   });
 
   it('leaves missed files in the folder while paused (backpressure) and takes them once resumed', async () => {
@@ -178,8 +194,7 @@ describe('folder input: periodic rescan', () => {
     expect(got).toHaveLength(0);
     adapter.resume();
     await waitFor('the file once resumed', () => got.length === 1, 30_000);
-    await sleep(500);
-    expect(got).toHaveLength(1);
+    expect(await afterTwoRescans(dir, got, 'lost-marker.jdx')).toHaveLength(1);
   });
 
   it('with scanAtStart false, the rescan leaves the files that were there at start alone too', async () => {
@@ -189,8 +204,7 @@ describe('folder input: periodic rescan', () => {
     const { got } = await startFolder({ folders: [dir], rescanMs: 100, scanAtStart: false, watchFactory: lossy.factory });
     writeFileSync(join(dir, 'lost.jdx'), 'new');
     await waitFor('the new file, through the rescan', () => got.length === 1, 30_000);
-    await sleep(600);
-    expect(sources(got)).toEqual(['lost.jdx']);
+    expect(sources(await afterTwoRescans(dir, got, 'lost-marker.jdx'))).toEqual(['lost.jdx']);
   });
 
   it('skips a file the ledger already recorded (tidies it away instead)', async () => {

@@ -16,6 +16,18 @@ async function startFolder(options: Partial<FolderInputOptions> & { folders: str
   return { adapter, got };
 }
 
+/**
+ * The "nothing else arrived" check, following a positive event instead of a fixed sleep: a marker file written now
+ * goes through the same watcher and stability window as everything before it, so once it has arrived, whatever the
+ * earlier events were going to emit has had its chance. Returns the inputs that came before the marker.
+ */
+async function untilMarker(dir: string, got: RawInput[], name = 'zz-marker.csv'): Promise<RawInput[]> {
+  const path = join(dir, name);
+  writeFileSync(path, 'marker');
+  await waitFor(`the marker ${name}`, () => got.some((g) => g.source === path), 30_000);
+  return got.filter((g) => g.source !== path);
+}
+
 afterEach(async () => {
   await Promise.all(adapters.splice(0).map((a) => a.stop()));
   await stopAllServers(); // removes the temporary folders
@@ -39,8 +51,7 @@ describe('folder input over the real file system', () => {
     expect(readFileSync(join(dir, 'processed', 'a.jdx'), 'utf8')).toBe('##TITLE=a\n##END=\n');
     expect(existsSync(join(dir, 'processed', 'sub', 'b.csv'))).toBe(true);
     expect(existsSync(join(dir, 'a.jdx'))).toBe(false);
-    await sleep(400);
-    expect(got).toHaveLength(2); // the moves into processed/ are not new inputs
+    expect(await untilMarker(dir, got)).toHaveLength(2); // the moves into processed/ are not new inputs
   });
 
   it('reads a file only once it is complete: slow writers and rename-on-close temp names', async () => {
@@ -63,8 +74,7 @@ describe('folder input over the real file system', () => {
     renameSync(join(dir, 'fast.jdx.part'), join(dir, 'fast.jdx'));
     await waitFor('renamed file', () => got.length === 2);
     expect(got[1].payload.toString()).toBe('##TITLE=x\n##END=\n');
-    await sleep(300);
-    expect(got).toHaveLength(2);
+    expect(await untilMarker(dir, got)).toHaveLength(2);
   });
 
   it('waits for a file that is still being written when the adapter starts', async () => {
@@ -93,8 +103,7 @@ describe('folder input over the real file system', () => {
     mkdirSync(join(b, 'deep'));
     writeFileSync(join(b, 'deep', 'z.csv'), 'z'); // '*.csv' is top level only
     await waitFor('two files', () => got.length === 2);
-    await sleep(400);
-    expect(got.map((g) => g.payload.toString()).sort()).toEqual(['x', 'y']);
+    expect((await untilMarker(b, got)).map((g) => g.payload.toString()).sort()).toEqual(['x', 'y']);
   });
 
   it('watches every folder matching a glob, including one created later', async () => {
@@ -111,8 +120,7 @@ describe('folder input over the real file system', () => {
     expect(got.map((g) => g.payload.toString())).toEqual(['a', 'b']);
     await got[1].ack();
     expect(existsSync(join(parent, 'rig2', 'export', 'processed', 'b.csv'))).toBe(true);
-    await sleep(400);
-    expect(got).toHaveLength(2);
+    expect(await untilMarker(join(parent, 'rig2', 'export'), got)).toHaveLength(2);
   });
 
   it('leaves files that were there at start alone when scanAtStart is off', async () => {
@@ -121,8 +129,7 @@ describe('folder input over the real file system', () => {
     const { got } = await startFolder({ folders: [dir], scanAtStart: false });
     writeFileSync(join(dir, 'new.csv'), 'new');
     await waitFor('new file', () => got.length === 1);
-    await sleep(300);
-    expect(got.map((g) => g.payload.toString())).toEqual(['new']);
+    expect((await untilMarker(dir, got)).map((g) => g.payload.toString())).toEqual(['new']);
   });
 
   it('marks files with a suffix, or keeps them, and never re-emits them', async () => {
@@ -132,8 +139,7 @@ describe('folder input over the real file system', () => {
     await waitFor('file', () => got.length === 1);
     await got[0].ack();
     expect(readdirSync(dir).sort()).toEqual(['m.csv.done']);
-    await sleep(400);
-    expect(got).toHaveLength(1);
+    expect(await untilMarker(dir, got)).toHaveLength(1);
     await adapter.stop();
 
     const keepDir = makeTempDir('keep');
@@ -147,12 +153,11 @@ describe('folder input over the real file system', () => {
     await first.adapter.stop();
     // A restart sees the file again; the ledger says it is done.
     const second = await startFolder({ folders: [keepDir], onAck: { action: 'keep' }, alreadyProcessed: (k) => committed.has(k) });
-    await sleep(500);
-    expect(second.got).toHaveLength(0);
+    expect(await untilMarker(keepDir, second.got)).toHaveLength(0);
     // A changed file is a new spectrum.
     writeFileSync(join(keepDir, 'k.csv'), '1,2,3');
-    await waitFor('changed file', () => second.got.length === 1);
-    expect(second.got[0].payload.toString()).toBe('1,2,3');
+    const changed = await waitFor('changed file', () => second.got.find((g) => g.source === join(keepDir, 'k.csv')));
+    expect(changed.payload.toString()).toBe('1,2,3');
   });
 
   it('only tidies away a file the ledger already holds (crash between commit and move)', async () => {
@@ -172,8 +177,7 @@ describe('folder input over the real file system', () => {
     expect(got[0].source).toBe(join(dir, 'new.csv'));
     await waitFor('done.csv moved', () => existsSync(join(dir, 'processed', 'done.csv')));
     await waitFor('bad.csv in failed/', () => existsSync(join(dir, 'failed', 'bad.csv.error.txt')));
-    await sleep(300);
-    expect(got).toHaveLength(1);
+    expect(await untilMarker(dir, got)).toHaveLength(1);
     expect(asked.some((k) => k.includes('done.csv'))).toBe(true);
   });
 
@@ -204,8 +208,7 @@ describe('folder input over the real file system', () => {
     expect(refused[0]).toMatch(/escape\.csv: symbolic link points outside/);
     expect(readFileSync(join(dir, 'failed', 'escape.csv.error.txt'), 'utf8')).toMatch(/outside the watched folder/);
     expect(readFileSync(join(outside, 'passwd.csv'), 'utf8')).toBe('secret'); // the target is untouched
-    await sleep(300);
-    expect(got.every((g) => !g.payload.toString().includes('secret'))).toBe(true);
+    expect((await untilMarker(dir, got)).every((g) => !g.payload.toString().includes('secret'))).toBe(true);
   });
 
   it('keeps watching a folder that is deleted and recreated', async () => {
@@ -231,9 +234,10 @@ describe('folder input over the real file system', () => {
   it('holds at most maxInFlight unacknowledged files and reads the rest as slots free up', async () => {
     const dir = makeTempDir('inbox');
     for (let i = 0; i < 10; i++) writeFileSync(join(dir, `f${i}.csv`), String(i));
-    const { got } = await startFolder({ folders: [dir], maxInFlight: 3 });
+    const { got, adapter } = await startFolder({ folders: [dir], maxInFlight: 3 });
     await waitFor('first three', () => got.length === 3);
-    await sleep(300);
+    // The adapter knows all ten (three in flight, seven waiting for a slot) and still emitted only three.
+    await waitFor('all ten files seen', () => adapter.queueDepth === 10);
     expect(got).toHaveLength(3);
     for (let acked = 0; acked < 10; acked++) {
       await waitFor(`file ${acked + 1}`, () => got.length > acked);

@@ -47,6 +47,22 @@ async function stopInput(adapter: MqttInput) {
   await adapter.stop();
 }
 
+/**
+ * The "nothing else arrived" check, closed by a positive event instead of a fixed sleep: a marker published now on
+ * the same session comes after anything the broker still had queued for it (redeliveries are sent first on
+ * reconnect). Returns the inputs before the marker.
+ */
+let markerNo = 0;
+async function untilMarker(topic: string, got: RawInput[]): Promise<RawInput[]> {
+  const marker = `marker-${++markerNo}`;
+  await publisher.publishAsync(topic, marker, { qos: 1 });
+  const at = await waitFor(`the marker ${marker}`, () => {
+    const i = got.findIndex((g) => g.payload.toString() === marker);
+    return i >= 0 ? i + 1 : undefined;
+  });
+  return got.slice(0, at - 1);
+}
+
 const json = (i: number) => JSON.stringify({ y: [i, i + 1, i + 2], meta: { sampleId: `s${i}` } });
 
 describe('MQTT input against a real mosquitto', () => {
@@ -87,7 +103,8 @@ describe('MQTT input against a real mosquitto', () => {
     await waitFor('three messages', () => first.got.length === 3);
     await first.got[0].ack();
     expect(first.adapter.unacked).toBe(2);
-    await sleep(100); // let the PUBACK reach the broker before the disconnect
+    // No wait needed before the disconnect: ack() writes the PUBACK at once, and the DISCONNECT follows it on the same
+    // connection, which the broker reads in order.
     await stopInput(first.adapter);
 
     const second = await startInput({ clientId, topics: [t.filter] });
@@ -96,12 +113,11 @@ describe('MQTT input against a real mosquitto', () => {
     // Redelivered messages keep their content, so the store ledger recognises them by dedupKey.
     expect(second.got.map((g) => g.dedupKey)).toEqual(first.got.slice(1).map((g) => g.dedupKey));
     await Promise.all(second.got.map((g) => g.ack()));
-    await sleep(100);
     await stopInput(second.adapter);
 
+    // A redelivery would come before anything published after the reconnect: the marker closes the window.
     const third = await startInput({ clientId, topics: [t.filter] });
-    await sleep(500);
-    expect(third.got).toHaveLength(0);
+    expect(await untilMarker(t.topic('a'), third.got)).toHaveLength(0);
   });
 
   it('acknowledges in arrival order: an early ack waits for the messages before it', async () => {
@@ -112,7 +128,6 @@ describe('MQTT input against a real mosquitto', () => {
     await waitFor('three messages', () => first.got.length === 3);
     await first.got[2].ack(); // the third first: held back until 1 and 2 are settled
     await first.got[0].reject('bad spectrum'); // a rejected message is settled too (PUBACK 0x99)
-    await sleep(100);
     await stopInput(first.adapter);
     const second = await startInput({ clientId, topics: [t.filter] });
     await waitFor('redelivery', () => second.got.length === 2);
@@ -127,7 +142,6 @@ describe('MQTT input against a real mosquitto', () => {
     for (let i = 1; i <= 2; i++) await publisher.publishAsync(t.topic('a'), json(i), { qos: 1 });
     await waitFor('two messages', () => first.got.length === 2);
     await first.got[0].ack();
-    await sleep(100);
     await stopInput(first.adapter);
     const second = await startInput({ clientId, topics: [t.filter], protocolVersion: 4 });
     await waitFor('redelivery', () => second.got.length === 1);
@@ -142,8 +156,7 @@ describe('MQTT input against a real mosquitto', () => {
     await stopInput(first.adapter);
     await publisher.publishAsync(t.topic('a'), json(1), { qos: 1 });
     const second = await startInput({ clientId, topics: [t.filter], clean: true });
-    await sleep(400);
-    expect(second.got).toHaveLength(0);
+    expect(await untilMarker(t.topic('a'), second.got)).toHaveLength(0);
   });
 
   it('on stop, lets the pipeline settle what it has, emits nothing new, and leaves later messages at the broker', async () => {
@@ -161,9 +174,9 @@ describe('MQTT input against a real mosquitto', () => {
     expect(first.got).toHaveLength(3);
     const second = await startInput({ clientId, topics: [t.filter] });
     await waitFor('the message that came during stop', () => second.got.length === 1);
-    await sleep(300);
-    expect(second.got.map((g) => JSON.parse(g.payload.toString()).y[0])).toEqual([4]);
-    await second.got[0].ack();
+    const before = await untilMarker(t.topic('a'), second.got);
+    expect(before.map((g) => JSON.parse(g.payload.toString()).y[0])).toEqual([4]);
+    await Promise.all(second.got.map((g) => g.ack()));
   });
 
   it('keeps messages published while the daemon is away (persistent session)', async () => {

@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttInput } from '../../adapters/mqtt-input.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { sleep, startMosquitto, stopAllServers, type Mosquitto } from '../support/servers.ts';
+import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
 
 /**
  * mqtt.sessionExpirySec (and --mqtt-session-expiry, SPECTRAD_MQTT_SESSION_EXPIRY_SEC) reaches the broker: a node that
@@ -33,9 +33,14 @@ async function run(clientId: string, sessionExpirySec: number, awayMs: number): 
     void r.ack();
   });
   await again.start();
-  await sleep(1500);
+  // Not a fixed wait: a marker published now comes after anything the broker had queued for the session, so once it
+  // is here, what came before it is all that was queued.
+  const marker = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  await marker.publishAsync(topic, 'marker', { qos: 1 });
+  await marker.endAsync();
+  await waitFor('the marker', () => got.some((r) => r.payload.toString() === 'marker'));
   await again.stop();
-  return got;
+  return got.slice(0, got.findIndex((r) => r.payload.toString() === 'marker'));
 }
 
 describe('MQTT input session expiry against a real mosquitto', () => {

@@ -8,6 +8,7 @@ import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
 import { OutboxDispatcher } from '../../daemon/outbox.ts';
 import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
+import { waitFor } from '../support/servers.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -55,13 +56,16 @@ describe('OutboxDispatcher', () => {
     const out = flakyOutput('mqtt-out');
     const d = new OutboxDispatcher(store, out, { log: silent, window: 4, minBackoffMs: 20, maxBackoffMs: 40 });
     const ids = commit(store, 10);
+    const t0 = performance.now();
     d.wake();
-    await new Promise((r) => setTimeout(r, 150));
+    await waitFor('eight refused attempts', () => out.attempts >= 8, 10_000, 5);
+    const attempts = out.attempts;
+    const elapsedMs = performance.now() - t0;
     expect(out.got).toEqual([]);
     expect(store.outboxDepths()).toEqual({ 'mqtt-out': 10, other: 10 });
-    // Backoff: a few attempts of one window each, not a busy loop.
-    expect(out.attempts).toBeGreaterThanOrEqual(8);
-    expect(out.attempts).toBeLessThanOrEqual(4 * 8);
+    // Backoff, not a busy loop: at most one window (4) per try, and the tries at least minBackoffMs (20) apart,
+    // however long the attempts took to come on this machine.
+    expect(attempts).toBeLessThanOrEqual(4 * (1 + Math.floor(elapsedMs / 20)));
     expect(d.stats().failing).toBe(true);
 
     out.down = false;

@@ -13,6 +13,7 @@ import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
 import type { PipelineDomain } from '../../pipelines/domain.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
+import { waitFor } from '../support/servers.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const tmpDb = () => path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-pipe-')), 'spectrad.db');
@@ -197,9 +198,9 @@ describe('SpectrumPipeline with the real store', () => {
   });
 
   it('drain waits for spectra in flight and commits their results', async () => {
-    const { store, pipeline, inputs } = setup({ delayMs: 50, batchSize: 2, windowMs: 1 });
+    const { store, pipeline, inputs, domain } = setup({ delayMs: 50, batchSize: 2, windowMs: 1 });
     for (let v = 0; v < 5; v++) inputs.next(input({ y: [v] }));
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor('a batch in identify', () => domain.calls.length > 0, 10_000, 1);
     await pipeline.drain();
     expect(store.counts()).toMatchObject({ spectra: 5, pending: 0, results: 5 });
     const late = input({ y: [9] });

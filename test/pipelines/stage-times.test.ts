@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { STAGES, StageTimes } from '../../pipelines/stage-times.ts';
+import { processCpuMs, STAGES, StageTimes } from '../../pipelines/stage-times.ts';
 
 describe('StageTimes', () => {
   it('sums calls, items and time per stage and reports ms per item', () => {
@@ -25,20 +25,34 @@ describe('StageTimes', () => {
   });
 
   it('counts CPU time for a busy step, not for a waiting one', async () => {
-    const t = new StageTimes();
+    // A CPU clock the test controls: what the stage records must be the clock's advance during the step, not its wall
+    // time. (Real process CPU also counts the runtime's other threads, so on a loaded machine a waiting step can show
+    // CPU; that is why this claim is checked against a clock that only the busy step advances.)
+    let cpu = 1_000;
+    const t = new StageTimes(undefined, () => cpu);
     t.time('parse', 1, () => {
-      const end = performance.now() + 30;
-      while (performance.now() < end) {
-        // spin: CPU time accrues only while this process runs, so at most the wall time
-      }
+      cpu += 25;
     });
     await t.timeAsync('publish', 1, () => new Promise((r) => setTimeout(r, 30)));
     const s = t.snapshot();
-    expect(s.parse!.cpuMs).toBeGreaterThan(0);
-    // Waiting on a timer costs (almost) no CPU; spinning costs more. (Process CPU time also counts the runtime's
-    // other threads, e.g. GC helpers, so it is not bounded by the step's wall time: CI saw 37.4 ms CPU in 32 ms wall.)
-    expect(s.publish!.cpuMs).toBeLessThan(s.publish!.ms / 2);
-    expect(s.parse!.cpuMs).toBeGreaterThan(s.publish!.cpuMs);
+    expect(s.parse!.cpuMs).toBe(25);
+    expect(s.publish!.cpuMs).toBe(0);
+    expect(s.publish!.ms).toBeGreaterThanOrEqual(20);
+  });
+
+  it('reads the process CPU clock by default', () => {
+    const t = new StageTimes();
+    const before = processCpuMs();
+    // Spin until the process has burnt 20 ms of CPU (however long that takes under load; the deadline only stops a
+    // broken clock from hanging the test).
+    t.time('parse', 1, () => {
+      const deadline = performance.now() + 10_000;
+      while (processCpuMs() - before < 20 && performance.now() < deadline) {
+        // spin
+      }
+    });
+    expect(processCpuMs() - before).toBeGreaterThanOrEqual(20);
+    expect(t.snapshot().parse!.cpuMs).toBeGreaterThanOrEqual(20);
   });
 
   it('times an asynchronous step until its promise settles', async () => {

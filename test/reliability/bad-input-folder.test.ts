@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { makeTempDir, sleep, stopAllServers, waitFor } from '../support/servers.ts';
+import { makeTempDir, stopAllServers, waitFor } from '../support/servers.ts';
 
 /**
  * The folder input's refusals on their own (the daemon run is in bad-input-daemon.test.ts): with emitRefusals, files
@@ -81,8 +81,12 @@ describe('folder input refusals', () => {
     plant(dir);
     const { got, refused } = await startFolder({ folders: [dir], maxFileBytes: 1024 });
     await waitFor('three refusals', () => refused.length === 3);
-    await sleep(300);
-    expect(got.map((g) => g.source)).toEqual([join(dir, 'fine.csv')]);
+    // Not a fixed wait: fine.csv must arrive, and a marker written after everything else closes the window in which
+    // a refused file could still come out as an input.
+    await waitFor('fine.csv', () => got.some((g) => g.source === join(dir, 'fine.csv')));
+    writeFileSync(join(dir, 'zz-marker.csv'), 'marker');
+    await waitFor('the marker', () => got.some((g) => g.source === join(dir, 'zz-marker.csv')));
+    expect(got.map((g) => g.source)).toEqual([join(dir, 'fine.csv'), join(dir, 'zz-marker.csv')]);
     for (const name of ['escape.csv', 'pipe.csv', 'huge.csv']) expect(existsSync(join(dir, 'failed', `${name}.error.txt`)), name).toBe(true);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 describe('worker thread engine', () => {
   it('initEngine starts the wasm backend inside a worker_thread', async () => {
     const worker = new Worker(new URL('../../daemon/retrain/worker-bootstrap.mjs', import.meta.url), {
-      workerData: { module: new URL('../../daemon/retrain/engine-probe-worker.ts', import.meta.url).href },
+      workerData: { module: new URL('../support/engine-probe-worker.ts', import.meta.url).href },
     });
     const message = await new Promise<unknown>((resolve, reject) => {
       worker.once('message', resolve);

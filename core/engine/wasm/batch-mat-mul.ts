@@ -54,7 +54,7 @@ function guardStaleB(stock: KernelFunc): KernelFunc {
 }
 
 let swapEnabled = true;
-/** For before/after benchmarks: false transposes b for every a x b^T (the path before session 5). */
+/** For before/after benchmarks: false transposes b for every a x b^T (the plainer path, for before/after benchmarks). */
 export function setSwappedTransposeBEnabled(on: boolean): void {
   swapEnabled = on;
 }

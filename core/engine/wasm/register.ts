@@ -63,9 +63,9 @@ export function setWasmOverridesEnabled(enabled: boolean): void {
 }
 
 /**
- * For before/after benchmarks in one run: false turns off the paths added on 2026-11-29 (session 4): leading-axis
- * Sum/Mean as average pools, the SIMD max-pool gradient, transpose and conv1d filter gradient, and session 5's
- * training paths (setTrainingFastPathsEnabled); the kernels behave as they did before session 4. The engine always runs with them on.
+ * For before/after benchmarks in one run: false turns off the kernel fast paths (leading-axis Sum/Mean as average
+ * pools, the SIMD max-pool gradient, transpose and conv1d filter gradient) and the training paths
+ * (setTrainingFastPathsEnabled), leaving our plainer kernels. The engine always runs with them on.
  */
 export function setFastPathsEnabled(on: boolean): void {
   setLeadingReduceEnabled(on);
@@ -76,8 +76,8 @@ export function setFastPathsEnabled(on: boolean): void {
 }
 
 /**
- * For before/after benchmarks in one run: false turns off only the training paths added in session 5 (fused
- * training batch norm, SIMD LeakyReLU and AdamW, contiguous PadV2, a x b^T as (b a^T)^T), so the kernels behave as at the end of session 4.
+ * For before/after benchmarks in one run: false turns off only the training paths (fused training batch norm, SIMD
+ * LeakyReLU and AdamW, contiguous PadV2, a x b^T as (b a^T)^T); the kernel fast paths stay on.
  */
 export function setTrainingFastPathsEnabled(on: boolean): void {
   setFusedBatchNormTrainingEnabled(on);
