@@ -26,7 +26,8 @@ export interface ResultMessage {
   readonly modelVersion: string;
 }
 
-export type AlertKind = 'unknown' | 'low-confidence' | 'rejected' | 'adapter-down' | 'adapter-up';
+/** library-quarantine: a start could not load a library class and set it aside (instrument 'library'). */
+export type AlertKind = 'unknown' | 'low-confidence' | 'rejected' | 'adapter-down' | 'adapter-up' | 'library-quarantine';
 
 export interface AlertMessage {
   readonly id: string;

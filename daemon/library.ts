@@ -1,6 +1,8 @@
 import type { Encoder } from '../core/encoder/types.ts';
+import { SpectrumInputError } from '../core/errors.ts';
 import type { Calibration } from '../core/identify/calibration.ts';
 import { ReferenceLibrary } from '../core/identify/index.ts';
+import { validateClassName } from '../core/identify/library.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
 import { prepareCalibration, runInThisThread, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './retrain/off-thread-calibration.ts';
@@ -105,7 +107,14 @@ export class LibraryService {
       byClass.delete(name);
       const points = this.encoder.grid.points;
       const keepSpectra = vec.every((v) => v.length === points);
-      lib.addReferences(name, concat(emb), keepSpectra ? concat(vec) : null);
+      try {
+        lib.addReferences(name, concat(emb), keepSpectra ? concat(vec) : null);
+      } catch (err) {
+        // One class the library refuses (a row written by an older version, or edited by hand) must not stop the
+        // daemon: it is set aside with its reason, logged and alerted, and the other classes load.
+        this.quarantine(name, err);
+        continue;
+      }
       // About 1 ms a class (profile sums of 5000-point spectra): 500 classes in one go would stall for half a second.
       if (++built % 25 === 0) await yieldToEventLoop();
     }
@@ -153,6 +162,18 @@ export class LibraryService {
     return byClass;
   }
 
+  private quarantine(name: string, err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.store.quarantineClass(name, reason);
+    const message = `library class ${JSON.stringify(name.slice(0, 200))} could not be loaded and was set aside (quarantined): ${reason}`;
+    this.log.error({ class: name, reason }, 'library class quarantined');
+    try {
+      this.store.addAlert({ id: ulid(), kind: 'library-quarantine', instrument: 'library', at: new Date().toISOString(), message });
+    } catch (alertErr) {
+      this.log.error({ err: alertErr }, 'could not record the quarantine alert');
+    }
+  }
+
   /** At first start: a demo library from generated benchmark spectra (train split), unless classes exist. */
   async ensureDemo(options: DemoLibraryOptions): Promise<boolean> {
     if (this.store.listClasses().length > 0) return false;
@@ -191,17 +212,40 @@ export class LibraryService {
    * Enrolls references (preprocessed vectors) into a class, creating it when new: no retraining. Received spectra
    * among them (spectrumIds) are recorded as labelled by `by`, and their unknown/low-confidence alerts resolved.
    */
-  async enroll(name: string, vectors: readonly Float32Array[], origin: string, spectrumIds?: readonly (string | undefined)[], by?: string) {
+  async enroll(
+    name: string,
+    vectors: readonly Float32Array[],
+    origin: string,
+    spectrumIds?: readonly (string | undefined)[],
+    by?: string,
+    requestKey?: string,
+  ): Promise<{ class: string; created: boolean; added: number; enrollmentId: string; replayed?: boolean }> {
+    // Checked before anything is embedded or written (the store checks again): nothing is committed that fails.
+    validateClassName(name);
+    const before = requestKey ? this.replay(requestKey, name) : undefined;
+    if (before) return before;
     const embeddings = await this.embed(vectors);
+    const again = requestKey ? this.replay(requestKey, name) : undefined;
+    if (again) return again;
     const enrollmentId = ulid();
     const created = this.store.addReferences(
       name,
       origin,
       vectors.map((v, i) => ({ vector: v, embedding: embeddings[i], modelVersion: this.encoder.version, spectrumId: spectrumIds?.[i], enrollmentId })),
-      { labelledBy: by },
+      { labelledBy: by, requestKey },
     );
     await this.load();
     return { class: name, created, added: vectors.length, enrollmentId };
+  }
+
+  /** The answer of an enrollment already made under this idempotency key (a client's retry); nothing is added. */
+  private replay(requestKey: string, name: string) {
+    const done = this.store.enrollmentByKey(requestKey);
+    if (!done) return undefined;
+    if (done.class !== name) {
+      throw new SpectrumInputError('idempotency-key-reused', `Idempotency-Key ${JSON.stringify(requestKey)} was used for class "${done.class}", not "${name}"`);
+    }
+    return { class: done.class, created: done.created, added: done.added, enrollmentId: done.enrollmentId, replayed: true };
   }
 
   async undo(enrollmentId: string): Promise<{ removed: number }> {

@@ -238,8 +238,9 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           sources.push(undefined);
         }
       }
-      const answer = await library.enroll(req.name, vectors, 'api', sources, req.by);
-      log.info({ class: req.name, added: answer.added, created: answer.created }, 'class enrolled');
+      const answer = await library.enroll(req.name, vectors, 'api', sources, req.by, req.idempotencyKey);
+      if (answer.replayed) log.info({ class: req.name, enrollmentId: answer.enrollmentId }, 'enrollment retried with the same Idempotency-Key: nothing added');
+      else log.info({ class: req.name, added: answer.added, created: answer.created }, 'class enrolled');
       return answer;
     },
     undoEnrollment: (id) => library.undo(id),
@@ -260,7 +261,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   services.enroll = async (req) => {
     const answer = await (models ? models.serial.run(() => enrollDirect(req)) : enrollDirect(req));
     // Labels accumulate towards a background retraining run (retrain.afterLabels; off by default).
-    models?.manager.noteLabelled(answer.added);
+    if (!answer.replayed) models?.manager.noteLabelled(answer.added);
     return answer;
   };
   services.undoEnrollment = (id) => (models ? models.serial.run(() => undoDirect(id)) : undoDirect(id));
