@@ -22,12 +22,13 @@
  */
 import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import type { Observable } from 'rxjs';
 import type { AdapterState } from '../core/messages.ts';
 import { AdapterStateTracker, InputSink } from './adapter-state.ts';
+import { readCheckedFile } from './safe-read.ts';
 import type { InputAdapter, RawInput } from './types.ts';
 
 /** What happens to a file once its spectrum is committed. */
@@ -61,6 +62,8 @@ export interface FolderInputOptions {
   readonly alreadyProcessed?: (dedupKey: string) => LedgerAnswer | Promise<LedgerAnswer>;
   /** Larger files are refused into failed/ unread (default 64 MiB). */
   readonly maxFileBytes?: number;
+  /** A file whose read takes longer (a stalled share) is refused into failed/ (default 30 000 ms). */
+  readonly readDeadlineMs?: number;
   /** Files read and waiting for ack at once (default 256). */
   readonly maxInFlight?: number;
   /** How often a missing or replaced folder is looked for (default 1000 ms). */
@@ -457,14 +460,12 @@ export class FolderInput implements InputAdapter {
       else await this.dispose(root, path, dedupKey);
       return false;
     }
-    let payload: Buffer;
-    try {
-      payload = await readFile(target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      await this.refuse(root, path, `cannot read: ${String(err)}`);
-      return false;
-    }
+    // Read through one descriptor opened without following links and checked against st: the path may have been
+    // swapped (for a link to a secret, a fifo) since it was looked at (adapters/safe-read.ts).
+    const read = await readCheckedFile(target, { expected: st, maxBytes: max, deadlineMs: this.options.readDeadlineMs });
+    if (read.kind === 'gone' || read.kind === 'changed') return false;
+    if (read.kind === 'refused') return this.refuseOrEmit(root, path, st, read.code, read.why);
+    const payload = read.payload;
     if (!this.running) return false;
     this.emitFile(root, path, payload, dedupKey);
     if (rescued) {
