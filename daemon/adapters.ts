@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { InputAdapter, OutputAdapter } from '../adapters/types.ts';
 import type { InputConfig, OutputConfig } from '../config/schema.ts';
@@ -87,6 +87,8 @@ export async function createOutputs(
   httpServer: HttpServer | undefined,
   queueDepth: () => number,
   log: PipelineLogger,
+  /** Checks each socket.io request (Host, Origin); returns why it is refused. */
+  allowSocketRequest?: (req: IncomingMessage) => string | undefined,
 ): Promise<OutputAdapter[]> {
   const out: OutputAdapter[] = [];
   for (const c of configs) {
@@ -107,7 +109,7 @@ export async function createOutputs(
           break;
         }
         const { SocketIoOutput } = await import('../adapters/socketio-output.ts');
-        out.push(new SocketIoOutput({ name: c.name, server: httpServer, path: c.path }));
+        out.push(new SocketIoOutput({ name: c.name, server: httpServer, path: c.path, allowRequest: allowSocketRequest }));
         break;
       }
     }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { Subscription } from 'rxjs';
@@ -17,6 +18,7 @@ import { createIdentifyStage } from '../pipelines/identify-stage.ts';
 import { SpectrumPipeline } from '../pipelines/spectrum-pipeline.ts';
 import { StageTimes } from '../pipelines/stage-times.ts';
 import { createInputs, createOutputs, rescuedFiles } from './adapters.ts';
+import { createRequestGuard } from './http/request-guard.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { ApiServices, Curve, EnrollRequest, HealthReport, UploadAnswer } from './http/services.ts';
 import { benchmarkSpectrum, LibraryService } from './library.ts';
@@ -295,6 +297,10 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   lifecycle.add(
     'store',
     async () => {
+      // The data folder holds the store, the token and the models: the daemon's user only (it was 0755 under the
+      // usual umask); the systemd unit also sets UMask=0077.
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      chmodSync(config.dataDir, 0o700);
       store = new Store(config.store.path, { synchronous: config.store.synchronous });
       log.info({ path: config.store.path, synchronous: config.store.synchronous }, 'store open');
       watchState({ name: 'store', state$: storeState.state$ });
@@ -395,6 +401,9 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   lifecycle.add(
     'outputs',
     async () => {
+      // One guard for the API, the dashboard's files and socket.io: Host against the configured names (DNS
+      // rebinding), Origin against the daemon's own and http.allowedOrigins (pages on other origins).
+      const requestGuard = createRequestGuard({ bindHost: config.http.host, allowedHosts: config.http.allowedHosts, allowedOrigins: config.http.allowedOrigins });
       if (config.http.enabled) {
         let token = config.http.token;
         httpToken = token;
@@ -411,9 +420,15 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           rateLimit: config.http.rateLimit.enabled ? config.http.rateLimit : undefined,
           version: pkgVersion,
           logger: false,
+          requestGuard,
         });
       }
-      outputs = await createOutputs(config.outputs, http?.server, () => health().queueDepth, log);
+      const allowSocketRequest = (req: IncomingMessage) => {
+        const refused = requestGuard(req.headers);
+        if (refused) log.warn({ code: refused.code, host: req.headers.host, origin: req.headers.origin }, 'socket.io request refused');
+        return refused?.message;
+      };
+      outputs = await createOutputs(config.outputs, http?.server, () => health().queueDepth, log, allowSocketRequest);
       store.setOutputs(outputs.map((o) => o.name));
       for (const output of outputs) {
         watchState(output);

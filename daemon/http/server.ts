@@ -26,6 +26,7 @@ import {
 } from './schemas.ts';
 import type { ApiServices, EnrollRequest } from './services.ts';
 import { registerRateLimits, type RateLimitOptions, type RateLimits } from './rate-limit.ts';
+import { createRequestGuard, type RequestGuard } from './request-guard.ts';
 
 export interface HttpOptions {
   /** Bearer token the writing endpoints require; without one they answer 403. */
@@ -38,6 +39,8 @@ export interface HttpOptions {
   readonly logger?: boolean | object;
   /** Per-client request limits (429 with Retry-After); none when left out. */
   readonly rateLimit?: RateLimitOptions;
+  /** Which Host and Origin headers are answered (request-guard.ts); default: localhost names, same origin only. */
+  readonly requestGuard?: RequestGuard;
 }
 
 interface RouteDoc {
@@ -69,6 +72,13 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
   const docs: RouteDoc[] = [];
+  // First of all hooks, for every route and the dashboard's files: a page on another origin, or reached through a
+  // rebound DNS name, gets nothing (socket.io's own requests are checked by its allowRequest, see daemon/run.ts).
+  const guard = options.requestGuard ?? createRequestGuard({ bindHost: '127.0.0.1' });
+  app.addHook('onRequest', async (req, reply) => {
+    const refused = guard(req.headers);
+    if (refused) return reply.code(403).send(errorBody(refused.code, refused.message));
+  });
   const tokenDigest = options.token ? digest(options.token) : undefined;
   // Registered before the routes: the plugin attaches its hook to each route as it is added.
   const limits: RateLimits | undefined = options.rateLimit ? await registerRateLimits(app, options.rateLimit) : undefined;

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { validateClassName } from '../../core/identify/library.ts';
@@ -129,6 +129,17 @@ export interface NewReference {
   readonly spectrumId?: string;
 }
 
+/**
+ * The store holds every received spectrum and result: readable by the daemon's user only, whatever the umask. The
+ * file is created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database file's mode), and an
+ * existing one is narrowed to 0600 (it was 0644 under the usual umask).
+ */
+function makePrivate(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 export function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
@@ -207,7 +218,7 @@ export class Store implements PipelineStore {
   private readonly stmt;
 
   constructor(file: string, options: StoreOptions = {}) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') makePrivate(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
