@@ -19,6 +19,11 @@
  *   changed (mtime or ctime, which a rename into the folder sets) more than stableMs + 2 s ago, so a file still being
  *   written, or one the watcher is about to report, is left to the watcher; the ledger still guards against double
  *   processing.
+ * - File names that are not valid UTF-8 (Latin-1 names from older Windows software), which Node's string paths cannot
+ *   name and the watcher never reports, are found by listing the folders as bytes (at start, on the watcher's raw
+ *   events, at each rescan) and, once they held still for stableMs, renamed in place to their escaped UTF-8 form
+ *   (`Messung_\xe4.jdx` -> `Messung_%E4.jdx`, adapters/file-names.ts); the renamed file is then read as any other.
+ * - Names near the 255-byte limit keep their `.error.txt` note: a note name that would be too long is shortened.
  */
 import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, type Stats } from 'node:fs';
@@ -28,6 +33,7 @@ import picomatch from 'picomatch';
 import type { Observable } from 'rxjs';
 import type { AdapterState } from '../core/messages.ts';
 import { AdapterStateTracker, InputSink } from './adapter-state.ts';
+import { escapeUndecodable, fitName, isUtf8Name } from './file-names.ts';
 import { readCheckedFile } from './safe-read.ts';
 import type { InputAdapter, RawInput } from './types.ts';
 
@@ -89,6 +95,8 @@ export interface FolderInputOptions {
   readonly rescanMs?: number;
   /** Told about each file the rescan found and emitted (the watcher had missed it). */
   readonly onRescued?: (path: string) => void;
+  /** Told about each file renamed because its name was not valid UTF-8 (from: the name's bytes as escaped text). */
+  readonly onRenamed?: (from: string, to: string, reason: string) => void;
   /** Builds the file watcher; chokidar's watch() unless a test needs a watcher that loses events. */
   readonly watchFactory?: (paths: string[], options: ChokidarOptions) => FSWatcher;
 }
@@ -147,6 +155,10 @@ export class FolderInput implements InputAdapter {
   /** With scanAtStart false: the files there at start (by key), which the rescan must leave alone too. */
   private readonly presentAtStart = new Set<string>();
   private rescuedCount = 0;
+  /** Files with undecodable names seen by the last byte listing of their folder: key -> size:mtime. */
+  private undecodableSeen = new Map<string, string>();
+  /** Folders whose byte listing is due (raw watcher events with U+FFFD, or a name not yet stable). */
+  private readonly undecodableDue = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: FolderInputOptions) {
     this.name = options.name;
@@ -209,6 +221,18 @@ export class FolderInput implements InputAdapter {
         for (const { path, sig } of await this.listUntaken(root)) this.presentAtStart.add(`${path}\0${sig}`);
       }
     }
+    if (this.options.scanAtStart ?? true) {
+      // Before the watcher's first scan: chokidar never gets ready over a name that is not UTF-8 and whose U+FFFD
+      // form is longer than 255 bytes (ENAMETOOLONG), so names found at start are renamed first (they are seen
+      // twice, stableMs apart, only when there are any).
+      const present = roots.filter((r) => r.ino !== undefined);
+      let waiting = false;
+      for (const root of present) waiting = (await this.renameUndecodable(root.dir, true)) || waiting;
+      if (waiting) {
+        await new Promise((r) => setTimeout(r, (this.options.stableMs ?? 500) + (this.options.pollMs ?? 100)));
+        for (const root of present) await this.renameUndecodable(root.dir, true);
+      }
+    }
     await this.arm(roots);
     this.rearmTimer = setInterval(() => void this.checkRoots(), this.options.rearmCheckMs ?? 1000);
     if (rescanMs > 0) this.rescanTimer = setInterval(() => void this.track(this.rescan()), rescanMs);
@@ -219,6 +243,8 @@ export class FolderInput implements InputAdapter {
     this.running = false;
     clearInterval(this.rearmTimer);
     clearInterval(this.rescanTimer);
+    for (const t of this.undecodableDue.values()) clearTimeout(t);
+    this.undecodableDue.clear();
     await this.watcher?.close();
     this.watcher = undefined;
     this.queued.clear();
@@ -287,11 +313,17 @@ export class FolderInput implements InputAdapter {
     watcher.on('add', (path) => this.enqueue(path));
     watcher.on('change', (path) => this.enqueue(path));
     watcher.on('unlink', (path) => this.kept.delete(path));
+    // A name that is not UTF-8 reaches only the raw events (as U+FFFD), never 'add': list that folder as bytes.
+    watcher.on('raw', (_event, file, details) => {
+      const dir = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (typeof file === 'string' && file.includes('\uFFFD') && dir) this.undecodableSoon(dir, 0);
+    });
     watcher.on('error', (err) => this.state.set('down', `watch error: ${String(err)}`));
     this.watcher = watcher;
     this.scanned = false;
     await new Promise<void>((r) => watcher.once('ready', () => r()));
     this.scanned = true;
+    if (scanInitial) for (const root of present) void this.track(this.renameUndecodable(root.dir, true).then(() => undefined));
     this.state.set(missing.length ? 'down' : 'up', missing.length ? `folder missing: ${missing.join(', ')}` : undefined);
   }
 
@@ -330,6 +362,7 @@ export class FolderInput implements InputAdapter {
         }
       }
       this.untakenAtLastRescan = untaken;
+      for (const root of this.roots) if (root.ino !== undefined) await this.renameUndecodable(root.dir, true);
     } finally {
       this.rescanning = false;
     }
@@ -359,6 +392,57 @@ export class FolderInput implements InputAdapter {
     };
     await walk(root.dir, 1);
     return found;
+  }
+
+  private undecodableSoon(dir: string, delayMs: number): void {
+    if (!this.running || this.undecodableDue.has(dir)) return;
+    const timer = setTimeout(() => {
+      this.undecodableDue.delete(dir);
+      void this.track(this.renameUndecodable(dir, false).then(() => undefined));
+    }, delayMs);
+    this.undecodableDue.set(dir, timer);
+  }
+
+  /**
+   * Lists dir as bytes and renames each file whose name is not valid UTF-8 to its escaped form, once it held still
+   * for stableMs (seen unchanged by two listings); one not yet still is listed again later. Deep: sub-folders too.
+   */
+  private async renameUndecodable(dir: string, deep: boolean, depth = 1): Promise<boolean> {
+    if (!this.running) return false;
+    const stableMs = this.options.stableMs ?? 500;
+    const entries = await readdir(Buffer.from(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => []);
+    let waiting = false;
+    for (const e of entries) {
+      const name = e.name as unknown as Buffer;
+      if (isUtf8Name(name)) {
+        const sub = join(dir, name.toString('utf8'));
+        if (deep && e.isDirectory() && depth < 64 && !this.ignoredByWatcher(sub)) waiting = (await this.renameUndecodable(sub, deep, depth + 1)) || waiting;
+        continue;
+      }
+      if (e.isDirectory()) continue;
+      const from = Buffer.concat([Buffer.from(dir + sep), name]);
+      const key = `${dir}\0${name.toString('hex')}`;
+      const st = await lstat(from).catch(() => undefined);
+      if (!st) continue;
+      const sig = `${st.size}:${Math.round(st.mtimeMs)}`;
+      if (this.undecodableSeen.get(key) !== sig || Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < stableMs) {
+        this.undecodableSeen.set(key, sig);
+        waiting = true;
+        continue;
+      }
+      this.undecodableSeen.delete(key);
+      const escaped = escapeUndecodable(name);
+      const to = await freeName(join(dir, escaped));
+      const reason = 'file name is not valid UTF-8: renamed to its escaped form (each other byte as %XX) so it can be read';
+      try {
+        await rename(from, to);
+        this.options.onRenamed?.(join(dir, escaped), to, reason);
+      } catch (err) {
+        this.options.onRefused?.(join(dir, escaped), `file name is not valid UTF-8 and it cannot be renamed: ${String(err)}`);
+      }
+    }
+    if (waiting) this.undecodableSoon(dir, stableMs + (this.options.pollMs ?? 100));
+    return waiting;
   }
 
   private ignoredByWatcher(path: string): boolean {
@@ -554,7 +638,10 @@ export class FolderInput implements InputAdapter {
     const dest = await freeName(join(root.failedDir, relative(root.dir, path)));
     const moved = await moveFile(path, dest);
     if (moved) {
-      await writeFile(dest + ERROR_SUFFIX, `${new Date().toISOString()} ${this.name}: ${path}\n${reason}\n`);
+      // Beside the file as <name>.error.txt; a name too long for the suffix gets a shortened note name, and the note
+      // names the file it is about.
+      const note = join(dirname(dest), fitName(basename(dest), ERROR_SUFFIX));
+      await writeFile(note, `${new Date().toISOString()} ${this.name}: ${path}\nmoved to: ${dest}\n${reason}\n`);
     }
   }
 
@@ -603,7 +690,7 @@ async function freeName(dest: string): Promise<string> {
   const stem = dot > 0 ? dest.slice(0, dest.length - (basename(dest).length - dot)) : dest;
   const ext = dot > 0 ? dest.slice(stem.length) : '';
   for (let i = 1; ; i++) {
-    const candidate = `${stem}-${i}${ext}`;
+    const candidate = join(dirname(dest), fitName(basename(`${stem}-${i}`), ext));
     if (!(await taken(candidate))) return candidate;
   }
 }

@@ -30,6 +30,7 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             emitRefusals: true,
             rescanMs: c.rescanMs,
             onRescued: (path) => log.warn({ adapter: c.name, path }, 'file found by the periodic rescan: the watcher had missed it'),
+            onRenamed: (from, to, reason) => log.warn({ adapter: c.name, from, to, reason }, 'file renamed: its name was not valid UTF-8'),
           }),
         );
         break;
