@@ -300,7 +300,11 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       // The data folder holds the store, the token and the models: the daemon's user only (it was 0755 under the
       // usual umask); the systemd unit also sets UMask=0077.
       mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-      chmodSync(config.dataDir, 0o700);
+      try {
+        chmodSync(config.dataDir, 0o700);
+      } catch (err) {
+        log.warn({ dir: config.dataDir, err: String(err) }, 'could not make the data folder private (0700); other local users may read the store');
+      }
       store = new Store(config.store.path, { synchronous: config.store.synchronous });
       log.info({ path: config.store.path, synchronous: config.store.synchronous }, 'store open');
       watchState({ name: 'store', state$: storeState.state$ });

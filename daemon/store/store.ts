@@ -137,7 +137,13 @@ export interface NewReference {
 function makePrivate(file: string): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   closeSync(openSync(file, 'a', 0o600));
-  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch {
+      // Another user's file (EPERM): SQLite opens it or says why; its mode is its owner's choice.
+    }
+  }
 }
 
 export function toBlob(v: Float32Array): Buffer {
