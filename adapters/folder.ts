@@ -226,6 +226,7 @@ export class FolderInput implements InputAdapter {
       // form is longer than 255 bytes (ENAMETOOLONG), so names found at start are renamed first (they are seen
       // twice, stableMs apart, only when there are any).
       const present = roots.filter((r) => r.ino !== undefined);
+      this.roots = roots; // what is inside which folder, and its processed/ and failed/, for the listing
       let waiting = false;
       for (const root of present) waiting = (await this.renameUndecodable(root.dir, true)) || waiting;
       if (waiting) {
@@ -420,6 +421,11 @@ export class FolderInput implements InputAdapter {
         continue;
       }
       if (e.isDirectory()) continue;
+      // Temporary names (a writer's `.part` it will rename on close) and names the patterns do not want are left
+      // alone, judged by their escaped form: renaming them would break the writer or read what is not wanted.
+      const escaped = escapeUndecodable(name);
+      const root = this.rootOf(join(dir, escaped));
+      if (!root || this.ignoredByWatcher(join(dir, escaped)) || !this.isWanted(relative(root.dir, join(dir, escaped)))) continue;
       const from = Buffer.concat([Buffer.from(dir + sep), name]);
       const key = `${dir}\0${name.toString('hex')}`;
       const st = await lstat(from).catch(() => undefined);
@@ -431,7 +437,6 @@ export class FolderInput implements InputAdapter {
         continue;
       }
       this.undecodableSeen.delete(key);
-      const escaped = escapeUndecodable(name);
       const to = await freeName(join(dir, escaped));
       const reason = 'file name is not valid UTF-8: renamed to its escaped form (each other byte as %XX) so it can be read';
       try {

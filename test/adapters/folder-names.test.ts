@@ -34,6 +34,8 @@ describe('folder input: file names that are not UTF-8 or near the length limit',
   it('a Latin-1 name there at start is renamed to its escaped form and read', async () => {
     const dir = makeTempDir('names');
     writeFileSync(latin1(dir, 'Messung_\xe4.jdx'), '##TITLE=a\n##END=\n');
+    // A writer's temporary name is left for the writer to rename.
+    writeFileSync(latin1(dir, 'Messung_\xf6.jdx.part'), '##TITLE=b\n');
     const { got, renamed } = await start({ folders: [dir] });
     await waitFor('the Latin-1 file read', () => got.length === 1, 5000);
     expect(got[0].source).toBe(join(dir, 'Messung_%E4.jdx'));
@@ -41,6 +43,7 @@ describe('folder input: file names that are not UTF-8 or near the length limit',
     expect(renamed).toEqual([{ from: join(dir, 'Messung_%E4.jdx'), to: join(dir, 'Messung_%E4.jdx') }]);
     await got[0].ack();
     expect(existsSync(join(dir, 'processed', 'Messung_%E4.jdx'))).toBe(true);
+    expect(existsSync(latin1(dir, 'Messung_\xf6.jdx.part'))).toBe(true);
   });
 
   it('a Latin-1 name arriving later (in a sub-folder too) is read without any rescan', async () => {
