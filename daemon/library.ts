@@ -103,17 +103,16 @@ export class LibraryService {
     // twice, the class blocks, the library's own) raised the start-up peak of resident memory by ~90 MB.
     const byClass = await this.referencesByClass();
     let built = 0;
-    for (const [name, { emb, vec }] of byClass) {
+    for (const [name, rows] of byClass) {
       byClass.delete(name);
       const points = this.encoder.grid.points;
-      const keepSpectra = vec.every((v) => v.length === points);
+      const keepSpectra = rows.vec.every((v) => v.length === points);
       try {
-        lib.addReferences(name, concat(emb), keepSpectra ? concat(vec) : null);
+        lib.addReferences(name, concat(rows.emb), keepSpectra ? concat(rows.vec) : null);
       } catch (err) {
-        // One class the library refuses (a row written by an older version, or edited by hand) must not stop the
-        // daemon: it is set aside with its reason, logged and alerted, and the other classes load.
-        this.quarantine(name, err);
-        continue;
+        // A row the library refuses (written by an older version, or edited by hand) must not stop the daemon: it
+        // is set aside with its reason, logged and alerted, and the rest loads.
+        this.loadAround(lib, name, rows, keepSpectra, err);
       }
       // About 1 ms a class (profile sums of 5000-point spectra): 500 classes in one go would stall for half a second.
       if (++built % 25 === 0) await yieldToEventLoop();
@@ -142,7 +141,7 @@ export class LibraryService {
    * The store's references grouped by class in store order, with embeddings of this model: references made by another
    * model version (or none yet) are re-embedded and stored first.
    */
-  private async referencesByClass(): Promise<Map<string, { emb: Float32Array[]; vec: Float32Array[] }>> {
+  private async referencesByClass(): Promise<Map<string, ClassRows>> {
     const refs = this.store.references();
     const stale = refs.filter((r) => r.modelVersion !== this.encoder.version || !r.embedding);
     const embeddingOf = new Map<number, Float32Array>();
@@ -152,9 +151,10 @@ export class LibraryService {
       this.store.setEmbeddings(this.encoder.version, stale.map((r, i) => ({ id: r.id, embedding: embeddings[i] })));
       stale.forEach((r, i) => embeddingOf.set(r.id, embeddings[i]));
     }
-    const byClass = new Map<string, { emb: Float32Array[]; vec: Float32Array[] }>();
+    const byClass = new Map<string, ClassRows>();
     for (const r of refs) {
-      const entry = byClass.get(r.class) ?? { emb: [], vec: [] };
+      const entry = byClass.get(r.class) ?? { ids: [], emb: [], vec: [] };
+      entry.ids.push(r.id);
       entry.emb.push(embeddingOf.get(r.id) ?? r.embedding!);
       entry.vec.push(r.vector);
       byClass.set(r.class, entry);
@@ -162,16 +162,58 @@ export class LibraryService {
     return byClass;
   }
 
-  private quarantine(name: string, err: unknown): void {
-    const reason = err instanceof Error ? err.message : String(err);
-    this.store.quarantineClass(name, reason);
-    const message = `library class ${JSON.stringify(name.slice(0, 200))} could not be loaded and was set aside (quarantined): ${reason}`;
-    this.log.error({ class: name, reason }, 'library class quarantined');
+  /**
+   * A class the library refused as a whole: with a bad name it is quarantined; otherwise its references are tried one
+   * by one, those the library refuses (a zero or non-finite embedding, a wrong length) are quarantined and the class
+   * loads with the others (all refused: the class is quarantined).
+   */
+  private loadAround(lib: ReferenceLibrary, name: string, rows: ClassRows, keepSpectra: boolean, err: unknown): void {
+    try {
+      validateClassName(name);
+    } catch {
+      this.quarantine(name, err);
+      return;
+    }
+    const good: number[] = [];
+    const bad: Array<{ id: number; reason: string }> = [];
+    rows.ids.forEach((id, i) => {
+      try {
+        this.empty().addReferences(name, rows.emb[i], keepSpectra ? rows.vec[i] : null);
+        good.push(i);
+      } catch (e) {
+        bad.push({ id, reason: e instanceof Error ? e.message : String(e) });
+      }
+    });
+    if (good.length === 0 || bad.length === 0) {
+      this.quarantine(name, err);
+      return;
+    }
+    try {
+      lib.addReferences(name, concat(good.map((i) => rows.emb[i])), keepSpectra ? concat(good.map((i) => rows.vec[i])) : null);
+    } catch (e) {
+      this.quarantine(name, e);
+      return;
+    }
+    this.store.quarantineReferences(bad.map((b) => b.id), bad[0].reason);
+    const message = `${bad.length} reference(s) of library class ${JSON.stringify(name)} could not be loaded and were set aside (quarantined); the class loads with ${good.length}: ${bad[0].reason}`;
+    this.log.error({ class: name, references: bad.map((b) => b.id), reason: bad[0].reason }, 'library references quarantined');
+    this.alert(message);
+  }
+
+  private alert(message: string): void {
     try {
       this.store.addAlert({ id: ulid(), kind: 'library-quarantine', instrument: 'library', at: new Date().toISOString(), message });
     } catch (alertErr) {
       this.log.error({ err: alertErr }, 'could not record the quarantine alert');
     }
+  }
+
+  private quarantine(name: string, err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.store.quarantineClass(name, reason);
+    const message = `library class ${JSON.stringify(name.slice(0, 200))} could not be loaded and was set aside (quarantined): ${reason}`;
+    this.log.error({ class: name, reason }, 'library class quarantined');
+    this.alert(message);
   }
 
   /** At first start: a demo library from generated benchmark spectra (train split), unless classes exist. */
@@ -271,6 +313,13 @@ export class LibraryService {
     }
     return out;
   }
+}
+
+/** One class's references as the store holds them: row ids, embeddings of this model, spectra on the model grid. */
+interface ClassRows {
+  readonly ids: number[];
+  readonly emb: Float32Array[];
+  readonly vec: Float32Array[];
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {

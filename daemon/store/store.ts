@@ -473,7 +473,7 @@ export class Store implements PipelineStore {
     return this.db
       .prepare<[], { name: string; created_at: string; origin: string; n: number }>(
         `SELECT c.name, c.created_at, c.origin, COUNT(r.id) AS n FROM classes c
-         LEFT JOIN class_references r ON r.class = c.name WHERE c.quarantined_at IS NULL GROUP BY c.name ORDER BY c.name`,
+         LEFT JOIN class_references r ON r.class = c.name AND r.quarantined_at IS NULL WHERE c.quarantined_at IS NULL GROUP BY c.name ORDER BY c.name`,
       )
       .all()
       .map((c) => ({ name: c.name, createdAt: c.created_at, origin: c.origin, references: c.n }));
@@ -542,7 +542,7 @@ export class Store implements PipelineStore {
   }
 
   /**
-   * Sets a class aside that the library could not load (start-up): its rows stay in the store for an operator to
+   * Sets a class aside that the library could not load (start-up; its name, or every one of its references): its rows stay in the store for an operator to
    * repair or remove, but references() and listClasses() no longer return it, so the daemon starts without it.
    */
   quarantineClass(name: string, reason: string): boolean {
@@ -551,6 +551,20 @@ export class Store implements PipelineStore {
         .prepare('UPDATE classes SET quarantined_at = ?, quarantine_reason = ? WHERE name = ? AND quarantined_at IS NULL')
         .run(new Date().toISOString(), reason, name).changes > 0
     );
+  }
+
+  /** Sets single references aside (a start could not load them); their class loads without them. */
+  quarantineReferences(ids: readonly number[], reason: string): number {
+    const put = this.db.prepare('UPDATE class_references SET quarantined_at = ?, quarantine_reason = ? WHERE id = ? AND quarantined_at IS NULL');
+    const at = new Date().toISOString();
+    return this.db.transaction(() => ids.reduce((n, id) => n + put.run(at, reason, id).changes, 0))();
+  }
+
+  quarantinedReferences(): Array<{ readonly id: number; readonly class: string; readonly reason: string }> {
+    return this.db
+      .prepare<[], { id: number; class: string; quarantine_reason: string | null }>('SELECT id, class, quarantine_reason FROM class_references WHERE quarantined_at IS NOT NULL ORDER BY id')
+      .all()
+      .map((r) => ({ id: r.id, class: r.class, reason: r.quarantine_reason ?? '' }));
   }
 
   quarantinedClasses(): QuarantinedClass[] {
@@ -615,7 +629,7 @@ export class Store implements PipelineStore {
 
   /** The mean of a class's reference vectors scaled to max |y| = 1: what the dashboard overlays. */
   classReference(name: string): Float32Array | undefined {
-    const rows = this.db.prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ?').all(name);
+    const rows = this.db.prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ? AND quarantined_at IS NULL').all(name);
     if (rows.length === 0) return undefined;
     let mean: Float32Array | undefined;
     for (const r of rows) {
@@ -639,7 +653,8 @@ export class Store implements PipelineStore {
   references(): ReferenceRow[] {
     return this.db
       .prepare<[], { id: number; class: string; spectrum_id: string | null; vector: Buffer; embedding: Buffer | null; model_version: string | null }>(
-        `SELECT r.* FROM class_references r JOIN classes c ON c.name = r.class WHERE c.quarantined_at IS NULL ORDER BY r.id`,
+        `SELECT r.* FROM class_references r JOIN classes c ON c.name = r.class
+         WHERE c.quarantined_at IS NULL AND r.quarantined_at IS NULL ORDER BY r.id`,
       )
       .all()
       .map((r) => ({

@@ -96,21 +96,28 @@ describe('enrollment validates before it commits', () => {
     first.store.db.prepare('INSERT INTO class_references (class, vector) VALUES (?, ?)').run(' ', toBlob(vector()));
     first.store.db.prepare('INSERT INTO classes (name, created_at, origin) VALUES (?, ?, ?)').run('zeros', at, 'api');
     first.store.db.prepare('INSERT INTO class_references (class, vector) VALUES (?, ?)').run('zeros', toBlob(new Float32Array(POINTS)));
+    // One bad reference among good ones: only it is set aside.
+    first.store.db.prepare('INSERT INTO class_references (class, vector) VALUES (?, ?)').run('calcite', toBlob(new Float32Array(POINTS)));
     first.store.close();
 
     const restarted = rig(first.file);
     await expect(restarted.library.load()).resolves.toBeUndefined();
     expect(restarted.library.library.classNames().sort()).toEqual(['calcite', 'quartz']);
+    expect(restarted.library.library.referenceCount).toBe(3);
+    expect(restarted.store.listClasses().map((c) => [c.name, c.references])).toEqual([['calcite', 2], ['quartz', 1]]);
     expect(restarted.store.quarantinedClasses().map((c) => c.name)).toEqual([' ', 'zeros']);
     expect(restarted.store.quarantinedClasses()[0].reason).toMatch(/class name/);
-    expect(restarted.errors.filter((m) => /quarantined/.test(m))).toHaveLength(2);
+    expect(restarted.store.quarantinedReferences().map((r) => [r.class, r.reason])).toEqual([['calcite', expect.stringMatching(/embedding/)]]);
+    expect(restarted.errors.filter((m) => /quarantined/.test(m))).toHaveLength(3);
     const alerts = restarted.store.listAlerts().filter((a) => a.kind === 'library-quarantine');
-    expect(alerts).toHaveLength(2);
+    expect(alerts).toHaveLength(3);
     expect(alerts.every((a) => a.instrument === 'library' && /set aside/.test(a.message))).toBe(true);
     // The rows are kept for an operator, and a second start neither alerts again nor fails.
     expect(classRows(restarted.store)).toBe(4);
+    expect(referenceRows(restarted.store)).toBe(6);
     await restarted.library.load();
-    expect(restarted.store.listAlerts().filter((a) => a.kind === 'library-quarantine')).toHaveLength(2);
+    expect(restarted.library.library.referenceCount).toBe(3);
+    expect(restarted.store.listAlerts().filter((a) => a.kind === 'library-quarantine')).toHaveLength(3);
     // A quarantined class takes no new references (they would be invisible).
     await expect(restarted.library.enroll('zeros', [vector()], 'api')).rejects.toThrow(/quarantined/);
   });
