@@ -16,8 +16,8 @@ const asRoot = process.getuid?.() === 0;
 
 afterAll(() => stopAllServers());
 
-function probe(dir: string): { uid: number; got: Array<{ source: string; bytes: number }>; refused: Array<{ path: string; reason: string }> } {
-  const cmd = [process.execPath, join(REPO_ROOT, 'bin/run-ts.js'), join(REPO_ROOT, 'test/adapters/support/folder-probe.ts'), dir, '2500'];
+function probe(dir: string, secret?: string): { uid: number; got: Array<{ source: string; bytes: number; payload: string }>; refused: Array<{ path: string; reason: string }> } {
+  const cmd = [process.execPath, join(REPO_ROOT, 'bin/run-ts.js'), join(REPO_ROOT, 'test/adapters/support/folder-probe.ts'), dir, '2500', ...(secret ? [secret] : [])];
   const argv = asRoot ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...cmd] : cmd;
   const out = execFileSync(argv[0], argv.slice(1), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: dir } });
   return JSON.parse(out.trim().split('\n').at(-1)!) as ReturnType<typeof probe>;
@@ -43,5 +43,20 @@ describe('folder input as a non-root user', () => {
     expect(seen.refused[0].reason).toMatch(/EACCES|permission/i);
     expect(readdirSync(join(dir, 'failed')).sort()).toEqual(['denied.jdx', 'denied.jdx.error.txt']);
     expect(readFileSync(join(dir, 'failed', 'denied.jdx.error.txt'), 'utf8')).toMatch(/EACCES|permission/i);
+  });
+
+  it("does not read the daemon user's own secret through a file swapped for a link to it", () => {
+    const dir = makeTempDir('nonroot');
+    const data = makeTempDir('nonroot-data');
+    const secret = join(data, 'http-token');
+    writeFileSync(secret, 'nonroot-secret-token-42');
+    chmodSync(secret, 0o600);
+    writeFileSync(join(dir, 'sample.jdx'), '##TITLE=innocent\n##END=\n');
+    if (asRoot) for (const p of [dir, join(dir, 'sample.jdx'), data, secret]) chownSync(p, NOBODY, NOBODY);
+    const seen = probe(dir, secret);
+    expect(seen.uid).not.toBe(0);
+    expect(seen.got.every((g) => !g.payload.includes('nonroot-secret-token-42'))).toBe(true);
+    expect(seen.refused.map((r) => r.reason).join('\n')).toMatch(/symbolic link/);
+    expect(readdirSync(join(dir, 'failed'))).toContain('sample.jdx');
   });
 });
