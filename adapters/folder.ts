@@ -551,7 +551,7 @@ export class FolderInput implements InputAdapter {
     }
     // Read through one descriptor opened without following links and checked against st: the path may have been
     // swapped (for a link to a secret, a fifo) since it was looked at (adapters/safe-read.ts).
-    const read = await readCheckedFile(target, { expected: st, maxBytes: max, deadlineMs: this.options.readDeadlineMs });
+    const read = await readCheckedFile(target, { expected: st, maxBytes: max, deadlineMs: this.options.readDeadlineMs, insideDir: root.real });
     if (read.kind === 'gone' || read.kind === 'changed') return false;
     if (read.kind === 'refused') return this.refuseOrEmit(root, path, st, read.code, read.why);
     const payload = read.payload;
@@ -630,6 +630,7 @@ export class FolderInput implements InputAdapter {
       this.kept.set(path, dedupKey);
       return;
     }
+    if (await this.leadsOutside(root, path)) return;
     if (onAck.action === 'mark') {
       // The marked name is ignored by the watcher: nothing to remember.
       await moveFile(path, await freeName(path + this.markSuffix));
@@ -640,6 +641,7 @@ export class FolderInput implements InputAdapter {
   }
 
   private async moveToFailed(root: Root, path: string, reason: string): Promise<void> {
+    if (await this.leadsOutside(root, path)) return;
     const dest = await freeName(join(root.failedDir, relative(root.dir, path)));
     const moved = await moveFile(path, dest);
     if (moved) {
@@ -648,6 +650,19 @@ export class FolderInput implements InputAdapter {
       const note = join(dirname(dest), fitName(basename(dest), ERROR_SUFFIX));
       await writeFile(note, `${new Date().toISOString()} ${this.name}: ${path}\nmoved to: ${dest}\n${reason}\n`);
     }
+  }
+
+  /**
+   * True (and reported) when a folder on the path now leads outside the watched folder: a sub-folder swapped for a
+   * link after the file was seen. A move by that path would take the file of the same name from wherever the link
+   * points (the data folder's token into failed/), so the file is left where it is. A swap between this check and
+   * the rename remains possible; the watched folder's own permissions are the real boundary (docs/SECURITY.md).
+   */
+  private async leadsOutside(root: Root, path: string): Promise<boolean> {
+    const real = await realpath(dirname(path)).catch(() => undefined);
+    if (real === undefined || isInside(real, root.real)) return false;
+    this.options.onRefused?.(path, `a folder on its way now leads outside the watched folder (to ${real}); not moved`);
+    return true;
   }
 
   private async refuse(root: Root, path: string, reason: string): Promise<void> {

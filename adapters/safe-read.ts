@@ -5,6 +5,9 @@
  * or a FIFO, and a read by path would follow or block on whatever is there by then.
  *
  * - O_NOFOLLOW: a link in the last component fails the open (ELOOP) instead of being followed.
+ * - Where the descriptor really points (/proc/self/fd on Linux, else the path's realpath) must lie inside the watched
+ *   folder: O_NOFOLLOW does not cover the folders on the way, and a sub-folder swapped for a link to the data folder
+ *   would otherwise open the data folder's file of the same name.
  * - O_NONBLOCK: opening a FIFO does not wait for a writer (the fstat below then refuses it).
  * - fstat on the descriptor: a regular file, the same device and inode as checked, the same size and mtime (else it
  *   changed meanwhile and is left for the watcher's next report).
@@ -12,7 +15,8 @@
  *   (a stalled network share) is refused instead of holding a slot forever.
  */
 import { constants, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, readlink, realpath } from 'node:fs/promises';
+import { sep } from 'node:path';
 
 export type SafeReadResult =
   | { readonly kind: 'read'; readonly payload: Buffer }
@@ -27,6 +31,8 @@ export interface SafeReadOptions {
   readonly maxBytes: number;
   /** The whole open-stat-read must finish within this (default 30 s). */
   readonly deadlineMs?: number;
+  /** The opened file must lie inside this folder (its real path). */
+  readonly insideDir?: string;
 }
 
 const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -62,6 +68,12 @@ async function readThrough(path: string | Buffer, o: SafeReadOptions): Promise<S
     return { kind: 'refused', code: 'unreadable', why: `cannot open: ${String(err)}` };
   }
   try {
+    if (o.insideDir !== undefined) {
+      const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => realpath(path).catch(() => undefined));
+      if (actual === undefined || !isInside(actual, o.insideDir)) {
+        return { kind: 'refused', code: 'outside-folder', why: `leads outside the watched folder${actual ? ` (to ${actual})` : ''}: a folder on its way was swapped for a link; not read` };
+      }
+    }
     const st = await handle.stat();
     if (!st.isFile()) {
       return { kind: 'refused', code: 'not-a-regular-file', why: 'replaced by something that is not a regular file (a fifo, socket or device) after it was checked; not read' };
@@ -87,4 +99,8 @@ async function readThrough(path: string | Buffer, o: SafeReadOptions): Promise<S
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+function isInside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }

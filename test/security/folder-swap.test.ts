@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, lstatSync, openSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
@@ -132,4 +132,32 @@ describe('folder input: a file swapped after it was checked', () => {
     expect(got[0].payload.length).toBe(0);
     expect(got[0].refused?.code).toBe('symlink-swapped');
   });
+
+  it('a folder on the way swapped for a link to the data folder: the file of the same name there is not read', async () => {
+    const secret = secretFile(); // <data>/http-token
+    const dir = makeTempDir('inbox');
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'first.jdx'), '##TITLE=first\n##END=\n');
+    const got: RawInput[] = [];
+    const refused: string[] = [];
+    // One file at a time: the second waits in the queue, by name, while the first is not acknowledged.
+    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0, maxInFlight: 1, onRefused: (_p, r) => refused.push(r) });
+    adapters.push(adapter);
+    adapter.inputs$.subscribe((i) => got.push(i));
+    await adapter.start();
+    await waitFor('the first file', () => got.length === 1, 5000);
+    writeFileSync(join(dir, 'sub', 'http-token'), 'harmless\n');
+    await sleep(400); // reported by the watcher and queued behind the first
+    renameSync(join(dir, 'sub'), join(dir, 'sub-old'));
+    symlinkSync(dirname(secret), join(dir, 'sub'));
+    await got[0].ack();
+    await sleep(800);
+    for (const input of got) expect(input.payload.toString()).not.toContain(SECRET);
+    // Neither read nor moved: the token stays in the data folder.
+    expect(readFileSync(secret, 'utf8')).toBe(SECRET);
+    // (failed/ may hold the link 'sub' itself, moved there as a link out of the folder: a link, not the token.)
+    expect(existsSync(join(dir, 'failed', 'sub')) ? lstatSync(join(dir, 'failed', 'sub')).isSymbolicLink() : true).toBe(true);
+    expect(refused.join('\n')).toMatch(/outside the watched folder/);
+  });
 });
+
