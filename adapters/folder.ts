@@ -647,8 +647,18 @@ export class FolderInput implements InputAdapter {
     if (moved) {
       // Beside the file as <name>.error.txt; a name too long for the suffix gets a shortened note name, and the note
       // names the file it is about.
-      const note = join(dirname(dest), fitName(basename(dest), ERROR_SUFFIX));
-      await writeFile(note, `${new Date().toISOString()} ${this.name}: ${path}\nmoved to: ${dest}\n${reason}\n`);
+      // Created, never opened if there ('wx': O_EXCL, which also refuses a symlink): a link planted in failed/ under
+      // the note's name would otherwise have the note written over whatever it points to (the token, a dotfile).
+      const text = `${new Date().toISOString()} ${this.name}: ${path}\nmoved to: ${dest}\n${reason}\n`;
+      for (let i = 0; i < 100; i++) {
+        const note = join(dirname(dest), fitName(i === 0 ? basename(dest) : `${basename(dest)}-${i}`, ERROR_SUFFIX));
+        try {
+          await writeFile(note, text, { flag: 'wx' });
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      }
     }
   }
 

@@ -159,5 +159,24 @@ describe('folder input: a file swapped after it was checked', () => {
     expect(existsSync(join(dir, 'failed', 'sub')) ? lstatSync(join(dir, 'failed', 'sub')).isSymbolicLink() : true).toBe(true);
     expect(refused.join('\n')).toMatch(/outside the watched folder/);
   });
+
+  it("a link planted in failed/ under a refused file's note name: the note does not write through it", async () => {
+    const secret = secretFile();
+    const dir = makeTempDir('inbox');
+    mkdirSync(join(dir, 'failed'));
+    symlinkSync(secret, join(dir, 'failed', 'bad.jdx.error.txt'));
+    writeFileSync(join(dir, 'bad.jdx'), 'not a spectrum');
+    const got: RawInput[] = [];
+    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0 });
+    adapters.push(adapter);
+    adapter.inputs$.subscribe((i) => got.push(i));
+    await adapter.start();
+    await waitFor('the file', () => got.length === 1, 5000);
+    await got[0].reject('unreadable: planted-link test');
+    expect(readFileSync(secret, 'utf8')).toBe(SECRET);
+    const notes = readdirSync(join(dir, 'failed')).filter((f) => f.endsWith('.error.txt') && !lstatSync(join(dir, 'failed', f)).isSymbolicLink());
+    expect(notes).toHaveLength(1);
+    expect(readFileSync(join(dir, 'failed', notes[0]), 'utf8')).toMatch(/planted-link test/);
+  });
 });
 
