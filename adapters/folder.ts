@@ -637,11 +637,13 @@ export class FolderInput implements InputAdapter {
       return;
     }
     const dest = join(root.processedDir ?? join(root.dir, 'processed'), relative(root.dir, path));
+    if (await this.destLeadsOutside(root, path, dest)) return;
     await moveFile(path, await freeName(dest));
   }
 
   private async moveToFailed(root: Root, path: string, reason: string): Promise<void> {
     if (await this.leadsOutside(root, path)) return;
+    if (await this.destLeadsOutside(root, path, join(root.failedDir, relative(root.dir, path)))) return;
     const dest = await freeName(join(root.failedDir, relative(root.dir, path)));
     const moved = await moveFile(path, dest);
     if (moved) {
@@ -672,6 +674,22 @@ export class FolderInput implements InputAdapter {
     const real = await realpath(dirname(path)).catch(() => undefined);
     if (real === undefined || isInside(real, root.real)) return false;
     this.options.onRefused?.(path, `a folder on its way now leads outside the watched folder (to ${real}); not moved`);
+    return true;
+  }
+
+  /**
+   * True (and reported) when processed/ or failed/ inside the watched folder now leads elsewhere (replaced by a link to
+   * the data folder by someone who may write to the folder): moving there would plant inbox files outside it. A folder
+   * configured elsewhere is the operator's choice and not checked.
+   */
+  private async destLeadsOutside(root: Root, src: string, dest: string): Promise<boolean> {
+    // A vanished file is not moved at all (moveFile): its folder must not be recreated here either.
+    if (!isInside(dest, root.dir) || !(await lstat(src).catch(() => undefined))) return false;
+    const folder = dirname(dest);
+    await mkdir(folder, { recursive: true }).catch(() => undefined);
+    const real = await realpath(folder).catch(() => undefined);
+    if (real !== undefined && isInside(real, root.real)) return false;
+    this.options.onRefused?.(dest, `${folder} leads outside the watched folder${real ? ` (to ${real})` : ''}; the file is left where it is`);
     return true;
   }
 

@@ -178,5 +178,26 @@ describe('folder input: a file swapped after it was checked', () => {
     expect(notes).toHaveLength(1);
     expect(readFileSync(join(dir, 'failed', notes[0]), 'utf8')).toMatch(/planted-link test/);
   });
+
+  it('processed/ and failed/ replaced by links to the data folder: nothing is moved there', async () => {
+    const secret = secretFile();
+    const data = dirname(secret);
+    const dir = makeTempDir('inbox');
+    symlinkSync(data, join(dir, 'processed'));
+    symlinkSync(data, join(dir, 'failed'));
+    writeFileSync(join(dir, 'good.jdx'), '##TITLE=good\n##END=\n');
+    writeFileSync(join(dir, 'bad.jdx'), 'not a spectrum');
+    const got: RawInput[] = [];
+    const refused: string[] = [];
+    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0, onRefused: (_p, r) => refused.push(r) });
+    adapters.push(adapter);
+    adapter.inputs$.subscribe((i) => got.push(i));
+    await adapter.start();
+    await waitFor('both files', () => got.length === 2, 5000);
+    for (const i of got) await (i.source.endsWith('good.jdx') ? i.ack() : i.reject('test'));
+    expect(readdirSync(data)).toEqual(['http-token']);
+    expect(existsSync(join(dir, 'good.jdx')) && existsSync(join(dir, 'bad.jdx'))).toBe(true);
+    expect(refused.filter((r) => /leads outside the watched folder/.test(r))).toHaveLength(2);
+  });
 });
 
