@@ -19,15 +19,22 @@
  *   changed (mtime or ctime, which a rename into the folder sets) more than stableMs + 2 s ago, so a file still being
  *   written, or one the watcher is about to report, is left to the watcher; the ledger still guards against double
  *   processing.
+ * - File names that are not valid UTF-8 (Latin-1 names from older Windows software), which Node's string paths cannot
+ *   name and the watcher never reports, are found by listing the folders as bytes (at start, on the watcher's raw
+ *   events, at each rescan) and, once they held still for stableMs, renamed in place to their escaped UTF-8 form
+ *   (`Messung_\xe4.jdx` -> `Messung_%E4.jdx`, adapters/file-names.ts); the renamed file is then read as any other.
+ * - Names near the 255-byte limit keep their `.error.txt` note: a note name that would be too long is shortened.
  */
 import { watch, type ChokidarOptions, type FSWatcher } from 'chokidar';
 import { constants as fsConstants, type Stats } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readlink, realpath, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import type { Observable } from 'rxjs';
 import type { AdapterState } from '../core/messages.ts';
 import { AdapterStateTracker, InputSink } from './adapter-state.ts';
+import { escapeUndecodable, fitName, isUtf8Name } from './file-names.ts';
+import { readCheckedFile } from './safe-read.ts';
 import type { InputAdapter, RawInput } from './types.ts';
 
 /** What happens to a file once its spectrum is committed. */
@@ -61,6 +68,8 @@ export interface FolderInputOptions {
   readonly alreadyProcessed?: (dedupKey: string) => LedgerAnswer | Promise<LedgerAnswer>;
   /** Larger files are refused into failed/ unread (default 64 MiB). */
   readonly maxFileBytes?: number;
+  /** A file whose read takes longer (a stalled share) is refused into failed/ (default 30 000 ms). */
+  readonly readDeadlineMs?: number;
   /** Files read and waiting for ack at once (default 256). */
   readonly maxInFlight?: number;
   /** How often a missing or replaced folder is looked for (default 1000 ms). */
@@ -86,6 +95,8 @@ export interface FolderInputOptions {
   readonly rescanMs?: number;
   /** Told about each file the rescan found and emitted (the watcher had missed it). */
   readonly onRescued?: (path: string) => void;
+  /** Told about each file renamed because its name was not valid UTF-8 (from: the name's bytes as escaped text). */
+  readonly onRenamed?: (from: string, to: string, reason: string) => void;
   /** Builds the file watcher; chokidar's watch() unless a test needs a watcher that loses events. */
   readonly watchFactory?: (paths: string[], options: ChokidarOptions) => FSWatcher;
 }
@@ -144,6 +155,10 @@ export class FolderInput implements InputAdapter {
   /** With scanAtStart false: the files there at start (by key), which the rescan must leave alone too. */
   private readonly presentAtStart = new Set<string>();
   private rescuedCount = 0;
+  /** Files with undecodable names seen by the last byte listing of their folder: key -> size:mtime. */
+  private undecodableSeen = new Map<string, string>();
+  /** Folders whose byte listing is due (raw watcher events with U+FFFD, or a name not yet stable). */
+  private readonly undecodableDue = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: FolderInputOptions) {
     this.name = options.name;
@@ -206,6 +221,19 @@ export class FolderInput implements InputAdapter {
         for (const { path, sig } of await this.listUntaken(root)) this.presentAtStart.add(`${path}\0${sig}`);
       }
     }
+    if (this.options.scanAtStart ?? true) {
+      // Before the watcher's first scan: chokidar never gets ready over a name that is not UTF-8 and whose U+FFFD
+      // form is longer than 255 bytes (ENAMETOOLONG), so names found at start are renamed first (they are seen
+      // twice, stableMs apart, only when there are any).
+      const present = roots.filter((r) => r.ino !== undefined);
+      this.roots = roots; // what is inside which folder, and its processed/ and failed/, for the listing
+      let waiting = false;
+      for (const root of present) waiting = (await this.renameUndecodable(root.dir, true)) || waiting;
+      if (waiting) {
+        await new Promise((r) => setTimeout(r, (this.options.stableMs ?? 500) + (this.options.pollMs ?? 100)));
+        for (const root of present) await this.renameUndecodable(root.dir, true);
+      }
+    }
     await this.arm(roots);
     this.rearmTimer = setInterval(() => void this.checkRoots(), this.options.rearmCheckMs ?? 1000);
     if (rescanMs > 0) this.rescanTimer = setInterval(() => void this.track(this.rescan()), rescanMs);
@@ -216,6 +244,8 @@ export class FolderInput implements InputAdapter {
     this.running = false;
     clearInterval(this.rearmTimer);
     clearInterval(this.rescanTimer);
+    for (const t of this.undecodableDue.values()) clearTimeout(t);
+    this.undecodableDue.clear();
     await this.watcher?.close();
     this.watcher = undefined;
     this.queued.clear();
@@ -284,11 +314,17 @@ export class FolderInput implements InputAdapter {
     watcher.on('add', (path) => this.enqueue(path));
     watcher.on('change', (path) => this.enqueue(path));
     watcher.on('unlink', (path) => this.kept.delete(path));
+    // A name that is not UTF-8 reaches only the raw events (as U+FFFD), never 'add': list that folder as bytes.
+    watcher.on('raw', (_event, file, details) => {
+      const dir = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (typeof file === 'string' && file.includes('\uFFFD') && dir) this.undecodableSoon(dir, 0);
+    });
     watcher.on('error', (err) => this.state.set('down', `watch error: ${String(err)}`));
     this.watcher = watcher;
     this.scanned = false;
     await new Promise<void>((r) => watcher.once('ready', () => r()));
     this.scanned = true;
+    if (scanInitial) for (const root of present) void this.track(this.renameUndecodable(root.dir, true).then(() => undefined));
     this.state.set(missing.length ? 'down' : 'up', missing.length ? `folder missing: ${missing.join(', ')}` : undefined);
   }
 
@@ -327,6 +363,7 @@ export class FolderInput implements InputAdapter {
         }
       }
       this.untakenAtLastRescan = untaken;
+      for (const root of this.roots) if (root.ino !== undefined) await this.renameUndecodable(root.dir, true);
     } finally {
       this.rescanning = false;
     }
@@ -356,6 +393,61 @@ export class FolderInput implements InputAdapter {
     };
     await walk(root.dir, 1);
     return found;
+  }
+
+  private undecodableSoon(dir: string, delayMs: number): void {
+    if (!this.running || this.undecodableDue.has(dir)) return;
+    const timer = setTimeout(() => {
+      this.undecodableDue.delete(dir);
+      void this.track(this.renameUndecodable(dir, false).then(() => undefined));
+    }, delayMs);
+    this.undecodableDue.set(dir, timer);
+  }
+
+  /**
+   * Lists dir as bytes and renames each file whose name is not valid UTF-8 to its escaped form, once it held still
+   * for stableMs (seen unchanged by two listings); one not yet still is listed again later. Deep: sub-folders too.
+   */
+  private async renameUndecodable(dir: string, deep: boolean, depth = 1): Promise<boolean> {
+    if (!this.running) return false;
+    const stableMs = this.options.stableMs ?? 500;
+    const entries = await readdir(Buffer.from(dir), { withFileTypes: true, encoding: 'buffer' }).catch(() => []);
+    let waiting = false;
+    for (const e of entries) {
+      const name = e.name as unknown as Buffer;
+      if (isUtf8Name(name)) {
+        const sub = join(dir, name.toString('utf8'));
+        if (deep && e.isDirectory() && depth < 64 && !this.ignoredByWatcher(sub)) waiting = (await this.renameUndecodable(sub, deep, depth + 1)) || waiting;
+        continue;
+      }
+      if (e.isDirectory()) continue;
+      // Temporary names (a writer's `.part` it will rename on close) and names the patterns do not want are left
+      // alone, judged by their escaped form: renaming them would break the writer or read what is not wanted.
+      const escaped = escapeUndecodable(name);
+      const root = this.rootOf(join(dir, escaped));
+      if (!root || this.ignoredByWatcher(join(dir, escaped)) || !this.isWanted(relative(root.dir, join(dir, escaped)))) continue;
+      const from = Buffer.concat([Buffer.from(dir + sep), name]);
+      const key = `${dir}\0${name.toString('hex')}`;
+      const st = await lstat(from).catch(() => undefined);
+      if (!st) continue;
+      const sig = `${st.size}:${Math.round(st.mtimeMs)}`;
+      if (this.undecodableSeen.get(key) !== sig || Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < stableMs) {
+        this.undecodableSeen.set(key, sig);
+        waiting = true;
+        continue;
+      }
+      this.undecodableSeen.delete(key);
+      const to = await freeName(join(dir, escaped));
+      const reason = 'file name is not valid UTF-8: renamed to its escaped form (each other byte as %XX) so it can be read';
+      try {
+        await rename(from, to);
+        this.options.onRenamed?.(join(dir, escaped), to, reason);
+      } catch (err) {
+        this.options.onRefused?.(join(dir, escaped), `file name is not valid UTF-8 and it cannot be renamed: ${String(err)}`);
+      }
+    }
+    if (waiting) this.undecodableSoon(dir, stableMs + (this.options.pollMs ?? 100));
+    return waiting;
   }
 
   private ignoredByWatcher(path: string): boolean {
@@ -457,14 +549,12 @@ export class FolderInput implements InputAdapter {
       else await this.dispose(root, path, dedupKey);
       return false;
     }
-    let payload: Buffer;
-    try {
-      payload = await readFile(target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      await this.refuse(root, path, `cannot read: ${String(err)}`);
-      return false;
-    }
+    // Read through one descriptor opened without following links and checked against st: the path may have been
+    // swapped (for a link to a secret, a fifo) since it was looked at (adapters/safe-read.ts).
+    const read = await readCheckedFile(target, { expected: st, maxBytes: max, deadlineMs: this.options.readDeadlineMs, insideDir: root.real });
+    if (read.kind === 'gone' || read.kind === 'changed') return false;
+    if (read.kind === 'refused') return this.refuseOrEmit(root, path, st, read.code, read.why);
+    const payload = read.payload;
     if (!this.running) return false;
     this.emitFile(root, path, payload, dedupKey);
     if (rescued) {
@@ -540,21 +630,67 @@ export class FolderInput implements InputAdapter {
       this.kept.set(path, dedupKey);
       return;
     }
+    if (await this.leadsOutside(root, path)) return;
     if (onAck.action === 'mark') {
       // The marked name is ignored by the watcher: nothing to remember.
       await moveFile(path, await freeName(path + this.markSuffix));
       return;
     }
     const dest = join(root.processedDir ?? join(root.dir, 'processed'), relative(root.dir, path));
+    if (await this.destLeadsOutside(root, path, dest)) return;
     await moveFile(path, await freeName(dest));
   }
 
   private async moveToFailed(root: Root, path: string, reason: string): Promise<void> {
+    if (await this.leadsOutside(root, path)) return;
+    if (await this.destLeadsOutside(root, path, join(root.failedDir, relative(root.dir, path)))) return;
     const dest = await freeName(join(root.failedDir, relative(root.dir, path)));
     const moved = await moveFile(path, dest);
     if (moved) {
-      await writeFile(dest + ERROR_SUFFIX, `${new Date().toISOString()} ${this.name}: ${path}\n${reason}\n`);
+      // Beside the file as <name>.error.txt; a name too long for the suffix gets a shortened note name, and the note
+      // names the file it is about.
+      // Created, never opened if there ('wx': O_EXCL, which also refuses a symlink): a link planted in failed/ under
+      // the note's name would otherwise have the note written over whatever it points to (the token, a dotfile).
+      const text = `${new Date().toISOString()} ${this.name}: ${path}\nmoved to: ${dest}\n${reason}\n`;
+      for (let i = 0; i < 100; i++) {
+        const note = join(dirname(dest), fitName(i === 0 ? basename(dest) : `${basename(dest)}-${i}`, ERROR_SUFFIX));
+        try {
+          await writeFile(note, text, { flag: 'wx' });
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        }
+      }
     }
+  }
+
+  /**
+   * True (and reported) when a folder on the path now leads outside the watched folder: a sub-folder swapped for a
+   * link after the file was seen. A move by that path would take the file of the same name from wherever the link
+   * points (the data folder's token into failed/), so the file is left where it is. A swap between this check and
+   * the rename remains possible; the watched folder's own permissions are the real boundary (docs/SECURITY.md).
+   */
+  private async leadsOutside(root: Root, path: string): Promise<boolean> {
+    const real = await realpath(dirname(path)).catch(() => undefined);
+    if (real === undefined || isInside(real, root.real)) return false;
+    this.options.onRefused?.(path, `a folder on its way now leads outside the watched folder (to ${real}); not moved`);
+    return true;
+  }
+
+  /**
+   * True (and reported) when processed/ or failed/ inside the watched folder now leads elsewhere (replaced by a link to
+   * the data folder by someone who may write to the folder): moving there would plant inbox files outside it. A folder
+   * configured elsewhere is the operator's choice and not checked.
+   */
+  private async destLeadsOutside(root: Root, src: string, dest: string): Promise<boolean> {
+    // A vanished file is not moved at all (moveFile): its folder must not be recreated here either.
+    if (!isInside(dest, root.dir) || !(await lstat(src).catch(() => undefined))) return false;
+    const folder = dirname(dest);
+    await mkdir(folder, { recursive: true }).catch(() => undefined);
+    const real = await realpath(folder).catch(() => undefined);
+    if (real !== undefined && isInside(real, root.real)) return false;
+    this.options.onRefused?.(dest, `${folder} leads outside the watched folder${real ? ` (to ${real})` : ''}; the file is left where it is`);
+    return true;
   }
 
   private async refuse(root: Root, path: string, reason: string): Promise<void> {
@@ -602,7 +738,7 @@ async function freeName(dest: string): Promise<string> {
   const stem = dot > 0 ? dest.slice(0, dest.length - (basename(dest).length - dot)) : dest;
   const ext = dot > 0 ? dest.slice(stem.length) : '';
   for (let i = 1; ; i++) {
-    const candidate = `${stem}-${i}${ext}`;
+    const candidate = join(dirname(dest), fitName(basename(`${stem}-${i}`), ext));
     if (!(await taken(candidate))) return candidate;
   }
 }

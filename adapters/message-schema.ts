@@ -69,7 +69,7 @@ export const resultMessageSchema = z
   .strict()
   .describe('Published on spectrad/<instrument>/result (MQTT, QoS 1) and as socket.io event "result"');
 
-export const alertKindSchema = z.enum(['unknown', 'low-confidence', 'rejected', 'adapter-down', 'adapter-up']);
+export const alertKindSchema = z.enum(['unknown', 'low-confidence', 'rejected', 'adapter-down', 'adapter-up', 'library-quarantine']);
 
 export const alertMessageSchema = z
   .object({

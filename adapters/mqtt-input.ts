@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Observable } from 'rxjs';
-import type { AdapterState } from '../core/messages.ts';
+import { isInstrumentName, type AdapterState } from '../core/messages.ts';
 import { AdapterStateTracker, InputSink } from './adapter-state.ts';
 import { baseClientOptions, describeError, type MqttConnectionOptions } from './mqtt-common.ts';
 import type { InputAdapter, RawInput } from './types.ts';
@@ -253,9 +253,18 @@ export class MqttInput implements InputAdapter {
       if (generation === this.generation) this.flushAcks();
     };
     const props = packet.properties;
-    const userKey = props?.userProperties?.['dedup-key'];
-    const dedupKey = (Array.isArray(userKey) ? userKey[0] : userKey) ?? `mqtt:${topic}:${createHash('sha256').update(payload).digest('hex').slice(0, 32)}`;
-    const instrument = this.options.instrument ?? this.instrumentFromTopic(topic);
+    const given = props?.userProperties?.['dedup-key'];
+    const userKey = Array.isArray(given) ? given[0] : given;
+    // Without a key the same payload on the same topic is the same measurement (a redelivery); a publisher that
+    // repeats a measurement on purpose sends a dedup-key per measurement (docs/ADAPTERS.md). The publisher's key lives
+    // in its own namespace, so it cannot name (and suppress) a file input's key.
+    const dedupKey =
+      userKey !== undefined && userKey.length > 0 && userKey.length <= MAX_DEDUP_KEY
+        ? `mqtt-key:${userKey}`
+        : `mqtt:${topic}:${createHash('sha256').update(payload).digest('hex').slice(0, 32)}`;
+    const fromTopic = this.options.instrument === undefined ? this.instrumentFromTopic(topic) : undefined;
+    const instrument = this.options.instrument ?? (fromTopic !== undefined && isInstrumentName(fromTopic) ? fromTopic : undefined);
+    const refused = refusalOf(userKey, fromTopic, this.options.instrumentTopicLevel);
     const raw: RawInput = {
       adapter: this.name,
       source: topic,
@@ -264,6 +273,7 @@ export class MqttInput implements InputAdapter {
       formatHint: sniffPayloadFormat(payload, props?.contentType),
       payload,
       dedupKey,
+      ...(refused ? { refused } : {}),
       ack: () => settle(PUBACK_SUCCESS),
       reject: () => settle(PUBACK_PAYLOAD_FORMAT_INVALID),
     };
@@ -290,4 +300,22 @@ export class MqttInput implements InputAdapter {
       client['_sendPacket']({ cmd: 'puback', messageId, reasonCode });
     }
   }
+}
+
+/** Longest dedup-key user property taken (characters); a longer one is refused, not cut (cut keys could collide). */
+const MAX_DEDUP_KEY = 200;
+
+/** Why a message is recorded as rejected before it is parsed: an instrument name or a dedup-key the rules refuse. */
+function refusalOf(userKey: string | undefined, fromTopic: string | undefined, level: number | undefined): RawInput['refused'] {
+  if (fromTopic !== undefined && !isInstrumentName(fromTopic)) {
+    const shown = fromTopic.length > 60 ? `${fromTopic.slice(0, 60)}... (${fromTopic.length} characters)` : fromTopic;
+    return {
+      code: 'bad-instrument-name',
+      message: `instrument name ${JSON.stringify(shown)} (topic level ${level}) must be 1-64 letters, digits, _ . - starting with a letter or digit`,
+    };
+  }
+  if (userKey !== undefined && (userKey.length === 0 || userKey.length > MAX_DEDUP_KEY)) {
+    return { code: 'bad-dedup-key', message: `the dedup-key user property must be 1-${MAX_DEDUP_KEY} characters, got ${userKey.length}` };
+  }
+  return undefined;
 }

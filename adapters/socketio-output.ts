@@ -7,7 +7,7 @@
  * connection before any event. socket.io has no delivery acknowledgement for broadcasts, so publishResult resolves once
  * the event is handed to the connected clients; the dashboard catches up through the HTTP API after a reconnect.
  */
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server as IoServer, type Socket } from 'socket.io';
 import type { Observable } from 'rxjs';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
@@ -29,6 +29,11 @@ export interface SocketIoOutputOptions {
    * client is disconnected before the message is buffered (socket.io's own default is 1 MB).
    */
   readonly maxClientMessageBytes?: number;
+  /**
+   * Checks each HTTP request of the endpoint (handshake, polling, WebSocket upgrade) before socket.io answers it:
+   * returns why it is refused (the daemon checks Host and Origin), undefined to accept.
+   */
+  readonly allowRequest?: (req: IncomingMessage) => string | undefined;
 }
 
 /** The typed events a dashboard receives. */
@@ -73,6 +78,7 @@ export class SocketIoOutput implements OutputAdapter {
         path: this.options.path ?? '/socket.io',
         serveClient: false,
         maxHttpBufferSize: this.options.maxClientMessageBytes ?? 16 * 1024,
+        ...(this.options.allowRequest ? { allowRequest: guardedBy(this.options.allowRequest) } : {}),
       });
       this.ownsServer = true;
     }
@@ -113,4 +119,11 @@ export class SocketIoOutput implements OutputAdapter {
     if (this.ownsServer) io.engine.close();
     this.state.set('stopped');
   }
+}
+
+function guardedBy(check: (req: IncomingMessage) => string | undefined) {
+  return (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
+    const refused = check(req);
+    callback(refused ?? null, refused === undefined);
+  };
 }

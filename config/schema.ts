@@ -189,6 +189,16 @@ export const httpSchema = z.strictObject({
   /** Built dashboard to serve at /; by default dashboard/dist of the package when present. */
   dashboardDir: z.string().optional(),
   rateLimit: httpRateLimitSchema.prefault({}),
+  /**
+   * Host names answered besides the localhost names and the bound address (DNS rebinding: any other Host is refused
+   * with 403), e.g. the public name a reverse proxy forwards; '*' answers any (docs/SECURITY.md).
+   */
+  allowedHosts: z.array(z.string().min(1)).default([]),
+  /**
+   * Origins whose pages may use the API and socket.io besides the daemon's own (a page on another origin is refused
+   * with 403), e.g. 'https://lab.example.org' behind a proxy or 'http://localhost:5173' for the dashboard's dev server.
+   */
+  allowedOrigins: z.array(z.string().min(1)).default([]),
 });
 
 export const modelSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { InputAdapter, OutputAdapter } from '../adapters/types.ts';
 import type { InputConfig, OutputConfig } from '../config/schema.ts';
@@ -30,6 +30,7 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             emitRefusals: true,
             rescanMs: c.rescanMs,
             onRescued: (path) => log.warn({ adapter: c.name, path }, 'file found by the periodic rescan: the watcher had missed it'),
+            onRenamed: (from, to, reason) => log.warn({ adapter: c.name, from, to, reason }, 'file renamed: its name was not valid UTF-8'),
           }),
         );
         break;
@@ -90,6 +91,8 @@ export async function createOutputs(
   log: PipelineLogger,
   /** This daemon's node id: MQTT bridge topics and the Influx node tag. */
   node: string,
+  /** Checks each socket.io request (Host, Origin); returns why it is refused. */
+  allowSocketRequest?: (req: IncomingMessage) => string | undefined,
 ): Promise<OutputAdapter[]> {
   const out: OutputAdapter[] = [];
   for (const c of configs) {
@@ -115,7 +118,7 @@ export async function createOutputs(
           break;
         }
         const { SocketIoOutput } = await import('../adapters/socketio-output.ts');
-        out.push(new SocketIoOutput({ name: c.name, server: httpServer, path: c.path }));
+        out.push(new SocketIoOutput({ name: c.name, server: httpServer, path: c.path, allowRequest: allowSocketRequest }));
         break;
       }
     }

@@ -1,6 +1,8 @@
 import type { Encoder } from '../core/encoder/types.ts';
+import { SpectrumInputError } from '../core/errors.ts';
 import type { Calibration } from '../core/identify/calibration.ts';
 import { ReferenceLibrary } from '../core/identify/index.ts';
+import { validateClassName } from '../core/identify/library.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
 import { prepareCalibration, runInThisThread, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './retrain/off-thread-calibration.ts';
@@ -101,11 +103,17 @@ export class LibraryService {
     // twice, the class blocks, the library's own) raised the start-up peak of resident memory by ~90 MB.
     const byClass = await this.referencesByClass();
     let built = 0;
-    for (const [name, { emb, vec }] of byClass) {
+    for (const [name, rows] of byClass) {
       byClass.delete(name);
       const points = this.encoder.grid.points;
-      const keepSpectra = vec.every((v) => v.length === points);
-      lib.addReferences(name, concat(emb), keepSpectra ? concat(vec) : null);
+      const keepSpectra = rows.vec.every((v) => v.length === points);
+      try {
+        lib.addReferences(name, concat(rows.emb), keepSpectra ? concat(rows.vec) : null);
+      } catch (err) {
+        // A row the library refuses (written by an older version, or edited by hand) must not stop the daemon: it
+        // is set aside with its reason, logged and alerted, and the rest loads.
+        this.loadAround(lib, name, rows, keepSpectra, err);
+      }
       // About 1 ms a class (profile sums of 5000-point spectra): 500 classes in one go would stall for half a second.
       if (++built % 25 === 0) await yieldToEventLoop();
     }
@@ -133,7 +141,7 @@ export class LibraryService {
    * The store's references grouped by class in store order, with embeddings of this model: references made by another
    * model version (or none yet) are re-embedded and stored first.
    */
-  private async referencesByClass(): Promise<Map<string, { emb: Float32Array[]; vec: Float32Array[] }>> {
+  private async referencesByClass(): Promise<Map<string, ClassRows>> {
     const refs = this.store.references();
     const stale = refs.filter((r) => r.modelVersion !== this.encoder.version || !r.embedding);
     const embeddingOf = new Map<number, Float32Array>();
@@ -143,14 +151,69 @@ export class LibraryService {
       this.store.setEmbeddings(this.encoder.version, stale.map((r, i) => ({ id: r.id, embedding: embeddings[i] })));
       stale.forEach((r, i) => embeddingOf.set(r.id, embeddings[i]));
     }
-    const byClass = new Map<string, { emb: Float32Array[]; vec: Float32Array[] }>();
+    const byClass = new Map<string, ClassRows>();
     for (const r of refs) {
-      const entry = byClass.get(r.class) ?? { emb: [], vec: [] };
+      const entry = byClass.get(r.class) ?? { ids: [], emb: [], vec: [] };
+      entry.ids.push(r.id);
       entry.emb.push(embeddingOf.get(r.id) ?? r.embedding!);
       entry.vec.push(r.vector);
       byClass.set(r.class, entry);
     }
     return byClass;
+  }
+
+  /**
+   * A class the library refused as a whole: with a bad name it is quarantined; otherwise its references are tried one
+   * by one, those the library refuses (a zero or non-finite embedding, a wrong length) are quarantined and the class
+   * loads with the others (all refused: the class is quarantined).
+   */
+  private loadAround(lib: ReferenceLibrary, name: string, rows: ClassRows, keepSpectra: boolean, err: unknown): void {
+    try {
+      validateClassName(name);
+    } catch {
+      this.quarantine(name, err);
+      return;
+    }
+    const good: number[] = [];
+    const bad: Array<{ id: number; reason: string }> = [];
+    rows.ids.forEach((id, i) => {
+      try {
+        this.empty().addReferences(name, rows.emb[i], keepSpectra ? rows.vec[i] : null);
+        good.push(i);
+      } catch (e) {
+        bad.push({ id, reason: e instanceof Error ? e.message : String(e) });
+      }
+    });
+    if (good.length === 0 || bad.length === 0) {
+      this.quarantine(name, err);
+      return;
+    }
+    try {
+      lib.addReferences(name, concat(good.map((i) => rows.emb[i])), keepSpectra ? concat(good.map((i) => rows.vec[i])) : null);
+    } catch (e) {
+      this.quarantine(name, e);
+      return;
+    }
+    this.store.quarantineReferences(bad.map((b) => b.id), bad[0].reason);
+    const message = `${bad.length} reference(s) of library class ${JSON.stringify(name)} could not be loaded and were set aside (quarantined); the class loads with ${good.length}: ${bad[0].reason}`;
+    this.log.error({ class: name, references: bad.map((b) => b.id), reason: bad[0].reason }, 'library references quarantined');
+    this.alert(message);
+  }
+
+  private alert(message: string): void {
+    try {
+      this.store.addAlert({ id: ulid(), kind: 'library-quarantine', instrument: 'library', at: new Date().toISOString(), message });
+    } catch (alertErr) {
+      this.log.error({ err: alertErr }, 'could not record the quarantine alert');
+    }
+  }
+
+  private quarantine(name: string, err: unknown): void {
+    const reason = err instanceof Error ? err.message : String(err);
+    this.store.quarantineClass(name, reason);
+    const message = `library class ${JSON.stringify(name.slice(0, 200))} could not be loaded and was set aside (quarantined): ${reason}`;
+    this.log.error({ class: name, reason }, 'library class quarantined');
+    this.alert(message);
   }
 
   /** At first start: a demo library from generated benchmark spectra (train split), unless classes exist. */
@@ -198,17 +261,40 @@ export class LibraryService {
    * Enrolls references (preprocessed vectors) into a class, creating it when new: no retraining. Received spectra
    * among them (spectrumIds) are recorded as labelled by `by`, and their unknown/low-confidence alerts resolved.
    */
-  async enroll(name: string, vectors: readonly Float32Array[], origin: string, spectrumIds?: readonly (string | undefined)[], by?: string) {
+  async enroll(
+    name: string,
+    vectors: readonly Float32Array[],
+    origin: string,
+    spectrumIds?: readonly (string | undefined)[],
+    by?: string,
+    requestKey?: string,
+  ): Promise<{ class: string; created: boolean; added: number; enrollmentId: string; replayed?: boolean }> {
+    // Checked before anything is embedded or written (the store checks again): nothing is committed that fails.
+    validateClassName(name);
+    const before = requestKey ? this.replay(requestKey, name) : undefined;
+    if (before) return before;
     const embeddings = await this.embed(vectors);
+    const again = requestKey ? this.replay(requestKey, name) : undefined;
+    if (again) return again;
     const enrollmentId = ulid();
     const created = this.store.addReferences(
       name,
       origin,
       vectors.map((v, i) => ({ vector: v, embedding: embeddings[i], modelVersion: this.encoder.version, spectrumId: spectrumIds?.[i], enrollmentId })),
-      { labelledBy: by },
+      { labelledBy: by, requestKey },
     );
     await this.load();
     return { class: name, created, added: vectors.length, enrollmentId };
+  }
+
+  /** The answer of an enrollment already made under this idempotency key (a client's retry); nothing is added. */
+  private replay(requestKey: string, name: string) {
+    const done = this.store.enrollmentByKey(requestKey);
+    if (!done) return undefined;
+    if (done.class !== name) {
+      throw new SpectrumInputError('idempotency-key-reused', `Idempotency-Key ${JSON.stringify(requestKey)} was used for class "${done.class}", not "${name}"`);
+    }
+    return { class: done.class, created: done.created, added: done.added, enrollmentId: done.enrollmentId, replayed: true };
   }
 
   async undo(enrollmentId: string): Promise<{ removed: number }> {
@@ -234,6 +320,13 @@ export class LibraryService {
     }
     return out;
   }
+}
+
+/** One class's references as the store holds them: row ids, embeddings of this model, spectra on the model grid. */
+interface ClassRows {
+  readonly ids: number[];
+  readonly emb: Float32Array[];
+  readonly vec: Float32Array[];
 }
 
 function concat(parts: readonly Float32Array[]): Float32Array {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino, type Logger } from 'pino';
 import type { Subscription } from 'rxjs';
@@ -17,6 +18,7 @@ import { createIdentifyStage } from '../pipelines/identify-stage.ts';
 import { SpectrumPipeline } from '../pipelines/spectrum-pipeline.ts';
 import { StageTimes } from '../pipelines/stage-times.ts';
 import { createInputs, createOutputs, rescuedFiles } from './adapters.ts';
+import { createRequestGuard } from './http/request-guard.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { ApiServices, Curve, EnrollRequest, HealthReport, UploadAnswer } from './http/services.ts';
 import { benchmarkSpectrum, LibraryService } from './library.ts';
@@ -272,8 +274,9 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           sources.push(undefined);
         }
       }
-      const answer = await library.enroll(req.name, vectors, 'api', sources, req.by);
-      log.info({ class: req.name, added: answer.added, created: answer.created }, 'class enrolled');
+      const answer = await library.enroll(req.name, vectors, 'api', sources, req.by, req.idempotencyKey);
+      if (answer.replayed) log.info({ class: req.name, enrollmentId: answer.enrollmentId }, 'enrollment retried with the same Idempotency-Key: nothing added');
+      else log.info({ class: req.name, added: answer.added, created: answer.created }, 'class enrolled');
       return answer;
     },
     undoEnrollment: (id) => library.undo(id),
@@ -294,7 +297,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   services.enroll = async (req) => {
     const answer = await (models ? models.serial.run(() => enrollDirect(req)) : enrollDirect(req));
     // Labels accumulate towards a background retraining run (retrain.afterLabels; off by default).
-    models?.manager.noteLabelled(answer.added);
+    if (!answer.replayed) models?.manager.noteLabelled(answer.added);
     return answer;
   };
   services.undoEnrollment = (id) => (models ? models.serial.run(() => undoDirect(id)) : undoDirect(id));
@@ -328,6 +331,14 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   lifecycle.add(
     'store',
     async () => {
+      // The data folder holds the store, the token and the models: the daemon's user only (it was 0755 under the
+      // usual umask); the systemd unit also sets UMask=0077.
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      try {
+        chmodSync(config.dataDir, 0o700);
+      } catch (err) {
+        log.warn({ dir: config.dataDir, err: String(err) }, 'could not make the data folder private (0700); other local users may read the store');
+      }
       store = new Store(config.store.path, { synchronous: config.store.synchronous });
       log.info({ path: config.store.path, synchronous: config.store.synchronous }, 'store open');
       watchState({ name: 'store', state$: storeState.state$ });
@@ -428,6 +439,9 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   lifecycle.add(
     'outputs',
     async () => {
+      // One guard for the API, the dashboard's files and socket.io: Host against the configured names (DNS
+      // rebinding), Origin against the daemon's own and http.allowedOrigins (pages on other origins).
+      const requestGuard = createRequestGuard({ bindHost: config.http.host, allowedHosts: config.http.allowedHosts, allowedOrigins: config.http.allowedOrigins });
       if (config.http.enabled) {
         let token = config.http.token;
         httpToken = token;
@@ -444,9 +458,15 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           rateLimit: config.http.rateLimit.enabled ? config.http.rateLimit : undefined,
           version: pkgVersion,
           logger: false,
+          requestGuard,
         });
       }
-      outputs = await createOutputs(config.outputs, http?.server, () => health().queueDepth, log, node);
+      const allowSocketRequest = (req: IncomingMessage) => {
+        const refused = requestGuard(req.headers);
+        if (refused) log.warn({ code: refused.code, host: req.headers.host, origin: req.headers.origin }, 'socket.io request refused');
+        return refused?.message;
+      };
+      outputs = await createOutputs(config.outputs, http?.server, () => health().queueDepth, log, node, allowSocketRequest);
       store.setOutputs(outputs.map((o) => o.name));
       for (const output of outputs) {
         // States seen before the outputs existed (the store's): outputs that show adapter health hold them.

@@ -466,11 +466,17 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-function validateName(name: string): void {
+/**
+ * The one rule for a class name, shared by the HTTP API, the CLI, the store and this library: the store refuses what
+ * the library would refuse, so nothing is committed that a later start could not load.
+ */
+export function validateClassName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.trim() === '' || name.length > 200) {
-    throw new SpectrumInputError('library-class-name', `class name must be 1-200 characters, got "${String(name)}"`);
+    throw new SpectrumInputError('library-class-name', `class name must be 1-200 characters, not only white space, got ${JSON.stringify(String(name).slice(0, 220))}`);
   }
 }
+
+const validateName: (name: string) => void = validateClassName;
 
 function unknownClass(name: string): SpectrumInputError {
   return new SpectrumInputError('library-unknown-class', `no class "${name}" in the library`);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Encoder } from '../../core/encoder/types.ts';
 import type { InferenceEngine } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { deserializeLibrary, serializeLibrary, ReferenceLibrary } from '../../core/identify/library.ts';
+import { deserializeLibrary, serializeLibrary, ReferenceLibrary, validateClassName } from '../../core/identify/library.ts';
 
 /**
  * `spectrad library add|list|remove|rename|reembed`: a reference library file (LIB) edited from the command line.
@@ -98,6 +98,8 @@ export function register(program: Command): void {
     .argument('<FILE...>', 'spectrum files (JCAMP-DX, CSV/TSV, JSON)')
     .action(async (files: string[], opts: LibraryOpts) => {
       try {
+        // The library's own rule, before the model is loaded and the files are read.
+        validateClassName(opts.class);
         const encoder = await openEncoder(opts.model ?? DEFAULT_MODEL);
         let lib = existsSync(opts.library) ? readLibrary(opts.library) : null;
         if (!lib || lib.classCount === 0) {

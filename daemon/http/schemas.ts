@@ -85,7 +85,7 @@ export const alertMessageSchema = {
   required: ['id', 'kind', 'instrument', 'at', 'message'],
   properties: {
     id: { type: 'string' },
-    kind: { type: 'string', enum: ['unknown', 'low-confidence', 'rejected', 'adapter-down', 'adapter-up'] },
+    kind: { type: 'string', enum: ['unknown', 'low-confidence', 'rejected', 'adapter-down', 'adapter-up', 'library-quarantine'] },
     instrument: { type: 'string' },
     at: { type: 'string', format: 'date-time' },
     message: { type: 'string' },
@@ -203,7 +203,7 @@ export const enrollBodySchema = {
   additionalProperties: false,
   required: ['name'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200 },
+    name: { type: 'string', minLength: 1, maxLength: 200, description: 'not only white space (checked by the library rule, core/identify/library.ts validateClassName: 422)' },
     by: { type: 'string', maxLength: 100, description: 'who labels (shown with the label in History)' },
     spectrumIds: { type: 'array', items: { type: 'string' }, maxItems: 1000, description: 'received spectra to enroll' },
     files: {
@@ -212,6 +212,17 @@ export const enrollBodySchema = {
       description: 'spectrum files as text (JCAMP-DX, CSV, JSON)',
       items: { type: 'object', required: ['content'], additionalProperties: false, properties: { name: { type: 'string' }, content: { type: 'string' } } },
     },
+  },
+} as const;
+
+export const enrollAnswerSchema = {
+  type: 'object',
+  properties: {
+    class: { type: 'string' },
+    created: { type: 'boolean' },
+    added: { type: 'integer' },
+    enrollmentId: { type: 'string', description: 'DELETE /api/enrollments/:id undoes it' },
+    replayed: { type: 'boolean', description: 'true: the answer of an earlier request with the same Idempotency-Key; nothing was added now' },
   },
 } as const;
 

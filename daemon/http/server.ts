@@ -3,12 +3,14 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { SpectrumInputError } from '../../core/errors.ts';
+import { validateClassName } from '../../core/identify/library.ts';
 import type { ResultStatus } from '../../core/messages.ts';
 import type { ResultFilter } from '../store/store.ts';
 import {
   adapterStateSchema,
   alertMessageSchema,
   classInfoSchema,
+  enrollAnswerSchema,
   enrollBodySchema,
   errorBodySchema,
   healthSchema,
@@ -24,6 +26,7 @@ import {
 } from './schemas.ts';
 import type { ApiServices, EnrollRequest } from './services.ts';
 import { registerRateLimits, type RateLimitOptions, type RateLimits } from './rate-limit.ts';
+import { createRequestGuard, type RequestGuard } from './request-guard.ts';
 
 export interface HttpOptions {
   /** Bearer token the writing endpoints require; without one they answer 403. */
@@ -36,6 +39,8 @@ export interface HttpOptions {
   readonly logger?: boolean | object;
   /** Per-client request limits (429 with Retry-After); none when left out. */
   readonly rateLimit?: RateLimitOptions;
+  /** Which Host and Origin headers are answered (request-guard.ts); default: localhost names, same origin only. */
+  readonly requestGuard?: RequestGuard;
 }
 
 interface RouteDoc {
@@ -52,6 +57,8 @@ interface RouteDoc {
   /** Request body is a file (any content type), not JSON. */
   readonly fileBody?: boolean;
   readonly responses: Record<number, { description: string; schema?: object }>;
+  /** Request headers the route reads, with what they mean (documentation only). */
+  readonly headers?: Record<string, string>;
 }
 
 /**
@@ -65,6 +72,13 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
   const docs: RouteDoc[] = [];
+  // First of all hooks, for every route and the dashboard's files: a page on another origin, or reached through a
+  // rebound DNS name, gets nothing (socket.io's own requests are checked by its allowRequest, see daemon/run.ts).
+  const guard = options.requestGuard ?? createRequestGuard({ bindHost: '127.0.0.1' });
+  app.addHook('onRequest', async (req, reply) => {
+    const refused = guard(req.headers);
+    if (refused) return reply.code(403).send(errorBody(refused.code, refused.message));
+  });
   const tokenDigest = options.token ? digest(options.token) : undefined;
   // Registered before the routes: the plugin attaches its hook to each route as it is added.
   const limits: RateLimits | undefined = options.rateLimit ? await registerRateLimits(app, options.rateLimit) : undefined;
@@ -216,15 +230,26 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
 
   route<unknown, unknown, EnrollRequest>(
     { method: 'POST', url: '/api/classes', summary: 'Enroll a class from received spectra or uploaded files (no retraining)', tag: 'library', auth: true, body: enrollBodySchema,
-      responses: { 201: { description: 'enrolled', schema: { type: 'object', properties: { class: { type: 'string' }, created: { type: 'boolean' }, added: { type: 'integer' }, enrollmentId: { type: 'string' } } } },
+      headers: { 'idempotency-key': 'optional, 1-200 visible ASCII characters: a retry with the same key (after a timeout or a daemon crash) answers the first enrollment again (200, replayed: true) and adds nothing' },
+      responses: { 201: { description: 'enrolled', schema: enrollAnswerSchema },
+        200: { description: 'already enrolled under this Idempotency-Key: the first answer, nothing added', schema: enrollAnswerSchema },
+        400: { description: 'nothing to enroll, or a malformed Idempotency-Key', schema: errorBodySchema },
         401: { description: 'missing or wrong token', schema: errorBodySchema }, 403: { description: 'no token configured', schema: errorBodySchema },
-        422: { description: 'a spectrum could not be used', schema: errorBodySchema } } },
+        422: { description: 'a bad class name or a spectrum that could not be used (nothing is stored)', schema: errorBodySchema } } },
     async (req, reply) => {
       const body = req.body;
       if (!body.spectrumIds?.length && !body.files?.length) {
         return reply.code(400).send(errorBody('nothing-to-enroll', 'give spectrumIds or files'));
       }
-      return reply.code(201).send(await services.enroll(body));
+      // The library's own rule, before anything is parsed, embedded or stored (the schema's minLength cannot see
+      // a name of spaces).
+      validateClassName(body.name);
+      const key = req.headers['idempotency-key'];
+      if (key !== undefined && (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key))) {
+        return reply.code(400).send(errorBody('bad-idempotency-key', 'Idempotency-Key must be 1-200 visible ASCII characters'));
+      }
+      const answer = await services.enroll(key ? { ...body, idempotencyKey: key } : body);
+      return reply.code(answer.replayed ? 200 : 201).send(answer);
     },
   );
 
@@ -404,6 +429,7 @@ function openApiDocument(docs: readonly RouteDoc[], version: string): object {
         parameters.push({ name, in: where, required: where === 'path' || required.includes(name), description, schema: rest });
       }
     }
+    for (const [name, description] of Object.entries(d.headers ?? {})) parameters.push({ name, in: 'header', required: false, description, schema: { type: 'string' } });
     const op: Record<string, unknown> = {
       summary: d.summary,
       tags: [d.tag],

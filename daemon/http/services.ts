@@ -76,6 +76,8 @@ export interface EnrollRequest {
   readonly files?: ReadonlyArray<{ readonly name?: string; readonly content: string }>;
   /** Who labelled the spectra (the operator's name as typed on the dashboard): shown in History. */
   readonly by?: string;
+  /** The client's Idempotency-Key header: a retry with the same key enrolls nothing and answers the first enrollment. */
+  readonly idempotencyKey?: string;
 }
 
 export interface EnrollAnswer {
@@ -83,4 +85,6 @@ export interface EnrollAnswer {
   readonly created: boolean;
   readonly added: number;
   readonly enrollmentId: string;
+  /** The answer of an earlier request with the same idempotency key: nothing was added now. */
+  readonly replayed?: boolean;
 }

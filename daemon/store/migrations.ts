@@ -110,6 +110,24 @@ export const migrations: ReadonlyArray<{ readonly version: number; readonly name
       CREATE INDEX alerts_result ON alerts (result_id);
     `,
   },
+  {
+    version: 4,
+    name: 'quarantined classes and references; enrollment requests by idempotency key',
+    sql: `
+      ALTER TABLE classes ADD COLUMN quarantined_at TEXT;      -- set when a start could not load the class
+      ALTER TABLE classes ADD COLUMN quarantine_reason TEXT;
+      ALTER TABLE class_references ADD COLUMN quarantined_at TEXT;  -- one reference a start could not load
+      ALTER TABLE class_references ADD COLUMN quarantine_reason TEXT;
+      CREATE TABLE enrollment_requests (
+        key TEXT PRIMARY KEY,               -- the client's Idempotency-Key: a retry answers this enrollment again
+        enrollment_id TEXT NOT NULL,
+        class TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        added INTEGER NOT NULL,
+        at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { SpectrumInputError } from '../../core/errors.ts';
+import { validateClassName } from '../../core/identify/library.ts';
 import type { AlertMessage, ResultMessage, ResultStatus } from '../../core/messages.ts';
 import type { IngestCommit, LedgerOutcome, PendingSpectrum, PipelineStore } from '../../pipelines/ports.ts';
 import { migrate } from './migrations.ts';
@@ -90,6 +92,25 @@ export interface ClassSummary {
   readonly references: number;
 }
 
+/** A class a start could not load (its name or references break the library's rules): kept aside, not deleted. */
+export interface QuarantinedClass {
+  readonly name: string;
+  readonly origin: string;
+  readonly quarantinedAt: string;
+  readonly reason: string;
+  readonly references: number;
+}
+
+/** What an enrollment answered, kept under the client's idempotency key so a retry gets the same answer. */
+export interface EnrollmentRecord {
+  readonly key: string;
+  readonly enrollmentId: string;
+  readonly class: string;
+  readonly created: boolean;
+  readonly added: number;
+  readonly at: string;
+}
+
 export interface ReferenceRow {
   readonly id: number;
   readonly class: string;
@@ -106,6 +127,23 @@ export interface NewReference {
   readonly embedding?: Float32Array;
   readonly modelVersion?: string;
   readonly spectrumId?: string;
+}
+
+/**
+ * The store holds every received spectrum and result: readable by the daemon's user only, whatever the umask. The
+ * file is created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database file's mode), and an
+ * existing one is narrowed to 0600 (it was 0644 under the usual umask).
+ */
+function makePrivate(file: string): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if (existsSync(f)) chmodSync(f, 0o600);
+    } catch {
+      // Another user's file (EPERM): SQLite opens it or says why; its mode is its owner's choice.
+    }
+  }
 }
 
 export function toBlob(v: Float32Array): Buffer {
@@ -186,7 +224,7 @@ export class Store implements PipelineStore {
   private readonly stmt;
 
   constructor(file: string, options: StoreOptions = {}) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+    if (file !== ':memory:') makePrivate(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
@@ -440,7 +478,7 @@ export class Store implements PipelineStore {
     return this.db
       .prepare<[], { name: string; created_at: string; origin: string; n: number }>(
         `SELECT c.name, c.created_at, c.origin, COUNT(r.id) AS n FROM classes c
-         LEFT JOIN class_references r ON r.class = c.name GROUP BY c.name ORDER BY c.name`,
+         LEFT JOIN class_references r ON r.class = c.name AND r.quarantined_at IS NULL WHERE c.quarantined_at IS NULL GROUP BY c.name ORDER BY c.name`,
       )
       .all()
       .map((c) => ({ name: c.name, createdAt: c.created_at, origin: c.origin, references: c.n }));
@@ -451,7 +489,13 @@ export class Store implements PipelineStore {
    * made from received spectra (spectrumId) within an enrollment label those spectra as the class, and their open
    * unknown/low-confidence alerts are resolved with the note 'labelled as <class>' (listeners are told).
    */
-  addReferences(name: string, origin: string, refs: readonly NewReference[], options: { labelledBy?: string } = {}): boolean {
+  addReferences(name: string, origin: string, refs: readonly NewReference[], options: { labelledBy?: string; requestKey?: string } = {}): boolean {
+    // Validated before anything is written: a row the library cannot load would stop the next start.
+    validateClassName(name);
+    const quarantined = this.db.prepare<[string], { quarantined_at: string | null }>('SELECT quarantined_at FROM classes WHERE name = ?').get(name);
+    if (quarantined?.quarantined_at) {
+      throw new SpectrumInputError('library-class-quarantined', `class "${name}" is quarantined (a start could not load it); see the daemon log`);
+    }
     const putClass = this.db.prepare('INSERT OR IGNORE INTO classes (name, created_at, origin) VALUES (?, ?, ?)');
     const putRef = this.db.prepare(
       'INSERT INTO class_references (class, spectrum_id, vector, embedding, model_version, enrollment_id) VALUES (?, ?, ?, ?, ?, ?)',
@@ -476,6 +520,13 @@ export class Store implements PipelineStore {
           resolve.run(at, `labelled as ${name}`, r.enrollmentId, r.spectrumId, ...RESOLVED_BY_LABEL);
         }
       }
+      if (options.requestKey) {
+        const enrollmentId = refs.find((r) => r.enrollmentId)?.enrollmentId;
+        if (!enrollmentId) throw new Error('an enrollment request key needs an enrollmentId on its references');
+        this.db
+          .prepare('INSERT INTO enrollment_requests (key, enrollment_id, class, created, added, at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(options.requestKey, enrollmentId, name, made ? 1 : 0, refs.length, at);
+      }
       if (labelled.length > 0) {
         const enrollmentId = refs.find((r) => r.enrollmentId)!.enrollmentId!;
         const alerts = this.db.prepare<[string], AlertRow>('SELECT * FROM alerts WHERE resolved_by_enrollment = ? ORDER BY id').all(enrollmentId).map(alertOf);
@@ -485,6 +536,50 @@ export class Store implements PipelineStore {
     })();
     if (change) this.tellLabelListeners(change);
     return created;
+  }
+
+  /** The enrollment made under a client's idempotency key, if any. */
+  enrollmentByKey(key: string): EnrollmentRecord | undefined {
+    const row = this.db
+      .prepare<[string], { key: string; enrollment_id: string; class: string; created: number; added: number; at: string }>('SELECT * FROM enrollment_requests WHERE key = ?')
+      .get(key);
+    return row ? { key: row.key, enrollmentId: row.enrollment_id, class: row.class, created: row.created === 1, added: row.added, at: row.at } : undefined;
+  }
+
+  /**
+   * Sets a class aside that the library could not load (start-up; its name, or every one of its references): its rows stay in the store for an operator to
+   * repair or remove, but references() and listClasses() no longer return it, so the daemon starts without it.
+   */
+  quarantineClass(name: string, reason: string): boolean {
+    return (
+      this.db
+        .prepare('UPDATE classes SET quarantined_at = ?, quarantine_reason = ? WHERE name = ? AND quarantined_at IS NULL')
+        .run(new Date().toISOString(), reason, name).changes > 0
+    );
+  }
+
+  /** Sets single references aside (a start could not load them); their class loads without them. */
+  quarantineReferences(ids: readonly number[], reason: string): number {
+    const put = this.db.prepare('UPDATE class_references SET quarantined_at = ?, quarantine_reason = ? WHERE id = ? AND quarantined_at IS NULL');
+    const at = new Date().toISOString();
+    return this.db.transaction(() => ids.reduce((n, id) => n + put.run(at, reason, id).changes, 0))();
+  }
+
+  quarantinedReferences(): Array<{ readonly id: number; readonly class: string; readonly reason: string }> {
+    return this.db
+      .prepare<[], { id: number; class: string; quarantine_reason: string | null }>('SELECT id, class, quarantine_reason FROM class_references WHERE quarantined_at IS NOT NULL ORDER BY id')
+      .all()
+      .map((r) => ({ id: r.id, class: r.class, reason: r.quarantine_reason ?? '' }));
+  }
+
+  quarantinedClasses(): QuarantinedClass[] {
+    return this.db
+      .prepare<[], { name: string; origin: string; quarantined_at: string; quarantine_reason: string | null; n: number }>(
+        `SELECT c.name, c.origin, c.quarantined_at, c.quarantine_reason, COUNT(r.id) AS n FROM classes c
+         LEFT JOIN class_references r ON r.class = c.name WHERE c.quarantined_at IS NOT NULL GROUP BY c.name ORDER BY c.name`,
+      )
+      .all()
+      .map((c) => ({ name: c.name, origin: c.origin, quarantinedAt: c.quarantined_at, reason: c.quarantine_reason ?? '', references: c.n }));
   }
 
   /**
@@ -539,7 +634,7 @@ export class Store implements PipelineStore {
 
   /** The mean of a class's reference vectors scaled to max |y| = 1: what the dashboard overlays. */
   classReference(name: string): Float32Array | undefined {
-    const rows = this.db.prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ?').all(name);
+    const rows = this.db.prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ? AND quarantined_at IS NULL').all(name);
     if (rows.length === 0) return undefined;
     let mean: Float32Array | undefined;
     for (const r of rows) {
@@ -563,7 +658,8 @@ export class Store implements PipelineStore {
   references(): ReferenceRow[] {
     return this.db
       .prepare<[], { id: number; class: string; spectrum_id: string | null; vector: Buffer; embedding: Buffer | null; model_version: string | null }>(
-        'SELECT * FROM class_references ORDER BY id',
+        `SELECT r.* FROM class_references r JOIN classes c ON c.name = r.class
+         WHERE c.quarantined_at IS NULL AND r.quarantined_at IS NULL ORDER BY r.id`,
       )
       .all()
       .map((r) => ({

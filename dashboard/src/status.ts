@@ -38,6 +38,7 @@ const ALERT_TONE: Record<AlertKind, Tone> = {
   rejected: 'bad',
   'adapter-down': 'bad',
   'adapter-up': 'ok',
+  'library-quarantine': 'bad',
 };
 
 export function alertTone(kind: string): Tone {
@@ -51,6 +52,7 @@ export function alertLabel(kind: string): string {
     case 'rejected': return 'Rejected input';
     case 'adapter-down': return 'Adapter down';
     case 'adapter-up': return 'Adapter back up';
+    case 'library-quarantine': return 'Library class set aside';
     default: return kind;
   }
 }

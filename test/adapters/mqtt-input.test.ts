@@ -91,7 +91,7 @@ describe('MQTT input against a real mosquitto', () => {
     expect(got[0].formatHint).toBe('chemical/x-jcamp-dx');
     expect(got[0].instrument).toBe('ftir');
     expect(got[1].formatHint).toBe('text/csv');
-    expect(got[1].dedupKey).toBe('run-42');
+    expect(got[1].dedupKey).toBe('mqtt-key:run-42');
     await Promise.all(got.map((g) => g.ack()));
   });
 
