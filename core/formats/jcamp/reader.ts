@@ -15,7 +15,7 @@
  * its XYDATA (then XYPOINTS, then PEAK TABLE): the full spectrum is what identification needs.
  */
 import { SpectrumInputError, type InputLocation } from '../../errors.ts';
-import type { Spectrum, SpectrumMeta } from '../../spectrum.ts';
+import type { Spectrum, SpectrumMeta, SpectrumWarning } from '../../spectrum.ts';
 import { finishSeries } from '../axis.ts';
 import { inputError, locate } from '../fail.ts';
 import { PointBudget, type ParseLimits } from '../limits.ts';
@@ -30,15 +30,17 @@ import { decodePoints, tupleSize } from './points.ts';
 interface Context {
   readonly file?: string;
   readonly limits: ParseLimits;
+  /** Read files that bend the standard where the meaning is clear, with warnings (false: `--strict`). */
+  readonly tolerant: boolean;
   readonly budget: PointBudget;
   readonly results: ParsedBlock[];
   count: number;
 }
 
-export function readJcamp(text: string, limits: ParseLimits, file?: string): ParsedBlock[] {
-  const roots = tokenizeJcamp(text, file);
-  const ctx: Context = { file, limits, budget: new PointBudget(limits.maxPoints), results: [], count: 0 };
-  for (const root of roots) walk(root, ctx);
+export function readJcamp(text: string, limits: ParseLimits, file?: string, strict = false): ParsedBlock[] {
+  const roots = tokenizeJcamp(text, file, !strict);
+  const ctx: Context = { file, limits, tolerant: !strict, budget: new PointBudget(limits.maxPoints), results: [], count: 0 };
+  for (const root of roots) walk(root, ctx, []);
   if (ctx.results.length === 0) {
     throw inputError('no-spectrum', 'no block holds spectral data (##XYDATA=, ##XYPOINTS=, ##PEAK TABLE= or ##NTUPLES=)', { file });
   }
@@ -58,24 +60,46 @@ function pushError(ctx: Context, error: SpectrumInputError): void {
   ctx.results.push({ block, error: locate(error, { file: ctx.file, block }) });
 }
 
-/** Reads one block; its input error becomes that block's result so the other blocks of the file still count. */
-function recordBlock(ctx: Context, where: InputLocation & { block: number }, read: () => Spectrum): void {
+/**
+ * Reads one block; its input error becomes that block's result so the other blocks of the file still count.
+ * Warnings (the block's own and those inherited from an enclosing LINK block) go into the spectrum's meta. A block
+ * the file ends inside (tolerant reading) is kept only when its table held every declared point: `proven` says so.
+ */
+function recordBlock(
+  ctx: Context,
+  where: InputLocation & { block: number },
+  block: JcampBlock,
+  inherited: readonly SpectrumWarning[],
+  read: (state: { proven: boolean }) => Spectrum,
+): void {
   try {
-    ctx.results.push({ block: where.block, spectrum: read() });
+    const state = { proven: false };
+    const spectrum = read(state);
+    if (block.truncated && !state.proven) throw block.truncated;
+    const warnings = [...inherited, ...block.warnings, ...(spectrum.meta.warnings ?? [])];
+    if (block.truncated) {
+      warnings.push({ code: 'jcamp-missing-end', message: 'the file ends without ##END=; the table holds every declared point, so the block is read', field: 'END' });
+    }
+    const meta = warnings.length ? { ...spectrum.meta, warnings } : spectrum.meta;
+    ctx.results.push({ block: where.block, spectrum: { ...spectrum, meta } });
   } catch (error) {
     if (!(error instanceof SpectrumInputError)) throw error;
-    ctx.results.push({ block: where.block, error: locate(error, where) });
+    // A block the file ends inside that does not read is most plainly reported as cut short.
+    const reported = block.truncated ?? error;
+    ctx.results.push({ block: where.block, error: locate(reported, where) });
   }
 }
 
-function walk(block: JcampBlock, ctx: Context): void {
+function walk(block: JcampBlock, ctx: Context, inherited: readonly SpectrumWarning[]): void {
   if (block.children.length > 0 || isLink(block)) {
-    for (const child of block.children) walk(child, ctx);
+    const linkWarnings = [...inherited, ...block.warnings];
+    for (const child of block.children) walk(child, ctx, linkWarnings);
     if (block.error) pushError(ctx, block.error);
     const declared = block.ldrs.find((l) => l.label === 'BLOCKS');
     if (declared) {
       const n = Number(declared.value);
-      // 5.01 counts the nested blocks; some writers count the link block too.
+      // 5.01 counts the nested blocks; some writers count the link block too. Any other count may mean blocks are
+      // missing, which no reader can tell from the ones present: refused in tolerant reading too.
       if (n !== block.children.length && n !== block.children.length + 1) {
         pushError(
           ctx,
@@ -94,7 +118,7 @@ function walk(block: JcampBlock, ctx: Context): void {
   }
   const ntuples = block.ldrs.findIndex((l) => l.label === 'NTUPLES');
   if (ntuples >= 0) {
-    readNtuples(block, ntuples, ctx);
+    readNtuples(block, ntuples, ctx, inherited);
     return;
   }
   const table =
@@ -104,7 +128,7 @@ function walk(block: JcampBlock, ctx: Context): void {
   if (!table) return;
   const blockNo = nextBlock(ctx);
   const where = { file: ctx.file, block: blockNo };
-  recordBlock(ctx, where, () => {
+  recordBlock(ctx, where, block, inherited, (state) => {
     const fields = new Fields(block.ldrs, where);
     return readTable(
       {
@@ -124,6 +148,7 @@ function walk(block: JcampBlock, ctx: Context): void {
       },
       ctx,
       where,
+      state,
     );
   });
 }
@@ -183,7 +208,13 @@ interface TableSpec {
   readonly meta: SpectrumMeta;
 }
 
-function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectrum {
+function readTable(spec: TableSpec, ctx: Context, where: InputLocation, state: { proven: boolean }): Spectrum {
+  const warnings: SpectrumWarning[] = [];
+  const spectrum = readTableWith(spec, ctx, where, state, warnings);
+  return warnings.length ? { ...spectrum, meta: { ...spectrum.meta, warnings: [...(spectrum.meta.warnings ?? []), ...warnings] } } : spectrum;
+}
+
+function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, state: { proven: boolean }, warnings: SpectrumWarning[]): Spectrum {
   const tableWhere: InputLocation = { ...where, line: spec.table.line, field: spec.table.rawLabel };
   const variableList = (spec.variableList ?? spec.table.value).replace(/\s+/g, '').toUpperCase();
   const xFactor = factor(spec.xFactor, where);
@@ -196,6 +227,20 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
   };
 
   if (/^\([A-Z]\+\+\([A-Z]\.\.[A-Z]\)\)/.test(variableList)) {
+    const tableField = { ...where, field: spec.table.rawLabel };
+    const firstX = requireField(spec.firstX, 'FIRSTX', tableWhere).value;
+    if (!spec.npoints && ctx.tolerant && spec.deltaX && spec.deltaX.value !== 0) {
+      // No ##NPOINTS=: FIRSTX and DELTAX still fix every abscissa, so the table's own count is the point count.
+      const decoded = decodeXyData({ lines: spec.lines, firstX, dx: spec.deltaX.value, xFactor, where: tableField, maxPoints: ctx.budget.remaining, tolerant: true });
+      const n = decoded.y.length;
+      if (!ctx.budget.reserve(n)) throw inputError('too-many-points', `more than ${ctx.limits.maxPoints} points in the file`, tableWhere);
+      warnings.push({ code: 'jcamp-npoints-missing', message: `no ##NPOINTS=; the table holds ${n} points from FIRSTX in steps of DELTAX`, line: spec.table.line, field: 'NPOINTS' });
+      warnings.push(...decoded.warnings);
+      const lastX = firstX + (n - 1) * spec.deltaX.value;
+      if (spec.lastX && n > 1) checkDeltaX(spec.deltaX, (spec.lastX.value - firstX) / (n - 1), where);
+      // Without a declared count a table is complete only by its ##END=.
+      return finishTable(spec, decoded, firstX, spec.lastX?.value ?? lastX, yFactor, xUnit, yUnit, meta, where, state, false);
+    }
     const npoints = requireField(spec.npoints, 'NPOINTS', tableWhere);
     if (!Number.isInteger(npoints.value) || npoints.value < 1) {
       throw inputError('jcamp-bad-field', `##NPOINTS=${npoints.text} is not a positive whole number`, { ...where, line: npoints.line, field: npoints.field });
@@ -207,19 +252,31 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
         field: npoints.field,
       });
     }
-    const firstX = requireField(spec.firstX, 'FIRSTX', tableWhere).value;
     const lastX = requireField(spec.lastX, 'LASTX', tableWhere).value;
     const n = npoints.value;
     const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
-    if (spec.deltaX && n > 1) checkDeltaX(spec.deltaX, dx, where);
-    const decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where: { ...where, field: spec.table.rawLabel } });
-    const y = decoded.y;
-    if (spec.firstY) checkFirstY(spec.firstY, y[0], yFactor, where);
-    for (let i = 0; i < n; i++) y[i] *= yFactor;
-    const x = new Float64Array(n);
-    for (let i = 0; i < n; i++) x[i] = firstX + i * dx;
-    if (n > 1) x[n - 1] = lastX;
-    return finishSeries({ x, y, xUnit, yUnit, meta, lineOf: decoded.lineOf }, { ...where, field: spec.table.rawLabel });
+    if (spec.deltaX && n > 1) checkDeltaX(spec.deltaX, dx, where, ctx.tolerant ? warnings : undefined);
+    let decoded;
+    try {
+      decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where: tableField, tolerant: ctx.tolerant });
+    } catch (error) {
+      // ##NPOINTS= one off while FIRSTX, LASTX and DELTAX agree on the table's count: NPOINTS is the odd one out.
+      const alternative = ctx.tolerant ? countFromDeltaX(spec.firstX, spec.lastX, spec.deltaX) : undefined;
+      if (!(error instanceof SpectrumInputError) || alternative === undefined || alternative === n || Math.abs(alternative - n) > 1) throw error;
+      try {
+        decoded = decodeXyData({ lines: spec.lines, npoints: alternative, firstX, lastX, xFactor, where: tableField, tolerant: true });
+      } catch {
+        throw error;
+      }
+      warnings.push({
+        code: 'jcamp-npoints-mismatch',
+        message: `##NPOINTS=${npoints.text} but FIRSTX, LASTX, DELTAX and the table agree on ${alternative} points`,
+        line: npoints.line,
+        field: npoints.field,
+      });
+    }
+    warnings.push(...decoded.warnings);
+    return finishTable(spec, decoded, firstX, lastX, yFactor, xUnit, yUnit, meta, where, state, true);
   }
 
   const size = tupleSize(variableList);
@@ -227,6 +284,7 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
     throw inputError('jcamp-unsupported', `the data table form "${spec.variableList ?? spec.table.value}" is not supported (expected (X++(Y..Y)), (XY..XY), (XYW..XYW) or (XYM..XYM))`, tableWhere);
   }
   const points = decodePoints(spec.lines, size, xFactor, yFactor, ctx.budget, { ...where, field: spec.table.rawLabel });
+  state.proven = spec.npoints !== undefined;
   if (spec.npoints && spec.npoints.value !== points.x.length) {
     throw inputError('jcamp-npoints-mismatch', `##NPOINTS=${spec.npoints.text} but the table holds ${points.x.length} points`, {
       ...where,
@@ -235,6 +293,40 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
     });
   }
   return finishSeries({ x: points.x, y: points.y, xUnit, yUnit, meta, lineOf: points.lineOf }, { ...where, field: spec.table.rawLabel });
+}
+
+/** The rest of an (X++(Y..Y)) table: FIRSTY, YFACTOR, the abscissae from FIRSTX to LASTX. */
+function finishTable(
+  spec: TableSpec,
+  decoded: { y: Float64Array; lineOf(i: number): number | undefined },
+  firstX: number,
+  lastX: number,
+  yFactor: number,
+  xUnit: string,
+  yUnit: string,
+  meta: SpectrumMeta,
+  where: InputLocation,
+  state: { proven: boolean },
+  proven: boolean,
+): Spectrum {
+  const y = decoded.y;
+  const n = y.length;
+  if (spec.firstY) checkFirstY(spec.firstY, y[0], yFactor, where);
+  for (let i = 0; i < n; i++) y[i] *= yFactor;
+  const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = firstX + i * dx;
+  if (n > 1) x[n - 1] = lastX;
+  state.proven = proven;
+  return finishSeries({ x, y, xUnit, yUnit, meta, lineOf: decoded.lineOf }, { ...where, field: spec.table.rawLabel });
+}
+
+/** The point count FIRSTX, LASTX and DELTAX imply, when it is a whole number (to 1 % of a step). */
+function countFromDeltaX(firstX?: NumberField, lastX?: NumberField, deltaX?: NumberField): number | undefined {
+  if (!firstX || !lastX || !deltaX || deltaX.value === 0) return undefined;
+  const steps = (lastX.value - firstX.value) / deltaX.value;
+  const whole = Math.round(steps);
+  return whole >= 1 && Math.abs(steps - whole) <= 0.01 ? whole + 1 : undefined;
 }
 
 function requireField(field: NumberField | undefined, name: string, where: InputLocation): NumberField {
@@ -253,9 +345,19 @@ function decimalsOf(text: string): number {
   return /e/i.test(text) ? 6 : m ? m[1].length : 0;
 }
 
-function checkDeltaX(deltaX: NumberField, dx: number, where: InputLocation): void {
+function checkDeltaX(deltaX: NumberField, dx: number, where: InputLocation, warnings?: SpectrumWarning[]): void {
   // DELTAX is often printed with few digits; allow that rounding plus 1 %, which still catches a wrong NPOINTS range.
   const tolerance = 0.5 * 10 ** -decimalsOf(deltaX.text) + 0.01 * Math.abs(dx);
+  if (warnings && Math.abs(deltaX.value + dx) <= tolerance && Math.abs(deltaX.value - dx) > tolerance) {
+    // The step's size agrees and only its sign does not (JEOL): FIRSTX and LASTX say which way x runs.
+    warnings.push({
+      code: 'jcamp-deltax-sign',
+      message: `##DELTAX=${deltaX.text} has the wrong sign: FIRSTX to LASTX runs in steps of ${dx}`,
+      line: deltaX.line,
+      field: deltaX.field,
+    });
+    return;
+  }
   if (Math.abs(deltaX.value - dx) > tolerance) {
     throw inputError(
       'jcamp-deltax-mismatch',
@@ -282,7 +384,7 @@ function splitList(text: string | undefined): string[] {
   return text === undefined ? [] : text.split(',').map((s) => s.trim());
 }
 
-function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
+function readNtuples(block: JcampBlock, start: number, ctx: Context, inherited: readonly SpectrumWarning[]): void {
   const ldrs = block.ldrs;
   const end = ldrs.findIndex((l, i) => i > start && l.label === 'ENDNTUPLES');
   const header = [...ldrs.slice(0, start), ...(end >= 0 ? ldrs.slice(end + 1) : [])];
@@ -296,7 +398,9 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
   const units = column('UNITS');
   const ntuplesTitle = ldrs[start].value;
 
-  if (end < 0) {
+  if (end < 0 && block.truncated) {
+    // The file ends inside the section: its pages are read, each kept only if it holds every declared point.
+  } else if (end < 0) {
     pushError(ctx, inputError('jcamp-missing-field', 'the ##NTUPLES= section has no ##END NTUPLES=', { line: ldrs[start].line, field: 'END NTUPLES' }));
     return;
   }
@@ -315,7 +419,7 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
     if (yCol >= 0 && /IMAG/i.test(names[yCol] ?? '')) continue;
     const blockNo = nextBlock(ctx);
     const where = { file: ctx.file, block: blockNo };
-    recordBlock(ctx, where, () => {
+    recordBlock(ctx, where, block, inherited, (state) => {
       if (xCol < 0 || yCol < 0) {
         throw inputError('jcamp-missing-field', `##SYMBOL= does not name the variables of the data table "${dataTable.value}"`, {
           line: dataTable.line,
@@ -352,6 +456,7 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
         },
         ctx,
         where,
+        state,
       );
     });
   }
