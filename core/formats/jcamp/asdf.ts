@@ -337,8 +337,8 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
     warnings.push({
       code: 'jcamp-x-offset',
       message:
-        `the X values at the line starts do not follow FIRSTX (${relative.firstError.message.replace(/^[^:]*line \d+[^:]*: /, '')}); ` +
-        `they agree among themselves and the table holds all ${count} ordinates, so x is taken from the header`,
+        `the X values at the line starts follow their own origin (the first line starts at X = ${relative.x0}, where ` +
+        `FIRSTX puts point 0 at ${firstX}); they agree among themselves and the table holds all ${count} ordinates, so x is taken from FIRSTX and LASTX`,
       line: relative.firstError.where.line,
     });
   }
