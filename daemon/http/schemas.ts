@@ -48,6 +48,11 @@ export const resultMessageSchema = {
     components: { type: 'array', items: componentSchema, description: 'mixture components, when status is mixture' },
     unknownComponent: { type: 'boolean', description: 'a mixture leaves a residual no library class explains' },
     error: { ...errorInfoSchema, description: 'why the input was rejected' },
+    warnings: {
+      type: 'array',
+      description: 'what the format reader tolerated in a file that bends its format rules (absent for clean files)',
+      items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, line: { type: 'integer' }, field: { type: 'string' } } },
+    },
     latencyMs: { type: 'number', description: 'arrival to result' },
     modelVersion: { type: 'string' },
     label: {
@@ -188,6 +193,7 @@ export const enrollBodySchema = {
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200 },
     by: { type: 'string', maxLength: 100, description: 'who labels (shown with the label in History)' },
+    allOrNothing: { type: 'boolean', description: 'refuse the whole request when any file cannot be read (default: enroll the good files, 207 with the refused ones)' },
     spectrumIds: { type: 'array', items: { type: 'string' }, maxItems: 1000, description: 'received spectra to enroll' },
     files: {
       type: 'array',

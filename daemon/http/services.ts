@@ -61,6 +61,16 @@ export interface EnrollRequest {
   readonly files?: ReadonlyArray<{ readonly name?: string; readonly content: string }>;
   /** Who labelled the spectra (the operator's name as typed on the dashboard): shown in History. */
   readonly by?: string;
+  /** true: one unreadable file refuses the whole request (nothing enrolled); default: the good files are enrolled. */
+  readonly allOrNothing?: boolean;
+}
+
+/** An uploaded file that was not enrolled, and why. */
+export interface RefusedUpload {
+  readonly file: string;
+  readonly block?: number;
+  readonly code: string;
+  readonly message: string;
 }
 
 export interface EnrollAnswer {
@@ -68,4 +78,6 @@ export interface EnrollAnswer {
   readonly created: boolean;
   readonly added: number;
   readonly enrollmentId: string;
+  /** Uploaded files that were not enrolled (HTTP 207: the others were). */
+  readonly refused?: readonly RefusedUpload[];
 }
