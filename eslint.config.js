@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dashboard/dist/**', 'bench/results/**', 'models/**', 'data/**'] },
+  { ignores: ['node_modules/**', 'dashboard/dist/**', 'bench/results/**', 'models/**', 'data/**', 'test/formats/vendor/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -19,7 +19,7 @@ import type { Spectrum, SpectrumMeta, SpectrumWarning } from '../../spectrum.ts'
 import { finishSeries } from '../axis.ts';
 import { inputError, locate } from '../fail.ts';
 import { PointBudget, type ParseLimits } from '../limits.ts';
-import { parseDecimal } from '../numbers.ts';
+import { countLines, parseDecimal } from '../numbers.ts';
 import type { ParsedBlock } from '../types.ts';
 import { normalizeXUnit, normalizeYUnit } from '../units.ts';
 import { decodeXyData } from './asdf.ts';
@@ -38,6 +38,15 @@ interface Context {
 }
 
 export function readJcamp(text: string, limits: ParseLimits, file?: string, strict = false): ParsedBlock[] {
+  // Every data line holds at least one point, bar one Y-check line per table: a file with more data lines than
+  // points and blocks allow is refused on a count of its text, before the tokenizer keeps a record of each line.
+  const dataLines = countLines(text, limits.maxPoints + limits.maxBlocks, (c) => c !== 35 && c !== 36);
+  if (dataLines.over) {
+    throw inputError('too-many-points', `more than ${limits.maxPoints + limits.maxBlocks} data lines: more than the limit of ${limits.maxPoints} points per file`, {
+      file,
+      line: dataLines.lineNo,
+    });
+  }
   const roots = tokenizeJcamp(text, file, !strict);
   const ctx: Context = { file, limits, tolerant: !strict, budget: new PointBudget(limits.maxPoints), results: [], count: 0 };
   for (const root of roots) walk(root, ctx, []);
@@ -255,18 +264,25 @@ function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, stat
     const lastX = requireField(spec.lastX, 'LASTX', tableWhere).value;
     const n = npoints.value;
     const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
-    if (spec.deltaX && n > 1) checkDeltaX(spec.deltaX, dx, where, ctx.tolerant ? warnings : undefined);
+    // ##NPOINTS= one off while FIRSTX, LASTX and DELTAX agree on another count: the table decides between the two.
+    const alternative = ctx.tolerant ? countFromDeltaX(spec.firstX, spec.lastX, spec.deltaX) : undefined;
+    const oneOff = alternative !== undefined && Math.abs(alternative - n) === 1;
+    let deltaXError: SpectrumInputError | undefined;
+    try {
+      if (spec.deltaX && n > 1) checkDeltaX(spec.deltaX, dx, where, ctx.tolerant ? warnings : undefined);
+    } catch (error) {
+      if (!(error instanceof SpectrumInputError) || !oneOff) throw error;
+      deltaXError = error;
+    }
     let decoded;
     try {
       decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where: tableField, tolerant: ctx.tolerant });
     } catch (error) {
-      // ##NPOINTS= one off while FIRSTX, LASTX and DELTAX agree on the table's count: NPOINTS is the odd one out.
-      const alternative = ctx.tolerant ? countFromDeltaX(spec.firstX, spec.lastX, spec.deltaX) : undefined;
-      if (!(error instanceof SpectrumInputError) || alternative === undefined || alternative === n || Math.abs(alternative - n) > 1) throw error;
+      if (!(error instanceof SpectrumInputError) || !oneOff) throw error;
       try {
         decoded = decodeXyData({ lines: spec.lines, npoints: alternative, firstX, lastX, xFactor, where: tableField, tolerant: true });
       } catch {
-        throw error;
+        throw deltaXError ?? error;
       }
       warnings.push({
         code: 'jcamp-npoints-mismatch',
@@ -275,6 +291,8 @@ function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, stat
         field: npoints.field,
       });
     }
+    // The table holds NPOINTS ordinates after all: then DELTAX is what is wrong.
+    if (deltaXError && decoded.y.length === n) throw deltaXError;
     warnings.push(...decoded.warnings);
     return finishTable(spec, decoded, firstX, lastX, yFactor, xUnit, yUnit, meta, where, state, true);
   }

@@ -22,7 +22,7 @@ import type { Spectrum, SpectrumMeta, XUnit } from '../../spectrum.ts';
 import { finishSeries } from '../axis.ts';
 import { inputError } from '../fail.ts';
 import type { ParseLimits } from '../limits.ts';
-import { parseDecimal, splitLines } from '../numbers.ts';
+import { countLines, parseDecimal, splitLines } from '../numbers.ts';
 import { parseJcampDate } from '../jcamp/meta.ts';
 import { normalizeXUnit, normalizeYUnit, xUnitFromColumnName, yUnitFromColumnName } from '../units.ts';
 
@@ -144,33 +144,8 @@ export function readDelimited(text: string, limits: ParseLimits, file?: string):
  * is built: a 20 MB file of ten million rows costs nothing beyond its text.
  */
 export function countNumericRows(text: string, maxPoints: number, file?: string): number {
-  let count = 0;
-  let lineNo = 0;
-  let at = 0;
-  const len = text.length;
-  // Old Mac exports end lines with CR alone; only then is the slower two-character search needed.
-  const crOnly = text.includes('\r') && !text.includes('\n');
-  const eol = crOnly ? '\r' : '\n';
-  while (at < len) {
-    lineNo++;
-    let nl = text.indexOf(eol, at);
-    if (nl < 0) nl = len;
-    let i = at;
-    while (i < nl) {
-      const c = text.charCodeAt(i);
-      if (c !== 32 && c !== 9 && c !== 13 && c !== 0xfeff) break;
-      i++;
-    }
-    if (i < nl) {
-      const c = text.charCodeAt(i);
-      if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 34) {
-        if (++count > maxPoints) {
-          throw inputError('too-many-points', `more than ${maxPoints} rows of data (row ${count} is at this line)`, { file, line: lineNo });
-        }
-      } else if (c === 35 && END_RECORD.test(text.slice(i, Math.min(nl, i + 16)))) break;
-    }
-    at = nl + 1;
-  }
+  const { count, lineNo, over } = countLines(text, maxPoints, (c) => (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 34, END_RECORD);
+  if (over) throw inputError('too-many-points', `more than ${maxPoints} rows of data (row ${count} is at this line)`, { file, line: lineNo });
   return count;
 }
 
