@@ -120,3 +120,22 @@ describe('tolerant JCAMP-DX reading', () => {
     expect(blocks[0].spectrum?.meta.warnings?.[0]).toMatchObject({ code: 'jcamp-missing-end', line: 13 });
   });
 });
+
+describe('tolerant JCAMP-DX header values', () => {
+  it('a header number written with a decimal comma', () => {
+    const text = xyBlock(TEN, { FIRSTX: '100,0', LASTX: '109,0' });
+    const s = readWith(text, 'jcamp-decimal-comma');
+    expect([s!.x[0], s!.x[9]]).toEqual([100, 109]);
+    expect(s?.meta.warnings?.map((w) => w.field)).toEqual(['FIRSTX', 'LASTX']);
+    expect(refused(text, true)).toBe('jcamp-bad-field');
+    // Two numbers in one field is not a decimal comma.
+    expect(refused(xyBlock(TEN, { FIRSTX: '100,0,1' }))).toBe('jcamp-bad-field');
+  });
+
+  it('descriptive ##XUNITS= spellings name the unit', () => {
+    for (const raw of ['Raman Shift (cm-1)', 'WAVENUMBER (CM-1)', 'Wavenumbers / cm^-1']) {
+      expect(one(xyBlock(TEN, { XUNITS: raw })).spectrum?.xUnit).toBe('cm-1');
+    }
+    expect(one(xyBlock(TEN, { XUNITS: 'Kelvin' })).spectrum?.xUnit).toBe('Kelvin');
+  });
+});

@@ -21,7 +21,7 @@ import { inputError, locate } from '../fail.ts';
 import { PointBudget, type ParseLimits } from '../limits.ts';
 import { countLines, parseDecimal } from '../numbers.ts';
 import type { ParsedBlock } from '../types.ts';
-import { normalizeXUnit, normalizeYUnit } from '../units.ts';
+import { isKnownXUnit, normalizeXUnit, normalizeYUnit, xUnitFromColumnName } from '../units.ts';
 import { decodeXyData } from './asdf.ts';
 import { isLink, ldrText, tokenizeJcamp, type DataLine, type JcampBlock, type Ldr } from './ldr.ts';
 import { blockMeta } from './meta.ts';
@@ -138,7 +138,7 @@ function walk(block: JcampBlock, ctx: Context, inherited: readonly SpectrumWarni
   const blockNo = nextBlock(ctx);
   const where = { file: ctx.file, block: blockNo };
   recordBlock(ctx, where, block, inherited, (state) => {
-    const fields = new Fields(block.ldrs, where);
+    const fields = new Fields(block.ldrs, where, ctx.tolerant);
     return readTable(
       {
         table,
@@ -168,6 +168,8 @@ interface NumberField {
   readonly text: string;
   readonly line: number;
   readonly field: string;
+  /** Written with a decimal comma (tolerant reading). */
+  readonly decimalComma?: boolean;
 }
 
 class Fields {
@@ -175,6 +177,7 @@ class Fields {
   constructor(
     ldrs: readonly Ldr[],
     private readonly where: InputLocation,
+    private readonly tolerant = false,
   ) {
     for (const l of ldrs) if (!this.byLabel.has(l.label)) this.byLabel.set(l.label, l);
   }
@@ -188,12 +191,17 @@ class Fields {
   number(label: string): NumberField | undefined {
     const ldr = this.byLabel.get(label);
     if (!ldr || ldr.value === '') return undefined;
-    return parseNumberField(ldr.value, ldr.line, ldr.rawLabel, this.where);
+    return parseNumberField(ldr.value, ldr.line, ldr.rawLabel, this.where, this.tolerant);
   }
 }
 
-function parseNumberField(text: string, line: number, field: string, where: InputLocation): NumberField {
+function parseNumberField(text: string, line: number, field: string, where: InputLocation, tolerant = false): NumberField {
   const parsed = parseDecimal(text.trim());
+  // A header field holds one number, so "1234,5" (a writer on a German or French locale) has only one reading.
+  if (!parsed.ok && tolerant && /^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$/.test(text.trim())) {
+    const comma = parseDecimal(text.trim(), true);
+    if (comma.ok) return { value: comma.value, text: text.trim().replace(',', '.'), line, field, decimalComma: true };
+  }
   if (!parsed.ok) {
     throw inputError(parsed.nonFinite ? 'non-finite' : 'jcamp-bad-field', `"${text.trim()}" is not a number`, { ...where, line, field });
   }
@@ -224,11 +232,16 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation, state: {
 }
 
 function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, state: { proven: boolean }, warnings: SpectrumWarning[]): Spectrum {
+  for (const f of [spec.npoints, spec.firstX, spec.lastX, spec.deltaX, spec.xFactor, spec.yFactor, spec.firstY]) {
+    if (f?.decimalComma) warnings.push({ code: 'jcamp-decimal-comma', message: `##${f.field}= is written with a decimal comma; read as ${f.text}`, line: f.line, field: f.field });
+  }
   const tableWhere: InputLocation = { ...where, line: spec.table.line, field: spec.table.rawLabel };
   const variableList = (spec.variableList ?? spec.table.value).replace(/\s+/g, '').toUpperCase();
   const xFactor = factor(spec.xFactor, where);
   const yFactor = factor(spec.yFactor, where);
-  const xUnit = normalizeXUnit(spec.xUnit) ?? 'other';
+  // Descriptive spellings ("Raman Shift (cm-1)", "WAVENUMBER (CM-1)") name a known unit as clearly as "1/CM".
+  const named = normalizeXUnit(spec.xUnit);
+  const xUnit = named === undefined ? 'other' : isKnownXUnit(named) ? named : (xUnitFromColumnName(spec.xUnit as string) ?? named);
   const yUnit = normalizeYUnit(spec.yUnit) ?? 'arbitrary';
   const meta: SpectrumMeta = {
     ...spec.meta,
@@ -250,6 +263,7 @@ function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, stat
       // Without a declared count a table is complete only by its ##END=.
       return finishTable(spec, decoded, firstX, spec.lastX?.value ?? lastX, yFactor, xUnit, yUnit, meta, where, state, false);
     }
+    // No ##NPOINTS= and no ##DELTAX= stays refused: a lost last line would stretch the table to LASTX unnoticed.
     const npoints = requireField(spec.npoints, 'NPOINTS', tableWhere);
     if (!Number.isInteger(npoints.value) || npoints.value < 1) {
       throw inputError('jcamp-bad-field', `##NPOINTS=${npoints.text} is not a positive whole number`, { ...where, line: npoints.line, field: npoints.field });
@@ -444,11 +458,11 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context, inherited: 
           field: 'SYMBOL',
         });
       }
-      const pageFields = new Fields(page, where);
+      const pageFields = new Fields(page, where, ctx.tolerant);
       const columnNumber = (label: string, col: number): NumberField | undefined => {
         const ldr = table.get(label);
         const text = splitList(ldr ? ldrText(ldr) : undefined)[col];
-        return ldr && text ? parseNumberField(text, ldr.line, ldr.rawLabel, where) : undefined;
+        return ldr && text ? parseNumberField(text, ldr.line, ldr.rawLabel, where, ctx.tolerant) : undefined;
       };
       const baseMeta = blockMeta(header, ctx.file);
       const meta: SpectrumMeta = {
