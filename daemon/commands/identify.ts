@@ -7,7 +7,7 @@ import { DEFAULT_MODEL, openEncoder, prepareFiles, readLibrary, stackRows } from
 
 /**
  * `spectrad identify --model DIR --library LIB FILE...`: one JSON object per spectrum on stdout,
- * {file, status, class?, score, candidates: [{class, score}], components?: [{class, score, fraction}]}.
+ * {file, status, class?, score, candidates: [{class, score}], components?: [{class, score, fraction}], warnings?}.
  * A file that cannot be read or parsed gives {file, status: 'rejected', error} and exit code 1; the others still run.
  */
 
@@ -80,6 +80,7 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
             score: r.score,
             candidates: r.candidates.map((c) => ({ class: c.class, score: c.score })),
             ...(r.components ? { components: r.components, unknownComponent: r.unknownComponent } : {}),
+            ...(p.warnings ? { warnings: p.warnings } : {}),
           }),
         );
       });

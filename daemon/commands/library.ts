@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Encoder } from '../../core/encoder/types.ts';
 import type { InferenceEngine } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
+import type { SpectrumWarning } from '../../core/spectrum.ts';
 import { deserializeLibrary, serializeLibrary, ReferenceLibrary } from '../../core/identify/library.ts';
 import { readOptions, withReadOptions, type ReadOptions } from './arguments.ts';
 
@@ -46,6 +47,8 @@ export interface PreparedSpectrum {
   /** 1-based block number when the file holds several spectra. */
   readonly block?: number;
   readonly values: Float32Array;
+  /** What the reader tolerated in the file (meta.warnings), for the command's output. */
+  readonly warnings?: readonly SpectrumWarning[];
 }
 
 /** Parses each file (any supported format, every block) and preprocesses onto the encoder's grid; throws at the first refusal. */
@@ -83,7 +86,12 @@ export async function prepareEachFile(
         throw new SpectrumInputError('file-unreadable', `cannot read: ${(e as Error).message}`, { file });
       }
       const spectra = parseSpectra(bytes, { fileName: file, ...readOptions(read) });
-      const rows = spectra.map((s, i) => ({ file, block: spectra.length > 1 ? i + 1 : undefined, values: preprocess(s, encoder.grid) }));
+      const rows = spectra.map((s, i) => ({
+        file,
+        block: spectra.length > 1 ? i + 1 : undefined,
+        values: preprocess(s, encoder.grid),
+        ...(s.meta.warnings?.length ? { warnings: s.meta.warnings } : {}),
+      }));
       prepared.push(...rows);
     } catch (e) {
       if (!(e instanceof SpectrumInputError)) throw e;
