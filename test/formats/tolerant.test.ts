@@ -139,3 +139,36 @@ describe('tolerant JCAMP-DX header values', () => {
     expect(one(xyBlock(TEN, { XUNITS: 'Kelvin' })).spectrum?.xUnit).toBe('Kelvin');
   });
 });
+
+describe('tolerant JCAMP-DX: more habits of real writers', () => {
+  it('lines after the first stamped one point early (NIST, Bruker: the previous line\'s last abscissa)', () => {
+    const nist = xyBlock(['100.0 1 2 3 4', '103.0 5 6 7', '106.0 8 9 10']);
+    const s = readWith(nist, 'jcamp-x-offset');
+    expect(Array.from(s!.y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(s?.meta.warnings?.[0]).toMatchObject({ line: 12 });
+    expect(refused(nist, true)).toBe('jcamp-x-check');
+    // Two points off is a lost or extra point: refused at that line.
+    expect(one(xyBlock(['100.0 1 2 3 4', '102.0 5 6 7', '106.0 8 9 10'])).error).toMatchObject({ code: 'jcamp-x-check', where: { line: 12 } });
+    // One point off, then back: refused.
+    expect(one(xyBlock(['100.0 1 2 3', '102.0 4 5 6', '106.0 7 8 9 10'])).error).toMatchObject({ code: 'jcamp-x-check', where: { line: 13 } });
+  });
+
+  it('a ##FIRSTY= cut off after its last digit rather than rounded', () => {
+    const text = xyBlock(['100 1290 2 3 4 5 6 7 8 9 10'], { FIRSTY: '1.2', YFACTOR: 0.001 });
+    readWith(text, 'jcamp-firsty-truncated');
+    expect(refused(text, true)).toBe('jcamp-firsty-mismatch');
+    expect(refused(xyBlock(['100 1350 2 3 4 5 6 7 8 9 10'], { FIRSTY: '1.2', YFACTOR: 0.001 }))).toBe('jcamp-firsty-mismatch');
+  });
+
+  it('a data table form missing its closing parenthesis', () => {
+    const text = xyBlock(TEN).replace('##XYDATA=(X++(Y..Y))', '##XYDATA=(X++(Y..Y)');
+    expect(readWith(text, 'jcamp-variable-list')?.y.length).toBe(10);
+    expect(refused(text, true)).toBe('jcamp-unsupported');
+  });
+
+  it('a private ##$ label without "=" is ignored', () => {
+    const text = xyBlock(TEN).replace('##XUNITS=1/CM', '##XUNITS=1/CM\n##$CONTENT');
+    expect(readWith(text, 'jcamp-private-label')?.xUnit).toBe('cm-1');
+    expect(refused(text, true)).toBe('jcamp-bad-label');
+  });
+});

@@ -208,7 +208,7 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
   const checkX = dx !== 0 || declared === 1;
   const warnings: XyDataWarning[] = [];
   /** Tolerant reading of line-start X values that follow their own origin (and maybe direction), not FIRSTX. */
-  let relative: { x0: number; j0: number; sign: number; rounding: number; firstError: SpectrumInputError } | undefined;
+  let relative: { x0: number; j0: number; sign: number; rounding: number; firstError: SpectrumInputError; expected: number } | undefined;
   const xAt = (i: number): number => (relative ? relative.x0 + relative.sign * (i - relative.j0) * Math.abs(dx) : firstX + i * dx);
   const lineStarts: number[] = [];
   const lineNumbers: number[] = [];
@@ -284,8 +284,16 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
             : `the line starts at X = ${xLine} but its first ordinate is point ${anchor}, at x = ${xAt(anchor)} from FIRSTX/LASTX/NPOINTS: a point is missing or extra before this line`,
           here(),
         );
-        if (!spec.tolerant || relative || anchor !== 0) throw error;
-        relative = { x0: xLine, j0: 0, sign: 0, rounding, firstError: error };
+        if (!spec.tolerant || relative) throw error;
+        if (anchor === 0) {
+          relative = { x0: xLine, j0: 0, sign: 0, rounding, firstError: error, expected: xAt(0) };
+        } else {
+          // From here on one point off (NIST and Bruker exports stamp each line with the abscissa of the previous
+          // line's last ordinate). Any other jump is a lost or extra point or line, and refused here.
+          const shift = Math.abs((xLine - xAt(anchor)) / dx);
+          if (Math.abs(shift - 1) > 0.1 + (rounding + 1e-9 * Math.abs(xLine)) / Math.abs(dx)) throw error;
+          relative = { x0: xLine, j0: anchor, sign: Math.sign(dx), rounding, firstError: error, expected: xAt(anchor) };
+        }
       }
     }
     lineStarts.push(anchor);
@@ -337,8 +345,10 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
     warnings.push({
       code: 'jcamp-x-offset',
       message:
-        `the X values at the line starts follow their own origin (the first line starts at X = ${relative.x0}, where ` +
-        `FIRSTX puts point 0 at ${firstX}); they agree among themselves and the table holds all ${count} ordinates, so x is taken from FIRSTX and LASTX`,
+        (relative.j0 === 0
+          ? `the X values at the line starts follow their own origin (the first line starts at X = ${relative.x0}, where FIRSTX puts point 0 at ${relative.expected})`
+          : `from line ${relative.firstError.where.line ?? '?'} on, the X values at the line starts are one point off (X = ${relative.x0} where point ${relative.j0} is at ${relative.expected})`) +
+        `; they agree among themselves and the table holds all ${count} ordinates, so x is taken from FIRSTX and LASTX`,
       line: relative.firstError.where.line,
     });
   }

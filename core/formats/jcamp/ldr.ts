@@ -99,6 +99,12 @@ export function tokenizeJcamp(text: string, file?: string, tolerant = false): Jc
       trimmed = `${stripComment(trimmed).trimEnd()}=`;
       eq = trimmed.length - 1;
     }
+    if (eq < 0 && tolerant && /^##\s*\$/.test(trimmed) && stack.length > 0) {
+      // A vendor's private label (##$...) written without "=" (JEOL Delta): it holds nothing a spectrum needs.
+      stack[stack.length - 1].warnings.push({ code: 'jcamp-private-label', message: `the private label "${trimmed.slice(0, 40).trim()}" has no "=" and is ignored`, line: lineNo });
+      current = undefined;
+      continue;
+    }
     if (eq < 0) {
       // '##' alone or '##$$ comment' lines occur in the wild; a real label without '=' is an error.
       if (stripComment(trimmed.slice(2)).trim() === '') continue;

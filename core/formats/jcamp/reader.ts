@@ -236,7 +236,14 @@ function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, stat
     if (f?.decimalComma) warnings.push({ code: 'jcamp-decimal-comma', message: `##${f.field}= is written with a decimal comma; read as ${f.text}`, line: f.line, field: f.field });
   }
   const tableWhere: InputLocation = { ...where, line: spec.table.line, field: spec.table.rawLabel };
-  const variableList = (spec.variableList ?? spec.table.value).replace(/\s+/g, '').toUpperCase();
+  let variableList = (spec.variableList ?? spec.table.value).replace(/\s+/g, '').toUpperCase();
+  const open = variableList.split('(').length - 1;
+  const close = variableList.split(')').length - 1;
+  if (ctx.tolerant && /^\([A-Z]\+\+\([A-Z]\.\.[A-Z]\)?$|^\(XY[A-Z]*\.\.XY[A-Z]*$/.test(variableList) && open > close) {
+    // "(X++(Y..Y)" with its last parenthesis left off: the table form is plain all the same.
+    warnings.push({ code: 'jcamp-variable-list', message: `the data table form "${spec.table.value}" lacks a closing parenthesis`, line: spec.table.line, field: spec.table.rawLabel });
+    variableList += ')'.repeat(open - close);
+  }
   const xFactor = factor(spec.xFactor, where);
   const yFactor = factor(spec.yFactor, where);
   // Descriptive spellings ("Raman Shift (cm-1)", "WAVENUMBER (CM-1)") name a known unit as clearly as "1/CM".
@@ -261,7 +268,7 @@ function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, stat
       const lastX = firstX + (n - 1) * spec.deltaX.value;
       if (spec.lastX && n > 1) checkDeltaX(spec.deltaX, (spec.lastX.value - firstX) / (n - 1), where);
       // Without a declared count a table is complete only by its ##END=.
-      return finishTable(spec, decoded, firstX, spec.lastX?.value ?? lastX, yFactor, xUnit, yUnit, meta, where, state, false);
+      return finishTable(spec, decoded, firstX, spec.lastX?.value ?? lastX, yFactor, xUnit, yUnit, meta, where, state, false, warnings);
     }
     // No ##NPOINTS= and no ##DELTAX= stays refused: a lost last line would stretch the table to LASTX unnoticed.
     const npoints = requireField(spec.npoints, 'NPOINTS', tableWhere);
@@ -308,7 +315,7 @@ function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, stat
     // The table holds NPOINTS ordinates after all: then DELTAX is what is wrong.
     if (deltaXError && decoded.y.length === n) throw deltaXError;
     warnings.push(...decoded.warnings);
-    return finishTable(spec, decoded, firstX, lastX, yFactor, xUnit, yUnit, meta, where, state, true);
+    return finishTable(spec, decoded, firstX, lastX, yFactor, xUnit, yUnit, meta, where, state, true, ctx.tolerant ? warnings : undefined);
   }
 
   const size = tupleSize(variableList);
@@ -340,10 +347,11 @@ function finishTable(
   where: InputLocation,
   state: { proven: boolean },
   proven: boolean,
+  warnings?: SpectrumWarning[],
 ): Spectrum {
   const y = decoded.y;
   const n = y.length;
-  if (spec.firstY) checkFirstY(spec.firstY, y[0], yFactor, where);
+  if (spec.firstY) checkFirstY(spec.firstY, y[0], yFactor, where, warnings);
   for (let i = 0; i < n; i++) y[i] *= yFactor;
   const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
   const x = new Float64Array(n);
@@ -399,12 +407,17 @@ function checkDeltaX(deltaX: NumberField, dx: number, where: InputLocation, warn
   }
 }
 
-function checkFirstY(firstY: NumberField, rawY0: number, yFactor: number, where: InputLocation): void {
+function checkFirstY(firstY: NumberField, rawY0: number, yFactor: number, where: InputLocation, warnings?: SpectrumWarning[]): void {
   const scaled = rawY0 * yFactor;
-  const close = (a: number, b: number): boolean =>
-    Math.abs(a - b) <= 0.5 * 10 ** -decimalsOf(firstY.text) + 1e-3 * Math.max(Math.abs(a), Math.abs(b)) + 0.5 * Math.abs(yFactor);
+  const close = (a: number, b: number, ulps = 0.5): boolean =>
+    Math.abs(a - b) <= ulps * 10 ** -decimalsOf(firstY.text) + 1e-3 * Math.max(Math.abs(a), Math.abs(b)) + 0.5 * Math.abs(yFactor);
   // Some writers state FIRSTY before YFACTOR scaling; that is a known vendor habit, not damage.
   if (close(firstY.value, scaled) || close(firstY.value, rawY0)) return;
+  if (warnings && (close(firstY.value, scaled, 1) || close(firstY.value, rawY0, 1))) {
+    // Cut off after its last digit instead of rounded (NIST exports): within one unit of that digit.
+    warnings.push({ code: 'jcamp-firsty-truncated', message: `##FIRSTY=${firstY.text} is the first ordinate ${scaled} cut off, not rounded`, line: firstY.line, field: firstY.field });
+    return;
+  }
   throw inputError('jcamp-firsty-mismatch', `##FIRSTY=${firstY.text} but the first ordinate decodes to ${scaled}`, {
     ...where,
     line: firstY.line,
