@@ -172,3 +172,23 @@ describe('tolerant JCAMP-DX: more habits of real writers', () => {
     expect(refused(text, true)).toBe('jcamp-bad-label');
   });
 });
+
+describe('tolerant JCAMP-DX: line-start X values on an axis of their own', () => {
+  const table = (step: number) =>
+    Array.from({ length: 50 }, (_, k) => `${(k * 4 * step).toFixed(3)} ${[1, 2, 3, 4].map((v) => v + k).join(' ')}`);
+  const header = { FIRSTX: 0, LASTX: 199, NPOINTS: 200 };
+
+  it('a step 0.6 % off the header (SpinWorks): read when the table holds NPOINTS and the X values lie on one line', () => {
+    const text = xyBlock(table(1.006), header);
+    const s = readWith(text, 'jcamp-x-drift');
+    expect(s?.y.length).toBe(200);
+    expect([s!.x[0], s!.x[199]]).toEqual([0, 199]);
+    expect(refused(text, true)).toBe('jcamp-x-check');
+  });
+
+  it('a step 2 % off, or a lost line, is refused', () => {
+    expect(refused(xyBlock(table(1.02), header))).toBe('jcamp-x-check');
+    const lost = table(1.006).filter((_, k) => k !== 30);
+    expect(refused(xyBlock(lost, header))).toBe('jcamp-x-check');
+  });
+});

@@ -36,6 +36,8 @@ export interface XyDataSpec {
    * with a warning; the table must still hold exactly npoints ordinates.
    */
   readonly tolerant?: boolean;
+  /** Read without comparing line-start X values with the axis; they are returned (lineX) for the caller to judge. */
+  readonly skipXCheck?: boolean;
 }
 
 export interface XyDataWarning {
@@ -48,6 +50,11 @@ export interface XyDataResult {
   /** Ordinates as written (before YFACTOR); its length is the number of points read. */
   readonly y: Float64Array;
   readonly warnings: readonly XyDataWarning[];
+  /** Per data line: the index of its first ordinate, its X value (times XFACTOR), how finely X was printed, its line. */
+  readonly lineStarts: readonly number[];
+  readonly lineX: readonly number[];
+  readonly lineRounding: readonly number[];
+  readonly lineNumbers: readonly number[];
   /** Source line of a point index. */
   lineOf(index: number): number | undefined;
 }
@@ -205,7 +212,9 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
   let y = new Float64Array(declared ?? Math.min(capacity, 4096));
   const npoints = capacity;
   const dx = spec.dx ?? (declared !== undefined && declared > 1 && spec.lastX !== undefined ? (spec.lastX - firstX) / (declared - 1) : 0);
-  const checkX = dx !== 0 || declared === 1;
+  const checkX = !spec.skipXCheck && (dx !== 0 || declared === 1);
+  const lineX: number[] = [];
+  const lineRounding: number[] = [];
   const warnings: XyDataWarning[] = [];
   /** Tolerant reading of line-start X values that follow their own origin (and maybe direction), not FIRSTX. */
   let relative: { x0: number; j0: number; sign: number; rounding: number; firstError: SpectrumInputError; expected: number } | undefined;
@@ -298,6 +307,8 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
     }
     lineStarts.push(anchor);
     lineNumbers.push(dataLine.line);
+    lineX.push(xLine);
+    lineRounding.push(rounding);
 
     let lastKind = -1;
     let lastDif = 0;
@@ -356,6 +367,10 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
   return {
     y,
     warnings,
+    lineStarts,
+    lineX,
+    lineRounding,
+    lineNumbers,
     lineOf(index: number): number | undefined {
       // Binary search for the last line that starts at or before the index.
       let lo = 0;

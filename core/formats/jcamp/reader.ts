@@ -299,6 +299,11 @@ function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, stat
     try {
       decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where: tableField, tolerant: ctx.tolerant });
     } catch (error) {
+      const drifting = ctx.tolerant && error instanceof SpectrumInputError && error.code === 'jcamp-x-check' ? readDrifting(spec, n, firstX, lastX, xFactor, tableField, error) : undefined;
+      if (drifting) {
+        warnings.push(drifting.warning);
+        return finishTable(spec, drifting.decoded, firstX, lastX, yFactor, xUnit, yUnit, meta, where, state, true, warnings);
+      }
       if (!(error instanceof SpectrumInputError) || !oneOff) throw error;
       try {
         decoded = decodeXyData({ lines: spec.lines, npoints: alternative, firstX, lastX, xFactor, where: tableField, tolerant: true });
@@ -359,6 +364,63 @@ function finishTable(
   if (n > 1) x[n - 1] = lastX;
   state.proven = proven;
   return finishSeries({ x, y, xUnit, yUnit, meta, lineOf: decoded.lineOf }, { ...where, field: spec.table.rawLabel });
+}
+
+/**
+ * Line-start X values that follow an axis of their own (a writer that prints them from a slightly different step,
+ * SpinWorks and others): read when the table holds exactly NPOINTS ordinates and its line-start X values lie on
+ * one straight line in the point index (within half a step and their printed precision) whose step is within 1 %
+ * of the header's. Then no point can be missing or extra without the count or that line showing it.
+ */
+function readDrifting(
+  spec: TableSpec,
+  n: number,
+  firstX: number,
+  lastX: number,
+  xFactor: number,
+  where: InputLocation,
+  error: SpectrumInputError,
+): { decoded: ReturnType<typeof decodeXyData>; warning: SpectrumWarning } | undefined {
+  let decoded: ReturnType<typeof decodeXyData>;
+  try {
+    decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where, skipXCheck: true });
+  } catch {
+    return undefined;
+  }
+  const { lineStarts: j, lineX: x, lineRounding: r } = decoded;
+  const m = j.length;
+  const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
+  if (m < 3 || dx === 0) return undefined;
+  // Least-squares line x = a + b j through the line starts.
+  let sj = 0, sx = 0, sjj = 0, sjx = 0;
+  for (let i = 0; i < m; i++) {
+    sj += j[i];
+    sx += x[i];
+    sjj += j[i] * j[i];
+    sjx += j[i] * x[i];
+  }
+  const den = m * sjj - sj * sj;
+  if (den === 0) return undefined;
+  const b = (m * sjx - sj * sx) / den;
+  const a = (sx - b * sj) / m;
+  if (Math.abs(Math.abs(b) - Math.abs(dx)) > 0.01 * Math.abs(dx)) return undefined;
+  let worst = 0;
+  for (let i = 0; i < m; i++) {
+    const off = Math.abs(x[i] - (a + b * j[i]));
+    if (off > 0.5 * Math.abs(b) + r[i] + 1e-9 * Math.abs(x[i])) return undefined;
+    worst = Math.max(worst, off / Math.abs(b));
+  }
+  return {
+    decoded,
+    warning: {
+      code: 'jcamp-x-drift',
+      message:
+        `the X values at the line starts follow a step of ${b} instead of the header's ${dx} (${error.message.replace(/^.*?: /, '')}); ` +
+        `they lie on one line (within ${worst.toFixed(2)} of a step) and the table holds all ${n} ordinates, so x is taken from FIRSTX and LASTX`,
+      line: error.where.line,
+      field: spec.table.rawLabel,
+    },
+  };
 }
 
 /** The point count FIRSTX, LASTX and DELTAX imply, when it is a whole number (to 1 % of a step). */
