@@ -62,6 +62,15 @@ export const resultMessageSchema = z
       .strict()
       .optional()
       .describe("Why the input was rejected (status 'rejected'): what, where, why"),
+    warnings: z
+      .array(
+        z
+          .object({ code: z.string().min(1), message: z.string(), line: z.number().int().optional(), field: z.string().optional() })
+          .strict(),
+      )
+      .readonly()
+      .optional()
+      .describe('What the format reader tolerated in a file that bends its format rules (e.g. a bare ##END); absent for clean files'),
     latencyMs: z.number().min(0).describe('From arrival to result'),
     modelVersion: z.string().describe('Model card hash and version of the encoder'),
     node: nodeId.optional().describe('The daemon (node id) that identified the spectrum; absent in results recorded before node ids'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FORMAT_NAMES } from '../core/formats/types.ts';
 
 /**
  * The daemon's configuration, as written in YAML. Objects are strict so a misspelt key is an error that names it
@@ -10,6 +11,8 @@ const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digi
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 const mqttUrl = z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\/[^\s]+$/, 'expected an MQTT URL such as mqtt://host:1883');
+/** How an input's payloads are read: 'auto' looks at the content first; name one when the content misleads. */
+const format = z.enum(FORMAT_NAMES).default('auto');
 const httpUrl = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s):// URL');
 
 /** A secret given inline or read from a file; the loader resolves files and environment overrides. */
@@ -56,6 +59,7 @@ export const folderInputSchema = z.strictObject({
   maxFileBytes: positiveInt.default(64 * 1024 * 1024),
   /** List the folders this often for files the watcher missed (events lost under load); 0: never. */
   rescanMs: z.number().int().min(0).default(30_000),
+  format,
 });
 
 export const serialInputSchema = z.strictObject({
@@ -76,6 +80,7 @@ export const serialInputSchema = z.strictObject({
   /** Reconnect backoff when the port disappears: first delay, doubling up to the maximum. */
   reconnectMinMs: positiveInt.default(500),
   reconnectMaxMs: positiveInt.default(30_000),
+  format,
 }).refine((s) => s.framing !== 'markers' || (s.startMarker && s.endMarker), {
   message: 'framing "markers" needs startMarker and endMarker',
   path: ['framing'],
@@ -107,6 +112,7 @@ export const mqttInputSchema = z.strictObject({
    * `instrument` is set; without either, the spectrum's own metadata or the daemon's instrument is used.
    */
   instrumentTopicLevel: z.number().int().min(0).max(31).optional(),
+  format,
 });
 
 export const inputSchema = z.discriminatedUnion('type', [folderInputSchema, serialInputSchema, mqttInputSchema]);
@@ -327,6 +333,15 @@ export const mqttDefaultsSchema = z.strictObject({
   sessionExpirySec: z.number().int().min(0).max(4_294_967_295).default(7 * 24 * 3600),
 });
 
+/** How the format readers treat files that break their format's rules. */
+export const formatsSchema = z.strictObject({
+  /**
+   * false (default): a file that bends the JCAMP-DX standard where the meaning is clear is read and its result
+   * carries warnings; true: such files are refused as the standard demands (the CLI's --strict).
+   */
+  strict: z.boolean().default(false),
+});
+
 export const configSchema = z.strictObject({
   node: nodeSchema.prefault({}),
   mqtt: mqttDefaultsSchema.prefault({}),
@@ -345,6 +360,7 @@ export const configSchema = z.strictObject({
   pipeline: pipelineSchema.prefault({}),
   store: storeSchema.prefault({}),
   retrain: retrainSchema.prefault({}),
+  formats: formatsSchema.prefault({}),
 }).superRefine((config, ctx) => {
   const seen = new Map<string, string>();
   const check = (list: ReadonlyArray<{ name: string }>, key: 'inputs' | 'outputs') =>

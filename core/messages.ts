@@ -1,4 +1,5 @@
 import type { Candidate, DecidedBy, IdentificationStatus, MixtureComponent } from './identify/types.ts';
+import type { SpectrumWarning } from './spectrum.ts';
 
 /**
  * The one typed topic -> payload map shared by MQTT, socket.io, the HTTP API and the dashboard
@@ -29,6 +30,8 @@ export interface ResultMessage {
   readonly coverage?: number;
   /** Why the input was rejected (status 'rejected'): what, where, why. */
   readonly error?: { readonly code: string; readonly message: string };
+  /** What the format reader tolerated in a file that bends its format's rules (absent for clean files). */
+  readonly warnings?: readonly SpectrumWarning[];
   readonly latencyMs: number;
   readonly modelVersion: string;
   /** The daemon (node id) that identified it; results recorded before node ids existed have none. */

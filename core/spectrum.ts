@@ -7,6 +7,19 @@
 export type KnownXUnit = 'index' | 'cm-1' | '2theta' | 'ppm' | 'nm' | 'um' | 'Hz' | 'eV' | 's' | 'm/z';
 export type XUnit = KnownXUnit | (string & {});
 
+/**
+ * Something a reader had to bend to read the file: the file breaks its format's rules in a way whose meaning is
+ * clear (a bare `##END`, a ##DELTAX= with the wrong sign). The spectrum is kept; the warning travels with it to
+ * `inspect`, the store and the dashboard, so nobody mistakes a repaired file for a clean one.
+ */
+export interface SpectrumWarning {
+  /** Stable machine-readable code, e.g. 'jcamp-bare-end'. */
+  readonly code: string;
+  readonly message: string;
+  readonly line?: number;
+  readonly field?: string;
+}
+
 export interface SpectrumMeta {
   /** Name of the instrument that measured it (also the MQTT topic segment). */
   readonly instrument?: string;
@@ -18,6 +31,8 @@ export interface SpectrumMeta {
   readonly title?: string;
   /** Any further header fields, kept as text (e.g. JCAMP-DX ##ORIGIN=). */
   readonly extra?: Readonly<Record<string, string>>;
+  /** What the reader tolerated in a file that breaks its format's rules (absent for clean files). */
+  readonly warnings?: readonly SpectrumWarning[];
 }
 
 export interface Spectrum {

@@ -13,14 +13,15 @@ import type { EngineChoice, InferenceEncoderOptions } from '../core/engine/onnx.
 import { SpectrumInputError } from '../core/errors.ts';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { Spectrum } from '../core/spectrum.ts';
+import type { FormatName } from '../core/formats/types.ts';
 import type { PipelineDomain } from '../pipelines/domain.ts';
 import { createIdentifyStage } from '../pipelines/identify-stage.ts';
 import { SpectrumPipeline } from '../pipelines/spectrum-pipeline.ts';
 import { StageTimes } from '../pipelines/stage-times.ts';
 import { createInputs, createOutputs, rescuedFiles } from './adapters.ts';
 import { createRequestGuard } from './http/request-guard.ts';
-import { buildHttpServer } from './http/server.ts';
-import type { ApiServices, Curve, EnrollRequest, HealthReport, UploadAnswer } from './http/services.ts';
+import { buildHttpServer, DASHBOARD_BUILD_HINT, dashboardBuilt } from './http/server.ts';
+import type { ApiServices, Curve, EnrollRequest, HealthReport, RefusedUpload, UploadAnswer } from './http/services.ts';
 import { benchmarkSpectrum, LibraryService } from './library.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { OutboxDispatcher } from './outbox.ts';
@@ -79,7 +80,9 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   const states = new Map<string, AdapterState>();
   const stateSubs: Subscription[] = [];
   let preprocessSpectrum!: (s: Spectrum) => Float32Array;
-  let parseFile!: (payload: Buffer, fileName?: string) => ReturnType<PipelineDomain['parse']>;
+  let parseFile!: (payload: Buffer, fileName?: string, format?: FormatName) => ReturnType<PipelineDomain['parse']>;
+  // Each input's `format` option (default auto): the adapter's name finds it, so adapters need not carry it.
+  const formatOfInput = new Map<string, FormatName>(config.inputs.map((i) => [i.name, i.format]));
   let gridX: number[] | undefined;
 
   let socketActions: ReturnType<typeof attachSocketActions> | undefined;
@@ -165,7 +168,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     },
     // An input its adapter refused unread (too large, a link out of the folder) is recorded with the adapter's reason.
     parse: (raw: RawInput) =>
-      raw.refused ? [{ block: 0, error: new SpectrumInputError(raw.refused.code, raw.refused.message, { file: raw.source }) }] : parseFile(raw.payload, raw.formatHint ?? raw.source),
+      raw.refused ? [{ block: 0, error: new SpectrumInputError(raw.refused.code, raw.refused.message, { file: raw.source }) }] : parseFile(raw.payload, raw.formatHint ?? raw.source, formatOfInput.get(raw.adapter)),
     preprocess: (s) => preprocessSpectrum(s),
     identify: (vectors) => (models ? models.gate.run(() => identifyStage(vectors)) : identifyStage(vectors)),
   };
@@ -267,17 +270,34 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
         vectors.push(v);
         sources.push(id);
       }
-      for (const f of req.files ?? []) {
-        for (const p of parseFile(Buffer.from(f.content), f.name)) {
-          if (!p.spectrum) throw p.error ?? new SpectrumInputError('unreadable', 'block could not be read', { file: f.name });
-          vectors.push(preprocessSpectrum(p.spectrum));
-          sources.push(undefined);
+      // Each file on its own: a file with any unreadable block is refused whole and reported, the others enrolled.
+      const refused: RefusedUpload[] = [];
+      (req.files ?? []).forEach((f, i) => {
+        const file = f.name ?? `files[${i}]`;
+        try {
+          const rows = parseFile(Buffer.from(f.content), f.name).map((p) => {
+            if (!p.spectrum) throw p.error ?? new SpectrumInputError('unreadable', 'block could not be read', { file });
+            return preprocessSpectrum(p.spectrum);
+          });
+          for (const v of rows) {
+            vectors.push(v);
+            sources.push(undefined);
+          }
+        } catch (err) {
+          if (!(err instanceof SpectrumInputError) || req.allOrNothing) throw err;
+          refused.push({ file, ...(err.where.block !== undefined ? { block: err.where.block } : {}), code: err.code, message: err.message });
         }
+      });
+      if (vectors.length === 0 && refused.length > 0) {
+        throw new SpectrumInputError(refused.length === 1 ? refused[0].code : 'nothing-enrolled', refused.map((r) => r.message).join('; '), { field: 'files' });
       }
       const answer = await library.enroll(req.name, vectors, 'api', sources, req.by, req.idempotencyKey);
-      if (answer.replayed) log.info({ class: req.name, enrollmentId: answer.enrollmentId }, 'enrollment retried with the same Idempotency-Key: nothing added');
-      else log.info({ class: req.name, added: answer.added, created: answer.created }, 'class enrolled');
-      return answer;
+      if (answer.replayed) {
+        log.info({ class: req.name, enrollmentId: answer.enrollmentId }, 'enrollment retried with the same Idempotency-Key: nothing added');
+        return answer;
+      }
+      log.info({ class: req.name, added: answer.added, created: answer.created, refused: refused.length }, 'class enrolled');
+      return refused.length ? { ...answer, refused } : answer;
     },
     undoEnrollment: (id) => library.undo(id),
     rawCurve: (payload, hint): Curve | undefined => {
@@ -375,8 +395,10 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       const chain = config.preprocessing;
       preprocessSpectrum = (s) => pre.preprocess(s, encoder.grid, chain);
       gridX = Array.from(pre.gridX(encoder.grid));
-      parseFile = (payload, fileName) =>
-        formats.parseSpectrumFile(payload, { fileName }).map((b) => ({ block: b.block, spectrum: b.spectrum, error: b.error }));
+      parseFile = (payload, fileName, format) =>
+        formats
+          .parseSpectrumFile(payload, { fileName, format, strict: config.formats.strict })
+          .map((b) => ({ block: b.block, spectrum: b.spectrum, error: b.error }));
     },
     async () => encoder?.dispose(),
   );
@@ -451,6 +473,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           httpToken = token;
           log.info({ file: made.file, created: made.created }, 'write access (labelling, enrollment) needs the token in this file');
         }
+        if (!dashboardBuilt(config.http.dashboardDir)) log.warn({ dir: config.http.dashboardDir }, DASHBOARD_BUILD_HINT);
         http = await buildHttpServer(services, {
           token,
           uploadLimitBytes: config.http.uploadLimitBytes,

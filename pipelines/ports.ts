@@ -1,4 +1,5 @@
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
+import type { SpectrumWarning } from '../core/spectrum.ts';
 
 /**
  * What the pipeline needs from durable storage. The daemon's SQLite store implements it; the pipeline never sees
@@ -41,6 +42,8 @@ export interface PendingSpectrum {
   readonly source: string;
   readonly receivedAt: string;
   readonly vector: Float32Array;
+  /** The reader's warnings about the file (meta.warnings), carried into the result. */
+  readonly warnings?: readonly SpectrumWarning[];
 }
 
 export interface PipelineStore {

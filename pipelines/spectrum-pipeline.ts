@@ -2,7 +2,7 @@ import { Observable, Subject, merge, mergeMap, type SchedulerLike, type Subscrip
 import { SpectrumInputError } from '../core/errors.ts';
 import type { Identification } from '../core/identify/types.ts';
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
-import type { Spectrum } from '../core/spectrum.ts';
+import type { Spectrum, SpectrumWarning } from '../core/spectrum.ts';
 import type { RawInput } from '../adapters/types.ts';
 import type { PipelineDomain } from './domain.ts';
 import { batchWorker } from './operators.ts';
@@ -291,7 +291,8 @@ export class SpectrumPipeline {
         preprocessed: vector,
         dedupKey: raw.dedupKey ? `${raw.dedupKey}#${part.block}` : undefined,
       });
-      pending.push({ id, instrument, source: raw.source, receivedAt: raw.receivedAt, vector });
+      const warnings = part.spectrum.meta.warnings;
+      pending.push({ id, instrument, source: raw.source, receivedAt: raw.receivedAt, vector, ...(warnings?.length ? { warnings } : {}) });
     }
 
     const outcome = pending.length > 0 ? 'processed' : 'failed';
@@ -423,14 +424,20 @@ export class SpectrumPipeline {
   }
 
   private resultOf(
-    p: { id: string; instrument: string; source: string; receivedAt: string },
+    p: { id: string; instrument: string; source: string; receivedAt: string; warnings?: readonly SpectrumWarning[] },
     arrived: number,
     error?: { code: string; message: string },
     answer?: Identification,
   ): ResultMessage {
     const latencyMs = Number.isFinite(arrived) ? Math.max(0, this.now() - arrived) : 0;
     const base = {
-      id: p.id, instrument: p.instrument, source: p.source, receivedAt: p.receivedAt, latencyMs, modelVersion: this.o.domain.modelVersion,
+      id: p.id,
+      instrument: p.instrument,
+      source: p.source,
+      receivedAt: p.receivedAt,
+      ...(p.warnings?.length ? { warnings: p.warnings } : {}),
+      latencyMs,
+      modelVersion: this.o.domain.modelVersion,
       ...(this.o.node !== undefined ? { node: this.o.node } : {}),
     };
     if (error || !answer) return { ...base, status: 'rejected', score: 0, candidates: [], error: error ?? { code: 'no-answer', message: 'no identification' } };

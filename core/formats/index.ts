@@ -12,16 +12,16 @@ import { readJcamp } from './jcamp/reader.ts';
 import { readJson } from './json/reader.ts';
 import { resolveLimits } from './limits.ts';
 import { readDelimited } from './text/reader.ts';
-import type { FileFormat, ParsedBlock, ParseOptions } from './types.ts';
+import { FORMAT_NAMES, type FileFormat, type ParsedBlock, type ParseOptions } from './types.ts';
 
 export { DEFAULT_PARSE_LIMITS, type ParseLimits } from './limits.ts';
-export type { FileFormat, ParsedBlock, ParseOptions } from './types.ts';
+export { FORMAT_NAMES, type FileFormat, type FormatName, type ParsedBlock, type ParseOptions } from './types.ts';
 export type { FormatErrorCode } from './fail.ts';
 export { detectFormat } from './detect.ts';
 export { toJcamp, type JcampWriteOptions } from './jcamp/writer.ts';
 export { toCsv, type CsvWriteOptions } from './text/writer.ts';
 
-const FORMATS: ReadonlySet<string> = new Set(['auto', 'jcamp', 'csv', 'json']);
+const FORMATS: ReadonlySet<string> = new Set(FORMAT_NAMES);
 
 /**
  * Reads every spectrum in a file. A problem with the file as a whole (too large, binary, not a spectrum format,
@@ -32,15 +32,15 @@ export function parseSpectrumFile(input: Buffer | string, opts: ParseOptions = {
   const file = opts.fileName;
   const format = opts.format ?? 'auto';
   if (!FORMATS.has(format)) {
-    throw inputError('unknown-format', `unknown format "${String(format)}" (expected auto, jcamp, csv or json)`, { file });
+    throw inputError('unknown-format', `unknown format "${String(format)}" (expected ${FORMAT_NAMES.join(', ')})`, { file });
   }
   const limits = resolveLimits(opts.limits);
   try {
     const { text } = decodeInput(input, limits, file);
-    const chosen: FileFormat = format === 'auto' ? detectFormat(text, file) : format;
+    const chosen: FileFormat = format === 'auto' ? detectFormat(text, file) : format === 'rruff' ? 'csv' : format;
     switch (chosen) {
       case 'jcamp':
-        return readJcamp(text, limits, file);
+        return readJcamp(text, limits, file, opts.strict ?? false);
       case 'json':
         return readJson(text, limits, file);
       case 'csv':

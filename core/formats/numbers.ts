@@ -27,3 +27,37 @@ export function splitLines(text: string): string[] {
   if (!text.includes('\r')) return text.split('\n');
   return text.replace(/\r\n?/g, '\n').split('\n');
 }
+
+/**
+ * Counts the lines whose first non-blank character `counts` accepts, on the text itself (no line array is built),
+ * stopping at a line that matches `end` (tested on its first 16 characters when they start with '#') or as soon
+ * as the count passes `limit`: then `over` is set and lineNo is the line that passed it. Readers call it before
+ * they allocate, so a file with more rows than the point limit is refused at the cost of one pass over its text.
+ */
+export function countLines(text: string, limit: number, counts: (charCode: number) => boolean, end?: RegExp): { count: number; lineNo: number; over: boolean } {
+  let count = 0;
+  let lineNo = 0;
+  let at = 0;
+  const len = text.length;
+  // Old Mac exports end lines with CR alone; CRLF and LF files are split at LF.
+  const eol = text.includes('\r') && !text.includes('\n') ? '\r' : '\n';
+  while (at < len) {
+    lineNo++;
+    let nl = text.indexOf(eol, at);
+    if (nl < 0) nl = len;
+    let i = at;
+    while (i < nl) {
+      const c = text.charCodeAt(i);
+      if (c !== 32 && c !== 9 && c !== 13 && c !== 0xfeff) break;
+      i++;
+    }
+    if (i < nl) {
+      const c = text.charCodeAt(i);
+      if (counts(c)) {
+        if (++count > limit) return { count, lineNo, over: true };
+      } else if (end && c === 35 && end.test(text.slice(i, Math.min(nl, i + 16)))) break;
+    }
+    at = nl + 1;
+  }
+  return { count, lineNo, over: false };
+}

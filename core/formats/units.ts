@@ -15,6 +15,9 @@ const X_UNITS: ReadonlyArray<readonly [RegExp, XUnit]> = [
   [/^(S|SEC|SECONDS?)$/, 's'],
   [/^(M\/Z|MZ|M\/E|DALTONS?|DA)$/, 'm/z'],
   [/^(INDEX|POINTS?|CHANNELS?|ARBITRARY\s*UNITS?\s*\(INDEX\))$/, 'index'],
+  // "No unit" as writers spell it (Varian and Bruker NMR write ARBITRARY UNITS for x too): an unknown x unit,
+  // which preprocessing accepts by default like any other unknown unit.
+  [/^(ARBITRARY( UNITS?)?|ARB\.? ?UNITS?|A\.U\.?|AU|NONE|UNKNOWN)$/, 'arbitrary'],
 ];
 
 export function normalizeXUnit(raw: string | undefined): XUnit | undefined {

@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { InferenceEngine } from '../../core/engine/onnx.ts';
+import type { ReadOptions } from './arguments.ts';
+import { withReadOptions } from './arguments.ts';
 import { DEFAULT_MODEL, openEncoder, prepareFiles, readLibrary, stackRows } from './library.ts';
 
 /**
  * `spectrad identify --model DIR --library LIB FILE...`: one JSON object per spectrum on stdout,
- * {file, status, class?, score, candidates: [{class, score}], components?: [{class, score, fraction}]}.
+ * {file, status, class?, score, candidates: [{class, score}], components?: [{class, score, fraction}], warnings?}.
  * A file that cannot be read or parsed gives {file, status: 'rejected', error} and exit code 1; the others still run.
  */
 
-interface IdentifyOpts {
+interface IdentifyOpts extends Partial<ReadOptions> {
   model: string;
   engine: string;
   library: string;
@@ -20,8 +22,7 @@ interface IdentifyOpts {
 }
 
 export function register(program: Command): void {
-  program
-    .command('identify')
+  withReadOptions(program.command('identify'))
     .description('identify the compound or mixture in each spectrum file against a reference library')
     .requiredOption('--library <LIB>', 'library file (made with `spectrad library add`)')
     .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
@@ -62,7 +63,7 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
     library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents, mixtureEmbeddings }) : undefined;
   for (const file of files) {
     try {
-      const prepared = await prepareFiles([file], encoder);
+      const prepared = await prepareFiles([file], encoder, opts);
       const embeddings = await encoder.embed(stackRows(prepared.map((p) => p.values), encoder.grid.points), prepared.length);
       prepared.forEach((p, i) => {
         const r = identify(
@@ -81,6 +82,7 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
             ...(r.components ? { components: r.components, unknownComponent: r.unknownComponent, fitQuality: r.fitQuality } : {}),
             ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}),
             ...(r.predictionSet ? { predictionSet: r.predictionSet, coverage: r.coverage } : {}),
+            ...(p.warnings ? { warnings: p.warnings } : {}),
           }),
         );
       });

@@ -4,7 +4,12 @@ import path from 'node:path';
 import type { Encoder } from '../../core/encoder/types.ts';
 import type { InferenceEngine } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
+import type { SpectrumWarning } from '../../core/spectrum.ts';
 import { deserializeLibrary, serializeLibrary, ReferenceLibrary, validateClassName } from '../../core/identify/library.ts';
+import { readOptions, withReadOptions, type ReadOptions } from './arguments.ts';
+
+/** `library add` exit code when some files were enrolled and others refused (each refusal printed on stderr). */
+export const EXIT_PARTIAL = 3;
 
 /**
  * `spectrad library add|list|remove|rename|reembed`: a reference library file (LIB) edited from the command line.
@@ -42,24 +47,59 @@ export interface PreparedSpectrum {
   /** 1-based block number when the file holds several spectra. */
   readonly block?: number;
   readonly values: Float32Array;
+  /** What the reader tolerated in the file (meta.warnings), for the command's output. */
+  readonly warnings?: readonly SpectrumWarning[];
 }
 
-/** Parses each file (any supported format, every block) and preprocesses onto the encoder's grid. */
-export async function prepareFiles(files: readonly string[], encoder: Encoder): Promise<PreparedSpectrum[]> {
+/** Parses each file (any supported format, every block) and preprocesses onto the encoder's grid; throws at the first refusal. */
+export async function prepareFiles(files: readonly string[], encoder: Encoder, read: Partial<ReadOptions> = {}): Promise<PreparedSpectrum[]> {
+  const { prepared, refused } = await prepareEachFile(files, encoder, read, true);
+  if (refused.length) throw refused[0].error;
+  return prepared;
+}
+
+export interface RefusedFile {
+  readonly file: string;
+  readonly error: SpectrumInputError;
+}
+
+/**
+ * Each file on its own: the files that read and preprocess come back prepared, each refused one with its reason
+ * (a file with any unreadable block is refused whole, so a class never gets half a file). stopAtFirst: stop there.
+ */
+export async function prepareEachFile(
+  files: readonly string[],
+  encoder: Encoder,
+  read: Partial<ReadOptions> = {},
+  stopAtFirst = false,
+): Promise<{ prepared: PreparedSpectrum[]; refused: RefusedFile[] }> {
   const { parseSpectra } = await import('../../core/formats/index.ts');
   const { preprocess } = await import('../../core/preprocess/index.ts');
-  const out: PreparedSpectrum[] = [];
+  const prepared: PreparedSpectrum[] = [];
+  const refused: RefusedFile[] = [];
   for (const file of files) {
-    let bytes: Buffer;
     try {
-      bytes = readFileSync(file);
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (e) {
+        throw new SpectrumInputError('file-unreadable', `cannot read: ${(e as Error).message}`, { file });
+      }
+      const spectra = parseSpectra(bytes, { fileName: file, ...readOptions(read) });
+      const rows = spectra.map((s, i) => ({
+        file,
+        block: spectra.length > 1 ? i + 1 : undefined,
+        values: preprocess(s, encoder.grid),
+        ...(s.meta.warnings?.length ? { warnings: s.meta.warnings } : {}),
+      }));
+      prepared.push(...rows);
     } catch (e) {
-      throw new SpectrumInputError('file-unreadable', `cannot read: ${(e as Error).message}`, { file });
+      if (!(e instanceof SpectrumInputError)) throw e;
+      refused.push({ file, error: e });
+      if (stopAtFirst) break;
     }
-    const spectra = parseSpectra(bytes, { fileName: file });
-    spectra.forEach((s, i) => out.push({ file, block: spectra.length > 1 ? i + 1 : undefined, values: preprocess(s, encoder.grid) }));
   }
-  return out;
+  return { prepared, refused };
 }
 
 export function stackRows(rows: readonly Float32Array[], points: number): Float32Array {
@@ -78,7 +118,8 @@ export function reportError(error: unknown): void {
   throw error;
 }
 
-interface LibraryOpts {
+interface LibraryOpts extends Partial<ReadOptions> {
+  allOrNothing?: boolean;
   library: string;
   model?: string;
   class?: string;
@@ -89,13 +130,23 @@ interface LibraryOpts {
 export function register(program: Command): void {
   const library = program.command('library').description('manage a reference library file: enroll, list, remove, rename classes');
 
-  library
-    .command('add')
-    .description('enroll a class from labelled spectra (creates LIB when missing); no retraining')
-    .requiredOption('--library <LIB>', 'library file')
-    .requiredOption('--class <NAME>', 'class name')
-    .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
-    .argument('<FILE...>', 'spectrum files (JCAMP-DX, CSV/TSV, JSON)')
+  withReadOptions(
+    library
+      .command('add')
+      .description('enroll a class from labelled spectra (creates LIB when missing); no retraining')
+      .requiredOption('--library <LIB>', 'library file')
+      .requiredOption('--class <NAME>', 'class name')
+      .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
+      .argument('<FILE...>', 'spectrum files (JCAMP-DX, CSV/TSV, RRUFF, JSON)'),
+  )
+    .option('--all-or-nothing', 'enroll nothing when any file is refused (default: enroll the good files, report the others)')
+    .addHelpText(
+      'after',
+      `
+Each file is read on its own: the good ones are enrolled, each refused one is reported on stderr with its reason
+and listed under "refused" in the JSON line. Exit code: 0 all enrolled, ${EXIT_PARTIAL} some enrolled and some refused
+(partial), 1 nothing enrolled.`,
+    )
     .action(async (files: string[], opts: LibraryOpts) => {
       try {
         // The library's own rule, before the model is loaded and the files are read.
@@ -108,10 +159,26 @@ export function register(program: Command): void {
           // Embeddings of two models are not comparable: bring the library to this model first.
           await lib.reembed(encoder);
         }
-        const prepared = await prepareFiles(files, encoder);
+        const { prepared, refused } = await prepareEachFile(files, encoder, opts, opts.allOrNothing === true);
+        for (const r of refused) console.error(`spectrad: refused ${r.file}: ${r.error.code}: ${r.error.message}`);
+        if (prepared.length === 0 || (opts.allOrNothing && refused.length > 0)) {
+          encoder.dispose();
+          if (refused.length === 1 && files.length === 1) throw refused[0].error;
+          throw new SpectrumInputError('nothing-enrolled', opts.allOrNothing ? `${refused.length} file(s) refused; --all-or-nothing enrolls none` : 'no file could be enrolled', { field: 'FILE' });
+        }
         const count = await lib.enroll(opts.class!, stackRows(prepared.map((p) => p.values), encoder.grid.points), encoder);
         writeLibrary(opts.library, lib);
-        console.log(JSON.stringify({ library: opts.library, class: opts.class, added: prepared.length, references: count, classes: lib.classCount }));
+        console.log(
+          JSON.stringify({
+            library: opts.library,
+            class: opts.class,
+            added: prepared.length,
+            references: count,
+            classes: lib.classCount,
+            ...(refused.length ? { refused: refused.map((r) => ({ file: r.file, code: r.error.code, message: r.error.message })) } : {}),
+          }),
+        );
+        if (refused.length) process.exitCode = EXIT_PARTIAL;
         encoder.dispose();
       } catch (e) {
         reportError(e);

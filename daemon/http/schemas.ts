@@ -62,6 +62,11 @@ export const resultMessageSchema = {
     unknownComponent: { type: 'boolean', description: 'a mixture leaves a residual no library class explains' },
     ...evidenceProperties,
     error: { ...errorInfoSchema, description: 'why the input was rejected' },
+    warnings: {
+      type: 'array',
+      description: 'what the format reader tolerated in a file that bends its format rules (absent for clean files)',
+      items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, line: { type: 'integer' }, field: { type: 'string' } } },
+    },
     latencyMs: { type: 'number', description: 'arrival to result' },
     modelVersion: { type: 'string' },
     node: { type: 'string', description: 'the daemon (node id) that identified it' },
@@ -205,6 +210,7 @@ export const enrollBodySchema = {
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200, description: 'not only white space (checked by the library rule, core/identify/library.ts validateClassName: 422)' },
     by: { type: 'string', maxLength: 100, description: 'who labels (shown with the label in History)' },
+    allOrNothing: { type: 'boolean', description: 'refuse the whole request when any file cannot be read (default: enroll the good files, 207 with the refused ones)' },
     spectrumIds: { type: 'array', items: { type: 'string' }, maxItems: 1000, description: 'received spectra to enroll' },
     files: {
       type: 'array',

@@ -2,6 +2,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { validateClassName } from '../../core/identify/library.ts';
 import type { ResultStatus } from '../../core/messages.ts';
@@ -228,10 +229,24 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     items: services.store.listClasses().map((c) => ({ name: c.name, references: c.references, source: c.origin, enrolledAt: c.createdAt })),
   }));
 
+  const enrollAnswerSchema = {
+    type: 'object',
+    properties: {
+      class: { type: 'string' },
+      created: { type: 'boolean' },
+      added: { type: 'integer' },
+      enrollmentId: { type: 'string' },
+      refused: {
+        type: 'array',
+        items: { type: 'object', properties: { file: { type: 'string' }, block: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' } } },
+      },
+    },
+  } as const;
   route<unknown, unknown, EnrollRequest>(
     { method: 'POST', url: '/api/classes', summary: 'Enroll a class from received spectra or uploaded files (no retraining)', tag: 'library', auth: true, body: enrollBodySchema,
       headers: { 'idempotency-key': 'optional, 1-200 visible ASCII characters: a retry with the same key (after a timeout or a daemon crash) answers the first enrollment again (200, replayed: true) and adds nothing' },
       responses: { 201: { description: 'enrolled', schema: enrollAnswerSchema },
+        207: { description: 'partial: the good files were enrolled, `refused` lists the others with their reasons', schema: enrollAnswerSchema },
         200: { description: 'already enrolled under this Idempotency-Key: the first answer, nothing added', schema: enrollAnswerSchema },
         400: { description: 'nothing to enroll, or a malformed Idempotency-Key', schema: errorBodySchema },
         401: { description: 'missing or wrong token', schema: errorBodySchema }, 403: { description: 'no token configured', schema: errorBodySchema },
@@ -249,7 +264,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
         return reply.code(400).send(errorBody('bad-idempotency-key', 'Idempotency-Key must be 1-200 visible ASCII characters'));
       }
       const answer = await services.enroll(key ? { ...body, idempotencyKey: key } : body);
-      return reply.code(answer.replayed ? 200 : 201).send(answer);
+      return reply.code(answer.replayed ? 200 : answer.refused?.length ? 207 : 201).send(answer);
     },
   );
 
@@ -299,11 +314,27 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
   docs.push({ method: 'GET', url: '/api/openapi.json', summary: 'This document', tag: 'daemon', responses: { 200: { description: 'OpenAPI 3.1' } } });
   app.get('/api/openapi.json', async () => openApiDocument(docs, options.version));
 
-  if (options.dashboardDir && existsSync(options.dashboardDir)) {
+  if (options.dashboardDir && dashboardBuilt(options.dashboardDir)) {
     await app.register(fastifyStatic, { root: options.dashboardDir, prefix: '/', index: ['index.html'] });
+  } else if (options.dashboardDir) {
+    // Started without a built dashboard (`npm ci --ignore-scripts`, a copied checkout): the page says what to do.
+    app.get('/', async (_req, reply) => reply.code(503).type('text/html; charset=utf-8').send(DASHBOARD_MISSING_PAGE));
   }
   return app;
 }
+
+/** The dashboard is served when its build (index.html) is there. */
+export function dashboardBuilt(dir: string): boolean {
+  return existsSync(join(dir, 'index.html'));
+}
+
+export const DASHBOARD_BUILD_HINT = 'the dashboard is not built: run `npm run build:dashboard` in the spectrad folder (`npm ci` builds it too), then restart the daemon';
+
+const DASHBOARD_MISSING_PAGE = `<!doctype html><meta charset="utf-8"><title>spectrad: dashboard not built</title>
+<h1>spectrad is running, but its dashboard is not built</h1>
+<p>Run <code>npm run build:dashboard</code> in the spectrad folder (<code>npm ci</code> builds it too, unless scripts are
+ignored), then restart the daemon. The API works without it: <a href="/api/openapi.json">/api/openapi.json</a>.</p>
+`;
 
 type RouteFn = <Q = unknown, P = unknown, B = unknown>(
   doc: RouteDoc,

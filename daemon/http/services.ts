@@ -78,6 +78,16 @@ export interface EnrollRequest {
   readonly by?: string;
   /** The client's Idempotency-Key header: a retry with the same key enrolls nothing and answers the first enrollment. */
   readonly idempotencyKey?: string;
+  /** true: one unreadable file refuses the whole request (nothing enrolled); default: the good files are enrolled. */
+  readonly allOrNothing?: boolean;
+}
+
+/** An uploaded file that was not enrolled, and why. */
+export interface RefusedUpload {
+  readonly file: string;
+  readonly block?: number;
+  readonly code: string;
+  readonly message: string;
 }
 
 export interface EnrollAnswer {
@@ -87,4 +97,6 @@ export interface EnrollAnswer {
   readonly enrollmentId: string;
   /** The answer of an earlier request with the same idempotency key: nothing was added now. */
   readonly replayed?: boolean;
+  /** Uploaded files that were not enrolled (HTTP 207: the others were). */
+  readonly refused?: readonly RefusedUpload[];
 }

@@ -40,10 +40,15 @@ export function isResultMessage(v: Json): v is ResultMessage {
 export function readResult(v: Json): ResultMessage | undefined {
   if (!isResultMessage(v)) return undefined;
   const o = v as unknown as Obj;
-  const { label: _label, ...rest } = v;
+  const { label: _label, warnings: _warnings, ...rest } = v;
   const label = readLabel(o.label);
+  // Only well-formed warnings are shown: a code and a message, as the reader writes them.
+  const warnings = Array.isArray(o.warnings)
+    ? o.warnings.filter((w): w is Obj => isObj(w) && typeof w.code === 'string' && typeof w.message === 'string').map((w) => ({ code: w.code as string, message: w.message as string }))
+    : [];
   return {
     ...rest,
+    ...(warnings.length ? { warnings } : {}),
     source: str(o.source) ?? '',
     score: num(o.score) ?? 0,
     candidates: Array.isArray(o.candidates) ? v.candidates : [],

@@ -78,6 +78,14 @@ describe('config validation', () => {
     expect(c.inputs[0]).toMatchObject({ name: 'mqtt', qos: 1, clean: false, topics: ['spectrad/+/spectrum'] });
     expect(c.pipeline).toEqual({ batchSize: 32, windowMs: 25, queueBound: 512, ingestConcurrency: 64, statsIntervalS: 60 });
   });
+
+  it('each input names its file format (default auto); formats.strict defaults to tolerant reading', () => {
+    const c = parseConfig('inputs:\n  - { type: folder, paths: [x], format: rruff }\n  - { type: mqtt, url: "mqtt://b:1883" }\n  - { type: serial, path: /dev/ttyUSB0, format: csv }\n', 'x.yaml', { cwd: '/srv', env: {} });
+    expect(c.inputs.map((i) => i.format)).toEqual(['rruff', 'auto', 'csv']);
+    expect(c.formats).toEqual({ strict: false });
+    expect(parseConfig('formats: { strict: true }', 'x.yaml', { cwd: '/srv', env: {} }).formats.strict).toBe(true);
+    expect(problemsOf('inputs: [{ type: folder, paths: [x], format: pdf }]\n')[0]).toMatch(/format/);
+  });
 });
 
 describe('secrets and overrides', () => {

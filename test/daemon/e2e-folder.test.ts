@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.ts';
 import type { ResultMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
-import { jcampText } from '../support/daemon-process.ts';
+import { toCsv } from '../../core/formats/index.ts';
+import { createSpectrum } from '../../core/spectrum.ts';
+import { benchmarkY, jcampText } from '../support/daemon-process.ts';
 
 /**
  * The whole daemon on the bundled model with a real watched folder: a JCAMP-DX file dropped in the inbox comes out
@@ -15,6 +17,7 @@ import { jcampText } from '../support/daemon-process.ts';
  */
 const root = mkdtempSync(path.join(tmpdir(), 'spectrad-e2e-'));
 const inbox = path.join(root, 'inbox');
+const csvInbox = path.join(root, 'csv-inbox');
 const classes = [17, 250, 499];
 let daemon: Daemon;
 
@@ -24,6 +27,7 @@ function testFile(cls: number, variant: number): string {
 
 beforeAll(async () => {
   mkdirSync(inbox);
+  mkdirSync(csvInbox);
   // A file that arrived while the daemon was down is picked up at start.
   writeFileSync(path.join(inbox, 'early-250-1.jdx'), testFile(250, 1));
   const config = parseConfig(
@@ -32,6 +36,8 @@ beforeAll(async () => {
       'instrument: ftir-e2e',
       'inputs:',
       `  - { type: folder, name: inbox, paths: [${inbox}], stabilityMs: 100 }`,
+      // An instrument whose CSV exports carry a .jdx name: the input's format option says what they hold.
+      `  - { type: folder, name: csv-inbox, paths: [${csvInbox}], stabilityMs: 100, format: csv }`,
       'outputs: [{ type: socketio }]',
       'http: { host: 127.0.0.1, port: 0, token: e2e-token }',
       `library: { demo: true, demoClasses: [${classes.join(', ')}], demoPerClass: 3 }`,
@@ -109,6 +115,32 @@ describe('end to end: watched folder -> store -> API', () => {
     const next = firstValueFrom(daemon.pipeline.results$.pipe(filter((r) => r.source.endsWith('3-5.jdx')), take(1)));
     writeFileSync(path.join(inbox, '3-5.jdx'), testFile(3, 5));
     expect((await next).class).toBe('new-compound');
+  });
+
+  it('reads a file that bends JCAMP-DX with a warning in its result (kept in the store); an input with format: csv reads CSV under any name', async () => {
+    const bent = firstValueFrom(daemon.pipeline.results$.pipe(filter((r) => r.source.endsWith('bare-end.jdx')), take(1)));
+    writeFileSync(path.join(inbox, 'bare-end.jdx'), testFile(250, 2).replace('##END=', '##END'));
+    const r = await bent;
+    expect(r.class).toBe('250');
+    expect(r.warnings).toEqual([expect.objectContaining({ code: 'jcamp-bare-end', field: 'END' })]);
+    const stored = (await (await fetch(`${daemon.url}/api/spectra/${r.id}`)).json()) as { result?: ResultMessage };
+    expect(stored.result?.warnings?.[0].code).toBe('jcamp-bare-end');
+
+    const csv = firstValueFrom(daemon.pipeline.results$.pipe(filter((r) => r.source.endsWith('export-499.jdx')), take(1)));
+    writeFileSync(path.join(csvInbox, 'export-499.jdx'), toCsv(createSpectrum({ y: benchmarkY(499, 3), xUnit: 'index' })));
+    expect((await csv).class).toBe('499');
+  });
+
+  it('enrolls the good uploaded files and answers 207 with each refused one; allOrNothing refuses them all', async () => {
+    const files = [{ name: '5-0.jdx', content: testFile(5, 0) }, { name: 'empty.csv', content: 'no numbers here' }];
+    const post = (body: object) =>
+      fetch(`${daemon.url}/api/classes`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer e2e-token' }, body: JSON.stringify(body) });
+    const partial = await post({ name: 'partial', files });
+    expect(partial.status).toBe(207);
+    expect(await partial.json()).toMatchObject({ class: 'partial', added: 1, refused: [{ file: 'empty.csv', code: 'csv-no-data' }] });
+    const whole = await post({ name: 'whole', files, allOrNothing: true });
+    expect(whole.status).toBe(422);
+    expect(daemon.store.listClasses().some((c) => c.name === 'whole')).toBe(false);
   });
 
   it('on stop, finishes every spectrum already taken and closes the store', async () => {

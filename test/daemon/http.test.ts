@@ -37,7 +37,9 @@ const services: ApiServices = {
     enrolled.push(req);
     const id = ulid();
     store.addReferences(req.name, 'api', [{ vector: Float32Array.from([0, 2]), enrollmentId: id }]);
-    return { class: req.name, created: true, added: 1, enrollmentId: id };
+    // Files named bad* stand for files the daemon refuses; the others for files it enrolls.
+    const refused = (req.files ?? []).filter((f) => f.name?.startsWith('bad')).map((f) => ({ file: f.name as string, code: 'csv-no-data', message: `${f.name}: no numeric data rows` }));
+    return { class: req.name, created: true, added: 1, enrollmentId: id, ...(refused.length ? { refused } : {}) };
   },
   async undoEnrollment(id) {
     return { removed: store.undoEnrollment(id).removed };
@@ -137,6 +139,17 @@ describe('HTTP API (inject)', () => {
     expect((await app.inject({ method: 'DELETE', url: `/api/enrollments/${enrollmentId}`, headers: auth })).statusCode).toBe(404);
   });
 
+  it('answers 207 with the refused files when only some uploaded files were enrolled', async () => {
+    const auth = { authorization: 'Bearer s3cret' };
+    const files = [{ name: 'good.csv', content: '1,2\n2,3\n' }, { name: 'bad.csv', content: 'hello' }];
+    const partial = await app.inject({ method: 'POST', url: '/api/classes', payload: { name: 'mixed', files }, headers: auth });
+    expect(partial.statusCode).toBe(207);
+    expect(partial.json()).toMatchObject({ class: 'mixed', added: 1, refused: [{ file: 'bad.csv', code: 'csv-no-data' }] });
+    const whole = await app.inject({ method: 'POST', url: '/api/classes', payload: { name: 'whole', files: files.slice(0, 1), allOrNothing: true }, headers: auth });
+    expect(whole.statusCode).toBe(201);
+    expect(whole.json().refused).toBeUndefined();
+  });
+
   it('lists and acknowledges alerts', async () => {
     expect((await app.inject('/api/alerts')).json().items[0]).toMatchObject({ id: alertId, kind: 'unknown', resultId: ids[1] });
     const ack = await app.inject({ method: 'POST', url: `/api/alerts/${alertId}/ack`, headers: { authorization: 'Bearer s3cret' } });
@@ -165,6 +178,18 @@ describe('HTTP API (inject)', () => {
   it('serves the dashboard and answers JSON 404 elsewhere', async () => {
     expect((await app.inject('/')).body).toContain('dashboard');
     expect((await app.inject('/api/nope')).json().error.code).toBe('not-found');
+  });
+});
+
+describe('HTTP API without a built dashboard', () => {
+  it('answers / with how to build the dashboard instead of a JSON 404', async () => {
+    const bare = await buildHttpServer(services, { uploadLimitBytes: 1000, version: '0', dashboardDir: path.join(dir, 'no-dist') });
+    const res = await bare.inject('/');
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.body).toContain('npm run build:dashboard');
+    expect((await bare.inject('/api/nope')).json().error.code).toBe('not-found');
+    await bare.close();
   });
 });
 

@@ -35,6 +35,14 @@ describe('API readers', () => {
     expect(() => readHealth('up')).toThrow(ShapeError);
   });
 
+  it('keeps a result\'s well-formed reader warnings for the answer card and drops malformed ones', () => {
+    const r = makeResult({ status: 'identified', cls: 3 });
+    const warnings = [{ code: 'jcamp-bare-end', message: 'the block ends with "##END" without "="', line: 40, field: 'END' }, { code: 7 }, 'x'];
+    const [read] = readResultsPage([{ ...r, warnings }]).items;
+    expect(read.warnings).toEqual([{ code: 'jcamp-bare-end', message: 'the block ends with "##END" without "="' }]);
+    expect(readResultsPage([r]).items[0].warnings).toBeUndefined();
+  });
+
   it('reads result pages as {items}, {results} or a bare array and drops entries that are not results', () => {
     const r = makeResult({ status: 'identified', cls: 3 });
     const bad = { id: 'x' };

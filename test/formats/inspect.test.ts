@@ -65,4 +65,21 @@ describe('spectrad inspect (subprocess)', () => {
     expect(help.stdout).toMatch(/--max-points/);
     expect(help.stdout).toMatch(/Exit code/);
   }, 60_000);
+
+  it('reads RRUFF exports and vendor JCAMP-DX that bends the standard, printing the warnings; --strict refuses those', async () => {
+    const CORPUS = fileURLToPath(new URL('../fixtures/corpus/', import.meta.url));
+    const rruff = path.join(CORPUS, 'rruff', 'Adamite__R050020-1__Infrared__Infrared_Data_Processed__196.txt');
+    const jeol = path.join(CORPUS, 'jcamp', 'jeol.dx');
+    const tolerant = await inspect([rruff, jeol]);
+    expect(tolerant.code).toBe(0);
+    expect(tolerant.lines[0]).toMatchObject({ file: rruff, points: 1869, xFirst: 399.1926, xLast: 4001.568 });
+    expect(tolerant.lines[0].warnings).toBeUndefined();
+    expect(tolerant.lines[1]).toMatchObject({ file: jeol, points: 16384, warnings: [expect.objectContaining({ code: 'jcamp-deltax-sign', line: 107, field: 'DELTAX' }), expect.objectContaining({ code: 'jcamp-x-offset' })] });
+    const strict = await inspect(['--strict', rruff, jeol]);
+    expect(strict.code).toBe(1);
+    expect(strict.lines[0]).toMatchObject({ points: 1869 });
+    expect(strict.lines[1]).toMatchObject({ code: 'jcamp-deltax-mismatch' });
+    const named = await inspect(['--format', 'rruff', rruff]);
+    expect(named.lines[0]).toMatchObject({ points: 1869 });
+  });
 });

@@ -130,12 +130,17 @@ describe('per-block rejections say code, block, line and field', () => {
     expect(e.where).toMatchObject({ file: 'cut.jdx', block: 1, line: 40, field: 'END' });
   });
 
-  it('a block that runs into the next ##TITLE= without ##END=', () => {
+  it('a block that runs into the next ##TITLE= without ##END=: refused when strict, read with a warning otherwise', () => {
     const first = xyBlock(['100 1 2 3 4 5 6 7 8 9 10']).replace('##END=\n', '');
-    const blocks = parseSpectrumFile(first + xyBlock(['100 1 2 3 4 5 6 7 8 9 10']));
+    const blocks = parseSpectrumFile(first + xyBlock(['100 1 2 3 4 5 6 7 8 9 10']), { strict: true });
     expect(blocks[0].error?.code).toBe('jcamp-missing-end');
     expect(blocks[0].error?.where.line).toBe(12);
     expect(blocks[1].spectrum?.y.length).toBe(10);
+    // MestReNova writes files like this: the next ##TITLE= plainly ends the block, so by default it is read.
+    const tolerant = parseSpectrumFile(first + xyBlock(['100 1 2 3 4 5 6 7 8 9 10']));
+    expect(tolerant.map((b) => b.spectrum?.y.length)).toEqual([10, 10]);
+    expect(tolerant[0].spectrum?.meta.warnings).toEqual([expect.objectContaining({ code: 'jcamp-missing-end', line: 12, field: 'END' })]);
+    expect(tolerant[1].spectrum?.meta.warnings).toBeUndefined();
   });
 
   it('XYPOINTS: non-monotonic x, a bad number, an incomplete tuple, NaN', () => {

@@ -195,6 +195,11 @@ describe('units and text encodings', () => {
     ['SECONDS', 's'],
     ['M/Z', 'm/z'],
     ['Kelvin', 'Kelvin'],
+    // "No unit" spellings are an unknown unit, which preprocessing accepts by default (not a unit mismatch).
+    ['ARBITRARY UNITS', 'arbitrary'],
+    ['ARB. UNITS', 'arbitrary'],
+    ['A.U.', 'arbitrary'],
+    ['ARBITRARY UNITS (INDEX)', 'index'],
   ];
   for (const [raw, unit] of units) {
     it(`##XUNITS=${raw} -> ${unit}`, () => {

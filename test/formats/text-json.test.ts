@@ -136,3 +136,62 @@ describe('detectFormat', () => {
     expect(detectFormat(Buffer.from('\ufeff##TITLE=a\n', 'utf16le'))).toBe('jcamp');
   });
 });
+
+describe('RRUFF and other exports with ## headers', () => {
+  const rruff = (eol: string) =>
+    ['##NAMES=Adamite', '##RRUFFID=R050020', '##IDEAL CHEMISTRY=Zn^2+^_2_As^5+^O_4_(OH)', '##LOCALITY=Mina Ojuela, Mapimi, Durango, Mexico', '##STATUS=confirmed, Σ=2',
+      '150.1, 0.0000000E+00', '150.6, 38.2', '151.1, 66.0', '##END=', '', ''].join(eol);
+
+  it('is detected as delimited text, not JCAMP-DX, and read up to ##END=', () => {
+    for (const eol of ['\n', '\r\n']) {
+      expect(detectFormat(rruff(eol), 'Adamite__R050020.txt')).toBe('csv');
+      const [s] = parseSpectra(rruff(eol) + '9, 9\n', { fileName: 'a.txt' });
+      expect(Array.from(s.x)).toEqual([150.1, 150.6, 151.1]);
+      expect(Array.from(s.y)).toEqual([0, 38.2, 66]);
+    }
+  });
+
+  it('keeps the mineral as meta.extra.class and the RRUFF ID as meta.extra.sample (and sampleId)', () => {
+    const [s] = parseSpectra(rruff('\n'));
+    expect(s.meta).toMatchObject({ title: 'Adamite', sampleId: 'R050020', extra: { class: 'Adamite', sample: 'R050020', LOCALITY: 'Mina Ojuela, Mapimi, Durango, Mexico' } });
+    expect(parseSpectra(rruff('\n'), { format: 'rruff' })[0].meta.extra?.class).toBe('Adamite');
+  });
+
+  it('reads "# key: value" and "##key=value" headers above two columns; JCAMP-DX labels still make JCAMP-DX', () => {
+    const [s] = parseSpectra('# Instrument: XploRA\n#XUNITS=1/CM\n##sample=quartz\n100\t5\n101\t6\n');
+    expect(s.xUnit).toBe('cm-1');
+    expect(s.meta).toMatchObject({ instrument: 'XploRA', sampleId: 'quartz' });
+    expect(detectFormat('##TITLE=x\n##XUNITS=1/CM\n1,2\n')).toBe('jcamp');
+    expect(detectFormat('##ORIGIN=lab\n##NPOINTS=2\n##XYPOINTS=(XY..XY)\n1,2\n3,4\n##END=\n')).toBe('jcamp');
+    // ## records and no rows: JCAMP-DX (refused for what it lacks, as before).
+    expect(detectFormat('##\n##=\n##X=1\n##END=\n')).toBe('jcamp');
+  });
+});
+
+describe('memory bounds of delimited text', () => {
+  it('counts the rows before it builds any array: more rows than maxPoints are refused without parsing one', () => {
+    // The second line is not a number. A reader that parses as it goes stops there with bad-number; counting first,
+    // the file is refused for its size, at the row that passes the limit, before any row is parsed or stored.
+    const rows = ['1,1', 'x,y', ...Array.from({ length: 1000 }, (_, i) => `${i + 2},1`)];
+    const e = rejection(rows.join('\n'), { limits: { maxPoints: 1000 }, fileName: 'big.csv' });
+    expect(e.code).toBe('too-many-points');
+    expect(e.where).toMatchObject({ file: 'big.csv', line: 1002 }); // the 1001st numeric row ("x,y" is no number row)
+    // At the limit the file is read (and the bad row then reported).
+    expect(rejection(rows.slice(0, 1000).join('\n'), { limits: { maxPoints: 1000 } }).code).toBe('bad-number');
+    expect(parseSpectra(rows.filter((r) => r !== 'x,y').slice(0, 1000).join('\n'), { limits: { maxPoints: 1000 } })[0].y.length).toBe(1000);
+  });
+
+  it('ten million one-value rows (20 MB) are refused by count at the default limit', () => {
+    const text = '1\n'.repeat(10_000_000);
+    const e = rejection(text, { fileName: 'ten-million.csv' });
+    expect(e.code).toBe('too-many-points');
+    expect(e.where.line).toBe(4 * 1024 * 1024 + 1);
+  });
+
+  it('JCAMP-DX: more data lines than points allow are refused on a count of the text', () => {
+    const head = '##TITLE=t\n##JCAMP-DX=5.01\n##XYPOINTS=(XY..XY)\n';
+    const e = rejection(head + '1,2\n'.repeat(1100) + '##END=\n', { limits: { maxPoints: 1000, maxBlocks: 10 } });
+    expect(e.code).toBe('too-many-points');
+    expect(e.where.line).toBe(3 + 1011);
+  });
+});

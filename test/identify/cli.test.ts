@@ -104,4 +104,20 @@ describe('spectrad library / identify (subprocess)', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('library-unknown-class');
   }, 400_000);
+
+  it('library add enrolls the readable files, reports each refused one and exits 3; --all-or-nothing enrolls none', async () => {
+    const part = path.join(dir, 'partial.lib');
+    const bad = path.join(dir, 'notes.csv');
+    writeFileSync(bad, 'measured on Tuesday\n');
+    const good = [csv('p-1.csv', [500, 1500]), csv('p-2.csv', [500, 1500], 2)];
+    const none = await spectrad('library', 'add', '--model', model, '--library', part, '--class', 'p', '--all-or-nothing', ...good, bad);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain(`refused ${bad}: csv-no-data`);
+    const partial = await spectrad('library', 'add', '--model', model, '--library', part, '--class', 'p', ...good, bad);
+    expect(partial.code).toBe(3);
+    expect(JSON.parse(partial.stdout)).toMatchObject({ class: 'p', added: 2, refused: [{ file: bad, code: 'csv-no-data' }] });
+    expect(partial.stderr).toContain(`refused ${bad}: csv-no-data`);
+    const list = await spectrad('library', 'list', '--library', part, '--json');
+    expect(JSON.parse(list.stdout.trim())).toMatchObject({ name: 'p', references: 2 });
+  }, 400_000);
 });

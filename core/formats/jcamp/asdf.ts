@@ -1,4 +1,4 @@
-import type { InputLocation } from '../../errors.ts';
+import type { InputLocation, SpectrumInputError } from '../../errors.ts';
 import { inputError } from '../fail.ts';
 import type { DataLine } from './ldr.ts';
 
@@ -20,16 +20,41 @@ const DUP = 2;
 
 export interface XyDataSpec {
   readonly lines: readonly DataLine[];
-  readonly npoints: number;
+  /** Ordinates the table must hold; undefined: as many as it holds (at most maxPoints), ##NPOINTS= being absent. */
+  readonly npoints?: number;
   readonly firstX: number;
-  readonly lastX: number;
+  /** Abscissa step per point; with npoints given it defaults to (lastX - firstX) / (npoints - 1). */
+  readonly dx?: number;
+  readonly lastX?: number;
   readonly xFactor: number;
   readonly where: InputLocation;
+  /** Most ordinates accepted when npoints is undefined. */
+  readonly maxPoints?: number;
+  /**
+   * Tolerant reading: X values at line starts that disagree with FIRSTX from the first line on, but agree among
+   * themselves (a constant offset, or point indices counted the other way, as some NMR writers print), are read
+   * with a warning; the table must still hold exactly npoints ordinates.
+   */
+  readonly tolerant?: boolean;
+  /** Read without comparing line-start X values with the axis; they are returned (lineX) for the caller to judge. */
+  readonly skipXCheck?: boolean;
+}
+
+export interface XyDataWarning {
+  readonly code: string;
+  readonly message: string;
+  readonly line?: number;
 }
 
 export interface XyDataResult {
-  /** Ordinates as written (before YFACTOR). */
+  /** Ordinates as written (before YFACTOR); its length is the number of points read. */
   readonly y: Float64Array;
+  readonly warnings: readonly XyDataWarning[];
+  /** Per data line: the index of its first ordinate, its X value (times XFACTOR), how finely X was printed, its line. */
+  readonly lineStarts: readonly number[];
+  readonly lineX: readonly number[];
+  readonly lineRounding: readonly number[];
+  readonly lineNumbers: readonly number[];
   /** Source line of a point index. */
   lineOf(index: number): number | undefined;
 }
@@ -180,10 +205,20 @@ function scanLine(text: string, out: Tokens, base: InputLocation, line: number, 
 }
 
 export function decodeXyData(spec: XyDataSpec): XyDataResult {
-  const { npoints, firstX, lastX, xFactor } = spec;
-  const y = new Float64Array(npoints);
-  const dx = npoints > 1 ? (lastX - firstX) / (npoints - 1) : 0;
-  const xAt = (i: number): number => firstX + i * dx;
+  const { firstX, xFactor } = spec;
+  const declared = spec.npoints;
+  // Without a declared count the table decides, within the file's point limit.
+  const capacity = declared ?? Math.max(1, spec.maxPoints ?? 1);
+  let y = new Float64Array(declared ?? Math.min(capacity, 4096));
+  const npoints = capacity;
+  const dx = spec.dx ?? (declared !== undefined && declared > 1 && spec.lastX !== undefined ? (spec.lastX - firstX) / (declared - 1) : 0);
+  const checkX = !spec.skipXCheck && (dx !== 0 || declared === 1);
+  const lineX: number[] = [];
+  const lineRounding: number[] = [];
+  const warnings: XyDataWarning[] = [];
+  /** Tolerant reading of line-start X values that follow their own origin (and maybe direction), not FIRSTX. */
+  let relative: { x0: number; j0: number; sign: number; rounding: number; firstError: SpectrumInputError; expected: number } | undefined;
+  const xAt = (i: number): number => (relative ? relative.x0 + relative.sign * (i - relative.j0) * Math.abs(dx) : firstX + i * dx);
   const lineStarts: number[] = [];
   const lineNumbers: number[] = [];
   const tokens: Tokens = { kinds: new Uint8Array(128), values: new Float64Array(128), xDecimals: -1, n: 0 };
@@ -197,7 +232,16 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
   // Locations are built only when something is wrong: the loop runs once per data line of large files.
   const here = (): InputLocation => ({ ...spec.where, line });
   const overflow = (): never => {
+    if (declared === undefined) throw inputError('too-many-points', `more than ${capacity} points in the file`, here());
     throw inputError('jcamp-npoints-mismatch', `more ordinates than ##NPOINTS=${npoints}`, { ...here(), field: 'NPOINTS' });
+  };
+  /** Room for one more ordinate: a declared count is allocated up front, an undeclared one grows to the limit. */
+  const room = (): void => {
+    if (count < y.length) return;
+    if (count >= capacity) overflow();
+    const bigger = new Float64Array(Math.min(capacity, y.length * 2));
+    bigger.set(y);
+    y = bigger;
   };
 
   for (const dataLine of spec.lines) {
@@ -212,7 +256,10 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
     // How far the written X may be from the true abscissa just from being printed with few decimals.
     const rounding = tokens.xDecimals >= 0 ? 0.5 * 10 ** -tokens.xDecimals * Math.abs(xFactor) : 1e-6 * Math.abs(xLine);
     let isCheck = false;
-    if (prevLineEndedDif && firstIsAbs && count > 0) {
+    if (prevLineEndedDif && firstIsAbs && count > 0 && (relative?.sign === 0 || !checkX)) {
+      // Where the X values cannot place the line, the repeated value alone marks the Y check.
+      isCheck = valuesEqual(tokens.values[1], prevY);
+    } else if (prevLineEndedDif && firstIsAbs && count > 0) {
       const sameValue = valuesEqual(tokens.values[1], prevY);
       // A repeated last ordinate is the standard's Y check. A different value is a failed check when the X
       // (printed finely enough to tell) names the previous point, else a writer that skips the convention.
@@ -230,18 +277,38 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
       }
     }
     const anchor = isCheck ? count - 1 : count;
-    if (npoints > 1 && tokens.n > 1) {
-      const tolerance = 0.5 * Math.abs(dx) + rounding + 1e-9 * Math.abs(xLine);
+    if (checkX && npoints > 1 && tokens.n > 1) {
+      const tolerance = 0.5 * Math.abs(dx) + rounding + (relative?.rounding ?? 0) + 1e-9 * Math.abs(xLine);
+      if (relative && relative.sign === 0 && anchor > relative.j0) {
+        // The second line fixes which way the line-start X values count.
+        const step = (xLine - relative.x0) / (anchor - relative.j0);
+        if (Math.abs(Math.abs(step) - Math.abs(dx)) * (anchor - relative.j0) <= tolerance) relative.sign = Math.sign(step);
+        else throw relative.firstError;
+      }
       if (Math.abs(xLine - xAt(anchor)) > tolerance) {
-        throw inputError(
+        const error = inputError(
           'jcamp-x-check',
-          `the line starts at X = ${xLine} but its first ordinate is point ${anchor}, at x = ${xAt(anchor)} from FIRSTX/LASTX/NPOINTS: a point is missing or extra before this line`,
+          relative
+            ? `the line starts at X = ${xLine} but the X values of the earlier lines put its first ordinate (point ${anchor}) at ${xAt(anchor)}: a point is missing or extra before this line`
+            : `the line starts at X = ${xLine} but its first ordinate is point ${anchor}, at x = ${xAt(anchor)} from FIRSTX/LASTX/NPOINTS: a point is missing or extra before this line`,
           here(),
         );
+        if (!spec.tolerant || relative) throw error;
+        if (anchor === 0) {
+          relative = { x0: xLine, j0: 0, sign: 0, rounding, firstError: error, expected: xAt(0) };
+        } else {
+          // From here on one point off (NIST and Bruker exports stamp each line with the abscissa of the previous
+          // line's last ordinate). Any other jump is a lost or extra point or line, and refused here.
+          const shift = Math.abs((xLine - xAt(anchor)) / dx);
+          if (Math.abs(shift - 1) > 0.1 + (rounding + 1e-9 * Math.abs(xLine)) / Math.abs(dx)) throw error;
+          relative = { x0: xLine, j0: anchor, sign: Math.sign(dx), rounding, firstError: error, expected: xAt(anchor) };
+        }
       }
     }
     lineStarts.push(anchor);
     lineNumbers.push(dataLine.line);
+    lineX.push(xLine);
+    lineRounding.push(rounding);
 
     let lastKind = -1;
     let lastDif = 0;
@@ -250,7 +317,7 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
       const value = tokens.values[t];
       if (kind === ABS) {
         if (!(t === 1 && isCheck)) {
-          if (count >= npoints) overflow();
+          room();
           y[count++] = value;
         }
         prevY = value;
@@ -259,7 +326,7 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
       } else if (kind === DIF) {
         if (!havePrev) throw inputError('jcamp-dif-check', 'a DIF value with no ordinate before it to add to', here());
         prevY += value;
-        if (count >= npoints) overflow();
+        room();
         y[count++] = prevY;
         lastDif = value;
         lastKind = DIF;
@@ -269,7 +336,7 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
         }
         for (let r = 1; r < value; r++) {
           if (lastKind === DIF) prevY += lastDif;
-          if (count >= npoints) overflow();
+          room();
           y[count++] = prevY;
         }
       }
@@ -277,14 +344,33 @@ export function decodeXyData(spec: XyDataSpec): XyDataResult {
     prevLineEndedDif = lastKind === DIF;
   }
 
-  if (count !== npoints) {
+  if (declared !== undefined && count !== declared) {
+    // A table that is short or long after its first line disagreed with FIRSTX is explained by that line.
+    if (relative) throw relative.firstError;
     throw inputError('jcamp-npoints-mismatch', `##NPOINTS=${npoints} but the table holds ${count} ordinates`, {
       ...spec.where,
       field: 'NPOINTS',
     });
   }
+  if (relative) {
+    warnings.push({
+      code: 'jcamp-x-offset',
+      message:
+        (relative.j0 === 0
+          ? `the X values at the line starts follow their own origin (the first line starts at X = ${relative.x0}, where FIRSTX puts point 0 at ${relative.expected})`
+          : `from line ${relative.firstError.where.line ?? '?'} on, the X values at the line starts are one point off (X = ${relative.x0} where point ${relative.j0} is at ${relative.expected})`) +
+        `; they agree among themselves and the table holds all ${count} ordinates, so x is taken from FIRSTX and LASTX`,
+      line: relative.firstError.where.line,
+    });
+  }
+  if (declared === undefined && y.length !== count) y = y.slice(0, count);
   return {
     y,
+    warnings,
+    lineStarts,
+    lineX,
+    lineRounding,
+    lineNumbers,
     lineOf(index: number): number | undefined {
       // Binary search for the last line that starts at or before the index.
       let lo = 0;

@@ -1,4 +1,5 @@
 import type { SpectrumInputError } from '../../errors.ts';
+import type { SpectrumWarning } from '../../spectrum.ts';
 import { inputError } from '../fail.ts';
 import { splitLines } from '../numbers.ts';
 
@@ -32,6 +33,10 @@ export interface JcampBlock {
   endLine?: number;
   /** First structural problem found while tokenizing (missing ##END=, a label without '='). */
   error?: SpectrumInputError;
+  /** Tolerant reading: the file ends inside this block (no ##END=); it is read only if its table proves complete. */
+  truncated?: SpectrumInputError;
+  /** Tolerant reading: structural slips whose meaning is clear (a bare ##END, a missing ##END= before ##TITLE=). */
+  readonly warnings: SpectrumWarning[];
 }
 
 export function normalizeLabel(label: string): string {
@@ -56,7 +61,12 @@ function stripComment(line: string): string {
   return at < 0 ? line : line.slice(0, at);
 }
 
-export function tokenizeJcamp(text: string, file?: string): JcampBlock[] {
+/**
+ * With tolerant set (the default of the readers), three slips real writers make are read with a warning instead
+ * of refused: `##END` without '=', a block that ends where the next ##TITLE= begins, and a file whose last block
+ * has no ##END= (marked `truncated`: the reader keeps it only when its table holds every declared point).
+ */
+export function tokenizeJcamp(text: string, file?: string, tolerant = false): JcampBlock[] {
   const lines = splitLines(text);
   const roots: JcampBlock[] = [];
   const stack: JcampBlock[] = [];
@@ -64,7 +74,7 @@ export function tokenizeJcamp(text: string, file?: string): JcampBlock[] {
   let seenBlock = false;
 
   const open = (lineNo: number): JcampBlock => {
-    const block: JcampBlock = { ldrs: [], children: [], startLine: lineNo };
+    const block: JcampBlock = { ldrs: [], children: [], startLine: lineNo, warnings: [] };
     const parent = stack[stack.length - 1];
     if (parent) parent.children.push(block);
     else roots.push(block);
@@ -76,13 +86,25 @@ export function tokenizeJcamp(text: string, file?: string): JcampBlock[] {
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const raw = lines[i];
-    const trimmed = raw.trimStart();
+    let trimmed = raw.trimStart();
     if (!trimmed.startsWith('##')) {
       const content = stripComment(raw);
       if (current && content.trim() !== '') current.more.push({ text: content, line: lineNo });
       continue;
     }
-    const eq = trimmed.indexOf('=');
+    let eq = trimmed.indexOf('=');
+    if (eq < 0 && tolerant && normalizeLabel(stripComment(trimmed.slice(2)).trim()) === 'END' && stack.length > 0) {
+      // `##END` without '=' (several NMR and chromatography writers): the block end is meant, nothing else.
+      stack[stack.length - 1].warnings.push({ code: 'jcamp-bare-end', message: 'the block ends with "##END" without "="', line: lineNo, field: 'END' });
+      trimmed = `${stripComment(trimmed).trimEnd()}=`;
+      eq = trimmed.length - 1;
+    }
+    if (eq < 0 && tolerant && /^##\s*\$/.test(trimmed) && stack.length > 0) {
+      // A vendor's private label (##$...) written without "=" (JEOL Delta): it holds nothing a spectrum needs.
+      stack[stack.length - 1].warnings.push({ code: 'jcamp-private-label', message: `the private label "${trimmed.slice(0, 40).trim()}" has no "=" and is ignored`, line: lineNo });
+      current = undefined;
+      continue;
+    }
     if (eq < 0) {
       // '##' alone or '##$$ comment' lines occur in the wild; a real label without '=' is an error.
       if (stripComment(trimmed.slice(2)).trim() === '') continue;
@@ -103,7 +125,13 @@ export function tokenizeJcamp(text: string, file?: string): JcampBlock[] {
 
     if (label === 'TITLE') {
       let top = stack[stack.length - 1];
-      if (top && top.ldrs.some((l) => l.label === 'TITLE') && !isLink(top)) {
+      if (top && top.ldrs.some((l) => l.label === 'TITLE') && !isLink(top) && tolerant) {
+        // MestReNova and others start the next block without closing this one: the new ##TITLE= closes it.
+        top.warnings.push({ code: 'jcamp-missing-end', message: `no ##END= before the next ##TITLE= at line ${lineNo}`, line: lineNo, field: 'END' });
+        top.endLine = lineNo - 1;
+        stack.pop();
+        top = stack[stack.length - 1];
+      } else if (top && top.ldrs.some((l) => l.label === 'TITLE') && !isLink(top)) {
         top.error ??= inputError('jcamp-missing-end', `the block that starts at line ${top.startLine} has no ##END= before the next ##TITLE=`, {
           file,
           line: lineNo,
@@ -140,11 +168,15 @@ export function tokenizeJcamp(text: string, file?: string): JcampBlock[] {
   const lastLine = lines.length;
   while (stack.length) {
     const block = stack.pop() as JcampBlock;
-    block.error ??= inputError('jcamp-missing-end', `the file ends (line ${lastLine}) inside the block that starts at line ${block.startLine}: no ##END=, the file looks truncated`, {
+    const missing = inputError('jcamp-missing-end', `the file ends (line ${lastLine}) inside the block that starts at line ${block.startLine}: no ##END=, the file looks truncated`, {
       file,
       line: lastLine,
       field: 'END',
     });
+    // Tolerant: the reader decides from the table (complete: a warning; short or undeclared: this error).
+    // A file cut inside its last line cannot prove that line complete, so only a clean line end qualifies.
+    if (tolerant && /[\r\n]\s*$/.test(text.slice(-256)) && !block.error) block.truncated = missing;
+    else block.error ??= missing;
   }
   if (roots.length === 0) {
     throw inputError('jcamp-no-block', 'no JCAMP-DX block found: the text has no "##TITLE=" record', { file });

@@ -15,13 +15,13 @@
  * its XYDATA (then XYPOINTS, then PEAK TABLE): the full spectrum is what identification needs.
  */
 import { SpectrumInputError, type InputLocation } from '../../errors.ts';
-import type { Spectrum, SpectrumMeta } from '../../spectrum.ts';
+import type { Spectrum, SpectrumMeta, SpectrumWarning } from '../../spectrum.ts';
 import { finishSeries } from '../axis.ts';
 import { inputError, locate } from '../fail.ts';
 import { PointBudget, type ParseLimits } from '../limits.ts';
-import { parseDecimal } from '../numbers.ts';
+import { countLines, parseDecimal } from '../numbers.ts';
 import type { ParsedBlock } from '../types.ts';
-import { normalizeXUnit, normalizeYUnit } from '../units.ts';
+import { isKnownXUnit, normalizeXUnit, normalizeYUnit, xUnitFromColumnName } from '../units.ts';
 import { decodeXyData } from './asdf.ts';
 import { isLink, ldrText, tokenizeJcamp, type DataLine, type JcampBlock, type Ldr } from './ldr.ts';
 import { blockMeta } from './meta.ts';
@@ -30,15 +30,26 @@ import { decodePoints, tupleSize } from './points.ts';
 interface Context {
   readonly file?: string;
   readonly limits: ParseLimits;
+  /** Read files that bend the standard where the meaning is clear, with warnings (false: `--strict`). */
+  readonly tolerant: boolean;
   readonly budget: PointBudget;
   readonly results: ParsedBlock[];
   count: number;
 }
 
-export function readJcamp(text: string, limits: ParseLimits, file?: string): ParsedBlock[] {
-  const roots = tokenizeJcamp(text, file);
-  const ctx: Context = { file, limits, budget: new PointBudget(limits.maxPoints), results: [], count: 0 };
-  for (const root of roots) walk(root, ctx);
+export function readJcamp(text: string, limits: ParseLimits, file?: string, strict = false): ParsedBlock[] {
+  // Every data line holds at least one point, bar one Y-check line per table: a file with more data lines than
+  // points and blocks allow is refused on a count of its text, before the tokenizer keeps a record of each line.
+  const dataLines = countLines(text, limits.maxPoints + limits.maxBlocks, (c) => c !== 35 && c !== 36);
+  if (dataLines.over) {
+    throw inputError('too-many-points', `more than ${limits.maxPoints + limits.maxBlocks} data lines: more than the limit of ${limits.maxPoints} points per file`, {
+      file,
+      line: dataLines.lineNo,
+    });
+  }
+  const roots = tokenizeJcamp(text, file, !strict);
+  const ctx: Context = { file, limits, tolerant: !strict, budget: new PointBudget(limits.maxPoints), results: [], count: 0 };
+  for (const root of roots) walk(root, ctx, []);
   if (ctx.results.length === 0) {
     throw inputError('no-spectrum', 'no block holds spectral data (##XYDATA=, ##XYPOINTS=, ##PEAK TABLE= or ##NTUPLES=)', { file });
   }
@@ -58,24 +69,46 @@ function pushError(ctx: Context, error: SpectrumInputError): void {
   ctx.results.push({ block, error: locate(error, { file: ctx.file, block }) });
 }
 
-/** Reads one block; its input error becomes that block's result so the other blocks of the file still count. */
-function recordBlock(ctx: Context, where: InputLocation & { block: number }, read: () => Spectrum): void {
+/**
+ * Reads one block; its input error becomes that block's result so the other blocks of the file still count.
+ * Warnings (the block's own and those inherited from an enclosing LINK block) go into the spectrum's meta. A block
+ * the file ends inside (tolerant reading) is kept only when its table held every declared point: `proven` says so.
+ */
+function recordBlock(
+  ctx: Context,
+  where: InputLocation & { block: number },
+  block: JcampBlock,
+  inherited: readonly SpectrumWarning[],
+  read: (state: { proven: boolean }) => Spectrum,
+): void {
   try {
-    ctx.results.push({ block: where.block, spectrum: read() });
+    const state = { proven: false };
+    const spectrum = read(state);
+    if (block.truncated && !state.proven) throw block.truncated;
+    const warnings = [...inherited, ...block.warnings, ...(spectrum.meta.warnings ?? [])];
+    if (block.truncated) {
+      warnings.push({ code: 'jcamp-missing-end', message: 'the file ends without ##END=; the table holds every declared point, so the block is read', field: 'END' });
+    }
+    const meta = warnings.length ? { ...spectrum.meta, warnings } : spectrum.meta;
+    ctx.results.push({ block: where.block, spectrum: { ...spectrum, meta } });
   } catch (error) {
     if (!(error instanceof SpectrumInputError)) throw error;
-    ctx.results.push({ block: where.block, error: locate(error, where) });
+    // A block the file ends inside that does not read is most plainly reported as cut short.
+    const reported = block.truncated ?? error;
+    ctx.results.push({ block: where.block, error: locate(reported, where) });
   }
 }
 
-function walk(block: JcampBlock, ctx: Context): void {
+function walk(block: JcampBlock, ctx: Context, inherited: readonly SpectrumWarning[]): void {
   if (block.children.length > 0 || isLink(block)) {
-    for (const child of block.children) walk(child, ctx);
+    const linkWarnings = [...inherited, ...block.warnings];
+    for (const child of block.children) walk(child, ctx, linkWarnings);
     if (block.error) pushError(ctx, block.error);
     const declared = block.ldrs.find((l) => l.label === 'BLOCKS');
     if (declared) {
       const n = Number(declared.value);
-      // 5.01 counts the nested blocks; some writers count the link block too.
+      // 5.01 counts the nested blocks; some writers count the link block too. Any other count may mean blocks are
+      // missing, which no reader can tell from the ones present: refused in tolerant reading too.
       if (n !== block.children.length && n !== block.children.length + 1) {
         pushError(
           ctx,
@@ -94,7 +127,7 @@ function walk(block: JcampBlock, ctx: Context): void {
   }
   const ntuples = block.ldrs.findIndex((l) => l.label === 'NTUPLES');
   if (ntuples >= 0) {
-    readNtuples(block, ntuples, ctx);
+    readNtuples(block, ntuples, ctx, inherited);
     return;
   }
   const table =
@@ -104,8 +137,8 @@ function walk(block: JcampBlock, ctx: Context): void {
   if (!table) return;
   const blockNo = nextBlock(ctx);
   const where = { file: ctx.file, block: blockNo };
-  recordBlock(ctx, where, () => {
-    const fields = new Fields(block.ldrs, where);
+  recordBlock(ctx, where, block, inherited, (state) => {
+    const fields = new Fields(block.ldrs, where, ctx.tolerant);
     return readTable(
       {
         table,
@@ -124,6 +157,7 @@ function walk(block: JcampBlock, ctx: Context): void {
       },
       ctx,
       where,
+      state,
     );
   });
 }
@@ -134,6 +168,8 @@ interface NumberField {
   readonly text: string;
   readonly line: number;
   readonly field: string;
+  /** Written with a decimal comma (tolerant reading). */
+  readonly decimalComma?: boolean;
 }
 
 class Fields {
@@ -141,6 +177,7 @@ class Fields {
   constructor(
     ldrs: readonly Ldr[],
     private readonly where: InputLocation,
+    private readonly tolerant = false,
   ) {
     for (const l of ldrs) if (!this.byLabel.has(l.label)) this.byLabel.set(l.label, l);
   }
@@ -154,12 +191,17 @@ class Fields {
   number(label: string): NumberField | undefined {
     const ldr = this.byLabel.get(label);
     if (!ldr || ldr.value === '') return undefined;
-    return parseNumberField(ldr.value, ldr.line, ldr.rawLabel, this.where);
+    return parseNumberField(ldr.value, ldr.line, ldr.rawLabel, this.where, this.tolerant);
   }
 }
 
-function parseNumberField(text: string, line: number, field: string, where: InputLocation): NumberField {
+function parseNumberField(text: string, line: number, field: string, where: InputLocation, tolerant = false): NumberField {
   const parsed = parseDecimal(text.trim());
+  // A header field holds one number, so "1234,5" (a writer on a German or French locale) has only one reading.
+  if (!parsed.ok && tolerant && /^[+-]?\d+,\d+(?:[eE][+-]?\d+)?$/.test(text.trim())) {
+    const comma = parseDecimal(text.trim(), true);
+    if (comma.ok) return { value: comma.value, text: text.trim().replace(',', '.'), line, field, decimalComma: true };
+  }
   if (!parsed.ok) {
     throw inputError(parsed.nonFinite ? 'non-finite' : 'jcamp-bad-field', `"${text.trim()}" is not a number`, { ...where, line, field });
   }
@@ -183,12 +225,30 @@ interface TableSpec {
   readonly meta: SpectrumMeta;
 }
 
-function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectrum {
+function readTable(spec: TableSpec, ctx: Context, where: InputLocation, state: { proven: boolean }): Spectrum {
+  const warnings: SpectrumWarning[] = [];
+  const spectrum = readTableWith(spec, ctx, where, state, warnings);
+  return warnings.length ? { ...spectrum, meta: { ...spectrum.meta, warnings: [...(spectrum.meta.warnings ?? []), ...warnings] } } : spectrum;
+}
+
+function readTableWith(spec: TableSpec, ctx: Context, where: InputLocation, state: { proven: boolean }, warnings: SpectrumWarning[]): Spectrum {
+  for (const f of [spec.npoints, spec.firstX, spec.lastX, spec.deltaX, spec.xFactor, spec.yFactor, spec.firstY]) {
+    if (f?.decimalComma) warnings.push({ code: 'jcamp-decimal-comma', message: `##${f.field}= is written with a decimal comma; read as ${f.text}`, line: f.line, field: f.field });
+  }
   const tableWhere: InputLocation = { ...where, line: spec.table.line, field: spec.table.rawLabel };
-  const variableList = (spec.variableList ?? spec.table.value).replace(/\s+/g, '').toUpperCase();
+  let variableList = (spec.variableList ?? spec.table.value).replace(/\s+/g, '').toUpperCase();
+  const open = variableList.split('(').length - 1;
+  const close = variableList.split(')').length - 1;
+  if (ctx.tolerant && /^\([A-Z]\+\+\([A-Z]\.\.[A-Z]\)?$|^\(XY[A-Z]*\.\.XY[A-Z]*$/.test(variableList) && open > close) {
+    // "(X++(Y..Y)" with its last parenthesis left off: the table form is plain all the same.
+    warnings.push({ code: 'jcamp-variable-list', message: `the data table form "${spec.table.value}" lacks a closing parenthesis`, line: spec.table.line, field: spec.table.rawLabel });
+    variableList += ')'.repeat(open - close);
+  }
   const xFactor = factor(spec.xFactor, where);
   const yFactor = factor(spec.yFactor, where);
-  const xUnit = normalizeXUnit(spec.xUnit) ?? 'other';
+  // Descriptive spellings ("Raman Shift (cm-1)", "WAVENUMBER (CM-1)") name a known unit as clearly as "1/CM".
+  const named = normalizeXUnit(spec.xUnit);
+  const xUnit = named === undefined ? 'other' : isKnownXUnit(named) ? named : (xUnitFromColumnName(spec.xUnit as string) ?? named);
   const yUnit = normalizeYUnit(spec.yUnit) ?? 'arbitrary';
   const meta: SpectrumMeta = {
     ...spec.meta,
@@ -196,6 +256,21 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
   };
 
   if (/^\([A-Z]\+\+\([A-Z]\.\.[A-Z]\)\)/.test(variableList)) {
+    const tableField = { ...where, field: spec.table.rawLabel };
+    const firstX = requireField(spec.firstX, 'FIRSTX', tableWhere).value;
+    if (!spec.npoints && ctx.tolerant && spec.deltaX && spec.deltaX.value !== 0) {
+      // No ##NPOINTS=: FIRSTX and DELTAX still fix every abscissa, so the table's own count is the point count.
+      const decoded = decodeXyData({ lines: spec.lines, firstX, dx: spec.deltaX.value, xFactor, where: tableField, maxPoints: ctx.budget.remaining, tolerant: true });
+      const n = decoded.y.length;
+      if (!ctx.budget.reserve(n)) throw inputError('too-many-points', `more than ${ctx.limits.maxPoints} points in the file`, tableWhere);
+      warnings.push({ code: 'jcamp-npoints-missing', message: `no ##NPOINTS=; the table holds ${n} points from FIRSTX in steps of DELTAX`, line: spec.table.line, field: 'NPOINTS' });
+      warnings.push(...decoded.warnings);
+      const lastX = firstX + (n - 1) * spec.deltaX.value;
+      if (spec.lastX && n > 1) checkDeltaX(spec.deltaX, (spec.lastX.value - firstX) / (n - 1), where);
+      // Without a declared count a table is complete only by its ##END=.
+      return finishTable(spec, decoded, firstX, spec.lastX?.value ?? lastX, yFactor, xUnit, yUnit, meta, where, state, false, warnings);
+    }
+    // No ##NPOINTS= and no ##DELTAX= stays refused: a lost last line would stretch the table to LASTX unnoticed.
     const npoints = requireField(spec.npoints, 'NPOINTS', tableWhere);
     if (!Number.isInteger(npoints.value) || npoints.value < 1) {
       throw inputError('jcamp-bad-field', `##NPOINTS=${npoints.text} is not a positive whole number`, { ...where, line: npoints.line, field: npoints.field });
@@ -207,19 +282,45 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
         field: npoints.field,
       });
     }
-    const firstX = requireField(spec.firstX, 'FIRSTX', tableWhere).value;
     const lastX = requireField(spec.lastX, 'LASTX', tableWhere).value;
     const n = npoints.value;
     const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
-    if (spec.deltaX && n > 1) checkDeltaX(spec.deltaX, dx, where);
-    const decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where: { ...where, field: spec.table.rawLabel } });
-    const y = decoded.y;
-    if (spec.firstY) checkFirstY(spec.firstY, y[0], yFactor, where);
-    for (let i = 0; i < n; i++) y[i] *= yFactor;
-    const x = new Float64Array(n);
-    for (let i = 0; i < n; i++) x[i] = firstX + i * dx;
-    if (n > 1) x[n - 1] = lastX;
-    return finishSeries({ x, y, xUnit, yUnit, meta, lineOf: decoded.lineOf }, { ...where, field: spec.table.rawLabel });
+    // ##NPOINTS= one off while FIRSTX, LASTX and DELTAX agree on another count: the table decides between the two.
+    const alternative = ctx.tolerant ? countFromDeltaX(spec.firstX, spec.lastX, spec.deltaX) : undefined;
+    const oneOff = alternative !== undefined && Math.abs(alternative - n) === 1;
+    let deltaXError: SpectrumInputError | undefined;
+    try {
+      if (spec.deltaX && n > 1) checkDeltaX(spec.deltaX, dx, where, ctx.tolerant ? warnings : undefined);
+    } catch (error) {
+      if (!(error instanceof SpectrumInputError) || !oneOff) throw error;
+      deltaXError = error;
+    }
+    let decoded;
+    try {
+      decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where: tableField, tolerant: ctx.tolerant });
+    } catch (error) {
+      const drifting = ctx.tolerant && error instanceof SpectrumInputError && error.code === 'jcamp-x-check' ? readDrifting(spec, n, firstX, lastX, xFactor, tableField, error) : undefined;
+      if (drifting) {
+        warnings.push(drifting.warning);
+        return finishTable(spec, drifting.decoded, firstX, lastX, yFactor, xUnit, yUnit, meta, where, state, true, warnings);
+      }
+      if (!(error instanceof SpectrumInputError) || !oneOff) throw error;
+      try {
+        decoded = decodeXyData({ lines: spec.lines, npoints: alternative, firstX, lastX, xFactor, where: tableField, tolerant: true });
+      } catch {
+        throw deltaXError ?? error;
+      }
+      warnings.push({
+        code: 'jcamp-npoints-mismatch',
+        message: `##NPOINTS=${npoints.text} but FIRSTX, LASTX, DELTAX and the table agree on ${alternative} points`,
+        line: npoints.line,
+        field: npoints.field,
+      });
+    }
+    // The table holds NPOINTS ordinates after all: then DELTAX is what is wrong.
+    if (deltaXError && decoded.y.length === n) throw deltaXError;
+    warnings.push(...decoded.warnings);
+    return finishTable(spec, decoded, firstX, lastX, yFactor, xUnit, yUnit, meta, where, state, true, ctx.tolerant ? warnings : undefined);
   }
 
   const size = tupleSize(variableList);
@@ -227,6 +328,7 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
     throw inputError('jcamp-unsupported', `the data table form "${spec.variableList ?? spec.table.value}" is not supported (expected (X++(Y..Y)), (XY..XY), (XYW..XYW) or (XYM..XYM))`, tableWhere);
   }
   const points = decodePoints(spec.lines, size, xFactor, yFactor, ctx.budget, { ...where, field: spec.table.rawLabel });
+  state.proven = spec.npoints !== undefined;
   if (spec.npoints && spec.npoints.value !== points.x.length) {
     throw inputError('jcamp-npoints-mismatch', `##NPOINTS=${spec.npoints.text} but the table holds ${points.x.length} points`, {
       ...where,
@@ -235,6 +337,98 @@ function readTable(spec: TableSpec, ctx: Context, where: InputLocation): Spectru
     });
   }
   return finishSeries({ x: points.x, y: points.y, xUnit, yUnit, meta, lineOf: points.lineOf }, { ...where, field: spec.table.rawLabel });
+}
+
+/** The rest of an (X++(Y..Y)) table: FIRSTY, YFACTOR, the abscissae from FIRSTX to LASTX. */
+function finishTable(
+  spec: TableSpec,
+  decoded: { y: Float64Array; lineOf(i: number): number | undefined },
+  firstX: number,
+  lastX: number,
+  yFactor: number,
+  xUnit: string,
+  yUnit: string,
+  meta: SpectrumMeta,
+  where: InputLocation,
+  state: { proven: boolean },
+  proven: boolean,
+  warnings?: SpectrumWarning[],
+): Spectrum {
+  const y = decoded.y;
+  const n = y.length;
+  if (spec.firstY) checkFirstY(spec.firstY, y[0], yFactor, where, warnings);
+  for (let i = 0; i < n; i++) y[i] *= yFactor;
+  const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = firstX + i * dx;
+  if (n > 1) x[n - 1] = lastX;
+  state.proven = proven;
+  return finishSeries({ x, y, xUnit, yUnit, meta, lineOf: decoded.lineOf }, { ...where, field: spec.table.rawLabel });
+}
+
+/**
+ * Line-start X values that follow an axis of their own (a writer that prints them from a slightly different step,
+ * SpinWorks and others): read when the table holds exactly NPOINTS ordinates and its line-start X values lie on
+ * one straight line in the point index (within half a step and their printed precision) whose step is within 1 %
+ * of the header's. Then no point can be missing or extra without the count or that line showing it.
+ */
+function readDrifting(
+  spec: TableSpec,
+  n: number,
+  firstX: number,
+  lastX: number,
+  xFactor: number,
+  where: InputLocation,
+  error: SpectrumInputError,
+): { decoded: ReturnType<typeof decodeXyData>; warning: SpectrumWarning } | undefined {
+  let decoded: ReturnType<typeof decodeXyData>;
+  try {
+    decoded = decodeXyData({ lines: spec.lines, npoints: n, firstX, lastX, xFactor, where, skipXCheck: true });
+  } catch {
+    return undefined;
+  }
+  const { lineStarts: j, lineX: x, lineRounding: r } = decoded;
+  const m = j.length;
+  const dx = n > 1 ? (lastX - firstX) / (n - 1) : 0;
+  if (m < 3 || dx === 0) return undefined;
+  // Least-squares line x = a + b j through the line starts.
+  let sj = 0, sx = 0, sjj = 0, sjx = 0;
+  for (let i = 0; i < m; i++) {
+    sj += j[i];
+    sx += x[i];
+    sjj += j[i] * j[i];
+    sjx += j[i] * x[i];
+  }
+  const den = m * sjj - sj * sj;
+  if (den === 0) return undefined;
+  const b = (m * sjx - sj * sx) / den;
+  const a = (sx - b * sj) / m;
+  if (Math.abs(Math.abs(b) - Math.abs(dx)) > 0.01 * Math.abs(dx)) return undefined;
+  let worst = 0;
+  for (let i = 0; i < m; i++) {
+    const off = Math.abs(x[i] - (a + b * j[i]));
+    if (off > 0.5 * Math.abs(b) + r[i] + 1e-9 * Math.abs(x[i])) return undefined;
+    worst = Math.max(worst, off / Math.abs(b));
+  }
+  return {
+    decoded,
+    warning: {
+      code: 'jcamp-x-drift',
+      message:
+        `the X values at the line starts follow a step of ${b} instead of the header's ${dx} (${error.message.replace(/^.*?: /, '')}); ` +
+        `they lie on one line (within ${worst.toFixed(2)} of a step) and the table holds all ${n} ordinates, so x is taken from FIRSTX and LASTX`,
+      line: error.where.line,
+      field: spec.table.rawLabel,
+    },
+  };
+}
+
+/** The point count FIRSTX, LASTX and DELTAX imply, when it is a whole number (to 1 % of a step). */
+function countFromDeltaX(firstX?: NumberField, lastX?: NumberField, deltaX?: NumberField): number | undefined {
+  if (!firstX || !lastX || !deltaX || deltaX.value === 0) return undefined;
+  const steps = (lastX.value - firstX.value) / deltaX.value;
+  const whole = Math.round(steps);
+  return whole >= 1 && Math.abs(steps - whole) <= 0.01 ? whole + 1 : undefined;
 }
 
 function requireField(field: NumberField | undefined, name: string, where: InputLocation): NumberField {
@@ -253,9 +447,19 @@ function decimalsOf(text: string): number {
   return /e/i.test(text) ? 6 : m ? m[1].length : 0;
 }
 
-function checkDeltaX(deltaX: NumberField, dx: number, where: InputLocation): void {
+function checkDeltaX(deltaX: NumberField, dx: number, where: InputLocation, warnings?: SpectrumWarning[]): void {
   // DELTAX is often printed with few digits; allow that rounding plus 1 %, which still catches a wrong NPOINTS range.
   const tolerance = 0.5 * 10 ** -decimalsOf(deltaX.text) + 0.01 * Math.abs(dx);
+  if (warnings && Math.abs(deltaX.value + dx) <= tolerance && Math.abs(deltaX.value - dx) > tolerance) {
+    // The step's size agrees and only its sign does not (JEOL): FIRSTX and LASTX say which way x runs.
+    warnings.push({
+      code: 'jcamp-deltax-sign',
+      message: `##DELTAX=${deltaX.text} has the wrong sign: FIRSTX to LASTX runs in steps of ${dx}`,
+      line: deltaX.line,
+      field: deltaX.field,
+    });
+    return;
+  }
   if (Math.abs(deltaX.value - dx) > tolerance) {
     throw inputError(
       'jcamp-deltax-mismatch',
@@ -265,12 +469,17 @@ function checkDeltaX(deltaX: NumberField, dx: number, where: InputLocation): voi
   }
 }
 
-function checkFirstY(firstY: NumberField, rawY0: number, yFactor: number, where: InputLocation): void {
+function checkFirstY(firstY: NumberField, rawY0: number, yFactor: number, where: InputLocation, warnings?: SpectrumWarning[]): void {
   const scaled = rawY0 * yFactor;
-  const close = (a: number, b: number): boolean =>
-    Math.abs(a - b) <= 0.5 * 10 ** -decimalsOf(firstY.text) + 1e-3 * Math.max(Math.abs(a), Math.abs(b)) + 0.5 * Math.abs(yFactor);
+  const close = (a: number, b: number, ulps = 0.5): boolean =>
+    Math.abs(a - b) <= ulps * 10 ** -decimalsOf(firstY.text) + 1e-3 * Math.max(Math.abs(a), Math.abs(b)) + 0.5 * Math.abs(yFactor);
   // Some writers state FIRSTY before YFACTOR scaling; that is a known vendor habit, not damage.
   if (close(firstY.value, scaled) || close(firstY.value, rawY0)) return;
+  if (warnings && (close(firstY.value, scaled, 1) || close(firstY.value, rawY0, 1))) {
+    // Cut off after its last digit instead of rounded (NIST exports): within one unit of that digit.
+    warnings.push({ code: 'jcamp-firsty-truncated', message: `##FIRSTY=${firstY.text} is the first ordinate ${scaled} cut off, not rounded`, line: firstY.line, field: firstY.field });
+    return;
+  }
   throw inputError('jcamp-firsty-mismatch', `##FIRSTY=${firstY.text} but the first ordinate decodes to ${scaled}`, {
     ...where,
     line: firstY.line,
@@ -282,7 +491,7 @@ function splitList(text: string | undefined): string[] {
   return text === undefined ? [] : text.split(',').map((s) => s.trim());
 }
 
-function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
+function readNtuples(block: JcampBlock, start: number, ctx: Context, inherited: readonly SpectrumWarning[]): void {
   const ldrs = block.ldrs;
   const end = ldrs.findIndex((l, i) => i > start && l.label === 'ENDNTUPLES');
   const header = [...ldrs.slice(0, start), ...(end >= 0 ? ldrs.slice(end + 1) : [])];
@@ -296,7 +505,9 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
   const units = column('UNITS');
   const ntuplesTitle = ldrs[start].value;
 
-  if (end < 0) {
+  if (end < 0 && block.truncated) {
+    // The file ends inside the section: its pages are read, each kept only if it holds every declared point.
+  } else if (end < 0) {
     pushError(ctx, inputError('jcamp-missing-field', 'the ##NTUPLES= section has no ##END NTUPLES=', { line: ldrs[start].line, field: 'END NTUPLES' }));
     return;
   }
@@ -315,18 +526,18 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
     if (yCol >= 0 && /IMAG/i.test(names[yCol] ?? '')) continue;
     const blockNo = nextBlock(ctx);
     const where = { file: ctx.file, block: blockNo };
-    recordBlock(ctx, where, () => {
+    recordBlock(ctx, where, block, inherited, (state) => {
       if (xCol < 0 || yCol < 0) {
         throw inputError('jcamp-missing-field', `##SYMBOL= does not name the variables of the data table "${dataTable.value}"`, {
           line: dataTable.line,
           field: 'SYMBOL',
         });
       }
-      const pageFields = new Fields(page, where);
+      const pageFields = new Fields(page, where, ctx.tolerant);
       const columnNumber = (label: string, col: number): NumberField | undefined => {
         const ldr = table.get(label);
         const text = splitList(ldr ? ldrText(ldr) : undefined)[col];
-        return ldr && text ? parseNumberField(text, ldr.line, ldr.rawLabel, where) : undefined;
+        return ldr && text ? parseNumberField(text, ldr.line, ldr.rawLabel, where, ctx.tolerant) : undefined;
       };
       const baseMeta = blockMeta(header, ctx.file);
       const meta: SpectrumMeta = {
@@ -352,6 +563,7 @@ function readNtuples(block: JcampBlock, start: number, ctx: Context): void {
         },
         ctx,
         where,
+        state,
       );
     });
   }

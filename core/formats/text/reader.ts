@@ -9,15 +9,20 @@
  * - Lines before the first data row are headers: `key: value` / `key = value` go to meta (xUnit, yUnit, title,
  *   sampleId, acquiredAt, instrument are recognised; others land in meta.extra), anything else is taken as
  *   column names (units such as "Wavenumber (cm-1)" are picked up). Lines starting with '#', '%' or '//' are
- *   comments anywhere; `# key: value` comments are kept like headers.
+ *   comments anywhere; `# key: value` comments are kept like headers. `##KEY=value` headers (RRUFF and other
+ *   database exports) are headers too, and a `##END=` line ends the data.
+ * - RRUFF exports (`##NAMES=` the mineral, `##RRUFFID=` the sample): meta.extra.class is the mineral and
+ *   meta.extra.sample the RRUFF ID (also meta.sampleId), so training and enrollment can label by them.
  * - x may run up or down; the result is ascending. Blank lines are skipped.
+ * - Memory: the rows are counted on the text before any array is built, so a file with more rows than
+ *   limits.maxPoints is refused without building them; accepted rows go into typed arrays sized by that count.
  */
 import type { InputLocation } from '../../errors.ts';
 import type { Spectrum, SpectrumMeta, XUnit } from '../../spectrum.ts';
 import { finishSeries } from '../axis.ts';
 import { inputError } from '../fail.ts';
 import type { ParseLimits } from '../limits.ts';
-import { parseDecimal, splitLines } from '../numbers.ts';
+import { countLines, parseDecimal, splitLines } from '../numbers.ts';
 import { parseJcampDate } from '../jcamp/meta.ts';
 import { normalizeXUnit, normalizeYUnit, xUnitFromColumnName, yUnitFromColumnName } from '../units.ts';
 
@@ -29,22 +34,27 @@ interface Layout {
   readonly columns: number;
 }
 
-const COMMENT = /^(#|%|\/\/)/;
+const COMMENT = /^(#+|%|\/\/)/;
+/** `##END=` (JCAMP-DX's block end, also written by RRUFF below its rows): nothing after it is data. */
+const END_RECORD = /^##\s*END\s*=/i;
 const KEY_VALUE = /^([A-Za-z][\w .()/-]{0,60}?)\s*[:=]\s*(.*)$/;
 
 export function readDelimited(text: string, limits: ParseLimits, file?: string): Spectrum {
+  const candidates = countNumericRows(text, limits.maxPoints, file);
   const lines = splitLines(text);
   const header: Record<string, string> = {};
   const columnNames: string[] = [];
-  const xs: number[] = [];
-  const ys: number[] = [];
-  const lineOfPoint: number[] = [];
+  let xs = new Float64Array(candidates);
+  let ys = new Float64Array(candidates);
+  let lineOfPoint = new Int32Array(candidates);
+  let count = 0;
   let layout: Layout | undefined;
 
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = lines[i].trim();
     if (line === '') continue;
+    if (END_RECORD.test(line)) break;
     if (COMMENT.test(line)) {
       const kv = KEY_VALUE.exec(line.replace(COMMENT, '').trim());
       if (kv) header[kv[1].trim()] ??= kv[2].trim();
@@ -54,7 +64,7 @@ export function readDelimited(text: string, limits: ParseLimits, file?: string):
     if (layout === undefined) {
       layout = detectLayout(line);
       if (!layout) {
-        if (xs.length === 0) {
+        if (count === 0) {
           const kv = KEY_VALUE.exec(line);
           if (kv && !/[\t;]/.test(kv[2]) && !looksLikeColumnNames(line)) header[kv[1].trim()] ??= kv[2].trim();
           else columnNames.push(line);
@@ -88,19 +98,20 @@ export function readDelimited(text: string, limits: ParseLimits, file?: string):
       }
       values.push(parsed.value);
     }
-    if (xs.length >= limits.maxPoints) {
-      throw inputError('too-many-points', `more than ${limits.maxPoints} rows of data`, where);
+    if (count >= xs.length) {
+      // The count pass saw fewer rows only for unusual line ends (CR and LF mixed): grow, still within the limit.
+      if (count >= limits.maxPoints) throw inputError('too-many-points', `more than ${limits.maxPoints} rows of data`, where);
+      const size = Math.min(limits.maxPoints, Math.max(16, xs.length * 2));
+      xs = grow(xs, size);
+      ys = grow(ys, size);
+      lineOfPoint = grow(lineOfPoint, size);
     }
-    if (values.length === 1) {
-      xs.push(xs.length);
-      ys.push(values[0]);
-    } else {
-      xs.push(values[0]);
-      ys.push(values[1]);
-    }
-    lineOfPoint.push(lineNo);
+    xs[count] = values.length === 1 ? count : values[0];
+    ys[count] = values.length === 1 ? values[0] : values[1];
+    lineOfPoint[count] = lineNo;
+    count++;
   }
-  if (!layout || xs.length === 0) {
+  if (!layout || count === 0) {
     throw inputError('csv-no-data', 'no numeric data rows found (expected "x,y" or "y" per line)', { file });
   }
 
@@ -115,9 +126,33 @@ export function readDelimited(text: string, limits: ParseLimits, file?: string):
     (names.length ? yUnitFromColumnName(names[names.length - 1]) : undefined) ??
     'arbitrary';
   return finishSeries(
-    { x: Float64Array.from(xs), y: Float64Array.from(ys), xUnit, yUnit, meta, lineOf: (i) => lineOfPoint[i] },
+    {
+      x: count === xs.length ? xs : xs.slice(0, count),
+      y: count === ys.length ? ys : ys.slice(0, count),
+      xUnit,
+      yUnit,
+      meta,
+      lineOf: (i) => lineOfPoint[i],
+    },
     { file },
   );
+}
+
+/**
+ * Rows that may be data (their first non-blank character is a digit, sign, point or quote), counted on the text
+ * without splitting it into lines, up to the first `##END=`. More than maxPoints is refused here, before any array
+ * is built: a 20 MB file of ten million rows costs nothing beyond its text.
+ */
+export function countNumericRows(text: string, maxPoints: number, file?: string): number {
+  const { count, lineNo, over } = countLines(text, maxPoints, (c) => (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 34, END_RECORD);
+  if (over) throw inputError('too-many-points', `more than ${maxPoints} rows of data (row ${count} is at this line)`, { file, line: lineNo });
+  return count;
+}
+
+function grow<T extends Float64Array | Int32Array>(array: T, size: number): T {
+  const bigger = new (array.constructor as new (n: number) => T)(size);
+  bigger.set(array);
+  return bigger;
 }
 
 function onlyDataLine(lines: readonly string[], at: number): boolean {
@@ -188,6 +223,10 @@ function looksLikeColumnNames(line: string): boolean {
   return /[\t;,]/.test(line) && !/:\s/.test(line);
 }
 
+/** RRUFF's own header keys (canonical form): the mineral and the sample's RRUFF ID. */
+const RRUFF_CLASS = 'name';
+const RRUFF_SAMPLE = 'rruffid';
+
 const META_KEYS: Readonly<Record<string, keyof SpectrumMeta>> = {
   title: 'title',
   name: 'title',
@@ -219,6 +258,14 @@ function headerMeta(header: Record<string, string>, columnNames: string[], file?
     const accepted = target === 'acquiredAt' ? parseJcampDate(value) : value;
     if (target && target !== 'extra' && accepted && meta[target] === undefined) meta[target] = accepted;
     else extra[key] = value;
+  }
+  const mineral = headerValue(header, RRUFF_CLASS);
+  const rruffId = headerValue(header, RRUFF_SAMPLE);
+  if (rruffId !== undefined && rruffId !== '') {
+    // Stable keys that training (--data DIR) and enrollment label by: the class and the physical sample.
+    if (mineral) extra.class = mineral;
+    extra.sample = rruffId;
+    meta.sampleId ??= rruffId;
   }
   const columns = columnNames[columnNames.length - 1];
   // The writer's own plain "x,y" row says nothing; real column names are kept.

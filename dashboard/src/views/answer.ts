@@ -67,6 +67,10 @@ export function renderAnswer(r: ResultMessage, actions: HTMLElement[] = []): HTM
   if (r.status === 'rejected' && r.error) {
     body.push(h('div', { class: 'error-box', role: 'note' }, h('code', null, r.error.code), ' ', r.error.message));
   }
+  // The file broke its format's rules in a way the reader could repair: say so, so a repaired file is not taken for a clean one.
+  for (const w of r.warnings ?? []) {
+    body.push(h('p', { class: 'note st-warn format-warning', role: 'note' }, 'File read with a warning: ', h('code', null, w.code), ' ', w.message));
+  }
   if ((r.status === 'unknown' || r.status === 'low-confidence' || r.status === 'identified') && r.candidates.length) {
     body.push(candidateTable(r));
   }
