@@ -229,6 +229,11 @@ export const enrollAnswerSchema = {
     added: { type: 'integer' },
     enrollmentId: { type: 'string', description: 'DELETE /api/enrollments/:id undoes it' },
     replayed: { type: 'boolean', description: 'true: the answer of an earlier request with the same Idempotency-Key; nothing was added now' },
+    refused: {
+      type: 'array',
+      description: 'uploaded files that were not enrolled, each with its reason (HTTP 207: the others were)',
+      items: { type: 'object', properties: { file: { type: 'string' }, block: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' } } },
+    },
   },
 } as const;
 

@@ -229,19 +229,6 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     items: services.store.listClasses().map((c) => ({ name: c.name, references: c.references, source: c.origin, enrolledAt: c.createdAt })),
   }));
 
-  const enrollAnswerSchema = {
-    type: 'object',
-    properties: {
-      class: { type: 'string' },
-      created: { type: 'boolean' },
-      added: { type: 'integer' },
-      enrollmentId: { type: 'string' },
-      refused: {
-        type: 'array',
-        items: { type: 'object', properties: { file: { type: 'string' }, block: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' } } },
-      },
-    },
-  } as const;
   route<unknown, unknown, EnrollRequest>(
     { method: 'POST', url: '/api/classes', summary: 'Enroll a class from received spectra or uploaded files (no retraining)', tag: 'library', auth: true, body: enrollBodySchema,
       headers: { 'idempotency-key': 'optional, 1-200 visible ASCII characters: a retry with the same key (after a timeout or a daemon crash) answers the first enrollment again (200, replayed: true) and adds nothing' },
