@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { resolveModelRef } from '../core/encoder/bundled-models.ts';
+import { bundledModelNames, resolveModelRef } from '../core/encoder/bundled-models.ts';
 import { SpectrumInputError } from '../core/errors.ts';
 import { checkPreprocessConfig, type PreprocessConfig } from '../core/preprocess/index.ts';
 import { configSchema, type SpectradConfig } from './schema.ts';
@@ -149,7 +149,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     } catch (err) {
       if (!(err instanceof SpectrumInputError)) throw err;
       // A path that does not exist (yet) fails when the model loads, as before; an unknown bare name fails here.
-      if (!/[\\/]/.test(ref)) problems.push({ path: 'model.dir', message: err.message });
+      if (!/[\\/]/.test(ref)) problems.push({ path: 'model.dir', message: `no model "${ref}": not a model directory and not a bundled model; bundled models: ${bundledModelNames().join(', ')}` });
       return abs(ref);
     }
   };
@@ -228,6 +228,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     return output;
   });
   const token = readSecret('http.token', c.http.token, c.http.tokenFile, 'SPECTRAD_HTTP_TOKEN');
+  const resolvedModelDir = c.model.dir ? modelDir(c.model.dir) : path.join(packageRoot, 'models', 'default');
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
     ...c,
@@ -237,7 +238,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     outputs,
     store: { ...c.store, path: c.store.path ? abs(c.store.path) : path.join(dataDir, 'spectrad.db') },
     library: { ...c.library, path: c.library.path ? abs(c.library.path) : path.join(dataDir, 'library.json') },
-    model: { ...c.model, dir: c.model.dir ? modelDir(c.model.dir) : path.join(packageRoot, 'models', 'default') },
+    model: { ...c.model, dir: resolvedModelDir },
     http: {
       ...c.http,
       token,
