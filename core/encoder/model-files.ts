@@ -42,6 +42,8 @@ export interface ModelMetrics {
   readonly valKnnAccuracy?: number;
   /** Real-data training: nearest neighbour by cosine of square-root intensities on the same validation split. */
   readonly valSqrtCosineTop1?: number;
+  /** Same split, ranked by the mean of the encoder's and the square-root cosine's similarity. */
+  readonly valMeanWithSqrtCosineTop1?: number;
   readonly valDescription?: string;
   /** Real-data training with a held-out fold: top-1 on classes never trained on (see its description). */
   readonly unseen?: Readonly<Record<string, unknown>>;

@@ -28,6 +28,13 @@ export interface TechniqueProfile {
   readonly baseline: number;
   /** Gaussian noise sigma, uniform in [0, v) of the tallest band. */
   readonly noise: number;
+  /**
+   * Share of classes drawn as a relative of an earlier class (a mineral group, a solid-solution series): the same
+   * bands, some moved by up to `familyShift` x units, re-weighed, a few dropped or added. Such near neighbours are
+   * what a library search confuses; without them every synthetic class is trivially far from every other.
+   */
+  readonly familyShare?: number;
+  readonly familyShift?: number;
 }
 
 /** Raman with a 532 nm laser on minerals (RRUFF-like): few sharp bands, a few cm-1 wide, strong relative-intensity changes with orientation. */
@@ -41,6 +48,8 @@ export const RAMAN_PROFILE: TechniqueProfile = {
   heightJitter: 0.4,
   baseline: 0.15,
   noise: 0.03,
+  familyShare: 0.5,
+  familyShift: 15,
 };
 
 /** Mid-infrared absorbance of solids: broader, overlapping bands. */
@@ -54,6 +63,8 @@ export const IR_PROFILE: TechniqueProfile = {
   heightJitter: 0.35,
   baseline: 0.15,
   noise: 0.02,
+  familyShare: 0.5,
+  familyShift: 25,
 };
 
 export const TECHNIQUE_PROFILES: Readonly<Record<string, TechniqueProfile>> = { raman: RAMAN_PROFILE, ir: IR_PROFILE };
@@ -91,6 +102,25 @@ export function drawClass(profile: TechniqueProfile, grid: InputGrid, rng: Rng):
     const u = rng.next();
     bands.push({ center: rng.uniform(grid.xStart, grid.xEnd), fwhm: logUniform(rng, profile.fwhm[0], profile.fwhm[1]), height: 0.03 + u * u, eta: rng.next() });
   }
+  bands.sort((a, b) => a.center - b.center);
+  return { bands };
+}
+
+/**
+ * A relative of `parent`: each band moves (half of them, by up to familyShift), is re-weighed (exp(N(0, 0.5))) or
+ * dropped (15 %); one to three new bands join. Positions stay inside the grid.
+ */
+export function drawRelative(parent: SyntheticClass, profile: TechniqueProfile, grid: InputGrid, rng: Rng): SyntheticClass {
+  const shift = profile.familyShift ?? 0;
+  const clamp = (x: number): number => Math.min(grid.xEnd, Math.max(grid.xStart, x));
+  const bands: Band[] = [];
+  for (const b of parent.bands) {
+    if (rng.next() < 0.15 && parent.bands.length > 2) continue;
+    const moved = rng.next() < 0.5 ? clamp(b.center + rng.uniform(-shift, shift)) : b.center;
+    bands.push({ ...b, center: moved, height: b.height * Math.exp(0.5 * rng.normal()) });
+  }
+  const extra = drawClass({ ...profile, peaks: [1, 3] }, grid, rng);
+  bands.push(...extra.bands);
   bands.sort((a, b) => a.center - b.center);
   return { bands };
 }
@@ -154,7 +184,9 @@ export function generatePhysicalSet(profile: TechniqueProfile, grid: InputGrid, 
   const y = new Int32Array(n);
   const classes: SyntheticClass[] = [];
   for (let c = 0; c < opts.classes; c++) {
-    const cls = drawClass(profile, grid, deriveRng(opts.seed, 0x5c1a55, c));
+    const classRng = deriveRng(opts.seed, 0x5c1a55, c);
+    const related = c > 0 && classRng.next() < (profile.familyShare ?? 0);
+    const cls = related ? drawRelative(classes[classRng.int(0, c)], profile, grid, classRng) : drawClass(profile, grid, classRng);
     classes.push(cls);
     const rng = deriveRng(opts.seed, 0x5a3b1e, c);
     for (let s = 0; s < opts.perClass; s++) {

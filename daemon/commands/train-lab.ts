@@ -65,36 +65,57 @@ function describePath(p: string): string {
   return rel.startsWith('/') ? path.basename(p) : rel || '.';
 }
 
-/** Cosine top-1 of queries against references (rows unit-normalised here); labels compared. */
-function top1(refs: Float32Array, refY: ArrayLike<number>, queries: Float32Array, qY: ArrayLike<number>, dim: number): number {
-  const norm = (m: Float32Array): Float32Array => {
-    const out = new Float32Array(m);
-    for (let r = 0; r < out.length / dim; r++) {
+/** Rows scaled to unit L2 norm (a zero row stays zero). */
+function unitRows(m: Float32Array, dim: number): Float32Array {
+  const out = new Float32Array(m);
+  for (let r = 0; r < out.length / dim; r++) {
+    let s = 0;
+    for (let i = 0; i < dim; i++) s += out[r * dim + i] ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let i = 0; i < dim; i++) out[r * dim + i] *= inv;
+  }
+  return out;
+}
+
+/** Cosine similarities [queries x refs]. */
+function cosines(refs: Float32Array, nRefs: number, queries: Float32Array, nQueries: number, dim: number): Float32Array {
+  const R = unitRows(refs, dim);
+  const Q = unitRows(queries, dim);
+  const sims = new Float32Array(nQueries * nRefs);
+  for (let q = 0; q < nQueries; q++) {
+    for (let r = 0; r < nRefs; r++) {
       let s = 0;
-      for (let i = 0; i < dim; i++) s += out[r * dim + i] ** 2;
-      const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-      for (let i = 0; i < dim; i++) out[r * dim + i] *= inv;
+      for (let i = 0; i < dim; i++) s += Q[q * dim + i] * R[r * dim + i];
+      sims[q * nRefs + r] = s;
     }
-    return out;
-  };
-  const R = norm(refs);
-  const Q = norm(queries);
-  let hits = 0;
+  }
+  return sims;
+}
+
+/** Top-1 of a similarity matrix: the label of each query's most similar reference. */
+function top1Of(sims: Float32Array, refY: ArrayLike<number>, qY: ArrayLike<number>): number {
   const nR = refY.length;
+  let hits = 0;
   for (let q = 0; q < qY.length; q++) {
     let best = -Infinity;
     let label = -1;
     for (let r = 0; r < nR; r++) {
-      let s = 0;
-      for (let i = 0; i < dim; i++) s += Q[q * dim + i] * R[r * dim + i];
-      if (s > best) {
-        best = s;
+      if (sims[q * nR + r] > best) {
+        best = sims[q * nR + r];
         label = refY[r];
       }
     }
     if (label === qY[q]) hits++;
   }
   return qY.length ? hits / qY.length : 0;
+}
+
+/** Encoder top-1, square-root-cosine top-1 and the top-1 of their mean similarity (does the encoder add to it?). */
+export function compareTop1(refEmb: Float32Array, refX: Float32Array, refY: Int32Array, qEmb: Float32Array, qX: Float32Array, qY: Int32Array, dim: number, points: number) {
+  const e = cosines(refEmb, refY.length, qEmb, qY.length, dim);
+  const c = cosines(sqrtRows(refX), refY.length, sqrtRows(qX), qY.length, points);
+  const mean = e.map((v, i) => (v + c[i]) / 2);
+  return { top1: top1Of(e, refY, qY), sqrtCosineTop1: top1Of(c, refY, qY), meanWithSqrtCosineTop1: top1Of(mean, refY, qY) };
 }
 
 /** sqrt of the positive part of every value: the classic library search's favourite intensity transform. */
@@ -294,8 +315,9 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const embedAll = (x: Float32Array, n: number): Promise<Float32Array> => embedRows(result.model, x, n, grid.points, dim);
   const valTrainEmb = result.trainEmbeddings;
   const valEmb = await embedAll(valData.x, valData.n);
-  const valTop1 = top1(valTrainEmb, trainData.y, valEmb, valData.y, dim);
-  const valSqrtCosine = top1(sqrtRows(trainData.x), trainData.y, sqrtRows(valData.x), valData.y, grid.points);
+  const valFigures = compareTop1(valTrainEmb, trainData.x, trainData.y, valEmb, valData.x, valData.y, dim, grid.points);
+  const valTop1 = valFigures.top1;
+  const valSqrtCosine = valFigures.sqrtCosineTop1;
   let unseenMetrics: Record<string, unknown> | undefined;
   if (unseen.length > 0) {
     // One reference specimen per unseen class (the first by name), its other specimens query; every training
@@ -333,11 +355,13 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
       classesWithQueries: [...unseenSpc.values()].filter((v) => v >= 2).length,
       queries: Q.n,
       libraryEntries: libY.length,
-      top1: top1(libEmb, libY, qEmb, Q.y, dim),
-      sqrtCosineTop1: top1(sqrtRows(libX), libY, sqrtRows(Q.x), Q.y, grid.points),
+      ...compareTop1(libEmb, libX, libY, qEmb, Q.x, Q.y, dim, grid.points),
       description: 'classes never trained on: one reference specimen per class (first RRUFF/sample id by name), the other specimens query; all training spectra stay in the library as distractors',
     };
-    log(`train: unseen classes (fold ${opts.holdoutFold}): encoder top-1 ${pct(unseenMetrics.top1 as number)}, sqrt-cosine ${pct(unseenMetrics.sqrtCosineTop1 as number)} on ${Q.n} queries`);
+    log(
+      `train: unseen classes (fold ${opts.holdoutFold}): encoder top-1 ${pct(unseenMetrics.top1 as number)}, sqrt-cosine ${pct(unseenMetrics.sqrtCosineTop1 as number)}, ` +
+        `their mean ${pct(unseenMetrics.meanWithSqrtCosineTop1 as number)} on ${Q.n} queries`,
+    );
   }
 
   // 6. The model directory.
@@ -377,6 +401,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
         k: 1,
         valKnnAccuracy: valTop1,
         valSqrtCosineTop1: valSqrtCosine,
+        valMeanWithSqrtCosineTop1: valFigures.meanWithSqrtCosineTop1,
         valDescription: `${valData.n} spectra of held-out specimens of training classes (one per class with >= 2), every training spectrum a reference`,
         unseen: unseenMetrics,
       },
@@ -384,6 +409,6 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
     opts.out,
   );
   result.model.dispose();
-  log(`train: validation top-1 ${pct(valTop1)} (sqrt-cosine on the same split ${pct(valSqrtCosine)}), ${result.epochsRun} epochs, best ${result.bestEpoch + 1}`);
+  log(`train: validation top-1 ${pct(valTop1)} (sqrt-cosine on the same split ${pct(valSqrtCosine)}, their mean ${pct(valFigures.meanWithSqrtCosineTop1)}), ${result.epochsRun} epochs, best ${result.bestEpoch + 1}`);
   log(`train: wrote ${opts.out} (version ${card.version}, weights sha256 ${card.weightsSha256?.slice(0, 12)})`);
 }
