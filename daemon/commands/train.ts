@@ -29,7 +29,7 @@ interface TrainCliOptions {
   perClass: number;
   arch?: string;
   out: string;
-  epochs: number;
+  epochs?: number;
   classes?: string;
   seed: number;
   resume?: boolean;
@@ -64,6 +64,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
     throw new SpectrumInputError('unknown-benchmark', `unknown data set "${opts.dataset}"; expected ${BENCHMARK_NAMES.join(' or ')}`, { field: 'dataset' });
   }
   const name = opts.dataset as BenchmarkName;
+  const epochs = opts.epochs ?? 20;
   const def = loadDefinition(name);
   const classes = opts.classes === undefined ? undefined : parseClassList(opts.classes, def.classes.length);
   const batch = parseBatch(opts.batch);
@@ -80,13 +81,13 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   if (opts.resume && !resumeFrom) log(`train: no checkpoint in ${checkpoint}, starting fresh`);
   if (resumeFrom) log(`train: resuming from ${resumeFrom}`);
 
-  const progress = await progressReporter(opts.epochs, log);
+  const progress = await progressReporter(epochs, log);
   const trainSpec = { name, perClass: opts.perClass, seed: opts.seed, classes };
   const result = await train({
     train: trainSpec,
     val: { ...trainSpec, perClass: opts.valPerClass },
     arch,
-    epochs: opts.epochs,
+    epochs,
     batch,
     lr: opts.lr,
     mining: opts.mining,
@@ -155,10 +156,10 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
 async function runTrainLab(opts: TrainCliOptions): Promise<void> {
   const { runTrainOnData } = await import('./train-lab.ts');
   const log = (msg: string): void => void process.stderr.write(msg + '\n');
-  const total = { epochs: Math.max(opts.epochs, opts.pretrainEpochs) };
+  const total = { epochs: Math.max(opts.epochs ?? 30, opts.pretrainEpochs) };
   let progress = await progressReporter(total.epochs, log);
   await runTrainOnData(
-    { ...opts, data: opts.data!, arch: opts.arch ?? 'phys', batch: parseBatch(opts.batch) },
+    { ...opts, epochs: opts.epochs ?? 30, data: opts.data!, arch: opts.arch ?? 'phys-shallow', batch: parseBatch(opts.batch) },
     log,
     (p) => progress.update(p),
     () => {
@@ -206,7 +207,7 @@ async function progressReporter(epochs: number, log: (m: string) => void): Promi
         return;
       }
       const payload = { epoch: p.epoch + 1, epochs: p.epochs, step: p.step, steps: p.steps, loss: p.loss.toFixed(4) };
-      const total = p.steps * epochs;
+      const total = p.steps * (p.epochs || epochs);
       const value = p.epoch * p.steps + p.step;
       if (!started) {
         bar.start(total, value, payload);
@@ -230,16 +231,16 @@ export function register(program: Command): void {
     .addOption(new Option('--technique <name>', 'technique of --data: picks the synthetic pretraining profile and the physical augmentation').choices(['raman', 'ir']).default('raman'))
     .option('--min-overlap <f>', 'with --data: smallest fraction of the grid a file must cover to be used', fraction, 0.3)
     .option('--augment-scale <s>', 'with --data: scale of the physical augmentations (0 = off)', (v: string) => (v.trim() === '0' ? 0 : positiveNumber(v)), 1)
-    .option('--pretrain-classes <n>', 'with --data: synthetic classes to pretrain on (0 = no pretraining)', (v: string) => (v.trim() === '0' ? 0 : positiveInt(v)), 1000)
+    .option('--pretrain-classes <n>', 'with --data: synthetic classes to pretrain on (0 = no pretraining)', (v: string) => (v.trim() === '0' ? 0 : positiveInt(v)), 2000)
     .option('--pretrain-per-class <n>', 'with --data: synthetic spectra per class', positiveInt, 4)
     .option('--pretrain-epochs <n>', 'with --data: pretraining epochs', positiveInt, 4)
     .option('--holdout-fold <k>', 'with --data: never train on the classes of fold k (classFold of the class name) and report top-1 on them', integer)
     .option('--exclude-folds <list>', 'with --data: also leave these folds out (not evaluated), e.g. 0 when tuning on fold 1')
     .option('--folds <n>', 'with --data: number of class folds', positiveInt, 5)
     .option('--per-class <n>', 'training spectra per class', positiveInt, 20)
-    .option('--arch <name>', 'architecture: seed (the paper), lite, tiny (ours); with --data phys (default) or phys-lin')
+    .option('--arch <name>', 'architecture: seed (the paper), lite, tiny (ours); with --data phys-shallow (default), phys or phys-lin')
     .requiredOption('--out <dir>', 'model directory to write (checkpoints go to <dir>/checkpoint)')
-    .option('--epochs <n>', 'epochs (one epoch shows every training spectrum about once)', positiveInt, 20)
+    .option('--epochs <n>', 'epochs (one epoch shows every training spectrum about once; default 20, with --data 30)', positiveInt)
     .option('--classes <list>', 'train a subset of classes, e.g. 0-399 or 0-9,20 (default: all)')
     .option('--seed <s>', 'seed of data, initial weights, batches and augmentation (same seed, same run)', integer, 1)
     .option('--resume', 'continue from <out>/checkpoint when there is one')

@@ -69,7 +69,7 @@ describe('spectrad train --data (subprocess)', () => {
     const card = await readModelCard(out);
     expect(card.technique).toBe('raman');
     expect(card.inputGrid).toEqual({ xUnit: 'cm-1', xStart: 100, xEnd: 1500, points: 256 });
-    expect(card.architecture).toMatchObject({ name: 'phys', inputPoints: 256 });
+    expect(card.architecture).toMatchObject({ name: 'phys-shallow', inputPoints: 256 });
     expect(card.training?.dataSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(card.training?.samples).toBe(5);
     expect(card.metrics?.valKnnAccuracy).toBeGreaterThanOrEqual(0);
