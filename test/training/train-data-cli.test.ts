@@ -86,6 +86,23 @@ describe('spectrad train --data (subprocess)', () => {
     expect((await readModelCard(out)).training?.epochs).toBe(2);
   }, 300_000);
 
+  it('derives the grid from the data when given only its unit, and asks for one when the files state none', async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-lab-')), 'model');
+    const noGrid = common.filter((_, i, a) => a[i] !== '--grid' && a[i - 1] !== '--grid');
+    const r = await spectrad('train', ...noGrid, '--grid', 'cm-1', '--pretrain-classes', '0', '--epochs', '1', '--out', out);
+    expect(r.stderr).toMatch(/grid derived from the data: cm-1:/);
+    const grid = (await readModelCard(out)).inputGrid;
+    expect(grid.xUnit).toBe('cm-1');
+    // The fixtures' median range and spacing (RRUFF 532 nm files: about 100-1500 cm-1 at about 0.5-1 cm-1).
+    expect(grid.xStart).toBeGreaterThan(30);
+    expect(grid.xStart).toBeLessThan(250);
+    expect(grid.xEnd).toBeGreaterThan(1000);
+    expect(grid.points).toBeGreaterThan(1000);
+    const failed = await failure('train', ...noGrid, '--out', out + '-2');
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toMatch(/state no single x unit.*give --grid UNIT/);
+  }, 300_000);
+
   it('rejects a bad grid, technique or layout with exit code 2 and no stack trace', async () => {
     const out = path.join(tmpdir(), 'spectrad-never');
     for (const [args, why] of [
