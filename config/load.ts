@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { bundledModelNames, resolveModelRef } from '../core/encoder/bundled-models.ts';
 import { SpectrumInputError } from '../core/errors.ts';
 import { checkPreprocessConfig, type PreprocessConfig } from '../core/preprocess/index.ts';
 import { configSchema, type SpectradConfig } from './schema.ts';
@@ -174,6 +175,17 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: 
 function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS.ProcessEnv): ResolvedConfig {
   const problems: ConfigProblem[] = [];
   const abs = (p: string) => path.resolve(cwd, p);
+  // model.dir: a directory (relative to the config's folder) or a bundled model's name (raman-532, ir, default).
+  const modelDir = (ref: string): string => {
+    try {
+      return resolveModelRef(ref, cwd);
+    } catch (err) {
+      if (!(err instanceof SpectrumInputError)) throw err;
+      // A path that does not exist (yet) fails when the model loads, as before; an unknown bare name fails here.
+      if (!/[\\/]/.test(ref)) problems.push({ path: 'model.dir', message: `no model "${ref}": not a model directory and not a bundled model; bundled models: ${bundledModelNames().join(', ')}` });
+      return abs(ref);
+    }
+  };
   const readSecret = (at: string, inline: string | undefined, fromFile: string | undefined, envName: string) => {
     const fromEnv = env[envName];
     if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
@@ -256,6 +268,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     return output;
   });
   const token = readSecret('http.token', c.http.token, c.http.tokenFile, 'SPECTRAD_HTTP_TOKEN');
+  const resolvedModelDir = c.model.dir ? modelDir(c.model.dir) : path.join(packageRoot, 'models', 'default');
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
     ...c,
@@ -267,7 +280,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     outputs,
     store: { ...c.store, path: c.store.path ? abs(c.store.path) : path.join(dataDir, 'spectrad.db') },
     library: { ...c.library, path: c.library.path ? abs(c.library.path) : path.join(dataDir, 'library.json') },
-    model: { ...c.model, dir: c.model.dir ? abs(c.model.dir) : path.join(packageRoot, 'models', 'default') },
+    model: { ...c.model, dir: resolvedModelDir },
     http: {
       ...c.http,
       token,

@@ -208,7 +208,7 @@ export const httpSchema = z.strictObject({
 });
 
 export const modelSchema = z.strictObject({
-  /** Model directory (weights + model card); by default the bundled models/default. */
+  /** Model directory (weights + model card) or a bundled model's name (default, raman-532, ir); by default the bundled models/default. */
   dir: z.string().optional(),
   /** Force an engine; auto picks the fastest one available. */
   engine: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),

@@ -188,7 +188,63 @@ export const WIDE_LOG_MILD: ArchitectureSpec = {
   layers: [{ kind: 'logCompress', floor: 1e-2 }, ...WIDE.layers],
 };
 
-export const ARCHITECTURES: Readonly<Record<string, ArchitectureSpec>> = { seed: SEED, lite: LITE, tiny: TINY, 'tiny-lin': TINY_LINEAR_HEAD, wide: WIDE, deep: DEEP, 'wide-log': WIDE_LOG, 'tiny-log': TINY_LOG, 'wide-log-mild': WIDE_LOG_MILD };
+/**
+ * For real spectra on a physical grid of ~1 point per cm-1 (Raman, IR): bands are only 3-10 points wide there, so
+ * no average pool first; four conv blocks with max pools of 2, 2, 4, 4 (receptive field ~100 points) give tolerance
+ * to shifts of a few cm-1, and a mild log compression of the input (floor 0.03, close to a square root) lets weak
+ * bands count beside the strongest, as the square root does for the classic hit-quality index. `inputPoints` is
+ * the grid's: `forGrid` sets it.
+ */
+export const PHYS: ArchitectureSpec = {
+  name: 'phys',
+  description: 'LogCompress(0.03), Conv1D(32,k7,same)-MaxPool2-LeakyReLU-BN, Conv1D(32,k7,same)-MaxPool2-LeakyReLU-BN, Conv1D(64,k5,same)-MaxPool4-LeakyReLU-BN, Conv1D(64,k5,same)-MaxPool4-LeakyReLU-BN, Flatten, Dense(128,relu), Dense(64), L2',
+  inputPoints: 1400,
+  layers: [
+    { kind: 'logCompress', floor: 0.03 },
+    ...convBlock(32, 7, 'same'),
+    ...convBlock(32, 7, 'same'),
+    ...convBlock(64, 5, 'same', 4),
+    ...convBlock(64, 5, 'same', 4),
+    ...RELU_HEAD,
+  ],
+};
+
+/** `phys` with a narrower dense part (Flatten, Dense(64), L2): fewer weights for small corpora. */
+export const PHYS_LIN: ArchitectureSpec = {
+  name: 'phys-lin',
+  description: PHYS.description.replace('Dense(128,relu), ', ''),
+  inputPoints: 1400,
+  layers: [...PHYS.layers.slice(0, -RELU_HEAD.length), ...LINEAR_HEAD],
+};
+
+/**
+ * A shallow encoder for real spectra: a plain cosine of square-root intensities at 8 cm-1 resolution identifies
+ * as well as at 1 cm-1 on RRUFF Raman, so this keeps close to a linear map of the (compressed, pooled) input - two
+ * conv blocks, no ReLU dense layer - with a 128-d embedding, learning tolerance to shifts and band ratios without
+ * discarding what makes a cosine work on minerals it never saw.
+ */
+export const PHYS_SHALLOW: ArchitectureSpec = {
+  name: 'phys-shallow',
+  description: 'LogCompress(0.03), AvgPool2, Conv1D(32,k7,same)-MaxPool2-LeakyReLU-BN, Conv1D(64,k5,same)-MaxPool4-LeakyReLU-BN, Flatten, Dense(128), L2',
+  inputPoints: 1400,
+  layers: [
+    { kind: 'logCompress', floor: 0.03 },
+    { kind: 'avgPool1d', poolSize: 2 },
+    ...convBlock(32, 7, 'same'),
+    ...convBlock(64, 5, 'same', 4),
+    { kind: 'flatten' },
+    { kind: 'dense', units: 128 },
+    { kind: 'l2Normalize' },
+  ],
+};
+
+/** The architecture with its input length set to a grid's point count (the benchmark ones are built for 5000). */
+export function forGrid(arch: ArchitectureSpec, points: number): ArchitectureSpec {
+  if (!Number.isInteger(points) || points < 16) throw new SpectrumInputError('bad-grid', `a grid needs at least 16 points, got ${points}`, { field: 'grid' });
+  return { ...arch, inputPoints: points };
+}
+
+export const ARCHITECTURES: Readonly<Record<string, ArchitectureSpec>> = { seed: SEED, lite: LITE, tiny: TINY, 'tiny-lin': TINY_LINEAR_HEAD, wide: WIDE, deep: DEEP, 'wide-log': WIDE_LOG, 'tiny-log': TINY_LOG, 'wide-log-mild': WIDE_LOG_MILD, phys: PHYS, 'phys-lin': PHYS_LIN, 'phys-shallow': PHYS_SHALLOW };
 
 export function architectureNames(): string[] {
   return Object.keys(ARCHITECTURES);

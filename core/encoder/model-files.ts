@@ -40,6 +40,13 @@ export interface TrainingDescription {
 export interface ModelMetrics {
   readonly k: number;
   readonly valKnnAccuracy?: number;
+  /** Real-data training: nearest neighbour by cosine of square-root intensities on the same validation split. */
+  readonly valSqrtCosineTop1?: number;
+  /** Same split, ranked by the mean of the encoder's and the square-root cosine's similarity. */
+  readonly valMeanWithSqrtCosineTop1?: number;
+  readonly valDescription?: string;
+  /** Real-data training with a held-out fold: top-1 on classes never trained on (see its description). */
+  readonly unseen?: Readonly<Record<string, unknown>>;
   /** Test split, the training split as references. */
   readonly testKnnAccuracy?: number;
   readonly testDescription?: string;
@@ -53,6 +60,10 @@ export interface ModelCard {
   readonly architecture: ArchitectureSpec;
   readonly embeddingDim: number;
   readonly inputGrid: InputGrid;
+  /** The measuring technique the model was trained for (e.g. raman, ir); absent for the synthetic benchmark. */
+  readonly technique?: string;
+  /** Synthetic pretraining before the training described below (generator profile, classes, epochs, figures). */
+  readonly pretraining?: Readonly<Record<string, unknown>>;
   /** What the encoder expects its input to have been through. */
   readonly preprocessing: string;
   readonly engine: { readonly backend: string; readonly tfjs: string };

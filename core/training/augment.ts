@@ -23,6 +23,14 @@ export interface AugmentOptions {
   readonly maxWarp?: number;
   /** Points between the warp's random knots (default 400). */
   readonly warpSpacing?: number;
+  /**
+   * Relative band intensities: a multiplicative field exp(a * u(x)), u smooth with random knots in [-1, 1] every
+   * `localGainSpacing` points, a uniform in [0, maxLocalGain) (crystal orientation, polarisation, concentration
+   * change the ratios of nearby bands, which the slow `intensityJitter` cannot). Absent: off.
+   */
+  readonly maxLocalGain?: number;
+  /** Points between the local gain's knots (default 50). */
+  readonly localGainSpacing?: number;
   /** Probability that each augmentation is applied to a given sample. */
   readonly probability: number;
 }
@@ -149,6 +157,19 @@ export function augmentInto(src: Float32Array, dst: Float32Array, opts: AugmentO
     const phase = rng.uniform(0, 2 * Math.PI);
     for (let i = 0; i < n; i++) dst[i] *= 1 + a * Math.sin((2 * Math.PI * periods * i) / n + phase);
   }
+  if ((opts.maxLocalGain ?? 0) > 0 && apply()) {
+    const a = rng.uniform(0, opts.maxLocalGain ?? 0);
+    const spacing = opts.localGainSpacing ?? 50;
+    const knots = Math.ceil(n / spacing) + 1;
+    const values = new Float64Array(knots);
+    for (let k = 0; k < knots; k++) values[k] = rng.uniform(-1, 1);
+    for (let i = 0; i < n; i++) {
+      const t = i / spacing;
+      const k = Math.floor(t);
+      const w = 0.5 - 0.5 * Math.cos(Math.PI * (t - k));
+      dst[i] *= Math.exp(a * (values[k] * (1 - w) + values[Math.min(k + 1, knots - 1)] * w));
+    }
+  }
   if (opts.baseline > 0 && apply()) {
     const amp = rng.uniform(0, opts.baseline) * scale;
     const c1 = rng.uniform(-1, 1);
@@ -163,6 +184,52 @@ export function augmentInto(src: Float32Array, dst: Float32Array, opts: AugmentO
     for (let i = 0; i < n; i++) dst[i] += sigma * rng.normal();
   }
   return normalizeMaxAbsInPlace(dst);
+}
+
+/** Instrument differences in the grid's own unit (e.g. cm-1), turned into grid points by `physicalAugment`. */
+export interface PhysicalAugment {
+  /** Whole-axis calibration shift, up to this many x units. */
+  readonly shift: number;
+  /** Smooth axis warp (calibration nonlinearity), up to this many x units, knots every `warpSpacing` x units. */
+  readonly warp: number;
+  readonly warpSpacing: number;
+  /** Extra Gaussian broadening (resolution, slit), sigma up to this many x units. */
+  readonly broaden: number;
+  /** Relative band intensity change, exp(+-gain), varying every `gainSpacing` x units. */
+  readonly gain: number;
+  readonly gainSpacing: number;
+  /** Slow detector response, 1 +- this. */
+  readonly intensity: number;
+  /** Baseline (fluorescence, scattering), up to this fraction of the tallest band. */
+  readonly baseline: number;
+  /** White noise, sigma up to this fraction of the tallest band. */
+  readonly noise: number;
+  readonly probability: number;
+}
+
+/** Raman 532 nm between instruments and specimens: a few cm-1 of calibration, strong orientation effects on band ratios. */
+export const RAMAN_AUGMENT: PhysicalAugment = { shift: 4, warp: 3, warpSpacing: 300, broaden: 2, gain: 0.6, gainSpacing: 60, intensity: 0.2, baseline: 0.15, noise: 0.03, probability: 0.5 };
+
+/** Mid-IR absorbance: broader bands, so larger shifts and broadening in cm-1 matter as much. */
+export const IR_AUGMENT: PhysicalAugment = { shift: 6, warp: 5, warpSpacing: 500, broaden: 5, gain: 0.5, gainSpacing: 150, intensity: 0.2, baseline: 0.15, noise: 0.02, probability: 0.5 };
+
+export const PHYSICAL_AUGMENT_PRESETS: Readonly<Record<string, PhysicalAugment>> = { raman: RAMAN_AUGMENT, ir: IR_AUGMENT };
+
+/** The physical augmentation in points of a grid whose step is `step` x units per point; `scale` multiplies every amplitude (0 = off). */
+export function physicalAugment(aug: PhysicalAugment, step: number, scale = 1): AugmentOptions {
+  if (!(step > 0)) throw new RangeError(`grid step must be positive, got ${step}`);
+  return {
+    maxShift: Math.round((aug.shift * scale) / step),
+    maxWarp: (aug.warp * scale) / step,
+    warpSpacing: Math.max(8, Math.round(aug.warpSpacing / step)),
+    maxBroaden: (aug.broaden * scale) / step,
+    maxLocalGain: aug.gain * scale,
+    localGainSpacing: Math.max(4, Math.round(aug.gainSpacing / step)),
+    intensityJitter: aug.intensity * scale,
+    baseline: aug.baseline * scale,
+    noise: aug.noise * scale,
+    probability: scale > 0 ? aug.probability : 0,
+  };
 }
 
 export const AUGMENT_PRESETS = { full: DEFAULT_AUGMENT, light: LIGHT_AUGMENT, none: NO_AUGMENT } as const;

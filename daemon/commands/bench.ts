@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--quick', 'smoke run: few classes, a tiny short training (CI, about 1-2 minutes)')
     .option('--seeds <n|list>', 'repeat with seeds 1..n (or the listed seeds, e.g. 2,3, or a range, e.g. 2-2, to extend an earlier run with paper-merge) and report mean ± std', '1')
     .option('--encoder <kind>', 'trained: train an encoder per protocol with core/training; smoothed: the untrained smoothed-spectrum baseline; model: one fixed model (--model) for every protocol', 'trained')
-    .option('--model <DIR>', 'model directory for --encoder model', 'models/default')
+    .option('--model <DIR|NAME>', 'model directory or bundled model name for --encoder model', 'default')
     .option('--arch <name>', 'architecture to train', 'seed')
     .option('--epochs <n>', 'training epochs per protocol', '20')
     .option('--classes <n>', 'benchmark classes used (default 500; --quick: 20)')

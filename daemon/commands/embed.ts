@@ -30,7 +30,8 @@ async function runEmbed(opts: EmbedOptions): Promise<void> {
   await initEngine({ backend: opts.backend as 'auto', logger: (m) => process.stderr.write(m + '\n') });
   const { loadInferenceEncoder } = await import('../../core/engine/onnx.ts');
   const { normalizeRows } = await import('../../core/training/augment.ts');
-  const { encoder } = await loadInferenceEncoder(opts.model, { engine: opts.engine as 'auto', threads: Number(opts.threads), logger: (m) => process.stderr.write(m + '\n') });
+  const { resolveModelRef } = await import('../../core/encoder/bundled-models.ts');
+  const { encoder } = await loadInferenceEncoder(resolveModelRef(opts.model), { engine: opts.engine as 'auto', threads: Number(opts.threads), logger: (m) => process.stderr.write(m + '\n') });
   try {
     const points = encoder.grid.points;
     const shape = arr.shape.length === 1 ? [1, arr.shape[0]] : arr.shape;
@@ -60,7 +61,7 @@ export function register(program: Command): void {
   program
     .command('embed')
     .description('Embed spectra from a .npy file ([n, points], float32/64) into unit-norm float32 embeddings [n, dim].')
-    .option('--model <dir>', 'model directory', DEFAULT_MODEL_DIR)
+    .option('--model <DIR|NAME>', 'model directory or bundled model name (default, raman-532, ir, ...)', DEFAULT_MODEL_DIR)
     .requiredOption('--in <file>', 'input .npy of spectra on the model grid')
     .requiredOption('--out <file>', 'output .npy of embeddings')
     .option('--no-normalize', 'the spectra are already scaled to max |y| = 1 (default: scale each row)')

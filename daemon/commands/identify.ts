@@ -25,7 +25,7 @@ export function register(program: Command): void {
   withReadOptions(program.command('identify'))
     .description('identify the compound or mixture in each spectrum file against a reference library')
     .requiredOption('--library <LIB>', 'library file (made with `spectrad library add`)')
-    .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
+    .option('--model <DIR|NAME>', 'model directory or bundled model name (default, raman-532, ir, ...)', DEFAULT_MODEL)
     .option('--engine <name>', 'inference engine: auto | tfjs | onnx (docs/ENGINE.md)', 'auto')
     .option('--k <n>', 'neighbours that vote', '3')
     .option('--no-mixtures', 'single compounds only')

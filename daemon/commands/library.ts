@@ -16,7 +16,8 @@ export const EXIT_PARTIAL = 3;
  * Helpers here (reading and writing LIB, turning files into preprocessed spectra) are shared with `spectrad identify`.
  */
 
-export const DEFAULT_MODEL = 'models/default';
+/** The bundled benchmark model (a bundled name: resolves wherever spectrad is started from). */
+export const DEFAULT_MODEL = 'default';
 
 export function readLibrary(file: string): ReferenceLibrary {
   return deserializeLibrary(new Uint8Array(readFileSync(file)), file);
@@ -34,9 +35,9 @@ export async function openEncoder(dir: string, engine: InferenceEngine = 'auto',
   const { initEngine } = await import('../../core/engine/index.ts');
   const { loadInferenceEncoder } = await import('../../core/engine/onnx.ts');
   await initEngine();
-  if (!existsSync(dir)) {
-    throw new SpectrumInputError('model-missing', `no model directory at ${dir} (give --model DIR)`, { file: dir });
-  }
+  // A bundled model's name (e.g. raman-532) or a directory; unknown ones fail listing the bundled names.
+  const { resolveModelRef } = await import('../../core/encoder/bundled-models.ts');
+  dir = resolveModelRef(dir);
   // Only a fallback is worth a line on stderr; the chosen engine is the expected case.
   const { encoder } = await loadInferenceEncoder(dir, { engine, threads, logger: (m) => (/using tfjs/.test(m) ? process.stderr.write(`spectrad: ${m}\n`) : undefined) });
   return encoder;
@@ -136,7 +137,7 @@ export function register(program: Command): void {
       .description('enroll a class from labelled spectra (creates LIB when missing); no retraining')
       .requiredOption('--library <LIB>', 'library file')
       .requiredOption('--class <NAME>', 'class name')
-      .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
+      .option('--model <DIR|NAME>', 'model directory or bundled model name (default, raman-532, ir, ...)', DEFAULT_MODEL)
       .argument('<FILE...>', 'spectrum files (JCAMP-DX, CSV/TSV, RRUFF, JSON)'),
   )
     .option('--all-or-nothing', 'enroll nothing when any file is refused (default: enroll the good files, report the others)')
@@ -241,7 +242,7 @@ and listed under "refused" in the JSON line. Exit code: 0 all enrolled, ${EXIT_P
     .command('reembed')
     .description('re-embed every reference with another model (from the stored spectra)')
     .requiredOption('--library <LIB>', 'library file')
-    .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
+    .option('--model <DIR|NAME>', 'model directory or bundled model name (default, raman-532, ir, ...)', DEFAULT_MODEL)
     .action(async (opts: LibraryOpts) => {
       try {
         const encoder = await openEncoder(opts.model ?? DEFAULT_MODEL);

@@ -12,10 +12,24 @@ import { fraction, integer, positiveInt, positiveNumber } from './arguments.ts';
 
 interface TrainCliOptions {
   dataset: string;
+  data?: string;
+  classField?: string;
+  sampleField?: string;
+  format: string;
+  grid?: string;
+  technique: string;
+  minOverlap: number;
+  augmentScale: number;
+  pretrainClasses: number;
+  pretrainPerClass: number;
+  pretrainEpochs: number;
+  holdoutFold?: number;
+  excludeFolds?: string;
+  folds: number;
   perClass: number;
-  arch: string;
+  arch?: string;
   out: string;
-  epochs: number;
+  epochs?: number;
   classes?: string;
   seed: number;
   resume?: boolean;
@@ -45,15 +59,17 @@ export function parseBatch(text: string): { p: number; k: number } {
 const fmtDuration = (s: number): string => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
 
 async function runTrain(opts: TrainCliOptions): Promise<void> {
+  if (opts.data !== undefined) return runTrainLab(opts);
   if (!BENCHMARK_NAMES.includes(opts.dataset as BenchmarkName)) {
     throw new SpectrumInputError('unknown-benchmark', `unknown data set "${opts.dataset}"; expected ${BENCHMARK_NAMES.join(' or ')}`, { field: 'dataset' });
   }
   const name = opts.dataset as BenchmarkName;
+  const epochs = opts.epochs ?? 20;
   const def = loadDefinition(name);
   const classes = opts.classes === undefined ? undefined : parseClassList(opts.classes, def.classes.length);
   const batch = parseBatch(opts.batch);
   const { getArchitecture, embeddingDim } = await import('../../core/encoder/architectures.ts');
-  const arch = getArchitecture(opts.arch);
+  const arch = getArchitecture(opts.arch ?? 'tiny');
   const { initEngine, tf } = await import('../../core/engine/index.ts');
   const { train, prepareTestSplit, knnAccuracy, describeClasses, AUGMENT_PRESETS } = await import('../../core/training/index.ts');
   const { saveModelDir, embedRows, BENCHMARK_GRID, INPUT_PREPROCESSING, MODEL_FORMAT } = await import('../../core/encoder/model-files.ts');
@@ -65,13 +81,13 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   if (opts.resume && !resumeFrom) log(`train: no checkpoint in ${checkpoint}, starting fresh`);
   if (resumeFrom) log(`train: resuming from ${resumeFrom}`);
 
-  const progress = await progressReporter(opts.epochs, log);
+  const progress = await progressReporter(epochs, log);
   const trainSpec = { name, perClass: opts.perClass, seed: opts.seed, classes };
   const result = await train({
     train: trainSpec,
     val: { ...trainSpec, perClass: opts.valPerClass },
     arch,
-    epochs: opts.epochs,
+    epochs,
     batch,
     lr: opts.lr,
     mining: opts.mining,
@@ -137,6 +153,23 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   log(`train: wrote ${opts.out} (version ${card.version}, weights sha256 ${card.weightsSha256?.slice(0, 12)})`);
 }
 
+async function runTrainLab(opts: TrainCliOptions): Promise<void> {
+  const { runTrainOnData } = await import('./train-lab.ts');
+  const log = (msg: string): void => void process.stderr.write(msg + '\n');
+  const total = { epochs: Math.max(opts.epochs ?? 30, opts.pretrainEpochs) };
+  let progress = await progressReporter(total.epochs, log);
+  await runTrainOnData(
+    { ...opts, epochs: opts.epochs ?? 30, data: opts.data!, arch: opts.arch ?? 'phys-shallow', batch: parseBatch(opts.batch) },
+    log,
+    (p) => progress.update(p),
+    () => {
+      progress.stop();
+      // A fresh bar for the next stage.
+      void progressReporter(total.epochs, log).then((next) => (progress = next));
+    },
+  );
+}
+
 type Progress = import('../../core/training/index.ts').TrainProgress;
 
 /** A cli-progress bar with ETA on a terminal; plain lines (one per epoch, a few per long epoch) otherwise. */
@@ -174,7 +207,7 @@ async function progressReporter(epochs: number, log: (m: string) => void): Promi
         return;
       }
       const payload = { epoch: p.epoch + 1, epochs: p.epochs, step: p.step, steps: p.steps, loss: p.loss.toFixed(4) };
-      const total = p.steps * epochs;
+      const total = p.steps * (p.epochs || epochs);
       const value = p.epoch * p.steps + p.step;
       if (!started) {
         bar.start(total, value, payload);
@@ -188,12 +221,26 @@ async function progressReporter(epochs: number, log: (m: string) => void): Promi
 export function register(program: Command): void {
   program
     .command('train')
-    .description('Train an encoder with the cosine triplet loss on a benchmark split and write a model directory.')
-    .addOption(new Option('--dataset <name>', 'benchmark data set').choices([...BENCHMARK_NAMES]).default('benchmark'))
+    .description('Train an encoder with the cosine triplet loss on your own labelled spectra (--data) or a benchmark split, and write a model directory.')
+    .addOption(new Option('--dataset <name>', 'benchmark data set (without --data)').choices([...BENCHMARK_NAMES]).default('benchmark'))
+    .option('--data <DIR|MANIFEST>', 'your labelled spectra: a folder with one folder per class, a CSV manifest file,class[,sample], or a folder of files naming their class in a header field (--class-field)')
+    .option('--class-field <NAMES>', 'header field(s) naming the class, comma-separated, case-insensitive (RRUFF: NAMES)')
+    .option('--sample-field <NAMES>', 'header field(s) naming the physical sample; the split holds out whole samples (RRUFF: RRUFFID). Without it each file is a sample')
+    .addOption(new Option('--format <name>', 'file format of --data files').choices(['auto', 'csv', 'jcamp', 'json']).default('auto'))
+    .option('--grid <UNIT:START:END:POINTS>', 'input grid of the model, e.g. cm-1:100:1500:1400; a bare UNIT derives range and points from the data')
+    .addOption(new Option('--technique <name>', 'technique of --data: picks the synthetic pretraining profile and the physical augmentation').choices(['raman', 'ir']).default('raman'))
+    .option('--min-overlap <f>', 'with --data: smallest fraction of the grid a file must cover to be used', fraction, 0.3)
+    .option('--augment-scale <s>', 'with --data: scale of the physical augmentations (0 = off)', (v: string) => (v.trim() === '0' ? 0 : positiveNumber(v)), 1)
+    .option('--pretrain-classes <n>', 'with --data: synthetic classes to pretrain on (0 = no pretraining)', (v: string) => (v.trim() === '0' ? 0 : positiveInt(v)), 2000)
+    .option('--pretrain-per-class <n>', 'with --data: synthetic spectra per class', positiveInt, 4)
+    .option('--pretrain-epochs <n>', 'with --data: pretraining epochs', positiveInt, 4)
+    .option('--holdout-fold <k>', 'with --data: never train on the classes of fold k (classFold of the class name) and report top-1 on them', integer)
+    .option('--exclude-folds <list>', 'with --data: also leave these folds out (not evaluated), e.g. 0 when tuning on fold 1')
+    .option('--folds <n>', 'with --data: number of class folds', positiveInt, 5)
     .option('--per-class <n>', 'training spectra per class', positiveInt, 20)
-    .option('--arch <name>', 'architecture: seed (the paper), lite, tiny (ours)', 'tiny')
+    .option('--arch <name>', 'architecture: seed (the paper), lite, tiny (ours); with --data phys-shallow (default), phys or phys-lin')
     .requiredOption('--out <dir>', 'model directory to write (checkpoints go to <dir>/checkpoint)')
-    .option('--epochs <n>', 'epochs (one epoch shows every training spectrum about once)', positiveInt, 20)
+    .option('--epochs <n>', 'epochs (one epoch shows every training spectrum about once; default 20, with --data 30)', positiveInt)
     .option('--classes <list>', 'train a subset of classes, e.g. 0-399 or 0-9,20 (default: all)')
     .option('--seed <s>', 'seed of data, initial weights, batches and augmentation (same seed, same run)', integer, 1)
     .option('--resume', 'continue from <out>/checkpoint when there is one')

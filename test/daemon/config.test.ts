@@ -25,6 +25,16 @@ describe('config validation', () => {
     expect(c.model.dir).toMatch(/models\/default$/);
   });
 
+  it('takes a bundled model by name in model.dir and names the bundled ones for an unknown name', () => {
+    const c = parseConfig('model:\n  dir: default\n', 'test.yaml', { env: {}, cwd: '/srv' });
+    expect(c.model.dir).toMatch(/models\/default$/);
+    const problems = problemsOf('model:\n  dir: raman-999\n');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^model\.dir: no model "raman-999".*bundled models: .*default/);
+    // A path that does not exist yet is not a config problem (the model loads later), as before.
+    expect(problemsOf('model:\n  dir: ./models/mine\n')).toEqual([]);
+  });
+
   it('names the key path and the problem for a wrong type deep in a list', () => {
     const problems = problemsOf('inputs:\n  - type: folder\n    paths: ./inbox\n');
     expect(problems).toHaveLength(1);

@@ -111,3 +111,36 @@ describe('augmentation presets', () => {
     expect(AUGMENT_PRESETS.none.probability).toBe(0);
   });
 });
+
+describe('physical augmentations', () => {
+  it('turns x-unit amplitudes into grid points', async () => {
+    const { physicalAugment, RAMAN_AUGMENT } = await import('../../core/training/augment.ts');
+    const at1 = physicalAugment(RAMAN_AUGMENT, 1);
+    const at2 = physicalAugment(RAMAN_AUGMENT, 2);
+    expect(at1.maxShift).toBe(RAMAN_AUGMENT.shift);
+    expect(at2.maxShift).toBe(Math.round(RAMAN_AUGMENT.shift / 2));
+    expect(at2.maxBroaden).toBeCloseTo(RAMAN_AUGMENT.broaden / 2, 9);
+    expect(at2.localGainSpacing).toBe(Math.round(RAMAN_AUGMENT.gainSpacing / 2));
+    const off = physicalAugment(RAMAN_AUGMENT, 1, 0);
+    expect(off.probability).toBe(0);
+    expect(() => physicalAugment(RAMAN_AUGMENT, 0)).toThrow(/step/);
+  });
+
+  it('changes band ratios with the local gain but not band positions', async () => {
+    const { augmentInto, NO_AUGMENT } = await import('../../core/training/augment.ts');
+    const { createRng } = await import('../../core/benchmark/rng.ts');
+    const n = 1000;
+    const src = new Float32Array(n);
+    for (const c of [200, 700]) for (let i = -3; i <= 3; i++) src[c + i] = Math.exp(-(i * i) / 2);
+    const dst = new Float32Array(n);
+    const ratios = new Set<string>();
+    const rng = createRng(9);
+    for (let t = 0; t < 20; t++) {
+      augmentInto(src, dst, { ...NO_AUGMENT, maxLocalGain: 0.8, localGainSpacing: 100, probability: 1 }, rng);
+      expect(dst.indexOf(Math.max(...dst.subarray(0, 500)))).toBe(200);
+      expect(500 + dst.subarray(500).indexOf(Math.max(...dst.subarray(500)))).toBe(700);
+      ratios.add((dst[200] / dst[700]).toFixed(3));
+    }
+    expect(ratios.size).toBeGreaterThan(10);
+  });
+});
