@@ -201,8 +201,9 @@ describe('preprocess: rejections', () => {
     }
   });
 
-  it('rejects another x unit, and an unknown unit only when told to', () => {
-    expect(codeOf(() => preprocess({ ...good, xUnit: 'nm' }, IR_GRID))).toBe('x-unit-mismatch');
+  it('rejects another x unit that does not convert, and an unknown unit only when told to', () => {
+    expect(codeOf(() => preprocess({ ...good, xUnit: '2theta' }, IR_GRID))).toBe('x-unit-mismatch');
+    expect(codeOf(() => preprocess({ ...good, xUnit: 'ppm' }, IR_GRID))).toBe('x-unit-mismatch');
     expect(codeOf(() => preprocess({ ...good, xUnit: 'other' }, IR_GRID))).toBe('accepted');
     expect(codeOf(() => preprocess({ ...good, xUnit: 'other' }, IR_GRID, { acceptUnknownXUnit: false }))).toBe('x-unit-mismatch');
   });
@@ -268,7 +269,7 @@ describe('preprocessBatch', () => {
     const ok1 = irSpectrum(linspace(400, 3600, 800));
     const ok2 = irSpectrum(linspace(500, 3500, 3001));
     const flat = createSpectrum({ x: linspace(500, 3500, 100), y: new Float64Array(100).fill(1), xUnit: 'cm-1' });
-    const wrongUnit = { ...ok1, xUnit: 'nm' };
+    const wrongUnit = { ...ok1, xUnit: '2theta' };
     const batch = preprocessBatch([flat, ok1, wrongUnit, ok2], IR_GRID);
     expect(batch.n).toBe(2);
     expect(batch.points).toBe(3001);
