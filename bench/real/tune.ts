@@ -18,26 +18,23 @@ const split = splitBySample(items, { seed: Number(values.seed) });
 interface Variant { name: string; grid: InputGrid; match: MatchOptions }
 const G = (xStart: number, xEnd: number, step: number): InputGrid => ({ xUnit: 'cm-1', xStart, xEnd, points: Math.round((xEnd - xStart) / step) + 1 });
 const grids = dataset === 'ir' ? { g2: G(350, 4000, 2), g4: G(350, 4000, 4) } : { g1: G(80, 1500, 1), g2: G(80, 1500, 2) };
-const base = grids.g2;
+const base = values.only === 'g4' ? G(350, 4000, 4) : grids.g2;
 const S = (o: object = {}) => ({ baseline: 'rollingMin' as const, transform: 'sqrt' as const, ...o });
 const D = (o: object = {}) => ({ baseline: 'rollingMin' as const, transform: 'derivative' as const, ...o });
 const variants: Variant[] = [
   { name: 'raw', grid: base, match: { views: [{ baseline: 'none' }] } },
   { name: 'rollmin100', grid: base, match: { views: [{ baseline: 'rollingMin', baselineWindow: 100 }] } },
   { name: 'sqrt', grid: base, match: { views: [S()] } },
-  { name: 'pow0.35', grid: base, match: { views: [S({ power: 0.35 })] } },
-  { name: 'pow0.25', grid: base, match: { views: [S({ power: 0.25 })] } },
   { name: 'sqrt w50', grid: base, match: { views: [S({ baselineWindow: 50 })] } },
-  { name: 'sqrt w200', grid: base, match: { views: [S({ baselineWindow: 200 })] } },
+  { name: 'pow0.35 w50', grid: base, match: { views: [S({ power: 0.35, baselineWindow: 50 })] } },
+  { name: 'sqrt w50 blur3', grid: base, match: { views: [S({ baselineWindow: 50, blur: 3 })] } },
+  { name: 'sqrt w50 blur5', grid: base, match: { views: [S({ baselineWindow: 50, blur: 5 })] } },
+  { name: 'sqrt w50 shift1', grid: base, match: { views: [S({ baselineWindow: 50 })], maxShift: 1 } },
   { name: 'deriv', grid: base, match: { views: [{ baseline: 'none', transform: 'derivative' }] } },
-  { name: 'deriv-s9', grid: base, match: { views: [D({ smooth: 9 })] } },
   { name: 'rollmin+deriv', grid: base, match: { views: [{ baseline: 'rollingMin' }, { baseline: 'none', transform: 'derivative' }] } },
-  { name: 'rollmin+deriv9', grid: base, match: { views: [{ baseline: 'rollingMin' }, D({ smooth: 9 })] } },
-  { name: 'sqrt+deriv9', grid: base, match: { views: [S(), D({ smooth: 9 })] } },
-  { name: 'pow.35+rollmin', grid: base, match: { views: [S({ power: 0.35 }), { baseline: 'rollingMin' }] } },
-  { name: 'sqrt+rollmin+deriv9', grid: base, match: { views: [S(), { baseline: 'rollingMin' }, D({ smooth: 9 })] } },
-  { name: 'fine sqrt', grid: Object.values(grids)[0], match: { views: [S()] } },
-  { name: 'fine rollmin+deriv9', grid: Object.values(grids)[0], match: { views: [{ baseline: 'rollingMin' }, D({ smooth: 9 })] } },
+  { name: 'rollmin+deriv blur3', grid: base, match: { views: [{ baseline: 'rollingMin', blur: 3 }, { baseline: 'none', transform: 'derivative' }] } },
+  { name: 'rollmin w50+deriv', grid: base, match: { views: [{ baseline: 'rollingMin', baselineWindow: 50 }, { baseline: 'none', transform: 'derivative' }] } },
+  { name: 'sqrt+deriv', grid: base, match: { views: [S(), { baseline: 'none', transform: 'derivative' }] } },
 ];
 
 const onGrid = new Map<string, Float32Array | null>();
@@ -64,7 +61,13 @@ for (const v of variants) {
     if (y) refs.push({ mineral, profile: matchProfile(y, v.match) });
   }
   let top1 = 0, top5 = 0, known = 0, refused = 0;
-  const pos: number[][] = [[], [], []], neg: number[][] = [[], [], []];
+  const minerals = [...split.references.keys()];
+  // Each class's decoy score: the best HQI of any of its references against another class's references.
+  const decoy = new Map<string, number>();
+  for (const r of refs) for (const o of refs) if (o.mineral !== r.mineral) decoy.set(r.mineral, Math.max(decoy.get(r.mineral) ?? -1, hitQuality(r.profile, o.profile, v.match)));
+  const statNames = ['top', 'z', 'tTop', 'tZ', 'overDecoy', 'tOverDecoy', 'zt+od'];
+  const pos: number[][] = statNames.map(() => []), neg: number[][] = statNames.map(() => []);
+  const t = (s: number) => -Math.log(Math.max(1e-6, 1 - s));
   for (const q of queries) {
     const y = gridded(q.item.file, q.item.spectrum, v.grid);
     if (!y) { refused++; continue; }
@@ -79,11 +82,13 @@ for (const v of variants) {
       if (at >= 0 && at < 5) top5++;
     }
     const scores = ranked.map((r) => r[1]);
-    const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
-    const sd = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / scores.length);
-    const stats = [scores[0], scores[0] - scores[1], (scores[0] - mean) / sd];
+    const zOf = (xs: number[]) => { const m = xs.reduce((a, b) => a + b, 0) / xs.length; const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length); return (xs[0] - m) / sd; };
+    const ts = scores.map(t);
+    const d = decoy.get(ranked[0][0]) ?? 0;
+    const stats = [scores[0], zOf(scores), ts[0], zOf(ts), scores[0] - d, ts[0] - t(d), zOf(ts) + 3 * (ts[0] - t(d))];
     stats.forEach((s, i) => (q.known ? pos : neg)[i].push(s));
   }
+  void minerals;
   const ms = (performance.now() - t0) / queries.length;
-  console.log(`${v.name.padEnd(22)} pts ${String(v.grid.points).padStart(5)} top1 ${((100 * top1) / known).toFixed(1)} top5 ${((100 * top5) / known).toFixed(1)} auroc top/margin/z ${pos.map((p, i) => auroc(p, neg[i]).toFixed(3)).join('/')} refused ${refused} ms/q ${ms.toFixed(1)}`);
+  console.log(`${v.name.padEnd(22)} pts ${String(v.grid.points).padStart(5)} top1 ${((100 * top1) / known).toFixed(1)} top5 ${((100 * top5) / known).toFixed(1)} auroc ${statNames.map((n, i) => `${n} ${auroc(pos[i], neg[i]).toFixed(3)}`).join(' ')} refused ${refused} ms/q ${ms.toFixed(1)}`);
 }

@@ -7,6 +7,7 @@ import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles 
 import { unexplainedCalibrationFor } from './mixture-unknown.ts';
 import { countThresholdsFor, decideComponentCount } from './mixture-count.ts';
 import { decideConfusablePair, type PairDecisionOptions } from './confusable-pairs.ts';
+import { spectralAnswer, type SpectralRankingOptions } from './spectral-ranking.ts';
 import type { Candidate, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
@@ -55,6 +56,13 @@ export interface IdentifyOptions {
   readonly pairDecision?: PairDecisionOptions | false;
   /** Rank classes by the mean of their m best similarities (default DEFAULT_MEAN_OF_BEST); false: the paper's k-vote. */
   readonly meanOfBest?: number | false;
+  /**
+   * Library search beside the embedding (spectral-ranking.ts; the technique's preset from spectralRankingFor(grid)):
+   * with the query's spectrum and every class's reference spectra at hand, the single-compound answer, candidates
+   * (with spectralMatch) and status come from the HQI combined with the embedding. Absent or false: embedding only.
+   * No mixture search then (it is calibrated on the synthetic benchmark's embeddings, not yet on real spectra).
+   */
+  readonly spectral?: SpectralRankingOptions | false;
 }
 
 /**
@@ -99,6 +107,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   // The mean of a class's best m already treats a class with few references fairly (it averages what it has).
   const voted = m ? knn.ranking : fairVote(knn.ranking, library, k);
   const onGrid = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
+  const spectral = onGrid && options.spectral ? spectralAnswer(library, options.spectral, onGrid, q, wanted) : null;
   const pair = options.pairDecision === false ? null : decideConfusablePair(library, voted, { spectrum: onGrid, embedding: q }, options.pairDecision ?? {});
   const ranking = pair ? pair.ranking : voted;
   const sims = ranking.map((r) => r.similarity);
@@ -131,7 +140,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   const voteAgreesWithScore = candidates[0] === top;
   const best = ranking[0].similarity;
 
-  const mixturesOn = (options.mixtures ?? true) && library.classCount >= 2;
+  const mixturesOn = !spectral && (options.mixtures ?? true) && library.classCount >= 2;
   if (mixturesOn) {
     const maxComponents = options.components ?? options.maxComponents ?? 5;
     const fits = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents, beamWidth: options.beamWidth ?? 16 });
@@ -174,6 +183,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     }
   }
 
+  if (spectral) return spectral;
   if (pc ? standardized(ranking[0]) < statsOf(ranking[0]).cut : best < cal.unknownThreshold) {
     return { status: 'unknown', score: top.score, candidates };
   }

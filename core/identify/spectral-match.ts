@@ -23,6 +23,8 @@ export interface MatchViewOptions {
   readonly power?: number;
   /** Moving-average smoothing (points, odd) before a derivative; default 5. */
   readonly smooth?: number;
+  /** Moving-average smoothing (points, odd) of the baseline-removed spectrum before any transform; default none. */
+  readonly blur?: number;
 }
 
 /** How views are compared. */
@@ -110,6 +112,7 @@ export function matchView(spectrum: ArrayLike<number>, options: MatchViewOptions
     const base = rollingMinBaseline(y, options.baselineWindow ?? 100);
     y = y.map((v, i) => v - base[i]);
   }
+  if (options.blur && options.blur > 1) y = movingAverage(y, Math.floor(options.blur / 2));
   const transform = options.transform ?? 'none';
   if (transform === 'sqrt') {
     const power = options.power ?? 0.5;

@@ -6,6 +6,11 @@ export interface Candidate {
   readonly score: number;
   /** Cosine similarity of the query to this class's nearest references, for diagnostics. */
   readonly similarity?: number;
+  /**
+   * Spectral hit-quality index of the query against this class's references (Pearson on the common grid after
+   * baseline removal and the technique's intensity transform, best reference; spectral-match.ts), in [-1, 1].
+   */
+  readonly spectralMatch?: number;
 }
 
 export interface MixtureComponent {

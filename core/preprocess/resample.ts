@@ -24,7 +24,9 @@ const EDGE_TOLERANCE = 1e-9;
 export function resampleToGrid(input: Spectrum, grid: InputGrid, opts: ResampleOptions = {}): Spectrum {
   checkGrid(grid);
   const method = opts.resample ?? PREPROCESS_DEFAULTS.resample;
-  const minOverlap = opts.minOverlap ?? PREPROCESS_DEFAULTS.minOverlap;
+  // On a physical grid an uncovered part is masked (zeros the spectral match leaves out), so less coverage still
+  // carries an answer; the benchmark's index grid keeps its stricter default.
+  const minOverlap = opts.minOverlap ?? (grid.xUnit === 'index' ? PREPROCESS_DEFAULTS.minOverlap : PREPROCESS_DEFAULTS.minOverlapPhysical);
   const acceptUnknown = opts.acceptUnknownXUnit ?? PREPROCESS_DEFAULTS.acceptUnknownXUnit;
   const unknownUnit = isUnknownXUnit(input.xUnit);
   // A physical unit that converts to the grid's (um or nm to cm-1, absolute to Raman shift) is converted first.

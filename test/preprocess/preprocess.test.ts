@@ -212,8 +212,11 @@ describe('preprocess: rejections', () => {
     const disjoint = irSpectrum(linspace(4000, 5000, 300));
     expect(codeOf(() => preprocess(disjoint, IR_GRID))).toBe('insufficient-overlap');
     const third = irSpectrum(linspace(2500, 3500, 1001)); // covers 1/3 of 500..3500
-    expect(codeOf(() => preprocess(third, IR_GRID))).toBe('insufficient-overlap');
+    expect(codeOf(() => preprocess(third, IR_GRID, { minOverlap: 0.5 }))).toBe('insufficient-overlap');
     expect(codeOf(() => preprocess(third, IR_GRID, { minOverlap: 0.3 }))).toBe('accepted');
+    // A physical grid masks what is not covered: a third carries an answer by default, a sliver does not.
+    expect(codeOf(() => preprocess(third, IR_GRID))).toBe('accepted');
+    expect(codeOf(() => preprocess(irSpectrum(linspace(3300, 3500, 201)), IR_GRID))).toBe('insufficient-overlap');
   });
 
   it('rejects a spectrum with no signal left on the grid', () => {
