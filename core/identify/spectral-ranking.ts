@@ -273,7 +273,7 @@ export interface SpectralAnswer {
 /**
  * identify()'s single-compound answer from the spectral ranking, or null when the library keeps no reference
  * spectra for some class (then the embedding decides alone). Candidates best first by the combined score, each with
- * its HQI (spectralMatch) and embedding similarity; score = logistic of the class's null z around the cut, so the
+ * its HQI (spectralMatch) and embedding similarity; score = logistic(asinh) of the class's null z around the cut, so the
  * top candidate scores >= 0.5 exactly when it is not unknown. Low-confidence: the runner-up also passes the cut
  * within one z of the top.
  */
@@ -291,7 +291,9 @@ export function spectralAnswer(
   const classSims = sims && embedding ? sims(embedding) : null;
   const scores = spectralScores(index, matchProfile(spectrum, options.match), classSims);
   const small = names.length < (options.smallLibrary ?? 20);
-  const logistic = (v: number) => 1 / (1 + Math.exp(-v));
+  // asinh before the logistic keeps scores apart far from the cut (a plain logistic rounds every distant candidate
+  // to 0 or 1, and a hit list of ties says nothing).
+  const logistic = (v: number) => 1 / (1 + Math.exp(-Math.asinh(v)));
   // Below the floor a small library's score drops under 0.5 like an unknown's (0.05 HQI per logistic unit).
   const scoreOf = (s: ClassSpectralScore) => Math.min(logistic((s.z - index.cut) / index.scale), small ? logistic((s.hqi - options.hqiFloor) / 0.05) : 1);
   const passes = (s: ClassSpectralScore) => s.z >= index.cut && (!small || s.hqi >= options.hqiFloor);

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { InferenceEngine } from '../../core/engine/onnx.ts';
-import { DEFAULT_MODEL, openEncoder, prepareFiles, readLibrary, stackRows } from './library.ts';
+import { DEFAULT_MODEL, FORMAT_OPTION_HELP, openEncoder, prepareFiles, readLibrary, stackRows, type FileFormatOption } from './library.ts';
 
 /**
  * `spectrad identify --model DIR --library LIB FILE...`: one JSON object per spectrum on stdout,
- * {file, status, class?, score, candidates: [{class, score}], components?: [{class, score, fraction}]}.
+ * {file, status, class?, score, candidates: [{class, score, similarity?, spectralMatch?}], components?: [{class, score, fraction}]}.
+ * On a model with a physical grid (Raman, IR) the ranking adds the spectral hit-quality index (spectralMatch) to the
+ * embedding (core/identify/spectral-ranking.ts).
  * A file that cannot be read or parsed gives {file, status: 'rejected', error} and exit code 1; the others still run.
  */
 
@@ -17,6 +19,7 @@ interface IdentifyOpts {
   mixtures: boolean;
   maxComponents: string;
   falseUnknownRate: string;
+  format: FileFormatOption;
 }
 
 export function register(program: Command): void {
@@ -30,6 +33,7 @@ export function register(program: Command): void {
     .option('--no-mixtures', 'single compounds only')
     .option('--max-components <n>', 'most mixture components considered', '5')
     .option('--false-unknown-rate <r>', 'target share of known compounds called unknown', '0.01')
+    .option('--format <name>', FORMAT_OPTION_HELP, 'auto')
     .argument('<FILE...>', 'spectrum files (JCAMP-DX, CSV/TSV, JSON)')
     .action(async (files: string[], opts: IdentifyOpts) => {
       await run(files, opts);
@@ -37,7 +41,7 @@ export function register(program: Command): void {
 }
 
 async function run(files: string[], opts: IdentifyOpts): Promise<void> {
-  const { calibrate, identify, synthesizeMixtureEmbeddings } = await import('../../core/identify/index.ts');
+  const { calibrate, identify, spectralRankingFor, synthesizeMixtureEmbeddings } = await import('../../core/identify/index.ts');
   const k = Number(opts.k);
   const maxComponents = Number(opts.maxComponents);
   const rate = Number(opts.falseUnknownRate);
@@ -56,19 +60,21 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
     if (e instanceof SpectrumInputError) return usage(`${e.code}: ${e.message}`);
     throw e;
   }
+  // Physical grids (Raman, IR): library search (HQI) beside the embedding, which then answers single compounds only.
+  const spectral = spectralRankingFor(encoder.grid);
   // Mixtures of the library's own reference spectra, embedded by this model, set the unknown-component threshold.
-  const mixtureEmbeddings = opts.mixtures && library.classCount >= 2 ? await synthesizeMixtureEmbeddings(library, encoder, 200, Math.min(4, maxComponents)) : undefined;
+  const mixtureEmbeddings = !spectral && opts.mixtures && library.classCount >= 2 ? await synthesizeMixtureEmbeddings(library, encoder, 200, Math.min(4, maxComponents)) : undefined;
   const calibration =
     library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents, mixtureEmbeddings }) : undefined;
   for (const file of files) {
     try {
-      const prepared = await prepareFiles([file], encoder);
+      const prepared = await prepareFiles([file], encoder, opts.format);
       const embeddings = await encoder.embed(stackRows(prepared.map((p) => p.values), encoder.grid.points), prepared.length);
       prepared.forEach((p, i) => {
         const r = identify(
           { embedding: embeddings.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: p.values },
           library,
-          { k, calibration, mixtures: opts.mixtures, maxComponents },
+          { k, calibration, mixtures: opts.mixtures, maxComponents, spectral: spectral ?? false },
         );
         console.log(
           JSON.stringify({
@@ -77,7 +83,11 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
             status: r.status,
             ...(r.class !== undefined ? { class: r.class } : {}),
             score: r.score,
-            candidates: r.candidates.map((c) => ({ class: c.class, score: c.score })),
+            candidates: r.candidates.map((c) => ({
+              class: c.class,
+              score: c.score,
+              ...(c.spectralMatch !== undefined ? { spectralMatch: c.spectralMatch, similarity: c.similarity } : {}),
+            })),
             ...(r.components ? { components: r.components, unknownComponent: r.unknownComponent } : {}),
           }),
         );

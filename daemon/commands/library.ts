@@ -44,8 +44,11 @@ export interface PreparedSpectrum {
   readonly values: Float32Array;
 }
 
-/** Parses each file (any supported format, every block) and preprocesses onto the encoder's grid. */
-export async function prepareFiles(files: readonly string[], encoder: Encoder): Promise<PreparedSpectrum[]> {
+/**
+ * Parses each file (any supported format, every block; `format` overrides the detection) and preprocesses onto the
+ * encoder's grid.
+ */
+export async function prepareFiles(files: readonly string[], encoder: Encoder, format?: FileFormatOption): Promise<PreparedSpectrum[]> {
   const { parseSpectra } = await import('../../core/formats/index.ts');
   const { preprocess } = await import('../../core/preprocess/index.ts');
   const out: PreparedSpectrum[] = [];
@@ -56,11 +59,14 @@ export async function prepareFiles(files: readonly string[], encoder: Encoder): 
     } catch (e) {
       throw new SpectrumInputError('file-unreadable', `cannot read: ${(e as Error).message}`, { file });
     }
-    const spectra = parseSpectra(bytes, { fileName: file });
+    const spectra = parseSpectra(bytes, { fileName: file, ...(format && format !== 'auto' ? { format } : {}) });
     spectra.forEach((s, i) => out.push({ file, block: spectra.length > 1 ? i + 1 : undefined, values: preprocess(s, encoder.grid) }));
   }
   return out;
 }
+
+export type FileFormatOption = 'auto' | 'jcamp' | 'csv' | 'json';
+export const FORMAT_OPTION_HELP = 'file format: auto (detected) | jcamp | csv | json';
 
 export function stackRows(rows: readonly Float32Array[], points: number): Float32Array {
   const out = new Float32Array(rows.length * points);
@@ -84,6 +90,7 @@ interface LibraryOpts {
   class?: string;
   to?: string;
   json?: boolean;
+  format?: FileFormatOption;
 }
 
 export function register(program: Command): void {
@@ -95,6 +102,7 @@ export function register(program: Command): void {
     .requiredOption('--library <LIB>', 'library file')
     .requiredOption('--class <NAME>', 'class name')
     .option('--model <DIR>', 'model directory', DEFAULT_MODEL)
+    .option('--format <name>', FORMAT_OPTION_HELP, 'auto')
     .argument('<FILE...>', 'spectrum files (JCAMP-DX, CSV/TSV, JSON)')
     .action(async (files: string[], opts: LibraryOpts) => {
       try {
@@ -106,7 +114,7 @@ export function register(program: Command): void {
           // Embeddings of two models are not comparable: bring the library to this model first.
           await lib.reembed(encoder);
         }
-        const prepared = await prepareFiles(files, encoder);
+        const prepared = await prepareFiles(files, encoder, opts.format);
         const count = await lib.enroll(opts.class!, stackRows(prepared.map((p) => p.values), encoder.grid.points), encoder);
         writeLibrary(opts.library, lib);
         console.log(JSON.stringify({ library: opts.library, class: opts.class, added: prepared.length, references: count, classes: lib.classCount }));
