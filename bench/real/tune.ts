@@ -21,20 +21,38 @@ const grids = dataset === 'ir' ? { g2: G(350, 4000, 2), g4: G(350, 4000, 4) } : 
 const base = values.only === 'g4' ? G(350, 4000, 4) : grids.g2;
 const S = (o: object = {}) => ({ baseline: 'rollingMin' as const, transform: 'sqrt' as const, ...o });
 const D = (o: object = {}) => ({ baseline: 'rollingMin' as const, transform: 'derivative' as const, ...o });
+// Every variant tried (validation figures in docs/RESULTS-REAL.md). N: no baseline removal.
+const N = (o: object = {}) => ({ baseline: 'none' as const, ...o });
+const R = (o: object = {}) => ({ baseline: 'rollingMin' as const, ...o });
 const variants: Variant[] = [
-  { name: 'raw', grid: base, match: { views: [{ baseline: 'none' }] } },
-  { name: 'rollmin100', grid: base, match: { views: [{ baseline: 'rollingMin', baselineWindow: 100 }] } },
+  { name: 'raw', grid: base, match: { views: [N()] } },
+  { name: 'rollmin100', grid: base, match: { views: [R({ baselineWindow: 100 })] } },
+  { name: 'rollmin50', grid: base, match: { views: [R({ baselineWindow: 50 })] } },
+  { name: 'rollmin200', grid: base, match: { views: [R({ baselineWindow: 200 })] } },
   { name: 'sqrt', grid: base, match: { views: [S()] } },
   { name: 'sqrt w50', grid: base, match: { views: [S({ baselineWindow: 50 })] } },
+  { name: 'sqrt w200', grid: base, match: { views: [S({ baselineWindow: 200 })] } },
+  { name: 'pow0.35', grid: base, match: { views: [S({ power: 0.35 })] } },
+  { name: 'pow0.25', grid: base, match: { views: [S({ power: 0.25 })] } },
   { name: 'pow0.35 w50', grid: base, match: { views: [S({ power: 0.35, baselineWindow: 50 })] } },
   { name: 'sqrt w50 blur3', grid: base, match: { views: [S({ baselineWindow: 50, blur: 3 })] } },
   { name: 'sqrt w50 blur5', grid: base, match: { views: [S({ baselineWindow: 50, blur: 5 })] } },
+  { name: 'sqrt shift2', grid: base, match: { views: [S()], maxShift: 2 } },
   { name: 'sqrt w50 shift1', grid: base, match: { views: [S({ baselineWindow: 50 })], maxShift: 1 } },
-  { name: 'deriv', grid: base, match: { views: [{ baseline: 'none', transform: 'derivative' }] } },
-  { name: 'rollmin+deriv', grid: base, match: { views: [{ baseline: 'rollingMin' }, { baseline: 'none', transform: 'derivative' }] } },
-  { name: 'rollmin+deriv blur3', grid: base, match: { views: [{ baseline: 'rollingMin', blur: 3 }, { baseline: 'none', transform: 'derivative' }] } },
-  { name: 'rollmin w50+deriv', grid: base, match: { views: [{ baseline: 'rollingMin', baselineWindow: 50 }, { baseline: 'none', transform: 'derivative' }] } },
-  { name: 'sqrt+deriv', grid: base, match: { views: [S(), { baseline: 'none', transform: 'derivative' }] } },
+  { name: 'deriv', grid: base, match: { views: [N({ transform: 'derivative' })] } },
+  { name: 'deriv-s9', grid: base, match: { views: [N({ transform: 'derivative', smooth: 9 })] } },
+  { name: 'rollmin deriv-s9', grid: base, match: { views: [D({ smooth: 9 })] } },
+  { name: 'sqrt+deriv', grid: base, match: { views: [S(), N({ transform: 'derivative' })] } },
+  { name: 'rollmin+deriv', grid: base, match: { views: [R(), N({ transform: 'derivative' })] } },
+  { name: 'rollmin+deriv blur3', grid: base, match: { views: [R({ blur: 3 }), N({ transform: 'derivative' })] } },
+  { name: 'rollmin w50+deriv', grid: base, match: { views: [R({ baselineWindow: 50 }), N({ transform: 'derivative' })] } },
+  { name: 'rollmin+rollmin deriv-s9', grid: base, match: { views: [R(), D({ smooth: 9 })] } },
+  { name: 'sqrt+rollmin deriv-s9', grid: base, match: { views: [S(), D({ smooth: 9 })] } },
+  { name: 'pow.35+rollmin', grid: base, match: { views: [S({ power: 0.35 }), R()] } },
+  { name: 'sqrt+rollmin+rollmin deriv-s9', grid: base, match: { views: [S(), R(), D({ smooth: 9 })] } },
+  { name: 'sqrt+deriv shift2', grid: base, match: { views: [S(), N({ transform: 'derivative' })], maxShift: 2 } },
+  { name: 'sqrt+deriv shift4', grid: base, match: { views: [S(), N({ transform: 'derivative' })], maxShift: 4 } },
+  { name: 'fine grid sqrt', grid: Object.values(grids)[0], match: { views: [S()] } },
 ];
 
 const onGrid = new Map<string, Float32Array | null>();

@@ -60,7 +60,6 @@ export function coveredRange(y: ArrayLike<number>): { from: number; to: number }
 
 /** Rolling minimum followed by a rolling maximum of the same width (an opening) and a moving average of it. */
 export function rollingMinBaseline(y: ArrayLike<number>, window: number): Float64Array {
-  const n = y.length;
   const half = Math.max(1, Math.floor(window / 2));
   const eroded = slidingExtreme(y, half, Math.min);
   const opened = slidingExtreme(eroded, half, Math.max);
