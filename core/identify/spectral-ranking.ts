@@ -299,7 +299,8 @@ export function spectralAnswer(
   const passes = (s: ClassSpectralScore) => s.z >= index.cut && (!small || s.hqi >= options.hqiFloor);
   const candidates: Candidate[] = scores.slice(0, wanted).map((s) => ({
     class: names[s.classIndex],
-    score: round(scoreOf(s)),
+    // Six decimals: near-equal candidates far below the cut still differ.
+    score: Math.round(scoreOf(s) * 1e6) / 1e6,
     ...(classSims ? { similarity: round(classSims[s.classIndex]) } : {}),
     spectralMatch: round(s.hqi),
   }));
