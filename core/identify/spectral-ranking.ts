@@ -11,7 +11,7 @@ import { deriveRng } from '../benchmark/rng.ts';
 import type { InputGrid } from '../encoder/types.ts';
 import { techniqueOfGrid } from '../preprocess/grids.ts';
 import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
-import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type MatchView } from './spectral-match.ts';
+import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral-match.ts';
 import type { Candidate } from './types.ts';
 
 export interface SpectralRankingOptions {
@@ -39,33 +39,68 @@ export interface SpectralRankingOptions {
 
 /**
  * Settings per technique, chosen on the validation minerals of the RRUFF dev corpus (bench/real/tune.ts; figures in
- * docs/RESULTS-REAL.md). Raman: square-root intensities after a rolling minimum of 50 points (100 cm-1); IR: the
- * baseline-removed spectrum and its first derivative. The synthetic benchmark keeps the embedding's ranking
- * (embeddingWeight is irrelevant there: see spectralRankingFor).
+ * docs/RESULTS-REAL.md), with widths in the grid's x unit (cm-1) so they mean the same on any model's grid. Raman:
+ * square-root intensities after a rolling minimum of 100 cm-1; IR: the baseline-removed spectrum (rolling minimum of
+ * 200 cm-1) and its first derivative (smoothed over 10 cm-1). Cuts and floors: see SpectralRankingOptions.
  */
-export const SPECTRAL_PRESETS: Readonly<Record<'raman-532' | 'ir', SpectralRankingOptions>> = {
+export const SPECTRAL_PRESETS = {
   'raman-532': {
-    match: { views: [{ baseline: 'rollingMin', baselineWindow: 50, transform: 'sqrt' }] },
+    views: [{ baseline: 'rollingMin', baselineWidth: 100, transform: 'sqrt' }],
     embeddingWeight: 0,
     priorCut: 2.4,
     priorWeight: 20,
     hqiFloor: 0.72,
-    bandWidth: 4,
+    bandWidth: 8,
   },
   ir: {
-    match: { views: [{ baseline: 'rollingMin', baselineWindow: 100 }, { baseline: 'none', transform: 'derivative' }] },
+    views: [
+      { baseline: 'rollingMin', baselineWidth: 200 },
+      { baseline: 'none', transform: 'derivative', smoothWidth: 10 },
+    ],
     embeddingWeight: 0,
     priorCut: 1.8,
     priorWeight: 20,
     hqiFloor: 0.56,
-    bandWidth: 8,
+    bandWidth: 16,
   },
-};
+} as const satisfies Record<'raman-532' | 'ir', SpectralPreset>;
 
-/** The spectral ranking for a model grid: the technique's preset, or null (benchmark index grids, unknown units). */
-export function spectralRankingFor(grid: InputGrid): SpectralRankingOptions | null {
+/** A preset with widths in x units (cm-1); spectralRankingFor turns them into grid points. */
+export interface SpectralPreset extends Omit<SpectralRankingOptions, 'match' | 'bandWidth'> {
+  readonly views: readonly (Omit<MatchViewOptions, 'baselineWindow' | 'smooth'> & { readonly baselineWidth?: number; readonly smoothWidth?: number })[];
+  readonly bandWidth: number;
+}
+
+const forGrid = new Map<string, SpectralRankingOptions>();
+
+/**
+ * The spectral ranking for a model grid: the technique's preset in the grid's points (one object per grid, so a
+ * library state's index is built once), or null (the benchmark's index grid, units without a preset).
+ */
+export function spectralRankingFor(grid: InputGrid, overrides: Partial<Pick<SpectralRankingOptions, 'embeddingWeight'>> = {}): SpectralRankingOptions | null {
   const technique = techniqueOfGrid(grid);
-  return technique === 'raman-532' || technique === 'ir' ? SPECTRAL_PRESETS[technique] : null;
+  if (technique !== 'raman-532' && technique !== 'ir') return null;
+  const key = `${technique}|${grid.xStart}|${grid.xEnd}|${grid.points}|${overrides.embeddingWeight ?? ''}`;
+  const known = forGrid.get(key);
+  if (known) return known;
+  const preset: SpectralPreset = SPECTRAL_PRESETS[technique];
+  const step = (grid.xEnd - grid.xStart) / (grid.points - 1);
+  const points = (width: number | undefined, min: number) => (width === undefined ? undefined : Math.max(min, Math.round(width / step)));
+  const { views, bandWidth, ...rest } = preset;
+  const options: SpectralRankingOptions = {
+    ...rest,
+    ...overrides,
+    match: {
+      views: views.map(({ baselineWidth, smoothWidth, ...view }) => ({
+        ...view,
+        ...(baselineWidth !== undefined ? { baselineWindow: points(baselineWidth, 3) } : {}),
+        ...(smoothWidth !== undefined ? { smooth: points(smoothWidth, 1) } : {}),
+      })),
+    },
+    bandWidth: bandWidth / step,
+  };
+  forGrid.set(key, options);
+  return options;
 }
 
 /** What a library state needs for spectral ranking, built once per state (spectralIndexFor). */

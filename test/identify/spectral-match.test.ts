@@ -3,7 +3,7 @@ import { createRng } from '../../core/benchmark/rng.ts';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { coveredRange, hitQuality, matchProfile, matchView, viewCorrelation } from '../../core/identify/spectral-match.ts';
-import { SPECTRAL_PRESETS, spectralAnswer, spectralRankingFor } from '../../core/identify/spectral-ranking.ts';
+import { spectralAnswer, spectralRankingFor } from '../../core/identify/spectral-ranking.ts';
 import { TECHNIQUE_GRIDS } from '../../core/preprocess/grids.ts';
 
 const POINTS = TECHNIQUE_GRIDS['raman-532'].points;
@@ -42,7 +42,7 @@ describe('spectral hit-quality index', () => {
     const other = spectrum([[180, 1], [330, 0.6], [600, 0.4]]);
     const raw = { views: [{ baseline: 'none' as const }] };
     const removed = { views: [{ baseline: 'rollingMin' as const, baselineWindow: 50 }] };
-    const hqi = (a: Float32Array, b: Float32Array, o: typeof raw | typeof removed) => hitQuality(matchProfile(a, o), matchProfile(b, o), o);
+    const hqi = (a: Float32Array, b: Float32Array, o: typeof raw | typeof removed) => hitQuality(matchProfile(a, o), matchProfile(b, o));
     expect(hqi(fluorescent, clean, removed)).toBeGreaterThan(0.9);
     expect(hqi(fluorescent, clean, raw)).toBeLessThan(hqi(fluorescent, clean, removed) - 0.2);
     expect(hqi(fluorescent, other, removed)).toBeLessThan(0.5);
@@ -83,11 +83,14 @@ function library(classes: number, perClass: number, seed = 1) {
 }
 
 describe('spectral ranking in identify()', () => {
-  const options = SPECTRAL_PRESETS['raman-532'];
+  const options = spectralRankingFor(TECHNIQUE_GRIDS['raman-532'])!;
 
-  it('is the preset of physical grids only', () => {
-    expect(spectralRankingFor(TECHNIQUE_GRIDS['raman-532'])).toBe(SPECTRAL_PRESETS['raman-532']);
-    expect(spectralRankingFor(TECHNIQUE_GRIDS.ir)).toBe(SPECTRAL_PRESETS.ir);
+  it('is the technique preset of physical grids only, its widths in the grid\'s points', () => {
+    expect(spectralRankingFor(TECHNIQUE_GRIDS['raman-532'])).toBe(options);
+    expect(options.match.views[0]).toMatchObject({ baselineWindow: 50, transform: 'sqrt' });
+    // The same 100 cm-1 on a 1 cm-1 grid.
+    expect(spectralRankingFor({ xUnit: 'cm-1', xStart: 100, xEnd: 1500, points: 1401 })!.match.views[0].baselineWindow).toBe(100);
+    expect(spectralRankingFor(TECHNIQUE_GRIDS.ir)!.match.views.map((v) => v.transform ?? 'none')).toEqual(['none', 'derivative']);
     expect(spectralRankingFor(TECHNIQUE_GRIDS.benchmark)).toBeNull();
   });
 
