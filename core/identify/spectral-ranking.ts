@@ -127,13 +127,14 @@ export interface ClassSpectralScore {
   readonly z: number;
 }
 
-const indexCache = new WeakMap<LibraryMatrix, SpectralIndex>();
+/** Per library state, one index per options object (a preset per grid: spectralRankingFor keeps them unique). */
+const indexCache = new WeakMap<LibraryMatrix, Map<SpectralRankingOptions, SpectralIndex>>();
 
 /** The spectral index of a library state, or null when some class keeps no reference spectra. */
 export function spectralIndexFor(library: ReferenceLibrary, options: SpectralRankingOptions, embeddingSims?: EmbeddingSims): SpectralIndex | null {
   const matrix = library.matrix();
-  const cached = indexCache.get(matrix);
-  if (cached && cached.options === options) return cached;
+  const cached = indexCache.get(matrix)?.get(options);
+  if (cached) return cached;
   const classes: MatchProfile[][] = [];
   for (const name of matrix.classNames) {
     const spectra = library.spectraOf(name);
@@ -145,7 +146,9 @@ export function spectralIndexFor(library: ReferenceLibrary, options: SpectralRan
   const decoys = decoyProfiles(library.points, options);
   const base = { options, classes, decoys, cut: options.priorCut, scale: 1, samples: 0 };
   const index = { ...base, ...calibrateCut(base, matrix, embeddingSims ?? libraryEmbeddingSims(library)) };
-  indexCache.set(matrix, index);
+  const perState = indexCache.get(matrix) ?? new Map<SpectralRankingOptions, SpectralIndex>();
+  perState.set(options, index);
+  indexCache.set(matrix, perState);
   return index;
 }
 
