@@ -97,6 +97,12 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   if (library.classCount === 0) {
     throw new SpectrumInputError('library-empty', 'the reference library has no classes; enroll some first');
   }
+  // A physical-grid library with its reference spectra: library search beside the embedding answers (single
+  // compounds; spectral-ranking.ts), before any of the embedding-only work below.
+  if (options.spectral && query.spectrum && query.spectrum.length === library.points) {
+    const answer = spectralAnswer(library, options.spectral, query.spectrum, query.embedding, options.candidates ?? 5);
+    if (answer) return answer;
+  }
   const matrix = library.matrix();
   const q = query.embedding;
   const cal = options.calibration ?? (library.classCount >= 2 ? calibrationFor(library) : singleClassCalibration());
@@ -107,7 +113,6 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   // The mean of a class's best m already treats a class with few references fairly (it averages what it has).
   const voted = m ? knn.ranking : fairVote(knn.ranking, library, k);
   const onGrid = query.spectrum && query.spectrum.length === library.points ? query.spectrum : undefined;
-  const spectral = onGrid && options.spectral ? spectralAnswer(library, options.spectral, onGrid, q, wanted) : null;
   const pair = options.pairDecision === false ? null : decideConfusablePair(library, voted, { spectrum: onGrid, embedding: q }, options.pairDecision ?? {});
   const ranking = pair ? pair.ranking : voted;
   const sims = ranking.map((r) => r.similarity);
@@ -140,7 +145,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   const voteAgreesWithScore = candidates[0] === top;
   const best = ranking[0].similarity;
 
-  const mixturesOn = !spectral && (options.mixtures ?? true) && library.classCount >= 2;
+  const mixturesOn = (options.mixtures ?? true) && library.classCount >= 2;
   if (mixturesOn) {
     const maxComponents = options.components ?? options.maxComponents ?? 5;
     const fits = beamMixtureSearch(matrix.centroids, matrix.dim, q, { maxComponents, beamWidth: options.beamWidth ?? 16 });
@@ -183,7 +188,6 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     }
   }
 
-  if (spectral) return spectral;
   if (pc ? standardized(ranking[0]) < statsOf(ranking[0]).cut : best < cal.unknownThreshold) {
     return { status: 'unknown', score: top.score, candidates };
   }

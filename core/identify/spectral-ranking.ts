@@ -44,7 +44,7 @@ export interface SpectralRankingOptions {
  * 200 cm-1) and its first derivative (smoothed over 10 cm-1). Cuts and floors: see SpectralRankingOptions.
  * Embedding weights (bench:real --weights 0.25,0.5,1 with the fold-0 models, validation part): the smallest weight
  * whose validation top-1 is within one query of the best: Raman 0.5 (88.2 % at 0, 88.8 at 0.25, 89.7 at 0.5 and 1),
- * IR 0.25 (81.1, 83.0, 83.0, 84.9 of 53 queries). Without a trained model's embedding the weight is moot (0).
+ * IR 0.25 (81.1, 83.0, 83.0, 84.9 of 53 queries).
  */
 export const SPECTRAL_PRESETS = {
   'raman-532': {
@@ -162,12 +162,31 @@ export function spectralIndexFor(library: ReferenceLibrary, options: SpectralRan
 /** The embedding's similarity of a query (or a reference, by row) to every class: mean of its best m. */
 export type EmbeddingSims = (query: Float32Array, excludeReference?: number) => Float64Array;
 
-/** Embedding similarities from the library's kNN (mean of a class's best m, as identify ranks). */
+/**
+ * Embedding similarities as identify ranks classes: the mean of a class's best m reference cosines (all it has when
+ * fewer), straight from the library's matrix (one pass, no sorting of classes).
+ */
 export function libraryEmbeddingSims(library: ReferenceLibrary, meanOfBest = 5): EmbeddingSims {
   return (query, excludeReference) => {
-    const sims = new Float64Array(library.classCount).fill(-1);
-    const knn = library.knn(query, { k: 1, topClasses: library.classCount, meanOfBest, excludeReference });
-    for (const r of knn.ranking) sims[r.classIndex] = r.meanOfBest ?? r.similarity;
+    const { embeddings, labels, dim, classNames } = library.matrix();
+    const classes = classNames.length;
+    // Best m per class, kept as a small sorted list (m is 5).
+    const best: number[][] = Array.from({ length: classes }, () => []);
+    for (let r = 0; r < labels.length; r++) {
+      if (r === excludeReference) continue;
+      let s = 0;
+      const at = r * dim;
+      for (let j = 0; j < dim; j++) s += embeddings[at + j] * query[j];
+      const list = best[labels[r]];
+      if (list.length < meanOfBest) list.push(s);
+      else if (s > list[list.length - 1]) list[list.length - 1] = s;
+      else continue;
+      list.sort((a, b) => b - a);
+    }
+    const sims = new Float64Array(classes).fill(-1);
+    best.forEach((list, c) => {
+      if (list.length) sims[c] = list.reduce((a, b) => a + b, 0) / list.length;
+    });
     return sims;
   };
 }
@@ -187,12 +206,14 @@ export function spectralScores(
   // Fast screen: the dot product of the views over the whole grid (exact Pearson when both cover the same range),
   // then the exact overlap correlation for the shortlist.
   const screen = new Float64Array(classes.length).fill(-2);
-  classes.forEach((refs, c) => {
-    refs.forEach((ref, r) => {
-      if (skip && skip.classIndex === c && skip.reference === r) return;
-      screen[c] = Math.max(screen[c], screenScore(query, ref));
-    });
-  });
+  for (let c = 0; c < classes.length; c++) {
+    const refs = classes[c];
+    for (let r = 0; r < refs.length; r++) {
+      if (skip && skip.classIndex === c && skip.reference === r) continue;
+      const v = screenScore(query, refs[r]);
+      if (v > screen[c]) screen[c] = v;
+    }
+  }
   const combinedOf = (c: number, hqi: number) => hqi + (w && embeddingSims ? w * embeddingSims[c] : 0);
   const order = Array.from(screen.keys()).sort((a, b) => combinedOf(b, screen[b]) - combinedOf(a, screen[a]));
   const hqi = Float64Array.from(screen);

@@ -64,8 +64,9 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
   const spectral = spectralRankingFor(encoder.grid);
   // Mixtures of the library's own reference spectra, embedded by this model, set the unknown-component threshold.
   const mixtureEmbeddings = !spectral && opts.mixtures && library.classCount >= 2 ? await synthesizeMixtureEmbeddings(library, encoder, 200, Math.min(4, maxComponents)) : undefined;
+  // The spectral ranking calibrates itself per library state; the embedding's calibration serves the rest.
   const calibration =
-    library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents, mixtureEmbeddings }) : undefined;
+    !spectral && library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents, mixtureEmbeddings }) : undefined;
   for (const file of files) {
     try {
       const prepared = await prepareFiles([file], encoder, opts.format);
