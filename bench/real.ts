@@ -17,6 +17,7 @@
  * Writes bench/results/real.json.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import type { Encoder, InputGrid } from '../core/encoder/types.ts';
@@ -59,7 +60,9 @@ async function encoderFor(dataset: RealDataset): Promise<{ encoder: Encoder; mod
   const dir = dataset === 'ir' ? args['ir-model']! : args['raman-model']!;
   if (existsSync(dir)) {
     await initEngine();
-    return { encoder: await loadEncoder(dir), model: dir, trained: true };
+    const encoder = await loadEncoder(dir);
+    // Named as the repository names it (models/<name>) with the card's version, never by a machine path.
+    return { encoder, model: `models/${basename(dir)} (${encoder.version})`, trained: true };
   }
   // No trained model for the technique: the untrained smoothed-spectrum encoder on its grid (the ranking's
   // embedding weight is 0 where no trained model was measured, so the answer is the spectral ranking's).

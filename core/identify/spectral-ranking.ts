@@ -42,14 +42,14 @@ export interface SpectralRankingOptions {
  * docs/RESULTS-REAL.md), with widths in the grid's x unit (cm-1) so they mean the same on any model's grid. Raman:
  * square-root intensities after a rolling minimum of 100 cm-1; IR: the baseline-removed spectrum (rolling minimum of
  * 200 cm-1) and its first derivative (smoothed over 10 cm-1). Cuts and floors: see SpectralRankingOptions.
- * Embedding weights (bench:real --weights 0.25,0.5,1 with the fold-0 models, validation part): the smallest weight
- * whose validation top-1 is within one query of the best: Raman 0.5 (88.2 % at 0, 88.8 at 0.25, 89.7 at 0.5 and 1),
- * IR 0.25 (81.1, 83.0, 83.0, 84.9 of 53 queries).
+ * Embedding weights (bench:real --weights 0,0.25,0.5,1 with the fold-0 models, validation part): the smallest weight
+ * whose validation top-1 is within one query of the best: Raman 0.25 (88.2 % at 0, 89.1 at 0.25, 89.4 at 0.5 and 1
+ * of 331 queries), IR 0.25 (81.1, 83.0, 83.0, 84.9 of 53).
  */
 export const SPECTRAL_PRESETS = {
   'raman-532': {
     views: [{ baseline: 'rollingMin', baselineWidth: 100, transform: 'sqrt' }],
-    embeddingWeight: 0.5,
+    embeddingWeight: 0.25,
     priorCut: 2.4,
     priorWeight: 20,
     hqiFloor: 0.72,
