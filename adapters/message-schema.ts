@@ -14,6 +14,12 @@ export const candidateSchema = z
     class: className,
     score: unitScore.describe('Calibrated confidence in [0, 1]'),
     similarity: z.number().min(-1).max(1).optional().describe("Cosine similarity to the class's nearest references"),
+    spectralMatch: z
+      .number()
+      .min(-1)
+      .max(1)
+      .optional()
+      .describe("Spectral hit-quality index: Pearson correlation with the class's best reference after baseline removal and the technique's intensity transform (models on a physical grid)"),
   })
   .strict();
 

@@ -12,6 +12,7 @@ export const candidateSchema = {
     class: { type: 'string' },
     score: { type: 'number', minimum: 0, maximum: 1, description: 'calibrated confidence' },
     similarity: { type: 'number', description: 'cosine similarity to the class, for diagnostics' },
+    spectralMatch: { type: 'number', description: 'spectral hit-quality index (Pearson with the best reference after baseline removal; models on a physical grid)' },
   },
 } as const;
 
