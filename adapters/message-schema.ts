@@ -20,7 +20,7 @@ export const candidateSchema = z
       .min(-1)
       .max(1)
       .optional()
-      .describe("Spectral match (hit-quality index): correlation of the spectrum with the class's references on the common grid"),
+      .describe("Spectral hit-quality index: Pearson correlation with the class's best reference after baseline removal and the technique's intensity transform (models on a physical grid)"),
   })
   .strict();
 

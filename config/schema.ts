@@ -244,8 +244,11 @@ export const preprocessingSchema = z.strictObject({
   /** Steps between resampling onto the model grid and max-normalisation (which always happen). */
   steps: z.array(preprocessStepSchema).default([]),
   resample: z.enum(['auto', 'linear', 'smooth']).default('auto'),
-  /** Smallest fraction of the model's x range a spectrum must cover. */
-  minOverlap: z.number().gt(0).max(1).default(0.5),
+  /**
+   * Smallest fraction of the model's x range a spectrum must cover; unset: 0.5 on an index grid, 0.08 on a physical
+   * one (cm-1, ...), where the uncovered part is masked (core/preprocess PREPROCESS_DEFAULTS).
+   */
+  minOverlap: z.number().gt(0).max(1).optional(),
   minPoints: z.number().int().min(2).default(16),
   /** Spectra without a known x unit (bare two-column files) are taken to be in the model's unit. */
   acceptUnknownXUnit: z.boolean().default(true),

@@ -407,7 +407,11 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     library = new LibraryService(store, encoder, (y) => preprocessSpectrum(benchmarkSpectrum(y)), log);
     await library.load();
     logPhaseMemory(log, 'library: loaded from the store');
-    if (config.library.demo) {
+    // The demo library is generated benchmark spectra on the index grid: meaningless for a model on a physical grid
+    // (Raman, IR in cm-1), whose library a lab enrolls from its own files.
+    if (config.library.demo && encoder.grid.xUnit !== 'index') {
+      log.info({ xUnit: encoder.grid.xUnit }, 'no demo library: the model takes a physical grid; enroll references from files');
+    } else if (config.library.demo) {
       await library.ensureDemo({ classes: config.library.demoClasses, perClass: config.library.demoPerClass, seed: config.library.demoSeed });
     }
     const lib = library.library;

@@ -3,6 +3,7 @@ import {
   calibrate,
   identify,
   identifyBatch,
+  spectralRankingFor,
   synthesizeMixtureEmbeddings,
   withMixtureEmbeddings,
   type Calibration,
@@ -73,6 +74,7 @@ export function createIdentifyStage(
       });
   };
 
+  const spectral = spectralRankingFor(encoder.grid);
   return async (vectors) => {
     const points = encoder.grid.points;
     const n = vectors.length;
@@ -91,6 +93,8 @@ export function createIdentifyStage(
       ...(options.rank === 'vote' ? { meanOfBest: false as const } : options.meanOfBest ? { meanOfBest: options.meanOfBest } : {}),
       ...(options.pairDecision === false ? { pairDecision: false as const } : {}),
       ...(options.predictionSetCoverage !== undefined ? { predictionSetCoverage: options.predictionSetCoverage } : {}),
+      // A physical-grid model (Raman, IR): the spectral hit-quality index ranks beside the embedding.
+      spectral: spectral ?? (false as const),
     };
     if (options.mixture !== 'auto') {
       return identifyBatch(embeddings, lib, { ...base, mixtures: options.mixture === 'always' }, batch);

@@ -7,6 +7,7 @@ import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles 
 import { unexplainedCalibrationFor } from './mixture-unknown.ts';
 import { countThresholdsFor, decideComponentCount } from './mixture-count.ts';
 import { decideConfusablePair, type PairDecisionOptions } from './confusable-pairs.ts';
+import { spectralAnswer, type SpectralRankingOptions } from './spectral-ranking.ts';
 import type { Candidate, DecidedBy, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
@@ -57,6 +58,13 @@ export interface IdentifyOptions {
   readonly meanOfBest?: number | false;
   /** Probability that the prediction set holds the true class (default DEFAULT_PREDICTION_SET_COVERAGE). */
   readonly predictionSetCoverage?: number;
+  /**
+   * Library search beside the embedding (spectral-ranking.ts; the technique's preset from spectralRankingFor(grid)):
+   * with the query's spectrum and every class's reference spectra at hand, the single-compound answer, candidates
+   * (with spectralMatch) and status come from the HQI combined with the embedding. Absent or false: embedding only.
+   * No mixture search then (it is calibrated on the synthetic benchmark's embeddings, not yet on real spectra).
+   */
+  readonly spectral?: SpectralRankingOptions | false;
 }
 
 /** Prediction sets hold the true class of a query like the library's own references with this probability. */
@@ -93,6 +101,12 @@ export function calibrationFor(library: ReferenceLibrary): Calibration {
 export function identify(query: IdentifyQuery, library: ReferenceLibrary, options: IdentifyOptions = {}): Identification {
   if (library.classCount === 0) {
     throw new SpectrumInputError('library-empty', 'the reference library has no classes; enroll some first');
+  }
+  // A physical-grid library with its reference spectra: library search beside the embedding answers (single
+  // compounds; spectral-ranking.ts), before any of the embedding-only work below.
+  if (options.spectral && query.spectrum && query.spectrum.length === library.points) {
+    const answer = spectralAnswer(library, options.spectral, query.spectrum, query.embedding, options.candidates ?? 5);
+    if (answer) return answer;
   }
   const matrix = library.matrix();
   const q = query.embedding;

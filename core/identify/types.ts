@@ -7,8 +7,8 @@ export interface Candidate {
   /** Embedding similarity: cosine of the query to this class's nearest reference. */
   readonly similarity?: number;
   /**
-   * Spectral match (hit-quality index): correlation in [-1, 1] of the query's spectrum with the class's references on
-   * the common grid (core/identify/spectral-match.ts), when computed.
+   * Spectral hit-quality index of the query against this class's references (Pearson on the common grid after
+   * baseline removal and the technique's intensity transform, best reference; spectral-match.ts), in [-1, 1].
    */
   readonly spectralMatch?: number;
 }

@@ -46,7 +46,11 @@ export interface PreprocessConfig {
    * two points per grid step and 'linear' otherwise (so a spectrum already on the grid passes unchanged).
    */
   readonly resample?: ResampleMethod;
-  /** Smallest fraction of the grid's x range the spectrum must cover; default 0.5. */
+  /**
+   * Smallest fraction of the grid's x range the spectrum must cover; default 0.5 on an index grid, 0.08 on a
+   * physical one (cm-1, nm, ...), where the uncovered part is masked: a far-IR file's 350-700 cm-1 still meets
+   * the references over that range.
+   */
   readonly minOverlap?: number;
   /** Fewest measured points accepted; default 16. */
   readonly minPoints?: number;
@@ -60,6 +64,7 @@ export interface PreprocessConfig {
 export const PREPROCESS_DEFAULTS = {
   resample: 'auto',
   minOverlap: 0.5,
+  minOverlapPhysical: 0.08,
   minPoints: 16,
   acceptUnknownXUnit: true,
   savitzkyGolay: { windowSize: 9, polynomial: 3 },

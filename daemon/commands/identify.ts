@@ -38,7 +38,7 @@ export function register(program: Command): void {
 }
 
 async function run(files: string[], opts: IdentifyOpts): Promise<void> {
-  const { calibrate, identify, synthesizeMixtureEmbeddings } = await import('../../core/identify/index.ts');
+  const { calibrate, identify, spectralRankingFor, synthesizeMixtureEmbeddings } = await import('../../core/identify/index.ts');
   const k = Number(opts.k);
   const maxComponents = Number(opts.maxComponents);
   const rate = Number(opts.falseUnknownRate);
@@ -57,10 +57,13 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
     if (e instanceof SpectrumInputError) return usage(`${e.code}: ${e.message}`);
     throw e;
   }
+  // Physical grids (Raman, IR): library search (HQI) beside the embedding, which then answers single compounds only.
+  const spectral = spectralRankingFor(encoder.grid);
   // Mixtures of the library's own reference spectra, embedded by this model, set the unknown-component threshold.
-  const mixtureEmbeddings = opts.mixtures && library.classCount >= 2 ? await synthesizeMixtureEmbeddings(library, encoder, 200, Math.min(4, maxComponents)) : undefined;
+  const mixtureEmbeddings = !spectral && opts.mixtures && library.classCount >= 2 ? await synthesizeMixtureEmbeddings(library, encoder, 200, Math.min(4, maxComponents)) : undefined;
+  // The spectral ranking calibrates itself per library state; the embedding's calibration serves the rest.
   const calibration =
-    library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents, mixtureEmbeddings }) : undefined;
+    !spectral && library.classCount >= 2 ? calibrate(library, { targetFalseUnknownRate: rate, maxComponents, mixtureEmbeddings }) : undefined;
   for (const file of files) {
     try {
       const prepared = await prepareFiles([file], encoder, opts);
@@ -69,7 +72,7 @@ async function run(files: string[], opts: IdentifyOpts): Promise<void> {
         const r = identify(
           { embedding: embeddings.subarray(i * encoder.dim, (i + 1) * encoder.dim), spectrum: p.values },
           library,
-          { k, calibration, mixtures: opts.mixtures, maxComponents },
+          { k, calibration, mixtures: opts.mixtures, maxComponents, spectral: spectral ?? false },
         );
         console.log(
           JSON.stringify({

@@ -201,8 +201,9 @@ describe('preprocess: rejections', () => {
     }
   });
 
-  it('rejects another x unit, and an unknown unit only when told to', () => {
-    expect(codeOf(() => preprocess({ ...good, xUnit: 'nm' }, IR_GRID))).toBe('x-unit-mismatch');
+  it('rejects another x unit that does not convert, and an unknown unit only when told to', () => {
+    expect(codeOf(() => preprocess({ ...good, xUnit: '2theta' }, IR_GRID))).toBe('x-unit-mismatch');
+    expect(codeOf(() => preprocess({ ...good, xUnit: 'ppm' }, IR_GRID))).toBe('x-unit-mismatch');
     expect(codeOf(() => preprocess({ ...good, xUnit: 'other' }, IR_GRID))).toBe('accepted');
     expect(codeOf(() => preprocess({ ...good, xUnit: 'other' }, IR_GRID, { acceptUnknownXUnit: false }))).toBe('x-unit-mismatch');
   });
@@ -211,8 +212,11 @@ describe('preprocess: rejections', () => {
     const disjoint = irSpectrum(linspace(4000, 5000, 300));
     expect(codeOf(() => preprocess(disjoint, IR_GRID))).toBe('insufficient-overlap');
     const third = irSpectrum(linspace(2500, 3500, 1001)); // covers 1/3 of 500..3500
-    expect(codeOf(() => preprocess(third, IR_GRID))).toBe('insufficient-overlap');
+    expect(codeOf(() => preprocess(third, IR_GRID, { minOverlap: 0.5 }))).toBe('insufficient-overlap');
     expect(codeOf(() => preprocess(third, IR_GRID, { minOverlap: 0.3 }))).toBe('accepted');
+    // A physical grid masks what is not covered: a third carries an answer by default, a sliver does not.
+    expect(codeOf(() => preprocess(third, IR_GRID))).toBe('accepted');
+    expect(codeOf(() => preprocess(irSpectrum(linspace(3300, 3500, 201)), IR_GRID))).toBe('insufficient-overlap');
   });
 
   it('rejects a spectrum with no signal left on the grid', () => {
@@ -268,7 +272,7 @@ describe('preprocessBatch', () => {
     const ok1 = irSpectrum(linspace(400, 3600, 800));
     const ok2 = irSpectrum(linspace(500, 3500, 3001));
     const flat = createSpectrum({ x: linspace(500, 3500, 100), y: new Float64Array(100).fill(1), xUnit: 'cm-1' });
-    const wrongUnit = { ...ok1, xUnit: 'nm' };
+    const wrongUnit = { ...ok1, xUnit: '2theta' };
     const batch = preprocessBatch([flat, ok1, wrongUnit, ok2], IR_GRID);
     expect(batch.n).toBe(2);
     expect(batch.points).toBe(3001);

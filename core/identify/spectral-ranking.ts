@@ -1,0 +1,381 @@
+/**
+ * Library search beside the embedding: every class gets its spectral hit-quality index (spectral-match.ts, best over
+ * its references), the ranking adds the embedding similarity with a weight chosen per technique on a validation
+ * split, and unknown / low-confidence come from how far the top class stands above the query's null distribution:
+ * its scores against the other classes and against synthetic decoy spectra, in t = -ln(1 - score). A library holds
+ * 1-3 spectra per compound, too few for per-class spreads; the null is the query's own, so one cut serves every
+ * class, and the decoys give a one-class library a null too. The cut is calibrated on the library (leave-one-out
+ * same-class matches, for a target false-unknown rate) shrunk towards a prior chosen on the RRUFF dev corpus.
+ */
+import { deriveRng } from '../benchmark/rng.ts';
+import type { InputGrid } from '../encoder/types.ts';
+import { techniqueOfGrid } from '../preprocess/grids.ts';
+import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
+import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral-match.ts';
+import type { Candidate } from './types.ts';
+
+export interface SpectralRankingOptions {
+  readonly match: MatchOptions;
+  /** Weight of the embedding's class similarity added to the HQI in the ranking (0: HQI alone). */
+  readonly embeddingWeight: number;
+  /** Prior cut on the top class's null z below which the answer is unknown, and how many samples it weighs. */
+  readonly priorCut: number;
+  readonly priorWeight: number;
+  /**
+   * Below `smallLibrary` classes (default 20) the null is mostly decoys, so a top HQI under this floor is unknown
+   * too: the 5 % quantile of correct top HQIs on the dev corpus's validation queries.
+   */
+  readonly hqiFloor: number;
+  readonly smallLibrary?: number;
+  /** False-unknown rate the library's own cut aims at. Default 0.05. */
+  readonly targetFalseUnknown?: number;
+  /** Synthetic decoy spectra in every query's null. Default 64. */
+  readonly decoys?: number;
+  /** Typical band width of the technique in grid points (decoys). */
+  readonly bandWidth: number;
+  /** Classes scored exactly after the fast screen (the others keep the screen's score). Default 48. */
+  readonly shortlist?: number;
+}
+
+/**
+ * Settings per technique, chosen on the validation minerals of the RRUFF dev corpus (bench/real/tune.ts; figures in
+ * docs/RESULTS-REAL.md), with widths in the grid's x unit (cm-1) so they mean the same on any model's grid. Raman:
+ * square-root intensities after a rolling minimum of 100 cm-1; IR: the baseline-removed spectrum (rolling minimum of
+ * 200 cm-1) and its first derivative (smoothed over 10 cm-1). Cuts and floors: see SpectralRankingOptions.
+ * Embedding weights (bench:real --weights 0,0.25,0.5,1 with the fold-0 models, validation part): the smallest weight
+ * whose validation top-1 is within one query of the best: Raman 0.25 (88.2 % at 0, 89.1 at 0.25, 89.4 at 0.5 and 1
+ * of 331 queries), IR 0.25 (81.1, 83.0, 83.0, 84.9 of 53).
+ */
+export const SPECTRAL_PRESETS = {
+  'raman-532': {
+    views: [{ baseline: 'rollingMin', baselineWidth: 100, transform: 'sqrt' }],
+    embeddingWeight: 0.25,
+    priorCut: 2.4,
+    priorWeight: 20,
+    hqiFloor: 0.72,
+    bandWidth: 8,
+  },
+  ir: {
+    views: [
+      { baseline: 'rollingMin', baselineWidth: 200 },
+      { baseline: 'none', transform: 'derivative', smoothWidth: 10 },
+    ],
+    embeddingWeight: 0.25,
+    priorCut: 1.8,
+    priorWeight: 20,
+    hqiFloor: 0.56,
+    bandWidth: 16,
+  },
+} as const satisfies Record<'raman-532' | 'ir', SpectralPreset>;
+
+/** A preset with widths in x units (cm-1); spectralRankingFor turns them into grid points. */
+export interface SpectralPreset extends Omit<SpectralRankingOptions, 'match' | 'bandWidth'> {
+  readonly views: readonly (Omit<MatchViewOptions, 'baselineWindow' | 'smooth'> & { readonly baselineWidth?: number; readonly smoothWidth?: number })[];
+  readonly bandWidth: number;
+}
+
+const forGrid = new Map<string, SpectralRankingOptions>();
+
+/**
+ * The spectral ranking for a model grid: the technique's preset in the grid's points (one object per grid, so a
+ * library state's index is built once), or null (the benchmark's index grid, units without a preset).
+ */
+export function spectralRankingFor(grid: InputGrid, overrides: Partial<Pick<SpectralRankingOptions, 'embeddingWeight'>> = {}): SpectralRankingOptions | null {
+  const technique = techniqueOfGrid(grid);
+  if (technique !== 'raman-532' && technique !== 'ir') return null;
+  const key = `${technique}|${grid.xStart}|${grid.xEnd}|${grid.points}|${overrides.embeddingWeight ?? ''}`;
+  const known = forGrid.get(key);
+  if (known) return known;
+  const preset: SpectralPreset = SPECTRAL_PRESETS[technique];
+  const step = (grid.xEnd - grid.xStart) / (grid.points - 1);
+  const points = (width: number | undefined, min: number) => (width === undefined ? undefined : Math.max(min, Math.round(width / step)));
+  const { views, bandWidth, ...rest } = preset;
+  const options: SpectralRankingOptions = {
+    ...rest,
+    ...overrides,
+    match: {
+      views: views.map(({ baselineWidth, smoothWidth, ...view }) => ({
+        ...view,
+        ...(baselineWidth !== undefined ? { baselineWindow: points(baselineWidth, 3) } : {}),
+        ...(smoothWidth !== undefined ? { smooth: points(smoothWidth, 1) } : {}),
+      })),
+    },
+    bandWidth: bandWidth / step,
+  };
+  forGrid.set(key, options);
+  return options;
+}
+
+/** What a library state needs for spectral ranking, built once per state (spectralIndexFor). */
+export interface SpectralIndex {
+  readonly options: SpectralRankingOptions;
+  /** Per class (matrix order), its references' profiles. */
+  readonly classes: readonly (readonly MatchProfile[])[];
+  readonly decoys: readonly MatchProfile[];
+  /** Unknown below this null z of the top class. */
+  readonly cut: number;
+  /** Scale of the logistic score around the cut. */
+  readonly scale: number;
+  /** Same-class leave-one-out samples the cut was calibrated on. */
+  readonly samples: number;
+}
+
+export interface ClassSpectralScore {
+  readonly classIndex: number;
+  /** Best HQI of the query against the class's references. */
+  readonly hqi: number;
+  /** HQI plus the weighted embedding similarity: what the ranking sorts by. */
+  readonly combined: number;
+  /**
+   * How far the class's HQI stands above the query's null (the other classes' HQIs and the decoys'), in t standard
+   * deviations: the unknown statistic. The HQI alone, not the combined score: on the dev corpus's validation
+   * queries adding the embedding lowered the unknown AUROC (0.88 -> 0.81 at weight 0.5, docs/RESULTS-REAL.md).
+   */
+  readonly z: number;
+}
+
+/** Per library state, one index per options object (a preset per grid: spectralRankingFor keeps them unique). */
+const indexCache = new WeakMap<LibraryMatrix, Map<SpectralRankingOptions, SpectralIndex>>();
+
+/** The spectral index of a library state, or null when some class keeps no reference spectra. */
+export function spectralIndexFor(library: ReferenceLibrary, options: SpectralRankingOptions, embeddingSims?: EmbeddingSims): SpectralIndex | null {
+  const matrix = library.matrix();
+  const cached = indexCache.get(matrix)?.get(options);
+  if (cached) return cached;
+  const classes: MatchProfile[][] = [];
+  for (const name of matrix.classNames) {
+    const spectra = library.spectraOf(name);
+    if (!spectra || library.points === 0) return null;
+    const rows: MatchProfile[] = [];
+    for (let r = 0; r < spectra.length / library.points; r++) rows.push(matchProfile(spectra.subarray(r * library.points, (r + 1) * library.points), options.match));
+    classes.push(rows);
+  }
+  const decoys = decoyProfiles(library.points, options);
+  const base = { options, classes, decoys, cut: options.priorCut, scale: 1, samples: 0 };
+  const index = { ...base, ...calibrateCut(base, matrix, embeddingSims ?? libraryEmbeddingSims(library)) };
+  const perState = indexCache.get(matrix) ?? new Map<SpectralRankingOptions, SpectralIndex>();
+  perState.set(options, index);
+  indexCache.set(matrix, perState);
+  return index;
+}
+
+/** The embedding's similarity of a query (or a reference, by row) to every class: mean of its best m. */
+export type EmbeddingSims = (query: Float32Array, excludeReference?: number) => Float64Array;
+
+/**
+ * Embedding similarities as identify ranks classes: the mean of a class's best m reference cosines (all it has when
+ * fewer), straight from the library's matrix (one pass, no sorting of classes).
+ */
+export function libraryEmbeddingSims(library: ReferenceLibrary, meanOfBest = 5): EmbeddingSims {
+  return (query, excludeReference) => {
+    const { embeddings, labels, dim, classNames } = library.matrix();
+    const classes = classNames.length;
+    // Best m per class, kept as a small sorted list (m is 5).
+    const best: number[][] = Array.from({ length: classes }, () => []);
+    for (let r = 0; r < labels.length; r++) {
+      if (r === excludeReference) continue;
+      let s = 0;
+      const at = r * dim;
+      for (let j = 0; j < dim; j++) s += embeddings[at + j] * query[j];
+      const list = best[labels[r]];
+      if (list.length < meanOfBest) list.push(s);
+      else if (s > list[list.length - 1]) list[list.length - 1] = s;
+      else continue;
+      list.sort((a, b) => b - a);
+    }
+    const sims = new Float64Array(classes).fill(-1);
+    best.forEach((list, c) => {
+      if (list.length) sims[c] = list.reduce((a, b) => a + b, 0) / list.length;
+    });
+    return sims;
+  };
+}
+
+/**
+ * Scores every class for one on-grid query spectrum (embeddingSims: the embedding's class similarities, same order,
+ * or null for HQI alone). Sorted by combined score, best first. `skip` leaves one reference out (calibration).
+ */
+export function spectralScores(
+  index: Pick<SpectralIndex, 'options' | 'classes' | 'decoys'>,
+  query: MatchProfile,
+  embeddingSims: Float64Array | null,
+  skip?: { classIndex: number; reference: number },
+): ClassSpectralScore[] {
+  const { options, classes, decoys } = index;
+  const w = embeddingSims ? options.embeddingWeight : 0;
+  // Fast screen: the dot product of the views over the whole grid (exact Pearson when both cover the same range),
+  // then the exact overlap correlation for the shortlist.
+  const screen = new Float64Array(classes.length).fill(-2);
+  for (let c = 0; c < classes.length; c++) {
+    const refs = classes[c];
+    for (let r = 0; r < refs.length; r++) {
+      if (skip && skip.classIndex === c && skip.reference === r) continue;
+      const v = screenScore(query, refs[r]);
+      if (v > screen[c]) screen[c] = v;
+    }
+  }
+  const combinedOf = (c: number, hqi: number) => hqi + (w && embeddingSims ? w * embeddingSims[c] : 0);
+  const order = Array.from(screen.keys()).sort((a, b) => combinedOf(b, screen[b]) - combinedOf(a, screen[a]));
+  const hqi = Float64Array.from(screen);
+  for (const c of order.slice(0, options.shortlist ?? 48)) {
+    let best = -1;
+    classes[c].forEach((ref, r) => {
+      if (skip && skip.classIndex === c && skip.reference === r) return;
+      best = Math.max(best, hitQuality(query, ref, options.match));
+    });
+    hqi[c] = best;
+  }
+  const combined = Array.from(hqi, (h, c) => combinedOf(c, h));
+  const decoyScores = decoys.map((d) => screenScore(query, d));
+  const scored = combined
+    .map((value, c) => ({ classIndex: c, hqi: hqi[c], combined: value }))
+    .filter((s) => s.hqi > -2)
+    .sort((a, b) => b.combined - a.combined);
+  // The null: every class but the one judged, and the decoys.
+  const ts = scored.map((s) => logDistance(s.hqi));
+  const decoyTs = decoyScores.map(logDistance);
+  let sum = 0;
+  let sumSq = 0;
+  for (const t of [...ts, ...decoyTs]) {
+    sum += t;
+    sumSq += t * t;
+  }
+  const n = ts.length + decoyTs.length;
+  return scored.map((s, i) => {
+    // Leave the judged class out of its own null.
+    const m = n - 1;
+    const mean = (sum - ts[i]) / m;
+    const sd = Math.sqrt(Math.max(1e-12, (sumSq - ts[i] * ts[i]) / m - mean * mean));
+    return { ...s, z: (ts[i] - mean) / sd };
+  });
+}
+
+/** t = -ln(1 - s): spreads scores near 1, where the decisions are. */
+function logDistance(s: number): number {
+  return -Math.log(Math.max(1e-6, 1 - s));
+}
+
+/** Mean over views of the views' dot products over the whole grid. */
+function screenScore(query: MatchProfile, reference: MatchProfile): number {
+  let total = 0;
+  for (let v = 0; v < query.views.length; v++) total += dot(query.views[v], reference.views[v]);
+  return total / query.views.length;
+}
+
+function dot(a: MatchView, b: MatchView): number {
+  const from = Math.max(a.from, b.from);
+  const to = Math.min(a.to, b.to);
+  let s = 0;
+  const x = a.values;
+  const y = b.values;
+  for (let i = from; i <= to; i++) s += x[i] * y[i];
+  return s;
+}
+
+/**
+ * The cut from the library: each reference of a class with another reference is queried against the library
+ * without itself (as a query meets a class of 1-2 references); the target quantile of its class's z where that class
+ * ranks first. Shrunk towards the prior by their sample counts. At most 200 references are used (evenly spread).
+ */
+function calibrateCut(index: Pick<SpectralIndex, 'options' | 'classes' | 'decoys'>, matrix: LibraryMatrix, sims: EmbeddingSims): { cut: number; scale: number; samples: number } {
+  const { options, classes } = index;
+  const candidates: { c: number; r: number; row: number }[] = [];
+  let row = 0;
+  classes.forEach((refs, c) => {
+    refs.forEach((_, r) => {
+      if (refs.length >= 2) candidates.push({ c, r, row: row + r });
+    });
+    row += refs.length;
+  });
+  const step = Math.max(1, candidates.length / 200);
+  const zs: number[] = [];
+  for (let i = 0; i < candidates.length; i += step) {
+    const { c, r, row: at } = candidates[Math.floor(i)];
+    const embedding = matrix.embeddings.subarray(at * matrix.dim, (at + 1) * matrix.dim);
+    const scores = spectralScores(index, classes[c][r], options.embeddingWeight ? sims(embedding, at) : null, { classIndex: c, reference: r });
+    // Every same-class query counts, ranked first or not: the false-unknown rate is over all known queries.
+    if (scores[0]) zs.push(scores[0].z);
+  }
+  const target = options.targetFalseUnknown ?? 0.05;
+  const sorted = zs.sort((a, b) => a - b);
+  const own = sorted.length ? sorted[Math.floor(target * sorted.length)] : options.priorCut;
+  const k = options.priorWeight;
+  const cut = (sorted.length * own + k * options.priorCut) / (sorted.length + k);
+  return { cut, scale: 1, samples: sorted.length };
+}
+
+/**
+ * Synthetic decoys on the grid: sums of Lorentzian bands at random positions, widths around the technique's band
+ * width and log-normal heights (seeded, the same for every library on the grid), seen through the same views.
+ */
+function decoyProfiles(points: number, options: SpectralRankingOptions): MatchProfile[] {
+  const count = options.decoys ?? 64;
+  const rng = deriveRng(0xdec0, points);
+  const out: MatchProfile[] = [];
+  for (let d = 0; d < count; d++) {
+    const y = new Float64Array(points);
+    const bands = 3 + Math.floor(rng.next() * 25);
+    for (let b = 0; b < bands; b++) {
+      const center = rng.next() * points;
+      const width = options.bandWidth * Math.exp(rng.normal() * 0.5);
+      const height = Math.exp(rng.normal());
+      for (let i = 0; i < points; i++) y[i] += height / (1 + ((i - center) / width) ** 2);
+    }
+    const max = y.reduce((m, v) => Math.max(m, v), 0);
+    out.push(matchProfile(Float32Array.from(y, (v) => v / max + 1e-6), options.match));
+  }
+  return out;
+}
+
+export interface SpectralAnswer {
+  readonly status: 'identified' | 'low-confidence' | 'unknown';
+  readonly class?: string;
+  readonly score: number;
+  readonly candidates: readonly Candidate[];
+}
+
+/**
+ * identify()'s single-compound answer from the spectral ranking, or null when the library keeps no reference
+ * spectra for some class (then the embedding decides alone). Candidates best first by the combined score, each with
+ * its HQI (spectralMatch) and embedding similarity; score = logistic(asinh) of the class's null z around the cut, so the
+ * top candidate scores >= 0.5 exactly when it is not unknown. Low-confidence: the runner-up also passes the cut
+ * within one z of the top.
+ */
+export function spectralAnswer(
+  library: ReferenceLibrary,
+  options: SpectralRankingOptions,
+  spectrum: Float32Array,
+  embedding: Float32Array | null,
+  wanted: number,
+): SpectralAnswer | null {
+  const sims = embedding && options.embeddingWeight ? libraryEmbeddingSims(library) : null;
+  const index = spectralIndexFor(library, options, sims ?? undefined);
+  if (!index) return null;
+  const names = library.matrix().classNames;
+  const classSims = sims && embedding ? sims(embedding) : null;
+  const scores = spectralScores(index, matchProfile(spectrum, options.match), classSims);
+  const small = names.length < (options.smallLibrary ?? 20);
+  // asinh before the logistic keeps scores apart far from the cut (a plain logistic rounds every distant candidate
+  // to 0 or 1, and a hit list of ties says nothing).
+  const logistic = (v: number) => 1 / (1 + Math.exp(-Math.asinh(v)));
+  // Below the floor a small library's score drops under 0.5 like an unknown's (0.05 HQI per logistic unit).
+  const scoreOf = (s: ClassSpectralScore) => Math.min(logistic((s.z - index.cut) / index.scale), small ? logistic((s.hqi - options.hqiFloor) / 0.05) : 1);
+  const passes = (s: ClassSpectralScore) => s.z >= index.cut && (!small || s.hqi >= options.hqiFloor);
+  // Scores never rise down the ranking (a class ranked lower by the combined score cannot show more confidence than
+  // one above it); six decimals and a step of 1e-6 keep near-equal candidates apart.
+  let ceiling = Infinity;
+  const candidates: Candidate[] = scores.slice(0, wanted).map((s) => ({
+    class: names[s.classIndex],
+    score: (ceiling = Math.min(Math.round(scoreOf(s) * 1e6) / 1e6, ceiling - 1e-6)),
+    ...(classSims ? { similarity: round(classSims[s.classIndex]) } : {}),
+    spectralMatch: round(s.hqi),
+  }));
+  const [top, second] = scores;
+  if (!passes(top)) return { status: 'unknown', score: candidates[0].score, candidates };
+  const close = second !== undefined && passes(second) && Math.abs(top.z - second.z) < index.scale;
+  return { status: close ? 'low-confidence' : 'identified', class: candidates[0].class, score: candidates[0].score, candidates };
+}
+
+function round(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
+}
