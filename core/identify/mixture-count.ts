@@ -106,8 +106,9 @@ export function decideComponentCount(
   for (let m = 2; m <= most && best.unexplained > thresholds.threshold; m++) {
     let next = fitOf(m);
     // A member not under the query may be the search's wrong pick among look-alikes: one more try without it.
+    // (Only while enough classes stay to choose m from: a small library cannot leave any out.)
     const outside = notContained(next);
-    if (outside.size) next = fitOf(m, outside);
+    if (outside.size && index.classCount - outside.size >= m) next = fitOf(m, outside);
     unexplained.push(next.unexplained);
     if (best.unexplained - next.unexplained <= thresholds.componentGain || notContained(next).size) break;
     best = next;

@@ -40,7 +40,7 @@ beforeAll(async () => {
       `  - { type: folder, name: csv-inbox, paths: [${csvInbox}], stabilityMs: 100, format: csv }`,
       'outputs: [{ type: socketio }]',
       'http: { host: 127.0.0.1, port: 0, token: e2e-token }',
-      `library: { demo: true, demoClasses: [${classes.join(', ')}], demoPerClass: 3 }`,
+      `library: { demo: true, demoClasses: [${classes.join(', ')}], demoPerClass: 3, demoSeed: 1 }`,
       'pipeline: { batchSize: 8, windowMs: 10 }',
     ].join('\n'),
     path.join(root, 'spectrad.yaml'),

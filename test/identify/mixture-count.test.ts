@@ -38,6 +38,18 @@ function parts(t: number, m: number): Array<[number, number]> {
 }
 
 describe('component count when none is given', () => {
+  it('decides on a two-class library without a refit that would leave too few classes (a 2-component fit with an outside member)', async () => {
+    const two = new ReferenceProfiles(def.points);
+    for (const c of [3, 17]) two.add(String(c), train.x.subarray(c * PER_CLASS * def.points, (c + 1) * PER_CLASS * def.points), PER_CLASS);
+    const lib = new ReferenceLibrary({ dim: 16, points: def.points, modelVersion: encoder.version });
+    for (const c of [3, 17]) await lib.enroll(String(c), train.x.slice(c * PER_CLASS * def.points, (c + 1) * PER_CLASS * def.points), encoder);
+    // A spectrum of a third class: every gain counts, so the count tries 2 components and finds a member not under it.
+    const spectrum = row(25, 0);
+    const decision = decideComponentCount(two, lib.matrix(), await encoder.embed(spectrum, 1), spectrum, 4, { threshold: 0, componentGain: 0 });
+    expect(decision.count).toBeGreaterThanOrEqual(1);
+    expect(decision.count).toBeLessThanOrEqual(2);
+  });
+
   it('calibrates the gain one component too many brings: positive, below what a real component adds', () => {
     const cal = unexplainedCalibrationFor(index);
     expect(cal.componentGain).toBeGreaterThan(0);

@@ -54,7 +54,7 @@ beforeAll(async () => {
     `  - { type: serial, name: serial, path: ${pty.a}, baudRate: 115200, reconnectMinMs: 100, reconnectMaxMs: 1000 }`,
     `  - { type: mqtt, name: mqtt-in, url: '${broker.url}', topics: ['bad/#'], clientId: bad-input-daemon }`,
     `http: { host: 127.0.0.1, port: ${port}, token: bad-input-token }`,
-    'library: { demo: true, demoClasses: [17, 250], demoPerClass: 2 }',
+    'library: { demo: true, demoClasses: [17, 250], demoPerClass: 2, demoSeed: 1 }',
     'pipeline: { batchSize: 8, windowMs: 10 }',
   ]);
   daemon = new DaemonProcess(configFile, `http://127.0.0.1:${port}`, path.join(root, 'daemon.log'));
