@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const NOT_PRODUCT = ['**/bench/**', '**/test/**'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dashboard/dist/**', 'bench/results/**', 'models/**', 'data/**', 'test/formats/vendor/**'] },
+  { ignores: ['node_modules/**', 'dashboard/dist/**', 'bench/results/**', 'models/**', 'data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseSpectrumFile, type ParsedBlock } from '../../core/formats/index.ts';
-// jcampconverter 10.0.2 (MIT), bundled with its MIT/ISC dependencies: test/formats/vendor/README.md.
-// @ts-expect-error the bundle is plain JavaScript without types
-import { convert } from './vendor/jcampconverter-10.0.2.mjs';
+// jcampconverter 10.0.2 (MIT; pinned: 11+ is CC-BY-NC-SA), a devDependency for this comparison only.
+import { convert } from 'jcampconverter';
 
 /**
  * Real files as instruments, vendor software and the RRUFF database write them (test/fixtures/corpus/README.md):
@@ -29,8 +28,8 @@ interface JccSpectrum {
   data: { x: number[]; y: number[] };
 }
 function jcampconverter(text: string): JccSpectrum[] {
-  const result = convert(text) as { flatten: Array<{ spectra?: JccSpectrum[] }> };
-  return result.flatten.flatMap((e) => e.spectra ?? []);
+  // Its XY spectra carry data.x and data.y (its types say only Record<string, number[]>).
+  return convert(text).flatten.flatMap((e) => (e.spectra ?? []) as unknown as JccSpectrum[]);
 }
 
 function close(actual: number, expected: number, rel = 1e-9): void {
