@@ -46,6 +46,8 @@ export class SocketIoOutput implements OutputAdapter {
   private readonly state: AdapterStateTracker;
   private io: IoServer<ClientToServerEvents, ServerToClientEvents> | undefined;
   private ownsServer = false;
+  /** Set when the daemon stops: new handshakes are refused (403), so clients retry until the next daemon answers. */
+  private closing = false;
   /** Last state per adapter, replayed to each new client so the dashboard starts complete. */
   private readonly adapterStates = new Map<string, AdapterState>();
 
@@ -73,6 +75,7 @@ export class SocketIoOutput implements OutputAdapter {
         path: this.options.path ?? '/socket.io',
         serveClient: false,
         maxHttpBufferSize: this.options.maxClientMessageBytes ?? 16 * 1024,
+        allowRequest: (_req, callback) => callback(this.closing ? 'the daemon is stopping' : null, !this.closing),
       });
       this.ownsServer = true;
     }
@@ -99,6 +102,19 @@ export class SocketIoOutput implements OutputAdapter {
   /** Connected dashboard clients. */
   get clients(): number {
     return this.io?.engine.clientsCount ?? 0;
+  }
+
+  /**
+   * Closes every client connection now and refuses new ones: the daemon is stopping, and an open dashboard must not
+   * hold the HTTP server's close (a websocket or a pending long-poll is never idle). The dashboards see the
+   * disconnect and reconnect to the next daemon by themselves.
+   */
+  closeClients(): void {
+    this.closing = true;
+    const io = this.io;
+    if (!io) return;
+    io.disconnectSockets(true);
+    io.engine.close();
   }
 
   /**

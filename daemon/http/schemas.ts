@@ -184,6 +184,66 @@ export const resultsQuerySchema = {
   },
 } as const;
 
+const alertKindEnum = ['unknown', 'low-confidence', 'rejected', 'adapter-down', 'adapter-up'];
+
+export const alertsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: { type: 'string', enum: ['open', 'all'], default: 'all', description: 'open: not acknowledged (adapter-up notices are never open)' },
+    instrument: { type: 'string', maxLength: 200 },
+    kind: { type: 'string', enum: alertKindEnum },
+    cursor: { type: 'string', maxLength: 100, description: 'nextCursor of the previous page' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+  },
+} as const;
+
+export const alertCountsSchema = {
+  type: 'object',
+  required: ['total', 'open', 'openByInstrument', 'openByKind'],
+  properties: {
+    total: { type: 'integer', description: 'every stored alert' },
+    open: { type: 'integer', description: 'not acknowledged' },
+    openByInstrument: { type: 'object', additionalProperties: { type: 'integer' } },
+    openByKind: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const;
+
+export const alertsPageSchema = {
+  type: 'object',
+  required: ['items', 'counts'],
+  properties: {
+    items: { type: 'array', items: { $ref: '#/components/schemas/AlertMessage' } },
+    nextCursor: { type: 'string' },
+    counts: alertCountsSchema,
+  },
+} as const;
+
+export const alertsAckBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'which open alerts to acknowledge: ids, or a filter (instrument, kind, upTo); at least one field',
+  minProperties: 1,
+  properties: {
+    ids: { type: 'array', items: { type: 'string', maxLength: 100 }, minItems: 1, maxItems: 10000 },
+    instrument: { type: 'string', maxLength: 200 },
+    kind: { type: 'string', enum: alertKindEnum },
+    upTo: { type: 'string', maxLength: 100, description: 'only alerts up to this id (the newest one the operator saw): later ones stay open' },
+    all: { type: 'boolean', description: 'true: every open alert (with no other field)' },
+  },
+} as const;
+
+export const alertsAckAnswerSchema = {
+  type: 'object',
+  required: ['acknowledged', 'ids', 'acknowledgedAt'],
+  properties: {
+    acknowledged: { type: 'integer' },
+    ids: { type: 'array', items: { type: 'string' } },
+    acknowledgedAt: { type: 'string', format: 'date-time' },
+    counts: alertCountsSchema,
+  },
+} as const;
+
 export const enrollBodySchema = {
   type: 'object',
   additionalProperties: false,

@@ -8,6 +8,10 @@ import type { ResultFilter } from '../store/store.ts';
 import {
   adapterStateSchema,
   alertMessageSchema,
+  alertsAckAnswerSchema,
+  alertsAckBodySchema,
+  alertsPageSchema,
+  alertsQuerySchema,
   classInfoSchema,
   enrollBodySchema,
   errorBodySchema,
@@ -250,11 +254,31 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     },
   );
 
-  route<{ limit?: number }>(
-    { method: 'GET', url: '/api/alerts', summary: 'Alerts, newest first', tag: 'alerts',
-      query: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
-      responses: { 200: { description: 'alerts', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/AlertMessage' } } } } } } },
-    async (req) => ({ items: services.store.listAlerts(req.query.limit ?? 100) }),
+  route<{ state?: 'open' | 'all'; instrument?: string; kind?: string; cursor?: string; limit?: number }>(
+    { method: 'GET', url: '/api/alerts', summary: 'Alerts, newest first, paged and filtered, with the open counts', tag: 'alerts', query: alertsQuerySchema,
+      responses: { 200: { description: 'a page and the counts over every stored alert', schema: alertsPageSchema } } },
+    async (req) => {
+      const q = req.query;
+      const page = services.store.queryAlerts({ state: q.state, instrument: q.instrument, kind: q.kind, before: q.cursor, limit: q.limit ?? 100 });
+      return { ...page, counts: services.store.alertCounts() };
+    },
+  );
+
+  // Registered before /api/alerts/:id/ack; one request and one transaction for any number of alerts.
+  route<unknown, unknown, { ids?: string[]; instrument?: string; kind?: string; upTo?: string; all?: boolean }>(
+    { method: 'POST', url: '/api/alerts/ack', summary: 'Acknowledge many open alerts at once: by ids or by filter (instrument, kind, up to an id), or all', tag: 'alerts', auth: true, body: alertsAckBodySchema,
+      responses: { 200: { description: 'acknowledged (ids: those this request closed)', schema: alertsAckAnswerSchema },
+        400: { description: 'no ids and no filter', schema: errorBodySchema },
+        401: { description: 'missing or wrong token', schema: errorBodySchema }, 403: { description: 'no token configured', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const { ids, instrument, kind, upTo, all } = req.body;
+      if (ids === undefined && instrument === undefined && kind === undefined && upTo === undefined && all !== true) {
+        return reply.code(400).send(errorBody('bad-request', 'say which alerts: ids, a filter (instrument, kind, upTo), or all: true'));
+      }
+      const done = services.store.acknowledgeAlerts({ ids, instrument, kind, upTo });
+      if (done.ids.length > 0) services.alertsAcknowledged?.(done.ids, done.acknowledgedAt);
+      return { acknowledged: done.ids.length, ids: done.ids, acknowledgedAt: done.acknowledgedAt, counts: services.store.alertCounts() };
+    },
   );
 
   route<unknown, { id: string }>(

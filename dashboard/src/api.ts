@@ -1,10 +1,10 @@
 import { filterToQuery, type ResultFilter } from './filter.ts';
 import {
-  readAlerts, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
+  readAlerts, readAlertsPage, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
   readInstrumentReports, readRetrainStatus, readSpectrum,
 } from './shapes.ts';
 import type {
-  AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, InstrumentReport, ResultsPage, RetrainStatus, SpectrumRecord,
+  AlertQuery, AlertsPage, AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, InstrumentReport, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
 /**
@@ -43,6 +43,13 @@ export interface Api {
   undoEnrollment(enrollmentId: string, token: string): Promise<void>;
   alerts(): Promise<AlertView[]>;
   acknowledgeAlert(id: string, token: string): Promise<void>;
+  /** A page of alerts with the daemon's counts (GET /api/alerts). */
+  alertsPage(query: AlertQuery): Promise<AlertsPage>;
+  /**
+   * One request for many alerts (POST /api/alerts/ack): ids, or a filter up to the newest alert the operator saw.
+   * Returns the ids the daemon closed.
+   */
+  acknowledgeAlerts(which: { ids?: readonly string[]; instrument?: string; kind?: string; upTo?: string; all?: boolean }, token: string): Promise<{ ids: string[]; acknowledgedAt: string }>;
   retrainStatus(): Promise<RetrainStatus>;
   startRetrain(token: string): Promise<void>;
   cancelRetrain(token: string): Promise<void>;
@@ -102,6 +109,16 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     alerts: async () => readAlerts(await call('GET', '/api/alerts?limit=200')),
     acknowledgeAlert: async (id, token) => {
       await call('POST', `/api/alerts/${enc(id)}/ack`, { token });
+    },
+    alertsPage: async (query) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+      return readAlertsPage(await call('GET', `/api/alerts?${params.toString()}`));
+    },
+    acknowledgeAlerts: async (which, token) => {
+      const body = (await call('POST', '/api/alerts/ack', { token, body: which })) as { ids?: unknown; acknowledgedAt?: unknown } | undefined;
+      const ids = Array.isArray(body?.ids) ? body.ids.filter((x): x is string => typeof x === 'string') : [];
+      return { ids, acknowledgedAt: typeof body?.acknowledgedAt === 'string' ? body.acknowledgedAt : new Date().toISOString() };
     },
     retrainStatus: async () => readRetrainStatus(await call('GET', '/api/retrain')),
     startRetrain: async (token) => {

@@ -2,24 +2,41 @@ import { io, type Socket } from 'socket.io-client';
 import type { Api } from './api.ts';
 import { readAdapterState, readAlert, readLabelChange, readResult, readRetrainStatus } from './shapes.ts';
 import type { Store } from './store.ts';
+import { notifyAlert } from './notify.ts';
 
 /**
  * The live feed: socket.io events from the daemon's socketio output ('result', 'alert', 'adapter-state', and
  * 'retrain' / 'alert-ack' / 'labels' when the daemon sends them) into the store. After a reconnect it fetches the newest results
  * so a network blip leaves no gap in the feed.
  */
+const RECONNECT_AFTER_SERVER_DISCONNECT_MS = 500;
+
 export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket {
   const socket = io({ path, transports: ['websocket', 'polling'], reconnectionDelayMax: 5000 });
   let everConnected = false;
 
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
   socket.on('connect', () => {
+    clearTimeout(retryTimer);
     store.setConnection('live');
     if (everConnected) void backfill(store, api);
     everConnected = true;
   });
-  socket.on('disconnect', () => store.setConnection('offline'));
+  socket.on('disconnect', (reason) => {
+    store.setConnection('offline');
+    // A daemon that stops disconnects every client itself ('io server disconnect'), and socket.io does not retry
+    // those: connect again by hand; a failed attempt falls back to socket.io's own retries with back-off.
+    if (reason === 'io server disconnect') {
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => socket.connect(), RECONNECT_AFTER_SERVER_DISCONNECT_MS);
+    }
+  });
   socket.io.on('reconnect_attempt', () => store.setConnection('connecting'));
   socket.on('connect_error', () => store.setConnection('offline'));
+  // The health poll reaching the daemon while the socket gave up (e.g. the page slept) also brings the feed back.
+  store.on('health', () => {
+    if (!store.healthError && !socket.connected && !socket.active) socket.connect();
+  });
 
   socket.on('result', (payload: unknown) => {
     const r = readResult(payload);
@@ -27,15 +44,29 @@ export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket
   });
   socket.on('alert', (payload: unknown) => {
     const a = readAlert(payload);
-    if (a) store.addAlerts([a]);
+    if (a) {
+      store.addAlerts([a]);
+      notifyAlert(a);
+      void refreshAlertCounts(store, api);
+    }
   });
   socket.on('adapter-state', (payload: unknown) => {
     const s = readAdapterState(payload);
     if (s) store.setAdapter(s);
   });
   socket.on('alert-ack', (payload: unknown) => {
-    const p = payload as { id?: unknown; acknowledgedAt?: unknown } | null;
-    if (p && typeof p.id === 'string') store.acknowledge(p.id, typeof p.acknowledgedAt === 'string' ? p.acknowledgedAt : new Date().toISOString(), false);
+    const p = payload as { id?: unknown; acknowledgedAt?: unknown; note?: unknown } | null;
+    if (p && typeof p.id === 'string') {
+      store.acknowledge(p.id, typeof p.acknowledgedAt === 'string' ? p.acknowledgedAt : new Date().toISOString(), false, typeof p.note === 'string' ? p.note : undefined);
+      void refreshAlertCounts(store, api);
+    }
+  });
+  socket.on('alerts-ack', (payload: unknown) => {
+    const p = payload as { ids?: unknown; acknowledgedAt?: unknown } | null;
+    if (p && Array.isArray(p.ids)) {
+      store.acknowledgeMany(p.ids.filter((x): x is string => typeof x === 'string'), typeof p.acknowledgedAt === 'string' ? p.acknowledgedAt : new Date().toISOString());
+      void refreshAlertCounts(store, api);
+    }
   });
   socket.on('labels', (payload: unknown) => {
     const change = readLabelChange(payload);
@@ -51,11 +82,36 @@ export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket
   return socket;
 }
 
+/** After a (re)connect: the newest results and alerts, and the alert counts, so the page has no gap. */
 export async function backfill(store: Store, api: Api): Promise<void> {
-  try {
-    const page = await api.results({}, { limit: 100 });
-    store.addResults(page.items);
-  } catch {
-    // The feed still fills from live events; history shows the API problem.
+  await Promise.all([
+    api.results({}, { limit: 100 }).then((page) => store.addResults(page.items)).catch(() => undefined),
+    // The feed still fills from live events; History and Alerts show an API problem themselves.
+    api.alertsPage({ limit: 200 }).then((page) => {
+      store.addAlerts(page.items);
+      store.setAlertCounts(page.counts);
+    }).catch(() => undefined),
+  ]);
+}
+
+let countsInFlight: Promise<void> | undefined;
+let countsAgain = false;
+
+/** The daemon's open-alert counts (the badge): one request at a time, one more when asked while it runs. */
+export function refreshAlertCounts(store: Store, api: Api): Promise<void> {
+  if (countsInFlight) {
+    countsAgain = true;
+    return countsInFlight;
   }
+  countsInFlight = api.alertsPage({ limit: 1 })
+    .then((page) => store.setAlertCounts(page.counts))
+    .catch(() => undefined)
+    .finally(() => {
+      countsInFlight = undefined;
+      if (countsAgain) {
+        countsAgain = false;
+        void refreshAlertCounts(store, api);
+      }
+    });
+  return countsInFlight;
 }

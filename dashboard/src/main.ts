@@ -2,7 +2,7 @@ import './styles.css';
 import { createApi } from './api.ts';
 import { askForToken, clearToken, getToken, onAuthChange } from './auth.ts';
 import type { AppContext } from './context.ts';
-import { h, replace } from './dom.ts';
+import { frameThrottle, h, replace } from './dom.ts';
 import { backfill, connectLive } from './live.ts';
 import { SpectrumSource } from './spectra.ts';
 import { Store } from './store.ts';
@@ -106,7 +106,8 @@ store.on('health', renderHealth);
 function renderAlertBadge(): void {
   const n = store.unacknowledgedCount();
   alertBadge.hidden = n === 0;
-  alertBadge.textContent = n > 99 ? '99+' : String(n);
+  alertBadge.textContent = n > 999 ? '999+' : String(n);
+  alertBadge.title = `${n} open alert${n === 1 ? '' : 's'}`;
   // The count in the tab title reaches operators who are looking at another tab.
   document.title = document.title.replace(/^\(\d+\+?\) /, '');
   if (n) document.title = `(${alertBadge.textContent}) ${document.title}`;
@@ -137,6 +138,25 @@ function route(): void {
 }
 window.addEventListener('hashchange', route);
 
+/**
+ * Phones show tables as cards (styles.css, below 700 px): each cell carries its column's name as data-label, copied
+ * here from the header whenever a view renders rows, so no view has to repeat its headers.
+ */
+const labelCells = frameThrottle(() => {
+  for (const table of Array.from(main.querySelectorAll('table'))) {
+    const heads = Array.from(table.querySelectorAll('thead th'), (th) => th.textContent?.trim() ?? '');
+    if (!heads.length) continue;
+    for (const row of Array.from(table.querySelectorAll<HTMLTableRowElement>('tbody tr'))) {
+      if (row.dataset.labelled === String(heads.length)) continue;
+      row.dataset.labelled = String(heads.length);
+      Array.from(row.cells).forEach((td, i) => {
+        if (td.colSpan === 1 && heads[i] !== undefined) td.dataset.label = heads[i];
+      });
+    }
+  }
+});
+new MutationObserver(labelCells).observe(main, { childList: true, subtree: true });
+
 async function pollHealth(): Promise<void> {
   try {
     store.setHealth(await api.health());
@@ -151,7 +171,6 @@ async function boot(): Promise<void> {
   await Promise.all([
     pollHealth(),
     backfill(store, api),
-    api.alerts().then((a) => store.addAlerts(a)).catch(() => undefined),
   ]);
   setInterval(() => void pollHealth(), HEALTH_EVERY_MS);
 }

@@ -1,5 +1,5 @@
 import type {
-  AdapterState, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, LabelChange, ModelMetrics, ModelVersionInfo,
+  AdapterState, AlertCounts, AlertsPage, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, LabelChange, ModelMetrics, ModelVersionInfo,
   ResultLabel, ResultMessage, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
@@ -228,6 +228,26 @@ export function readAlert(v: Json): AlertView | undefined {
 
 export function readAlerts(json: Json): AlertView[] {
   return listOf(json, 'items', 'alerts').map(readAlert).filter((a): a is AlertView => a !== undefined);
+}
+
+function readCountMap(v: Json): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (isObj(v)) for (const [k, n] of Object.entries(v)) if (typeof n === 'number' && Number.isFinite(n)) out[k] = n;
+  return out;
+}
+
+export function readAlertCounts(v: Json): AlertCounts | undefined {
+  if (!isObj(v)) return undefined;
+  const total = num(v.total);
+  const open = num(v.open);
+  if (total === undefined || open === undefined) return undefined;
+  return { total, open, openByInstrument: readCountMap(v.openByInstrument), openByKind: readCountMap(v.openByKind) };
+}
+
+export function readAlertsPage(json: Json): AlertsPage {
+  const o = isObj(json) ? json : {};
+  const counts = readAlertCounts(o.counts);
+  return { items: readAlerts(json), nextCursor: str(o.nextCursor) || undefined, ...(counts ? { counts } : {}) };
 }
 
 function readMetrics(v: Json): ModelMetrics | undefined {

@@ -1,6 +1,6 @@
 import { withLabelChange } from './labels.ts';
 import { RateMeter } from './rates.ts';
-import type { AdapterState, AlertView, Health, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
+import type { AdapterState, AlertCounts, AlertView, Health, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
 
 /**
  * Everything the page knows, fed by socket.io events and API polls; views subscribe to the parts they show.
@@ -19,6 +19,8 @@ export class Store {
   private readonly resultIds = new Set<string>();
   /** Newest first. */
   alerts: AlertView[] = [];
+  /** The daemon's totals; undefined until known (or from a daemon that does not count). */
+  alertCounts?: AlertCounts;
   readonly adapters = new Map<string, AdapterState>();
   health?: Health;
   healthError?: string;
@@ -72,12 +74,23 @@ export class Store {
     this.emit('alerts');
   }
 
-  acknowledge(id: string, at: string, localOnly: boolean): void {
+  acknowledge(id: string, at: string, localOnly: boolean, note?: string): void {
     if (localOnly) {
       this.localAcks.add(id);
       saveLocalAcks(this.localAcks);
     }
-    this.alerts = this.alerts.map((a) => (a.id === id ? { ...a, acknowledgedAt: at } : a));
+    this.alerts = this.alerts.map((a) => (a.id === id ? { ...a, acknowledgedAt: at, ...(note ? { note } : {}) } : a));
+    this.emit('alerts');
+  }
+
+  acknowledgeMany(ids: readonly string[], at: string): void {
+    const set = new Set(ids);
+    this.alerts = this.alerts.map((a) => (set.has(a.id) && !a.acknowledgedAt ? { ...a, acknowledgedAt: at } : a));
+    this.emit('alerts');
+  }
+
+  setAlertCounts(counts: AlertCounts | undefined): void {
+    this.alertCounts = counts;
     this.emit('alerts');
   }
 
@@ -103,8 +116,9 @@ export class Store {
     this.emit('labels');
   }
 
+  /** Open alerts: the daemon's count when it gives one, else those this page holds. */
   unacknowledgedCount(): number {
-    return this.alerts.filter((a) => !a.acknowledgedAt && a.kind !== 'adapter-up').length;
+    return this.alertCounts?.open ?? this.alerts.filter((a) => !a.acknowledgedAt && a.kind !== 'adapter-up').length;
   }
 
   setAdapter(state: AdapterState): void {

@@ -1,0 +1,166 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { ulid } from '../../daemon/store/ids.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../config/load.ts';
+import type { AlertMessage } from '../../core/messages.ts';
+import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import { dropFile, jcampText } from '../support/daemon-process.ts';
+import { freePort } from '../support/servers.ts';
+import { buildDashboard } from './support/build.ts';
+import { ARTIFACTS, launchChromium, watchErrors } from './support/browser.ts';
+
+/**
+ * A busy day on the real daemon (in this process, real HTTP + socket.io) with the built dashboard in headless
+ * Chromium: the daemon restarts under an open page (the page lets it stop at once and shows the next daemon's results
+ * without a reload), and a thousand alerts are counted, paged, filtered and acknowledged in one request.
+ */
+const root = mkdtempSync(path.join(tmpdir(), 'spectrad-busy-day-'));
+const inbox = path.join(root, 'inbox');
+const TOKEN = 'busy-day-token';
+let built: Awaited<ReturnType<typeof buildDashboard>>;
+let daemon: Daemon | undefined;
+let browser: Browser;
+let page: Page;
+let errors: string[];
+let config: ReturnType<typeof parseConfig>;
+
+beforeAll(async () => {
+  mkdirSync(inbox);
+  built = await buildDashboard();
+  const port = await freePort();
+  config = parseConfig(
+    [
+      `dataDir: ${root}/data`,
+      'instrument: raman-1',
+      'inputs:',
+      `  - { type: folder, name: inbox, paths: [${inbox}], stabilityMs: 50 }`,
+      'outputs: [{ type: socketio }]',
+      `http: { host: 127.0.0.1, port: ${port}, token: ${TOKEN}, dashboardDir: ${built.dir} }`,
+      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
+    ].join('\n'),
+    path.join(root, 'spectrad.yaml'),
+    { env: {} },
+  );
+  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  browser = await launchChromium();
+  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  errors = watchErrors(page);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await daemon?.stop();
+  built?.remove();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** What the operator sees (the viewport, not the whole 100-alert page), kept under test-artifacts/dashboard/. */
+async function screenshot(p: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await p.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
+}
+
+function feedItem(file: string) {
+  return page.locator('.feed li[data-result-id]', { hasText: file });
+}
+
+describe('a daemon restart under an open page', () => {
+  it('stops without waiting for the page, and the page shows the next daemon’s results with no reload', async () => {
+    const d = daemon!;
+    await page.goto(`${d.url}/#/live`);
+    await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
+    dropFile(inbox, 'before-restart.jdx', jcampText('before-restart', 17, 0));
+    await feedItem('before-restart.jdx').waitFor({ timeout: 20_000 });
+
+    const t0 = Date.now();
+    await d.stop();
+    daemon = undefined;
+    const stopMs = Date.now() - t0;
+    // With a page open the HTTP close used to wait for its websocket until the 30 s step timeout.
+    expect(stopMs).toBeLessThan(5_000);
+    // The page knows at once: not a green "live" under a red banner.
+    await page.waitForSelector('.conn:not([data-state="live"])', { timeout: 5_000 });
+    await screenshot(page, 'busy-day-daemon-stopped');
+
+    daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+    const ready = Date.now();
+    await page.waitForSelector('.conn[data-state="live"]', { timeout: 5_000 });
+    dropFile(inbox, 'after-restart.jdx', jcampText('after-restart', 42, 1));
+    await feedItem('after-restart.jdx').waitFor({ timeout: 5_000 });
+    const shownMs = Date.now() - ready;
+    expect(shownMs).toBeLessThan(5_000 + 3_000); // reconnect within 5 s, plus the file's own identification
+    expect(await feedItem('before-restart.jdx').count()).toBe(1); // same page: nothing reloaded
+    await screenshot(page, 'busy-day-after-restart');
+    // Chromium logs each refused reconnect attempt while no daemon listens: expected here, and nothing else.
+    expect(errors.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
+    errors.length = 0;
+  }, 90_000);
+});
+
+describe('alerts at volume', () => {
+  it('counts 1 100 alerts on the daemon, filters them and acknowledges one instrument’s in one request', async () => {
+    const d = daemon!;
+    const t = Date.now() - 3_600_000;
+    const kinds: AlertMessage['kind'][] = ['unknown', 'low-confidence', 'rejected'];
+    for (let i = 0; i < 1100; i++) {
+      const instrument = i % 3 === 0 ? 'ir-2' : 'raman-1';
+      d.store.addAlert({ id: ulid(t + i * 1000), kind: kinds[i % 3], instrument, at: new Date(t + i * 1000).toISOString(), message: `/srv/spectra/inbox/sample-${i}.jdx: not in the library (score 0.0044)` });
+    }
+    const before = (await (await fetch(`${d.url}/api/alerts?limit=1`)).json()) as { counts: { open: number; openByInstrument: Record<string, number> } };
+    const open = before.counts.open;
+    const irOpen = before.counts.openByInstrument['ir-2'];
+    expect(open).toBeGreaterThanOrEqual(1100);
+    expect(irOpen).toBe(367);
+
+    await page.goto(`${d.url}/#/alerts`);
+    await page.reload();
+    await page.waitForSelector('article.alert');
+    // The badge counts the daemon's open alerts, not the page's newest 200.
+    await page.waitForFunction((n) => document.querySelector('[data-role="alert-count"]')?.getAttribute('title') === `${n} open alerts`, open);
+    expect(await page.locator('[data-role="alert-summary"]').textContent()).toContain(`${open} open of`);
+    expect(await page.locator('article.alert').count()).toBe(100); // one page
+    await page.click('[data-action="more-alerts"]');
+    await page.waitForFunction(() => document.querySelectorAll('article.alert').length === 200);
+    // Messages in words: no server path, no raw score.
+    const msg = await page.locator('article.alert .alert-msg').first().textContent();
+    expect(msg).not.toContain('/srv/');
+    expect(msg).not.toContain('score');
+    await screenshot(page, 'busy-day-alerts-1440');
+
+    await page.selectOption('select[data-filter="instrument"]', 'ir-2');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll("article.alert .alert-meta")).every((m) => m.textContent?.startsWith('ir-2')));
+    expect(await page.locator('[data-action="ack-all"]').textContent()).toBe(`Acknowledge all ${irOpen}`);
+
+    const writes: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().includes('/api/alerts')) writes.push(r.url());
+    });
+    page.once('dialog', (dlg) => void dlg.accept());
+    await page.click('[data-action="ack-all"]');
+    await page.waitForSelector('dialog.signin[open]');
+    await page.fill('dialog.signin input[name="token"]', TOKEN);
+    await page.click('dialog.signin [data-action="sign-in"]');
+    await page.waitForFunction((n) => document.querySelector('[data-role="alert-count"]')?.getAttribute('title') === `${n} open alerts`, open - irOpen, { timeout: 15_000 });
+    expect(writes).toEqual([`${d.url}/api/alerts/ack`]);
+    const after = (await (await fetch(`${d.url}/api/alerts?limit=1`)).json()) as { counts: { open: number; openByInstrument: Record<string, number> } };
+    expect(after.counts.openByInstrument['ir-2'] ?? 0).toBe(0);
+    expect(after.counts.open).toBe(open - irOpen);
+    await page.waitForSelector('.empty-state');
+
+    // A phone: the list reads as cards, nothing scrolls sideways.
+    await page.selectOption('select[data-filter="instrument"]', '');
+    await page.waitForSelector('article.alert');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForTimeout(200);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const box = await page.locator('article.alert').first().locator('[data-action="ack"]').boundingBox();
+    expect(box && box.x + box.width).toBeLessThanOrEqual(390);
+    await screenshot(page, 'busy-day-alerts-390');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
