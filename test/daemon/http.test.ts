@@ -144,11 +144,38 @@ describe('HTTP API (inject)', () => {
     expect((await app.inject('/api/alerts')).json().items[0].acknowledgedAt).toBe(ack.json().acknowledgedAt);
   });
 
+  it('pages, counts and filters alerts, and acknowledges a filter in one request', async () => {
+    const t = Date.now() - 600_000;
+    const bulk = Array.from({ length: 250 }, (_, i) => ({ id: ulid(t + i), kind: (i % 2 ? 'rejected' : 'unknown') as 'rejected' | 'unknown', instrument: i % 5 === 0 ? 'ir-9' : 'raman-9', at: new Date(t + i).toISOString(), message: `m${i}` }));
+    for (const a of bulk) store.addAlert(a);
+    const first = (await app.inject('/api/alerts?state=open&instrument=ir-9&limit=20')).json();
+    expect(first.items).toHaveLength(20);
+    expect(first.items.every((a: { instrument: string }) => a.instrument === 'ir-9')).toBe(true);
+    expect(first.counts.openByInstrument['ir-9']).toBe(50);
+    const second = (await app.inject(`/api/alerts?state=open&instrument=ir-9&limit=20&cursor=${first.nextCursor}`)).json();
+    expect(second.items[0].id < first.items[19].id).toBe(true);
+    const openBefore = first.counts.open;
+
+    expect((await app.inject({ method: 'POST', url: '/api/alerts/ack', payload: { instrument: 'ir-9' } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: {} })).statusCode).toBe(400);
+    // Up to the newest alert the operator saw: one that arrived after it stays open.
+    const upTo = bulk.filter((a) => a.instrument === 'ir-9').at(-2)!.id;
+    const ack = await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: { instrument: 'ir-9', upTo } });
+    expect(ack.statusCode).toBe(200);
+    expect(ack.json().acknowledged).toBe(49);
+    expect(ack.json().counts.openByInstrument['ir-9']).toBe(1);
+    expect(ack.json().counts.open).toBe(openBefore - 49);
+    const byIds = await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: { ids: [bulk[1].id, bulk[3].id] } });
+    expect(byIds.json().ids.sort()).toEqual([bulk[1].id, bulk[3].id].sort());
+    const all = await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: { all: true } });
+    expect(all.json().counts.open).toBe(0);
+  });
+
   it('describes every route in an OpenAPI 3 document', async () => {
     const doc = (await app.inject('/api/openapi.json')).json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/alerts', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/spectra/{id}',
+      ['/api/alerts', '/api/alerts/ack', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/spectra/{id}',
         '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments', '/metrics'].sort(),
     );
     expect(doc.paths['/api/classes'].post.security).toEqual([{ bearer: [] }]);
