@@ -319,6 +319,7 @@ export const retrainStatusSchema = {
     },
     versions: { type: 'array', items: modelVersionSchema },
     labelsSinceLast: { type: 'integer', description: 'spectra labelled since the last run started' },
+    rollbackTo: { type: 'string', description: 'the version a rollback returns to; absent when there is none' },
     threshold: { type: 'integer', description: 'labels that start a run by itself (retrain.afterLabels); absent when runs start only on demand' },
   },
 } as const;

@@ -278,6 +278,7 @@ export function readRetrainStatus(json: Json): RetrainStatus {
     before: readMetrics(json.before),
     after: readMetrics(json.after),
     activeVersion: str(json.activeVersion) ?? versions.find((v) => v.active)?.version,
+    rollbackTo: str(json.rollbackTo),
     versions,
   };
 }

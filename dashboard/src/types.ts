@@ -164,5 +164,7 @@ export interface RetrainStatus {
   readonly before?: ModelMetrics;
   readonly after?: ModelMetrics;
   readonly activeVersion?: string;
+  /** The version a rollback returns to; absent when there is none. */
+  readonly rollbackTo?: string;
   readonly versions: readonly ModelVersionInfo[];
 }
