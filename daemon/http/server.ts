@@ -299,10 +299,26 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
   app.get('/api/openapi.json', async () => openApiDocument(docs, options.version));
 
   if (options.dashboardDir && existsSync(options.dashboardDir)) {
-    await app.register(fastifyStatic, { root: options.dashboardDir, prefix: '/', index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: options.dashboardDir,
+      prefix: '/',
+      index: ['index.html'],
+      // The build writes .br/.gz beside each asset (dashboard/vite.config.ts): sent as they are, never compressed here.
+      preCompressed: true,
+      // Hashed file names change with their content: cached for a year; index.html (which names them) is revalidated.
+      cacheControl: false,
+      setHeaders: (reply, filePath) => {
+        reply.header('cache-control', HASHED_ASSET.test(filePath) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+      // A source map left in the folder is never served: it would publish the dashboard's sources.
+      allowedPath: (pathName) => !pathName.endsWith('.map'),
+    });
   }
   return app;
 }
+
+/** vite's output names: assets/<name>-<content hash>.<ext>. */
+const HASHED_ASSET = /[\\/]assets[\\/][^\\/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+(?:\.(?:br|gz))?$/;
 
 type RouteFn = <Q = unknown, P = unknown, B = unknown>(
   doc: RouteDoc,
