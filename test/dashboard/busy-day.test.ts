@@ -164,3 +164,47 @@ describe('alerts at volume', () => {
     expect(errors).toEqual([]);
   }, 90_000);
 });
+
+describe('a phone (390 x 844)', () => {
+  it('shows every view without sideways scrolling, tables as cards, and the arrivals right under the answer', async () => {
+    const d = daemon!;
+    for (let i = 0; i < 4; i++) dropFile(inbox, `phone-${i}-with-a-rather-long-instrument-file-name.jdx`, jcampText(`phone-${i}`, i % 2 ? 300 : 17, i));
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${d.url}/#/live`);
+    await feedItem('phone-3-with').waitFor({ timeout: 30_000 });
+    const widths: Record<string, number> = {};
+    for (const view of ['live', 'alerts', 'history', 'label', 'retrain', 'instruments']) {
+      await page.goto(`${d.url}/#/${view}`);
+      await page.waitForTimeout(view === 'live' ? 300 : 800);
+      widths[view] = await page.evaluate(() => document.documentElement.scrollWidth);
+      await screenshot(page, `busy-day-${view}-390`);
+      if (view === 'live') {
+        // The arrivals follow the answer card, above the plot: not ~1100 px down.
+        const feedTop = (await page.locator('.live-side').boundingBox())!.y;
+        const plotTop = (await page.locator('.spectrum-panel').boundingBox())!.y;
+        expect(feedTop).toBeLessThan(plotTop);
+        expect(feedTop).toBeLessThan(700);
+      }
+      if (view === 'history' || view === 'label') {
+        // The answer and the source are on screen, labelled, not cut off.
+        const row = page.locator('tr[data-result-id]').first();
+        await row.waitFor();
+        for (const cell of ['td.cls', 'td.src']) {
+          const box = (await row.locator(cell).boundingBox())!;
+          expect(box.x + box.width, `${view} ${cell}`).toBeLessThanOrEqual(390);
+        }
+        expect(await row.locator('td.src').getAttribute('data-label')).toBe('Source');
+      }
+      if (view === 'instruments') await page.locator('tr[data-instrument="raman-1"]').waitFor();
+    }
+    expect(widths).toEqual({ live: 390, alerts: 390, history: 390, label: 390, retrain: 390, instruments: 390 });
+    await page.setViewportSize({ width: 1440, height: 900 });
+    for (const view of ['live', 'history', 'instruments']) {
+      await page.goto(`${d.url}/#/${view}`);
+      await page.waitForTimeout(500);
+      await screenshot(page, `busy-day-${view}-1440`);
+    }
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
+
