@@ -161,7 +161,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   /** Model versions, retraining and switches between micro-batches (daemon/retrain). */
   let models: DaemonModels | undefined;
   const instruments = new InstrumentHealthTracker(
-    [...new Set([config.instrument, ...config.inputs.map((i) => ('instrument' in i && i.instrument) || config.instrument)])],
+    // Only instruments an input feeds: the default name is listed when an input uses it, not as a phantom tile.
+    [...new Set(config.inputs.map((i) => ('instrument' in i && i.instrument) || config.instrument))],
     (adapter) => {
       const input = config.inputs.find((i) => i.name === adapter);
       return input ? ('instrument' in input && input.instrument) || config.instrument : undefined;

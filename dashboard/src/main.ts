@@ -54,6 +54,16 @@ const model = h('span', { class: 'model muted', 'data-role': 'model-version' });
 const authBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'auth' });
 const readOnly = h('span', { class: 'read-only muted', 'data-role': 'read-only', title: 'Viewing needs no token. Labelling, acknowledging alerts and retraining ask for the operator token: with npm start it is in data/http-token.' }, 'read-only');
 const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+/** The page's heading, for screen readers and the document outline: the view shown. */
+const heading = h('h1', { class: 'sr-only' }, 'spectrad');
+/**
+ * The one live region: short sentences about what changed (connection, new open alerts), never the feed itself, so a
+ * screen reader is not made to read every arriving result.
+ */
+const announcer = h('div', { class: 'sr-only', role: 'status', 'aria-live': 'polite', 'data-role': 'announcer' });
+function announce(text: string): void {
+  announcer.textContent = text;
+}
 
 replace(app,
   h('header', { class: 'topbar' },
@@ -62,6 +72,8 @@ replace(app,
     h('span', { class: 'spacer' }),
     model, conn, readOnly, authBtn),
   banner,
+  heading,
+  announcer,
   main);
 
 function renderAuth(): void {
@@ -83,6 +95,7 @@ function renderConnection(): void {
   conn.textContent = labels[store.connection];
   conn.dataset.state = store.connection;
   conn.title = store.connection === 'live' ? 'Receiving results as they happen' : 'Not connected to the daemon; retrying';
+  if (store.connection !== 'connecting') announce(store.connection === 'live' ? 'Connected to the daemon.' : 'Lost the connection to the daemon; retrying.');
 }
 store.on('connection', renderConnection);
 renderConnection();
@@ -96,15 +109,22 @@ function renderHealth(): void {
     banner.textContent = `The daemon is not answering (${store.healthError}). Showing what this page received; retrying every ${HEALTH_EVERY_MS / 1000} s.`;
   } else if (hl && hl.status !== 'ok' && hl.status !== 'unknown') {
     banner.hidden = false;
-    banner.textContent = `Daemon status: ${hl.status}.`;
+    // Degraded says why: which adapters are down, and what they report.
+    const down = hl.adapters.filter((a) => a.state === 'down');
+    banner.textContent = hl.status === 'degraded' && down.length
+      ? `Degraded: ${down.map((a) => `${a.kind} "${a.name}" is down${a.detail ? ` (${a.detail})` : ''}`).join('; ')}.`
+      : `Daemon status: ${hl.status}.`;
   } else {
     banner.hidden = true;
   }
 }
 store.on('health', renderHealth);
 
+let announcedOpen: number | undefined;
 function renderAlertBadge(): void {
   const n = store.unacknowledgedCount();
+  if (announcedOpen !== undefined && n > announcedOpen) announce(`${n} open alert${n === 1 ? '' : 's'}.`);
+  announcedOpen = n;
   alertBadge.hidden = n === 0;
   alertBadge.textContent = n > 999 ? '999+' : String(n);
   alertBadge.title = `${n} open alert${n === 1 ? '' : 's'}`;
@@ -126,6 +146,7 @@ function route(): void {
   nav.querySelectorAll('a').forEach((a) => a.classList.toggle('active', a.dataset.route === name));
   unmount?.();
   document.title = `spectrad · ${ROUTES.find((r) => r.route === name)?.label}`;
+  heading.textContent = `spectrad: ${ROUTES.find((r) => r.route === name)?.label}`;
   renderAlertBadge();
   switch (name) {
     case 'alerts': unmount = mountAlerts(ctx, main); break;
@@ -159,7 +180,9 @@ new MutationObserver(labelCells).observe(main, { childList: true, subtree: true 
 
 async function pollHealth(): Promise<void> {
   try {
-    store.setHealth(await api.health());
+    const [health, reports] = await Promise.all([api.health(), api.instrumentHealth().catch(() => undefined)]);
+    store.setInstrumentReports(reports);
+    store.setHealth(health);
   } catch (e) {
     store.setHealth(undefined, e instanceof Error ? e.message : String(e));
   }

@@ -1,6 +1,6 @@
 import { withLabelChange } from './labels.ts';
 import { RateMeter } from './rates.ts';
-import type { AdapterState, AlertCounts, AlertView, Health, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
+import type { AdapterState, AlertCounts, AlertView, Health, InstrumentReport, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
 
 /**
  * Everything the page knows, fed by socket.io events and API polls; views subscribe to the parts they show.
@@ -23,6 +23,8 @@ export class Store {
   alertCounts?: AlertCounts;
   readonly adapters = new Map<string, AdapterState>();
   health?: Health;
+  /** GET /api/instruments, polled with health: each instrument's input state and counts. */
+  instrumentReports?: InstrumentReport[];
   healthError?: string;
   connection: Connection = 'connecting';
   retrain?: RetrainStatus;
@@ -137,6 +139,11 @@ export class Store {
     this.emit('health');
   }
 
+  setInstrumentReports(reports: InstrumentReport[] | undefined): void {
+    this.instrumentReports = reports;
+    this.emit('health');
+  }
+
   setConnection(c: Connection): void {
     if (c === this.connection) return;
     this.connection = c;
@@ -151,6 +158,7 @@ export class Store {
   /** Instruments seen in health or in results, sorted by name. */
   instruments(): string[] {
     const names = new Set<string>(this.health?.instruments.map((i) => i.name) ?? []);
+    for (const i of this.instrumentReports ?? []) names.add(i.name);
     for (const r of this.results) names.add(r.instrument);
     return [...names].sort();
   }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -35,9 +35,10 @@ beforeAll(async () => {
   config = parseConfig(
     [
       `dataDir: ${root}/data`,
-      'instrument: raman-1',
+      // The site's default name is used by no input: it must not show up as an instrument.
+      'instrument: site-default',
       'inputs:',
-      `  - { type: folder, name: inbox, paths: [${inbox}], stabilityMs: 50 }`,
+      `  - { type: folder, name: inbox, instrument: raman-1, paths: [${inbox}], stabilityMs: 50 }`,
       'outputs: [{ type: socketio }]',
       `http: { host: 127.0.0.1, port: ${port}, token: ${TOKEN}, dashboardDir: ${built.dir} }`,
       'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
@@ -204,6 +205,92 @@ describe('a phone (390 x 844)', () => {
       await page.waitForTimeout(500);
       await screenshot(page, `busy-day-${view}-1440`);
     }
+    expect(errors).toEqual([]);
+  }, 90_000);
+});
+
+describe('an input that goes down and comes back', () => {
+  it('turns its instrument tile red with the cause, files the alert under that instrument, and closes it when the input is back', async () => {
+    const d = daemon!;
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(`${d.url}/#/live`);
+    await page.waitForSelector('.tile[data-instrument="raman-1"][data-state="up"]', { timeout: 10_000 });
+    // The last answer was unknown (an unknown compound was dropped last): the tile still shows a healthy instrument.
+    expect(await page.locator('.tile[data-instrument="raman-1"]').getAttribute('class')).toContain('st-ok');
+    expect(await page.locator('.tile[data-instrument="site-default"]').count()).toBe(0);
+
+    renameSync(inbox, `${inbox}-away`);
+    await page.waitForSelector('.tile[data-instrument="raman-1"][data-state="down"]', { timeout: 15_000 });
+    expect(await page.locator('.tile[data-instrument="raman-1"]').getAttribute('class')).toContain('st-bad');
+    expect(await page.locator('.tile[data-instrument="raman-1"] [data-role="input-down"]').textContent()).toContain('inbox');
+    await page.waitForFunction(() => document.querySelector('.banner')?.textContent?.startsWith('Degraded: folder "inbox" is down'));
+    await screenshot(page, 'busy-day-input-down-1440');
+    const down = (await (await fetch(`${d.url}/api/alerts?kind=adapter-down&state=open`)).json()) as { items: Array<{ id: string; instrument: string; message: string }> };
+    expect(down.items).toHaveLength(1);
+    expect(down.items[0].instrument).toBe('raman-1');
+    expect(down.items[0].message).toMatch(/^Folder input "inbox" is down: folder missing: …\/inbox$/);
+
+    renameSync(`${inbox}-away`, inbox);
+    await page.waitForSelector('.tile[data-instrument="raman-1"][data-state="up"]', { timeout: 15_000 });
+    const closed = (await (await fetch(`${d.url}/api/alerts?kind=adapter-down&state=all`)).json()) as { items: Array<{ id: string; acknowledgedAt?: string; note?: string }>; counts: { openByKind: Record<string, number> } };
+    expect(closed.items[0].id).toBe(down.items[0].id);
+    expect(closed.items[0].note).toMatch(/^closed: inbox came back/);
+    expect(closed.counts.openByKind['adapter-down'] ?? 0).toBe(0);
+    await page.waitForSelector('.banner', { state: 'hidden', timeout: 10_000 });
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
+
+describe('accessibility basics (axe-core is MPL-2.0, so these checks are the page’s own)', () => {
+  it('has one heading, one small live region, named table columns and AA contrast for pills and primary buttons in both themes', async () => {
+    const d = daemon!;
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      for (const view of ['live', 'history', 'label', 'alerts', 'retrain', 'instruments']) {
+        await page.goto(`${d.url}/#/${view}`);
+        await page.waitForTimeout(600);
+        const report = await page.evaluate(() => {
+          const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number);
+          const lum = ([r, g, b]: number[]) => {
+            const f = (v: number) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+            return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+          };
+          /** The colour behind an element: its own or its ancestors' (alpha blended over what lies beneath). */
+          const background = (el: Element | null): number[] => {
+            const layers: number[][] = [];
+            for (let e = el; e; e = e.parentElement) {
+              const c = rgb(getComputedStyle(e).backgroundColor);
+              if (c.length >= 3 && (c[3] ?? 1) > 0) {
+                layers.push(c);
+                if ((c[3] ?? 1) >= 1) break;
+              }
+            }
+            let out = [255, 255, 255];
+            for (const c of layers.reverse()) out = out.map((v, i) => c[i] * (c[3] ?? 1) + v * (1 - (c[3] ?? 1)));
+            return out;
+          };
+          const ratio = (el: Element) => {
+            const fg = rgb(getComputedStyle(el).color);
+            const [a, b] = [lum(fg), lum(background(el))].sort((x, y) => y - x);
+            return (a + 0.05) / (b + 0.05);
+          };
+          const low = [...Array.from(document.querySelectorAll('.pill, .btn-primary, .badge, .alert-kind, .muted'))]
+            .filter((el) => (el as HTMLElement).offsetParent !== null && el.textContent?.trim())
+            .map((el) => ({ what: `${el.className}: ${el.textContent?.trim().slice(0, 30)}`, ratio: Math.round(ratio(el) * 100) / 100 }))
+            .filter((x) => x.ratio < 4.5);
+          return {
+            h1: document.querySelectorAll('h1').length,
+            live: Array.from(document.querySelectorAll('[aria-live]'), (e) => e.getAttribute('data-role') ?? e.id ?? e.className),
+            appLive: document.getElementById('app')?.hasAttribute('aria-live'),
+            emptyHeads: Array.from(document.querySelectorAll('th')).filter((th) => !th.textContent?.trim() && !th.querySelector('[aria-label]')).length,
+            low,
+          };
+        });
+        expect(report, `${view} ${colorScheme}`).toMatchObject({ h1: 1, appLive: false, emptyHeads: 0, low: [] });
+        expect(report.live, `${view} ${colorScheme}`).toEqual(['announcer']);
+      }
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
     expect(errors).toEqual([]);
   }, 90_000);
 });

@@ -16,9 +16,16 @@ export function renderInstrumentStrip(store: Store): { el: HTMLElement; refresh(
       const last = store.results.find((r) => r.instrument === name);
       const h1 = health?.instruments.find((i) => i.name === name);
       const rate = store.rates.perMinute(name, now);
-      const tone = last ? statusTone(last.status) : 'idle';
-      return h('div', { class: `tile st-${tone}`, 'data-instrument': name },
-        h('div', { class: 'tile-name' }, h('span', { class: 'dot' }), name),
+      // The tile's colour is the instrument's health (its inputs), not its last answer: an unknown sample is news for
+      // the Alerts tab, a dead input is what this tile must show.
+      const report = store.instrumentReports?.find((i) => i.name === name);
+      const state = report?.state ?? (last ? 'up' : 'idle');
+      const tone = state === 'down' ? 'bad' : state === 'up' ? 'ok' : 'idle';
+      const downInputs = report?.adapters.filter((a) => a.state === 'down') ?? [];
+      return h('div', { class: `tile st-${tone}`, 'data-instrument': name, 'data-state': state },
+        h('div', { class: 'tile-name' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), name,
+          last ? h('span', { class: `pill tile-last st-${statusTone(last.status)}`, title: 'the last answer' }, last.status) : null),
+        downInputs.length ? h('div', { class: 'tile-down', 'data-role': 'input-down' }, `input down: ${downInputs.map((a) => `${a.name}${a.detail ? ` (${a.detail})` : ''}`).join(', ')}`) : null,
         h('div', { class: 'tile-stats' },
           stat('rate', formatRate(h1?.ratePerMin ?? rate)),
           stat('queue', h1?.queueDepth !== undefined ? String(h1.queueDepth) : '—'),
