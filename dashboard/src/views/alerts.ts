@@ -31,14 +31,16 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
   const list = h('div', { class: 'alert-list', 'data-role': 'alert-list' });
   const summary = h('p', { class: 'muted alert-summary', 'data-role': 'alert-summary' });
   const more = h('button', { type: 'button', class: 'btn', 'data-action': 'more-alerts', hidden: true, onclick: () => void load(false) }, 'Load more');
-  const stateSel = select('state', 'Show', [['open', 'Open'], ['all', 'All, with acknowledged']], (v) => { query.state = v as 'open' | 'all'; void load(true); });
+  const showAcked = h('label', { class: 'check' },
+    h('input', { type: 'checkbox', 'data-action': 'show-acked', onchange: (e) => { query.state = (e.target as HTMLInputElement).checked ? 'all' : 'open'; void load(true); } }),
+    ' Show acknowledged');
   const instrumentSel = select('instrument', 'Instrument', [['', 'All instruments']], (v) => { query.instrument = v; void load(true); });
   const kindSel = select('kind', 'Kind', [['', 'All kinds'], ...KINDS.map((k) => [k, alertLabel(k)] as [string, string])], (v) => { query.kind = v; void load(true); });
   const ackAllBtn = h('button', { type: 'button', class: 'btn', 'data-action': 'ack-all', onclick: () => void acknowledgeFilter() }, 'Acknowledge all');
   const notify = notificationSettings();
   host.replaceChildren(h('section', { class: 'card alerts-card' },
     h('header', { class: 'card-head alerts-head' }, h('h2', null, 'Alerts'), h('span', { class: 'spacer' }), notify.element, ackAllBtn),
-    h('div', { class: 'alert-filters', role: 'group', 'aria-label': 'Filter alerts' }, stateSel.label, instrumentSel.label, kindSel.label),
+    h('div', { class: 'alert-filters', role: 'group', 'aria-label': 'Filter alerts' }, instrumentSel.label, kindSel.label, showAcked),
     summary,
     list,
     h('div', { class: 'more-row' }, more)));
