@@ -618,7 +618,7 @@ const ADAPTER_KIND_WORDS: Record<AdapterState['kind'], string> = {
 
 /** An adapter alert as an operator reads it: what, which, and why in words, with server paths cut to their last part. */
 export function adapterAlertMessage(s: Pick<AdapterState, 'kind' | 'name' | 'state' | 'detail'>): string {
-  const what = `${ADAPTER_KIND_WORDS[s.kind] ?? s.kind} "${s.name}"`;
+  const what = `${ADAPTER_KIND_WORDS[s.kind] ?? s.kind} ${s.name}`;
   const detail = s.detail ? shortenPaths(s.detail) : '';
   return s.state === 'down' ? `${what} is down${detail ? `: ${detail}` : ''}` : `${what} is back`;
 }

@@ -17,8 +17,8 @@ afterAll(() => {
 describe('adapter alerts', () => {
   it('read as words with the server path cut to its last part', () => {
     const msg = adapterAlertMessage({ kind: 'folder', name: 'inbox', state: 'down', detail: 'ENOENT: no such file or directory, watch /srv/lab/spectra/inbox' });
-    expect(msg).toBe('Folder input "inbox" is down: ENOENT: no such file or directory, watch …/inbox');
-    expect(adapterAlertMessage({ kind: 'mqtt-in', name: 'broker', state: 'up' })).toBe('MQTT input "broker" is back');
+    expect(msg).toBe('Folder input inbox is down: ENOENT: no such file or directory, watch …/inbox');
+    expect(adapterAlertMessage({ kind: 'mqtt-in', name: 'broker', state: 'up' })).toBe('MQTT input broker is back');
     expect(shortenPaths('C:\\data\\in\\a.jdx and mqtt topic lab/raman')).toBe('…/a.jdx and mqtt topic lab/raman');
   });
 

@@ -228,7 +228,7 @@ describe('an input that goes down and comes back', () => {
     const down = (await (await fetch(`${d.url}/api/alerts?kind=adapter-down&state=open`)).json()) as { items: Array<{ id: string; instrument: string; message: string }> };
     expect(down.items).toHaveLength(1);
     expect(down.items[0].instrument).toBe('raman-1');
-    expect(down.items[0].message).toMatch(/^Folder input "inbox" is down: folder missing: …\/inbox$/);
+    expect(down.items[0].message).toMatch(/^Folder input inbox is down: folder missing: …\/inbox$/);
 
     renameSync(`${inbox}-away`, inbox);
     await page.waitForSelector('.tile[data-instrument="raman-1"][data-state="up"]', { timeout: 15_000 });
