@@ -1,10 +1,10 @@
 import { filterToQuery, type ResultFilter } from './filter.ts';
 import {
-  readAlerts, readAlertsPage, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
+  readAlertCounts, readAlerts, readAlertsPage, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
   readInstrumentReports, readRetrainStatus, readSpectrum,
 } from './shapes.ts';
 import type {
-  AlertQuery, AlertsPage, AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, InstrumentReport, ResultsPage, RetrainStatus, SpectrumRecord,
+  AlertCounts, AlertQuery, AlertsPage, AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, InstrumentReport, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
 /**
@@ -49,7 +49,7 @@ export interface Api {
    * One request for many alerts (POST /api/alerts/ack): ids, or a filter up to the newest alert the operator saw.
    * Returns the ids the daemon closed.
    */
-  acknowledgeAlerts(which: { ids?: readonly string[]; instrument?: string; kind?: string; upTo?: string; all?: boolean }, token: string): Promise<{ ids: string[]; acknowledgedAt: string }>;
+  acknowledgeAlerts(which: { ids?: readonly string[]; instrument?: string; kind?: string; upTo?: string; all?: boolean }, token: string): Promise<{ ids: string[]; acknowledgedAt: string; counts?: AlertCounts }>;
   retrainStatus(): Promise<RetrainStatus>;
   startRetrain(token: string): Promise<void>;
   cancelRetrain(token: string): Promise<void>;
@@ -116,9 +116,10 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
       return readAlertsPage(await call('GET', `/api/alerts?${params.toString()}`));
     },
     acknowledgeAlerts: async (which, token) => {
-      const body = (await call('POST', '/api/alerts/ack', { token, body: which })) as { ids?: unknown; acknowledgedAt?: unknown } | undefined;
+      const body = (await call('POST', '/api/alerts/ack', { token, body: which })) as { ids?: unknown; acknowledgedAt?: unknown; counts?: unknown } | undefined;
       const ids = Array.isArray(body?.ids) ? body.ids.filter((x): x is string => typeof x === 'string') : [];
-      return { ids, acknowledgedAt: typeof body?.acknowledgedAt === 'string' ? body.acknowledgedAt : new Date().toISOString() };
+      const counts = readAlertCounts(body?.counts);
+      return { ids, acknowledgedAt: typeof body?.acknowledgedAt === 'string' ? body.acknowledgedAt : new Date().toISOString(), ...(counts ? { counts } : {}) };
     },
     retrainStatus: async () => readRetrainStatus(await call('GET', '/api/retrain')),
     startRetrain: async (token) => {

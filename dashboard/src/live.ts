@@ -46,8 +46,9 @@ export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket
     const a = readAlert(payload);
     if (a) {
       store.addAlerts([a]);
+      store.countNewAlert(a);
       notifyAlert(a);
-      void refreshAlertCounts(store, api);
+      refreshAlertCounts(store, api);
     }
   });
   socket.on('adapter-state', (payload: unknown) => {
@@ -58,14 +59,14 @@ export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket
     const p = payload as { id?: unknown; acknowledgedAt?: unknown; note?: unknown } | null;
     if (p && typeof p.id === 'string') {
       store.acknowledge(p.id, typeof p.acknowledgedAt === 'string' ? p.acknowledgedAt : new Date().toISOString(), false, typeof p.note === 'string' ? p.note : undefined);
-      void refreshAlertCounts(store, api);
+      refreshAlertCounts(store, api);
     }
   });
   socket.on('alerts-ack', (payload: unknown) => {
     const p = payload as { ids?: unknown; acknowledgedAt?: unknown } | null;
     if (p && Array.isArray(p.ids)) {
       store.acknowledgeMany(p.ids.filter((x): x is string => typeof x === 'string'), typeof p.acknowledgedAt === 'string' ? p.acknowledgedAt : new Date().toISOString());
-      void refreshAlertCounts(store, api);
+      refreshAlertCounts(store, api);
     }
   });
   socket.on('labels', (payload: unknown) => {
@@ -94,24 +95,23 @@ export async function backfill(store: Store, api: Api): Promise<void> {
   ]);
 }
 
-let countsInFlight: Promise<void> | undefined;
-let countsAgain = false;
+const COUNTS_EVERY_MS = 2000;
+let countsTimer: ReturnType<typeof setTimeout> | undefined;
+let countsLastAt = 0;
 
-/** The daemon's open-alert counts (the badge): one request at a time, one more when asked while it runs. */
-export function refreshAlertCounts(store: Store, api: Api): Promise<void> {
-  if (countsInFlight) {
-    countsAgain = true;
-    return countsInFlight;
-  }
-  countsInFlight = api.alertsPage({ limit: 1 })
-    .then((page) => store.setAlertCounts(page.counts))
-    .catch(() => undefined)
-    .finally(() => {
-      countsInFlight = undefined;
-      if (countsAgain) {
-        countsAgain = false;
-        void refreshAlertCounts(store, api);
-      }
-    });
-  return countsInFlight;
+/**
+ * The daemon's open-alert counts (the badge), fetched at most every 2 s however fast alerts arrive: at 25 unknown
+ * spectra a second a request per alert would spend the read rate limit; in between, new alerts count locally.
+ */
+export function refreshAlertCounts(store: Store, api: Api): void {
+  if (countsTimer) return;
+  countsTimer = setTimeout(() => {
+    countsLastAt = Date.now();
+    void api.alertsPage({ limit: 1 })
+      .then((page) => store.setAlertCounts(page.counts))
+      .catch(() => undefined)
+      .finally(() => {
+        countsTimer = undefined;
+      });
+  }, Math.max(0, countsLastAt + COUNTS_EVERY_MS - Date.now()));
 }

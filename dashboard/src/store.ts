@@ -91,6 +91,20 @@ export class Store {
     this.emit('alerts');
   }
 
+  /** A live alert counted at once, until the daemon's next counts replace the estimate. */
+  countNewAlert(a: AlertView): void {
+    const c = this.alertCounts;
+    if (!c) return;
+    const open = !a.acknowledgedAt && a.kind !== 'adapter-up';
+    this.alertCounts = {
+      total: c.total + 1,
+      open: c.open + (open ? 1 : 0),
+      openByInstrument: open ? { ...c.openByInstrument, [a.instrument]: (c.openByInstrument[a.instrument] ?? 0) + 1 } : c.openByInstrument,
+      openByKind: open ? { ...c.openByKind, [a.kind]: (c.openByKind[a.kind] ?? 0) + 1 } : c.openByKind,
+    };
+    this.emit('alerts');
+  }
+
   setAlertCounts(counts: AlertCounts | undefined): void {
     this.alertCounts = counts;
     this.emit('alerts');

@@ -102,6 +102,7 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
         try {
           const done = await api.acknowledgeAlerts({ ids: [id] }, token);
           store.acknowledgeMany(done.ids.length ? done.ids : [id], done.acknowledgedAt);
+          if (done.counts) store.setAlertCounts(done.counts);
         } catch (e) {
           if (!(e instanceof ApiError && e.notOffered)) throw e;
           try {
@@ -114,7 +115,7 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
           }
         }
       });
-      void refreshAlertCounts(store, api);
+      refreshAlertCounts(store, api);
     } catch (e) {
       toast(`Could not acknowledge: ${e instanceof Error ? e.message : String(e)}`, { tone: 'bad', ms: 15_000 });
     }
@@ -135,8 +136,9 @@ export function mountAlerts(ctx: AppContext, host: HTMLElement): () => void {
         api.acknowledgeAlerts({ upTo: newest.id, ...(query.instrument ? { instrument: query.instrument } : {}), ...(query.kind ? { kind: query.kind } : {}), ...(!query.instrument && !query.kind ? { all: true } : {}) }, token));
       if (!done) return;
       store.acknowledgeMany(done.ids, done.acknowledgedAt);
+      if (done.counts) store.setAlertCounts(done.counts);
       toast(`Acknowledged ${done.ids.length} alert${done.ids.length === 1 ? '' : 's'}.`, { tone: 'ok' });
-      await refreshAlertCounts(store, api);
+      refreshAlertCounts(store, api);
       await load(true);
     } catch (e) {
       toast(`Could not acknowledge: ${e instanceof Error ? e.message : String(e)}`, { tone: 'bad', ms: 15_000 });
