@@ -10,9 +10,11 @@ import { notifyAlert } from './notify.ts';
  * so a network blip leaves no gap in the feed.
  */
 const RECONNECT_AFTER_SERVER_DISCONNECT_MS = 500;
+/** Retries at most 2 s apart: a restarted daemon is found within about 2 s of answering (target: results within 5 s). */
+const RECONNECT_DELAY_MAX_MS = 2000;
 
 export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket {
-  const socket = io({ path, transports: ['websocket', 'polling'], reconnectionDelayMax: 5000 });
+  const socket = io({ path, transports: ['websocket', 'polling'], reconnectionDelayMax: RECONNECT_DELAY_MAX_MS });
   let everConnected = false;
 
   let retryTimer: ReturnType<typeof setTimeout> | undefined;

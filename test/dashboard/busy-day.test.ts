@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -90,10 +90,12 @@ describe('a daemon restart under an open page', () => {
     daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
     const ready = Date.now();
     await page.waitForSelector('.conn[data-state="live"]', { timeout: 5_000 });
+    const liveMs = Date.now() - ready;
     dropFile(inbox, 'after-restart.jdx', jcampText('after-restart', 42, 1));
     await feedItem('after-restart.jdx').waitFor({ timeout: 5_000 });
     const shownMs = Date.now() - ready;
     expect(shownMs).toBeLessThan(5_000 + 3_000); // reconnect within 5 s, plus the file's own identification
+    writeFileSync(path.join(ARTIFACTS, 'busy-day-restart.json'), JSON.stringify({ stopWithPageOpenMs: stopMs, liveAgainAfterReadyMs: liveMs, newResultShownAfterReadyMs: shownMs }, null, 2));
     expect(await feedItem('before-restart.jdx').count()).toBe(1); // same page: nothing reloaded
     await screenshot(page, 'busy-day-after-restart');
     // Chromium logs each refused reconnect attempt while no daemon listens: expected here, and nothing else.
