@@ -263,7 +263,9 @@ export class ModelManager {
       const modelVersion = await this.host.switchTo(previous.dir);
       history.rollback();
       this.log.info({ from: current.version, to: previous.version, modelVersion }, 'model rolled back');
-      this.live = { ...this.live, message: `rolled back from ${current.version} to ${previous.version}` };
+      // The last run's "promoted" no longer holds once its version is rolled back.
+      const settled = !this.run && (this.live.state === 'promoted' || this.live.state === 'kept');
+      this.live = { ...this.live, ...(settled ? { state: 'idle' as const } : {}), message: `rolled back from ${current.version} to ${previous.version}` };
       this.publish();
       return { version: previous.version, modelVersion };
     });

@@ -120,6 +120,8 @@ describe('Models panel on the real daemon', () => {
     await page.click('[data-action="rollback"]');
     await page.waitForSelector('tr[data-version="v1"].active', { timeout: 30_000 });
     expect(dialogs.at(-1)).toMatch(/^Roll back from v2 to v1\?/);
+    await page.waitForFunction(() => /rolled back from v2 to v1/.test(document.querySelector('.retrain-state')?.textContent ?? ''));
+    expect(await page.locator('.retrain-state .pill').textContent()).not.toBe('promoted');
     expect(daemon.health().modelVersion).toBe(v1);
     // Back at the first version: nothing left to roll back to, so it is not offered (the daemon would answer 409).
     await page.waitForSelector('[data-action="rollback"]', { state: 'hidden', timeout: 10_000 });

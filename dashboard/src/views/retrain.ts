@@ -153,7 +153,7 @@ function renderStatus(s: RetrainStatus, activate: (version: string) => void): HT
       h('span', { class: `pill st-${s.state === 'failed' ? 'bad' : s.state === 'promoted' ? 'ok' : running ? 'mix' : s.state === 'kept' ? 'warn' : 'idle'}` }, s.state),
       s.message ? h('span', null, s.message) : null,
       s.activeVersion ? h('span', { class: 'muted' }, `active model ${s.activeVersion}`) : null),
-    pct !== undefined ? h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct },
+    pct !== undefined && (running || s.state === 'kept' || s.state === 'promoted') ? h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct },
       h('div', { class: 'progress-fill', style: `width:${pct}%` }),
       h('span', { class: 'progress-text' }, `${pct}%${s.epoch !== undefined && s.epochs ? ` · epoch ${s.epoch} of ${s.epochs}` : ''}`)) : null,
     labels ? h('p', { class: 'muted', 'data-role': 'training-data' }, labels) : null,
