@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.ts';
 import type { AlertMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import { Store } from '../../daemon/store/store.ts';
 import { dropFile, jcampText } from '../support/daemon-process.ts';
 import { freePort } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
@@ -87,6 +88,11 @@ describe('a daemon restart under an open page', () => {
     await page.waitForSelector('.conn:not([data-state="live"])', { timeout: 5_000 });
     await screenshot(page, 'busy-day-daemon-stopped');
 
+    // An alert the page can only learn of from the reconnect backfill: recorded while no daemon runs, never emitted.
+    const offline = new Store(config.store.path);
+    offline.addAlert({ id: ulid(), kind: 'rejected', instrument: 'raman-1', at: new Date().toISOString(), message: 'Could not read while-down.jdx: empty file' }, { queue: false });
+    offline.close();
+
     daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
     const ready = Date.now();
     await page.waitForSelector('.conn[data-state="live"]', { timeout: 5_000 });
@@ -97,6 +103,8 @@ describe('a daemon restart under an open page', () => {
     expect(shownMs).toBeLessThan(5_000 + 3_000); // reconnect within 5 s, plus the file's own identification
     writeFileSync(path.join(ARTIFACTS, 'busy-day-restart.json'), JSON.stringify({ stopWithPageOpenMs: stopMs, liveAgainAfterReadyMs: liveMs, newResultShownAfterReadyMs: shownMs }, null, 2));
     expect(await feedItem('before-restart.jdx').count()).toBe(1); // same page: nothing reloaded
+    // The backfill brought the alerts and their count too, not only results.
+    await page.waitForFunction(() => document.querySelector('[data-role="alert-count"]')?.getAttribute('title') === '1 open alert', null, { timeout: 5_000 });
     await screenshot(page, 'busy-day-after-restart');
     // Chromium logs each refused reconnect attempt while no daemon listens: expected here, and nothing else.
     expect(errors.filter((e) => !/ERR_CONNECTION_REFUSED/.test(e))).toEqual([]);
