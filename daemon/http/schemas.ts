@@ -359,3 +359,46 @@ export const instrumentHealthSchema = {
     state: { type: 'string', enum: ['up', 'down', 'idle'], description: 'down when an input feeding it is down' },
   },
 } as const;
+
+export const trendsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    minutes: { type: 'integer', minimum: 1, maximum: 1440, default: 60, description: 'the window, ending now' },
+    bucketS: { type: 'integer', minimum: 10, maximum: 3600, default: 60, description: 'seconds per bucket' },
+  },
+} as const;
+
+export const trendsSchema = {
+  type: 'object',
+  required: ['from', 'bucketS', 'items'],
+  properties: {
+    from: { type: 'string', format: 'date-time' },
+    bucketS: { type: 'integer' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['instrument', 'buckets'],
+        properties: {
+          instrument: { type: 'string' },
+          buckets: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['at', 'n', 'status'],
+              properties: {
+                at: { type: 'string', format: 'date-time' },
+                n: { type: 'integer', description: 'results in the bucket' },
+                status: { type: 'object', additionalProperties: { type: 'integer' }, description: 'results per status' },
+                p50Ms: { type: 'number' },
+                p95Ms: { type: 'number' },
+                meanScore: { type: 'number', description: 'mean score of the answers (rejected input left out)' },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;

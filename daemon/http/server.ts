@@ -24,6 +24,8 @@ import {
   resultMessageSchema,
   resultsQuerySchema,
   spectrumRecordSchema,
+  trendsQuerySchema,
+  trendsSchema,
   uploadAnswerSchema,
 } from './schemas.ts';
 import type { ApiServices, EnrollRequest } from './services.ts';
@@ -411,6 +413,19 @@ function registerModelRoutes(route: RouteFn, services: ApiServices): void {
     if (!m) return notReady(reply);
     return modelCall(reply, () => m.rollback());
   });
+
+  route<{ minutes?: number; bucketS?: number }>(
+    { method: 'GET', url: '/api/instruments/trends', summary: 'Per-instrument trends from the stored results: throughput, status mix, p50/p95 latency, mean score per bucket', tag: 'daemon',
+      query: trendsQuerySchema, responses: { 200: { description: 'one series per instrument with results in the window', schema: trendsSchema } } },
+    async (req) => {
+      const bucketS = req.query.bucketS ?? 60;
+      const until = Date.now();
+      // Whole buckets aligned to the bucket size, the last one ending with the current one.
+      const end = (Math.floor(until / (bucketS * 1000)) + 1) * bucketS * 1000;
+      const from = end - Math.ceil(((req.query.minutes ?? 60) * 60) / bucketS) * bucketS * 1000;
+      return { from: new Date(from).toISOString(), bucketS, items: services.store.instrumentTrends(from, bucketS * 1000, end) };
+    },
+  );
 
   route({ method: 'GET', url: '/api/instruments', summary: 'Per-instrument health: last spectrum, rate, counts, input adapter states', tag: 'daemon',
     responses: { 200: { description: 'instruments', schema: { type: 'object', properties: { items: { type: 'array', items: instrumentHealthSchema } } } } } },

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { AlertMessage, ResultMessage, ResultStatus } from '../../core/messages.ts';
 import type { IngestCommit, LedgerOutcome, PendingSpectrum, PipelineStore } from '../../pipelines/ports.ts';
 import { migrate } from './migrations.ts';
+import { ulidFloor, ulidTime } from './ids.ts';
 
 export interface StoreOptions {
   /**
@@ -57,6 +58,20 @@ export interface AlertFilter {
   readonly state?: 'open' | 'all';
   readonly instrument?: string;
   readonly kind?: string;
+}
+
+export interface TrendBucket {
+  readonly at: string;
+  readonly n: number;
+  readonly status: Record<string, number>;
+  readonly p50Ms?: number;
+  readonly p95Ms?: number;
+  readonly meanScore?: number;
+}
+
+export interface InstrumentTrend {
+  readonly instrument: string;
+  readonly buckets: readonly TrendBucket[];
 }
 
 export interface AlertCounts {
@@ -484,6 +499,47 @@ export class Store implements PipelineStore {
       .all(...params, ...(filter.before !== undefined ? [filter.before] : []), limit + 1);
     const items = rows.slice(0, limit).map(alertOf);
     return rows.length > limit ? { items, nextCursor: items[items.length - 1].id } : { items };
+  }
+
+  /**
+   * Per-instrument trends from the stored results (so they survive restarts): per bucket the count, the status mix,
+   * p50/p95 latency and the mean score. Result ids are ULIDs of their arrival, so the window is a primary-key range.
+   */
+  instrumentTrends(since: number, bucketMs: number, until = Date.now()): InstrumentTrend[] {
+    const rows = this.db
+      .prepare<[string], { instrument: string; id: string; status: string; score: number; latency_ms: number }>(
+        'SELECT instrument, spectrum_id AS id, status, score, latency_ms FROM results WHERE spectrum_id >= ?',
+      )
+      .iterate(ulidFloor(since));
+    const n = Math.max(1, Math.ceil((until - since) / bucketMs));
+    const per = new Map<string, Array<{ latencies: number[]; scores: number; scored: number; status: Record<string, number> }>>();
+    for (const r of rows) {
+      const i = Math.floor((ulidTime(r.id) - since) / bucketMs);
+      if (i < 0 || i >= n) continue;
+      let buckets = per.get(r.instrument);
+      if (!buckets) per.set(r.instrument, (buckets = Array.from({ length: n }, () => ({ latencies: [], scores: 0, scored: 0, status: {} }))));
+      const b = buckets[i];
+      b.latencies.push(r.latency_ms);
+      b.status[r.status] = (b.status[r.status] ?? 0) + 1;
+      if (r.status !== 'rejected') {
+        b.scores += r.score;
+        b.scored++;
+      }
+    }
+    const pick = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    return [...per.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([instrument, buckets]) => ({
+      instrument,
+      buckets: buckets.map((b, i) => {
+        const sorted = b.latencies.sort((x, y) => x - y);
+        return {
+          at: new Date(since + i * bucketMs).toISOString(),
+          n: sorted.length,
+          status: b.status,
+          ...(sorted.length ? { p50Ms: pick(sorted, 0.5), p95Ms: pick(sorted, 0.95) } : {}),
+          ...(b.scored ? { meanScore: b.scores / b.scored } : {}),
+        };
+      }),
+    }));
   }
 
   /** Alert totals: all, open, and open ones by instrument and by kind (adapter-up is news, never open). */

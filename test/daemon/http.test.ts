@@ -171,12 +171,33 @@ describe('HTTP API (inject)', () => {
     expect(all.json().counts.open).toBe(0);
   });
 
+  it('answers per-instrument trends from the stored results', async () => {
+    const now = Date.now();
+    const sid = [ulid(now - 90_000), ulid(now - 80_000), ulid(now - 5_000)];
+    store.commitIngest({
+      spectra: sid.map((id) => ({ id, adapter: 'inbox', source: `/in/${id}.csv`, instrument: 'trend-1', receivedAt: new Date().toISOString(), block: 0, raw: Buffer.from('1,2'), preprocessed: Float32Array.from([0.5, 1]) })),
+      results: [], alerts: [],
+    });
+    const msg = (id: string, status: 'identified' | 'unknown', latencyMs: number, score: number) =>
+      ({ id, instrument: 'trend-1', status, score, latencyMs, candidates: [], modelVersion: 'm1', receivedAt: new Date().toISOString(), source: 'x' }) as ResultMessage;
+    store.commitResults([msg(sid[0], 'identified', 100, 0.9), msg(sid[1], 'unknown', 300, 0.1), msg(sid[2], 'identified', 50, 0.8)], []);
+    const res = await app.inject('/api/instruments/trends?minutes=5&bucketS=60');
+    expect(res.statusCode).toBe(200);
+    const series = res.json().items.find((i: { instrument: string }) => i.instrument === 'trend-1');
+    expect(series.buckets).toHaveLength(5);
+    const filled = series.buckets.filter((b: { n: number }) => b.n > 0);
+    expect(filled.reduce((a: number, b: { n: number }) => a + b.n, 0)).toBe(3);
+    const last = series.buckets.at(-1);
+    expect(last).toMatchObject({ n: 1, status: { identified: 1 }, p50Ms: 50, p95Ms: 50, meanScore: 0.8 });
+    expect((await app.inject('/api/instruments/trends?minutes=0')).statusCode).toBe(400);
+  });
+
   it('describes every route in an OpenAPI 3 document', async () => {
     const doc = (await app.inject('/api/openapi.json')).json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual(
       ['/api/alerts', '/api/alerts/ack', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/spectra/{id}',
-        '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments', '/metrics'].sort(),
+        '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments', '/api/instruments/trends', '/metrics'].sort(),
     );
     expect(doc.paths['/api/classes'].post.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/api/results'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['instrument', 'class', 'status', 'cursor', 'limit']));
