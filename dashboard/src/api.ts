@@ -1,4 +1,5 @@
 import { filterToQuery, type ResultFilter } from './filter.ts';
+import { readTrends, type Trends } from './trends.ts';
 import {
   readAlertCounts, readAlerts, readAlertsPage, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
   readInstrumentReports, readRetrainStatus, readSpectrum,
@@ -56,6 +57,8 @@ export interface Api {
   /** Promotes a model version; without force the daemon refuses (409 model-worse) a version worse on the held-out spectra. */
   activateModel(version: string, token: string, force?: boolean): Promise<void>;
   rollbackModel(token: string): Promise<void>;
+  /** Per-instrument trends from the daemon's store (GET /api/instruments/trends). */
+  trends(minutes: number, bucketS: number): Promise<Trends>;
   /** Per-instrument health (GET /api/instruments). */
   instrumentHealth(): Promise<InstrumentReport[]>;
 }
@@ -134,6 +137,7 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     rollbackModel: async (token) => {
       await call('POST', '/api/models/rollback', { token });
     },
+    trends: async (minutes, bucketS) => readTrends(await call('GET', `/api/instruments/trends?minutes=${minutes}&bucketS=${bucketS}`)),
     instrumentHealth: async () => readInstrumentReports(await call('GET', '/api/instruments')),
   };
 }

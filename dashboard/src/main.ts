@@ -17,6 +17,7 @@ import { openSpectrumDialog } from './views/spectrum-dialog.ts';
 /** Boot: header and navigation, hash routing between the views, the live socket and the health poll. */
 
 const HEALTH_EVERY_MS = 5000;
+const TRENDS_EVERY_MS = 15_000;
 
 type Route = 'live' | 'alerts' | 'history' | 'label' | 'retrain' | 'instruments';
 const ROUTES: ReadonlyArray<{ route: Route; label: string }> = [
@@ -188,6 +189,15 @@ async function pollHealth(): Promise<void> {
   }
 }
 
+/** The last hour in one-minute buckets, for the tiles' sparklines and the Instruments charts. */
+async function pollTrends(): Promise<void> {
+  try {
+    store.setTrends(await api.trends(60, 60));
+  } catch {
+    // An older daemon without trends: the tiles show no sparkline.
+  }
+}
+
 async function boot(): Promise<void> {
   route();
   connectLive(store, api);
@@ -196,6 +206,8 @@ async function boot(): Promise<void> {
     backfill(store, api),
   ]);
   setInterval(() => void pollHealth(), HEALTH_EVERY_MS);
+  void pollTrends();
+  setInterval(() => void pollTrends(), TRENDS_EVERY_MS);
 }
 
 void boot();

@@ -1,5 +1,6 @@
 import { withLabelChange } from './labels.ts';
 import { RateMeter } from './rates.ts';
+import type { Trends } from './trends.ts';
 import type { AdapterState, AlertCounts, AlertView, Health, InstrumentReport, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
 
 /**
@@ -25,6 +26,8 @@ export class Store {
   health?: Health;
   /** GET /api/instruments, polled with health: each instrument's input state and counts. */
   instrumentReports?: InstrumentReport[];
+  /** The last hour per instrument (GET /api/instruments/trends), polled every 15 s. */
+  trends?: Trends;
   healthError?: string;
   connection: Connection = 'connecting';
   retrain?: RetrainStatus;
@@ -150,6 +153,11 @@ export class Store {
       for (const a of health.adapters) this.adapters.set(a.name, a);
       this.emit('adapters');
     }
+    this.emit('health');
+  }
+
+  setTrends(trends: Trends | undefined): void {
+    this.trends = trends;
     this.emit('health');
   }
 

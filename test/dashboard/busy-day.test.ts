@@ -247,6 +247,24 @@ describe('an input that goes down and comes back', () => {
     expect(closed.items[0].note).toMatch(/^closed: inbox came back/);
     expect(closed.counts.openByKind['adapter-down'] ?? 0).toBe(0);
     await page.waitForSelector('.banner', { state: 'hidden', timeout: 10_000 });
+
+    // Trends come from the store: every result of the hour, those before the restart included.
+    const results = (await (await fetch(`${d.url}/api/results?instrument=raman-1&limit=500`)).json()) as { items: unknown[] };
+    const trends = (await (await fetch(`${d.url}/api/instruments/trends?minutes=60&bucketS=60`)).json()) as { items: Array<{ instrument: string; buckets: Array<{ n: number }> }> };
+    const raman = trends.items.find((i) => i.instrument === 'raman-1')!;
+    expect(raman.buckets.reduce((a, b) => a + b.n, 0)).toBe(results.items.length);
+    expect(results.items.length).toBeGreaterThanOrEqual(6);
+    await page.reload();
+    await page.waitForSelector('.tile[data-instrument="raman-1"] [data-role="throughput-spark"]', { timeout: 20_000 });
+    expect(Number(await page.locator('.tile[data-instrument="raman-1"] [data-role="throughput-spark"]').getAttribute('data-points'))).toBeGreaterThan(0);
+    await page.goto(`${d.url}/#/instruments`);
+    await page.waitForSelector('.trend-card[data-instrument="raman-1"] [data-role="latency-p95"]', { timeout: 20_000 });
+    expect(await page.locator('.trend-card[data-instrument="raman-1"] .status-mix').getAttribute('aria-label')).toMatch(/identified \d+ %/);
+    await screenshot(page, 'busy-day-instruments-trends-1440');
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(page, 'busy-day-instruments-trends-390');
+    await page.setViewportSize({ width: 1440, height: 900 });
     expect(errors).toEqual([]);
   }, 60_000);
 });

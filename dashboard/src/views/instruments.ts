@@ -2,6 +2,7 @@ import { h, replace } from '../dom.ts';
 import { formatAgo, formatRate } from '../format.ts';
 import { adapterTone, statusTone } from '../status.ts';
 import type { Store } from '../store.ts';
+import { sparkline } from '../trends.ts';
 
 /**
  * One tile per instrument (rate, last answer, queue) and one chip per adapter (state since when), refreshed by
@@ -29,7 +30,8 @@ export function renderInstrumentStrip(store: Store): { el: HTMLElement; refresh(
         h('div', { class: 'tile-stats' },
           stat('rate', formatRate(h1?.ratePerMin ?? rate)),
           stat('queue', h1?.queueDepth !== undefined ? String(h1.queueDepth) : '—'),
-          stat('last', last ? formatAgo(last.receivedAt, now) : formatAgo(h1?.lastResultAt, now))));
+          stat('last', last ? formatAgo(last.receivedAt, now) : formatAgo(h1?.lastResultAt, now))),
+        throughputSpark(store, name));
     });
     const adapters = [...store.adapters.values()].sort((a, b) => a.name.localeCompare(b.name)).map((a) =>
       h('span', { class: `chip st-${adapterTone(a.state)}`, 'data-adapter': a.name, 'data-state': a.state, title: a.detail ?? `${a.kind} ${a.state}` },
@@ -53,6 +55,14 @@ export function renderInstrumentStrip(store: Store): { el: HTMLElement; refresh(
   const offs = [store.on('results', soon), store.on('adapters', refresh), store.on('health', refresh), () => clearTimeout(timer)];
   refresh();
   return { el, refresh, dispose: () => offs.forEach((off) => off()) };
+}
+
+/** Results per minute over the last hour, from the daemon's store (so a restart does not empty it). */
+function throughputSpark(store: Store, name: string): Element | null {
+  const t = store.trends?.items.find((i) => i.instrument === name);
+  if (!t) return null;
+  return h('div', { class: 'tile-trend', title: 'results per minute, last hour' },
+    sparkline(t.buckets.map((b) => b.n), { label: 'results per minute, last hour', unit: '/min', width: 200, height: 24, role: 'throughput-spark' }));
 }
 
 function stat(label: string, value: string): HTMLElement {
