@@ -78,9 +78,15 @@ export function sparkline(values: ReadonlyArray<number | undefined>, opts: { lab
     }
     const x = (i * step).toFixed(1);
     const y = (hgt - 2 - (v / max) * (hgt - 4)).toFixed(1);
-    // A value with no neighbour is drawn as a dot (a round-capped stub), or a lone minute would not show.
-    const alone = !pen && values[i + 1] === undefined;
-    d += `${pen ? 'L' : 'M'}${x} ${y} ${alone ? 'l0.1 0 ' : ''}`;
+    // A value with no neighbour is drawn as a dot, or a lone minute would not show.
+    if (!pen && values[i + 1] === undefined) {
+      const dot = document.createElementNS(SVG, 'circle');
+      dot.setAttribute('cx', x);
+      dot.setAttribute('cy', y);
+      dot.setAttribute('r', '2');
+      svg.appendChild(dot);
+    }
+    d += `${pen ? 'L' : 'M'}${x} ${y} `;
     pen = true;
   });
   const path = document.createElementNS(SVG, 'path');
