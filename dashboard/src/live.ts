@@ -4,15 +4,16 @@ import { readAdapterState, readAlert, readLabelChange, readResult, readRetrainSt
 import type { Store } from './store.ts';
 import { notifyAlert } from './notify.ts';
 
-/**
- * The live feed: socket.io events from the daemon's socketio output ('result', 'alert', 'adapter-state', and
- * 'retrain' / 'alert-ack' / 'labels' when the daemon sends them) into the store. After a reconnect it fetches the newest results
- * so a network blip leaves no gap in the feed.
- */
 const RECONNECT_AFTER_SERVER_DISCONNECT_MS = 500;
 /** Retries at most 2 s apart: a restarted daemon is found within about 2 s of answering (target: results within 5 s). */
 const RECONNECT_DELAY_MAX_MS = 2000;
 
+/**
+ * The live feed: socket.io events from the daemon's socketio output ('result', 'alert', 'adapter-state', and
+ * 'retrain' / 'alert-ack' / 'alerts-ack' / 'labels' when the daemon sends them) into the store. It connects again
+ * after the daemon's own disconnect at shutdown, and after a reconnect fetches the newest results, alerts and alert
+ * counts, so a restart or a network blip leaves no gap.
+ */
 export function connectLive(store: Store, api: Api, path = '/socket.io'): Socket {
   const socket = io({ path, transports: ['websocket', 'polling'], reconnectionDelayMax: RECONNECT_DELAY_MAX_MS });
   let everConnected = false;
