@@ -51,6 +51,8 @@ export class SocketIoOutput implements OutputAdapter {
   private readonly state: AdapterStateTracker;
   private io: IoServer<ClientToServerEvents, ServerToClientEvents> | undefined;
   private ownsServer = false;
+  /** Set when the daemon stops: new handshakes are refused (403), so clients retry until the next daemon answers. */
+  private closing = false;
   /** Last state per adapter, replayed to each new client so the dashboard starts complete. */
   private readonly adapterStates = new Map<string, AdapterState>();
 
@@ -78,7 +80,12 @@ export class SocketIoOutput implements OutputAdapter {
         path: this.options.path ?? '/socket.io',
         serveClient: false,
         maxHttpBufferSize: this.options.maxClientMessageBytes ?? 16 * 1024,
-        ...(this.options.allowRequest ? { allowRequest: guardedBy(this.options.allowRequest) } : {}),
+        // Refused while the daemon stops (so a page cannot hold its shutdown), then the Host/Origin guard.
+        allowRequest: (req, callback) => {
+          if (this.closing) return callback('the daemon is stopping', false);
+          const refused = this.options.allowRequest?.(req);
+          callback(refused ?? null, refused === undefined);
+        },
       });
       this.ownsServer = true;
     }
@@ -108,6 +115,19 @@ export class SocketIoOutput implements OutputAdapter {
   }
 
   /**
+   * Closes every client connection now and refuses new ones: the daemon is stopping, and an open dashboard must not
+   * hold the HTTP server's close (a websocket or a pending long-poll is never idle). The dashboards see the
+   * disconnect and reconnect to the next daemon by themselves.
+   */
+  closeClients(): void {
+    this.closing = true;
+    const io = this.io;
+    if (!io) return;
+    io.disconnectSockets(true);
+    io.engine.close();
+  }
+
+  /**
    * Disconnects the clients. The HTTP server stays up (io.close() would close it too): the daemon closes it after
    * draining the API.
    */
@@ -121,9 +141,3 @@ export class SocketIoOutput implements OutputAdapter {
   }
 }
 
-function guardedBy(check: (req: IncomingMessage) => string | undefined) {
-  return (req: IncomingMessage, callback: (err: string | null | undefined, success: boolean) => void) => {
-    const refused = check(req);
-    callback(refused ?? null, refused === undefined);
-  };
-}

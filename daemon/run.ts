@@ -116,6 +116,12 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   /** Alerts the store could not take (it was what failed): sent to the outputs directly, recorded once it can. */
   const unrecorded: AlertMessage[] = [];
 
+  /** Adapter alerts belong to the instrument the adapter feeds (outputs and the store: the daemon's instrument). */
+  const instrumentOfAdapter = (name: string): string => {
+    const input = config.inputs.find((i) => i.name === name);
+    return (input && 'instrument' in input && input.instrument) || config.instrument;
+  };
+
   const watchState = (adapter: { name: string; state$: InputAdapter['state$'] }) => {
     stateSubs.push(
       adapter.state$.subscribe({
@@ -129,14 +135,19 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           log[level]({ adapter: s.name, kind: s.kind, state: s.state, detail: s.detail }, `adapter ${s.name} ${s.state}`);
           const kind = s.state === 'down' ? 'adapter-down' : s.state === 'up' && before?.state === 'down' ? 'adapter-up' : undefined;
           if (kind && phase === 'running') {
-            const alert: AlertMessage = { id: ulid(), kind, instrument: config.instrument, at: new Date().toISOString(), message: `${s.kind} ${s.name} is ${s.state}${s.detail ? `: ${s.detail}` : ''}`, node };
+            const alert: AlertMessage = { id: ulid(), kind, instrument: instrumentOfAdapter(s.name), at: new Date().toISOString(), message: adapterAlertMessage(s), node };
             metrics.alert(alert);
             try {
               while (unrecorded.length > 0) {
                 store.addAlert(unrecorded[0], { queue: false });
                 unrecorded.shift();
               }
-              store.addAlert(alert);
+              store.addAlert(alert, { adapter: s.name });
+              if (kind === 'adapter-up') {
+                // The input is back: its down alert closes itself, for every dashboard.
+                const closed = store.resolveAdapterAlerts(s.name, `closed: ${s.name} came back at ${alert.at}`);
+                for (const c of closed) services.alertAcknowledged?.(c.id, c.acknowledgedAt ?? alert.at, c.note);
+              }
               wakeOutputs();
             } catch (err) {
               // Most likely the store is what is down (disk full): the outbox cannot carry this alert, so the live
@@ -155,7 +166,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   /** Model versions, retraining and switches between micro-batches (daemon/retrain). */
   let models: DaemonModels | undefined;
   const instruments = new InstrumentHealthTracker(
-    [...new Set([config.instrument, ...config.inputs.map((i) => ('instrument' in i && i.instrument) || config.instrument)])],
+    // Only instruments an input feeds: the default name is listed when an input uses it, not as a phantom tile.
+    [...new Set(config.inputs.map((i) => ('instrument' in i && i.instrument) || config.instrument))],
     (adapter) => {
       const input = config.inputs.find((i) => i.name === adapter);
       return input ? ('instrument' in input && input.instrument) || config.instrument : undefined;
@@ -517,7 +529,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
           ? { authFailures: { max: config.http.rateLimit.authFailures, windowMs: config.http.rateLimit.windowMs, allowList: config.http.rateLimit.allowList } }
           : {}),
       });
-      services.alertAcknowledged = (id, at) => socketActions?.emit('alert-ack', { id, acknowledgedAt: at });
+      services.alertAcknowledged = (id, at, note) => socketActions?.emit('alert-ack', { id, acknowledgedAt: at, ...(note ? { note } : {}) });
+      services.alertsAcknowledged = (ids, at) => socketActions?.emit('alerts-ack', { ids, acknowledgedAt: at });
     },
     async () => {
       const flushMs = options.flushTimeoutMs ?? 5000;
@@ -599,6 +612,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     },
     async () => {
       phase = 'stopping';
+      // Dashboards first: their websockets and long-polls are never idle, so they would hold the close for its timeout.
+      socketActions?.closeClients();
       await http?.close();
     },
   );
@@ -632,3 +647,24 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
 }
 
 export type { ResultMessage };
+
+const ADAPTER_KIND_WORDS: Record<AdapterState['kind'], string> = {
+  folder: 'Folder input',
+  serial: 'Serial input',
+  'mqtt-in': 'MQTT input',
+  'mqtt-out': 'MQTT output',
+  influx: 'InfluxDB output',
+  socketio: 'Dashboard feed',
+  store: 'Result store',
+};
+
+/** An adapter alert as an operator reads it: what, which, and why in words, with server paths cut to their last part. */
+export function adapterAlertMessage(s: Pick<AdapterState, 'kind' | 'name' | 'state' | 'detail'>): string {
+  const what = `${ADAPTER_KIND_WORDS[s.kind] ?? s.kind} ${s.name}`;
+  const detail = s.detail ? shortenPaths(s.detail) : '';
+  return s.state === 'down' ? `${what} is down${detail ? `: ${detail}` : ''}` : `${what} is back`;
+}
+
+export function shortenPaths(text: string): string {
+  return text.replace(/(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'"]+){2,}/g, (p) => `…/${p.split(/[\\/]/).pop()}`);
+}

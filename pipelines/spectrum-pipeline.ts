@@ -459,14 +459,16 @@ export class SpectrumPipeline {
     const unknownPart = r.status === 'mixture' && r.unknownComponent;
     if (!ALERT_STATUSES.has(r.status) && !unknownPart) return undefined;
     const kind = r.status === 'rejected' ? 'rejected' : r.status === 'low-confidence' ? 'low-confidence' : 'unknown';
+    // Read by operators (dashboard, MQTT, chat bridges): the file's name rather than a server path, words not scores.
+    const file = sourceName(r.source);
     const message =
       r.status === 'rejected'
-        ? `rejected ${r.source}: ${r.error?.message ?? 'unreadable'}`
+        ? `Could not read ${file}: ${r.error?.message ?? 'unreadable'}`
         : r.status === 'low-confidence'
-          ? `low confidence: ${r.class ?? '?'} (score ${r.score}) for ${r.source}`
+          ? `${file}: probably ${r.class ?? 'unknown'}, but the match is weak`
           : unknownPart
-            ? `mixture with a component no library class explains in ${r.source}`
-            : `unknown compound in ${r.source} (best: ${r.candidates[0]?.class ?? 'none'})`;
+            ? `${file}: a mixture with a component the library does not hold`
+            : `${file}: not in the library${r.candidates[0]?.class ? ` (closest: ${r.candidates[0].class})` : ''}`;
     return {
       id: this.o.newId(), kind, instrument: r.instrument, at: new Date(this.now()).toISOString(), message, resultId: r.id,
       ...(this.o.node !== undefined ? { node: this.o.node } : {}),
@@ -504,4 +506,9 @@ export class SpectrumPipeline {
 export function instrumentName(raw: string): string {
   const safe = raw.trim().replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 64);
   return safe || 'default';
+}
+
+/** A folder input's source is a server path: its last part names the file; other sources (topics, ports) stay whole. */
+function sourceName(source: string): string {
+  return /^(?:[A-Za-z]:)?[\\/]/.test(source) ? (source.split(/[\\/]/).pop() || source) : source;
 }

@@ -203,6 +203,66 @@ export const resultsQuerySchema = {
   },
 } as const;
 
+const alertKindEnum = ['unknown', 'low-confidence', 'rejected', 'adapter-down', 'adapter-up'];
+
+export const alertsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    state: { type: 'string', enum: ['open', 'all'], default: 'all', description: 'open: not acknowledged (adapter-up notices are never open)' },
+    instrument: { type: 'string', maxLength: 200 },
+    kind: { type: 'string', enum: alertKindEnum },
+    cursor: { type: 'string', maxLength: 100, description: 'nextCursor of the previous page' },
+    limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+  },
+} as const;
+
+export const alertCountsSchema = {
+  type: 'object',
+  required: ['total', 'open', 'openByInstrument', 'openByKind'],
+  properties: {
+    total: { type: 'integer', description: 'every stored alert' },
+    open: { type: 'integer', description: 'not acknowledged' },
+    openByInstrument: { type: 'object', additionalProperties: { type: 'integer' } },
+    openByKind: { type: 'object', additionalProperties: { type: 'integer' } },
+  },
+} as const;
+
+export const alertsPageSchema = {
+  type: 'object',
+  required: ['items', 'counts'],
+  properties: {
+    items: { type: 'array', items: { $ref: '#/components/schemas/AlertMessage' } },
+    nextCursor: { type: 'string' },
+    counts: alertCountsSchema,
+  },
+} as const;
+
+export const alertsAckBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'which open alerts to acknowledge: ids, or a filter (instrument, kind, upTo); at least one field',
+  minProperties: 1,
+  properties: {
+    ids: { type: 'array', items: { type: 'string', maxLength: 100 }, minItems: 1, maxItems: 10000 },
+    instrument: { type: 'string', maxLength: 200 },
+    kind: { type: 'string', enum: alertKindEnum },
+    upTo: { type: 'string', maxLength: 100, description: 'only alerts up to this id (the newest one the operator saw): later ones stay open' },
+    all: { type: 'boolean', description: 'true: every open alert (with no other field)' },
+  },
+} as const;
+
+export const alertsAckAnswerSchema = {
+  type: 'object',
+  required: ['acknowledged', 'ids', 'acknowledgedAt'],
+  properties: {
+    acknowledged: { type: 'integer' },
+    ids: { type: 'array', items: { type: 'string' } },
+    acknowledgedAt: { type: 'string', format: 'date-time' },
+    counts: alertCountsSchema,
+  },
+} as const;
+
 export const enrollBodySchema = {
   type: 'object',
   additionalProperties: false,
@@ -296,6 +356,7 @@ export const retrainStatusSchema = {
     },
     versions: { type: 'array', items: modelVersionSchema },
     labelsSinceLast: { type: 'integer', description: 'spectra labelled since the last run started' },
+    rollbackTo: { type: 'string', description: 'the version a rollback returns to; absent when there is none' },
     threshold: { type: 'integer', description: 'labels that start a run by itself (retrain.afterLabels); absent when runs start only on demand' },
   },
 } as const;
@@ -333,5 +394,48 @@ export const instrumentHealthSchema = {
     },
     adapters: { type: 'array', items: adapterStateSchema },
     state: { type: 'string', enum: ['up', 'down', 'idle'], description: 'down when an input feeding it is down' },
+  },
+} as const;
+
+export const trendsQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    minutes: { type: 'integer', minimum: 1, maximum: 1440, default: 60, description: 'the window, ending now' },
+    bucketS: { type: 'integer', minimum: 10, maximum: 3600, default: 60, description: 'seconds per bucket' },
+  },
+} as const;
+
+export const trendsSchema = {
+  type: 'object',
+  required: ['from', 'bucketS', 'items'],
+  properties: {
+    from: { type: 'string', format: 'date-time' },
+    bucketS: { type: 'integer' },
+    items: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['instrument', 'buckets'],
+        properties: {
+          instrument: { type: 'string' },
+          buckets: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['at', 'n', 'status'],
+              properties: {
+                at: { type: 'string', format: 'date-time' },
+                n: { type: 'integer', description: 'results in the bucket' },
+                status: { type: 'object', additionalProperties: { type: 'integer' }, description: 'results per status' },
+                p50Ms: { type: 'number' },
+                p95Ms: { type: 'number' },
+                meanScore: { type: 'number', description: 'mean score of the answers (rejected input left out)' },
+              },
+            },
+          },
+        },
+      },
+    },
   },
 } as const;

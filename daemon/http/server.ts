@@ -10,6 +10,10 @@ import type { ResultFilter } from '../store/store.ts';
 import {
   adapterStateSchema,
   alertMessageSchema,
+  alertsAckAnswerSchema,
+  alertsAckBodySchema,
+  alertsPageSchema,
+  alertsQuerySchema,
   classInfoSchema,
   enrollAnswerSchema,
   enrollBodySchema,
@@ -23,6 +27,8 @@ import {
   resultMessageSchema,
   resultsQuerySchema,
   spectrumRecordSchema,
+  trendsQuerySchema,
+  trendsSchema,
   uploadAnswerSchema,
 } from './schemas.ts';
 import type { ApiServices, EnrollRequest } from './services.ts';
@@ -277,11 +283,31 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     },
   );
 
-  route<{ limit?: number }>(
-    { method: 'GET', url: '/api/alerts', summary: 'Alerts, newest first', tag: 'alerts',
-      query: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
-      responses: { 200: { description: 'alerts', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/AlertMessage' } } } } } } },
-    async (req) => ({ items: services.store.listAlerts(req.query.limit ?? 100) }),
+  route<{ state?: 'open' | 'all'; instrument?: string; kind?: string; cursor?: string; limit?: number }>(
+    { method: 'GET', url: '/api/alerts', summary: 'Alerts, newest first, paged and filtered, with the open counts', tag: 'alerts', query: alertsQuerySchema,
+      responses: { 200: { description: 'a page and the counts over every stored alert', schema: alertsPageSchema } } },
+    async (req) => {
+      const q = req.query;
+      const page = services.store.queryAlerts({ state: q.state, instrument: q.instrument, kind: q.kind, before: q.cursor, limit: q.limit ?? 100 });
+      return { ...page, counts: services.store.alertCounts() };
+    },
+  );
+
+  // Registered before /api/alerts/:id/ack; one request and one transaction for any number of alerts.
+  route<unknown, unknown, { ids?: string[]; instrument?: string; kind?: string; upTo?: string; all?: boolean }>(
+    { method: 'POST', url: '/api/alerts/ack', summary: 'Acknowledge many open alerts at once: by ids or by filter (instrument, kind, up to an id), or all', tag: 'alerts', auth: true, body: alertsAckBodySchema,
+      responses: { 200: { description: 'acknowledged (ids: those this request closed)', schema: alertsAckAnswerSchema },
+        400: { description: 'no ids and no filter', schema: errorBodySchema },
+        401: { description: 'missing or wrong token', schema: errorBodySchema }, 403: { description: 'no token configured', schema: errorBodySchema } } },
+    async (req, reply) => {
+      const { ids, instrument, kind, upTo, all } = req.body;
+      if (ids === undefined && instrument === undefined && kind === undefined && upTo === undefined && all !== true) {
+        return reply.code(400).send(errorBody('bad-request', 'say which alerts: ids, a filter (instrument, kind, upTo), or all: true'));
+      }
+      const done = services.store.acknowledgeAlerts({ ids, instrument, kind, upTo });
+      if (done.ids.length > 0) services.alertsAcknowledged?.(done.ids, done.acknowledgedAt);
+      return { acknowledged: done.ids.length, ids: done.ids, acknowledgedAt: done.acknowledgedAt, counts: services.store.alertCounts() };
+    },
   );
 
   route<unknown, { id: string }>(
@@ -302,7 +328,20 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
   app.get('/api/openapi.json', async () => openApiDocument(docs, options.version));
 
   if (options.dashboardDir && dashboardBuilt(options.dashboardDir)) {
-    await app.register(fastifyStatic, { root: options.dashboardDir, prefix: '/', index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: options.dashboardDir,
+      prefix: '/',
+      index: ['index.html'],
+      // The build writes .br/.gz beside each asset (dashboard/vite.config.ts): sent as they are, never compressed here.
+      preCompressed: true,
+      // Hashed file names change with their content: cached for a year; index.html (which names them) is revalidated.
+      cacheControl: false,
+      setHeaders: (reply, filePath) => {
+        reply.header('cache-control', HASHED_ASSET.test(filePath) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+      // A source map left in the folder is never served: it would publish the dashboard's sources.
+      allowedPath: (pathName) => !pathName.endsWith('.map'),
+    });
   } else if (options.dashboardDir) {
     // Started without a built dashboard (`npm ci --ignore-scripts`, a copied checkout): the page says what to do.
     app.get('/', async (_req, reply) => reply.code(503).type('text/html; charset=utf-8').send(DASHBOARD_MISSING_PAGE));
@@ -322,6 +361,8 @@ const DASHBOARD_MISSING_PAGE = `<!doctype html><meta charset="utf-8"><title>spec
 <p>Run <code>npm run build:dashboard</code> in the spectrad folder (<code>npm ci</code> builds it too, unless scripts are
 ignored), then restart the daemon. The API works without it: <a href="/api/openapi.json">/api/openapi.json</a>.</p>
 `;
+/** vite's output names: assets/<name>-<content hash>.<ext>. */
+const HASHED_ASSET = /[\\/]assets[\\/][^\\/]+-[A-Za-z0-9_-]{8,}\.[a-z0-9]+(?:\.(?:br|gz))?$/;
 
 type RouteFn = <Q = unknown, P = unknown, B = unknown>(
   doc: RouteDoc,
@@ -414,6 +455,19 @@ function registerModelRoutes(route: RouteFn, services: ApiServices): void {
     if (!m) return notReady(reply);
     return modelCall(reply, () => m.rollback());
   });
+
+  route<{ minutes?: number; bucketS?: number }>(
+    { method: 'GET', url: '/api/instruments/trends', summary: 'Per-instrument trends from the stored results: throughput, status mix, p50/p95 latency, mean score per bucket', tag: 'daemon',
+      query: trendsQuerySchema, responses: { 200: { description: 'one series per instrument with results in the window', schema: trendsSchema } } },
+    async (req) => {
+      const bucketS = req.query.bucketS ?? 60;
+      const until = Date.now();
+      // Whole buckets aligned to the bucket size, the last one ending with the current one.
+      const end = (Math.floor(until / (bucketS * 1000)) + 1) * bucketS * 1000;
+      const from = end - Math.ceil(((req.query.minutes ?? 60) * 60) / bucketS) * bucketS * 1000;
+      return { from: new Date(from).toISOString(), bucketS, items: services.store.instrumentTrends(from, bucketS * 1000, end) };
+    },
+  );
 
   route({ method: 'GET', url: '/api/instruments', summary: 'Per-instrument health: last spectrum, rate, counts, input adapter states', tag: 'daemon',
     responses: { 200: { description: 'instruments', schema: { type: 'object', properties: { items: { type: 'array', items: instrumentHealthSchema } } } } } },

@@ -18,7 +18,9 @@ export interface ApiServices {
   /** x of the model grid (preprocessed spectra lie on it). */
   gridX(): number[] | undefined;
   /** An alert was acknowledged (live listeners are told). */
-  alertAcknowledged?(id: string, at: string): void;
+  alertAcknowledged?(id: string, at: string, note?: string): void;
+  /** Many alerts were acknowledged at once (one live event for all). */
+  alertsAcknowledged?(ids: readonly string[], at: string): void;
   /** Model versions and background retraining; undefined until the model is loaded (routes answer 503). */
   models?(): ModelManager | undefined;
   /** Per-instrument health: last spectrum, rate, counts, adapter states. */

@@ -21,6 +21,8 @@ export interface SocketActionsOptions {
 export interface SocketActions {
   /** Sends an event to every connected dashboard (e.g. 'retrain', 'alert-ack'). */
   emit(event: string, payload: unknown): void;
+  /** Closes every dashboard's connection and refuses new ones (the daemon is stopping). */
+  closeClients(): void;
 }
 
 type Answer = { ok: true; id: string; acknowledgedAt: string } | { ok: false; error: { code: string; message: string; retryAfterMs?: number } };
@@ -71,7 +73,7 @@ export function attachSocketActions(outputs: readonly OutputAdapter[], o: Socket
     return { ok: true, id: p.id, acknowledgedAt: at };
   }
 
-  return { emit };
+  return { emit, closeClients: () => sockets.forEach((s) => s.closeClients()) };
 }
 
 function digest(s: string): Buffer {

@@ -61,6 +61,8 @@ export interface RetrainStatus {
   readonly versions: readonly VersionView[];
   /** Spectra labelled since the last run started, and the count that starts a run by itself (absent: on demand only). */
   readonly labelsSinceLast: number;
+  /** The version a rollback returns to; absent when there is none (POST /api/models/rollback would answer 409). */
+  readonly rollbackTo?: string;
   readonly threshold?: number;
 }
 
@@ -132,7 +134,11 @@ export class ModelManager {
     const current = this.registry.current();
     const auto = this.settings.afterLabels ? { threshold: this.settings.afterLabels } : {};
     const inference = this.host.engine?.();
-    return { ...this.live, activeVersion: current?.version, ...(inference ? { inference } : {}), versions: this.versions(), labelsSinceLast: this.labelsSinceLastRun, ...auto };
+    const rollbackTo = this.registry.previous()?.version;
+    return {
+      ...this.live, activeVersion: current?.version, ...(inference ? { inference } : {}), versions: this.versions(), labelsSinceLast: this.labelsSinceLastRun,
+      ...(rollbackTo ? { rollbackTo } : {}), ...auto,
+    };
   }
 
   versions(): VersionView[] {
@@ -240,6 +246,8 @@ export class ModelManager {
       const modelVersion = await this.host.switchTo(entry.dir);
       this.registry.promote(version, true);
       this.log.info({ version, modelVersion, forced: force }, 'model promoted');
+      // The last run's words ("candidate v2 saved") must not outlive what happened to the candidate.
+      this.live = { ...this.live, ...(this.live.candidate === version && this.live.state === 'kept' ? { state: 'promoted' as const } : {}), message: `${version} promoted${force && decision.current !== null && decision.candidate < decision.current ? ' (forced, although worse on the held-out spectra)' : ''}` };
       this.publish();
       return { version, modelVersion, decision };
     });
@@ -255,6 +263,9 @@ export class ModelManager {
       const modelVersion = await this.host.switchTo(previous.dir);
       history.rollback();
       this.log.info({ from: current.version, to: previous.version, modelVersion }, 'model rolled back');
+      // The last run's "promoted" no longer holds once its version is rolled back.
+      const settled = !this.run && (this.live.state === 'promoted' || this.live.state === 'kept');
+      this.live = { ...this.live, ...(settled ? { state: 'idle' as const } : {}), message: `rolled back from ${current.version} to ${previous.version}` };
       this.publish();
       return { version: previous.version, modelVersion };
     });

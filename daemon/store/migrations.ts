@@ -128,6 +128,15 @@ export const migrations: ReadonlyArray<{ readonly version: number; readonly name
       );
     `,
   },
+  {
+    version: 5,
+    name: 'adapter alerts name their adapter (closed when it comes back); open alerts counted by index',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN adapter TEXT;
+      CREATE INDEX alerts_open ON alerts (acknowledged_at, kind, instrument);
+      CREATE INDEX alerts_adapter ON alerts (adapter) WHERE adapter IS NOT NULL;
+    `,
+  },
 ];
 
 export function migrate(db: Database.Database): { from: number; to: number } {

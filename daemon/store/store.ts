@@ -6,6 +6,7 @@ import { validateClassName } from '../../core/identify/library.ts';
 import type { AlertMessage, ResultMessage, ResultStatus } from '../../core/messages.ts';
 import type { IngestCommit, LedgerOutcome, PendingSpectrum, PipelineStore } from '../../pipelines/ports.ts';
 import { migrate } from './migrations.ts';
+import { ulidFloor, ulidTime } from './ids.ts';
 
 export interface StoreOptions {
   /**
@@ -53,6 +54,49 @@ export interface ResultLabel {
 
 /** A result as the API shows it: the message as published, plus the operator's label when there is one. */
 export type LabelledResult = ResultMessage & { readonly label?: ResultLabel };
+
+/** Which alerts a query or bulk acknowledgement covers; every field narrows. */
+export interface AlertFilter {
+  readonly state?: 'open' | 'all';
+  readonly instrument?: string;
+  readonly kind?: string;
+}
+
+export interface TrendBucket {
+  readonly at: string;
+  readonly n: number;
+  readonly status: Record<string, number>;
+  readonly p50Ms?: number;
+  readonly p95Ms?: number;
+  readonly meanScore?: number;
+}
+
+export interface InstrumentTrend {
+  readonly instrument: string;
+  readonly buckets: readonly TrendBucket[];
+}
+
+export interface AlertCounts {
+  readonly total: number;
+  readonly open: number;
+  readonly openByInstrument: Record<string, number>;
+  readonly openByKind: Record<string, number>;
+}
+
+function alertWhere(f: AlertFilter): { where: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  if (f.state === 'open') clauses.push("acknowledged_at IS NULL AND kind != 'adapter-up'");
+  if (f.instrument !== undefined) {
+    clauses.push('instrument = ?');
+    params.push(f.instrument);
+  }
+  if (f.kind !== undefined) {
+    clauses.push('kind = ?');
+    params.push(f.kind);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
 
 /** An alert as stored: acknowledged (by hand, or resolved by a label with a note saying so) or open. */
 export type StoredAlert = AlertMessage & { readonly acknowledgedAt?: string; readonly note?: string };
@@ -347,12 +391,36 @@ export class Store implements PipelineStore {
    * Records an alert that is about no result (adapter down/up) and queues it for the outputs; with queue: false only
    * records it (it was already sent to the outputs directly while the store could not take it).
    */
-  addAlert(alert: AlertMessage, options: { queue?: boolean } = {}): void {
+  addAlert(alert: AlertMessage, options: { queue?: boolean; adapter?: string } = {}): void {
+    const tagAdapter = () => {
+      if (options.adapter !== undefined) this.db.prepare('UPDATE alerts SET adapter = ? WHERE id = ?').run(options.adapter, alert.id);
+    };
     if (options.queue === false) {
       this.stmt.alertPut.run(alert.id, alert.kind, alert.instrument, alert.at, alert.message, alert.resultId ?? null);
+      tagAdapter();
       return;
     }
-    this.db.transaction(() => this.putResultsAndAlerts([], [alert]))();
+    this.db.transaction(() => {
+      this.putResultsAndAlerts([], [alert]);
+      tagAdapter();
+    })();
+  }
+
+  /**
+   * Closes the open adapter-down alerts of an adapter that is up again, with a note saying so; returns the alerts
+   * closed (for the live listeners).
+   */
+  resolveAdapterAlerts(adapter: string, note: string): StoredAlert[] {
+    const at = new Date().toISOString();
+    return this.db.transaction(() => {
+      const ids = this.db
+        .prepare<[string], { id: string }>("SELECT id FROM alerts WHERE adapter = ? AND kind = 'adapter-down' AND acknowledged_at IS NULL")
+        .all(adapter)
+        .map((r) => r.id);
+      const close = this.db.prepare('UPDATE alerts SET acknowledged_at = ?, ack_note = ? WHERE id = ?');
+      for (const id of ids) close.run(at, note, id);
+      return ids.map((id) => alertOf(this.db.prepare<[string], AlertRow>('SELECT * FROM alerts WHERE id = ?').get(id)!));
+    })();
   }
 
   // ---- outbox --------------------------------------------------------------------------------------------------
@@ -454,6 +522,107 @@ export class Store implements PipelineStore {
 
   listAlerts(limit = 100): StoredAlert[] {
     return this.db.prepare<[number], AlertRow>('SELECT * FROM alerts ORDER BY id DESC LIMIT ?').all(limit).map(alertOf);
+  }
+
+  /**
+   * A page of alerts matching a filter, newest first (ids are ULIDs, so id order is time order): `before` is the
+   * last id of the previous page.
+   */
+  queryAlerts(filter: AlertFilter & { before?: string; limit?: number }): { items: StoredAlert[]; nextCursor?: string } {
+    const { where, params } = alertWhere(filter);
+    const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
+    const cursor = filter.before !== undefined ? `${where ? `${where} AND` : 'WHERE'} id < ?` : where;
+    const rows = this.db
+      .prepare<unknown[], AlertRow>(`SELECT * FROM alerts ${cursor} ORDER BY id DESC LIMIT ?`)
+      .all(...params, ...(filter.before !== undefined ? [filter.before] : []), limit + 1);
+    const items = rows.slice(0, limit).map(alertOf);
+    return rows.length > limit ? { items, nextCursor: items[items.length - 1].id } : { items };
+  }
+
+  /**
+   * Per-instrument trends from the stored results (so they survive restarts): per bucket the count, the status mix,
+   * p50/p95 latency and the mean score. Result ids are ULIDs of their arrival, so the window is a primary-key range.
+   */
+  instrumentTrends(since: number, bucketMs: number, until = Date.now()): InstrumentTrend[] {
+    const rows = this.db
+      .prepare<[string], { instrument: string; id: string; status: string; score: number; latency_ms: number }>(
+        'SELECT instrument, spectrum_id AS id, status, score, latency_ms FROM results WHERE spectrum_id >= ?',
+      )
+      .iterate(ulidFloor(since));
+    const n = Math.max(1, Math.ceil((until - since) / bucketMs));
+    const per = new Map<string, Array<{ latencies: number[]; scores: number; scored: number; status: Record<string, number> }>>();
+    for (const r of rows) {
+      const i = Math.floor((ulidTime(r.id) - since) / bucketMs);
+      if (i < 0 || i >= n) continue;
+      let buckets = per.get(r.instrument);
+      if (!buckets) per.set(r.instrument, (buckets = Array.from({ length: n }, () => ({ latencies: [], scores: 0, scored: 0, status: {} }))));
+      const b = buckets[i];
+      b.latencies.push(r.latency_ms);
+      b.status[r.status] = (b.status[r.status] ?? 0) + 1;
+      if (r.status !== 'rejected') {
+        b.scores += r.score;
+        b.scored++;
+      }
+    }
+    const pick = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    return [...per.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([instrument, buckets]) => ({
+      instrument,
+      buckets: buckets.map((b, i) => {
+        const sorted = b.latencies.sort((x, y) => x - y);
+        return {
+          at: new Date(since + i * bucketMs).toISOString(),
+          n: sorted.length,
+          status: b.status,
+          ...(sorted.length ? { p50Ms: pick(sorted, 0.5), p95Ms: pick(sorted, 0.95) } : {}),
+          ...(b.scored ? { meanScore: b.scores / b.scored } : {}),
+        };
+      }),
+    }));
+  }
+
+  /** Alert totals: all, open, and open ones by instrument and by kind (adapter-up is news, never open). */
+  alertCounts(): AlertCounts {
+    const total = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM alerts').get()!.n;
+    const groups = this.db
+      .prepare<[], { instrument: string; kind: string; n: number }>(
+        "SELECT instrument, kind, COUNT(*) AS n FROM alerts WHERE acknowledged_at IS NULL AND kind != 'adapter-up' GROUP BY instrument, kind",
+      )
+      .all();
+    const byInstrument: Record<string, number> = {};
+    const byKind: Record<string, number> = {};
+    let open = 0;
+    for (const g of groups) {
+      open += g.n;
+      byInstrument[g.instrument] = (byInstrument[g.instrument] ?? 0) + g.n;
+      byKind[g.kind] = (byKind[g.kind] ?? 0) + g.n;
+    }
+    return { total, open, openByInstrument: byInstrument, openByKind: byKind };
+  }
+
+  /**
+   * Acknowledges every open alert that matches (ids and/or instrument, kind, up to an alert id) in one transaction;
+   * returns the ids it closed and the time.
+   */
+  acknowledgeAlerts(filter: AlertFilter & { ids?: readonly string[]; upTo?: string }): { ids: string[]; acknowledgedAt: string } {
+    const at = new Date().toISOString();
+    const { where, params } = alertWhere({ ...filter, state: 'open' });
+    const clauses = [where.replace(/^WHERE /, '')];
+    const args: unknown[] = [...params];
+    if (filter.ids !== undefined) {
+      clauses.push(`id IN (SELECT value FROM json_each(?))`);
+      args.push(JSON.stringify(filter.ids));
+    }
+    if (filter.upTo !== undefined) {
+      clauses.push('id <= ?');
+      args.push(filter.upTo);
+    }
+    const sqlWhere = `WHERE ${clauses.filter(Boolean).join(' AND ')}`;
+    return this.db.transaction(() => {
+      const ids = this.db.prepare<unknown[], { id: string }>(`SELECT id FROM alerts ${sqlWhere}`).all(...args).map((r) => r.id);
+      const ack = this.db.prepare('UPDATE alerts SET acknowledged_at = ? WHERE id = ?');
+      for (const id of ids) ack.run(at, id);
+      return { ids, acknowledgedAt: at };
+    })();
   }
 
   /** Spectra committed and awaiting their result: the partial index spectra_pending answers it without a table scan. */

@@ -1,10 +1,11 @@
 import { filterToQuery, type ResultFilter } from './filter.ts';
+import { readTrends, type Trends } from './trends.ts';
 import {
-  readAlerts, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
+  readAlertCounts, readAlerts, readAlertsPage, readClasses, readEnrollResponse, readErrorBody, readHealth, readReference, readResultsPage,
   readInstrumentReports, readRetrainStatus, readSpectrum,
 } from './shapes.ts';
 import type {
-  AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, InstrumentReport, ResultsPage, RetrainStatus, SpectrumRecord,
+  AlertCounts, AlertQuery, AlertsPage, AlertView, ClassInfo, Curve, EnrollRequest, EnrollResponse, Health, InstrumentReport, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
 /**
@@ -43,12 +44,21 @@ export interface Api {
   undoEnrollment(enrollmentId: string, token: string): Promise<void>;
   alerts(): Promise<AlertView[]>;
   acknowledgeAlert(id: string, token: string): Promise<void>;
+  /** A page of alerts with the daemon's counts (GET /api/alerts). */
+  alertsPage(query: AlertQuery): Promise<AlertsPage>;
+  /**
+   * One request for many alerts (POST /api/alerts/ack): ids, or a filter up to the newest alert the operator saw.
+   * Returns the ids the daemon closed.
+   */
+  acknowledgeAlerts(which: { ids?: readonly string[]; instrument?: string; kind?: string; upTo?: string; all?: boolean }, token: string): Promise<{ ids: string[]; acknowledgedAt: string; counts?: AlertCounts }>;
   retrainStatus(): Promise<RetrainStatus>;
   startRetrain(token: string): Promise<void>;
   cancelRetrain(token: string): Promise<void>;
   /** Promotes a model version; without force the daemon refuses (409 model-worse) a version worse on the held-out spectra. */
   activateModel(version: string, token: string, force?: boolean): Promise<void>;
   rollbackModel(token: string): Promise<void>;
+  /** Per-instrument trends from the daemon's store (GET /api/instruments/trends). */
+  trends(minutes: number, bucketS: number): Promise<Trends>;
   /** Per-instrument health (GET /api/instruments). */
   instrumentHealth(): Promise<InstrumentReport[]>;
 }
@@ -103,6 +113,17 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     acknowledgeAlert: async (id, token) => {
       await call('POST', `/api/alerts/${enc(id)}/ack`, { token });
     },
+    alertsPage: async (query) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
+      return readAlertsPage(await call('GET', `/api/alerts?${params.toString()}`));
+    },
+    acknowledgeAlerts: async (which, token) => {
+      const body = (await call('POST', '/api/alerts/ack', { token, body: which })) as { ids?: unknown; acknowledgedAt?: unknown; counts?: unknown } | undefined;
+      const ids = Array.isArray(body?.ids) ? body.ids.filter((x): x is string => typeof x === 'string') : [];
+      const counts = readAlertCounts(body?.counts);
+      return { ids, acknowledgedAt: typeof body?.acknowledgedAt === 'string' ? body.acknowledgedAt : new Date().toISOString(), ...(counts ? { counts } : {}) };
+    },
     retrainStatus: async () => readRetrainStatus(await call('GET', '/api/retrain')),
     startRetrain: async (token) => {
       await call('POST', '/api/retrain', { token });
@@ -116,6 +137,7 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     rollbackModel: async (token) => {
       await call('POST', '/api/models/rollback', { token });
     },
+    trends: async (minutes, bucketS) => readTrends(await call('GET', `/api/instruments/trends?minutes=${minutes}&bucketS=${bucketS}`)),
     instrumentHealth: async () => readInstrumentReports(await call('GET', '/api/instruments')),
   };
 }

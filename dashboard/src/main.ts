@@ -2,7 +2,7 @@ import './styles.css';
 import { createApi } from './api.ts';
 import { askForToken, clearToken, getToken, onAuthChange } from './auth.ts';
 import type { AppContext } from './context.ts';
-import { h, replace } from './dom.ts';
+import { frameThrottle, h, replace } from './dom.ts';
 import { backfill, connectLive } from './live.ts';
 import { SpectrumSource } from './spectra.ts';
 import { Store } from './store.ts';
@@ -17,6 +17,7 @@ import { openSpectrumDialog } from './views/spectrum-dialog.ts';
 /** Boot: header and navigation, hash routing between the views, the live socket and the health poll. */
 
 const HEALTH_EVERY_MS = 5000;
+const TRENDS_EVERY_MS = 15_000;
 
 type Route = 'live' | 'alerts' | 'history' | 'label' | 'retrain' | 'instruments';
 const ROUTES: ReadonlyArray<{ route: Route; label: string }> = [
@@ -54,6 +55,16 @@ const model = h('span', { class: 'model muted', 'data-role': 'model-version' });
 const authBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'auth' });
 const readOnly = h('span', { class: 'read-only muted', 'data-role': 'read-only', title: 'Viewing needs no token. Labelling, acknowledging alerts and retraining ask for the operator token: with npm start it is in data/http-token.' }, 'read-only');
 const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+/** The page's heading, for screen readers and the document outline: the view shown. */
+const heading = h('h1', { class: 'sr-only' }, 'spectrad');
+/**
+ * The one live region: short sentences about what changed (connection, new open alerts), never the feed itself, so a
+ * screen reader is not made to read every arriving result.
+ */
+const announcer = h('div', { class: 'sr-only', role: 'status', 'aria-live': 'polite', 'data-role': 'announcer' });
+function announce(text: string): void {
+  announcer.textContent = text;
+}
 
 replace(app,
   h('header', { class: 'topbar' },
@@ -62,6 +73,8 @@ replace(app,
     h('span', { class: 'spacer' }),
     model, conn, readOnly, authBtn),
   banner,
+  heading,
+  announcer,
   main);
 
 function renderAuth(): void {
@@ -83,6 +96,7 @@ function renderConnection(): void {
   conn.textContent = labels[store.connection];
   conn.dataset.state = store.connection;
   conn.title = store.connection === 'live' ? 'Receiving results as they happen' : 'Not connected to the daemon; retrying';
+  if (store.connection !== 'connecting') announce(store.connection === 'live' ? 'Connected to the daemon.' : 'Lost the connection to the daemon; retrying.');
 }
 store.on('connection', renderConnection);
 renderConnection();
@@ -96,17 +110,25 @@ function renderHealth(): void {
     banner.textContent = `The daemon is not answering (${store.healthError}). Showing what this page received; retrying every ${HEALTH_EVERY_MS / 1000} s.`;
   } else if (hl && hl.status !== 'ok' && hl.status !== 'unknown') {
     banner.hidden = false;
-    banner.textContent = `Daemon status: ${hl.status}.`;
+    // Degraded says why: which adapters are down, and what they report.
+    const down = hl.adapters.filter((a) => a.state === 'down');
+    banner.textContent = hl.status === 'degraded' && down.length
+      ? `Degraded: ${down.map((a) => `${a.kind} "${a.name}" is down${a.detail ? ` (${a.detail})` : ''}`).join('; ')}.`
+      : `Daemon status: ${hl.status}.`;
   } else {
     banner.hidden = true;
   }
 }
 store.on('health', renderHealth);
 
+let announcedOpen: number | undefined;
 function renderAlertBadge(): void {
   const n = store.unacknowledgedCount();
+  if (announcedOpen !== undefined && n > announcedOpen) announce(`${n} open alert${n === 1 ? '' : 's'}.`);
+  announcedOpen = n;
   alertBadge.hidden = n === 0;
-  alertBadge.textContent = n > 99 ? '99+' : String(n);
+  alertBadge.textContent = n > 999 ? '999+' : String(n);
+  alertBadge.title = `${n} open alert${n === 1 ? '' : 's'}`;
   // The count in the tab title reaches operators who are looking at another tab.
   document.title = document.title.replace(/^\(\d+\+?\) /, '');
   if (n) document.title = `(${alertBadge.textContent}) ${document.title}`;
@@ -125,6 +147,7 @@ function route(): void {
   nav.querySelectorAll('a').forEach((a) => a.classList.toggle('active', a.dataset.route === name));
   unmount?.();
   document.title = `spectrad · ${ROUTES.find((r) => r.route === name)?.label}`;
+  heading.textContent = `spectrad: ${ROUTES.find((r) => r.route === name)?.label}`;
   renderAlertBadge();
   switch (name) {
     case 'alerts': unmount = mountAlerts(ctx, main); break;
@@ -137,11 +160,41 @@ function route(): void {
 }
 window.addEventListener('hashchange', route);
 
+/**
+ * Phones show tables as cards (styles.css, below 700 px): each cell carries its column's name as data-label, copied
+ * here from the header whenever a view renders rows, so no view has to repeat its headers.
+ */
+const labelCells = frameThrottle(() => {
+  for (const table of Array.from(main.querySelectorAll('table'))) {
+    const heads = Array.from(table.querySelectorAll('thead th'), (th) => th.textContent?.trim() ?? '');
+    if (!heads.length) continue;
+    for (const row of Array.from(table.querySelectorAll<HTMLTableRowElement>('tbody tr'))) {
+      if (row.dataset.labelled === String(heads.length)) continue;
+      row.dataset.labelled = String(heads.length);
+      Array.from(row.cells).forEach((td, i) => {
+        if (td.colSpan === 1 && heads[i] !== undefined) td.dataset.label = heads[i];
+      });
+    }
+  }
+});
+new MutationObserver(labelCells).observe(main, { childList: true, subtree: true });
+
 async function pollHealth(): Promise<void> {
   try {
-    store.setHealth(await api.health());
+    const [health, reports] = await Promise.all([api.health(), api.instrumentHealth().catch(() => undefined)]);
+    store.setInstrumentReports(reports);
+    store.setHealth(health);
   } catch (e) {
     store.setHealth(undefined, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** The last hour in one-minute buckets, for the tiles' sparklines and the Instruments charts. */
+async function pollTrends(): Promise<void> {
+  try {
+    store.setTrends(await api.trends(60, 60));
+  } catch {
+    // An older daemon without trends: the tiles show no sparkline.
   }
 }
 
@@ -151,9 +204,10 @@ async function boot(): Promise<void> {
   await Promise.all([
     pollHealth(),
     backfill(store, api),
-    api.alerts().then((a) => store.addAlerts(a)).catch(() => undefined),
   ]);
   setInterval(() => void pollHealth(), HEALTH_EVERY_MS);
+  void pollTrends();
+  setInterval(() => void pollTrends(), TRENDS_EVERY_MS);
 }
 
 void boot();

@@ -1,5 +1,5 @@
 import type {
-  AdapterState, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, LabelChange, ModelMetrics, ModelVersionInfo,
+  AdapterState, AlertCounts, AlertsPage, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, LabelChange, ModelMetrics, ModelVersionInfo,
   ResultLabel, ResultMessage, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
@@ -235,6 +235,26 @@ export function readAlerts(json: Json): AlertView[] {
   return listOf(json, 'items', 'alerts').map(readAlert).filter((a): a is AlertView => a !== undefined);
 }
 
+function readCountMap(v: Json): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (isObj(v)) for (const [k, n] of Object.entries(v)) if (typeof n === 'number' && Number.isFinite(n)) out[k] = n;
+  return out;
+}
+
+export function readAlertCounts(v: Json): AlertCounts | undefined {
+  if (!isObj(v)) return undefined;
+  const total = num(v.total);
+  const open = num(v.open);
+  if (total === undefined || open === undefined) return undefined;
+  return { total, open, openByInstrument: readCountMap(v.openByInstrument), openByKind: readCountMap(v.openByKind) };
+}
+
+export function readAlertsPage(json: Json): AlertsPage {
+  const o = isObj(json) ? json : {};
+  const counts = readAlertCounts(o.counts);
+  return { items: readAlerts(json), nextCursor: str(o.nextCursor) || undefined, ...(counts ? { counts } : {}) };
+}
+
 function readMetrics(v: Json): ModelMetrics | undefined {
   if (!isObj(v)) return undefined;
   const source = isObj(v.metrics) ? v.metrics : v;
@@ -263,6 +283,7 @@ export function readRetrainStatus(json: Json): RetrainStatus {
     before: readMetrics(json.before),
     after: readMetrics(json.after),
     activeVersion: str(json.activeVersion) ?? versions.find((v) => v.active)?.version,
+    rollbackTo: str(json.rollbackTo),
     versions,
   };
 }

@@ -1,6 +1,7 @@
 import { withLabelChange } from './labels.ts';
 import { RateMeter } from './rates.ts';
-import type { AdapterState, AlertView, Health, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
+import type { Trends } from './trends.ts';
+import type { AdapterState, AlertCounts, AlertView, Health, InstrumentReport, LabelChange, ResultMessage, RetrainStatus } from './types.ts';
 
 /**
  * Everything the page knows, fed by socket.io events and API polls; views subscribe to the parts they show.
@@ -19,8 +20,14 @@ export class Store {
   private readonly resultIds = new Set<string>();
   /** Newest first. */
   alerts: AlertView[] = [];
+  /** The daemon's totals; undefined until known (or from a daemon that does not count). */
+  alertCounts?: AlertCounts;
   readonly adapters = new Map<string, AdapterState>();
   health?: Health;
+  /** GET /api/instruments, polled with health: each instrument's input state and counts. */
+  instrumentReports?: InstrumentReport[];
+  /** The last hour per instrument (GET /api/instruments/trends), polled every 15 s. */
+  trends?: Trends;
   healthError?: string;
   connection: Connection = 'connecting';
   retrain?: RetrainStatus;
@@ -72,12 +79,37 @@ export class Store {
     this.emit('alerts');
   }
 
-  acknowledge(id: string, at: string, localOnly: boolean): void {
+  acknowledge(id: string, at: string, localOnly: boolean, note?: string): void {
     if (localOnly) {
       this.localAcks.add(id);
       saveLocalAcks(this.localAcks);
     }
-    this.alerts = this.alerts.map((a) => (a.id === id ? { ...a, acknowledgedAt: at } : a));
+    this.alerts = this.alerts.map((a) => (a.id === id ? { ...a, acknowledgedAt: at, ...(note ? { note } : {}) } : a));
+    this.emit('alerts');
+  }
+
+  acknowledgeMany(ids: readonly string[], at: string): void {
+    const set = new Set(ids);
+    this.alerts = this.alerts.map((a) => (set.has(a.id) && !a.acknowledgedAt ? { ...a, acknowledgedAt: at } : a));
+    this.emit('alerts');
+  }
+
+  /** A live alert counted at once, until the daemon's next counts replace the estimate. */
+  countNewAlert(a: AlertView): void {
+    const c = this.alertCounts;
+    if (!c) return;
+    const open = !a.acknowledgedAt && a.kind !== 'adapter-up';
+    this.alertCounts = {
+      total: c.total + 1,
+      open: c.open + (open ? 1 : 0),
+      openByInstrument: open ? { ...c.openByInstrument, [a.instrument]: (c.openByInstrument[a.instrument] ?? 0) + 1 } : c.openByInstrument,
+      openByKind: open ? { ...c.openByKind, [a.kind]: (c.openByKind[a.kind] ?? 0) + 1 } : c.openByKind,
+    };
+    this.emit('alerts');
+  }
+
+  setAlertCounts(counts: AlertCounts | undefined): void {
+    this.alertCounts = counts;
     this.emit('alerts');
   }
 
@@ -103,8 +135,9 @@ export class Store {
     this.emit('labels');
   }
 
+  /** Open alerts: the daemon's count when it gives one, else those this page holds. */
   unacknowledgedCount(): number {
-    return this.alerts.filter((a) => !a.acknowledgedAt && a.kind !== 'adapter-up').length;
+    return this.alertCounts?.open ?? this.alerts.filter((a) => !a.acknowledgedAt && a.kind !== 'adapter-up').length;
   }
 
   setAdapter(state: AdapterState): void {
@@ -123,6 +156,16 @@ export class Store {
     this.emit('health');
   }
 
+  setTrends(trends: Trends | undefined): void {
+    this.trends = trends;
+    this.emit('health');
+  }
+
+  setInstrumentReports(reports: InstrumentReport[] | undefined): void {
+    this.instrumentReports = reports;
+    this.emit('health');
+  }
+
   setConnection(c: Connection): void {
     if (c === this.connection) return;
     this.connection = c;
@@ -137,6 +180,7 @@ export class Store {
   /** Instruments seen in health or in results, sorted by name. */
   instruments(): string[] {
     const names = new Set<string>(this.health?.instruments.map((i) => i.name) ?? []);
+    for (const i of this.instrumentReports ?? []) names.add(i.name);
     for (const r of this.results) names.add(r.instrument);
     return [...names].sort();
   }

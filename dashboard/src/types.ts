@@ -25,6 +25,29 @@ export interface AlertView extends AlertMessage {
   readonly note?: string;
 }
 
+/** The daemon's alert totals (GET /api/alerts counts): the badge and the filters show these, not what the page holds. */
+export interface AlertCounts {
+  readonly total: number;
+  readonly open: number;
+  readonly openByInstrument: Readonly<Record<string, number>>;
+  readonly openByKind: Readonly<Record<string, number>>;
+}
+
+export interface AlertsPage {
+  readonly items: AlertView[];
+  readonly nextCursor?: string;
+  /** Undefined from a daemon that does not count (older API): the page counts what it holds. */
+  readonly counts?: AlertCounts;
+}
+
+export interface AlertQuery {
+  readonly state?: 'open' | 'all';
+  readonly instrument?: string;
+  readonly kind?: string;
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
 /** socket.io 'labels': spectra labelled (or unlabelled by an undo) and the alerts that closed (or opened again). */
 export interface LabelChange {
   readonly kind: 'labelled' | 'unlabelled';
@@ -141,5 +164,7 @@ export interface RetrainStatus {
   readonly before?: ModelMetrics;
   readonly after?: ModelMetrics;
   readonly activeVersion?: string;
+  /** The version a rollback returns to; absent when there is none. */
+  readonly rollbackTo?: string;
   readonly versions: readonly ModelVersionInfo[];
 }

@@ -157,12 +157,60 @@ describe('HTTP API (inject)', () => {
     expect((await app.inject('/api/alerts')).json().items[0].acknowledgedAt).toBe(ack.json().acknowledgedAt);
   });
 
+  it('pages, counts and filters alerts, and acknowledges a filter in one request', async () => {
+    const t = Date.now() - 600_000;
+    const bulk = Array.from({ length: 250 }, (_, i) => ({ id: ulid(t + i), kind: (i % 2 ? 'rejected' : 'unknown') as 'rejected' | 'unknown', instrument: i % 5 === 0 ? 'ir-9' : 'raman-9', at: new Date(t + i).toISOString(), message: `m${i}` }));
+    for (const a of bulk) store.addAlert(a);
+    const first = (await app.inject('/api/alerts?state=open&instrument=ir-9&limit=20')).json();
+    expect(first.items).toHaveLength(20);
+    expect(first.items.every((a: { instrument: string }) => a.instrument === 'ir-9')).toBe(true);
+    expect(first.counts.openByInstrument['ir-9']).toBe(50);
+    const second = (await app.inject(`/api/alerts?state=open&instrument=ir-9&limit=20&cursor=${first.nextCursor}`)).json();
+    expect(second.items[0].id < first.items[19].id).toBe(true);
+    const openBefore = first.counts.open;
+
+    expect((await app.inject({ method: 'POST', url: '/api/alerts/ack', payload: { instrument: 'ir-9' } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: {} })).statusCode).toBe(400);
+    // Up to the newest alert the operator saw: one that arrived after it stays open.
+    const upTo = bulk.filter((a) => a.instrument === 'ir-9').at(-2)!.id;
+    const ack = await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: { instrument: 'ir-9', upTo } });
+    expect(ack.statusCode).toBe(200);
+    expect(ack.json().acknowledged).toBe(49);
+    expect(ack.json().counts.openByInstrument['ir-9']).toBe(1);
+    expect(ack.json().counts.open).toBe(openBefore - 49);
+    const byIds = await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: { ids: [bulk[1].id, bulk[3].id] } });
+    expect(byIds.json().ids.sort()).toEqual([bulk[1].id, bulk[3].id].sort());
+    const all = await app.inject({ method: 'POST', url: '/api/alerts/ack', headers: { authorization: 'Bearer s3cret' }, payload: { all: true } });
+    expect(all.json().counts.open).toBe(0);
+  });
+
+  it('answers per-instrument trends from the stored results', async () => {
+    const now = Date.now();
+    const sid = [ulid(now - 90_000), ulid(now - 80_000), ulid(now - 5_000)];
+    store.commitIngest({
+      spectra: sid.map((id) => ({ id, adapter: 'inbox', source: `/in/${id}.csv`, instrument: 'trend-1', receivedAt: new Date().toISOString(), block: 0, raw: Buffer.from('1,2'), preprocessed: Float32Array.from([0.5, 1]) })),
+      results: [], alerts: [],
+    });
+    const msg = (id: string, status: 'identified' | 'unknown', latencyMs: number, score: number) =>
+      ({ id, instrument: 'trend-1', status, score, latencyMs, candidates: [], modelVersion: 'm1', receivedAt: new Date().toISOString(), source: 'x' }) as ResultMessage;
+    store.commitResults([msg(sid[0], 'identified', 100, 0.9), msg(sid[1], 'unknown', 300, 0.1), msg(sid[2], 'identified', 50, 0.8)], []);
+    const res = await app.inject('/api/instruments/trends?minutes=5&bucketS=60');
+    expect(res.statusCode).toBe(200);
+    const series = res.json().items.find((i: { instrument: string }) => i.instrument === 'trend-1');
+    expect(series.buckets).toHaveLength(5);
+    const filled = series.buckets.filter((b: { n: number }) => b.n > 0);
+    expect(filled.reduce((a: number, b: { n: number }) => a + b.n, 0)).toBe(3);
+    const last = series.buckets.at(-1);
+    expect(last).toMatchObject({ n: 1, status: { identified: 1 }, p50Ms: 50, p95Ms: 50, meanScore: 0.8 });
+    expect((await app.inject('/api/instruments/trends?minutes=0')).statusCode).toBe(400);
+  });
+
   it('describes every route in an OpenAPI 3 document', async () => {
     const doc = (await app.inject('/api/openapi.json')).json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/alerts', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/spectra/{id}',
-        '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments', '/metrics'].sort(),
+      ['/api/alerts', '/api/alerts/ack', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/spectra/{id}',
+        '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments', '/api/instruments/trends', '/metrics'].sort(),
     );
     expect(doc.paths['/api/classes'].post.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/api/results'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['instrument', 'class', 'status', 'cursor', 'limit']));

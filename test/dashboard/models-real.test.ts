@@ -9,7 +9,7 @@ import { startDaemon, type Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../support/daemon-process.ts';
 import { waitFor } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
-import { launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/browser.ts';
 
 /**
  * The built dashboard in headless Chromium against the real daemon (in this process, real HTTP + socket.io): the
@@ -25,6 +25,8 @@ let daemon: Daemon;
 let browser: Browser;
 let page: Page;
 let errors: string[];
+const dialogs: string[] = [];
+let dismissNext = false;
 
 beforeAll(async () => {
   mkdirSync(inbox);
@@ -46,7 +48,12 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   errors = watchErrors(page);
-  page.on('dialog', (d) => void d.accept()); // "worse on the held-out spectra: promote anyway?"
+  // Promote and roll back ask first (and "worse on the held-out spectra: promote anyway?"): the test answers.
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void (dismissNext ? d.dismiss() : d.accept());
+    dismissNext = false;
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -83,8 +90,27 @@ describe('Models panel on the real daemon', () => {
     const v2 = models.items.find((m) => m.version === 'v2')!.modelVersion;
     expect(await page.locator('tr[data-version="v2"] .small').textContent()).toBe(v2);
 
+    // Like with like: v2 against v1 on the same held-out spectra; v1's model-card figure is marked as measured elsewhere.
+    const v2Accuracy = await page.locator('tr[data-version="v2"] [data-role="version-accuracy"]').textContent();
+    expect(v2Accuracy).toMatch(/against v1's [\d.]+ % on the same \d+ held-out spectra/);
+    expect(await page.locator('tr[data-version="v1"] [data-role="version-accuracy"]').textContent()).toContain('model-card');
+    // What the run trained on: the labelled library, not "N new labels".
+    expect(await page.locator('[data-role="training-data"]').textContent()).toMatch(/v2 was fine-tuned from v1 on \d+ labelled spectra, with \d+ more held out/);
+    expect(await page.locator('[data-action="rollback"]').isHidden()).toBe(true); // nothing to roll back to yet
+
+    // Promote asks first; "no" changes nothing.
+    dismissNext = true;
+    await page.click('tr[data-version="v2"] [data-action="activate"]');
+    await page.waitForTimeout(500);
+    expect(dialogs.at(-1)).toMatch(/^Promote v2 in place of v1\?/);
+    expect(daemon.health().modelVersion).toBe(v1);
+
     await page.click('tr[data-version="v2"] [data-action="activate"]');
     await page.waitForSelector('tr[data-version="v2"].active', { timeout: 30_000 });
+    // The state matches the daemon: no "candidate v2 saved" once v2 is active.
+    await page.waitForFunction(() => /v2 promoted/.test(document.querySelector('.retrain-state')?.textContent ?? ''), null, { timeout: 10_000 });
+    expect(await page.locator('.retrain-state').textContent()).not.toContain('saved');
+    expect(await page.locator('[data-action="rollback"]').textContent()).toBe('Roll back to v1');
     expect(daemon.health().modelVersion).toBe(v2);
     dropFile(inbox, 'after-promote.jdx', jcampText('after-promote', 17, 2));
     const promoted = await waitFor('result', () => daemon.store.listResults({ q: 'after-promote' }).items[0], 20_000);
@@ -93,7 +119,16 @@ describe('Models panel on the real daemon', () => {
 
     await page.click('[data-action="rollback"]');
     await page.waitForSelector('tr[data-version="v1"].active', { timeout: 30_000 });
+    expect(dialogs.at(-1)).toMatch(/^Roll back from v2 to v1\?/);
+    await page.waitForFunction(() => /rolled back from v2 to v1/.test(document.querySelector('.retrain-state')?.textContent ?? ''));
+    expect(await page.locator('.retrain-state .pill').textContent()).not.toBe('promoted');
     expect(daemon.health().modelVersion).toBe(v1);
+    // Back at the first version: nothing left to roll back to, so it is not offered (the daemon would answer 409).
+    await page.waitForSelector('[data-action="rollback"]', { state: 'hidden', timeout: 10_000 });
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${ARTIFACTS}models-390.png` });
+    await page.setViewportSize({ width: 1280, height: 900 });
   }, 100_000);
 
   it('shows instrument health', async () => {

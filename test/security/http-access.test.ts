@@ -69,7 +69,7 @@ afterAll(async () => {
 describe('HTTP access: every state-changing route needs the token', () => {
   it('the route table has the known writing routes (the audit below is not vacuous)', () => {
     const writes = writeRoutes(app).map((r) => `${r.method} ${r.url}`);
-    for (const known of ['POST /api/classes', 'DELETE /api/enrollments/:id', 'POST /api/alerts/:id/ack']) expect(writes).toContain(known);
+    for (const known of ['POST /api/classes', 'DELETE /api/enrollments/:id', 'POST /api/alerts/:id/ack', 'POST /api/alerts/ack']) expect(writes).toContain(known);
   });
 
   it('without a token, with a wrong one, or with another scheme: 401, and nothing is called', async () => {

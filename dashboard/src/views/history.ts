@@ -91,7 +91,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
     h('header', { class: 'card-head' }, h('h2', null, 'History'), summary),
     form,
     h('div', { class: 'table-wrap' }, h('table', { class: 'results' },
-      h('thead', null, h('tr', null, ['Received', 'Instrument', 'Status', 'Answer', 'Score', 'Source', 'Latency', ''].map((t) => h('th', null, t)))),
+      h('thead', null, h('tr', null, ['Received', 'Instrument', 'Status', 'Answer', 'Score', 'Source', 'Latency', 'Action'].map((t) => h('th', null, t)))),
       tbody)),
     h('footer', { class: 'card-foot' }, more)));
 

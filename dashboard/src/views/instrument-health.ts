@@ -4,6 +4,7 @@ import { h, replace } from '../dom.ts';
 import { formatAgo, formatRate } from '../format.ts';
 import { adapterTone } from '../status.ts';
 import type { InstrumentReport } from '../types.ts';
+import { sparkline, statusMix } from '../trends.ts';
 
 const POLL_MS = 3000;
 
@@ -25,6 +26,30 @@ export function mountInstrumentHealth(ctx: AppContext, host: HTMLElement): () =>
       replace(body, h('p', { class: 'form-error', 'data-role': 'instruments-missing' }, text));
     }
   }
+
+  const charts = h('div', { class: 'trend-grid', 'data-role': 'trends' });
+  host.appendChild(h('section', { class: 'card' },
+    h('header', { class: 'card-head' }, h('h2', null, 'Last hour'), h('span', { class: 'muted' }, 'per minute, from the daemon’s store')),
+    charts));
+  const renderTrends = (): void => {
+    const t = ctx.store.trends;
+    if (!t || !t.items.length) {
+      replace(charts, h('p', { class: 'muted' }, t ? 'No results in the last hour.' : 'Loading…'));
+      return;
+    }
+    replace(charts, t.items.map((i) => {
+      const b = i.buckets;
+      return h('div', { class: 'trend-card', 'data-instrument': i.instrument },
+        h('h3', null, i.instrument),
+        chart('Throughput', sparkline(b.map((x) => x.n), { label: `${i.instrument} results per minute`, unit: '/min', width: 240, height: 40, role: 'throughput' })),
+        chart('Latency p50 / p95', sparkline(b.map((x) => x.p95Ms), { label: `${i.instrument} p95 latency`, unit: ' ms', width: 240, height: 40, role: 'latency-p95' }),
+          sparkline(b.map((x) => x.p50Ms), { label: `${i.instrument} p50 latency`, unit: ' ms', width: 240, height: 40, max: Math.max(1, ...b.map((x) => x.p95Ms ?? 0)), role: 'latency-p50' })),
+        chart('Status mix', statusMix(b)),
+        chart('Mean score', sparkline(b.map((x) => x.meanScore), { label: `${i.instrument} mean score`, width: 240, height: 40, max: 1, role: 'score' })));
+    }));
+  };
+  const offTrends = ctx.store.on('health', renderTrends);
+  renderTrends();
 
   function render(items: readonly InstrumentReport[]): void {
     if (items.length === 0) {
@@ -49,5 +74,12 @@ export function mountInstrumentHealth(ctx: AppContext, host: HTMLElement): () =>
 
   void poll();
   const timer = setInterval(() => void poll(), POLL_MS);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    offTrends();
+  };
+}
+
+function chart(title: string, ...svgs: Element[]): HTMLElement {
+  return h('figure', { class: 'trend-chart' }, h('figcaption', { class: 'muted' }, title), h('div', { class: 'trend-svgs' }, svgs));
 }

@@ -61,7 +61,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
       h('p', { class: 'muted intro' }, 'Unknown, low-confidence and mixture answers. Select spectra of one compound, name it, and enroll: the class joins the library at once and the next spectrum of it is identified. Enrolling needs the operator token.'),
       form,
       h('div', { class: 'table-wrap' }, h('table', { class: 'results selectable' },
-        h('thead', null, h('tr', null, h('th', null, selectAll), ...['Received', 'Instrument', 'Status', 'Answer or closest class', 'Score', 'Source', ''].map((t) => h('th', null, t)))),
+        h('thead', null, h('tr', null, h('th', null, selectAll), ...['Received', 'Instrument', 'Status', 'Answer or closest class', 'Score', 'Source', 'Action'].map((t) => h('th', null, t)))),
         tbody))),
     h('section', { class: 'card' }, h('header', { class: 'card-head' }, h('h2', null, 'Enrolled in this session')), history));
 

@@ -82,10 +82,20 @@ export function mountRetrain(ctx: AppContext, host: HTMLElement): () => void {
   }
 
   const cancel = () => act('Cancels the retraining run; no candidate is kept.', (t) => api.cancelRetrain(t), 'Retraining cancelled.', 'Could not cancel');
-  const rollback = () =>
-    act('Switches identification back to the previously promoted model.', (t) => api.rollbackModel(t), 'Rolled back to the previous model.', 'Could not roll back');
+  const rollback = async () => {
+    const s = store.retrain;
+    const to = s?.rollbackTo;
+    if (!to) return;
+    // Switching models changes every answer from now on, for every operator: never on one click.
+    if (!window.confirm(`Roll back from ${s.activeVersion ?? 'the active model'} to ${to}?\n\nThe library is embedded again with ${to} and every spectrum from then on is identified by it.`)) return;
+    await act(`Switches identification back to ${to}.`, (t) => api.rollbackModel(t), `Rolled back to ${to}.`, 'Could not roll back');
+  };
 
   async function activate(version: string): Promise<void> {
+    const s = store.retrain;
+    const v = s?.versions.find((x) => x.version === version);
+    const compared = v ? comparison(v, s?.versions ?? []) : '';
+    if (!window.confirm(`Promote ${version}${s?.activeVersion ? ` in place of ${s.activeVersion}` : ''}?${compared ? `\n\n${compared}.` : ''}\n\nThe library is embedded again with ${version} and every spectrum from then on is identified by it.`)) return;
     // The daemon promotes only a version at least as good on the held-out spectra; the operator may insist.
     const promote = async (t: string) => {
       try {
@@ -111,7 +121,9 @@ export function mountRetrain(ctx: AppContext, host: HTMLElement): () => void {
     if (!s) return;
     startBtn.disabled = RUNNING.has(s.state);
     cancelBtn.hidden = !RUNNING.has(s.state);
-    rollbackBtn.hidden = s.versions.length < 2;
+    // Offered only when the daemon has a version to return to (it answers 409 otherwise).
+    rollbackBtn.hidden = !s.rollbackTo;
+    rollbackBtn.textContent = s.rollbackTo ? `Roll back to ${s.rollbackTo}` : 'Roll back';
     replace(body, renderStatus(s, (v) => void activate(v)));
   }
 
@@ -127,21 +139,26 @@ export function mountRetrain(ctx: AppContext, host: HTMLElement): () => void {
 function renderStatus(s: RetrainStatus, activate: (version: string) => void): HTMLElement {
   const pct = s.progress !== undefined ? Math.round(s.progress * 100) : undefined;
   const running = RUNNING.has(s.state);
-  const labels = s.labelsSinceLast !== undefined
-    ? `${s.labelsSinceLast}${s.threshold ? ` of ${s.threshold}` : ''} new labels since the last training${s.threshold ? ' (retrains automatically at the threshold)' : ''}`
-    : '';
+  // What the last run trained on (the whole labelled library, not only the labels added since), then what is new.
+  const trained = [...s.versions].reverse().find((v) => v.baseVersion && v.metrics?.references !== undefined);
+  const labels = [
+    trained ? `${trained.version} was fine-tuned from ${trained.baseVersion} on ${trained.metrics?.references} labelled spectra${trained.metrics?.heldOut !== undefined ? `, with ${trained.metrics.heldOut} more held out to compare the two` : ''}.` : '',
+    s.labelsSinceLast !== undefined
+      ? `${s.labelsSinceLast} spectra labelled since the last run${s.threshold ? ` (a run starts by itself at ${s.threshold})` : ''}; a run trains on every labelled spectrum in the library.`
+      : '',
+  ].filter(Boolean).join(' ');
   const metricNames = [...new Set([...Object.keys(s.before?.metrics ?? {}), ...Object.keys(s.after?.metrics ?? {})])];
   return h('div', { class: 'retrain', 'data-state': s.state },
     h('div', { class: 'retrain-state' },
       h('span', { class: `pill st-${s.state === 'failed' ? 'bad' : s.state === 'promoted' ? 'ok' : running ? 'mix' : s.state === 'kept' ? 'warn' : 'idle'}` }, s.state),
       s.message ? h('span', null, s.message) : null,
       s.activeVersion ? h('span', { class: 'muted' }, `active model ${s.activeVersion}`) : null),
-    pct !== undefined ? h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct },
+    pct !== undefined && (running || s.state === 'kept' || s.state === 'promoted') ? h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct },
       h('div', { class: 'progress-fill', style: `width:${pct}%` }),
       h('span', { class: 'progress-text' }, `${pct}%${s.epoch !== undefined && s.epochs ? ` · epoch ${s.epoch} of ${s.epochs}` : ''}`)) : null,
-    labels ? h('p', { class: 'muted' }, labels) : null,
+    labels ? h('p', { class: 'muted', 'data-role': 'training-data' }, labels) : null,
     metricNames.length ? h('table', { class: 'metrics' },
-      h('thead', null, h('tr', null, h('th', null, 'Held-out metric'), h('th', null, `Before${s.before?.modelVersion ? ` (${s.before.modelVersion})` : ''}`), h('th', null, `After${s.after?.modelVersion ? ` (${s.after.modelVersion})` : ''}`), h('th', null, 'Change'))),
+      h('thead', null, h('tr', null, h('th', null, 'On the same held-out spectra'), h('th', null, `Before${s.before?.modelVersion ? ` (${s.before.modelVersion})` : ''}`), h('th', null, `After${s.after?.modelVersion ? ` (${s.after.modelVersion})` : ''}`), h('th', null, 'Change'))),
       h('tbody', null, metricNames.map((m) => {
         const b = s.before?.metrics[m];
         const a = s.after?.metrics[m];
@@ -154,14 +171,32 @@ function renderStatus(s: RetrainStatus, activate: (version: string) => void): HT
     s.versions.length ? h('div', null,
       h('h3', null, 'Model versions'),
       h('table', { class: 'versions' },
-        h('thead', null, h('tr', null, h('th', null, 'Version'), h('th', null, 'Created'), h('th', null, 'Metrics'), h('th', null, ''))),
+        h('thead', null, h('tr', null, h('th', null, 'Version'), h('th', null, 'Created'), h('th', null, 'Accuracy'), h('th', null, 'Action'))),
         h('tbody', null, s.versions.map((v) => h('tr', { 'data-version': v.version, class: v.active ? 'active' : '' },
           h('td', null, h('code', null, v.version), v.active ? h('span', { class: 'pill st-ok' }, 'active') : null,
             v.modelVersion ? h('div', { class: 'muted small', title: 'what results carry as modelVersion' }, v.modelVersion) : null),
           h('td', { class: 'num' }, formatTime(v.createdAt)),
-          h('td', { class: 'muted' }, Object.entries(v.metrics ?? {}).map(([k, x]) => describeMetric(k, x)).join(' · ')),
+          h('td', { class: 'muted', 'data-role': 'version-accuracy' }, comparison(v, s.versions) || Object.entries(v.metrics ?? {}).map(([k, x]) => describeMetric(k, x)).join(' · ')),
           h('td', null, v.active ? null : h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'activate', onclick: () => activate(v.version) }, 'Promote')))))))
       : null);
+}
+
+/**
+ * A version's accuracy in words that compare like with like: a retrained version against the model it came from, both
+ * measured on the same held-out spectra; the shipped model's model-card figure is marked as measured elsewhere, so
+ * it is never read against a retraining hold-out.
+ */
+export function comparison(v: { version: string; baseVersion?: string; metrics?: Readonly<Record<string, number>> }, all: ReadonlyArray<{ version: string }>): string {
+  const m = v.metrics ?? {};
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  if (m.accuracy === undefined) return '';
+  if (v.baseVersion && m.accuracyBefore !== undefined) {
+    const d = (m.accuracy - m.accuracyBefore) * 100;
+    const n = m.heldOut !== undefined ? ` ${m.heldOut}` : '';
+    return `${pct(m.accuracy)} against ${v.baseVersion}'s ${pct(m.accuracyBefore)} on the same${n} held-out spectra (${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(1)} points)`;
+  }
+  const later = all.some((x) => x.version !== v.version);
+  return `${pct(m.accuracy)} on its own model-card test set${later ? '; compare versions by the retraining rows, which measure both on the same spectra' : ''}`;
 }
 
 /** A version's metric in words: the daemon reports shares as 0..1 and counts as integers. */
