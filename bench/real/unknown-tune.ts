@@ -10,6 +10,7 @@ import { loadEncoder } from '../../core/encoder/model-files.ts';
 import { initEngine } from '../../core/engine/index.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { auroc } from '../../core/identify/metrics.ts';
+import { fitUnknownModel, unknownLogOdds } from '../../core/identify/unknown-model.ts';
 import { hitQuality, matchProfile } from '../../core/identify/spectral-match.ts';
 import { decoyScores, libraryEmbeddingSims, spectralIndexFor, spectralRankingFor, spectralScores } from '../../core/identify/spectral-ranking.ts';
 import { preprocess } from '../../core/preprocess/index.ts';
@@ -122,5 +123,23 @@ const out = { features: FEATURES, libKnown, libUnknown, qKnown, qUnknown };
 if (values.out) (await import('node:fs')).writeFileSync(values.out, JSON.stringify(out));
 for (let i = 0; i < FEATURES.length; i++) {
   console.log(`${FEATURES[i].padEnd(8)} library AUROC ${auroc(libKnown.map((f) => f[i]), libUnknown.map((f) => f[i])).toFixed(3)}  ${values.part} AUROC ${auroc(qKnown.map((f) => f[i]), qUnknown.map((f) => f[i])).toFixed(3)}`);
+}
+// Logistic models over feature sets, fitted on the library's own samples only (as the product fits them), judged on
+// the queries; cut = the 5 % quantile of the library's known samples (false-unk / unk->unk at it).
+const SETS: Record<string, string[]> = {
+  'z alone': ['zt'], csls: ['csls'], 'z + csls (shipped for Raman)': ['zt', 'csls'], 'z + gap': ['zt', 'gapT'], 'z + csls + gap': ['zt', 'csls', 'gapT'],
+  'z + embedding sim': ['zt', 'sim'], 'z, t, gap, sim, sim gap': ['zt', 't1', 'gapT', 'sim', 'simGap'], 'z + nearest relative': ['zt', 'overNN'], 'all': FEATURES,
+};
+const pct = (a: number, b: number) => ((100 * a) / b).toFixed(1);
+for (const [name, fs] of Object.entries(SETS)) {
+  const idx = fs.map((f) => FEATURES.indexOf(f));
+  const sel = (x: number[]) => idx.map((i) => x[i]);
+  const model = fitUnknownModel(libKnown.map(sel), libUnknown.map(sel));
+  const score = (x: number[]) => unknownLogOdds(model, sel(x));
+  const lk = libKnown.map(score).sort((a, b) => a - b);
+  const cut = lk[Math.floor(0.05 * lk.length)];
+  const k = qKnown.map(score);
+  const u = qUnknown.map(score);
+  console.log(`model ${name.padEnd(28)} library AUROC ${auroc(lk, libUnknown.map(score)).toFixed(3)}  ${values.part} AUROC ${auroc(k, u).toFixed(3)}  false-unk ${pct(k.filter((v) => v < cut).length, k.length)} %  unk->unk ${pct(u.filter((v) => v < cut).length, u.length)} %`);
 }
 encoder.dispose();
