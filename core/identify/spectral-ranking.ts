@@ -5,7 +5,10 @@
  * its scores against the other classes and against synthetic decoy spectra, in t = -ln(1 - score). A library holds
  * 1-3 spectra per compound, too few for per-class spreads; the null is the query's own, so one cut serves every
  * class, and the decoys give a one-class library a null too. The cut is calibrated on the library (leave-one-out
- * same-class matches, for a target false-unknown rate) shrunk towards a prior chosen on the RRUFF dev corpus.
+ * same-class matches, for a target false-unknown rate) shrunk towards a prior chosen on the RRUFF dev corpus. With
+ * the preset's `hubness` (Raman) the unknown statistic is a logistic model over that z and the hubness-corrected
+ * HQI (CSLS: references with close relatives in the library claim queries of unenrolled relatives), fitted on the
+ * library's own leave-one-out queries (unknown-model.ts).
  */
 import { deriveRng } from '../benchmark/rng.ts';
 import type { InputGrid } from '../encoder/types.ts';
@@ -13,6 +16,7 @@ import { techniqueOfGrid } from '../preprocess/grids.ts';
 import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
 import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral-match.ts';
 import type { Candidate } from './types.ts';
+import { fitUnknownModel, unknownLogOdds, type UnknownModel } from './unknown-model.ts';
 
 export interface SpectralRankingOptions {
   readonly match: MatchOptions;
@@ -35,6 +39,14 @@ export interface SpectralRankingOptions {
   readonly bandWidth: number;
   /** Classes scored exactly after the fast screen (the others keep the screen's score). Default 48. */
   readonly shortlist?: number;
+  /**
+   * Hubness-corrected unknown statistic (CSLS, as in cross-lingual retrieval): a reference that correlates well
+   * with many other classes' references (a mineral with close relatives) loses `weight` times the mean of its `k`
+   * best such correlations, and the unknown statistic becomes a logistic model over the top class's null z and that
+   * corrected score, fitted on the library alone (leave-one-reference-out = known, leave-one-class-out =
+   * pseudo-unknown; unknown-model.ts). Absent: the null z alone.
+   */
+  readonly hubness?: { readonly k: number; readonly weight: number };
 }
 
 /**
@@ -50,6 +62,8 @@ export const SPECTRAL_PRESETS = {
   'raman-532': {
     views: [{ baseline: 'rollingMin', baselineWidth: 100, transform: 'sqrt' }],
     embeddingWeight: 0.25,
+    // Validation AUROC 0.881 -> 0.90 (bench/real/unknown-tune.ts); IR went down (0.830 -> 0.813), so IR has none.
+    hubness: { k: 10, weight: 0.5 },
     priorCut: 2.4,
     priorWeight: 20,
     hqiFloor: 0.72,
@@ -118,6 +132,10 @@ export interface SpectralIndex {
   readonly scale: number;
   /** Same-class leave-one-out samples the cut was calibrated on. */
   readonly samples: number;
+  /** Per class (matrix order), per reference: its hubness (mean of its k best correlations with other classes). */
+  readonly hubs: readonly (readonly number[])[] | null;
+  /** The fitted unknown statistic over [z, csls] (options.hubness), or null: the null z alone. */
+  readonly unknownModel: UnknownModel | null;
 }
 
 export interface ClassSpectralScore {
@@ -126,6 +144,8 @@ export interface ClassSpectralScore {
   readonly hqi: number;
   /** HQI plus the weighted embedding similarity: what the ranking sorts by. */
   readonly combined: number;
+  /** Best over the class's references of HQI minus its weighted hubness (options.hubness), else the HQI. */
+  readonly csls: number;
   /**
    * How far the class's HQI stands above the query's null (the other classes' HQIs and the decoys'), in t standard
    * deviations: the unknown statistic. The HQI alone, not the combined score: on the dev corpus's validation
@@ -151,7 +171,8 @@ export function spectralIndexFor(library: ReferenceLibrary, options: SpectralRan
     classes.push(rows);
   }
   const decoys = decoyProfiles(library.points, options);
-  const base = { options, classes, decoys, cut: options.priorCut, scale: 1, samples: 0 };
+  const hubs = options.hubness ? referenceHubness(classes, options.hubness.k) : null;
+  const base = { options, classes, decoys, hubs, cut: options.priorCut, scale: 1, samples: 0, unknownModel: null };
   const index = { ...base, ...calibrateCut(base, matrix, embeddingSims ?? libraryEmbeddingSims(library)) };
   const perState = indexCache.get(matrix) ?? new Map<SpectralRankingOptions, SpectralIndex>();
   perState.set(options, index);
@@ -196,12 +217,21 @@ export function libraryEmbeddingSims(library: ReferenceLibrary, meanOfBest = 5):
  * or null for HQI alone). Sorted by combined score, best first. `skip` leaves one reference out (calibration).
  */
 export function spectralScores(
-  index: Pick<SpectralIndex, 'options' | 'classes' | 'decoys'>,
+  index: Pick<SpectralIndex, 'options' | 'classes' | 'decoys'> & Partial<Pick<SpectralIndex, 'hubs'>>,
   query: MatchProfile,
   embeddingSims: Float64Array | null,
-  skip?: { classIndex: number; reference: number },
+  skip?: { classIndex: number; reference?: number },
 ): ClassSpectralScore[] {
   const { options, classes, decoys } = index;
+  const hubs = index.hubs ?? null;
+  const hubWeight = options.hubness?.weight ?? 0;
+  // `skip` without a reference leaves the whole class out (a pseudo-unknown query in calibration).
+  const skipped = (c: number, r: number) => skip !== undefined && skip.classIndex === c && (skip.reference === undefined || skip.reference === r);
+  const csls = new Float64Array(classes.length).fill(-Infinity);
+  const corrected = (c: number, r: number, v: number) => {
+    const u = hubs ? v - hubWeight * hubs[c][r] : v;
+    if (u > csls[c]) csls[c] = u;
+  };
   const w = embeddingSims ? options.embeddingWeight : 0;
   // Fast screen: the dot product of the views over the whole grid (exact Pearson when both cover the same range),
   // then the exact overlap correlation for the shortlist.
@@ -209,26 +239,31 @@ export function spectralScores(
   for (let c = 0; c < classes.length; c++) {
     const refs = classes[c];
     for (let r = 0; r < refs.length; r++) {
-      if (skip && skip.classIndex === c && skip.reference === r) continue;
+      if (skipped(c, r)) continue;
       const v = screenScore(query, refs[r]);
       if (v > screen[c]) screen[c] = v;
+      corrected(c, r, v);
     }
   }
   const combinedOf = (c: number, hqi: number) => hqi + (w && embeddingSims ? w * embeddingSims[c] : 0);
   const order = Array.from(screen.keys()).sort((a, b) => combinedOf(b, screen[b]) - combinedOf(a, screen[a]));
   const hqi = Float64Array.from(screen);
   for (const c of order.slice(0, options.shortlist ?? 48)) {
+    if (screen[c] <= -2) continue;
     let best = -1;
+    csls[c] = -Infinity;
     classes[c].forEach((ref, r) => {
-      if (skip && skip.classIndex === c && skip.reference === r) return;
-      best = Math.max(best, hitQuality(query, ref, options.match));
+      if (skipped(c, r)) return;
+      const v = hitQuality(query, ref, options.match);
+      best = Math.max(best, v);
+      corrected(c, r, v);
     });
     hqi[c] = best;
   }
   const combined = Array.from(hqi, (h, c) => combinedOf(c, h));
   const decoyScores = decoys.map((d) => screenScore(query, d));
   const scored = combined
-    .map((value, c) => ({ classIndex: c, hqi: hqi[c], combined: value }))
+    .map((value, c) => ({ classIndex: c, hqi: hqi[c], combined: value, csls: csls[c] }))
     .filter((s) => s.hqi > -2)
     .sort((a, b) => b.combined - a.combined);
   // The null: every class but the one judged, and the decoys.
@@ -248,6 +283,11 @@ export function spectralScores(
     const sd = Math.sqrt(Math.max(1e-12, (sumSq - ts[i] * ts[i]) / m - mean * mean));
     return { ...s, z: (ts[i] - mean) / sd };
   });
+}
+
+/** The query's fast-screen correlations with the synthetic decoys (part of its null). */
+export function decoyScores(index: Pick<SpectralIndex, 'decoys'>, query: MatchProfile): number[] {
+  return index.decoys.map((d) => screenScore(query, d));
 }
 
 /** t = -ln(1 - s): spreads scores near 1, where the decisions are. */
@@ -272,36 +312,93 @@ function dot(a: MatchView, b: MatchView): number {
   return s;
 }
 
+/** The unknown statistic of a scored class: the fitted model's log-odds when the index has one, else its null z. */
+export function unknownStatistic(index: Pick<SpectralIndex, 'unknownModel'>, score: ClassSpectralScore): number {
+  return index.unknownModel ? unknownLogOdds(index.unknownModel, [score.z, score.csls]) : score.z;
+}
+
+/** Fewest known and pseudo-unknown leave-one-out samples the unknown model is fitted on (else the z alone). */
+const MIN_MODEL_SAMPLES = 20;
+
 /**
  * The cut from the library: each reference of a class with another reference is queried against the library
- * without itself (as a query meets a class of 1-2 references); the target quantile of its class's z where that class
- * ranks first. Shrunk towards the prior by their sample counts. At most 200 references are used (evenly spread).
+ * without itself (as a query meets a class of 1-2 references); the target quantile of its top class's statistic.
+ * With options.hubness, every reference is also queried against the library without its class (a pseudo-unknown)
+ * and the unknown model is fitted on both groups; its cut is the known samples' quantile. Without it the cut on z
+ * is shrunk towards the prior by their sample counts. At most 200 references per group (evenly spread).
  */
-function calibrateCut(index: Pick<SpectralIndex, 'options' | 'classes' | 'decoys'>, matrix: LibraryMatrix, sims: EmbeddingSims): { cut: number; scale: number; samples: number } {
+function calibrateCut(
+  index: Pick<SpectralIndex, 'options' | 'classes' | 'decoys' | 'hubs'>,
+  matrix: LibraryMatrix,
+  sims: EmbeddingSims,
+): { cut: number; scale: number; samples: number; unknownModel: UnknownModel | null } {
   const { options, classes } = index;
-  const candidates: { c: number; r: number; row: number }[] = [];
+  const all: { c: number; r: number; row: number }[] = [];
   let row = 0;
   classes.forEach((refs, c) => {
-    refs.forEach((_, r) => {
-      if (refs.length >= 2) candidates.push({ c, r, row: row + r });
-    });
+    refs.forEach((_, r) => all.push({ c, r, row: row + r }));
     row += refs.length;
   });
-  const step = Math.max(1, candidates.length / 200);
-  const zs: number[] = [];
-  for (let i = 0; i < candidates.length; i += step) {
-    const { c, r, row: at } = candidates[Math.floor(i)];
+  const spread = <T>(xs: T[]) => {
+    const step = Math.max(1, xs.length / 200);
+    const out: T[] = [];
+    for (let i = 0; i < xs.length; i += step) out.push(xs[Math.floor(i)]);
+    return out;
+  };
+  const topOf = ({ c, r, row: at }: (typeof all)[number], wholeClass: boolean) => {
     const embedding = matrix.embeddings.subarray(at * matrix.dim, (at + 1) * matrix.dim);
-    const scores = spectralScores(index, classes[c][r], options.embeddingWeight ? sims(embedding, at) : null, { classIndex: c, reference: r });
-    // Every same-class query counts, ranked first or not: the false-unknown rate is over all known queries.
-    if (scores[0]) zs.push(scores[0].z);
-  }
+    const classSims = options.embeddingWeight ? sims(embedding, at) : null;
+    if (classSims && wholeClass) classSims[c] = -Infinity;
+    return spectralScores(index, classes[c][r], classSims, wholeClass ? { classIndex: c } : { classIndex: c, reference: r })[0];
+  };
+  // Every same-class query counts, ranked first or not: the false-unknown rate is over all known queries.
+  const known = spread(all.filter(({ c }) => classes[c].length >= 2))
+    .map((s) => topOf(s, false))
+    .filter((s) => s !== undefined);
   const target = options.targetFalseUnknown ?? 0.05;
-  const sorted = zs.sort((a, b) => a - b);
-  const own = sorted.length ? sorted[Math.floor(target * sorted.length)] : options.priorCut;
+  const quantile = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(target * xs.length)];
+  if (options.hubness && known.length >= MIN_MODEL_SAMPLES) {
+    const unknown = spread(all)
+      .map((s) => topOf(s, true))
+      .filter((s) => s !== undefined);
+    if (unknown.length >= MIN_MODEL_SAMPLES) {
+      const features = (s: ClassSpectralScore) => [s.z, s.csls];
+      const unknownModel = fitUnknownModel(known.map(features), unknown.map(features));
+      const cut = quantile(known.map((s) => unknownLogOdds(unknownModel, features(s))));
+      return { cut, scale: 1, samples: known.length, unknownModel };
+    }
+  }
+  const zs = known.map((s) => s.z);
+  const own = zs.length ? quantile(zs) : options.priorCut;
   const k = options.priorWeight;
-  const cut = (sorted.length * own + k * options.priorCut) / (sorted.length + k);
-  return { cut, scale: 1, samples: sorted.length };
+  const cut = (zs.length * own + k * options.priorCut) / (zs.length + k);
+  return { cut, scale: 1, samples: zs.length, unknownModel: null };
+}
+
+/**
+ * Per reference, the mean of its k best screen correlations with other classes' references: how strongly it
+ * attracts queries of other minerals (its hubness; high for a mineral with close relatives in the library).
+ */
+function referenceHubness(classes: readonly (readonly MatchProfile[])[], k: number): number[][] {
+  const flat = classes.flatMap((refs, c) => refs.map((profile) => ({ c, profile })));
+  const best = flat.map(() => [] as number[]);
+  const keep = (list: number[], v: number) => {
+    if (list.length < k) list.push(v);
+    else if (v > list[list.length - 1]) list[list.length - 1] = v;
+    else return;
+    list.sort((a, b) => b - a);
+  };
+  for (let a = 0; a < flat.length; a++) {
+    for (let b = a + 1; b < flat.length; b++) {
+      if (flat[a].c === flat[b].c) continue;
+      const v = screenScore(flat[a].profile, flat[b].profile);
+      keep(best[a], v);
+      keep(best[b], v);
+    }
+  }
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((x, y) => x + y, 0) / xs.length : 0);
+  let i = 0;
+  return classes.map((refs) => refs.map(() => mean(best[i++])));
 }
 
 /**
@@ -359,8 +456,9 @@ export function spectralAnswer(
   // to 0 or 1, and a hit list of ties says nothing).
   const logistic = (v: number) => 1 / (1 + Math.exp(-Math.asinh(v)));
   // Below the floor a small library's score drops under 0.5 like an unknown's (0.05 HQI per logistic unit).
-  const scoreOf = (s: ClassSpectralScore) => Math.min(logistic((s.z - index.cut) / index.scale), small ? logistic((s.hqi - options.hqiFloor) / 0.05) : 1);
-  const passes = (s: ClassSpectralScore) => s.z >= index.cut && (!small || s.hqi >= options.hqiFloor);
+  const stat = (s: ClassSpectralScore) => unknownStatistic(index, s);
+  const scoreOf = (s: ClassSpectralScore) => Math.min(logistic((stat(s) - index.cut) / index.scale), small ? logistic((s.hqi - options.hqiFloor) / 0.05) : 1);
+  const passes = (s: ClassSpectralScore) => stat(s) >= index.cut && (!small || s.hqi >= options.hqiFloor);
   // Scores never rise down the ranking (a class ranked lower by the combined score cannot show more confidence than
   // one above it); six decimals and a step of 1e-6 keep near-equal candidates apart.
   let ceiling = Infinity;
@@ -372,7 +470,7 @@ export function spectralAnswer(
   }));
   const [top, second] = scores;
   if (!passes(top)) return { status: 'unknown', score: candidates[0].score, candidates };
-  const close = second !== undefined && passes(second) && Math.abs(top.z - second.z) < index.scale;
+  const close = second !== undefined && passes(second) && Math.abs(stat(top) - stat(second)) < index.scale;
   return { status: close ? 'low-confidence' : 'identified', class: candidates[0].class, score: candidates[0].score, candidates };
 }
 

@@ -3,7 +3,7 @@ import { createRng } from '../../core/benchmark/rng.ts';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { coveredRange, hitQuality, matchProfile, matchView, viewCorrelation } from '../../core/identify/spectral-match.ts';
-import { spectralAnswer, spectralRankingFor } from '../../core/identify/spectral-ranking.ts';
+import { spectralAnswer, spectralIndexFor, spectralRankingFor, spectralScores } from '../../core/identify/spectral-ranking.ts';
 import { TECHNIQUE_GRIDS } from '../../core/preprocess/grids.ts';
 
 const POINTS = TECHNIQUE_GRIDS['raman-532'].points;
@@ -119,6 +119,27 @@ describe('spectral ranking in identify()', () => {
     const other = spectralAnswer(lib, options, spectrum(mineral(rng)), embedding, 5);
     expect(other?.status).toBe('unknown');
     expect(other!.score).toBeLessThan(0.5);
+  });
+
+  it('hubness: a class that gains a close relative loses score in the unknown statistic, and the index fits its unknown model on the library', () => {
+    const { lib, truth, rng } = library(40, 2, 7);
+    const query = matchProfile(spectrum(truth[3]), options.match);
+    const correction = () => {
+      const index = spectralIndexFor(lib, options)!;
+      expect(index.unknownModel).not.toBeNull();
+      const m3 = lib.matrix().classNames.indexOf('m3');
+      const s = spectralScores(index, query, null).find((x) => x.classIndex === m3)!;
+      expect(s.hqi).toBeGreaterThan(0.9);
+      return s.hqi - s.csls;
+    };
+    const before = correction();
+    expect(before).toBeGreaterThan(0);
+    // A relative of m3: the same bands, slightly moved and re-weighted (a new library state, a new index).
+    lib.addReferences('relative', Float32Array.from({ length: 8 }, () => rng.normal()), spectrum(truth[3].map(([p, h]) => [p + 1.5, h * rng.uniform(0.8, 1.2)] as const)));
+    expect(correction()).toBeGreaterThan(before + 0.01);
+    // Without the option the statistic is the null z alone.
+    const { hubness: _, ...plain } = options;
+    expect(spectralIndexFor(lib, plain)!.unknownModel).toBeNull();
   });
 
   it('falls back to the embedding when a class keeps no reference spectra', () => {
