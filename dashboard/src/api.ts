@@ -64,8 +64,12 @@ export interface Api {
 }
 
 export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(input, init)): Api {
-  async function call(method: string, path: string, opts: { token?: string; body?: unknown; acceptStatus?: number[] } = {}): Promise<unknown> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async function call(
+    method: string,
+    path: string,
+    opts: { token?: string; body?: unknown; acceptStatus?: number[]; headers?: Record<string, string> } = {},
+  ): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (opts.token) headers.authorization = `Bearer ${opts.token}`;
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     let res: Response;
@@ -105,7 +109,14 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     },
     classes: async () => readClasses(await call('GET', '/api/classes')),
     enroll: async (request, token) =>
-      readEnrollResponse(await call('POST', '/api/classes', { token, body: { name: request.name, spectrumIds: request.spectrumIds, ...(request.by ? { by: request.by } : {}) } }), request),
+      readEnrollResponse(
+        await call('POST', '/api/classes', {
+          token,
+          body: { name: request.name, spectrumIds: request.spectrumIds, ...(request.by ? { by: request.by } : {}) },
+          ...(request.idempotencyKey ? { headers: { 'idempotency-key': request.idempotencyKey } } : {}),
+        }),
+        request,
+      ),
     undoEnrollment: async (enrollmentId, token) => {
       await call('DELETE', `/api/enrollments/${enc(enrollmentId)}`, { token });
     },
@@ -140,4 +151,13 @@ export function createApi(base = '', fetchFn: FetchFn = (input, init) => fetch(i
     trends: async (minutes, bucketS) => readTrends(await call('GET', `/api/instruments/trends?minutes=${minutes}&bucketS=${bucketS}`)),
     instrumentHealth: async () => readInstrumentReports(await call('GET', '/api/instruments')),
   };
+}
+
+/**
+ * A fresh Idempotency-Key: 128 random bits as hex. getRandomValues, unlike randomUUID, also works on a page served
+ * over plain HTTP from another host (not a secure context).
+ */
+export function newIdempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }

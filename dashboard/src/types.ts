@@ -125,6 +125,11 @@ export interface EnrollRequest {
   readonly spectrumIds: readonly string[];
   /** Who labels: shown with the label in History. */
   readonly by?: string;
+  /**
+   * One key per enrollment the operator asked for (sent as Idempotency-Key): a retry of the same request, after a
+   * lost answer or a daemon restart, answers the first enrollment instead of adding the spectra twice.
+   */
+  readonly idempotencyKey?: string;
 }
 
 export interface EnrollResponse {

@@ -223,3 +223,22 @@ describe('small rules', () => {
     expect(store.addResults([batch[1199]])).toEqual([]);
   });
 });
+
+describe('enrollment requests', () => {
+  it('send the Idempotency-Key of the request, and none without one', async () => {
+    const { createApi, newIdempotencyKey } = await import('../../dashboard/src/api.ts');
+    const seen: Array<Record<string, string>> = [];
+    const api = createApi('', async (_input, init) => {
+      seen.push({ ...(init?.headers as Record<string, string>) });
+      return new Response(JSON.stringify({ class: 'x', created: true, added: 1, enrollmentId: 'e1' }), { status: 201, headers: { 'content-type': 'application/json' } });
+    });
+    const key = newIdempotencyKey();
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+    expect(newIdempotencyKey()).not.toBe(key);
+    await api.enroll({ name: 'x', spectrumIds: ['a'], idempotencyKey: key }, 'tok');
+    await api.enroll({ name: 'x', spectrumIds: ['a'] }, 'tok');
+    expect(seen[0]['idempotency-key']).toBe(key);
+    expect(seen[0].authorization).toBe('Bearer tok');
+    expect(seen[1]['idempotency-key']).toBeUndefined();
+  });
+});

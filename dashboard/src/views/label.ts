@@ -1,4 +1,4 @@
-import { ApiError } from '../api.ts';
+import { ApiError, newIdempotencyKey } from '../api.ts';
 import { askForToken, clearToken, requireToken } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { h, replace, toast } from '../dom.ts';
@@ -202,7 +202,11 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
     busy = true;
     enrollBtn.disabled = true;
     try {
-      const res = await withToken('Enrolling changes the reference library that every instrument uses.', (token) => api.enroll({ name, spectrumIds: ids, by: byInput.value.trim() || undefined }, token));
+      // One key for this enrollment, kept across the token prompt's retries: the daemon enrolls it at most once.
+      const idempotencyKey = newIdempotencyKey();
+      const res = await withToken('Enrolling changes the reference library that every instrument uses.', (token) =>
+        api.enroll({ name, spectrumIds: ids, by: byInput.value.trim() || undefined, idempotencyKey }, token),
+      );
       if (!res) return;
       const entry: Enrollment = { ...res, ids, at: new Date().toISOString() };
       enrollments.unshift(entry);
