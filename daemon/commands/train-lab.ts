@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { ModelCard } from '../../core/encoder/model-files.ts';
 import type { InputGrid } from '../../core/encoder/types.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { FileFormat } from '../../core/formats/index.ts';
@@ -202,6 +203,19 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const dim = embeddingDim(arch);
   const engine = await initEngine({ backend: opts.backend as 'auto', logger: log });
 
+  // What every model card this run writes shares (the pretrained model and the fine-tuned one alike).
+  const cardBase = (version: string): Pick<ModelCard, 'format' | 'version' | 'createdAt' | 'architecture' | 'embeddingDim' | 'inputGrid' | 'preprocessing' | 'engine' | 'technique'> => ({
+    format: MODEL_FORMAT,
+    version,
+    createdAt: new Date().toISOString(),
+    architecture: arch,
+    embeddingDim: dim,
+    inputGrid: grid,
+    preprocessing: INPUT_PREPROCESSING,
+    engine: { backend: engine.backend, tfjs: tf.version.tfjs },
+    technique: opts.technique,
+  });
+
   // 3. Synthetic pretraining on the grid.
   let initialWeights: string | undefined;
   const pretrainDir = path.join(opts.out, 'pretrain');
@@ -262,15 +276,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
       await saveModelDir(
         preResult.model,
         {
-          format: MODEL_FORMAT,
-          version: `synthetic-${profile.name}-${arch.name}-s${opts.seed}`,
-          createdAt: new Date().toISOString(),
-          architecture: arch,
-          embeddingDim: dim,
-          inputGrid: grid,
-          preprocessing: INPUT_PREPROCESSING,
-          engine: { backend: engine.backend, tfjs: tf.version.tfjs },
-          technique: opts.technique,
+          ...cardBase(`synthetic-${profile.name}-${arch.name}-s${opts.seed}`),
           metrics: { k: 1, valKnnAccuracy: preResult.bestValAccuracy },
           pretraining: pretrainSummary,
         },
@@ -370,15 +376,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const card = await saveModelDir(
     result.model,
     {
-      format: MODEL_FORMAT,
-      version: opts.version ?? `${opts.technique}-${arch.name}-${grid.points}-s${opts.seed}-${today}`,
-      createdAt: new Date().toISOString(),
-      architecture: arch,
-      embeddingDim: dim,
-      inputGrid: grid,
-      preprocessing: INPUT_PREPROCESSING,
-      engine: { backend: engine.backend, tfjs: tf.version.tfjs },
-      technique: opts.technique,
+      ...cardBase(opts.version ?? `${opts.technique}-${arch.name}-${grid.points}-s${opts.seed}-${today}`),
       training: {
         description: `${corpus.layout} corpus ${describePath(opts.data)}: ${trainRows.length} training spectra of ${classNames.length} classes, split by sample`,
         dataset: describePath(opts.data),
