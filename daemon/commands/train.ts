@@ -4,44 +4,25 @@ import path from 'node:path';
 import { BENCHMARK_NAMES, loadDefinition, parseClassList, type BenchmarkName } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { fraction, integer, positiveInt, positiveNumber } from './arguments.ts';
+import type { LabTrainOptions } from './train-lab.ts';
 
 /**
  * `spectrad train`: trains an encoder on a benchmark split with core/training, measures test-split kNN accuracy
  * (train split as references) and writes a model directory (model.json, weights.bin, model-card.json).
  */
 
-interface TrainCliOptions {
+/** The lab-training options (train-lab.ts) plus the benchmark ones; the CLI gives some of them as text or leaves them out. */
+interface TrainCliOptions extends Omit<LabTrainOptions, 'data' | 'arch' | 'epochs' | 'batch'> {
   dataset: string;
   data?: string;
-  classField?: string;
-  sampleField?: string;
-  format: string;
-  grid?: string;
-  technique: string;
-  minOverlap: number;
-  augmentScale: number;
-  pretrainClasses: number;
-  pretrainPerClass: number;
-  pretrainEpochs: number;
-  holdoutFold?: number;
-  excludeFolds?: string;
-  folds: number;
   perClass: number;
   arch?: string;
-  out: string;
   epochs?: number;
   classes?: string;
-  seed: number;
-  resume?: boolean;
   batch: string;
-  lr: number;
-  mining: 'batch-all' | 'batch-hard';
   augment: 'full' | 'light' | 'none';
-  patience?: number;
   target?: number;
   valPerClass: number;
-  backend: string;
-  version?: string;
 }
 
 
