@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { initEngine } from '../../core/engine/index.ts';
-import { buildEncoderModel, getArchitecture } from '../../core/encoder/architectures.ts';
-import { INPUT_PREPROCESSING, MODEL_FORMAT, saveModelDir } from '../../core/encoder/model-files.ts';
+import { getArchitecture } from '../../core/encoder/architectures.ts';
 import { TECHNIQUE_GRIDS } from '../../core/preprocess/grids.ts';
+import { saveUntrainedModel, spectrad } from './cli-support.ts';
 
 /**
  * `spectrad library add` / `identify` on real RRUFF Raman files (test/fixtures/rruff, cited there) with a model on
@@ -15,24 +13,12 @@ import { TECHNIQUE_GRIDS } from '../../core/preprocess/grids.ts';
  * the answer comes from the spectral ranking (HQI per candidate). The encoder is an untrained seeded fixture: the
  * answers here rest on the spectral match, which is what this test is about.
  */
-const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'bin/spectrad.js');
 const fixtures = path.join(root, 'test/fixtures/rruff');
 const file = (mineral: string, id: string, n: string) => path.join(fixtures, `${mineral}__${id}__Raman__532__0__unoriented__Raman_Data_Processed__${n}.txt`);
 
 let dir: string;
 let model: string;
-
-async function spectrad(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, timeout: 180_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
-}
 
 interface Answer {
   status: string;
@@ -54,22 +40,7 @@ beforeAll(async () => {
   await initEngine({ backend: 'cpu' });
   const grid = TECHNIQUE_GRIDS['raman-532'];
   const arch = { ...getArchitecture('tiny'), inputPoints: grid.points };
-  const m = buildEncoderModel(arch, 1);
-  await saveModelDir(
-    m,
-    {
-      format: MODEL_FORMAT,
-      version: 'test-tiny-raman-untrained',
-      createdAt: new Date().toISOString(),
-      architecture: arch,
-      embeddingDim: 64,
-      inputGrid: grid,
-      preprocessing: INPUT_PREPROCESSING,
-      engine: { backend: 'cpu', tfjs: '4.22.0' },
-    },
-    model,
-  );
-  m.dispose();
+  await saveUntrainedModel(model, 'test-tiny-raman-untrained', arch, grid);
 }, 60_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,32 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { initEngine } from '../../core/engine/index.ts';
-import { buildEncoderModel, getArchitecture } from '../../core/encoder/architectures.ts';
-import { BENCHMARK_GRID, INPUT_PREPROCESSING, MODEL_FORMAT, saveModelDir } from '../../core/encoder/model-files.ts';
+import { getArchitecture } from '../../core/encoder/architectures.ts';
+import { BENCHMARK_GRID } from '../../core/encoder/model-files.ts';
+import { saveUntrainedModel, spectrad } from './cli-support.ts';
 import { peaks } from './synthetic.ts';
-
-const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
-const cli = path.join(root, 'bin/spectrad.js');
 
 let dir: string;
 let model: string;
 let lib: string;
-
-/** Runs the CLI; resolves with stdout, stderr and the exit code (non-zero does not throw). */
-async function spectrad(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, timeout: 180_000 });
-    return { stdout, stderr, code: 0 };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
-  }
-}
 
 function csv(name: string, positions: number[], shift = 0): string {
   const y = peaks(5000, positions, 4, shift);
@@ -48,22 +32,7 @@ beforeAll(async () => {
   // An untrained (seeded) encoder fixture: random conv features still map near-identical spectra close together.
   await initEngine({ backend: 'cpu' });
   const arch = getArchitecture('tiny');
-  const m = buildEncoderModel(arch, 1);
-  await saveModelDir(
-    m,
-    {
-      format: MODEL_FORMAT,
-      version: 'test-tiny-untrained',
-      createdAt: new Date().toISOString(),
-      architecture: arch,
-      embeddingDim: 64,
-      inputGrid: BENCHMARK_GRID,
-      preprocessing: INPUT_PREPROCESSING,
-      engine: { backend: 'cpu', tfjs: '4.22.0' },
-    },
-    model,
-  );
-  m.dispose();
+  await saveUntrainedModel(model, 'test-tiny-untrained', arch, BENCHMARK_GRID);
 }, 60_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
