@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { mulberry32 } from '../../core/identify/calibration.ts';
-import { jitteredReferences, spectrumOf } from './peak-spectra.ts';
+import { PAIR_CLASSES, jitteredReferences, spectrumOf } from './peak-spectra.ts';
 import { gaussian, unit } from './synthetic.ts';
 
 const POINTS = 2000;
@@ -13,12 +13,6 @@ const DIM = 16;
  * but outside A's own reach, whose spectrum carries B's peaks, opens the confusable-pair decision between A and B (the
  * 'reach' gate) though B is far below A: the answer must still be the top of its own list, sorted by score.
  */
-const DEFS = {
-  A: { positions: [774, 1876], heights: [0.24, 1] },
-  B: { positions: [780, 1924], heights: [0.273, 1] },
-  C: { positions: [300, 1200], heights: [1, 0.5] },
-} as const;
-
 function build() {
   const rng = mulberry32(11);
   const a = unit(Float32Array.from({ length: DIM }, () => gaussian(rng)));
@@ -29,7 +23,7 @@ function build() {
   const cloud = (center: Float32Array, spread: number) => unit(center.map((x) => x + (spread * gaussian(rng)) / Math.sqrt(DIM)));
   const library = new ReferenceLibrary({ dim: DIM, points: POINTS, modelVersion: 'test' });
   (['A', 'B', 'C'] as const).forEach((name, k) => {
-    const refs = jitteredReferences(DEFS[name].positions, DEFS[name].heights, 20, 10 + k);
+    const refs = jitteredReferences(PAIR_CLASSES[name].positions, PAIR_CLASSES[name].heights, 20, 10 + k);
     const e = new Float32Array(refs.length * DIM);
     const x = new Float32Array(refs.length * POINTS);
     refs.forEach((s, r) => {
@@ -48,7 +42,7 @@ describe('one answer rule', () => {
     for (let i = 0; i < 30; i++) {
       // Queries from A's neighbourhood, some outside its reach, all with B's peaks.
       const q = cloud(centers.A, 0.1 + 0.02 * i);
-      const r = identify({ embedding: q, spectrum: spectrumOf(DEFS.B.positions, DEFS.B.heights, 2, POINTS) }, library, { mixtures: false });
+      const r = identify({ embedding: q, spectrum: spectrumOf(PAIR_CLASSES.B.positions, PAIR_CLASSES.B.heights, 2, POINTS) }, library, { mixtures: false });
       const scores = r.candidates.map((c) => c.score);
       if (process.env.DBG) console.log(i, JSON.stringify(r));
       expect(scores).toEqual([...scores].sort((x, y) => y - x));
@@ -65,7 +59,7 @@ describe('one answer rule', () => {
     const { library, centers, cloud } = build();
     for (let i = 0; i < 30; i++) {
       const name = (['A', 'B', 'C'] as const)[i % 3];
-      const r = identify({ embedding: cloud(centers[name], 0.1), spectrum: spectrumOf(DEFS[name].positions, DEFS[name].heights, 2, POINTS) }, library, { mixtures: false });
+      const r = identify({ embedding: cloud(centers[name], 0.1), spectrum: spectrumOf(PAIR_CLASSES[name].positions, PAIR_CLASSES[name].heights, 2, POINTS) }, library, { mixtures: false });
       for (const c of r.candidates) expect(c.similarity).toBeTypeOf('number');
       expect(r.coverage).toBe(0.95);
       expect(r.predictionSet).toBeDefined();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classPeakTemplate, confusable, decideConfusablePair } from '../../core/identify/confusable-pairs.ts';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/library.ts';
-import { jitteredReferences, spectrumOf } from './peak-spectra.ts';
+import { PAIR_CLASSES, jitteredReferences, spectrumOf } from './peak-spectra.ts';
 import { gaussian, unit } from './synthetic.ts';
 import { mulberry32 } from '../../core/identify/calibration.ts';
 
@@ -13,12 +13,6 @@ const DIM = 16;
  * Classes A and B are near-duplicates (the benchmark's 164 and 281: the minor peak 42 points further off), so an
  * encoder puts their references in one cloud; C is another compound with its own cloud.
  */
-const DEFS = {
-  A: { positions: [774, 1876], heights: [0.24, 1] },
-  B: { positions: [780, 1924], heights: [0.273, 1] },
-  C: { positions: [300, 1200], heights: [1, 0.5] },
-} as const;
-
 function buildLibrary(withSpectra = true): { library: ReferenceLibrary; cloud: (c: 'A' | 'B' | 'C') => Float32Array } {
   const rng = mulberry32(5);
   const shared = unit(Float32Array.from({ length: DIM }, () => gaussian(rng)));
@@ -26,7 +20,7 @@ function buildLibrary(withSpectra = true): { library: ReferenceLibrary; cloud: (
   const cloud = (c: 'A' | 'B' | 'C') => unit((c === 'C' ? other : shared).map((x) => x + (0.2 * gaussian(rng)) / Math.sqrt(DIM)));
   const library = new ReferenceLibrary({ dim: DIM, points: POINTS, modelVersion: 'test' });
   (['A', 'B', 'C'] as const).forEach((name, k) => {
-    const refs = jitteredReferences(DEFS[name].positions, DEFS[name].heights, 40, 10 + k);
+    const refs = jitteredReferences(PAIR_CLASSES[name].positions, PAIR_CLASSES[name].heights, 40, 10 + k);
     const e = new Float32Array(refs.length * DIM);
     const x = new Float32Array(refs.length * POINTS);
     refs.forEach((s, r) => {
@@ -38,10 +32,10 @@ function buildLibrary(withSpectra = true): { library: ReferenceLibrary; cloud: (
   return { library, cloud };
 }
 
-function testSpectrum(name: keyof typeof DEFS, shift: number): Float32Array {
+function testSpectrum(name: keyof typeof PAIR_CLASSES, shift: number): Float32Array {
   return spectrumOf(
-    DEFS[name].positions.map((p) => p + shift),
-    DEFS[name].heights,
+    PAIR_CLASSES[name].positions.map((p) => p + shift),
+    PAIR_CLASSES[name].heights,
     2,
   );
 }
@@ -65,7 +59,7 @@ describe('confusable pairs', () => {
   it('rebuilds the peak lists of a saved library that kept its spectra, and adds those of later references', () => {
     const { library } = buildLibrary();
     const kept = new ReferenceLibrary({ dim: DIM, points: POINTS, modelVersion: 'test' });
-    const spectra = jitteredReferences(DEFS.A.positions, DEFS.A.heights, 4, 7);
+    const spectra = jitteredReferences(PAIR_CLASSES.A.positions, PAIR_CLASSES.A.heights, 4, 7);
     const x = new Float32Array(4 * POINTS);
     spectra.forEach((s, r) => x.set(s, r * POINTS));
     const e = library.embeddingsOf('A').slice(0, 4 * DIM);

@@ -2,6 +2,16 @@ import { mulberry32 } from '../../core/identify/calibration.ts';
 
 const POINTS = 2000;
 
+/**
+ * Peak definitions of a near-duplicate pair and a third compound: A and B are the benchmark's 164 and 281 (the minor
+ * peak 42 points further off), C has peaks of its own.
+ */
+export const PAIR_CLASSES = {
+  A: { positions: [774, 1876], heights: [0.24, 1] },
+  B: { positions: [780, 1924], heights: [0.273, 1] },
+  C: { positions: [300, 1200], heights: [1, 0.5] },
+} as const;
+
 /** Gaussian peaks of width sigma at (possibly fractional) positions, scaled to max 1. */
 export function spectrumOf(positions: readonly number[], heights: readonly number[], sigma = 3, points = POINTS): Float32Array {
   const x = new Float32Array(points);
