@@ -12,7 +12,7 @@ import { Store } from '../../daemon/store/store.ts';
 import { dropFile, jcampText } from '../support/daemon-process.ts';
 import { freePort } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
-import { ARTIFACTS, launchChromium, watchErrors } from './support/browser.ts';
+import { ARTIFACTS, openPage } from './support/browser.ts';
 
 /**
  * A busy day on the real daemon (in this process, real HTTP + socket.io) with the built dashboard in headless
@@ -48,9 +48,7 @@ beforeAll(async () => {
     { env: {} },
   );
   daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  errors = watchErrors(page);
+  ({ browser, page, errors } = await openPage({ width: 1440, height: 900 }));
 }, 120_000);
 
 afterAll(async () => {

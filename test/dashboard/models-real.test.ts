@@ -9,7 +9,7 @@ import { startDaemon, type Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../support/daemon-process.ts';
 import { waitFor } from '../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
-import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { ARTIFACTS, openPage, screenshot } from './support/browser.ts';
 
 /**
  * The built dashboard in headless Chromium against the real daemon (in this process, real HTTP + socket.io): the
@@ -45,9 +45,7 @@ beforeAll(async () => {
     { env: {} },
   );
   daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
-  browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  errors = watchErrors(page);
+  ({ browser, page, errors } = await openPage({ width: 1280, height: 900 }));
   // Promote and roll back ask first (and "worse on the held-out spectra: promote anyway?"): the test answers.
   page.on('dialog', (d) => {
     dialogs.push(d.message());

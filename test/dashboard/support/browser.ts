@@ -32,11 +32,16 @@ export function watchErrors(page: Page): string[] {
   return errors;
 }
 
-/** A headless Chromium on the dashboard at url, its errors collected, once the page shows its live connection. */
-export async function openLiveDashboard(url: string, viewport: { width: number; height: number }): Promise<{ browser: Browser; page: Page; errors: string[] }> {
+/** A headless Chromium with one page of the given viewport, its errors collected. */
+export async function openPage(viewport: { width: number; height: number }): Promise<{ browser: Browser; page: Page; errors: string[] }> {
   const browser = await launchChromium();
   const page = await (await browser.newContext({ viewport })).newPage();
-  const errors = watchErrors(page);
+  return { browser, page, errors: watchErrors(page) };
+}
+
+/** A headless Chromium on the dashboard at url, its errors collected, once the page shows its live connection. */
+export async function openLiveDashboard(url: string, viewport: { width: number; height: number }): Promise<{ browser: Browser; page: Page; errors: string[] }> {
+  const { browser, page, errors } = await openPage(viewport);
   await page.goto(url);
   await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
   return { browser, page, errors };
