@@ -75,6 +75,23 @@ export interface ModelCard {
 
 export const INPUT_PREPROCESSING = 'resampled onto inputGrid, scaled to max |y| = 1';
 
+export type ModelCardHeader = Pick<ModelCard, 'format' | 'version' | 'createdAt' | 'architecture' | 'embeddingDim' | 'inputGrid' | 'preprocessing' | 'engine' | 'technique'>;
+
+/** The fields every trained model's card starts with (what it is, its input, what it ran on); technique only when given. */
+export function modelCardHeader(p: { version: string; architecture: ArchitectureSpec; embeddingDim: number; inputGrid: InputGrid; engine: ModelCard['engine']; technique?: string }): ModelCardHeader {
+  return {
+    format: MODEL_FORMAT,
+    version: p.version,
+    createdAt: new Date().toISOString(),
+    architecture: p.architecture,
+    embeddingDim: p.embeddingDim,
+    inputGrid: p.inputGrid,
+    preprocessing: INPUT_PREPROCESSING,
+    engine: p.engine,
+    ...(p.technique !== undefined ? { technique: p.technique } : {}),
+  };
+}
+
 export function sha256Hex(...parts: ArrayBufferView[]): string {
   const h = createHash('sha256');
   for (const p of parts) h.update(new Uint8Array(p.buffer, p.byteOffset, p.byteLength));

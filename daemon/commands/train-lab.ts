@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { ModelCard } from '../../core/encoder/model-files.ts';
 import type { InputGrid } from '../../core/encoder/types.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { FileFormat } from '../../core/formats/index.ts';
@@ -126,7 +125,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const { getArchitecture, embeddingDim, forGrid } = await import('../../core/encoder/architectures.ts');
   const { initEngine, tf } = await import('../../core/engine/index.ts');
   const { train, physicalAugment, PHYSICAL_AUGMENT_PRESETS } = await import('../../core/training/index.ts');
-  const { saveModelDir, embedRows, sha256Hex, INPUT_PREPROCESSING, MODEL_FORMAT, MODEL_CARD } = await import('../../core/encoder/model-files.ts');
+  const { saveModelDir, embedRows, sha256Hex, modelCardHeader, MODEL_CARD } = await import('../../core/encoder/model-files.ts');
   const { generatePhysicalSet, TECHNIQUE_PROFILES } = await import('../../core/synthetic/physical.ts');
 
   const profile = TECHNIQUE_PROFILES[opts.technique];
@@ -204,17 +203,8 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const engine = await initEngine({ backend: opts.backend as 'auto', logger: log });
 
   // What every model card this run writes shares (the pretrained model and the fine-tuned one alike).
-  const cardBase = (version: string): Pick<ModelCard, 'format' | 'version' | 'createdAt' | 'architecture' | 'embeddingDim' | 'inputGrid' | 'preprocessing' | 'engine' | 'technique'> => ({
-    format: MODEL_FORMAT,
-    version,
-    createdAt: new Date().toISOString(),
-    architecture: arch,
-    embeddingDim: dim,
-    inputGrid: grid,
-    preprocessing: INPUT_PREPROCESSING,
-    engine: { backend: engine.backend, tfjs: tf.version.tfjs },
-    technique: opts.technique,
-  });
+  const cardBase = (version: string) =>
+    modelCardHeader({ version, architecture: arch, embeddingDim: dim, inputGrid: grid, engine: { backend: engine.backend, tfjs: tf.version.tfjs }, technique: opts.technique });
 
   // 3. Synthetic pretraining on the grid.
   let initialWeights: string | undefined;

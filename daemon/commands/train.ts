@@ -53,7 +53,7 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   const arch = getArchitecture(opts.arch ?? 'tiny');
   const { initEngine, tf } = await import('../../core/engine/index.ts');
   const { train, prepareTestSplit, knnAccuracy, describeClasses, AUGMENT_PRESETS } = await import('../../core/training/index.ts');
-  const { saveModelDir, embedRows, BENCHMARK_GRID, INPUT_PREPROCESSING, MODEL_FORMAT } = await import('../../core/encoder/model-files.ts');
+  const { saveModelDir, embedRows, BENCHMARK_GRID, modelCardHeader } = await import('../../core/encoder/model-files.ts');
 
   const log = (msg: string): void => void process.stderr.write(msg + '\n');
   const engine = await initEngine({ backend: opts.backend as 'auto', logger: log });
@@ -91,14 +91,13 @@ async function runTrain(opts: TrainCliOptions): Promise<void> {
   const card = await saveModelDir(
     result.model,
     {
-      format: MODEL_FORMAT,
-      version: opts.version ?? `${name}-${arch.name}-${opts.perClass}pc-s${opts.seed}-${today}`,
-      createdAt: new Date().toISOString(),
-      architecture: arch,
-      embeddingDim: dim,
-      inputGrid: BENCHMARK_GRID,
-      preprocessing: INPUT_PREPROCESSING,
-      engine: { backend: engine.backend, tfjs: tf.version.tfjs },
+      ...modelCardHeader({
+        version: opts.version ?? `${name}-${arch.name}-${opts.perClass}pc-s${opts.seed}-${today}`,
+        architecture: arch,
+        embeddingDim: dim,
+        inputGrid: BENCHMARK_GRID,
+        engine: { backend: engine.backend, tfjs: tf.version.tfjs },
+      }),
       training: {
         description: result.trainData.description,
         dataset: name,
