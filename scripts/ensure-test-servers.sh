@@ -9,6 +9,10 @@ command -v victoria-metrics >/dev/null 2>&1 || [ -x /usr/bin/victoria-metrics ] 
 # InfluxDB 1.x (v1 HTTP API) for the Influx output's api: v1; the package's service is never started by the tests.
 command -v influxd >/dev/null 2>&1 || [ -x /usr/bin/influxd ] || need+=(influxdb)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# PostgreSQL 15 for the site store and its work queue; tests run their own cluster (initdb into a temp folder).
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
+# NATS with JetStream, measured against PostgreSQL as the site's work queue.
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing test servers: ${need[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,13 +1,13 @@
 /**
- * Real servers for tests: mosquitto, victoria-metrics, influxd (InfluxDB 1.x) and socat pty pairs, each on a free loopback port or in a
+ * Real servers for tests: mosquitto, victoria-metrics, influxd (InfluxDB 1.x), PostgreSQL 15, nats-server (JetStream) and socat pty pairs, each on a free loopback port or in a
  * temporary folder, with stop/start/restart for outage tests. A missing binary is a test failure, never a skip:
  * run scripts/ensure-test-servers.sh to install them.
  *
  * Every process started here is tracked; call stopAllServers() in afterAll (and a process 'exit' hook kills any
  * survivor) so no test leaks a server.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { accessSync, chownSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ export const BINARIES = {
   victoriaMetrics: '/usr/bin/victoria-metrics',
   influxd: '/usr/bin/influxd',
   socat: '/usr/bin/socat',
+  postgresBin: '/usr/lib/postgresql/15/bin',
+  natsServer: '/usr/sbin/nats-server',
 } as const;
 
 /** Throws (so the test fails) when a server binary is not installed. */
@@ -129,6 +131,7 @@ class ManagedProcess {
     private readonly args: readonly string[],
     private readonly ready: () => Promise<boolean>,
     private readonly readyTimeoutMs = 15_000,
+    private readonly spawnOptions: Pick<SpawnOptions, 'uid' | 'gid' | 'env'> = {},
   ) {}
 
   get running(): boolean {
@@ -143,7 +146,7 @@ class ManagedProcess {
     if (this.running) return;
     requireBinary(this.command);
     this.log = '';
-    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'], ...this.spawnOptions });
     const keep = (b: Buffer) => {
       this.log = (this.log + b.toString()).slice(-4000);
     };
@@ -444,4 +447,103 @@ export async function startPtyPair(): Promise<PtyPair> {
       return proc.running;
     },
   };
+}
+
+export interface Postgres extends TestServer {
+  /** The cluster's superuser (trust authentication on loopback; tests only). */
+  readonly user: string;
+  readonly dataDir: string;
+  /** Creates an empty database and returns its connection string (postgres://user@127.0.0.1:port/name). */
+  createDatabase(name: string): Promise<string>;
+  /** Connection string of a database in this cluster (the default database is "postgres"). */
+  urlFor(database: string): string;
+}
+
+/**
+ * PostgreSQL 15 (Debian's postgresql package) in a temporary cluster on a free loopback port: initdb with trust
+ * authentication, no fsync (a test cluster outlives no machine crash; a killed server still recovers from its WAL),
+ * unix socket in the cluster folder. PostgreSQL refuses to run as root, so as root the cluster belongs to the
+ * Debian "postgres" user and the server runs as that user.
+ */
+export function startPostgres(): Promise<Postgres> {
+  return retryOnPortRace(() => startPostgresOnce());
+}
+
+async function startPostgresOnce(): Promise<Postgres> {
+  const bin = (name: string) => requireBinary(join(BINARIES.postgresBin, name));
+  const dir = makeTempDir('pg');
+  const user = 'spectrad';
+  const ids: Pick<SpawnOptions, 'uid' | 'gid'> = {};
+  if (process.getuid?.() === 0) {
+    const who = spawnSync('id', ['-u', 'postgres']);
+    const group = spawnSync('id', ['-g', 'postgres']);
+    if (who.status !== 0) throw new Error('running as root needs the Debian "postgres" user (install the postgresql package)');
+    ids.uid = Number(who.stdout.toString().trim());
+    ids.gid = Number(group.stdout.toString().trim());
+    chownSync(dir, ids.uid, ids.gid);
+  }
+  const data = join(dir, 'data');
+  const init = spawnSync(bin('initdb'), ['-D', data, '-U', user, '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
+    ...ids,
+    encoding: 'utf8',
+  });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  const port = await freePort();
+  const proc: ManagedProcess = new ManagedProcess(
+    'postgres',
+    bin('postgres'),
+    ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=200'],
+    async (): Promise<boolean> => (await tcpAccepts(port)) && /ready to accept connections/.test(proc.recentLog()),
+    30_000,
+    ids,
+  );
+  await proc.start();
+  const urlFor = (database: string) => `postgres://${user}@127.0.0.1:${port}/${database}`;
+  return Object.assign(wrap(proc, port, urlFor('postgres')), {
+    user,
+    dataDir: data,
+    urlFor,
+    async createDatabase(name: string) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`test database name ${name} must be a plain identifier`);
+      const made = spawnSync(bin('createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', user, name], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`createdb ${name} failed: ${made.stderr}`);
+      return urlFor(name);
+    },
+  });
+}
+
+export interface NatsServer extends TestServer {
+  /** The MQTT listener's port when started with { mqtt: true } (instruments publish here; JetStream stores it). */
+  readonly mqttPort: number | undefined;
+  readonly dataDir: string;
+}
+
+/** nats-server 2.9 (Debian) with JetStream in a temporary folder on free loopback ports, optionally with its MQTT listener. */
+export function startNatsServer(options: { mqtt?: boolean } = {}): Promise<NatsServer> {
+  return retryOnPortRace(() => startNatsServerOnce(options));
+}
+
+async function startNatsServerOnce(options: { mqtt?: boolean }): Promise<NatsServer> {
+  requireBinary(BINARIES.natsServer);
+  const dir = makeTempDir('nats');
+  const port = await freePort();
+  const mqttPort = options.mqtt ? await freePort() : undefined;
+  const conf = join(dir, 'nats.conf');
+  const lines = [
+    `host: 127.0.0.1`,
+    `port: ${port}`,
+    // JetStream and the MQTT listener both need a server name.
+    `server_name: spectrad_test_${port}`,
+    `jetstream { store_dir: "${join(dir, 'js')}" }`,
+  ];
+  if (mqttPort !== undefined) lines.push(`mqtt { host: 127.0.0.1, port: ${mqttPort} }`);
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = new ManagedProcess(
+    'nats-server',
+    BINARIES.natsServer,
+    ['-c', conf],
+    async () => (await tcpAccepts(port)) && (mqttPort === undefined || (await tcpAccepts(mqttPort))),
+  );
+  await proc.start();
+  return Object.assign(wrap(proc, port, `nats://127.0.0.1:${port}`), { mqttPort, dataDir: dir });
 }
