@@ -415,7 +415,7 @@ function registerModelRoutes(route: RouteFn, services: ApiServices): void {
       if (Object.keys(rest).length > 0) return reply.code(400).send(errorBody('bad-request', `unknown field ${Object.keys(rest)[0]}; the body is {epochs?, holdOut?}`));
       if (epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 1 && epochs <= 200)) return reply.code(400).send(errorBody('bad-request', 'epochs must be an integer from 1 to 200'));
       if (holdOut !== undefined && !(typeof holdOut === 'number' && holdOut > 0 && holdOut < 1)) return reply.code(400).send(errorBody('bad-request', 'holdOut must lie between 0 and 1'));
-      return modelCall(reply, () => m.start({ epochs, holdOut }), 202);
+      return modelCall(reply, () => m.startExclusive({ epochs, holdOut }), 202);
     },
   );
 

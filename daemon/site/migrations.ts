@@ -1,0 +1,174 @@
+import type pg from 'pg';
+import { checkout, LOCK_KEYS } from './pool.ts';
+
+/**
+ * Versioned migrations of the site's PostgreSQL schema, applied in order, each in its own transaction, while holding
+ * a session advisory lock: nodes that start together wait for the first one's migrations and then find nothing to
+ * do. site_schema holds the versions applied. Never edit a released migration: add the next one.
+ *
+ * Times are ISO-8601 text as in the local SQLite store (ids are ULIDs, so id order is time order there too).
+ */
+export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly name: string; readonly sql: string }> = [
+  {
+    version: 1,
+    name: 'site change log, library, model registry, results and alerts, settings',
+    sql: `
+      -- Every change a node must apply (enrollment, undo, model activation), numbered by a monotonic revision.
+      CREATE TABLE site_changes (
+        revision BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL,
+        payload JSONB NOT NULL,
+        node TEXT NOT NULL,
+        at TEXT NOT NULL
+      );
+
+      CREATE TABLE site_classes (
+        name TEXT PRIMARY KEY,
+        origin TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE site_enrollments (
+        enrollment_id TEXT PRIMARY KEY,
+        class TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        labelled_by TEXT,
+        node TEXT NOT NULL,
+        at TEXT NOT NULL,
+        revision BIGINT,
+        undone_revision BIGINT
+      );
+      CREATE TABLE site_references (
+        id BIGSERIAL PRIMARY KEY,
+        enrollment_id TEXT NOT NULL REFERENCES site_enrollments (enrollment_id) ON DELETE CASCADE,
+        class TEXT NOT NULL,
+        spectrum_id TEXT,
+        vector BYTEA NOT NULL               -- float32 little-endian on the model grid
+      );
+      CREATE INDEX site_references_enrollment ON site_references (enrollment_id);
+      -- A reference's embedding per model version (any node that embedded it with that model may add it).
+      CREATE TABLE site_embeddings (
+        reference_id BIGINT NOT NULL REFERENCES site_references (id) ON DELETE CASCADE,
+        model_version TEXT NOT NULL,
+        embedding BYTEA NOT NULL,
+        PRIMARY KEY (reference_id, model_version)
+      );
+      CREATE TABLE site_labels (
+        spectrum_id TEXT NOT NULL,
+        enrollment_id TEXT NOT NULL REFERENCES site_enrollments (enrollment_id) ON DELETE CASCADE,
+        class TEXT NOT NULL,
+        labelled_at TEXT NOT NULL,
+        labelled_by TEXT,
+        PRIMARY KEY (spectrum_id, enrollment_id)
+      );
+      CREATE INDEX site_labels_class ON site_labels (class, spectrum_id);
+
+      -- The model registry: every version's entry (accuracies, base) and its files (model.json, weights, card).
+      CREATE TABLE site_models (
+        version TEXT PRIMARY KEY,
+        model_version TEXT,
+        entry JSONB NOT NULL,
+        node TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE site_model_files (
+        version TEXT NOT NULL REFERENCES site_models (version) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        content BYTEA NOT NULL,
+        PRIMARY KEY (version, name)
+      );
+
+      CREATE TABLE site_spectra (
+        id TEXT PRIMARY KEY,                -- the ULID the accepting node gave it
+        node TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        instrument TEXT NOT NULL,
+        adapter TEXT NOT NULL,
+        source TEXT NOT NULL,
+        format_hint TEXT,
+        block INTEGER NOT NULL DEFAULT 0,
+        title TEXT,
+        raw BYTEA NOT NULL,
+        preprocessed BYTEA
+      );
+      CREATE TABLE site_results (
+        spectrum_id TEXT PRIMARY KEY,
+        node TEXT NOT NULL,
+        instrument TEXT NOT NULL,
+        status TEXT NOT NULL,
+        class TEXT,
+        score DOUBLE PRECISION NOT NULL,
+        latency_ms DOUBLE PRECISION NOT NULL,
+        model_version TEXT NOT NULL,
+        received_at TEXT,
+        source TEXT,
+        message JSONB NOT NULL              -- the ResultMessage as published
+      );
+      CREATE INDEX site_results_instrument ON site_results (instrument, spectrum_id);
+      CREATE INDEX site_results_status ON site_results (status, spectrum_id);
+      CREATE INDEX site_results_class ON site_results (class, spectrum_id);
+      CREATE TABLE site_alerts (
+        id TEXT PRIMARY KEY,
+        node TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        instrument TEXT NOT NULL,
+        at TEXT NOT NULL,
+        message TEXT NOT NULL,
+        result_id TEXT,
+        acknowledged_at TEXT,
+        ack_note TEXT,
+        resolved_by_enrollment TEXT
+      );
+      CREATE INDEX site_alerts_open ON site_alerts (acknowledged_at, kind, instrument);
+      CREATE INDEX site_alerts_result ON site_alerts (result_id);
+
+      -- Site-wide settings: the write token, the active model version.
+      CREATE TABLE site_settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+export const SITE_CHANNEL = 'spectrad_site';
+
+/**
+ * Brings the site schema up to date; safe when several nodes start at once (the advisory lock serialises them, and
+ * each migration re-checks site_schema under it). Refuses a schema newer than this build knows.
+ */
+export async function migrateSite(pool: pg.Pool): Promise<{ from: number; to: number }> {
+  const client = await checkout(pool);
+  let failed: unknown;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEYS.migrations.toString()]);
+    try {
+      await client.query('CREATE TABLE IF NOT EXISTS site_schema (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM site_schema');
+      const from = rows[0]?.v ?? 0;
+      const latest = siteMigrations[siteMigrations.length - 1].version;
+      if (from > latest) {
+        throw new Error(`the site database was migrated by a newer spectrad (schema ${from}, this one knows up to ${latest}); refusing to use it`);
+      }
+      for (const m of siteMigrations) {
+        if (m.version <= from) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO site_schema (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, new Date().toISOString()]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw new Error(`site schema migration ${m.version} (${m.name}) failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        }
+      }
+      return { from, to: latest };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEYS.migrations.toString()]).catch(() => undefined);
+    }
+  } catch (err) {
+    failed = err;
+    throw err;
+  } finally {
+    client.releaseAfter(failed);
+  }
+}

@@ -1,0 +1,328 @@
+import type pg from 'pg';
+import type { PipelineLogger } from '../../pipelines/ports.ts';
+import type { ModelManager } from '../retrain/model-manager.ts';
+import type { ModelRegistry } from '../retrain/versions.ts';
+import type { Store } from '../store/store.ts';
+import { ChangeFeed } from './change-feed.ts';
+import { LocalSiteState, latestRevision, lockChangeLog, type SiteChange, type SiteChangePayload } from './changes.ts';
+import { hasLocalEnrollment, publishEnrollment, publishUndo, readSiteEnrollment } from './library-sync.ts';
+import { migrateSite } from './migrations.ts';
+import { installSiteModel, publishActivation, publishModelVersion } from './model-sync.ts';
+import { inTransaction, openSitePool, redactUrl } from './pool.ts';
+import { SiteRunLock, siteToken } from './retrain-lock.ts';
+import { SiteResultsOutput } from './site-output.ts';
+import { SiteQueries } from './site-queries.ts';
+
+/** What the site store needs of the running daemon (daemon/run.ts provides it; late-bound, it changes at a switch). */
+export interface SiteHost {
+  /** The encoder version now identifying: a site reference's embedding made by it is used as is. */
+  modelVersion(): string;
+  /** Reloads the live library from the local store (after references were added or removed). */
+  reloadLibrary(): Promise<void>;
+  /** Runs a library or model change in the daemon's queue of such changes (one at a time, between micro-batches). */
+  serial<T>(task: () => Promise<T>): Promise<T>;
+  registry(): ModelRegistry | undefined;
+  models(): ModelManager | undefined;
+}
+
+export interface SiteStoreOptions {
+  readonly url: string;
+  readonly node: string;
+  readonly log: PipelineLogger;
+  /** The node's local SQLite store: the commit-before-ack ledger, the library replica, the site outbox. */
+  readonly store: Store;
+  readonly pollMs?: number;
+}
+
+export interface SiteHealth {
+  readonly revision: number;
+  readonly listening: boolean;
+  /** Library and model changes made here that PostgreSQL has not taken yet. */
+  readonly unpublished: number;
+}
+
+/**
+ * PostgreSQL as the site store of several daemons (docs/SCALE-OUT.md): the library (enrollments and undos), the model
+ * registry and the active model, results and alerts of every node, one write token, one retraining run at a time.
+ * Each node keeps its local SQLite store as the commit-before-ack ledger and as its replica of the library, so it
+ * identifies on while PostgreSQL is away; changes it makes wait in a local queue (site_pending) until PostgreSQL
+ * takes them, and changes made elsewhere arrive through the change log (ChangeFeed), applied in revision order
+ * through the daemon's own enrollment and model-switch paths.
+ */
+export class SiteStore {
+  readonly queries: SiteQueries;
+  readonly local: LocalSiteState;
+  private host: SiteHost | undefined;
+  private feed: ChangeFeed | undefined;
+  private readonly runLock: SiteRunLock;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private flushAgain = false;
+  private backoff = 250;
+  private stopped = false;
+  /** The version a site change is activating here: its own activation hook must not publish it back. */
+  private applyingActivation: string | undefined;
+  private readonly appliedListeners = new Set<(change: SiteChange) => void>();
+
+  private constructor(
+    readonly pool: pg.Pool,
+    private readonly o: SiteStoreOptions,
+  ) {
+    this.queries = new SiteQueries(pool);
+    this.local = new LocalSiteState(o.store.db);
+    this.runLock = new SiteRunLock(pool, o.node);
+  }
+
+  /** Connects and migrates the site schema (several nodes may start at once). The URL is never logged whole. */
+  static async open(o: SiteStoreOptions): Promise<SiteStore> {
+    const pool = openSitePool(o.url, o.log, { applicationName: `spectrad-${o.node}`.slice(0, 63) });
+    try {
+      const { from, to } = await migrateSite(pool);
+      o.log.info({ site: redactUrl(o.url), schemaFrom: from, schemaTo: to }, 'site store ready');
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw new Error(`site store ${redactUrl(o.url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    return new SiteStore(pool, o);
+  }
+
+  /** The site's one write token (see siteToken); the proposal is this node's own. */
+  token(proposed: string): Promise<string> {
+    return siteToken(this.pool, proposed);
+  }
+
+  /** The output that carries this node's results and alerts to PostgreSQL behind the local outbox. */
+  resultsOutput(): SiteResultsOutput {
+    return new SiteResultsOutput(this.pool, this.o.node, (id) => this.o.store.getSpectrum(id));
+  }
+
+  /**
+   * Joins the daemon: shares this node's models and hooks its model manager, catches up with every change since the
+   * node's revision (bounded by `catchUpMs`: with PostgreSQL away the node starts on its local state and catches up
+   * when it is back), then listens.
+   */
+  async attach(host: SiteHost, catchUpMs = 30_000): Promise<void> {
+    this.host = host;
+    const manager = host.models();
+    if (manager) {
+      manager.siteHooks = {
+        candidateSaved: (version) => this.queue({ kind: 'model-added', version }),
+        activated: (version, how) => {
+          if (this.applyingActivation === version) return;
+          this.queue({ kind: 'model-activated', version, how });
+        },
+        claimRun: () => this.runLock.claim(),
+        releaseRun: () => void this.runLock.release(),
+      };
+    }
+    this.feed = new ChangeFeed({
+      url: this.o.url,
+      pool: this.pool,
+      log: this.o.log,
+      revision: () => this.local.revision,
+      apply: (change) => this.apply(change),
+      pollMs: this.o.pollMs,
+    });
+    await this.firstSync(catchUpMs);
+    await this.feed.start();
+    this.flush();
+  }
+
+  /** Models of this node the site lacks (the shipped v1 on a fresh site), and the site's model if it is another. */
+  private async firstSync(catchUpMs: number): Promise<void> {
+    const work = (async () => {
+      const registry = this.host?.registry();
+      if (registry) {
+        const current = registry.current();
+        const siteHasAny = Number((await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM site_models')).rows[0].n) > 0;
+        if (!siteHasAny && current) {
+          // A fresh site: this node's registry is the site's first (its promoted version becomes the site's active one).
+          for (const v of registry.list()) this.queue({ kind: 'model-added', version: v.version });
+          this.queue({ kind: 'model-activated', version: current.version, how: 'promote' });
+          await this.flushNow();
+        }
+      }
+      await this.feed!.catchUp();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), catchUpMs)));
+    const outcome = await Promise.race([work.then(() => 'done' as const), timeout]).catch((err: unknown) => {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: first sync failed; starting on the local state');
+      return 'failed' as const;
+    });
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.o.log.warn({ ms: catchUpMs }, 'site: catching up takes long; starting on the local state, the rest follows');
+    const latest = await latestRevision(this.pool).catch(() => undefined);
+    this.o.log.info({ revision: this.local.revision, latest }, 'site: caught up');
+  }
+
+  /** This node enrolled: the site gets it (now, or when PostgreSQL is back). */
+  enrolled(enrollmentId: string): void {
+    this.queue({ kind: 'enroll', enrollmentId });
+  }
+
+  /** This node undid an enrollment. */
+  undone(enrollmentId: string): void {
+    this.queue({ kind: 'undo', enrollmentId });
+  }
+
+  /** Calls `listener` after each site change this node applied (tests, logs). */
+  onApplied(listener: (change: SiteChange) => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  health(): SiteHealth {
+    return { revision: this.local.revision, listening: this.feed?.listening ?? false, unpublished: this.local.pendingCount() };
+  }
+
+  private queue(change: SiteChangePayload): void {
+    this.local.queue(change);
+    this.flush();
+  }
+
+  /** Publishes the queued changes in order; on failure retries with backoff (the queue is on disk). */
+  private flush(): void {
+    if (this.stopped) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushing = this.flushNow().finally(() => {
+      this.flushing = undefined;
+      if (this.flushAgain) {
+        this.flushAgain = false;
+        this.flush();
+      }
+    });
+  }
+
+  private async flushNow(): Promise<void> {
+    const registry = this.host?.registry();
+    for (;;) {
+      const batch = this.local.pending(20);
+      if (batch.length === 0) {
+        this.backoff = 250;
+        return;
+      }
+      for (const { seq, change } of batch) {
+        try {
+          await inTransaction(this.pool, async (client) => {
+            await lockChangeLog(client);
+            switch (change.kind) {
+              case 'enroll':
+                await publishEnrollment(client, this.o.store.db, change.enrollmentId, this.o.node);
+                break;
+              case 'undo':
+                await publishUndo(client, change.enrollmentId, this.o.node);
+                break;
+              case 'model-added':
+                if (registry?.get(change.version)) await publishModelVersion(client, registry, change.version, this.o.node);
+                break;
+              case 'model-activated':
+                await publishActivation(client, change.version, change.how, this.o.node);
+                break;
+            }
+          });
+          this.local.done(seq);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          this.local.failed(seq, message);
+          this.o.log.warn({ err: message, change: change.kind }, 'site: could not publish a change now; it waits in the local queue');
+          if (!this.stopped) {
+            this.flushTimer = setTimeout(() => this.flush(), this.backoff);
+            this.flushTimer.unref();
+            this.backoff = Math.min(this.backoff * 2, 10_000);
+          }
+          return;
+        }
+      }
+    }
+  }
+
+  /** Applies one site change to this node (the change feed calls it in revision order) and records its revision. */
+  private async apply(change: SiteChange): Promise<void> {
+    const host = this.host;
+    if (!host) throw new Error('site store not attached to a daemon');
+    const store = this.o.store;
+    switch (change.kind) {
+      case 'enroll': {
+        if (hasLocalEnrollment(store.db, change.enrollmentId)) break;
+        const e = await readSiteEnrollment(this.pool, change.enrollmentId, host.modelVersion());
+        if (!e) break;
+        await host.serial(async () => {
+          const version = host.modelVersion();
+          store.db.transaction(() => {
+            store.addReferences(
+              e.class,
+              e.origin,
+              e.refs.map((r) => ({
+                vector: r.vector,
+                enrollmentId: change.enrollmentId,
+                ...(r.spectrumId ? { spectrumId: r.spectrumId } : {}),
+                // Another model's embedding is left out: the library embeds the reference with this one.
+                ...(r.embedding && r.embedding.length > 0 ? { embedding: r.embedding, modelVersion: version } : {}),
+              })),
+              e.by ? { labelledBy: e.by } : {},
+            );
+            this.local.setRevision(change.revision);
+          })();
+          await host.reloadLibrary();
+        });
+        this.o.log.info({ class: e.class, references: e.refs.length, revision: change.revision, from: change.node }, 'site: enrollment applied');
+        break;
+      }
+      case 'undo': {
+        const removed = await host.serial(async () => {
+          const { removed } = store.undoEnrollment(change.enrollmentId);
+          if (removed > 0) await host.reloadLibrary();
+          return removed;
+        });
+        if (removed > 0) this.o.log.info({ enrollmentId: change.enrollmentId, removed, revision: change.revision, from: change.node }, 'site: enrollment undone');
+        break;
+      }
+      case 'model-added': {
+        const registry = host.registry();
+        if (registry && !registry.get(change.version)) {
+          await installSiteModel(this.pool, registry, change.version);
+          this.o.log.info({ version: change.version, from: change.node }, 'site: model version added');
+        }
+        break;
+      }
+      case 'model-activated': {
+        const registry = host.registry();
+        const manager = host.models();
+        if (!registry || !manager || registry.current()?.version === change.version) break;
+        await installSiteModel(this.pool, registry, change.version);
+        this.applyingActivation = change.version;
+        try {
+          if (change.how === 'rollback' && registry.previous()?.version === change.version) await manager.rollback();
+          else await manager.promote(change.version, true);
+        } finally {
+          this.applyingActivation = undefined;
+        }
+        this.o.log.info({ version: change.version, how: change.how, from: change.node, revision: change.revision }, 'site: model switched');
+        break;
+      }
+    }
+    if (this.local.revision < change.revision) this.local.setRevision(change.revision);
+    for (const l of this.appliedListeners) {
+      try {
+        l(change);
+      } catch {
+        // A listener's failure must not fail the applied change.
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.flushTimer);
+    await this.feed?.stop();
+    await this.flushing?.catch(() => undefined);
+    await this.runLock.release();
+    await this.pool.end().catch(() => undefined);
+  }
+}
