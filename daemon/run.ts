@@ -57,6 +57,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   const phase = new DaemonPhase();
   const startedAt = Date.now();
 
+  // Parts are built first and started later, in order: a part reaches a later one only through an arrow function
+  // (outputs.wake(), inputs.inputs), which runs once that part is started.
   const store = new StorePart(config, log);
   const model = new ModelPart(config, log);
   /** Prometheus metrics (GET /metrics); gauges read the parts when scraped (not health(): its counts scan tables). */
