@@ -44,7 +44,7 @@ export interface DaemonModelsOptions {
   readonly calibrationRunner?: CalibrationRunner;
   /** The inference engine the model loaded at start runs on (loadInferenceEncoder's choice). */
   readonly engineAtStart?: EngineChoice;
-  /** Where a switched-to model is exported and how tfjs starts on this thread (daemon/run.ts: the export in a worker). */
+  /** Where a switched-to model is exported and how tfjs starts on this thread (daemon/parts/model.ts: the export in a worker). */
   readonly inferenceLoading?: Pick<InferenceEncoderOptions, 'exporter' | 'initTfjs'>;
 }
 
