@@ -130,6 +130,11 @@ export const healthSchema = {
     outbox: { type: 'object', additionalProperties: { type: 'integer' }, description: 'messages waiting per output' },
     counts: { type: 'object', additionalProperties: { type: 'integer' } },
     library: { type: 'object', properties: { classes: { type: 'integer' }, references: { type: 'integer' } } },
+    site: {
+      type: 'object',
+      description: 'only on a site (site.postgres.url): the last site revision this node applied, whether it listens for changes, its changes PostgreSQL has not taken yet',
+      properties: { revision: { type: 'integer' }, listening: { type: 'boolean' }, unpublished: { type: 'integer' } },
+    },
   },
 } as const;
 

@@ -31,7 +31,7 @@ import {
   trendsSchema,
   uploadAnswerSchema,
 } from './schemas.ts';
-import type { ApiServices, EnrollRequest } from './services.ts';
+import type { ApiServices, EnrollRequest, HistoryReads } from './services.ts';
 import { registerRateLimits, type RateLimitOptions, type RateLimits } from './rate-limit.ts';
 import { createRequestGuard, type RequestGuard } from './request-guard.ts';
 
@@ -79,6 +79,8 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
   const docs: RouteDoc[] = [];
+  /** History and alerts: the site's when the daemon is part of one, else the local store's. */
+  const history = (): HistoryReads => services.history?.() ?? services.store;
   // First of all hooks, for every route and the dashboard's files: a page on another origin, or reached through a
   // rebound DNS name, gets nothing (socket.io's own requests are checked by its allowRequest, see daemon/parts/outputs.ts).
   const guard = options.requestGuard ?? createRequestGuard({ bindHost: '127.0.0.1' });
@@ -178,7 +180,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
         before: q.cursor,
         limit: q.limit,
       };
-      return services.store.listResults(filter);
+      return history().listResults(filter);
     },
   );
 
@@ -187,7 +189,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
       responses: { 200: { description: 'the spectrum', schema: spectrumRecordSchema }, 404: { description: 'no such id', schema: errorBodySchema } } },
     async (req, reply) => {
-      const s = services.store.getSpectrum(req.params.id);
+      const s = await history().getSpectrum(req.params.id);
       if (!s) return reply.code(404).send(errorBody('not-found', `no spectrum ${req.params.id}`));
       const text = isText(s.raw);
       const referenceClass = s.result?.class;
@@ -288,8 +290,8 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       responses: { 200: { description: 'a page and the counts over every stored alert', schema: alertsPageSchema } } },
     async (req) => {
       const q = req.query;
-      const page = services.store.queryAlerts({ state: q.state, instrument: q.instrument, kind: q.kind, before: q.cursor, limit: q.limit ?? 100 });
-      return { ...page, counts: services.store.alertCounts() };
+      const page = await history().queryAlerts({ state: q.state, instrument: q.instrument, kind: q.kind, before: q.cursor, limit: q.limit ?? 100 });
+      return { ...page, counts: await history().alertCounts() };
     },
   );
 
@@ -304,9 +306,9 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       if (ids === undefined && instrument === undefined && kind === undefined && upTo === undefined && all !== true) {
         return reply.code(400).send(errorBody('bad-request', 'say which alerts: ids, a filter (instrument, kind, upTo), or all: true'));
       }
-      const done = services.store.acknowledgeAlerts({ ids, instrument, kind, upTo });
+      const done = await history().acknowledgeAlerts({ ids, instrument, kind, upTo });
       if (done.ids.length > 0) services.alertsAcknowledged?.(done.ids, done.acknowledgedAt);
-      return { acknowledged: done.ids.length, ids: done.ids, acknowledgedAt: done.acknowledgedAt, counts: services.store.alertCounts() };
+      return { acknowledged: done.ids.length, ids: done.ids, acknowledgedAt: done.acknowledgedAt, counts: await history().alertCounts() };
     },
   );
 
@@ -315,7 +317,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
       responses: { 200: { description: 'acknowledged', schema: { type: 'object', properties: { id: { type: 'string' }, acknowledgedAt: { type: 'string' } } } }, 404: { description: 'no such alert', schema: errorBodySchema } } },
     async (req, reply) => {
-      const at = services.store.acknowledgeAlert(req.params.id);
+      const at = await history().acknowledgeAlert(req.params.id);
       if (!at) return reply.code(404).send(errorBody('not-found', `no alert ${req.params.id}`));
       services.alertAcknowledged?.(req.params.id, at);
       return { id: req.params.id, acknowledgedAt: at };
