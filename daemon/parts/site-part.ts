@@ -81,11 +81,20 @@ export class SitePart implements DaemonPart {
     const site = this.opened;
     if (!site) return undefined;
     const local = () => this.deps.store.store;
+    // With PostgreSQL away the node still shows what it holds itself: its own history and alerts.
+    const orLocal = async <T>(fromSite: () => Promise<T>, fromLocal: () => T): Promise<T> => {
+      try {
+        return await fromSite();
+      } catch (err) {
+        this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: answering from this node’s own history');
+        return fromLocal();
+      }
+    };
     return {
-      listResults: (f) => site.queries.listResults(f),
-      getSpectrum: async (id) => local().getSpectrum(id) ?? site.queries.getSpectrum(id),
-      queryAlerts: (f) => site.queries.queryAlerts(f),
-      alertCounts: () => site.queries.alertCounts(),
+      listResults: (f) => orLocal(() => site.queries.listResults(f), () => local().listResults(f)),
+      getSpectrum: async (id) => local().getSpectrum(id) ?? orLocal(() => site.queries.getSpectrum(id), () => undefined),
+      queryAlerts: (f) => orLocal(() => site.queries.queryAlerts(f), () => local().queryAlerts(f)),
+      alertCounts: () => orLocal(() => site.queries.alertCounts(), () => local().alertCounts()),
       acknowledgeAlerts: async (f) => {
         const done = await site.queries.acknowledgeAlerts(f);
         if (done.ids.length > 0) local().acknowledgeAlerts({ ids: done.ids });

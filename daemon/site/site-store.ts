@@ -227,6 +227,7 @@ export class SiteStore {
             }
           });
           this.local.done(seq);
+          this.o.log.info({ change: change.kind, ...('enrollmentId' in change ? { enrollmentId: change.enrollmentId } : { version: change.version }) }, 'site: change published');
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           this.local.failed(seq, message);
@@ -250,9 +251,13 @@ export class SiteStore {
     switch (change.kind) {
       case 'enroll': {
         if (hasLocalEnrollment(store.db, change.enrollmentId)) break;
+        const t0 = performance.now();
         const e = await readSiteEnrollment(this.pool, change.enrollmentId, host.modelVersion());
         if (!e) break;
+        const t1 = performance.now();
+        let t2 = t1;
         await host.serial(async () => {
+          t2 = performance.now();
           const version = host.modelVersion();
           store.db.transaction(() => {
             store.addReferences(
@@ -271,7 +276,8 @@ export class SiteStore {
           })();
           await host.reloadLibrary();
         });
-        this.o.log.info({ class: e.class, references: e.refs.length, revision: change.revision, from: change.node }, 'site: enrollment applied');
+        const ms = { read: Math.round(t1 - t0), queued: Math.round(t2 - t1), applied: Math.round(performance.now() - t2) };
+        this.o.log.info({ class: e.class, references: e.refs.length, revision: change.revision, from: change.node, ms }, 'site: enrollment applied');
         break;
       }
       case 'undo': {

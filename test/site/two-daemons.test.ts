@@ -5,7 +5,7 @@
  * are served by either; one retraining run on the site and a promotion on A switches B; PostgreSQL killed mid-stream
  * loses no result (the outbox); a node that was down catches up on the revisions it missed.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
@@ -17,6 +17,7 @@ const DEMO = [17, 250, 499];
 const COMPOUND_X = 333;
 const COMPOUND_Z = 444;
 const UNKNOWN = 100;
+const SITE_PASSWORD = 'site-password-never-logged';
 
 interface Node {
   readonly name: string;
@@ -35,7 +36,7 @@ async function api(node: Node, method: string, url: string, body?: unknown, toke
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(node.daemon.url + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(node.daemon.url + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
@@ -65,7 +66,8 @@ async function health(node: Node) {
 
 beforeAll(async () => {
   pgServer = await startPostgres();
-  siteUrl = await pgServer.createDatabase('spectrad_site');
+  // The test cluster trusts loopback logins, so any password works: the one in the URL must never reach a log.
+  siteUrl = (await pgServer.createDatabase('spectrad_site')).replace('postgres://spectrad@', `postgres://spectrad:${SITE_PASSWORD}@`);
   for (const name of ['hall-a', 'hall-b']) {
     const root = makeTempDir(`site-${name}`);
     const port = await freePort();
@@ -92,6 +94,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(nodes.map((n) => n.daemon.kill('SIGTERM')));
+  // SITE_TEST_LOGS=<folder> keeps both daemons' logs for reading after a failure.
+  if (process.env.SITE_TEST_LOGS) for (const n of nodes) copyFileSync(path.join(path.dirname(n.inbox), 'daemon.log'), path.join(process.env.SITE_TEST_LOGS, `${n.name}.log`));
   await stopAllServers();
 });
 
@@ -100,7 +104,11 @@ describe('two daemons as one site on PostgreSQL', () => {
     const [a, b] = nodes;
     expect(tokenOf(a)).toHaveLength(32);
     expect(tokenOf(b)).toBe(tokenOf(a));
-    for (const n of nodes) expect(readFileSync(path.join(path.dirname(n.inbox), 'daemon.log'), 'utf8')).not.toContain(siteUrl);
+    for (const n of nodes) {
+      const logText = readFileSync(path.join(path.dirname(n.inbox), 'daemon.log'), 'utf8');
+      expect(logText).toContain('site store ready');
+      expect(logText).not.toContain(SITE_PASSWORD);
+    }
     const h = await health(b);
     expect(h?.site).toMatchObject({ listening: true, unpublished: 0 });
   });
@@ -114,7 +122,15 @@ describe('two daemons as one site on PostgreSQL', () => {
     const t0 = Date.now();
     await until('B has compound-x', async () => (await health(b))?.library?.classes === before + 1, 15_000, 10);
     const propagationMs = Date.now() - t0;
-    console.log(`enrollment propagation A -> B: ${propagationMs} ms (POST answered on A until B's library holds the class)`);
+    const logLine = (n: Node, msg: string) => readFileSync(path.join(path.dirname(n.inbox), 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes(`"msg":"${msg}"`)).at(-1);
+    const at = (line: string | undefined) => (line ? (JSON.parse(line) as { time: number }).time : NaN);
+    // The line is written once the library is in use: it may reach the log file a moment after the health answer.
+    await until('B logged it', () => logLine(b, 'site: enrollment applied') !== undefined, 5000, 20);
+    const applied = logLine(b, 'site: enrollment applied');
+    console.log(
+      `enrollment propagation A -> B: ${propagationMs} ms from the POST's answer on A until B's health counts the class; ` +
+        `${at(applied) - at(logLine(a, 'site: change published'))} ms from A's publication to B's library (B's steps: ${JSON.stringify((JSON.parse(applied!) as { ms: unknown }).ms)})`,
+    );
     const onB = await resultOf(b, drop(b, COMPOUND_X, 5));
     expect(onB).toMatchObject({ class: 'compound-x', node: 'hall-b' });
     expect(['identified', 'low-confidence']).toContain(onB.status);
@@ -166,7 +182,7 @@ describe('two daemons as one site on PostgreSQL', () => {
     expect(started.status).toBe(202);
     const refused = await api(b, 'POST', '/api/retrain', { epochs: 1 }, tokenOf(b));
     expect(refused.status).toBe(409);
-    expect(refused.json.message).toMatch(/already going on node hall-a/);
+    expect((refused.json.error as { message: string }).message).toMatch(/already going on node hall-a/);
     await until('A kept a candidate', async () => ['kept', 'promoted'].includes((await api(a, 'GET', '/api/retrain')).json.state as string), 180_000, 250);
     // B knows the candidate (the registry is the site's) before anything is promoted.
     await until('B lists v2', async () => ((await api(b, 'GET', '/api/models')).json.items as Array<{ version: string }>).some((m) => m.version === 'v2'), 15_000, 50);
