@@ -87,7 +87,7 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
       log.info({ class: req.name, enrollmentId: answer.enrollmentId }, 'enrollment retried with the same Idempotency-Key: nothing added');
       return answer;
     }
-    deps.site?.enrolled(answer.enrollmentId);
+    deps.site?.enrolled(answer.enrollmentId, req.by);
     log.info({ class: req.name, added: answer.added, created: answer.created, refused: refused.length }, 'class enrolled');
     return refused.length ? { ...answer, refused } : answer;
   };

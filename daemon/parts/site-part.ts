@@ -113,8 +113,8 @@ export class SitePart implements DaemonPart {
     return this.opened?.queries.spectrumVector(id);
   }
 
-  enrolled(enrollmentId: string): void {
-    this.opened?.enrolled(enrollmentId);
+  enrolled(enrollmentId: string, by?: string): void {
+    this.opened?.enrolled(enrollmentId, by);
   }
 
   undone(enrollmentId: string): void {

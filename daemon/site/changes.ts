@@ -4,7 +4,7 @@ import { SITE_CHANNEL } from './migrations.ts';
 
 /** A change every node of the site applies: an enrollment, its undo, a model added or activated. */
 export type SiteChangePayload =
-  | { readonly kind: 'enroll'; readonly enrollmentId: string; readonly class?: string }
+  | { readonly kind: 'enroll'; readonly enrollmentId: string; readonly class?: string; readonly by?: string }
   | { readonly kind: 'undo'; readonly enrollmentId: string }
   | { readonly kind: 'model-added'; readonly version: string }
   | { readonly kind: 'model-activated'; readonly version: string; readonly how: 'promote' | 'rollback' };
@@ -23,15 +23,14 @@ const CHANGE_LOG_LOCK = '7370656374726410';
 export async function appendChange(client: pg.ClientBase, change: SiteChangePayload, node: string): Promise<number> {
   await lockChangeLog(client);
   const { kind, ...payload } = change;
-  const { rows } = await client.query<{ revision: string }>('INSERT INTO site_changes (kind, payload, node, at) VALUES ($1, $2, $3, $4) RETURNING revision', [
-    kind,
-    JSON.stringify(payload),
-    node,
-    new Date().toISOString(),
-  ]);
-  const revision = Number(rows[0].revision);
-  await client.query('SELECT pg_notify($1, $2)', [SITE_CHANNEL, String(revision)]);
-  return revision;
+  // One round trip for the row and its notification: a node's event loop may be busy (a calibration step), and every
+  // round trip of a publication waits for it.
+  const { rows } = await client.query<{ revision: string }>(
+    `WITH ins AS (INSERT INTO site_changes (kind, payload, node, at) VALUES ($1, $2, $3, $4) RETURNING revision)
+     SELECT revision, pg_notify($5, revision::text) FROM ins`,
+    [kind, JSON.stringify(payload), node, new Date().toISOString(), SITE_CHANNEL],
+  );
+  return Number(rows[0].revision);
 }
 
 /**

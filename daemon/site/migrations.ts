@@ -34,17 +34,17 @@ export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly 
         labelled_by TEXT,
         node TEXT NOT NULL,
         at TEXT NOT NULL,
-        revision BIGINT,
-        undone_revision BIGINT
+        undone_revision BIGINT              -- set when the enrollment was undone
       );
       CREATE TABLE site_references (
         id BIGSERIAL PRIMARY KEY,
         enrollment_id TEXT NOT NULL REFERENCES site_enrollments (enrollment_id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,           -- its place in the enrollment (1, 2, ...)
         class TEXT NOT NULL,
         spectrum_id TEXT,
         vector BYTEA NOT NULL               -- float32 little-endian on the model grid
       );
-      CREATE INDEX site_references_enrollment ON site_references (enrollment_id);
+      CREATE UNIQUE INDEX site_references_enrollment ON site_references (enrollment_id, ordinal);
       -- A reference's embedding per model version (any node that embedded it with that model may add it).
       CREATE TABLE site_embeddings (
         reference_id BIGINT NOT NULL REFERENCES site_references (id) ON DELETE CASCADE,

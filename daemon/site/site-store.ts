@@ -125,7 +125,7 @@ export class SiteStore {
     });
     await this.firstSync(catchUpMs);
     await this.feed.start();
-    this.flush();
+    void this.flush();
   }
 
   /** Models of this node the site lacks (the shipped v1 on a fresh site), and the site's model if it is another. */
@@ -139,7 +139,7 @@ export class SiteStore {
           // A fresh site: this node's registry is the site's first (its promoted version becomes the site's active one).
           for (const v of registry.list()) this.queue({ kind: 'model-added', version: v.version });
           this.queue({ kind: 'model-activated', version: current.version, how: 'promote' });
-          await this.flushNow();
+          await this.flush();
         }
       }
       await this.feed!.catchUp();
@@ -156,9 +156,9 @@ export class SiteStore {
     this.o.log.info({ revision: this.local.revision, latest }, 'site: caught up');
   }
 
-  /** This node enrolled: the site gets it (now, or when PostgreSQL is back). */
-  enrolled(enrollmentId: string): void {
-    this.queue({ kind: 'enroll', enrollmentId });
+  /** This node enrolled (labelled by `by`): the site gets it (now, or when PostgreSQL is back). */
+  enrolled(enrollmentId: string, by?: string): void {
+    this.queue({ kind: 'enroll', enrollmentId, ...(by ? { by } : {}) });
   }
 
   /** This node undid an enrollment. */
@@ -178,25 +178,27 @@ export class SiteStore {
 
   private queue(change: SiteChangePayload): void {
     this.local.queue(change);
-    this.flush();
+    void this.flush();
   }
 
   /** Publishes the queued changes in order; on failure retries with backoff (the queue is on disk). */
-  private flush(): void {
-    if (this.stopped) return;
+  private flush(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.flushing) {
       this.flushAgain = true;
-      return;
+      return this.flushing;
     }
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    this.flushing = this.flushNow().finally(() => {
+    const run = this.flushNow().finally(() => {
       this.flushing = undefined;
       if (this.flushAgain) {
         this.flushAgain = false;
-        this.flush();
+        void this.flush();
       }
     });
+    this.flushing = run;
+    return run;
   }
 
   private async flushNow(): Promise<void> {
@@ -208,12 +210,13 @@ export class SiteStore {
         return;
       }
       for (const { seq, change } of batch) {
+        const t0 = performance.now();
         try {
           await inTransaction(this.pool, async (client) => {
             await lockChangeLog(client);
             switch (change.kind) {
               case 'enroll':
-                await publishEnrollment(client, this.o.store.db, change.enrollmentId, this.o.node);
+                await publishEnrollment(client, this.o.store.db, change.enrollmentId, this.o.node, change.by);
                 break;
               case 'undo':
                 await publishUndo(client, change.enrollmentId, this.o.node);
@@ -227,7 +230,7 @@ export class SiteStore {
             }
           });
           this.local.done(seq);
-          this.o.log.info({ change: change.kind, ...('enrollmentId' in change ? { enrollmentId: change.enrollmentId } : { version: change.version }) }, 'site: change published');
+          this.o.log.info({ change: change.kind, ...('enrollmentId' in change ? { enrollmentId: change.enrollmentId } : { version: change.version }), ms: Math.round(performance.now() - t0) }, 'site: change published');
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           this.local.failed(seq, message);

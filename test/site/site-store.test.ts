@@ -191,16 +191,29 @@ describe('the library and model registry between two nodes', () => {
   it('an enrollment on A (with labels and embeddings) reaches B through the change log; its undo too', async () => {
     const enrollmentId = ulid();
     const vectors = [Float32Array.from([0.1, 0.5, 1]), Float32Array.from([0.2, 0.6, 0.9])];
-    a.store.addReferences('compound-x', 'api', vectors.map((v, i) => ({ vector: v, embedding: Float32Array.from([i, 1]), modelVersion: 'm1', enrollmentId })), { labelledBy: 'ana' });
+    // The first reference is a spectrum another node received, whose unknown alert is open on the site.
+    const received = ulid();
+    await siteA.pool.query("INSERT INTO site_alerts (id, node, kind, instrument, at, message, result_id) VALUES ('AL1', 'b', 'unknown', 'lab', 'now', 'unknown', $1)", [received]);
+    a.store.addReferences(
+      'compound-x',
+      'api',
+      vectors.map((v, i) => ({ vector: v, embedding: Float32Array.from([i, 1]), modelVersion: 'm1', enrollmentId, ...(i === 0 ? { spectrumId: received } : {}) })),
+      { labelledBy: 'ana' },
+    );
     const applied: SiteChange[] = [];
     siteB.onApplied((c) => applied.push(c));
-    siteA.enrolled(enrollmentId);
+    siteA.enrolled(enrollmentId, 'ana');
     await until('B applied the enrollment', () => applied.some((c) => c.kind === 'enroll'), 10_000, 10);
     const refs = b.store.references().filter((r) => r.class === 'compound-x');
     expect(refs.map((r) => Array.from(r.vector))).toEqual(vectors.map((v) => Array.from(v)));
     // Same model version: A's embeddings are used as they are, nothing to re-embed on B.
     expect(refs.map((r) => [r.modelVersion, Array.from(r.embedding!)])).toEqual([['m1', [0, 1]], ['m1', [1, 1]]]);
     expect(b.reloads()).toBeGreaterThanOrEqual(1);
+    expect(refs.map((r) => r.spectrumId)).toEqual([received, undefined]);
+    const label = await siteA.pool.query('SELECT class, labelled_by FROM site_labels WHERE spectrum_id = $1', [received]);
+    expect(label.rows).toEqual([{ class: 'compound-x', labelled_by: 'ana' }]);
+    expect(await siteB.queries.queryAlerts({ state: 'open' })).toEqual({ items: [] });
+    expect((await siteB.queries.queryAlerts({})).items[0]).toMatchObject({ id: 'AL1', note: 'labelled as compound-x' });
     expect(siteB.health().revision).toBe(applied.find((c) => c.kind === 'enroll')!.revision);
     // The site's library holds it once even when A publishes it again (a retry after a lost answer).
     siteA.enrolled(enrollmentId);
@@ -212,6 +225,8 @@ describe('the library and model registry between two nodes', () => {
     await until('B undid it', () => applied.some((c) => c.kind === 'undo'), 10_000, 10);
     expect(b.store.references().filter((r) => r.class === 'compound-x')).toHaveLength(0);
     expect(b.store.listClasses().map((c) => c.name)).not.toContain('compound-x');
+    // The undo opens the alert its label had closed, site-wide.
+    expect((await siteB.queries.queryAlerts({ state: 'open' })).items.map((x) => x.id)).toEqual(['AL1']);
   });
 
   it('enrollments made while PostgreSQL is down wait on the node and reach the other node when it is back', async () => {
