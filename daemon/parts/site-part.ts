@@ -68,9 +68,14 @@ export class SitePart implements DaemonPart {
     return this.output ? [this.output] : [];
   }
 
-  /** The site's one write token, given this node's own (undefined: no site, keep this node's). */
+  /** The site's one write token, given this node's own (undefined: no site, or unreachable now: keep this node's). */
   async token(proposed: string): Promise<string | undefined> {
-    return this.opened?.token(proposed);
+    try {
+      return await this.opened?.token(proposed);
+    } catch (err) {
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: this node keeps its own token until its next start');
+      return undefined;
+    }
   }
 
   /**

@@ -63,6 +63,8 @@ export class SiteStore {
   /** The version a site change is activating here: its own activation hook must not publish it back. */
   private applyingActivation: string | undefined;
   private readonly appliedListeners = new Set<(change: SiteChange) => void>();
+  /** Resolves once the site schema is migrated (at once, or when an unreachable PostgreSQL answers). */
+  private ready: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly pool: pg.Pool,
@@ -73,17 +75,41 @@ export class SiteStore {
     this.runLock = new SiteRunLock(pool, o.node);
   }
 
-  /** Connects and migrates the site schema (several nodes may start at once). The URL is never logged whole. */
+  /**
+   * Connects and migrates the site schema (several nodes may start at once). An unreachable PostgreSQL does not stop
+   * the node: it starts on its local state and joins the site when PostgreSQL answers (retried in the background);
+   * any other failure (a schema from a newer spectrad, no right to create tables) does. The URL is never logged whole.
+   */
   static async open(o: SiteStoreOptions): Promise<SiteStore> {
     const pool = openSitePool(o.url, o.log, { applicationName: `spectrad-${o.node}`.slice(0, 63) });
-    try {
+    const site = new SiteStore(pool, o);
+    const migrate = async () => {
       const { from, to } = await migrateSite(pool);
       o.log.info({ site: redactUrl(o.url), schemaFrom: from, schemaTo: to }, 'site store ready');
+    };
+    try {
+      await migrate();
     } catch (err) {
-      await pool.end().catch(() => undefined);
-      throw new Error(`site store ${redactUrl(o.url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      if (!unreachable(err)) {
+        await pool.end().catch(() => undefined);
+        throw new Error(`site store ${redactUrl(o.url)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      o.log.warn({ site: redactUrl(o.url), err: err instanceof Error ? err.message : String(err) }, 'site store unreachable at start: this node identifies on its local state and joins the site when PostgreSQL answers');
+      site.ready = (async () => {
+        for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+          await new Promise((r) => setTimeout(r, wait).unref());
+          if (site.stopped) throw new Error('stopped');
+          try {
+            await migrate();
+            return;
+          } catch (again) {
+            if (!unreachable(again)) o.log.error({ err: again instanceof Error ? again.message : String(again) }, 'site store: schema migration failed; retrying');
+          }
+        }
+      })();
+      site.ready.catch(() => undefined);
     }
-    return new SiteStore(pool, o);
+    return site;
   }
 
   /** The site's one write token (see siteToken); the proposal is this node's own. */
@@ -115,7 +141,7 @@ export class SiteStore {
         releaseRun: () => void this.runLock.release(),
       };
     }
-    this.feed = new ChangeFeed({
+    const feed = new ChangeFeed({
       url: this.o.url,
       pool: this.pool,
       log: this.o.log,
@@ -123,13 +149,29 @@ export class SiteStore {
       apply: (change) => this.apply(change),
       pollMs: this.o.pollMs,
     });
-    await this.firstSync(catchUpMs);
-    await this.feed.start();
-    void this.flush();
+    this.feed = feed;
+    const join = (async () => {
+      await this.ready;
+      await this.firstSync();
+      if (this.stopped) return;
+      await feed.start();
+      void this.flush();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), catchUpMs)));
+    const outcome = await Promise.race([join.then(() => 'joined' as const), timeout]).catch((err: unknown) => {
+      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: joining failed; this node goes on with its local state');
+      return 'failed' as const;
+    });
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.o.log.warn({ ms: catchUpMs }, 'site: not caught up in time; this node starts on its local state and applies the rest when it can');
+      join.catch((err: unknown) => this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: joining failed'));
+    }
   }
 
-  /** Models of this node the site lacks (the shipped v1 on a fresh site), and the site's model if it is another. */
-  private async firstSync(catchUpMs: number): Promise<void> {
+  /** Models of this node the site lacks (the shipped v1 on a fresh site), then every change since the node's revision. */
+  private async firstSync(): Promise<void> {
     const work = (async () => {
       const registry = this.host?.registry();
       if (registry) {
@@ -144,14 +186,7 @@ export class SiteStore {
       }
       await this.feed!.catchUp();
     })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), catchUpMs)));
-    const outcome = await Promise.race([work.then(() => 'done' as const), timeout]).catch((err: unknown) => {
-      this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: first sync failed; starting on the local state');
-      return 'failed' as const;
-    });
-    clearTimeout(timer);
-    if (outcome === 'timeout') this.o.log.warn({ ms: catchUpMs }, 'site: catching up takes long; starting on the local state, the rest follows');
+    await work;
     const latest = await latestRevision(this.pool).catch(() => undefined);
     this.o.log.info({ revision: this.local.revision, latest }, 'site: caught up');
   }
@@ -334,4 +369,12 @@ export class SiteStore {
     await this.runLock.release();
     await this.pool.end().catch(() => undefined);
   }
+}
+
+/** Whether a failure means PostgreSQL cannot be reached now (worth retrying), rather than a fault of ours or its. */
+export function unreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && (/^E(CONNREFUSED|CONNRESET|HOSTUNREACH|NETUNREACH|TIMEDOUT|AI_AGAIN|NOTFOUND|PIPE)$/.test(code) || /^(08|57P0)/.test(code))) return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /timeout expired|Connection terminated|connect ECONN|the database system is (starting up|shutting down|in recovery mode)/i.test(message);
 }

@@ -263,6 +263,31 @@ describe('the library and model registry between two nodes', () => {
   });
 });
 
+describe('a node that starts while PostgreSQL is away', () => {
+  it('starts on its local state and joins the site when PostgreSQL answers; a newer schema still refuses the start', async () => {
+    const url = await freshDb();
+    const node = localNode('late');
+    await server.stop('SIGKILL');
+    try {
+      const site = await SiteStore.open({ url, node: 'late', log, store: node.store, pollMs: 60_000 });
+      closers.push(() => site.stop());
+      const t0 = Date.now();
+      await site.attach(node.host, 1000);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(site.health().listening).toBe(false);
+      await server.start();
+      await until('joined', () => site.health().listening, 30_000, 50);
+      // Joining shared the node's models with the (empty) site: the schema is there and the node's v1 is the site's.
+      await until('v1 on the site', async () => (await site.pool.query("SELECT value FROM site_settings WHERE key = 'active_model'")).rows[0]?.value === 'v1', 10_000, 50);
+    } finally {
+      if (!server.running) await server.start();
+    }
+    const p = pool(url);
+    await p.query("INSERT INTO site_schema (version, name, applied_at) VALUES (999, 'from the future', 'now')");
+    await expect(SiteStore.open({ url, node: 'late2', log, store: localNode('late2').store })).rejects.toThrow(/newer spectrad/);
+  }, 60_000);
+});
+
 describe('results and alerts of every node', () => {
   it('reach PostgreSQL through the outbox across a PostgreSQL restart, once each, and read back site-wide', async () => {
     const url = await freshDb();
