@@ -12,7 +12,7 @@ export type SiteChangePayload =
 export type SiteChange = SiteChangePayload & { readonly revision: number; readonly node: string; readonly at: string };
 
 /** Serialises appends to the change log (see appendChange). */
-const CHANGE_LOG_LOCK = '7370656374726410';
+const CHANGE_LOG_LOCK = '7370656374726410'; // also in site_publish_enrollment (migrations.ts)
 
 /**
  * Appends a change inside the caller's transaction and notifies every listening node at commit (NOTIFY is

@@ -35,54 +35,27 @@ function readLocalEnrollment(db: Database.Database, enrollmentId: string): Local
 /**
  * Publishes an enrollment made on this node: its class, references (spectra on the model grid) with this node's
  * embeddings under their model version, and the labels it gave received spectra (any node's: their unknown and
- * low-confidence alerts close site-wide), then the change every node applies. Idempotent: an enrollment the site
- * has is not published twice. False when the enrollment is no longer in the local store (undone meanwhile).
+ * low-confidence alerts close site-wide), then the change every node applies, all in one call of the site's
+ * site_publish_enrollment (one round trip: a busy node's event loop delays each round trip of a publication).
+ * Idempotent: an enrollment the site has is not published twice. False when the enrollment is no longer in the local
+ * store (undone meanwhile).
  */
-export async function publishEnrollment(client: pg.ClientBase, local: Database.Database, enrollmentId: string, node: string, by?: string): Promise<boolean> {
-  const found = readLocalEnrollment(local, enrollmentId);
-  if (!found) return false;
+export async function publishEnrollment(db: pg.Pool | pg.ClientBase, local: Database.Database, enrollmentId: string, node: string, by?: string): Promise<boolean> {
+  const e = readLocalEnrollment(local, enrollmentId);
+  if (!e) return false;
   // Who labelled: the local store keeps it only with labels of its own spectra, so the enrolling call says it.
-  const e = by ? { ...found, by } : found;
-  // One statement for the enrollment, its class, references, embeddings, labels and the alerts they answer (data-
-  // modifying CTEs all run, in one snapshot): a publication costs a few round trips, not one per reference.
-  const { rows } = await client.query<{ made: number }>(
-    `WITH e AS (
-       INSERT INTO site_enrollments (enrollment_id, class, origin, labelled_by, node, at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT DO NOTHING RETURNING enrollment_id
-     ), c AS (
-       INSERT INTO site_classes (name, origin, created_at) SELECT $2, $3, $6 FROM e ON CONFLICT DO NOTHING
-     ), r AS (
-       INSERT INTO site_references (enrollment_id, ordinal, class, spectrum_id, vector)
-       SELECT $1, t.n, $2, t.s, t.v FROM e, unnest($7::text[], $8::bytea[]) WITH ORDINALITY AS t(s, v, n)
-       RETURNING id, ordinal
-     ), m AS (
-       INSERT INTO site_embeddings (reference_id, model_version, embedding)
-       SELECT r.id, t.mv, t.emb FROM r JOIN unnest($9::text[], $10::bytea[]) WITH ORDINALITY AS t(mv, emb, n) ON t.n = r.ordinal
-       WHERE t.mv IS NOT NULL AND t.emb IS NOT NULL
-     ), l AS (
-       INSERT INTO site_labels (spectrum_id, enrollment_id, class, labelled_at, labelled_by)
-       SELECT DISTINCT s, $1, $2, $6, $4 FROM e, unnest($7::text[]) AS s WHERE s IS NOT NULL ON CONFLICT DO NOTHING
-     ), a AS (
-       UPDATE site_alerts SET acknowledged_at = $6, ack_note = 'labelled as ' || $2, resolved_by_enrollment = $1
-       WHERE result_id = ANY($7::text[]) AND acknowledged_at IS NULL AND kind IN ('unknown', 'low-confidence') AND EXISTS (SELECT 1 FROM e)
-     )
-     SELECT COUNT(*)::int AS made FROM e`,
-    [
-      enrollmentId,
-      e.class,
-      e.origin,
-      e.by ?? null,
-      node,
-      e.at,
-      e.refs.map((r) => r.spectrumId),
-      e.refs.map((r) => r.vector),
-      e.refs.map((r) => (r.embedding ? r.modelVersion : null)),
-      e.refs.map((r) => r.embedding),
-    ],
-  );
-  // Published before (a retry after a lost answer): nothing more to say.
-  if (rows[0].made === 0) return true;
-  await appendChange(client, { kind: 'enroll', enrollmentId, class: e.class }, node);
+  await db.query('SELECT site_publish_enrollment($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [
+    enrollmentId,
+    e.class,
+    e.origin,
+    by ?? e.by ?? null,
+    node,
+    e.at,
+    e.refs.map((r) => r.spectrumId),
+    e.refs.map((r) => r.vector),
+    e.refs.map((r) => (r.embedding ? r.modelVersion : null)),
+    e.refs.map((r) => r.embedding),
+  ]);
   return true;
 }
 

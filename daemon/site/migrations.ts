@@ -126,6 +126,43 @@ export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly 
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
       );
+
+      -- An enrollment published in one call (one round trip, one transaction): its class, references, embeddings,
+      -- labels, the alerts they answer, and its change with the notification. NULL when the site already has it.
+      -- The lock is the change log's (daemon/site/changes.ts), so revisions commit in order.
+      CREATE FUNCTION site_publish_enrollment(
+        p_enrollment TEXT, p_class TEXT, p_origin TEXT, p_by TEXT, p_node TEXT, p_at TEXT,
+        p_spectra TEXT[], p_vectors BYTEA[], p_versions TEXT[], p_embeddings BYTEA[]
+      ) RETURNS BIGINT LANGUAGE plpgsql AS $fn$
+      DECLARE
+        rev BIGINT;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(7370656374726410);
+        INSERT INTO site_enrollments (enrollment_id, class, origin, labelled_by, node, at)
+          VALUES (p_enrollment, p_class, p_origin, p_by, p_node, p_at) ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN
+          RETURN NULL;
+        END IF;
+        INSERT INTO site_classes (name, origin, created_at) VALUES (p_class, p_origin, p_at) ON CONFLICT DO NOTHING;
+        WITH r AS (
+          INSERT INTO site_references (enrollment_id, ordinal, class, spectrum_id, vector)
+          SELECT p_enrollment, t.n, p_class, t.s, t.v FROM unnest(p_spectra, p_vectors) WITH ORDINALITY AS t(s, v, n)
+          RETURNING id, ordinal
+        )
+        INSERT INTO site_embeddings (reference_id, model_version, embedding)
+        SELECT r.id, t.mv, t.emb FROM r JOIN unnest(p_versions, p_embeddings) WITH ORDINALITY AS t(mv, emb, n) ON t.n = r.ordinal
+        WHERE t.mv IS NOT NULL AND t.emb IS NOT NULL;
+        INSERT INTO site_labels (spectrum_id, enrollment_id, class, labelled_at, labelled_by)
+        SELECT DISTINCT s, p_enrollment, p_class, p_at, p_by FROM unnest(p_spectra) AS s WHERE s IS NOT NULL ON CONFLICT DO NOTHING;
+        UPDATE site_alerts SET acknowledged_at = p_at, ack_note = 'labelled as ' || p_class, resolved_by_enrollment = p_enrollment
+        WHERE result_id = ANY(p_spectra) AND acknowledged_at IS NULL AND kind IN ('unknown', 'low-confidence');
+        INSERT INTO site_changes (kind, payload, node, at)
+          VALUES ('enroll', jsonb_build_object('enrollmentId', p_enrollment, 'class', p_class), p_node, p_at)
+          RETURNING revision INTO rev;
+        PERFORM pg_notify('spectrad_site', rev::text);
+        RETURN rev;
+      END
+      $fn$;
     `,
   },
 ];

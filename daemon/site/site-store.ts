@@ -247,12 +247,11 @@ export class SiteStore {
       for (const { seq, change } of batch) {
         const t0 = performance.now();
         try {
-          await inTransaction(this.pool, async (client) => {
+          // An enrollment is one call of its own (one round trip, its own transaction); the rest run under the lock.
+          if (change.kind === 'enroll') await publishEnrollment(this.pool, this.o.store.db, change.enrollmentId, this.o.node, change.by);
+          else await inTransaction(this.pool, async (client) => {
             await lockChangeLog(client);
             switch (change.kind) {
-              case 'enroll':
-                await publishEnrollment(client, this.o.store.db, change.enrollmentId, this.o.node, change.by);
-                break;
               case 'undo':
                 await publishUndo(client, change.enrollmentId, this.o.node);
                 break;
