@@ -12,7 +12,7 @@ import { initEngine } from '../core/engine/index.ts';
 import { parseClassList } from '../core/benchmark/index.ts';
 import { generateRandomSplit, loadDefinition } from '../core/benchmark/index.ts';
 import { readModelCard, saveModelDir } from '../core/encoder/model-files.ts';
-import { WHOLE_SPECTRUM_SHIFT } from '../core/identify/protocols.ts';
+import { WHOLE_SPECTRUM_SHIFT } from './lib/protocols.ts';
 import { AUGMENT_PRESETS, train, type AugmentOptions } from '../core/training/index.ts';
 
 

@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
-import { createRng } from '../core/benchmark/rng.ts';
+import { createRng } from '../core/math/rng.ts';
 import { toJcamp } from '../core/formats/index.ts';
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import { createSpectrum } from '../core/spectrum.ts';

@@ -12,16 +12,16 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateRandomSplit, generateTestSplit, loadDefinition, type Dataset } from '../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestSplit, loadDefinition, normalizeDataset, type Dataset } from '../core/benchmark/index.ts';
 import type { Encoder } from '../core/encoder/types.ts';
-import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
-import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type SpectralReferenceIndex } from '../core/identify/rerank.ts';
+import { embedAll } from './lib/protocols.ts';
+import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type SpectralReferenceIndex } from './lib/rerank.ts';
 import { openEncoder } from '../daemon/commands/library.ts';
 import { decideConfusablePair, type PairDecisionOptions } from '../core/identify/confusable-pairs.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
 import { findPeaks, type Peak } from '../core/identify/peak-features.ts';
-import { createRng } from '../core/benchmark/rng.ts';
+import { createRng } from '../core/math/rng.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -100,8 +100,8 @@ if (args.queries === 'val-shifted') {
   test = testLike(valDef, { perClass: 10, seed, classes: valClasses });
 } else if (args.queries !== 'test') throw new Error(`--queries test|val-shifted|test-like, got ${args.queries}`);
 const queryKey = args.queries === 'test' ? '' : `-${args.queries}-s${seed}`;
-const trainN = normalizeRows(train);
-const testN = normalizeRows(test);
+const trainN = normalizeDataset(train);
+const testN = normalizeDataset(test);
 
 function shifted(data: Dataset, by: number): Float32Array {
   const out = new Float32Array(data.x.length);

@@ -1,4 +1,4 @@
-import { deriveRng, type Rng } from '../benchmark/rng.ts';
+import { deriveRng, type Rng } from '../math/rng.ts';
 import type { InputGrid } from '../encoder/types.ts';
 
 /**

@@ -1,11 +1,11 @@
 import {
-  deriveRng,
   generateRandomSplit,
   generateTestSplit,
   loadDefinition,
   type BenchmarkName,
   type Dataset,
 } from '../benchmark/index.ts';
+import { deriveRng } from '../math/rng.ts';
 import { sha256Hex } from '../encoder/model-files.ts';
 import { normalizeRows } from './augment.ts';
 

@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { createRng } from '../../../core/benchmark/rng.ts';
+import { createRng } from '../../../core/math/rng.ts';
 import type { ResultMessage } from '../../../core/messages.ts';
 import {
   DaemonProcess,

@@ -1,5 +1,5 @@
-import { SpectrumInputError } from '../errors.ts';
-import { profileInto, type ProfileSpec } from './mixture-spectral.ts';
+import { SpectrumInputError } from '../../core/errors.ts';
+import { profileInto, type ProfileSpec } from '../../core/identify/mixture-spectral.ts';
 
 /**
  * Spectral re-ranking of the kNN's best classes. The encoder ranks classes by embedding; near-duplicate classes

@@ -1,12 +1,14 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Encoder } from '../../core/encoder/types.ts';
-import type { DistanceDistributions, EncoderProvider, MixtureResult, TrainRequest, UnseenResult } from '../../core/identify/protocols.ts';
+import { pathToFileURL } from 'node:url';
+import type { Encoder } from '../core/encoder/types.ts';
+import type { DistanceDistributions, EncoderProvider, MixtureResult, TrainRequest, UnseenResult } from './lib/protocols.ts';
 
 /**
- * `spectrad bench paper`: every protocol of Vorozhtsov & Kitina (2024) with the paper's number beside ours, written to
- * bench/results/paper.json and docs/RESULTS.md (rewritten on each run), plus the Figure-1 distance plot as SVG.
+ * `npm run bench:paper`: every protocol of Vorozhtsov & Kitina (2024) with the paper's number beside ours, written to
+ * bench/results/paper.json and docs/RESULTS.md (rewritten on each run), plus the Figure-1 distance plot as SVG;
+ * `npm run bench:paper-merge`: runs of different protocols merged into one report.
  */
 
 interface PaperOptions {
@@ -26,8 +28,8 @@ interface PaperOptions {
 
 const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as const;
 
-export function register(program: Command): void {
-  const bench = program.command('bench').description('benchmarks that reproduce published results');
+export function paperProgram(): Command {
+  const bench = new Command().name('bench/paper.ts').description('benchmarks that reproduce published results').showHelpAfterError();
   const paper = bench
     .command('paper')
     .description("run the paper's protocols (single compound, unseen classes, mixtures, challenge, unknowns, Figure 1)")
@@ -51,6 +53,7 @@ export function register(program: Command): void {
   reportOptions(merge).action(async (files: string[], opts: { out: string; doc: string }) => {
     await mergePaper(files, opts);
   });
+  return bench;
 }
 
 /** Where a run's results go: both commands write the same two files. */
@@ -61,7 +64,7 @@ function reportOptions(command: Command): Command {
 }
 
 async function mergePaper(files: string[], opts: { out: string; doc: string }): Promise<void> {
-  const protocols = await import('../../core/identify/protocols.ts');
+  const protocols = await import('./lib/protocols.ts');
   const reports = files.map((f) => {
     const r = JSON.parse(readFileSync(f, 'utf8')) as Partial<Report>;
     if (!Array.isArray(r.perSeed)) throw new Error(`${f} has no perSeed values (written by an older bench paper): cannot merge it`);
@@ -107,7 +110,7 @@ interface SeedResult {
 }
 
 async function runPaper(opts: PaperOptions): Promise<void> {
-  const protocols = await import('../../core/identify/protocols.ts');
+  const protocols = await import('./lib/protocols.ts');
   const quick = Boolean(opts.quick);
   const classes = Number(opts.classes ?? (quick ? 20 : 500));
   const seedList = parseSeeds(opts.seeds);
@@ -212,7 +215,7 @@ async function makeProvider(
   quick = false,
 ): Promise<Provider> {
   if (kind === 'model') {
-    const { openEncoder } = await import('./library.ts');
+    const { openEncoder } = await import('../daemon/commands/library.ts');
     const encoder = await openEncoder(modelDir);
     return {
       provider: async () => encoder,
@@ -221,7 +224,7 @@ async function makeProvider(
     };
   }
   if (kind === 'smoothed') {
-    const { smoothedSpectrumEncoder } = await import('../../core/identify/baseline-encoder.ts');
+    const { smoothedSpectrumEncoder } = await import('./lib/baseline-encoder.ts');
     const cache = new Map<number, Encoder>();
     return {
       provider: async (req) => {
@@ -234,10 +237,10 @@ async function makeProvider(
     };
   }
   if (kind !== 'trained') throw new Error(`--encoder must be trained, smoothed or model, got "${kind}"`);
-  const { initEngine, tf } = await import('../../core/engine/index.ts');
-  const training = await import('../../core/training/index.ts');
-  const benchmark = await import('../../core/benchmark/index.ts');
-  const protocols = await import('../../core/identify/protocols.ts');
+  const { initEngine, tf } = await import('../core/engine/index.ts');
+  const training = await import('../core/training/index.ts');
+  const benchmark = await import('../core/benchmark/index.ts');
+  const protocols = await import('./lib/protocols.ts');
   const engine = await initEngine({ logger: log });
   const cache = new Map<string, Encoder>();
   const provider = async (req: TrainRequest): Promise<Encoder> => {
@@ -302,13 +305,13 @@ async function makeProvider(
 
 /** A model directory for an encoder trained by a protocol, so a good one can become the bundled default. */
 async function saveTrained(
-  result: import('../../core/training/index.ts').TrainResult,
+  result: import('../core/training/index.ts').TrainResult,
   req: TrainRequest,
   dir: string,
   backend: string,
 ): Promise<void> {
-  const { tf } = await import('../../core/engine/index.ts');
-  const training = await import('../../core/training/index.ts');
+  const { tf } = await import('../core/engine/index.ts');
+  const training = await import('../core/training/index.ts');
   const { saveModelDir, embeddingDimOf, BENCHMARK_GRID, INPUT_PREPROCESSING, MODEL_FORMAT } = await modelFiles();
   const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   await saveModelDir(
@@ -348,8 +351,8 @@ async function saveTrained(
 }
 
 async function modelFiles() {
-  const files = await import('../../core/encoder/model-files.ts');
-  const { embeddingDim } = await import('../../core/encoder/architectures.ts');
+  const files = await import('../core/encoder/model-files.ts');
+  const { embeddingDim } = await import('../core/encoder/architectures.ts');
   return { ...files, embeddingDimOf: embeddingDim };
 }
 
@@ -405,7 +408,7 @@ function stat(values: number[]): Stat {
   return { mean, std, values };
 }
 
-type PaperTable = typeof import('../../core/identify/protocols.ts').PAPER;
+type PaperTable = typeof import('./lib/protocols.ts').PAPER;
 
 function summarize(
   perSeed: SeedResult[],
@@ -490,7 +493,7 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
   const out: string[] = [];
   out.push('# Results against the paper');
   out.push('');
-  out.push('Rewritten by `npx spectrad bench paper` (source: `daemon/commands/bench.ts`, protocols in `core/identify/protocols.ts`);');
+  out.push('Rewritten by `npm run bench:paper` (source: `bench/paper.ts`, protocols in `bench/lib/protocols.ts`);');
   out.push('the numbers are in `bench/results/paper.json`. Paper: Vorozhtsov & Kitina, *Mendeleev Commun.* 2024, on the');
   out.push('Schuetzke et al. 2023 universal synthetic benchmark.');
   out.push('');
@@ -604,3 +607,6 @@ ${ticks}
 </svg>
 `;
 }
+
+// Run as a script (node bin/run-ts.js bench/paper.ts paper|paper-merge ...); imported by tests, it only exports.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await paperProgram().parseAsync(process.argv);

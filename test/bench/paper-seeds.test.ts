@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSeeds } from '../../daemon/commands/bench.ts';
+import { parseSeeds } from '../../bench/paper.ts';
 
 describe('bench paper --seeds', () => {
   it('reads a count as seeds 1..n and a list as exactly those seeds', () => {
