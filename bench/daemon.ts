@@ -29,7 +29,7 @@ import { MqttInput } from '../adapters/mqtt-input.ts';
 import { MqttOutput } from '../adapters/mqtt-output.ts';
 import type { RawInput } from '../adapters/types.ts';
 import type { ResultMessage } from '../core/messages.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, type Mosquitto } from '../test/support/servers.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, type Mosquitto } from '../support/servers.ts';
 import {
   BenchDaemon,
   BUNDLED_MODEL,

@@ -26,8 +26,8 @@ import { createRng } from '../core/math/rng.ts';
 import { toJcamp } from '../core/formats/index.ts';
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import { createSpectrum } from '../core/spectrum.ts';
-import { DaemonProcess } from '../test/support/daemon-process.ts';
-import { freePort, makeTempDir, sleep } from '../test/support/servers.ts';
+import { DaemonProcess } from '../support/daemon-process.ts';
+import { freePort, makeTempDir, sleep } from '../support/servers.ts';
 import { loadAverage, percentile, procStatusMb, REPO_ROOT } from './support/daemon-bench.ts';
 
 const { values: opts } = parseArgs({

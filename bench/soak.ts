@@ -28,7 +28,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { ResultMessage } from '../core/messages.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers } from '../test/support/servers.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers } from '../support/servers.ts';
 import {
   BenchDaemon,
   BUNDLED_MODEL,

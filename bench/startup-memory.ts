@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import type { ResultMessage } from '../core/messages.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../test/support/servers.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
 import { BenchDaemon, BUNDLED_MODEL, loadAverage, makePayloads, procStatusMb, readModelCard, writeBenchConfig, type Payloads } from './support/daemon-bench.ts';
 
 const { values: opts } = parseArgs({

@@ -74,7 +74,7 @@ async function loadArchitectures(): Promise<ArchEntry[]> {
     return Object.values(enc.ARCHITECTURES).map((spec) => ({ name: spec.name, points: spec.inputPoints, build: () => enc.buildEncoderModel(spec, 1) }));
   } catch (err) {
     console.log(`core/encoder/architectures.ts unavailable (${(err as Error).message.split('\n')[0]}); using the built-in seed model`);
-    const { buildSeedModel } = await import('../test/engine/seed-model.ts');
+    const { buildSeedModel } = await import('../support/seed-model.ts');
     return [{ name: 'seed', points: 5000, build: () => buildSeedModel(5000, 1) }];
   }
 }

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
 import { toJcamp } from '../../core/formats/index.ts';
 import { createSpectrum } from '../../core/spectrum.ts';
-import { sleep, waitFor } from '../../test/support/servers.ts';
+import { sleep, waitFor } from '../../support/servers.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const BUNDLED_MODEL = join(REPO_ROOT, 'models/default');

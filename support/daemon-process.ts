@@ -9,13 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
-import { toJcamp } from '../../core/formats/index.ts';
-import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
-import { createSpectrum } from '../../core/spectrum.ts';
+import { generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
+import { toJcamp } from '../core/formats/index.ts';
+import type { AlertMessage, ResultMessage } from '../core/messages.ts';
+import { createSpectrum } from '../core/spectrum.ts';
 import { sleep, waitFor } from './servers.ts';
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
 const alive = new Set<ChildProcess>();
 let exitHook = false;
