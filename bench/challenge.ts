@@ -82,8 +82,8 @@ const EXPERIMENTS: readonly Experiment[] = [
   { id: 'wlm-lr5', what: 'wide-log-mild, 30 epochs, shift +-40, peak learning rate 5e-3', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, lr: 5e-3 } },
   { id: 'wlm-lr3-e60', what: 'wide-log-mild, 60 epochs, shift +-40, peak learning rate 3e-3', recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3 } },
   {
-    id: 'protocol-s3',
-    what: 'the session-3 challenge recipe: wide-log-mild, 60 epochs, shift +-40, lr 3e-3, best epoch on the random val split (10/class)',
+    id: 'protocol-random-val',
+    what: 'the earlier challenge recipe: wide-log-mild, 60 epochs, shift +-40, lr 3e-3, best epoch on the random val split (10/class)',
     recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3, valPerClass: 10 },
   },
   { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE = wlm-lr3-e60-tl)', recipe: CHALLENGE_RECIPE },
