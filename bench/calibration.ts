@@ -26,6 +26,7 @@ import { ReferenceLibrary } from '../core/identify/library.ts';
 import { auroc } from '../core/identify/metrics.ts';
 import { embedAll, libraryFrom } from './lib/protocols.ts';
 import type { Identification } from '../core/identify/types.ts';
+import { portablePath } from './support/portable-path.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -239,8 +240,8 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(),
-    model: args.model,
-    unseenModel: unseenModel ?? args.model,
+    model: portablePath(args.model),
+    unseenModel: portablePath(unseenModel ?? args.model),
     classes: CLASSES,
     quick,
     loadavg: loadavg()[0],

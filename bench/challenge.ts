@@ -26,6 +26,7 @@ import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
 import type { Encoder } from '../core/encoder/types.ts';
 import type { Dataset } from '../core/benchmark/index.ts';
 import { DEFAULT_AUGMENT, describeClasses, knnPredict, LIGHT_AUGMENT, NO_AUGMENT, train, type AugmentOptions, type TrainResult } from '../core/training/index.ts';
+import { portablePath } from './support/portable-path.ts';
 
 interface Experiment {
   readonly id: string;
@@ -359,13 +360,13 @@ async function evaluateSaved(dirs: readonly string[]): Promise<void> {
     };
     const pipeline: Record<string, Record<string, number>> = {};
     for (const split of ['val', 'testLike', 'test'] as const) pipeline[split] = await identificationPaths(encoder, sets.train, sets[split], emb[split]);
-    rows.push({ model: dir, seed, split: 'identify() paths', acc: Object.fromEntries(Object.entries(pipeline).flatMap(([split, r]) => Object.entries(r).map(([k, v]) => [`${split} ${k}`, v]))) });
+    rows.push({ model: portablePath(dir), seed, split: 'identify() paths', acc: Object.fromEntries(Object.entries(pipeline).flatMap(([split, r]) => Object.entries(r).map(([k, v]) => [`${split} ${k}`, v]))) });
     model.dispose();
     perModel.push({ seed, emb, dim });
     const refs: Embedded = { emb: emb.train, y: sets.train.y, n: sets.train.n };
     for (const split of ['val', 'testLike', 'test'] as const) {
       const acc = ruleAccuracies(refs, { emb: emb[split], y: sets[split].y, n: sets[split].n }, dim);
-      rows.push({ model: dir, seed, split, acc });
+      rows.push({ model: portablePath(dir), seed, split, acc });
     }
   }
   // Ensembles only make sense over encoders trained on the same train split (same seed).

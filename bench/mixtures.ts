@@ -36,6 +36,7 @@ import { beamMixtureSearch } from '../core/identify/mixture.ts';
 import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture-spectral.ts';
 import { calibrateUnexplained, unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
 import { embedAll } from './lib/protocols.ts';
+import { portablePath } from './support/portable-path.ts';
 
 /** Library embeddings cached per encoder and chunk, so reruns skip the encoding (git-ignored). */
 const CACHE_DIR = path.join('.cache', 'bench-mixtures');
@@ -228,7 +229,7 @@ async function main(): Promise<void> {
   if (args.countFree) rows.push(...(await countFree(args, encoder, [small, full].filter((b): b is Built => b !== null), test)));
   if (args.unknown) rows.push(...(await unknownComponents(args, encoder, small, cacheKey)));
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(args.out ?? 'bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
+  writeFileSync(args.out ?? 'bench/results/mixtures.json', JSON.stringify({ model: portablePath(args.model), classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
 }
 
 /** The count-not-given protocol (see --count-free above), for each library built. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Encoder } from '../core/encoder/types.ts';
 import type { DistanceDistributions, EncoderProvider, MixtureResult, TrainRequest, UnseenResult } from './lib/protocols.ts';
+import { portablePath } from './support/portable-path.ts';
 
 /**
  * `npm run bench:paper`: every protocol of Vorozhtsov & Kitina (2024) with the paper's number beside ours, written to
@@ -219,7 +220,7 @@ async function makeProvider(
     const encoder = await openEncoder(modelDir);
     return {
       provider: async () => encoder,
-      describe: `the fixed model ${modelDir} (${encoder.version}) for every protocol: no per-protocol training, so protocols whose classes it was trained on are not held out`,
+      describe: `the fixed model ${portablePath(modelDir)} (${encoder.version}) for every protocol: no per-protocol training, so protocols whose classes it was trained on are not held out`,
       disposeAll: () => {},
     };
   }
@@ -499,6 +500,11 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
   out.push('');
   out.push(`- Run: ${report.date}, ${report.quick ? '**quick smoke run** (not comparable with the paper)' : 'full run'}, ${scale}, ${report.seeds} seed(s), ${report.wallSeconds.toFixed(0)} s wall${report.complete ? '' : ' so far: **run still going or interrupted, some protocols or seeds missing**'}.`);
   out.push(`- Encoder: ${report.encoder}.`);
+  out.push('- Reproducing: these rows are harness figures. Their encoders are not in the repository (`MODELS/...` above');
+  out.push('  stands for the directory a run saved them in); `npm run bench:paper -- --arch tiny --epochs 12 --seeds 3` trains');
+  out.push('  every protocol\'s encoder again and measures it (hours on 2 cores: one 500-class training takes 17-20 minutes on a');
+  out.push('  quiet machine), and the notes below give the command behind each row. What a clone measures on the committed');
+  out.push('  `models/default` is `npm run bench:operator`: the daemon as `npm start` runs it (notes below).');
   out.push('- At 500 classes the protocols are exactly the paper\'s: test split of 4500 spectra; unseen = classes 400-499 enrolled');
   out.push('  after training on 0-399 (900 test spectra); mixtures = encoder trained on 100-499, library 0-99, 900 mixtures per m;');
   out.push('  unknowns = library 0-399, queries from 400-499. Smaller runs scale these splits (first 80 %, first 20 %).');

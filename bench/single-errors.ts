@@ -22,6 +22,7 @@ import { ReferenceLibrary } from '../core/identify/library.ts';
 import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
 import { findPeaks, type Peak } from '../core/identify/peak-features.ts';
 import { createRng } from '../core/math/rng.ts';
+import { portablePath } from './support/portable-path.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -415,6 +416,6 @@ if (models.length > 1 && !args['pairs-only']) {
 mkdirSync(path.dirname(args.out!), { recursive: true });
 writeFileSync(
   args.out!,
-  JSON.stringify({ date: new Date().toISOString(), protocol, perClass, seed, models: models.map((m) => ({ dir: m.dir, version: m.version })), ttaShifts, results }, null, 2) + '\n',
+  JSON.stringify({ date: new Date().toISOString(), protocol, perClass, seed, models: models.map((m) => ({ dir: portablePath(m.dir), version: m.version })), ttaShifts, results }, null, 2) + '\n',
 );
 console.error(`wrote ${args.out}`);
