@@ -29,7 +29,7 @@ interface PaperOptions {
 
 const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as const;
 
-export function paperProgram(): Command {
+function paperProgram(): Command {
   const bench = new Command().name('bench/paper.ts').description('benchmarks that reproduce published results').showHelpAfterError();
   const paper = bench
     .command('paper')

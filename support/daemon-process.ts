@@ -164,10 +164,6 @@ export function storedResults(dbFile: string): StoredResultRow[] {
   );
 }
 
-export function storedAlerts(dbFile: string): AlertMessage[] {
-  return readStore(dbFile, (db) => db.prepare<[], AlertMessage>('SELECT id, kind, instrument, at, message FROM alerts ORDER BY id').all());
-}
-
 // ---- spectra to feed ---------------------------------------------------------------------------------------------
 
 const cache = new Map<number, { x: Float32Array; points: number }>();

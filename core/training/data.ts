@@ -31,7 +31,7 @@ export interface PreparedData {
   readonly classCount: number;
 }
 
-export function isDatasetSpec(d: Dataset | DatasetSpec): d is DatasetSpec {
+function isDatasetSpec(d: Dataset | DatasetSpec): d is DatasetSpec {
   return typeof (d as DatasetSpec).name === 'string';
 }
 

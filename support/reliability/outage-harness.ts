@@ -30,7 +30,7 @@ import {
   type VictoriaMetrics,
 } from '../servers.ts';
 
-export const INSTRUMENT = 'outage';
+const INSTRUMENT = 'outage';
 
 export interface AlertEvidence {
   /** An adapter-down alert for the adapter in the store (GET /api/alerts). */

@@ -78,7 +78,7 @@ function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   return tf.slice(full, [0, 0, 0, 0], [n, (ho - 1) * sh + 1, (wo - 1) * sw + 1, c]);
 }
 
-export function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], attrs: ConvAttrs): tf.Tensor4D {
+function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], attrs: ConvAttrs): tf.Tensor4D {
   const info = convInfoOf(inputShape, filter.shape, attrs);
   const [kh, kw] = [info.filterHeight, info.filterWidth];
   const dyd = dilate(dy, info.strideHeight, info.strideWidth);
@@ -91,7 +91,7 @@ export function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, in
   return tf.conv2d(t, flipped, 1, pad, 'NHWC');
 }
 
-export function conv2dBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: ConvAttrs): tf.Tensor4D {
+function conv2dBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: ConvAttrs): tf.Tensor4D {
   const info = convInfoOf(x.shape, filterShape, attrs);
   const [kh, kw] = [info.filterHeight, info.filterWidth];
   const [sh, sw] = [info.strideHeight, info.strideWidth];

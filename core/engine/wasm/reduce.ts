@@ -31,7 +31,7 @@ export interface LeadingSplit {
  * with more than one reduced row; undefined otherwise. The R reduced rows are contiguous [R, K] memory, so any
  * R = A * B works: the divisor nearest sqrt(R) keeps both float32 accumulations short (R prime: one stage).
  */
-export function leadingSplit(shape: readonly number[], axes: readonly number[]): LeadingSplit | undefined {
+function leadingSplit(shape: readonly number[], axes: readonly number[]): LeadingSplit | undefined {
   const rank = shape.length;
   const sorted = [...new Set(axes)].sort((p, q) => p - q);
   if (sorted.length === 0 || sorted.length >= rank || sorted.some((ax, i) => ax !== i)) return undefined;
