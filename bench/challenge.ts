@@ -39,7 +39,7 @@ const OUT = 'bench/results/challenge.json';
 const TEST_LIKE_PER_CLASS = 20;
 
 /**
- * Accuracy (percent) of identify()'s class decision as bench paper's protocol runs it (library of the train split,
+ * Accuracy (percent) of identify()'s class decision as bench:paper's protocol runs it (library of the train split,
  * the query's spectrum at hand), per ranking (k = 3 vote or mean of the best DEFAULT_MEAN_OF_BEST) with and without
  * the confusable-pair decision by peaks (confusable-pairs.ts).
  */
@@ -67,7 +67,7 @@ const SHIFT_ONLY: AugmentOptions = WHOLE_SPECTRUM_SHIFT;
 const BASE: ChallengeRecipe = { arch: 'tiny', epochs: 3, augment: 'full' };
 
 const EXPERIMENTS: readonly Experiment[] = [
-  { id: 'baseline', what: 'bench paper before this work: tiny, 3 epochs, full augmentation (noise 1 %, baseline 5 %)', recipe: BASE },
+  { id: 'baseline', what: 'bench:paper before this work: tiny, 3 epochs, full augmentation (noise 1 %, baseline 5 %)', recipe: BASE },
   { id: 'e30-full', what: 'tiny, 30 epochs, full augmentation', recipe: { ...BASE, epochs: 30 } },
   { id: 'e30-none', what: 'tiny, 30 epochs, no augmentation', recipe: { ...BASE, epochs: 30, augment: NO_AUGMENT } },
   { id: 'e30-light', what: 'tiny, 30 epochs, light augmentation (shift 10, broadening, gain)', recipe: { ...BASE, epochs: 30, augment: LIGHT_AUGMENT } },
@@ -270,7 +270,7 @@ async function runExperiment(exp: Experiment, seed: number, quick: boolean, log:
   return row;
 }
 
-/** A model directory for a trained challenge encoder (bench:challenge --eval and `bench paper --encoder model` read it). */
+/** A model directory for a trained challenge encoder (bench:challenge --eval and `npm run bench:paper -- --encoder model` read it). */
 async function saveChallengeModel(result: TrainResult, dir: string, seed: number, r: ChallengeRecipe): Promise<void> {
   const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   await saveModelDir(

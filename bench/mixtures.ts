@@ -6,7 +6,7 @@
  * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
  * spectra (50 per class), m-component mixtures of the classes' test spectra. Prints at-least-n-of-m (percent) and
  * ms/query per method and library; writes bench/results/mixtures.json. Methods: 'identify' (identify() with the
- * reference profiles, what `bench paper` scores), 'spectral' (the reconstruction search alone: containment screen,
+ * reference profiles, what `bench:paper` scores), 'spectral' (the reconstruction search alone: containment screen,
  * class templates), 'spectral-refs' (the previous session's: cosine screen, 8 individual references per class),
  * 'spectral+emb', 'hybrid', 'embedding'; wall and process-CPU ms per query. --refs N / --shortlist N tune the
  * reconstruction search. Memory: RSS and heap

@@ -49,8 +49,8 @@ function paperProgram(): Command {
   });
   const merge = bench
     .command('paper-merge')
-    .description('merge results of `bench paper` runs of different protocols (e.g. run side by side with --only) into one report')
-    .argument('<files...>', 'paper.json files written by bench paper');
+    .description('merge results of `bench:paper` runs of different protocols (e.g. run side by side with --only) into one report')
+    .argument('<files...>', 'paper.json files written by bench:paper');
   reportOptions(merge).action(async (files: string[], opts: { out: string; doc: string }) => {
     await mergePaper(files, opts);
   });
@@ -68,7 +68,7 @@ async function mergePaper(files: string[], opts: { out: string; doc: string }): 
   const protocols = await import('./lib/protocols.ts');
   const reports = files.map((f) => {
     const r = JSON.parse(readFileSync(f, 'utf8')) as Partial<Report>;
-    if (!Array.isArray(r.perSeed)) throw new Error(`${f} has no perSeed values (written by an older bench paper): cannot merge it`);
+    if (!Array.isArray(r.perSeed)) throw new Error(`${f} has no perSeed values (written by an older bench:paper): cannot merge it`);
     return r as Report;
   });
   const first = reports[0];
@@ -125,7 +125,7 @@ async function runPaper(opts: PaperOptions): Promise<void> {
   if (classes < 10 || classes > 500) throw new Error('--classes must be between 10 and 500');
   for (const p of only) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new Error(`unknown protocol "${p}"`);
   const started = Date.now();
-  const log = (m: string) => console.error(`[bench paper ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
+  const log = (m: string) => console.error(`[bench:paper ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
   const { provider, describe, disposeAll } = await makeProvider(opts.encoder, arch, epochs, log, opts.model, opts.saveModels, quick);
 
   const perSeed: SeedResult[] = [];
@@ -385,7 +385,7 @@ interface Report {
   wallSeconds: number;
   /** false while a run is still going (or was interrupted): some protocols or seeds are missing. */
   complete: boolean;
-  /** The raw per-seed values behind the rows, so runs of different protocols can be merged (bench paper-merge). */
+  /** The raw per-seed values behind the rows, so runs of different protocols can be merged (bench:paper-merge). */
   perSeed: SeedResult[];
   rows: Row[];
   mixtures: Array<{

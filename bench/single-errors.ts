@@ -320,7 +320,7 @@ const pairSettings: PairDecisionOptions[] = args.pairs!.split(',').filter(Boolea
 let queryPeaks: Peak[][] | null = null;
 /**
  * The product's path: a ReferenceLibrary of the references (their spectra give the peak templates), its kNN vote,
- * then decideConfusablePair on the query's spectrum, exactly as identify() and the bench paper protocols run it.
+ * then decideConfusablePair on the query's spectrum, exactly as identify() and the bench:paper protocols run it.
  */
 function evaluatePairs(m: number, tag: string): unknown[] {
   const { dim, ref, query } = models[m];

@@ -7,7 +7,9 @@
  * `typeof import('...').x`. An export counts as used when another file imports it, directly or through re-exports.
  * Test files (`*.test.ts`) are entry points: their own exports are not listed. Prints `file: name (kind)` per unused
  * export, `local` when the file itself still uses the name (the `export` keyword could go) and `dead` when nothing
- * does, and the totals; PREFIX limits the listing to files under those paths.
+ * does, and the totals; PREFIX limits the listing to files under those paths. `--product` counts only imports by
+ * product files (core, adapters, pipelines, daemon, config, dashboard/src): what it lists beyond the plain run is
+ * product code that only tests and benchmarks use.
  */
 import ts from 'typescript';
 import path from 'node:path';
@@ -15,6 +17,9 @@ import path from 'node:path';
 const root = process.cwd();
 const args = process.argv.slice(2);
 const json = args.includes('--json');
+/** --product: count only uses from product files, listing what only tests and benchmarks import (research code). */
+const productOnly = args.includes('--product');
+const PRODUCT = /^(core|adapters|pipelines|daemon|config|dashboard\/src)\//;
 const prefixes = args.filter((a) => !a.startsWith('--'));
 
 const configFile = ts.readConfigFile(path.join(root, 'tsconfig.json'), (f) => ts.sys.readFile(f));
@@ -143,7 +148,7 @@ function markDynamic(target: string, call: ts.CallExpression): void {
   } else markUsed(target, '*');
 }
 
-for (const [file, info] of modules) collectUses(file, info.source);
+for (const [file, info] of modules) if (!productOnly || PRODUCT.test(path.relative(root, file))) collectUses(file, info.source);
 
 /** A property or member name (`a.x`, `{ x: 1 }`, `x: T` in a type), not a reference to a declaration. */
 function isMemberName(id: ts.Identifier): boolean {
@@ -172,7 +177,7 @@ function usedLocally(source: ts.SourceFile, name: string): boolean {
 const rows: Array<{ file: string; name: string; kind: string; local: boolean }> = [];
 for (const [file, info] of modules) {
   const rel = path.relative(root, file);
-  if (rel.endsWith('.test.ts')) continue;
+  if (rel.endsWith('.test.ts') || (productOnly && !PRODUCT.test(rel))) continue;
   const set = used.get(file);
   if (set?.has('*')) continue;
   for (const [name, kind] of info.exports) {

@@ -22,7 +22,7 @@ describe('trainingPlan', () => {
     expect(plan.valPerClass).toBe(20);
     expect(plan.validation).toBe('test-like');
     expect(trainingPlan(request(50), { arch: 'tiny', epochs: 12 }).validation).toBeUndefined();
-    // bench paper's default early stop (5 epochs) would cut the recipe short: bench:challenge's best epochs were 28-48.
+    // bench:paper's default early stop (5 epochs) would cut the recipe short: bench:challenge's best epochs were 28-48.
     expect(plan.patience).toBeUndefined();
     expect(plan.augment).toEqual(CHALLENGE_RECIPE.augment);
     expect(plan.lr).toBe(CHALLENGE_RECIPE.lr);
