@@ -103,8 +103,8 @@ export interface FolderInputOptions {
 
 export type LedgerAnswer = boolean | 'processed' | 'failed' | undefined;
 
-export const DEFAULT_IGNORE = ['**/*.tmp', '**/*.part', '**/*.partial', '**/*.crdownload', '**/.~*', '**/~$*', '**/*.swp', '**/.*'];
-export const ERROR_SUFFIX = '.error.txt';
+const DEFAULT_IGNORE = ['**/*.tmp', '**/*.part', '**/*.partial', '**/*.crdownload', '**/.~*', '**/~$*', '**/*.swp', '**/.*'];
+const ERROR_SUFFIX = '.error.txt';
 
 interface Root {
   /** As configured, made absolute. */

@@ -503,7 +503,7 @@ export class SpectrumPipeline {
 }
 
 /** Instrument names become MQTT topic segments: keep them to safe characters. */
-export function instrumentName(raw: string): string {
+function instrumentName(raw: string): string {
   const safe = raw.trim().replace(/[^A-Za-z0-9_.-]+/g, '_').slice(0, 64);
   return safe || 'default';
 }
