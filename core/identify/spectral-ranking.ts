@@ -313,29 +313,32 @@ export function spectralScores(
     });
     hqi[c] = best;
   }
-  const combined = Array.from(hqi, (h, c) => combinedOf(c, h));
-  const decoyScores = decoys.map((d) => screenScore(query, d));
-  const scored = combined
-    .map((value, c) => ({ classIndex: c, hqi: hqi[c], combined: value, csls: csls[c], reference: bestRef[c] }))
-    .filter((s) => s.hqi > -2)
-    .sort((a, b) => b.combined - a.combined);
-  // The null: every class but the one judged, and the decoys.
-  const ts = scored.map((s) => logDistance(s.hqi));
-  const decoyTs = decoyScores.map(logDistance);
+  // The null: every class but the one judged, and the decoys (one pass, one object per class: this runs per query).
+  const ts = new Float64Array(classes.length);
   let sum = 0;
   let sumSq = 0;
-  for (const t of [...ts, ...decoyTs]) {
+  let n = 0;
+  const add = (t: number) => {
     sum += t;
     sumSq += t * t;
+    n++;
+  };
+  for (let c = 0; c < classes.length; c++) {
+    if (hqi[c] <= -2) continue;
+    ts[c] = logDistance(hqi[c]);
+    add(ts[c]);
   }
-  const n = ts.length + decoyTs.length;
-  return scored.map((s, i) => {
-    // Leave the judged class out of its own null.
-    const m = n - 1;
-    const mean = (sum - ts[i]) / m;
-    const sd = Math.sqrt(Math.max(1e-12, (sumSq - ts[i] * ts[i]) / m - mean * mean));
-    return { ...s, z: (ts[i] - mean) / sd };
-  });
+  for (const d of decoys) add(logDistance(screenScore(query, d)));
+  // Leave the judged class out of its own null.
+  const m = n - 1;
+  const scored: ClassSpectralScore[] = [];
+  for (let c = 0; c < classes.length; c++) {
+    if (hqi[c] <= -2) continue;
+    const mean = (sum - ts[c]) / m;
+    const sd = Math.sqrt(Math.max(1e-12, (sumSq - ts[c] * ts[c]) / m - mean * mean));
+    scored.push({ classIndex: c, hqi: hqi[c], combined: combinedOf(c, hqi[c]), csls: csls[c], reference: bestRef[c], z: (ts[c] - mean) / sd });
+  }
+  return scored.sort((x, y) => y.combined - x.combined);
 }
 
 /** The query's fast-screen correlations with the synthetic decoys (part of its null). */
@@ -539,7 +542,12 @@ export function spectralAnswer(
   // to 0 or 1, and a hit list of ties says nothing).
   const logistic = (v: number) => 1 / (1 + Math.exp(-Math.asinh(v)));
   // Below the floor a small library's score drops under 0.5 like an unknown's (0.05 HQI per logistic unit).
-  const stat = (s: ClassSpectralScore) => unknownStatistic(index, s, evidence);
+  const stats = new Map<number, number>();
+  const stat = (s: ClassSpectralScore) => {
+    let v = stats.get(s.classIndex);
+    if (v === undefined) stats.set(s.classIndex, (v = unknownStatistic(index, s, evidence)));
+    return v;
+  };
   const scoreOf = (s: ClassSpectralScore) => Math.min(logistic((stat(s) - index.cut) / index.scale), small ? logistic((s.hqi - options.hqiFloor) / 0.05) : 1);
   const passes = (s: ClassSpectralScore) => stat(s) >= index.cut && (!small || s.hqi >= options.hqiFloor);
   // Scores never rise down the ranking (a class ranked lower by the combined score cannot show more confidence than
