@@ -6,9 +6,10 @@
  * 1-3 spectra per compound, too few for per-class spreads; the null is the query's own, so one cut serves every
  * class, and the decoys give a one-class library a null too. The cut is calibrated on the library (leave-one-out
  * same-class matches, for a target false-unknown rate) shrunk towards a prior chosen on the RRUFF dev corpus. With
- * the preset's `hubness` (Raman) the unknown statistic is a logistic model over that z and the hubness-corrected
- * HQI (CSLS: references with close relatives in the library claim queries of unenrolled relatives), fitted on the
- * library's own leave-one-out queries (unknown-model.ts).
+ * the preset's `hubness` (Raman) the unknown statistic is a logistic model over that z, the hubness-corrected HQI
+ * (CSLS: references with close relatives in the library claim queries of unenrolled relatives) and the preset's
+ * further features (the encoder's CSLS, the offset of paired bands: unknown-evidence.ts), fitted on the library's
+ * own leave-one-out queries (unknown-model.ts).
  */
 import { deriveRng } from '../benchmark/rng.ts';
 import type { InputGrid } from '../encoder/types.ts';
