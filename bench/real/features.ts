@@ -145,10 +145,13 @@ function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array
       views[n] = best;
     }
     // Peak agreement and shift with the class's best reference (sqrt view).
-    let bestK = -1, bestV = -2;
+    let bestK = -1, bestV = -2, sumV = 0, nV = 0, perRef = -Infinity;
     refProfiles.sqrt[c].forEach((p, k) => {
       if (skipped(c, k)) return;
       const v = hitQuality(profiles.sqrt, p, VIEWS.sqrt);
+      sumV += v;
+      nV++;
+      perRef = Math.max(perRef, v + 0.25 * cos[rows[k]]);
       if (v > bestV) { bestV = v; bestK = k; }
     });
     const ref = rows[bestK];
@@ -161,7 +164,7 @@ function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array
       const v = viewCorrelation(profiles.sqrt.views[0], refProfiles.sqrt[c][bestK].views[0], sh);
       if (v > shiftBest) { shiftBest = v; shiftAt = sh; }
     }
-    return { c, hqi: s.hqi, z: s.z, csls: s.csls, es: sims[c], emax, ecsls, ...views, qHit, qOff, rHit, rOff, qHit3, rHit3, shiftGain: shiftBest - bestV, shiftAt };
+    return { c, hqi: s.hqi, z: s.z, csls: s.csls, es: sims[c], emax, ecsls, ...views, qHit, qOff, rHit, rOff, qHit3, rHit3, shiftGain: shiftBest - bestV, shiftAt, hqiMean: nV ? sumV / nV : -1, perRef };
   });
   return { cands, eTop: order[0], eTopSim: sims[order[0]], eSecondSim: sims[order[1]], eMeanT: em, eSdT: esd };
 }

@@ -54,6 +54,9 @@ const FUSIONS: Record<string, (c: Cand) => number> = {
   [`HQI + 0.3 derivative HQI + ${w} embedding`]: (c) => c.hqi + 0.3 * c.deriv + w * c.es,
   [`HQI^0.25 + ${w} embedding`]: (c) => c.pow25 + w * c.es,
   [`sqrt + derivative views + ${w} embedding`]: (c) => c.sqrtDeriv + w * c.es,
+  // References of a class: best HQI (the product) against their mean, and the best per-reference HQI + 0.25 cosine.
+  [`mean HQI over the class's references + ${w} embedding`]: (c) => c.hqiMean + w * c.es,
+  'best over references of HQI + 0.25 cosine': (c) => c.perRef,
 };
 for (const [name, score] of Object.entries(FUSIONS)) {
   const right = known.filter((r) => topOf(r, score).c === r.truth).length;
