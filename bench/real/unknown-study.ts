@@ -57,6 +57,9 @@ const FUSIONS: Record<string, (c: Cand) => number> = {
   // References of a class: best HQI (the product) against their mean, and the best per-reference HQI + 0.25 cosine.
   [`mean HQI over the class's references + ${w} embedding`]: (c) => c.hqiMean + w * c.es,
   'best over references of HQI + 0.25 cosine': (c) => c.perRef,
+  // The paired-band offset (cm-1 summed both ways) as a ranking penalty, and the share of bands paired within 3 cm-1.
+  ...Object.fromEntries([0.005, 0.01, 0.02, 0.04].map((l) => [`HQI + ${w} embedding - ${l} x band offset`, (c: Cand) => c.hqi + w * c.es - l * (c.qOff + c.rOff)])),
+  [`HQI + ${w} embedding + 0.05 x paired share`]: (c) => c.hqi + w * c.es + 0.05 * (c.qHit3 + c.rHit3),
 };
 for (const [name, score] of Object.entries(FUSIONS)) {
   const right = known.filter((r) => topOf(r, score).c === r.truth).length;
