@@ -476,7 +476,7 @@ function registerModelRoutes(route: RouteFn, services: ApiServices): void {
   async () => ({ items: services.instruments?.() ?? [] }));
 }
 
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
   return { error: { code, message } };
 }
 

@@ -5,6 +5,7 @@ import type { EngineChoice, InferenceEncoderOptions } from '../../core/engine/on
 import type { FormatName } from '../../core/formats/types.ts';
 import type { Spectrum } from '../../core/spectrum.ts';
 import type { ParsedPart } from '../../pipelines/domain.ts';
+import type { PreparedBlock, SpectrumPreparation } from '../../pipelines/spectrum-preparation.ts';
 import { modelDirAtStart } from '../retrain/daemon-models.ts';
 import { exportInWorkerThread } from '../retrain/off-thread-export.ts';
 import { logPhaseMemory, setWasmHeapProbe } from '../startup-memory.ts';
@@ -20,8 +21,7 @@ export class ModelPart implements DaemonPart {
   readonly name = 'model';
   private current?: Encoder;
   private choice?: EngineChoice;
-  private preprocessTo?: (s: Spectrum) => Float32Array;
-  private parseWith?: (payload: Buffer, fileName?: string, format?: FormatName) => ParsedPart[];
+  private preparation?: SpectrumPreparation;
   private grid?: number[];
   /**
    * How models are loaded for inference, at start and at a switch: the ONNX export and the self-check's tfjs side run
@@ -75,20 +75,25 @@ export class ModelPart implements DaemonPart {
 
   /** Every spectrum in a file (format: the input's `format` option, default auto). */
   parse(payload: Buffer, fileName?: string, format?: FormatName): ParsedPart[] {
-    return started(this.parseWith, 'the model')(payload, fileName, format);
+    return started(this.preparation, 'the model').parse(payload, fileName, format);
   }
 
   /** Validated and put on the current model's grid (max |y| = 1); throws SpectrumInputError. */
   preprocess(spectrum: Spectrum): Float32Array {
-    return started(this.preprocessTo, 'the model')(spectrum);
+    return started(this.preparation, 'the model').preprocess(spectrum);
+  }
+
+  /** Every block of a file on the current model's grid; throws the first block's refusal (enrollment takes files whole). */
+  prepareFile(payload: Buffer, fileName?: string, format?: FormatName): PreparedBlock[] {
+    return started(this.preparation, 'the model').prepareFile(payload, fileName, format);
   }
 
   async start(): Promise<void> {
     const { config, log } = this;
     logPhaseMemory(log, 'store');
-    const [{ loadInferenceEncoder }, formats, pre] = await Promise.all([
+    const [{ loadInferenceEncoder }, { spectrumPreparation }, pre] = await Promise.all([
       import('../../core/engine/onnx.ts'),
-      import('../../core/formats/index.ts'),
+      import('../../pipelines/spectrum-preparation.ts'),
       import('../../core/preprocess/index.ts'),
     ]);
     const loaded = await loadInferenceEncoder(modelDirAtStart(config, log), {
@@ -104,14 +109,9 @@ export class ModelPart implements DaemonPart {
     this.current = encoder;
     this.choice = loaded.choice;
     log.info({ dir: config.model.dir, version: encoder.version, points: encoder.grid.points, dim: encoder.dim, inference: loaded.choice.engine }, 'model loaded');
-    const chain = config.preprocessing;
-    // The current encoder's grid: after a switch, spectra go to the new model's grid.
-    this.preprocessTo = (s) => pre.preprocess(s, this.encoder.grid, chain);
+    // The same path as `spectrad library add`; the current encoder's grid: after a switch, the new model's.
+    this.preparation = spectrumPreparation({ strict: config.formats.strict, chain: config.preprocessing, grid: () => this.encoder.grid });
     this.grid = Array.from(pre.gridX(encoder.grid));
-    this.parseWith = (payload, fileName, format) =>
-      formats
-        .parseSpectrumFile(payload, { fileName, format, strict: config.formats.strict })
-        .map((b) => ({ block: b.block, spectrum: b.spectrum, error: b.error }));
   }
 
   async stop(): Promise<void> {

@@ -66,12 +66,8 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
     (req.files ?? []).forEach((f, i) => {
       const file = f.name ?? `files[${i}]`;
       try {
-        const rows = model.parse(Buffer.from(f.content), f.name).map((p) => {
-          if (!p.spectrum) throw p.error ?? new SpectrumInputError('unreadable', 'block could not be read', { file });
-          return model.preprocess(p.spectrum);
-        });
-        for (const v of rows) {
-          vectors.push(v);
+        for (const { values } of model.prepareFile(Buffer.from(f.content), f.name)) {
+          vectors.push(values);
           sources.push(undefined);
         }
       } catch (err) {

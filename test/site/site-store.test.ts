@@ -23,8 +23,8 @@ import { SiteRunLock, siteToken } from '../../daemon/site/retrain-lock.ts';
 import { SiteStore, type SiteHost } from '../../daemon/site/site-store.ts';
 import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
-import { until } from '../support/daemon-process.ts';
-import { startPostgres, stopAllServers, type Postgres } from '../support/servers.ts';
+import { until } from '../../support/daemon-process.ts';
+import { startPostgres, stopAllServers, type Postgres } from '../../support/servers.ts';
 
 const log = pino({ level: process.env.SITE_TEST_LOG ?? 'silent' });
 let server: Postgres;

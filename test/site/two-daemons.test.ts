@@ -9,8 +9,8 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, dropFile, jcampText, storedResults, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, startPostgres, stopAllServers, type Postgres } from '../support/servers.ts';
+import { DaemonProcess, dropFile, jcampText, storedResults, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, startPostgres, stopAllServers, type Postgres } from '../../support/servers.ts';
 
 const DEMO = [17, 250, 499];
 /** Benchmark classes the demo library lacks: enrolled during the test under new names. */

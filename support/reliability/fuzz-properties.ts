@@ -16,7 +16,7 @@ import { sniffPayloadFormat } from '../../adapters/mqtt-input.ts';
 import { createFramer, type FrameEvent, type SerialFraming } from '../../adapters/serial-framing.ts';
 
 /** Parses like the daemon does; anything thrown that is not a SpectrumInputError fails the property. */
-export function parseOnlyInputErrors(input: Buffer | string, fileName?: string): void {
+function parseOnlyInputErrors(input: Buffer | string, fileName?: string): void {
   try {
     parseSpectrumFile(input, fileName === undefined ? {} : { fileName, limits: { maxPoints: 200_000, maxBlocks: 50 } });
   } catch (error) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { smoothedSpectrumEncoder } from '../../core/identify/baseline-encoder.ts';
-import { distanceDistributions, mixtures, singleCompound } from '../../core/identify/protocols.ts';
-import type { TrainRequest } from '../../core/identify/protocols.ts';
-import { histogramSvg } from '../../daemon/commands/bench.ts';
+import { smoothedSpectrumEncoder } from '../../bench/lib/baseline-encoder.ts';
+import { distanceDistributions, mixtures, singleCompound } from '../../bench/lib/protocols.ts';
+import type { TrainRequest } from '../../bench/lib/protocols.ts';
+import { histogramSvg } from '../../bench/paper.ts';
 
 const encoder = smoothedSpectrumEncoder(5000);
 

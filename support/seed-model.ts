@@ -3,7 +3,7 @@
  * on the encoder module: Conv1D(16,k21,same)-MaxPool2-LeakyReLU-BN, Conv1D(32,k11)-..., Conv1D(64,k5)-..., Flatten,
  * Dense(64), L2-normalise. The input length is a parameter: the kernels are shape-generic, so tests use short inputs.
  */
-import { tf } from '../../core/engine/index.ts';
+import { tf } from '../core/engine/index.ts';
 
 export function buildSeedModel(points: number, seed = 1): tf.LayersModel {
   const input = tf.input({ shape: [points, 1] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions } from '../../core/identify/rerank.ts';
+import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions } from '../../bench/lib/rerank.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 
 const POINTS = 1000;

@@ -17,8 +17,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { SerialPort } from 'serialport';
 import { io, type Socket } from 'socket.io-client';
-import type { AlertMessage, ResultMessage } from '../../../core/messages.ts';
-import { DaemonProcess, dropFile, jcampText, jsonPayload, parseResult, serialLine, sleep, until, writeDaemonConfig, type HealthAnswer } from '../../support/daemon-process.ts';
+import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
+import { DaemonProcess, dropFile, jcampText, jsonPayload, parseResult, serialLine, sleep, until, writeDaemonConfig, type HealthAnswer } from '../daemon-process.ts';
 import {
   freePort,
   makeTempDir,
@@ -28,9 +28,9 @@ import {
   type Mosquitto,
   type PtyPair,
   type VictoriaMetrics,
-} from '../../support/servers.ts';
+} from '../servers.ts';
 
-export const INSTRUMENT = 'outage';
+const INSTRUMENT = 'outage';
 
 export interface AlertEvidence {
   /** An adapter-down alert for the adapter in the store (GET /api/alerts). */

@@ -6,8 +6,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const bin = path.resolve('bin/spectrad.js');
-const spectrad = (...args: string[]) => run(process.execPath, [bin, ...args], { maxBuffer: 1 << 24 });
+// bench/paper.ts run as `npm run bench:paper` runs it: a TypeScript entry through bin/run-ts.js.
+const script = [path.resolve('bin/run-ts.js'), path.resolve('bench/paper.ts')];
+const benchPaper = (...args: string[]) => run(process.execPath, [...script, ...args], { maxBuffer: 1 << 24 });
 
 interface Row {
   id: string;
@@ -25,19 +26,19 @@ interface Report {
 const rowOf = (r: Report, id: string) => r.rows.find((x) => x.id === id);
 
 /**
- * The CI smoke run of `spectrad bench paper --quick` (issue 4): two protocols run as separate processes, as a long run
+ * The CI smoke run of `npm run bench:paper -- --quick` (issue 4): two protocols run as separate processes, as a long run
  * on 2 cores is made side by side, then merged. It checks the plumbing (training, protocols, reports, merge), not
  * the paper's numbers: those need the full run.
  */
-describe('spectrad bench paper --quick (subprocesses)', () => {
+describe('bench:paper --quick (subprocesses)', () => {
   it('runs protocols separately, writes partial reports and merges them into one', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'spectrad-bench-'));
     const a = path.join(dir, 'single', 'paper.json');
     const b = path.join(dir, 'unseen', 'paper.json');
-    const common = ['bench', 'paper', '--quick', '--classes', '10'];
+    const common = ['paper', '--quick', '--classes', '10'];
     await Promise.all([
-      spectrad(...common, '--only', 'single', '--per-class', '50', '--out', a, '--doc', path.join(dir, 'single.md'), '--save-models', path.join(dir, 'models')),
-      spectrad(...common, '--only', 'unseen,single', '--per-class', '5', '--out', b, '--doc', path.join(dir, 'unseen.md')),
+      benchPaper(...common, '--only', 'single', '--per-class', '50', '--out', a, '--doc', path.join(dir, 'single.md'), '--save-models', path.join(dir, 'models')),
+      benchPaper(...common, '--only', 'unseen,single', '--per-class', '5', '--out', b, '--doc', path.join(dir, 'unseen.md')),
     ]);
     const single = JSON.parse(readFileSync(a, 'utf8')) as Report;
     expect(single).toMatchObject({ quick: true, classes: 10, complete: true });
@@ -48,7 +49,7 @@ describe('spectrad bench paper --quick (subprocesses)', () => {
 
     const merged = path.join(dir, 'merged.json');
     const doc = path.join(dir, 'RESULTS.md');
-    const { stdout } = await spectrad('bench', 'paper-merge', a, b, '--out', merged, '--doc', doc);
+    const { stdout } = await benchPaper('paper-merge', a, b, '--out', merged, '--doc', doc);
     const report = JSON.parse(readFileSync(merged, 'utf8')) as Report;
     expect(report.perSeed).toHaveLength(1);
     expect(rowOf(report, 'single50')?.ours?.values).toEqual(rowOf(single, 'single50')?.ours?.values);
@@ -67,6 +68,6 @@ describe('spectrad bench paper --quick (subprocesses)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'spectrad-bench-'));
     const old = path.join(dir, 'old.json');
     writeFileSync(old, JSON.stringify({ quick: true, classes: 10, rows: [] }));
-    await expect(spectrad('bench', 'paper-merge', old, '--out', path.join(dir, 'm.json'), '--doc', path.join(dir, 'm.md'))).rejects.toThrow(/no perSeed/);
+    await expect(benchPaper('paper-merge', old, '--out', path.join(dir, 'm.json'), '--doc', path.join(dir, 'm.md'))).rejects.toThrow(/no perSeed/);
   }, 60_000);
 });

@@ -39,7 +39,7 @@ function seedWords(seed: number): number[] {
 }
 
 /** An rng from a list of 32-bit words: deriveRng(seed, split, class) gives independent per-class streams. */
-export function createRngFromWords(words: readonly number[]): Rng {
+function createRngFromWords(words: readonly number[]): Rng {
   let s = 0x6a09e667;
   for (const word of words) s = splitmix32(s ^ (word | 0))[1] | 0;
   const state: number[] = [];

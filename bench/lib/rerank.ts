@@ -1,5 +1,5 @@
-import { SpectrumInputError } from '../errors.ts';
-import { profileInto, type ProfileSpec } from './mixture-spectral.ts';
+import { SpectrumInputError } from '../../core/errors.ts';
+import { profileInto, type ProfileSpec } from '../../core/identify/mixture-spectral.ts';
 
 /**
  * Spectral re-ranking of the kNN's best classes. The encoder ranks classes by embedding; near-duplicate classes
@@ -29,7 +29,7 @@ export interface RerankOptions {
  * references jitter every peak independently by up to 50 points, so their profiles cannot tell classes whose peaks
  * differ by less than that, which the encoder can. Not used by identify(); kept as the measured baseline.
  */
-export const SHIFT_TOLERANT_DEFAULTS: RerankOptions = { spec: { pool: 5, sigma: 1 }, maxShiftBins: 8, against: 'best' };
+const SHIFT_TOLERANT_DEFAULTS: RerankOptions = { spec: { pool: 5, sigma: 1 }, maxShiftBins: 8, against: 'best' };
 
 /** Per class: the unit-norm profiles of its references and their unit-norm mean. */
 export interface SpectralReferenceIndex {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../core/benchmark/index.ts';
+import { createRng } from '../../core/math/rng.ts';
 import { getArchitecture } from '../../core/encoder/architectures.ts';
-import { smoothedSpectrumEncoder } from '../../core/identify/baseline-encoder.ts';
-import { challenge, CHALLENGE_RECIPE, type TrainRequest } from '../../core/identify/protocols.ts';
+import { smoothedSpectrumEncoder } from '../../bench/lib/baseline-encoder.ts';
+import { challenge, CHALLENGE_RECIPE, type TrainRequest } from '../../bench/lib/protocols.ts';
 import { augmentInto, type AugmentOptions } from '../../core/training/index.ts';
 
 describe('challenge protocol recipe', () => {

@@ -9,8 +9,8 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { createRng } from '../../../core/benchmark/rng.ts';
-import type { ResultMessage } from '../../../core/messages.ts';
+import { createRng } from '../../core/math/rng.ts';
+import type { ResultMessage } from '../../core/messages.ts';
 import {
   DaemonProcess,
   dropFile,
@@ -21,8 +21,8 @@ import {
   storedResults,
   until,
   writeDaemonConfig,
-} from '../../support/daemon-process.ts';
-import { freePort, makeTempDir, startMosquitto, type Mosquitto } from '../../support/servers.ts';
+} from '../daemon-process.ts';
+import { freePort, makeTempDir, startMosquitto, type Mosquitto } from '../servers.ts';
 
 export interface CrashOptions {
   readonly kills: number;

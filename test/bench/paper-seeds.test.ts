@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseSeeds } from '../../daemon/commands/bench.ts';
+import { parseSeeds } from '../../bench/paper.ts';
 
-describe('bench paper --seeds', () => {
+describe('bench:paper --seeds', () => {
   it('reads a count as seeds 1..n and a list as exactly those seeds', () => {
     expect(parseSeeds('1')).toEqual([1]);
     expect(parseSeeds('3')).toEqual([1, 2, 3]);

@@ -1,5 +1,5 @@
-import type { Encoder, InputGrid } from '../encoder/types.ts';
-import { gaussianKernel } from '../benchmark/index.ts';
+import type { Encoder, InputGrid } from '../../core/encoder/types.ts';
+import { gaussianKernel } from '../../core/math/gaussian-kernel.ts';
 
 /**
  * A fixed, untrained reference encoder: Gaussian blur (so peaks shifted by tens of points still overlap), then

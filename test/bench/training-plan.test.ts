@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../../core/benchmark/index.ts';
-import { smoothedSpectrumEncoder } from '../../core/identify/baseline-encoder.ts';
-import { CHALLENGE_RECIPE, SHIFT_FINISH, singleCompound, trainingPlan, unseenAndUnknown, type TrainRequest } from '../../core/identify/protocols.ts';
+import { smoothedSpectrumEncoder } from '../../bench/lib/baseline-encoder.ts';
+import { CHALLENGE_RECIPE, SHIFT_FINISH, singleCompound, trainingPlan, unseenAndUnknown, type TrainRequest } from '../../bench/lib/protocols.ts';
 
 const data: Dataset = { x: new Float32Array(0), y: new Int32Array(0), n: 0, points: 5000 };
 const request = (perClass: number, recipe?: TrainRequest['recipe']): TrainRequest => ({
@@ -22,7 +22,7 @@ describe('trainingPlan', () => {
     expect(plan.valPerClass).toBe(20);
     expect(plan.validation).toBe('test-like');
     expect(trainingPlan(request(50), { arch: 'tiny', epochs: 12 }).validation).toBeUndefined();
-    // bench paper's default early stop (5 epochs) would cut the recipe short: bench:challenge's best epochs were 28-48.
+    // bench:paper's default early stop (5 epochs) would cut the recipe short: bench:challenge's best epochs were 28-48.
     expect(plan.patience).toBeUndefined();
     expect(plan.augment).toEqual(CHALLENGE_RECIPE.augment);
     expect(plan.lr).toBe(CHALLENGE_RECIPE.lr);

@@ -1,20 +1,21 @@
-import type { Encoder } from '../encoder/types.ts';
-import type { AugmentOptions, Mining } from '../training/index.ts';
+import type { Encoder } from '../../core/encoder/types.ts';
+import type { AugmentOptions, Mining } from '../../core/training/index.ts';
 import {
   generateRandomSplit,
   generateTestSplit,
   loadDefinition,
   makeMixtures,
+  normalizeDataset,
   type BenchmarkName,
   type Dataset,
-} from '../benchmark/index.ts';
-import { calibrate, mulberry32 } from './calibration.ts';
-import { calibrationFor, DEFAULT_MEAN_OF_BEST, identify } from './identify.ts';
-import { decideConfusablePair } from './confusable-pairs.ts';
-import { ReferenceLibrary } from './library.ts';
-import { ReferenceProfiles } from './mixture-spectral.ts';
-import { unexplainedCalibrationFor } from './mixture-unknown.ts';
-import { auroc } from './metrics.ts';
+} from '../../core/benchmark/index.ts';
+import { calibrate, mulberry32 } from '../../core/identify/calibration.ts';
+import { calibrationFor, DEFAULT_MEAN_OF_BEST, identify } from '../../core/identify/identify.ts';
+import { decideConfusablePair } from '../../core/identify/confusable-pairs.ts';
+import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { ReferenceProfiles } from '../../core/identify/mixture-spectral.ts';
+import { unexplainedCalibrationFor } from '../../core/identify/mixture-unknown.ts';
+import { auroc } from '../../core/identify/metrics.ts';
 
 /**
  * The protocols of Vorozhtsov & Kitina (2024) on the Schuetzke et al. (2023) benchmark, as pure functions of an
@@ -155,18 +156,6 @@ export const PAPER = {
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
-/** Scales each row to max |y| = 1, as preprocessing does for the encoder. */
-export function normalizeRows(data: Dataset): Dataset {
-  const x = Float32Array.from(data.x);
-  for (let i = 0; i < data.n; i++) {
-    const row = x.subarray(i * data.points, (i + 1) * data.points);
-    let max = 0;
-    for (const v of row) max = Math.max(max, Math.abs(v));
-    if (max > 0) for (let j = 0; j < row.length; j++) row[j] /= max;
-  }
-  return { ...data, x };
-}
-
 export async function embedAll(encoder: Encoder, x: Float32Array, n: number, batch = 256): Promise<Float32Array> {
   const points = encoder.grid.points;
   const out = new Float32Array(n * encoder.dim);
@@ -185,7 +174,7 @@ export async function libraryFrom(encoder: Encoder, data: Dataset, keepSpectra =
 }
 
 async function addToLibrary(lib: ReferenceLibrary, encoder: Encoder, data: Dataset, keepSpectra = false): Promise<void> {
-  const normalized = normalizeRows(data);
+  const normalized = normalizeDataset(data);
   const emb = await embedAll(encoder, normalized.x, data.n);
   const rowsByClass = new Map<number, number[]>();
   for (let i = 0; i < data.n; i++) rowsByClass.set(data.y[i], [...(rowsByClass.get(data.y[i]) ?? []), i]);
@@ -204,7 +193,7 @@ async function addToLibrary(lib: ReferenceLibrary, encoder: Encoder, data: Datas
  * DEFAULT_MEAN_OF_BEST similarities, a confusable top pair decided by its peaks (confusable-pairs.ts).
  */
 async function knnAccuracy(encoder: Encoder, lib: ReferenceLibrary, test: Dataset, k = 3): Promise<number> {
-  const x = normalizeRows(test).x;
+  const x = normalizeDataset(test).x;
   const emb = await embedAll(encoder, x, test.n);
   let right = 0;
   for (let i = 0; i < test.n; i++) {
@@ -255,8 +244,8 @@ export async function unseenAndUnknown(ctx: ProtocolContext, targetFalseUnknownR
   const cal = calibrate(lib, { targetFalseUnknownRate });
   const knownTest = generateTestSplit(def, { classes: known });
   const freshTest = generateTestSplit(def, { classes: fresh });
-  const knownEmb = await embedAll(encoder, normalizeRows(knownTest).x, knownTest.n);
-  const freshEmb = await embedAll(encoder, normalizeRows(freshTest).x, freshTest.n);
+  const knownEmb = await embedAll(encoder, normalizeDataset(knownTest).x, knownTest.n);
+  const freshEmb = await embedAll(encoder, normalizeDataset(freshTest).x, freshTest.n);
   const topSimilarity = (emb: Float32Array, n: number) => {
     const sims: number[] = [];
     let unknown = 0;
@@ -345,8 +334,8 @@ export async function mixtures(ctx: ProtocolContext, componentCounts: readonly n
   const results: MixtureResult[] = [];
   for (const m of componentCounts) {
     const set = makeMixtures(test, { components: m, seed: ctx.seed * 1000 + m, anchorClasses: target, poolClasses: target });
-    // makeMixtures scales each sum to max 1 already; normalizeRows is a no-op kept for safety.
-    const spectra = normalizeRows({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
+    // makeMixtures scales each sum to max 1 already; normalizeDataset is a no-op kept for safety.
+    const spectra = normalizeDataset({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
     const emb = await embedAll(encoder, spectra, set.n);
     const score = (lib: ReferenceLibrary, references: ReferenceProfiles, withSpectrum = true) => {
       calibrationFor(lib); // once per library, outside the timed loop
@@ -450,7 +439,7 @@ export async function distanceDistributions(ctx: ProtocolContext, pairs = 20000)
   // Same request as the single-compound protocol's, so a caching provider hands back the same encoder.
   const encoder = await ctx.encoderFor({ name: 'single-50', benchmark: 'benchmark', classes, perClass: 50, seed: ctx.seed, train, finish: SHIFT_FINISH });
   const test = generateTestSplit(def, { classes });
-  const emb = await embedAll(encoder, normalizeRows(test).x, test.n);
+  const emb = await embedAll(encoder, normalizeDataset(test).x, test.n);
   const rng = mulberry32(ctx.seed);
   const per = test.n / classes.length;
   const dist = (a: number, b: number) => {

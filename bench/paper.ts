@@ -1,12 +1,15 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Encoder } from '../../core/encoder/types.ts';
-import type { DistanceDistributions, EncoderProvider, MixtureResult, TrainRequest, UnseenResult } from '../../core/identify/protocols.ts';
+import { pathToFileURL } from 'node:url';
+import type { Encoder } from '../core/encoder/types.ts';
+import type { DistanceDistributions, EncoderProvider, MixtureResult, TrainRequest, UnseenResult } from './lib/protocols.ts';
+import { portablePath } from './support/portable-path.ts';
 
 /**
- * `spectrad bench paper`: every protocol of Vorozhtsov & Kitina (2024) with the paper's number beside ours, written to
- * bench/results/paper.json and docs/RESULTS.md (rewritten on each run), plus the Figure-1 distance plot as SVG.
+ * `npm run bench:paper`: every protocol of Vorozhtsov & Kitina (2024) with the paper's number beside ours, written to
+ * bench/results/paper.json and docs/RESULTS.md (rewritten on each run), plus the Figure-1 distance plot as SVG;
+ * `npm run bench:paper-merge`: runs of different protocols merged into one report.
  */
 
 interface PaperOptions {
@@ -26,8 +29,8 @@ interface PaperOptions {
 
 const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as const;
 
-export function register(program: Command): void {
-  const bench = program.command('bench').description('benchmarks that reproduce published results');
+function paperProgram(): Command {
+  const bench = new Command().name('bench/paper.ts').description('benchmarks that reproduce published results').showHelpAfterError();
   const paper = bench
     .command('paper')
     .description("run the paper's protocols (single compound, unseen classes, mixtures, challenge, unknowns, Figure 1)")
@@ -46,11 +49,12 @@ export function register(program: Command): void {
   });
   const merge = bench
     .command('paper-merge')
-    .description('merge results of `bench paper` runs of different protocols (e.g. run side by side with --only) into one report')
-    .argument('<files...>', 'paper.json files written by bench paper');
+    .description('merge results of `bench:paper` runs of different protocols (e.g. run side by side with --only) into one report')
+    .argument('<files...>', 'paper.json files written by bench:paper');
   reportOptions(merge).action(async (files: string[], opts: { out: string; doc: string }) => {
     await mergePaper(files, opts);
   });
+  return bench;
 }
 
 /** Where a run's results go: both commands write the same two files. */
@@ -61,10 +65,10 @@ function reportOptions(command: Command): Command {
 }
 
 async function mergePaper(files: string[], opts: { out: string; doc: string }): Promise<void> {
-  const protocols = await import('../../core/identify/protocols.ts');
+  const protocols = await import('./lib/protocols.ts');
   const reports = files.map((f) => {
     const r = JSON.parse(readFileSync(f, 'utf8')) as Partial<Report>;
-    if (!Array.isArray(r.perSeed)) throw new Error(`${f} has no perSeed values (written by an older bench paper): cannot merge it`);
+    if (!Array.isArray(r.perSeed)) throw new Error(`${f} has no perSeed values (written by an older bench:paper): cannot merge it`);
     return r as Report;
   });
   const first = reports[0];
@@ -107,7 +111,7 @@ interface SeedResult {
 }
 
 async function runPaper(opts: PaperOptions): Promise<void> {
-  const protocols = await import('../../core/identify/protocols.ts');
+  const protocols = await import('./lib/protocols.ts');
   const quick = Boolean(opts.quick);
   const classes = Number(opts.classes ?? (quick ? 20 : 500));
   const seedList = parseSeeds(opts.seeds);
@@ -121,7 +125,7 @@ async function runPaper(opts: PaperOptions): Promise<void> {
   if (classes < 10 || classes > 500) throw new Error('--classes must be between 10 and 500');
   for (const p of only) if (!(PROTOCOLS as readonly string[]).includes(p)) throw new Error(`unknown protocol "${p}"`);
   const started = Date.now();
-  const log = (m: string) => console.error(`[bench paper ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
+  const log = (m: string) => console.error(`[bench:paper ${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
   const { provider, describe, disposeAll } = await makeProvider(opts.encoder, arch, epochs, log, opts.model, opts.saveModels, quick);
 
   const perSeed: SeedResult[] = [];
@@ -212,16 +216,16 @@ async function makeProvider(
   quick = false,
 ): Promise<Provider> {
   if (kind === 'model') {
-    const { openEncoder } = await import('./library.ts');
+    const { openEncoder } = await import('../daemon/commands/library.ts');
     const encoder = await openEncoder(modelDir);
     return {
       provider: async () => encoder,
-      describe: `the fixed model ${modelDir} (${encoder.version}) for every protocol: no per-protocol training, so protocols whose classes it was trained on are not held out`,
+      describe: `the fixed model ${portablePath(modelDir)} (${encoder.version}) for every protocol: no per-protocol training, so protocols whose classes it was trained on are not held out`,
       disposeAll: () => {},
     };
   }
   if (kind === 'smoothed') {
-    const { smoothedSpectrumEncoder } = await import('../../core/identify/baseline-encoder.ts');
+    const { smoothedSpectrumEncoder } = await import('./lib/baseline-encoder.ts');
     const cache = new Map<number, Encoder>();
     return {
       provider: async (req) => {
@@ -234,10 +238,10 @@ async function makeProvider(
     };
   }
   if (kind !== 'trained') throw new Error(`--encoder must be trained, smoothed or model, got "${kind}"`);
-  const { initEngine, tf } = await import('../../core/engine/index.ts');
-  const training = await import('../../core/training/index.ts');
-  const benchmark = await import('../../core/benchmark/index.ts');
-  const protocols = await import('../../core/identify/protocols.ts');
+  const { initEngine, tf } = await import('../core/engine/index.ts');
+  const training = await import('../core/training/index.ts');
+  const benchmark = await import('../core/benchmark/index.ts');
+  const protocols = await import('./lib/protocols.ts');
   const engine = await initEngine({ logger: log });
   const cache = new Map<string, Encoder>();
   const provider = async (req: TrainRequest): Promise<Encoder> => {
@@ -302,13 +306,13 @@ async function makeProvider(
 
 /** A model directory for an encoder trained by a protocol, so a good one can become the bundled default. */
 async function saveTrained(
-  result: import('../../core/training/index.ts').TrainResult,
+  result: import('../core/training/index.ts').TrainResult,
   req: TrainRequest,
   dir: string,
   backend: string,
 ): Promise<void> {
-  const { tf } = await import('../../core/engine/index.ts');
-  const training = await import('../../core/training/index.ts');
+  const { tf } = await import('../core/engine/index.ts');
+  const training = await import('../core/training/index.ts');
   const { saveModelDir, embeddingDimOf, BENCHMARK_GRID, INPUT_PREPROCESSING, MODEL_FORMAT } = await modelFiles();
   const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   await saveModelDir(
@@ -348,8 +352,8 @@ async function saveTrained(
 }
 
 async function modelFiles() {
-  const files = await import('../../core/encoder/model-files.ts');
-  const { embeddingDim } = await import('../../core/encoder/architectures.ts');
+  const files = await import('../core/encoder/model-files.ts');
+  const { embeddingDim } = await import('../core/encoder/architectures.ts');
   return { ...files, embeddingDimOf: embeddingDim };
 }
 
@@ -381,7 +385,7 @@ interface Report {
   wallSeconds: number;
   /** false while a run is still going (or was interrupted): some protocols or seeds are missing. */
   complete: boolean;
-  /** The raw per-seed values behind the rows, so runs of different protocols can be merged (bench paper-merge). */
+  /** The raw per-seed values behind the rows, so runs of different protocols can be merged (bench:paper-merge). */
   perSeed: SeedResult[];
   rows: Row[];
   mixtures: Array<{
@@ -405,7 +409,7 @@ function stat(values: number[]): Stat {
   return { mean, std, values };
 }
 
-type PaperTable = typeof import('../../core/identify/protocols.ts').PAPER;
+type PaperTable = typeof import('./lib/protocols.ts').PAPER;
 
 function summarize(
   perSeed: SeedResult[],
@@ -490,12 +494,17 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
   const out: string[] = [];
   out.push('# Results against the paper');
   out.push('');
-  out.push('Rewritten by `npx spectrad bench paper` (source: `daemon/commands/bench.ts`, protocols in `core/identify/protocols.ts`);');
+  out.push('Rewritten by `npm run bench:paper` (source: `bench/paper.ts`, protocols in `bench/lib/protocols.ts`);');
   out.push('the numbers are in `bench/results/paper.json`. Paper: Vorozhtsov & Kitina, *Mendeleev Commun.* 2024, on the');
   out.push('Schuetzke et al. 2023 universal synthetic benchmark.');
   out.push('');
   out.push(`- Run: ${report.date}, ${report.quick ? '**quick smoke run** (not comparable with the paper)' : 'full run'}, ${scale}, ${report.seeds} seed(s), ${report.wallSeconds.toFixed(0)} s wall${report.complete ? '' : ' so far: **run still going or interrupted, some protocols or seeds missing**'}.`);
   out.push(`- Encoder: ${report.encoder}.`);
+  out.push('- Reproducing: these rows are harness figures. Their encoders are not in the repository (`MODELS/...` above');
+  out.push('  stands for the directory a run saved them in); `npm run bench:paper -- --arch tiny --epochs 12 --seeds 3` trains');
+  out.push('  every protocol\'s encoder again and measures it (hours on 2 cores: one 500-class training takes 17-20 minutes on a');
+  out.push('  quiet machine), and the notes below give the command behind each row. What a clone measures on the committed');
+  out.push('  `models/default` is `npm run bench:operator`: the daemon as `npm start` runs it (notes below).');
   out.push('- At 500 classes the protocols are exactly the paper\'s: test split of 4500 spectra; unseen = classes 400-499 enrolled');
   out.push('  after training on 0-399 (900 test spectra); mixtures = encoder trained on 100-499, library 0-99, 900 mixtures per m;');
   out.push('  unknowns = library 0-399, queries from 400-499. Smaller runs scale these splits (first 80 %, first 20 %).');
@@ -604,3 +613,6 @@ ${ticks}
 </svg>
 `;
 }
+
+// Run as a script (node bin/run-ts.js bench/paper.ts paper|paper-merge ...); imported by tests, it only exports.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await paperProgram().parseAsync(process.argv);

@@ -9,13 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
-import { toJcamp } from '../../core/formats/index.ts';
-import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
-import { createSpectrum } from '../../core/spectrum.ts';
+import { generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
+import { toJcamp } from '../core/formats/index.ts';
+import type { AlertMessage, ResultMessage } from '../core/messages.ts';
+import { createSpectrum } from '../core/spectrum.ts';
 import { sleep, waitFor } from './servers.ts';
 
-export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 
 const alive = new Set<ChildProcess>();
 let exitHook = false;
@@ -162,10 +162,6 @@ export function storedResults(dbFile: string): StoredResultRow[] {
   return readStore(dbFile, (db) =>
     db.prepare<[], StoredResultRow>('SELECT r.spectrum_id AS id, s.source AS source, r.message AS message FROM results r JOIN spectra s ON s.id = r.spectrum_id').all(),
   );
-}
-
-export function storedAlerts(dbFile: string): AlertMessage[] {
-  return readStore(dbFile, (db) => db.prepare<[], AlertMessage>('SELECT id, kind, instrument, at, message FROM alerts ORDER BY id').all());
 }
 
 // ---- spectra to feed ---------------------------------------------------------------------------------------------
