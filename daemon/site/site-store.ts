@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SpectrumInputError } from '../../core/errors.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import type { ModelManager } from '../retrain/model-manager.ts';
 import type { ModelRegistry } from '../retrain/versions.ts';
@@ -280,8 +281,30 @@ export class SiteStore {
     }
   }
 
-  /** Applies one site change to this node (the change feed calls it in revision order) and records its revision. */
+  /**
+   * Applies one site change to this node (the change feed calls it in revision order) and records its revision. A
+   * change this node refuses for what it is (a class name its library refuses, a model on another input grid) is
+   * logged as an error and passed over, so it cannot hold back every later change; anything else (PostgreSQL away)
+   * is retried.
+   */
   private async apply(change: SiteChange): Promise<void> {
+    try {
+      await this.applyOne(change);
+    } catch (err) {
+      if (!(err instanceof SpectrumInputError)) throw err;
+      this.o.log.error({ revision: change.revision, change: change.kind, from: change.node, code: err.code, err: err.message }, 'site: this node cannot apply a site change; passed over');
+    }
+    if (this.local.revision < change.revision) this.local.setRevision(change.revision);
+    for (const l of this.appliedListeners) {
+      try {
+        l(change);
+      } catch {
+        // A listener's failure must not fail the applied change.
+      }
+    }
+  }
+
+  private async applyOne(change: SiteChange): Promise<void> {
     const host = this.host;
     if (!host) throw new Error('site store not attached to a daemon');
     const store = this.o.store;
@@ -348,14 +371,6 @@ export class SiteStore {
         }
         this.o.log.info({ version: change.version, how: change.how, from: change.node, revision: change.revision }, 'site: model switched');
         break;
-      }
-    }
-    if (this.local.revision < change.revision) this.local.setRevision(change.revision);
-    for (const l of this.appliedListeners) {
-      try {
-        l(change);
-      } catch {
-        // A listener's failure must not fail the applied change.
       }
     }
   }

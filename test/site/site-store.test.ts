@@ -229,6 +229,19 @@ describe('the library and model registry between two nodes', () => {
     expect((await siteB.queries.queryAlerts({ state: 'open' })).items.map((x) => x.id)).toEqual(['AL1']);
   });
 
+  it('a change B refuses for what it is (a class quarantined on B) is logged and passed over; later ones apply', async () => {
+    b.store.addReferences('bad-on-b', 'api', [{ vector: Float32Array.from([0, 1, 0]) }]);
+    b.store.quarantineClass('bad-on-b', 'test');
+    const first = ulid();
+    a.store.addReferences('bad-on-b', 'api', [{ vector: Float32Array.from([0, 1, 1]), enrollmentId: first }]);
+    const second = ulid();
+    a.store.addReferences('after-bad', 'api', [{ vector: Float32Array.from([1, 1, 0]), enrollmentId: second }]);
+    siteA.enrolled(first);
+    siteA.enrolled(second);
+    await until('B has the later class', () => b.store.references().some((r) => r.class === 'after-bad'), 10_000, 10);
+    expect(b.store.references().some((r) => r.class === 'bad-on-b')).toBe(false);
+  });
+
   it('enrollments made while PostgreSQL is down wait on the node and reach the other node when it is back', async () => {
     await server.stop('SIGKILL');
     const enrollmentId = ulid();
