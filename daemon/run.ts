@@ -84,6 +84,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   // Each input's `format` option (default auto): the adapter's name finds it, so adapters need not carry it.
   const formatOfInput = new Map<string, FormatName>(config.inputs.map((i) => [i.name, i.format]));
   let gridX: number[] | undefined;
+  let gridXUnit: string | undefined;
 
   let socketActions: ReturnType<typeof attachSocketActions> | undefined;
   let httpToken: string | undefined;
@@ -321,6 +322,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       }
     },
     gridX: () => gridX,
+    gridXUnit: () => gridXUnit,
   };
 
   // Enrollment and undo wait for a model switch to finish (both rewrite the library's embeddings).
@@ -407,6 +409,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
       const chain = config.preprocessing;
       preprocessSpectrum = (s) => pre.preprocess(s, encoder.grid, chain);
       gridX = Array.from(pre.gridX(encoder.grid));
+      gridXUnit = encoder.grid.xUnit;
       parseFile = (payload, fileName, format) =>
         formats
           .parseSpectrumFile(payload, { fileName, format, strict: config.formats.strict })

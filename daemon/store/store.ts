@@ -41,6 +41,10 @@ export interface ResultFilter {
   to?: string;
   /** Results older than this id (the previous page's nextCursor): newest first. */
   before?: string;
+  /** Rows to skip (paging in any order; a virtualised table jumps to any row). */
+  offset?: number;
+  /** Order: time (received; ids are ULIDs), score, latency, instrument, status or class; '-' first for descending. Default -time. */
+  sort?: ResultSort;
   limit?: number;
 }
 
@@ -223,6 +227,45 @@ const LABEL_SQL = `(SELECT json_object('class', l.class, 'at', l.labelled_at, 'b
 
 /** Alert kinds that a label answers: the operator has said what the spectrum is. */
 const RESOLVED_BY_LABEL = ['unknown', 'low-confidence'];
+
+/** The WHERE clauses of a result filter (everything but paging), shared by the page, its total and the export. */
+function resultsWhere(filter: ResultFilter): { where: string[]; args: Record<string, string | number> } {
+  const where: string[] = [];
+  const args: Record<string, string | number> = {};
+  const add = (clause: string, key: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    where.push(clause);
+    args[key] = value;
+  };
+  add('r.instrument = @instrument', 'instrument', filter.instrument);
+  add('(r.class = @class OR EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id AND l.class = @class))', 'class', filter.class);
+  if (filter.labelled !== undefined) {
+    where.push(`${filter.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id)`);
+  }
+  const statuses = typeof filter.status === 'string' ? [filter.status] : (filter.status ?? []);
+  if (statuses.length > 0) {
+    where.push(`r.status IN (${statuses.map((_, i) => `@status${i}`).join(', ')})`);
+    statuses.forEach((st, i) => (args[`status${i}`] = st));
+  }
+  if (filter.q) {
+    where.push("(r.spectrum_id = @q OR s.source LIKE @qLike ESCAPE '\\' OR json_extract(r.message, '$.error.message') LIKE @qLike ESCAPE '\\')");
+    args.q = filter.q;
+    args.qLike = `%${filter.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  }
+  add('s.received_at >= @from', 'from', filter.from);
+  add('s.received_at < @to', 'to', filter.to);
+  return { where, args };
+}
+
+/** ORDER BY for a result sort key ('-' first: descending); the id breaks ties so pages never overlap. */
+export const RESULT_SORTS = ['time', '-time', 'score', '-score', 'latency', '-latency', 'instrument', '-instrument', 'status', '-status', 'class', '-class'] as const;
+export type ResultSort = (typeof RESULT_SORTS)[number];
+function resultsOrder(sort: ResultSort | undefined): string {
+  const key = (sort ?? '-time').replace(/^-/, '');
+  const dir = sort?.startsWith('-') || sort === undefined ? 'DESC' : 'ASC';
+  const column = { time: 'r.spectrum_id', score: 'r.score', latency: 'r.latency_ms', instrument: 'r.instrument', status: 'r.status', class: 'r.class' }[key] ?? 'r.spectrum_id';
+  return column === 'r.spectrum_id' ? `r.spectrum_id ${dir}` : `${column} ${dir}, r.spectrum_id ${dir}`;
+}
 
 function withLabel(message: string, label: string | null): LabelledResult {
   const result = JSON.parse(message) as ResultMessage;
@@ -450,42 +493,45 @@ export class Store implements PipelineStore {
 
   // ---- queries -------------------------------------------------------------------------------------------------
 
-  listResults(filter: ResultFilter = {}): { items: ResultMessage[]; nextCursor?: string } {
-    const where: string[] = [];
-    const args: Record<string, string | number> = {};
-    const add = (clause: string, key: string, value: string | undefined) => {
-      if (value === undefined || value === '') return;
-      where.push(clause);
-      args[key] = value;
-    };
-    add('r.instrument = @instrument', 'instrument', filter.instrument);
-    add('(r.class = @class OR EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id AND l.class = @class))', 'class', filter.class);
-    if (filter.labelled !== undefined) {
-      where.push(`${filter.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id)`);
-    }
-    const statuses = typeof filter.status === 'string' ? [filter.status] : (filter.status ?? []);
-    if (statuses.length > 0) {
-      where.push(`r.status IN (${statuses.map((_, i) => `@status${i}`).join(', ')})`);
-      statuses.forEach((st, i) => (args[`status${i}`] = st));
-    }
-    if (filter.q) {
-      where.push("(r.spectrum_id = @q OR s.source LIKE @qLike ESCAPE '\\' OR json_extract(r.message, '$.error.message') LIKE @qLike ESCAPE '\\')");
-      args.q = filter.q;
-      args.qLike = `%${filter.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    }
-    add('s.received_at >= @from', 'from', filter.from);
-    add('s.received_at < @to', 'to', filter.to);
-    add('r.spectrum_id < @before', 'before', filter.before);
+  listResults(filter: ResultFilter = {}): { items: ResultMessage[]; nextCursor?: string; total: number } {
+    const { where, args } = resultsWhere(filter);
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    const sorted = filter.sort !== undefined && filter.sort !== '-time';
+    // The cursor (an id) pages newest first only; any other order pages by offset.
+    if (filter.before && !sorted) {
+      where.push('r.spectrum_id < @before');
+      args.before = filter.before;
+    }
+    const whereSql = where.length ? 'WHERE ' + where.join(' AND ') : '';
+    const totalWhere = filter.before && !sorted ? where.slice(0, -1) : where;
+    const total = this.db
+      .prepare<Record<string, string | number>, { n: number }>(
+        `SELECT COUNT(*) AS n FROM results r JOIN spectra s ON s.id = r.spectrum_id ${totalWhere.length ? 'WHERE ' + totalWhere.join(' AND ') : ''}`,
+      )
+      .get(args)!.n;
     args.limit = limit + 1;
+    args.offset = Math.max(0, filter.offset ?? 0);
     const rows = this.db
       .prepare<Record<string, string | number>, { message: string; label: string | null }>(
         `SELECT r.message, ${LABEL_SQL} AS label FROM results r JOIN spectra s ON s.id = r.spectrum_id
-         ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.spectrum_id DESC LIMIT @limit`,
+         ${whereSql} ORDER BY ${resultsOrder(filter.sort)} LIMIT @limit OFFSET @offset`,
       )
       .all(args);
     const items = rows.slice(0, limit).map((r) => withLabel(r.message, r.label));
-    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : undefined };
+    return { items, nextCursor: rows.length > limit && !sorted ? items[items.length - 1].id : undefined, total };
+  }
+
+  /**
+   * Every result a filter matches, in its order, one row at a time (bulk export streams it: 100 000 rows never sit
+   * in memory at once).
+   */
+  *iterateResults(filter: ResultFilter = {}): Generator<LabelledResult> {
+    const { where, args } = resultsWhere(filter);
+    const stmt = this.db.prepare<Record<string, string | number>, { message: string; label: string | null }>(
+      `SELECT r.message, ${LABEL_SQL} AS label FROM results r JOIN spectra s ON s.id = r.spectrum_id
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${resultsOrder(filter.sort)}`,
+    );
+    for (const r of stmt.iterate(args)) yield withLabel(r.message, r.label);
   }
 
   getResult(id: string): LabelledResult | undefined {
@@ -801,13 +847,20 @@ export class Store implements PipelineStore {
     }
   }
 
+  /** A class's reference vectors (preprocessed, on the model grid), quarantined ones left out. */
+  classReferenceVectors(name: string): Float32Array[] {
+    return this.db
+      .prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ? AND quarantined_at IS NULL ORDER BY id')
+      .all(name)
+      .map((r) => fromBlob(r.vector));
+  }
+
   /** The mean of a class's reference vectors scaled to max |y| = 1: what the dashboard overlays. */
   classReference(name: string): Float32Array | undefined {
-    const rows = this.db.prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ? AND quarantined_at IS NULL').all(name);
+    const rows = this.classReferenceVectors(name);
     if (rows.length === 0) return undefined;
     let mean: Float32Array | undefined;
-    for (const r of rows) {
-      const v = fromBlob(r.vector);
+    for (const v of rows) {
       mean ??= new Float32Array(v.length);
       for (let i = 0; i < Math.min(v.length, mean.length); i++) mean[i] += v[i] / rows.length;
     }
