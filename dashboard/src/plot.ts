@@ -86,6 +86,8 @@ export class SpectrumPlot {
       this.layoutKey = key;
     }
     this.host.dataset.points = String(x.length);
+    // uPlot draws the axes on the canvas: the title is also here for tests and the text alternative.
+    this.host.dataset.xLabel = xLabel;
     this.host.dataset.series = series.map((s) => s.label).join('|');
   }
 
