@@ -152,6 +152,7 @@ export class SpectrumPlot {
       labelFont: '12px system-ui, sans-serif',
     });
     const hasResidual = series.some((s) => s.scale === 'residual');
+    let resBand: [number, number] = [-1, 1];
     const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : v.toFixed(3));
     // Spectra in the upper part, the residual in a band under them: two scales, each leaving room for the other.
     const range = (lo: number, hi: number, share: number, below: boolean): [number, number] => {
@@ -171,9 +172,16 @@ export class SpectrumPlot {
       scales: {
         x: { time: false },
         y: hasResidual ? { range: (_u, lo, hi) => range(Math.min(lo, 0), Math.max(hi, 0.05), 0.72, false) } : {},
-        ...(hasResidual ? { residual: { range: (_u: uPlot, lo: number, hi: number) => range(Math.min(lo, -0.05), Math.max(hi, 0.05), 0.24, true) } } : {}),
+        ...(hasResidual ? { residual: { range: (_u: uPlot, lo: number, hi: number) => {
+          resBand = [Math.min(lo, -0.05), Math.max(hi, 0.05)];
+          return range(resBand[0], resBand[1], 0.24, true);
+        } } } : {}),
       },
-      axes: [axis(xLabel), axis(), ...(hasResidual ? [{ ...axis(), scale: 'residual', side: 1, grid: { show: false } } as uPlot.Axis] : [])],
+      axes: [axis(xLabel), axis(), ...(hasResidual ? [{
+        ...axis('residual'), scale: 'residual', side: 1, grid: { show: false },
+        // Ticks only beside the residual's own band, not up the whole height.
+        filter: (_u: uPlot, splits: number[]) => splits.map((v) => (v >= resBand[0] - 1e-9 && v <= resBand[1] + 1e-9 ? v : null)),
+      } as uPlot.Axis] : [])],
       bands,
       hooks: {
         setScale: [(u, key) => {
