@@ -14,7 +14,7 @@ export const SHORTCUTS: ReadonlyArray<{ keys: string; what: string }> = [
   { keys: 'p or Space', what: 'Live: pause or resume the answer card' },
   { keys: 'a', what: 'Live: acknowledge the alert held on the card' },
   { keys: 'n', what: 'Live: show the newest again (release a held alert or a pause)' },
-  { keys: 'j / k  or  ↓ / ↑', what: 'Live: next older / newer arrival' },
+  { keys: 'j / k', what: 'Live: next older / newer arrival (the arrow keys still scroll the page)' },
   { keys: 'o or Enter', what: 'Live: open the spectrum of the card' },
   { keys: 'l', what: 'Live: label the spectrum of the card' },
   { keys: '1 / 2 / 3', what: 'spectrum: overlay hit 1, 2 or 3' },
@@ -121,12 +121,10 @@ export function installShortcuts(ctx: AppContext): void {
         live.release();
         break;
       case 'j':
-      case 'ArrowDown':
         e.preventDefault();
         live.move(1);
         break;
       case 'k':
-      case 'ArrowUp':
         e.preventDefault();
         live.move(-1);
         break;

@@ -166,6 +166,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
     pages = new Map();
     inFlight.clear();
     offlineRows = undefined;
+    total = 0;
     newer = 0;
     newerBtn.hidden = true;
     summary.textContent = 'Loading…';
