@@ -223,7 +223,7 @@ export const resultsQuerySchema = {
   },
 } as const;
 
-/** GET /api/results/export: the same filter and order as a page, every matching row, streamed as CSV or NDJSON-free JSON. */
+/** GET /api/results/export: the same filter and order as a page, every matching row, streamed as CSV or a JSON array. */
 export const resultsExportQuerySchema = {
   type: 'object',
   additionalProperties: false,

@@ -65,7 +65,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   const toInput = h('input', { type: 'datetime-local', name: 'to', value: isoToLocal(filter.to), 'aria-label': 'To' });
   const statusBoxes = RESULT_STATUSES.map((s) => h('label', { class: `chip-toggle st-${statusTone(s)}` },
     h('input', { type: 'checkbox', name: 'status', value: s, checked: filter.statuses?.includes(s) ?? false }), statusLabel(s)));
-  const summary = h('span', { class: 'muted', 'data-role': 'summary', 'aria-live': 'off' });
+  const summary = h('span', { class: 'muted', 'data-role': 'summary' });
   const newerBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'show-newer', hidden: true, onclick: () => { scroller.scrollTop = 0; reload(); } });
   const csvLink = h('a', { class: 'btn btn-small', 'data-action': 'export-all-csv', download: '', title: 'Every result of this filter, in this order, as CSV (the daemon streams it)' }, 'Export CSV');
   const jsonLink = h('a', { class: 'btn btn-small', 'data-action': 'export-all-json', download: '', title: 'Every result of this filter, in this order, as JSON' }, 'Export JSON');
@@ -243,7 +243,8 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
     const rows: HTMLElement[] = [];
     for (let i = first; i < last; i++) {
       const r = rowAt(i);
-      rows.push(r ? rowEl(r, i) : h('tr', { class: 'v-loading', 'aria-rowindex': i + 2 }, h('td', { colspan: COLUMNS.length, class: 'muted' }, 'Loading…')));
+      // A row not fetched yet keeps the height of a drawn one, so the scroll position does not jump when it arrives.
+      rows.push(r ? rowEl(r, i) : h('tr', { class: 'v-loading', 'aria-rowindex': i + 2 }, h('td', { colspan: COLUMNS.length, class: 'muted', style: `height:${rowHeight}px;padding-top:0;padding-bottom:0` }, 'Loading…')));
     }
     replace(tbody, spacer(first * rowHeight, 'above'), rows, spacer((total - last) * rowHeight, 'below'));
     // Phones show rows as cards, and a label makes a row taller: the spacers follow the rows as drawn.
