@@ -227,7 +227,17 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   h('td', { class: 'num' }, formatLatency(r.latencyMs)),
   h('td', null, isLabellable(r.status) && !r.label ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'label', onclick: (e) => { e.stopPropagation(); ctx.labelResults([r.id]); } }, 'Label…') : null));
 
-  const spacer = (px: number, role: string): HTMLElement => h('tr', { class: 'v-spacer', 'aria-hidden': 'true', 'data-role': role }, h('td', { colspan: COLUMNS.length, style: `height:${px}px;padding:0;border:0` }));
+  const spacerAbove = h('tr', { class: 'v-spacer', 'aria-hidden': 'true', 'data-role': 'above' }, h('td', { colspan: COLUMNS.length, style: 'height:0;padding:0;border:0' }));
+  const spacerBelow = h('tr', { class: 'v-spacer', 'aria-hidden': 'true', 'data-role': 'below' }, h('td', { colspan: COLUMNS.length, style: 'height:0;padding:0;border:0' }));
+  const spacer = (row: HTMLElement, px: number): HTMLElement => {
+    (row.firstElementChild as HTMLElement).style.height = `${px}px`;
+    return row;
+  };
+  /**
+   * Rows drawn last time, by result: a row that stays in view keeps its element (a scroll moves rows, it does not
+   * rebuild them), so focus, hover and a click in progress are not lost under the pointer.
+   */
+  let drawnRows = new Map<ResultMessage, HTMLElement>();
 
   /** Draws the rows in view (plus a margin) between two spacers that stand for the rest. */
   function renderRows(): void {
@@ -241,12 +251,25 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
     const last = Math.min(total, Math.ceil((scroller.scrollTop + view) / rowHeight) + OVERSCAN);
     for (let p = Math.floor(first / PAGE); p <= Math.floor(Math.max(first, last - 1) / PAGE); p++) void loadPage(p);
     const rows: HTMLElement[] = [];
+    const kept = new Map<ResultMessage, HTMLElement>();
     for (let i = first; i < last; i++) {
       const r = rowAt(i);
+      const had = r ? drawnRows.get(r) : undefined;
+      if (r && had && had.getAttribute('aria-rowindex') === String(i + 2)) {
+        kept.set(r, had);
+        rows.push(had);
+        continue;
+      }
       // A row not fetched yet keeps the height of a drawn one, so the scroll position does not jump when it arrives.
-      rows.push(r ? rowEl(r, i) : h('tr', { class: 'v-loading', 'aria-rowindex': i + 2 }, h('td', { colspan: COLUMNS.length, class: 'muted', style: `height:${rowHeight}px;padding-top:0;padding-bottom:0` }, 'Loading…')));
+      const el = r ? rowEl(r, i) : h('tr', { class: 'v-loading', 'aria-rowindex': i + 2 }, h('td', { colspan: COLUMNS.length, class: 'muted', style: `height:${rowHeight}px;padding-top:0;padding-bottom:0` }, 'Loading…'));
+      if (r) kept.set(r, el);
+      rows.push(el);
     }
-    replace(tbody, spacer(first * rowHeight, 'above'), rows, spacer((total - last) * rowHeight, 'below'));
+    drawnRows = kept;
+    const wanted = [spacer(spacerAbove, first * rowHeight), ...rows, spacer(spacerBelow, (total - last) * rowHeight)];
+    // Only when the rows differ: moving the same elements again would still cost a layout per scroll frame.
+    const now = Array.from(tbody.children);
+    if (now.length !== wanted.length || now.some((el, i) => el !== wanted[i])) tbody.replaceChildren(...wanted);
     // Phones show rows as cards, and a label makes a row taller: the spacers follow the rows as drawn.
     const drawn = Array.from(tbody.querySelectorAll<HTMLElement>('tr[data-result-id]'));
     if (drawn.length) {
