@@ -311,6 +311,8 @@ describe('history at 10 000 results', () => {
     await page.waitForSelector(`tr[data-result-id="${results[0].id}"]`, { timeout: 10_000 });
     expect(await page.locator('table.results tbody tr[data-result-id]').count()).toBeLessThan(80);
     expect(await page.locator(`tr[data-result-id="${results[0].id}"]`).getAttribute('aria-rowindex')).toBe(String(n + 1));
+    // The view settles with every row in it fetched (none left "Loading…").
+    await page.waitForFunction(() => document.querySelectorAll('table.results tr.v-loading').length === 0, null, { timeout: 10_000 });
     await screenshot(page, 'dashview-history-end');
 
     // Sort by score on the daemon: best first, then a second click reverses it; the order is in the URL.
