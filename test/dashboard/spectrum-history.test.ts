@@ -157,6 +157,13 @@ describe('spectrum view', () => {
     await page.keyboard.press('0');
     await page.waitForSelector(`${dlg} .spectrum-panel[data-zoomed="false"]`);
 
+    // r: the raw data (references stay in the model-input view), r again: back.
+    await page.keyboard.press('r');
+    await page.waitForFunction(() => document.querySelector('dialog.spectrum-dialog .plot-host')?.getAttribute('data-series') === 'measured');
+    expect(await page.locator(`${dlg} .segmented .seg.on`).last().textContent()).toBe('Raw');
+    await page.keyboard.press('r');
+    await page.waitForFunction(() => document.querySelector('dialog.spectrum-dialog .plot-host')?.getAttribute('data-series') === 'measured|reference 17|residual');
+
     // The plot in words: the canvas is an image described by the peaks and hits.
     const textId = await page.locator(`${dlg} .plot-host`).getAttribute('aria-describedby');
     const text = (await page.locator(`${dlg} #${textId}`).textContent()) ?? '';
@@ -257,6 +264,15 @@ describe('live at speed', () => {
     await page.waitForTimeout(1_000);
     expect(await page.locator('.answer-host .answer').getAttribute('data-result-id')).toBe(next2);
     await page.keyboard.press('p');
+    await page.waitForSelector(`.answer-host .answer[data-result-id="${next3}"]`, { timeout: 5_000 });
+    // j: the next older arrival (and no more following); o: its spectrum.
+    await page.keyboard.press('j');
+    await page.waitForSelector(`.answer-host .answer[data-result-id="${next2}"]`, { timeout: 5_000 });
+    expect(await page.locator('[data-action="pause"]').textContent()).toBe('Resume');
+    await page.keyboard.press('o');
+    await page.waitForFunction(() => document.querySelector('dialog.spectrum-dialog[open] [data-role="dialog-title"]')?.textContent === 'after-alert-2.jdx');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('n');
     await page.waitForSelector(`.answer-host .answer[data-result-id="${next3}"]`, { timeout: 5_000 });
     // The shortcut list opens with ? and names the keys.
     await page.keyboard.press('?');
@@ -373,6 +389,17 @@ describe('history at 10 000 results', () => {
     await page.waitForFunction(() => location.hash.includes('class=mineral-49'));
     expect(await input.inputValue()).toBe('mineral-49');
     await screenshot(page, 'dashview-class-picker');
+
+    // Label: the existing classes in natural order, narrowed by the search field; one match left is chosen.
+    await open('#/label');
+    await page.waitForFunction(() => (document.querySelector('select[name="existing-class"]') as HTMLSelectElement | null)?.options.length === 506);
+    const order = await page.locator('select[name="existing-class"] option').evaluateAll((os) => os.slice(1, 5).map((o) => o.textContent));
+    expect(order).toEqual(['3', '17', '42', '99']);
+    await page.fill('input[name="class-search"]', 'mineral-49');
+    await page.waitForFunction(() => (document.querySelector('select[name="existing-class"]') as HTMLSelectElement).options.length === 12);
+    expect(await page.locator('select[name="existing-class"] option').nth(1).textContent()).toBe('mineral-49');
+    await page.fill('input[name="class-search"]', 'mineral-499');
+    await page.waitForFunction(() => (document.querySelector('select[name="existing-class"]') as HTMLSelectElement).value === 'mineral-499');
     expect(errors).toEqual([]);
   }, 60_000);
 });

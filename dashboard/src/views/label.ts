@@ -129,7 +129,7 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
 
   function fillClasses(): void {
     const keep = existingSel.value;
-    const { items, more } = matchClasses(classes, classSearch.value, 500);
+    const { items, more } = matchClasses(classes, classSearch.value, Math.max(1, classes.length));
     const n = items.length + more;
     const head = !classes.length ? 'no classes yet' : classSearch.value.trim() ? `${n} ${n === 1 ? 'match' : 'matches'}…` : `choose (${classes.length} classes)…`;
     replace(existingSel, h('option', { value: '' }, head), items.map((c) => h('option', { value: c, selected: c === keep }, c)));
