@@ -522,16 +522,32 @@ export class Store implements PipelineStore {
   }
 
   /**
-   * Every result a filter matches, in its order, one row at a time (bulk export streams it: 100 000 rows never sit
-   * in memory at once).
+   * Every result a filter matches, in its order, for the bulk export: fetched in chunks, each chunk one finished
+   * query, so the caller may wait between rows (streaming to a slow client) while the pipeline goes on writing on this
+   * connection (an open better-sqlite3 iterator would make those writes fail). The results stored after the export
+   * began are left out (by rowid), so chunks neither repeat nor skip a row.
    */
-  *iterateResults(filter: ResultFilter = {}): Generator<LabelledResult> {
+  *iterateResults(filter: ResultFilter = {}, chunk = 500): Generator<LabelledResult> {
     const { where, args } = resultsWhere(filter);
-    const stmt = this.db.prepare<Record<string, string | number>, { message: string; label: string | null }>(
-      `SELECT r.message, ${LABEL_SQL} AS label FROM results r JOIN spectra s ON s.id = r.spectrum_id
-       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ${resultsOrder(filter.sort)}`,
+    // Rows stored later have greater rowids, whatever time their ids carry (an import may write past times).
+    const upTo = this.db.prepare<[], { m: number | null; id: string | null }>('SELECT MAX(rowid) AS m, MAX(spectrum_id) AS id FROM results').get();
+    if (!upTo?.m || !upTo.id) return;
+    where.push('r.rowid <= @upTo');
+    args.upTo = upTo.m;
+    const byTime = filter.sort === undefined || filter.sort === '-time';
+    // Newest first pages by id (each chunk an index range); any other order by offset in that order.
+    const stmt = this.db.prepare<Record<string, string | number>, { id: string; message: string; label: string | null }>(
+      `SELECT r.spectrum_id AS id, r.message, ${LABEL_SQL} AS label FROM results r JOIN spectra s ON s.id = r.spectrum_id
+       WHERE ${[...where, ...(byTime ? ['r.spectrum_id < @before'] : [])].join(' AND ')}
+       ORDER BY ${resultsOrder(filter.sort)} LIMIT @limit ${byTime ? '' : 'OFFSET @offset'}`,
     );
-    for (const r of stmt.iterate(args)) yield withLabel(r.message, r.label);
+    let before = `${upTo.id}~`;
+    for (let offset = 0; ; offset += chunk) {
+      const rows = stmt.all({ ...args, limit: chunk, ...(byTime ? { before } : { offset }) });
+      for (const r of rows) yield withLabel(r.message, r.label);
+      if (rows.length < chunk) return;
+      before = rows[rows.length - 1].id;
+    }
   }
 
   getResult(id: string): LabelledResult | undefined {
