@@ -8,7 +8,7 @@ import type { AlertCounts, AlertFilter, LabelledResult, ResultFilter, Store, Sto
  * daemon is part of a site (daemon/site), so every node serves every node's results, spectra and alerts.
  */
 export interface HistoryReads {
-  listResults(filter: ResultFilter): { items: ResultMessage[]; nextCursor?: string } | Promise<{ items: ResultMessage[]; nextCursor?: string }>;
+  listResults(filter: ResultFilter): ResultsPage | Promise<ResultsPage>;
   getSpectrum(id: string): StoredSpectrum | undefined | Promise<StoredSpectrum | undefined>;
   queryAlerts(filter: AlertFilter & { before?: string; limit?: number }): { items: StoredAlert[]; nextCursor?: string } | Promise<{ items: StoredAlert[]; nextCursor?: string }>;
   alertCounts(): AlertCounts | Promise<AlertCounts>;
@@ -16,6 +16,12 @@ export interface HistoryReads {
   acknowledgeAlert(id: string): string | undefined | Promise<string | undefined>;
 }
 export type { LabelledResult };
+/** A page of results and the total the filter matches (all pages). */
+export interface ResultsPage {
+  readonly items: ResultMessage[];
+  readonly nextCursor?: string;
+  readonly total: number;
+}
 
 /** What the HTTP API asks of the running daemon; daemon/parts/services.ts provides it, tests provide small versions. */
 export interface ApiServices {
@@ -33,6 +39,8 @@ export interface ApiServices {
   rawCurve(payload: Buffer, formatHint?: string): Curve | undefined;
   /** x of the model grid (preprocessed spectra lie on it). */
   gridX(): number[] | undefined;
+  /** The model grid's x unit (index, cm-1, ...): the dashboard labels its axis with it. */
+  gridXUnit?(): string | undefined;
   /** An alert was acknowledged (live listeners are told). */
   alertAcknowledged?(id: string, at: string, note?: string): void;
   /** Many alerts were acknowledged at once (one live event for all). */

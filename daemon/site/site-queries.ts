@@ -6,6 +6,15 @@ import { fromBlob, type AlertCounts, type AlertFilter, type LabelledResult, type
 const LABEL_SQL = `(SELECT json_build_object('class', l.class, 'at', l.labelled_at, 'by', l.labelled_by, 'enrollmentId', l.enrollment_id)
   FROM site_labels l WHERE l.spectrum_id = r.spectrum_id ORDER BY l.labelled_at DESC, l.enrollment_id DESC LIMIT 1)`;
 
+/** ORDER BY for a result sort key, as the local store sorts ('-' first: descending; the id breaks ties). */
+function resultsOrder(sort: ResultFilter['sort']): string {
+  const key = (sort ?? '-time').replace(/^-/, '');
+  const dir = sort?.startsWith('-') || sort === undefined ? 'DESC' : 'ASC';
+  const column = { time: 'r.spectrum_id', score: 'r.score', latency: 'r.latency_ms', instrument: 'r.instrument', status: 'r.status', class: 'r.class' }[key] ?? 'r.spectrum_id';
+  // NULLS as SQLite orders them (first ascending, last descending), so both stores page alike.
+  return column === 'r.spectrum_id' ? `r.spectrum_id ${dir}` : `${column} ${dir} NULLS ${dir === 'ASC' ? 'FIRST' : 'LAST'}, r.spectrum_id ${dir}`;
+}
+
 type LabelJson = { class: string; at: string; by: string | null; enrollmentId: string } | null;
 
 function withLabel(message: ResultMessage, label: LabelJson): LabelledResult {
@@ -61,7 +70,8 @@ function alertWhere(f: AlertFilter, params: unknown[]): string[] {
 export class SiteQueries {
   constructor(private readonly pool: pg.Pool) {}
 
-  async listResults(filter: ResultFilter = {}): Promise<{ items: ResultMessage[]; nextCursor?: string }> {
+  /** Same filters, sorts and paging as the local store's listResults (daemon/store/results.ts), over every node. */
+  async listResults(filter: ResultFilter = {}): Promise<{ items: ResultMessage[]; nextCursor?: string; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (clause: (n: string) => string, value: unknown) => {
@@ -82,16 +92,20 @@ export class SiteQueries {
     }
     add((n) => `r.received_at >= ${n}`, filter.from);
     add((n) => `r.received_at < ${n}`, filter.to);
-    add((n) => `r.spectrum_id < ${n}`, filter.before);
+    const whereSql = (w: string[]) => (w.length ? 'WHERE ' + w.join(' AND ') : '');
+    const total = Number((await this.pool.query<{ n: string }>(`SELECT COUNT(*) AS n FROM site_results r ${whereSql(where)}`, params)).rows[0].n);
+    const sorted = filter.sort !== undefined && filter.sort !== '-time';
+    // The cursor (an id) pages newest first only; any other order pages by offset.
+    if (filter.before && !sorted) add((n) => `r.spectrum_id < ${n}`, filter.before);
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
-    params.push(limit + 1);
+    params.push(limit + 1, Math.max(0, filter.offset ?? 0));
     const { rows } = await this.pool.query<{ message: ResultMessage; label: LabelJson }>(
-      `SELECT r.message, ${LABEL_SQL} AS label FROM site_results r ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
-       ORDER BY r.spectrum_id DESC LIMIT $${params.length}`,
+      `SELECT r.message, ${LABEL_SQL} AS label FROM site_results r ${whereSql(where)}
+       ORDER BY ${resultsOrder(filter.sort)} LIMIT $${params.length - 1} OFFSET $${params.length}`,
       params,
     );
     const items = rows.slice(0, limit).map((r) => withLabel(r.message, r.label));
-    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : undefined };
+    return { items, nextCursor: rows.length > limit && !sorted ? items[items.length - 1].id : undefined, total };
   }
 
   async getResult(id: string): Promise<LabelledResult | undefined> {

@@ -343,6 +343,14 @@ describe('results and alerts of every node', () => {
     const all = await site.queries.listResults({ limit: 100 });
     expect(all.items.map((r) => r.id).sort()).toEqual([...ids].sort());
     expect((await site.queries.listResults({ status: 'unknown', limit: 100 })).items).toHaveLength(15);
+    // Paging as the local store pages: a total, the cursor newest first, offsets in another order.
+    const page1 = await site.queries.listResults({ limit: 12 });
+    expect(page1.total).toBe(30);
+    const page2 = await site.queries.listResults({ limit: 12, before: page1.nextCursor });
+    expect([...page1.items, ...page2.items].map((r) => r.id)).toEqual([...ids].sort().reverse().slice(0, 24));
+    const byStatus = await site.queries.listResults({ sort: 'status', limit: 20, offset: 10 });
+    expect(byStatus.items.map((r) => r.status)).toEqual([...Array(5).fill('identified'), ...Array(15).fill('unknown')]);
+    expect(byStatus.nextCursor).toBeUndefined();
     const spectrum = await site.queries.getSpectrum(ids[3]);
     expect(spectrum?.raw.toString()).toBe('raw 3');
     expect(Array.from(spectrum!.preprocessed!)).toEqual([3, 1]);
