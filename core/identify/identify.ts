@@ -251,12 +251,15 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   if (unclaimed(named.r) || (openSet !== undefined && openSet.unexplained > openSet.cut)) return unknownAnswer();
   // Per class, the score already weighs the top class's own spread and the runner-up decoy; the global rule also
   // asks for a similarity no different-class pair reaches.
+  // An identified answer's class is in its prediction set. With the spectrum at hand the gate's two tests together
+  // claim the class even when its similarity alone sits just under the set's cut, and the set then holds it (so the
+  // set covers at least its level; measured in docs/CALIBRATION.md); without it, such an answer is low-confidence.
+  const claimedSet = predictionSet && openSet && !predictionSet.includes(top.class) ? [top.class, ...predictionSet] : predictionSet;
   const lowConfidence =
-    !rankAgreesWithScore || top.score < (options.lowConfidenceScore ?? 0.5) || (!pc && best < cal.confidentThreshold);
-  // A class the gate let through is in the answer's set: the gate's two tests together claim it even when its
-  // similarity alone sits just under the set's cut (so the set covers at least its level; measured in
-  // docs/CALIBRATION.md).
-  const claimedSet = predictionSet && !predictionSet.includes(top.class) ? [top.class, ...predictionSet] : predictionSet;
+    !rankAgreesWithScore ||
+    top.score < (options.lowConfidenceScore ?? 0.5) ||
+    (!pc && best < cal.confidentThreshold) ||
+    (claimedSet !== undefined && !claimedSet.includes(top.class));
   return {
     status: lowConfidence ? 'low-confidence' : 'identified',
     class: top.class,

@@ -48,7 +48,7 @@ describe('calibrateUnexplained', () => {
       pauses++;
       await new Promise((r) => setImmediate(r));
     });
-    expect(pauses).toBe(251); // the height-spread estimate, 200 mixtures, 50 singles
+    expect(pauses).toBe(266); // the height-spread estimate, 200 mixtures, 50 singles, 150 open-set singles by tens
     expect(stepped).toEqual(calibrateUnexplained(small));
     expect(unexplainedCalibrationFor(small)).toBe(stepped);
   }, 180_000);
