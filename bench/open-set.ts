@@ -15,15 +15,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createRng } from '../core/benchmark/rng.ts';
-import { generateRandomSplit, generateTestLikeSplit, loadDefinition, type Dataset } from '../core/benchmark/index.ts';
+import { gaussianKernel, generateRandomSplit, generateTestLikeSplit, loadDefinition, testVariantPlan, type Dataset } from '../core/benchmark/index.ts';
 import { loadInferenceEncoder } from '../core/engine/onnx.ts';
 import type { Encoder } from '../core/encoder/types.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { calibrationFor } from '../core/identify/identify.ts';
-import { classStatistics, logDistance } from '../core/identify/calibration.ts';
+import { classStatistics, logDistance, predictionSetCut } from '../core/identify/calibration.ts';
 import { profileMixtureSearch, referenceProfilesFor } from '../core/identify/mixture-spectral.ts';
 import { containmentScores } from '../core/identify/mixture-templates.ts';
 import { unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
+import { openSetFit } from '../core/identify/open-set.ts';
 import { preprocess } from '../core/preprocess/index.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import { identificationSchema, preprocessingSchema } from '../config/schema.ts';
@@ -36,6 +37,7 @@ const { values: opts } = parseArgs({
     'per-class': { type: 'string', default: '4' },
     absent: { type: 'boolean', default: false },
     mixtures: { type: 'string', default: '0' },
+    ends: { type: 'boolean', default: false },
     out: { type: 'string' },
   },
   strict: true,
@@ -108,7 +110,9 @@ for (const c of libraryClasses) {
   });
   lib.addReferences(String(c), emb, spectra);
 }
-const singlesSet = await embedded(`testlike-500x${perClass}-s${seed}`, () => generateTestLikeSplit(def, { perClass, seed }));
+const singlesSet = opts.ends
+  ? await embedded(`ends-500x${perClass}-s${seed}`, () => endsSplit(perClass, seed))
+  : await embedded(`testlike-500x${perClass}-s${seed}`, () => generateTestLikeSplit(def, { perClass, seed }));
 const mixtureCount = Number(opts.mixtures);
 /** Mixtures of 2-4 test-like spectra of distinct library classes, random weights 0.5-1.5, scaled to max 1 (bench:operator's recipe). */
 const recipeRng = createRng(seed);
@@ -166,15 +170,17 @@ const features = answers.map((a, i) => {
   const u = (logDistance(r.similarity) - st.center) / st.spread;
   const profile = index.profileOf(queries.x.subarray(i * P, (i + 1) * P));
   const k = indexOf.get(r.class) ?? -1;
-  const namedFit = k >= 0 ? profileMixtureSearch(index, profile, 1, { shortlist: [k] }).unexplained : 1;
+  // The gate's own fit (open-set.ts), and the mixture search's templates (one shift less) for comparison.
+  const namedFit = openSetFit(index, queries.x.subarray(i * P, (i + 1) * P), r.class)?.unexplained ?? 1;
+  const searchFit = k >= 0 ? round(profileMixtureSearch(index, profile, 1, { shortlist: [k] }).unexplained) : 1;
   const best = profileMixtureSearch(index, profile, 1);
   let signal = 0;
   for (const v of profile) signal += Math.max(0, v);
   const scores = containmentScores(index, profile, { window: index.templates().containmentWindow });
   const contained = (a.components ?? []).map((c) => round(scores[indexOf.get(c.class) ?? 0] / (c.fraction * signal * (a.fitQuality ?? 1))));
-  return { u: round(u), namedFit: round(namedFit), bestFit: round(best.unexplained), bestFitClass: index.classNames()[best.classIndices[0]], contained };
+  return { searchFit, u: round(u), namedFit: round(namedFit), bestFit: round(best.unexplained), bestFitClass: index.classNames()[best.classIndices[0]], contained };
 });
-log(`unexplained threshold ${unexplainedCal.threshold.toFixed(3)}, single ${unexplainedCal.singleThreshold?.toFixed(3)} (max of ${unexplainedCal.singleShares?.length}: ${unexplainedCal.singleShares?.at(-1)?.toFixed(3)}), componentGain ${unexplainedCal.componentGain?.toFixed(3)}, unknown cut ${pc.cut.toFixed(2)}`);
+log(`unexplained threshold ${unexplainedCal.threshold.toFixed(3)}, single ${unexplainedCal.singleThreshold?.toFixed(3)} (max of ${unexplainedCal.singleShares?.length}: ${unexplainedCal.singleShares?.at(-1)?.toFixed(3)}), componentGain ${unexplainedCal.componentGain?.toFixed(3)}, unknown cut ${pc.cut.toFixed(2)}, with the spectrum ${predictionSetCut(pc, 0.999)?.toFixed(2)}`);
 const rows = answers.map((a, i) => {
   const mixture = i >= singlesSet.y.length ? mixtureTruth[i - singlesSet.y.length] : undefined;
   return { truth: mixture ? mixture.join('+') : String(queries.y[i]), known: mixture ? false : inLibrary.has(queries.y[i]), mixture: mixture !== undefined, ...a, ...features[i] };
@@ -216,6 +222,39 @@ writeFileSync(out, JSON.stringify({ command: `npm run bench:open-set -- ${proces
 log(`wrote ${out}`);
 await encoder.dispose();
 process.exit(0);
+
+/**
+ * --ends: test-like spectra at the ends of the test's shift range (the generator's documented magnitudes,
+ * variants.ts: two thirds of the test split's variants move every peak by the class's full shift), with a random
+ * common height change within the class's range and the test blur; random draws of another stream, not test spectra.
+ */
+function endsSplit(n: number, s: number): Dataset {
+  const rng = createRng(s * 7919 + 17);
+  const points = def.points;
+  const kernel = gaussianKernel(2);
+  const half = (kernel.length - 1) / 2;
+  const x = new Float32Array(500 * n * points);
+  const y = new Int32Array(500 * n);
+  for (let c = 0; c < 500; c++) {
+    const plan = testVariantPlan('benchmark', c);
+    const { peakPositions, peakHeights } = def.classes[c];
+    for (let j = 0; j < n; j++) {
+      const row = x.subarray((c * n + j) * points, (c * n + j + 1) * points);
+      const shift = (j % 2 === 0 ? -1 : 1) * plan.positionShift;
+      const delta = rng.uniform(-plan.heightChange, plan.heightChange);
+      peakPositions.forEach((p0, k) => {
+        const p = Math.min(points - 1, Math.max(0, p0 + shift));
+        const h = peakHeights[k] === 1 ? 1 : Math.max(0, peakHeights[k] + delta);
+        for (let t = 0; t < kernel.length; t++) {
+          const at = p + t - half;
+          if (at >= 0 && at < points) row[at] += h * kernel[t];
+        }
+      });
+      y[c * n + j] = c;
+    }
+  }
+  return { x, y, n: 500 * n, points };
+}
 
 function round(v: number): number {
   return Math.round(v * 1e4) / 1e4;

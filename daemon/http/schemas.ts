@@ -28,7 +28,7 @@ export const componentSchema = {
 
 /** What an answer carries beside its class and score (core/identify/types.ts Identification). */
 const evidenceProperties = {
-  fitQuality: { type: 'number', minimum: 0, maximum: 1, description: "mixtures: share of the spectrum's signal its components explain" },
+  fitQuality: { type: 'number', minimum: 0, maximum: 1, description: "share of the spectrum's signal the named class, or a mixture's components, explain (an unknown answer: its closest class or partial fit)" },
   decidedBy: { type: 'string', enum: ['embedding', 'peaks'], description: "what decided the answer: the embedding's calibrated scores, or the peaks between a confusable pair" },
   predictionSet: {
     type: 'array',
