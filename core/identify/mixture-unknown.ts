@@ -336,12 +336,29 @@ export async function unexplainedCalibrationInSteps(index: ReferenceProfiles, pa
   const cached = cache.get(key);
   if (cached) return cached;
   const steps = calibrationSteps(index, {});
-  for (;;) {
-    const step = steps.next();
-    if (step.done) {
-      cache.set(key, step.value);
-      return step.value;
+  pending.add(key);
+  try {
+    for (;;) {
+      const step = steps.next();
+      if (step.done) {
+        cache.set(key, step.value);
+        return step.value;
+      }
+      await pause();
     }
-    await pause();
+  } finally {
+    pending.delete(key);
   }
+}
+
+const pending = new WeakSet<Float32Array>();
+
+/**
+ * unexplainedCalibrationFor, except while unexplainedCalibrationInSteps is making it (the daemon, in the background
+ * after a library change): undefined then, so a caller that can do without (the open-set gate's spectral half) does
+ * not make a second copy on the spot.
+ */
+export function unexplainedCalibrationUnlessPending(index: ReferenceProfiles): UnexplainedCalibration | undefined {
+  const key = index.unitMeans();
+  return cache.get(key) ?? (pending.has(key) ? undefined : unexplainedCalibrationFor(index));
 }

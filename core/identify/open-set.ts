@@ -1,6 +1,6 @@
 import { profileMixtureSearch, type ReferenceProfiles } from './mixture-spectral.ts';
 import { ClassTemplates } from './mixture-templates.ts';
-import { unexplainedCalibrationFor } from './mixture-unknown.ts';
+import { unexplainedCalibrationUnlessPending } from './mixture-unknown.ts';
 
 /**
  * The open-set test's spectral half: a spectrum is only named (as one compound, or as a mixture) when the named
@@ -43,10 +43,11 @@ function gateTemplates(index: ReferenceProfiles): ClassTemplates {
   return wide;
 }
 
-/** The named class's one-component fit and the library's bar; undefined when the class or the bar is missing. */
+/** The named class's one-component fit and the library's bar; undefined when the class or the bar is missing (or pending). */
 export function openSetFit(index: ReferenceProfiles, spectrum: ArrayLike<number>, className: string, cut?: number): OpenSetFit | undefined {
   const k = index.classNames().indexOf(className);
-  const bar = cut ?? unexplainedCalibrationFor(index).singleThreshold;
+  // While the daemon makes the bar in the background (seconds after a library change), the embedding half decides alone.
+  const bar = cut ?? unexplainedCalibrationUnlessPending(index)?.singleThreshold;
   if (k < 0 || bar === undefined) return undefined;
   const fit = profileMixtureSearch(index, index.profileOf(spectrum), 1, { shortlist: [k], swapRounds: 0, templates: gateTemplates(index) });
   return { unexplained: fit.unexplained, cut: bar };
