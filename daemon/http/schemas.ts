@@ -33,7 +33,7 @@ const evidenceProperties = {
   predictionSet: {
     type: 'array',
     items: { type: 'string' },
-    description: 'conformal prediction set: the classes that hold the true one with probability coverage (one: confident; several: the alternatives; none: unknown)',
+    description: 'conformal prediction set: the classes that hold the true one with probability coverage (one: confident; several: the alternatives; none: unknown). An identified answer\'s class is always in it, an unknown answer\'s set is empty',
   },
   coverage: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: "the prediction set's configured coverage" },
 } as const;
