@@ -271,8 +271,12 @@ export const identificationSchema = z.strictObject({
   mixture: z.enum(['off', 'auto', 'always']).default('auto'),
   /** Most components a mixture is searched with: 4, the most the benchmark mixtures hold. */
   maxComponents: z.number().int().min(2).max(5).default(4),
-  /** Probability that an answer's prediction set holds the true class (split conformal, calibrated on the library). */
-  predictionSetCoverage: z.number().gt(0.5).lt(1).default(0.95),
+  /**
+   * Probability that an answer's prediction set holds the true class (split conformal, calibrated on the library).
+   * An identified answer's class is always in its set, an unknown answer's set is empty: 0.99 matches the unknown
+   * gate's 1 % (docs/CALIBRATION.md).
+   */
+  predictionSetCoverage: z.number().gt(0.5).lt(1).default(0.99),
 });
 
 export const pipelineSchema = z.strictObject({
