@@ -46,10 +46,13 @@ export interface CountDecision {
   readonly unexplained: readonly number[];
 }
 
-/** The calibrated thresholds of a library state (mixture-unknown.ts), an operator's unexplained share replacing its own. */
+/**
+ * The calibrated thresholds of a library state (mixture-unknown.ts: countThreshold and countGain, the null of right
+ * fits), an operator's unexplained share replacing its own.
+ */
 export function countThresholdsFor(index: ReferenceProfiles, unknownComponentShare?: number): CountThresholds {
   const cal = unexplainedCalibrationFor(index);
-  return { threshold: unknownComponentShare ?? cal.threshold, componentGain: cal.componentGain ?? 0 };
+  return { threshold: unknownComponentShare ?? cal.countThreshold ?? cal.threshold, componentGain: cal.countGain ?? cal.componentGain ?? 0 };
 }
 
 /**
