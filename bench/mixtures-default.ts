@@ -1,5 +1,6 @@
 /**
- * npm run bench:mixtures-default -- [--mixtures N] [--singles N] [--seed S] [--diagnose] [--out FILE]
+ * npm run bench:mixtures-default -- [--mixtures N] [--singles N] [--seed S] [--shifts uniform|ends] [--diagnose] [--curves]
+ *   [--out FILE]
  *
  * The count-free mixture decision as `npm start` makes it, in one process and on validation data only: the bundled
  * model (models/default), the demo library the daemon builds at first start (20 references per class of all 500
@@ -19,12 +20,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateRandomSplit, generateTestLikeSplit, loadDefinition } from '../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestLikeSplit, loadDefinition, RANDOM_VARIATION } from '../core/benchmark/index.ts';
+import { addBlurredPeaks, gaussianKernel, placeDeltas } from '../core/benchmark/blur.ts';
+import { TEST_SIGMA, testVariantPlan } from '../core/benchmark/variants.ts';
 import { createRng } from '../core/benchmark/rng.ts';
 import { initEngine } from '../core/engine/index.ts';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
-import { referenceProfilesFor } from '../core/identify/mixture-spectral.ts';
+import { profileMixtureSearch, referenceProfilesFor } from '../core/identify/mixture-spectral.ts';
+import { containmentRanking } from '../core/identify/mixture-templates.ts';
 import { countThresholdsFor, decideComponentCount } from '../core/identify/mixture-count.ts';
 import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
 import type { Identification } from '../core/identify/types.ts';
@@ -38,6 +42,7 @@ const { values: opts } = parseArgs({
     model: { type: 'string', default: 'models/default' },
     'per-class': { type: 'string', default: '20' },
     diagnose: { type: 'boolean', default: false },
+    shifts: { type: 'string', default: 'uniform' },
     curves: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/mixtures-default.json' },
   },
@@ -77,8 +82,33 @@ for (let start = 0; start < 500; start += 50) {
 }
 console.log(`library: ${library.classCount} classes x ${perClass} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 
-// Validation queries: test-like spectra of another seed, 2 per class.
-const testLike = generateTestLikeSplit(def, { perClass: 2, seed });
+// Validation queries: test-like spectra of another seed, 2 per class. --shifts ends: each moved by -s, 0 or +s (the
+// class's test shift, as the test variants are), heights changed by a uniform common delta; uniform (default): by a
+// shift drawn uniformly in [-s, s] (generateTestLikeSplit).
+const testLike = opts.shifts === 'ends' ? shiftedToEnds(seed) : generateTestLikeSplit(def, { perClass: 2, seed });
+function shiftedToEnds(s: number) {
+  const r = createRng(s * 104729 + 17);
+  const x = new Float32Array(500 * 2 * P);
+  const y = new Int32Array(500 * 2);
+  const kernel = gaussianKernel(TEST_SIGMA);
+  for (let c = 0; c < 500; c++) {
+    const { peakPositions, peakHeights } = def.classes[c];
+    const plan = testVariantPlan('benchmark', c);
+    for (let v = 0; v < 2; v++) {
+      const shift = plan.positionShift * (r.int(0, 3) - 1);
+      const delta = r.uniform(-plan.heightChange, plan.heightChange);
+      const row = new Float64Array(P);
+      const deltas = placeDeltas(
+        peakPositions.map((p) => Math.min(P - 1, Math.max(0, p + shift))),
+        peakHeights.map((h) => (h === 1 ? h : Math.min(RANDOM_VARIATION.maxHeight, Math.max(0, h + delta)))),
+      );
+      addBlurredPeaks(row, deltas.positions, deltas.heights, kernel);
+      x.set(row, (c * 2 + v) * P);
+      y[c * 2 + v] = c;
+    }
+  }
+  return { x, y, n: 1000, points: P };
+}
 const rowOf = (c: number, v: number) => testLike.x.subarray((c * 2 + v) * P, (c * 2 + v + 1) * P);
 interface Query {
   readonly truth: readonly number[];
@@ -167,12 +197,19 @@ if (opts.diagnose) {
     const r = mix.answers[i];
     if (exact(q, r)) return;
     const d = decideComponentCount(profiles, matrix, new Float32Array(encoder.dim), q.y, 4, thresholds);
+    // Search miss (the true set fits better than the answer) or model miss (the answer fits better).
+    const byName = new Map(profiles.classNames().map((name, k) => [name, k]));
+    const truthFit = profileMixtureSearch(profiles, profiles.profileOf(q.y), q.truth.length, { shortlist: q.truth.map((c) => byName.get(String(c))!) });
+    const answerFit = d.count === q.truth.length ? profileMixtureSearch(profiles, profiles.profileOf(q.y), d.count, { shortlist: d.fit.classIndices.map((c) => byName.get(matrix.classNames[c])!) }) : null;
     const row = {
       truth: q.truth.join('+'),
       status: r.status,
       answer: r.status === 'mixture' ? (r.components ?? []).map((c) => c.class).join('+') : r.class ?? r.candidates[0]?.class,
       fitQuality: r.fitQuality,
       unexplained: d.unexplained.map((u) => Number(u.toFixed(4))),
+      truthFit: { residual: Number(truthFit.residual.toFixed(4)), unexplained: Number(truthFit.unexplained.toFixed(4)) },
+      ...(answerFit ? { answerFit: { residual: Number(answerFit.residual.toFixed(4)), unexplained: Number(answerFit.unexplained.toFixed(4)) } } : {}),
+      containmentRanks: q.truth.map((c) => containmentRanking(profiles, profiles.profileOf(q.y), { window: profiles.templates().containmentWindow }).indexOf(byName.get(String(c))!)),
     };
     wrong.push(row);
     console.log(JSON.stringify(row));

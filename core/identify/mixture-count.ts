@@ -1,6 +1,6 @@
 import { SpectrumInputError } from '../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
-import { profileMixtureSearch, type ReferenceProfiles } from './mixture-spectral.ts';
+import { profileMixtureSearch, REFINE_SWAPS, type ReferenceProfiles } from './mixture-spectral.ts';
 import { containmentScores } from './mixture-templates.ts';
 import { unexplainedCalibrationFor } from './mixture-unknown.ts';
 
@@ -84,7 +84,7 @@ export function decideComponentCount(
   const fitOf = (m: number, leaveOut: ReadonlySet<number> = new Set()): CountedFit => {
     const fromEmbedding = (embeddingFits[m - 1]?.classIndices ?? []).map((c) => byName.get(matrix.classNames[c]) ?? -1).filter((c) => c >= 0);
     const shortlist = [...fromEmbedding, ...ranking.slice(0, 12 + 3 * m + leaveOut.size)].filter((c) => !leaveOut.has(c));
-    const fit = profileMixtureSearch(index, profile, m, { shortlist });
+    const fit = profileMixtureSearch(index, profile, m, { shortlist, refine: REFINE_SWAPS });
     const library = fit.classIndices.map((c) => toLibrary.get(index.classNames()[c]) ?? -1);
     const members = library.filter((c) => c >= 0);
     return {

@@ -146,6 +146,13 @@ export class ReferenceProfiles {
   }
 }
 
+/**
+ * Swaps by unexplained share after the search's swaps by residual (SpectralSearchOptions.refine): the 3 best swaps by
+ * residual per member. On the embedded default's validation mixtures (bench:mixtures-default, 150, moves uniform
+ * within +-30 points) 90.0 % exactly right without, 97.3 % with; the unknown-component calibration searches the same way.
+ */
+export const REFINE_SWAPS = 3;
+
 export interface SpectralSearchOptions {
   /** Classes considered; default: the shortlistSize best classes of the screen. */
   readonly shortlist?: readonly number[];
@@ -168,6 +175,16 @@ export interface SpectralSearchOptions {
   readonly referencesPerClass?: number;
   /** Swap rounds of the verification (default 3; 0 keeps the first fit's heaviest classes). */
   readonly swapRounds?: number;
+  /**
+   * After the swaps by residual, swaps by the unexplained share (SpectralFit.unexplained): for each member, the
+   * `refine` shortlisted classes whose swap in fits best by residual are tried, and a swap is kept while it lowers the
+   * share (default 0: none). Why: with few references a class (20) the templates miss peaks' exact places by a bin or
+   * so, the residual at bin resolution is 0.15-0.4 even for the true set, and a look-alike class can fit it as well;
+   * the share forgives displacement within the class's own jitter and counts only signal no member comes near. On
+   * validation mixtures of the embedded default (bench:mixtures-default), the true set left less unexplained than the
+   * search's wrong answer in 9 of its 10 wrong answers at the true count.
+   */
+  readonly refine?: number;
 }
 
 export interface SpectralFit {
@@ -244,13 +261,40 @@ export function profileMixtureSearch(index: ReferenceProfiles, profile: Float64A
     }
     if (!improved) break;
   }
+  const window = options.dictionary === 'references' ? 0 : Math.ceil((options.templates ?? index.templates()).jitterBins);
+  let unexplained = unexplainedShare(system, best, profile, window);
+  const tries = options.refine ?? 0;
+  for (let round = 0; tries > 0 && round < 3; round++) {
+    let improved = false;
+    for (let p = 0; p < members.length; p++) {
+      const swaps = shortlist
+        .map((_, k) => k)
+        .filter((k) => !members.includes(k))
+        .map((k) => {
+          const trial = members.map((x, i) => (i === p ? k : x));
+          return { trial, fit: fitClasses(system, trial) };
+        })
+        .sort((a, b) => a.fit.residualSq - b.fit.residualSq)
+        .slice(0, tries);
+      for (const { trial, fit } of swaps) {
+        const u = unexplainedShare(system, fit, profile, window);
+        if (u < unexplained - 1e-9) {
+          members = trial;
+          best = fit;
+          unexplained = u;
+          improved = true;
+        }
+      }
+    }
+    if (!improved) break;
+  }
   const total = best.weights.reduce((s, w) => s + w, 0);
   const order = [...members.keys()].sort((a, b) => best.weights[b] - best.weights[a]);
   return {
     classIndices: order.map((i) => shortlist[members[i]]),
     fractions: order.map((i) => (total > 0 ? best.weights[i] / total : 1 / m)),
     residual: Math.sqrt(Math.max(0, best.residualSq) / Math.max(system.bb, 1e-300)),
-    unexplained: unexplainedShare(system, best, profile, options.dictionary === 'references' ? 0 : Math.ceil((options.templates ?? index.templates()).jitterBins)),
+    unexplained,
     shortlist,
   };
 }

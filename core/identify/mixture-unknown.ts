@@ -1,6 +1,6 @@
 import { mulberry32 } from './calibration.ts';
 import { SpectrumInputError } from '../errors.ts';
-import { profileMixtureSearch, ReferenceProfiles } from './mixture-spectral.ts';
+import { profileMixtureSearch, ReferenceProfiles, REFINE_SWAPS } from './mixture-spectral.ts';
 import { ClassTemplates } from './mixture-templates.ts';
 
 /**
@@ -132,7 +132,7 @@ function* calibrationSteps(index: ReferenceProfiles, options: UnexplainedCalibra
     component = (c, out) => queryLikeComponent(templates, c, spread, rng, out);
   }
   const fitOf = (profile: Float64Array, m: number) =>
-    profileMixtureSearch(searched.index, profile, m, searched.templates ? { templates: searched.templates } : {});
+    profileMixtureSearch(searched.index, profile, m, { refine: REFINE_SWAPS, ...(searched.templates ? { templates: searched.templates } : {}) });
   const search = (profile: Float64Array, m: number) => fitOf(profile, m).unexplained;
   const shares: number[] = [];
   const gains: number[] = [];
