@@ -56,8 +56,13 @@ describe('component count when none is given', () => {
     // One component too many for the 150 mixtures of 2-4 classes (5 is the most ever counted) and the 50 singles.
     expect(cal.gains?.length).toBe(200);
     expect(cal.componentGain).toBeLessThan(cal.threshold * 2);
+    // The count decision reads the null of right fits: the draws the search got right, no margin (mixture-unknown.ts).
+    expect(cal.countThreshold).toBeGreaterThan(0);
+    expect(cal.countThreshold).toBeLessThanOrEqual(cal.threshold);
+    expect(cal.countGain).toBeGreaterThan(0);
+    expect(cal.countGain).toBeLessThanOrEqual(cal.componentGain!);
     const thresholds = countThresholdsFor(index);
-    expect(thresholds).toEqual({ threshold: cal.threshold, componentGain: cal.componentGain });
+    expect(thresholds).toEqual({ threshold: cal.countThreshold, componentGain: cal.countGain });
     expect(countThresholdsFor(index, 0.5).threshold).toBe(0.5);
   }, 120_000);
 
