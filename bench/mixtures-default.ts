@@ -43,6 +43,7 @@ const { values: opts } = parseArgs({
     'per-class': { type: 'string', default: '20' },
     diagnose: { type: 'boolean', default: false },
     shifts: { type: 'string', default: 'uniform' },
+    absent: { type: 'boolean', default: false },
     curves: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/mixtures-default.json' },
   },
@@ -60,7 +61,8 @@ await initEngine({});
 const encoder = await loadEncoder(opts.model);
 const t0 = performance.now();
 const library = new ReferenceLibrary({ dim: encoder.dim, points: P, modelVersion: encoder.version });
-for (let start = 0; start < 500; start += 50) {
+// --absent: the library of classes 0-399 (library.demoClasses), and single spectra of the absent classes 400-499.
+for (let start = 0; start < (opts.absent ? 400 : 500); start += 50) {
   const classes = Array.from({ length: 50 }, (_, i) => start + i);
   const data = normalizeRows(generateRandomSplit(def, { split: 'train', perClass, seed: 2, classes }));
   const file = path.join(CACHE_DIR, `${encoder.version}-s2-pc${perClass}-${start}.f32`);
@@ -166,6 +168,25 @@ const exact = (q: Query, r: Identification) => {
 };
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(0.99 * xs.length) - 1)];
 
+if (opts.absent) {
+  const absent: Query[] = Array.from({ length: singleCount }, (_, i) => {
+    const r = 800 + Math.floor((i * 200) / singleCount);
+    return { truth: [testLike.y[r]], y: scaled(testLike.x.slice(r * P, (r + 1) * P)) };
+  });
+  const res = await run(absent);
+  const count = (f: (r: Identification) => boolean) => res.answers.filter(f).length;
+  const row = {
+    n: absent.length,
+    unknown: count((r) => r.status === 'unknown'),
+    identified: count((r) => r.status === 'identified'),
+    lowConfidence: count((r) => r.status === 'low-confidence'),
+    mixture: count((r) => r.status === 'mixture'),
+    mixtureFlagged: count((r) => r.status === 'mixture' && r.unknownComponent === true),
+  };
+  console.log(`absent classes 400-499 (library 0-399): ${JSON.stringify(row)}`);
+  writeFileSync(opts.out, JSON.stringify({ when: new Date().toISOString(), command: `npm run bench:mixtures-default -- ${process.argv.slice(2).join(' ')}`.trim(), thresholds, absent: row }, null, 2) + '\n');
+  process.exit(0);
+}
 const mix = await run(mixtures);
 const byM: Record<string, string> = {};
 for (const m of [2, 3, 4]) {
