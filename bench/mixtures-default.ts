@@ -148,9 +148,10 @@ const profiles = referenceProfilesFor(library, library.matrix())!;
 const thresholds = countThresholdsFor(profiles);
 console.log(`calibrated in ${((performance.now() - t1) / 1000).toFixed(1)} s: unexplained threshold ${thresholds.threshold.toFixed(4)}, component gain ${thresholds.componentGain.toFixed(4)}`);
 
-async function run(queries: readonly Query[]): Promise<{ answers: Identification[]; ms: number[] }> {
+async function run(queries: readonly Query[]): Promise<{ answers: Identification[]; ms: number[]; cpuMs: number }> {
   const answers: Identification[] = [];
   const ms: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let s = 0; s < queries.length; s += 32) {
     const part = queries.slice(s, s + 32);
     for (const q of part) {
@@ -159,7 +160,9 @@ async function run(queries: readonly Query[]): Promise<{ answers: Identification
       ms.push(performance.now() - t);
     }
   }
-  return { answers, ms };
+  const cpu = process.cpuUsage(cpu0);
+  // Process CPU per query (encoder included): far steadier than wall time on a shared machine.
+  return { answers, ms, cpuMs: (cpu.user + cpu.system) / 1000 / Math.max(queries.length, 1) };
 }
 const pct = (a: number, b: number) => ((100 * a) / Math.max(b, 1)).toFixed(2);
 const exact = (q: Query, r: Identification) => {
@@ -194,11 +197,11 @@ for (const m of [2, 3, 4]) {
   byM[`m${m}`] = `${idx.filter(([q, i]) => exact(q, mix.answers[i])).length}/${idx.length}`;
 }
 const mixExact = mixtures.filter((q, i) => exact(q, mix.answers[i])).length;
-console.log(`mixtures: exactly right ${mixExact}/${mixtures.length} (${pct(mixExact, mixtures.length)} %) ${JSON.stringify(byM)}; p99 ${p99(mix.ms).toFixed(0)} ms`);
+console.log(`mixtures: exactly right ${mixExact}/${mixtures.length} (${pct(mixExact, mixtures.length)} %) ${JSON.stringify(byM)}; p99 ${p99(mix.ms).toFixed(0)} ms wall, ${mix.cpuMs.toFixed(0)} ms CPU per query`);
 const sing = await run(singles);
 const calledMixture = sing.answers.filter((r) => r.status === 'mixture').length;
 const rightSingle = singles.filter((q, i) => sing.answers[i].status === 'identified' && sing.answers[i].class === String(q.truth[0])).length;
-console.log(`singles: called a mixture ${calledMixture}/${singles.length} (${pct(calledMixture, singles.length)} %), identified right ${pct(rightSingle, singles.length)} %; p99 ${p99(sing.ms).toFixed(0)} ms`);
+console.log(`singles: called a mixture ${calledMixture}/${singles.length} (${pct(calledMixture, singles.length)} %), identified right ${pct(rightSingle, singles.length)} %; p99 ${p99(sing.ms).toFixed(0)} ms wall, ${sing.cpuMs.toFixed(0)} ms CPU per query`);
 
 if (opts.curves) {
   // Unexplained share at every count 1-4 (no stopping rule), and whether the fit at the true count is the truth.
@@ -245,8 +248,8 @@ writeFileSync(
       command: `npm run bench:mixtures-default -- ${process.argv.slice(2).join(' ')}`.trim(),
       loadAverage: os.loadavg()[0],
       thresholds,
-      mixtures: { n: mixtures.length, exact: mixExact, ...byM, p99Ms: p99(mix.ms) },
-      singles: { n: singles.length, calledMixture, rightSingle, p99Ms: p99(sing.ms) },
+      mixtures: { n: mixtures.length, exact: mixExact, ...byM, p99Ms: p99(mix.ms), cpuMsPerQuery: mix.cpuMs },
+      singles: { n: singles.length, calledMixture, rightSingle, p99Ms: p99(sing.ms), cpuMsPerQuery: sing.cpuMs },
       wrong,
     },
     null,
