@@ -272,6 +272,10 @@ export function profileMixtureSearch(index: ReferenceProfiles, profile: Float64A
   const smoothed = new SmoothedColumns(system, profile, window);
   let unexplained = unexplainedShare(system, best, profile, window, smoothed);
   const tries = options.refine ?? 0;
+  // Each member's best swaps by residual in the refinement's last round: with no swap kept there, they are swaps
+  // against the final members, and pairs of them are tried next.
+  const lastSwaps: { trial: number[]; fit: ClassFit }[][] = [];
+  let settledRefinement = false;
   for (let round = 0; tries > 0 && round < 3; round++) {
     let improved = false;
     const from = settled;
@@ -289,6 +293,7 @@ export function profileMixtureSearch(index: ReferenceProfiles, profile: Float64A
                 return { trial, fit: fitClasses(system, trial) };
               });
       const swaps = [...candidates].sort((a, b) => a.fit.residualSq - b.fit.residualSq).slice(0, tries);
+      lastSwaps[p] = swaps;
       for (const { trial, fit } of swaps) {
         const u = unexplainedShare(system, fit, profile, window, smoothed);
         if (u < unexplained - 1e-9) {
@@ -299,7 +304,36 @@ export function profileMixtureSearch(index: ReferenceProfiles, profile: Float64A
         }
       }
     }
-    if (!improved) break;
+    if (!improved) {
+      settledRefinement = true;
+      break;
+    }
+  }
+  // Two members wrong at once (4-component validation mixtures: two look-alikes in place of two true classes, the true
+  // set leaving a third of the answer's unexplained share) need both swapped together: one swap alone fits worse.
+  if (settledRefinement && members.length >= 3) {
+    const base = members;
+    let pairBest: { trial: number[]; fit: ClassFit; u: number } | null = null;
+    for (let p = 0; p < base.length; p++) {
+      for (let q = p + 1; q < base.length; q++) {
+        for (const a of lastSwaps[p] ?? []) {
+          for (const b of lastSwaps[q] ?? []) {
+            const ka = a.trial[p];
+            const kb = b.trial[q];
+            if (ka === kb) continue;
+            const trial = base.map((x, i) => (i === p ? ka : i === q ? kb : x));
+            const fit = fitClasses(system, trial);
+            const u = unexplainedShare(system, fit, profile, window, smoothed);
+            if (u < (pairBest?.u ?? unexplained) - 1e-9) pairBest = { trial, fit, u };
+          }
+        }
+      }
+    }
+    if (pairBest) {
+      members = pairBest.trial;
+      best = pairBest.fit;
+      unexplained = pairBest.u;
+    }
   }
   const total = best.weights.reduce((s, w) => s + w, 0);
   const order = [...members.keys()].sort((a, b) => best.weights[b] - best.weights[a]);
