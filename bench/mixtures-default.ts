@@ -21,16 +21,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateRandomSplit, generateTestLikeSplit, loadDefinition, RANDOM_VARIATION } from '../core/benchmark/index.ts';
-import { addBlurredPeaks, gaussianKernel, placeDeltas } from '../core/benchmark/blur.ts';
+import { addBlurredPeaks, placeDeltas } from '../core/benchmark/blur.ts';
+import { gaussianKernel } from '../core/math/gaussian-kernel.ts';
 import { TEST_SIGMA, testVariantPlan } from '../core/benchmark/variants.ts';
-import { createRng } from '../core/benchmark/rng.ts';
+import { createRng } from '../core/math/rng.ts';
 import { initEngine } from '../core/engine/index.ts';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { profileMixtureSearch, referenceProfilesFor } from '../core/identify/mixture-spectral.ts';
 import { containmentRanking } from '../core/identify/mixture-templates.ts';
 import { countThresholdsFor, decideComponentCount } from '../core/identify/mixture-count.ts';
-import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
+import { embedAll } from './lib/protocols.ts';
+import { normalizeDataset } from '../core/benchmark/normalize.ts';
 import type { Identification } from '../core/identify/types.ts';
 import { createIdentifyStage } from '../pipelines/identify-stage.ts';
 
@@ -64,7 +66,7 @@ const library = new ReferenceLibrary({ dim: encoder.dim, points: P, modelVersion
 // --absent: the library of classes 0-399 (library.demoClasses), and single spectra of the absent classes 400-499.
 for (let start = 0; start < (opts.absent ? 400 : 500); start += 50) {
   const classes = Array.from({ length: 50 }, (_, i) => start + i);
-  const data = normalizeRows(generateRandomSplit(def, { split: 'train', perClass, seed: 2, classes }));
+  const data = normalizeDataset(generateRandomSplit(def, { split: 'train', perClass, seed: 2, classes }));
   const file = path.join(CACHE_DIR, `${encoder.version}-s2-pc${perClass}-${start}.f32`);
   let emb: Float32Array;
   if (existsSync(file)) emb = new Float32Array(readFileSync(file).buffer.slice(0));
