@@ -80,7 +80,8 @@ describe('folder input: a file swapped after it was checked', () => {
       unlinkSync(path);
       symlinkSync(secret, path);
     });
-    await waitFor('the swapped file refused', () => refused.length + got.length > 0 && existsSync(join(dir, 'failed', 'sample.jdx')), 5000);
+    // The note is written after the move (and a reader can see it created but still empty): wait for its words.
+    await waitFor('the swapped file refused', () => refused.length + got.length > 0 && existsSync(join(dir, 'failed', 'sample.jdx')) && /symbolic link/.test(errorNotes(dir).join('\n')), 5000);
     await sleep(200);
     for (const input of got) expect(input.payload.toString()).not.toContain(SECRET);
     expect(lstatSync(join(dir, 'failed', 'sample.jdx')).isSymbolicLink()).toBe(true);
@@ -97,7 +98,7 @@ describe('folder input: a file swapped after it was checked', () => {
       execFileSync('mkfifo', [path]);
       fifos.push(path);
     });
-    await waitFor('the FIFO refused', () => existsSync(join(dir, 'failed', 'a.jdx')), 5000);
+    await waitFor('the FIFO refused', () => existsSync(join(dir, 'failed', 'a.jdx')) && /not a regular file/.test(errorNotes(dir).join('\n')), 5000);
     expect(errorNotes(dir).join('\n')).toMatch(/not a regular file/);
     writeFileSync(join(dir, 'b.jdx'), '##TITLE=b\n##END=\n');
     await waitFor('the next file', () => got.some((i) => i.source.endsWith('b.jdx')), 5000);
