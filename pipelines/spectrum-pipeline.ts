@@ -77,6 +77,8 @@ export class SpectrumPipeline {
   readonly results$: Observable<ResultMessage> = this.results.asObservable();
   private readonly attached = new Set<Subscription>();
   private readonly memory = new Set<string>();
+  /** Inputs acknowledged only after their results (RawInput.ackAfterResult): spectrum id -> its input's spectra left. */
+  private readonly awaitingResults = new Map<string, { raw: RawInput; left: number }>();
   private graph?: Subscription;
   private finished?: Promise<void>;
   private draining = false;
@@ -310,6 +312,10 @@ export class SpectrumPipeline {
         accept(p);
       }
       const reason = results.map((r) => r.error?.message).join('; ');
+      if (outcome === 'processed' && raw.ackAfterResult) {
+        this.ackWhenIdentified(raw, pending);
+        return Promise.resolve();
+      }
       return outcome === 'processed' ? raw.ack() : raw.reject(reason);
     });
   }
@@ -415,12 +421,31 @@ export class SpectrumPipeline {
       return [];
     }
     for (const p of batch) this.memory.delete(p.id);
+    this.ackIdentified(batch);
     for (const r of results) {
       if (r.status === 'rejected') this.counters.rejected++;
       else this.counters.identified++;
     }
     this.o.onCommitted?.(results, alerts);
     return results;
+  }
+
+  private ackWhenIdentified(raw: RawInput, pending: readonly PendingSpectrum[]): void {
+    const entry = { raw, left: pending.length };
+    for (const p of pending) this.awaitingResults.set(p.id, entry);
+  }
+
+  /** Results committed: acknowledge the inputs (ackAfterResult) whose every spectrum now has one. */
+  private ackIdentified(batch: readonly PendingSpectrum[]): void {
+    for (const p of batch) {
+      const entry = this.awaitingResults.get(p.id);
+      if (!entry) continue;
+      this.awaitingResults.delete(p.id);
+      if (--entry.left > 0) continue;
+      entry.raw
+        .ack()
+        .catch((err: unknown) => this.o.log.warn({ err, adapter: entry.raw.adapter, source: entry.raw.source }, 'acknowledging the input failed (its result is recorded)'));
+    }
   }
 
   private resultOf(
