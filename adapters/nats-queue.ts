@@ -104,9 +104,10 @@ export class NatsQueue implements WorkQueue {
     const out: QueueJob[] = [];
     // What is ready now, without waiting; if nothing is, wait for one (then the next claim takes the rest at once).
     for await (const m of js.fetch(this.stream, this.consumer, { batch: max, no_wait: true })) out.push(this.track(m));
-    if (out.length > 0) return out;
+    // JetStream's shortest pull wait is 1 s: a shorter waitMs means "only what is ready now".
+    if (out.length > 0 || waitMs < 1000) return out;
     const c = await js.consumers.get(this.stream, this.consumer);
-    const m = await c.next({ expires: Math.max(1000, waitMs) });
+    const m = await c.next({ expires: waitMs });
     if (m) out.push(this.track(m));
     return out;
   }
@@ -141,7 +142,9 @@ export class NatsQueue implements WorkQueue {
     await this.jsClient().publish(`${this.deadPrefix}.${subjectOf(job.topic)}`, job.payload, { headers: h });
     if (m) {
       this.delivered.delete(job.id);
-      m.term(reason);
+      // An ack, not a term: a work-queue stream removes only acknowledged messages (and nats-server 2.9 ignores a
+      // term that carries a reason); the copy is safe in the dead-letter stream by now.
+      await m.ackAck({ timeout: 5000 });
     }
   }
 
