@@ -26,7 +26,7 @@ export interface NatsQueueOptions {
   readonly consumer?: string;
   /** How long a delivered message waits for an ack or an extend before another node gets it (default 10 s). */
   readonly ackWaitMs?: number;
-  /** Where dead letters go: subject prefix of a second stream `<stream>_DEAD` (default `spectrad-dead`). */
+  /** Dead letters go to a second stream `<stream>_DEAD`, subjects `<prefix>.<stream>.<original subject>` (prefix default `spectrad-dead`). */
   readonly deadLetterPrefix?: string;
   /** Name of this connection as the server shows it (the node id). */
   readonly clientName?: string;
@@ -57,6 +57,16 @@ export class NatsQueue implements WorkQueue {
       ...(o.username !== undefined ? { user: o.username, pass: o.password } : {}),
       ...(o.token !== undefined ? { token: o.token } : {}),
     });
+    try {
+      await this.prepare(nc);
+    } catch (err) {
+      await nc.close().catch(() => undefined); // each retry would otherwise leave a connection behind
+      throw err;
+    }
+  }
+
+  private async prepare(nc: NatsConnection): Promise<void> {
+    const o = this.o;
     const jsm = await nc.jetstreamManager();
     await ensureStream(jsm, {
       name: this.stream,
@@ -67,7 +77,7 @@ export class NatsQueue implements WorkQueue {
     });
     await ensureStream(jsm, {
       name: `${this.stream}_DEAD`,
-      subjects: [`${this.deadPrefix}.>`],
+      subjects: [`${this.deadPrefix}.${this.stream}.>`],
       retention: RetentionPolicy.Limits,
       storage: StorageType.File,
       max_age: nanos(30 * 24 * 3600 * 1000),
@@ -139,7 +149,7 @@ export class NatsQueue implements WorkQueue {
     h.set('Spectrad-Subject', subjectOf(job.topic));
     h.set('Spectrad-Attempts', String(job.attempts));
     if (job.contentType) h.set('Content-Type', job.contentType);
-    await this.jsClient().publish(`${this.deadPrefix}.${subjectOf(job.topic)}`, job.payload, { headers: h });
+    await this.jsClient().publish(`${this.deadPrefix}.${this.stream}.${subjectOf(job.topic)}`, job.payload, { headers: h });
     if (m) {
       this.delivered.delete(job.id);
       // An ack, not a term: a work-queue stream removes only acknowledged messages (and nats-server 2.9 ignores a
