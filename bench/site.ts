@@ -8,10 +8,12 @@
  * node, from the live nodes' logs), the longest publish -> result time, and throughput.
  *
  * Engines:
- *  - nats: NATS JetStream work-queue stream; the instrument publishes MQTT (QoS 1, MQTT 3.1.1) to nats-server's MQTT
- *    listener, the stream captures it, the daemons pull from one durable consumer (ack wait = --lease-ms).
- *  - postgres: the PostgreSQL queue (SKIP LOCKED, lease = --lease-ms); the instrument side enqueues directly (what
- *    the node that accepted the spectrum would do before acknowledging it).
+ *  - nats: the product's queue input (`inputs: - type: queue`, `spectrad run`): NATS JetStream work-queue stream; the
+ *    instrument publishes MQTT (QoS 1, MQTT 3.1.1) to nats-server's MQTT listener, the stream captures it, the daemons
+ *    pull from one durable consumer (ack wait = --lease-ms).
+ *  - postgres: the PostgreSQL queue prototype (SKIP LOCKED, lease = --lease-ms) on the same daemon
+ *    (bench/site/queue-node.ts); the instrument side enqueues directly (what the node that accepted the spectrum
+ *    would do before acknowledging it).
  *  - mqtt-share: no queue: the daemons' MQTT inputs share `$share/spectrad/spectrad/+/spectrum` on mosquitto with
  *    their default persistent sessions (today's scale-out).
  * Before that, the queues alone (no daemons): enqueue and claim+ack rates of --micro jobs of the same payload with
@@ -26,7 +28,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { NatsQueue } from '../adapters/nats-queue.ts';
-import { PgQueue } from '../adapters/pg-queue.ts';
+import { PgQueue } from './site/pg-queue.ts';
 import type { WorkQueue } from '../adapters/work-queue.ts';
 import type { ResultMessage } from '../core/messages.ts';
 import { DaemonProcess, REPO_ROOT, jsonPayload, readStore, writeDaemonConfig } from '../test/support/daemon-process.ts';
@@ -184,14 +186,17 @@ async function siteRun(engine: Engine): Promise<SiteRow> {
     const port = await freePort();
     const config = writeDaemonConfig(dir, [
       `dataDir: ${dir}/data`,
-      engine === 'mqtt-share' ? 'inputs:' : 'inputs: []',
+      engine === 'postgres' ? 'inputs: []' : 'inputs:',
       ...(engine === 'mqtt-share' ? [`  - { type: mqtt, name: mqtt, url: '${mosquitto!.url}', topics: ['$share/spectrad/spectrad/+/spectrum'] }`] : []),
+      ...(engine === 'nats' ? [`  - { type: queue, url: '${queueUrl}', leaseMs: ${LEASE_MS} }`] : []),
       `http: { host: 127.0.0.1, port: ${port}, token: site-bench }`,
       `library: { demo: true, demoClasses: [${CLASSES.join(', ')}], demoPerClass: 3 }`,
       'pipeline: { batchSize: 8, windowMs: 10, statsIntervalS: 0 }',
     ]);
+    // nats and mqtt-share are the product's own inputs (`spectrad run` with the config above); the PostgreSQL queue
+    // is a prototype kept for this comparison, attached to the same daemon by bench/site/queue-node.ts.
     const script =
-      engine === 'mqtt-share'
+      engine !== 'postgres'
         ? undefined
         : [path.join(REPO_ROOT, 'bin/run-ts.js'), path.join(REPO_ROOT, 'bench/site/queue-node.ts'), '--config', config, '--engine', engine, '--url', queueUrl!, '--node', node, '--lease-ms', String(LEASE_MS)];
     const d = new DaemonProcess(config, `http://127.0.0.1:${port}`, path.join(dir, 'daemon.log'), ['/usr/bin/env', `SPECTRAD_NODE_ID=${node}`], script);

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { NatsQueue } from '../../adapters/nats-queue.ts';
-import { PgQueue } from '../../adapters/pg-queue.ts';
+import { PgQueue } from './pg-queue.ts';
 import { QueueInput } from '../../adapters/queue-input.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startDaemon } from '../../daemon/run.ts';

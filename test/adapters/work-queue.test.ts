@@ -1,7 +1,7 @@
 import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsQueue, subjectOf, topicOf } from '../../adapters/nats-queue.ts';
-import { PgQueue } from '../../adapters/pg-queue.ts';
+import { PgQueue } from '../../bench/site/pg-queue.ts';
 import { QueueInput, type QueueInputEvent } from '../../adapters/queue-input.ts';
 import type { WorkQueue } from '../../adapters/work-queue.ts';
 import { sleep, startNatsServer, startPostgres, stopAllServers, waitFor, type NatsServer, type Postgres } from '../support/servers.ts';

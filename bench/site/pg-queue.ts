@@ -1,11 +1,12 @@
 /**
- * The site work queue on PostgreSQL: a jobs table claimed with `FOR UPDATE SKIP LOCKED` (nodes never wait on each
+ * A prototype site work queue on PostgreSQL, kept for `npm run bench:site` (the product uses NATS JetStream,
+ * adapters/nats-queue.ts; docs/SCALE-OUT.md says why): a jobs table claimed with `FOR UPDATE SKIP LOCKED` (nodes never wait on each
  * other's rows), a lease as a visibility time (`visible_at`): a claimed job is invisible until its lease runs out,
  * so a dead node's jobs come back to the others by themselves. Enqueue notifies `spectrad_queue` so idle nodes wake at
  * once instead of at their next poll. Tables live in their own schema, `spectrad_queue`.
  */
 import pg from 'pg';
-import type { NewJob, QueueJob, WorkQueue } from './work-queue.ts';
+import type { NewJob, QueueJob, WorkQueue } from '../../adapters/work-queue.ts';
 
 export interface PgQueueOptions {
   /** postgres://user@host:5432/db */
