@@ -17,10 +17,12 @@
  *  - mqtt-share: no queue: the daemons' MQTT inputs share `$share/spectrad/spectrad/+/spectrum` on mosquitto with
  *    their default persistent sessions (today's scale-out).
  * Before that, the queues alone (no daemons): enqueue and claim+ack rates of --micro jobs of the same payload with
- * three consumers, so the engines' own cost is known apart from identification.
+ * three consumers (median of --micro-repeat alternating runs), so the engines' own cost is known apart from
+ * identification.
  *
  * Usage: npm run bench:site [-- --engines nats,postgres,mqtt-share] [-- --nodes 3] [-- --spectra 600] [-- --rate 20]
- *        [-- --kill-at 10] [-- --restart-after 0] [-- --lease-ms 10000] [-- --micro 2000] [-- --out FILE]
+ *        [-- --kill-at 10] [-- --restart-after 0] [-- --lease-ms 10000] [-- --micro 2000] [-- --micro-repeat 3]
+ *        [-- --settle-s 90] [-- --keep-logs DIR] [-- --out FILE]
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     'restart-after': { type: 'string', default: '0' },
     'lease-ms': { type: 'string', default: '10000' },
     micro: { type: 'string', default: '2000' },
+    'micro-repeat': { type: 'string', default: '3' },
     'settle-s': { type: 'string', default: '90' },
     out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results/site.json') },
     /** Copy every daemon's log here (they are removed with the temporary folders otherwise). */
@@ -58,6 +61,7 @@ const KILL_AT_S = Number(values['kill-at']);
 const RESTART_AFTER_S = Number(values['restart-after']);
 const LEASE_MS = Number(values['lease-ms']);
 const MICRO = Number(values.micro);
+const MICRO_REPEAT = Number(values['micro-repeat']);
 const SETTLE_S = Number(values['settle-s']);
 const CLASSES = [17, 250, 499];
 
@@ -70,6 +74,7 @@ interface MicroRow {
   claimAckPerS: number;
   delivered: number;
   duplicates: number;
+  runs?: Array<{ enqueuePerS: number; claimAckPerS: number }>;
 }
 
 interface SiteRow {
@@ -102,9 +107,17 @@ const mosquitto = engines.includes('mqtt-share') ? await startMosquitto({ maxInf
 
 try {
   if (MICRO > 0) {
-    micro.push(await microBench('nats', (n, i) => new NatsQueue({ url: nats!.url, stream: `MICRO${i}`, subjects: [`micro${i}.*.spectrum`], consumer: 'micro', ackWaitMs: 30_000, clientName: n }), `micro0`));
-    const pgUrl = await postgres!.createDatabase('micro');
-    micro.push(await microBench('postgres', (n) => new PgQueue({ url: pgUrl, leaseMs: 30_000, node: n, queue: 'micro' }), 'spectrad'));
+    // Alternating runs, median reported: the machine's load changes from minute to minute.
+    const runs: Record<string, MicroRow[]> = { nats: [], postgres: [] };
+    for (let r = 0; r < MICRO_REPEAT; r++) {
+      runs.nats.push(await microBench('nats', (n) => new NatsQueue({ url: nats!.url, stream: `MICRO${r}`, subjects: [`micro${r}.*.spectrum`], consumer: 'micro', ackWaitMs: 30_000, clientName: n }), `micro${r}`));
+      const pgUrl = await postgres!.createDatabase(`micro${r}`);
+      runs.postgres.push(await microBench('postgres', (n) => new PgQueue({ url: pgUrl, leaseMs: 30_000, node: n, queue: 'micro' }), 'spectrad'));
+    }
+    for (const list of Object.values(runs)) {
+      const median = (f: (m: MicroRow) => number) => list.map(f).sort((a, b) => a - b)[Math.floor(list.length / 2)];
+      micro.push({ ...list[0], enqueuePerS: median((m) => m.enqueuePerS), claimAckPerS: median((m) => m.claimAckPerS), runs: list.map(({ enqueuePerS, claimAckPerS }) => ({ enqueuePerS, claimAckPerS })) });
+    }
     printMicro();
   }
   for (const engine of engines) {
@@ -369,6 +382,7 @@ function round(x: number): number {
 function printMicro(): void {
   console.log('\n| engine | jobs | enqueue/s | claim+ack/s (3 consumers) | delivered | duplicates |\n| --- | --- | --- | --- | --- | --- |');
   for (const m of micro) console.log(`| ${m.engine} | ${m.jobs} | ${m.enqueuePerS} | ${m.claimAckPerS} | ${m.delivered} | ${m.duplicates} |`);
+  console.log(`(median of ${MICRO_REPEAT} alternating runs; each run in the JSON)`);
 }
 
 function printSite(): void {
