@@ -28,6 +28,8 @@ export interface NatsQueueOptions {
   readonly ackWaitMs?: number;
   /** Dead letters go to a second stream `<stream>_DEAD`, subjects `<prefix>.<stream>.<original subject>` (prefix default `spectrad-dead`). */
   readonly deadLetterPrefix?: string;
+  /** Copies of the stream in a JetStream cluster when this node creates it (default 1; 3 for no single point of failure). */
+  readonly replicas?: number;
   /** Name of this connection as the server shows it (the node id). */
   readonly clientName?: string;
 }
@@ -74,6 +76,7 @@ export class NatsQueue implements WorkQueue {
       retention: RetentionPolicy.Workqueue,
       storage: StorageType.File,
       duplicate_window: nanos(120_000),
+      num_replicas: o.replicas ?? 1,
     });
     await ensureStream(jsm, {
       name: `${this.stream}_DEAD`,
@@ -82,6 +85,7 @@ export class NatsQueue implements WorkQueue {
       storage: StorageType.File,
       max_age: nanos(30 * 24 * 3600 * 1000),
       discard: DiscardPolicy.Old,
+      num_replicas: o.replicas ?? 1,
     });
     const consumerConfig = {
       durable_name: this.consumer,

@@ -129,6 +129,8 @@ export const queueInputSchema = z.strictObject({
   stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('SPECTRAD'),
   /** Subjects the stream captures; `spectrad.*.spectrum` is the MQTT topic `spectrad/<instrument>/spectrum`. */
   subjects: z.array(z.string().min(1)).min(1).default(['spectrad.*.spectrum']),
+  /** Copies of the stream (and its dead letters) in a JetStream cluster, when a daemon creates it. */
+  replicas: z.number().int().min(1).max(5).default(1),
   /** Durable consumer shared by every node of the site. */
   consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('spectrad'),
   /** How long a spectrum taken by a node stays its own without news (the node renews it while working). */

@@ -92,7 +92,7 @@ export async function createInputs(
           new QueueInput({
             name: c.name,
             queue: new NatsQueue({
-              url: c.url, stream: c.stream, subjects: c.subjects, consumer: c.consumer, ackWaitMs: c.leaseMs,
+              url: c.url, stream: c.stream, subjects: c.subjects, replicas: c.replicas, consumer: c.consumer, ackWaitMs: c.leaseMs,
               deadLetterPrefix: c.deadLetterPrefix, username: c.username, password: c.password, clientName: `spectrad-${node}-${c.name}`,
             }),
             maxInFlight: c.maxInFlight,
