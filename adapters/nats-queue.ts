@@ -113,16 +113,21 @@ export class NatsQueue implements WorkQueue {
     await this.jsClient().publish(subjectOf(job.topic), data, { headers: h, ...(job.key ? { msgID: job.key } : {}) });
   }
 
-  async claim(max: number, waitMs: number): Promise<QueueJob[]> {
+  async claim(max: number, waitMs: number, onJob?: (job: QueueJob) => void): Promise<QueueJob[]> {
     const js = this.jsClient();
     const out: QueueJob[] = [];
-    // What is ready now, without waiting; if nothing is, wait for one (then the next claim takes the rest at once).
-    for await (const m of js.fetch(this.stream, this.consumer, { batch: max, no_wait: true })) out.push(this.track(m));
-    // JetStream's shortest pull wait is 1 s: a shorter waitMs means "only what is ready now".
+    const take = (m: JsMsg) => {
+      const job = this.track(m);
+      out.push(job);
+      onJob?.(job);
+    };
+    // What is ready now, without waiting; then, if nothing was, one pull that the server holds open for waitMs and
+    // ends itself (status 408): jobs arriving meanwhile are handed over at once, and none can reach a pull the client
+    // has already given up on (such a job would only come back after the ack wait).
+    for await (const m of js.fetch(this.stream, this.consumer, { batch: max, no_wait: true })) take(m);
     if (out.length > 0 || waitMs < 1000) return out;
     const c = await js.consumers.get(this.stream, this.consumer);
-    const m = await c.next({ expires: waitMs });
-    if (m) out.push(this.track(m));
+    for await (const m of await c.fetch({ max_messages: max, expires: waitMs })) take(m);
     return out;
   }
 

@@ -138,10 +138,11 @@ export class QueueInput implements InputAdapter {
           await this.sleepUntilPoked(1000);
           continue;
         }
-        const jobs = await this.o.queue.claim(room, this.o.claimWaitMs ?? 1000);
+        const taking: Array<Promise<void>> = [];
+        await this.o.queue.claim(room, this.o.claimWaitMs ?? 1000, (job) => taking.push(this.take(job)));
         this.state.set('up');
         backoff.reset();
-        for (const job of jobs) await this.take(job);
+        await Promise.all(taking);
       } catch (err) {
         const text = describeError(err);
         this.state.set('down', `${this.o.queue.engine}: ${text}`);

@@ -38,8 +38,11 @@ export interface WorkQueue {
   connect(): Promise<void>;
   /** Resolves once the server holds the job durably (JetStream PubAck, PostgreSQL commit). */
   enqueue(job: NewJob): Promise<void>;
-  /** Up to max jobs leased to this node; waits up to waitMs for the first when none is ready. */
-  claim(max: number, waitMs: number): Promise<QueueJob[]>;
+  /**
+   * Up to max jobs leased to this node, waiting up to waitMs for them. Each job is also given to onJob as soon as it
+   * arrives (a pull that stays open for waitMs hands jobs over while it waits); the promise resolves with all of them.
+   */
+  claim(max: number, waitMs: number, onJob?: (job: QueueJob) => void): Promise<QueueJob[]>;
   ack(job: QueueJob): Promise<void>;
   /** Hands a job back: another node (or this one) may take it after delayMs. */
   nack(job: QueueJob, delayMs?: number): Promise<void>;

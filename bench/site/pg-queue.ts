@@ -102,7 +102,7 @@ export class PgQueue implements WorkQueue {
     );
   }
 
-  async claim(max: number, waitMs: number): Promise<QueueJob[]> {
+  async claim(max: number, waitMs: number, onJob?: (job: QueueJob) => void): Promise<QueueJob[]> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       // Registered before the query: a notification arriving while it runs still wakes the wait below.
@@ -119,7 +119,9 @@ export class PgQueue implements WorkQueue {
       );
       if (rows.length > 0 || Date.now() >= deadline) {
         this.waiters = this.waiters.filter((w) => w !== wake);
-        return rows.sort((a, b) => Number(a.id) - Number(b.id)).map(jobOf);
+        const jobs = rows.sort((a, b) => Number(a.id) - Number(b.id)).map(jobOf);
+        if (onJob) jobs.forEach(onJob);
+        return jobs;
       }
       // Nothing ready: wait for an enqueue, or poll again for leases of dead nodes that ran out.
       await Promise.race([woken, new Promise((r) => setTimeout(r, Math.min(250, deadline - Date.now())))]);
