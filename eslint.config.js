@@ -1,8 +1,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-/** Benchmarks and tests: never imported by product code. */
-const NOT_PRODUCT = ['**/bench/**', '**/test/**'];
+/** Benchmarks, tests and the harnesses they share: never imported by product code. */
+const NOT_PRODUCT = ['**/bench/**', '**/test/**', '**/support/**'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dashboard/dist/**', 'bench/results/**', 'models/**', 'data/**'] },
@@ -24,11 +24,27 @@ export default tseslint.config(
     },
   },
   {
+    // Identification takes its kernels and random numbers from core/math, not from the synthetic benchmark's generator.
+    files: ['core/identify/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/adapters/**', '**/pipelines/**', '**/daemon/**', '**/dashboard/**', '**/benchmark/**', ...NOT_PRODUCT] }],
+    },
+  },
+  {
     files: ['adapters/**/*.ts', 'pipelines/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/daemon/**', '**/dashboard/**', ...NOT_PRODUCT] }] },
   },
   {
     files: ['daemon/**/*.ts', 'daemon/**/*.mjs', 'config/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: NOT_PRODUCT }] },
+  },
+  {
+    // Benchmarks import the product and the shared harnesses in support/, never the tests; support/ imports neither.
+    files: ['bench/**/*.ts', 'bench/**/*.mjs'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/test/**'] }] },
+  },
+  {
+    files: ['support/**/*.ts', 'support/**/*.mjs'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/test/**', '**/bench/**'] }] },
   },
 );

@@ -5,7 +5,7 @@
  *    low-confidence / unknown / mixture, accuracy among identified, false-unknown rate, daemon 'auto' policy accuracy;
  *  - unseen: library of classes 0-399, queries of 400-499 must come out unknown (AUROC of score and similarity, share
  *    unknown, share wrongly identified), with the encoder trained on 0-399 (--unseen-model; without it, --model, which
- *    may have seen those classes). Such an encoder is what `npx spectrad bench paper --only unseen --seeds 1-1
+ *    may have seen those classes). Such an encoder is what `npm run bench:paper -- --only unseen --seeds 1-1
  *    --save-models DIR` leaves in DIR/unseen-seed1;
  *  - mixtures: binary / ternary test mixtures must come out 'mixture'; single spectra must not (false-mixture rate);
  *  - single-reference enrollment: 50 classes with ONE reference (calibrated with them, and enrolled after calibration);
@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, type Dataset } from '../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, normalizeDataset, type Dataset } from '../core/benchmark/index.ts';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import type { Encoder } from '../core/encoder/types.ts';
 import { initEngine } from '../core/engine/index.ts';
@@ -24,8 +24,9 @@ import { calibrate, synthesizeMixtureEmbeddings, type Calibration } from '../cor
 import { identify } from '../core/identify/identify.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { auroc } from '../core/identify/metrics.ts';
-import { embedAll, libraryFrom, normalizeRows } from '../core/identify/protocols.ts';
+import { embedAll, libraryFrom } from './lib/protocols.ts';
 import type { Identification } from '../core/identify/types.ts';
+import { portablePath } from './support/portable-path.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   const test = generateTestSplit(def, { classes: range(0, CLASSES) });
   log(`embedding ${train.n} references and ${test.n} test spectra with ${encoder.version}`);
   const lib = await libraryFrom(encoder, train);
-  const testEmb = await embedAll(encoder, normalizeRows(test).x, test.n);
+  const testEmb = await embedAll(encoder, normalizeDataset(test).x, test.n);
 
   // Mixtures of test spectra, with the full library.
   const perM = quick ? 200 : 500;
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
   const oneRefLib = await libraryFrom(encoder, oneRef);
   const withoutSingles = await libraryFrom(encoder, subset(train, (y) => !isSingle.has(y)));
   const singleTest = subset(test, (y) => isSingle.has(y));
-  const singleTestEmb = await embedAll(encoder, normalizeRows(singleTest).x, singleTest.n);
+  const singleTestEmb = await embedAll(encoder, normalizeDataset(singleTest).x, singleTest.n);
 
   // The mixture-embedding synthesis the daemon would run for the unknown-component threshold (cost only).
   const withSpectra = await libraryFrom(encoder, subset(train, (_, i) => i % 4 === 0), true);
@@ -166,8 +167,8 @@ async function main(): Promise<void> {
   const unseenLib = await libraryFrom(unseenEncoder, unseenTrain);
   const knownTest = subset(test, (y) => y < SEEN);
   const freshTest = subset(test, (y) => y >= SEEN);
-  const knownEmb = await embedAll(unseenEncoder, normalizeRows(knownTest).x, knownTest.n);
-  const freshEmb = await embedAll(unseenEncoder, normalizeRows(freshTest).x, freshTest.n);
+  const knownEmb = await embedAll(unseenEncoder, normalizeDataset(knownTest).x, knownTest.n);
+  const freshEmb = await embedAll(unseenEncoder, normalizeDataset(freshTest).x, freshTest.n);
 
   const results: Record<string, unknown> = {};
   for (const method of METHODS) {
@@ -239,8 +240,8 @@ async function main(): Promise<void> {
 
   const report = {
     date: new Date().toISOString(),
-    model: args.model,
-    unseenModel: unseenModel ?? args.model,
+    model: portablePath(args.model),
+    unseenModel: portablePath(unseenModel ?? args.model),
     classes: CLASSES,
     quick,
     loadavg: loadavg()[0],

@@ -68,7 +68,7 @@ export const centroidRule: Rule = (_sims, ctx) => {
 };
 
 /** Rules by name, in report order. */
-export const RULES: ReadonlyArray<readonly [string, Rule]> = [
+const RULES: ReadonlyArray<readonly [string, Rule]> = [
   ['k1', knnRule(1)],
   ['k3', knnRule(3)],
   ['k5', knnRule(5)],

@@ -20,12 +20,13 @@ import { buildEncoderModel, embeddingDim, getArchitecture } from '../core/encode
 import { BENCHMARK_GRID, embedRows, INPUT_PREPROCESSING, loadModelDir, MODEL_FORMAT, saveModelDir } from '../core/encoder/model-files.ts';
 import { concatEmbeddings, ruleAccuracies, type Embedded } from './challenge-rules.ts';
 import { initEngine, tf } from '../core/engine/index.ts';
-import { CHALLENGE_RECIPE, libraryFrom, WHOLE_SPECTRUM_SHIFT, type ChallengeRecipe } from '../core/identify/protocols.ts';
+import { CHALLENGE_RECIPE, libraryFrom, WHOLE_SPECTRUM_SHIFT, type ChallengeRecipe } from './lib/protocols.ts';
 import { decideConfusablePair } from '../core/identify/confusable-pairs.ts';
 import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
 import type { Encoder } from '../core/encoder/types.ts';
 import type { Dataset } from '../core/benchmark/index.ts';
 import { DEFAULT_AUGMENT, describeClasses, knnPredict, LIGHT_AUGMENT, NO_AUGMENT, train, type AugmentOptions, type TrainResult } from '../core/training/index.ts';
+import { portablePath } from './support/portable-path.ts';
 
 interface Experiment {
   readonly id: string;
@@ -38,7 +39,7 @@ const OUT = 'bench/results/challenge.json';
 const TEST_LIKE_PER_CLASS = 20;
 
 /**
- * Accuracy (percent) of identify()'s class decision as bench paper's protocol runs it (library of the train split,
+ * Accuracy (percent) of identify()'s class decision as bench:paper's protocol runs it (library of the train split,
  * the query's spectrum at hand), per ranking (k = 3 vote or mean of the best DEFAULT_MEAN_OF_BEST) with and without
  * the confusable-pair decision by peaks (confusable-pairs.ts).
  */
@@ -66,7 +67,7 @@ const SHIFT_ONLY: AugmentOptions = WHOLE_SPECTRUM_SHIFT;
 const BASE: ChallengeRecipe = { arch: 'tiny', epochs: 3, augment: 'full' };
 
 const EXPERIMENTS: readonly Experiment[] = [
-  { id: 'baseline', what: 'bench paper before this work: tiny, 3 epochs, full augmentation (noise 1 %, baseline 5 %)', recipe: BASE },
+  { id: 'baseline', what: 'bench:paper before this work: tiny, 3 epochs, full augmentation (noise 1 %, baseline 5 %)', recipe: BASE },
   { id: 'e30-full', what: 'tiny, 30 epochs, full augmentation', recipe: { ...BASE, epochs: 30 } },
   { id: 'e30-none', what: 'tiny, 30 epochs, no augmentation', recipe: { ...BASE, epochs: 30, augment: NO_AUGMENT } },
   { id: 'e30-light', what: 'tiny, 30 epochs, light augmentation (shift 10, broadening, gain)', recipe: { ...BASE, epochs: 30, augment: LIGHT_AUGMENT } },
@@ -82,8 +83,8 @@ const EXPERIMENTS: readonly Experiment[] = [
   { id: 'wlm-lr5', what: 'wide-log-mild, 30 epochs, shift +-40, peak learning rate 5e-3', recipe: { arch: 'wide-log-mild', epochs: 30, augment: SHIFT_ONLY, lr: 5e-3 } },
   { id: 'wlm-lr3-e60', what: 'wide-log-mild, 60 epochs, shift +-40, peak learning rate 3e-3', recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3 } },
   {
-    id: 'protocol-s3',
-    what: 'the session-3 challenge recipe: wide-log-mild, 60 epochs, shift +-40, lr 3e-3, best epoch on the random val split (10/class)',
+    id: 'protocol-random-val',
+    what: 'the earlier challenge recipe: wide-log-mild, 60 epochs, shift +-40, lr 3e-3, best epoch on the random val split (10/class)',
     recipe: { arch: 'wide-log-mild', epochs: 60, augment: SHIFT_ONLY, lr: 3e-3, valPerClass: 10 },
   },
   { id: 'protocol', what: 'the challenge protocol recipe (CHALLENGE_RECIPE = wlm-lr3-e60-tl)', recipe: CHALLENGE_RECIPE },
@@ -269,7 +270,7 @@ async function runExperiment(exp: Experiment, seed: number, quick: boolean, log:
   return row;
 }
 
-/** A model directory for a trained challenge encoder (bench:challenge --eval and `bench paper --encoder model` read it). */
+/** A model directory for a trained challenge encoder (bench:challenge --eval and `npm run bench:paper -- --encoder model` read it). */
 async function saveChallengeModel(result: TrainResult, dir: string, seed: number, r: ChallengeRecipe): Promise<void> {
   const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   await saveModelDir(
@@ -359,13 +360,13 @@ async function evaluateSaved(dirs: readonly string[]): Promise<void> {
     };
     const pipeline: Record<string, Record<string, number>> = {};
     for (const split of ['val', 'testLike', 'test'] as const) pipeline[split] = await identificationPaths(encoder, sets.train, sets[split], emb[split]);
-    rows.push({ model: dir, seed, split: 'identify() paths', acc: Object.fromEntries(Object.entries(pipeline).flatMap(([split, r]) => Object.entries(r).map(([k, v]) => [`${split} ${k}`, v]))) });
+    rows.push({ model: portablePath(dir), seed, split: 'identify() paths', acc: Object.fromEntries(Object.entries(pipeline).flatMap(([split, r]) => Object.entries(r).map(([k, v]) => [`${split} ${k}`, v]))) });
     model.dispose();
     perModel.push({ seed, emb, dim });
     const refs: Embedded = { emb: emb.train, y: sets.train.y, n: sets.train.n };
     for (const split of ['val', 'testLike', 'test'] as const) {
       const acc = ruleAccuracies(refs, { emb: emb[split], y: sets[split].y, n: sets[split].n }, dim);
-      rows.push({ model: dir, seed, split, acc });
+      rows.push({ model: portablePath(dir), seed, split, acc });
     }
   }
   // Ensembles only make sense over encoders trained on the same train split (same seed).

@@ -29,7 +29,8 @@ import { MqttInput } from '../adapters/mqtt-input.ts';
 import { MqttOutput } from '../adapters/mqtt-output.ts';
 import type { RawInput } from '../adapters/types.ts';
 import type { ResultMessage } from '../core/messages.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, type Mosquitto } from '../test/support/servers.ts';
+import { portableCommand } from './support/portable-path.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, type Mosquitto } from '../support/servers.ts';
 import {
   BenchDaemon,
   BUNDLED_MODEL,
@@ -374,7 +375,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         when: new Date().toISOString(),
-        command: `npm run bench:daemon -- ${process.argv.slice(2).join(' ')}`.trim(),
+        command: portableCommand('npm run bench:daemon --', process.argv.slice(2)),
         machine: { cpus: cpus().length, node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },
         model,
         targets: { throughputPerS: 100, p99MsAt20PerS: 500, rssMb: 600, lost: 0, duplicated: 0 },

@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRng } from '../core/benchmark/rng.ts';
+import { createRng } from '../core/math/rng.ts';
 import { resolveModelRef } from '../core/encoder/bundled-models.ts';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import { initEngine } from '../core/engine/index.ts';

@@ -5,14 +5,14 @@
  *   npm run bench:finetune -- --from DIR --out DIR [--per-class 50] [--classes 0-499] [--epochs 4]
  *     [--lr 3e-4] [--augment shift40|light|full|none] [--seed 1]
  *
- * The training split is the benchmark's (seed, per-class), as bench paper draws it; validation 5 per class.
+ * The training split is the benchmark's (seed, per-class), as bench:paper draws it; validation 5 per class.
  */
 import { parseArgs } from 'node:util';
 import { initEngine } from '../core/engine/index.ts';
 import { parseClassList } from '../core/benchmark/index.ts';
 import { generateRandomSplit, loadDefinition } from '../core/benchmark/index.ts';
 import { readModelCard, saveModelDir } from '../core/encoder/model-files.ts';
-import { WHOLE_SPECTRUM_SHIFT } from '../core/identify/protocols.ts';
+import { WHOLE_SPECTRUM_SHIFT } from './lib/protocols.ts';
 import { AUGMENT_PRESETS, train, type AugmentOptions } from '../core/training/index.ts';
 
 

@@ -6,7 +6,7 @@
  * --model (trained on classes L..N-1, L = N/5), library of classes 0..L-1 (and of all N) from their seed-1 training
  * spectra (50 per class), m-component mixtures of the classes' test spectra. Prints at-least-n-of-m (percent) and
  * ms/query per method and library; writes bench/results/mixtures.json. Methods: 'identify' (identify() with the
- * reference profiles, what `bench paper` scores), 'spectral' (the reconstruction search alone: containment screen,
+ * reference profiles, what `bench:paper` scores), 'spectral' (the reconstruction search alone: containment screen,
  * class templates), 'spectral-refs' (the previous session's: cosine screen, 8 individual references per class),
  * 'spectral+emb', 'hybrid', 'embedding'; wall and process-CPU ms per query. --refs N / --shortlist N tune the
  * reconstruction search. Memory: RSS and heap
@@ -26,7 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures } from '../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, normalizeDataset } from '../core/benchmark/index.ts';
 import { initEngine } from '../core/engine/index.ts';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import type { Encoder } from '../core/encoder/types.ts';
@@ -35,7 +35,8 @@ import { ReferenceLibrary } from '../core/identify/library.ts';
 import { beamMixtureSearch } from '../core/identify/mixture.ts';
 import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture-spectral.ts';
 import { calibrateUnexplained, unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
-import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
+import { embedAll } from './lib/protocols.ts';
+import { portablePath } from './support/portable-path.ts';
 
 /** Library embeddings cached per encoder and chunk, so reruns skip the encoding (git-ignored). */
 const CACHE_DIR = path.join('.cache', 'bench-mixtures');
@@ -84,7 +85,7 @@ function parseArgs(argv: string[]): Args {
     else if (a !== '--') throw new Error(`unknown argument ${a}`);
   }
   if (!args.model) {
-    throw new Error('--model DIR is required: an encoder trained on classes 100-499, e.g. DIR/mixtures-seed1 as saved by `npx spectrad bench paper --only mixtures --seeds 1-1 --save-models DIR`');
+    throw new Error('--model DIR is required: an encoder trained on classes 100-499, e.g. DIR/mixtures-seed1 as saved by `npm run bench:paper -- --only mixtures --seeds 1-1 --save-models DIR`');
   }
   return args;
 }
@@ -103,7 +104,7 @@ async function build(encoder: Encoder, classes: number[], seed: number, cacheKey
   const profiles = new ReferenceProfiles(def.points);
   for (let start = 0; start < classes.length; start += 25) {
     const chunk = classes.slice(start, start + 25);
-    const data = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes: chunk }));
+    const data = normalizeDataset(generateRandomSplit(def, { split: 'train', perClass: 50, seed, classes: chunk }));
     const file = path.join(CACHE_DIR, `${cacheKey}-${chunk[0]}-${chunk.length}.f32`);
     let emb: Float32Array;
     if (existsSync(file)) emb = new Float32Array(readFileSync(file).buffer.slice(0));
@@ -157,7 +158,7 @@ async function main(): Promise<void> {
   for (const m of args.components) {
     const set = makeMixtures(test, { components: m, seed: args.seed * 1000 + m, anchorClasses: target, poolClasses: target });
     const n = args.limit > 0 ? Math.min(args.limit, set.n) : set.n;
-    const spectra = normalizeRows({ x: set.x.subarray(0, n * set.points), y: new Int32Array(n), n, points: set.points }).x;
+    const spectra = normalizeDataset({ x: set.x.subarray(0, n * set.points), y: new Int32Array(n), n, points: set.points }).x;
     const emb = await embedAll(encoder, spectra, n);
     const embOf = (i: number) => emb.subarray(i * encoder.dim, (i + 1) * encoder.dim);
     const specOf = (i: number) => spectra.subarray(i * set.points, (i + 1) * set.points);
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
   }
   if (args.falseMixture) {
     const n = args.limit > 0 ? Math.min(args.limit, test.n) : test.n;
-    const singles = normalizeRows(test).x;
+    const singles = normalizeDataset(test).x;
     const emb = await embedAll(encoder, singles.subarray(0, n * test.points), n);
     for (const built of [small, full]) {
       if (!built) continue;
@@ -228,7 +229,7 @@ async function main(): Promise<void> {
   if (args.countFree) rows.push(...(await countFree(args, encoder, [small, full].filter((b): b is Built => b !== null), test)));
   if (args.unknown) rows.push(...(await unknownComponents(args, encoder, small, cacheKey)));
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync(args.out ?? 'bench/results/mixtures.json', JSON.stringify({ model: args.model, classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
+  writeFileSync(args.out ?? 'bench/results/mixtures.json', JSON.stringify({ model: portablePath(args.model), classes: args.classes, seed: args.seed, refs: args.refs, shortlist: args.shortlist, date: new Date().toISOString(), rows }, null, 2) + '\n');
 }
 
 /** The count-not-given protocol (see --count-free above), for each library built. */
@@ -245,14 +246,14 @@ async function countFree(args: Args, encoder: Encoder, libraries: readonly Built
       n = args.limit > 0 ? Math.min(args.limit, test.n) : test.n;
       const step = test.n / n;
       const rowsTaken = Array.from({ length: n }, (_, i) => Math.floor(i * step));
-      const all = normalizeRows(test).x;
+      const all = normalizeDataset(test).x;
       x = new Float32Array(n * points);
       rowsTaken.forEach((r, i) => x.set(all.subarray(r * points, (r + 1) * points), i * points));
       truthOf = (i) => [String(test.y[rowsTaken[i]])];
     } else {
       const set = makeMixtures(test, { components: m, seed: args.seed * 1000 + m, anchorClasses: target, poolClasses: target });
       n = args.limit > 0 ? Math.min(args.limit, set.n) : set.n;
-      x = normalizeRows({ x: set.x.subarray(0, n * points), y: new Int32Array(n), n, points }).x;
+      x = normalizeDataset({ x: set.x.subarray(0, n * points), y: new Int32Array(n), n, points }).x;
       truthOf = (i) => Array.from(set.components.subarray(i * m, (i + 1) * m), String);
     }
     const emb = await embedAll(encoder, x, n);
@@ -316,7 +317,7 @@ async function countFree(args: Args, encoder: Encoder, libraries: readonly Built
   const absentTest = generateTestSplit(def, { classes: absentClasses });
   const n = args.limit > 0 ? Math.min(args.limit, absentTest.n) : absentTest.n;
   const step = absentTest.n / n;
-  const all = normalizeRows(absentTest).x;
+  const all = normalizeDataset(absentTest).x;
   const x = new Float32Array(n * absentTest.points);
   for (let i = 0; i < n; i++) x.set(all.subarray(Math.floor(i * step) * absentTest.points, (Math.floor(i * step) + 1) * absentTest.points), i * absentTest.points);
   const emb = await embedAll(encoder, x, n);
@@ -370,7 +371,7 @@ async function unknownComponents(args: Args, encoder: Encoder, small: Built, cac
     const shares: Record<'known' | 'absent', number[]> = { known: [], absent: [] };
     const flagged = sources.map(() => ({ known: 0, absent: 0 }));
     for (const [kind, set] of [['known', known], ['absent', withAbsent]] as const) {
-      const x = normalizeRows({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
+      const x = normalizeDataset({ x: set.x, y: new Int32Array(set.n), n: set.n, points: set.points }).x;
       const emb = await embedAll(encoder, x, set.n);
       for (let i = 0; i < set.n; i++) {
         const spectrum = x.subarray(i * set.points, (i + 1) * set.points);

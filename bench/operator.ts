@@ -22,13 +22,14 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { generateTestSplit, loadDefinition } from '../core/benchmark/index.ts';
-import { createRng } from '../core/benchmark/rng.ts';
+import { createRng } from '../core/math/rng.ts';
 import { toJcamp } from '../core/formats/index.ts';
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import { createSpectrum } from '../core/spectrum.ts';
-import { DaemonProcess } from '../test/support/daemon-process.ts';
-import { freePort, makeTempDir, sleep } from '../test/support/servers.ts';
+import { DaemonProcess } from '../support/daemon-process.ts';
+import { freePort, makeTempDir, sleep } from '../support/servers.ts';
 import { loadAverage, percentile, procStatusMb, REPO_ROOT } from './support/daemon-bench.ts';
+import { portableCommand } from './support/portable-path.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -299,7 +300,7 @@ for (const rep of reports) {
 const out = resolve(opts.out);
 writeFileSync(
   out,
-  JSON.stringify({ when: started, command: `npm run bench:operator -- ${process.argv.slice(2).join(' ')}`.trim(), loadAverageAtStart: loadBefore, loadAverageAtEnd: loadAverage(), reports }, null, 2) + '\n',
+  JSON.stringify({ when: started, command: portableCommand('npm run bench:operator --', process.argv.slice(2)), loadAverageAtStart: loadBefore, loadAverageAtEnd: loadAverage(), reports }, null, 2) + '\n',
 );
 console.log(`wrote ${out}`);
 process.exit(0);

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import type { Encoder, InputGrid } from '../core/encoder/types.ts';
 import { initEngine } from '../core/engine/index.ts';
-import { smoothedSpectrumEncoder } from '../core/identify/baseline-encoder.ts';
+import { smoothedSpectrumEncoder } from './lib/baseline-encoder.ts';
 import { identify, type IdentifyOptions } from '../core/identify/identify.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { auroc } from '../core/identify/metrics.ts';

@@ -20,8 +20,8 @@ import { pino } from 'pino';
 import { parseConfig } from '../config/load.ts';
 import type { ResultMessage } from '../core/messages.ts';
 import { startDaemon } from '../daemon/run.ts';
-import { dropFile, jcampText } from '../test/support/daemon-process.ts';
-import { makeTempDir, sleep, waitFor } from '../test/support/servers.ts';
+import { dropFile, jcampText } from '../support/daemon-process.ts';
+import { makeTempDir, sleep, waitFor } from '../support/servers.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {

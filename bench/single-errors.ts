@@ -12,16 +12,17 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateRandomSplit, generateTestSplit, loadDefinition, type Dataset } from '../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestSplit, loadDefinition, normalizeDataset, type Dataset } from '../core/benchmark/index.ts';
 import type { Encoder } from '../core/encoder/types.ts';
-import { embedAll, normalizeRows } from '../core/identify/protocols.ts';
-import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type SpectralReferenceIndex } from '../core/identify/rerank.ts';
+import { embedAll } from './lib/protocols.ts';
+import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type SpectralReferenceIndex } from './lib/rerank.ts';
 import { openEncoder } from '../daemon/commands/library.ts';
 import { decideConfusablePair, type PairDecisionOptions } from '../core/identify/confusable-pairs.ts';
 import { ReferenceLibrary } from '../core/identify/library.ts';
 import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
 import { findPeaks, type Peak } from '../core/identify/peak-features.ts';
-import { createRng } from '../core/benchmark/rng.ts';
+import { createRng } from '../core/math/rng.ts';
+import { portablePath } from './support/portable-path.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -100,8 +101,8 @@ if (args.queries === 'val-shifted') {
   test = testLike(valDef, { perClass: 10, seed, classes: valClasses });
 } else if (args.queries !== 'test') throw new Error(`--queries test|val-shifted|test-like, got ${args.queries}`);
 const queryKey = args.queries === 'test' ? '' : `-${args.queries}-s${seed}`;
-const trainN = normalizeRows(train);
-const testN = normalizeRows(test);
+const trainN = normalizeDataset(train);
+const testN = normalizeDataset(test);
 
 function shifted(data: Dataset, by: number): Float32Array {
   const out = new Float32Array(data.x.length);
@@ -319,7 +320,7 @@ const pairSettings: PairDecisionOptions[] = args.pairs!.split(',').filter(Boolea
 let queryPeaks: Peak[][] | null = null;
 /**
  * The product's path: a ReferenceLibrary of the references (their spectra give the peak templates), its kNN vote,
- * then decideConfusablePair on the query's spectrum, exactly as identify() and the bench paper protocols run it.
+ * then decideConfusablePair on the query's spectrum, exactly as identify() and the bench:paper protocols run it.
  */
 function evaluatePairs(m: number, tag: string): unknown[] {
   const { dim, ref, query } = models[m];
@@ -415,6 +416,6 @@ if (models.length > 1 && !args['pairs-only']) {
 mkdirSync(path.dirname(args.out!), { recursive: true });
 writeFileSync(
   args.out!,
-  JSON.stringify({ date: new Date().toISOString(), protocol, perClass, seed, models: models.map((m) => ({ dir: m.dir, version: m.version })), ttaShifts, results }, null, 2) + '\n',
+  JSON.stringify({ date: new Date().toISOString(), protocol, perClass, seed, models: models.map((m) => ({ dir: portablePath(m.dir), version: m.version })), ttaShifts, results }, null, 2) + '\n',
 );
 console.error(`wrote ${args.out}`);

@@ -33,8 +33,8 @@ import { NatsQueue } from '../adapters/nats-queue.ts';
 import { PgQueue } from './site/pg-queue.ts';
 import type { WorkQueue } from '../adapters/work-queue.ts';
 import type { ResultMessage } from '../core/messages.ts';
-import { DaemonProcess, REPO_ROOT, jsonPayload, readStore, writeDaemonConfig } from '../test/support/daemon-process.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, startNatsServer, startPostgres, stopAllServers } from '../test/support/servers.ts';
+import { DaemonProcess, REPO_ROOT, jsonPayload, readStore, writeDaemonConfig } from '../support/daemon-process.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, startNatsServer, startPostgres, stopAllServers } from '../support/servers.ts';
 
 const { values } = parseArgs({
   options: {

@@ -28,7 +28,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { ResultMessage } from '../core/messages.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers } from '../test/support/servers.ts';
+import { portablePath } from './support/portable-path.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers } from '../support/servers.ts';
 import {
   BenchDaemon,
   BUNDLED_MODEL,
@@ -270,7 +271,7 @@ async function main(): Promise<void> {
         {
           when: new Date().toISOString(),
           machine: { cpus: cpus().length, node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },
-          command: `npm run bench:soak -- --minutes ${minutes} --rate ${rate} --burst-factor ${burstFactor} --burst-seconds ${burstSeconds} --queue-bound ${queueBound} --heap-probe-s ${heapProbeS} --model ${modelDir}`,
+          command: `npm run bench:soak -- --minutes ${minutes} --rate ${rate} --burst-factor ${burstFactor} --burst-seconds ${burstSeconds} --queue-bound ${queueBound} --heap-probe-s ${heapProbeS} --model ${portablePath(modelDir)}`,
           ...summary,
           samples,
           heapProbe: heapAll.map((h) => ({ ...h, tMin: r2(heapAt(h)) })),

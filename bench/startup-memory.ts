@@ -23,8 +23,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import type { ResultMessage } from '../core/messages.ts';
-import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../test/support/servers.ts';
+import { freePort, makeTempDir, sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
 import { BenchDaemon, BUNDLED_MODEL, loadAverage, makePayloads, procStatusMb, readModelCard, writeBenchConfig, type Payloads } from './support/daemon-bench.ts';
+import { portableCommand } from './support/portable-path.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         when: new Date().toISOString(),
-        command: `npm run bench:startup-memory -- ${process.argv.slice(2).join(' ')}`.trim(),
+        command: portableCommand('npm run bench:startup-memory --', process.argv.slice(2)),
         ...(opts.label ? { label: opts.label } : {}),
         model: readModelCard(modelDir),
         machine: { loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadAverage() },

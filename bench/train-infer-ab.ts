@@ -7,9 +7,9 @@
  * time (process.cpuUsage: at a high machine load the wall time of a long step counts other processes' slices).
  *
  * --compare training-paths (default): off = without the training paths (fused training batch norm, SIMD LeakyReLU
- * and AdamW, PadV2, dense dx; setTrainingFastPathsEnabled(false)). --compare all-fast-paths: off = also without the
+ * and AdamW, PadV2, dense dx; WITHOUT_TRAINING_PATHS). --compare all-fast-paths: off = also without the
  * kernel fast paths (leading-axis Sum/Mean, SIMD max-pool gradient, transpose, filter gradient;
- * setFastPathsEnabled(false)). Prints a table, writes bench/results/train-infer-ab.json.
+ * WITHOUT_FAST_PATHS). Prints a table, writes bench/results/train-infer-ab.json.
  * Usage: npm run bench:train-infer-ab [-- --arch seed,lite,tiny] [--compare training-paths|all-fast-paths] [--out FILE]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { buildEncoderModel, getArchitecture } from '../core/encoder/architectures.ts';
-import { initEngine, setFastPathsEnabled, setTrainingFastPathsEnabled, tf } from '../core/engine/index.ts';
+import { ALL_PATHS, initEngine, setWasmPaths, tf, WITHOUT_FAST_PATHS, WITHOUT_TRAINING_PATHS } from '../core/engine/index.ts';
 import { AdamW } from '../core/training/adamw.ts';
 import { PAPER_LOSS } from '../core/training/loss.ts';
 import { trainStep } from '../core/training/step.ts';
@@ -32,7 +32,8 @@ const { values } = parseArgs({
 if (values.compare !== 'training-paths' && values.compare !== 'all-fast-paths') {
   throw new Error(`--compare must be training-paths or all-fast-paths, got ${values.compare}`);
 }
-const setPaths = values.compare === 'training-paths' ? setTrainingFastPathsEnabled : setFastPathsEnabled;
+const offPaths = values.compare === 'training-paths' ? WITHOUT_TRAINING_PATHS : WITHOUT_FAST_PATHS;
+const setPaths = (on: boolean) => setWasmPaths(on ? ALL_PATHS : offPaths);
 const offLabel = values.compare === 'training-paths' ? 'off (no training paths)' : 'off (no fast paths)';
 
 const BATCH = 64;

@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initEngine, setFastPathsEnabled, setTrainingFastPathsEnabled, setWasmOverridesEnabled, tf } from '../core/engine/index.ts';
+import { ALL_PATHS, initEngine, setWasmPaths, STOCK_KERNELS, tf, WITHOUT_FAST_PATHS, WITHOUT_TRAINING_PATHS, type WasmPaths } from '../core/engine/index.ts';
 import { AdamW } from '../core/training/adamw.ts';
 import { PAPER_LOSS, tripletLoss } from '../core/training/loss.ts';
 import { trainStep } from '../core/training/step.ts';
@@ -74,7 +74,7 @@ async function loadArchitectures(): Promise<ArchEntry[]> {
     return Object.values(enc.ARCHITECTURES).map((spec) => ({ name: spec.name, points: spec.inputPoints, build: () => enc.buildEncoderModel(spec, 1) }));
   } catch (err) {
     console.log(`core/encoder/architectures.ts unavailable (${(err as Error).message.split('\n')[0]}); using the built-in seed model`);
-    const { buildSeedModel } = await import('../test/engine/seed-model.ts');
+    const { buildSeedModel } = await import('../support/seed-model.ts');
     return [{ name: 'seed', points: 5000, build: () => buildSeedModel(5000, 1) }];
   }
 }
@@ -109,14 +109,21 @@ function cpuMs(): number {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
+/**
+ * The wasm paths of each engine, before/after in one run. wasm-before: our kernels without the kernel fast paths
+ * (nor the training paths); wasm-no-training-paths: the kernel fast paths on, the training paths off; wasm-stock:
+ * tfjs's stock kernels and gradients. wasm and cpu: every path (cpu never reads them).
+ */
+const PATHS_OF_ENGINE: Record<string, WasmPaths> = {
+  'wasm-before': WITHOUT_FAST_PATHS,
+  'wasm-no-training-paths': WITHOUT_TRAINING_PATHS,
+  'wasm-stock': STOCK_KERNELS,
+};
+
 async function measure(arch: ArchEntry, engine: string, batch: number, reps: number, inferOnly: boolean): Promise<Row> {
   const backend = engine === 'cpu' ? 'cpu' : 'wasm';
   await tf.setBackend(backend);
-  if (backend === 'wasm') setWasmOverridesEnabled(engine !== 'wasm-stock');
-  // wasm-before: our kernels without the kernel fast paths (nor the training paths): before/after in one run.
-  setFastPathsEnabled(engine !== 'wasm-before');
-  // wasm-no-training-paths: the kernel fast paths on, the training paths off.
-  if (engine === 'wasm-no-training-paths') setTrainingFastPathsEnabled(false);
+  setWasmPaths(PATHS_OF_ENGINE[engine] ?? ALL_PATHS);
   const model = arch.build();
   const x = tf.tidy(() => tf.randomNormal([batch, arch.points, 1], 0, 1, 'float32', 42));
   const labels = labelsFor(batch);
@@ -163,8 +170,7 @@ async function measure(arch: ArchEntry, engine: string, batch: number, reps: num
   x.dispose();
   opt.dispose();
   model.dispose();
-  if (backend === 'wasm') setWasmOverridesEnabled(true);
-  setFastPathsEnabled(true);
+  setWasmPaths(ALL_PATHS);
   const inferMs = median(inferTimes);
   const trainMs = canTrain ? median(trainTimes) : null;
   // Ratio of adjacent measurements, then the median: load swings between repetitions cancel out.

@@ -11,7 +11,7 @@ import { configSchema, type SpectradConfig } from './schema.ts';
 
 /** The package root (where models/default and dashboard/dist live), wherever the process was started from. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const defaultConfigFile = path.join(packageRoot, 'config', 'default.yaml');
+const defaultConfigFile = path.join(packageRoot, 'config', 'default.yaml');
 
 /** One problem in a config: the key path as written in YAML (e.g. `inputs[0].paths`) and what is wrong with it. */
 export interface ConfigProblem {
@@ -115,18 +115,11 @@ function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
   return { path: formatPath(issue.path), message };
 }
 
-export function formatPath(segments: ReadonlyArray<PropertyKey>): string {
+function formatPath(segments: ReadonlyArray<PropertyKey>): string {
   let out = '';
   for (const s of segments) out += typeof s === 'number' ? `[${s}]` : out ? `.${String(s)}` : String(s);
   return out;
 }
-
-/**
- * Node identity and MQTT session settings from the environment (a unit file or container sets them per daemon
- * without editing YAML): SPECTRAD_NODE_ID, SPECTRAD_MQTT_CLIENT_ID, SPECTRAD_MQTT_SESSION_EXPIRY_SEC. Flags win over
- * them, and they over the file.
- */
-export const identityEnvironment = ['SPECTRAD_NODE_ID', 'SPECTRAD_MQTT_CLIENT_ID', 'SPECTRAD_MQTT_SESSION_EXPIRY_SEC'] as const;
 
 /** A host name as a node id: letters, digits, _ . - (it becomes an MQTT topic level and a metric label). */
 export function defaultNodeId(host: string = hostname()): string {
@@ -134,6 +127,11 @@ export function defaultNodeId(host: string = hostname()): string {
   return cleaned || 'node';
 }
 
+/**
+ * Flags, then node identity and MQTT session settings from the environment (a unit file or container sets them per
+ * daemon without editing YAML): SPECTRAD_NODE_ID, SPECTRAD_MQTT_CLIENT_ID, SPECTRAD_MQTT_SESSION_EXPIRY_SEC. Flags
+ * win over them, and they over the file.
+ */
 function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: string, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = { ...raw };
   const section = (key: string): Record<string, unknown> => (typeof out[key] === 'object' && out[key] !== null && !Array.isArray(out[key]) ? (out[key] as Record<string, unknown>) : {});

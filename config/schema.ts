@@ -411,7 +411,6 @@ export const configSchema = z.strictObject({
   check(config.outputs, 'outputs');
 });
 
-export type SpectradConfigInput = z.input<typeof configSchema>;
 export type SpectradConfig = z.output<typeof configSchema>;
 export type InputConfig = SpectradConfig['inputs'][number];
 export type OutputConfig = SpectradConfig['outputs'][number];

@@ -42,7 +42,7 @@ export interface ResultMessage {
  * An instrument name: letters, digits, `_ . -`, starting with a letter or digit, at most 64 characters (what the pipeline keeps). It becomes an
  * MQTT topic segment and an InfluxDB tag, so `..`, `/`, wildcards and long names are refused wherever one arrives.
  */
-export const INSTRUMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const INSTRUMENT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export function isInstrumentName(name: string): boolean {
   return INSTRUMENT_NAME.test(name);

@@ -18,7 +18,6 @@ interface CommandModule {
 // dependencies (TensorFlow.js, SQLite, fastify) inside their actions, so `spectrad --help` stays quick.
 const commandModules: Array<Promise<CommandModule>> = [
   import('./commands/dataset.ts'),
-  import('./commands/bench.ts'),
   import('./commands/inspect.ts'),
   import('./commands/identify.ts'),
   import('./commands/library.ts'),

@@ -1,4 +1,5 @@
 import type { PipelineLogger } from '../pipelines/ports.ts';
+import type { DaemonPart } from './parts/part.ts';
 
 interface Step {
   readonly name: string;
@@ -23,6 +24,11 @@ export class Lifecycle {
   add(name: string, start: () => Promise<void>, stop?: () => Promise<void>, stopTimeoutMs = 30_000): this {
     this.steps.push({ name, start, stop, stopTimeoutMs });
     return this;
+  }
+
+  /** A named part: its start() and stop() become one step. */
+  addPart(part: DaemonPart, stopTimeoutMs?: number): this {
+    return this.add(part.name, () => part.start(), part.stop ? () => part.stop!() : undefined, stopTimeoutMs);
   }
 
   async start(): Promise<void> {

@@ -24,7 +24,7 @@ export function setWasmHeapProbe(probe: () => number | undefined): void {
 
 const mb = (bytes: number): number => Math.round((bytes / 1048576) * 10) / 10;
 
-export function memorySample(): MemorySample {
+function memorySample(): MemorySample {
   const m = process.memoryUsage();
   let wasm: number | undefined;
   try {

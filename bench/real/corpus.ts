@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deriveRng } from '../../core/benchmark/rng.ts';
+import { deriveRng } from '../../core/math/rng.ts';
 import { parseSpectra } from '../../core/formats/index.ts';
 import type { Spectrum } from '../../core/spectrum.ts';
 import { classFold } from '../../core/training/class-folds.ts';

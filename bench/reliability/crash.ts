@@ -1,13 +1,13 @@
 /**
- * `npm run reliability:crash [-- --kills N] [-- --seed S]`: the crash harness (test/reliability/support/crash-harness.ts)
+ * `npm run reliability:crash [-- --kills N] [-- --seed S]`: the crash harness (support/reliability/crash-harness.ts)
  * with >= 20 SIGKILLs of the real daemon while a folder and MQTT are fed; prints a table and writes
  * bench/results/reliability-crash.json. Exits 1 when anything was lost, stored twice or published under two ids.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopAllServers } from '../../test/support/servers.ts';
-import { runCrashHarness } from '../../test/reliability/support/crash-harness.ts';
+import { stopAllServers } from '../../support/servers.ts';
+import { runCrashHarness } from '../../support/reliability/crash-harness.ts';
 
 const { values } = parseArgs({ options: { kills: { type: 'string', default: '20' }, seed: { type: 'string', default: '7' }, out: { type: 'string', default: 'bench/results/reliability-crash.json' } } });
 const kills = Number(values.kills);

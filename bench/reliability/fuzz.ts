@@ -1,5 +1,5 @@
 /**
- * `npm run reliability:fuzz [-- --runs N] [-- --seed S]`: the fuzzing properties of test/reliability/fuzz-properties.ts
+ * `npm run reliability:fuzz [-- --runs N] [-- --seed S]`: the fuzzing properties of support/reliability/fuzz-properties.ts
  * (every parser, MQTT payloads as the daemon parses them, serial framing in line, marker and JCAMP-DX modes) with many
  * more runs than the test suite; prints a table and writes bench/results/reliability-fuzz.json (inputs fuzzed,
  * failures, slowest input, peak RSS). Exits 1 on any failure.
@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { FRAMINGS, framingProperty, parserProperties } from '../../test/reliability/fuzz-properties.ts';
+import { FRAMINGS, framingProperty, parserProperties } from '../../support/reliability/fuzz-properties.ts';
 
 const { values } = parseArgs({
   options: {

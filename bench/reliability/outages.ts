@@ -1,5 +1,5 @@
 /**
- * `npm run reliability:outages [-- --hold S] [-- --n N]`: every outage of test/reliability/support/outage-harness.ts
+ * `npm run reliability:outages [-- --hold S] [-- --n N]`: every outage of support/reliability/outage-harness.ts
  * against one real daemon, with longer outages than the test suite (default 20 s each, 30 spectra per outage) so the
  * reconnect backoff and the replay of a real backlog show in the figures; prints a table and writes
  * bench/results/reliability-outages.json. Exits 1 when anything was lost or doubled or an alert was missing.
@@ -7,8 +7,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopAllServers } from '../../test/support/servers.ts';
-import { diskFull, OUTAGE_SCENARIOS, startOutageRig, type OutageFigures } from '../../test/reliability/support/outage-harness.ts';
+import { stopAllServers } from '../../support/servers.ts';
+import { diskFull, OUTAGE_SCENARIOS, startOutageRig, type OutageFigures } from '../../support/reliability/outage-harness.ts';
 
 const { values } = parseArgs({
   options: {

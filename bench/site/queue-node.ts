@@ -5,12 +5,15 @@
  *
  *   node bin/run-ts.js bench/site/queue-node.ts --config FILE --engine nats|postgres --url URL --node ID [--lease-ms N]
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { NatsQueue } from '../../adapters/nats-queue.ts';
 import { PgQueue } from './pg-queue.ts';
 import { QueueInput } from '../../adapters/queue-input.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startDaemon } from '../../daemon/run.ts';
+import { abandonPendingOf } from '../../daemon/store/abandon-pending.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,6 +28,12 @@ const { values } = parseArgs({
 const leaseMs = Number(values['lease-ms']);
 const node = values.node ?? 'bench';
 const config = loadConfig({ file: values.config, overrides: { nodeId: node } });
+// What the daemon does for its configured queue inputs before reading back its pending set (daemon/parts/pipeline.ts).
+if (existsSync(config.store.path)) {
+  const db = new Database(config.store.path);
+  abandonPendingOf(db, ['site-queue']);
+  db.close();
+}
 const daemon = await startDaemon(config);
 const queue =
   values.engine === 'nats'

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
 import { toJcamp } from '../../core/formats/index.ts';
 import { createSpectrum } from '../../core/spectrum.ts';
-import { sleep, waitFor } from '../../test/support/servers.ts';
+import { sleep, waitFor } from '../../support/servers.ts';
+import { portablePath } from './portable-path.ts';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const BUNDLED_MODEL = join(REPO_ROOT, 'models/default');
@@ -116,7 +117,7 @@ export function readModelCard(dir: string): Omit<ModelInfo, 'engine'> {
     architecture: { name: string };
     metrics?: { testKnnAccuracy?: number };
   };
-  return { dir, architecture: card.architecture.name, version: card.version, testKnnAccuracy: card.metrics?.testKnnAccuracy };
+  return { dir: portablePath(dir), architecture: card.architecture.name, version: card.version, testKnnAccuracy: card.metrics?.testKnnAccuracy };
 }
 
 export interface BenchDaemonConfig {

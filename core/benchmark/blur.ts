@@ -4,22 +4,6 @@
  * is far cheaper than filtering all 5000 points, and gives the same numbers.
  */
 
-/** scipy's kernel: radius int(4 sigma + 0.5), weights exp(-x^2 / (2 sigma^2)) normalized to sum 1. */
-export function gaussianKernel(sigma: number, truncate = 4.0): Float64Array {
-  if (!(sigma > 0) || !Number.isFinite(sigma)) throw new RangeError(`sigma must be a positive number, got ${sigma}`);
-  const radius = Math.trunc(truncate * sigma + 0.5);
-  const weights = new Float64Array(2 * radius + 1);
-  const c = -0.5 / (sigma * sigma);
-  let sum = 0;
-  for (let k = -radius; k <= radius; k++) {
-    const w = Math.exp(c * k * k);
-    weights[k + radius] = w;
-    sum += w;
-  }
-  for (let i = 0; i < weights.length; i++) weights[i] /= sum;
-  return weights;
-}
-
 /**
  * Adds the blurred delta peaks into out (zeros outside the axis, as mode='constant'). Positions must be distinct
  * integers within 0..out.length-1; use placeDeltas first when shifted peaks may collide.

@@ -1,7 +1,8 @@
 import { SpectrumInputError } from '../errors.ts';
-import { addBlurredPeaks, gaussianKernel, placeDeltas } from './blur.ts';
+import { gaussianKernel } from '../math/gaussian-kernel.ts';
+import { addBlurredPeaks, placeDeltas } from './blur.ts';
 import type { BenchmarkDefinition, BenchmarkName, ClassDefinition } from './definitions.ts';
-import { deriveRng, type Rng } from './rng.ts';
+import { deriveRng, type Rng } from '../math/rng.ts';
 import { TEST_SIGMA, testVariantPlan, testVariantsPerClass } from './variants.ts';
 
 /** Spectra with their class labels; x is row-major [n, points]. */

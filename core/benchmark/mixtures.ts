@@ -1,6 +1,6 @@
 import { SpectrumInputError } from '../errors.ts';
 import type { Dataset } from './generate.ts';
-import { createRng } from './rng.ts';
+import { createRng } from '../math/rng.ts';
 
 export interface MixtureOptions {
   /** m: number of distinct classes in each mixture (>= 1). */

@@ -121,7 +121,7 @@ export const TINY: ArchitectureSpec = {
 /**
  * `tiny` with the paper's linear head (Flatten, Dense(64), L2; no ReLU dense layer): a mixture is found as the nearest
  * normalized sum of class embeddings, which needs an encoder close to additive, and a ReLU layer before the
- * embedding is the least additive part of `tiny` (bench paper mixtures: docs/RESULTS.md).
+ * embedding is the least additive part of `tiny` (bench:paper mixtures: docs/RESULTS.md).
  */
 export const TINY_LINEAR_HEAD: ArchitectureSpec = {
   name: 'tiny-lin',

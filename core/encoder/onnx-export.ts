@@ -12,11 +12,11 @@ import { SpectrumInputError } from '../errors.ts';
 import { encodeOnnxModel, type OnnxInitializer, type OnnxNode } from './onnx/onnx-proto.ts';
 
 /** Opset 13: every op used here exists in it with attribute (not input) axes for ReduceSumSquare. */
-export const ONNX_OPSET = 13;
+const ONNX_OPSET = 13;
 /** The IR version that goes with opset 13. */
-export const ONNX_IR_VERSION = 7;
-export const ONNX_INPUT = 'spectrum';
-export const ONNX_OUTPUT = 'embedding';
+const ONNX_IR_VERSION = 7;
+const ONNX_INPUT = 'spectrum';
+const ONNX_OUTPUT = 'embedding';
 
 export interface OnnxExportOptions {
   /** Written into the model's metadata (e.g. the Encoder's version) so an .onnx file says what it came from. */

@@ -11,7 +11,8 @@ import { registerWasmOverrides } from './wasm/register.ts';
 
 export { tf };
 export { adamwUpdate, type AdamWStep } from './wasm/elementwise-training.ts';
-export { setFastPathsEnabled, setLeanReductionGradientsEnabled, setTrainingFastPathsEnabled, setWasmOverridesEnabled } from './wasm/register.ts';
+export { setWasmPaths } from './wasm/register.ts';
+export { ALL_PATHS, STOCK_KERNELS, WITHOUT_FAST_PATHS, WITHOUT_TRAINING_PATHS, type WasmPaths } from './wasm/paths.ts';
 
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];

@@ -64,7 +64,7 @@ export interface Calibration {
   readonly fdr: number;
   /** Leave-one-out samples behind the thresholds. */
   readonly samples: number;
-  /** Leave-one-out accuracy of the kNN vote on the library itself. */
+  /** Leave-one-out accuracy of the nearest reference on the library itself (own class's best similarity the highest). */
   readonly looAccuracy: number;
   /** Per-class calibration (method 'per-class'); absent: the global thresholds above apply to every class. */
   readonly perClass?: PerClassCalibration;

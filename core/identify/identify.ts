@@ -18,7 +18,7 @@ export interface IdentifyQuery {
 }
 
 export interface IdentifyOptions {
-  /** Neighbours that vote (default 3, as the paper). */
+  /** Neighbours searched (default 3); with meanOfBest: false they vote, as in the paper. */
   readonly k?: number;
   /** Thresholds from calibrate(library); computed once per library state and cached when absent. */
   readonly calibration?: Calibration;
@@ -51,7 +51,7 @@ export interface IdentifyOptions {
   readonly mixtureCount?: 'reconstruction' | 'embedding';
   /**
    * When the kNN's top two classes are a confusable pair (their references overlap in embedding space) and the query
-   * comes with its spectrum, their peaks decide between them (confusable-pairs.ts); false: the kNN vote alone.
+   * comes with its spectrum, their peaks decide between them (confusable-pairs.ts); false: the class ranking alone.
    */
   readonly pairDecision?: PairDecisionOptions | false;
   /** Rank classes by the mean of their m best similarities (default DEFAULT_MEAN_OF_BEST); false: the paper's k-vote. */
@@ -95,8 +95,10 @@ export function calibrationFor(library: ReferenceLibrary): Calibration {
 }
 
 /**
- * Identifies one spectrum from its embedding: kNN vote for the single-compound answer, a beam search over normalized
- * sums of class embeddings for mixtures, and calibrated thresholds for the status.
+ * Identifies one spectrum from its embedding: classes ranked by the mean of their best DEFAULT_MEAN_OF_BEST reference
+ * similarities (the paper's k-vote with meanOfBest: false) for the single-compound answer, a confusable top pair decided
+ * by its peaks when the spectrum is at hand, the mixture search (spectral reconstruction with the spectrum, else a beam
+ * search over normalized sums of class embeddings), and calibrated thresholds for the status.
  */
 export function identify(query: IdentifyQuery, library: ReferenceLibrary, options: IdentifyOptions = {}): Identification {
   if (library.classCount === 0) {

@@ -41,6 +41,6 @@ export {
   type MixtureFit,
 } from './mixture.ts';
 export { identify, identifyBatch, calibrationFor, type IdentifyOptions, type IdentifyQuery } from './identify.ts';
-export { auroc, componentsRight } from './metrics.ts';
+export { auroc } from './metrics.ts';
 export { coveredRange, hitQuality, matchProfile, matchView, rollingMinBaseline, viewCorrelation, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral-match.ts';
 export { SPECTRAL_PRESETS, spectralAnswer, spectralIndexFor, spectralRankingFor, spectralScores, type SpectralAnswer, type SpectralIndex, type SpectralRankingOptions } from './spectral-ranking.ts';

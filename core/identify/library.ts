@@ -64,12 +64,15 @@ export interface ClassRank {
 
 export interface KnnResult {
   readonly neighbors: readonly Neighbor[];
-  /** Classes by kNN vote (ties: higher best similarity), then the remaining classes by best similarity. */
+  /**
+   * Classes by the mean of their m best similarities with KnnOptions.meanOfBest (identify()'s default), else by kNN
+   * vote (ties: higher best similarity) and then the remaining classes by best similarity.
+   */
   readonly ranking: readonly ClassRank[];
 }
 
 export interface KnnOptions {
-  /** Neighbours that vote; the paper uses 3. */
+  /** Neighbours searched (the paper: 3); they vote when meanOfBest is not given. */
   readonly k?: number;
   /** How many classes to rank (the rest are not sorted). Default 10. */
   readonly topClasses?: number;

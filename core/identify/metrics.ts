@@ -21,9 +21,3 @@ export function auroc(positives: ArrayLike<number>, negatives: ArrayLike<number>
   const p = positives.length;
   return (rankSum - (p * (p + 1)) / 2) / (p * negatives.length);
 }
-
-/** How many of the true components a predicted set contains. */
-export function componentsRight(truth: readonly string[], predicted: readonly string[]): number {
-  const set = new Set(predicted);
-  return truth.filter((t) => set.has(t)).length;
-}

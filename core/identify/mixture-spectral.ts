@@ -1,4 +1,4 @@
-import { gaussianKernel } from '../benchmark/index.ts';
+import { gaussianKernel } from '../math/gaussian-kernel.ts';
 import { SpectrumInputError } from '../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
 import { ClassTemplates, containmentRanking, type ContainmentOptions } from './mixture-templates.ts';

@@ -1,4 +1,4 @@
-import { gaussianKernel } from '../benchmark/index.ts';
+import { gaussianKernel } from '../math/gaussian-kernel.ts';
 import { SpectrumInputError } from '../errors.ts';
 import type { ReferenceProfiles } from './mixture-spectral.ts';
 

@@ -10,7 +10,7 @@
  * HQI (CSLS: references with close relatives in the library claim queries of unenrolled relatives), fitted on the
  * library's own leave-one-out queries (unknown-model.ts).
  */
-import { deriveRng } from '../benchmark/rng.ts';
+import { deriveRng } from '../math/rng.ts';
 import type { InputGrid } from '../encoder/types.ts';
 import { techniqueOfGrid } from '../preprocess/grids.ts';
 import type { LibraryMatrix, ReferenceLibrary } from './library.ts';

@@ -1,4 +1,4 @@
-import { deriveRng, type Rng } from '../benchmark/rng.ts';
+import { deriveRng, type Rng } from '../math/rng.ts';
 import type { InputGrid } from '../encoder/types.ts';
 
 /**
@@ -110,7 +110,7 @@ export function drawClass(profile: TechniqueProfile, grid: InputGrid, rng: Rng):
  * A relative of `parent`: each band moves (half of them, by up to familyShift), is re-weighed (exp(N(0, 0.5))) or
  * dropped (15 %); one to three new bands join. Positions stay inside the grid.
  */
-export function drawRelative(parent: SyntheticClass, profile: TechniqueProfile, grid: InputGrid, rng: Rng): SyntheticClass {
+function drawRelative(parent: SyntheticClass, profile: TechniqueProfile, grid: InputGrid, rng: Rng): SyntheticClass {
   const shift = profile.familyShift ?? 0;
   const clamp = (x: number): number => Math.min(grid.xEnd, Math.max(grid.xStart, x));
   const bands: Band[] = [];

@@ -1,4 +1,4 @@
-import type { Rng } from '../benchmark/index.ts';
+import type { Rng } from '../math/rng.ts';
 
 /**
  * On-the-fly augmentations that mimic instrument artefacts. Every amplitude is relative to the spectrum's max |y|

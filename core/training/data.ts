@@ -1,11 +1,11 @@
 import {
-  deriveRng,
   generateRandomSplit,
   generateTestSplit,
   loadDefinition,
   type BenchmarkName,
   type Dataset,
 } from '../benchmark/index.ts';
+import { deriveRng } from '../math/rng.ts';
 import { sha256Hex } from '../encoder/model-files.ts';
 import { normalizeRows } from './augment.ts';
 
@@ -31,7 +31,7 @@ export interface PreparedData {
   readonly classCount: number;
 }
 
-export function isDatasetSpec(d: Dataset | DatasetSpec): d is DatasetSpec {
+function isDatasetSpec(d: Dataset | DatasetSpec): d is DatasetSpec {
   return typeof (d as DatasetSpec).name === 'string';
 }
 

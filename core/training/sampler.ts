@@ -1,4 +1,4 @@
-import type { Rng } from '../benchmark/index.ts';
+import type { Rng } from '../math/rng.ts';
 
 /** One training batch: P classes x K samples, as row indices into the dataset and their labels. */
 export interface PkBatch {

@@ -52,7 +52,10 @@ export interface PreparedSpectrum {
   readonly warnings?: readonly SpectrumWarning[];
 }
 
-/** Parses each file (any supported format, every block) and preprocesses onto the encoder's grid; throws at the first refusal. */
+/**
+ * Parses each file (any supported format, every block) and preprocesses onto the encoder's grid, the daemon's way
+ * (pipelines/spectrum-preparation.ts); throws at the first refusal.
+ */
 export async function prepareFiles(files: readonly string[], encoder: Encoder, read: Partial<ReadOptions> = {}): Promise<PreparedSpectrum[]> {
   const { prepared, refused } = await prepareEachFile(files, encoder, read, true);
   if (refused.length) throw refused[0].error;
@@ -74,8 +77,10 @@ export async function prepareEachFile(
   read: Partial<ReadOptions> = {},
   stopAtFirst = false,
 ): Promise<{ prepared: PreparedSpectrum[]; refused: RefusedFile[] }> {
-  const { parseSpectra } = await import('../../core/formats/index.ts');
-  const { preprocess } = await import('../../core/preprocess/index.ts');
+  // The daemon's own parse-and-preprocess path (pipelines/spectrum-preparation.ts), with its default chain.
+  const { spectrumPreparation } = await import('../../pipelines/spectrum-preparation.ts');
+  const { format, strict } = readOptions(read);
+  const preparation = spectrumPreparation({ strict, grid: () => encoder.grid });
   const prepared: PreparedSpectrum[] = [];
   const refused: RefusedFile[] = [];
   for (const file of files) {
@@ -86,12 +91,12 @@ export async function prepareEachFile(
       } catch (e) {
         throw new SpectrumInputError('file-unreadable', `cannot read: ${(e as Error).message}`, { file });
       }
-      const spectra = parseSpectra(bytes, { fileName: file, ...readOptions(read) });
-      const rows = spectra.map((s, i) => ({
+      const blocks = preparation.prepareFile(bytes, file, format);
+      const rows = blocks.map(({ spectrum, values }, i) => ({
         file,
-        block: spectra.length > 1 ? i + 1 : undefined,
-        values: preprocess(s, encoder.grid),
-        ...(s.meta.warnings?.length ? { warnings: s.meta.warnings } : {}),
+        block: blocks.length > 1 ? i + 1 : undefined,
+        values,
+        ...(spectrum.meta.warnings?.length ? { warnings: spectrum.meta.warnings } : {}),
       }));
       prepared.push(...rows);
     } catch (e) {

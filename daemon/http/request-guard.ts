@@ -34,7 +34,7 @@ const LOCAL_NAMES = ['localhost', '127.0.0.1', '::1', 'localhost.localdomain', '
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
 /** The Host names answered by default: localhost names, the bound address, and with a wildcard bind this machine's names. */
-export function defaultAllowedHosts(bindHost: string): string[] {
+function defaultAllowedHosts(bindHost: string): string[] {
   const names = new Set(LOCAL_NAMES);
   const bound = bareHost(bindHost);
   if (!WILDCARDS.has(bound)) names.add(bound);

@@ -80,7 +80,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
   });
   const docs: RouteDoc[] = [];
   // First of all hooks, for every route and the dashboard's files: a page on another origin, or reached through a
-  // rebound DNS name, gets nothing (socket.io's own requests are checked by its allowRequest, see daemon/run.ts).
+  // rebound DNS name, gets nothing (socket.io's own requests are checked by its allowRequest, see daemon/parts/outputs.ts).
   const guard = options.requestGuard ?? createRequestGuard({ bindHost: '127.0.0.1' });
   app.addHook('onRequest', async (req, reply) => {
     const refused = guard(req.headers);
@@ -474,7 +474,7 @@ function registerModelRoutes(route: RouteFn, services: ApiServices): void {
   async () => ({ items: services.instruments?.() ?? [] }));
 }
 
-export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
   return { error: { code, message } };
 }
 

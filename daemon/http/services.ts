@@ -3,7 +3,7 @@ import type { InstrumentHealth } from '../retrain/instrument-health.ts';
 import type { ModelManager } from '../retrain/model-manager.ts';
 import type { Store } from '../store/store.ts';
 
-/** What the HTTP API asks of the running daemon; daemon/run.ts provides it, tests provide small versions. */
+/** What the HTTP API asks of the running daemon; daemon/parts/services.ts provides it, tests provide small versions. */
 export interface ApiServices {
   readonly store: Store;
   health(): HealthReport;

@@ -14,7 +14,7 @@ import { yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } fr
 import { ModelRegistry } from './versions.ts';
 
 /** Defaults of a background retraining run (config `retrain:`; POST /api/retrain may give epochs and holdOut). */
-export const RETRAIN_DEFAULTS: Omit<RetrainSettings, 'backend'> = { epochs: 3, holdOut: 0.2, lr: 2e-4, seed: 1, autoPromote: false };
+const RETRAIN_DEFAULTS: Omit<RetrainSettings, 'backend'> = { epochs: 3, holdOut: 0.2, lr: 2e-4, seed: 1, autoPromote: false };
 
 export function modelRegistryOf(config: ResolvedConfig): ModelRegistry {
   return new ModelRegistry(path.join(config.dataDir, 'models'));
@@ -44,7 +44,7 @@ export interface DaemonModelsOptions {
   readonly calibrationRunner?: CalibrationRunner;
   /** The inference engine the model loaded at start runs on (loadInferenceEncoder's choice). */
   readonly engineAtStart?: EngineChoice;
-  /** Where a switched-to model is exported and how tfjs starts on this thread (daemon/run.ts: the export in a worker). */
+  /** Where a switched-to model is exported and how tfjs starts on this thread (daemon/parts/model.ts: the export in a worker). */
   readonly inferenceLoading?: Pick<InferenceEncoderOptions, 'exporter' | 'initTfjs'>;
 }
 

@@ -1,4 +1,4 @@
-import { createRng, type Rng } from '../../core/benchmark/rng.ts';
+import { createRng, type Rng } from '../../core/math/rng.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { LabelledRows } from './protocol.ts';
 

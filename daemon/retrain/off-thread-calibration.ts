@@ -136,7 +136,7 @@ export interface PrepareOptions {
  * The encoder, embedding at most `chunk` rows per call with a yield to the event loop between calls (tfjs-wasm runs
  * on the main thread: 16 rows took 100-200 ms on a loaded machine, 4 rows a quarter of that).
  */
-export function inSmallSteps(encoder: Encoder, chunk = 4): Encoder {
+function inSmallSteps(encoder: Encoder, chunk = 4): Encoder {
   return {
     grid: encoder.grid,
     dim: encoder.dim,

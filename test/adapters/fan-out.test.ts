@@ -19,7 +19,7 @@ import type { ResultMessage } from '../../core/messages.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { createSpectrum } from '../../core/spectrum.ts';
 import { validatorsFromDoc } from '../support/schema.ts';
-import { makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, waitFor, type Mosquitto, type VictoriaMetrics } from '../support/servers.ts';
+import { makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, waitFor, type Mosquitto, type VictoriaMetrics } from '../../support/servers.ts';
 
 let broker: Mosquitto;
 let vm: VictoriaMetrics;

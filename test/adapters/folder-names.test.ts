@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { escapeUndecodable, fitName, MAX_NAME_BYTES } from '../../adapters/file-names.ts';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { makeTempDir, stopAllServers, waitFor } from '../support/servers.ts';
+import { makeTempDir, stopAllServers, waitFor } from '../../support/servers.ts';
 
 /**
  * File names the folder input meets in labs: Latin-1 names written by older Windows software to a share (not valid

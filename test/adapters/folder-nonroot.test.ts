@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/daemon-process.ts';
-import { makeTempDir, stopAllServers } from '../support/servers.ts';
+import { REPO_ROOT } from '../../support/daemon-process.ts';
+import { makeTempDir, stopAllServers } from '../../support/servers.ts';
 
 /**
  * The folder input as a non-root user, as it runs in production (the systemd unit's `User=spectrad`): a file it may

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { makeTempDir, sleep, stopAllServers, waitFor } from '../support/servers.ts';
+import { makeTempDir, sleep, stopAllServers, waitFor } from '../../support/servers.ts';
 
 const adapters: FolderInput[] = [];
 

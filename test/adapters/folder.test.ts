@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, 
 import { join } from 'node:path';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { makeTempDir, sleep, stopAllServers, waitFor } from '../support/servers.ts';
+import { makeTempDir, sleep, stopAllServers, waitFor } from '../../support/servers.ts';
 
 const adapters: FolderInput[] = [];
 

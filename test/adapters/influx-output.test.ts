@@ -3,7 +3,7 @@ import { InfluxOutput, classTag, type InfluxOutputOptions } from '../../adapters
 import { OutputUnavailableError } from '../../adapters/errors.ts';
 import type { AdapterState } from '../../core/messages.ts';
 import { identifiedResult, mixtureResult, rejectedResult } from '../support/messages.ts';
-import { startVictoriaMetrics, stopAllServers, waitFor, type VictoriaMetrics } from '../support/servers.ts';
+import { startVictoriaMetrics, stopAllServers, waitFor, type VictoriaMetrics } from '../../support/servers.ts';
 
 let vm: VictoriaMetrics;
 const outputs: InfluxOutput[] = [];

@@ -3,7 +3,7 @@ import { OutputUnavailableError } from '../../adapters/errors.ts';
 import { InfluxOutput, writeUrl, type InfluxOutputOptions } from '../../adapters/influx-output.ts';
 import type { AdapterState } from '../../core/messages.ts';
 import { identifiedResult, mixtureResult, rejectedResult } from '../support/messages.ts';
-import { startInfluxd, startVictoriaMetrics, stopAllServers, waitFor, type Influxd, type VictoriaMetrics } from '../support/servers.ts';
+import { startInfluxd, startVictoriaMetrics, stopAllServers, waitFor, type Influxd, type VictoriaMetrics } from '../../support/servers.ts';
 
 let influxd: Influxd;
 let vm: VictoriaMetrics;

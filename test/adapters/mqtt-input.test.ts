@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { MqttInput, sniffPayloadFormat, type MqttInputOptions } from '../../adapters/mqtt-input.ts';
 import type { RawInput } from '../../adapters/types.ts';
 import type { AdapterState } from '../../core/messages.ts';
-import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
+import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 let broker: Mosquitto;
 let publisher: MqttClient;

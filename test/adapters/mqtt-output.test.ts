@@ -5,7 +5,7 @@ import { OutputUnavailableError } from '../../adapters/errors.ts';
 import type { AdapterState } from '../../core/messages.ts';
 import { alertFor, asJson, identifiedResult, mixtureResult, rejectedResult } from '../support/messages.ts';
 import { validatorsFromDoc } from '../support/schema.ts';
-import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
+import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 let broker: Mosquitto;
 const outputs: MqttOutput[] = [];

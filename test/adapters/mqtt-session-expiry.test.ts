@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttInput } from '../../adapters/mqtt-input.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
+import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 /**
  * mqtt.sessionExpirySec (and --mqtt-session-expiry, SPECTRAD_MQTT_SESSION_EXPIRY_SEC) reaches the broker: a node that

@@ -4,7 +4,7 @@ import { SerialPort } from 'serialport';
 import { SerialInput, type SerialInputOptions } from '../../adapters/serial.ts';
 import type { RawInput } from '../../adapters/types.ts';
 import type { AdapterState } from '../../core/messages.ts';
-import { sleep, startPtyPair, stopAllServers, waitFor, type PtyPair } from '../support/servers.ts';
+import { sleep, startPtyPair, stopAllServers, waitFor, type PtyPair } from '../../support/servers.ts';
 
 const adapters: SerialInput[] = [];
 const writers: SerialPort[] = [];

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { startMosquitto, startPtyPair, startVictoriaMetrics, stopAllServers, requireBinary, freePort } from '../support/servers.ts';
+import { startMosquitto, startPtyPair, startVictoriaMetrics, stopAllServers, requireBinary, freePort } from '../../support/servers.ts';
 import { connect } from 'node:net';
 
 function accepts(port: number): Promise<boolean> {

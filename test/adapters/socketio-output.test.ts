@@ -6,7 +6,7 @@ import { SocketIoOutput } from '../../adapters/socketio-output.ts';
 import type { AdapterState, AlertMessage, ResultMessage } from '../../core/messages.ts';
 import { alertFor, asJson, identifiedResult, mixtureResult } from '../support/messages.ts';
 import { validatorsFromDoc } from '../support/schema.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 const schema = validatorsFromDoc();
 const cleanups: Array<() => Promise<void> | void> = [];

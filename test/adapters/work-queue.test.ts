@@ -4,7 +4,7 @@ import { NatsQueue, subjectOf, topicOf } from '../../adapters/nats-queue.ts';
 import { PgQueue } from '../../bench/site/pg-queue.ts';
 import { QueueInput, type QueueInputEvent } from '../../adapters/queue-input.ts';
 import type { WorkQueue } from '../../adapters/work-queue.ts';
-import { sleep, startNatsServer, startPostgres, stopAllServers, waitFor, type NatsServer, type Postgres } from '../support/servers.ts';
+import { sleep, startNatsServer, startPostgres, stopAllServers, waitFor, type NatsServer, type Postgres } from '../../support/servers.ts';
 
 /**
  * The work-queue contract, on both engines against real servers: what one node leases another cannot take until

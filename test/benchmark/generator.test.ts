@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   type Dataset,
-  gaussianKernel,
   generateRandomSplit,
   generateTestSplit,
   loadDefinition,
   testVariantPlan,
 } from '../../core/benchmark/index.ts';
+import { gaussianKernel } from '../../core/math/gaussian-kernel.ts';
 import { addBlurredPeaks, placeDeltas } from '../../core/benchmark/blur.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { firstDifference } from './bytes.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, deriveRng, parseClassList } from '../../core/benchmark/index.ts';
+import { parseClassList } from '../../core/benchmark/index.ts';
+import { createRng, deriveRng } from '../../core/math/rng.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 
 describe('createRng', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianKernel, generateTestLikeSplit, generateTestSplit, loadDefinition, testVariantPlan } from '../../core/benchmark/index.ts';
+import { generateTestLikeSplit, generateTestSplit, loadDefinition, testVariantPlan } from '../../core/benchmark/index.ts';
+import { gaussianKernel } from '../../core/math/gaussian-kernel.ts';
 import { addBlurredPeaks, placeDeltas } from '../../core/benchmark/blur.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 

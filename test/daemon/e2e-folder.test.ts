@@ -9,7 +9,7 @@ import type { ResultMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
 import { toCsv } from '../../core/formats/index.ts';
 import { createSpectrum } from '../../core/spectrum.ts';
-import { benchmarkY, jcampText } from '../support/daemon-process.ts';
+import { benchmarkY, jcampText } from '../../support/daemon-process.ts';
 
 /**
  * The whole daemon on the bundled model with a real watched folder: a JCAMP-DX file dropped in the inbox comes out

@@ -3,8 +3,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, dropFile, jcampText, jsonPayload, parseResult, storedResults, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, type Mosquitto, type VictoriaMetrics } from '../support/servers.ts';
+import { DaemonProcess, dropFile, jcampText, jsonPayload, parseResult, storedResults, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, type Mosquitto, type VictoriaMetrics } from '../../support/servers.ts';
 
 /**
  * The real `spectrad run` (child process, bundled model, small demo library) with MQTT in and out and InfluxDB out

@@ -3,8 +3,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, REPO_ROOT, dropFile, jcampText, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, type Mosquitto, type VictoriaMetrics } from '../support/servers.ts';
+import { DaemonProcess, REPO_ROOT, dropFile, jcampText, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, type Mosquitto, type VictoriaMetrics } from '../../support/servers.ts';
 
 /**
  * Node identity and metrics through the product: the real `spectrad run` (child process, bundled model, small demo

@@ -5,7 +5,7 @@ import type { AdapterState, ResultMessage } from '../../core/messages.ts';
 import { OutboxDispatcher } from '../../daemon/outbox.ts';
 import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * After a long outage the outbox's backoff has grown to tens of seconds; when the output reports 'up' again (the MQTT

@@ -8,7 +8,7 @@ import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
 import { OutboxDispatcher } from '../../daemon/outbox.ts';
 import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 

@@ -2,8 +2,8 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, jsonPayload, readStore, sleep, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, startNatsServer, stopAllServers, type NatsServer } from '../support/servers.ts';
+import { DaemonProcess, jsonPayload, readStore, sleep, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, startNatsServer, stopAllServers, type NatsServer } from '../../support/servers.ts';
 
 /**
  * A site work queue survives a dead node: two real `spectrad run` processes take spectra from one NATS JetStream

@@ -10,7 +10,7 @@ import { FailureWindow } from '../../daemon/http/rate-limit.ts';
 import { buildHttpServer } from '../../daemon/http/server.ts';
 import type { ApiServices } from '../../daemon/http/services.ts';
 import { Store } from '../../daemon/store/store.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 import { recordingServices } from '../support/recording-services.ts';
 
 /**

@@ -3,8 +3,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, jsonPayload, parseResult, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, type Mosquitto, type VictoriaMetrics } from '../support/servers.ts';
+import { DaemonProcess, jsonPayload, parseResult, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, startMosquitto, startVictoriaMetrics, stopAllServers, type Mosquitto, type VictoriaMetrics } from '../../support/servers.ts';
 
 /**
  * One site, two daemons: two real `spectrad run` processes on one host with the same configuration apart from their

@@ -9,8 +9,8 @@ import { parseConfig } from '../../config/load.ts';
 import type { AlertMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
 import { Store } from '../../daemon/store/store.ts';
-import { dropFile, jcampText } from '../support/daemon-process.ts';
-import { freePort } from '../support/servers.ts';
+import { dropFile, jcampText } from '../../support/daemon-process.ts';
+import { freePort } from '../../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
 import { ARTIFACTS, openPage } from './support/browser.ts';
 

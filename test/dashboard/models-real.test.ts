@@ -6,8 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
-import { dropFile, jcampText } from '../support/daemon-process.ts';
-import { waitFor } from '../support/servers.ts';
+import { dropFile, jcampText } from '../../support/daemon-process.ts';
+import { waitFor } from '../../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
 import { ARTIFACTS, openPage, screenshot } from './support/browser.ts';
 

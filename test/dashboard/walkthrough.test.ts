@@ -7,8 +7,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess } from '../support/daemon-process.ts';
-import { freePort, waitFor } from '../support/servers.ts';
+import { DaemonProcess } from '../../support/daemon-process.ts';
+import { freePort, waitFor } from '../../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
 import { openLiveDashboard } from './support/browser.ts';
 

@@ -5,7 +5,7 @@
  * of 4, inference).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setTrainingFastPathsEnabled, tf } from '../../core/engine/index.ts';
+import { ALL_PATHS, setWasmPaths, tf, WITHOUT_TRAINING_PATHS } from '../../core/engine/index.ts';
 import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from '../../core/engine/wasm/batch-norm-training.ts';
 import { BLOCK_ROWS } from '../../core/engine/wasm/simd/training-kernels.ts';
 import { onBackend, randomValues, relativeError, runBoth, useWasmEngine } from './compare.ts';
@@ -110,14 +110,14 @@ describe('fused training batch norm (wasm) vs tfjs-layers on cpu', () => {
     const oddInfo = await onBackend('wasm', () => tf.profile(() => tf.dispose(layerTraining(odd, 41))));
     expect(oddInfo.kernelNames).not.toContain(BATCH_NORM_TRAIN);
 
-    setTrainingFastPathsEnabled(false);
+    setWasmPaths(WITHOUT_TRAINING_PATHS);
     try {
       const offInfo = await onBackend('wasm', () => tf.profile(() => tf.dispose(layerTraining(cases[0], 42))));
       expect(offInfo.kernelNames).not.toContain(BATCH_NORM_TRAIN);
       const offRun = runBoth(() => layerTraining(cases[0], 43));
       offRun.wasm.forEach((w, k) => expect(relativeError(w, offRun.cpu[k], 1e-3)).toBeLessThanOrEqual(5e-5));
     } finally {
-      setTrainingFastPathsEnabled(true);
+      setWasmPaths(ALL_PATHS);
     }
 
     const inference = runBoth(() => {
@@ -133,7 +133,7 @@ describe('fused training batch norm (wasm) vs tfjs-layers on cpu', () => {
   it('leaves no more tensors behind than tfjs-layers does', () => {
     const growth = (fused: boolean): number =>
       onBackend('wasm', () => {
-        setTrainingFastPathsEnabled(fused);
+        setWasmPaths(fused ? ALL_PATHS : WITHOUT_TRAINING_PATHS);
         try {
           const step = () => {
             const layer = tf.layers.batchNormalization({ momentum: 0.9, epsilon: 1e-5 });
@@ -150,7 +150,7 @@ describe('fused training batch norm (wasm) vs tfjs-layers on cpu', () => {
           step();
           return tf.memory().numTensors - before;
         } finally {
-          setTrainingFastPathsEnabled(true);
+          setWasmPaths(ALL_PATHS);
         }
       });
     expect(growth(true)).toBe(growth(false));

@@ -4,7 +4,7 @@
  * NaN and infinities, and three optimizer steps with and without weight decay.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { setTrainingFastPathsEnabled, tf } from '../../core/engine/index.ts';
+import { ALL_PATHS, setWasmPaths, tf, WITHOUT_TRAINING_PATHS } from '../../core/engine/index.ts';
 import { ADAMW, LEAKY_RELU_GRAD } from '../../core/engine/wasm/elementwise-training.ts';
 import { AdamW } from '../../core/training/adamw.ts';
 import { onBackend, randomValues, relativeError, runBoth, useWasmEngine } from './compare.ts';
@@ -59,13 +59,13 @@ describe('LeakyRelu on wasm (SIMD) vs cpu', () => {
     const on = await onBackend('wasm', () => tf.profile(() => grad()));
     expect(on.kernelNames).toContain(LEAKY_RELU_GRAD);
     const fast = onBackend('wasm', () => tf.tidy(() => Float32Array.from(grad().dataSync())));
-    setTrainingFastPathsEnabled(false);
+    setWasmPaths(WITHOUT_TRAINING_PATHS);
     try {
       const off = await onBackend('wasm', () => tf.profile(() => grad()));
       expect(off.kernelNames).not.toContain(LEAKY_RELU_GRAD);
       expectIdentical(fast, onBackend('wasm', () => tf.tidy(() => Float32Array.from(grad().dataSync()))), 'dx switched off');
     } finally {
-      setTrainingFastPathsEnabled(true);
+      setWasmPaths(ALL_PATHS);
       x.dispose();
     }
   });
@@ -112,12 +112,12 @@ describe('AdamW update on wasm (one SIMD pass per variable) vs cpu (composed ops
     expect(info.kernelNames).toContain(ADAMW);
     expect(info.kernelNames).not.toContain('Sqrt');
     const fast = await threeAdamWSteps('wasm');
-    setTrainingFastPathsEnabled(false);
+    setWasmPaths(WITHOUT_TRAINING_PATHS);
     try {
       const composed = await threeAdamWSteps('wasm');
       composed.forEach((w, i) => expect(relativeError(w, fast[i], 1e-9), `output ${i}`).toBeLessThanOrEqual(2e-6));
     } finally {
-      setTrainingFastPathsEnabled(true);
+      setWasmPaths(ALL_PATHS);
     }
   });
 });

@@ -3,13 +3,11 @@
  * odd sizes, strides, 'same'/'valid'/explicit padding, and all-negative inputs where the stock kernels went wrong.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tf } from '../../core/engine/index.ts';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { setSimdMaxPoolGradEnabled } from '../../core/engine/wasm/max-pool-grad.ts';
+import { setWasmPaths, tf } from '../../core/engine/index.ts';
 import { simdKernels } from '../../core/engine/wasm/simd/kernels.ts';
 import { outerSwap } from '../../core/engine/wasm/transpose.ts';
 import { swappedIsCheaper } from '../../core/engine/wasm/batch-mat-mul.ts';
-import { setSimdFilterGradEnabled } from '../../core/engine/wasm/conv2d-backprop.ts';
 import { expectClose, onBackend, randomValues, relativeError, runBoth, useWasmEngine } from './compare.ts';
 
 beforeAll(useWasmEngine);
@@ -85,7 +83,7 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter (conv2d gradients)', () => 
     ]) {
       const grad = (simd: boolean) =>
         onBackend('wasm', () => {
-          setSimdFilterGradEnabled(simd);
+          setWasmPaths({ simdFilterGrad: simd });
           try {
             return tf.tidy(() => {
               const x = tf.tensor(randomValues(4 * w * cin, 290), [4, 1, w, cin]) as tf.Tensor4D;
@@ -93,7 +91,7 @@ describe('Conv2DBackpropInput / Conv2DBackpropFilter (conv2d gradients)', () => 
               return Float32Array.from((tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', filterShape: [1, k, cin, cout] }) as tf.Tensor).dataSync());
             });
           } finally {
-            setSimdFilterGradEnabled(true);
+            setWasmPaths({ simdFilterGrad: true });
           }
         });
       const err = relativeError(grad(true), grad(false));
@@ -186,7 +184,7 @@ describe('MaxPoolGrad', () => {
     for (const [shape, k] of shapes) {
       const grad = (simd: boolean) =>
         onBackend('wasm', () => {
-          setSimdMaxPoolGradEnabled(simd);
+          setWasmPaths({ simdMaxPoolGrad: simd });
           try {
             return tf.tidy(() => {
               const x = tf.tensor(randomValues(size(shape), 230), shape) as tf.Tensor4D;
@@ -195,7 +193,7 @@ describe('MaxPoolGrad', () => {
               return Array.from(tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, [k, 1], [k, 1], 'valid'), r)))(x).dataSync());
             });
           } finally {
-            setSimdMaxPoolGradEnabled(true);
+            setWasmPaths({ simdMaxPoolGrad: true });
           }
         });
       expect(grad(true), shape.join('x')).toEqual(grad(false));

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../core/engine/index.ts';
 import { onBackend, randomValues, relativeError, useWasmEngine } from './compare.ts';
-import { buildSeedModel } from './seed-model.ts';
+import { buildSeedModel } from '../../support/seed-model.ts';
 
 beforeAll(useWasmEngine);
 

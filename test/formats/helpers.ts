@@ -55,10 +55,3 @@ export function xyBlock(dataLines: string[], header: Record<string, string | num
   const lines = Object.entries(fields).map(([k, v]) => `##${k}=${v}`);
   return [...lines, '##XYDATA=(X++(Y..Y))', ...dataLines, '##END='].join('\n') + '\n';
 }
-
-/** Line number (1-based) of the first line of text that contains the needle. */
-export function lineOf(text: string, needle: string): number {
-  const index = text.split('\n').findIndex((l) => l.includes(needle));
-  if (index < 0) throw new Error(`"${needle}" not in text`);
-  return index + 1;
-}

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures } from '../../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, normalizeDataset } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { nnls } from '../../core/identify/mixture.ts';
 import { ReferenceProfiles, nnlsCoordinateDescent, profileInto, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
-import { normalizeRows } from '../../core/identify/protocols.ts';
 import { mulberry32 } from '../../core/identify/calibration.ts';
 
 const def = loadDefinition('benchmark');
@@ -11,7 +10,7 @@ const CLASSES = Array.from({ length: 30 }, (_, i) => i);
 
 /** Reference profiles of benchmark classes 0..29 from 20 training spectra each (the protocol's seed-1 split). */
 function referenceIndex(): ReferenceProfiles {
-  const train = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: 20, seed: 1, classes: CLASSES }));
+  const train = normalizeDataset(generateRandomSplit(def, { split: 'train', perClass: 20, seed: 1, classes: CLASSES }));
   const index = new ReferenceProfiles(def.points);
   for (const c of CLASSES) {
     const rows = [...train.y.keys()].filter((i) => train.y[i] === c);

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures } from '../../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, normalizeDataset } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { ReferenceProfiles, profileMixtureSearch, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
 import { ClassTemplates, containmentRanking, containmentScores, estimateJitterBins, jitterKernel, richardsonLucy } from '../../core/identify/mixture-templates.ts';
-import { normalizeRows } from '../../core/identify/protocols.ts';
 
 const def = loadDefinition('benchmark');
 const CLASSES = Array.from({ length: 40 }, (_, i) => i);
 
 /** Reference profiles of benchmark classes 0..39 from 20 seed-1 training spectra each (peaks jitter by +-50 points). */
 function referenceIndex(): ReferenceProfiles {
-  const train = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: 20, seed: 1, classes: CLASSES }));
+  const train = normalizeDataset(generateRandomSplit(def, { split: 'train', perClass: 20, seed: 1, classes: CLASSES }));
   const index = new ReferenceProfiles(def.points);
   for (const c of CLASSES) index.add(String(c), train.x.subarray(c * 20 * def.points, (c + 1) * 20 * def.points), 20);
   return index;

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { generateRandomSplit, generateTestSplit, loadDefinition } from '../../core/benchmark/index.ts';
+import { generateRandomSplit, generateTestSplit, loadDefinition, normalizeDataset } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { ReferenceProfiles, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
 import { calibrateUnexplained, estimateHeightSpread, peakRegions, unexplainedCalibrationFor, unexplainedCalibrationInSteps } from '../../core/identify/mixture-unknown.ts';
-import { normalizeRows } from '../../core/identify/protocols.ts';
 import { projectionEncoder } from './synthetic.ts';
 
 const def = loadDefinition('benchmark');
@@ -13,7 +12,7 @@ const KNOWN = Array.from({ length: 30 }, (_, i) => i);
 const ABSENT = Array.from({ length: 10 }, (_, i) => 30 + i);
 const PER_CLASS = 20;
 
-const train = normalizeRows(generateRandomSplit(def, { split: 'train', perClass: PER_CLASS, seed: 1, classes: KNOWN }));
+const train = normalizeDataset(generateRandomSplit(def, { split: 'train', perClass: PER_CLASS, seed: 1, classes: KNOWN }));
 const index = new ReferenceProfiles(def.points);
 for (const c of KNOWN) index.add(String(c), train.x.subarray(c * PER_CLASS * def.points, (c + 1) * PER_CLASS * def.points), PER_CLASS);
 const test = generateTestSplit(def, { classes: [...KNOWN, ...ABSENT] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../core/benchmark/rng.ts';
+import { createRng } from '../../core/math/rng.ts';
 import { identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { coveredRange, hitQuality, matchProfile, matchView, viewCorrelation } from '../../core/identify/spectral-match.ts';

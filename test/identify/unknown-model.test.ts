@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../core/benchmark/rng.ts';
+import { createRng } from '../../core/math/rng.ts';
 import { fitUnknownModel, unknownLogOdds } from '../../core/identify/unknown-model.ts';
 
 describe('unknown model (logistic over hit-list statistics)', () => {

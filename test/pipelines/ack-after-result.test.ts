@@ -10,7 +10,7 @@ import { Store } from '../../daemon/store/store.ts';
 import type { PipelineDomain } from '../../pipelines/domain.ts';
 import type { PipelineStore } from '../../pipelines/ports.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * Inputs from a shared work queue (RawInput.ackAfterResult) are acknowledged only once their result is committed, not

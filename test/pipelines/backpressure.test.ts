@@ -12,7 +12,7 @@ import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
 import type { PipelineDomain } from '../../pipelines/domain.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
-import { makeTempDir, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
+import { makeTempDir, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 /**
  * Backpressure with real inputs and the real store: a slowed identify stage (40 ms per batch of at most 4) behind a

@@ -10,7 +10,7 @@ import { Store } from '../../daemon/store/store.ts';
 import type { PipelineDomain } from '../../pipelines/domain.ts';
 import type { IngestCommit, PipelineStore } from '../../pipelines/ports.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * A store that cannot commit (disk full) must not strand inputs: they stay unacknowledged and are offered to the store

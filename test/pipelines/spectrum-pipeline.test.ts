@@ -13,7 +13,7 @@ import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
 import type { PipelineDomain } from '../../pipelines/domain.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const tmpDb = () => path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-pipe-')), 'spectrad.db');

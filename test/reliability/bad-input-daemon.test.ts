@@ -5,8 +5,8 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, dropFile, jcampText, jsonPayload, serialLine, sleep, storedResults, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, startMosquitto, startPtyPair, stopAllServers, type Mosquitto, type PtyPair } from '../support/servers.ts';
+import { DaemonProcess, dropFile, jcampText, jsonPayload, serialLine, sleep, storedResults, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, startMosquitto, startPtyPair, stopAllServers, type Mosquitto, type PtyPair } from '../../support/servers.ts';
 import { MALFORMED, VALID_FORMS } from '../fixtures/malformed/corpus.ts';
 
 /**

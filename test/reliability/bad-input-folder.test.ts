@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { makeTempDir, stopAllServers, waitFor } from '../support/servers.ts';
+import { makeTempDir, stopAllServers, waitFor } from '../../support/servers.ts';
 
 /**
  * The folder input's refusals on their own (the daemon run is in bad-input-daemon.test.ts): with emitRefusals, files

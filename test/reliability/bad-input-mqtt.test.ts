@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttInput } from '../../adapters/mqtt-input.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
+import { startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 /**
  * A message larger than the input's limit never reaches the daemon's memory: the MQTT input announces its Maximum

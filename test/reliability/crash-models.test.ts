@@ -2,8 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, dropFile, jcampText, readStore, sleep, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, stopAllServers } from '../support/servers.ts';
+import { DaemonProcess, dropFile, jcampText, readStore, sleep, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, stopAllServers } from '../../support/servers.ts';
 
 /**
  * SIGKILL of a real `spectrad run` in the middle of a background retraining run and in the middle of a model

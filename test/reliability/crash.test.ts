@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { stopAllServers } from '../support/servers.ts';
-import { runCrashHarness } from './support/crash-harness.ts';
+import { stopAllServers } from '../../support/servers.ts';
+import { runCrashHarness } from '../../support/reliability/crash-harness.ts';
 
 /**
  * Crash safety with the folder AND MQTT in the loop: the real daemon is SIGKILLed at seeded random moments while both

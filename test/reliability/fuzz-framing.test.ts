@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createFramer, type FrameEvent, type SerialFraming } from '../../adapters/serial-framing.ts';
-import { FRAMINGS, framingProperty, parserProperties } from './fuzz-properties.ts';
+import { FRAMINGS, framingProperty, parserProperties } from '../../support/reliability/fuzz-properties.ts';
 
 /**
  * Property-based fuzzing of the serial framing (line and marker modes, JCAMP-DX blocks) and of the MQTT payloads and

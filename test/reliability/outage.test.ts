@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stopAllServers } from '../support/servers.ts';
+import { stopAllServers } from '../../support/servers.ts';
 import {
   diskFull,
   folderDeleted,
@@ -9,7 +9,7 @@ import {
   tsdbOutage,
   type OutageFigures,
   type OutageRig,
-} from './support/outage-harness.ts';
+} from '../../support/reliability/outage-harness.ts';
 
 /**
  * Outages with real servers around one real daemon process: each thing is taken away while spectra arrive and brought

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/load.ts';
 import type { ResultMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
-import { dropFile, jcampText } from '../support/daemon-process.ts';
-import { waitFor } from '../support/servers.ts';
+import { dropFile, jcampText } from '../../support/daemon-process.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * The daemon in this process with its real HTTP API, socket.io and watched folder, on the bundled model and a small

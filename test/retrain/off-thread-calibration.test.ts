@@ -6,7 +6,7 @@ import { runInWorkerThread, type CalibrationRunner, type CalibrationSettings } f
 import { Store } from '../../daemon/store/store.ts';
 import { createIdentifyStage } from '../../pipelines/identify-stage.ts';
 import { gaussian, projectionEncoder } from '../identify/synthetic.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * A new library state (enrollment, undo, a promoted model's library) is calibrated before it replaces the current

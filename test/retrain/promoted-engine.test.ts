@@ -8,8 +8,8 @@ import { loadEncoder } from '../../core/encoder/model-files.ts';
 import type { ResultMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
 import { modelRegistryOf } from '../../daemon/retrain/daemon-models.ts';
-import { dropFile, jcampText } from '../support/daemon-process.ts';
-import { sleep, waitFor } from '../support/servers.ts';
+import { dropFile, jcampText } from '../../support/daemon-process.ts';
+import { sleep, waitFor } from '../../support/servers.ts';
 
 /**
  * A model produced by the real retrain path (worker thread) and promoted, then rolled back, goes through the same

@@ -3,8 +3,8 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, stopAllServers } from '../support/servers.ts';
+import { DaemonProcess, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, stopAllServers } from '../../support/servers.ts';
 
 /**
  * What a web page in the operator's browser can get from a daemon bound to 127.0.0.1 (real `spectrad run`): a page on

@@ -2,8 +2,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertMessage } from '../../core/messages.ts';
-import { DaemonProcess, jcampText, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, stopAllServers } from '../support/servers.ts';
+import { DaemonProcess, jcampText, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, stopAllServers } from '../../support/servers.ts';
 
 /**
  * The enrollment that bricked the daemon, on a real `spectrad run`: a class name of spaces answers 422 and later

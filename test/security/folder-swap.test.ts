@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { makeTempDir, sleep, stopAllServers, waitFor } from '../support/servers.ts';
+import { makeTempDir, sleep, stopAllServers, waitFor } from '../../support/servers.ts';
 
 /**
  * A local user who can write to the inbox swaps a checked file, between the folder input's look at it and its read,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MqttOutput, type MqttOutputOptions } from '../../adapters/mqtt-output.ts';
 import { ConfigError, parseConfig } from '../../config/load.ts';
 import type { ResultMessage } from '../../core/messages.ts';
-import { makeTempDir, stopAllServers, waitFor } from '../support/servers.ts';
+import { makeTempDir, stopAllServers, waitFor } from '../../support/servers.ts';
 import { startTlsBroker, type TlsBroker } from './support/tls-broker.ts';
 
 /**

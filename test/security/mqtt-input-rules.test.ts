@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MqttInput } from '../../adapters/mqtt-input.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../support/servers.ts';
+import { startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 /**
  * What an MQTT publisher controls, against a real mosquitto: the instrument name taken from a topic level follows the

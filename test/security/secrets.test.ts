@@ -3,8 +3,8 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, dropFile, jcampText, until, writeDaemonConfig } from '../support/daemon-process.ts';
-import { freePort, makeTempDir, stopAllServers } from '../support/servers.ts';
+import { DaemonProcess, dropFile, jcampText, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { freePort, makeTempDir, stopAllServers } from '../../support/servers.ts';
 import { startTlsBroker, type TlsBroker } from './support/tls-broker.ts';
 
 /**

@@ -4,7 +4,7 @@ import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketIoOutput } from '../../adapters/socketio-output.ts';
 import { attachSocketActions } from '../../daemon/http/socket-actions.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * Access audit of the state-changing socket.io actions (today `alert:ack`): refused without the token, with a wrong

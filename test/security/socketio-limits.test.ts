@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SocketIoOutput } from '../../adapters/socketio-output.ts';
-import { waitFor } from '../support/servers.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * socket.io limits of the output itself: events it has no handler for are ignored, a message over the size limit

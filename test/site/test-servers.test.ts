@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { connect, StringCodec } from 'nats';
-import { startNatsServer, startPostgres, stopAllServers } from '../support/servers.js';
+import { startNatsServer, startPostgres, stopAllServers } from '../../support/servers.ts';
 
 afterAll(stopAllServers);
 

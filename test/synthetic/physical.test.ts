@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../core/benchmark/rng.ts';
+import { createRng } from '../../core/math/rng.ts';
 import type { InputGrid } from '../../core/encoder/types.ts';
 import { drawClass, generatePhysicalSet, IR_PROFILE, RAMAN_PROFILE, renderSample } from '../../core/synthetic/physical.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../core/benchmark/index.ts';
+import { createRng } from '../../core/math/rng.ts';
 import { augmentInto, DEFAULT_AUGMENT, NO_AUGMENT, normalizeRows, type AugmentOptions } from '../../core/training/augment.ts';
 
 const N = 400;
@@ -128,7 +128,7 @@ describe('physical augmentations', () => {
 
   it('changes band ratios with the local gain but not band positions', async () => {
     const { augmentInto, NO_AUGMENT } = await import('../../core/training/augment.ts');
-    const { createRng } = await import('../../core/benchmark/rng.ts');
+    const { createRng } = await import('../../core/math/rng.ts');
     const n = 1000;
     const src = new Float32Array(n);
     for (const c of [200, 700]) for (let i = -3; i <= 3; i++) src[c + i] = Math.exp(-(i * i) / 2);

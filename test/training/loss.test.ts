@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../core/engine/index.ts';
 import { positiveSelection, tripletLoss } from '../../core/training/loss.ts';
-import { createRng } from '../../core/benchmark/index.ts';
+import { createRng } from '../../core/math/rng.ts';
 
 beforeAll(async () => {
   await initEngine({ backend: 'wasm' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../../core/benchmark/index.ts';
+import { createRng } from '../../core/math/rng.ts';
 import { knnAccuracy, knnPredict } from '../../core/training/knn.ts';
 import { PkSampler } from '../../core/training/sampler.ts';
 import { learningRateAt } from '../../core/training/schedule.ts';

@@ -1,4 +1,4 @@
-import { createRng } from '../../core/benchmark/index.ts';
+import { createRng } from '../../core/math/rng.ts';
 import type { ArchitectureSpec } from '../../core/encoder/architectures.ts';
 import type { Dataset } from '../../core/training/index.ts';
 

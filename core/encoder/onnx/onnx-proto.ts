@@ -5,8 +5,8 @@
 import { ProtobufWriter } from './protobuf-writer.ts';
 
 /** TensorProto.DataType */
-export const ONNX_FLOAT = 1;
-export const ONNX_INT64 = 7;
+const ONNX_FLOAT = 1;
+const ONNX_INT64 = 7;
 
 /** AttributeProto.AttributeType */
 const ATTR_FLOAT = 1;

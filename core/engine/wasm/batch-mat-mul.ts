@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, asWasm, heapView } from './heap.ts';
 import { asTensors, stockKernel } from './kernel-utils.ts';
+import { wasmPaths } from './paths.ts';
 
 function swapLastTwo(rank: number): number[] {
   const perm = Array.from({ length: rank }, (_, i) => i);
@@ -53,18 +54,12 @@ function guardStaleB(stock: KernelFunc): KernelFunc {
   return kernelFunc;
 }
 
-let swapEnabled = true;
-/** For before/after benchmarks: false transposes b for every a x b^T (the plainer path, for before/after benchmarks). */
-export function setSwappedTransposeBEnabled(on: boolean): void {
-  swapEnabled = on;
-}
-
 /**
  * For a x b^T with a [M, K] and b [N, K] (rank 2, or rank 3 with batch 1 on both): whether (b a^T)^T moves fewer
  * values (transpose and pack a, transpose the result) than b^T (transpose and pack b).
  */
 export function swappedIsCheaper(a: readonly number[], b: readonly number[]): boolean {
-  if (!swapEnabled) return false;
+  if (!wasmPaths.swappedTransposeB) return false;
   const batchOne = (s: readonly number[]) => s.length === 2 || (s.length === 3 && s[0] === 1);
   if (!batchOne(a) || !batchOne(b) || a.length !== b.length) return false;
   const [m, k] = a.slice(-2);

@@ -16,15 +16,10 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocate, asWasm, heapView } from './heap.ts';
 import { heapAddress, simdKernels } from './simd/kernels.ts';
+import { wasmPaths } from './paths.ts';
 
 export const BATCH_NORM_TRAIN = 'SpectradBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'SpectradBatchNormTrainGrad';
-
-let enabled = true;
-/** For before/after benchmarks and tests: false runs tfjs-layers' own training batch norm everywhere. */
-export function setFusedBatchNormTrainingEnabled(on: boolean): void {
-  enabled = on;
-}
 
 interface Channels {
   readonly rows: number;
@@ -132,8 +127,8 @@ export function batchNormTrainingConfigs(backendName: string): KernelConfig[] {
 }
 
 /** Whether the fused kernels can normalise x (float32, channels last, C a multiple of 4) on the active backend. */
-export function fusedBatchNormTrainingApplies(x: tf.Tensor): boolean {
-  if (!enabled || tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || x.rank < 2 || x.size === 0) return false;
+function fusedBatchNormTrainingApplies(x: tf.Tensor): boolean {
+  if (!wasmPaths.fusedBatchNormTraining || tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || x.rank < 2 || x.size === 0) return false;
   const c = x.shape[x.rank - 1];
   if (c < 4 || c % 4 !== 0 || !tf.getKernel(BATCH_NORM_TRAIN, 'wasm')) return false;
   return simdKernels(asWasm(tf.backend())) !== undefined;
@@ -144,7 +139,7 @@ export function fusedBatchNormTrainingApplies(x: tf.Tensor): boolean {
  * to x, scale and offset; mean and variance (biased) are for the moving averages and the caller disposes them.
  * Call only where fusedBatchNormTrainingApplies(x).
  */
-export function batchNormTraining(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor, varianceEpsilon: number): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
+function batchNormTraining(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor, varianceEpsilon: number): { y: tf.Tensor; mean: tf.Tensor1D; variance: tf.Tensor1D } {
   let stats: tf.Tensor1D[] = [];
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [xx, g, b] = args as tf.Tensor[];

@@ -14,6 +14,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocate, asWasm, heapView } from './heap.ts';
 import { asTensors, stockKernel } from './kernel-utils.ts';
 import { heapAddress, simdKernels } from './simd/kernels.ts';
+import { wasmPaths } from './paths.ts';
 
 type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
 
@@ -77,7 +78,7 @@ function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
   return tf.slice(full, [0, 0, 0, 0], [n, (ho - 1) * sh + 1, (wo - 1) * sw + 1, c]);
 }
 
-export function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], attrs: ConvAttrs): tf.Tensor4D {
+function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], attrs: ConvAttrs): tf.Tensor4D {
   const info = convInfoOf(inputShape, filter.shape, attrs);
   const [kh, kw] = [info.filterHeight, info.filterWidth];
   const dyd = dilate(dy, info.strideHeight, info.strideWidth);
@@ -90,7 +91,7 @@ export function conv2dBackpropInputFast(dy: tf.Tensor4D, filter: tf.Tensor4D, in
   return tf.conv2d(t, flipped, 1, pad, 'NHWC');
 }
 
-export function conv2dBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: ConvAttrs): tf.Tensor4D {
+function conv2dBackpropFilterFast(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: ConvAttrs): tf.Tensor4D {
   const info = convInfoOf(x.shape, filterShape, attrs);
   const [kh, kw] = [info.filterHeight, info.filterWidth];
   const [sh, sw] = [info.strideHeight, info.strideWidth];
@@ -127,12 +128,6 @@ export function conv2dBackpropInputConfig(backendName: string): KernelConfig {
 /** Positions per chunk of the SIMD filter gradient: x and dy of one chunk (~40 KB for seed) stay in cache. */
 const FILTER_GRAD_CHUNK = 128;
 
-let simdFilterGradEnabled = true;
-/** For before/after benchmarks and tests: false always takes the XNNPACK formulation. */
-export function setSimdFilterGradEnabled(on: boolean): void {
-  simdFilterGradEnabled = on;
-}
-
 /**
  * The conv1d filter gradient (x [N, 1, W, Cin], filter [1, k, Cin, Cout], stride 1) on our SIMD kernel, which blocks
  * the reduction over positions (XNNPACK's formulation re-streams it per output tile: 1.2-2.6x the forward conv).
@@ -142,7 +137,7 @@ export function setSimdFilterGradEnabled(on: boolean): void {
  */
 function conv1dFilterGradSimd(wasm: BackendWasm, x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], attrs: ConvAttrs): TensorInfo | undefined {
   const [kh, k, cin, cout] = filterShape;
-  if (!simdFilterGradEnabled || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape[1] !== 1 || kh !== 1 || cout % 8 !== 0) return undefined;
+  if (!wasmPaths.simdFilterGrad || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape[1] !== 1 || kh !== 1 || cout % 8 !== 0) return undefined;
   const taps = (k * cin) % 4 === 0 ? k : cin === 1 ? Math.ceil(k / 4) * 4 : 0;
   if (taps === 0) return undefined;
   const info = convInfoOf(x.shape, filterShape, attrs);

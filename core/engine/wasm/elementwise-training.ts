@@ -16,15 +16,10 @@ import { allocate, asWasm, heapView } from './heap.ts';
 import { stockKernel } from './kernel-utils.ts';
 import { heapAddress, simdKernels } from './simd/kernels.ts';
 import { ADAMW_CONSTS, f32Bits } from './simd/training-kernels.ts';
+import { wasmPaths } from './paths.ts';
 
 export const LEAKY_RELU_GRAD = 'SpectradLeakyReluGrad';
 export const ADAMW = 'SpectradAdamW';
-
-let enabled = true;
-/** For before/after benchmarks and tests: false keeps the stock LeakyRelu and tfjs-core's composed gradient/AdamW. */
-export function setSimdElementwiseEnabled(on: boolean): void {
-  enabled = on;
-}
 
 const size = (t: TensorInfo) => t.shape.reduce((a, b) => a * b, 1);
 const addr = (wasm: BackendWasm, t: TensorInfo) => heapAddress(wasm, t.dataId);
@@ -38,7 +33,7 @@ export function leakyReluConfig(backendName: string): KernelConfig {
     const x = args.inputs.x as TensorInfo;
     const wasm = asWasm(args.backend);
     const simd = simdKernels(wasm);
-    if (!enabled || !simd || x.dtype !== 'float32') return stock(args);
+    if (!wasmPaths.simdElementwise || !simd || x.dtype !== 'float32') return stock(args);
     const alpha = Math.fround((args.attrs as { alpha: number }).alpha);
     const out = allocate(wasm, x.shape.slice(), 'float32');
     const n = size(x);
@@ -131,7 +126,7 @@ export function elementwiseTrainingConfigs(backendName: string): KernelConfig[] 
 
 /** Whether our SIMD element-wise kernels run for float32 tensors on the active backend. */
 function simdApplies(...ts: tf.Tensor[]): boolean {
-  if (!enabled || tf.getBackend() !== 'wasm' || ts.some((t) => t.dtype !== 'float32')) return false;
+  if (!wasmPaths.simdElementwise || tf.getBackend() !== 'wasm' || ts.some((t) => t.dtype !== 'float32')) return false;
   return simdKernels(asWasm(tf.backend())) !== undefined && tf.getKernel(ADAMW, 'wasm') !== undefined;
 }
 

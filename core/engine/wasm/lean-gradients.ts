@@ -12,29 +12,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs';
 import { leakyReluGradient } from './elementwise-training.ts';
+import { wasmPaths } from './paths.ts';
 
 type GradFunc = GradConfig['gradFunc'];
-
-let enabled = true;
-let reductionsEnabled = true;
-/** For benchmarks: false hands every backend tfjs-core's own gradients. */
-export function setLeanGradientsEnabled(on: boolean): void {
-  enabled = on;
-}
-
-/** For before/after benchmarks: false gives Sum and Mean tfjs-core's own gradients (the others stay lean). */
-export function setLeanReductionGradientsEnabled(on: boolean): void {
-  reductionsEnabled = on;
-}
-
-const REDUCTIONS = new Set(['Sum', 'Mean']);
 
 function replaceGradient(kernelName: string, backendName: string, lean: GradFunc, leanApplies: (saved: tf.Tensor[]) => boolean): void {
   const stock = tf.getGradient(kernelName);
   if (!stock) throw new Error(`no gradient registered for ${kernelName}`);
-  const isReduction = REDUCTIONS.has(kernelName);
   const gradFunc: GradFunc = (dy, saved, attrs) =>
-    enabled && (reductionsEnabled || !isReduction) && tf.getBackend() === backendName && leanApplies(saved)
+    wasmPaths.leanGradients && tf.getBackend() === backendName && leanApplies(saved)
       ? lean(dy, saved, attrs)
       : stock.gradFunc(dy, saved, attrs);
   tf.unregisterGradient(kernelName);

@@ -9,6 +9,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { allocate, asWasm, heapView } from './heap.ts';
 import { heapAddress, simdKernels } from './simd/kernels.ts';
+import { wasmPaths } from './paths.ts';
 
 interface PoolAttrs {
   filterSize: [number, number] | number;
@@ -83,12 +84,6 @@ function tiledWindowGradSimd(wasm: BackendWasm, x: TensorInfo, dy: TensorInfo, o
   return true;
 }
 
-let simdEnabled = true;
-/** For benchmarks and tests: false keeps the JS loops for every case. */
-export function setSimdMaxPoolGradEnabled(on: boolean): void {
-  simdEnabled = on;
-}
-
 export function maxPoolGradConfig(backendName: string): KernelConfig {
   const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
     const wasm = asWasm(backend);
@@ -107,12 +102,12 @@ export function maxPoolGradConfig(backendName: string): KernelConfig {
       // Pool k / stride k along width ([N, 1, W, C], conv2d-style) or along height with width 1 ([N, W, 1, C], how
       // tfjs-layers' maxPooling1d lays out a 1-D pool): both are rows of tiled windows in memory.
       if (filterHeight === 1 && strideHeight === 1 && filterWidth === strideWidth && filterWidth > 1) {
-        if (simdEnabled && tiledWindowGradSimd(wasm, x, dy, out, batchSize * inHeight, inWidth, outWidth, c, filterWidth)) return out;
+        if (wasmPaths.simdMaxPoolGrad && tiledWindowGradSimd(wasm, x, dy, out, batchSize * inHeight, inWidth, outWidth, c, filterWidth)) return out;
         tiledWindowGrad(xs, dys, dx, batchSize * inHeight, inWidth, outWidth, c, filterWidth);
         return out;
       }
       if (inWidth === 1 && filterWidth === 1 && filterHeight === strideHeight && filterHeight > 1) {
-        if (simdEnabled && tiledWindowGradSimd(wasm, x, dy, out, batchSize, inHeight, outHeight, c, filterHeight)) return out;
+        if (wasmPaths.simdMaxPoolGrad && tiledWindowGradSimd(wasm, x, dy, out, batchSize, inHeight, outHeight, c, filterHeight)) return out;
         tiledWindowGrad(xs, dys, dx, batchSize, inHeight, outHeight, c, filterHeight);
         return out;
       }

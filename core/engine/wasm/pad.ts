@@ -7,15 +7,10 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, asWasm, heapView } from './heap.ts';
 import { stockKernel } from './kernel-utils.ts';
+import { wasmPaths } from './paths.ts';
 
 /** Runs shorter than this many elements are not worth a JS call each. */
 const MIN_RUN = 64;
-
-let enabled = true;
-/** For before/after benchmarks: false sends every pad to the stock kernel. */
-export function setContiguousPadEnabled(on: boolean): void {
-  enabled = on;
-}
 
 export function padConfig(backendName: string): KernelConfig {
   const stock = stockKernel('PadV2', backendName);
@@ -24,7 +19,7 @@ export function padConfig(backendName: string): KernelConfig {
     const x = args.inputs.x as TensorInfo;
     const { paddings, constantValue } = args.attrs as unknown as { paddings: Array<[number, number]>; constantValue: number };
     const rank = x.shape.length;
-    if (!enabled || !['float32', 'int32'].includes(x.dtype) || paddings.length !== rank || paddings.some(([a, b]) => a < 0 || b < 0)) return stock(args);
+    if (!wasmPaths.contiguousPad || !['float32', 'int32'].includes(x.dtype) || paddings.length !== rank || paddings.some(([a, b]) => a < 0 || b < 0)) return stock(args);
     // The innermost padded axis p: everything below it is copied whole, so a run is x.shape[p] * (size below p).
     let p = rank - 1;
     while (p >= 0 && paddings[p][0] === 0 && paddings[p][1] === 0) p--;

@@ -10,6 +10,7 @@ import { backend_util, util } from '@tensorflow/tfjs';
 import type { KernelBackend, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, asWasm, heapView } from './heap.ts';
 import { stockKernel } from './kernel-utils.ts';
+import { wasmPaths } from './paths.ts';
 
 interface ReduceAttrs {
   axis: number | number[];
@@ -30,7 +31,7 @@ export interface LeadingSplit {
  * with more than one reduced row; undefined otherwise. The R reduced rows are contiguous [R, K] memory, so any
  * R = A * B works: the divisor nearest sqrt(R) keeps both float32 accumulations short (R prime: one stage).
  */
-export function leadingSplit(shape: readonly number[], axes: readonly number[]): LeadingSplit | undefined {
+function leadingSplit(shape: readonly number[], axes: readonly number[]): LeadingSplit | undefined {
   const rank = shape.length;
   const sorted = [...new Set(axes)].sort((p, q) => p - q);
   if (sorted.length === 0 || sorted.length >= rank || sorted.some((ax, i) => ax !== i)) return undefined;
@@ -51,12 +52,6 @@ function poolRows(avgPool: KernelFunc, backend: KernelBackend, x: TensorInfo, bl
   return avgPool({ inputs: { x: view }, backend, attrs: { filterSize: [rows, 1], strides: [rows, 1], pad: 'valid' } }) as TensorInfo;
 }
 
-let enabled = true;
-/** For before/after benchmarks: false sends every reduction to the stock kernel. */
-export function setLeadingReduceEnabled(on: boolean): void {
-  enabled = on;
-}
-
 function leadingReduceConfig(kernelName: 'Sum' | 'Mean', backendName: string): KernelConfig {
   const stock = stockKernel(kernelName, backendName);
   const avgPool = stockKernel('AvgPool', backendName);
@@ -64,7 +59,7 @@ function leadingReduceConfig(kernelName: 'Sum' | 'Mean', backendName: string): K
   const kernelFunc: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
     const { axis, keepDims } = args.attrs as unknown as ReduceAttrs;
-    if (!enabled || x.dtype !== 'float32') return stock(args);
+    if (!wasmPaths.leadingReduce || x.dtype !== 'float32') return stock(args);
     const axes = util.parseAxisParam(axis, x.shape);
     const split = leadingSplit(x.shape, axes);
     if (!split) return stock(args);

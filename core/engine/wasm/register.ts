@@ -4,19 +4,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
-import { batchMatMulConfig, fusedMatMulConfig, setSwappedTransposeBEnabled } from './batch-mat-mul.ts';
+import { batchMatMulConfig, fusedMatMulConfig } from './batch-mat-mul.ts';
 import { fusedBatchNormConfig } from './batch-norm.ts';
-import { batchNormTrainingConfigs, installFusedBatchNormTraining, setFusedBatchNormTrainingEnabled } from './batch-norm-training.ts';
-import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig, setSimdFilterGradEnabled } from './conv2d-backprop.ts';
-import { elementwiseTrainingConfigs, leakyReluConfig, setSimdElementwiseEnabled } from './elementwise-training.ts';
+import { batchNormTrainingConfigs, installFusedBatchNormTraining } from './batch-norm-training.ts';
+import { conv2dBackpropFilterConfig, conv2dBackpropInputConfig } from './conv2d-backprop.ts';
+import { elementwiseTrainingConfigs, leakyReluConfig } from './elementwise-training.ts';
 import { identityConfig } from './identity.ts';
-import { padConfig, setContiguousPadEnabled } from './pad.ts';
-import { registerLeanGradients, setLeanGradientsEnabled } from './lean-gradients.ts';
-export { setLeanReductionGradientsEnabled } from './lean-gradients.ts';
-import { maxPoolGradConfig, setSimdMaxPoolGradEnabled } from './max-pool-grad.ts';
-import { meanConfig, setLeadingReduceEnabled, sumConfig } from './reduce.ts';
+import { padConfig } from './pad.ts';
+import { registerLeanGradients } from './lean-gradients.ts';
+import { maxPoolGradConfig } from './max-pool-grad.ts';
+import { meanConfig, sumConfig } from './reduce.ts';
 import { tileConfig } from './tile.ts';
-import { setSimdTransposeEnabled, transposeConfig } from './transpose.ts';
+import { transposeConfig } from './transpose.ts';
+import { assignWasmPaths, wasmPaths, type WasmPaths } from './paths.ts';
 import { replaceKernel } from './kernel-utils.ts';
 
 const BACKEND = 'wasm';
@@ -51,37 +51,15 @@ export function registerWasmOverrides(): string[] {
 }
 
 /**
- * Switches between our overrides and tfjs's stock wasm kernels (stock has no Conv2DBackpropFilter, so training does
- * not run there). For benchmarks and diagnosis only; the engine always runs with the overrides on.
+ * Which of our paths run (paths.ts: ALL_PATHS, WITHOUT_TRAINING_PATHS, WITHOUT_FAST_PATHS, STOCK_KERNELS, or single
+ * fields), for before/after benchmarks and tests in one process; the engine always runs with ALL_PATHS. `overrides`
+ * swaps our registered kernels for tfjs's stock ones and back (only once initEngine registered them for wasm).
  */
-export function setWasmOverridesEnabled(enabled: boolean): void {
-  if (!registered) throw new Error('wasm overrides are not registered (initEngine with the wasm backend first)');
-  for (const c of registered.ours) if (tf.getKernel(c.kernelName, BACKEND)) tf.unregisterKernel(c.kernelName, BACKEND);
-  for (const c of enabled ? registered.ours : registered.stock) tf.registerKernel(c);
-  setLeanGradientsEnabled(enabled);
-  setTrainingFastPathsEnabled(enabled);
-}
-
-/**
- * For before/after benchmarks in one run: false turns off the kernel fast paths (leading-axis Sum/Mean as average
- * pools, the SIMD max-pool gradient, transpose and conv1d filter gradient) and the training paths
- * (setTrainingFastPathsEnabled), leaving our plainer kernels. The engine always runs with them on.
- */
-export function setFastPathsEnabled(on: boolean): void {
-  setLeadingReduceEnabled(on);
-  setSimdMaxPoolGradEnabled(on);
-  setSimdTransposeEnabled(on);
-  setSimdFilterGradEnabled(on);
-  setTrainingFastPathsEnabled(on);
-}
-
-/**
- * For before/after benchmarks in one run: false turns off only the training paths (fused training batch norm, SIMD
- * LeakyReLU and AdamW, contiguous PadV2, a x b^T as (b a^T)^T); the kernel fast paths stay on.
- */
-export function setTrainingFastPathsEnabled(on: boolean): void {
-  setFusedBatchNormTrainingEnabled(on);
-  setSimdElementwiseEnabled(on);
-  setContiguousPadEnabled(on);
-  setSwappedTransposeBEnabled(on);
+export function setWasmPaths(change: Partial<WasmPaths>): void {
+  if (change.overrides !== undefined && change.overrides !== wasmPaths.overrides) {
+    if (!registered) throw new Error('wasm overrides are not registered (initEngine with the wasm backend first)');
+    for (const c of registered.ours) if (tf.getKernel(c.kernelName, BACKEND)) tf.unregisterKernel(c.kernelName, BACKEND);
+    for (const c of change.overrides ? registered.ours : registered.stock) tf.registerKernel(c);
+  }
+  assignWasmPaths(change);
 }

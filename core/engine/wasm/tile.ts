@@ -6,7 +6,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, asWasm, heapView, type HeapArray } from './heap.ts';
 import { stockKernel } from './kernel-utils.ts';
 
-export function tileInto(src: HeapArray, inShape: readonly number[], reps: readonly number[], dst: HeapArray): void {
+function tileInto(src: HeapArray, inShape: readonly number[], reps: readonly number[], dst: HeapArray): void {
   const rank = inShape.length;
   if (rank === 0) {
     dst[0] = src[0];

@@ -9,6 +9,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, asWasm } from './heap.ts';
 import { stockKernel } from './kernel-utils.ts';
 import { heapAddress, simdKernels } from './simd/kernels.ts';
+import { wasmPaths } from './paths.ts';
 
 export interface OuterSwap {
   readonly a: number;
@@ -30,19 +31,13 @@ export function outerSwap(shape: readonly number[], perm: readonly number[]): Ou
   return { a, m, b };
 }
 
-let enabled = true;
-/** For before/after benchmarks: false sends every case to the stock kernel. */
-export function setSimdTransposeEnabled(on: boolean): void {
-  enabled = on;
-}
-
 export function transposeConfig(backendName: string): KernelConfig {
   const stock = stockKernel('Transpose', backendName);
   if (!stock) throw new Error(`Transpose: no stock kernel on ${backendName}`);
   const kernelFunc: KernelFunc = (args) => {
     const x = args.inputs.x as TensorInfo;
     const perm = (args.attrs?.perm ?? []) as number[];
-    const swap = enabled && (x.dtype === 'float32' || x.dtype === 'int32') ? outerSwap(x.shape, perm) : undefined;
+    const swap = wasmPaths.simdTranspose && (x.dtype === 'float32' || x.dtype === 'int32') ? outerSwap(x.shape, perm) : undefined;
     const wasm = asWasm(args.backend);
     // The kernel's loops run at least once, so empty tensors (a size-0 axis) go to the stock kernel.
     const simd = swap && swap.a >= 4 && swap.b >= 4 && swap.m >= 1 && swap.a % 4 === 0 && swap.b % 4 === 0 ? simdKernels(wasm) : undefined;

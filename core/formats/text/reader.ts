@@ -143,7 +143,7 @@ export function readDelimited(text: string, limits: ParseLimits, file?: string):
  * without splitting it into lines, up to the first `##END=`. More than maxPoints is refused here, before any array
  * is built: a 20 MB file of ten million rows costs nothing beyond its text.
  */
-export function countNumericRows(text: string, maxPoints: number, file?: string): number {
+function countNumericRows(text: string, maxPoints: number, file?: string): number {
   const { count, lineNo, over } = countLines(text, maxPoints, (c) => (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 34, END_RECORD);
   if (over) throw inputError('too-many-points', `more than ${maxPoints} rows of data (row ${count} is at this line)`, { file, line: lineNo });
   return count;

@@ -7,12 +7,6 @@ import type { ResultMessage, ResultStatus } from '../../../core/messages.ts';
  */
 const def = loadDefinition('benchmark');
 
-export interface StoredSpectrum {
-  id: string;
-  y: number[];
-  result: ResultMessage;
-}
-
 export function testSpectrum(cls: number, variant = 0): number[] {
   const ds = generateTestSplit(def, { classes: [cls] });
   const row = variant % (ds.n);

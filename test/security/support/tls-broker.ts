@@ -7,7 +7,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BINARIES, freePort, makeTempDir, requireBinary, sleep, tcpAccepts } from '../../support/servers.ts';
+import { BINARIES, freePort, makeTempDir, requireBinary, sleep, tcpAccepts } from '../../../support/servers.ts';
 
 export interface TlsBroker {
   readonly dir: string;

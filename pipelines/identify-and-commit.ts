@@ -1,0 +1,89 @@
+import { SpectrumInputError } from '../core/errors.ts';
+import type { Identification } from '../core/identify/types.ts';
+import type { AcksAfterResult } from './acks-after-result.ts';
+import type { AlertMessage, ResultMessage } from '../core/messages.ts';
+import type { PipelineDomain } from './domain.ts';
+import type { PendingBacklog } from './pending-backlog.ts';
+import type { PipelineCounters } from './pipeline-counters.ts';
+import type { PendingSpectrum, PipelineLogger, PipelineStore } from './ports.ts';
+import type { ResultMessages } from './result-messages.ts';
+import type { StageTimes } from './stage-times.ts';
+
+export interface IdentifyAndCommitDeps {
+  readonly domain: PipelineDomain;
+  readonly store: PipelineStore;
+  readonly messages: ResultMessages;
+  readonly stageTimes: StageTimes;
+  readonly log: PipelineLogger;
+  readonly backlog: PendingBacklog;
+  readonly counters: PipelineCounters;
+  readonly acksAfterResult: AcksAfterResult;
+  readonly onCommitted?: (results: readonly ResultMessage[], alerts: readonly AlertMessage[]) => void;
+  readonly onStoreOutcome?: (ok: boolean, err?: unknown) => void;
+}
+
+/**
+ * The identify stage for one micro-batch: encode and identify, one answer (or error) per spectrum; results and their
+ * alerts committed in one transaction (which queues them for every output). When that commit fails nothing is
+ * published: the spectra stay pending in the store and are read back later.
+ */
+export async function identifyAndCommit(batch: readonly PendingSpectrum[], deps: IdentifyAndCommitDeps): Promise<ResultMessage[]> {
+  const { messages, backlog, counters, log } = deps;
+  const answers = await answersFor(batch, deps);
+  const results: ResultMessage[] = [];
+  const alerts: AlertMessage[] = [];
+  batch.forEach((p, i) => {
+    const a = answers[i];
+    const arrived = Date.parse(p.receivedAt);
+    const result =
+      a instanceof Error
+        ? messages.result(p, arrived, { code: a instanceof SpectrumInputError ? a.code : 'identify-failed', message: a.message })
+        : messages.result(p, arrived, undefined, a);
+    results.push(result);
+    const alert = messages.alert(result);
+    if (alert) alerts.push(alert);
+  });
+  try {
+    deps.stageTimes.time('commitResults', results.length, () => deps.store.commitResults(results, alerts));
+    deps.onStoreOutcome?.(true);
+  } catch (err) {
+    // Nothing published: the spectra stay pending in the store and are read back later.
+    log.error({ err, batch: batch.length }, 'could not record results; they will be retried');
+    deps.onStoreOutcome?.(false, err);
+    for (const p of batch) backlog.release(p.id);
+    backlog.spill();
+    backlog.scheduleRefill(1000);
+    return [];
+  }
+  for (const p of batch) backlog.release(p.id);
+  deps.acksAfterResult.identified(batch.map((p) => p.id));
+  for (const r of results) {
+    if (r.status === 'rejected') counters.rejected++;
+    else counters.identified++;
+  }
+  deps.onCommitted?.(results, alerts);
+  return results;
+}
+
+/** One answer per spectrum; when the batch fails, one by one, so one spectrum never fails its neighbours. */
+async function answersFor(batch: readonly PendingSpectrum[], deps: IdentifyAndCommitDeps): Promise<Array<Identification | Error>> {
+  const { domain } = deps;
+  try {
+    const answers = await deps.stageTimes.timeAsync('identify', batch.length, () => domain.identify(batch.map((p) => p.vector)));
+    if (answers.length !== batch.length) throw new Error(`identify returned ${answers.length} answers for ${batch.length} spectra`);
+    return answers;
+  } catch (err) {
+    if (batch.length === 1) return [err instanceof Error ? err : new Error(String(err))];
+    // One spectrum must not fail its neighbours: retry one by one so only the culprit is rejected.
+    deps.log.warn({ err, batch: batch.length }, 'batch identification failed; retrying spectra one by one');
+    const answers: Array<Identification | Error> = [];
+    for (const p of batch) {
+      try {
+        answers.push((await domain.identify([p.vector]))[0]);
+      } catch (one) {
+        answers.push(one instanceof Error ? one : new Error(String(one)));
+      }
+    }
+    return answers;
+  }
+}
