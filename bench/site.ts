@@ -4,8 +4,10 @@
  * For each engine, N real daemon processes (default 3) share one work distribution; an instrument publishes S spectra
  * at R/s; K seconds in, one node is SIGKILLed (and, with --restart-after, started again that much later). Counted
  * from every node's store afterwards: spectra with exactly one result, duplicates (results beyond the first), lost
- * (no result on any node), takeover time (kill -> the last of the dead node's unfinished spectra taken by a live
- * node, from the live nodes' logs), the longest publish -> result time, and throughput.
+ * (no result on any node), takeover time (kill -> every spectrum published before the kill has a result: the dead
+ * node's share done by the others; none when some never got one), takeovers (jobs a live node took after another
+ * node had left them, from the live nodes' logs), the longest and median publish -> result time, and throughput
+ * (spectra with a result / first publish to last result).
  *
  * Engines:
  *  - nats: the product's queue input (`inputs: - type: queue`, `spectrad run`): NATS JetStream work-queue stream; the
@@ -20,8 +22,8 @@
  * three consumers (median of --micro-repeat alternating runs), so the engines' own cost is known apart from
  * identification.
  *
- * Usage: npm run bench:site [-- --engines nats,postgres,mqtt-share] [-- --nodes 3] [-- --spectra 600] [-- --rate 20]
- *        [-- --kill-at 10] [-- --restart-after 0] [-- --lease-ms 10000] [-- --micro 2000] [-- --micro-repeat 3]
+ * Usage: npm run bench:site [-- --engines nats,postgres,mqtt-share] [-- --nodes 3] [-- --spectra 1500] [-- --rate 50]
+ *        [-- --kill-at 10] [-- --restart-after 20 (0: never)] [-- --lease-ms 10000] [-- --micro 2000] [-- --micro-repeat 3]
  *        [-- --settle-s 90] [-- --keep-logs DIR] [-- --out FILE]
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -40,10 +42,10 @@ const { values } = parseArgs({
   options: {
     engines: { type: 'string', default: 'nats,postgres,mqtt-share' },
     nodes: { type: 'string', default: '3' },
-    spectra: { type: 'string', default: '600' },
-    rate: { type: 'string', default: '20' },
+    spectra: { type: 'string', default: '1500' },
+    rate: { type: 'string', default: '50' },
     'kill-at': { type: 'string', default: '10' },
-    'restart-after': { type: 'string', default: '0' },
+    'restart-after': { type: 'string', default: '20' },
     'lease-ms': { type: 'string', default: '10000' },
     micro: { type: 'string', default: '2000' },
     'micro-repeat': { type: 'string', default: '3' },
@@ -290,7 +292,10 @@ async function siteRun(engine: Engine): Promise<SiteRow> {
   const perNode: Record<string, number> = {};
   for (const s of seen) perNode[s.node] = (perNode[s.node] ?? 0) + 1;
   const takeovers = daemons.flatMap((d, i) => (i === victim ? [] : redeliveredTimes(d.logFile)));
-  const takeoverS = engine === 'mqtt-share' ? null : takeovers.length ? round((Math.max(...takeovers) - killedAt) / 1000) : null;
+  // The dead node's share: every spectrum published before the kill; done when the last of them has a result
+  // (0 when the dead node had left nothing unfinished). Lost ones leave it undefined.
+  const beforeKill = [...published].filter(([, sent]) => sent < killedAt).map(([title]) => byTitle.get(title));
+  const takeoverS = beforeKill.some((l) => !l) ? null : round(Math.max(0, ...beforeKill.map((l) => Math.min(...l!.map((x) => x.done)) - killedAt)) / 1000);
   return {
     engine,
     nodes: NODES,
@@ -386,11 +391,11 @@ function printMicro(): void {
 }
 
 function printSite(): void {
-  console.log('\n| engine | nodes | spectra | rate/s | processed once | duplicates | lost | takeover s | max latency s | p50 s | throughput/s | per node |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('\n| engine | nodes | spectra | rate/s | processed once | duplicates | lost | takeover s | taken over | max latency s | p50 s | throughput/s | per node |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
     console.log(
-      `| ${r.engine} | ${r.nodes} | ${r.spectra} | ${r.rate} | ${r.processedOnce} | ${r.duplicates} | ${r.lost} | ${r.takeoverS ?? '-'} | ${r.maxLatencyS} | ${r.p50LatencyS} | ${r.throughputPerS} | ${Object.entries(r.perNode).map(([n, c]) => `${n}: ${c}`).join(', ')} |`,
+      `| ${r.engine} | ${r.nodes} | ${r.spectra} | ${r.rate} | ${r.processedOnce} | ${r.duplicates} | ${r.lost} | ${r.takeoverS ?? '-'} | ${r.engine === 'mqtt-share' ? '-' : r.redeliveries} | ${r.maxLatencyS} | ${r.p50LatencyS} | ${r.throughputPerS} | ${Object.entries(r.perNode).map(([n, c]) => `${n}: ${c}`).join(', ')} |`,
     );
   }
 }
