@@ -407,7 +407,8 @@ function write(): void {
     JSON.stringify(
       {
         at: new Date().toISOString(),
-        command: `npm run bench:site -- ${process.argv.slice(2).join(' ')}`.trim(),
+        // Where logs were copied is this machine's business, not the result's.
+        command: `npm run bench:site -- ${process.argv.slice(2).join(' ').replace(/--keep-logs(=|\s+)\S+/, '')}`.trim().replace(/ --$/, ''),
         machine: { cpus: cpus().length, loadBefore: round(load0), loadAfter: round(loadavg()[0]) },
         micro,
         site: rows,
