@@ -6,16 +6,19 @@
  * 1-3 spectra per compound, too few for per-class spreads; the null is the query's own, so one cut serves every
  * class, and the decoys give a one-class library a null too. The cut is calibrated on the library (leave-one-out
  * same-class matches, for a target false-unknown rate) shrunk towards a prior chosen on the RRUFF dev corpus. With
- * the preset's `hubness` (Raman) the unknown statistic is a logistic model over that z and the hubness-corrected
- * HQI (CSLS: references with close relatives in the library claim queries of unenrolled relatives), fitted on the
- * library's own leave-one-out queries (unknown-model.ts).
+ * the preset's `hubness` (Raman) the unknown statistic is a logistic model over that z, the hubness-corrected HQI
+ * (CSLS: references with close relatives in the library claim queries of unenrolled relatives) and the preset's
+ * further features (the encoder's CSLS, the offset of paired bands: unknown-evidence.ts), fitted on the library's
+ * own leave-one-out queries (unknown-model.ts).
  */
 import { deriveRng } from '../math/rng.ts';
 import type { InputGrid } from '../encoder/types.ts';
 import { techniqueOfGrid } from '../preprocess/grids.ts';
 import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
 import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral-match.ts';
+import type { Peak } from './peak-features.ts';
 import type { Candidate } from './types.ts';
+import { bandPeaks, embeddingCsls, embeddingHubness, peakOffset, type UnknownFeature } from './unknown-evidence.ts';
 import { fitUnknownModel, unknownLogOdds, type UnknownModel } from './unknown-model.ts';
 
 export interface SpectralRankingOptions {
@@ -47,6 +50,13 @@ export interface SpectralRankingOptions {
    * pseudo-unknown; unknown-model.ts). Absent: the null z alone.
    */
   readonly hubness?: { readonly k: number; readonly weight: number };
+  /**
+   * Features of the top class the unknown model is fitted on (unknown-evidence.ts); default with `hubness`:
+   * z and csls. `embeddingCsls` and `peakOffset` add the encoder's hubness-corrected similarity and the distance
+   * of paired bands (within `peakTolerance` grid points) to the class's best reference.
+   */
+  readonly unknownFeatures?: readonly UnknownFeature[];
+  readonly peakTolerance?: number;
 }
 
 /**
@@ -64,6 +74,9 @@ export const SPECTRAL_PRESETS = {
     embeddingWeight: 0.25,
     // Validation AUROC 0.881 -> 0.90 (bench/real/unknown-tune.ts); IR went down (0.830 -> 0.813), so IR has none.
     hubness: { k: 10, weight: 0.5 },
+    // Validation AUROC 0.899 -> 0.916 with the encoder's CSLS and the paired-band offset (bench/real/unknown-study.ts).
+    unknownFeatures: ['z', 'csls', 'embeddingCsls', 'peakOffset'],
+    peakTolerance: 8,
     priorCut: 2.4,
     priorWeight: 20,
     hqiFloor: 0.72,
@@ -83,7 +96,9 @@ export const SPECTRAL_PRESETS = {
 } as const satisfies Record<'raman-532' | 'ir', SpectralPreset>;
 
 /** A preset with widths in x units (cm-1); spectralRankingFor turns them into grid points. */
-export interface SpectralPreset extends Omit<SpectralRankingOptions, 'match' | 'bandWidth'> {
+export interface SpectralPreset extends Omit<SpectralRankingOptions, 'match' | 'bandWidth' | 'peakTolerance'> {
+  /** Paired-band tolerance in x units (cm-1). */
+  readonly peakTolerance?: number;
   readonly views: readonly (Omit<MatchViewOptions, 'baselineWindow' | 'smooth'> & { readonly baselineWidth?: number; readonly smoothWidth?: number })[];
   readonly bandWidth: number;
 }
@@ -103,7 +118,7 @@ export function spectralRankingFor(grid: InputGrid, overrides: Partial<Pick<Spec
   const preset: SpectralPreset = SPECTRAL_PRESETS[technique];
   const step = (grid.xEnd - grid.xStart) / (grid.points - 1);
   const points = (width: number | undefined, min: number) => (width === undefined ? undefined : Math.max(min, Math.round(width / step)));
-  const { views, bandWidth, ...rest } = preset;
+  const { views, bandWidth, peakTolerance, ...rest } = preset;
   const options: SpectralRankingOptions = {
     ...rest,
     ...overrides,
@@ -115,6 +130,7 @@ export function spectralRankingFor(grid: InputGrid, overrides: Partial<Pick<Spec
       })),
     },
     bandWidth: bandWidth / step,
+    ...(peakTolerance !== undefined ? { peakTolerance: peakTolerance / step } : {}),
   };
   forGrid.set(key, options);
   return options;
@@ -134,8 +150,24 @@ export interface SpectralIndex {
   readonly samples: number;
   /** Per class (matrix order), per reference: its hubness (mean of its k best correlations with other classes). */
   readonly hubs: readonly (readonly number[])[] | null;
-  /** The fitted unknown statistic over [z, csls] (options.hubness), or null: the null z alone. */
+  /** The fitted unknown statistic over the features (options.hubness), or null: the null z alone. */
   readonly unknownModel: UnknownModel | null;
+  /** What the features beyond z and csls need: per class, per reference, its bands (peakOffset). */
+  readonly peaks: readonly (readonly (readonly Peak[])[])[] | null;
+  /** Per reference row of the library matrix: its embedding hubness (embeddingCsls), and each class's first row. */
+  readonly embeddingHubs: Float64Array | null;
+  readonly classRows: Int32Array;
+  /** The library's reference embeddings (matrix order) the embedding feature compares a query with. */
+  readonly embeddingSource: { readonly embeddings: Float32Array; readonly dim: number } | null;
+}
+
+/** What a query brings to the unknown features besides its scores. */
+export interface QueryEvidence {
+  readonly embedding: Float32Array | null;
+  /** The query's bands (bandPeaks), when the features need them. */
+  readonly peaks: readonly Peak[] | null;
+  /** A library row left out (leave-one-out calibration). */
+  readonly skipRow?: number;
 }
 
 export interface ClassSpectralScore {
@@ -146,6 +178,8 @@ export interface ClassSpectralScore {
   readonly combined: number;
   /** Best over the class's references of HQI minus its weighted hubness (options.hubness), else the HQI. */
   readonly csls: number;
+  /** The class's reference (its index in the class) with the best HQI. */
+  readonly reference: number;
   /**
    * How far the class's HQI stands above the query's null (the other classes' HQIs and the decoys'), in t standard
    * deviations: the unknown statistic. The HQI alone, not the combined score: on the dev corpus's validation
@@ -172,7 +206,20 @@ export function spectralIndexFor(library: ReferenceLibrary, options: SpectralRan
   }
   const decoys = decoyProfiles(library.points, options);
   const hubs = options.hubness ? referenceHubness(classes, options.hubness.k) : null;
-  const base = { options, classes, decoys, hubs, cut: options.priorCut, scale: 1, samples: 0, unknownModel: null };
+  const features = unknownFeaturesOf(options);
+  let peaks: Peak[][][] | null = null;
+  if (features.includes('peakOffset')) {
+    const window = options.match.views[0]?.baselineWindow ?? 100;
+    peaks = matrix.classNames.map((name) => {
+      const spectra = library.spectraOf(name)!;
+      return Array.from({ length: spectra.length / library.points }, (_, r) => bandPeaks(spectra.subarray(r * library.points, (r + 1) * library.points), window));
+    });
+  }
+  const embeddingHubs = features.includes('embeddingCsls') ? embeddingHubness(matrix.embeddings, matrix.labels, matrix.dim, options.hubness?.k ?? 10) : null;
+  const classRows = new Int32Array(classes.length + 1);
+  classes.forEach((refs, c) => (classRows[c + 1] = classRows[c] + refs.length));
+  const embeddingSource = embeddingHubs ? { embeddings: matrix.embeddings, dim: matrix.dim } : null;
+  const base = { options, classes, decoys, hubs, peaks, embeddingHubs, classRows, embeddingSource, cut: options.priorCut, scale: 1, samples: 0, unknownModel: null };
   const index = { ...base, ...calibrateCut(base, matrix, embeddingSims ?? libraryEmbeddingSims(library)) };
   const perState = indexCache.get(matrix) ?? new Map<SpectralRankingOptions, SpectralIndex>();
   perState.set(options, index);
@@ -236,12 +283,16 @@ export function spectralScores(
   // Fast screen: the dot product of the views over the whole grid (exact Pearson when both cover the same range),
   // then the exact overlap correlation for the shortlist.
   const screen = new Float64Array(classes.length).fill(-2);
+  const bestRef = new Int32Array(classes.length);
   for (let c = 0; c < classes.length; c++) {
     const refs = classes[c];
     for (let r = 0; r < refs.length; r++) {
       if (skipped(c, r)) continue;
       const v = screenScore(query, refs[r]);
-      if (v > screen[c]) screen[c] = v;
+      if (v > screen[c]) {
+        screen[c] = v;
+        bestRef[c] = r;
+      }
       corrected(c, r, v);
     }
   }
@@ -255,34 +306,40 @@ export function spectralScores(
     classes[c].forEach((ref, r) => {
       if (skipped(c, r)) return;
       const v = hitQuality(query, ref, options.match);
-      best = Math.max(best, v);
+      if (v > best) {
+        best = v;
+        bestRef[c] = r;
+      }
       corrected(c, r, v);
     });
     hqi[c] = best;
   }
-  const combined = Array.from(hqi, (h, c) => combinedOf(c, h));
-  const decoyScores = decoys.map((d) => screenScore(query, d));
-  const scored = combined
-    .map((value, c) => ({ classIndex: c, hqi: hqi[c], combined: value, csls: csls[c] }))
-    .filter((s) => s.hqi > -2)
-    .sort((a, b) => b.combined - a.combined);
-  // The null: every class but the one judged, and the decoys.
-  const ts = scored.map((s) => logDistance(s.hqi));
-  const decoyTs = decoyScores.map(logDistance);
+  // The null: every class but the one judged, and the decoys (one pass, one object per class: this runs per query).
+  const ts = new Float64Array(classes.length);
   let sum = 0;
   let sumSq = 0;
-  for (const t of [...ts, ...decoyTs]) {
+  let n = 0;
+  const add = (t: number) => {
     sum += t;
     sumSq += t * t;
+    n++;
+  };
+  for (let c = 0; c < classes.length; c++) {
+    if (hqi[c] <= -2) continue;
+    ts[c] = logDistance(hqi[c]);
+    add(ts[c]);
   }
-  const n = ts.length + decoyTs.length;
-  return scored.map((s, i) => {
-    // Leave the judged class out of its own null.
-    const m = n - 1;
-    const mean = (sum - ts[i]) / m;
-    const sd = Math.sqrt(Math.max(1e-12, (sumSq - ts[i] * ts[i]) / m - mean * mean));
-    return { ...s, z: (ts[i] - mean) / sd };
-  });
+  for (const d of decoys) add(logDistance(screenScore(query, d)));
+  // Leave the judged class out of its own null.
+  const m = n - 1;
+  const scored: ClassSpectralScore[] = [];
+  for (let c = 0; c < classes.length; c++) {
+    if (hqi[c] <= -2) continue;
+    const mean = (sum - ts[c]) / m;
+    const sd = Math.sqrt(Math.max(1e-12, (sumSq - ts[c] * ts[c]) / m - mean * mean));
+    scored.push({ classIndex: c, hqi: hqi[c], combined: combinedOf(c, hqi[c]), csls: csls[c], reference: bestRef[c], z: (ts[c] - mean) / sd });
+  }
+  return scored.sort((x, y) => y.combined - x.combined);
 }
 
 /** The query's fast-screen correlations with the synthetic decoys (part of its null). */
@@ -312,9 +369,35 @@ function dot(a: MatchView, b: MatchView): number {
   return s;
 }
 
+/** The unknown features a ranking's model uses (none without options.hubness: the null z alone). */
+function unknownFeaturesOf(options: SpectralRankingOptions): readonly UnknownFeature[] {
+  return options.hubness ? (options.unknownFeatures ?? ['z', 'csls']) : [];
+}
+
+/**
+ * The unknown features of one scored class. A query without an embedding gets the library's mean of the embedding
+ * feature (no evidence either way once standardized), one without bands the same for the band offset.
+ */
+function unknownFeatures(index: Omit<SpectralIndex, 'cut' | 'scale' | 'samples'>, score: ClassSpectralScore, evidence: QueryEvidence): number[] {
+  const features = unknownFeaturesOf(index.options);
+  const matrixless = (i: number) => index.unknownModel?.mean[i] ?? 0;
+  return features.map((f, i) => {
+    if (f === 'z') return score.z;
+    if (f === 'csls') return score.csls;
+    const c = score.classIndex;
+    if (f === 'embeddingCsls') {
+      if (!evidence.embedding || !index.embeddingHubs || !index.embeddingSource) return matrixless(i);
+      const { embeddings, dim } = index.embeddingSource;
+      return embeddingCsls(evidence.embedding, embeddings, dim, index.embeddingHubs, index.classRows[c], index.classRows[c + 1], evidence.skipRow);
+    }
+    if (!evidence.peaks || !index.peaks) return matrixless(i);
+    return peakOffset(evidence.peaks, index.peaks[c][score.reference], index.options.peakTolerance ?? 8);
+  });
+}
+
 /** The unknown statistic of a scored class: the fitted model's log-odds when the index has one, else its null z. */
-export function unknownStatistic(index: Pick<SpectralIndex, 'unknownModel'>, score: ClassSpectralScore): number {
-  return index.unknownModel ? unknownLogOdds(index.unknownModel, [score.z, score.csls]) : score.z;
+export function unknownStatistic(index: SpectralIndex, score: ClassSpectralScore, evidence: QueryEvidence): number {
+  return index.unknownModel ? unknownLogOdds(index.unknownModel, unknownFeatures(index, score, evidence)) : score.z;
 }
 
 /** Fewest known and pseudo-unknown leave-one-out samples the unknown model is fitted on (else the z alone). */
@@ -328,7 +411,7 @@ const MIN_MODEL_SAMPLES = 20;
  * is shrunk towards the prior by their sample counts. At most 200 references per group (evenly spread).
  */
 function calibrateCut(
-  index: Pick<SpectralIndex, 'options' | 'classes' | 'decoys' | 'hubs'>,
+  index: Omit<SpectralIndex, 'cut' | 'scale' | 'samples'>,
   matrix: LibraryMatrix,
   sims: EmbeddingSims,
 ): { cut: number; scale: number; samples: number; unknownModel: UnknownModel | null } {
@@ -349,12 +432,15 @@ function calibrateCut(
     const embedding = matrix.embeddings.subarray(at * matrix.dim, (at + 1) * matrix.dim);
     const classSims = options.embeddingWeight ? sims(embedding, at) : null;
     if (classSims && wholeClass) classSims[c] = -Infinity;
-    return spectralScores(index, classes[c][r], classSims, wholeClass ? { classIndex: c } : { classIndex: c, reference: r })[0];
+    const score = spectralScores(index, classes[c][r], classSims, wholeClass ? { classIndex: c } : { classIndex: c, reference: r })[0];
+    const evidence: QueryEvidence = { embedding, peaks: index.peaks?.[c][r] ?? null, skipRow: at };
+    return score === undefined ? undefined : { score, evidence };
   };
   // Every same-class query counts, ranked first or not: the false-unknown rate is over all known queries.
   const known = spread(all.filter(({ c }) => classes[c].length >= 2))
     .map((s) => topOf(s, false))
     .filter((s) => s !== undefined);
+  const knownScores = known.map((s) => s.score);
   const target = options.targetFalseUnknown ?? 0.05;
   const quantile = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(target * xs.length)];
   if (options.hubness && known.length >= MIN_MODEL_SAMPLES) {
@@ -362,13 +448,13 @@ function calibrateCut(
       .map((s) => topOf(s, true))
       .filter((s) => s !== undefined);
     if (unknown.length >= MIN_MODEL_SAMPLES) {
-      const features = (s: ClassSpectralScore) => [s.z, s.csls];
+      const features = (s: { score: ClassSpectralScore; evidence: QueryEvidence }) => unknownFeatures(index, s.score, s.evidence);
       const unknownModel = fitUnknownModel(known.map(features), unknown.map(features));
       const cut = quantile(known.map((s) => unknownLogOdds(unknownModel, features(s))));
       return { cut, scale: 1, samples: known.length, unknownModel };
     }
   }
-  const zs = known.map((s) => s.z);
+  const zs = knownScores.map((s) => s.z);
   const own = zs.length ? quantile(zs) : options.priorCut;
   const k = options.priorWeight;
   const cut = (zs.length * own + k * options.priorCut) / (zs.length + k);
@@ -451,12 +537,18 @@ export function spectralAnswer(
   const names = library.matrix().classNames;
   const classSims = sims && embedding ? sims(embedding) : null;
   const scores = spectralScores(index, matchProfile(spectrum, options.match), classSims);
+  const evidence: QueryEvidence = { embedding, peaks: index.peaks ? bandPeaks(spectrum, options.match.views[0]?.baselineWindow ?? 100) : null };
   const small = names.length < (options.smallLibrary ?? 20);
   // asinh before the logistic keeps scores apart far from the cut (a plain logistic rounds every distant candidate
   // to 0 or 1, and a hit list of ties says nothing).
   const logistic = (v: number) => 1 / (1 + Math.exp(-Math.asinh(v)));
   // Below the floor a small library's score drops under 0.5 like an unknown's (0.05 HQI per logistic unit).
-  const stat = (s: ClassSpectralScore) => unknownStatistic(index, s);
+  const stats = new Map<number, number>();
+  const stat = (s: ClassSpectralScore) => {
+    let v = stats.get(s.classIndex);
+    if (v === undefined) stats.set(s.classIndex, (v = unknownStatistic(index, s, evidence)));
+    return v;
+  };
   const scoreOf = (s: ClassSpectralScore) => Math.min(logistic((stat(s) - index.cut) / index.scale), small ? logistic((s.hqi - options.hqiFloor) / 0.05) : 1);
   const passes = (s: ClassSpectralScore) => stat(s) >= index.cut && (!small || s.hqi >= options.hqiFloor);
   // Scores never rise down the ranking (a class ranked lower by the combined score cannot show more confidence than

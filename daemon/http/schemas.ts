@@ -3,6 +3,8 @@
  * request ones validate input too, so the document cannot drift from what the server accepts.
  */
 
+import { RESULT_SORTS } from '../store/store.ts';
+
 const statusEnum = ['identified', 'low-confidence', 'unknown', 'mixture', 'rejected'];
 
 export const candidateSchema = {
@@ -164,9 +166,25 @@ export const spectrumRecordSchema = {
       properties: { encoding: { type: 'string', enum: ['utf8', 'base64'] }, data: { type: 'string' }, bytes: { type: 'integer' } },
     },
     raw: { ...curveSchema, description: 'the input read back as a curve' },
-    preprocessed: { ...curveSchema, description: 'on the model grid, max |y| = 1' },
+    preprocessed: { ...curveSchema, description: "on the model grid, max |y| = 1; xUnit is the grid's unit (index, cm-1, ...)" },
     result: { $ref: '#/components/schemas/ResultMessage' },
     reference: { ...curveSchema, description: "the identified class's mean reference on the model grid" },
+    hits: {
+      type: 'array',
+      description: "the first candidates' library spectra (at most 3): for each, the class's reference nearest to the query (Pearson), max |y| = 1, on the preprocessed x",
+      items: {
+        type: 'object',
+        required: ['rank', 'class', 'score', 'correlation', 'references', 'y'],
+        properties: {
+          rank: { type: 'integer', minimum: 1 },
+          class: { type: 'string' },
+          score: { type: 'number', description: "the candidate's calibrated confidence" },
+          correlation: { type: 'number', minimum: -1, maximum: 1, description: 'Pearson correlation of the query with this reference' },
+          references: { type: 'integer', description: 'references of the class (the nearest is given)' },
+          y: { type: 'array', items: { type: 'number' } },
+        },
+      },
+    },
   },
 } as const;
 
@@ -198,8 +216,20 @@ export const resultsQuerySchema = {
     q: { type: 'string', maxLength: 200, description: 'text in the id, source or error message' },
     from: { type: 'string', format: 'date-time', description: 'received at or after' },
     to: { type: 'string', format: 'date-time', description: 'received before' },
-    cursor: { type: 'string', description: 'nextCursor of the previous page' },
+    cursor: { type: 'string', description: 'nextCursor of the previous page (newest-first order only)' },
+    offset: { type: 'integer', minimum: 0, description: 'rows to skip: pages in any order' },
+    sort: { type: 'string', enum: [...RESULT_SORTS], default: '-time', description: "order: time, score, latency, instrument, status or class; '-' first for descending" },
     limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+  },
+} as const;
+
+/** GET /api/results/export: the same filter and order as a page, every matching row, streamed as CSV or a JSON array. */
+export const resultsExportQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    ...Object.fromEntries(Object.entries(resultsQuerySchema.properties).filter(([k]) => !['cursor', 'offset', 'limit'].includes(k))),
+    format: { type: 'string', enum: ['csv', 'json'], default: 'csv' },
   },
 } as const;
 

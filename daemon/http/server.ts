@@ -3,10 +3,13 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { validateClassName } from '../../core/identify/library.ts';
 import type { ResultStatus } from '../../core/messages.ts';
-import type { ResultFilter } from '../store/store.ts';
+import type { ResultFilter, ResultSort } from '../store/store.ts';
+import { hitReferences } from './hits.ts';
+import { resultsCsvHeader, resultCsvRow } from './results-export.ts';
 import {
   adapterStateSchema,
   alertMessageSchema,
@@ -25,6 +28,7 @@ import {
   retrainBodySchema,
   retrainStatusSchema,
   resultMessageSchema,
+  resultsExportQuerySchema,
   resultsQuerySchema,
   spectrumRecordSchema,
   trendsQuerySchema,
@@ -162,23 +166,53 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     return reply.code(200).header('content-type', m.contentType).send(m.body);
   });
 
-  route<{ instrument?: string; class?: string; labelled?: 'yes' | 'no'; status?: string; q?: string; from?: string; to?: string; cursor?: string; limit?: number }>(
-    { method: 'GET', url: '/api/results', summary: 'Results, newest first, paged and filtered', tag: 'results', query: resultsQuerySchema,
-      responses: { 200: { description: 'a page', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ResultMessage' } }, nextCursor: { type: 'string' } } } } } },
-    async (req) => {
-      const q = req.query;
-      const filter: ResultFilter = {
-        instrument: q.instrument,
-        class: q.class,
-        labelled: q.labelled === undefined ? undefined : q.labelled === 'yes',
-        status: q.status ? (q.status.split(',') as ResultStatus[]) : undefined,
-        q: q.q,
-        from: q.from ? new Date(q.from).toISOString() : undefined,
-        to: q.to ? new Date(q.to).toISOString() : undefined,
-        before: q.cursor,
-        limit: q.limit,
-      };
-      return services.store.listResults(filter);
+  type ResultsQuery = { instrument?: string; class?: string; labelled?: 'yes' | 'no'; status?: string; q?: string; from?: string; to?: string; sort?: ResultSort };
+  const resultFilter = (q: ResultsQuery): ResultFilter => ({
+    instrument: q.instrument,
+    class: q.class,
+    labelled: q.labelled === undefined ? undefined : q.labelled === 'yes',
+    status: q.status ? (q.status.split(',') as ResultStatus[]) : undefined,
+    q: q.q,
+    from: q.from ? new Date(q.from).toISOString() : undefined,
+    to: q.to ? new Date(q.to).toISOString() : undefined,
+    sort: q.sort,
+  });
+
+  route<ResultsQuery & { cursor?: string; offset?: number; limit?: number }>(
+    { method: 'GET', url: '/api/results', summary: 'Results, paged, sorted and filtered, with the total the filter matches', tag: 'results', query: resultsQuerySchema,
+      responses: { 200: { description: 'a page', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ResultMessage' } }, nextCursor: { type: 'string' }, total: { type: 'integer', description: 'results the filter matches, all pages' } } } } } },
+    async (req) => services.store.listResults({ ...resultFilter(req.query), before: req.query.cursor, offset: req.query.offset, limit: req.query.limit }),
+  );
+
+  // Streamed row by row from the store: a filter matching 100 000 results costs no more memory than one.
+  route<ResultsQuery & { format?: 'csv' | 'json' }>(
+    { method: 'GET', url: '/api/results/export', summary: 'Every result a filter matches, in its order, as CSV or a JSON array (streamed download)', tag: 'results', query: resultsExportQuerySchema,
+      responses: { 200: { description: 'text/csv (one row per result, the columns History shows) or application/json (an array of results)' } } },
+    async (req, reply) => {
+      const format = req.query.format ?? 'csv';
+      const rows = services.store.iterateResults(resultFilter(req.query));
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      async function* body(): AsyncGenerator<string> {
+        if (format === 'csv') yield resultsCsvHeader();
+        else yield '[';
+        let n = 0;
+        let chunk = '';
+        for (const r of rows) {
+          chunk += format === 'csv' ? resultCsvRow(r) : `${n === 0 ? '' : ','}\n${JSON.stringify(r)}`;
+          n++;
+          // A few hundred rows a chunk, and a turn of the event loop between chunks: identification goes on.
+          if (n % 500 === 0) {
+            yield chunk;
+            chunk = '';
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        }
+        yield chunk + (format === 'csv' ? '' : '\n]\n');
+      }
+      return reply
+        .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="spectrad-results-${stamp}.${format}"`)
+        .send(Readable.from(body()));
     },
   );
 
@@ -205,9 +239,10 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
         state: s.state,
         payload: { encoding: text ? 'utf8' : 'base64', data: s.raw.toString(text ? 'utf8' : 'base64'), bytes: s.raw.length },
         raw: services.rawCurve(s.raw, s.formatHint ?? s.source),
-        preprocessed: s.preprocessed ? { x, y: Array.from(s.preprocessed) } : undefined,
+        preprocessed: s.preprocessed ? { x, y: Array.from(s.preprocessed), ...(services.gridXUnit?.() ? { xUnit: services.gridXUnit() } : {}) } : undefined,
         result: s.result,
         reference: reference && referenceClass ? { class: referenceClass, x, y: Array.from(reference) } : undefined,
+        hits: s.preprocessed ? hitReferences(s.preprocessed, s.result, (cls) => services.store.classReferenceVectors(cls)) : undefined,
       };
     },
   );

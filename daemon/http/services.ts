@@ -17,6 +17,8 @@ export interface ApiServices {
   rawCurve(payload: Buffer, formatHint?: string): Curve | undefined;
   /** x of the model grid (preprocessed spectra lie on it). */
   gridX(): number[] | undefined;
+  /** The model grid's x unit (index, cm-1, ...): the dashboard labels its axis with it. */
+  gridXUnit?(): string | undefined;
   /** An alert was acknowledged (live listeners are told). */
   alertAcknowledged?(id: string, at: string, note?: string): void;
   /** Many alerts were acknowledged at once (one live event for all). */

@@ -69,6 +69,11 @@ export class ModelPart implements DaemonPart {
     return this.grid;
   }
 
+  /** The model grid's x unit (index, cm-1, ...): the dashboard labels its axis with it. */
+  get gridXUnit(): string | undefined {
+    return this.current?.grid.xUnit;
+  }
+
   install(encoder: Encoder): void {
     this.current = encoder;
   }

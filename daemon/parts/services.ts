@@ -113,6 +113,7 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
       }
     },
     gridX: () => model.gridX,
+    gridXUnit: () => model.gridXUnit,
     alertAcknowledged: (id, at, note) => deps.socketActions()?.emit('alert-ack', { id, acknowledgedAt: at, ...(note ? { note } : {}) }),
     alertsAcknowledged: (ids, at) => deps.socketActions()?.emit('alerts-ack', { ids, acknowledgedAt: at }),
     models: () => models()?.manager,

@@ -69,13 +69,20 @@ export class ClassStore {
       }));
   }
 
+  /** A class's reference vectors (preprocessed, on the model grid), quarantined ones left out. */
+  classReferenceVectors(name: string): Float32Array[] {
+    return this.db
+      .prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ? AND quarantined_at IS NULL ORDER BY id')
+      .all(name)
+      .map((r) => fromBlob(r.vector));
+  }
+
   /** The mean of a class's reference vectors scaled to max |y| = 1: what the dashboard overlays. */
   classReference(name: string): Float32Array | undefined {
-    const rows = this.db.prepare<[string], { vector: Buffer }>('SELECT vector FROM class_references WHERE class = ? AND quarantined_at IS NULL').all(name);
+    const rows = this.classReferenceVectors(name);
     if (rows.length === 0) return undefined;
     let mean: Float32Array | undefined;
-    for (const r of rows) {
-      const v = fromBlob(r.vector);
+    for (const v of rows) {
       mean ??= new Float32Array(v.length);
       for (let i = 0; i < Math.min(v.length, mean.length); i++) mean[i] += v[i] / rows.length;
     }

@@ -18,6 +18,10 @@ export interface ResultFilter {
   to?: string;
   /** Results older than this id (the previous page's nextCursor): newest first. */
   before?: string;
+  /** Rows to skip (paging in any order; a virtualised table jumps to any row). */
+  offset?: number;
+  /** Order: time (received; ids are ULIDs), score, latency, instrument, status or class; '-' first for descending. Default -time. */
+  sort?: ResultSort;
   limit?: number;
 }
 
@@ -81,6 +85,45 @@ interface SpectrumRow {
 const LABEL_SQL = `(SELECT json_object('class', l.class, 'at', l.labelled_at, 'by', l.labelled_by, 'enrollmentId', l.enrollment_id)
   FROM labels l WHERE l.spectrum_id = r.spectrum_id ORDER BY l.labelled_at DESC, l.enrollment_id DESC LIMIT 1)`;
 
+/** The WHERE clauses of a result filter (everything but paging), shared by the page, its total and the export. */
+function resultsWhere(filter: ResultFilter): { where: string[]; args: Record<string, string | number> } {
+  const where: string[] = [];
+  const args: Record<string, string | number> = {};
+  const add = (clause: string, key: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    where.push(clause);
+    args[key] = value;
+  };
+  add('r.instrument = @instrument', 'instrument', filter.instrument);
+  add('(r.class = @class OR EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id AND l.class = @class))', 'class', filter.class);
+  if (filter.labelled !== undefined) {
+    where.push(`${filter.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id)`);
+  }
+  const statuses = typeof filter.status === 'string' ? [filter.status] : (filter.status ?? []);
+  if (statuses.length > 0) {
+    where.push(`r.status IN (${statuses.map((_, i) => `@status${i}`).join(', ')})`);
+    statuses.forEach((st, i) => (args[`status${i}`] = st));
+  }
+  if (filter.q) {
+    where.push("(r.spectrum_id = @q OR s.source LIKE @qLike ESCAPE '\\' OR json_extract(r.message, '$.error.message') LIKE @qLike ESCAPE '\\')");
+    args.q = filter.q;
+    args.qLike = `%${filter.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+  }
+  add('s.received_at >= @from', 'from', filter.from);
+  add('s.received_at < @to', 'to', filter.to);
+  return { where, args };
+}
+
+/** ORDER BY for a result sort key ('-' first: descending); the id breaks ties so pages never overlap. */
+export const RESULT_SORTS = ['time', '-time', 'score', '-score', 'latency', '-latency', 'instrument', '-instrument', 'status', '-status', 'class', '-class'] as const;
+export type ResultSort = (typeof RESULT_SORTS)[number];
+function resultsOrder(sort: ResultSort | undefined): string {
+  const key = (sort ?? '-time').replace(/^-/, '');
+  const dir = sort?.startsWith('-') || sort === undefined ? 'DESC' : 'ASC';
+  const column = { time: 'r.spectrum_id', score: 'r.score', latency: 'r.latency_ms', instrument: 'r.instrument', status: 'r.status', class: 'r.class' }[key] ?? 'r.spectrum_id';
+  return column === 'r.spectrum_id' ? `r.spectrum_id ${dir}` : `${column} ${dir}, r.spectrum_id ${dir}`;
+}
+
 function withLabel(message: string, label: string | null): LabelledResult {
   const result = JSON.parse(message) as ResultMessage;
   if (!label) return result;
@@ -100,42 +143,61 @@ export class ResultStore {
     this.vectorGet = db.prepare<[string], { preprocessed: Buffer | null; state: string }>('SELECT preprocessed, state FROM spectra WHERE id = ?');
   }
 
-  listResults(filter: ResultFilter = {}): { items: ResultMessage[]; nextCursor?: string } {
-    const where: string[] = [];
-    const args: Record<string, string | number> = {};
-    const add = (clause: string, key: string, value: string | undefined) => {
-      if (value === undefined || value === '') return;
-      where.push(clause);
-      args[key] = value;
-    };
-    add('r.instrument = @instrument', 'instrument', filter.instrument);
-    add('(r.class = @class OR EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id AND l.class = @class))', 'class', filter.class);
-    if (filter.labelled !== undefined) {
-      where.push(`${filter.labelled ? '' : 'NOT '}EXISTS (SELECT 1 FROM labels l WHERE l.spectrum_id = r.spectrum_id)`);
-    }
-    const statuses = typeof filter.status === 'string' ? [filter.status] : (filter.status ?? []);
-    if (statuses.length > 0) {
-      where.push(`r.status IN (${statuses.map((_, i) => `@status${i}`).join(', ')})`);
-      statuses.forEach((st, i) => (args[`status${i}`] = st));
-    }
-    if (filter.q) {
-      where.push("(r.spectrum_id = @q OR s.source LIKE @qLike ESCAPE '\\' OR json_extract(r.message, '$.error.message') LIKE @qLike ESCAPE '\\')");
-      args.q = filter.q;
-      args.qLike = `%${filter.q.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-    }
-    add('s.received_at >= @from', 'from', filter.from);
-    add('s.received_at < @to', 'to', filter.to);
-    add('r.spectrum_id < @before', 'before', filter.before);
+  listResults(filter: ResultFilter = {}): { items: ResultMessage[]; nextCursor?: string; total: number } {
+    const { where, args } = resultsWhere(filter);
     const limit = Math.min(Math.max(filter.limit ?? 50, 1), 500);
+    const sorted = filter.sort !== undefined && filter.sort !== '-time';
+    // The cursor (an id) pages newest first only; any other order pages by offset.
+    if (filter.before && !sorted) {
+      where.push('r.spectrum_id < @before');
+      args.before = filter.before;
+    }
+    const whereSql = where.length ? 'WHERE ' + where.join(' AND ') : '';
+    const totalWhere = filter.before && !sorted ? where.slice(0, -1) : where;
+    const total = this.db
+      .prepare<Record<string, string | number>, { n: number }>(
+        `SELECT COUNT(*) AS n FROM results r JOIN spectra s ON s.id = r.spectrum_id ${totalWhere.length ? 'WHERE ' + totalWhere.join(' AND ') : ''}`,
+      )
+      .get(args)!.n;
     args.limit = limit + 1;
+    args.offset = Math.max(0, filter.offset ?? 0);
     const rows = this.db
       .prepare<Record<string, string | number>, { message: string; label: string | null }>(
         `SELECT r.message, ${LABEL_SQL} AS label FROM results r JOIN spectra s ON s.id = r.spectrum_id
-         ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY r.spectrum_id DESC LIMIT @limit`,
+         ${whereSql} ORDER BY ${resultsOrder(filter.sort)} LIMIT @limit OFFSET @offset`,
       )
       .all(args);
     const items = rows.slice(0, limit).map((r) => withLabel(r.message, r.label));
-    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : undefined };
+    return { items, nextCursor: rows.length > limit && !sorted ? items[items.length - 1].id : undefined, total };
+  }
+
+  /**
+   * Every result a filter matches, in its order, for the bulk export: fetched in chunks, each chunk one finished
+   * query, so the caller may wait between rows (streaming to a slow client) while the pipeline goes on writing on this
+   * connection (an open better-sqlite3 iterator would make those writes fail). The results stored after the export
+   * began are left out (by rowid), so chunks neither repeat nor skip a row.
+   */
+  *iterateResults(filter: ResultFilter = {}, chunk = 500): Generator<LabelledResult> {
+    const { where, args } = resultsWhere(filter);
+    // Rows stored later have greater rowids, whatever time their ids carry (an import may write past times).
+    const upTo = this.db.prepare<[], { m: number | null; id: string | null }>('SELECT MAX(rowid) AS m, MAX(spectrum_id) AS id FROM results').get();
+    if (!upTo?.m || !upTo.id) return;
+    where.push('r.rowid <= @upTo');
+    args.upTo = upTo.m;
+    const byTime = filter.sort === undefined || filter.sort === '-time';
+    // Newest first pages by id (each chunk an index range); any other order by offset in that order.
+    const stmt = this.db.prepare<Record<string, string | number>, { id: string; message: string; label: string | null }>(
+      `SELECT r.spectrum_id AS id, r.message, ${LABEL_SQL} AS label FROM results r JOIN spectra s ON s.id = r.spectrum_id
+       WHERE ${[...where, ...(byTime ? ['r.spectrum_id < @before'] : [])].join(' AND ')}
+       ORDER BY ${resultsOrder(filter.sort)} LIMIT @limit ${byTime ? '' : 'OFFSET @offset'}`,
+    );
+    let before = `${upTo.id}~`;
+    for (let offset = 0; ; offset += chunk) {
+      const rows = stmt.all({ ...args, limit: chunk, ...(byTime ? { before } : { offset }) });
+      for (const r of rows) yield withLabel(r.message, r.label);
+      if (rows.length < chunk) return;
+      before = rows[rows.length - 1].id;
+    }
   }
 
   getResult(id: string): LabelledResult | undefined {

@@ -13,7 +13,8 @@ export { fromBlob, toBlob, type StoreOptions } from './connection.ts';
 export type { EnrollmentRecord, LabelChange } from './enrollments.ts';
 export type { OutboxRow } from './outbox-queue.ts';
 export type { ClassSummary, NewReference, QuarantinedClass, ReferenceRow } from './classes.ts';
-export type { InstrumentTrend, LabelledResult, ResultFilter, ResultLabel, StoredSpectrum, TrendBucket } from './results.ts';
+export type { InstrumentTrend, LabelledResult, ResultFilter, ResultLabel, ResultSort, StoredSpectrum, TrendBucket } from './results.ts';
+export { RESULT_SORTS } from './results.ts';
 
 /**
  * The daemon's durable state in one SQLite file (better-sqlite3, WAL): received spectra (raw and preprocessed),
@@ -69,6 +70,7 @@ export class Store implements PipelineStore {
   readonly acknowledgeAlert: AlertStore['acknowledgeAlert'] = (...a) => this.alerts.acknowledgeAlert(...a);
   // results
   readonly listResults: ResultStore['listResults'] = (...a) => this.results.listResults(...a);
+  readonly iterateResults: ResultStore['iterateResults'] = (...a) => this.results.iterateResults(...a);
   readonly getResult: ResultStore['getResult'] = (...a) => this.results.getResult(...a);
   readonly getSpectrum: ResultStore['getSpectrum'] = (...a) => this.results.getSpectrum(...a);
   readonly spectrumVector: ResultStore['spectrumVector'] = (...a) => this.results.spectrumVector(...a);
@@ -79,6 +81,7 @@ export class Store implements PipelineStore {
   // classes
   readonly listClasses: ClassStore['listClasses'] = (...a) => this.classes.listClasses(...a);
   readonly references: ClassStore['references'] = (...a) => this.classes.references(...a);
+  readonly classReferenceVectors: ClassStore['classReferenceVectors'] = (...a) => this.classes.classReferenceVectors(...a);
   readonly classReference: ClassStore['classReference'] = (...a) => this.classes.classReference(...a);
   readonly setEmbeddings: ClassStore['setEmbeddings'] = (...a) => this.classes.setEmbeddings(...a);
   readonly removeClass: ClassStore['removeClass'] = (...a) => this.classes.removeClass(...a);

@@ -35,7 +35,7 @@ type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface Api {
   health(): Promise<Health>;
-  results(filter: ResultFilter, page?: { limit?: number; cursor?: string }): Promise<ResultsPage>;
+  results(filter: ResultFilter, page?: { limit?: number; cursor?: string; offset?: number }): Promise<ResultsPage>;
   spectrum(id: string): Promise<SpectrumRecord>;
   /** The class's reference on the model grid, for the overlay; undefined when the daemon has none to show. */
   reference(className: string): Promise<(Curve & { class: string }) | undefined>;

@@ -16,7 +16,11 @@ export interface ResultFilter {
   readonly to?: string;
   /** Free text over id, source and error message. */
   readonly text?: string;
+  /** Order of the list (GET /api/results sort): time, score, latency, instrument, status or class, '-' first descending; default newest first. */
+  readonly sort?: string;
 }
+
+export const RESULT_SORTS = ['time', '-time', 'score', '-score', 'latency', '-latency', 'instrument', '-instrument', 'status', '-status', 'class', '-class'] as const;
 
 const lower = (s: string | undefined): string => (s ?? '').trim().toLowerCase();
 
@@ -41,7 +45,7 @@ export function matchesFilter(r: ResultMessage, f: ResultFilter): boolean {
 }
 
 /** The query string for GET /api/results (docs/DASHBOARD.md): empty fields are left out. */
-export function filterToQuery(f: ResultFilter, page: { limit?: number; cursor?: string } = {}): string {
+export function filterToQuery(f: ResultFilter, page: { limit?: number; cursor?: string; offset?: number } = {}): string {
   const q = new URLSearchParams();
   if (f.instrument) q.set('instrument', f.instrument);
   if (f.class?.trim()) q.set('class', f.class.trim());
@@ -50,6 +54,8 @@ export function filterToQuery(f: ResultFilter, page: { limit?: number; cursor?: 
   if (f.from) q.set('from', f.from);
   if (f.to) q.set('to', f.to);
   if (f.text?.trim()) q.set('q', f.text.trim());
+  if (f.sort && f.sort !== '-time' && (RESULT_SORTS as readonly string[]).includes(f.sort)) q.set('sort', f.sort);
+  if (page.offset) q.set('offset', String(page.offset));
   if (page.limit) q.set('limit', String(page.limit));
   if (page.cursor) q.set('cursor', page.cursor);
   return q.toString();
@@ -63,5 +69,15 @@ export function filterFromQuery(query: string): ResultFilter {
   const statuses = (q.get('status') ?? '').split(',').filter((s) => STATUS_SET.has(s)) as ResultStatus[];
   const opt = (k: string): string | undefined => q.get(k) || undefined;
   const labelled = q.get('labelled');
-  return { instrument: opt('instrument'), class: opt('class'), labelled: labelled === 'yes' || labelled === 'no' ? labelled : undefined, statuses: statuses.length ? statuses : undefined, from: opt('from'), to: opt('to'), text: opt('q') };
+  const sort = q.get('sort') ?? '';
+  return {
+    instrument: opt('instrument'), class: opt('class'), labelled: labelled === 'yes' || labelled === 'no' ? labelled : undefined, statuses: statuses.length ? statuses : undefined, from: opt('from'), to: opt('to'), text: opt('q'),
+    ...((RESULT_SORTS as readonly string[]).includes(sort) && sort !== '-time' ? { sort } : {}),
+  };
+}
+
+/** GET /api/results/export for the filter (and its order): the daemon streams every matching row. */
+export function exportUrl(f: ResultFilter, format: 'csv' | 'json'): string {
+  const q = filterToQuery(f);
+  return `/api/results/export?${q ? `${q}&` : ''}format=${format}`;
 }

@@ -63,3 +63,21 @@ export function shortSource(source: string): string {
   const parts = source.split(/[\\/]/).filter(Boolean);
   return parts.length ? parts[parts.length - 1] : source;
 }
+
+/** The browser's time zone as an offset and, where the platform has one, its name: "UTC+01:00 (Europe/Berlin)". */
+export function zoneLabel(at: Date = new Date()): string {
+  const off = -at.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  const abs = Math.abs(off);
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const offset = `UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return name && name !== 'UTC' && name !== 'Etc/UTC' ? `${offset} (${name})` : offset;
+}
+
+/** Date and local time, always with the date (lists span days): "2026-12-07 15:36:03". */
+export function formatDateTime(iso: string | undefined): string {
+  if (!iso) return '—';
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return iso;
+  return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())} ${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+}

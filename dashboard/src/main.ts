@@ -13,6 +13,7 @@ import { mountLive } from './views/live.ts';
 import { mountInstrumentHealth } from './views/instrument-health.ts';
 import { mountRetrain } from './views/retrain.ts';
 import { openSpectrumDialog } from './views/spectrum-dialog.ts';
+import { installShortcuts, openShortcutHelp } from './shortcuts.ts';
 
 /** Boot: header and navigation, hash routing between the views, the live socket and the health poll. */
 
@@ -53,6 +54,7 @@ const nav = h('nav', { class: 'tabs', 'aria-label': 'Views' }, ROUTES.map(({ rou
 const conn = h('span', { class: 'conn', 'data-role': 'connection' });
 const model = h('span', { class: 'model muted', 'data-role': 'model-version' });
 const authBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'auth' });
+const keysBtn = h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'data-action': 'shortcuts', title: 'Keyboard shortcuts (?)', 'aria-label': 'Keyboard shortcuts', onclick: openShortcutHelp }, '⌨ ?');
 const readOnly = h('span', { class: 'read-only muted', 'data-role': 'read-only', title: 'Viewing needs no token. Labelling, acknowledging alerts and retraining ask for the operator token: with npm start it is in data/http-token.' }, 'read-only');
 const banner = h('div', { class: 'banner', role: 'alert', hidden: true });
 /** The page's heading, for screen readers and the document outline: the view shown. */
@@ -71,7 +73,7 @@ replace(app,
     h('a', { class: 'brand', href: '#/live' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '∿'), 'spectrad'),
     nav,
     h('span', { class: 'spacer' }),
-    model, conn, readOnly, authBtn),
+    model, conn, readOnly, keysBtn, authBtn),
   banner,
   heading,
   announcer,
@@ -199,6 +201,7 @@ async function pollTrends(): Promise<void> {
 }
 
 async function boot(): Promise<void> {
+  installShortcuts(ctx);
   route();
   connectLive(store, api);
   await Promise.all([

@@ -74,3 +74,87 @@ export function mixtureModel(
     parts: parts.map((p) => ({ ...p, y: p.y.map((v) => (v === null ? null : v * scale)) })),
   };
 }
+
+/** An axis title from a unit as files and model grids spell it (cm-1, 1/CM, 2theta, nm, index, ...). */
+export function axisLabel(unit: string | undefined, hasX = true): string {
+  if (!hasX) return 'Point (index)';
+  const u = (unit ?? '').trim();
+  const k = u.toLowerCase().replace(/\s+/g, '');
+  if (!k) return 'x (unit not given)';
+  if (/^(cm-1|cm\^-1|1\/cm|cm⁻¹|wavenumbers?|wavenumber\(cm-1\)|ramanshift|ramanshift\(cm-1\))$/.test(k)) return 'Wavenumber / Raman shift (cm⁻¹)';
+  if (/^(2theta|2θ|2-theta|degrees2theta|°2θ|2th)$/.test(k)) return '2θ (°)';
+  if (k === 'nm' || k === 'nanometers') return 'Wavelength (nm)';
+  if (k === 'um' || k === 'µm' || k === 'micrometers') return 'Wavelength (µm)';
+  if (k === 'ev') return 'Energy (eV)';
+  if (k === 'index' || k === 'point' || k === 'points') return 'Grid point (index)';
+  return u;
+}
+
+/**
+ * The scale a of the reference r that best explains the query q (least squares, a >= 0): the overlay is drawn as
+ * a·r so the residual q − a·r shows what the reference does not explain.
+ */
+export function fitScale(q: ReadonlyArray<number | null>, r: ReadonlyArray<number | null>): number {
+  let qr = 0;
+  let rr = 0;
+  for (let i = 0; i < q.length; i++) {
+    const a = q[i];
+    const b = r[i];
+    if (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b)) continue;
+    qr += a * b;
+    rr += b * b;
+  }
+  return rr > 0 ? Math.max(0, qr / rr) : 0;
+}
+
+export function scaled(y: ReadonlyArray<number | null>, a: number): Array<number | null> {
+  return y.map((v) => (v === null ? null : v * a));
+}
+
+export function residual(q: ReadonlyArray<number | null>, model: ReadonlyArray<number | null>): Array<number | null> {
+  return q.map((v, i) => (v === null || model[i] === null || model[i] === undefined ? null : v - (model[i] as number)));
+}
+
+/** Running sums of the parts, so each component is a band stacked on the ones below it (the top is the model). */
+export function stack(parts: ReadonlyArray<ReadonlyArray<number | null>>): Array<Array<number | null>> {
+  const out: Array<Array<number | null>> = [];
+  parts.forEach((p, k) => {
+    out.push(p.map((v, i) => {
+      const below = k ? out[k - 1][i] : 0;
+      if (v === null) return below;
+      return (below ?? 0) + v;
+    }));
+  });
+  return out;
+}
+
+export interface Peak {
+  readonly x: number;
+  readonly y: number;
+}
+
+/**
+ * The strongest local maxima (the text alternative of the plot names them): above 10% of the largest value and at
+ * least `minGap` points from a stronger one, strongest first.
+ */
+export function findPeaks(x: readonly number[], y: ReadonlyArray<number | null>, count = 8, minGap = 15): Peak[] {
+  const max = maxAbs(y);
+  if (max <= 0) return [];
+  const cand: number[] = [];
+  for (let i = 1; i < y.length - 1; i++) {
+    const v = y[i];
+    const a = y[i - 1];
+    const b = y[i + 1];
+    if (v === null || a === null || b === null) continue;
+    if (v >= 0.1 * max && v > a && v >= b) cand.push(i);
+  }
+  cand.sort((i, j) => (y[j] as number) - (y[i] as number));
+  const kept: number[] = [];
+  for (const i of cand) {
+    if (kept.some((k) => Math.abs(k - i) < minGap)) continue;
+    kept.push(i);
+    if (kept.length === count) break;
+  }
+  return kept.map((i) => ({ x: x[i], y: y[i] as number }));
+}
+

@@ -1,5 +1,5 @@
 import type {
-  AdapterState, AlertCounts, AlertsPage, AlertView, ClassInfo, Curve, EnrollResponse, Health, InstrumentHealth, InstrumentReport, LabelChange, ModelMetrics, ModelVersionInfo,
+  AdapterState, AlertCounts, AlertsPage, AlertView, ClassInfo, Curve, EnrollResponse, Health, HitReference, InstrumentHealth, InstrumentReport, LabelChange, ModelMetrics, ModelVersionInfo,
   ResultLabel, ResultMessage, ResultsPage, RetrainStatus, SpectrumRecord,
 } from './types.ts';
 
@@ -178,13 +178,23 @@ export function readSpectrum(json: Json): SpectrumRecord {
   const payload = isObj(p) && (p.encoding === 'utf8' || p.encoding === 'base64') && typeof p.data === 'string'
     ? { encoding: p.encoding, data: p.data, bytes: num(p.bytes) ?? p.data.length } as const
     : undefined;
+  const hits = (Array.isArray(json.hits) ? json.hits : []).flatMap((hv, i): HitReference[] => {
+    if (!isObj(hv)) return [];
+    const y = numberArray(hv.y);
+    const cls = str(hv.class);
+    if (!y || !cls) return [];
+    return [{ rank: num(hv.rank) ?? i + 1, class: cls, score: num(hv.score), correlation: num(hv.correlation), references: num(hv.references), y }];
+  });
   return {
     id,
+    source: str(json.source) ?? (isObj(json.result) ? str(json.result.source) : undefined),
+    title: str(json.title),
     payload,
     raw: raw ? { ...raw, meta: rawMeta } : undefined,
     preprocessed: readCurve(json.preprocessed),
     result: readResult(json.result),
     reference: ref && refClass ? { ...ref, class: refClass } : undefined,
+    ...(hits.length ? { hits } : {}),
   };
 }
 

@@ -103,8 +103,24 @@ export interface Curve {
   readonly yUnit?: string;
 }
 
+/** A hit's library spectrum: the class's reference nearest to the query, on the model grid (max |y| = 1). */
+export interface HitReference {
+  readonly rank: number;
+  readonly class: string;
+  readonly score?: number;
+  /** Pearson correlation of the query with this reference. */
+  readonly correlation?: number;
+  readonly references?: number;
+  readonly y: readonly number[];
+}
+
 export interface SpectrumRecord {
   readonly id: string;
+  /** Where it came from (file path, topic) and the file's own title: the dialog is titled by them. */
+  readonly source?: string;
+  readonly title?: string;
+  /** The first candidates' library spectra (GET /api/spectra/:id hits). */
+  readonly hits?: readonly HitReference[];
   readonly raw?: Curve & { readonly meta?: Readonly<Record<string, unknown>> };
   readonly preprocessed?: Curve;
   readonly result?: ResultMessage;

@@ -209,11 +209,11 @@ describe('HTTP API (inject)', () => {
     const doc = (await app.inject('/api/openapi.json')).json();
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/alerts', '/api/alerts/ack', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/spectra/{id}',
+      ['/api/alerts', '/api/alerts/ack', '/api/alerts/{id}/ack', '/api/classes', '/api/classes/{name}/reference', '/api/enrollments/{id}', '/api/health', '/api/identify', '/api/openapi.json', '/api/results', '/api/results/export', '/api/spectra/{id}',
         '/api/retrain', '/api/models', '/api/models/{version}/promote', '/api/models/rollback', '/api/instruments', '/api/instruments/trends', '/metrics'].sort(),
     );
     expect(doc.paths['/api/classes'].post.security).toEqual([{ bearer: [] }]);
-    expect(doc.paths['/api/results'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['instrument', 'class', 'status', 'cursor', 'limit']));
+    expect(doc.paths['/api/results'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['instrument', 'class', 'status', 'cursor', 'offset', 'sort', 'limit']));
     expect(doc.components.schemas.ResultMessage.required).toContain('modelVersion');
   });
 

@@ -67,7 +67,7 @@ describe('live view', () => {
     const plot = page.locator('.answer-host + .spectrum-panel .plot-host');
     await page.waitForFunction(() => document.querySelector('.live-main .plot-host')?.getAttribute('data-series')?.includes('reference'), null, { timeout: 10_000 });
     expect(await plot.getAttribute('data-points')).toBe('5000');
-    expect(await plot.getAttribute('data-series')).toBe(`measured|reference ${className(1)}`);
+    expect(await plot.getAttribute('data-series')).toBe(`measured|reference ${className(1)}|residual`);
     const inked = await page.evaluate(() => {
       const canvas = document.querySelector('.live-main .plot-host canvas') as HTMLCanvasElement | null;
       if (!canvas) return 0;
@@ -99,7 +99,7 @@ describe('live view', () => {
     expect(rows[0]).toContain('70%');
     expect(rows[1]).toContain('30%');
     await page.waitForFunction(() => document.querySelector('.live-main .plot-host')?.getAttribute('data-series')?.includes('mixture model'), null, { timeout: 10_000 });
-    expect(await page.locator('.live-main .plot-host').getAttribute('data-series')).toBe(`measured|${className(2)} × 70%|${className(3)} × 30%|mixture model`);
+    expect(await page.locator('.live-main .plot-host').getAttribute('data-series')).toBe(`measured|${className(2)} × 70%|${className(3)} × 30%|mixture model|residual`);
     await screenshot(page, 'live-mixture');
   });
 
@@ -128,7 +128,7 @@ describe('live view', () => {
     // Picking an older one stops following; the plot switches to it.
     await page.click(feedItem(unknown.id));
     await page.waitForSelector(`.answer-host .answer[data-result-id="${unknown.id}"]`);
-    await page.waitForFunction(() => document.querySelector('.live-main .plot-host')?.getAttribute('data-series') === 'measured|reference class-3');
+    await page.waitForFunction(() => document.querySelector('.live-main .plot-host')?.getAttribute('data-series') === 'measured|reference class-3|residual');
     expect(await page.locator('.plot-note').textContent()).toContain('closest class class-3');
     await screenshot(page, 'live-unknown');
   });
@@ -222,21 +222,22 @@ describe('history', () => {
 });
 
 describe('history paging', () => {
-  it('loads the next page through the cursor', async () => {
+  it('shows the daemon\'s total and loads further rows by offset as the table scrolls', async () => {
     const t = Date.now() - 3_600_000;
     for (let i = 0; i < 130; i++) {
       const r = makeResult({ status: 'identified', cls: 0, score: 0.9, instrument: 'bulk', at: new Date(t + i * 1000) });
       daemon.publish({ id: r.id, y: testSpectrum(0), result: r });
     }
     await page.goto(`${daemon.url}/#/history?instrument=bulk`);
-    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr[data-result-id]').length === 100);
-    expect(await page.locator('[data-role="summary"]').textContent()).toBe('130 results');
-    await page.click('[data-action="more"]');
-    await page.waitForFunction(() => document.querySelectorAll('table.results tbody tr[data-result-id]').length === 130);
-    expect(await page.locator('[data-action="more"]').isHidden()).toBe(true);
-    const cursors = daemon.requests.filter((r) => r.path === '/api/results' && r.query.get('instrument') === 'bulk').map((r) => r.query.get('cursor'));
-    expect(cursors[0]).toBeNull();
-    expect(cursors.at(-1)).toMatch(/^[0-9A-Z]+$/);
+    await page.waitForFunction(() => document.querySelector('[data-role="summary"]')?.textContent === '130 results');
+    await page.waitForSelector('table.results tbody tr[data-result-id]');
+    // Only the rows in view (and a margin) are drawn; scrolling to the end fetches the second page.
+    expect(await page.locator('table.results tbody tr[data-result-id]').count()).toBeLessThan(100);
+    await page.locator('[data-role="history-scroll"]').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await page.waitForSelector('table.results tbody tr[aria-rowindex="131"][data-result-id]');
+    const offsets = daemon.requests.filter((r) => r.path === '/api/results' && r.query.get('instrument') === 'bulk').map((r) => r.query.get('offset'));
+    expect(offsets[0]).toBeNull();
+    expect(offsets).toContain('100');
   });
 });
 

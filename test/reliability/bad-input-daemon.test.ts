@@ -54,7 +54,7 @@ beforeAll(async () => {
     `  - { type: serial, name: serial, path: ${pty.a}, baudRate: 115200, reconnectMinMs: 100, reconnectMaxMs: 1000 }`,
     `  - { type: mqtt, name: mqtt-in, url: '${broker.url}', topics: ['bad/#'], clientId: bad-input-daemon }`,
     `http: { host: 127.0.0.1, port: ${port}, token: bad-input-token }`,
-    'library: { demo: true, demoClasses: [17, 250], demoPerClass: 2, demoSeed: 1 }',
+    'library: { demo: true, demoClasses: [17, 250], demoPerClass: 5, demoSeed: 1 }',
     'pipeline: { batchSize: 8, windowMs: 10 }',
   ]);
   daemon = new DaemonProcess(configFile, `http://127.0.0.1:${port}`, path.join(root, 'daemon.log'));
@@ -174,7 +174,9 @@ describe('bad input through a real daemon', () => {
       expect(r?.error?.code, c.name).not.toBe('internal-error');
       expect(r?.error?.message.length, c.name).toBeGreaterThan(10);
     }
-    expect(byTopic.get('bad/good')?.class).toBe('250');
+    const good = byTopic.get('bad/good');
+    // The whole answer in the message: a borderline score once made this read 'undefined' under load.
+    expect(good?.class, JSON.stringify(good)).toBe('250');
     expectAliveAndClean();
   }, 180_000);
 

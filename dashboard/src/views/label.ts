@@ -1,4 +1,5 @@
 import { ApiError, newIdempotencyKey } from '../api.ts';
+import { matchClasses, naturalSort } from '../class-picker.ts';
 import { askForToken, clearToken, requireToken } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 import { h, replace, toast } from '../dom.ts';
@@ -38,6 +39,9 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   byInput.addEventListener('change', () => rememberOperatorName(byInput.value));
   const nameInput = h('input', { type: 'text', name: 'class-name', placeholder: 'e.g. caffeine', maxlength: 100, autocomplete: 'off', 'aria-label': 'New class name' });
   const existingSel = h('select', { name: 'existing-class', 'aria-label': 'Existing class' });
+  /** Type-ahead over 500 classes: narrows the list below to the names that match, best first. */
+  const classSearch = h('input', { type: 'search', name: 'class-search', placeholder: 'search classes', autocomplete: 'off', 'aria-label': 'Search existing classes', 'aria-controls': 'existing-class' });
+  existingSel.id = 'existing-class';
   const modeNew = h('input', { type: 'radio', name: 'mode', value: 'new', checked: true });
   const modeExisting = h('input', { type: 'radio', name: 'mode', value: 'existing' });
   const problem = h('p', { class: 'form-error', role: 'alert', 'data-role': 'label-problem' });
@@ -48,12 +52,18 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   const form = h('form', { class: 'label-bar', onsubmit: (e) => { e.preventDefault(); void enroll(); } },
     h('div', { class: 'label-count' }, count, ' selected'),
     h('label', { class: 'radio' }, modeNew, ' New class ', nameInput),
-    h('label', { class: 'radio' }, modeExisting, ' Existing class ', existingSel),
+    h('label', { class: 'radio' }, modeExisting, ' Existing class ', classSearch, existingSel),
     h('label', { class: 'by', title: 'Shown with the label in History, so others know who said what it is' }, 'by ', byInput),
     enrollBtn,
     problem);
   nameInput.addEventListener('focus', () => { modeNew.checked = true; });
   existingSel.addEventListener('change', () => { modeExisting.checked = true; });
+  classSearch.addEventListener('focus', () => { modeExisting.checked = true; });
+  classSearch.addEventListener('input', () => {
+    fillClasses();
+    // One match left: it is chosen, as a type-ahead would.
+    if (existingSel.options.length === 2) existingSel.selectedIndex = 1;
+  });
 
   host.replaceChildren(
     h('section', { class: 'card' },
@@ -118,12 +128,16 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
   }
 
   function fillClasses(): void {
-    replace(existingSel, h('option', { value: '' }, classes.length ? 'choose…' : 'no classes yet'), classes.map((c) => h('option', { value: c }, c)));
+    const keep = existingSel.value;
+    const { items, more } = matchClasses(classes, classSearch.value, Math.max(1, classes.length));
+    const n = items.length + more;
+    const head = !classes.length ? 'no classes yet' : classSearch.value.trim() ? `${n} ${n === 1 ? 'match' : 'matches'}…` : `choose (${classes.length} classes)…`;
+    replace(existingSel, h('option', { value: '' }, head), items.map((c) => h('option', { value: c, selected: c === keep }, c)));
   }
 
   async function loadClasses(): Promise<void> {
     try {
-      classes = (await api.classes()).map((c) => c.name).sort((a, b) => a.localeCompare(b));
+      classes = naturalSort((await api.classes()).map((c) => c.name));
     } catch {
       classes = [];
     }

@@ -101,7 +101,7 @@ export async function startFakeDaemon(opts: { distDir: string; token: string; re
       if (resultsFailure) return json(res, resultsFailure, { error: { code: 'failed', message: 'results unavailable' } });
       const all = resultsQuery(url.searchParams);
       const limit = Number(url.searchParams.get('limit') ?? 50);
-      const start = url.searchParams.get('cursor') ? all.findIndex((r) => r.id < (url.searchParams.get('cursor') as string)) : 0;
+      const start = url.searchParams.get('cursor') ? all.findIndex((r) => r.id < (url.searchParams.get('cursor') as string)) : Number(url.searchParams.get('offset') ?? 0);
       const items = start < 0 ? [] : all.slice(start, start + limit);
       const next = start >= 0 && start + limit < all.length ? items[items.length - 1].id : null;
       return json(res, 200, { items, nextCursor: next, total: all.length });

@@ -1,0 +1,86 @@
+/**
+ * Evidence for the unknown decision of the spectral ranking beyond the HQI (spectral-ranking.ts fits a logistic
+ * model over the features a preset names, on the library's own leave-one-out samples):
+ * - `embeddingCsls`: the encoder's view, hubness-corrected. The best cosine of the query's embedding to one of the
+ *   class's references, less half of that reference's hubness (the mean of its k best cosines with other classes'
+ *   references), as CSLS in cross-lingual retrieval: a mineral with close relatives claims their queries less.
+ * - `peakOffset`: where the bands sit. Same mineral, another specimen: the bands of the query and of the class's
+ *   best reference pair up within 1-2 cm-1; a relative (the same structure with another cation) has them several
+ *   cm-1 apart, while its whole-spectrum correlation stays high. The height-weighted mean distance of paired bands
+ *   (both ways, within a tolerance) measures that.
+ */
+import { findPeaks, type Peak } from './peak-features.ts';
+import { rollingMinBaseline } from './spectral-match.ts';
+
+export type UnknownFeature = 'z' | 'csls' | 'embeddingCsls' | 'peakOffset';
+
+/** Peaks of an on-grid spectrum after a rolling-minimum baseline removal (positions in grid points). */
+export function bandPeaks(spectrum: ArrayLike<number>, baselineWindow: number): Peak[] {
+  const base = rollingMinBaseline(spectrum, baselineWindow);
+  const y = Float32Array.from({ length: spectrum.length }, (_, i) => Math.max(0, spectrum[i] - base[i]));
+  // Bands above 3 % of the strongest; a half window of 3 points keeps close bands apart on a ~1 cm-1 grid.
+  return findPeaks(y, { minHeight: 0.03, halfWindow: 3 });
+}
+
+/** Height-weighted mean |offset| of a's peaks that have a peak of b within `tolerance` points (tolerance if none). */
+function pairedOffset(a: readonly Peak[], b: readonly Peak[], tolerance: number): number {
+  let weight = 0;
+  let offset = 0;
+  for (const p of a) {
+    let best = Infinity;
+    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
+    if (best <= tolerance) {
+      weight += p.height;
+      offset += p.height * best;
+    }
+  }
+  return weight ? offset / weight : tolerance;
+}
+
+/** The peak offset feature: paired-band distance from the query's bands and from the reference's, summed. */
+export function peakOffset(query: readonly Peak[], reference: readonly Peak[], tolerance: number): number {
+  return pairedOffset(query, reference, tolerance) + pairedOffset(reference, query, tolerance);
+}
+
+/**
+ * Per reference row of a [rows x dim] embedding matrix: the mean of its k best cosines with rows of other classes
+ * (quadratic in rows: ~2000 references take well under a second, once per library state).
+ */
+export function embeddingHubness(embeddings: Float32Array, labels: Int32Array, dim: number, k = 10): Float64Array {
+  const rows = labels.length;
+  const best: number[][] = Array.from({ length: rows }, () => []);
+  const keep = (list: number[], v: number) => {
+    if (list.length < k) list.push(v);
+    else if (v > list[list.length - 1]) list[list.length - 1] = v;
+    else return;
+    list.sort((x, y) => y - x);
+  };
+  for (let a = 0; a < rows; a++) {
+    const at = a * dim;
+    for (let b = a + 1; b < rows; b++) {
+      if (labels[a] === labels[b]) continue;
+      let s = 0;
+      const bt = b * dim;
+      for (let j = 0; j < dim; j++) s += embeddings[at + j] * embeddings[bt + j];
+      keep(best[a], s);
+      keep(best[b], s);
+    }
+  }
+  return Float64Array.from(best, (list) => (list.length ? list.reduce((x, y) => x + y, 0) / list.length : 0));
+}
+
+/**
+ * The embedding CSLS of one class: best over its reference rows [from, to) (less `skipRow`) of the query's cosine
+ * minus half the row's hubness; -1 when no row is left.
+ */
+export function embeddingCsls(query: Float32Array, embeddings: Float32Array, dim: number, hubs: Float64Array, from: number, to: number, skipRow?: number): number {
+  let best = -Infinity;
+  for (let r = from; r < to; r++) {
+    if (r === skipRow) continue;
+    let s = 0;
+    const at = r * dim;
+    for (let j = 0; j < dim; j++) s += embeddings[at + j] * query[j];
+    best = Math.max(best, s - 0.5 * hubs[r]);
+  }
+  return Number.isFinite(best) ? best : -1;
+}

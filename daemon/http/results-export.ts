@@ -1,0 +1,53 @@
+import type { LabelledResult } from '../store/store.ts';
+
+/**
+ * One CSV row per result for the bulk export (GET /api/results/export): the columns History shows plus what a
+ * spreadsheet needs to redo the analysis (candidates, components, model version). RFC 4180 quoting; a text cell that
+ * a spreadsheet would run as a formula (= + - @ first) gets a leading apostrophe.
+ */
+const COLUMNS = [
+  'id', 'receivedAt', 'instrument', 'source', 'status', 'answer', 'score', 'label', 'labelledBy', 'labelledAt',
+  'candidates', 'components', 'fitQuality', 'latencyMs', 'modelVersion', 'error',
+] as const;
+
+export function resultsCsvHeader(): string {
+  return COLUMNS.join(',') + '\r\n';
+}
+
+function text(v: string | undefined): string {
+  if (v === undefined || v === '') return '';
+  const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+function num(v: number | undefined, digits = 4): string {
+  return v === undefined || !Number.isFinite(v) ? '' : String(Number(v.toFixed(digits)));
+}
+
+function answerOf(r: LabelledResult): string {
+  if (r.status === 'mixture') return (r.components ?? []).map((c) => c.class).join(' + ');
+  if (r.status === 'unknown' || r.status === 'rejected') return '';
+  return r.class ?? r.candidates[0]?.class ?? '';
+}
+
+export function resultCsvRow(r: LabelledResult): string {
+  const cells = [
+    text(r.id),
+    text(r.receivedAt),
+    text(r.instrument),
+    text(r.source),
+    text(r.status),
+    text(answerOf(r)),
+    r.status === 'rejected' ? '' : num(r.score),
+    text(r.label?.class),
+    text(r.label?.by),
+    text(r.label?.at),
+    text(r.candidates.slice(0, 5).map((c) => `${c.class}:${num(c.score)}`).join(' ')),
+    text((r.components ?? []).map((c) => `${c.class}:${num(c.fraction, 3)}`).join(' ')),
+    num(r.fitQuality, 3),
+    num(r.latencyMs, 1),
+    text(r.modelVersion),
+    text(r.error ? `${r.error.code}: ${r.error.message}` : undefined),
+  ];
+  return cells.join(',') + '\r\n';
+}
