@@ -30,7 +30,11 @@ export interface QueueInputOptions {
   readonly instrument?: string;
   /** Topic level (0-based) naming the instrument; `spectrad/<instrument>/spectrum` is level 1. */
   readonly instrumentTopicLevel?: number;
-  /** How long stop() waits for the pipeline to finish what it has before handing the rest back (default 5 s). */
+  /**
+   * How long stop() waits for the pipeline to finish the jobs it has before handing the rest back (default 30 s): a
+   * job handed back is taken by another node while this one's drain may still finish it (a duplicate), so the daemon
+   * waits for its in-memory work (at most maxInFlight spectra) rather than stop fast.
+   */
   readonly stopGraceMs?: number;
   /** Told about takeovers (attempts > 1) and dead letters, for the daemon's log. */
   readonly onEvent?: (event: QueueInputEvent) => void;
@@ -112,7 +116,7 @@ export class QueueInput implements InputAdapter {
     this.running = false;
     this.poke();
     await this.loop;
-    const deadline = Date.now() + (this.o.stopGraceMs ?? 5000);
+    const deadline = Date.now() + (this.o.stopGraceMs ?? 30_000);
     while (this.inFlight.size > 0 && Date.now() < deadline) await sleep(20);
     clearInterval(this.extendTimer);
     const left = [...this.inFlight.values()];
