@@ -14,7 +14,7 @@ import { sleep, startNatsServer, startPostgres, stopAllServers, waitFor, type Na
 let nats: NatsServer;
 let postgres: Postgres;
 let pgUrl: string;
-const LEASE_MS = 2000;
+const LEASE_MS = 3000;
 let natsStream = 0;
 
 beforeAll(async () => {
@@ -48,10 +48,11 @@ describe.each(Object.keys(engines))('%s work queue', (engine) => {
     const [job] = await claimWithin(a, 2000);
     expect(job).toMatchObject({ topic: 'spectrad/raman-1/spectrum', attempts: 1, contentType: 'application/json' });
     expect(job.payload.toString()).toBe('{"y":[1,2,3]}');
+    await a.extend([job]); // the claim's pull stayed open up to 1 s after the job came
     expect(await b.claim(10, 200)).toEqual([]);
-    // a extends twice across more than one lease: b still gets nothing.
+    // a extends twice, past its first lease: b still gets nothing.
     for (let i = 0; i < 2; i++) {
-      await sleep(LEASE_MS * 0.6);
+      await sleep(LEASE_MS * 0.4);
       await a.extend([job]);
     }
     expect(await b.claim(10, 200)).toEqual([]);
