@@ -7,7 +7,8 @@
  *    component count not given.
  * Counted: identified right / wrong, low-confidence, unknown, mixture; alerts per 1000 known spectra (the daemon's own
  * alerts, read from /api/alerts); answers whose class is not the top of their candidate list, lists not sorted by
- * score; prediction-set coverage and mean size; mixtures exactly right; p50/p99 latency (arrival to result, as the
+ * score; prediction-set coverage and mean size, identified answers whose class is not in their set and unknown ones with a
+ * non-empty set; mixtures exactly right; p50/p99 latency (arrival to result, as the
  * daemon records it), start-up time and peak resident memory.
  * --absent: the same daemon with its demo library limited to classes 0-399; test spectra of the absent classes
  * 400-499 and as many of known classes: how often absent ones come back unknown or as some library class.
@@ -187,7 +188,7 @@ function score(queries: readonly Query[], answered: ReadonlyMap<string, ResultMe
     const c = {
       answered: 0, identifiedRight: 0, identifiedWrong: 0, lowConfidence: 0, lowConfidenceRight: 0, unknown: 0, unknownTopRight: 0,
       mixture: 0, mixtureExact: 0, mixtureCountRight: 0, alerts: 0, namedNotTop: 0, unsorted: 0, setCovered: 0, setSize: 0, setSingleton: 0,
-      decidedByPeaks: 0,
+      decidedByPeaks: 0, identifiedNotInSet: 0, unknownWithSet: 0,
     };
     const latencies: number[] = [];
     for (const q of qs) {
@@ -205,6 +206,9 @@ function score(queries: readonly Query[], answered: ReadonlyMap<string, ResultMe
       c.setSize += set.length;
       if (set.length === 1) c.setSingleton++;
       if (q.kind !== 'mixture' && set.some((s) => truth.has(s))) c.setCovered++;
+      // The operator rule (docs/CALIBRATION.md): an identified answer's class is in its set, an unknown one's set is empty.
+      if (r.status === 'identified' && (r.class === undefined || !set.includes(r.class))) c.identifiedNotInSet++;
+      if (r.status === 'unknown' && set.length > 0) c.unknownWithSet++;
       if (r.status === 'identified') {
         if (r.class !== undefined && truth.has(r.class)) c.identifiedRight++;
         else c.identifiedWrong++;
@@ -292,6 +296,7 @@ for (const rep of reports) {
       'set cov %': r.setCoveragePct,
       'set size': r.meanSetSize,
       'named!=top': r.namedNotTop,
+      'id∉set/unk∋set': `${String(r.identifiedNotInSet)}/${String(r.unknownWithSet)}`,
       unsorted: r.unsorted,
       'p99 ms': r.latencyP99Ms,
     })),

@@ -167,7 +167,8 @@ function applyOverrides(raw: Record<string, unknown>, o: ConfigOverrides, file: 
 
 // Secrets from the environment win over the file, so a unit file or container can inject them without editing YAML:
 // SPECTRAD_MQTT_USERNAME, SPECTRAD_MQTT_PASSWORD (every MQTT input and output), SPECTRAD_INFLUX_TOKEN,
-// SPECTRAD_INFLUX_PASSWORD (api v1), SPECTRAD_HTTP_TOKEN, each also as `..._FILE` naming a file that holds it
+// SPECTRAD_INFLUX_PASSWORD (api v1), SPECTRAD_HTTP_TOKEN, SPECTRAD_SITE_URL (the site's PostgreSQL connection
+// string, which carries its password), each also as `..._FILE` naming a file that holds it
 // (resolveConfig reads them).
 
 function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS.ProcessEnv): ResolvedConfig {
@@ -269,6 +270,11 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     return output;
   });
   const token = readSecret('http.token', c.http.token, c.http.tokenFile, 'SPECTRAD_HTTP_TOKEN');
+  const siteUrl = readSecret('site.postgres.url', c.site.postgres.url, c.site.postgres.urlFile, 'SPECTRAD_SITE_URL');
+  if (siteUrl !== undefined && !/^postgres(ql)?:\/\/\S+$/.test(siteUrl)) {
+    // The value is a secret: the problem names where it came from, never what it is.
+    problems.push({ path: 'site.postgres.url', message: 'expected a PostgreSQL URL such as postgres://user@host:5432/spectrad (from the file, urlFile or SPECTRAD_SITE_URL)' });
+  }
   const resolvedModelDir = c.model.dir ? modelDir(c.model.dir) : path.join(packageRoot, 'models', 'default');
   if (problems.length > 0) throw new ConfigError(file, problems);
   return {
@@ -282,6 +288,7 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
     store: { ...c.store, path: c.store.path ? abs(c.store.path) : path.join(dataDir, 'spectrad.db') },
     library: { ...c.library, path: c.library.path ? abs(c.library.path) : path.join(dataDir, 'library.json') },
     model: { ...c.model, dir: resolvedModelDir },
+    site: { postgres: { ...c.site.postgres, url: siteUrl, urlFile: undefined } },
     http: {
       ...c.http,
       token,

@@ -305,8 +305,12 @@ export const identificationSchema = z.strictObject({
   mixture: z.enum(['off', 'auto', 'always']).default('auto'),
   /** Most components a mixture is searched with: 4, the most the benchmark mixtures hold. */
   maxComponents: z.number().int().min(2).max(5).default(4),
-  /** Probability that an answer's prediction set holds the true class (split conformal, calibrated on the library). */
-  predictionSetCoverage: z.number().gt(0.5).lt(1).default(0.95),
+  /**
+   * Probability that an answer's prediction set holds the true class (split conformal, calibrated on the library).
+   * An identified answer's class is always in its set, an unknown answer's set is empty: 0.99 matches the unknown
+   * gate's 1 % (docs/CALIBRATION.md).
+   */
+  predictionSetCoverage: z.number().gt(0.5).lt(1).default(0.99),
 });
 
 export const pipelineSchema = z.strictObject({
@@ -370,6 +374,24 @@ export const mqttDefaultsSchema = z.strictObject({
   sessionExpirySec: z.number().int().min(0).max(4_294_967_295).default(7 * 24 * 3600),
 });
 
+/**
+ * Several daemons as one site (docs/SCALE-OUT.md): with site.postgres.url they share the library, the model registry,
+ * results, alerts and the write token through PostgreSQL; without it the daemon is a single node on its SQLite store.
+ */
+export const siteSchema = z.strictObject({
+  postgres: z
+    .strictObject({
+      /** postgres://user:password@host:5432/database: a secret (never logged); also urlFile, SPECTRAD_SITE_URL(_FILE). */
+      url: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'expected a PostgreSQL URL such as postgres://user@host:5432/spectrad').optional(),
+      urlFile: z.string().min(1).optional(),
+      /** Also read the site's change log this often, in case a notification was lost. */
+      pollMs: z.number().int().min(100).max(600_000).default(5000),
+      /** Longest a start waits to catch up with the site before it identifies on its local state (the rest follows). */
+      catchUpTimeoutS: z.number().int().min(1).max(3600).default(30),
+    })
+    .prefault({}),
+});
+
 /** How the format readers treat files that break their format's rules. */
 export const formatsSchema = z.strictObject({
   /**
@@ -398,6 +420,7 @@ export const configSchema = z.strictObject({
   store: storeSchema.prefault({}),
   retrain: retrainSchema.prefault({}),
   formats: formatsSchema.prefault({}),
+  site: siteSchema.prefault({}),
 }).superRefine((config, ctx) => {
   const seen = new Map<string, string>();
   const check = (list: ReadonlyArray<{ name: string }>, key: 'inputs' | 'outputs') =>

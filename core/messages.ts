@@ -21,7 +21,7 @@ export interface ResultMessage {
   readonly candidates: readonly Candidate[];
   readonly components?: readonly MixtureComponent[];
   readonly unknownComponent?: boolean;
-  /** Mixtures: share of the spectrum's signal its components explain, in [0, 1]. */
+  /** Share of the spectrum's signal the named class (or a mixture's components) explains, in [0, 1]. */
   readonly fitQuality?: number;
   /** What decided the answer: the embedding scores, or the peaks between a confusable pair (core/identify/types.ts). */
   readonly decidedBy?: DecidedBy;

@@ -58,15 +58,16 @@ export class LibraryService {
   }
 
   /**
-   * Calibrates the current state here and now (thresholds and mixture templates; the unknown-component calibration
-   * goes on in steps after this resolves, see PrepareOptions), for the daemon's start: the inputs start after the library, so nothing identifies yet and nothing can stall, while a worker
+   * Calibrates the current state here and now (thresholds, mixture templates and the unknown-component calibration,
+   * in steps: the open-set test of every answer needs its bar, core/identify/open-set.ts, so the first spectra do not
+   * go without it), for the daemon's start: the inputs start after the library, so nothing identifies yet and nothing can stall, while a worker
    * thread would add its own memory to the start-up peak and the identify stage's own first-batch calibration would
    * do the same work a second time. calibrateBeforeUse afterwards finds the state calibrated.
    */
   async calibrateNow(settings: CalibrationSettings): Promise<void> {
     const library = this.current;
     if (library.classCount < 2) return;
-    const calibration = await prepareCalibration(library, this.encoder, settings, this.log, runInThisThread, { unexplainedInBackground: true });
+    const calibration = await prepareCalibration(library, this.encoder, settings, this.log, runInThisThread, { unexplainedInBackground: true, awaitUnexplained: true });
     if (calibration && this.current === library) this.calibrated = { library, calibration };
   }
 

@@ -19,6 +19,7 @@ import { OutputsPart } from './parts/outputs.ts';
 import { DaemonPhase } from './parts/part.ts';
 import { daemonDomain, PipelinePart } from './parts/pipeline.ts';
 import { createApiServices } from './parts/services.ts';
+import { SitePart } from './parts/site-part.ts';
 import { StorePart } from './parts/store-part.ts';
 import { InstrumentHealthTracker } from './retrain/instrument-health.ts';
 import type { Store } from './store/store.ts';
@@ -48,7 +49,7 @@ const pkgVersion = (JSON.parse(readFileSync(`${packageRoot}/package.json`, 'utf8
 
 /**
  * The composition root: builds the daemon's parts (daemon/parts/) from the config and starts them in order
- * store -> adapter health -> model -> library -> outputs -> pipeline -> inputs -> http; stop runs in reverse.
+ * store -> adapter health -> model -> library -> site -> outputs -> pipeline -> inputs -> http; stop runs in reverse.
  * A spectrum goes input (InputsPart) -> pipeline (PipelinePart, with the model and library as its domain) ->
  * store -> outbox -> outputs (OutputsPart).
  */
@@ -111,10 +112,12 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     wakeOutputs: () => outputs.wake(),
     inputs: () => inputs.inputs,
   });
+  // Several daemons as one site (site.postgres.url): shared library, models, results, alerts and token.
+  const site = new SitePart({ config, log, store, model, library });
   const inputs: InputsPart = new InputsPart({ config, log, store, pipeline: pipeline.pipeline, adapterHealth });
-  const health = healthReporter({ config, phase, startedAt, store, model, library, pipeline: pipeline.pipeline, adapterHealth, inputs: () => inputs.inputs });
-  const services: ApiServices = createApiServices({ log, store, model, library, metrics, instruments, adapterHealth, health, socketActions: () => outputs.socketActions });
-  const outputs: OutputsPart = new OutputsPart({ config, log, version: pkgVersion, store, services, adapterHealth, stageTimes, flushTimeoutMs: options.flushTimeoutMs ?? 5000 });
+  const health = healthReporter({ config, phase, startedAt, store, model, library, pipeline: pipeline.pipeline, adapterHealth, inputs: () => inputs.inputs, site });
+  const services: ApiServices = createApiServices({ log, store, model, library, metrics, instruments, adapterHealth, health, socketActions: () => outputs.socketActions, site });
+  const outputs: OutputsPart = new OutputsPart({ config, log, version: pkgVersion, store, services, adapterHealth, stageTimes, flushTimeoutMs: options.flushTimeoutMs ?? 5000, site });
   const http = new HttpListenPart(config, log, outputs, phase);
 
   if (config.http.enabled) {
@@ -123,7 +126,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   }
 
   const lifecycle = new Lifecycle(log);
-  for (const part of [store, adapterHealth, model, library, outputs, pipeline, inputs, http]) lifecycle.addPart(part);
+  for (const part of [store, adapterHealth, model, library, site, outputs, pipeline, inputs, http]) lifecycle.addPart(part);
   await lifecycle.start();
   phase.value = 'running';
   logPhaseMemory(log, 'running');

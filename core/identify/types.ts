@@ -35,7 +35,10 @@ export interface Identification {
   readonly components?: readonly MixtureComponent[];
   /** True when a mixture leaves a residual that no library class explains. */
   readonly unknownComponent?: boolean;
-  /** Mixtures: share of the spectrum's signal its components explain, in [0, 1] (1 - the unexplained share). */
+  /**
+   * Share of the spectrum's signal the named class (alone, its template at whole shifts) or a mixture's components
+   * explain, in [0, 1] (1 - the unexplained share); present when the spectrum and the reference spectra were at hand.
+   */
   readonly fitQuality?: number;
   readonly decidedBy?: DecidedBy;
   /**

@@ -30,12 +30,12 @@ export const componentSchema = {
 
 /** What an answer carries beside its class and score (core/identify/types.ts Identification). */
 const evidenceProperties = {
-  fitQuality: { type: 'number', minimum: 0, maximum: 1, description: "mixtures: share of the spectrum's signal its components explain" },
+  fitQuality: { type: 'number', minimum: 0, maximum: 1, description: "share of the spectrum's signal the named class, or a mixture's components, explain (an unknown answer: its closest class or partial fit)" },
   decidedBy: { type: 'string', enum: ['embedding', 'peaks'], description: "what decided the answer: the embedding's calibrated scores, or the peaks between a confusable pair" },
   predictionSet: {
     type: 'array',
     items: { type: 'string' },
-    description: 'conformal prediction set: the classes that hold the true one with probability coverage (one: confident; several: the alternatives; none: unknown)',
+    description: 'conformal prediction set: the classes that hold the true one with probability coverage (one: confident; several: the alternatives; none: unknown). An identified answer\'s class is always in it, an unknown answer\'s set is empty',
   },
   coverage: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: "the prediction set's configured coverage" },
 } as const;
@@ -132,6 +132,11 @@ export const healthSchema = {
     outbox: { type: 'object', additionalProperties: { type: 'integer' }, description: 'messages waiting per output' },
     counts: { type: 'object', additionalProperties: { type: 'integer' } },
     library: { type: 'object', properties: { classes: { type: 'integer' }, references: { type: 'integer' } } },
+    site: {
+      type: 'object',
+      description: 'only on a site (site.postgres.url): the last site revision this node applied, whether it listens for changes, its changes PostgreSQL has not taken yet',
+      properties: { revision: { type: 'integer' }, listening: { type: 'boolean' }, unpublished: { type: 'integer' } },
+    },
   },
 } as const;
 

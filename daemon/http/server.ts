@@ -35,7 +35,7 @@ import {
   trendsSchema,
   uploadAnswerSchema,
 } from './schemas.ts';
-import type { ApiServices, EnrollRequest } from './services.ts';
+import type { ApiServices, EnrollRequest, HistoryReads } from './services.ts';
 import { registerRateLimits, type RateLimitOptions, type RateLimits } from './rate-limit.ts';
 import { createRequestGuard, type RequestGuard } from './request-guard.ts';
 
@@ -83,6 +83,8 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   });
   const docs: RouteDoc[] = [];
+  /** History and alerts: the site's when the daemon is part of one, else the local store's. */
+  const history = (): HistoryReads => services.history?.() ?? services.store;
   // First of all hooks, for every route and the dashboard's files: a page on another origin, or reached through a
   // rebound DNS name, gets nothing (socket.io's own requests are checked by its allowRequest, see daemon/parts/outputs.ts).
   const guard = options.requestGuard ?? createRequestGuard({ bindHost: '127.0.0.1' });
@@ -181,7 +183,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
   route<ResultsQuery & { cursor?: string; offset?: number; limit?: number }>(
     { method: 'GET', url: '/api/results', summary: 'Results, paged, sorted and filtered, with the total the filter matches', tag: 'results', query: resultsQuerySchema,
       responses: { 200: { description: 'a page', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ResultMessage' } }, nextCursor: { type: 'string' }, total: { type: 'integer', description: 'results the filter matches, all pages' } } } } } },
-    async (req) => services.store.listResults({ ...resultFilter(req.query), before: req.query.cursor, offset: req.query.offset, limit: req.query.limit }),
+    async (req) => history().listResults({ ...resultFilter(req.query), before: req.query.cursor, offset: req.query.offset, limit: req.query.limit }),
   );
 
   // Streamed row by row from the store: a filter matching 100 000 results costs no more memory than one.
@@ -221,7 +223,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
       responses: { 200: { description: 'the spectrum', schema: spectrumRecordSchema }, 404: { description: 'no such id', schema: errorBodySchema } } },
     async (req, reply) => {
-      const s = services.store.getSpectrum(req.params.id);
+      const s = await history().getSpectrum(req.params.id);
       if (!s) return reply.code(404).send(errorBody('not-found', `no spectrum ${req.params.id}`));
       const text = isText(s.raw);
       const referenceClass = s.result?.class;
@@ -323,8 +325,8 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       responses: { 200: { description: 'a page and the counts over every stored alert', schema: alertsPageSchema } } },
     async (req) => {
       const q = req.query;
-      const page = services.store.queryAlerts({ state: q.state, instrument: q.instrument, kind: q.kind, before: q.cursor, limit: q.limit ?? 100 });
-      return { ...page, counts: services.store.alertCounts() };
+      const page = await history().queryAlerts({ state: q.state, instrument: q.instrument, kind: q.kind, before: q.cursor, limit: q.limit ?? 100 });
+      return { ...page, counts: await history().alertCounts() };
     },
   );
 
@@ -339,9 +341,9 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       if (ids === undefined && instrument === undefined && kind === undefined && upTo === undefined && all !== true) {
         return reply.code(400).send(errorBody('bad-request', 'say which alerts: ids, a filter (instrument, kind, upTo), or all: true'));
       }
-      const done = services.store.acknowledgeAlerts({ ids, instrument, kind, upTo });
+      const done = await history().acknowledgeAlerts({ ids, instrument, kind, upTo });
       if (done.ids.length > 0) services.alertsAcknowledged?.(done.ids, done.acknowledgedAt);
-      return { acknowledged: done.ids.length, ids: done.ids, acknowledgedAt: done.acknowledgedAt, counts: services.store.alertCounts() };
+      return { acknowledged: done.ids.length, ids: done.ids, acknowledgedAt: done.acknowledgedAt, counts: await history().alertCounts() };
     },
   );
 
@@ -350,7 +352,7 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
       responses: { 200: { description: 'acknowledged', schema: { type: 'object', properties: { id: { type: 'string' }, acknowledgedAt: { type: 'string' } } } }, 404: { description: 'no such alert', schema: errorBodySchema } } },
     async (req, reply) => {
-      const at = services.store.acknowledgeAlert(req.params.id);
+      const at = await history().acknowledgeAlert(req.params.id);
       if (!at) return reply.code(404).send(errorBody('not-found', `no alert ${req.params.id}`));
       services.alertAcknowledged?.(req.params.id, at);
       return { id: req.params.id, acknowledgedAt: at };
@@ -450,7 +452,7 @@ function registerModelRoutes(route: RouteFn, services: ApiServices): void {
       if (Object.keys(rest).length > 0) return reply.code(400).send(errorBody('bad-request', `unknown field ${Object.keys(rest)[0]}; the body is {epochs?, holdOut?}`));
       if (epochs !== undefined && !(Number.isInteger(epochs) && epochs >= 1 && epochs <= 200)) return reply.code(400).send(errorBody('bad-request', 'epochs must be an integer from 1 to 200'));
       if (holdOut !== undefined && !(typeof holdOut === 'number' && holdOut > 0 && holdOut < 1)) return reply.code(400).send(errorBody('bad-request', 'holdOut must lie between 0 and 1'));
-      return modelCall(reply, () => m.start({ epochs, holdOut }), 202);
+      return modelCall(reply, () => m.startExclusive({ epochs, holdOut }), 202);
     },
   );
 

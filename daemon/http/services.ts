@@ -1,11 +1,33 @@
 import type { AdapterState, ResultMessage } from '../../core/messages.ts';
 import type { InstrumentHealth } from '../retrain/instrument-health.ts';
 import type { ModelManager } from '../retrain/model-manager.ts';
-import type { Store } from '../store/store.ts';
+import type { AlertCounts, AlertFilter, LabelledResult, ResultFilter, Store, StoredAlert, StoredSpectrum } from '../store/store.ts';
+
+/**
+ * The history and alerts the API shows: the local store's (a single node), or the site's from PostgreSQL when the
+ * daemon is part of a site (daemon/site), so every node serves every node's results, spectra and alerts.
+ */
+export interface HistoryReads {
+  listResults(filter: ResultFilter): ResultsPage | Promise<ResultsPage>;
+  getSpectrum(id: string): StoredSpectrum | undefined | Promise<StoredSpectrum | undefined>;
+  queryAlerts(filter: AlertFilter & { before?: string; limit?: number }): { items: StoredAlert[]; nextCursor?: string } | Promise<{ items: StoredAlert[]; nextCursor?: string }>;
+  alertCounts(): AlertCounts | Promise<AlertCounts>;
+  acknowledgeAlerts(filter: AlertFilter & { ids?: readonly string[]; upTo?: string }): { ids: string[]; acknowledgedAt: string } | Promise<{ ids: string[]; acknowledgedAt: string }>;
+  acknowledgeAlert(id: string): string | undefined | Promise<string | undefined>;
+}
+export type { LabelledResult };
+/** A page of results and the total the filter matches (all pages). */
+export interface ResultsPage {
+  readonly items: ResultMessage[];
+  readonly nextCursor?: string;
+  readonly total: number;
+}
 
 /** What the HTTP API asks of the running daemon; daemon/parts/services.ts provides it, tests provide small versions. */
 export interface ApiServices {
   readonly store: Store;
+  /** Where history and alerts are read and acknowledged; absent: the local store. */
+  history?(): HistoryReads | undefined;
   health(): HealthReport;
   /** Prometheus text exposition of the daemon's metrics (GET /metrics); absent: the route answers 404. */
   metrics?(): Promise<{ readonly contentType: string; readonly body: string }>;
@@ -46,6 +68,8 @@ export interface HealthReport {
   readonly outbox: Readonly<Record<string, number>>;
   readonly counts: Readonly<Record<string, number>>;
   readonly library?: { readonly classes: number; readonly references: number };
+  /** Part of a site (site.postgres.url): the last site revision applied, whether it listens, changes not yet published. */
+  readonly site?: { readonly revision: number; readonly listening: boolean; readonly unpublished: number };
 }
 
 export interface Curve {

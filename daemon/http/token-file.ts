@@ -20,3 +20,12 @@ export function readOrCreateTokenFile(dataDir: string): { token: string; file: s
   chmodSync(file, 0o600);
   return { token, file, created: true };
 }
+
+/** Replaces the token file's content (a site's shared token), readable only by its owner. */
+export function writeTokenFile(dataDir: string, token: string): string {
+  const file = path.join(dataDir, 'http-token');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+}

@@ -7,6 +7,7 @@ import type { AdapterHealth } from './adapter-health.ts';
 import type { LibraryPart } from './library-part.ts';
 import type { ModelPart } from './model.ts';
 import type { DaemonPhase } from './part.ts';
+import type { SitePart } from './site-part.ts';
 import type { StorePart } from './store-part.ts';
 
 export interface HealthDeps {
@@ -19,6 +20,7 @@ export interface HealthDeps {
   readonly pipeline: SpectrumPipeline;
   readonly adapterHealth: AdapterHealth;
   readonly inputs: () => readonly InputAdapter[];
+  readonly site?: SitePart;
 }
 
 /** GET /api/health: the daemon's phase, adapters, queues, counts and library, readable at any phase. */
@@ -43,6 +45,7 @@ export function healthReporter(deps: HealthDeps): () => HealthReport {
       outbox: store.isOpen ? store.store.outboxDepths() : {},
       counts: { ...counts, identified: stats.identified, duplicates: stats.duplicates, rescuedFiles: rescuedFiles(deps.inputs()) },
       library: lib ? { classes: lib.library.classCount, references: lib.library.referenceCount } : undefined,
+      ...(deps.site?.health() ? { site: deps.site.health() } : {}),
     };
   };
 }

@@ -9,10 +9,11 @@ import { createRequestGuard } from '../http/request-guard.ts';
 import { buildHttpServer, DASHBOARD_BUILD_HINT, dashboardBuilt } from '../http/server.ts';
 import type { ApiServices } from '../http/services.ts';
 import { attachSocketActions } from '../http/socket-actions.ts';
-import { readOrCreateTokenFile } from '../http/token-file.ts';
+import { readOrCreateTokenFile, writeTokenFile } from '../http/token-file.ts';
 import { OutboxDispatcher } from '../outbox.ts';
 import type { AdapterHealth } from './adapter-health.ts';
 import type { DaemonPart } from './part.ts';
+import type { SitePart } from './site-part.ts';
 import type { StorePart } from './store-part.ts';
 
 export interface OutputsPartDeps {
@@ -25,6 +26,8 @@ export interface OutputsPartDeps {
   readonly stageTimes: StageTimes;
   /** Longest the outputs get at stop to deliver what is queued (the rest stays in the outbox for next time). */
   readonly flushTimeoutMs: number;
+  /** The site (site.postgres.url): its results output joins the others, and its token is every node's. */
+  readonly site?: SitePart;
 }
 
 /**
@@ -73,7 +76,13 @@ export class OutputsPart implements DaemonPart {
       if (token === undefined && config.http.autoToken) {
         const made = readOrCreateTokenFile(config.dataDir);
         token = made.token;
-        log.info({ file: made.file, created: made.created }, 'write access (labelling, enrollment) needs the token in this file');
+        // On a site one token labels on every node: the first node's, kept in PostgreSQL and in each token file.
+        const shared = await this.deps.site?.token(token);
+        if (shared !== undefined && shared !== token) {
+          writeTokenFile(config.dataDir, shared);
+          token = shared;
+        }
+        log.info({ file: made.file, created: made.created, site: shared !== undefined }, 'write access (labelling, enrollment) needs the token in this file');
       }
       if (!dashboardBuilt(config.http.dashboardDir)) log.warn({ dir: config.http.dashboardDir }, DASHBOARD_BUILD_HINT);
       this.server = await buildHttpServer(services, {
@@ -91,7 +100,10 @@ export class OutputsPart implements DaemonPart {
       if (refused) log.warn({ code: refused.code, host: req.headers.host, origin: req.headers.origin }, 'socket.io request refused');
       return refused?.message;
     };
-    this.started = await createOutputs(config.outputs, this.server?.server, () => services.health().queueDepth, log, config.node.id, allowSocketRequest);
+    this.started = [
+      ...(await createOutputs(config.outputs, this.server?.server, () => services.health().queueDepth, log, config.node.id, allowSocketRequest)),
+      ...(this.deps.site?.outputs() ?? []),
+    ];
     store.setOutputs(this.started.map((o) => o.name));
     for (const output of this.started) {
       // States seen before the outputs existed (the store's): outputs that show adapter health hold them.

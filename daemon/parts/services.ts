@@ -7,6 +7,7 @@ import type { attachSocketActions } from '../http/socket-actions.ts';
 import type { AdapterHealth } from './adapter-health.ts';
 import type { LibraryPart } from './library-part.ts';
 import type { ModelPart } from './model.ts';
+import type { SitePart } from './site-part.ts';
 import type { StorePart } from './store-part.ts';
 
 export interface ApiServicesDeps {
@@ -20,6 +21,8 @@ export interface ApiServicesDeps {
   readonly health: () => HealthReport;
   /** The dashboards' live feed, once the outputs started (acknowledgements are announced on it). */
   readonly socketActions: () => ReturnType<typeof attachSocketActions> | undefined;
+  /** The site (several daemons on PostgreSQL), when configured: enrollments are shared, history is site-wide. */
+  readonly site?: SitePart;
 }
 
 /** What the HTTP API asks of the running daemon (daemon/http/services.ts), built whole from the daemon's parts. */
@@ -52,7 +55,8 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
     const vectors: Float32Array[] = [];
     const sources: Array<string | undefined> = [];
     for (const id of req.spectrumIds ?? []) {
-      const v = store.spectrumVector(id);
+      // A spectrum another node of the site received is enrolled from the site's copy.
+      const v = store.spectrumVector(id) ?? (await deps.site?.spectrumVector(id));
       if (!v) throw new SpectrumInputError('unknown-spectrum', `no usable spectrum ${id} (unknown or rejected)`, { field: 'spectrumIds' });
       vectors.push(v);
       sources.push(id);
@@ -79,16 +83,22 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
       log.info({ class: req.name, enrollmentId: answer.enrollmentId }, 'enrollment retried with the same Idempotency-Key: nothing added');
       return answer;
     }
+    deps.site?.enrolled(answer.enrollmentId, req.by);
     log.info({ class: req.name, added: answer.added, created: answer.created, refused: refused.length }, 'class enrolled');
     return refused.length ? { ...answer, refused } : answer;
   };
 
-  const undoNow = (id: string) => library.library.undo(id);
+  const undoNow = async (id: string) => {
+    const answer = await library.library.undo(id);
+    if (answer.removed > 0) deps.site?.undone(id);
+    return answer;
+  };
 
   return {
     get store() {
       return deps.store.store;
     },
+    history: () => deps.site?.history(),
     health: deps.health,
     metrics: async () => ({ contentType: deps.metrics.contentType, body: await deps.metrics.text() }),
     identifyUpload,

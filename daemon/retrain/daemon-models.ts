@@ -51,6 +51,8 @@ export interface DaemonModelsOptions {
 export interface DaemonModels {
   readonly gate: BatchGate;
   readonly manager: ModelManager;
+  /** The registry the manager keeps (one instance: it holds the promotion history in memory). */
+  readonly registry: ModelRegistry;
   /** Enrollment, undo and model switches, one at a time (each rewrites the library's embeddings). */
   readonly serial: SerialQueue;
   /** The inference engine the current model runs on, and why (a switch chooses again, like the start). */
@@ -149,7 +151,7 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
     o.emitStatus,
     o.log,
   );
-  return { gate, manager, serial, engine: () => engine, lastSwitch: () => lastSwitch };
+  return { gate, manager, registry, serial, engine: () => engine, lastSwitch: () => lastSwitch };
 }
 
 /**

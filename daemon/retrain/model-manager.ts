@@ -88,6 +88,20 @@ export type SpawnTrainingWorker = (job: RetrainJob) => TrainingWorker;
 
 const spawnWorkerThread: SpawnTrainingWorker = (job) => new Worker(BOOTSTRAP, { workerData: { module: ENTRY, job } }) as unknown as TrainingWorker;
 
+/**
+ * What a site (several daemons sharing one model registry, daemon/site) needs to hear from the manager, and the
+ * site-wide lock on retraining runs. Absent on a single node.
+ */
+export interface ModelManagerSiteHooks {
+  /** A run saved a candidate in this node's registry. */
+  candidateSaved?(version: string): void;
+  /** A version became this node's active model (promotion or rollback). */
+  activated?(version: string, how: 'promote' | 'rollback'): void;
+  /** Takes the site's one-run lock; resolves to why not when another node runs (or the site cannot be asked). */
+  claimRun?(): Promise<string | undefined>;
+  releaseRun?(): void;
+}
+
 interface Run {
   readonly worker: TrainingWorker;
   readonly version: string;
@@ -109,6 +123,9 @@ export class ModelManager {
   private live: Omit<RetrainStatus, 'activeVersion' | 'versions' | 'labelsSinceLast' | 'threshold'> = { state: 'idle' };
   private switching: Promise<unknown> = Promise.resolve();
   private labelsSinceLastRun = 0;
+  /** Set by daemon/site when the daemon is part of a site. */
+  siteHooks: ModelManagerSiteHooks | undefined;
+  private claimed = false;
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -170,6 +187,16 @@ export class ModelManager {
       this.publish();
       return false;
     }
+    if (this.siteHooks?.claimRun) {
+      // On a site the run needs the site's lock first: asked now, started when granted (or logged and left).
+      void this.startExclusive()
+        .then(() => this.log.info({ labels: threshold }, 'retraining started by itself: enough new labels'))
+        .catch((err: unknown) => {
+          this.log.warn({ err: err instanceof Error ? err.message : String(err), labels: this.labelsSinceLastRun }, 'enough new labels for a retraining run, but it could not start');
+          this.publish();
+        });
+      return true;
+    }
     try {
       this.start();
       this.log.info({ labels: threshold }, 'retraining started by itself: enough new labels');
@@ -224,6 +251,24 @@ export class ModelManager {
     return this.status();
   }
 
+  /**
+   * start() after taking the site's one-run lock when the daemon is part of a site (POST /api/retrain): refused with
+   * 'retrain-running' while another node runs. On a single node it is start().
+   */
+  async startExclusive(options: { epochs?: number; holdOut?: number } = {}): Promise<RetrainStatus> {
+    if (this.run || !this.siteHooks?.claimRun) return this.start(options);
+    const refused = await this.siteHooks.claimRun();
+    if (refused) throw new SpectrumInputError('retrain-running', refused);
+    try {
+      const status = this.start(options);
+      this.claimed = true;
+      return status;
+    } catch (err) {
+      this.siteHooks.releaseRun?.();
+      throw err;
+    }
+  }
+
   /** Cancels the run; false when none is going. */
   cancel(): boolean {
     const run = this.run;
@@ -246,6 +291,7 @@ export class ModelManager {
       const modelVersion = await this.host.switchTo(entry.dir);
       this.registry.promote(version, true);
       this.log.info({ version, modelVersion, forced: force }, 'model promoted');
+      this.siteHooks?.activated?.(version, 'promote');
       // The last run's words ("candidate v2 saved") must not outlive what happened to the candidate.
       this.live = { ...this.live, ...(this.live.candidate === version && this.live.state === 'kept' ? { state: 'promoted' as const } : {}), message: `${version} promoted${force && decision.current !== null && decision.candidate < decision.current ? ' (forced, although worse on the held-out spectra)' : ''}` };
       this.publish();
@@ -263,6 +309,7 @@ export class ModelManager {
       const modelVersion = await this.host.switchTo(previous.dir);
       history.rollback();
       this.log.info({ from: current.version, to: previous.version, modelVersion }, 'model rolled back');
+      this.siteHooks?.activated?.(previous.version, 'rollback');
       // The last run's "promoted" no longer holds once its version is rolled back.
       const settled = !this.run && (this.live.state === 'promoted' || this.live.state === 'kept');
       this.live = { ...this.live, ...(settled ? { state: 'idle' as const } : {}), message: `rolled back from ${current.version} to ${previous.version}` };
@@ -315,6 +362,7 @@ export class ModelManager {
           epochs: m.epochsRun,
           modelVersion: `retrain-${run.version}@${m.weightsSha256.slice(0, 12)}`,
         });
+        this.siteHooks?.candidateSaved?.(run.version);
         const before = { modelVersion: run.base.version, metrics: { accuracy: m.accuracyBefore } };
         const after = { modelVersion: run.version, metrics: { accuracy: m.accuracyAfter } };
         const decision = this.registry.decide(run.version);
@@ -340,6 +388,10 @@ export class ModelManager {
   private finish(run: Run, patch: Partial<RetrainStatus> & { state: RetrainState }): void {
     if (this.run !== run) return;
     this.run = undefined;
+    if (this.claimed) {
+      this.claimed = false;
+      this.siteHooks?.releaseRun?.();
+    }
     this.live = { ...this.live, ...patch, finishedAt: new Date().toISOString() };
     void run.worker.terminate();
     this.log[patch.state === 'failed' ? 'warn' : 'info']({ version: run.version, state: patch.state, message: patch.message }, 'retraining finished');

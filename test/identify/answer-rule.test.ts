@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identify } from '../../core/identify/identify.ts';
+import { DEFAULT_PREDICTION_SET_COVERAGE, identify } from '../../core/identify/identify.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { mulberry32 } from '../../core/identify/calibration.ts';
 import { PAIR_CLASSES, jitteredReferences, spectrumOf } from './peak-spectra.ts';
@@ -61,7 +61,7 @@ describe('one answer rule', () => {
       const name = (['A', 'B', 'C'] as const)[i % 3];
       const r = identify({ embedding: cloud(centers[name], 0.1), spectrum: spectrumOf(PAIR_CLASSES[name].positions, PAIR_CLASSES[name].heights, 2, POINTS) }, library, { mixtures: false });
       for (const c of r.candidates) expect(c.similarity).toBeTypeOf('number');
-      expect(r.coverage).toBe(0.95);
+      expect(r.coverage).toBe(DEFAULT_PREDICTION_SET_COVERAGE);
       expect(r.predictionSet).toBeDefined();
       for (const c of r.predictionSet ?? []) expect(r.candidates.map((x) => x.class)).toContain(c);
     }
@@ -91,5 +91,39 @@ describe('conformal prediction sets', () => {
       expect(covered / n).toBeLessThan(coverage + 0.02);
       expect(size / n).toBeLessThan(1.2);
     }
+  });
+});
+
+describe('open-set gate and the prediction set (operator rule: identified => its class in the set, unknown => empty set)', () => {
+  it("a spectrum its named class does not explain is unknown, whatever the embedding says; the class's own spectrum is identified", () => {
+    const { library, centers, cloud } = build();
+    let identified = 0;
+    for (let i = 0; i < 10; i++) {
+      const q = cloud(centers.C, 0.1);
+      // C's own peaks: identified as C, C in its set, most of the signal explained.
+      const own = identify({ embedding: q, spectrum: spectrumOf(PAIR_CLASSES.C.positions, PAIR_CLASSES.C.heights, 3, POINTS) }, library, { mixtures: false });
+      expect(own.candidates[0].class).toBe('C');
+      if (own.status === 'identified') {
+        identified++;
+        expect(own.predictionSet).toContain('C');
+      }
+      expect(own.fitQuality).toBeGreaterThan(0.8);
+      // The same embedding, but the spectrum holds a tall peak no library class has: no class claims it.
+      const other = identify(
+        { embedding: q, spectrum: spectrumOf([...PAIR_CLASSES.C.positions, 1600], [...PAIR_CLASSES.C.heights, 1], 3, POINTS) },
+        library,
+        { mixtures: false },
+      );
+      expect(other.status).toBe('unknown');
+      expect(other.class).toBeUndefined();
+      expect(other.predictionSet).toEqual([]);
+      expect(other.fitQuality).toBeLessThan(0.8);
+      // Its closest classes are listed, none with a score that looks like a claim (open-set.ts unknownScoreCap).
+      for (const c of other.candidates) expect(c.score).toBeLessThan(0.1);
+      // Without the spectral half the embedding alone would have named C.
+      const embeddingOnly = identify({ embedding: q, spectrum: spectrumOf([...PAIR_CLASSES.C.positions, 1600], [...PAIR_CLASSES.C.heights, 1], 3, POINTS) }, library, { mixtures: false, openSetShare: false });
+      expect(embeddingOnly.status).not.toBe('unknown');
+    }
+    expect(identified).toBeGreaterThanOrEqual(8);
   });
 });

@@ -55,8 +55,13 @@ describe('component count when none is given', () => {
     // One component too many for the 150 mixtures of 2-4 classes (5 is the most ever counted) and the 50 singles.
     expect(cal.gains?.length).toBe(200);
     expect(cal.componentGain).toBeLessThan(cal.threshold * 2);
+    // The count decision reads the null of right fits: the draws the search got right, no margin (mixture-unknown.ts).
+    expect(cal.countThreshold).toBeGreaterThan(0);
+    expect(cal.countThreshold).toBeLessThanOrEqual(cal.threshold);
+    expect(cal.countGain).toBeGreaterThan(0);
+    expect(cal.countGain).toBeLessThanOrEqual(cal.componentGain!);
     const thresholds = countThresholdsFor(index);
-    expect(thresholds).toEqual({ threshold: cal.threshold, componentGain: cal.componentGain });
+    expect(thresholds).toEqual({ threshold: cal.countThreshold, componentGain: cal.countGain, fitLimit: cal.countThreshold! * 1.25 });
     expect(countThresholdsFor(index, 0.5).threshold).toBe(0.5);
   }, 120_000);
 
@@ -93,6 +98,12 @@ describe('component count when none is given', () => {
     expect(greedy.count).toBe(3);
     expect(greedy.unexplained).toHaveLength(4);
     expect(() => decideComponentCount(index, matrix, embedding, spectrum, 0, { threshold: 0, componentGain: 0 })).toThrow(SpectrumInputError);
+    // A fit limit no mixture meets turns the mixture down: count 1, the mixture it reached reported as rejected.
+    const limited = decideComponentCount(index, matrix, embedding, spectrum, 5, { threshold: 0, componentGain: -1, fitLimit: 0 });
+    expect(limited.count).toBe(1);
+    expect(limited.rejected?.classIndices).toHaveLength(3);
+    expect(limited.rejected?.unexplained).toBe(greedy.fit.unexplained);
+    expect(decideComponentCount(index, matrix, embedding, spectrum, 5, { threshold: 0, componentGain: -1, fitLimit: 1 }).count).toBe(3);
   }, 120_000);
 
   it('identify() with no count calls a test mixture a mixture of its classes and a single spectrum a single', async () => {

@@ -50,6 +50,24 @@ describe('spectralMixtureSearch on benchmark mixtures (test spectra, references 
     expect(right).toBeGreaterThanOrEqual(28);
   }, 120_000);
 
+  it('refines by unexplained share: never leaves more unexplained than the residual swaps alone, names at least as many mixtures right', () => {
+    const m = 3;
+    const set = makeMixtures(test, { components: m, seed: 21, count: 20 });
+    let plainRight = 0;
+    let refinedRight = 0;
+    for (let i = 0; i < set.n; i++) {
+      const x = set.x.subarray(i * set.points, (i + 1) * set.points);
+      const truth = new Set(Array.from(set.components.subarray(i * m, (i + 1) * m), String));
+      const plain = spectralMixtureSearch(index, x, m);
+      const refined = spectralMixtureSearch(index, x, m, { refine: 3 });
+      expect(refined.unexplained).toBeLessThanOrEqual(plain.unexplained + 1e-12);
+      if (plain.classIndices.every((c) => truth.has(index.classNames()[c]))) plainRight++;
+      if (refined.classIndices.every((c) => truth.has(index.classNames()[c]))) refinedRight++;
+    }
+    expect(refinedRight).toBeGreaterThanOrEqual(plainRight);
+    expect(refinedRight).toBeGreaterThanOrEqual(16);
+  }, 120_000);
+
   it('gives fractions that follow the mixing weights', () => {
     const a = test.x.subarray(0, def.points); // class 0, exact variant
     const b = test.x.subarray(9 * 5 * def.points, (9 * 5 + 1) * def.points); // class 5, exact variant

@@ -1,0 +1,136 @@
+import type { Logger } from 'pino';
+import type { OutputAdapter } from '../../adapters/types.ts';
+import type { ResolvedConfig } from '../../config/load.ts';
+import type { HistoryReads } from '../http/services.ts';
+import { SiteStore, type SiteHealth } from '../site/site-store.ts';
+import type { LibraryPart } from './library-part.ts';
+import type { ModelPart } from './model.ts';
+import type { DaemonPart } from './part.ts';
+import type { StorePart } from './store-part.ts';
+
+/** The output (and outbox queue) name of the results and alerts going to the site's PostgreSQL. */
+export const SITE_OUTPUT = 'site';
+
+export interface SitePartDeps {
+  readonly config: ResolvedConfig;
+  readonly log: Logger;
+  readonly store: StorePart;
+  readonly model: ModelPart;
+  readonly library: LibraryPart;
+}
+
+/**
+ * The daemon as one node of a site (site.postgres.url; docs/SCALE-OUT.md): started after the library and its model
+ * manager, before the outputs and inputs, so the node has caught up with the site's library and model before it
+ * identifies anything, and its results find the site output. Without the URL it does nothing (a single node).
+ * Stopped after the outputs, which flush the site output's outbox while PostgreSQL is still open.
+ */
+export class SitePart implements DaemonPart {
+  readonly name = 'site';
+  private opened?: SiteStore;
+  private output?: OutputAdapter;
+
+  constructor(private readonly deps: SitePartDeps) {}
+
+  get enabled(): boolean {
+    return this.deps.config.site.postgres.url !== undefined;
+  }
+
+  /** The site store, once started on a site. */
+  get site(): SiteStore | undefined {
+    return this.opened;
+  }
+
+  async start(): Promise<void> {
+    const { config, log, store, model, library } = this.deps;
+    const url = config.site.postgres.url;
+    if (url === undefined) return;
+    if (config.outputs.some((o) => o.name === SITE_OUTPUT)) {
+      throw new Error(`outputs: the name "${SITE_OUTPUT}" is the site's own output (site.postgres.url); rename that output`);
+    }
+    const site = await SiteStore.open({ url, node: config.node.id, log, store: store.store, pollMs: config.site.postgres.pollMs });
+    this.opened = site;
+    await site.attach(
+      {
+        modelVersion: () => model.encoder.version,
+        reloadLibrary: () => library.library.load(),
+        serial: (task) => (library.models ? library.models.serial.run(task) : task()),
+        registry: () => library.models?.registry,
+        models: () => library.models?.manager,
+      },
+      config.site.postgres.catchUpTimeoutS * 1000,
+    );
+    this.output = site.resultsOutput();
+  }
+
+  /** The output that carries results and alerts to the site (the OutputsPart feeds it from the outbox). */
+  outputs(): OutputAdapter[] {
+    return this.output ? [this.output] : [];
+  }
+
+  /** The site's one write token, given this node's own (undefined: no site, or unreachable now: keep this node's). */
+  async token(proposed: string): Promise<string | undefined> {
+    try {
+      return await this.opened?.token(proposed);
+    } catch (err) {
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: this node keeps its own token until its next start');
+      return undefined;
+    }
+  }
+
+  /**
+   * History and alerts for the API: the site's, from PostgreSQL. A spectrum this node holds is read locally first
+   * (it may still be pending, before its result reached the site); acknowledgements close the local copy too.
+   */
+  history(): HistoryReads | undefined {
+    const site = this.opened;
+    if (!site) return undefined;
+    const local = () => this.deps.store.store;
+    // With PostgreSQL away the node still shows what it holds itself: its own history and alerts.
+    const orLocal = async <T>(fromSite: () => Promise<T>, fromLocal: () => T): Promise<T> => {
+      try {
+        return await fromSite();
+      } catch (err) {
+        this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: answering from this node’s own history');
+        return fromLocal();
+      }
+    };
+    return {
+      listResults: (f) => orLocal(() => site.queries.listResults(f), () => local().listResults(f)),
+      getSpectrum: async (id) => local().getSpectrum(id) ?? orLocal(() => site.queries.getSpectrum(id), () => undefined),
+      queryAlerts: (f) => orLocal(() => site.queries.queryAlerts(f), () => local().queryAlerts(f)),
+      alertCounts: () => orLocal(() => site.queries.alertCounts(), () => local().alertCounts()),
+      acknowledgeAlerts: async (f) => {
+        const done = await site.queries.acknowledgeAlerts(f);
+        if (done.ids.length > 0) local().acknowledgeAlerts({ ids: done.ids });
+        return done;
+      },
+      acknowledgeAlert: async (id) => {
+        const at = await site.queries.acknowledgeAlert(id);
+        if (at) local().acknowledgeAlert(id);
+        return at;
+      },
+    };
+  }
+
+  /** A received spectrum's preprocessed vector from any node (enrolling on this node a spectrum another received). */
+  async spectrumVector(id: string): Promise<Float32Array | undefined> {
+    return this.opened?.queries.spectrumVector(id);
+  }
+
+  enrolled(enrollmentId: string, by?: string): void {
+    this.opened?.enrolled(enrollmentId, by);
+  }
+
+  undone(enrollmentId: string): void {
+    this.opened?.undone(enrollmentId);
+  }
+
+  health(): SiteHealth | undefined {
+    return this.opened?.health();
+  }
+
+  async stop(): Promise<void> {
+    await this.opened?.stop();
+  }
+}
