@@ -96,7 +96,7 @@ export const alertMessageSchema = z
 export const adapterStateSchema = z
   .object({
     name: z.string().min(1),
-    kind: z.enum(['folder', 'serial', 'mqtt-in', 'mqtt-out', 'influx', 'socketio', 'store']),
+    kind: z.enum(['folder', 'serial', 'mqtt-in', 'queue-in', 'mqtt-out', 'influx', 'socketio', 'store']),
     state: z.enum(['starting', 'up', 'down', 'stopped']),
     detail: z.string().optional(),
     since: z.iso.datetime({ offset: true }),

@@ -23,6 +23,12 @@ export interface RawInput {
    * the pipeline records it as rejected with this error instead of parsing the (empty) payload.
    */
   readonly refused?: { readonly code: string; readonly message: string };
+  /**
+   * Acknowledge only once every spectrum of this input has its result committed, not at the ingest commit: for a
+   * shared work queue, where a job left unacknowledged by a dead node is taken over by another node (a spectrum
+   * acknowledged at ingest would wait in the dead node's own store until it came back).
+   */
+  readonly ackAfterResult?: boolean;
   ack(): Promise<void>;
   /** The input was recorded as rejected: acknowledge to the source but mark it failed (e.g. move to failed/). */
   reject(reason: string): Promise<void>;

@@ -244,6 +244,9 @@ function resolveConfig(c: SpectradConfig, file: string, cwd: string, env: NodeJS
         tls: tlsFiles(`inputs[${i}]`, input.tls),
       };
     }
+    if (input.type === 'queue') {
+      return { ...input, password: readSecret(`inputs[${i}].password`, input.password, input.passwordFile, 'SPECTRAD_QUEUE_PASSWORD'), passwordFile: undefined };
+    }
     return input;
   });
   const outputs = c.outputs.map((output, i) => {

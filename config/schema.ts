@@ -115,7 +115,41 @@ export const mqttInputSchema = z.strictObject({
   format,
 });
 
-export const inputSchema = z.discriminatedUnion('type', [folderInputSchema, serialInputSchema, mqttInputSchema]);
+/**
+ * The site work queue (NATS JetStream): several daemons take spectra from one queue that no daemon owns, each
+ * acknowledging a spectrum only once its result is stored, so a node that dies leaves its unfinished spectra to the
+ * others (docs/SCALE-OUT.md). Instruments publish to the queue over NATS or MQTT (nats-server's MQTT listener).
+ */
+export const queueInputSchema = z.strictObject({
+  type: z.literal('queue'),
+  name: name.default('queue'),
+  /** nats://host:4222; several servers of one cluster separated by commas. */
+  url: z.string().regex(/^nats:\/\/[^\s]+$/, 'expected a NATS URL such as nats://host:4222'),
+  /** JetStream stream (created when missing, as a work queue). */
+  stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('SPECTRAD'),
+  /** Subjects the stream captures; `spectrad.*.spectrum` is the MQTT topic `spectrad/<instrument>/spectrum`. */
+  subjects: z.array(z.string().min(1)).min(1).default(['spectrad.*.spectrum']),
+  /** Copies of the stream (and its dead letters) in a JetStream cluster, when a daemon creates it. */
+  replicas: z.number().int().min(1).max(5).default(1),
+  /** Durable consumer shared by every node of the site. */
+  consumer: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('spectrad'),
+  /** How long a spectrum taken by a node stays its own without news (the node renews it while working). */
+  leaseMs: z.number().int().min(1000).max(3_600_000).default(10_000),
+  /** Spectra taken and not finished at once per node: what a dead node leaves for the others. */
+  maxInFlight: z.number().int().min(1).max(10_000).default(64),
+  /** Deliveries after which a spectrum goes to the dead letters instead of the pipeline. */
+  maxAttempts: z.number().int().min(1).max(100).default(5),
+  /** Dead letters are kept in the stream `<stream>_DEAD` under this subject prefix. */
+  deadLetterPrefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('spectrad-dead'),
+  username: z.string().optional(),
+  ...secretFields,
+  instrument: name.optional(),
+  /** Topic level naming the instrument (default 1 when every subject is `spectrad.<x>.spectrum`-shaped). */
+  instrumentTopicLevel: z.number().int().min(0).max(31).optional(),
+  format,
+});
+
+export const inputSchema = z.discriminatedUnion('type', [folderInputSchema, serialInputSchema, mqttInputSchema, queueInputSchema]);
 
 export const mqttOutputSchema = z.strictObject({
   type: z.literal('mqtt'),

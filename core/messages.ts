@@ -66,7 +66,7 @@ export interface AlertMessage {
 export interface AdapterState {
   readonly name: string;
   /** 'store': the daemon's own SQLite store (down while it cannot commit, e.g. disk full). */
-  readonly kind: 'folder' | 'serial' | 'mqtt-in' | 'mqtt-out' | 'influx' | 'socketio' | 'store';
+  readonly kind: 'folder' | 'serial' | 'mqtt-in' | 'queue-in' | 'mqtt-out' | 'influx' | 'socketio' | 'store';
   readonly state: 'starting' | 'up' | 'down' | 'stopped';
   readonly detail?: string;
   readonly since: string;

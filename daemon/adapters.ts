@@ -6,7 +6,14 @@ import type { PipelineLogger } from '../pipelines/ports.ts';
 import type { Store } from './store/store.ts';
 
 /** Builds the configured input adapters (loaded lazily: serialport and mqtt load only when configured). */
-export async function createInputs(configs: readonly InputConfig[], store: Store, defaultInstrument: string, log: PipelineLogger): Promise<InputAdapter[]> {
+export async function createInputs(
+  configs: readonly InputConfig[],
+  store: Store,
+  defaultInstrument: string,
+  log: PipelineLogger,
+  /** This daemon's node id: names its connection to the work queue. */
+  node: string = hostname(),
+): Promise<InputAdapter[]> {
   const out: InputAdapter[] = [];
   for (const c of configs) {
     switch (c.type) {
@@ -75,6 +82,29 @@ export async function createInputs(configs: readonly InputConfig[], store: Store
             tls: c.tls,
             instrument: c.instrument,
             instrumentTopicLevel: c.instrumentTopicLevel ?? (c.instrument ? undefined : defaultInstrumentTopicLevel(c.topics)),
+          }),
+        );
+        break;
+      }
+      case 'queue': {
+        const [{ QueueInput }, { NatsQueue }] = await Promise.all([import('../adapters/queue-input.ts'), import('../adapters/nats-queue.ts')]);
+        out.push(
+          new QueueInput({
+            name: c.name,
+            queue: new NatsQueue({
+              url: c.url, stream: c.stream, subjects: c.subjects, replicas: c.replicas, consumer: c.consumer, ackWaitMs: c.leaseMs,
+              deadLetterPrefix: c.deadLetterPrefix, username: c.username, password: c.password, clientName: `spectrad-${node}-${c.name}`,
+            }),
+            maxInFlight: c.maxInFlight,
+            maxAttempts: c.maxAttempts,
+            extendEveryMs: Math.max(250, Math.floor(c.leaseMs / 4)),
+            instrument: c.instrument,
+            instrumentTopicLevel: c.instrumentTopicLevel ?? (c.instrument ? undefined : defaultInstrumentTopicLevel(c.subjects.map((s) => s.replace(/\./g, '/').replace(/\*/g, '+')))),
+            onEvent: (e) => {
+              if (e.kind === 'redelivered') log.info({ adapter: c.name, queue: e }, 'queue redelivered: taking over a spectrum another node did not finish');
+              else if (e.kind === 'dead-letter') log.warn({ adapter: c.name, queue: e }, 'queue dead letter: a spectrum no node could finish');
+              else log.warn({ adapter: c.name, queue: e }, 'queue error');
+            },
           }),
         );
         break;

@@ -1,5 +1,6 @@
 import { SpectrumInputError } from '../core/errors.ts';
 import type { Identification } from '../core/identify/types.ts';
+import type { AcksAfterResult } from './acks-after-result.ts';
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { PipelineDomain } from './domain.ts';
 import type { PendingBacklog } from './pending-backlog.ts';
@@ -16,6 +17,7 @@ export interface IdentifyAndCommitDeps {
   readonly log: PipelineLogger;
   readonly backlog: PendingBacklog;
   readonly counters: PipelineCounters;
+  readonly acksAfterResult: AcksAfterResult;
   readonly onCommitted?: (results: readonly ResultMessage[], alerts: readonly AlertMessage[]) => void;
   readonly onStoreOutcome?: (ok: boolean, err?: unknown) => void;
 }
@@ -54,6 +56,7 @@ export async function identifyAndCommit(batch: readonly PendingSpectrum[], deps:
     return [];
   }
   for (const p of batch) backlog.release(p.id);
+  deps.acksAfterResult.identified(batch.map((p) => p.id));
   for (const r of results) {
     if (r.status === 'rejected') counters.rejected++;
     else counters.identified++;

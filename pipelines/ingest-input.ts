@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { RawInput } from '../adapters/types.ts';
+import type { AcksAfterResult } from './acks-after-result.ts';
 import type { CommitRetries } from './commit-retries.ts';
 import type { GroupCommit } from './group-commit.ts';
 import type { PendingBacklog } from './pending-backlog.ts';
@@ -16,6 +17,8 @@ export interface IngestInputDeps {
   readonly retries: CommitRetries;
   readonly backlog: PendingBacklog;
   readonly counters: PipelineCounters;
+  /** Where inputs with ackAfterResult wait for their results instead of being acknowledged at the commit. */
+  readonly acksAfterResult: AcksAfterResult;
   /** Rejections decided at ingest are committed: wake the outputs, tell live listeners. */
   readonly onCommitted?: (results: readonly ResultMessage[], alerts: readonly AlertMessage[]) => void;
   /** Publishes a committed result (results$). */
@@ -90,6 +93,10 @@ export class IngestInput {
         accept(p);
       }
       const reason = results.map((r) => r.error?.message).join('; ');
+      if (outcome === 'processed' && raw.ackAfterResult) {
+        this.deps.acksAfterResult.hold(raw, pending.map((p) => p.id));
+        return Promise.resolve();
+      }
       return outcome === 'processed' ? raw.ack() : raw.reject(reason);
     });
   }

@@ -1,3 +1,4 @@
+import { AcksAfterResult } from './acks-after-result.ts';
 import { Observable, Subject, merge, mergeMap, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
 import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { RawInput } from '../adapters/types.ts';
@@ -102,15 +103,16 @@ export class SpectrumPipeline {
     const messages = new ResultMessages({ domain, newId: o.newId, node: o.node, now: o.now ?? Date.now });
     this.backlog = new PendingBacklog({ store, queueBound: o.queueBound, log, isDraining });
     this.retries = new CommitRetries({ ...o.commitRetry, isDraining, offer: (raw) => this.input$.next(raw) });
+    const acksAfterResult = new AcksAfterResult(log);
     const commits = new GroupCommit({ store, stageTimes, log, onStoreOutcome: o.onStoreOutcome, onStoreTookCommit: () => this.retries.storeRecovered() });
     this.ingestStage = new IngestInput({
-      store, log, commits, retries: this.retries, backlog: this.backlog, counters: this.counters,
+      store, log, commits, retries: this.retries, backlog: this.backlog, counters: this.counters, acksAfterResult,
       read: { domain, messages, stageTimes, log, newId: o.newId, defaultInstrument: o.defaultInstrument },
       onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome,
       publish: (r) => this.results.next(r),
     });
     this.identifyDeps = {
-      domain, store, messages, stageTimes, log, backlog: this.backlog, counters: this.counters,
+      domain, store, messages, stageTimes, log, backlog: this.backlog, counters: this.counters, acksAfterResult,
       onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome,
     };
   }

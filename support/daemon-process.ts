@@ -62,6 +62,8 @@ export class DaemonProcess {
     readonly logFile: string,
     /** Wraps the command, e.g. ['unshare', '-rm', ...]; default none. */
     private readonly wrapper: readonly string[] = [],
+    /** The script and its arguments after `node` (default `bin/spectrad.js run --config <configFile>`). */
+    private readonly script?: readonly string[],
   ) {}
 
   get running(): boolean {
@@ -80,7 +82,7 @@ export class DaemonProcess {
     if (this.running) throw new Error('daemon already running');
     this.lives++;
     appendFileSync(this.logFile, `{"harness":"life ${this.lives} starts","at":"${new Date().toISOString()}"}\n`);
-    const argv = [process.execPath, path.join(REPO_ROOT, 'bin/spectrad.js'), 'run', '--config', this.configFile];
+    const argv = [process.execPath, ...(this.script ?? [path.join(REPO_ROOT, 'bin/spectrad.js'), 'run', '--config', this.configFile])];
     const [cmd, ...args] = [...this.wrapper, ...argv];
     const child = spawn(cmd, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer) => appendFileSync(this.logFile, b);

@@ -108,7 +108,7 @@ export const adapterStateSchema = {
   required: ['name', 'kind', 'state', 'since'],
   properties: {
     name: { type: 'string' },
-    kind: { type: 'string', enum: ['folder', 'serial', 'mqtt-in', 'mqtt-out', 'influx', 'socketio', 'store'] },
+    kind: { type: 'string', enum: ['folder', 'serial', 'mqtt-in', 'queue-in', 'mqtt-out', 'influx', 'socketio', 'store'] },
     state: { type: 'string', enum: ['starting', 'up', 'down', 'stopped'] },
     detail: { type: 'string' },
     since: { type: 'string', format: 'date-time' },

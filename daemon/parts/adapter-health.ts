@@ -119,6 +119,7 @@ const ADAPTER_KIND_WORDS: Record<AdapterState['kind'], string> = {
   folder: 'Folder input',
   serial: 'Serial input',
   'mqtt-in': 'MQTT input',
+  'queue-in': 'Work queue input',
   'mqtt-out': 'MQTT output',
   influx: 'InfluxDB output',
   socketio: 'Dashboard feed',

@@ -31,7 +31,7 @@ export class InputsPart implements DaemonPart {
 
   async start(): Promise<void> {
     const { config, log, pipeline, adapterHealth } = this.deps;
-    this.started = await createInputs(config.inputs, this.deps.store.store, config.instrument, log);
+    this.started = await createInputs(config.inputs, this.deps.store.store, config.instrument, log, config.node.id);
     for (const input of this.started) {
       adapterHealth.watch(input);
       pipeline.attach(input.inputs$, input.name);

@@ -10,6 +10,7 @@ import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
 import type { StageTimes } from '../../pipelines/stage-times.ts';
 import type { DaemonMetrics } from '../metrics.ts';
 import type { InstrumentHealthTracker } from '../retrain/instrument-health.ts';
+import { abandonPendingOf } from '../store/abandon-pending.ts';
 import { ulid } from '../store/ids.ts';
 import type { LibraryPart } from './library-part.ts';
 import type { ModelPart } from './model.ts';
@@ -105,6 +106,10 @@ export class PipelinePart implements DaemonPart {
   async start(): Promise<void> {
     const { config, log } = this.deps;
     const pipeline = this.pipeline;
+    // Before the pending set is read back: work-queue jobs this node had not finished belong to the queue again.
+    const queueInputs = config.inputs.filter((i) => i.type === 'queue').map((i) => i.name);
+    const abandoned = abandonPendingOf(this.deps.store.store.db, queueInputs);
+    if (abandoned > 0) log.info({ abandoned, inputs: queueInputs }, 'left unfinished work-queue spectra to the queue (other nodes take them)');
     pipeline.start();
     if (config.pipeline.statsIntervalS > 0) {
       // Event-loop delay over each interval: a blocked loop delays acks, publishes and the API alike.

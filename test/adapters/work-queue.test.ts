@@ -1,0 +1,132 @@
+import { firstValueFrom, take, toArray } from 'rxjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsQueue, subjectOf, topicOf } from '../../adapters/nats-queue.ts';
+import { PgQueue } from '../../bench/site/pg-queue.ts';
+import { QueueInput, type QueueInputEvent } from '../../adapters/queue-input.ts';
+import type { WorkQueue } from '../../adapters/work-queue.ts';
+import { sleep, startNatsServer, startPostgres, stopAllServers, waitFor, type NatsServer, type Postgres } from '../../support/servers.ts';
+
+/**
+ * The work-queue contract, on both engines against real servers: what one node leases another cannot take until
+ * the lease runs out or is handed back; an extended lease holds; an ack removes the job for good; a dead letter
+ * leaves the queue. Then the queue input on top: a job is acknowledged only when the pipeline says so.
+ */
+let nats: NatsServer;
+let postgres: Postgres;
+let pgUrl: string;
+const LEASE_MS = 3000;
+let natsStream = 0;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgres()]);
+  pgUrl = await postgres.createDatabase('queue_contract');
+}, 60_000);
+afterAll(stopAllServers);
+
+const engines: Record<string, (node: string) => WorkQueue> = {
+  nats: (node) => new NatsQueue({ url: nats.url, ackWaitMs: LEASE_MS, clientName: node, stream: `CONTRACT${natsStream}` }),
+  postgres: (node) => new PgQueue({ url: pgUrl, leaseMs: LEASE_MS, node, queue: `contract${natsStream}` }),
+};
+
+describe.each(Object.keys(engines))('%s work queue', (engine) => {
+  let a: WorkQueue;
+  let b: WorkQueue;
+  beforeAll(async () => {
+    natsStream++;
+    a = engines[engine]('node-a');
+    b = engines[engine]('node-b');
+    await a.connect();
+    await b.connect();
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+  });
+
+  it('leases a job to one node; it comes back to another only when the lease runs out, and an ack removes it', async () => {
+    await a.enqueue({ topic: 'spectrad/raman-1/spectrum', payload: '{"y":[1,2,3]}', contentType: 'application/json' });
+    const [job] = await claimWithin(a, 2000);
+    expect(job).toMatchObject({ topic: 'spectrad/raman-1/spectrum', attempts: 1, contentType: 'application/json' });
+    expect(job.payload.toString()).toBe('{"y":[1,2,3]}');
+    await a.extend([job]); // the claim's pull stayed open up to 1 s after the job came
+    expect(await b.claim(10, 200)).toEqual([]);
+    // a extends twice, past its first lease: b still gets nothing.
+    for (let i = 0; i < 2; i++) {
+      await sleep(LEASE_MS * 0.4);
+      await a.extend([job]);
+    }
+    expect(await b.claim(10, 200)).toEqual([]);
+    // a "dies" (never acks): b gets it after the lease, as a second attempt.
+    const again = await claimWithin(b, LEASE_MS * 3);
+    expect(again).toHaveLength(1);
+    expect(again[0].attempts).toBe(2);
+    await b.ack(again[0]);
+    await sleep(LEASE_MS * 1.5);
+    expect(await a.claim(10, 300)).toEqual([]);
+    expect(await a.depth()).toBe(0);
+  }, 30_000);
+
+  it('hands a nacked job back at once and moves a dead letter out of the queue', async () => {
+    await a.enqueue({ topic: 'spectrad/ir-2/spectrum', payload: 'one', key: 'm-1' });
+    await a.enqueue({ topic: 'spectrad/ir-2/spectrum', payload: 'one again', key: 'm-1' }); // same key: stored once
+    const [job] = await claimWithin(a, 2000);
+    expect(job.key).toBe('m-1');
+    await a.nack(job);
+    const [back] = await claimWithin(b, 2000);
+    expect(back.payload.toString()).toBe('one');
+    await b.deadLetter(back, 'poison');
+    await sleep(LEASE_MS * 1.5);
+    expect(await a.claim(10, 300)).toEqual([]);
+    expect(await a.depth()).toBe(0);
+  }, 30_000);
+
+  it('queue input: emits each job once, acknowledges it only when the pipeline does, dead-letters after maxAttempts', async () => {
+    const events: QueueInputEvent[] = [];
+    const input = new QueueInput({ name: 'site', queue: engines[engine]('node-c'), instrumentTopicLevel: 1, maxAttempts: 1, extendEveryMs: 300, onEvent: (e) => events.push(e) });
+    const got = firstValueFrom(input.inputs$.pipe(take(2), toArray()));
+    await input.start();
+    await a.enqueue({ topic: 'spectrad/raman-1/spectrum', payload: 'first' });
+    await a.enqueue({ topic: 'spectrad/raman-1/spectrum', payload: 'second', key: 'k-2' });
+    const raws = await got;
+    expect(raws.map((r) => [r.instrument, r.payload.toString(), r.ackAfterResult])).toEqual([
+      ['raman-1', 'first', true],
+      ['raman-1', 'second', true],
+    ]);
+    expect(raws[1].dedupKey).toBe('queue-key:k-2');
+    expect(raws[0].dedupKey).toMatch(/^queue:spectrad\/raman-1\/spectrum:[0-9a-f]{32}$/);
+    // Unacknowledged and held by extends well past the lease: nobody else gets them.
+    await sleep(LEASE_MS * 1.5);
+    expect(await b.claim(10, 200)).toEqual([]);
+    await raws[0].ack();
+    await raws[1].reject('unreadable');
+    expect(input.unacked).toBe(0);
+    await waitFor('empty queue', async () => (await a.depth()) === 0, 5000);
+    // A job already delivered once (its node died) is over maxAttempts 1 for this input: a dead letter.
+    input.pause();
+    await sleep(1500); // a claim under way ends
+    await a.enqueue({ topic: 'spectrad/raman-1/spectrum', payload: 'poison' });
+    const [p] = await claimWithin(b, 2000);
+    expect(p.attempts).toBe(1);
+    input.resume();
+    await waitFor('dead letter', () => events.some((e) => e.kind === 'dead-letter'), LEASE_MS * 4);
+    await waitFor('empty queue', async () => (await a.depth()) === 0, 5000);
+    await input.stop();
+  }, 40_000);
+});
+
+/** Claims in pulls of 1 s (shorter than the lease: a claim's jobs are not renewed while it waits) until one comes. */
+async function claimWithin(q: WorkQueue, totalMs: number) {
+  const deadline = Date.now() + totalMs;
+  for (;;) {
+    const jobs = await q.claim(10, 1000);
+    if (jobs.length > 0 || Date.now() > deadline) return jobs;
+  }
+}
+
+describe('MQTT topic <-> NATS subject', () => {
+  it('maps as nats-server does, both ways', () => {
+    expect(subjectOf('spectrad/raman.2/spectrum')).toBe('spectrad.raman//2.spectrum');
+    expect(topicOf('spectrad.raman//2.spectrum')).toBe('spectrad/raman.2/spectrum');
+    expect(topicOf(subjectOf('a/b/c'))).toBe('a/b/c');
+  });
+});
