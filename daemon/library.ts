@@ -5,7 +5,7 @@ import { ReferenceLibrary } from '../core/identify/index.ts';
 import { validateClassName } from '../core/identify/library.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
-import { prepareCalibration, runInThisThread, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './retrain/off-thread-calibration.ts';
+import { prepareCalibration, runInThisThread, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './workers/off-thread-calibration.ts';
 import { logPhaseMemory } from './startup-memory.ts';
 import { ulid } from './store/ids.ts';
 import type { Store } from './store/store.ts';

@@ -21,7 +21,7 @@ import { daemonDomain, PipelinePart } from './parts/pipeline.ts';
 import { createApiServices } from './parts/services.ts';
 import { SitePart } from './parts/site-part.ts';
 import { StorePart } from './parts/store-part.ts';
-import { InstrumentHealthTracker } from './retrain/instrument-health.ts';
+import { InstrumentHealthTracker } from './health/instrument-health.ts';
 import type { Store } from './store/store.ts';
 import { logPhaseMemory } from './startup-memory.ts';
 

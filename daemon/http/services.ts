@@ -1,6 +1,6 @@
 import type { AdapterState, ResultMessage } from '../../core/messages.ts';
-import type { InstrumentHealth } from '../retrain/instrument-health.ts';
-import type { ModelManager } from '../retrain/model-manager.ts';
+import type { InstrumentHealth } from '../health/instrument-health.ts';
+import type { ModelManager } from '../models/model-manager.ts';
 import type { AlertCounts, AlertFilter, LabelledResult, ResultFilter, Store, StoredAlert, StoredSpectrum } from '../store/store.ts';
 
 /**

@@ -6,8 +6,8 @@ import type { FormatName } from '../../core/formats/types.ts';
 import type { Spectrum } from '../../core/spectrum.ts';
 import type { ParsedPart } from '../../pipelines/domain.ts';
 import type { PreparedBlock, SpectrumPreparation } from '../../pipelines/spectrum-preparation.ts';
-import { modelDirAtStart } from '../retrain/daemon-models.ts';
-import { exportInWorkerThread } from '../retrain/off-thread-export.ts';
+import { modelDirAtStart } from '../models/daemon-models.ts';
+import { exportInWorkerThread } from '../workers/off-thread-export.ts';
 import { logPhaseMemory, setWasmHeapProbe } from '../startup-memory.ts';
 import { started, type DaemonPart } from './part.ts';
 

@@ -9,7 +9,7 @@ import type { PipelineDomain } from '../../pipelines/domain.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
 import type { StageTimes } from '../../pipelines/stage-times.ts';
 import type { DaemonMetrics } from '../metrics.ts';
-import type { InstrumentHealthTracker } from '../retrain/instrument-health.ts';
+import type { InstrumentHealthTracker } from '../health/instrument-health.ts';
 import { abandonPendingOf } from '../store/abandon-pending.ts';
 import { ulid } from '../store/ids.ts';
 import type { LibraryPart } from './library-part.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { ApiServices, Curve, EnrollAnswer, EnrollRequest, HealthReport, RefusedUpload, UploadAnswer } from '../http/services.ts';
 import type { DaemonMetrics } from '../metrics.ts';
-import type { InstrumentHealthTracker } from '../retrain/instrument-health.ts';
+import type { InstrumentHealthTracker } from '../health/instrument-health.ts';
 import type { attachSocketActions } from '../http/socket-actions.ts';
 import type { AdapterHealth } from './adapter-health.ts';
 import type { LibraryPart } from './library-part.ts';

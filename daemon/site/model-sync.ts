@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import type { ModelRegistry, ModelVersion } from '../retrain/versions.ts';
+import type { ModelRegistry, ModelVersion } from '../models/versions.ts';
 import { appendChange } from './changes.ts';
 
 /** Files of a model directory larger than this are not shared (a model is a few MB; anything bigger is not ours). */

@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
-import type { ModelManager } from '../retrain/model-manager.ts';
-import type { ModelRegistry } from '../retrain/versions.ts';
+import type { ModelManager } from '../models/model-manager.ts';
+import type { ModelRegistry } from '../models/versions.ts';
 import type { Store } from '../store/store.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { LocalSiteState, latestRevision, lockChangeLog, type SiteChange, type SiteChangePayload } from './changes.ts';

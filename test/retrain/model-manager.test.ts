@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ModelManager, type RetrainStatus, type TrainingWorker } from '../../daemon/retrain/model-manager.ts';
-import type { RetrainJob, WorkerToMain } from '../../daemon/retrain/protocol.ts';
-import { ModelRegistry } from '../../daemon/retrain/versions.ts';
+import { ModelManager, type RetrainStatus, type TrainingWorker } from '../../daemon/models/model-manager.ts';
+import type { RetrainJob, WorkerToMain } from '../../daemon/workers/retrain-protocol.ts';
+import { ModelRegistry } from '../../daemon/models/versions.ts';
 
 /** Stands in for the worker_thread: the test plays the worker's messages. */
 class FakeWorker extends EventEmitter implements TrainingWorker {

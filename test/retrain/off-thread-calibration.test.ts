@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { calibrate, mulberry32, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/calibration.ts';
 import { ReferenceLibrary } from '../../core/identify/library.ts';
 import { LibraryService } from '../../daemon/library.ts';
-import { runInWorkerThread, type CalibrationRunner, type CalibrationSettings } from '../../daemon/retrain/off-thread-calibration.ts';
+import { runInWorkerThread, type CalibrationRunner, type CalibrationSettings } from '../../daemon/workers/off-thread-calibration.ts';
 import { Store } from '../../daemon/store/store.ts';
 import { createIdentifyStage } from '../../pipelines/identify-stage.ts';
 import { gaussian, projectionEncoder } from '../identify/synthetic.ts';

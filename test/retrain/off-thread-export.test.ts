@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { initEngine } from '../../core/engine/index.ts';
 import { loadInferenceEncoder, OnnxEncoder, type OnnxExporter } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { exportInWorkerThread } from '../../daemon/retrain/off-thread-export.ts';
+import { exportInWorkerThread } from '../../daemon/workers/off-thread-export.ts';
 
 /**
  * The daemon loads its model for onnxruntime with the export and the self-check's tfjs side in a worker thread

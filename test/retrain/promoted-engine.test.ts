@@ -7,7 +7,7 @@ import { parseConfig } from '../../config/load.ts';
 import { loadEncoder } from '../../core/encoder/model-files.ts';
 import type { ResultMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
-import { modelRegistryOf } from '../../daemon/retrain/daemon-models.ts';
+import { modelRegistryOf } from '../../daemon/models/daemon-models.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
 import { sleep, waitFor } from '../../support/servers.ts';
 

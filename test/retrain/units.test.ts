@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterState, ResultMessage } from '../../core/messages.ts';
-import { BatchGate, SerialQueue } from '../../daemon/retrain/batch-gate.ts';
-import { InstrumentHealthTracker } from '../../daemon/retrain/instrument-health.ts';
-import { splitHeldOut } from '../../daemon/retrain/labelled-data.ts';
+import { BatchGate, SerialQueue } from '../../daemon/models/batch-gate.ts';
+import { InstrumentHealthTracker } from '../../daemon/health/instrument-health.ts';
+import { splitHeldOut } from '../../daemon/models/labelled-data.ts';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -111,7 +111,7 @@ describe('modelDirAtStart', () => {
     const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { modelDirAtStart, modelRegistryOf } = await import('../../daemon/retrain/daemon-models.ts');
+    const { modelDirAtStart, modelRegistryOf } = await import('../../daemon/models/daemon-models.ts');
     const dataDir = mkdtempSync(join(tmpdir(), 'start-model-'));
     const config = { dataDir, model: { dir: '/shipped' } } as unknown as Parameters<typeof modelDirAtStart>[0];
     const warnings: object[] = [];

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ModelRegistry, decidePromotion } from '../../daemon/retrain/versions.ts';
+import { ModelRegistry, decidePromotion } from '../../daemon/models/versions.ts';
 
 const fresh = (): ModelRegistry => new ModelRegistry(join(mkdtempSync(join(tmpdir(), 'models-')), 'models'));
 

@@ -3,7 +3,7 @@ import type { OnnxExport, OnnxExporter } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { runOneShotWorker } from './one-shot-worker.ts';
 
-/** What the export worker answers (daemon/retrain/onnx-export-worker.ts). */
+/** What the export worker answers (daemon/workers/onnx-export-worker.ts). */
 export type OnnxExportAnswer = { readonly ok: true; readonly exported: OnnxExport } | { readonly ok: false; readonly message: string; readonly code?: string };
 
 const ENTRY = new URL('./onnx-export-worker.ts', import.meta.url).href;

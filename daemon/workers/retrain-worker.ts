@@ -5,14 +5,14 @@ import { initEngine, tf } from '../../core/engine/index.ts';
 import { embeddingDim } from '../../core/encoder/architectures.ts';
 import { embedRows, loadModelDir, saveModelDir, MODEL_FORMAT } from '../../core/encoder/model-files.ts';
 import { knnAccuracy, train } from '../../core/training/index.ts';
-import type { RetrainJob, WorkerToMain, MainToWorker } from './protocol.ts';
+import type { RetrainJob, WorkerToMain, MainToWorker } from './retrain-protocol.ts';
 
 // Runs in a worker_thread (loaded through worker-bootstrap.mjs): trains a candidate from the current model's weights
 // on the library's labelled spectra while the daemon's main thread keeps identifying.
 const job = (workerData as { job: RetrainJob }).job;
 lowerThreadPriority();
 const port = parentPort;
-if (!port) throw new Error('worker-entry runs only inside a worker_thread');
+if (!port) throw new Error('retrain-worker runs only inside a worker_thread');
 const send = (m: WorkerToMain): void => port.postMessage(m);
 const abort = new AbortController();
 port.on('message', (m: MainToWorker) => {

@@ -10,7 +10,7 @@ import { LibraryService } from '../library.ts';
 import type { Store } from '../store/store.ts';
 import { BatchGate, SerialQueue } from './batch-gate.ts';
 import { ModelManager, type RetrainSettings, type RetrainStatus } from './model-manager.ts';
-import { yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './off-thread-calibration.ts';
+import { yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from '../workers/off-thread-calibration.ts';
 import { ModelRegistry } from './versions.ts';
 
 /** Defaults of a background retraining run (config `retrain:`; POST /api/retrain may give epochs and holdOut). */

@@ -1,4 +1,4 @@
-/** What the main thread hands the calibration worker, and what it answers (daemon/retrain/calibration-worker.ts). */
+/** What the main thread hands the calibration worker, and what it answers (daemon/workers/calibration-worker.ts). */
 import type { Calibration } from '../../core/identify/calibration.ts';
 
 export interface CalibrationJob {

@@ -1,6 +1,6 @@
 import { createRng, type Rng } from '../../core/math/rng.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
-import type { LabelledRows } from './protocol.ts';
+import type { LabelledRows } from '../workers/retrain-protocol.ts';
 
 export interface LabelledReference {
   readonly class: string;

@@ -3,7 +3,7 @@ import { SpectrumInputError } from '../../core/errors.ts';
 import type { EngineChoice } from '../../core/engine/onnx.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { splitHeldOut, type LabelledReference } from './labelled-data.ts';
-import type { RetrainJob, WorkerToMain } from './protocol.ts';
+import type { RetrainJob, WorkerToMain } from '../workers/retrain-protocol.ts';
 import type { ModelRegistry, ModelVersion, PromotionDecision } from './versions.ts';
 
 export interface RetrainSettings {
@@ -72,8 +72,8 @@ export interface SwitchAnswer {
   readonly decision?: PromotionDecision;
 }
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
-const ENTRY = new URL('./worker-entry.ts', import.meta.url).href;
+const BOOTSTRAP = new URL('../workers/worker-bootstrap.mjs', import.meta.url);
+const ENTRY = new URL('../workers/retrain-worker.ts', import.meta.url).href;
 
 /** The part of a worker_thread the manager uses (tests hand in a stand-in). */
 export interface TrainingWorker {
