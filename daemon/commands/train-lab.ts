@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { ArchitectureSpec } from '../../core/encoder/architectures.ts';
+import type { ModelCardHeader } from '../../core/encoder/model-files.ts';
 import type { InputGrid } from '../../core/encoder/types.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { FileFormat } from '../../core/formats/index.ts';
+import type { TechniqueProfile } from '../../core/synthetic/physical.ts';
 import { classFold } from '../../core/training/class-folds.ts';
+import type { PhysicalAugment, TrainProgress } from '../../core/training/index.ts';
 import { deriveGrid, isFullGrid, parseGrid, samplesPerClass, splitBySample, type CorpusEntry } from '../../core/training/lab-corpus.ts';
 import { loadLabCorpus, toGridRows, type LoadedSpectrum } from './train-data.ts';
 
@@ -121,26 +125,13 @@ export function compareTop1(refEmb: Float32Array, refX: Float32Array, refY: Int3
 /** sqrt of the positive part of every value: the classic library search's favourite intensity transform. */
 const sqrtRows = (x: Float32Array): Float32Array => x.map((v) => (v > 0 ? Math.sqrt(v) : 0));
 
-export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => void, onProgress: (p: import('../../core/training/index.ts').TrainProgress) => void, stopProgress: () => void): Promise<void> {
+export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => void, onProgress: (p: TrainProgress) => void, stopProgress: () => void): Promise<void> {
   const { getArchitecture, embeddingDim, forGrid } = await import('../../core/encoder/architectures.ts');
   const { initEngine, tf } = await import('../../core/engine/index.ts');
-  const { train, physicalAugment, PHYSICAL_AUGMENT_PRESETS } = await import('../../core/training/index.ts');
-  const { saveModelDir, embedRows, sha256Hex, modelCardHeader, MODEL_CARD } = await import('../../core/encoder/model-files.ts');
-  const { generatePhysicalSet, TECHNIQUE_PROFILES } = await import('../../core/synthetic/physical.ts');
+  const { train, physicalAugment } = await import('../../core/training/index.ts');
+  const { saveModelDir, embedRows, sha256Hex, modelCardHeader } = await import('../../core/encoder/model-files.ts');
 
-  const profile = TECHNIQUE_PROFILES[opts.technique];
-  const augPreset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
-  if (!profile || !augPreset) {
-    throw new SpectrumInputError('unknown-technique', `unknown technique "${opts.technique}"; known: ${Object.keys(TECHNIQUE_PROFILES).join(', ')}`, { field: 'technique' });
-  }
-  if (!['auto', 'csv', 'jcamp', 'json'].includes(opts.format)) {
-    throw new SpectrumInputError('unknown-format', `unknown format "${opts.format}" (expected auto, jcamp, csv or json)`, { field: 'format' });
-  }
-  const gridArg = opts.grid === undefined ? undefined : parseGrid(opts.grid);
-  const excluded = parseFoldList(opts.excludeFolds, opts.folds);
-  if (opts.holdoutFold !== undefined && (opts.holdoutFold < 0 || opts.holdoutFold >= opts.folds)) {
-    throw new SpectrumInputError('bad-fold', `--holdout-fold ${opts.holdoutFold} must be from 0 to ${opts.folds - 1}`, { field: 'holdout-fold' });
-  }
+  const { profile, augPreset, gridArg, excluded } = await checkLabTrainOptions(opts);
   const baseArch = getArchitecture(opts.arch);
 
   // 1. The corpus on the grid.
@@ -148,15 +139,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const corpus = await loadLabCorpus(opts.data, { classField: opts.classField, sampleField: opts.sampleField }, opts.format as FileFormat | 'auto');
   for (const s of corpus.skipped.slice(0, 5)) log(`train: skipped ${s.file}: ${s.why}`);
   if (corpus.skipped.length > 5) log(`train: ... ${corpus.skipped.length - 5} more skipped`);
-  let grid: InputGrid;
-  if (gridArg && isFullGrid(gridArg)) grid = gridArg;
-  else {
-    const units = new Set(corpus.spectra.map((s) => s.spectrum.xUnit));
-    const unit = gridArg?.xUnit ?? (units.size === 1 && ![...units][0].match(/^(other|unknown|arbitrary|index|)$/) ? [...units][0] : undefined);
-    if (!unit) throw new SpectrumInputError('bad-grid', `the files state no single x unit (${[...units].join(', ')}); give --grid UNIT or UNIT:START:END:POINTS`, { field: 'grid' });
-    grid = deriveGrid(corpus.spectra.map((s) => ({ first: s.spectrum.x[0], last: s.spectrum.x[s.spectrum.x.length - 1], points: s.spectrum.x.length })), unit);
-    log(`train: grid derived from the data: ${grid.xUnit}:${grid.xStart}:${grid.xEnd}:${grid.points}`);
-  }
+  const grid = gridForCorpus(corpus.spectra, gridArg, log);
   const rows = await toGridRows(corpus.spectra, grid, opts.minOverlap);
   for (const r of rows.rejected.slice(0, 5)) log(`train: not on the grid ${r.file}: ${r.why}`);
   if (rows.rejected.length > 5) log(`train: ... ${rows.rejected.length - 5} more not on the grid`);
@@ -206,7 +189,137 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const cardBase = (version: string) =>
     modelCardHeader({ version, architecture: arch, embeddingDim: dim, inputGrid: grid, engine: { backend: engine.backend, tfjs: tf.version.tfjs }, technique: opts.technique });
 
-  // 3. Synthetic pretraining on the grid.
+  const { initialWeights, pretrainSummary } = await pretrainOnSynthetic({ opts, profile, grid, arch, cardBase, log, onProgress, stopProgress });
+
+  // 4. Fine-tuning on the lab's spectra.
+  const augment = physicalAugment(augPreset, step, opts.augmentScale);
+  const checkpoint = path.join(opts.out, 'checkpoint');
+  const resumeFrom = opts.resume && existsSync(path.join(checkpoint, 'state.json')) ? checkpoint : undefined;
+  if (resumeFrom) log(`train: resuming fine-tuning from ${resumeFrom}`);
+  log(`train: fine-tuning ${arch.name} on ${trainData.n} spectra, ${opts.epochs} epochs${initialWeights ? ', from the pretrained encoder' : ', from random weights'}`);
+  const result = await train({
+    train: trainData,
+    val: valData,
+    arch,
+    epochs: opts.epochs,
+    batch: opts.batch,
+    lr: opts.lr,
+    mining: opts.mining,
+    augment: opts.augmentScale > 0 ? augment : false,
+    seed: opts.seed,
+    k: 1,
+    patience: opts.patience,
+    outDir: opts.out,
+    resumeFrom,
+    initialWeights,
+    onProgress,
+  });
+  stopProgress();
+
+  // 5. Figures.
+  const embedAll = (x: Float32Array, n: number): Promise<Float32Array> => embedRows(result.model, x, n, grid.points, dim);
+  const valTrainEmb = result.trainEmbeddings;
+  const valEmb = await embedAll(valData.x, valData.n);
+  const valFigures = compareTop1(valTrainEmb, trainData.x, trainData.y, valEmb, valData.x, valData.y, dim, grid.points);
+  const valTop1 = valFigures.top1;
+  const valSqrtCosine = valFigures.sqrtCosineTop1;
+  const unseenMetrics = unseen.length > 0
+    ? await unseenClassFigures({ opts, unseen, classNames, gather, trainData, valData, valTrainEmb, valEmb, embedAll, dim, grid, log })
+    : undefined;
+
+  // 6. The model directory.
+  const dataSha256 = sha256Hex(trainData.x, trainData.y);
+  const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  const card = await saveModelDir(
+    result.model,
+    {
+      ...cardBase(opts.version ?? `${opts.technique}-${arch.name}-${grid.points}-s${opts.seed}-${today}`),
+      training: {
+        description: `${corpus.layout} corpus ${describePath(opts.data)}: ${trainRows.length} training spectra of ${classNames.length} classes, split by sample`,
+        dataset: describePath(opts.data),
+        classes: `${classNames.length} classes` + (held.size || excluded.length ? `, without folds ${[...held, ...excluded].join(',')} of ${opts.folds}` : ''),
+        classCount: classNames.length,
+        samples: trainRows.length,
+        dataSha256,
+        seed: opts.seed,
+        epochs: result.epochsRun,
+        batch: opts.batch,
+        learningRate: opts.lr,
+        mining: opts.mining,
+        loss: 'cosine-distance triplet, margin 1, mean over triplets with loss > 0.3 (Vorozhtsov & Kitina 2024)',
+        augment: { physical: augPreset, scale: opts.augmentScale, xUnit: grid.xUnit },
+        wallSeconds: Math.round(result.wallSeconds + Number(pretrainSummary?.wallSeconds ?? 0)),
+        stoppedBecause: result.stoppedBecause,
+      },
+      pretraining: pretrainSummary,
+      metrics: {
+        k: 1,
+        valKnnAccuracy: valTop1,
+        valSqrtCosineTop1: valSqrtCosine,
+        valMeanWithSqrtCosineTop1: valFigures.meanWithSqrtCosineTop1,
+        valDescription: `${valData.n} spectra of held-out specimens of training classes (one per class with >= 2), every training spectrum a reference`,
+        unseen: unseenMetrics,
+      },
+    },
+    opts.out,
+  );
+  result.model.dispose();
+  log(`train: validation top-1 ${pct(valTop1)} (sqrt-cosine on the same split ${pct(valSqrtCosine)}, their mean ${pct(valFigures.meanWithSqrtCosineTop1)}), ${result.epochsRun} epochs, best ${result.bestEpoch + 1}`);
+  log(`train: wrote ${opts.out} (version ${card.version}, weights sha256 ${card.weightsSha256?.slice(0, 12)})`);
+}
+
+/** The technique's synthetic profile and augmentations, the --grid, the excluded folds; a clear error for a bad option. */
+async function checkLabTrainOptions(opts: LabTrainOptions): Promise<{ profile: TechniqueProfile; augPreset: PhysicalAugment; gridArg: ReturnType<typeof parseGrid> | undefined; excluded: number[] }> {
+  const { PHYSICAL_AUGMENT_PRESETS } = await import('../../core/training/index.ts');
+  const { TECHNIQUE_PROFILES } = await import('../../core/synthetic/physical.ts');
+  const profile = TECHNIQUE_PROFILES[opts.technique];
+  const augPreset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
+  if (!profile || !augPreset) {
+    throw new SpectrumInputError('unknown-technique', `unknown technique "${opts.technique}"; known: ${Object.keys(TECHNIQUE_PROFILES).join(', ')}`, { field: 'technique' });
+  }
+  if (!['auto', 'csv', 'jcamp', 'json'].includes(opts.format)) {
+    throw new SpectrumInputError('unknown-format', `unknown format "${opts.format}" (expected auto, jcamp, csv or json)`, { field: 'format' });
+  }
+  const gridArg = opts.grid === undefined ? undefined : parseGrid(opts.grid);
+  const excluded = parseFoldList(opts.excludeFolds, opts.folds);
+  if (opts.holdoutFold !== undefined && (opts.holdoutFold < 0 || opts.holdoutFold >= opts.folds)) {
+    throw new SpectrumInputError('bad-fold', `--holdout-fold ${opts.holdoutFold} must be from 0 to ${opts.folds - 1}`, { field: 'holdout-fold' });
+  }
+  return { profile, augPreset, gridArg, excluded };
+}
+
+/** The --grid when complete, else one derived from the files (in the --grid's unit, or the one unit they all state). */
+function gridForCorpus(spectra: readonly LoadedSpectrum[], gridArg: ReturnType<typeof parseGrid> | undefined, log: (m: string) => void): InputGrid {
+  let grid: InputGrid;
+  if (gridArg && isFullGrid(gridArg)) grid = gridArg;
+  else {
+    const units = new Set(spectra.map((s) => s.spectrum.xUnit));
+    const unit = gridArg?.xUnit ?? (units.size === 1 && ![...units][0].match(/^(other|unknown|arbitrary|index|)$/) ? [...units][0] : undefined);
+    if (!unit) throw new SpectrumInputError('bad-grid', `the files state no single x unit (${[...units].join(', ')}); give --grid UNIT or UNIT:START:END:POINTS`, { field: 'grid' });
+    grid = deriveGrid(spectra.map((s) => ({ first: s.spectrum.x[0], last: s.spectrum.x[s.spectrum.x.length - 1], points: s.spectrum.x.length })), unit);
+    log(`train: grid derived from the data: ${grid.xUnit}:${grid.xStart}:${grid.xEnd}:${grid.points}`);
+  }
+  return grid;
+}
+
+interface PretrainContext {
+  readonly opts: LabTrainOptions;
+  readonly profile: TechniqueProfile;
+  readonly grid: InputGrid;
+  readonly arch: ArchitectureSpec;
+  /** The card fields every model of this run shares. */
+  readonly cardBase: (version: string) => ModelCardHeader;
+  readonly log: (m: string) => void;
+  readonly onProgress: (p: TrainProgress) => void;
+  readonly stopProgress: () => void;
+}
+
+/** Stage 3: pretraining on synthetic spectra of the technique on the grid (or the pretrained encoder a --resume finds). */
+async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights?: string; pretrainSummary?: Record<string, unknown> }> {
+  const { opts, profile, grid, arch, cardBase, log, onProgress, stopProgress } = c;
+  const { train } = await import('../../core/training/index.ts');
+  const { saveModelDir, MODEL_CARD } = await import('../../core/encoder/model-files.ts');
+  const { generatePhysicalSet } = await import('../../core/synthetic/physical.ts');
   let initialWeights: string | undefined;
   const pretrainDir = path.join(opts.out, 'pretrain');
   let pretrainSummary: Record<string, unknown> | undefined;
@@ -281,122 +394,76 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
       pretrainSummary = (await readModelCard(pretrainDir)).pretraining;
     }
   }
+  return { initialWeights, pretrainSummary };
+}
 
-  // 4. Fine-tuning on the lab's spectra.
-  const augment = physicalAugment(augPreset, step, opts.augmentScale);
-  const checkpoint = path.join(opts.out, 'checkpoint');
-  const resumeFrom = opts.resume && existsSync(path.join(checkpoint, 'state.json')) ? checkpoint : undefined;
-  if (resumeFrom) log(`train: resuming fine-tuning from ${resumeFrom}`);
-  log(`train: fine-tuning ${arch.name} on ${trainData.n} spectra, ${opts.epochs} epochs${initialWeights ? ', from the pretrained encoder' : ', from random weights'}`);
-  const result = await train({
-    train: trainData,
-    val: valData,
-    arch,
-    epochs: opts.epochs,
-    batch: opts.batch,
-    lr: opts.lr,
-    mining: opts.mining,
-    augment: opts.augmentScale > 0 ? augment : false,
-    seed: opts.seed,
-    k: 1,
-    patience: opts.patience,
-    outDir: opts.out,
-    resumeFrom,
-    initialWeights,
-    onProgress,
-  });
-  stopProgress();
+interface GridRows {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly n: number;
+  readonly points: number;
+}
 
-  // 5. Figures.
-  const embedAll = (x: Float32Array, n: number): Promise<Float32Array> => embedRows(result.model, x, n, grid.points, dim);
-  const valTrainEmb = result.trainEmbeddings;
-  const valEmb = await embedAll(valData.x, valData.n);
-  const valFigures = compareTop1(valTrainEmb, trainData.x, trainData.y, valEmb, valData.x, valData.y, dim, grid.points);
-  const valTop1 = valFigures.top1;
-  const valSqrtCosine = valFigures.sqrtCosineTop1;
-  let unseenMetrics: Record<string, unknown> | undefined;
-  if (unseen.length > 0) {
-    // One reference specimen per unseen class (the first by name), its other specimens query; every training
-    // spectrum stays in the library as a distractor, as in a deployment whose library holds both.
-    const unseenSpc = samplesPerClass(unseen.map((s) => s.entry));
-    const firstSample = new Map<string, string>();
-    for (const s of unseen) {
-      const cur = firstSample.get(s.entry.className);
-      if (cur === undefined || s.entry.sample < cur) firstSample.set(s.entry.className, s.entry.sample);
-    }
-    const unseenNames = [...unseenSpc.keys()].sort();
-    const uIndex = new Map(unseenNames.map((c, i) => [c, classNames.length + i]));
-    const refs = unseen.filter((s) => firstSample.get(s.entry.className) === s.entry.sample);
-    const queries = unseen.filter((s) => firstSample.get(s.entry.className) !== s.entry.sample);
-    const toXY = (set: readonly LoadedSpectrum[]) => {
-      const d = gather(set);
-      set.forEach((s, i) => (d.y[i] = uIndex.get(s.entry.className)!));
-      return d;
-    };
-    const R = toXY(refs);
-    const Q = toXY(queries);
-    const libX = new Float32Array((trainData.n + valData.n + R.n) * grid.points);
-    libX.set(trainData.x, 0);
-    libX.set(valData.x, trainData.n * grid.points);
-    libX.set(R.x, (trainData.n + valData.n) * grid.points);
-    const libY = Int32Array.from([...trainData.y, ...valData.y, ...R.y]);
-    const libEmb = new Float32Array(libY.length * dim);
-    libEmb.set(valTrainEmb, 0);
-    libEmb.set(valEmb, trainData.n * dim);
-    libEmb.set(await embedAll(R.x, R.n), (trainData.n + valData.n) * dim);
-    const qEmb = await embedAll(Q.x, Q.n);
-    unseenMetrics = {
-      holdoutFold: `${opts.holdoutFold} of ${opts.folds} (classFold, FNV-1a of the class name)`,
-      classes: unseenNames.length,
-      classesWithQueries: [...unseenSpc.values()].filter((v) => v >= 2).length,
-      queries: Q.n,
-      libraryEntries: libY.length,
-      ...compareTop1(libEmb, libX, libY, qEmb, Q.x, Q.y, dim, grid.points),
-      description: 'classes never trained on: one reference specimen per class (first RRUFF/sample id by name), the other specimens query; all training spectra stay in the library as distractors',
-    };
-    log(
-      `train: unseen classes (fold ${opts.holdoutFold}): encoder top-1 ${pct(unseenMetrics.top1 as number)}, sqrt-cosine ${pct(unseenMetrics.sqrtCosineTop1 as number)}, ` +
-        `their mean ${pct(unseenMetrics.meanWithSqrtCosineTop1 as number)} on ${Q.n} queries`,
-    );
+interface UnseenContext {
+  readonly opts: LabTrainOptions;
+  /** Spectra of the held-out fold's classes. */
+  readonly unseen: readonly LoadedSpectrum[];
+  readonly classNames: readonly string[];
+  readonly gather: (set: readonly LoadedSpectrum[]) => GridRows;
+  readonly trainData: GridRows;
+  readonly valData: GridRows;
+  readonly valTrainEmb: Float32Array;
+  readonly valEmb: Float32Array;
+  readonly embedAll: (x: Float32Array, n: number) => Promise<Float32Array>;
+  readonly dim: number;
+  readonly grid: InputGrid;
+  readonly log: (m: string) => void;
+}
+
+/** Stage 5, --holdout-fold: top-1 on classes never trained on, every training spectrum a distractor in the library. */
+async function unseenClassFigures(c: UnseenContext): Promise<Record<string, unknown>> {
+  const { opts, unseen, classNames, gather, trainData, valData, valTrainEmb, valEmb, embedAll, dim, grid, log } = c;
+  // One reference specimen per unseen class (the first by name), its other specimens query; every training
+  // spectrum stays in the library as a distractor, as in a deployment whose library holds both.
+  const unseenSpc = samplesPerClass(unseen.map((s) => s.entry));
+  const firstSample = new Map<string, string>();
+  for (const s of unseen) {
+    const cur = firstSample.get(s.entry.className);
+    if (cur === undefined || s.entry.sample < cur) firstSample.set(s.entry.className, s.entry.sample);
   }
-
-  // 6. The model directory.
-  const dataSha256 = sha256Hex(trainData.x, trainData.y);
-  const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
-  const card = await saveModelDir(
-    result.model,
-    {
-      ...cardBase(opts.version ?? `${opts.technique}-${arch.name}-${grid.points}-s${opts.seed}-${today}`),
-      training: {
-        description: `${corpus.layout} corpus ${describePath(opts.data)}: ${trainRows.length} training spectra of ${classNames.length} classes, split by sample`,
-        dataset: describePath(opts.data),
-        classes: `${classNames.length} classes` + (held.size || excluded.length ? `, without folds ${[...held, ...excluded].join(',')} of ${opts.folds}` : ''),
-        classCount: classNames.length,
-        samples: trainRows.length,
-        dataSha256,
-        seed: opts.seed,
-        epochs: result.epochsRun,
-        batch: opts.batch,
-        learningRate: opts.lr,
-        mining: opts.mining,
-        loss: 'cosine-distance triplet, margin 1, mean over triplets with loss > 0.3 (Vorozhtsov & Kitina 2024)',
-        augment: { physical: augPreset, scale: opts.augmentScale, xUnit: grid.xUnit },
-        wallSeconds: Math.round(result.wallSeconds + Number(pretrainSummary?.wallSeconds ?? 0)),
-        stoppedBecause: result.stoppedBecause,
-      },
-      pretraining: pretrainSummary,
-      metrics: {
-        k: 1,
-        valKnnAccuracy: valTop1,
-        valSqrtCosineTop1: valSqrtCosine,
-        valMeanWithSqrtCosineTop1: valFigures.meanWithSqrtCosineTop1,
-        valDescription: `${valData.n} spectra of held-out specimens of training classes (one per class with >= 2), every training spectrum a reference`,
-        unseen: unseenMetrics,
-      },
-    },
-    opts.out,
+  const unseenNames = [...unseenSpc.keys()].sort();
+  const uIndex = new Map(unseenNames.map((c, i) => [c, classNames.length + i]));
+  const refs = unseen.filter((s) => firstSample.get(s.entry.className) === s.entry.sample);
+  const queries = unseen.filter((s) => firstSample.get(s.entry.className) !== s.entry.sample);
+  const toXY = (set: readonly LoadedSpectrum[]) => {
+    const d = gather(set);
+    set.forEach((s, i) => (d.y[i] = uIndex.get(s.entry.className)!));
+    return d;
+  };
+  const R = toXY(refs);
+  const Q = toXY(queries);
+  const libX = new Float32Array((trainData.n + valData.n + R.n) * grid.points);
+  libX.set(trainData.x, 0);
+  libX.set(valData.x, trainData.n * grid.points);
+  libX.set(R.x, (trainData.n + valData.n) * grid.points);
+  const libY = Int32Array.from([...trainData.y, ...valData.y, ...R.y]);
+  const libEmb = new Float32Array(libY.length * dim);
+  libEmb.set(valTrainEmb, 0);
+  libEmb.set(valEmb, trainData.n * dim);
+  libEmb.set(await embedAll(R.x, R.n), (trainData.n + valData.n) * dim);
+  const qEmb = await embedAll(Q.x, Q.n);
+  const unseenMetrics: Record<string, unknown> = {
+    holdoutFold: `${opts.holdoutFold} of ${opts.folds} (classFold, FNV-1a of the class name)`,
+    classes: unseenNames.length,
+    classesWithQueries: [...unseenSpc.values()].filter((v) => v >= 2).length,
+    queries: Q.n,
+    libraryEntries: libY.length,
+    ...compareTop1(libEmb, libX, libY, qEmb, Q.x, Q.y, dim, grid.points),
+    description: 'classes never trained on: one reference specimen per class (first RRUFF/sample id by name), the other specimens query; all training spectra stay in the library as distractors',
+  };
+  log(
+    `train: unseen classes (fold ${opts.holdoutFold}): encoder top-1 ${pct(unseenMetrics.top1 as number)}, sqrt-cosine ${pct(unseenMetrics.sqrtCosineTop1 as number)}, ` +
+      `their mean ${pct(unseenMetrics.meanWithSqrtCosineTop1 as number)} on ${Q.n} queries`,
   );
-  result.model.dispose();
-  log(`train: validation top-1 ${pct(valTop1)} (sqrt-cosine on the same split ${pct(valSqrtCosine)}, their mean ${pct(valFigures.meanWithSqrtCosineTop1)}), ${result.epochsRun} epochs, best ${result.bestEpoch + 1}`);
-  log(`train: wrote ${opts.out} (version ${card.version}, weights sha256 ${card.weightsSha256?.slice(0, 12)})`);
+  return unseenMetrics;
 }

@@ -92,30 +92,11 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     const refused = guard(req.headers);
     if (refused) return reply.code(403).send(errorBody(refused.code, refused.message));
   });
-  const tokenDigest = options.token ? digest(options.token) : undefined;
   // Registered before the routes: the plugin attaches its hook to each route as it is added.
   const limits: RateLimits | undefined = options.rateLimit ? await registerRateLimits(app, options.rateLimit) : undefined;
   const limitFor = (doc: Pick<RouteDoc, 'url' | 'auth'>) => limits?.route(doc.url === '/api/health' ? 'health' : doc.auth ? 'write' : 'read');
 
-  const requireToken = async (req: FastifyRequest, reply: FastifyReply) => {
-    // A client that failed too often gets no answer about its token until the window ends: guessing is slowed.
-    const blockedMs = limits?.authBlockedForMs(req) ?? 0;
-    if (blockedMs > 0) {
-      return reply
-        .code(429)
-        .header('retry-after', String(Math.ceil(blockedMs / 1000)))
-        .send(errorBody('rate-limited', `too many failed authentications from this client; retry in ${Math.ceil(blockedMs / 1000)} s`));
-    }
-    if (!tokenDigest) {
-      return reply.code(403).send(errorBody('writes-disabled', 'this endpoint needs a token: set http.token (or SPECTRAD_HTTP_TOKEN) in the daemon config'));
-    }
-    const header = req.headers.authorization ?? '';
-    const given = /^Bearer\s+(.+)$/i.exec(header)?.[1];
-    if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
-      limits?.authFailed(req);
-      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('unauthorized', 'missing or wrong bearer token'));
-    }
-  };
+  const requireToken = tokenCheck(options.token, limits);
 
   const route = <Q = unknown, P = unknown, B = unknown>(
     doc: RouteDoc,
@@ -138,35 +119,11 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     });
   };
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
-    if (err instanceof SpectrumInputError) return reply.code(422).send(errorBody(err.code, err.message));
-    if (err.validation) return reply.code(400).send(errorBody('bad-request', err.message));
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send(errorBody('too-large', `the upload is larger than the limit of ${options.uploadLimitBytes} bytes (http.uploadLimitBytes)`));
-    }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'request failed');
-    return reply.code(status).send(errorBody(status === 500 ? 'internal-error' : (err.code ?? 'bad-request'), status === 500 ? 'internal error (see the daemon log)' : err.message));
-  });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not-found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  handleErrors(app, options.uploadLimitBytes);
 
   // ---- routes ---------------------------------------------------------------------------------------------------
 
-  route({ method: 'GET', url: '/api/health', summary: 'Readiness: adapters, queue depths, model version', tag: 'daemon',
-    responses: { 200: { description: 'ready', schema: healthSchema }, 503: { description: 'starting or stopping', schema: healthSchema } } },
-  async (_req, reply) => {
-    const health = services.health();
-    return reply.code(health.ready ? 200 : 503).send(health);
-  });
-
-  // Counts, durations and depths only (docs/SECURITY.md); a read route like the others, under the same rate limit.
-  route({ method: 'GET', url: '/metrics', summary: 'Prometheus metrics: throughput, latency, queue and outbox depths, adapter states, model version (label node)', tag: 'daemon',
-    responses: { 200: { description: 'Prometheus text exposition format 0.0.4' }, 404: { description: 'no metrics in this server', schema: errorBodySchema } } },
-  async (_req, reply) => {
-    if (!services.metrics) return reply.code(404).send(errorBody('not-found', 'this server has no metrics'));
-    const m = await services.metrics();
-    return reply.code(200).header('content-type', m.contentType).send(m.body);
-  });
+  registerDaemonRoutes(route, services);
 
   type ResultsQuery = { instrument?: string; class?: string; labelled?: 'yes' | 'no'; status?: string; q?: string; from?: string; to?: string; sort?: ResultSort };
   const resultFilter = (q: ResultsQuery): ResultFilter => ({
@@ -249,10 +206,85 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     },
   );
 
+  await registerUploadRoute(app, docs, services, options.uploadLimitBytes, limits);
+
+  registerLibraryRoutes(route, services);
+
+  registerAlertRoutes(route, services, history);
+
+  registerModelRoutes(route, services);
+
+  docs.push({ method: 'GET', url: '/api/openapi.json', summary: 'This document', tag: 'daemon', responses: { 200: { description: 'OpenAPI 3.1' } } });
+  app.get('/api/openapi.json', async () => openApiDocument(docs, options.version));
+
+  await serveDashboard(app, options.dashboardDir);
+  return app;
+}
+
+/** The bearer-token check of the writing routes, run on arrival; a client that failed too often is slowed down. */
+function tokenCheck(token: string | undefined, limits: RateLimits | undefined): (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
+  const tokenDigest = token ? digest(token) : undefined;
+  return async (req, reply) => {
+    // A client that failed too often gets no answer about its token until the window ends: guessing is slowed.
+    const blockedMs = limits?.authBlockedForMs(req) ?? 0;
+    if (blockedMs > 0) {
+      return reply
+        .code(429)
+        .header('retry-after', String(Math.ceil(blockedMs / 1000)))
+        .send(errorBody('rate-limited', `too many failed authentications from this client; retry in ${Math.ceil(blockedMs / 1000)} s`));
+    }
+    if (!tokenDigest) {
+      return reply.code(403).send(errorBody('writes-disabled', 'this endpoint needs a token: set http.token (or SPECTRAD_HTTP_TOKEN) in the daemon config'));
+    }
+    const header = req.headers.authorization ?? '';
+    const given = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
+      limits?.authFailed(req);
+      return reply.code(401).header('www-authenticate', 'Bearer').send(errorBody('unauthorized', 'missing or wrong bearer token'));
+    }
+  };
+}
+
+/** Errors answer `{error: {code, message}}`: bad input 422, validation 400, an upload over the limit 413, else 500. */
+function handleErrors(app: FastifyInstance, uploadLimitBytes: number): void {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+    if (err instanceof SpectrumInputError) return reply.code(422).send(errorBody(err.code, err.message));
+    if (err.validation) return reply.code(400).send(errorBody('bad-request', err.message));
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(errorBody('too-large', `the upload is larger than the limit of ${uploadLimitBytes} bytes (http.uploadLimitBytes)`));
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send(errorBody(status === 500 ? 'internal-error' : (err.code ?? 'bad-request'), status === 500 ? 'internal error (see the daemon log)' : err.message));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not-found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+}
+
+/** Readiness and Prometheus metrics. */
+function registerDaemonRoutes(route: RouteFn, services: ApiServices): void {
+  route({ method: 'GET', url: '/api/health', summary: 'Readiness: adapters, queue depths, model version', tag: 'daemon',
+    responses: { 200: { description: 'ready', schema: healthSchema }, 503: { description: 'starting or stopping', schema: healthSchema } } },
+  async (_req, reply) => {
+    const health = services.health();
+    return reply.code(health.ready ? 200 : 503).send(health);
+  });
+
+  // Counts, durations and depths only (docs/SECURITY.md); a read route like the others, under the same rate limit.
+  route({ method: 'GET', url: '/metrics', summary: 'Prometheus metrics: throughput, latency, queue and outbox depths, adapter states, model version (label node)', tag: 'daemon',
+    responses: { 200: { description: 'Prometheus text exposition format 0.0.4' }, 404: { description: 'no metrics in this server', schema: errorBodySchema } } },
+  async (_req, reply) => {
+    if (!services.metrics) return reply.code(404).send(errorBody('not-found', 'this server has no metrics'));
+    const m = await services.metrics();
+    return reply.code(200).header('content-type', m.contentType).send(m.body);
+  });
+}
+
+/** POST /api/identify: the uploaded file identified, nothing recorded; its own content-type parser keeps the bytes. */
+async function registerUploadRoute(app: FastifyInstance, docs: RouteDoc[], services: ApiServices, uploadLimitBytes: number, limits: RateLimits | undefined): Promise<void> {
   await app.register(async (scope) => {
     // Uploads arrive as the file itself, whatever its type (JCAMP-DX, CSV, JSON): keep the bytes.
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.uploadLimitBytes }, (_req, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: uploadLimitBytes }, (_req, body, done) => done(null, body));
     docs.push({ method: 'POST', url: '/api/identify', summary: 'Identify the spectra of an uploaded file (not recorded)', tag: 'results', fileBody: true,
       query: { type: 'object', properties: { filename: { type: 'string', description: 'file name, a hint for the format (a.jdx, b.csv)' } } },
       responses: { 200: { description: 'one answer per spectrum in the file', schema: { type: 'object', properties: { items: { type: 'array', items: uploadAnswerSchema } } } },
@@ -265,7 +297,10 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       return { items: await services.identifyUpload(body, name) };
     });
   });
+}
 
+/** The reference library: classes, enrollment (token), a class's reference curve, undoing an enrollment (token). */
+function registerLibraryRoutes(route: RouteFn, services: ApiServices): void {
   route({ method: 'GET', url: '/api/classes', summary: 'Library classes', tag: 'library',
     responses: { 200: { description: 'classes', schema: { type: 'object', properties: { items: { type: 'array', items: classInfoSchema } } } } } },
   async () => ({
@@ -319,7 +354,10 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       return { removed };
     },
   );
+}
 
+/** Alerts: paged listing with counts, bulk and single acknowledgement (token); `history` is the site's or the store's. */
+function registerAlertRoutes(route: RouteFn, services: ApiServices, history: () => HistoryReads): void {
   route<{ state?: 'open' | 'all'; instrument?: string; kind?: string; cursor?: string; limit?: number }>(
     { method: 'GET', url: '/api/alerts', summary: 'Alerts, newest first, paged and filtered, with the open counts', tag: 'alerts', query: alertsQuerySchema,
       responses: { 200: { description: 'a page and the counts over every stored alert', schema: alertsPageSchema } } },
@@ -358,15 +396,13 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       return { id: req.params.id, acknowledgedAt: at };
     },
   );
+}
 
-  registerModelRoutes(route, services);
-
-  docs.push({ method: 'GET', url: '/api/openapi.json', summary: 'This document', tag: 'daemon', responses: { 200: { description: 'OpenAPI 3.1' } } });
-  app.get('/api/openapi.json', async () => openApiDocument(docs, options.version));
-
-  if (options.dashboardDir && dashboardBuilt(options.dashboardDir)) {
+/** The built dashboard at / (pre-compressed, hashed assets cached for a year), or a page saying how to build it. */
+async function serveDashboard(app: FastifyInstance, dashboardDir: string | undefined): Promise<void> {
+  if (dashboardDir && dashboardBuilt(dashboardDir)) {
     await app.register(fastifyStatic, {
-      root: options.dashboardDir,
+      root: dashboardDir,
       prefix: '/',
       index: ['index.html'],
       // The build writes .br/.gz beside each asset (dashboard/vite.config.ts): sent as they are, never compressed here.
@@ -379,11 +415,10 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
       // A source map left in the folder is never served: it would publish the dashboard's sources.
       allowedPath: (pathName) => !pathName.endsWith('.map'),
     });
-  } else if (options.dashboardDir) {
+  } else if (dashboardDir) {
     // Started without a built dashboard (`npm ci --ignore-scripts`, a copied checkout): the page says what to do.
     app.get('/', async (_req, reply) => reply.code(503).type('text/html; charset=utf-8').send(DASHBOARD_MISSING_PAGE));
   }
-  return app;
 }
 
 /** The dashboard is served when its build (index.html) is there. */
@@ -406,7 +441,7 @@ type RouteFn = <Q = unknown, P = unknown, B = unknown>(
   handler: (req: FastifyRequest<{ Querystring: Q; Params: P; Body: B }>, reply: FastifyReply) => Promise<unknown>,
 ) => void;
 
-/** Error codes of daemon/retrain and the HTTP status each answers with. */
+/** Error codes of daemon/models and the HTTP status each answers with. */
 const MODEL_ERROR_STATUS: Record<string, number> = {
   'retrain-running': 409,
   'model-worse': 409,
