@@ -7,7 +7,7 @@
  * test split) then judges them. Per query it writes the answer and the evidence behind it (standardized similarity of
  * the named class, the named class's spectral fit, the count decision's unexplained shares) to a JSON file.
  *
- *   npm run bench:open-set [-- --seed 11] [-- --per-class 4] [-- --absent] [-- --out FILE]
+ *   npm run bench:open-set [-- --seed 11] [-- --per-class 4] [-- --refs 20] [-- --absent] [-- --out FILE]
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +36,8 @@ const { values: opts } = parseArgs({
   options: {
     seed: { type: 'string', default: '11' },
     'per-class': { type: 'string', default: '4' },
+    // References per library class (the first N of the demo's 20): the gate on small libraries.
+    refs: { type: 'string', default: '20' },
     absent: { type: 'boolean', default: false },
     mixtures: { type: 'string', default: '0' },
     ends: { type: 'boolean', default: false },
@@ -102,7 +104,7 @@ const refs = await embedded('demo-500x20-s2', () => generateRandomSplit(def, { s
 const lib = new ReferenceLibrary({ dim: encoder.dim, points: P, modelVersion: encoder.version });
 const inLibrary = new Set(libraryClasses);
 for (const c of libraryClasses) {
-  const rows = range(0, refs.y.length).filter((r) => refs.y[r] === c);
+  const rows = range(0, refs.y.length).filter((r) => refs.y[r] === c).slice(0, Number(opts.refs));
   const emb = new Float32Array(rows.length * encoder.dim);
   const spectra = new Float32Array(rows.length * P);
   rows.forEach((r, k) => {
