@@ -96,11 +96,13 @@ describe('axe on every view', () => {
             problems.push(...describeViolations(where, await axeViolations(page)));
             await screenshot(page, `axe-${view}-${viewport.width}-${colorScheme}`);
           }
-          // The spectrum dialog, opened from History.
+          // History offers the filter as CSV, JSON and JCAMP-DX.
           await page.goto('about:blank');
           await page.goto(`${daemon.url}/#/history`);
-          await page.locator('tr[data-result-id]').first().click();
-          await page.waitForSelector('dialog.spectrum-dialog[open] .plot-host[data-series]', { timeout: 15_000 });
+          expect(await page.locator('[data-action="export-all-jcamp"]').getAttribute('href')).toBe('/api/results/export?format=jcamp');
+          // The spectrum dialog of a readable file (plot, hit switch, curve switch), opened from History.
+          await page.locator('tr[data-result-id]', { hasText: 'quartz-1.jdx' }).click();
+          await page.waitForSelector('dialog.spectrum-dialog[open] .plot-host[data-points][data-series*="reference"]', { timeout: 15_000 });
           await page.waitForLoadState('networkidle');
           await page.waitForTimeout(300);
           problems.push(...describeViolations(`spectrum dialog ${viewport.width}px ${colorScheme}`, await axeViolations(page)));
