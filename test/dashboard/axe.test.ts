@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { startDaemon, type Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
 import { freePort } from '../../support/servers.ts';
 import { buildDashboard } from './support/build.ts';
-import { launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/browser.ts';
 
 /**
  * axe-core (the page's accessibility rules as browsers expose them) on every view of the built dashboard, served by
@@ -55,19 +55,26 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(path.join(ARTIFACTS, 'axe-moderate-minor.txt'), lesser.join('\n') + '\n');
   await browser?.close();
   await daemon?.stop();
   built?.remove();
   rmSync(root, { recursive: true, force: true });
 });
 
-async function axeViolations(page: Page): Promise<Violation[]> {
+/** Every view's lesser (moderate, minor) findings, kept as an artefact to look at; they do not fail the test. */
+const lesser: string[] = [];
+
+async function axeViolations(page: Page, where: string): Promise<Violation[]> {
   await page.addScriptTag({ path: AXE });
   const found = await page.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(ctx: Document, o: object): Promise<{ violations: Violation[] }> } }).axe;
     return (await axe.run(document, { resultTypes: ['violations'] })).violations;
   });
-  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const serious = found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  lesser.push(...describeViolations(where, found.filter((v) => !serious.includes(v))));
+  return serious;
 }
 
 function describeViolations(where: string, vs: Violation[]): string[] {
@@ -93,7 +100,7 @@ describe('axe on every view', () => {
             await page.waitForLoadState('networkidle');
             await page.waitForTimeout(300);
             const where = `${view} ${viewport.width}px ${colorScheme}`;
-            problems.push(...describeViolations(where, await axeViolations(page)));
+            problems.push(...describeViolations(where, await axeViolations(page, where)));
             await screenshot(page, `axe-${view}-${viewport.width}-${colorScheme}`);
           }
           // History offers the filter as CSV, JSON and JCAMP-DX.
@@ -105,7 +112,8 @@ describe('axe on every view', () => {
           await page.waitForSelector('dialog.spectrum-dialog[open] .plot-host[data-points][data-series*="reference"]', { timeout: 15_000 });
           await page.waitForLoadState('networkidle');
           await page.waitForTimeout(300);
-          problems.push(...describeViolations(`spectrum dialog ${viewport.width}px ${colorScheme}`, await axeViolations(page)));
+          const dialog = `spectrum dialog ${viewport.width}px ${colorScheme}`;
+          problems.push(...describeViolations(dialog, await axeViolations(page, dialog)));
           await screenshot(page, `axe-dialog-${viewport.width}-${colorScheme}`);
         } finally {
           await context.close();
