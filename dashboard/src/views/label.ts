@@ -95,12 +95,12 @@ export function mountLabel(ctx: AppContext, host: HTMLElement, query: string): (
    * (test/dashboard/long-tasks.test.ts).
    */
   function showSelection(): void {
-    for (const tr of tbody.querySelectorAll<HTMLTableRowElement>('tr[data-result-id]')) {
+    tbody.querySelectorAll<HTMLTableRowElement>('tr[data-result-id]').forEach((tr) => {
       const on = selected.has(tr.dataset.resultId ?? '');
       tr.classList.toggle('selected', on);
-      const box = tr.querySelector<HTMLInputElement>('input[data-action="select"]');
+      const box = tr.querySelector('input[data-action="select"]') as HTMLInputElement | null;
       if (box) box.checked = on;
-    }
+    });
     showCount(visibleRows());
   }
 
