@@ -1,4 +1,7 @@
+import { toJcamp } from '../../core/formats/jcamp/writer.ts';
+import { createSpectrum } from '../../core/spectrum.ts';
 import type { LabelledResult } from '../store/store.ts';
+import type { Curve } from './services.ts';
 
 /**
  * One CSV row per result for the bulk export (GET /api/results/export): the columns History shows plus what a
@@ -50,4 +53,32 @@ export function resultCsvRow(r: LabelledResult): string {
     text(r.error ? `${r.error.code}: ${r.error.message}` : undefined),
   ];
   return cells.join(',') + '\r\n';
+}
+
+/** Which curve a JCAMP-DX export carries: the model's input on the daemon's grid, or the file's own data. */
+export type ExportCurve = 'preprocessed' | 'raw';
+
+/**
+ * One JCAMP-DX block per result for the bulk export (GET /api/results/export?format=jcamp), written by the core
+ * writer. The blocks follow one another in one file (a concatenated multi-block file, which JCAMP-DX readers read
+ * block by block; a LINK block would need the count before the first row is streamed). The title names the result
+ * (id, source file, answer) and the result's fields ride along as $-labels, so a block read back says what it was.
+ * A result with no curve to write (a rejected file, or one stored without its preprocessed vector) gives no block.
+ */
+export function resultJcampBlock(r: LabelledResult, curve: Curve | undefined): string {
+  if (!curve || curve.y.length === 0) return '';
+  const answer = answerOf(r);
+  const extra: Record<string, string> = { '$SPECTRAD ID': r.id, '$SOURCE': r.source, '$STATUS': r.status, '$INSTRUMENT': r.instrument, '$RECEIVED AT': r.receivedAt };
+  if (answer) extra.$ANSWER = answer;
+  if (r.status !== 'rejected' && Number.isFinite(r.score)) extra.$SCORE = num(r.score);
+  if (r.label?.class) extra.$LABEL = r.label.class;
+  if (r.modelVersion) extra['$MODEL VERSION'] = r.modelVersion;
+  const spectrum = createSpectrum({
+    x: curve.x,
+    y: curve.y,
+    xUnit: curve.xUnit ?? (curve.x ? 'other' : 'index'),
+    yUnit: curve.yUnit ?? 'arbitrary',
+    meta: { title: `${r.id} ${r.source} ${answer || r.status}`, instrument: r.instrument, extra },
+  });
+  return toJcamp(spectrum);
 }

@@ -228,13 +228,14 @@ export const resultsQuerySchema = {
   },
 } as const;
 
-/** GET /api/results/export: the same filter and order as a page, every matching row, streamed as CSV or a JSON array. */
+/** GET /api/results/export: the same filter and order as a page, every matching row, streamed as CSV, a JSON array or JCAMP-DX. */
 export const resultsExportQuerySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
     ...Object.fromEntries(Object.entries(resultsQuerySchema.properties).filter(([k]) => !['cursor', 'offset', 'limit'].includes(k))),
-    format: { type: 'string', enum: ['csv', 'json'], default: 'csv' },
+    format: { type: 'string', enum: ['csv', 'json', 'jcamp'], default: 'csv', description: 'jcamp: one JCAMP-DX block per spectrum (rejected files have none)' },
+    curve: { type: 'string', enum: ['preprocessed', 'raw'], default: 'preprocessed', description: 'jcamp only: the model input on the daemon grid, or the file as read' },
   },
 } as const;
 

@@ -7,9 +7,9 @@ import { Readable } from 'node:stream';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { validateClassName } from '../../core/identify/library.ts';
 import type { ResultStatus } from '../../core/messages.ts';
-import type { ResultFilter, ResultSort } from '../store/store.ts';
+import type { LabelledResult, ResultFilter, ResultSort } from '../store/store.ts';
 import { hitReferences } from './hits.ts';
-import { resultsCsvHeader, resultCsvRow } from './results-export.ts';
+import { resultJcampBlock, resultsCsvHeader, resultCsvRow, type ExportCurve } from './results-export.ts';
 import {
   adapterStateSchema,
   alertMessageSchema,
@@ -144,33 +144,46 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
   );
 
   // Streamed row by row from the store: a filter matching 100 000 results costs no more memory than one.
-  route<ResultsQuery & { format?: 'csv' | 'json' }>(
-    { method: 'GET', url: '/api/results/export', summary: 'Every result a filter matches, in its order, as CSV or a JSON array (streamed download)', tag: 'results', query: resultsExportQuerySchema,
-      responses: { 200: { description: 'text/csv (one row per result, the columns History shows) or application/json (an array of results)' } } },
+  const exportTypes = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8', jcamp: 'chemical/x-jcamp-dx; charset=utf-8' } as const;
+  const exportExtensions = { csv: 'csv', json: 'json', jcamp: 'jdx' } as const;
+  route<ResultsQuery & { format?: 'csv' | 'json' | 'jcamp'; curve?: ExportCurve }>(
+    { method: 'GET', url: '/api/results/export', summary: 'Every result a filter matches, in its order, as CSV, a JSON array or multi-block JCAMP-DX (streamed download)', tag: 'results', query: resultsExportQuerySchema,
+      responses: { 200: { description: 'text/csv (one row per result, the columns History shows), application/json (an array of results) or chemical/x-jcamp-dx (one block per spectrum, titled by id, source and answer)' } } },
     async (req, reply) => {
       const format = req.query.format ?? 'csv';
+      const curve = req.query.curve ?? 'preprocessed';
       const rows = services.store.iterateResults(resultFilter(req.query));
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const gridX = format === 'jcamp' && curve === 'preprocessed' ? services.gridX() : undefined;
+      const gridXUnit = gridX ? services.gridXUnit?.() : undefined;
+      const jcampOf = (r: LabelledResult): string => {
+        const s = services.store.getSpectrum(r.id);
+        if (!s) return '';
+        if (curve === 'raw') return resultJcampBlock(r, services.rawCurve(s.raw, s.formatHint ?? s.source));
+        return resultJcampBlock(r, s.preprocessed ? { x: gridX, y: Array.from(s.preprocessed), xUnit: gridXUnit } : undefined);
+      };
+      // Spectra weigh more than rows: fewer of them a chunk.
+      const perChunk = format === 'jcamp' ? 50 : 500;
       async function* body(): AsyncGenerator<string> {
         if (format === 'csv') yield resultsCsvHeader();
-        else yield '[';
+        else if (format === 'json') yield '[';
         let n = 0;
         let chunk = '';
         for (const r of rows) {
-          chunk += format === 'csv' ? resultCsvRow(r) : `${n === 0 ? '' : ','}\n${JSON.stringify(r)}`;
+          chunk += format === 'csv' ? resultCsvRow(r) : format === 'json' ? `${n === 0 ? '' : ','}\n${JSON.stringify(r)}` : jcampOf(r);
           n++;
-          // A few hundred rows a chunk, and a turn of the event loop between chunks: identification goes on.
-          if (n % 500 === 0) {
+          // A chunk at a time, and a turn of the event loop between chunks: identification goes on.
+          if (n % perChunk === 0) {
             yield chunk;
             chunk = '';
             await new Promise((resolve) => setImmediate(resolve));
           }
         }
-        yield chunk + (format === 'csv' ? '' : '\n]\n');
+        yield chunk + (format === 'json' ? '\n]\n' : '');
       }
       return reply
-        .header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
-        .header('content-disposition', `attachment; filename="spectrad-results-${stamp}.${format}"`)
+        .header('content-type', exportTypes[format])
+        .header('content-disposition', `attachment; filename="spectrad-results-${stamp}.${exportExtensions[format]}"`)
         .send(Readable.from(body()));
     },
   );

@@ -77,7 +77,7 @@ export function filterFromQuery(query: string): ResultFilter {
 }
 
 /** GET /api/results/export for the filter (and its order): the daemon streams every matching row. */
-export function exportUrl(f: ResultFilter, format: 'csv' | 'json'): string {
+export function exportUrl(f: ResultFilter, format: 'csv' | 'json' | 'jcamp'): string {
   const q = filterToQuery(f);
   return `/api/results/export?${q ? `${q}&` : ''}format=${format}`;
 }

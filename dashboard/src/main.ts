@@ -68,14 +68,15 @@ function announce(text: string): void {
   announcer.textContent = text;
 }
 
+// The heading sits in the header (the banner landmark), so that no content of the page is outside a landmark.
 replace(app,
   h('header', { class: 'topbar' },
+    heading,
     h('a', { class: 'brand', href: '#/live' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '∿'), 'spectrad'),
     nav,
     h('span', { class: 'spacer' }),
     model, conn, readOnly, keysBtn, authBtn),
   banner,
-  heading,
   announcer,
   main);
 

@@ -69,6 +69,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   const newerBtn = h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'show-newer', hidden: true, onclick: () => { scroller.scrollTop = 0; reload(); } });
   const csvLink = h('a', { class: 'btn btn-small', 'data-action': 'export-all-csv', download: '', title: 'Every result of this filter, in this order, as CSV (the daemon streams it)' }, 'Export CSV');
   const jsonLink = h('a', { class: 'btn btn-small', 'data-action': 'export-all-json', download: '', title: 'Every result of this filter, in this order, as JSON' }, 'Export JSON');
+  const jcampLink = h('a', { class: 'btn btn-small', 'data-action': 'export-all-jcamp', download: '', title: 'Every spectrum of this filter, in this order, as one multi-block JCAMP-DX file (the model input; rejected files have none)' }, 'Export JCAMP-DX');
   const tbody = h('tbody');
   const theadRow = h('tr');
   const table = h('table', { class: 'results virtual', 'aria-rowcount': 0 }, h('thead', null, theadRow), tbody);
@@ -110,7 +111,7 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   labelledSel.addEventListener('change', () => apply(readForm()));
 
   host.replaceChildren(h('section', { class: 'card' },
-    h('header', { class: 'card-head' }, h('h2', null, 'History'), summary, newerBtn, h('span', { class: 'spacer' }), csvLink, jsonLink),
+    h('header', { class: 'card-head' }, h('h2', null, 'History'), summary, newerBtn, h('span', { class: 'spacer' }), csvLink, jsonLink, jcampLink),
     form,
     scroller));
 
@@ -137,9 +138,11 @@ export function mountHistory(ctx: AppContext, host: HTMLElement, query: string):
   function updateExports(): void {
     csvLink.setAttribute('href', exportUrl(filter, 'csv'));
     jsonLink.setAttribute('href', exportUrl(filter, 'json'));
+    jcampLink.setAttribute('href', exportUrl(filter, 'jcamp'));
     const off = offlineRows !== undefined;
     csvLink.hidden = off;
     jsonLink.hidden = off;
+    jcampLink.hidden = off;
   }
 
   function apply(next: ResultFilter): void {
