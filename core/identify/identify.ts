@@ -72,6 +72,8 @@ export interface IdentifyOptions {
    * from the library (mixture-unknown.ts singleThreshold); false: the embedding's cut alone.
    */
   readonly openSetShare?: number | false;
+  /** Fewest library classes for the spectral half to judge (open-set.ts OPEN_SET_MIN_CLASSES; tests of small libraries lower it). */
+  readonly openSetMinClasses?: number;
 }
 
 /**
@@ -181,7 +183,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   const referencesFor = () => (onGrid ? (options.referenceProfiles === undefined ? referenceProfilesFor(library, matrix) : options.referenceProfiles) : null);
   // The open-set test's spectral half (open-set.ts): how much of the spectrum the named class leaves unexplained.
   const gateIndex = onGrid && options.openSetShare !== false ? referencesFor() : null;
-  const openSet = gateIndex && onGrid ? openSetFit(gateIndex, onGrid, named.r.class, options.openSetShare === false ? undefined : options.openSetShare) : undefined;
+  const openSet = gateIndex && onGrid ? openSetFit(gateIndex, onGrid, named.r.class, options.openSetShare === false ? undefined : options.openSetShare, options.openSetMinClasses) : undefined;
   // With the spectral half at hand, the embedding half only rejects what lies below the cut at a tenth of the
   // false-unknown rate (the 99.9 % conformal cut for a 1 % rate): the spectrum tells absent compounds apart better than
   // the embedding's edge does (validation, bench:open-set --ends, cut -2.35 -> -2.67: known spectra called unknown

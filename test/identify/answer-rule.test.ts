@@ -101,7 +101,9 @@ describe('open-set gate and the prediction set (operator rule: identified => its
     for (let i = 0; i < 10; i++) {
       const q = cloud(centers.C, 0.1);
       // C's own peaks: identified as C, C in its set, most of the signal explained.
-      const own = identify({ embedding: q, spectrum: spectrumOf(PAIR_CLASSES.C.positions, PAIR_CLASSES.C.heights, 3, POINTS) }, library, { mixtures: false });
+      // A small library: the daemon's rule leaves the spectral half to libraries of 50 classes or more (open-set.ts).
+      const gate = { mixtures: false, openSetMinClasses: 1 } as const;
+      const own = identify({ embedding: q, spectrum: spectrumOf(PAIR_CLASSES.C.positions, PAIR_CLASSES.C.heights, 3, POINTS) }, library, gate);
       expect(own.candidates[0].class).toBe('C');
       if (own.status === 'identified') {
         identified++;
@@ -112,7 +114,7 @@ describe('open-set gate and the prediction set (operator rule: identified => its
       const other = identify(
         { embedding: q, spectrum: spectrumOf([...PAIR_CLASSES.C.positions, 1600], [...PAIR_CLASSES.C.heights, 1], 3, POINTS) },
         library,
-        { mixtures: false },
+        gate,
       );
       expect(other.status).toBe('unknown');
       expect(other.class).toBeUndefined();
