@@ -26,6 +26,12 @@ export const CONTAINED = 0.5;
 /** fitLimit is the count threshold (right fits' 99th percentile) with the calibration's usual margin. */
 export const FIT_MARGIN = 0.25;
 
+/**
+ * supportCut is the calibration's (right fits' 1st percentile of the weakest member's support) less this share: the
+ * draws' heights vary per peak region, queries at the ends of the search's shifts lose more of a region than the draws.
+ */
+export const SUPPORT_MARGIN = 0.5;
+
 export interface CountThresholds {
   /** A fit leaving at most this share unexplained needs no more components. */
   readonly threshold: number;
@@ -71,7 +77,7 @@ export function countThresholdsFor(index: ReferenceProfiles, unknownComponentSha
     threshold,
     componentGain: cal.countGain ?? cal.componentGain ?? 0,
     ...(cal.countThreshold === undefined ? {} : { fitLimit: Math.max(threshold, cal.countThreshold * (1 + FIT_MARGIN)) }),
-    ...(cal.supportCut === undefined ? {} : { supportCut: cal.supportCut }),
+    ...(cal.supportCut === undefined ? {} : { supportCut: cal.supportCut * (1 - SUPPORT_MARGIN) }),
   };
 }
 

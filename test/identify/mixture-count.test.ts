@@ -61,7 +61,7 @@ describe('component count when none is given', () => {
     expect(cal.countGain).toBeGreaterThan(0);
     expect(cal.countGain).toBeLessThanOrEqual(cal.componentGain!);
     const thresholds = countThresholdsFor(index);
-    expect(thresholds).toEqual({ threshold: cal.countThreshold, componentGain: cal.countGain, fitLimit: cal.countThreshold! * 1.25, supportCut: cal.supportCut });
+    expect(thresholds).toEqual({ threshold: cal.countThreshold, componentGain: cal.countGain, fitLimit: cal.countThreshold! * 1.25, supportCut: cal.supportCut! * 0.5 });
     // Right fits of drawn mixtures: every member's peaks lie in the query, so the weakest member keeps most of its signal.
     expect(cal.supportCut).toBeGreaterThan(0.2);
     expect(cal.supportCut).toBeLessThanOrEqual(1);
