@@ -82,6 +82,12 @@ export interface UnexplainedCalibration {
   readonly countThreshold?: number;
   /** Likewise: the quantile of the spurious gains of draws whose search at their true count was right. */
   readonly countGain?: number;
+  /**
+   * For the count decision (mixture-count.ts): the rate quantile from below of the weakest member's support
+   * (SpectralFit.support) over the synthesized mixtures whose search found exactly the drawn classes. A mixture with a
+   * member under it claims a peak the query lacks.
+   */
+  readonly supportCut?: number;
 }
 
 export function calibrateUnexplained(index: ReferenceProfiles, options: UnexplainedCalibrationOptions = {}): UnexplainedCalibration {
@@ -149,12 +155,14 @@ function* calibrationSteps(index: ReferenceProfiles, options: UnexplainedCalibra
   // The same, of the draws whose search found exactly the drawn classes (see countThreshold).
   const rightShares: number[] = [];
   const rightGains: number[] = [];
+  const rightSupports: number[] = [];
   const record = (profile: Float64Array, classes: ReadonlySet<number>) => {
     const fit = fitOf(profile, classes.size);
     const before = gains.length;
     spurious(profile, classes.size, fit.unexplained);
     if (fit.classIndices.length === classes.size && fit.classIndices.every((c) => classes.has(c))) {
       rightShares.push(fit.unexplained);
+      if (classes.size >= 2) rightSupports.push(Math.min(...fit.support));
       if (gains.length > before) rightGains.push(gains[gains.length - 1]);
     }
     return fit.unexplained;
@@ -205,6 +213,7 @@ function* calibrationSteps(index: ReferenceProfiles, options: UnexplainedCalibra
   const singleThreshold = singleShares.length ? quantile(singleShares) : undefined;
   const countThreshold = rightShares.length ? quantile(rightShares) : threshold;
   const countGain = rightGains.length ? quantile(rightGains) : componentGain;
+  const supportCut = rightSupports.length ? -quantile(rightSupports.map((v) => -v)) : undefined;
   return {
     threshold,
     shares,
@@ -212,6 +221,7 @@ function* calibrationSteps(index: ReferenceProfiles, options: UnexplainedCalibra
     gains,
     countThreshold,
     countGain,
+    ...(supportCut === undefined ? {} : { supportCut }),
     source,
     singleShares,
     ...(singleThreshold === undefined ? {} : { singleThreshold }),

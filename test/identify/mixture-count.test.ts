@@ -61,7 +61,10 @@ describe('component count when none is given', () => {
     expect(cal.countGain).toBeGreaterThan(0);
     expect(cal.countGain).toBeLessThanOrEqual(cal.componentGain!);
     const thresholds = countThresholdsFor(index);
-    expect(thresholds).toEqual({ threshold: cal.countThreshold, componentGain: cal.countGain, fitLimit: cal.countThreshold! * 1.25 });
+    expect(thresholds).toEqual({ threshold: cal.countThreshold, componentGain: cal.countGain, fitLimit: cal.countThreshold! * 1.25, supportCut: cal.supportCut! * 0.5 });
+    // Right fits of drawn mixtures: every member's peaks lie in the query, so the weakest member keeps most of its signal.
+    expect(cal.supportCut).toBeGreaterThan(0.2);
+    expect(cal.supportCut).toBeLessThanOrEqual(1);
     expect(countThresholdsFor(index, 0.5).threshold).toBe(0.5);
   }, 120_000);
 
@@ -104,6 +107,13 @@ describe('component count when none is given', () => {
     expect(limited.rejected?.classIndices).toHaveLength(3);
     expect(limited.rejected?.unexplained).toBe(greedy.fit.unexplained);
     expect(decideComponentCount(index, matrix, embedding, spectrum, 5, { threshold: 0, componentGain: -1, fitLimit: 1 }).count).toBe(3);
+    // The true members' support is high; a support cut no member meets turns the mixture down the same way.
+    expect(Math.min(...greedy.fit.support!)).toBeGreaterThan(0.5);
+    expect(greedy.fit.support!.every((v) => v <= 1)).toBe(true);
+    const unsupported = decideComponentCount(index, matrix, embedding, spectrum, 5, { threshold: 0, componentGain: -1, supportCut: 1.01 });
+    expect(unsupported.count).toBe(1);
+    expect(unsupported.rejected?.classIndices).toHaveLength(3);
+    expect(decideComponentCount(index, matrix, embedding, spectrum, 5, { threshold: 0, componentGain: -1, supportCut: 0.3 }).count).toBe(3);
   }, 120_000);
 
   it('identify() with no count calls a test mixture a mixture of its classes and a single spectrum a single', async () => {
