@@ -186,7 +186,9 @@ describe('HTTP API (inject)', () => {
 
   it('answers per-instrument trends from the stored results', async () => {
     const now = Date.now();
-    const sid = [ulid(now - 90_000), ulid(now - 80_000), ulid(now - 5_000)];
+    // Buckets are whole minutes of the clock, the last the current one: the newest result goes in that minute
+    // (5 s ago fell in the previous one when the minute had just begun; failed once in a fresh-clone run).
+    const sid = [ulid(now - 90_000), ulid(now - 80_000), ulid(now - Math.min(5_000, now % 60_000))];
     store.commitIngest({
       spectra: sid.map((id) => ({ id, adapter: 'inbox', source: `/in/${id}.csv`, instrument: 'trend-1', receivedAt: new Date().toISOString(), block: 0, raw: Buffer.from('1,2'), preprocessed: Float32Array.from([0.5, 1]) })),
       results: [], alerts: [],
