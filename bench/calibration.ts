@@ -20,9 +20,9 @@ import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, n
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import type { Encoder } from '../core/encoder/types.ts';
 import { initEngine } from '../core/engine/index.ts';
-import { calibrate, synthesizeMixtureEmbeddings, type Calibration } from '../core/identify/calibration.ts';
+import { calibrate, synthesizeMixtureEmbeddings, type Calibration } from '../core/identify/knn/calibration.ts';
 import { identify } from '../core/identify/identify.ts';
-import { ReferenceLibrary } from '../core/identify/library.ts';
+import { ReferenceLibrary } from '../core/identify/knn/library.ts';
 import { auroc } from '../core/identify/metrics.ts';
 import { embedAll, libraryFrom } from './lib/protocols.ts';
 import type { Identification } from '../core/identify/types.ts';

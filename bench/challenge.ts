@@ -21,7 +21,7 @@ import { BENCHMARK_GRID, embedRows, INPUT_PREPROCESSING, loadModelDir, MODEL_FOR
 import { concatEmbeddings, ruleAccuracies, type Embedded } from './challenge-rules.ts';
 import { initEngine, tf } from '../core/engine/index.ts';
 import { CHALLENGE_RECIPE, libraryFrom, WHOLE_SPECTRUM_SHIFT, type ChallengeRecipe } from './lib/protocols.ts';
-import { decideConfusablePair } from '../core/identify/confusable-pairs.ts';
+import { decideConfusablePair } from '../core/identify/peaks/confusable-pairs.ts';
 import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
 import type { Encoder } from '../core/encoder/types.ts';
 import type { Dataset } from '../core/benchmark/index.ts';

@@ -16,7 +16,7 @@ import {
   identify,
   calibrate,
 } from '../core/identify/index.ts';
-import { mulberry32 } from '../core/identify/calibration.ts';
+import { mulberry32 } from '../core/identify/knn/calibration.ts';
 
 const quick = process.argv.includes('--quick');
 const dim = 64;

@@ -31,10 +31,10 @@ import { initEngine } from '../core/engine/index.ts';
 import { loadEncoder } from '../core/encoder/model-files.ts';
 import type { Encoder } from '../core/encoder/types.ts';
 import { calibrationFor, identify } from '../core/identify/identify.ts';
-import { ReferenceLibrary } from '../core/identify/library.ts';
-import { beamMixtureSearch } from '../core/identify/mixture.ts';
-import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture-spectral.ts';
-import { calibrateUnexplained, unexplainedCalibrationFor } from '../core/identify/mixture-unknown.ts';
+import { ReferenceLibrary } from '../core/identify/knn/library.ts';
+import { beamMixtureSearch } from '../core/identify/mixture/mixture.ts';
+import { ReferenceProfiles, spectralMixtureSearch, profileRanking } from '../core/identify/mixture/mixture-spectral.ts';
+import { calibrateUnexplained, unexplainedCalibrationFor } from '../core/identify/mixture/mixture-unknown.ts';
 import { embedAll } from './lib/protocols.ts';
 import { portablePath } from './support/portable-path.ts';
 

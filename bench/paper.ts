@@ -511,7 +511,7 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
   out.push('- Single compound, unseen and challenge rows: classes ranked by the mean of their best 5 reference similarities');
   out.push('  (the paper\'s criterion is the k = 3 vote, docs/RESULTS.notes.md compares them on the same embeddings), and when');
   out.push('  its top two classes are a confusable pair (their references overlap in embedding space) their peak templates decide');
-  out.push('  between them (`core/identify/confusable-pairs.ts`), as the product\'s `identify()` does by default when the spectrum is');
+  out.push('  between them (`core/identify/peaks/confusable-pairs.ts`), as the product\'s `identify()` does by default when the spectrum is');
   out.push('  at hand; `identify()` names that class unless it calls the spectrum unknown (see the false-unknown row). Other k,');
   out.push('  centroids, test-time shifts, an ensemble and spectral re-ranking were measured and not adopted (notes below,');
   out.push('  `npm run bench:single-errors`).');
@@ -527,7 +527,7 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
     out.push('');
     out.push('Component count given, as in the paper. Ours: the spectrum is reconstructed from the library (NNLS of its pooled,');
     out.push("blurred profile on each shortlisted class's template, deconvolved from its references, at whole shifts; shortlist by");
-    out.push('containment; then swaps while the residual drops; `core/identify/mixture-spectral.ts`, `mixture-templates.ts`,');
+    out.push('containment; then swaps while the residual drops; `core/identify/mixture/mixture-spectral.ts`, `mixture-templates.ts`,');
     out.push('[RESULTS-MIXTURES.md](RESULTS-MIXTURES.md)); never enumerates combinations.');
     out.push('"Embedding only": a beam search over normalized sums of class embeddings without the spectrum (the paper\'s criterion). "Full library": the same mixtures');
     out.push("against a library of every class, which the paper's exhaustive method cannot hold in memory (`bench/results/identify.json`).");

@@ -17,10 +17,10 @@ import type { Encoder } from '../core/encoder/types.ts';
 import { embedAll } from './lib/protocols.ts';
 import { rerankBySpectrum, spectralReferenceIndex, type RerankOptions, type SpectralReferenceIndex } from './lib/rerank.ts';
 import { openEncoder } from '../daemon/commands/library.ts';
-import { decideConfusablePair, type PairDecisionOptions } from '../core/identify/confusable-pairs.ts';
-import { ReferenceLibrary } from '../core/identify/library.ts';
+import { decideConfusablePair, type PairDecisionOptions } from '../core/identify/peaks/confusable-pairs.ts';
+import { ReferenceLibrary } from '../core/identify/knn/library.ts';
 import { DEFAULT_MEAN_OF_BEST } from '../core/identify/identify.ts';
-import { findPeaks, type Peak } from '../core/identify/peak-features.ts';
+import { findPeaks, type Peak } from '../core/identify/peaks/peak-features.ts';
 import { createRng } from '../core/math/rng.ts';
 import { portablePath } from './support/portable-path.ts';
 

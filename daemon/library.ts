@@ -1,8 +1,8 @@
 import type { Encoder } from '../core/encoder/types.ts';
 import { SpectrumInputError } from '../core/errors.ts';
-import type { Calibration } from '../core/identify/calibration.ts';
+import type { Calibration } from '../core/identify/knn/calibration.ts';
 import { ReferenceLibrary } from '../core/identify/index.ts';
-import { validateClassName } from '../core/identify/library.ts';
+import { validateClassName } from '../core/identify/knn/library.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
 import { prepareCalibration, runInThisThread, yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from './workers/off-thread-calibration.ts';
@@ -47,7 +47,7 @@ export class LibraryService {
    * small embedding steps). A state with no calibration yet waits for it before it becomes current (the first load
    * of a switched-to model: the previous model's thresholds mean nothing in the new embedding space). A state made
    * by enrollment or undo becomes current at once with the thresholds of the state before (same model; a class
-   * without statistics of its own takes the pooled prior, core/identify/calibration.ts classStatistics), and its own
+   * without statistics of its own takes the pooled prior, core/identify/knn/calibration.ts classStatistics), and its own
    * calibration replaces them in the background: labelling answers in the time of one embedding, not a calibration.
    * The current state is calibrated in the background now, so the first enrollment finds thresholds to carry over.
    */
@@ -59,7 +59,7 @@ export class LibraryService {
 
   /**
    * Calibrates the current state here and now (thresholds, mixture templates and the unknown-component calibration,
-   * in steps: the open-set test of every answer needs its bar, core/identify/open-set.ts, so the first spectra do not
+   * in steps: the open-set test of every answer needs its bar, core/identify/mixture/open-set.ts, so the first spectra do not
    * go without it), for the daemon's start: the inputs start after the library, so nothing identifies yet and nothing can stall, while a worker
    * thread would add its own memory to the start-up peak and the identify stage's own first-batch calibration would
    * do the same work a second time. calibrateBeforeUse afterwards finds the state calibrated.

@@ -9,12 +9,12 @@ import {
   type BenchmarkName,
   type Dataset,
 } from '../../core/benchmark/index.ts';
-import { calibrate, mulberry32 } from '../../core/identify/calibration.ts';
+import { calibrate, mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { calibrationFor, DEFAULT_MEAN_OF_BEST, identify } from '../../core/identify/identify.ts';
-import { decideConfusablePair } from '../../core/identify/confusable-pairs.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
-import { ReferenceProfiles } from '../../core/identify/mixture-spectral.ts';
-import { unexplainedCalibrationFor } from '../../core/identify/mixture-unknown.ts';
+import { decideConfusablePair } from '../../core/identify/peaks/confusable-pairs.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
+import { ReferenceProfiles } from '../../core/identify/mixture/mixture-spectral.ts';
+import { unexplainedCalibrationFor } from '../../core/identify/mixture/mixture-unknown.ts';
 import { auroc } from '../../core/identify/metrics.ts';
 
 /**

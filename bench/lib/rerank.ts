@@ -1,5 +1,6 @@
 import { SpectrumInputError } from '../../core/errors.ts';
-import { profileInto, type ProfileSpec } from '../../core/identify/mixture-spectral.ts';
+import { profileInto } from '../../core/identify/mixture/mixture-spectral.ts';
+import type { ProfileSpec } from '../../core/identify/mixture/profile-dictionary.ts';
 
 /**
  * Spectral re-ranking of the kNN's best classes. The encoder ranks classes by embedding; near-duplicate classes

@@ -6,10 +6,10 @@
 import { parseArgs } from 'node:util';
 import { loadEncoder } from '../../core/encoder/model-files.ts';
 import { initEngine } from '../../core/engine/index.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import { auroc } from '../../core/identify/metrics.ts';
-import { hitQuality, matchProfile, type MatchProfile } from '../../core/identify/spectral-match.ts';
-import { libraryEmbeddingSims, spectralRankingFor } from '../../core/identify/spectral-ranking.ts';
+import { hitQuality, matchProfile, type MatchProfile } from '../../core/identify/spectral/spectral-match.ts';
+import { libraryEmbeddingSims, spectralRankingFor } from '../../core/identify/spectral/spectral-ranking.ts';
 import { preprocess } from '../../core/preprocess/index.ts';
 import { loadRealDataset, splitBySample, type RealDataset } from './corpus.ts';
 

@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import type { InputGrid } from '../../core/encoder/types.ts';
 import { auroc } from '../../core/identify/metrics.ts';
-import { hitQuality, matchProfile, type MatchOptions, type MatchProfile } from '../../core/identify/spectral-match.ts';
+import { hitQuality, matchProfile, type MatchOptions, type MatchProfile } from '../../core/identify/spectral/spectral-match.ts';
 import { preprocess } from '../../core/preprocess/index.ts';
 import { loadRealDataset, splitBySample, type RealDataset } from './corpus.ts';
 

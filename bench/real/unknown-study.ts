@@ -1,6 +1,6 @@
 /**
  * Validation study of the unknown model's features on the RRUFF dev corpus, from a bench/real/features.ts dump: each
- * feature set's logistic model (core/identify/unknown-model.ts) fitted on the library's own leave-one-out samples, as
+ * feature set's logistic model (core/identify/spectral/unknown-model.ts) fitted on the library's own leave-one-out samples, as
  * the product fits it, judged on the dump's queries (AUROC known vs query-only minerals; false-unknown and unknown
  * called unknown at the 5 % quantile of the library's known samples). Also top-1 of a few rank fusions.
  * Usage: node bin/run-ts.js bench/real/features.ts --dataset raman-532 --part validation --out F.json
@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { auroc } from '../../core/identify/metrics.ts';
-import { fitUnknownModel, unknownLogOdds } from '../../core/identify/unknown-model.ts';
+import { fitUnknownModel, unknownLogOdds } from '../../core/identify/spectral/unknown-model.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { fold: { type: 'string' }, weight: { type: 'string', default: '0.25' } } });
 interface Cand { c: number; hqi: number; z: number; csls: number; es: number; ecsls: number; qOff: number; rOff: number; [view: string]: number }

@@ -8,11 +8,11 @@
 import { parseArgs } from 'node:util';
 import { loadEncoder } from '../../core/encoder/model-files.ts';
 import { initEngine } from '../../core/engine/index.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import { auroc } from '../../core/identify/metrics.ts';
-import { fitUnknownModel, unknownLogOdds } from '../../core/identify/unknown-model.ts';
-import { hitQuality, matchProfile } from '../../core/identify/spectral-match.ts';
-import { decoyScores, libraryEmbeddingSims, spectralIndexFor, spectralRankingFor, spectralScores } from '../../core/identify/spectral-ranking.ts';
+import { fitUnknownModel, unknownLogOdds } from '../../core/identify/spectral/unknown-model.ts';
+import { hitQuality, matchProfile } from '../../core/identify/spectral/spectral-match.ts';
+import { decoyScores, libraryEmbeddingSims, spectralIndexFor, spectralRankingFor, spectralScores } from '../../core/identify/spectral/spectral-ranking.ts';
 import { preprocess } from '../../core/preprocess/index.ts';
 import { loadRealDataset, splitBySample, type RealDataset } from './corpus.ts';
 

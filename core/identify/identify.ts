@@ -1,14 +1,14 @@
 import { SpectrumInputError } from '../errors.ts';
-import { calibrate, classStatistics, confidence, logDistance, perClassConfidence, predictionSetCut, type Calibration } from './calibration.ts';
-import type { ClassRank, LibraryMatrix, ReferenceLibrary } from './library.ts';
-import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture.ts';
-import { addProfile, profileDim, spectralProfile } from './profile.ts';
-import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles } from './mixture-spectral.ts';
-import { unexplainedCalibrationFor } from './mixture-unknown.ts';
-import { countThresholdsFor, decideComponentCount } from './mixture-count.ts';
-import { decideConfusablePair, type PairDecisionOptions } from './confusable-pairs.ts';
-import { spectralAnswer, type SpectralRankingOptions } from './spectral-ranking.ts';
-import { openSetFit, unknownScoreCap } from './open-set.ts';
+import { calibrate, classStatistics, confidence, logDistance, perClassConfidence, predictionSetCut, type Calibration } from './knn/calibration.ts';
+import type { ClassRank, LibraryMatrix, ReferenceLibrary } from './knn/library.ts';
+import { beamMixtureSearch, hybridMixtureSearch, memberMargins, nnls, type MixtureFit } from './mixture/mixture.ts';
+import { addProfile, profileDim, spectralProfile } from './mixture/profile.ts';
+import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles } from './mixture/mixture-spectral.ts';
+import { unexplainedCalibrationFor } from './mixture/mixture-unknown.ts';
+import { countThresholdsFor, decideComponentCount } from './mixture/mixture-count.ts';
+import { decideConfusablePair, type PairDecisionOptions } from './peaks/confusable-pairs.ts';
+import { spectralAnswer, type SpectralRankingOptions } from './spectral/spectral-ranking.ts';
+import { openSetFit, unknownScoreCap } from './mixture/open-set.ts';
 import type { Candidate, DecidedBy, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {

@@ -12,7 +12,7 @@ export {
   type LibraryInit,
   type LibraryMatrix,
   type Neighbor,
-} from './library.ts';
+} from './knn/library.ts';
 export {
   calibrate,
   confidence,
@@ -28,7 +28,7 @@ export {
   type Calibration,
   type CalibrationOptions,
   type SimilarityDistributions,
-} from './calibration.ts';
+} from './knn/calibration.ts';
 export {
   beamMixtureSearch,
   exhaustiveMixtureSearch,
@@ -39,8 +39,8 @@ export {
   setSimilarity,
   type BeamOptions,
   type MixtureFit,
-} from './mixture.ts';
+} from './mixture/mixture.ts';
 export { identify, identifyBatch, calibrationFor, type IdentifyOptions, type IdentifyQuery } from './identify.ts';
 export { auroc } from './metrics.ts';
-export { coveredRange, hitQuality, matchProfile, matchView, rollingMinBaseline, viewCorrelation, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral-match.ts';
-export { SPECTRAL_PRESETS, spectralAnswer, spectralIndexFor, spectralRankingFor, spectralScores, type SpectralAnswer, type SpectralIndex, type SpectralRankingOptions } from './spectral-ranking.ts';
+export { coveredRange, hitQuality, matchProfile, matchView, rollingMinBaseline, viewCorrelation, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral/spectral-match.ts';
+export { SPECTRAL_PRESETS, spectralAnswer, spectralIndexFor, spectralRankingFor, spectralScores, type SpectralAnswer, type SpectralIndex, type SpectralRankingOptions } from './spectral/spectral-ranking.ts';

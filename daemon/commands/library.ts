@@ -5,7 +5,7 @@ import type { Encoder } from '../../core/encoder/types.ts';
 import type { InferenceEngine } from '../../core/engine/onnx.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { SpectrumWarning } from '../../core/spectrum.ts';
-import { deserializeLibrary, serializeLibrary, ReferenceLibrary, validateClassName } from '../../core/identify/library.ts';
+import { deserializeLibrary, serializeLibrary, ReferenceLibrary, validateClassName } from '../../core/identify/knn/library.ts';
 import { readOptions, withReadOptions, type ReadOptions } from './arguments.ts';
 
 /** `library add` exit code when some files were enrolled and others refused (each refusal printed on stderr). */

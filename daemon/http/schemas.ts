@@ -304,7 +304,7 @@ export const enrollBodySchema = {
   additionalProperties: false,
   required: ['name'],
   properties: {
-    name: { type: 'string', minLength: 1, maxLength: 200, description: 'not only white space (checked by the library rule, core/identify/library.ts validateClassName: 422)' },
+    name: { type: 'string', minLength: 1, maxLength: 200, description: 'not only white space (checked by the library rule, core/identify/knn/library.ts validateClassName: 422)' },
     by: { type: 'string', maxLength: 100, description: 'who labels (shown with the label in History)' },
     allOrNothing: { type: 'boolean', description: 'refuse the whole request when any file cannot be read (default: enroll the good files, 207 with the refused ones)' },
     spectrumIds: { type: 'array', items: { type: 'string' }, maxItems: 1000, description: 'received spectra to enroll' },

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { validateClassName } from '../../core/identify/library.ts';
+import { validateClassName } from '../../core/identify/knn/library.ts';
 import type { ResultStatus } from '../../core/messages.ts';
 import type { LabelledResult, ResultFilter, ResultSort } from '../store/store.ts';
 import { hitReferences } from './hits.ts';

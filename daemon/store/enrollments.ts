@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { validateClassName } from '../../core/identify/library.ts';
+import { validateClassName } from '../../core/identify/knn/library.ts';
 import { alertOf, type AlertRow, type StoredAlert } from './alerts.ts';
 import { toBlob } from './connection.ts';
 import type { NewReference } from './classes.ts';

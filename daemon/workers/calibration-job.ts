@@ -1,5 +1,5 @@
-import { calibrate, withMixtureEmbeddings } from '../../core/identify/calibration.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { calibrate, withMixtureEmbeddings } from '../../core/identify/knn/calibration.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import type { CalibrationAnswer, CalibrationJob } from './calibration-protocol.ts';
 
 /**

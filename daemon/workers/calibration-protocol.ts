@@ -1,5 +1,5 @@
 /** What the main thread hands the calibration worker, and what it answers (daemon/workers/calibration-worker.ts). */
-import type { Calibration } from '../../core/identify/calibration.ts';
+import type { Calibration } from '../../core/identify/knn/calibration.ts';
 
 export interface CalibrationJob {
   readonly dim: number;

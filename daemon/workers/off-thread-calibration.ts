@@ -1,9 +1,9 @@
 import { runOneShotWorker } from './one-shot-worker.ts';
 import type { Encoder } from '../../core/encoder/types.ts';
-import { calibrate, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/calibration.ts';
-import type { ReferenceLibrary } from '../../core/identify/library.ts';
-import { referenceProfilesFor } from '../../core/identify/mixture-spectral.ts';
-import { unexplainedCalibrationInSteps } from '../../core/identify/mixture-unknown.ts';
+import { calibrate, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/knn/calibration.ts';
+import type { ReferenceLibrary } from '../../core/identify/knn/library.ts';
+import { referenceProfilesFor } from '../../core/identify/mixture/mixture-spectral.ts';
+import { unexplainedCalibrationInSteps } from '../../core/identify/mixture/mixture-unknown.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { logPhaseMemory } from '../startup-memory.ts';
 import { runCalibrationJob } from './calibration-job.ts';
@@ -135,7 +135,7 @@ export interface PrepareOptions {
   /**
    * With unexplainedInBackground: still resolve only once the unknown-component calibration is made (after the
    * thresholds, in steps): the daemon's start, whose first answers' open-set test needs its bar
-   * (core/identify/open-set.ts), while the mixtures are embedded in one call as nothing identifies yet.
+   * (core/identify/mixture/open-set.ts), while the mixtures are embedded in one call as nothing identifies yet.
    */
   readonly awaitUnexplained?: boolean;
 }

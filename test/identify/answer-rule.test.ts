@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PREDICTION_SET_COVERAGE, identify } from '../../core/identify/identify.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { PAIR_CLASSES, jitteredReferences, spectrumOf } from './peak-spectra.ts';
 import { gaussian, unit } from './synthetic.ts';
 
@@ -71,7 +71,7 @@ describe('one answer rule', () => {
 describe('conformal prediction sets', () => {
   it('hold the true class of fresh queries at the configured coverage, with about one class each', async () => {
     const { makeLibrary, makeWorld } = await import('./synthetic.ts');
-    const { calibrate } = await import('../../core/identify/calibration.ts');
+    const { calibrate } = await import('../../core/identify/knn/calibration.ts');
     const world = makeWorld(60, 32, 7, 0.3);
     const library = makeLibrary(world, 20);
     const calibration = calibrate(library);

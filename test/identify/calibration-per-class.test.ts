@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { calibrate, logDistance, type Calibration } from '../../core/identify/calibration.ts';
+import { calibrate, logDistance, type Calibration } from '../../core/identify/knn/calibration.ts';
 import { identify } from '../../core/identify/identify.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import { auroc } from '../../core/identify/metrics.ts';
 import type { Identification } from '../../core/identify/types.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { gaussian, unit } from './synthetic.ts';
 
 /**

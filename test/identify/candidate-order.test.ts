@@ -27,7 +27,7 @@ describe('candidate ordering', () => {
 
 describe('vote and score disagree', () => {
   it('puts the best-scored class first and does not call the vote winner identified', async () => {
-    const { ReferenceLibrary } = await import('../../core/identify/library.ts');
+    const { ReferenceLibrary } = await import('../../core/identify/knn/library.ts');
     const dim = 16;
     const vec = (pairs: [number, number][]) => {
       const v = new Float32Array(dim);

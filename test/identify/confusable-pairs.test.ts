@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { classPeakTemplate, confusable, decideConfusablePair } from '../../core/identify/confusable-pairs.ts';
+import { classPeakTemplate, confusable, decideConfusablePair } from '../../core/identify/peaks/confusable-pairs.ts';
 import { identify } from '../../core/identify/identify.ts';
-import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/knn/library.ts';
 import { PAIR_CLASSES, jitteredReferences, spectrumOf } from './peak-spectra.ts';
 import { gaussian, unit } from './synthetic.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 
 const POINTS = 2000;
 const DIM = 16;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { addProfile, profileDim, spectralProfile } from '../../core/identify/profile.ts';
-import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/library.ts';
+import { addProfile, profileDim, spectralProfile } from '../../core/identify/mixture/profile.ts';
+import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/knn/library.ts';
 import { identify } from '../../core/identify/identify.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { peaks, projectionEncoder } from './synthetic.ts';
 import type { Encoder } from '../../core/encoder/types.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ReferenceLibrary, type LibraryMatrix } from '../../core/identify/library.ts';
+import { ReferenceLibrary, type LibraryMatrix } from '../../core/identify/knn/library.ts';
 import { createIdentifyStage } from '../../pipelines/identify-stage.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { projectionEncoder } from './synthetic.ts';
 
 const points = 64;

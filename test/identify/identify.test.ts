@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { calibrate, confidence, similarityDistributions } from '../../core/identify/calibration.ts';
+import { calibrate, confidence, similarityDistributions } from '../../core/identify/knn/calibration.ts';
 import { identify, identifyBatch } from '../../core/identify/identify.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import { auroc } from '../../core/identify/metrics.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { makeLibrary, makeWorld, mix, peaks, projectionEncoder } from './synthetic.ts';
 
 const world = makeWorld(100, 32, 21, 0.3);

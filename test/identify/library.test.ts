@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary, deserializeLibrary, serializeLibrary } from '../../core/identify/knn/library.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { makeLibrary, makeWorld, peaks, projectionEncoder } from './synthetic.ts';
 

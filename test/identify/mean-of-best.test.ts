@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import { DEFAULT_MEAN_OF_BEST, identify } from '../../core/identify/identify.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { makeLibrary, makeWorld } from './synthetic.ts';

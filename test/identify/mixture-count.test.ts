@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { generateRandomSplit, generateTestSplit, loadDefinition, normalizeDataset } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { identify } from '../../core/identify/identify.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
-import { countThresholdsFor, decideComponentCount } from '../../core/identify/mixture-count.ts';
-import { ReferenceProfiles } from '../../core/identify/mixture-spectral.ts';
-import { calibrateUnexplained, unexplainedCalibrationFor } from '../../core/identify/mixture-unknown.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
+import { countThresholdsFor, decideComponentCount } from '../../core/identify/mixture/mixture-count.ts';
+import { ReferenceProfiles } from '../../core/identify/mixture/mixture-spectral.ts';
+import { calibrateUnexplained, unexplainedCalibrationFor } from '../../core/identify/mixture/mixture-unknown.ts';
 import { projectionEncoder } from './synthetic.ts';
 
 const def = loadDefinition('benchmark');

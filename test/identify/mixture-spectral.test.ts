@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, normalizeDataset } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { nnls } from '../../core/identify/mixture.ts';
-import { ReferenceProfiles, nnlsCoordinateDescent, profileInto, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { nnls } from '../../core/identify/mixture/mixture.ts';
+import { ReferenceProfiles, nnlsCoordinateDescent, profileInto, spectralMixtureSearch } from '../../core/identify/mixture/mixture-spectral.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 
 const def = loadDefinition('benchmark');
 const CLASSES = Array.from({ length: 30 }, (_, i) => i);
@@ -144,7 +144,7 @@ describe('nnlsCoordinateDescent', () => {
 
 describe('identify() with the reconstruction search', () => {
   it('uses the library’s kept reference spectra and finds 4-component mixtures that the profile hybrid misses', async () => {
-    const { ReferenceLibrary } = await import('../../core/identify/library.ts');
+    const { ReferenceLibrary } = await import('../../core/identify/knn/library.ts');
     const { identify } = await import('../../core/identify/identify.ts');
     const { peaks, projectionEncoder } = await import('./synthetic.ts');
     const points = 600;
@@ -182,7 +182,7 @@ describe('identify() with the reconstruction search', () => {
 
 describe('activeSetNnls', () => {
   it('agrees with the exact active-set nnls of mixture.ts on random problems, zeros included', async () => {
-    const { activeSetNnls } = await import('../../core/identify/mixture-spectral.ts');
+    const { activeSetNnls } = await import('../../core/identify/mixture/mixture-spectral.ts');
     const rng = mulberry32(23);
     for (let trial = 0; trial < 30; trial++) {
       const k = 2 + (trial % 6);
@@ -209,7 +209,7 @@ describe('activeSetNnls', () => {
   });
 
   it('leaves out a duplicated column instead of failing on the singular system', async () => {
-    const { activeSetNnls } = await import('../../core/identify/mixture-spectral.ts');
+    const { activeSetNnls } = await import('../../core/identify/mixture/mixture-spectral.ts');
     // Columns a, a, c with b = 2a + c: the fit is exact, the duplicate's weight split or dropped.
     const gram = Float64Array.of(2, 2, 1, 2, 2, 1, 1, 1, 3);
     const atb = Float64Array.of(5, 5, 5);

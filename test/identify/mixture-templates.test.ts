@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateRandomSplit, generateTestSplit, loadDefinition, makeMixtures, normalizeDataset } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { ReferenceProfiles, profileMixtureSearch, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
-import { ClassTemplates, containmentRanking, containmentScores, estimateJitterBins, jitterKernel, richardsonLucy } from '../../core/identify/mixture-templates.ts';
+import { ReferenceProfiles, profileMixtureSearch, spectralMixtureSearch } from '../../core/identify/mixture/mixture-spectral.ts';
+import { ClassTemplates, containmentRanking, containmentScores, estimateJitterBins, jitterKernel, richardsonLucy } from '../../core/identify/mixture/mixture-templates.ts';
 
 const def = loadDefinition('benchmark');
 const CLASSES = Array.from({ length: 40 }, (_, i) => i);

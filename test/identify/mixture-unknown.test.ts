@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { generateRandomSplit, generateTestSplit, loadDefinition, normalizeDataset } from '../../core/benchmark/index.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import { identify } from '../../core/identify/identify.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
-import { ReferenceProfiles, spectralMixtureSearch } from '../../core/identify/mixture-spectral.ts';
-import { calibrateUnexplained, estimateHeightSpread, peakRegions, unexplainedCalibrationFor, unexplainedCalibrationInSteps, unexplainedCalibrationUnlessPending } from '../../core/identify/mixture-unknown.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
+import { ReferenceProfiles, spectralMixtureSearch } from '../../core/identify/mixture/mixture-spectral.ts';
+import { calibrateUnexplained, estimateHeightSpread, peakRegions, unexplainedCalibrationFor, unexplainedCalibrationInSteps, unexplainedCalibrationUnlessPending } from '../../core/identify/mixture/mixture-unknown.ts';
 import { projectionEncoder } from './synthetic.ts';
 
 const def = loadDefinition('benchmark');

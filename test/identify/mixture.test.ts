@@ -7,9 +7,9 @@ import {
   memberMargins,
   nnls,
   setSimilarity,
-} from '../../core/identify/mixture.ts';
+} from '../../core/identify/mixture/mixture.ts';
 import { gaussian, makeWorld, mix, unit } from './synthetic.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 
 function flat(vectors: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(vectors.length * vectors[0].length);

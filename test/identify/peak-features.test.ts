@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SpectrumInputError } from '../../core/errors.ts';
-import { findPeaks, noiseLevel, peakLogLikelihood, peakTemplate, pooledModel, type PeakTemplate } from '../../core/identify/peak-features.ts';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { findPeaks, noiseLevel, peakLogLikelihood, peakTemplate, pooledModel, type PeakTemplate } from '../../core/identify/peaks/peak-features.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { jitteredReferences, spectrumOf } from './peak-spectra.ts';
 
 function templateOf(positions: readonly number[], heights: readonly number[], n = 50, seed = 1): PeakTemplate {

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 
 const POINTS = 2000;
 

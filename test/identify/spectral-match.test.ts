@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../core/math/rng.ts';
 import { identify } from '../../core/identify/identify.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
-import { coveredRange, hitQuality, matchProfile, matchView, viewCorrelation } from '../../core/identify/spectral-match.ts';
-import { spectralAnswer, spectralIndexFor, spectralRankingFor, spectralScores } from '../../core/identify/spectral-ranking.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
+import { coveredRange, hitQuality, matchProfile, matchView, viewCorrelation } from '../../core/identify/spectral/spectral-match.ts';
+import { spectralAnswer, spectralIndexFor, spectralRankingFor, spectralScores } from '../../core/identify/spectral/spectral-ranking.ts';
 import { TECHNIQUE_GRIDS } from '../../core/preprocess/grids.ts';
 
 const POINTS = TECHNIQUE_GRIDS['raman-532'].points;

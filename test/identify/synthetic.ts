@@ -1,5 +1,5 @@
-import { mulberry32 } from '../../core/identify/calibration.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import type { Encoder, InputGrid } from '../../core/encoder/types.ts';
 
 /** Synthetic embedding worlds for tests: random unit class centroids, references as noisy copies. */

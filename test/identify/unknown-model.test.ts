@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../core/math/rng.ts';
-import { fitUnknownModel, unknownLogOdds } from '../../core/identify/unknown-model.ts';
+import { fitUnknownModel, unknownLogOdds } from '../../core/identify/spectral/unknown-model.ts';
 
 describe('unknown model (logistic over hit-list statistics)', () => {
   it('separates known from pseudo-unknown samples and weighs the informative feature', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { calibrate, mulberry32, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/calibration.ts';
-import { ReferenceLibrary } from '../../core/identify/library.ts';
+import { calibrate, mulberry32, synthesizeMixtureEmbeddings, withMixtureEmbeddings, type Calibration } from '../../core/identify/knn/calibration.ts';
+import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import { LibraryService } from '../../daemon/library.ts';
 import { runInWorkerThread, type CalibrationRunner, type CalibrationSettings } from '../../daemon/workers/off-thread-calibration.ts';
 import { Store } from '../../daemon/store/store.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mulberry32 } from '../../core/identify/calibration.ts';
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 import { buildHttpServer } from '../../daemon/http/server.ts';
 import type { ApiServices } from '../../daemon/http/services.ts';
 import { LibraryService } from '../../daemon/library.ts';

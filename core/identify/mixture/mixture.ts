@@ -1,4 +1,4 @@
-import { SpectrumInputError } from '../errors.ts';
+import { SpectrumInputError } from '../../errors.ts';
 
 /**
  * Mixture search in embedding space: a mixture's embedding is close to the normalized sum of its components' class

@@ -1,7 +1,7 @@
-import { SpectrumInputError } from '../errors.ts';
-import type { Encoder } from '../encoder/types.ts';
-import { addProfile, profileDim } from './profile.ts';
-import { findPeaks, type Peak } from './peak-features.ts';
+import { SpectrumInputError } from '../../errors.ts';
+import type { Encoder } from '../../encoder/types.ts';
+import { addProfile, profileDim } from '../mixture/profile.ts';
+import { findPeaks, type Peak } from '../peaks/peak-features.ts';
 
 /**
  * The reference library: named classes, each with reference embeddings and (optionally) the preprocessed reference

@@ -9,7 +9,7 @@
  *   cm-1 apart, while its whole-spectrum correlation stays high. The height-weighted mean distance of paired bands
  *   (both ways, within a tolerance) measures that.
  */
-import { findPeaks, type Peak } from './peak-features.ts';
+import { findPeaks, type Peak } from '../peaks/peak-features.ts';
 import { rollingMinBaseline } from './spectral-match.ts';
 
 export type UnknownFeature = 'z' | 'csls' | 'embeddingCsls' | 'peakOffset';

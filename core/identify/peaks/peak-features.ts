@@ -1,4 +1,4 @@
-import { SpectrumInputError } from '../errors.ts';
+import { SpectrumInputError } from '../../errors.ts';
 
 /**
  * Peak lists and per-class peak templates: the high-resolution representation that separates near-duplicate classes

@@ -1,4 +1,4 @@
-import { SpectrumInputError } from '../errors.ts';
+import { SpectrumInputError } from '../../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
 import { profileMixtureSearch, REFINE_SWAPS, type ReferenceProfiles } from './mixture-spectral.ts';
 import { containmentScores } from './mixture-templates.ts';

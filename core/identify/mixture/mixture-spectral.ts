@@ -1,7 +1,8 @@
-import { gaussianKernel } from '../math/gaussian-kernel.ts';
-import { SpectrumInputError } from '../errors.ts';
+import { gaussianKernel } from '../../math/gaussian-kernel.ts';
+import { SpectrumInputError } from '../../errors.ts';
 import { setSimilarity, type MixtureFit } from './mixture.ts';
 import { ClassTemplates, containmentRanking, type ContainmentOptions } from './mixture-templates.ts';
+import type { ProfileSpec } from './profile-dictionary.ts';
 import { accumulateProfile } from './profile.ts';
 
 /**
@@ -16,13 +17,6 @@ import { accumulateProfile } from './profile.ts';
  * Nothing here enumerates combinations: cost is shortlist x references-per-class columns, independent of m's
  * binomial growth.
  */
-
-export interface ProfileSpec {
-  /** Points summed per bin. */
-  readonly pool: number;
-  /** Gaussian blur over bins (sigma in bins). */
-  readonly sigma: number;
-}
 
 /** Pool 10 with a 1.5-bin blur: a 15-point sigma covers the benchmark's test shifts (30 points) within two sigmas. */
 export const DEFAULT_PROFILE_SPEC: ProfileSpec = { pool: 10, sigma: 1.5 };

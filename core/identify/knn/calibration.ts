@@ -1,7 +1,7 @@
-import { SpectrumInputError } from '../errors.ts';
-import type { Encoder } from '../encoder/types.ts';
+import { SpectrumInputError } from '../../errors.ts';
+import type { Encoder } from '../../encoder/types.ts';
 import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
-import { beamMixtureSearch } from './mixture.ts';
+import { beamMixtureSearch } from '../mixture/mixture.ts';
 
 /**
  * Thresholds and score calibration learned from the library itself, no labelled queries needed.

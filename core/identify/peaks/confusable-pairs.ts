@@ -1,4 +1,4 @@
-import type { ClassRank, LibraryMatrix, ReferenceLibrary } from './library.ts';
+import type { ClassRank, LibraryMatrix, ReferenceLibrary } from '../knn/library.ts';
 import { findPeaks, peakLogLikelihood, peakTemplate, pooledModel, type Peak, type PeakTemplate } from './peak-features.ts';
 
 /**

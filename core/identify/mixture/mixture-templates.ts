@@ -1,6 +1,6 @@
-import { gaussianKernel } from '../math/gaussian-kernel.ts';
-import { SpectrumInputError } from '../errors.ts';
-import type { ReferenceProfiles } from './mixture-spectral.ts';
+import { gaussianKernel } from '../../math/gaussian-kernel.ts';
+import { SpectrumInputError } from '../../errors.ts';
+import type { ProfileDictionary } from './profile-dictionary.ts';
 
 /**
  * Per-class spectral templates for the reconstruction search, and the containment screen that shortlists classes
@@ -42,14 +42,14 @@ export interface ContainmentOptions {
 export class ClassTemplates {
   readonly dim: number;
   readonly shifts: number;
-  private readonly index: ReferenceProfiles;
+  private readonly index: ProfileDictionary;
   private readonly halfBox: number;
   private readonly kernel: Float64Array;
   private readonly iterations: number;
   private readonly blur: Float64Array;
   private readonly cache: (Template | undefined)[] = [];
 
-  constructor(index: ReferenceProfiles, options: TemplateOptions = {}) {
+  constructor(index: ProfileDictionary, options: TemplateOptions = {}) {
     const estimated = options.jitter === undefined || options.shifts === undefined ? estimateJitterBins(index) : 0;
     const jitter = options.jitter ?? (estimated + JITTER_MARGIN_BINS) * index.spec.pool;
     const iterations = options.iterations ?? 100;
@@ -244,7 +244,7 @@ export function richardsonLucy(y: Float64Array, kernel: Float64Array, iterations
  * Containment score of every class: area of its mean profile times the largest scale at which every significant bin
  * of that mean stays under the query's local maximum (max over +-window bins). High: the class could be a component.
  */
-export function containmentScores(index: ReferenceProfiles, profile: ArrayLike<number>, options: ContainmentOptions = {}): Float64Array {
+export function containmentScores(index: ProfileDictionary, profile: ArrayLike<number>, options: ContainmentOptions = {}): Float64Array {
   const window = options.window ?? 7;
   const floor = options.floor ?? 0.1;
   if (!(Number.isInteger(window) && window >= 0) || !(floor >= 0 && floor < 1)) {
@@ -265,7 +265,7 @@ export function containmentScores(index: ReferenceProfiles, profile: ArrayLike<n
 }
 
 /** Classes by containment score, best first. */
-export function containmentRanking(index: ReferenceProfiles, profile: ArrayLike<number>, options: ContainmentOptions = {}): number[] {
+export function containmentRanking(index: ProfileDictionary, profile: ArrayLike<number>, options: ContainmentOptions = {}): number[] {
   const scores = containmentScores(index, profile, options);
   return [...scores.keys()].sort((a, b) => scores[b] - scores[a]);
 }
@@ -291,7 +291,7 @@ interface Support {
 const supportCache = new WeakMap<Float32Array, Map<number, Support[]>>();
 
 /** Significant bins of every class's unit mean profile, cached per state of the index (its unitMeans array). */
-function supportOf(index: ReferenceProfiles, floor: number): Support[] {
+function supportOf(index: ProfileDictionary, floor: number): Support[] {
   const means = index.unitMeans();
   let byFloor = supportCache.get(means);
   if (!byFloor) {
@@ -324,7 +324,7 @@ function supportOf(index: ReferenceProfiles, floor: number): Support[] {
  * a few references each blurred by jitterKernel(h), h = 0..maxBins in quarter bins; the best h per class, and the median
  * over up to maxClasses classes (evenly spread) with at least 3 references (0 when none). The references' own width is measured, not assumed.
  */
-export function estimateJitterBins(index: ReferenceProfiles, maxBins = 20, maxClasses = 48): number {
+export function estimateJitterBins(index: ProfileDictionary, maxBins = 20, maxClasses = 48): number {
   const dim = index.dim;
   const picks: number[] = [];
   const mean = new Float64Array(dim);

@@ -11,13 +11,13 @@
  * further features (the encoder's CSLS, the offset of paired bands: unknown-evidence.ts), fitted on the library's
  * own leave-one-out queries (unknown-model.ts).
  */
-import { deriveRng } from '../math/rng.ts';
-import type { InputGrid } from '../encoder/types.ts';
-import { techniqueOfGrid } from '../preprocess/grids.ts';
-import type { LibraryMatrix, ReferenceLibrary } from './library.ts';
+import { deriveRng } from '../../math/rng.ts';
+import type { InputGrid } from '../../encoder/types.ts';
+import { techniqueOfGrid } from '../../preprocess/grids.ts';
+import type { LibraryMatrix, ReferenceLibrary } from '../knn/library.ts';
 import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type MatchView, type MatchViewOptions } from './spectral-match.ts';
-import type { Peak } from './peak-features.ts';
-import type { Candidate } from './types.ts';
+import type { Peak } from '../peaks/peak-features.ts';
+import type { Candidate } from '../types.ts';
 import { bandPeaks, embeddingCsls, embeddingHubness, peakOffset, type UnknownFeature } from './unknown-evidence.ts';
 import { fitUnknownModel, unknownLogOdds, type UnknownModel } from './unknown-model.ts';
 

@@ -1,5 +1,5 @@
-import { mulberry32 } from './calibration.ts';
-import { SpectrumInputError } from '../errors.ts';
+import { mulberry32 } from '../knn/calibration.ts';
+import { SpectrumInputError } from '../../errors.ts';
 import { profileMixtureSearch, ReferenceProfiles, REFINE_SWAPS } from './mixture-spectral.ts';
 import { ClassTemplates } from './mixture-templates.ts';
 

@@ -1,4 +1,4 @@
-import { gaussianKernel } from '../math/gaussian-kernel.ts';
+import { gaussianKernel } from '../../math/gaussian-kernel.ts';
 
 /**
  * A spectrum's coarse profile: summed over bins of POOL points, then blurred (sigma PROFILE_SIGMA bins). The map is
