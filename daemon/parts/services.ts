@@ -127,6 +127,9 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
     alertAcknowledged: (id, at, note) => deps.socketActions()?.emit('alert-ack', { id, acknowledgedAt: at, ...(note ? { note } : {}) }),
     alertsAcknowledged: (ids, at) => deps.socketActions()?.emit('alerts-ack', { ids, acknowledgedAt: at }),
     models: () => models()?.manager,
-    instruments: () => deps.instruments.list(deps.adapterHealth.list()),
+    instruments: async () => {
+      const local = deps.instruments.list(deps.adapterHealth.list());
+      return (await deps.site?.instruments(local)) ?? local;
+    },
   };
 }

@@ -2,7 +2,11 @@ import type { Logger } from 'pino';
 import type { OutputAdapter } from '../../adapters/types.ts';
 import type { ResolvedConfig } from '../../config/load.ts';
 import type { HistoryReads } from '../http/services.ts';
+import type { InstrumentHealth } from '../health/instrument-health.ts';
+import { siteInstrumentHealth } from '../site/site-instruments.ts';
+import { SiteRetention } from '../site/site-retention.ts';
 import { SiteStore, type SiteHealth } from '../site/site-store.ts';
+import type { LabelledResult } from '../store/store.ts';
 import type { LibraryPart } from './library-part.ts';
 import type { ModelPart } from './model.ts';
 import type { DaemonPart } from './part.ts';
@@ -29,6 +33,9 @@ export class SitePart implements DaemonPart {
   readonly name = 'site';
   private opened?: SiteStore;
   private output?: OutputAdapter;
+  private retention?: SiteRetention;
+  /** Instrument counts cover the results since this node started, as a single node's do. */
+  private readonly startedAt = Date.now();
 
   constructor(private readonly deps: SitePartDeps) {}
 
@@ -61,6 +68,8 @@ export class SitePart implements DaemonPart {
       config.site.postgres.catchUpTimeoutS * 1000,
     );
     this.output = site.resultsOutput();
+    this.retention = new SiteRetention(site.pool, { days: config.store.retentionDays, log });
+    this.retention.start();
   }
 
   /** The output that carries results and alerts to the site (the OutputsPart feeds it from the outbox). */
@@ -97,6 +106,8 @@ export class SitePart implements DaemonPart {
     };
     return {
       listResults: (f) => orLocal(() => site.queries.listResults(f), () => local().listResults(f)),
+      iterateResults: (f) => orLocalRows(site.queries.iterateResults(f), () => local().iterateResults(f), this.deps.log),
+      instrumentTrends: (...a) => orLocal(() => site.queries.instrumentTrends(...a), () => local().instrumentTrends(...a)),
       getSpectrum: async (id) => local().getSpectrum(id) ?? orLocal(() => site.queries.getSpectrum(id), () => undefined),
       queryAlerts: (f) => orLocal(() => site.queries.queryAlerts(f), () => local().queryAlerts(f)),
       alertCounts: () => orLocal(() => site.queries.alertCounts(), () => local().alertCounts()),
@@ -111,6 +122,21 @@ export class SitePart implements DaemonPart {
         return at;
       },
     };
+  }
+
+  /**
+   * Per-instrument health site-wide (every node's results since this node started, this node's adapters); this
+   * node's own when PostgreSQL is away. Undefined without a site.
+   */
+  async instruments(local: InstrumentHealth[]): Promise<InstrumentHealth[] | undefined> {
+    const site = this.opened;
+    if (!site) return undefined;
+    try {
+      return siteInstrumentHealth(local, await site.queries.instrumentTallies(this.startedAt, Date.now() - 60_000));
+    } catch (err) {
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: instruments from this node’s own counts');
+      return local;
+    }
   }
 
   /** A received spectrum's preprocessed vector from any node (enrolling on this node a spectrum another received). */
@@ -131,6 +157,25 @@ export class SitePart implements DaemonPart {
   }
 
   async stop(): Promise<void> {
+    await this.retention?.stop();
     await this.opened?.stop();
+  }
+}
+
+/**
+ * The site's rows, or this node's when PostgreSQL fails before the first row (an export started while it is away);
+ * a failure after rows went out ends the download (its rows cannot be taken back).
+ */
+async function* orLocalRows(site: AsyncIterable<LabelledResult>, local: () => Iterable<LabelledResult>, log: Logger): AsyncGenerator<LabelledResult> {
+  let yielded = false;
+  try {
+    for await (const r of site) {
+      yielded = true;
+      yield r;
+    }
+  } catch (err) {
+    if (yielded) throw err;
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: exporting this node’s own history');
+    yield* local();
   }
 }

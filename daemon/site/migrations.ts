@@ -165,6 +165,16 @@ export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly 
       $fn$;
     `,
   },
+  {
+    version: 2,
+    name: 'retention: results, spectra and alerts found by their time',
+    sql: `
+      -- The retention pass (daemon/site/site-retention.ts) deletes what arrived before a cutoff, in batches.
+      CREATE INDEX site_results_received ON site_results (received_at);
+      CREATE INDEX site_spectra_received ON site_spectra (received_at);
+      CREATE INDEX site_alerts_at ON site_alerts (at);
+    `,
+  },
 ];
 
 export const SITE_CHANNEL = 'spectrad_site';

@@ -1,17 +1,16 @@
 import type pg from 'pg';
 import type { ResultMessage } from '../../core/messages.ts';
 import { alertCountsOf, alertPageOf, type AlertRow } from '../store/alerts.ts';
-import { alertConditions, alertPageQuery, labelSql, openAlertGroupsSql, pageOf, renderWhere, resultPageQuery, type AlertSelection } from '../store/query-filters.ts';
+import { ulidFloor } from '../store/ids.ts';
+import {
+  addParam, alertConditions, alertPageQuery, labelSql, openAlertGroupsSql, pageOf, pagesByCursor, renderWhere, resultExportSource, resultPageQuery, resultsOrder, type AlertSelection,
+} from '../store/query-filters.ts';
+import { withLabel, type LabelJson } from '../store/results.ts';
+import { bucketTrends, type InstrumentTrend, type TrendRow } from '../store/trends.ts';
+import { checkout } from './pool.ts';
 import { fromBlob, type AlertCounts, type AlertFilter, type LabelledResult, type ResultFilter, type StoredAlert, type StoredSpectrum } from '../store/store.ts';
 
 const LABEL_SQL = labelSql('postgres');
-
-type LabelJson = { class: string; at: string; by: string | null; enrollmentId: string } | null;
-
-function withLabel(message: ResultMessage, label: LabelJson): LabelledResult {
-  if (!label) return message;
-  return { ...message, label: { class: label.class, at: label.at, enrollmentId: label.enrollmentId, ...(label.by ? { by: label.by } : {}) } };
-}
 
 /**
  * The site's history and alerts as the API shows them, read from PostgreSQL: every node's results, spectra and
@@ -31,6 +30,65 @@ export class SiteQueries {
   async getResult(id: string): Promise<LabelledResult | undefined> {
     const { rows } = await this.pool.query<{ message: ResultMessage; label: LabelJson }>(`SELECT r.message, ${LABEL_SQL} AS label FROM site_results r WHERE r.spectrum_id = $1`, [id]);
     return rows[0] ? withLabel(rows[0].message, rows[0].label) : undefined;
+  }
+
+  /**
+   * Every result of the site a filter matches, in its order, for the bulk export: read in chunks inside one
+   * read-only REPEATABLE READ transaction, so results stored meanwhile by any node neither shift a chunk nor appear
+   * half-way, and the caller may wait between rows (a slow client) while the nodes go on writing.
+   */
+  async *iterateResults(filter: ResultFilter = {}, chunk = 500): AsyncGenerator<LabelledResult> {
+    const { from, conditions } = resultExportSource(filter, 'postgres');
+    const byTime = pagesByCursor(filter.sort);
+    // Newest first pages by id (an index range); any other order by offset, stable within the snapshot.
+    const chunkQuery = (before: string | undefined, offset: number) => {
+      const where = renderWhere(before === undefined ? conditions : [...conditions, { sql: 'r.spectrum_id < ?', params: [before] }], 'postgres');
+      const params = [...where.params];
+      const limitAt = addParam('postgres', params, chunk);
+      const offsetAt = byTime ? '' : ` OFFSET ${addParam('postgres', params, offset)}`;
+      return { sql: `SELECT r.spectrum_id AS id, r.message, ${LABEL_SQL} AS label FROM ${from} ${where.sql} ORDER BY ${resultsOrder(filter.sort)} LIMIT ${limitAt}${offsetAt}`, params };
+    };
+    const client = await checkout(this.pool);
+    let failed: unknown;
+    let open = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      let before: string | undefined;
+      for (let offset = 0; ; offset += chunk) {
+        const q = chunkQuery(before, offset);
+        const { rows } = await client.query<{ id: string; message: ResultMessage; label: LabelJson }>(q.sql, q.params);
+        for (const r of rows) yield withLabel(r.message, r.label);
+        if (rows.length < chunk) break;
+        if (byTime) before = rows[rows.length - 1].id;
+      }
+    } catch (err) {
+      failed = err;
+      throw err;
+    } finally {
+      // Also when the download stopped early (the generator returned at a yield): the snapshot ends here.
+      if (open && failed === undefined) await client.query('ROLLBACK').catch(() => undefined);
+      client.releaseAfter(failed);
+    }
+  }
+
+  /** Per-instrument trends of every node's results, bucketed as the local store buckets them (daemon/store/trends.ts). */
+  async instrumentTrends(since: number, bucketMs: number, until = Date.now()): Promise<InstrumentTrend[]> {
+    const { rows } = await this.pool.query<TrendRow>('SELECT instrument, spectrum_id AS id, status, score, latency_ms FROM site_results WHERE spectrum_id >= $1', [ulidFloor(since)]);
+    return bucketTrends(rows, since, bucketMs, until);
+  }
+
+  /**
+   * Per instrument, every node's results since `since` (ms) by status, the newest arrival, and how many arrived
+   * since `recentSince` (ms): the site's side of GET /api/instruments.
+   */
+  async instrumentTallies(since: number, recentSince: number): Promise<Array<{ instrument: string; status: string; n: number; recent: number; last: string | null }>> {
+    const { rows } = await this.pool.query<{ instrument: string; status: string; n: string; recent: string; last: string | null }>(
+      `SELECT instrument, status, COUNT(*) AS n, COUNT(*) FILTER (WHERE spectrum_id >= $2) AS recent, MAX(received_at) AS last
+       FROM site_results WHERE spectrum_id >= $1 GROUP BY instrument, status`,
+      [ulidFloor(since), ulidFloor(recentSince)],
+    );
+    return rows.map((r) => ({ instrument: r.instrument, status: r.status, n: Number(r.n), recent: Number(r.recent), last: r.last }));
   }
 
   /** A spectrum any node received, with its result; undefined when the site does not have it (yet). */

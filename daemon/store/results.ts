@@ -3,6 +3,7 @@ import type { ResultMessage } from '../../core/messages.ts';
 import { fromBlob } from './connection.ts';
 import { ulidFloor } from './ids.ts';
 import { labelSql, pageOf, pagesByCursor, renderWhere, resultExportSource, resultPageQuery, resultsOrder, type ResultFilter } from './query-filters.ts';
+import { pruneTargets } from './retention.ts';
 import { bucketTrends, type InstrumentTrend, type TrendRow } from './trends.ts';
 
 export { RESULT_SORTS, type ResultFilter, type ResultSort } from './query-filters.ts';
@@ -52,10 +53,14 @@ interface SpectrumRow {
 
 const LABEL_SQL = labelSql('sqlite');
 
-function withLabel(message: string, label: string | null): LabelledResult {
-  const result = JSON.parse(message) as ResultMessage;
-  if (!label) return result;
-  const l = JSON.parse(label) as { class: string; at: string; by: string | null; enrollmentId: string };
+/** A stored label as JSON: SQLite hands it over as text, PostgreSQL as an object. */
+export type LabelJson = { class: string; at: string; by: string | null; enrollmentId: string } | null;
+
+/** A stored message with its newest label attached, as both stores hand them over (text or parsed JSON). */
+export function withLabel(message: string | ResultMessage, label: string | LabelJson): LabelledResult {
+  const result = typeof message === 'string' ? (JSON.parse(message) as ResultMessage) : message;
+  const l = typeof label === 'string' ? (JSON.parse(label) as LabelJson) : label;
+  if (!l) return result;
   return { ...result, label: { class: l.class, at: l.at, enrollmentId: l.enrollmentId, ...(l.by ? { by: l.by } : {}) } };
 }
 
@@ -165,8 +170,18 @@ export class ResultStore {
       .get()!;
   }
 
-  /** Deletes spectra (and their results) received before the cutoff, except pending ones. */
+  /**
+   * Retention (daemon/store/retention.ts, the rule the site's PostgreSQL follows too): deletes spectra (and their
+   * results) received before the cutoff, except pending ones, and alerts raised before it except open adapter-down
+   * ones, in one transaction; returns the spectra deleted.
+   */
   prune(olderThan: string): number {
-    return this.db.prepare("DELETE FROM spectra WHERE received_at < ? AND state != 'pending'").run(olderThan).changes;
+    return this.db.transaction(() => {
+      const removed = pruneTargets(olderThan, 'sqlite').map((t) => {
+        const where = renderWhere(t.conditions, 'sqlite');
+        return { table: t.table, n: this.db.prepare(`DELETE FROM ${t.table} ${where.sql}`).run(...where.params).changes };
+      });
+      return removed.find((r) => r.table === 'spectra')?.n ?? 0;
+    })();
   }
 }
