@@ -46,7 +46,7 @@ export class SiteQueries {
       const params = [...where.params];
       const limitAt = addParam('postgres', params, chunk);
       const offsetAt = byTime ? '' : ` OFFSET ${addParam('postgres', params, offset)}`;
-      return { sql: `SELECT r.spectrum_id AS id, r.message, ${LABEL_SQL} AS label FROM ${from} ${where.sql} ORDER BY ${resultsOrder(filter.sort)} LIMIT ${limitAt}${offsetAt}`, params };
+      return { sql: `SELECT r.spectrum_id AS id, r.message, ${LABEL_SQL} AS label FROM ${from} ${where.sql} ORDER BY ${resultsOrder(filter.sort, 'postgres')} LIMIT ${limitAt}${offsetAt}`, params };
     };
     const client = await checkout(this.pool);
     let failed: unknown;

@@ -117,13 +117,17 @@ export function pagesByCursor(sort: ResultSort | undefined): boolean {
 
 /**
  * ORDER BY for a result sort key; the id breaks ties so pages never overlap. NULLs (a result without a class) come
- * first ascending and last descending in both stores (SQLite's own rule, said out loud for PostgreSQL).
+ * first ascending and last descending in both stores (SQLite's own rule, said out loud for PostgreSQL). Text sorts
+ * byte by byte in both: a site database created with a language collation (en_US, ICU) would otherwise order
+ * instruments and classes differently from the node's store ('B' before 'a' in SQLite, after it there).
  */
-export function resultsOrder(sort: ResultSort | undefined): string {
+export function resultsOrder(sort: ResultSort | undefined, dialect: SqlDialect): string {
   const key = (sort ?? '-time').replace(/^-/, '');
   const dir = sort === undefined || sort.startsWith('-') ? 'DESC' : 'ASC';
-  const column = { time: 'r.spectrum_id', score: 'r.score', latency: 'r.latency_ms', instrument: 'r.instrument', status: 'r.status', class: 'r.class' }[key] ?? 'r.spectrum_id';
-  return column === 'r.spectrum_id' ? `r.spectrum_id ${dir}` : `${column} ${dir} NULLS ${dir === 'ASC' ? 'FIRST' : 'LAST'}, r.spectrum_id ${dir}`;
+  const text = (column: string) => (dialect === 'postgres' ? `${column} COLLATE "C"` : column);
+  const column = { score: 'r.score', latency: 'r.latency_ms', instrument: text('r.instrument'), status: text('r.status'), class: text('r.class') }[key];
+  // ULIDs are upper-case letters and digits: every collation orders them alike, and the primary key serves the sort.
+  return column === undefined ? `r.spectrum_id ${dir}` : `${column} ${dir} NULLS ${dir === 'ASC' ? 'FIRST' : 'LAST'}, r.spectrum_id ${dir}`;
 }
 
 /** A page of results as both stores read it: the total the filter matches, and the page's rows (one extra: more?). */
@@ -148,7 +152,7 @@ export function resultPageQuery(filter: ResultFilter, dialect: SqlDialect): Resu
   const offsetAt = addParam(dialect, params, Math.max(0, filter.offset ?? 0));
   return {
     count: { sql: `SELECT COUNT(*) AS n FROM ${from} ${total.sql}`, params: total.params },
-    page: { sql: `SELECT r.message, ${labelSql(dialect)} AS label FROM ${from} ${where.sql} ORDER BY ${resultsOrder(filter.sort)} LIMIT ${limitAt} OFFSET ${offsetAt}`, params },
+    page: { sql: `SELECT r.message, ${labelSql(dialect)} AS label FROM ${from} ${where.sql} ORDER BY ${resultsOrder(filter.sort, dialect)} LIMIT ${limitAt} OFFSET ${offsetAt}`, params },
     limit,
     byCursor,
   };

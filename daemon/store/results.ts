@@ -99,7 +99,7 @@ export class ResultStore {
     const where = renderWhere([...conditions, { sql: 'r.rowid <= ?', params: [upTo.m] }, ...(byTime ? [{ sql: 'r.spectrum_id < ?', params: [''] }] : [])], 'sqlite');
     const stmt = this.db.prepare<unknown[], { id: string; message: string; label: string | null }>(
       `SELECT r.spectrum_id AS id, r.message, ${LABEL_SQL} AS label FROM ${from} ${where.sql}
-       ORDER BY ${resultsOrder(filter.sort)} LIMIT ? ${byTime ? '' : 'OFFSET ?'}`,
+       ORDER BY ${resultsOrder(filter.sort, 'sqlite')} LIMIT ? ${byTime ? '' : 'OFFSET ?'}`,
     );
     const fixed = byTime ? where.params.slice(0, -1) : where.params;
     let before = `${upTo.id}~`;
