@@ -5,7 +5,7 @@ import { ulidFloor } from '../store/ids.ts';
 import {
   addParam, alertConditions, alertPageQuery, labelSql, openAlertGroupsSql, pageOf, pagesByCursor, renderWhere, resultExportSource, resultPageQuery, resultsOrder, type AlertSelection,
 } from '../store/query-filters.ts';
-import { withLabel, type LabelJson } from '../store/results.ts';
+import { storedSpectrum, withLabel, type LabelJson, type SpectrumRow } from '../store/results.ts';
 import { bucketTrends, type InstrumentTrend, type TrendRow } from '../store/trends.ts';
 import { checkout } from './pool.ts';
 import { fromBlob, type AlertCounts, type AlertFilter, type LabelledResult, type ResultFilter, type StoredAlert, type StoredSpectrum } from '../store/store.ts';
@@ -93,26 +93,8 @@ export class SiteQueries {
 
   /** A spectrum any node received, with its result; undefined when the site does not have it (yet). */
   async getSpectrum(id: string): Promise<StoredSpectrum | undefined> {
-    const { rows } = await this.pool.query<{
-      id: string; received_at: string; instrument: string; adapter: string; source: string; format_hint: string | null; block: number;
-      title: string | null; raw: Buffer; preprocessed: Buffer | null; message: ResultMessage | null; label: LabelJson;
-    }>(`SELECT s.*, r.message, ${LABEL_SQL} AS label FROM site_spectra s LEFT JOIN site_results r ON r.spectrum_id = s.id WHERE s.id = $1`, [id]);
-    const s = rows[0];
-    if (!s) return undefined;
-    return {
-      id: s.id,
-      receivedAt: s.received_at,
-      instrument: s.instrument,
-      adapter: s.adapter,
-      source: s.source,
-      formatHint: s.format_hint ?? undefined,
-      block: s.block,
-      title: s.title ?? undefined,
-      raw: s.raw,
-      preprocessed: s.preprocessed ? fromBlob(s.preprocessed) : undefined,
-      state: !s.message ? 'pending' : s.message.status === 'rejected' ? 'rejected' : 'done',
-      result: s.message ? withLabel(s.message, s.label) : undefined,
-    };
+    const { rows } = await this.pool.query<SpectrumRow>(`SELECT s.*, r.message, ${LABEL_SQL} AS label FROM site_spectra s LEFT JOIN site_results r ON r.spectrum_id = s.id WHERE s.id = $1`, [id]);
+    return rows[0] ? storedSpectrum(rows[0]) : undefined;
   }
 
   /** The preprocessed vector of a spectrum any node received (for enrolling it on this node). */

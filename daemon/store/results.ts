@@ -35,7 +35,8 @@ export interface StoredSpectrum {
   readonly result?: LabelledResult;
 }
 
-interface SpectrumRow {
+/** A received spectrum's row with its result's message and label, as both stores select it (`s.*, message, label`). */
+export interface SpectrumRow {
   id: string;
   received_at: string;
   instrument: string;
@@ -46,9 +47,29 @@ interface SpectrumRow {
   title: string | null;
   raw: Buffer;
   preprocessed: Buffer | null;
-  state: 'pending' | 'done' | 'rejected';
-  message: string | null;
-  label: string | null;
+  /** The node's store keeps it; the site's derives it from the result (a spectrum reaches the site with its result). */
+  state?: 'pending' | 'done' | 'rejected';
+  message: string | ResultMessage | null;
+  label: string | LabelJson;
+}
+
+/** A spectrum row as the API shows it. */
+export function storedSpectrum(r: SpectrumRow): StoredSpectrum {
+  const result = r.message ? withLabel(r.message, r.label) : undefined;
+  return {
+    id: r.id,
+    receivedAt: r.received_at,
+    instrument: r.instrument,
+    adapter: r.adapter,
+    source: r.source,
+    formatHint: r.format_hint ?? undefined,
+    block: r.block,
+    title: r.title ?? undefined,
+    raw: r.raw,
+    preprocessed: r.preprocessed ? fromBlob(r.preprocessed) : undefined,
+    state: r.state ?? (!result ? 'pending' : result.status === 'rejected' ? 'rejected' : 'done'),
+    result,
+  };
 }
 
 const LABEL_SQL = labelSql('sqlite');
@@ -120,21 +141,7 @@ export class ResultStore {
 
   getSpectrum(id: string): StoredSpectrum | undefined {
     const r = this.spectrumGet.get(id);
-    if (!r) return undefined;
-    return {
-      id: r.id,
-      receivedAt: r.received_at,
-      instrument: r.instrument,
-      adapter: r.adapter,
-      source: r.source,
-      formatHint: r.format_hint ?? undefined,
-      block: r.block,
-      title: r.title ?? undefined,
-      raw: r.raw,
-      preprocessed: r.preprocessed ? fromBlob(r.preprocessed) : undefined,
-      state: r.state,
-      result: r.message ? withLabel(r.message, r.label) : undefined,
-    };
+    return r ? storedSpectrum(r) : undefined;
   }
 
   /** The preprocessed vector of a received spectrum, for enrolling it into a class. */
