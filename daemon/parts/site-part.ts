@@ -3,6 +3,7 @@ import type { OutputAdapter } from '../../adapters/types.ts';
 import type { ResolvedConfig } from '../../config/load.ts';
 import type { HistoryReads } from '../http/services.ts';
 import type { InstrumentHealth } from '../health/instrument-health.ts';
+import { claimEnrollmentKey, completeEnrollmentKey, releaseEnrollmentKey, type EnrollmentKeyClaim } from '../site/enrollment-keys.ts';
 import { siteInstrumentHealth } from '../site/site-instruments.ts';
 import { SiteRetention } from '../site/site-retention.ts';
 import { SiteStore, type SiteHealth } from '../site/site-store.ts';
@@ -142,6 +143,31 @@ export class SitePart implements DaemonPart {
   /** A received spectrum's preprocessed vector from any node (enrolling on this node a spectrum another received). */
   async spectrumVector(id: string): Promise<Float32Array | undefined> {
     return this.opened?.queries.spectrumVector(id);
+  }
+
+  /**
+   * Claims an enrollment's Idempotency-Key for this node site-wide (daemon/site/enrollment-keys.ts); undefined
+   * without a site, or while PostgreSQL is away (the key then holds on this node only, as on a single node).
+   */
+  async claimEnrollmentKey(key: string, cls: string): Promise<EnrollmentKeyClaim | undefined> {
+    const site = this.opened;
+    if (!site) return undefined;
+    try {
+      return await claimEnrollmentKey(site.pool, key, cls, this.deps.config.node.id);
+    } catch (err) {
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: this Idempotency-Key holds on this node only');
+      return undefined;
+    }
+  }
+
+  /** The answer under a key this node claimed (or the claim given back when `answer` is undefined: it failed). */
+  async settleEnrollmentKey(key: string, answer: { enrollmentId: string; class: string; created: boolean; added: number } | undefined): Promise<void> {
+    const site = this.opened;
+    if (!site) return;
+    const node = this.deps.config.node.id;
+    await (answer ? completeEnrollmentKey(site.pool, key, node, answer) : releaseEnrollmentKey(site.pool, key, node)).catch((err: unknown) =>
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err), key }, 'site store: could not record an Idempotency-Key’s outcome'),
+    );
   }
 
   enrolled(enrollmentId: string, by?: string): void {

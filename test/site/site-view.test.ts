@@ -18,6 +18,7 @@ import type { AdapterHealth } from '../../daemon/parts/adapter-health.ts';
 import type { LibraryPart } from '../../daemon/parts/library-part.ts';
 import type { ModelPart } from '../../daemon/parts/model.ts';
 import { createApiServices } from '../../daemon/parts/services.ts';
+import { claimEnrollmentKey } from '../../daemon/site/enrollment-keys.ts';
 import { SitePart } from '../../daemon/parts/site-part.ts';
 import type { StorePart } from '../../daemon/parts/store-part.ts';
 import type { DaemonMetrics } from '../../daemon/metrics.ts';
@@ -25,6 +26,7 @@ import { ulid } from '../../daemon/store/ids.ts';
 import { Store } from '../../daemon/store/store.ts';
 import { startPostgres, stopAllServers, type Postgres } from '../../support/servers.ts';
 
+const TOKEN = 'site-view-token';
 const log = pino({ level: process.env.SITE_TEST_LOG ?? 'silent' });
 
 interface Node {
@@ -50,7 +52,15 @@ async function startNode(name: string, url: string): Promise<Node> {
   } as unknown as ResolvedConfig;
   const storePart = { store } as unknown as StorePart;
   const model = { encoder: { version: 'm1' } } as unknown as ModelPart;
-  const library = { library: { load: async () => undefined }, models: undefined } as unknown as LibraryPart;
+  // The library's enrollment as daemon/library.ts makes it, less the embedding (no encoder here): the key replays.
+  const enroll = async (name: string, vectors: Float32Array[], origin: string, spectrumIds?: Array<string | undefined>, by?: string, requestKey?: string) => {
+    const done = requestKey ? store.enrollmentByKey(requestKey) : undefined;
+    if (done) return { class: done.class, created: done.created, added: done.added, enrollmentId: done.enrollmentId, replayed: true };
+    const enrollmentId = ulid();
+    const created = store.addReferences(name, origin, vectors.map((vector, i) => ({ vector, spectrumId: spectrumIds?.[i], enrollmentId })), { labelledBy: by, requestKey });
+    return { class: name, created, added: vectors.length, enrollmentId };
+  };
+  const library = { library: { load: async () => undefined, enroll }, models: undefined } as unknown as LibraryPart;
   const part = new SitePart({ config, log, store: storePart, model, library });
   await part.start();
   const instrument = `${name}-raman`;
@@ -68,7 +78,7 @@ async function startNode(name: string, url: string): Promise<Node> {
     socketActions: () => undefined,
     site: part,
   });
-  const app = await buildHttpServer(services, { uploadLimitBytes: 100_000, version: 'test' });
+  const app = await buildHttpServer(services, { uploadLimitBytes: 100_000, version: 'test', token: TOKEN });
   return { name, instrument, store, part, app, tracker, ids: [] };
 }
 
@@ -146,6 +156,34 @@ describe('any node serves the whole site', () => {
     const alerts = (await a.app.inject('/api/alerts?state=open')).json() as { items: Array<{ node: string }>; counts: { open: number } };
     expect(alerts.counts.open).toBe(3);
     expect(alerts.items.map((x) => x.node).sort()).toEqual(['hall-a', 'hall-b', 'hall-b']);
+  });
+
+  it('holds an enrollment’s Idempotency-Key site-wide: a retry on the other node answers the first enrollment', async () => {
+    const [a, b] = nodes;
+    const post = (node: Node, key: string, body: object) =>
+      node.app.inject({ method: 'POST', url: '/api/classes', headers: { authorization: `Bearer ${TOKEN}`, 'idempotency-key': key }, payload: body });
+    // Enrolled on A from a spectrum B received (its vector comes from the site).
+    const first = await post(a, 'key-1', { name: 'calcite', spectrumIds: [b.ids[0]] });
+    expect(first.statusCode).toBe(201);
+    const retry = await post(b, 'key-1', { name: 'calcite', spectrumIds: [b.ids[0]] });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toMatchObject({ class: 'calcite', enrollmentId: first.json().enrollmentId, added: 1, replayed: true });
+    expect(b.store.enrollmentByKey('key-1')).toBeUndefined();
+    const reused = await post(b, 'key-1', { name: 'dolomite', spectrumIds: [b.ids[0]] });
+    expect(reused.statusCode).toBe(422);
+    expect(reused.json().error.code).toBe('idempotency-key-reused');
+    // A key another node is enrolling under right now: a clear refusal, nothing added.
+    const site = a.part.site!;
+    expect(await claimEnrollmentKey(site.pool, 'key-2', 'gypsum', 'hall-z')).toEqual({ kind: 'claimed' });
+    const racing = await post(a, 'key-2', { name: 'gypsum', spectrumIds: [a.ids[0]] });
+    expect(racing.statusCode).toBe(422);
+    expect(racing.json().error).toMatchObject({ code: 'idempotency-key-in-progress', message: expect.stringContaining('hall-z') });
+    // An enrollment that fails gives its key back: the corrected retry enrolls.
+    const failed = await post(a, 'key-3', { name: 'halite', spectrumIds: ['no-such-spectrum'] });
+    expect(failed.statusCode).toBe(422);
+    const corrected = await post(b, 'key-3', { name: 'halite', spectrumIds: [a.ids[0]] });
+    expect(corrected.statusCode).toBe(201);
+    expect((await post(a, 'key-3', { name: 'halite', spectrumIds: [a.ids[0]] })).json()).toMatchObject({ replayed: true, enrollmentId: corrected.json().enrollmentId });
   });
 
   it('with PostgreSQL gone, exports and trends answer from this node’s own history', async () => {
