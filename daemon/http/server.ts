@@ -152,12 +152,13 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
     async (req, reply) => {
       const format = req.query.format ?? 'csv';
       const curve = req.query.curve ?? 'preprocessed';
-      const rows = services.store.iterateResults(resultFilter(req.query));
+      // The site's results when the daemon is part of one (every node's), else this node's.
+      const rows = history().iterateResults(resultFilter(req.query));
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const gridX = format === 'jcamp' && curve === 'preprocessed' ? services.gridX() : undefined;
       const gridXUnit = gridX ? services.gridXUnit?.() : undefined;
-      const jcampOf = (r: LabelledResult): string => {
-        const s = services.store.getSpectrum(r.id);
+      const jcampOf = async (r: LabelledResult): Promise<string> => {
+        const s = await history().getSpectrum(r.id);
         if (!s) return '';
         if (curve === 'raw') return resultJcampBlock(r, services.rawCurve(s.raw, s.formatHint ?? s.source));
         return resultJcampBlock(r, s.preprocessed ? { x: gridX, y: Array.from(s.preprocessed), xUnit: gridXUnit } : undefined);
@@ -169,8 +170,8 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
         else if (format === 'json') yield '[';
         let n = 0;
         let chunk = '';
-        for (const r of rows) {
-          chunk += format === 'csv' ? resultCsvRow(r) : format === 'json' ? `${n === 0 ? '' : ','}\n${JSON.stringify(r)}` : jcampOf(r);
+        for await (const r of rows) {
+          chunk += format === 'csv' ? resultCsvRow(r) : format === 'json' ? `${n === 0 ? '' : ','}\n${JSON.stringify(r)}` : await jcampOf(r);
           n++;
           // A chunk at a time, and a turn of the event loop between chunks: identification goes on.
           if (n % perChunk === 0) {
@@ -550,13 +551,14 @@ function registerModelRoutes(route: RouteFn, services: ApiServices): void {
       // Whole buckets aligned to the bucket size, the last one ending with the current one.
       const end = (Math.floor(until / (bucketS * 1000)) + 1) * bucketS * 1000;
       const from = end - Math.ceil(((req.query.minutes ?? 60) * 60) / bucketS) * bucketS * 1000;
-      return { from: new Date(from).toISOString(), bucketS, items: services.store.instrumentTrends(from, bucketS * 1000, end) };
+      const history = services.history?.() ?? services.store;
+      return { from: new Date(from).toISOString(), bucketS, items: await history.instrumentTrends(from, bucketS * 1000, end) };
     },
   );
 
   route({ method: 'GET', url: '/api/instruments', summary: 'Per-instrument health: last spectrum, rate, counts, input adapter states', tag: 'daemon',
     responses: { 200: { description: 'instruments', schema: { type: 'object', properties: { items: { type: 'array', items: instrumentHealthSchema } } } } } },
-  async () => ({ items: services.instruments?.() ?? [] }));
+  async () => ({ items: (await services.instruments?.()) ?? [] }));
 }
 
 function errorBody(code: string, message: string): { error: { code: string; message: string } } {

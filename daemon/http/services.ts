@@ -1,7 +1,7 @@
 import type { AdapterState, ResultMessage } from '../../core/messages.ts';
 import type { InstrumentHealth } from '../health/instrument-health.ts';
 import type { ModelManager } from '../models/model-manager.ts';
-import type { AlertCounts, AlertFilter, LabelledResult, ResultFilter, Store, StoredAlert, StoredSpectrum } from '../store/store.ts';
+import type { AlertCounts, AlertFilter, InstrumentTrend, LabelledResult, ResultFilter, Store, StoredAlert, StoredSpectrum } from '../store/store.ts';
 
 /**
  * The history and alerts the API shows: the local store's (a single node), or the site's from PostgreSQL when the
@@ -14,6 +14,9 @@ export interface HistoryReads {
   alertCounts(): AlertCounts | Promise<AlertCounts>;
   acknowledgeAlerts(filter: AlertFilter & { ids?: readonly string[]; upTo?: string }): { ids: string[]; acknowledgedAt: string } | Promise<{ ids: string[]; acknowledgedAt: string }>;
   acknowledgeAlert(id: string): string | undefined | Promise<string | undefined>;
+  /** Every result a filter matches, in its order (the bulk export reads it row by row). */
+  iterateResults(filter: ResultFilter): Iterable<LabelledResult> | AsyncIterable<LabelledResult>;
+  instrumentTrends(since: number, bucketMs: number, until: number): InstrumentTrend[] | Promise<InstrumentTrend[]>;
 }
 export type { LabelledResult };
 /** A page of results and the total the filter matches (all pages). */
@@ -48,7 +51,7 @@ export interface ApiServices {
   /** Model versions and background retraining; undefined until the model is loaded (routes answer 503). */
   models?(): ModelManager | undefined;
   /** Per-instrument health: last spectrum, rate, counts, adapter states. */
-  instruments?(): InstrumentHealth[];
+  instruments?(): InstrumentHealth[] | Promise<InstrumentHealth[]>;
 }
 
 export interface HealthReport {

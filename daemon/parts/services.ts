@@ -88,6 +88,29 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
     return refused.length ? { ...answer, refused } : answer;
   };
 
+  // An Idempotency-Key holds site-wide: a retry that reaches another node answers the first enrollment.
+  const enrollOnce = async (req: EnrollRequest): Promise<EnrollAnswer> => {
+    const key = req.idempotencyKey;
+    const claim = key && deps.site ? await deps.site.claimEnrollmentKey(key, req.name) : undefined;
+    if (claim?.kind === 'done') {
+      const r = claim.record;
+      if (r.class !== req.name) throw new SpectrumInputError('idempotency-key-reused', `Idempotency-Key ${JSON.stringify(key)} was used for class "${r.class}", not "${req.name}"`);
+      log.info({ class: r.class, enrollmentId: r.enrollmentId }, 'enrollment retried with the same Idempotency-Key (first made on the site): nothing added');
+      return { class: r.class, created: r.created, added: r.added, enrollmentId: r.enrollmentId, replayed: true };
+    }
+    if (claim?.kind === 'in-progress') {
+      throw new SpectrumInputError('idempotency-key-in-progress', `Idempotency-Key ${JSON.stringify(key)}: node ${claim.node} is enrolling under it since ${claim.since}; retry in a moment`);
+    }
+    if (claim?.kind !== 'claimed') return enrollNow(req);
+    let answer: EnrollAnswer | undefined;
+    try {
+      answer = await enrollNow(req);
+      return answer;
+    } finally {
+      await deps.site!.settleEnrollmentKey(key!, answer);
+    }
+  };
+
   const undoNow = async (id: string) => {
     const answer = await library.library.undo(id);
     if (answer.removed > 0) deps.site?.undone(id);
@@ -105,7 +128,7 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
     // Enrollment and undo wait for a model switch to finish (both rewrite the library's embeddings).
     enroll: async (req) => {
       const m = models();
-      const answer = await (m ? m.serial.run(() => enrollNow(req)) : enrollNow(req));
+      const answer = await (m ? m.serial.run(() => enrollOnce(req)) : enrollOnce(req));
       // Labels accumulate towards a background retraining run (retrain.afterLabels; off by default).
       if (!answer.replayed) models()?.manager.noteLabelled(answer.added);
       return answer;
@@ -127,6 +150,9 @@ export function createApiServices(deps: ApiServicesDeps): ApiServices {
     alertAcknowledged: (id, at, note) => deps.socketActions()?.emit('alert-ack', { id, acknowledgedAt: at, ...(note ? { note } : {}) }),
     alertsAcknowledged: (ids, at) => deps.socketActions()?.emit('alerts-ack', { ids, acknowledgedAt: at }),
     models: () => models()?.manager,
-    instruments: () => deps.instruments.list(deps.adapterHealth.list()),
+    instruments: async () => {
+      const local = deps.instruments.list(deps.adapterHealth.list());
+      return (await deps.site?.instruments(local)) ?? local;
+    },
   };
 }

@@ -2,7 +2,12 @@ import type { Logger } from 'pino';
 import type { OutputAdapter } from '../../adapters/types.ts';
 import type { ResolvedConfig } from '../../config/load.ts';
 import type { HistoryReads } from '../http/services.ts';
+import type { InstrumentHealth } from '../health/instrument-health.ts';
+import { claimEnrollmentKey, completeEnrollmentKey, releaseEnrollmentKey, type EnrollmentKeyClaim } from '../site/enrollment-keys.ts';
+import { siteInstrumentHealth } from '../site/site-instruments.ts';
+import { SiteRetention } from '../site/site-retention.ts';
 import { SiteStore, type SiteHealth } from '../site/site-store.ts';
+import type { LabelledResult } from '../store/store.ts';
 import type { LibraryPart } from './library-part.ts';
 import type { ModelPart } from './model.ts';
 import type { DaemonPart } from './part.ts';
@@ -29,6 +34,9 @@ export class SitePart implements DaemonPart {
   readonly name = 'site';
   private opened?: SiteStore;
   private output?: OutputAdapter;
+  private retention?: SiteRetention;
+  /** Instrument counts cover the results since this node started, as a single node's do. */
+  private readonly startedAt = Date.now();
 
   constructor(private readonly deps: SitePartDeps) {}
 
@@ -61,6 +69,8 @@ export class SitePart implements DaemonPart {
       config.site.postgres.catchUpTimeoutS * 1000,
     );
     this.output = site.resultsOutput();
+    this.retention = new SiteRetention(site.pool, { days: config.store.retentionDays, log });
+    this.retention.start();
   }
 
   /** The output that carries results and alerts to the site (the OutputsPart feeds it from the outbox). */
@@ -97,6 +107,8 @@ export class SitePart implements DaemonPart {
     };
     return {
       listResults: (f) => orLocal(() => site.queries.listResults(f), () => local().listResults(f)),
+      iterateResults: (f) => orLocalRows(site.queries.iterateResults(f), () => local().iterateResults(f), this.deps.log),
+      instrumentTrends: (...a) => orLocal(() => site.queries.instrumentTrends(...a), () => local().instrumentTrends(...a)),
       getSpectrum: async (id) => local().getSpectrum(id) ?? orLocal(() => site.queries.getSpectrum(id), () => undefined),
       queryAlerts: (f) => orLocal(() => site.queries.queryAlerts(f), () => local().queryAlerts(f)),
       alertCounts: () => orLocal(() => site.queries.alertCounts(), () => local().alertCounts()),
@@ -113,9 +125,49 @@ export class SitePart implements DaemonPart {
     };
   }
 
+  /**
+   * Per-instrument health site-wide (every node's results since this node started, this node's adapters); this
+   * node's own when PostgreSQL is away. Undefined without a site.
+   */
+  async instruments(local: InstrumentHealth[]): Promise<InstrumentHealth[] | undefined> {
+    const site = this.opened;
+    if (!site) return undefined;
+    try {
+      return siteInstrumentHealth(local, await site.queries.instrumentTallies(this.startedAt, Date.now() - 60_000));
+    } catch (err) {
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: instruments from this node’s own counts');
+      return local;
+    }
+  }
+
   /** A received spectrum's preprocessed vector from any node (enrolling on this node a spectrum another received). */
   async spectrumVector(id: string): Promise<Float32Array | undefined> {
     return this.opened?.queries.spectrumVector(id);
+  }
+
+  /**
+   * Claims an enrollment's Idempotency-Key for this node site-wide (daemon/site/enrollment-keys.ts); undefined
+   * without a site, or while PostgreSQL is away (the key then holds on this node only, as on a single node).
+   */
+  async claimEnrollmentKey(key: string, cls: string): Promise<EnrollmentKeyClaim | undefined> {
+    const site = this.opened;
+    if (!site) return undefined;
+    try {
+      return await claimEnrollmentKey(site.pool, key, cls, this.deps.config.node.id);
+    } catch (err) {
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: this Idempotency-Key holds on this node only');
+      return undefined;
+    }
+  }
+
+  /** The answer under a key this node claimed (or the claim given back when `answer` is undefined: it failed). */
+  async settleEnrollmentKey(key: string, answer: { enrollmentId: string; class: string; created: boolean; added: number } | undefined): Promise<void> {
+    const site = this.opened;
+    if (!site) return;
+    const node = this.deps.config.node.id;
+    await (answer ? completeEnrollmentKey(site.pool, key, node, answer) : releaseEnrollmentKey(site.pool, key, node)).catch((err: unknown) =>
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err), key }, 'site store: could not record an Idempotency-Key’s outcome'),
+    );
   }
 
   enrolled(enrollmentId: string, by?: string): void {
@@ -131,6 +183,25 @@ export class SitePart implements DaemonPart {
   }
 
   async stop(): Promise<void> {
+    await this.retention?.stop();
     await this.opened?.stop();
+  }
+}
+
+/**
+ * The site's rows, or this node's when PostgreSQL fails before the first row (an export started while it is away);
+ * a failure after rows went out ends the download (its rows cannot be taken back).
+ */
+async function* orLocalRows(site: AsyncIterable<LabelledResult>, local: () => Iterable<LabelledResult>, log: Logger): AsyncGenerator<LabelledResult> {
+  let yielded = false;
+  try {
+    for await (const r of site) {
+      yielded = true;
+      yield r;
+    }
+  } catch (err) {
+    if (yielded) throw err;
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site store unreachable: exporting this node’s own history');
+    yield* local();
   }
 }

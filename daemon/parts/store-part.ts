@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../../config/load.ts';
+import { retentionCutoff } from '../store/retention.ts';
 import { Store } from '../store/store.ts';
 import { started, type DaemonPart } from './part.ts';
 
@@ -36,8 +37,8 @@ export class StorePart implements DaemonPart {
     const store = new Store(config.store.path, { synchronous: config.store.synchronous });
     this.opened = store;
     log.info({ path: config.store.path, synchronous: config.store.synchronous }, 'store open');
-    if (config.store.retentionDays > 0) {
-      const cutoff = new Date(Date.now() - config.store.retentionDays * 86_400_000).toISOString();
+    const cutoff = retentionCutoff(config.store.retentionDays);
+    if (cutoff !== undefined) {
       log.info({ removed: store.prune(cutoff), cutoff }, 'old spectra pruned');
     }
   }

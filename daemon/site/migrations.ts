@@ -165,6 +165,28 @@ export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly 
       $fn$;
     `,
   },
+  {
+    version: 2,
+    name: 'retention indexes; enrollment Idempotency-Keys site-wide',
+    sql: `
+      -- The retention pass (daemon/site/site-retention.ts) deletes what arrived before a cutoff, in batches.
+      CREATE INDEX site_results_received ON site_results (received_at);
+      CREATE INDEX site_spectra_received ON site_spectra (received_at);
+      CREATE INDEX site_alerts_at ON site_alerts (at);
+      -- A client's Idempotency-Key of POST /api/classes, claimed by the node enrolling under it, then its answer
+      -- (daemon/site/enrollment-keys.ts): a retry on any node replays it.
+      CREATE TABLE site_enrollment_requests (
+        key TEXT PRIMARY KEY,
+        class TEXT NOT NULL,
+        node TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        enrollment_id TEXT,                 -- NULL while the claiming node enrolls
+        created BOOLEAN,
+        added INTEGER,
+        at TEXT
+      );
+    `,
+  },
 ];
 
 export const SITE_CHANNEL = 'spectrad_site';

@@ -88,4 +88,6 @@ export const LOCK_KEYS = {
   retrain: 0x7370656374726402n,
   promote: 0x7370656374726403n,
   seed: 0x7370656374726404n,
+  /** One retention pass on the site at a time (daemon/site/site-retention.ts). */
+  retention: 0x7370656374726420n,
 } as const;

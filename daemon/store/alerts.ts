@@ -1,13 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { AlertMessage } from '../../core/messages.ts';
 import type { OutboxQueue } from './outbox-queue.ts';
+import { alertConditions, alertPageQuery, openAlertGroupsSql, renderWhere, type AlertFilter, type AlertSelection } from './query-filters.ts';
 
-/** Which alerts a query or bulk acknowledgement covers; every field narrows. */
-export interface AlertFilter {
-  readonly state?: 'open' | 'all';
-  readonly instrument?: string;
-  readonly kind?: string;
-}
+export type { AlertFilter } from './query-filters.ts';
 
 export interface AlertCounts {
   readonly total: number;
@@ -16,19 +12,18 @@ export interface AlertCounts {
   readonly openByKind: Record<string, number>;
 }
 
-function alertWhere(f: AlertFilter): { where: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (f.state === 'open') clauses.push("acknowledged_at IS NULL AND kind != 'adapter-up'");
-  if (f.instrument !== undefined) {
-    clauses.push('instrument = ?');
-    params.push(f.instrument);
+/** Alert totals from the count of all alerts and the open ones grouped by instrument and kind. */
+export function alertCountsOf(total: number, groups: Iterable<{ instrument: string; kind: string; n: number | string }>): AlertCounts {
+  const openByInstrument: Record<string, number> = {};
+  const openByKind: Record<string, number> = {};
+  let open = 0;
+  for (const g of groups) {
+    const n = Number(g.n);
+    open += n;
+    openByInstrument[g.instrument] = (openByInstrument[g.instrument] ?? 0) + n;
+    openByKind[g.kind] = (openByKind[g.kind] ?? 0) + n;
   }
-  if (f.kind !== undefined) {
-    clauses.push('kind = ?');
-    params.push(f.kind);
-  }
-  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  return { total, open, openByInstrument, openByKind };
 }
 
 /** An alert as stored: acknowledged (by hand, or resolved by a label with a note saying so) or open. */
@@ -36,6 +31,8 @@ export type StoredAlert = AlertMessage & { readonly acknowledgedAt?: string; rea
 
 export interface AlertRow {
   id: string;
+  /** The node that raised it (the site's table; a node's own store leaves it out). */
+  node?: string | null;
   kind: AlertMessage['kind'];
   instrument: string;
   at: string;
@@ -52,10 +49,17 @@ export function alertOf(a: AlertRow): StoredAlert {
     instrument: a.instrument,
     at: a.at,
     message: a.message,
+    ...(a.node ? { node: a.node } : {}),
     ...(a.result_id ? { resultId: a.result_id } : {}),
     ...(a.acknowledged_at ? { acknowledgedAt: a.acknowledged_at } : {}),
     ...(a.ack_note ? { note: a.ack_note } : {}),
   };
+}
+
+/** The page the rows of alertPageQuery make, with the cursor of the next page when there is one. */
+export function alertPageOf(rows: readonly AlertRow[], limit: number): { items: StoredAlert[]; nextCursor?: string } {
+  const items = rows.slice(0, limit).map(alertOf);
+  return rows.length > limit ? { items, nextCursor: items[items.length - 1].id } : { items };
 }
 
 /** Alerts: recorded with the results they are about or on their own (adapters), paged, counted, acknowledged. */
@@ -123,55 +127,25 @@ export class AlertStore {
    * last id of the previous page.
    */
   queryAlerts(filter: AlertFilter & { before?: string; limit?: number }): { items: StoredAlert[]; nextCursor?: string } {
-    const { where, params } = alertWhere(filter);
-    const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
-    const cursor = filter.before !== undefined ? `${where ? `${where} AND` : 'WHERE'} id < ?` : where;
-    const rows = this.db
-      .prepare<unknown[], AlertRow>(`SELECT * FROM alerts ${cursor} ORDER BY id DESC LIMIT ?`)
-      .all(...params, ...(filter.before !== undefined ? [filter.before] : []), limit + 1);
-    const items = rows.slice(0, limit).map(alertOf);
-    return rows.length > limit ? { items, nextCursor: items[items.length - 1].id } : { items };
+    const q = alertPageQuery(filter, 'sqlite');
+    return alertPageOf(this.db.prepare<unknown[], AlertRow>(q.sql).all(...q.params), q.limit);
   }
 
   /** Alert totals: all, open, and open ones by instrument and by kind (adapter-up is news, never open). */
   alertCounts(): AlertCounts {
     const total = this.db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM alerts').get()!.n;
-    const groups = this.db
-      .prepare<[], { instrument: string; kind: string; n: number }>(
-        "SELECT instrument, kind, COUNT(*) AS n FROM alerts WHERE acknowledged_at IS NULL AND kind != 'adapter-up' GROUP BY instrument, kind",
-      )
-      .all();
-    const byInstrument: Record<string, number> = {};
-    const byKind: Record<string, number> = {};
-    let open = 0;
-    for (const g of groups) {
-      open += g.n;
-      byInstrument[g.instrument] = (byInstrument[g.instrument] ?? 0) + g.n;
-      byKind[g.kind] = (byKind[g.kind] ?? 0) + g.n;
-    }
-    return { total, open, openByInstrument: byInstrument, openByKind: byKind };
+    return alertCountsOf(total, this.db.prepare<[], { instrument: string; kind: string; n: number }>(openAlertGroupsSql('sqlite')).iterate());
   }
 
   /**
    * Acknowledges every open alert that matches (ids and/or instrument, kind, up to an alert id) in one transaction;
    * returns the ids it closed and the time.
    */
-  acknowledgeAlerts(filter: AlertFilter & { ids?: readonly string[]; upTo?: string }): { ids: string[]; acknowledgedAt: string } {
+  acknowledgeAlerts(filter: AlertSelection): { ids: string[]; acknowledgedAt: string } {
     const at = new Date().toISOString();
-    const { where, params } = alertWhere({ ...filter, state: 'open' });
-    const clauses = [where.replace(/^WHERE /, '')];
-    const args: unknown[] = [...params];
-    if (filter.ids !== undefined) {
-      clauses.push(`id IN (SELECT value FROM json_each(?))`);
-      args.push(JSON.stringify(filter.ids));
-    }
-    if (filter.upTo !== undefined) {
-      clauses.push('id <= ?');
-      args.push(filter.upTo);
-    }
-    const sqlWhere = `WHERE ${clauses.filter(Boolean).join(' AND ')}`;
+    const where = renderWhere(alertConditions({ ...filter, state: 'open' }, 'sqlite'), 'sqlite');
     return this.db.transaction(() => {
-      const ids = this.db.prepare<unknown[], { id: string }>(`SELECT id FROM alerts ${sqlWhere}`).all(...args).map((r) => r.id);
+      const ids = this.db.prepare<unknown[], { id: string }>(`SELECT id FROM alerts ${where.sql}`).all(...where.params).map((r) => r.id);
       const ack = this.db.prepare('UPDATE alerts SET acknowledged_at = ? WHERE id = ?');
       for (const id of ids) ack.run(at, id);
       return { ids, acknowledgedAt: at };
