@@ -1,16 +1,12 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
-import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import type { Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
-import { freePort } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
 import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { startDashboardDaemon, type DashboardDaemon } from './support/daemon.ts';
 
 /**
  * axe-core (the page's accessibility rules as browsers expose them) on every view of the built dashboard, served by
@@ -18,31 +14,16 @@ import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/br
  * dashboard follows prefers-color-scheme). Any serious or critical violation fails, listed by view, rule and element.
  */
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const root = mkdtempSync(path.join(tmpdir(), 'spectrad-axe-'));
-const inbox = path.join(root, 'inbox');
-let built: Awaited<ReturnType<typeof buildDashboard>>;
+let env: DashboardDaemon;
 let daemon: Daemon;
 let browser: Browser;
 
 interface Violation { id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[]; failureSummary?: string }> }
 
 beforeAll(async () => {
-  mkdirSync(inbox);
-  built = await buildDashboard();
-  const port = await freePort();
-  const config = parseConfig(
-    [
-      `dataDir: ${root}/data`,
-      'inputs:',
-      `  - { type: folder, name: inbox, instrument: raman-1, paths: [${inbox}], stabilityMs: 50 }`,
-      'outputs: [{ type: socketio }]',
-      `http: { host: 127.0.0.1, port: ${port}, token: axe-token, dashboardDir: ${built.dir} }`,
-      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
-    ].join('\n'),
-    path.join(root, 'spectrad.yaml'),
-    { env: {} },
-  );
-  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  env = await startDashboardDaemon({ name: 'axe', token: 'axe-token' });
+  daemon = env.daemon;
+  const inbox = env.inbox;
   browser = await launchChromium();
   // A known spectrum (identified), an unknown one (an alert) and an unreadable file (a rejected alert).
   dropFile(inbox, 'quartz-1.jdx', jcampText('quartz-1', 17, 1));
@@ -58,9 +39,7 @@ afterAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(path.join(ARTIFACTS, 'axe-moderate-minor.txt'), lesser.join('\n') + '\n');
   await browser?.close();
-  await daemon?.stop();
-  built?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await env?.close();
 });
 
 /** Every view's lesser (moderate, minor) findings, kept as an artefact to look at; they do not fail the test. */

@@ -1,61 +1,38 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { ulid } from '../../daemon/store/ids.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
 import type { AlertMessage } from '../../core/messages.ts';
-import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import type { Daemon } from '../../daemon/run.ts';
 import { Store } from '../../daemon/store/store.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
-import { freePort } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
 import { ARTIFACTS, openPage } from './support/browser.ts';
+import { startDashboardDaemon, type DashboardDaemon } from './support/daemon.ts';
 
 /**
  * A busy day on the real daemon (in this process, real HTTP + socket.io) with the built dashboard in headless
  * Chromium: the daemon restarts under an open page (the page lets it stop at once and shows the next daemon's results
  * without a reload), and a thousand alerts are counted, paged, filtered and acknowledged in one request.
  */
-const root = mkdtempSync(path.join(tmpdir(), 'spectrad-busy-day-'));
-const inbox = path.join(root, 'inbox');
 const TOKEN = 'busy-day-token';
-let built: Awaited<ReturnType<typeof buildDashboard>>;
+let env: DashboardDaemon;
+let inbox: string;
 let daemon: Daemon | undefined;
 let browser: Browser;
 let page: Page;
 let errors: string[];
-let config: ReturnType<typeof parseConfig>;
 
 beforeAll(async () => {
-  mkdirSync(inbox);
-  built = await buildDashboard();
-  const port = await freePort();
-  config = parseConfig(
-    [
-      `dataDir: ${root}/data`,
-      // The site's default name is used by no input: it must not show up as an instrument.
-      'instrument: site-default',
-      'inputs:',
-      `  - { type: folder, name: inbox, instrument: raman-1, paths: [${inbox}], stabilityMs: 50 }`,
-      'outputs: [{ type: socketio }]',
-      `http: { host: 127.0.0.1, port: ${port}, token: ${TOKEN}, dashboardDir: ${built.dir} }`,
-      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
-    ].join('\n'),
-    path.join(root, 'spectrad.yaml'),
-    { env: {} },
-  );
-  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  // The site's default name is used by no input: it must not show up as an instrument.
+  env = await startDashboardDaemon({ name: 'busy-day', token: TOKEN, instrument: 'site-default' });
+  ({ inbox, daemon } = env);
   ({ browser, page, errors } = await openPage({ width: 1440, height: 900 }));
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await daemon?.stop();
-  built?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await env?.close();
 });
 
 /** What the operator sees (the viewport, not the whole 100-alert page), kept under test-artifacts/dashboard/. */
@@ -77,7 +54,7 @@ describe('a daemon restart under an open page', () => {
     await feedItem('before-restart.jdx').waitFor({ timeout: 20_000 });
 
     const t0 = Date.now();
-    await d.stop();
+    await env.stop();
     daemon = undefined;
     const stopMs = Date.now() - t0;
     // With a page open the HTTP close used to wait for its websocket until the 30 s step timeout.
@@ -87,11 +64,11 @@ describe('a daemon restart under an open page', () => {
     await screenshot(page, 'busy-day-daemon-stopped');
 
     // An alert the page can only learn of from the reconnect backfill: recorded while no daemon runs, never emitted.
-    const offline = new Store(config.store.path);
+    const offline = new Store(env.config.store.path);
     offline.addAlert({ id: ulid(), kind: 'rejected', instrument: 'raman-1', at: new Date().toISOString(), message: 'Could not read while-down.jdx: empty file' }, { queue: false });
     offline.close();
 
-    daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+    daemon = await env.start();
     const ready = Date.now();
     await page.waitForSelector('.conn[data-state="live"]', { timeout: 5_000 });
     const liveMs = Date.now() - ready;
