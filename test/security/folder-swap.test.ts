@@ -36,8 +36,8 @@ async function startWithSwap(dir: string, swap: (path: string) => void, options:
   const swapped = new Set<string>();
   const adapter = new FolderInput({
     name: 'inbox',
-    folders: [dir],
-    stableMs: 100,
+    paths: [dir],
+    stabilityMs: 100,
     pollMs: 30,
     rescanMs: 0,
     readDeadlineMs: 2000,
@@ -142,7 +142,7 @@ describe('folder input: a file swapped after it was checked', () => {
     const got: RawInput[] = [];
     const refused: string[] = [];
     // One file at a time: the second waits in the queue, by name, while the first is not acknowledged.
-    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0, maxInFlight: 1, onRefused: (_p, r) => refused.push(r) });
+    const adapter = new FolderInput({ name: 'inbox', paths: [dir], stabilityMs: 100, pollMs: 30, rescanMs: 0, maxInFlight: 1, onRefused: (_p, r) => refused.push(r) });
     adapters.push(adapter);
     adapter.inputs$.subscribe((i) => got.push(i));
     await adapter.start();
@@ -168,7 +168,7 @@ describe('folder input: a file swapped after it was checked', () => {
     symlinkSync(secret, join(dir, 'failed', 'bad.jdx.error.txt'));
     writeFileSync(join(dir, 'bad.jdx'), 'not a spectrum');
     const got: RawInput[] = [];
-    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0 });
+    const adapter = new FolderInput({ name: 'inbox', paths: [dir], stabilityMs: 100, pollMs: 30, rescanMs: 0 });
     adapters.push(adapter);
     adapter.inputs$.subscribe((i) => got.push(i));
     await adapter.start();
@@ -190,7 +190,7 @@ describe('folder input: a file swapped after it was checked', () => {
     writeFileSync(join(dir, 'bad.jdx'), 'not a spectrum');
     const got: RawInput[] = [];
     const refused: string[] = [];
-    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0, onRefused: (_p, r) => refused.push(r) });
+    const adapter = new FolderInput({ name: 'inbox', paths: [dir], stabilityMs: 100, pollMs: 30, rescanMs: 0, onRefused: (_p, r) => refused.push(r) });
     adapters.push(adapter);
     adapter.inputs$.subscribe((i) => got.push(i));
     await adapter.start();
