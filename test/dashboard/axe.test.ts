@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
+import { waitFor } from '../../support/servers.ts';
 import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/browser.ts';
 import { startDashboardDaemon, type DashboardDaemon } from './support/daemon.ts';
 
@@ -29,10 +30,7 @@ beforeAll(async () => {
   dropFile(inbox, 'quartz-1.jdx', jcampText('quartz-1', 17, 1));
   dropFile(inbox, 'mystery-1.jdx', jcampText('mystery-1', 300, 0));
   dropFile(inbox, 'broken-1.jdx', '##TITLE=broken\n##XYDATA=(X++(Y..Y))\nnot numbers\n');
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && (await (await fetch(`${daemon.url}/api/results?limit=10`)).json() as { items?: unknown[] }).items?.length !== 2) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor('the two readable files identified', async () => ((await (await fetch(`${daemon.url}/api/results?limit=10`)).json()) as { items?: unknown[] }).items?.length === 2, 30_000, 200);
 }, 120_000);
 
 afterAll(async () => {
@@ -60,6 +58,11 @@ function describeViolations(where: string, vs: Violation[]): string[] {
   return vs.map((v) => `${where}: ${v.impact} ${v.id} (${v.help}) on ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ')}${v.nodes.length > 4 ? ` and ${v.nodes.length - 4} more` : ''}`);
 }
 
+/** Colours are checked at rest: every finite CSS animation or transition of the page has finished. */
+async function animationsDone(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().endTime === Infinity), null, { timeout: 10_000 });
+}
+
 const VIEWS = ['live', 'alerts', 'history', 'label', 'retrain', 'instruments'] as const;
 const SIZES = [{ width: 1440, height: 900 }, { width: 390, height: 844 }] as const;
 
@@ -77,7 +80,7 @@ describe('axe on every view', () => {
             await page.goto(`${daemon.url}/#/${view}`);
             await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
             await page.waitForLoadState('networkidle');
-            await page.waitForTimeout(300);
+            await animationsDone(page);
             const where = `${view} ${viewport.width}px ${colorScheme}`;
             problems.push(...describeViolations(where, await axeViolations(page, where)));
             await screenshot(page, `axe-${view}-${viewport.width}-${colorScheme}`);
@@ -90,7 +93,7 @@ describe('axe on every view', () => {
           await page.locator('tr[data-result-id]', { hasText: 'quartz-1.jdx' }).click();
           await page.waitForSelector('dialog.spectrum-dialog[open] .plot-host[data-points][data-series*="reference"]', { timeout: 15_000 });
           await page.waitForLoadState('networkidle');
-          await page.waitForTimeout(300);
+          await animationsDone(page);
           const dialog = `spectrum dialog ${viewport.width}px ${colorScheme}`;
           problems.push(...describeViolations(dialog, await axeViolations(page, dialog)));
           await screenshot(page, `axe-dialog-${viewport.width}-${colorScheme}`);

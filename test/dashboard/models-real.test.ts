@@ -76,8 +76,9 @@ describe('Models panel on the real daemon', () => {
 
     // Promote asks first; "no" changes nothing.
     dismissNext = true;
+    const asked = dialogs.length;
     await page.click('tr[data-version="v2"] [data-action="activate"]');
-    await page.waitForTimeout(500);
+    await expect.poll(() => dialogs.length, { timeout: 10_000 }).toBeGreaterThan(asked);
     expect(dialogs.at(-1)).toMatch(/^Promote v2 in place of v1\?/);
     expect(daemon.health().modelVersion).toBe(v1);
 

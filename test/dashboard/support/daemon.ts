@@ -103,6 +103,8 @@ export interface DashboardDaemon {
   readonly inbox: string;
   readonly url: string;
   readonly config: ResolvedConfig;
+  /** The daemon's warnings and errors (pino JSON lines, every life): what a check of a failed or hung step reads. */
+  readonly log: readonly string[];
   /** The running daemon; throws while stopped. */
   readonly daemon: Daemon;
   start(): Promise<Daemon>;
@@ -115,15 +117,17 @@ export async function startDashboardDaemon(o: DashboardDaemonOptions): Promise<D
   const p = await prepare(o);
   const config = parseConfig(p.yaml, path.join(p.root, 'spectrad.yaml'), { env: {} });
   let current: Daemon | undefined;
+  const log: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void log.push(line) });
   const env: DashboardDaemon = {
-    root: p.root, inbox: p.inbox, url: p.url, config,
+    root: p.root, inbox: p.inbox, url: p.url, config, log,
     get daemon(): Daemon {
       if (!current) throw new Error('the daemon is stopped');
       return current;
     },
     async start() {
       if (current) throw new Error('the daemon is already running');
-      current = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+      current = await startDaemon(config, { logger });
       return current;
     },
     async stop() {
