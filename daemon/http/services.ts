@@ -1,7 +1,7 @@
 import type { AdapterState, ResultMessage } from '../../core/messages.ts';
 import type { InstrumentHealth } from '../health/instrument-health.ts';
 import type { ModelManager } from '../models/model-manager.ts';
-import type { AlertCounts, AlertFilter, LabelledResult, ResultFilter, Store, StoredAlert, StoredSpectrum } from '../store/store.ts';
+import type { AlertCounts, AlertFilter, ResultFilter, Store, StoredAlert, StoredSpectrum } from '../store/store.ts';
 
 /**
  * The history and alerts the API shows: the local store's (a single node), or the site's from PostgreSQL when the
@@ -15,7 +15,6 @@ export interface HistoryReads {
   acknowledgeAlerts(filter: AlertFilter & { ids?: readonly string[]; upTo?: string }): { ids: string[]; acknowledgedAt: string } | Promise<{ ids: string[]; acknowledgedAt: string }>;
   acknowledgeAlert(id: string): string | undefined | Promise<string | undefined>;
 }
-export type { LabelledResult };
 /** A page of results and the total the filter matches (all pages). */
 export interface ResultsPage {
   readonly items: ResultMessage[];
