@@ -148,11 +148,12 @@ describe('folder input: a file swapped after it was checked', () => {
     await adapter.start();
     await waitFor('the first file', () => got.length === 1, 5000);
     writeFileSync(join(dir, 'sub', 'http-token'), 'harmless\n');
-    await sleep(400); // reported by the watcher and queued behind the first
+    await waitFor('the second file reported by the watcher and queued behind the first', () => adapter.queueDepth >= 2, 10_000);
     renameSync(join(dir, 'sub'), join(dir, 'sub-old'));
     symlinkSync(dirname(secret), join(dir, 'sub'));
     await got[0].ack();
-    await sleep(800);
+    // Its turn came and it was refused: the adapter is done with it (the checks below hold for good).
+    await waitFor('the queued file refused', () => /outside the watched folder/.test(refused.join('\n')), 10_000);
     for (const input of got) expect(input.payload.toString()).not.toContain(SECRET);
     // Neither read nor moved: the token stays in the data folder.
     expect(readFileSync(secret, 'utf8')).toBe(SECRET);
