@@ -36,7 +36,7 @@ export class AdapterStateTracker {
 }
 
 /** Exponential backoff between reconnect attempts: initial, initial*factor, ... capped at max. */
-export interface BackoffOptions {
+interface BackoffOptions {
   readonly initialMs?: number;
   readonly maxMs?: number;
   readonly factor?: number;

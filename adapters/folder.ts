@@ -31,7 +31,7 @@ import { UndecodableNames } from './folder/undecodable-names.ts';
 import { WatchedFolders } from './folder/watched-folders.ts';
 import type { InputAdapter, RawInput } from './types.ts';
 
-export { DEFAULT_IGNORE, ERROR_SUFFIX, type FolderAckAction, type FolderInputOptions, type LedgerAnswer } from './folder/options.ts';
+export { DEFAULT_IGNORE, ERROR_SUFFIX, type FolderInputOptions, type LedgerAnswer } from './folder/options.ts';
 
 export class FolderInput implements InputAdapter {
   readonly name: string;
@@ -50,7 +50,7 @@ export class FolderInput implements InputAdapter {
   constructor(private readonly options: FolderInputOptions) {
     this.name = options.name;
     this.state = new AdapterStateTracker(options.name, 'folder');
-    if (options.folders.length === 0) throw new RangeError(`folder input ${options.name}: no folders given`);
+    if (options.paths.length === 0) throw new RangeError(`folder input ${options.name}: no folders given`);
     const isRunning = () => this.running;
     const track = (p: Promise<void>) => this.tasks.track(p);
     const folders = (this.folders = new WatchedFolders(options));

@@ -17,31 +17,24 @@ import { Point } from '@influxdata/influxdb-client';
 import type { Observable } from 'rxjs';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
 import { AdapterStateTracker } from './adapter-state.ts';
+import type { z } from 'zod';
+import type { influxOutputSchema } from '../config/schema.ts';
 import { OutputUnavailableError } from './errors.ts';
 import { describeError } from './mqtt-common.ts';
 import type { OutputAdapter } from './types.ts';
 
-export interface InfluxOutputOptions {
+/**
+ * The InfluxDB output's options: the config's keys (config/schema.ts `influxOutputSchema`: url, api, token, org,
+ * bucket, database, retentionPolicy, username, password, measurement; the secrets already read from their files or
+ * the environment by config/load.ts), as the YAML names them, plus what only code passes. The token is sent as
+ * `Authorization: Token ...` (v2; v1 1.8+ accepts it too); username/password log in to v1 with HTTP basic auth.
+ */
+export interface InfluxOutputOptions extends Readonly<Omit<z.input<typeof influxOutputSchema>, 'type' | 'name' | 'tokenFile' | 'passwordFile' | 'org' | 'bucket'>> {
   readonly name: string;
-  /** e.g. http://127.0.0.1:8086, or VictoriaMetrics' http://host:8428 */
-  readonly url: string;
   /** This daemon's node id: the node tag of every point. */
   readonly node: string;
-  /** v2 (default): /api/v2/write with org and bucket; v1: /write with database and retention policy. */
-  readonly api?: 'v2' | 'v1';
-  /** From the environment in production. v2: sent as `Authorization: Token ...`; v1: also accepted by 1.8+. */
-  readonly token?: string;
   readonly org: string;
   readonly bucket: string;
-  /** v1: database (default: bucket). */
-  readonly database?: string;
-  /** v1: retention policy (default: the database's default). */
-  readonly retentionPolicy?: string;
-  /** v1: HTTP basic login. */
-  readonly username?: string;
-  readonly password?: string;
-  /** Default 'spectrad_result'. */
-  readonly measurement?: string;
   /** The pipeline's queue depth at the time of the result; omitted from points when absent. */
   readonly queueDepth?: () => number;
   /** Default 10 s; 0 turns throughput points off. */

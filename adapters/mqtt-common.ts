@@ -1,29 +1,22 @@
 /** What the MQTT input and output share: how to reach and log in to the broker, and safe topic segments. */
 import { readFileSync } from 'node:fs';
 import type { IClientOptions } from 'mqtt';
+import type { z } from 'zod';
+import type { mqttOutputSchema, mqttTlsSchema } from '../config/schema.ts';
 
-/** TLS towards the broker: PEM files, read at connect time. */
-export interface MqttTlsOptions {
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  /** Refuse a broker certificate that does not verify (default true). */
-  readonly rejectUnauthorized?: boolean;
-  readonly servername?: string;
-}
+/** TLS towards the broker (config/schema.ts `mqttTlsSchema`): PEM files, read at connect time. */
+type MqttTlsOptions = Readonly<z.input<typeof mqttTlsSchema>>;
 
-export interface MqttConnectionOptions {
-  /** mqtt://host:1883, mqtts://..., ws://... */
-  readonly url: string;
-  readonly username?: string;
-  /** From the environment in production (config holds the variable name, not the secret). */
-  readonly password?: string;
-  readonly clientId?: string;
+/**
+ * How to reach and log in to the broker: the config's keys (url, username, password, clientId, tls; the password
+ * already read from its file or the environment by config/load.ts), plus timings only code sets.
+ */
+export interface MqttConnectionOptions extends Readonly<Pick<z.input<typeof mqttOutputSchema>, 'url' | 'username' | 'password' | 'clientId'>> {
+  readonly tls?: MqttTlsOptions;
   /** Delay between reconnect attempts (default 1000 ms). */
   readonly reconnectPeriodMs?: number;
   readonly connectTimeoutMs?: number;
   readonly keepaliveSec?: number;
-  readonly tls?: MqttTlsOptions;
 }
 
 export function baseClientOptions(o: MqttConnectionOptions): IClientOptions {

@@ -16,39 +16,32 @@
 import { createHash } from 'node:crypto';
 import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Observable } from 'rxjs';
+import type { z } from 'zod';
+import type { mqttInputSchema } from '../config/schema.ts';
 import { isInstrumentName, type AdapterState } from '../core/messages.ts';
 import { AdapterStateTracker, InputSink } from './adapter-state.ts';
 import { baseClientOptions, describeError, type MqttConnectionOptions } from './mqtt-common.ts';
 import type { InputAdapter, RawInput } from './types.ts';
 
-export interface MqttInputOptions extends MqttConnectionOptions {
+/**
+ * The MQTT input's options: the config's keys (config/schema.ts `mqttInputSchema`: topics, qos, clean,
+ * sessionExpirySec, protocolVersion, instrument, instrumentTopicLevel, ...), as the YAML names them, plus what only
+ * code passes. Absent keys fall back to the adapter's own defaults, given below where they matter.
+ */
+export interface MqttInputOptions
+  extends MqttConnectionOptions,
+    Readonly<Omit<z.input<typeof mqttInputSchema>, 'type' | 'name' | 'format' | 'passwordFile' | 'clientId' | 'topics' | 'tls'>> {
   readonly name: string;
   /** Required and fixed: the broker keeps the session (and un-acked messages) under this id. */
   readonly clientId: string;
   /** Topic filters; '$share/<group>/<filter>' for a shared subscription. */
   readonly topics: readonly string[];
-  /** How long the broker keeps the session while the daemon is away (default 7 days). */
-  readonly sessionExpirySec?: number;
   /** Un-acked QoS 1 messages the broker may send at once (default 256; mosquitto also caps it by max_inflight_messages). */
   readonly receiveMaximum?: number;
-  /** Fixed instrument name for every message. */
-  readonly instrument?: string;
-  /** Or: the topic level (0-based) that names the instrument, e.g. 1 for 'lab/<instrument>/spectra'. */
-  readonly instrumentTopicLevel?: number;
   /** Longest wait in start() for the first subscription or the first failure (default 10 s). */
   readonly startWaitMs?: number;
-  /**
-   * Subscription QoS (default 1). 2 is subscribed as 1: a delayed acknowledgement cannot be held across a restart in
-   * the QoS 2 handshake (mqtt.js keeps its state in memory), and QoS 1 plus the store's dedupKey ledger already gives
-   * each spectrum once. 0: no acknowledgement and no redelivery.
-   */
-  readonly qos?: 0 | 1 | 2;
   /** How long stop() waits for the pipeline to settle messages it already has (default 5 s). */
   readonly stopGraceMs?: number;
-  /** Start without the broker's stored session (default false: keep it, so nothing is missed while away). */
-  readonly clean?: boolean;
-  /** 5 (default) or 4 (MQTT 3.1.1: no session expiry or receive maximum; mosquitto still offers $share). */
-  readonly protocolVersion?: 4 | 5;
   /**
    * Largest packet the broker may send (MQTT 5 Maximum Packet Size; default 64 MiB, the readers' own limit): a larger
    * message is dropped by the broker instead of being buffered here whole.
@@ -215,6 +208,9 @@ export class MqttInput implements InputAdapter {
       try {
         const grants = await client.subscribeAsync(
           this.options.topics.map((t) => t),
+          // QoS 2 is subscribed as 1: a delayed acknowledgement cannot be held across a restart in the QoS 2
+          // handshake (mqtt.js keeps its state in memory), and QoS 1 plus the store's dedupKey ledger already gives
+          // each spectrum once. 0: no acknowledgement and no redelivery. Absent: 1.
           { qos: this.options.qos === 0 ? 0 : 1 },
         );
         const refused = grants.filter((g) => g.qos > 2);

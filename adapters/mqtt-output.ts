@@ -12,24 +12,26 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Observable } from 'rxjs';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
 import { AdapterStateTracker } from './adapter-state.ts';
+import type { z } from 'zod';
+import type { mqttOutputSchema } from '../config/schema.ts';
 import { OutputUnavailableError } from './errors.ts';
 import { baseClientOptions, describeError, topicSegment, type MqttConnectionOptions } from './mqtt-common.ts';
 import type { OutputAdapter } from './types.ts';
 
-export interface MqttOutputOptions extends MqttConnectionOptions {
+/**
+ * The MQTT output's options: the config's keys (config/schema.ts `mqttOutputSchema`: topicPrefix, qos, retain and the
+ * connection), as the YAML names them, plus what only code passes. Absent keys fall back to the schema's defaults.
+ */
+export interface MqttOutputOptions
+  extends MqttConnectionOptions,
+    Readonly<Omit<z.input<typeof mqttOutputSchema>, 'type' | 'name' | 'passwordFile' | 'tls'>> {
   readonly name: string;
   /** This daemon's node id: the level under <prefix>/bridge/ that holds its retained state. */
   readonly node: string;
-  /** First topic level (default 'spectrad'). */
-  readonly topicPrefix?: string;
   /** A publish without PUBACK by then fails and goes back to the outbox (default 10 s). */
   readonly publishTimeoutMs?: number;
   /** Longest wait in start() for the first connection or the first failure (default 10 s). */
   readonly startWaitMs?: number;
-  /** QoS of results and alerts (default 1). With 0 a publish resolves once written to the socket: no PUBACK exists. */
-  readonly qos?: 0 | 1 | 2;
-  /** Retain results and alerts, so a late subscriber sees each instrument's latest (default false). */
-  readonly retain?: boolean;
 }
 
 export interface BridgeState {

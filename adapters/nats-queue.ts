@@ -1,7 +1,7 @@
 /**
  * The site work queue on NATS JetStream: a work-queue stream (each message is removed once acknowledged) with one
  * durable pull consumer that every daemon of the site shares. A message delivered to a node stays pending for
- * `ackWaitMs` unless the node acknowledges it, says it is still working on it (extend) or hands it back (nack); a
+ * `leaseMs` unless the node acknowledges it, says it is still working on it (extend) or hands it back (nack); a
  * node that dies leaves its messages to be delivered again to the others once that time is up.
  *
  * Instruments publish either with a NATS client (subject `spectrad.<instrument>.spectrum`; a `Nats-Msg-Id` header
@@ -10,26 +10,21 @@
  * and the queue, so no daemon's death can lose an accepted spectrum.
  */
 import { AckPolicy, DiscardPolicy, RetentionPolicy, StorageType, connect, headers, nanos, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import type { z } from 'zod';
+import type { queueInputSchema } from '../config/schema.ts';
 import type { NewJob, QueueJob, WorkQueue } from './work-queue.ts';
 
-export interface NatsQueueOptions {
-  /** nats://host:4222 (several, comma separated, for a cluster). */
-  readonly url: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly token?: string;
-  /** Stream name (default SPECTRAD). */
-  readonly stream?: string;
+/**
+ * The queue's connection and stream: the queue input's config keys that concern NATS (config/schema.ts
+ * `queueInputSchema`: url, stream, subjects, replicas, consumer, leaseMs, deadLetterPrefix, username, password), as the
+ * YAML names them, with the schema's defaults when absent. Dead letters go to a second stream `<stream>_DEAD`,
+ * subjects `<deadLetterPrefix>.<stream>.<original subject>`.
+ */
+export interface NatsQueueOptions
+  extends Readonly<Pick<z.input<typeof queueInputSchema>, 'url' | 'username' | 'password' | 'stream' | 'consumer' | 'leaseMs' | 'deadLetterPrefix' | 'replicas'>> {
   /** Subjects the stream captures (default `spectrad.*.spectrum`, i.e. MQTT topics `spectrad/<instrument>/spectrum`). */
   readonly subjects?: readonly string[];
-  /** The durable consumer every node shares (default `spectrad`). */
-  readonly consumer?: string;
-  /** How long a delivered message waits for an ack or an extend before another node gets it (default 10 s). */
-  readonly ackWaitMs?: number;
-  /** Dead letters go to a second stream `<stream>_DEAD`, subjects `<prefix>.<stream>.<original subject>` (prefix default `spectrad-dead`). */
-  readonly deadLetterPrefix?: string;
-  /** Copies of the stream in a JetStream cluster when this node creates it (default 1; 3 for no single point of failure). */
-  readonly replicas?: number;
+  readonly token?: string;
   /** Name of this connection as the server shows it (the node id). */
   readonly clientName?: string;
 }
@@ -91,7 +86,7 @@ export class NatsQueue implements WorkQueue {
     const consumerConfig = {
       durable_name: this.consumer,
       ack_policy: AckPolicy.Explicit,
-      ack_wait: nanos(o.ackWaitMs ?? 10_000),
+      ack_wait: nanos(o.leaseMs ?? 10_000),
       // Dead letters are the queue input's decision (maxAttempts): the server keeps delivering until then.
       max_deliver: -1,
       max_ack_pending: 20_000,

@@ -13,23 +13,23 @@ import { isInstrumentName, type AdapterState } from '../core/messages.ts';
 import { AdapterStateTracker, Backoff, InputSink } from './adapter-state.ts';
 import { describeError } from './mqtt-common.ts';
 import { sniffPayloadFormat } from './mqtt-input.ts';
+import type { z } from 'zod';
+import type { queueInputSchema } from '../config/schema.ts';
 import type { InputAdapter, RawInput } from './types.ts';
 import type { QueueJob, WorkQueue } from './work-queue.ts';
 
-export interface QueueInputOptions {
+/**
+ * The queue input's options: the config's keys that concern the input (config/schema.ts `queueInputSchema`:
+ * maxInFlight, maxAttempts, instrument, instrumentTopicLevel), as the YAML names them, plus the queue itself and what
+ * only code passes.
+ */
+export interface QueueInputOptions extends Readonly<Pick<z.input<typeof queueInputSchema>, 'maxInFlight' | 'maxAttempts' | 'instrument' | 'instrumentTopicLevel'>> {
   readonly name: string;
   readonly queue: WorkQueue;
-  /** Jobs leased and not yet finished at once (default 64): what a dead node leaves for the others to take over. */
-  readonly maxInFlight?: number;
   /** How often the leases of unfinished jobs are renewed (default 2000 ms; keep it well under the lease). */
   readonly extendEveryMs?: number;
   /** Longest wait of one claim for new jobs (default 1000 ms). */
   readonly claimWaitMs?: number;
-  /** Deliveries after which a job goes to the dead letters unprocessed (default 5). */
-  readonly maxAttempts?: number;
-  readonly instrument?: string;
-  /** Topic level (0-based) naming the instrument; `spectrad/<instrument>/spectrum` is level 1. */
-  readonly instrumentTopicLevel?: number;
   /**
    * How long stop() waits for the pipeline to finish the jobs it has before handing the rest back (default 30 s): a
    * job handed back is taken by another node while this one's drain may still finish it (a duplicate), so the daemon

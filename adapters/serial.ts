@@ -7,29 +7,25 @@
 import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import type { Observable } from 'rxjs';
+import type { z } from 'zod';
+import type { serialInputSchema } from '../config/schema.ts';
 import type { AdapterState } from '../core/messages.ts';
-import { AdapterStateTracker, Backoff, InputSink, type BackoffOptions } from './adapter-state.ts';
+import { AdapterStateTracker, Backoff, InputSink } from './adapter-state.ts';
 import { DEFAULT_MAX_FRAME_BYTES, FramingTransform, type FrameEvent, type SerialFraming } from './serial-framing.ts';
 import type { InputAdapter, RawInput } from './types.ts';
 
-export type SerialParity = 'none' | 'even' | 'odd' | 'mark' | 'space';
-
-export interface SerialInputOptions {
+/**
+ * The serial input's options: the config's keys (config/schema.ts `serialInputSchema`: device path, line settings,
+ * framing with its markers, reconnect delays), as the YAML names them, plus what only code passes. Absent keys fall
+ * back to the adapter's own defaults (9600 8N1, line framing, reconnect 250 ms doubling to 10 s).
+ */
+export interface SerialInputOptions extends Readonly<Omit<z.input<typeof serialInputSchema>, 'type' | 'name' | 'format'>> {
   readonly name: string;
-  /** Device node, e.g. /dev/ttyUSB0 or /dev/serial/by-id/... (stable across replugging). */
-  readonly path: string;
-  readonly baudRate?: number;
-  readonly dataBits?: 5 | 6 | 7 | 8;
-  readonly parity?: SerialParity;
-  readonly stopBits?: 1 | 1.5 | 2;
   /** Hardware flow control (RTS/CTS). */
   readonly rtscts?: boolean;
-  readonly framing: SerialFraming;
   readonly maxFrameBytes?: number;
-  readonly instrument?: string;
   /** Tells the parser what a frame holds; default by framing: line 'serial.csv', jcamp 'serial.jdx', markers 'serial.txt'. */
   readonly formatHint?: string;
-  readonly reconnect?: BackoffOptions;
   /**
    * How often to check that the device node still exists, in ms (default 1000). The kernel's hangup on an unplugged
    * device does not always reach the poller (seen with a pty whose master side went away); a vanished node does.
@@ -39,6 +35,19 @@ export interface SerialInputOptions {
   readonly onDropped?: (event: Extract<FrameEvent, { kind: 'dropped' }>) => void;
 }
 
+/** The configured framing as the framer takes it; markers need both of theirs. */
+function framingOf(o: SerialInputOptions): SerialFraming {
+  switch (o.framing ?? 'line') {
+    case 'markers':
+      if (!o.startMarker || !o.endMarker) throw new RangeError(`serial input ${o.name}: framing "markers" needs startMarker and endMarker`);
+      return { kind: 'markers', start: o.startMarker, end: o.endMarker };
+    case 'jcamp':
+      return { kind: 'jcamp' };
+    case 'line':
+      return { kind: 'line' };
+  }
+}
+
 const DEFAULT_HINT: Record<SerialFraming['kind'], string> = { line: 'serial.csv', jcamp: 'serial.jdx', markers: 'serial.txt' };
 
 export class SerialInput implements InputAdapter {
@@ -46,6 +55,7 @@ export class SerialInput implements InputAdapter {
   private readonly state: AdapterStateTracker;
   private readonly sink = new InputSink<RawInput>();
   private readonly backoff: Backoff;
+  private readonly framing: SerialFraming;
   private port: SerialPort | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -55,7 +65,8 @@ export class SerialInput implements InputAdapter {
   constructor(private readonly options: SerialInputOptions) {
     this.name = options.name;
     this.state = new AdapterStateTracker(options.name, 'serial');
-    this.backoff = new Backoff(options.reconnect);
+    this.backoff = new Backoff({ initialMs: options.reconnectMinMs, maxMs: options.reconnectMaxMs });
+    this.framing = framingOf(options);
     const baud = options.baudRate ?? 9600;
     if (!Number.isInteger(baud) || baud <= 0) throw new RangeError(`serial input ${options.name}: bad baud rate ${baud}`);
   }
@@ -114,7 +125,7 @@ export class SerialInput implements InputAdapter {
     }
     this.port = port;
     this.backoff.reset();
-    const framer = new FramingTransform(o.framing, o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    const framer = new FramingTransform(this.framing, o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     port.pipe(framer);
     framer.on('data', (ev: FrameEvent) => this.onFrame(ev));
     let gone = false;
@@ -161,7 +172,7 @@ export class SerialInput implements InputAdapter {
       source: this.options.path,
       ...(this.options.instrument ? { instrument: this.options.instrument } : {}),
       receivedAt: new Date().toISOString(),
-      formatHint: this.options.formatHint ?? DEFAULT_HINT[this.options.framing.kind],
+      formatHint: this.options.formatHint ?? DEFAULT_HINT[this.framing.kind],
       payload: ev.frame,
       ack: settle,
       reject: settle,

@@ -10,18 +10,19 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { Server as IoServer, type Socket } from 'socket.io';
 import type { Observable } from 'rxjs';
+import type { z } from 'zod';
+import type { socketioOutputSchema } from '../config/schema.ts';
 import type { AdapterState, AlertMessage, ResultMessage } from '../core/messages.ts';
 import { AdapterStateTracker } from './adapter-state.ts';
 import type { OutputAdapter } from './types.ts';
 
 export type SocketMiddleware = (socket: Socket, next: (err?: Error) => void) => void;
 
-export interface SocketIoOutputOptions {
+/** The socket.io output's options: the config's `path` (config/schema.ts `socketioOutputSchema`), plus what only code passes. */
+export interface SocketIoOutputOptions extends Readonly<Omit<z.input<typeof socketioOutputSchema>, 'type' | 'name'>> {
   readonly name: string;
-  /** The daemon's HTTP server to attach to, or a socket.io Server it already made. */
+  /** The daemon's HTTP server to attach to, or a socket.io Server it already made (then `path` is that server's). */
   readonly server: HttpServer | IoServer;
-  /** Path of the socket.io endpoint when attaching to an http.Server (default '/socket.io'). */
-  readonly path?: string;
   /** Runs for each connecting client: reject with next(new Error('unauthorized')). */
   readonly middleware?: SocketMiddleware;
   /**

@@ -7,7 +7,7 @@
  *    result latency and counts lost and duplicated spectra.
  *  - folder: JCAMP-DX files are renamed into a watched folder at a fixed rate (rename-on-close, as instruments do);
  *    FolderInput emits each once, the ack moves it to processed/. Latency counts from the rename and includes the
- *    file-complete wait (stableMs).
+ *    file-complete wait (stabilityMs).
  * Stage "daemon": the real `spectrad run` with a folder and an MQTT input and an MQTT output, the demo library of 500
  * classes and the model of --model (default the bundled models/default), fed the same way: MQTT alone, files alone,
  * and both at once (half each), sustained at --rate; then each input at 20/s for the latency figure. Resident memory
@@ -223,7 +223,7 @@ async function adaptersFolder(payloads: string[], perSecond: number, seconds: nu
   const tally = new Tally();
   const inbox = makeTempDir('bench-inbox');
   const staging = makeTempDir('bench-staging');
-  const input = new FolderInput({ name: 'inbox', folders: [inbox], patterns: ['*.jdx'], stableMs: FILE_STABLE_MS });
+  const input = new FolderInput({ name: 'inbox', paths: [inbox], patterns: ['*.jdx'], stabilityMs: FILE_STABLE_MS });
   input.inputs$.subscribe((raw) => {
     tally.got(raw.formatHint ?? raw.source);
     void raw.ack();
@@ -242,7 +242,7 @@ async function adaptersFolder(payloads: string[], perSecond: number, seconds: nu
   clearInterval(timer);
   await input.stop();
   const processed = existsSync(join(inbox, 'processed')) ? readdirSync(join(inbox, 'processed')).length : 0;
-  return tally.summary('adapters', 'folder', perSecond, seconds, Math.max(seconds, elapsed), `FolderInput, stableMs ${FILE_STABLE_MS}, ${processed} moved to processed/`);
+  return tally.summary('adapters', 'folder', perSecond, seconds, Math.max(seconds, elapsed), `FolderInput, stabilityMs ${FILE_STABLE_MS}, ${processed} moved to processed/`);
 }
 
 /** The real daemon (`spectrad run`) with the model of --model. */

@@ -114,7 +114,7 @@ try {
     // Alternating runs, median reported: the machine's load changes from minute to minute.
     const runs: Record<string, MicroRow[]> = { nats: [], postgres: [] };
     for (let r = 0; r < MICRO_REPEAT; r++) {
-      runs.nats.push(await microBench('nats', (n) => new NatsQueue({ url: nats!.url, stream: `MICRO${r}`, subjects: [`micro${r}.*.spectrum`], consumer: 'micro', ackWaitMs: 30_000, clientName: n }), `micro${r}`));
+      runs.nats.push(await microBench('nats', (n) => new NatsQueue({ url: nats!.url, stream: `MICRO${r}`, subjects: [`micro${r}.*.spectrum`], consumer: 'micro', leaseMs: 30_000, clientName: n }), `micro${r}`));
       const pgUrl = await postgres!.createDatabase(`micro${r}`);
       runs.postgres.push(await microBench('postgres', (n) => new PgQueue({ url: pgUrl, leaseMs: 30_000, node: n, queue: 'micro' }), 'spectrad'));
     }

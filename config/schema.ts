@@ -92,15 +92,18 @@ export const mqttInputSchema = z.strictObject({
   url: mqttUrl,
   /** Topics to subscribe; `$share/<group>/<topic>` spreads one topic over several daemons (MQTT 5). */
   topics: z.array(z.string().min(1)).min(1).default(['spectrad/+/spectrum']),
+  /** Subscription QoS: 1 (and 2, subscribed as 1) acknowledges a spectrum once stored; 0: no acknowledgement, no redelivery. */
   qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
   /**
    * Stable client id: with clean=false the broker keeps the session (and queued messages) across restarts. By default
    * `<mqtt.clientId>-<name>`, i.e. `spectrad-<node id>-<name>`: unique per node, the same at every restart.
    */
   clientId: z.string().min(1).optional(),
+  /** Start without the broker's stored session (false: keep it, so nothing is missed while away). */
   clean: z.boolean().default(false),
   /** How long the broker keeps this input's session while the daemon is away; by default mqtt.sessionExpirySec. */
   sessionExpirySec: z.number().int().min(0).max(4_294_967_295).optional(),
+  /** 5, or 4 (MQTT 3.1.1: no session expiry or receive maximum; mosquitto still offers $share). */
   protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
   username: z.string().optional(),
   ...secretFields,
@@ -157,7 +160,9 @@ export const mqttOutputSchema = z.strictObject({
   url: mqttUrl,
   /** Results go to `<prefix>/<instrument>/result`, alerts to `<prefix>/<instrument>/alert`. */
   topicPrefix: z.string().min(1).default('spectrad'),
+  /** QoS of results and alerts. With 0 a publish counts as delivered once written to the socket: no PUBACK exists. */
   qos: z.union([z.literal(0), z.literal(1), z.literal(2)]).default(1),
+  /** Retain results and alerts, so a late subscriber sees each instrument's latest. */
   retain: z.boolean().default(false),
   /** By default `<mqtt.clientId>-<name>`, i.e. `spectrad-<node id>-<name>`. */
   clientId: z.string().min(1).optional(),

@@ -21,21 +21,12 @@ export async function createInputs(
         const { FolderInput } = await import('../adapters/folder.ts');
         out.push(
           new FolderInput({
-            name: c.name,
-            folders: c.paths,
-            patterns: c.patterns,
+            ...c,
             instrument: c.instrument ?? defaultInstrument,
-            stableMs: c.stabilityMs,
-            onAck: c.after === 'move' ? { action: 'move', dir: c.processedDir } : c.after === 'mark' ? { action: 'mark' } : { action: 'keep' },
-            failedDir: c.failedDir,
             alreadyProcessed: (key) => store.ledgerOutcome(key),
-            scanAtStart: c.scanAtStart,
-            usePolling: c.usePolling,
             createMissing: true,
             onRefused: (path, reason) => log.warn({ adapter: c.name, path, reason }, 'file refused'),
-            maxFileBytes: c.maxFileBytes,
             emitRefusals: true,
-            rescanMs: c.rescanMs,
             onRescued: (path) => log.warn({ adapter: c.name, path }, 'file found by the periodic rescan: the watcher had missed it'),
             onRenamed: (from, to, reason) => log.warn({ adapter: c.name, from, to, reason }, 'file renamed: its name was not valid UTF-8'),
           }),
@@ -46,20 +37,8 @@ export async function createInputs(
         const { SerialInput } = await import('../adapters/serial.ts');
         out.push(
           new SerialInput({
-            name: c.name,
-            path: c.path,
-            baudRate: c.baudRate,
-            dataBits: c.dataBits,
-            stopBits: c.stopBits,
-            parity: c.parity,
-            framing:
-              c.framing === 'markers'
-                ? { kind: 'markers', start: c.startMarker!, end: c.endMarker! }
-                : c.framing === 'jcamp'
-                  ? { kind: 'jcamp' }
-                  : { kind: 'line' },
+            ...c,
             instrument: c.instrument ?? defaultInstrument,
-            reconnect: { initialMs: c.reconnectMinMs, maxMs: c.reconnectMaxMs },
             onDropped: (e) => log.warn({ adapter: c.name, ...e }, 'serial bytes dropped'),
           }),
         );
@@ -69,18 +48,8 @@ export async function createInputs(
         const { MqttInput } = await import('../adapters/mqtt-input.ts');
         out.push(
           new MqttInput({
-            name: c.name,
-            url: c.url,
+            ...c,
             clientId: c.clientId ?? defaultMqttClientId(c.name),
-            sessionExpirySec: c.sessionExpirySec,
-            topics: c.topics,
-            qos: c.qos,
-            clean: c.clean,
-            protocolVersion: c.protocolVersion,
-            username: c.username,
-            password: c.password,
-            tls: c.tls,
-            instrument: c.instrument,
             instrumentTopicLevel: c.instrumentTopicLevel ?? (c.instrument ? undefined : defaultInstrumentTopicLevel(c.topics)),
           }),
         );
@@ -90,15 +59,9 @@ export async function createInputs(
         const [{ QueueInput }, { NatsQueue }] = await Promise.all([import('../adapters/queue-input.ts'), import('../adapters/nats-queue.ts')]);
         out.push(
           new QueueInput({
-            name: c.name,
-            queue: new NatsQueue({
-              url: c.url, stream: c.stream, subjects: c.subjects, replicas: c.replicas, consumer: c.consumer, ackWaitMs: c.leaseMs,
-              deadLetterPrefix: c.deadLetterPrefix, username: c.username, password: c.password, clientName: `spectrad-${node}-${c.name}`,
-            }),
-            maxInFlight: c.maxInFlight,
-            maxAttempts: c.maxAttempts,
+            ...c,
+            queue: new NatsQueue({ ...c, clientName: `spectrad-${node}-${c.name}` }),
             extendEveryMs: Math.max(250, Math.floor(c.leaseMs / 4)),
-            instrument: c.instrument,
             instrumentTopicLevel: c.instrumentTopicLevel ?? (c.instrument ? undefined : defaultInstrumentTopicLevel(c.subjects.map((s) => s.replace(/\./g, '/').replace(/\*/g, '+')))),
             onEvent: (e) => {
               if (e.kind === 'redelivered') log.info({ adapter: c.name, queue: e }, 'queue redelivered: taking over a spectrum another node did not finish');
@@ -129,16 +92,13 @@ export async function createOutputs(
     switch (c.type) {
       case 'mqtt': {
         const { MqttOutput } = await import('../adapters/mqtt-output.ts');
-        out.push(new MqttOutput({ name: c.name, node, url: c.url, topicPrefix: c.topicPrefix, qos: c.qos, retain: c.retain, clientId: c.clientId, username: c.username, password: c.password, tls: c.tls }));
+        out.push(new MqttOutput({ ...c, node }));
         break;
       }
       case 'influx': {
         const { InfluxOutput } = await import('../adapters/influx-output.ts');
         out.push(
-          new InfluxOutput({
-            name: c.name, node, url: c.url, api: c.api, token: c.token, org: c.org, bucket: c.bucket, database: c.database,
-            retentionPolicy: c.retentionPolicy, username: c.username, password: c.password, measurement: c.measurement, queueDepth,
-          }),
+          new InfluxOutput({ ...c, node, queueDepth }),
         );
         break;
       }
@@ -148,7 +108,7 @@ export async function createOutputs(
           break;
         }
         const { SocketIoOutput } = await import('../adapters/socketio-output.ts');
-        out.push(new SocketIoOutput({ name: c.name, server: httpServer, path: c.path, allowRequest: allowSocketRequest }));
+        out.push(new SocketIoOutput({ ...c, server: httpServer, allowRequest: allowSocketRequest }));
         break;
       }
     }

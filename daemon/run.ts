@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { ResolvedConfig } from '../config/load.ts';
 import { packageRoot } from '../config/load.ts';
-import type { ResultMessage } from '../core/messages.ts';
 import type { SpectrumPipeline } from '../pipelines/spectrum-pipeline.ts';
 import { StageTimes } from '../pipelines/stage-times.ts';
 import type { ApiServices, HealthReport } from './http/services.ts';
@@ -154,6 +153,5 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   };
 }
 
-export type { ResultMessage };
 /** Kept here for callers that import them from the composition root. */
 export { adapterAlertMessage, shortenPaths } from './parts/adapter-health.ts';

@@ -35,13 +35,13 @@ export class FileDisposal {
 
   /** The configured ack action: move, mark or keep. Idempotent: a vanished file is fine. */
   async dispose(root: Root, path: string, dedupKey: string): Promise<void> {
-    const onAck = this.options.onAck ?? { action: 'move' };
-    if (onAck.action === 'keep') {
+    const after = this.options.after ?? 'move';
+    if (after === 'keep') {
       this.kept.set(path, dedupKey);
       return;
     }
     if (await this.leadsOutside(root, path)) return;
-    if (onAck.action === 'mark') {
+    if (after === 'mark') {
       // The marked name is ignored by the watcher: nothing to remember.
       await moveFile(path, await freeName(path + this.markSuffix));
       return;

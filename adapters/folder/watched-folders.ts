@@ -24,7 +24,7 @@ export interface Root {
 export class WatchedFolders {
   /** The folders watched now: literal ones (present or not) plus the current matches of glob entries. */
   roots: Root[] = [];
-  /** The suffix of marked files (onAck 'mark'); such names are never read again. */
+  /** The suffix of marked files (after: 'mark'); such names are never read again. */
   readonly markSuffix: string | undefined;
   /** Folders as configured, absolute. */
   private readonly specs: readonly string[];
@@ -32,9 +32,8 @@ export class WatchedFolders {
   private readonly ignoredName: (rel: string) => boolean;
 
   constructor(private readonly options: FolderInputOptions) {
-    const onAck = options.onAck ?? { action: 'move' };
-    this.markSuffix = onAck.action === 'mark' ? (onAck.suffix ?? '.processed') : undefined;
-    this.specs = options.folders.map((f) => resolve(f));
+    this.markSuffix = options.after === 'mark' ? (options.markSuffix ?? '.processed') : undefined;
+    this.specs = options.paths.map((f) => resolve(f));
     const patterns = options.patterns?.length ? [...options.patterns] : ['**/*'];
     this.wanted = picomatch(patterns, { dot: false });
     this.ignoredName = picomatch([...(options.ignore ?? DEFAULT_IGNORE), `**/*${ERROR_SUFFIX}`], { dot: true });
@@ -96,13 +95,13 @@ export class WatchedFolders {
   }
 
   private makeRoot(dir: string, ino: number | undefined): Root {
-    const onAck = this.options.onAck ?? { action: 'move' };
+    const after = this.options.after ?? 'move';
     const under = (p: string) => (isAbsolute(p) ? p : join(dir, p));
     return {
       dir,
       real: dir,
       ino,
-      processedDir: onAck.action === 'move' ? under(onAck.dir ?? 'processed') : undefined,
+      processedDir: after === 'move' ? under(this.options.processedDir ?? 'processed') : undefined,
       failedDir: under(this.options.failedDir ?? 'failed'),
     };
   }

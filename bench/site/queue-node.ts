@@ -37,7 +37,7 @@ if (existsSync(config.store.path)) {
 const daemon = await startDaemon(config);
 const queue =
   values.engine === 'nats'
-    ? new NatsQueue({ url: values.url!, ackWaitMs: leaseMs, clientName: node })
+    ? new NatsQueue({ url: values.url!, leaseMs: leaseMs, clientName: node })
     : new PgQueue({ url: values.url!, leaseMs, node });
 const input = new QueueInput({
   name: 'site-queue',

@@ -125,69 +125,13 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
 
   registerDaemonRoutes(route, services);
 
-  type ResultsQuery = { instrument?: string; class?: string; labelled?: 'yes' | 'no'; status?: string; q?: string; from?: string; to?: string; sort?: ResultSort };
-  const resultFilter = (q: ResultsQuery): ResultFilter => ({
-    instrument: q.instrument,
-    class: q.class,
-    labelled: q.labelled === undefined ? undefined : q.labelled === 'yes',
-    status: q.status ? (q.status.split(',') as ResultStatus[]) : undefined,
-    q: q.q,
-    from: q.from ? new Date(q.from).toISOString() : undefined,
-    to: q.to ? new Date(q.to).toISOString() : undefined,
-    sort: q.sort,
-  });
-
   route<ResultsQuery & { cursor?: string; offset?: number; limit?: number }>(
     { method: 'GET', url: '/api/results', summary: 'Results, paged, sorted and filtered, with the total the filter matches', tag: 'results', query: resultsQuerySchema,
       responses: { 200: { description: 'a page', schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/ResultMessage' } }, nextCursor: { type: 'string' }, total: { type: 'integer', description: 'results the filter matches, all pages' } } } } } },
     async (req) => history().listResults({ ...resultFilter(req.query), before: req.query.cursor, offset: req.query.offset, limit: req.query.limit }),
   );
 
-  // Streamed row by row from the store: a filter matching 100 000 results costs no more memory than one.
-  const exportTypes = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8', jcamp: 'chemical/x-jcamp-dx; charset=utf-8' } as const;
-  const exportExtensions = { csv: 'csv', json: 'json', jcamp: 'jdx' } as const;
-  route<ResultsQuery & { format?: 'csv' | 'json' | 'jcamp'; curve?: ExportCurve }>(
-    { method: 'GET', url: '/api/results/export', summary: 'Every result a filter matches, in its order, as CSV, a JSON array or multi-block JCAMP-DX (streamed download)', tag: 'results', query: resultsExportQuerySchema,
-      responses: { 200: { description: 'text/csv (one row per result, the columns History shows), application/json (an array of results) or chemical/x-jcamp-dx (one block per spectrum, titled by id, source and answer)' } } },
-    async (req, reply) => {
-      const format = req.query.format ?? 'csv';
-      const curve = req.query.curve ?? 'preprocessed';
-      // The site's results when the daemon is part of one (every node's), else this node's.
-      const rows = history().iterateResults(resultFilter(req.query));
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      const gridX = format === 'jcamp' && curve === 'preprocessed' ? services.gridX() : undefined;
-      const gridXUnit = gridX ? services.gridXUnit?.() : undefined;
-      const jcampOf = async (r: LabelledResult): Promise<string> => {
-        const s = await history().getSpectrum(r.id);
-        if (!s) return '';
-        if (curve === 'raw') return resultJcampBlock(r, services.rawCurve(s.raw, s.formatHint ?? s.source));
-        return resultJcampBlock(r, s.preprocessed ? { x: gridX, y: Array.from(s.preprocessed), xUnit: gridXUnit } : undefined);
-      };
-      // Spectra weigh more than rows: fewer of them a chunk.
-      const perChunk = format === 'jcamp' ? 50 : 500;
-      async function* body(): AsyncGenerator<string> {
-        if (format === 'csv') yield resultsCsvHeader();
-        else if (format === 'json') yield '[';
-        let n = 0;
-        let chunk = '';
-        for await (const r of rows) {
-          chunk += format === 'csv' ? resultCsvRow(r) : format === 'json' ? `${n === 0 ? '' : ','}\n${JSON.stringify(r)}` : await jcampOf(r);
-          n++;
-          // A chunk at a time, and a turn of the event loop between chunks: identification goes on.
-          if (n % perChunk === 0) {
-            yield chunk;
-            chunk = '';
-            await new Promise((resolve) => setImmediate(resolve));
-          }
-        }
-        yield chunk + (format === 'json' ? '\n]\n' : '');
-      }
-      return reply
-        .header('content-type', exportTypes[format])
-        .header('content-disposition', `attachment; filename="spectrad-results-${stamp}.${exportExtensions[format]}"`)
-        .send(Readable.from(body()));
-    },
-  );
+  registerResultExportRoute(route, services, history);
 
   route<unknown, { id: string }>(
     { method: 'GET', url: '/api/spectra/:id', summary: 'A received spectrum: payload, raw and preprocessed curves, result', tag: 'results',
@@ -233,6 +177,69 @@ export async function buildHttpServer(services: ApiServices, options: HttpOption
 
   await serveDashboard(app, options.dashboardDir);
   return app;
+}
+
+type ResultsQuery = { instrument?: string; class?: string; labelled?: 'yes' | 'no'; status?: string; q?: string; from?: string; to?: string; sort?: ResultSort };
+/** The results filter of a query string (History's filter, its export too). */
+const resultFilter = (q: ResultsQuery): ResultFilter => ({
+  instrument: q.instrument,
+  class: q.class,
+  labelled: q.labelled === undefined ? undefined : q.labelled === 'yes',
+  status: q.status ? (q.status.split(',') as ResultStatus[]) : undefined,
+  q: q.q,
+  from: q.from ? new Date(q.from).toISOString() : undefined,
+  to: q.to ? new Date(q.to).toISOString() : undefined,
+  sort: q.sort,
+});
+
+
+/** `GET /api/results/export`: a filter's results streamed as CSV, JSON or JCAMP-DX, the site's when in one. */
+function registerResultExportRoute(route: RouteFn, services: ApiServices, history: () => HistoryReads): void {
+  // Streamed row by row from the store: a filter matching 100 000 results costs no more memory than one.
+  const exportTypes = { csv: 'text/csv; charset=utf-8', json: 'application/json; charset=utf-8', jcamp: 'chemical/x-jcamp-dx; charset=utf-8' } as const;
+  const exportExtensions = { csv: 'csv', json: 'json', jcamp: 'jdx' } as const;
+  route<ResultsQuery & { format?: 'csv' | 'json' | 'jcamp'; curve?: ExportCurve }>(
+    { method: 'GET', url: '/api/results/export', summary: 'Every result a filter matches, in its order, as CSV, a JSON array or multi-block JCAMP-DX (streamed download)', tag: 'results', query: resultsExportQuerySchema,
+      responses: { 200: { description: 'text/csv (one row per result, the columns History shows), application/json (an array of results) or chemical/x-jcamp-dx (one block per spectrum, titled by id, source and answer)' } } },
+    async (req, reply) => {
+      const format = req.query.format ?? 'csv';
+      const curve = req.query.curve ?? 'preprocessed';
+      // The site's results when the daemon is part of one (every node's), else this node's.
+      const rows = history().iterateResults(resultFilter(req.query));
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const gridX = format === 'jcamp' && curve === 'preprocessed' ? services.gridX() : undefined;
+      const gridXUnit = gridX ? services.gridXUnit?.() : undefined;
+      const jcampOf = async (r: LabelledResult): Promise<string> => {
+        const s = await history().getSpectrum(r.id);
+        if (!s) return '';
+        if (curve === 'raw') return resultJcampBlock(r, services.rawCurve(s.raw, s.formatHint ?? s.source));
+        return resultJcampBlock(r, s.preprocessed ? { x: gridX, y: Array.from(s.preprocessed), xUnit: gridXUnit } : undefined);
+      };
+      // Spectra weigh more than rows: fewer of them a chunk.
+      const perChunk = format === 'jcamp' ? 50 : 500;
+      async function* body(): AsyncGenerator<string> {
+        if (format === 'csv') yield resultsCsvHeader();
+        else if (format === 'json') yield '[';
+        let n = 0;
+        let chunk = '';
+        for await (const r of rows) {
+          chunk += format === 'csv' ? resultCsvRow(r) : format === 'json' ? `${n === 0 ? '' : ','}\n${JSON.stringify(r)}` : await jcampOf(r);
+          n++;
+          // A chunk at a time, and a turn of the event loop between chunks: identification goes on.
+          if (n % perChunk === 0) {
+            yield chunk;
+            chunk = '';
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        }
+        yield chunk + (format === 'json' ? '\n]\n' : '');
+      }
+      return reply
+        .header('content-type', exportTypes[format])
+        .header('content-disposition', `attachment; filename="spectrad-results-${stamp}.${exportExtensions[format]}"`)
+        .send(Readable.from(body()));
+    },
+  );
 }
 
 /** The bearer-token check of the writing routes, run on arrival; a client that failed too often is slowed down. */

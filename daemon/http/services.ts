@@ -18,7 +18,6 @@ export interface HistoryReads {
   iterateResults(filter: ResultFilter): Iterable<LabelledResult> | AsyncIterable<LabelledResult>;
   instrumentTrends(since: number, bucketMs: number, until: number): InstrumentTrend[] | Promise<InstrumentTrend[]>;
 }
-export type { LabelledResult };
 /** A page of results and the total the filter matches (all pages). */
 export interface ResultsPage {
   readonly items: ResultMessage[];

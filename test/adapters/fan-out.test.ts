@@ -62,7 +62,7 @@ describe('adapters composed: folder in, MQTT + socket.io + InfluxDB out', () => 
     const influx = new InfluxOutput({ name: 'influx', node: 'lab-a', url: vm.url, org: 'lab', bucket: 'spectra', throughputIntervalMs: 0 });
     const socket = new SocketIoOutput({ name: 'socketio', server: http });
     const outputs = [mqttOut, influx, socket];
-    const folder = new FolderInput({ name: 'inbox', folders: [inbox], instrument: 'uv-7', stableMs: 150, pollMs: 50 });
+    const folder = new FolderInput({ name: 'inbox', paths: [inbox], instrument: 'uv-7', stabilityMs: 150, pollMs: 50 });
     await Promise.all(outputs.map((o) => o.start()));
 
     const onMqtt: ResultMessage[] = [];

@@ -18,10 +18,10 @@ afterEach(async () => {
   await stopAllServers();
 });
 
-async function start(options: Partial<FolderInputOptions> & { folders: string[] }) {
+async function start(options: Partial<FolderInputOptions> & { paths: string[] }) {
   const got: RawInput[] = [];
   const renamed: Array<{ from: string; to: string }> = [];
-  const adapter = new FolderInput({ name: 'inbox', stableMs: 150, pollMs: 50, rescanMs: 0, onRenamed: (from, to) => renamed.push({ from, to }), ...options });
+  const adapter = new FolderInput({ name: 'inbox', stabilityMs: 150, pollMs: 50, rescanMs: 0, onRenamed: (from, to) => renamed.push({ from, to }), ...options });
   adapters.push(adapter);
   adapter.inputs$.subscribe((i) => got.push(i));
   await adapter.start();
@@ -36,7 +36,7 @@ describe('folder input: file names that are not UTF-8 or near the length limit',
     writeFileSync(latin1(dir, 'Messung_\xe4.jdx'), '##TITLE=a\n##END=\n');
     // A writer's temporary name is left for the writer to rename.
     writeFileSync(latin1(dir, 'Messung_\xf6.jdx.part'), '##TITLE=b\n');
-    const { got, renamed } = await start({ folders: [dir] });
+    const { got, renamed } = await start({ paths: [dir] });
     await waitFor('the Latin-1 file read', () => got.length === 1, 5000);
     expect(got[0].source).toBe(join(dir, 'Messung_%E4.jdx'));
     expect(got[0].payload.toString()).toBe('##TITLE=a\n##END=\n');
@@ -49,7 +49,7 @@ describe('folder input: file names that are not UTF-8 or near the length limit',
   it('a Latin-1 name arriving later (in a sub-folder too) is read without any rescan', async () => {
     const dir = makeTempDir('names');
     mkdirSync(join(dir, 'sub'));
-    const { got } = await start({ folders: [dir] });
+    const { got } = await start({ paths: [dir] });
     writeFileSync(latin1(dir, 'Pr\xfcfung \xb5m.csv'), '1,2\n3,4\n');
     writeFileSync(latin1(join(dir, 'sub'), '\xc4tzend.csv'), '5,6\n7,8\n');
     await waitFor('the Latin-1 files read', () => got.length === 2, 5000);
@@ -60,7 +60,7 @@ describe('folder input: file names that are not UTF-8 or near the length limit',
   it('an undecodable name whose escaped form is too long is fitted to 255 bytes and read', async () => {
     const dir = makeTempDir('names');
     writeFileSync(latin1(dir, '\xe4'.repeat(240) + '.jdx'), '##TITLE=b\n##END=\n');
-    const { got } = await start({ folders: [dir] });
+    const { got } = await start({ paths: [dir] });
     await waitFor('the file read', () => got.length === 1, 5000);
     const name = got[0].source.slice(dir.length + 1);
     expect(Buffer.byteLength(name)).toBeLessThanOrEqual(MAX_NAME_BYTES);
@@ -71,7 +71,7 @@ describe('folder input: file names that are not UTF-8 or near the length limit',
     const dir = makeTempDir('names');
     const name = 'x'.repeat(246) + '.jdx';
     writeFileSync(join(dir, name), 'not a spectrum');
-    const { got } = await start({ folders: [dir] });
+    const { got } = await start({ paths: [dir] });
     await waitFor('the file', () => got.length === 1, 5000);
     await got[0].reject('unreadable: test reason');
     const failed = readdirSync(join(dir, 'failed'));

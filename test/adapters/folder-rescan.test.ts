@@ -33,12 +33,12 @@ function lossyWatcher(lose: (name: string) => boolean) {
   return { factory, dropped };
 }
 
-async function startFolder(options: Partial<FolderInputOptions> & { folders: string[] }) {
+async function startFolder(options: Partial<FolderInputOptions> & { paths: string[] }) {
   const got: RawInput[] = [];
   const rescuedPaths: string[] = [];
   const adapter = new FolderInput({
     name: 'inbox',
-    stableMs: 150,
+    stabilityMs: 150,
     pollMs: 50,
     rearmCheckMs: 200,
     onRescued: (p) => rescuedPaths.push(p),
@@ -73,7 +73,7 @@ describe('folder input: periodic rescan', () => {
   it('picks up a complete file whose events the watcher lost, once, and counts it as rescued', async () => {
     const dir = makeTempDir('inbox');
     const lossy = lossyWatcher((name) => name.startsWith('lost'));
-    const { adapter, got, rescuedPaths } = await startFolder({ folders: [dir], rescanMs: 250, watchFactory: lossy.factory });
+    const { adapter, got, rescuedPaths } = await startFolder({ paths: [dir], rescanMs: 250, watchFactory: lossy.factory });
     writeFileSync(join(dir, 'seen.jdx'), '##TITLE=seen\n##END=\n');
     writeFileSync(join(dir, 'lost.jdx'), '##TITLE=lost\n##END=\n');
     await waitFor('the file the watcher reported', () => got.length >= 1, 30_000);
@@ -103,7 +103,7 @@ describe('folder input: periodic rescan', () => {
       const watchedDirs: string[] = [];
       const lossy = lossyWatcher((name) => name.startsWith('rescan-marker'));
       const watchFactory = (paths: string[], options: ChokidarOptions) => lossy.factory(paths, options).on('addDir', (d) => watchedDirs.push(d));
-      const { adapter, got } = await startFolder({ folders: [sub], rescanMs, patterns: ['*.jdx'], watchFactory });
+      const { adapter, got } = await startFolder({ paths: [sub], rescanMs, patterns: ['*.jdx'], watchFactory });
       writeFileSync(join(sub, 'seen.jdx'), 'seen');
       await waitFor('the file written before the overflow', () => got.length === 1, 30_000);
       // The noise goes to a watched subfolder: events there make the watcher re-read that folder, not the inbox.
@@ -132,7 +132,7 @@ describe('folder input: periodic rescan', () => {
   it('without the rescan the lost file stays in the folder (the test can fail)', async () => {
     const dir = makeTempDir('inbox');
     const lossy = lossyWatcher((name) => name.startsWith('lost'));
-    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 0, watchFactory: lossy.factory });
+    const { adapter, got } = await startFolder({ paths: [dir], rescanMs: 0, watchFactory: lossy.factory });
     writeFileSync(join(dir, 'seen.jdx'), 'a');
     writeFileSync(join(dir, 'lost.jdx'), 'b');
     await waitFor('the reported file', () => got.length >= 1, 30_000);
@@ -147,10 +147,10 @@ describe('folder input: periodic rescan', () => {
   it('never emits a file twice: files held unacknowledged or kept in place across many rescans', async () => {
     const dir = makeTempDir('inbox');
     // keep: acknowledged files stay in the folder, so every rescan lists them again.
-    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 60, onAck: { action: 'keep' } });
+    const { adapter, got } = await startFolder({ paths: [dir], rescanMs: 60, after: 'keep' });
     for (let i = 0; i < 30; i++) writeFileSync(join(dir, `s${i}.jdx`), `spectrum ${i}`);
     await waitFor('30 files', () => got.length >= 30, 60_000);
-    // Held unacknowledged through many rescans and past the rescan's grace (stableMs + 2 s) first, then
+    // Held unacknowledged through many rescans and past the rescan's grace (stabilityMs + 2 s) first, then
     // acknowledged and left in place through as many again.
     await sleep(3000);
     expect(got).toHaveLength(30);
@@ -167,7 +167,7 @@ describe('folder input: periodic rescan', () => {
     const dir = makeTempDir('inbox');
     const lossy = lossyWatcher((name) => name.startsWith('slow'));
     // Writes every 40 ms for about 1.2 s, far inside the 2 s stability window, across many 100 ms rescans.
-    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 100, stableMs: 2000, watchFactory: lossy.factory });
+    const { adapter, got } = await startFolder({ paths: [dir], rescanMs: 100, stabilityMs: 2000, watchFactory: lossy.factory });
     const path = join(dir, 'slow.csv');
     writeFileSync(path, '0,');
     let expected = '0,';
@@ -186,7 +186,7 @@ describe('folder input: periodic rescan', () => {
   it('leaves missed files in the folder while paused (backpressure) and takes them once resumed', async () => {
     const dir = makeTempDir('inbox');
     const lossy = lossyWatcher((name) => name.startsWith('lost'));
-    const { adapter, got } = await startFolder({ folders: [dir], rescanMs: 100, watchFactory: lossy.factory });
+    const { adapter, got } = await startFolder({ paths: [dir], rescanMs: 100, watchFactory: lossy.factory });
     adapter.pause();
     writeFileSync(join(dir, 'lost.jdx'), 'x');
     await waitFor('the watcher to have dropped the file', () => lossy.dropped.length >= 1, 30_000);
@@ -201,7 +201,7 @@ describe('folder input: periodic rescan', () => {
     const dir = makeTempDir('inbox');
     writeFileSync(join(dir, 'old.jdx'), 'old');
     const lossy = lossyWatcher((name) => name.startsWith('lost'));
-    const { got } = await startFolder({ folders: [dir], rescanMs: 100, scanAtStart: false, watchFactory: lossy.factory });
+    const { got } = await startFolder({ paths: [dir], rescanMs: 100, scanAtStart: false, watchFactory: lossy.factory });
     writeFileSync(join(dir, 'lost.jdx'), 'new');
     await waitFor('the new file, through the rescan', () => got.length === 1, 30_000);
     expect(sources(await afterTwoRescans(dir, got, 'lost-marker.jdx'))).toEqual(['lost.jdx']);
@@ -212,7 +212,7 @@ describe('folder input: periodic rescan', () => {
     const lossy = lossyWatcher((name) => name.startsWith('lost'));
     const asked: string[] = [];
     const { adapter, got } = await startFolder({
-      folders: [dir],
+      paths: [dir],
       rescanMs: 100,
       watchFactory: lossy.factory,
       alreadyProcessed: (key) => {

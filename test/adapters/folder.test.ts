@@ -7,9 +7,9 @@ import { makeTempDir, sleep, stopAllServers, waitFor } from '../../support/serve
 
 const adapters: FolderInput[] = [];
 
-async function startFolder(options: Partial<FolderInputOptions> & { folders: string[] }) {
+async function startFolder(options: Partial<FolderInputOptions> & { paths: string[] }) {
   const got: RawInput[] = [];
-  const adapter = new FolderInput({ name: 'inbox', stableMs: 150, pollMs: 50, rearmCheckMs: 200, ...options });
+  const adapter = new FolderInput({ name: 'inbox', stabilityMs: 150, pollMs: 50, rearmCheckMs: 200, ...options });
   adapters.push(adapter);
   adapter.inputs$.subscribe((i) => got.push(i));
   await adapter.start();
@@ -39,7 +39,7 @@ describe('folder input over the real file system', () => {
     writeFileSync(join(dir, 'a.jdx'), '##TITLE=a\n##END=\n');
     mkdirSync(join(dir, 'sub'));
     writeFileSync(join(dir, 'sub', 'b.csv'), '1,2\n');
-    const { got } = await startFolder({ folders: [dir] });
+    const { got } = await startFolder({ paths: [dir] });
     await waitFor('two files', () => got.length === 2);
     const bySource = Object.fromEntries(got.map((i) => [i.source, i]));
     expect(bySource[join(dir, 'a.jdx')].payload.toString()).toBe('##TITLE=a\n##END=\n');
@@ -58,7 +58,7 @@ describe('folder input over the real file system', () => {
     const dir = makeTempDir('inbox');
     // Pauses between writes (50 ms) well inside the stability window (800 ms), so a loaded machine cannot make a
     // pause look like the end of the file.
-    const { got } = await startFolder({ folders: [dir], stableMs: 800, pollMs: 50 });
+    const { got } = await startFolder({ paths: [dir], stabilityMs: 800, pollMs: 50 });
     const slow = join(dir, 'slow.csv');
     writeFileSync(slow, '1,');
     writeFileSync(join(dir, 'fast.jdx.part'), '##TITLE=x\n');
@@ -87,7 +87,7 @@ describe('folder input over the real file system', () => {
         appendFileSync(path, `${i},`);
       }
     })();
-    const { got } = await startFolder({ folders: [dir], stableMs: 800, pollMs: 50 });
+    const { got } = await startFolder({ paths: [dir], stabilityMs: 800, pollMs: 50 });
     await writer;
     await waitFor('the file', () => got.length === 1);
     expect(got[0].payload.toString()).toBe('1,2,3,4,5,');
@@ -96,7 +96,7 @@ describe('folder input over the real file system', () => {
   it('watches several folders with glob patterns', async () => {
     const a = makeTempDir('a');
     const b = makeTempDir('b');
-    const { got } = await startFolder({ folders: [a, b], patterns: ['*.jdx', '*.csv'] });
+    const { got } = await startFolder({ paths: [a, b], patterns: ['*.jdx', '*.csv'] });
     writeFileSync(join(a, 'x.jdx'), 'x');
     writeFileSync(join(b, 'y.csv'), 'y');
     writeFileSync(join(b, 'notes.txt'), 'not a spectrum');
@@ -112,7 +112,7 @@ describe('folder input over the real file system', () => {
     mkdirSync(join(parent, 'rig1', 'raw'), { recursive: true });
     writeFileSync(join(parent, 'rig1', 'export', 'a.csv'), 'a');
     writeFileSync(join(parent, 'rig1', 'raw', 'no.csv'), 'not exported');
-    const { got } = await startFolder({ folders: [join(parent, '*', 'export')] });
+    const { got } = await startFolder({ paths: [join(parent, '*', 'export')] });
     await waitFor('file in rig1/export', () => got.length === 1);
     mkdirSync(join(parent, 'rig2', 'export'), { recursive: true });
     writeFileSync(join(parent, 'rig2', 'export', 'b.csv'), 'b');
@@ -126,7 +126,7 @@ describe('folder input over the real file system', () => {
   it('leaves files that were there at start alone when scanAtStart is off', async () => {
     const dir = makeTempDir('inbox');
     writeFileSync(join(dir, 'old.csv'), 'old');
-    const { got } = await startFolder({ folders: [dir], scanAtStart: false });
+    const { got } = await startFolder({ paths: [dir], scanAtStart: false });
     writeFileSync(join(dir, 'new.csv'), 'new');
     await waitFor('new file', () => got.length === 1);
     expect((await untilMarker(dir, got)).map((g) => g.payload.toString())).toEqual(['new']);
@@ -135,7 +135,7 @@ describe('folder input over the real file system', () => {
   it('marks files with a suffix, or keeps them, and never re-emits them', async () => {
     const dir = makeTempDir('inbox');
     writeFileSync(join(dir, 'm.csv'), '1');
-    const { got, adapter } = await startFolder({ folders: [dir], onAck: { action: 'mark', suffix: '.done' } });
+    const { got, adapter } = await startFolder({ paths: [dir], after: 'mark', markSuffix: '.done' });
     await waitFor('file', () => got.length === 1);
     await got[0].ack();
     expect(readdirSync(dir).sort()).toEqual(['m.csv.done']);
@@ -145,14 +145,14 @@ describe('folder input over the real file system', () => {
     const keepDir = makeTempDir('keep');
     writeFileSync(join(keepDir, 'k.csv'), '1');
     const committed = new Set<string>();
-    const first = await startFolder({ folders: [keepDir], onAck: { action: 'keep' }, alreadyProcessed: (k) => committed.has(k) });
+    const first = await startFolder({ paths: [keepDir], after: 'keep', alreadyProcessed: (k) => committed.has(k) });
     await waitFor('file', () => first.got.length === 1);
     committed.add(first.got[0].dedupKey!);
     await first.got[0].ack();
     expect(readdirSync(keepDir)).toEqual(['k.csv']);
     await first.adapter.stop();
     // A restart sees the file again; the ledger says it is done.
-    const second = await startFolder({ folders: [keepDir], onAck: { action: 'keep' }, alreadyProcessed: (k) => committed.has(k) });
+    const second = await startFolder({ paths: [keepDir], after: 'keep', alreadyProcessed: (k) => committed.has(k) });
     expect(await untilMarker(keepDir, second.got)).toHaveLength(0);
     // A changed file is a new spectrum.
     writeFileSync(join(keepDir, 'k.csv'), '1,2,3');
@@ -167,7 +167,7 @@ describe('folder input over the real file system', () => {
     writeFileSync(join(dir, 'new.csv'), '2');
     const asked: string[] = [];
     const { got } = await startFolder({
-      folders: [dir],
+      paths: [dir],
       alreadyProcessed: async (k) => {
         asked.push(k);
         return k.includes('done.csv') ? 'processed' : k.includes('bad.csv') ? 'failed' : undefined;
@@ -183,7 +183,7 @@ describe('folder input over the real file system', () => {
 
   it('moves a rejected file to failed/ with the reason beside it', async () => {
     const dir = makeTempDir('inbox');
-    const { got } = await startFolder({ folders: [dir] });
+    const { got } = await startFolder({ paths: [dir] });
     writeFileSync(join(dir, 'bad.jdx'), 'garbage');
     await waitFor('file', () => got.length === 1);
     await got[0].reject('JCAMP_NO_TITLE: line 1: no ##TITLE= label');
@@ -200,7 +200,7 @@ describe('folder input over the real file system', () => {
     mkdirSync(join(dir, 'real'));
     writeFileSync(join(dir, 'real', 'inside.csv'), 'inside');
     const refused: string[] = [];
-    const { got } = await startFolder({ folders: [dir], patterns: ['*.csv'], onRefused: (p, why) => refused.push(`${p}: ${why}`) });
+    const { got } = await startFolder({ paths: [dir], patterns: ['*.csv'], onRefused: (p, why) => refused.push(`${p}: ${why}`) });
     symlinkSync(join(outside, 'passwd.csv'), join(dir, 'escape.csv'));
     symlinkSync(join(dir, 'real', 'inside.csv'), join(dir, 'link.csv'));
     await waitFor('refusal and inside link', () => refused.length === 1 && got.length === 1);
@@ -215,7 +215,7 @@ describe('folder input over the real file system', () => {
     const parent = makeTempDir('parent');
     const dir = join(parent, 'inbox');
     mkdirSync(dir);
-    const { got, adapter } = await startFolder({ folders: [dir] });
+    const { got, adapter } = await startFolder({ paths: [dir] });
     const states: string[] = [];
     adapter.state$.subscribe((s) => states.push(s.state));
     writeFileSync(join(dir, 'one.csv'), '1');
@@ -234,7 +234,7 @@ describe('folder input over the real file system', () => {
   it('holds at most maxInFlight unacknowledged files and reads the rest as slots free up', async () => {
     const dir = makeTempDir('inbox');
     for (let i = 0; i < 10; i++) writeFileSync(join(dir, `f${i}.csv`), String(i));
-    const { got, adapter } = await startFolder({ folders: [dir], maxInFlight: 3 });
+    const { got, adapter } = await startFolder({ paths: [dir], maxInFlight: 3 });
     await waitFor('first three', () => got.length === 3);
     // The adapter knows all ten (three in flight, seven waiting for a slot) and still emitted only three.
     await waitFor('all ten files seen', () => adapter.queueDepth === 10);
@@ -250,7 +250,7 @@ describe('folder input over the real file system', () => {
   it('refuses files larger than maxFileBytes without reading them', async () => {
     const dir = makeTempDir('inbox');
     const refused: string[] = [];
-    const { got } = await startFolder({ folders: [dir], maxFileBytes: 100, onRefused: (p) => refused.push(p) });
+    const { got } = await startFolder({ paths: [dir], maxFileBytes: 100, onRefused: (p) => refused.push(p) });
     writeFileSync(join(dir, 'huge.csv'), 'x'.repeat(1000));
     await waitFor('refusal', () => refused.length === 1);
     expect(got).toHaveLength(0);

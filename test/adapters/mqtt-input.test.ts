@@ -236,9 +236,9 @@ describe('MQTT input started before its broker', () => {
   it('starts at once with the adapter down, then connects and subscribes when the broker appears', async () => {
     const late = await startMosquitto();
     await late.stop();
-    const t0 = Date.now();
-    const { got, states } = await startInput({ clientId: 'early-bird', topics: ['early/#'], startWaitMs: 10_000 }, late.url);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    // startWaitMs longer than the test's timeout: a start() that waited for the broker instead of returning on the
+    // first refusal fails the test, however loaded the machine (no wall-clock bound).
+    const { got, states } = await startInput({ clientId: 'early-bird', topics: ['early/#'], startWaitMs: 120_000 }, late.url);
     expect(states.at(-1)?.state).toBe('down');
     await late.start();
     await waitFor('up', () => states.at(-1)?.state === 'up', 15_000);

@@ -15,10 +15,10 @@ afterEach(async () => {
   await stopAllServers();
 });
 
-async function startSerial(pty: PtyPair, options: Partial<SerialInputOptions> & Pick<SerialInputOptions, 'framing'>) {
+async function startSerial(pty: PtyPair, options: Partial<SerialInputOptions>) {
   const got: RawInput[] = [];
   const states: AdapterState[] = [];
-  const adapter = new SerialInput({ name: 'serial', path: pty.a, baudRate: 115200, reconnect: { initialMs: 50, maxMs: 400 }, ...options });
+  const adapter = new SerialInput({ name: 'serial', path: pty.a, baudRate: 115200, reconnectMinMs: 50, reconnectMaxMs: 400, ...options });
   adapters.push(adapter);
   adapter.inputs$.subscribe((i) => got.push(i));
   adapter.state$.subscribe((s) => states.push(s));
@@ -44,7 +44,7 @@ const text = (got: RawInput[]) => got.map((g) => g.payload.toString('latin1'));
 describe('serial input over a real socat pty pair', () => {
   it('frames one spectrum per line, with line settings applied (7E1)', async () => {
     const pty = await startPtyPair();
-    const { got, states } = await startSerial(pty, { framing: { kind: 'line' }, dataBits: 7, parity: 'even', instrument: 'uv-1' });
+    const { got, states } = await startSerial(pty, { framing: 'line', dataBits: 7, parity: 'even', instrument: 'uv-1' });
     expect(states.at(-1)?.state).toBe('up');
     const dev = await instrument(pty);
     await dev.write('1,2,3\r\n');
@@ -59,7 +59,7 @@ describe('serial input over a real socat pty pair', () => {
 
   it('frames payloads between start and end markers', async () => {
     const pty = await startPtyPair();
-    const { got } = await startSerial(pty, { framing: { kind: 'markers', start: '\u0002', end: '\u0003' } });
+    const { got } = await startSerial(pty, { framing: 'markers', startMarker: '\u0002', endMarker: '\u0003' });
     const dev = await instrument(pty);
     await dev.write('boot noise\u00021 2 3\u0003\r\n\u00024 5');
     await sleep(30);
@@ -71,7 +71,7 @@ describe('serial input over a real socat pty pair', () => {
   it('frames whole JCAMP-DX blocks and drops an oversize one', async () => {
     const pty = await startPtyPair();
     const dropped: string[] = [];
-    const { got, adapter } = await startSerial(pty, { framing: { kind: 'jcamp' }, maxFrameBytes: 200, onDropped: (e) => dropped.push(e.reason) });
+    const { got, adapter } = await startSerial(pty, { framing: 'jcamp', maxFrameBytes: 200, onDropped: (e) => dropped.push(e.reason) });
     const dev = await instrument(pty);
     const block = '##TITLE=benzene\n##JCAMP-DX=4.24\n##XYDATA=(X++(Y..Y))\n100 1 2 3\n##END=\n';
     const huge = '##TITLE=huge\n' + '100 1 2 3 4 5 6 7 8 9\n'.repeat(30) + '##END=\n';
@@ -89,7 +89,7 @@ describe('serial input over a real socat pty pair', () => {
 
   it('reconnects with backoff when the port disappears and comes back', async () => {
     const pty = await startPtyPair();
-    const { got, states } = await startSerial(pty, { framing: { kind: 'line' } });
+    const { got, states } = await startSerial(pty, { framing: 'line' });
     let dev = await instrument(pty);
     await dev.write('1,1\n');
     await waitFor('first line', () => got.length === 1);
@@ -108,7 +108,7 @@ describe('serial input over a real socat pty pair', () => {
 
   it('notices a device node that vanished even when the open descriptor reports nothing', async () => {
     const pty = await startPtyPair();
-    const { states } = await startSerial(pty, { framing: { kind: 'line' }, presenceCheckMs: 100 });
+    const { states } = await startSerial(pty, { framing: 'line', presenceCheckMs: 100 });
     expect(states.at(-1)?.state).toBe('up');
     // socat keeps both pty ends alive; only the node goes, as when udev removes /dev/ttyUSB0 before the hangup lands.
     rmSync(pty.a);
@@ -119,7 +119,7 @@ describe('serial input over a real socat pty pair', () => {
   it('waits for a port that is not there yet at start', async () => {
     const pty = await startPtyPair();
     await pty.stop();
-    const { got, states } = await startSerial(pty, { framing: { kind: 'line' } });
+    const { got, states } = await startSerial(pty, { framing: 'line' });
     expect(states.at(-1)?.state).toBe('down');
     expect(states.at(-1)?.detail).toMatch(/cannot open/);
     await pty.start();

@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(stopAllServers);
 
 const engines: Record<string, (node: string) => WorkQueue> = {
-  nats: (node) => new NatsQueue({ url: nats.url, ackWaitMs: LEASE_MS, clientName: node, stream: `CONTRACT${natsStream}` }),
+  nats: (node) => new NatsQueue({ url: nats.url, leaseMs: LEASE_MS, clientName: node, stream: `CONTRACT${natsStream}` }),
   postgres: (node) => new PgQueue({ url: pgUrl, leaseMs: LEASE_MS, node, queue: `contract${natsStream}` }),
 };
 

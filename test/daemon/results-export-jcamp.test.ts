@@ -9,6 +9,7 @@ import { DEFAULT_PARSE_LIMITS } from '../../core/formats/limits.ts';
 import type { ResultMessage } from '../../core/messages.ts';
 import { startDaemon, type Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
+import { waitFor } from '../../support/servers.ts';
 
 /**
  * History's bulk JCAMP-DX export on the real daemon (folder input, SQLite store, demo library and model): the file a
@@ -39,8 +40,7 @@ beforeAll(async () => {
   dropFile(inbox, 'calcite-b.jdx', jcampText('calcite-b', 42, 2));
   dropFile(inbox, 'mystery-c.jdx', jcampText('mystery-c', 300, 0));
   dropFile(inbox, 'broken-d.jdx', '##TITLE=broken\n##JCAMP-DX=5.01\n##XYDATA=(X++(Y..Y))\nnot numbers\n##END=\n');
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && Array.from(daemon.store.iterateResults({})).length < 4) await new Promise((r) => setTimeout(r, 100));
+  await waitFor('the four files recorded', () => Array.from(daemon.store.iterateResults({})).length >= 4, 60_000, 100);
 }, 120_000);
 
 afterAll(async () => {

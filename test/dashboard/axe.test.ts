@@ -1,16 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
-import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import type { Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
-import { freePort } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
+import { waitFor } from '../../support/servers.ts';
 import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/browser.ts';
+import { startDashboardDaemon, type DashboardDaemon } from './support/daemon.ts';
 
 /**
  * axe-core (the page's accessibility rules as browsers expose them) on every view of the built dashboard, served by
@@ -18,49 +15,33 @@ import { ARTIFACTS, launchChromium, screenshot, watchErrors } from './support/br
  * dashboard follows prefers-color-scheme). Any serious or critical violation fails, listed by view, rule and element.
  */
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const root = mkdtempSync(path.join(tmpdir(), 'spectrad-axe-'));
-const inbox = path.join(root, 'inbox');
-let built: Awaited<ReturnType<typeof buildDashboard>>;
+let env: DashboardDaemon;
 let daemon: Daemon;
 let browser: Browser;
 
 interface Violation { id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[]; failureSummary?: string }> }
 
 beforeAll(async () => {
-  mkdirSync(inbox);
-  built = await buildDashboard();
-  const port = await freePort();
-  const config = parseConfig(
-    [
-      `dataDir: ${root}/data`,
-      'inputs:',
-      `  - { type: folder, name: inbox, instrument: raman-1, paths: [${inbox}], stabilityMs: 50 }`,
-      'outputs: [{ type: socketio }]',
-      `http: { host: 127.0.0.1, port: ${port}, token: axe-token, dashboardDir: ${built.dir} }`,
-      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
-    ].join('\n'),
-    path.join(root, 'spectrad.yaml'),
-    { env: {} },
-  );
-  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  env = await startDashboardDaemon({ name: 'axe', token: 'axe-token' });
+  daemon = env.daemon;
+  const inbox = env.inbox;
   browser = await launchChromium();
   // A known spectrum (identified), an unknown one (an alert) and an unreadable file (a rejected alert).
   dropFile(inbox, 'quartz-1.jdx', jcampText('quartz-1', 17, 1));
   dropFile(inbox, 'mystery-1.jdx', jcampText('mystery-1', 300, 0));
   dropFile(inbox, 'broken-1.jdx', '##TITLE=broken\n##XYDATA=(X++(Y..Y))\nnot numbers\n');
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && (await (await fetch(`${daemon.url}/api/results?limit=10`)).json() as { items?: unknown[] }).items?.length !== 2) {
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // Each file by name: the list also holds the unreadable file's rejected record, so counting rows would not do.
+  await waitFor('the two readable files identified', async () => {
+    const { items } = (await (await fetch(`${daemon.url}/api/results?limit=10`)).json()) as { items: Array<{ source: string }> };
+    return ['quartz-1.jdx', 'mystery-1.jdx'].every((file) => items.some((r) => r.source.endsWith(`/${file}`)));
+  }, 60_000, 200);
 }, 120_000);
 
 afterAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(path.join(ARTIFACTS, 'axe-moderate-minor.txt'), lesser.join('\n') + '\n');
   await browser?.close();
-  await daemon?.stop();
-  built?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await env?.close();
 });
 
 /** Every view's lesser (moderate, minor) findings, kept as an artefact to look at; they do not fail the test. */
@@ -81,6 +62,11 @@ function describeViolations(where: string, vs: Violation[]): string[] {
   return vs.map((v) => `${where}: ${v.impact} ${v.id} (${v.help}) on ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(', ')}${v.nodes.length > 4 ? ` and ${v.nodes.length - 4} more` : ''}`);
 }
 
+/** Colours are checked at rest: every finite CSS animation or transition of the page has finished. */
+async function animationsDone(page: Page): Promise<void> {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== 'running' || a.effect?.getComputedTiming().endTime === Infinity), null, { timeout: 10_000 });
+}
+
 const VIEWS = ['live', 'alerts', 'history', 'label', 'retrain', 'instruments'] as const;
 const SIZES = [{ width: 1440, height: 900 }, { width: 390, height: 844 }] as const;
 
@@ -98,7 +84,7 @@ describe('axe on every view', () => {
             await page.goto(`${daemon.url}/#/${view}`);
             await page.waitForSelector('.conn[data-state="live"]', { timeout: 15_000 });
             await page.waitForLoadState('networkidle');
-            await page.waitForTimeout(300);
+            await animationsDone(page);
             const where = `${view} ${viewport.width}px ${colorScheme}`;
             problems.push(...describeViolations(where, await axeViolations(page, where)));
             await screenshot(page, `axe-${view}-${viewport.width}-${colorScheme}`);
@@ -111,7 +97,7 @@ describe('axe on every view', () => {
           await page.locator('tr[data-result-id]', { hasText: 'quartz-1.jdx' }).click();
           await page.waitForSelector('dialog.spectrum-dialog[open] .plot-host[data-points][data-series*="reference"]', { timeout: 15_000 });
           await page.waitForLoadState('networkidle');
-          await page.waitForTimeout(300);
+          await animationsDone(page);
           const dialog = `spectrum dialog ${viewport.width}px ${colorScheme}`;
           problems.push(...describeViolations(dialog, await axeViolations(page, dialog)));
           await screenshot(page, `axe-dialog-${viewport.width}-${colorScheme}`);

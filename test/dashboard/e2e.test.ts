@@ -1,15 +1,13 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toJcamp } from '../../core/formats/index.ts';
 import type { ResultMessage } from '../../core/messages.ts';
 import { createSpectrum } from '../../core/spectrum.ts';
-import { DaemonProcess } from '../../support/daemon-process.ts';
-import { freePort, waitFor } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
+import { waitFor } from '../../support/servers.ts';
 import { openLiveDashboard, screenshot } from './support/browser.ts';
+import { startDashboardDaemonProcess, type DashboardDaemonProcess } from './support/daemon.ts';
 import { testSpectrum } from './support/spectra.ts';
 
 /**
@@ -27,8 +25,7 @@ const NEW_CLASS = 300;
 let dir: string;
 let inbox: string;
 let url: string;
-let daemon: DaemonProcess;
-let built: Awaited<ReturnType<typeof buildDashboard>>;
+let env: DashboardDaemonProcess;
 let browser: Browser;
 let page: Page;
 let errors: string[];
@@ -52,44 +49,17 @@ async function resultFor(file: string): Promise<ResultMessage> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spectrad-e2e-'));
-  inbox = join(dir, 'inbox');
-  mkdirSync(inbox);
-  built = await buildDashboard();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  const config = join(dir, 'spectrad.yaml');
-  writeFileSync(config, [
-    'instrument: bench-1',
-    `dataDir: ${JSON.stringify(join(dir, 'data'))}`,
-    'logLevel: warn',
-    'inputs:',
-    '  - type: folder',
-    `    paths: [${JSON.stringify(inbox)}]`,
-    '    stabilityMs: 100',
-    'outputs:',
-    '  - type: socketio',
-    'http:',
-    '  host: 127.0.0.1',
-    `  port: ${port}`,
-    `  token: ${TOKEN}`,
-    `  dashboardDir: ${JSON.stringify(built.dir)}`,
-    'library:',
-    '  demo: true',
-    `  demoClasses: [${DEMO_CLASSES.join(', ')}]`,
-    '',
-  ].join('\n'));
-  daemon = new DaemonProcess(config, url, join(dir, 'daemon.log'));
-  daemon.start();
-  await daemon.waitReady(150_000);
+  env = await startDashboardDaemonProcess({
+    name: 'e2e', token: TOKEN, instrument: 'bench-1', logLevel: 'warn', inbox: { stabilityMs: 100 },
+    demoClasses: DEMO_CLASSES, demoPerClass: undefined,
+  });
+  ({ root: dir, inbox, url } = env);
   ({ browser, page, errors } = await openLiveDashboard(url, { width: 1440, height: 900 }));
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  await daemon?.kill('SIGTERM', 10_000);
-  built?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
 describe('dashboard on the real daemon', () => {

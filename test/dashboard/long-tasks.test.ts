@@ -1,17 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
 import type { AlertMessage, ResultMessage, ResultStatus } from '../../core/messages.ts';
-import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import type { Daemon } from '../../daemon/run.ts';
 import { ulid } from '../../daemon/store/ids.ts';
 import type { IngestCommit } from '../../pipelines/ports.ts';
-import { freePort } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
 import { ARTIFACTS, launchChromium, watchErrors } from './support/browser.ts';
+import { startDashboardDaemon, type DashboardDaemon } from './support/daemon.ts';
 
 /**
  * Main-thread long tasks (PerformanceObserver 'longtask': any task over 50 ms) on every view of the built dashboard,
@@ -20,8 +16,7 @@ import { ARTIFACTS, launchChromium, watchErrors } from './support/browser.ts';
  * (load) and after it is ready are written to test-artifacts/dashboard/long-tasks.json. Times depend on the machine,
  * so they are measured and reported here, never asserted (the Target is in docs/DASHBOARD.md with its figure).
  */
-const root = mkdtempSync(path.join(tmpdir(), 'spectrad-long-tasks-'));
-let built: Awaited<ReturnType<typeof buildDashboard>>;
+let env: DashboardDaemon;
 let daemon: Daemon;
 let browser: Browser;
 
@@ -37,19 +32,8 @@ const FILLED: Partial<Record<(typeof VIEWS)[number], string>> = {
 };
 
 beforeAll(async () => {
-  built = await buildDashboard();
-  const port = await freePort();
-  const config = parseConfig(
-    [
-      `dataDir: ${root}/data`,
-      'outputs: [{ type: socketio }]',
-      `http: { host: 127.0.0.1, port: ${port}, token: long-tasks-token, dashboardDir: ${built.dir} }`,
-      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
-    ].join('\n'),
-    path.join(root, 'spectrad.yaml'),
-    { env: {} },
-  );
-  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  env = await startDashboardDaemon({ name: 'long-tasks', token: 'long-tasks-token', inbox: false });
+  daemon = env.daemon;
   // Two instruments over the last ~3 hours, the statuses of a busy day, alerts on the unknown and low-confidence ones.
   const t0 = Date.now() - RESULTS * 1000;
   const statuses: ResultStatus[] = ['identified', 'identified', 'identified', 'unknown', 'low-confidence', 'identified', 'mixture'];
@@ -84,9 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await daemon?.stop();
-  built?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await env?.close();
 });
 
 interface ViewTasks { view: string; readyMs: number; tasksDuringLoad: number; longestDuringLoadMs: number; tasksAfterReady: number; longestAfterReadyMs: number }

@@ -1,15 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
-import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import type { Daemon } from '../../daemon/run.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
 import { waitFor } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
 import { ARTIFACTS, openPage, screenshot } from './support/browser.ts';
+import { startDashboardDaemon, type DashboardDaemon } from './support/daemon.ts';
 
 /**
  * The built dashboard in headless Chromium against the real daemon (in this process, real HTTP + socket.io): the
@@ -17,10 +12,9 @@ import { ARTIFACTS, openPage, screenshot } from './support/browser.ts';
  * numbers, promotes the candidate (results then carry its modelVersion) and rolls back; the Instruments tab shows the
  * instrument's health. Screenshots go to test-artifacts/dashboard/.
  */
-const root = mkdtempSync(path.join(tmpdir(), 'spectrad-models-ui-'));
-const inbox = path.join(root, 'inbox');
+let env: DashboardDaemon;
+let inbox: string;
 const TOKEN = 'models-ui-token';
-let built: Awaited<ReturnType<typeof buildDashboard>>;
 let daemon: Daemon;
 let browser: Browser;
 let page: Page;
@@ -29,22 +23,8 @@ const dialogs: string[] = [];
 let dismissNext = false;
 
 beforeAll(async () => {
-  mkdirSync(inbox);
-  built = await buildDashboard();
-  const config = parseConfig(
-    [
-      `dataDir: ${root}/data`,
-      'instrument: raman-1',
-      'inputs:',
-      `  - { type: folder, name: inbox, paths: [${inbox}], stabilityMs: 50 }`,
-      'outputs: [{ type: socketio }]',
-      `http: { host: 127.0.0.1, port: 0, token: ${TOKEN}, dashboardDir: ${built.dir} }`,
-      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
-    ].join('\n'),
-    path.join(root, 'spectrad.yaml'),
-    { env: {} },
-  );
-  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  env = await startDashboardDaemon({ name: 'models-ui', token: TOKEN, instrument: 'raman-1', inbox: {} });
+  ({ inbox, daemon } = env);
   ({ browser, page, errors } = await openPage({ width: 1280, height: 900 }));
   // Promote and roll back ask first (and "worse on the held-out spectra: promote anyway?"): the test answers.
   page.on('dialog', (d) => {
@@ -56,9 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await daemon?.stop();
-  built?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await env?.close();
 });
 
 async function signIn(token: string): Promise<void> {
@@ -98,8 +76,9 @@ describe('Models panel on the real daemon', () => {
 
     // Promote asks first; "no" changes nothing.
     dismissNext = true;
+    const asked = dialogs.length;
     await page.click('tr[data-version="v2"] [data-action="activate"]');
-    await page.waitForTimeout(500);
+    await expect.poll(() => dialogs.length, { timeout: 10_000 }).toBeGreaterThan(asked);
     expect(dialogs.at(-1)).toMatch(/^Promote v2 in place of v1\?/);
     expect(daemon.health().modelVersion).toBe(v1);
 

@@ -1,59 +1,36 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../config/load.ts';
 import type { ResultMessage } from '../../core/messages.ts';
-import { startDaemon, type Daemon } from '../../daemon/run.ts';
+import type { Daemon } from '../../daemon/run.ts';
 import { pearson } from '../../daemon/http/hits.ts';
 import { ulid } from '../../daemon/store/ids.ts';
 import type { IngestCommit } from '../../pipelines/ports.ts';
 import { dropFile, jcampText } from '../../support/daemon-process.ts';
-import { freePort } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
 import { openPage, screenshot } from './support/browser.ts';
+import { startDashboardDaemon, type DashboardDaemon } from './support/daemon.ts';
 
 /**
  * The spectrum view as vendor search software users expect it, Live at 25 spectra/s, and History at 10 000 results,
  * on the real daemon (in this process: real HTTP, socket.io, SQLite store, demo library and model) with the built
  * dashboard in headless Chromium.
  */
-const root = mkdtempSync(path.join(tmpdir(), 'spectrad-dashview-'));
-const inbox = path.join(root, 'inbox');
+let env: DashboardDaemon;
+let inbox: string;
 const TOKEN = 'dashview-token';
-let built: Awaited<ReturnType<typeof buildDashboard>>;
 let daemon: Daemon;
 let browser: Browser;
 let page: Page;
 let errors: string[];
 
 beforeAll(async () => {
-  mkdirSync(inbox);
-  built = await buildDashboard();
-  const port = await freePort();
-  const config = parseConfig(
-    [
-      `dataDir: ${root}/data`,
-      'inputs:',
-      `  - { type: folder, name: inbox, instrument: raman-1, paths: [${inbox}], stabilityMs: 50 }`,
-      'outputs: [{ type: socketio }]',
-      `http: { host: 127.0.0.1, port: ${port}, token: ${TOKEN}, dashboardDir: ${built.dir} }`,
-      'library: { demo: true, demoClasses: [3, 17, 42, 99, 250], demoPerClass: 5 }',
-    ].join('\n'),
-    path.join(root, 'spectrad.yaml'),
-    { env: {} },
-  );
-  daemon = await startDaemon(config, { logger: pino({ level: 'silent' }) });
+  env = await startDashboardDaemon({ name: 'dashview', token: TOKEN });
+  ({ inbox, daemon } = env);
   ({ browser, page, errors } = await openPage({ width: 1440, height: 900 }));
 }, 120_000);
 
 afterAll(async () => {
   await browser?.close();
-  await daemon?.stop();
-  built?.remove();
-  rmSync(root, { recursive: true, force: true });
+  await env?.close();
 });
 
 /** A fresh document at the hash (a hash-only goto would keep the old page, an open dialog included). */

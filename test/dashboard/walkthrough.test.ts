@@ -1,16 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess } from '../../support/daemon-process.ts';
-import { freePort, waitFor } from '../../support/servers.ts';
-import { buildDashboard } from './support/build.ts';
+import { waitFor } from '../../support/servers.ts';
 import { openLiveDashboard } from './support/browser.ts';
+import { startDashboardDaemonProcess, type DashboardDaemonProcess } from './support/daemon.ts';
 
 /**
  * The README's Quick start as a new operator follows it: the embedded default config (demo library of all 500
@@ -25,8 +23,7 @@ const SHOTS = join(ROOT, 'test-artifacts', 'walkthrough');
 
 let dir: string;
 let url: string;
-let daemon: DaemonProcess;
-let built: Awaited<ReturnType<typeof buildDashboard>>;
+let env: DashboardDaemonProcess;
 let browser: Browser;
 let page: Page;
 let errors: string[];
@@ -57,35 +54,30 @@ async function shot(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'spectrad-walkthrough-'));
-  mkdirSync(join(dir, 'inbox'));
-  symlinkSync(join(ROOT, 'samples'), join(dir, 'samples'));
-  built = await buildDashboard();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
   // The embedded default itself, with only the folders, the port and the page moved into the test's folder.
-  const config = parseYaml(readFileSync(join(ROOT, 'config', 'default.yaml'), 'utf8')) as Record<string, unknown> & {
-    inputs: Array<Record<string, unknown>>; http: Record<string, unknown>;
-  };
-  config.dataDir = join(dir, 'data');
-  config.logLevel = 'warn';
-  config.inputs[0]!.paths = [join(dir, 'inbox')];
-  config.inputs[0]!.stabilityMs = 100;
-  config.http.port = port;
-  config.http.dashboardDir = built.dir;
-  const configFile = join(dir, 'spectrad.yaml');
-  writeFileSync(configFile, stringifyYaml(config));
-  daemon = new DaemonProcess(configFile, url, join(dir, 'daemon.log'));
-  daemon.start();
-  await daemon.waitReady(170_000);
+  env = await startDashboardDaemonProcess({
+    name: 'walkthrough',
+    yaml: (at) => {
+      const config = parseYaml(readFileSync(join(ROOT, 'config', 'default.yaml'), 'utf8')) as Record<string, unknown> & {
+        inputs: Array<Record<string, unknown>>; http: Record<string, unknown>;
+      };
+      config.dataDir = join(at.root, 'data');
+      config.logLevel = 'warn';
+      config.inputs[0]!.paths = [at.inbox];
+      config.inputs[0]!.stabilityMs = 100;
+      config.http.port = at.port;
+      config.http.dashboardDir = at.dashboardDir;
+      return stringifyYaml(config);
+    },
+  }, 420_000); // the 500-class demo library is calibrated first: ~150 s on a busy 2-core machine (a deadline, not a figure)
+  ({ root: dir, url } = env);
+  symlinkSync(join(ROOT, 'samples'), join(dir, 'samples'));
   ({ browser, page, errors } = await openLiveDashboard(url, { width: 1280, height: 800 }));
-}, 240_000);
+}, 480_000);
 
 afterAll(async () => {
   await browser?.close();
-  await daemon?.kill('SIGTERM', 10_000);
-  built?.remove();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
 describe('the README walkthrough on the embedded default', () => {

@@ -22,16 +22,19 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 function gatedDomain() {
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
+  /** Set once identification waits at the gate: the ingest commit (and its acknowledgements) came before. */
+  const state = { atGate: false };
   const domain: PipelineDomain = {
     modelVersion: 'fake-1',
     parse: (raw) => [{ block: 0, spectrum: createSpectrum({ y: (JSON.parse(raw.payload.toString()) as { y: number[] }).y }) }],
     preprocess: (s) => Float32Array.from(s.y),
     identify: async (vs) => {
+      state.atGate = true;
       await gate;
       return vs.map(() => ({ status: 'identified' as const, class: 'c', score: 0.9, candidates: [{ class: 'c', score: 0.9 }] }));
     },
   };
-  return { domain, open };
+  return { domain, open, state };
 }
 
 function input(source: string, ackAfterResult: boolean, acks: string[]): RawInput {
@@ -62,14 +65,15 @@ const tempStore = () => new Store(path.join(mkdtempSync(path.join(tmpdir(), 'ack
 describe('acknowledgement after the result (work-queue inputs)', () => {
   it('acknowledges a queue input only when its result is committed; other inputs at the ingest commit', async () => {
     const store = tempStore();
-    const { domain, open } = gatedDomain();
+    const { domain, open, state } = gatedDomain();
     const acks: string[] = [];
     const { pipeline, inputs } = start(store, domain);
     inputs.next(input('queue-job', true, acks));
     inputs.next(input('folder-file', false, acks));
     await waitFor('both committed as pending', () => store.pendingCount() === 2, 5000);
     await waitFor('the plain input acknowledged', () => acks.includes('folder-file'), 5000);
-    await new Promise((r) => setTimeout(r, 100));
+    // Past the ingest commit and held at identification: an acknowledgement at ingest would have happened by now.
+    await waitFor('identification at the gate', () => state.atGate, 5000);
     expect(acks).toEqual(['folder-file']);
     open();
     await waitFor('the queue input acknowledged', () => acks.includes('queue-job'), 5000);
@@ -83,11 +87,15 @@ describe('acknowledgement after the result (work-queue inputs)', () => {
     const store = tempStore();
     const { domain, open } = gatedDomain();
     let refuse = true;
+    let refused = 0;
     const guarded: PipelineStore = {
       ledgerOutcome: (k) => store.ledgerOutcome(k),
       commitIngest: (c) => store.commitIngest(c),
       commitResults: (r, a) => {
-        if (refuse) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        if (refuse) {
+          refused++;
+          throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        }
         store.commitResults(r, a);
       },
       pending: (n, ex) => store.pending(n, ex),
@@ -97,7 +105,8 @@ describe('acknowledgement after the result (work-queue inputs)', () => {
     inputs.next(input('queue-job', true, acks));
     open();
     await waitFor('pending', () => store.pendingCount() === 1, 5000);
-    await new Promise((r) => setTimeout(r, 300));
+    // The result reached its commit and was refused, then again on the retry: no acknowledgement either time.
+    await waitFor('the result commit refused twice', () => refused >= 2, 10_000);
     expect(acks).toEqual([]);
     refuse = false;
     await waitFor('acknowledged after the retried result commit', () => acks.length === 1, 10_000);

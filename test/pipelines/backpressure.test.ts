@@ -85,7 +85,7 @@ describe('backpressure from a slow stage to real inputs', () => {
     const staging = makeTempDir('bp-staging');
     // At most 8 files read and unacknowledged at once (default 256): on a quiet machine the watcher reports the whole
     // burst at once, and with room for all of it every file was read before the pause could leave one in the folder.
-    const folder = new FolderInput({ name: 'inbox', folders: [inbox], patterns: ['*.json'], stableMs: 50, pollMs: 20, maxInFlight: 8 });
+    const folder = new FolderInput({ name: 'inbox', paths: [inbox], patterns: ['*.json'], stabilityMs: 50, pollMs: 20, maxInFlight: 8 });
     const { store, pipeline, pressure, results, openGate } = slowPipeline(folder);
     await folder.start();
     for (let i = 0; i < BURST; i++) {

@@ -14,10 +14,10 @@ import { makeTempDir, stopAllServers, waitFor } from '../../support/servers.ts';
  */
 const adapters: FolderInput[] = [];
 
-async function startFolder(options: Partial<FolderInputOptions> & { folders: string[] }) {
+async function startFolder(options: Partial<FolderInputOptions> & { paths: string[] }) {
   const got: RawInput[] = [];
   const refused: string[] = [];
-  const adapter = new FolderInput({ name: 'inbox', stableMs: 100, pollMs: 50, rearmCheckMs: 200, onRefused: (p) => refused.push(p), ...options });
+  const adapter = new FolderInput({ name: 'inbox', stabilityMs: 100, pollMs: 50, rearmCheckMs: 200, onRefused: (p) => refused.push(p), ...options });
   adapters.push(adapter);
   adapter.inputs$.subscribe((i) => got.push(i));
   await adapter.start();
@@ -44,7 +44,7 @@ describe('folder input refusals', () => {
   it('emitRefusals: refused files come out unread with a code, and reject() moves them to failed/', async () => {
     const dir = makeTempDir('inbox');
     plant(dir);
-    const { got, refused } = await startFolder({ folders: [dir], maxFileBytes: 1024, emitRefusals: true });
+    const { got, refused } = await startFolder({ paths: [dir], maxFileBytes: 1024, emitRefusals: true });
     await waitFor('four inputs', () => got.length === 4);
     const by = Object.fromEntries(got.map((g) => [g.source.slice(dir.length + 1), g]));
     expect(by['escape.csv'].refused?.code).toBe('symlink-outside-folder');
@@ -70,7 +70,7 @@ describe('folder input refusals', () => {
   it('a refusal recorded before a restart is only tidied into failed/, not emitted again', async () => {
     const dir = makeTempDir('inbox');
     plant(dir);
-    const { got } = await startFolder({ folders: [dir], maxFileBytes: 1024, emitRefusals: true, alreadyProcessed: (key) => (key.includes('huge.csv') ? 'failed' : false) });
+    const { got } = await startFolder({ paths: [dir], maxFileBytes: 1024, emitRefusals: true, alreadyProcessed: (key) => (key.includes('huge.csv') ? 'failed' : false) });
     await waitFor('three inputs', () => got.length === 3);
     await waitFor('huge.csv tidied', () => existsSync(join(dir, 'failed', 'huge.csv')));
     expect(got.map((g) => g.source).some((s) => s.endsWith('huge.csv'))).toBe(false);
@@ -79,7 +79,7 @@ describe('folder input refusals', () => {
   it('without emitRefusals refused files go straight to failed/ and onRefused', async () => {
     const dir = makeTempDir('inbox');
     plant(dir);
-    const { got, refused } = await startFolder({ folders: [dir], maxFileBytes: 1024 });
+    const { got, refused } = await startFolder({ paths: [dir], maxFileBytes: 1024 });
     await waitFor('three refusals', () => refused.length === 3);
     // Not a fixed wait: fine.csv must arrive, and a marker written after everything else closes the window in which
     // a refused file could still come out as an input.

@@ -36,8 +36,8 @@ async function startWithSwap(dir: string, swap: (path: string) => void, options:
   const swapped = new Set<string>();
   const adapter = new FolderInput({
     name: 'inbox',
-    folders: [dir],
-    stableMs: 100,
+    paths: [dir],
+    stabilityMs: 100,
     pollMs: 30,
     rescanMs: 0,
     readDeadlineMs: 2000,
@@ -142,17 +142,18 @@ describe('folder input: a file swapped after it was checked', () => {
     const got: RawInput[] = [];
     const refused: string[] = [];
     // One file at a time: the second waits in the queue, by name, while the first is not acknowledged.
-    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0, maxInFlight: 1, onRefused: (_p, r) => refused.push(r) });
+    const adapter = new FolderInput({ name: 'inbox', paths: [dir], stabilityMs: 100, pollMs: 30, rescanMs: 0, maxInFlight: 1, onRefused: (_p, r) => refused.push(r) });
     adapters.push(adapter);
     adapter.inputs$.subscribe((i) => got.push(i));
     await adapter.start();
     await waitFor('the first file', () => got.length === 1, 5000);
     writeFileSync(join(dir, 'sub', 'http-token'), 'harmless\n');
-    await sleep(400); // reported by the watcher and queued behind the first
+    await waitFor('the second file reported by the watcher and queued behind the first', () => adapter.queueDepth >= 2, 10_000);
     renameSync(join(dir, 'sub'), join(dir, 'sub-old'));
     symlinkSync(dirname(secret), join(dir, 'sub'));
     await got[0].ack();
-    await sleep(800);
+    // Its turn came and it was refused: the adapter is done with it (the checks below hold for good).
+    await waitFor('the queued file refused', () => /outside the watched folder/.test(refused.join('\n')), 10_000);
     for (const input of got) expect(input.payload.toString()).not.toContain(SECRET);
     // Neither read nor moved: the token stays in the data folder.
     expect(readFileSync(secret, 'utf8')).toBe(SECRET);
@@ -168,7 +169,7 @@ describe('folder input: a file swapped after it was checked', () => {
     symlinkSync(secret, join(dir, 'failed', 'bad.jdx.error.txt'));
     writeFileSync(join(dir, 'bad.jdx'), 'not a spectrum');
     const got: RawInput[] = [];
-    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0 });
+    const adapter = new FolderInput({ name: 'inbox', paths: [dir], stabilityMs: 100, pollMs: 30, rescanMs: 0 });
     adapters.push(adapter);
     adapter.inputs$.subscribe((i) => got.push(i));
     await adapter.start();
@@ -190,7 +191,7 @@ describe('folder input: a file swapped after it was checked', () => {
     writeFileSync(join(dir, 'bad.jdx'), 'not a spectrum');
     const got: RawInput[] = [];
     const refused: string[] = [];
-    const adapter = new FolderInput({ name: 'inbox', folders: [dir], stableMs: 100, pollMs: 30, rescanMs: 0, onRefused: (_p, r) => refused.push(r) });
+    const adapter = new FolderInput({ name: 'inbox', paths: [dir], stabilityMs: 100, pollMs: 30, rescanMs: 0, onRefused: (_p, r) => refused.push(r) });
     adapters.push(adapter);
     adapter.inputs$.subscribe((i) => got.push(i));
     await adapter.start();

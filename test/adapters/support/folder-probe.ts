@@ -12,8 +12,8 @@ const refused: Array<{ path: string; reason: string }> = [];
 const swapped = new Set<string>();
 const input = new FolderInput({
   name: 'probe',
-  folders: [dir],
-  stableMs: 100,
+  paths: [dir],
+  stabilityMs: 100,
   pollMs: 30,
   rescanMs: 500,
   onRefused: (path, reason) => refused.push({ path, reason }),
