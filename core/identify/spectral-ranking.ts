@@ -359,14 +359,29 @@ function screenScore(query: MatchProfile, reference: MatchProfile): number {
   return total / query.views.length;
 }
 
+/**
+ * Dot product over the range both views cover. Four running sums: the screen runs it for every reference of every
+ * query (half of identify's time at 1500 classes), and independent sums let the CPU overlap the additions (about
+ * 1.4 times faster than one sum in V8, which does not vectorize this loop).
+ */
 function dot(a: MatchView, b: MatchView): number {
   const from = Math.max(a.from, b.from);
   const to = Math.min(a.to, b.to);
-  let s = 0;
   const x = a.values;
   const y = b.values;
-  for (let i = from; i <= to; i++) s += x[i] * y[i];
-  return s;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = from;
+  for (; i + 3 <= to; i += 4) {
+    s0 += x[i] * y[i];
+    s1 += x[i + 1] * y[i + 1];
+    s2 += x[i + 2] * y[i + 2];
+    s3 += x[i + 3] * y[i + 3];
+  }
+  for (; i <= to; i++) s0 += x[i] * y[i];
+  return s0 + s1 + s2 + s3;
 }
 
 /** The unknown features a ranking's model uses (none without options.hubness: the null z alone). */
