@@ -51,12 +51,14 @@ for (const name of Object.keys(FEATURES)) {
   const f = FEATURES[name];
   console.log(`feature ${name.padEnd(14)} library AUROC ${auroc(libKnown.map(f), libUnknown.map(f)).toFixed(3)}  queries ${auroc(known.map(f), unknown.map(f)).toFixed(3)}`);
 }
-const SHIPPED = ['z', 'csls', 'embeddingCsls', 'peakOffset'];
+const BEFORE = ['z', 'csls', 'embeddingCsls', 'peakOffset'];
+const SHIPPED = [...BEFORE, 'gap', 'hqi', 'strongBandOffset', 'bandMatch'];
 const SETS = [
-  ['z'], ['z', 'csls'], ['z', 'csls', 'embeddingCsls'], ['z', 'csls', 'peakOffset'], SHIPPED, ['z', 'csls', 'embeddingZ', 'peakOffset'], ['z', 'embeddingCsls', 'peakOffset'],
-  ...['gap', 'hqi', 'zPow25', 'zDerivative', 'strongBandOffset', 'bandMatch', 'neighbourProfile'].map((f) => [...SHIPPED, f]),
-  ['z', 'csls', 'embeddingCsls', 'strongBandOffset'],
-  [...SHIPPED, 'gap', 'hqi', 'zPow25', 'zDerivative', 'strongBandOffset', 'bandMatch', 'neighbourProfile'],
+  ['z'], ['z', 'csls'], ['z', 'csls', 'embeddingCsls'], ['z', 'csls', 'peakOffset'], BEFORE, ['z', 'csls', 'embeddingZ', 'peakOffset'], ['z', 'embeddingCsls', 'peakOffset'],
+  ...['gap', 'hqi', 'zPow25', 'zDerivative', 'strongBandOffset', 'bandMatch', 'neighbourProfile'].map((f) => [...BEFORE, f]),
+  [...BEFORE, 'gap', 'hqi'],
+  SHIPPED,
+  [...SHIPPED, 'zPow25', 'zDerivative', 'neighbourProfile'],
 ];
 for (const set of SETS) {
   const x = (r: Row) => set.map((n) => FEATURES[n](r));
