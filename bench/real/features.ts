@@ -65,6 +65,8 @@ const VIEWS: Record<string, MatchOptions> = {
   pow25: { views: [{ baseline: 'rollingMin', baselineWindow: pts(100), transform: 'sqrt', power: 0.25 }] },
   sqrtBlur: { views: [{ baseline: 'rollingMin', baselineWindow: pts(100), transform: 'sqrt', blur: pts(4) | 1 }] },
   sqrt: { views: [{ baseline: 'rollingMin', baselineWindow: pts(100), transform: 'sqrt' }] },
+  rmDeriv: { views: [{ baseline: 'rollingMin', baselineWindow: pts(dataset === 'ir' ? 200 : 100), transform: 'derivative', smooth: pts(10) }] },
+  raw: { views: [{ baseline: 'none' }] },
 };
 const refProfiles: Record<string, MatchProfile[][]> = {};
 const classRows: number[][] = names.map(() => []);
@@ -106,6 +108,18 @@ function peakMatch(a: Peak[], b: Peak[], tol: number): [number, number] {
   return [w ? hit / w : 0, hit ? off / hit : tol];
 }
 const t = (s: number) => -Math.log(Math.max(1e-6, 1 - s));
+/** Height-weighted mean distance of a's 8 strongest peaks to the nearest peak of b, each at most cap points. */
+function strongBandOffset(a: Peak[], b: Peak[], cap: number): number {
+  const strong = [...a].sort((x, y) => y.height - x.height).slice(0, 8);
+  let w = 0, off = 0;
+  for (const p of strong) {
+    let best = cap;
+    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
+    w += p.height;
+    off += p.height * best;
+  }
+  return w ? off / w : cap;
+}
 
 function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array, skip?: { classIndex: number; reference?: number }, skipRow?: number) {
   const sims = simsOf(emb, skipRow);
@@ -126,6 +140,34 @@ function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array
   const order = Array.from(sims.keys()).sort((a, b) => sims[b] - sims[a]);
   const profiles = Object.fromEntries(Object.entries(VIEWS).map(([n, o]) => [n, matchProfile(spectrum, o)]));
   const qPeaks = peaksOf(spectrum);
+  // Per view, the query's null over every class (best whole-grid dot per class): mean and sd of t, and the top value.
+  const viewNull: Record<string, [number, number, number, number]> = {};
+  const qvec = new Float64Array(names.length).fill(NaN);
+  for (const n of Object.keys(VIEWS)) {
+    const qv = profiles[n].views;
+    let sum = 0, sq = 0, cnt = 0, top = -2, second = -2;
+    refProfiles[n].forEach((refs, c) => {
+      let best = -2;
+      refs.forEach((p, k) => {
+        if (skipped(c, k)) return;
+        let d = 0;
+        for (let v = 0; v < qv.length; v++) {
+          const a = qv[v], b = p.views[v];
+          const from = Math.max(a.from, b.from), to = Math.min(a.to, b.to);
+          for (let i = from; i <= to; i++) d += a.values[i] * b.values[i];
+        }
+        best = Math.max(best, d / qv.length);
+      });
+      if (best <= -2) return;
+      const tv = t(best);
+      if (n === 'sqrt') qvec[c] = tv;
+      sum += tv; sq += tv * tv; cnt++;
+      if (best > top) { second = top; top = best; } else if (best > second) second = best;
+    });
+    const mean = sum / cnt;
+    viewNull[n] = [mean, Math.sqrt(Math.max(1e-12, sq / cnt - mean * mean)), top, second];
+  }
+  let TOP_PROFILE = 5;
   const cands = scores.slice(0, TOP).map((s) => {
     const c = s.classIndex;
     const rows = classRows[c];
@@ -164,9 +206,42 @@ function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array
       const v = viewCorrelation(profiles.sqrt.views[0], refProfiles.sqrt[c][bestK].views[0], sh);
       if (v > shiftBest) { shiftBest = v; shiftAt = sh; }
     }
-    return { c, hqi: s.hqi, z: s.z, csls: s.csls, es: sims[c], emax, ecsls, ...views, qHit, qOff, rHit, rOff, qHit3, rHit3, shiftGain: shiftBest - bestV, shiftAt, hqiMean: nV ? sumV / nV : -1, perRef };
+    // Profile agreement: the query's t over every other class against the best reference's (same skips).
+    let prof = NaN;
+    if (TOP_PROFILE-- > 0) {
+      const rp = refProfiles.sqrt[c][bestK].views[0];
+      const xs: number[] = [], ys: number[] = [];
+      refProfiles.sqrt.forEach((refs, j) => {
+        if (j === c || Number.isNaN(qvec[j])) return;
+        let best = -2;
+        refs.forEach((p, k) => {
+          if (skipped(j, k)) return;
+          const b = p.views[0];
+          const from = Math.max(rp.from, b.from), to = Math.min(rp.to, b.to);
+          let d = 0;
+          for (let i = from; i <= to; i++) d += rp.values[i] * b.values[i];
+          best = Math.max(best, d);
+        });
+        if (best <= -2) return;
+        xs.push(qvec[j]); ys.push(t(best));
+      });
+      const mx = xs.reduce((a, b) => a + b, 0) / xs.length, my = ys.reduce((a, b) => a + b, 0) / ys.length;
+      let sxy = 0, sxx = 0, syy = 0;
+      xs.forEach((x, i) => { sxy += (x - mx) * (ys[i] - my); sxx += (x - mx) ** 2; syy += (ys[i] - my) ** 2; });
+      prof = sxy / Math.sqrt(sxx * syy);
+    }
+    // Band-position match (as mineralogists compare band lists): best over the class's references of the mean of
+    // the height-weighted shares of each side's bands with a band of the other within 5 cm-1.
+    let pm = 0;
+    rows.forEach((r, k) => {
+      if (skipped(c, k)) return;
+      pm = Math.max(pm, 0.5 * (peakMatch(qPeaks, refPeaks[r], pts(5))[0] + peakMatch(refPeaks[r], qPeaks, pts(5))[0]));
+    });
+    // Offset of the strongest 8 bands of each side to the nearest band of the other (12 cm-1 when none is closer).
+    const strongOffset = strongBandOffset(qPeaks, refPeaks[ref], pts(12)) + strongBandOffset(refPeaks[ref], qPeaks, pts(12));
+    return { c, prof, pm, strongOffset, hqi: s.hqi, z: s.z, csls: s.csls, es: sims[c], emax, ecsls, ...views, qHit, qOff, rHit, rOff, qHit3, rHit3, shiftGain: shiftBest - bestV, shiftAt, hqiMean: nV ? sumV / nV : -1, perRef };
   });
-  return { cands, eTop: order[0], eTopSim: sims[order[0]], eSecondSim: sims[order[1]], eMeanT: em, eSdT: esd };
+  return { cands, viewNull, eTop: order[0], eTopSim: sims[order[0]], eSecondSim: sims[order[1]], eMeanT: em, eSdT: esd };
 }
 
 const out: object[] = [];

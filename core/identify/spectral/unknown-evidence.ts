@@ -4,6 +4,12 @@
  * - `embeddingCsls`: the encoder's view, hubness-corrected. The best cosine of the query's embedding to one of the
  *   class's references, less half of that reference's hubness (the mean of its k best cosines with other classes'
  *   references), as CSLS in cross-lingual retrieval: a mineral with close relatives claims their queries less.
+ * - `gap`: the class's t = -ln(1 - HQI) less that of the best-ranked other class (top-1 against top-2), and `hqi`
+ *   the class's HQI itself: both already at hand, each nudged the validation AUROC up (docs/RESULTS-REAL.md).
+ * - `strongBandOffset`: the height-weighted distance of each side's 8 strongest bands to the nearest band of the
+ *   other (capped), both ways summed: the band offset of the bands that carry the correlation.
+ * - `bandMatch`: the mineralogist's band-list comparison, the mean of the height-weighted shares of each side's bands
+ *   with a band of the other within a tolerance, best over the class's references.
  * - `peakOffset`: where the bands sit. Same mineral, another specimen: the bands of the query and of the class's
  *   best reference pair up within 1-2 cm-1; a relative (the same structure with another cation) has them several
  *   cm-1 apart, while its whole-spectrum correlation stays high. The height-weighted mean distance of paired bands
@@ -12,7 +18,7 @@
 import { findPeaks, type Peak } from '../peaks/peak-features.ts';
 import { rollingMinBaseline } from './spectral-match.ts';
 
-export type UnknownFeature = 'z' | 'csls' | 'embeddingCsls' | 'peakOffset';
+export type UnknownFeature = 'z' | 'csls' | 'embeddingCsls' | 'peakOffset' | 'gap' | 'hqi' | 'strongBandOffset' | 'bandMatch';
 
 /** Peaks of an on-grid spectrum after a rolling-minimum baseline removal (positions in grid points). */
 export function bandPeaks(spectrum: ArrayLike<number>, baselineWindow: number): Peak[] {
@@ -40,6 +46,43 @@ function pairedOffset(a: readonly Peak[], b: readonly Peak[], tolerance: number)
 /** The peak offset feature: paired-band distance from the query's bands and from the reference's, summed. */
 export function peakOffset(query: readonly Peak[], reference: readonly Peak[], tolerance: number): number {
   return pairedOffset(query, reference, tolerance) + pairedOffset(reference, query, tolerance);
+}
+
+/** Height-weighted mean distance of a's 8 strongest peaks to the nearest peak of b, each at most `cap` points. */
+function strongOffset(a: readonly Peak[], b: readonly Peak[], cap: number): number {
+  const strong = [...a].sort((x, y) => y.height - x.height).slice(0, 8);
+  let weight = 0;
+  let offset = 0;
+  for (const p of strong) {
+    let best = cap;
+    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
+    weight += p.height;
+    offset += p.height * best;
+  }
+  return weight ? offset / weight : cap;
+}
+
+/** The strong-band offset feature: both ways summed. */
+export function strongBandOffset(query: readonly Peak[], reference: readonly Peak[], cap: number): number {
+  return strongOffset(query, reference, cap) + strongOffset(reference, query, cap);
+}
+
+/** Height-weighted share of a's peaks with a peak of b within `tolerance` points. */
+function pairedShare(a: readonly Peak[], b: readonly Peak[], tolerance: number): number {
+  let weight = 0;
+  let hit = 0;
+  for (const p of a) {
+    let best = Infinity;
+    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
+    weight += p.height;
+    if (best <= tolerance) hit += p.height;
+  }
+  return weight ? hit / weight : 0;
+}
+
+/** The band-match feature against one reference: the mean of both ways' paired shares, in [0, 1]. */
+export function bandMatch(query: readonly Peak[], reference: readonly Peak[], tolerance: number): number {
+  return 0.5 * (pairedShare(query, reference, tolerance) + pairedShare(reference, query, tolerance));
 }
 
 /**
