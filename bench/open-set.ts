@@ -7,11 +7,13 @@
  * test split) then judges them. Per query it writes the answer and the evidence behind it (standardized similarity of
  * the named class, the named class's spectral fit, the count decision's unexplained shares) to a JSON file.
  *
- *   npm run bench:open-set [-- --seed 11] [-- --per-class 4] [-- --refs 20] [-- --absent] [-- --out FILE]
+ *   npm run bench:open-set [-- --seed 11] [-- --per-class 4] [-- --refs 20] [-- --absent] [-- --model DIR] [-- --out FILE]
+ *
+ * --model: another encoder than the bundled one (a candidate for models/default), judged on the same validation data.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { createRng } from '../core/math/rng.ts';
@@ -41,6 +43,7 @@ const { values: opts } = parseArgs({
     absent: { type: 'boolean', default: false },
     mixtures: { type: 'string', default: '0' },
     ends: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'models/default' },
     out: { type: 'string' },
   },
   strict: true,
@@ -59,7 +62,7 @@ const concatF = (a: Float32Array, b: Float32Array) => {
 const log = (m: string) => console.error(`[open-set] ${m}`);
 
 const def = loadDefinition('benchmark');
-const { encoder } = await loadInferenceEncoder(join(REPO_ROOT, 'models/default'), { batchSize: 32 });
+const { encoder } = await loadInferenceEncoder(resolve(REPO_ROOT, opts.model!), { batchSize: 32 });
 const chain = preprocessingSchema.parse({});
 const prep = (y: Float32Array) => preprocess(createSpectrum({ y, xUnit: 'index' }), encoder.grid, chain);
 const P = encoder.grid.points;
@@ -183,7 +186,7 @@ const features = answers.map((a, i) => {
   const contained = (a.components ?? []).map((c) => round(scores[indexOf.get(c.class) ?? 0] / (c.fraction * signal * (a.fitQuality ?? 1))));
   return { searchFit, u: round(u), namedFit: round(namedFit), bestFit: round(best.unexplained), bestFitClass: index.classNames()[best.classIndices[0]], contained };
 });
-log(`unexplained threshold ${unexplainedCal.threshold.toFixed(3)}, single ${unexplainedCal.singleThreshold?.toFixed(3)} (max of ${unexplainedCal.singleShares?.length}: ${unexplainedCal.singleShares?.at(-1)?.toFixed(3)}), componentGain ${unexplainedCal.componentGain?.toFixed(3)}, unknown cut ${pc.cut.toFixed(2)}, with the spectrum ${predictionSetCut(pc, 0.999)?.toFixed(2)}`);
+log(`unexplained threshold ${unexplainedCal.threshold.toFixed(3)}, single ${unexplainedCal.singleThreshold?.toFixed(3)} (max of ${unexplainedCal.singleShares?.length}: ${unexplainedCal.singleShares?.at(-1)?.toFixed(3)}), componentGain ${unexplainedCal.componentGain?.toFixed(3)}, count threshold ${unexplainedCal.countThreshold?.toFixed(3)}, unknown cut ${pc.cut.toFixed(2)}, with the spectrum ${predictionSetCut(pc, 0.999)?.toFixed(2)}`);
 const rows = answers.map((a, i) => {
   const mixture = i >= singlesSet.y.length ? mixtureTruth[i - singlesSet.y.length] : undefined;
   return { truth: mixture ? mixture.join('+') : String(queries.y[i]), known: mixture ? false : inLibrary.has(queries.y[i]), mixture: mixture !== undefined, ...a, ...features[i] };
