@@ -64,6 +64,8 @@ export class SiteStore {
   /** The version a site change is activating here: its own activation hook must not publish it back. */
   private applyingActivation: string | undefined;
   private readonly appliedListeners = new Set<(change: SiteChange) => void>();
+  /** Set once the node has caught up at start: versions added from then on are prepared ahead. */
+  private joined = false;
   /** Resolves once the site schema is migrated (at once, or when an unreachable PostgreSQL answers). */
   private ready: Promise<void> = Promise.resolve();
 
@@ -155,6 +157,7 @@ export class SiteStore {
       await this.ready;
       await this.firstSync();
       if (this.stopped) return;
+      this.joined = true;
       await feed.start();
       void this.flush();
     })();
@@ -354,6 +357,9 @@ export class SiteStore {
         if (registry && !registry.get(change.version)) {
           await installSiteModel(this.pool, registry, change.version);
           this.o.log.info({ version: change.version, from: change.node }, 'site: model version added');
+          // Ready before anyone activates it, so the activation is a switch of pointers here (docs/SCALE-OUT.md).
+          // Not while catching up at start: an old version in the log would be prepared for nothing.
+          if (this.joined) host.models()?.prepare(change.version);
         }
         break;
       }
