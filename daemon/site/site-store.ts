@@ -13,6 +13,7 @@ import { inTransaction, openSitePool, redactUrl } from './pool.ts';
 import { SiteRunLock, siteToken } from './retrain-lock.ts';
 import { SiteResultsOutput } from './site-output.ts';
 import { SiteQueries } from './site-queries.ts';
+import { SiteWorkLedger } from './work-ledger.ts';
 
 /** What the site store needs of the running daemon (daemon/run.ts provides it; late-bound, it changes at a switch). */
 export interface SiteHost {
@@ -118,6 +119,11 @@ export class SiteStore {
   /** The site's one write token (see siteToken); the proposal is this node's own. */
   token(proposed: string): Promise<string> {
     return siteToken(this.pool, proposed);
+  }
+
+  /** The site's ledger of finished queue jobs, for this node's queue inputs (cross-node exactly once). */
+  workLedger(): SiteWorkLedger {
+    return new SiteWorkLedger(this.pool, this.o.node);
   }
 
   /** The output that carries this node's results and alerts to PostgreSQL behind the local outbox. */
