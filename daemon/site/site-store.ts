@@ -164,6 +164,7 @@ export class SiteStore {
       await this.firstSync();
       if (this.stopped) return;
       this.joined = true;
+      this.prepareNewest();
       await feed.start();
       void this.flush();
     })();
@@ -178,6 +179,16 @@ export class SiteStore {
       this.o.log.warn({ ms: catchUpMs }, 'site: not caught up in time; this node starts on its local state and applies the rest when it can');
       join.catch((err: unknown) => this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: joining failed'));
     }
+  }
+
+  /**
+   * After catching up: the newest version of the registry, when it is not the active one (a candidate added while
+   * this node was away), is prepared like one added now, so its promotion finds it ready here too.
+   */
+  private prepareNewest(): void {
+    const registry = this.host?.registry();
+    const newest = registry?.list().at(-1);
+    if (newest && newest.version !== registry?.current()?.version) this.host?.models()?.prepare(newest.version);
   }
 
   /** Models of this node the site lacks (the shipped v1 on a fresh site), then every change since the node's revision. */
