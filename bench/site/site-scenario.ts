@@ -88,11 +88,23 @@ async function startSite(o: ScenarioOptions, pg: Postgres, natsUrl: string, coun
   return nodes;
 }
 
-async function api(node: Node, method: string, url: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+/**
+ * One API call; a connection the daemon closed under the request (a keep-alive race on a loaded machine) is retried:
+ * the enrollment carries an Idempotency-Key, and promoting the active version again changes nothing.
+ */
+async function api(node: Node, method: string, url: string, body?: unknown, key?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(node.daemon.url + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(300_000) });
-  return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+  if (key) headers['idempotency-key'] = key;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await fetch(node.daemon.url + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(300_000) });
+      return { status: res.status, json: (await res.json().catch(() => ({}))) as Record<string, unknown> };
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await sleep(200);
+    }
+  }
 }
 
 async function health(node: Node): Promise<{ modelVersion?: string; library?: { classes: number } } | undefined> {
@@ -223,7 +235,7 @@ async function siteRun(o: ScenarioOptions, pg: Postgres, nats: { url: string; mq
             into[n.name] = Date.now() - t0;
             return;
           }
-          await sleep(25);
+          await sleep(100);
         }
       }),
     );
@@ -248,7 +260,7 @@ async function siteRun(o: ScenarioOptions, pg: Postgres, nats: { url: string; mq
       if (s >= enrollAt && events.enroll === undefined) {
         events.enroll = Date.now();
         const files = [0, 1, 2].map((v) => ({ name: `x${v}.jdx`, content: jcampText(`${NEW_CLASS_NAME} ${v}`, NEW_CLASS, v) }));
-        enrollment = api(first, 'POST', '/api/classes', { name: NEW_CLASS_NAME, files, by: 'bench' }).then((r) => {
+        enrollment = api(first, 'POST', '/api/classes', { name: NEW_CLASS_NAME, files, by: 'bench' }, `bench-${Date.now()}`).then((r) => {
           events.enrollAnswered = Date.now();
           if (r.status >= 300) throw new Error(`enrollment answered ${r.status}: ${JSON.stringify(r.json)}`);
         });
