@@ -250,9 +250,12 @@ async function siteRun(o: ScenarioOptions, pg: Postgres, nats: { url: string; mq
     (s) => {
       if (s >= killAt && events.kill === undefined) {
         events.kill = Date.now();
-        void victim.daemon.kill('SIGKILL').then(() => console.log(`[site] killed ${victim.name}`));
+        void victim.daemon.kill('SIGKILL').then(() => {
+          events.killed = Date.now();
+          console.log(`[site] killed ${victim.name}`);
+        });
       }
-      if (events.kill !== undefined && events.restart === undefined && Date.now() - events.kill >= o.restartAfterS * 1000) {
+      if (events.killed !== undefined && events.restart === undefined && Date.now() - events.kill >= o.restartAfterS * 1000) {
         events.restart = Date.now();
         victim.daemon.start();
         console.log(`[site] restarted ${victim.name}`);
