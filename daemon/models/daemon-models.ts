@@ -137,9 +137,14 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
       if (ready) await storeInSmallSteps(o.store, next.version, ready.embeddings);
       await reembedInSmallSteps(o.store, next);
       const t2 = performance.now();
-      let library = ready && ready.references === referenceIds(o.store) ? ready.library : undefined;
-      if (library) library.adopt();
-      else {
+      let library = ready?.library;
+      if (library) {
+        // The store now holds this model's embeddings of every reference: the library reads and writes it from here on.
+        library.adopt();
+        // References enrolled or undone since the preparation: rebuilt like an enrollment, with the prepared
+        // calibration carried over at once and the library's own computed in the background (LibraryService.load).
+        if (ready!.references !== referenceIds(o.store)) await library.load();
+      } else {
         library = newLibrary(next);
         await library.load();
       }

@@ -67,6 +67,23 @@ describe('a model version prepared ahead of its activation', () => {
     expect(await preparation.take('v2')).toBeUndefined();
   });
 
+  it('a class enrolled after the preparation joins the prepared library at once, with the prepared calibration carried over', async () => {
+    const { store, preparation } = await site();
+    preparation.prepare('v2');
+    const ready = (await preparation.take('v2'))!;
+    const prepared = ready.library.calibrationFor(ready.library.library);
+    store.addReferences('late', 'enrolled', Array.from({ length: 3 }, () => ({ vector: spectrumOf(3) })));
+    expect(ready.references).not.toBe(store.references().map((r) => r.id).join(','));
+    // What the switch does: the prepared embeddings stored, the library adopted and rebuilt.
+    store.setEmbeddings('model-of-v2', [...ready.embeddings].map(([id, embedding]) => ({ id, embedding })));
+    ready.library.adopt();
+    await ready.library.load();
+    expect(ready.library.library.classCount).toBe(5);
+    expect(ready.library.calibrationFor(ready.library.library)).toBe(prepared);
+    // From adoption on, the library writes its embeddings to the store: the late references are this model's now.
+    expect(new Set(store.references().map((r) => r.modelVersion))).toEqual(new Set(['model-of-v2']));
+  });
+
   it('lets go of an older preparation for a newer one, and answers nothing for a version it did not prepare', async () => {
     const { loads, disposed, preparation } = await site();
     preparation.prepare('v2');
