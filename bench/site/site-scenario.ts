@@ -22,7 +22,7 @@ import type { ResultMessage } from '../../core/messages.ts';
 import { DaemonProcess, jcampText, jsonPayload, readStore, writeDaemonConfig } from '../../support/daemon-process.ts';
 import { freePort, makeTempDir, sleep, startNatsServer, startPostgres, stopAllServers, type Postgres } from '../../support/servers.ts';
 
-export interface ScenarioOptions {
+interface ScenarioOptions {
   readonly nodes: number;
   readonly seconds: number;
   readonly rate: number;

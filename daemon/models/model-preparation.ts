@@ -6,7 +6,7 @@ import type { Store } from '../store/store.ts';
 import { yieldToEventLoop } from '../workers/off-thread-calibration.ts';
 
 /** A model version made ready to identify before anyone activates it. */
-export interface PreparedModel {
+interface PreparedModel {
   readonly dir: string;
   readonly loaded: { readonly encoder: Encoder; readonly choice: EngineChoice };
   /** Reference id -> its embedding by this model (not yet in the store: the store's serve the active model). */
