@@ -7,7 +7,8 @@
  * the new class and the new model, throughput per node. --scaling: 1 node against --nodes nodes at one latency bound.
  *
  * Usage: npm run bench:site [-- --seconds 120] [-- --rate 50] [-- --nodes 3] [-- --restart-after 20] [-- --lease-ms 10000]
- *        [-- --scaling [--scaling-rates 10,20,30,40,60,80] [--scaling-step-s 20] [--latency-bound-s 2]] [-- --out FILE]
+ *        [-- --scaling [--scaling-rates 10,20,30,40,60,80] [--scaling-step-s 20] [--latency-bound-s 2]]
+ *        [-- --promotions K (K promotions one after another on a fed site: bench/results/site-promotions.json)] [-- --out FILE]
  *
  * With --compare-engines, the comparison of work distributions that chose the queue engine (below).
  *
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     'compare-engines': { type: 'boolean', default: false },
     seconds: { type: 'string', default: '120' },
     scaling: { type: 'boolean', default: false },
+    promotions: { type: 'string', default: '0' },
     'scaling-rates': { type: 'string', default: '10,20,30,40,50,60,80' },
     'scaling-step-s': { type: 'string', default: '20' },
     'latency-bound-s': { type: 'string', default: '2' },
@@ -83,13 +85,14 @@ if (!values['compare-engines']) {
     leaseMs: Number(values['lease-ms']),
     restartAfterS: Number(values['restart-after']),
     settleS: Number(values['settle-s']),
-    out: values.out ?? path.join(REPO_ROOT, values.scaling ? 'bench/results/site-scaling.json' : 'bench/results/site.json'),
+    out: values.out ?? path.join(REPO_ROOT, Number(values.promotions) > 0 ? 'bench/results/site-promotions.json' : values.scaling ? 'bench/results/site-scaling.json' : 'bench/results/site.json'),
     ...(values['keep-logs'] ? { keepLogs: values['keep-logs'] } : {}),
     command,
     scaling: values.scaling,
     scalingRates: values['scaling-rates'].split(',').map(Number),
     scalingStepS: Number(values['scaling-step-s']),
     latencyBoundS: Number(values['latency-bound-s']),
+    promotions: Number(values.promotions),
   });
   process.exit(0);
 }

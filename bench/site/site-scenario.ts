@@ -36,6 +36,8 @@ interface ScenarioOptions {
   readonly scalingRates: readonly number[];
   readonly scalingStepS: number;
   readonly latencyBoundS: number;
+  /** Promotions to measure one after another (0: the issue's run or scaling). */
+  readonly promotions: number;
 }
 
 const CLASSES = [17, 250, 499];
@@ -192,14 +194,16 @@ function count(seen: readonly Seen[], published: ReadonlyMap<string, number>) {
   let once = 0;
   let duplicates = 0;
   const latencies: number[] = [];
+  const duplicated: Array<{ title: string; nodes: string[] }> = [];
   for (const [title, list] of byTitle) {
     if (list.length === 1) once++;
+    else duplicated.push({ title, nodes: list.map((l) => l.node) });
     duplicates += list.length - 1;
     latencies.push((Math.min(...list.map((l) => l.done)) - published.get(title)!) / 1000);
   }
   latencies.sort((a, b) => a - b);
   const lost = [...published.keys()].filter((t) => !byTitle.has(t)).length;
-  return { once, duplicates, lost, p50LatencyS: round(quantile(latencies, 0.5)), p95LatencyS: round(quantile(latencies, 0.95)), maxLatencyS: round(latencies.at(-1) ?? NaN) };
+  return { once, duplicates, duplicated: duplicated.slice(0, 20), lost, p50LatencyS: round(quantile(latencies, 0.5)), p95LatencyS: round(quantile(latencies, 0.95)), maxLatencyS: round(latencies.at(-1) ?? NaN) };
 }
 
 // ---- the issue's run --------------------------------------------------------------------------------------------
@@ -322,6 +326,7 @@ async function siteRun(o: ScenarioOptions, pg: Postgres, nats: { url: string; mq
     spectra: published.size,
     processedOnce: counts.once,
     duplicates: counts.duplicates,
+    duplicated: counts.duplicated,
     lost: counts.lost,
     p50LatencyS: counts.p50LatencyS,
     p95LatencyS: counts.p95LatencyS,
@@ -339,6 +344,97 @@ async function siteRun(o: ScenarioOptions, pg: Postgres, nats: { url: string; mq
     candidate,
     leaseMs: o.leaseMs,
     perNode,
+  };
+}
+
+// ---- promotion after promotion --------------------------------------------------------------------------------------
+
+/**
+ * K promotions on a fed site: each time node 1 retrains (1 epoch), every node prepares the candidate, node 1 promotes
+ * it; per node, the time from the POST sent until its health names the new model and until its first result by it.
+ */
+async function promotionRuns(o: ScenarioOptions, pg: Postgres, nats: { url: string; mqttPort: number | undefined }) {
+  const nodes = await startSite(o, pg, nats.url, o.nodes, 'promote');
+  const [first] = nodes;
+  const prepared = (n: Node) => {
+    try {
+      return readFileSync(n.daemon.logFile, 'utf8').split('"msg":"model prepared"').length - 1;
+    } catch {
+      return 0;
+    }
+  };
+  const pub = await publisher(nats.mqttPort!, 'promote');
+  let feeding = true;
+  const published = new Map<string, number>();
+  const feed = (async () => {
+    for (let round_ = 0; feeding; round_++) {
+      const part = await publishAtRate(pub, o.rate, 5, (i) => `promo-${round_}-${i}`, (i) => CLASSES[i % CLASSES.length]);
+      for (const [t, at] of part) published.set(t, at);
+    }
+  })();
+  const runs: Array<{ candidate: string; at: number; answeredMs: number; modelVersion: string; perNode: Record<string, { appliedMs: number | null; firstResultMs: number | null }> }> = [];
+  try {
+    for (let k = 0; k < o.promotions; k++) {
+      const before = nodes.map(prepared);
+      const previous = (await api(first, 'GET', '/api/retrain')).json.candidate as string | undefined;
+      const started = await api(first, 'POST', '/api/retrain', { epochs: 1 });
+      if (started.status >= 300) throw new Error(`retrain answered ${started.status}: ${JSON.stringify(started.json)}`);
+      await until('a new candidate', async () => {
+        const st = (await api(first, 'GET', '/api/retrain')).json;
+        return ['kept', 'promoted'].includes(st.state as string) && st.candidate !== previous;
+      }, 900_000, 1000);
+      const candidate = (await api(first, 'GET', '/api/retrain')).json.candidate as string;
+      await until(`every node prepared ${candidate}`, () => nodes.every((n, i) => prepared(n) > before[i]), 600_000, 250);
+      const modelBefore = (await health(first))?.modelVersion;
+      const at = Date.now();
+      const applied: Record<string, number> = {};
+      const watching = Promise.all(
+        nodes.map(async (n) => {
+          while (Date.now() < at + 180_000) {
+            const v = (await health(n))?.modelVersion;
+            if (v !== undefined && v !== modelBefore) return void (applied[n.name] = Date.now() - at);
+            await sleep(50);
+          }
+        }),
+      );
+      const answer = await api(first, 'POST', `/api/models/${candidate}/promote?force=true`);
+      if (answer.status >= 300) throw new Error(`promotion answered ${answer.status}: ${JSON.stringify(answer.json)}`);
+      const answeredMs = Date.now() - at;
+      await watching;
+      const modelVersion = answer.json.modelVersion as string;
+      console.log(`[promote] ${candidate}: answered ${answeredMs} ms; every node by ${Math.max(...Object.values(applied))} ms (${JSON.stringify(applied)})`);
+      runs.push({ candidate, at, answeredMs, modelVersion, perNode: Object.fromEntries(nodes.map((n) => [n.name, { appliedMs: applied[n.name] ?? null, firstResultMs: null }])) });
+      await sleep(5000); // results by the new model on every node
+    }
+  } finally {
+    feeding = false;
+    await feed;
+    await pub.close();
+  }
+  const seen = await settle(nodes, published, o.settleS);
+  await Promise.all(nodes.map((n) => n.daemon.kill('SIGTERM')));
+  if (o.keepLogs) {
+    mkdirSync(o.keepLogs, { recursive: true });
+    for (const n of nodes) copyFileSync(n.daemon.logFile, path.join(o.keepLogs, `promote-${n.name}.log`));
+  }
+  for (const r of runs) {
+    for (const n of nodes) {
+      const t = seen.filter((s) => s.node === n.name && s.model === r.modelVersion && s.done >= r.at).map((s) => s.done);
+      r.perNode[n.name] = { ...r.perNode[n.name], firstResultMs: t.length ? Math.min(...t) - r.at : null };
+    }
+  }
+  const applied = runs.flatMap((r) => Object.values(r.perNode).map((p) => p.appliedMs ?? Infinity)).sort((a, b) => a - b);
+  const counts = count(seen, published);
+  return {
+    nodes: o.nodes,
+    rate: o.rate,
+    promotions: runs.length,
+    spectra: published.size,
+    processedOnce: counts.once,
+    duplicates: counts.duplicates,
+    lost: counts.lost,
+    appliedMs: { min: applied[0], median: quantile(applied, 0.5), p90: quantile(applied, 0.9), max: applied.at(-1), within5s: applied.filter((x) => x <= 5000).length, of: applied.length },
+    runs: runs.map(({ at: _at, ...r }) => r),
   };
 }
 
@@ -379,7 +475,11 @@ export async function runSiteScenario(o: ScenarioOptions): Promise<void> {
     writeFileSync(o.out, JSON.stringify({ ...result, machine: { ...(result.machine as object), loadAfter: round(loadavg()[0]) } }, null, 2) + '\n');
   };
   try {
-    if (o.scaling) {
+    if (o.promotions > 0) {
+      const promotions = await promotionRuns(o, pg, nats);
+      result.promotions = promotions;
+      console.log(JSON.stringify(promotions, null, 2));
+    } else if (o.scaling) {
       const one = await scalingRun(o, pg, nats, 1);
       result.scaling = [one];
       write();
