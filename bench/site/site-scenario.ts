@@ -445,6 +445,11 @@ async function scalingRun(o: ScenarioOptions, pg: Postgres, nats: { url: string;
   const steps: Array<{ rate: number; p95LatencyS: number; lost: number; duplicates: number; perNode: Record<string, number> }> = [];
   let held = 0;
   try {
+    // Warm-up, not counted: a node's first minute after start also calibrates its library in the background.
+    const warm = await publisher(nats.mqttPort!, `scale${count_}-warm`);
+    const warmed = await publishAtRate(warm, 5, 20, (i) => `scale${count_}-warm-${i}`, (i) => CLASSES[i % CLASSES.length]);
+    await warm.close();
+    await settle(nodes, warmed, 60);
     for (const rate of o.scalingRates) {
       const pub = await publisher(nats.mqttPort!, `scale${count_}-${rate}`);
       const prefix = `scale${count_}-r${rate}-`;
