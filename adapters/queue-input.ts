@@ -4,6 +4,10 @@
  * only after its result is committed to the store (RawInput.ackAfterResult), so a node killed at any moment leaves
  * every spectrum it had not finished in the queue, where another node takes it once the lease runs out.
  *
+ * On a site, a ledger of finished jobs shared by every node (FinishedWorkLedger) is asked before a job enters the
+ * pipeline and written before its ack, so a job another node finished (and died before its ack) is acknowledged
+ * here, not identified a second time.
+ *
  * A job delivered more than maxAttempts times (it killed or hung every node that took it) goes to the dead letters
  * instead of into the pipeline. A job the pipeline records as rejected (unreadable) is acknowledged: it is finished.
  */
