@@ -4,6 +4,10 @@
  * only after its result is committed to the store (RawInput.ackAfterResult), so a node killed at any moment leaves
  * every spectrum it had not finished in the queue, where another node takes it once the lease runs out.
  *
+ * On a site, a ledger of finished jobs shared by every node (FinishedWorkLedger) is asked before a job enters the
+ * pipeline and written before its ack, so a job another node finished (and died before its ack) is acknowledged
+ * here, not identified a second time.
+ *
  * A job delivered more than maxAttempts times (it killed or hung every node that took it) goes to the dead letters
  * instead of into the pipeline. A job the pipeline records as rejected (unreadable) is acknowledged: it is finished.
  */
@@ -16,7 +20,7 @@ import { sniffPayloadFormat } from './mqtt-input.ts';
 import type { z } from 'zod';
 import type { queueInputSchema } from '../config/schema.ts';
 import type { InputAdapter, RawInput } from './types.ts';
-import type { QueueJob, WorkQueue } from './work-queue.ts';
+import type { FinishedWorkLedger, QueueJob, WorkQueue } from './work-queue.ts';
 
 /**
  * The queue input's options: the config's keys that concern the input (config/schema.ts `queueInputSchema`:
@@ -36,6 +40,11 @@ export interface QueueInputOptions extends Readonly<Pick<z.input<typeof queueInp
    * waits for its in-memory work (at most maxInFlight spectra) rather than stop fast.
    */
   readonly stopGraceMs?: number;
+  /**
+   * The site's ledger of finished jobs (absent: a node on its own): a job another node finished is acknowledged
+   * unprocessed, and each job this node finishes is recorded there before it is acknowledged.
+   */
+  readonly ledger?: FinishedWorkLedger;
   /** Told about takeovers (attempts > 1) and dead letters, for the daemon's log. */
   readonly onEvent?: (event: QueueInputEvent) => void;
 }
@@ -43,6 +52,7 @@ export interface QueueInputOptions extends Readonly<Pick<z.input<typeof queueInp
 export type QueueInputEvent =
   | { readonly kind: 'redelivered'; readonly topic: string; readonly id: string; readonly attempts: number }
   | { readonly kind: 'dead-letter'; readonly topic: string; readonly id: string; readonly attempts: number; readonly reason: string }
+  | { readonly kind: 'already-finished'; readonly topic: string; readonly id: string; readonly attempts: number; readonly by: string }
   | { readonly kind: 'error'; readonly action: string; readonly error: string };
 
 export class QueueInput implements InputAdapter {
@@ -164,22 +174,46 @@ export class QueueInput implements InputAdapter {
       await this.o.queue.deadLetter(job, reason);
       return;
     }
-    if (job.attempts > 1) this.o.onEvent?.({ kind: 'redelivered', topic: job.topic, id: job.id, attempts: job.attempts });
     if (!this.running) {
       await this.o.queue.nack(job);
       return;
     }
+    // The publisher's key when it gave one; else the payload on its topic, as the MQTT input does (a republished
+    // identical payload is taken for the same measurement: docs/ADAPTERS.md).
+    const dedupKey = job.key ? `queue-key:${job.key}` : `queue:${job.topic}:${createHash('sha256').update(job.payload).digest('hex').slice(0, 32)}`;
+    const ledger = this.o.ledger;
     this.inFlight.set(job.id, job);
+    if (ledger) {
+      // Another node may have finished it and died before its ack reached the queue: then it is done, not new work.
+      // With the ledger unreachable the job is processed (at least once, as without a site).
+      const by = await ledger.finishedBy(dedupKey).catch((err: unknown) => {
+        this.o.onEvent?.({ kind: 'error', action: 'ledger check', error: describeError(err) });
+        return undefined;
+      });
+      if (by !== undefined) {
+        this.inFlight.delete(job.id);
+        this.o.onEvent?.({ kind: 'already-finished', topic: job.topic, id: job.id, attempts: job.attempts, by });
+        await this.o.queue.ack(job);
+        this.poke();
+        return;
+      }
+      if (!this.running) {
+        this.inFlight.delete(job.id);
+        await this.o.queue.nack(job);
+        return;
+      }
+    }
+    if (job.attempts > 1) this.o.onEvent?.({ kind: 'redelivered', topic: job.topic, id: job.id, attempts: job.attempts });
     const finish = async () => {
+      if (!this.inFlight.has(job.id)) return;
+      // Recorded on the site before the queue forgets it: a redelivery from here on finds it finished.
+      if (ledger) await ledger.record(dedupKey).catch((err: unknown) => this.o.onEvent?.({ kind: 'error', action: 'ledger record', error: describeError(err) }));
       if (!this.inFlight.delete(job.id)) return;
       this.poke();
       await this.o.queue.ack(job);
     };
     const fromTopic = this.o.instrument === undefined && this.o.instrumentTopicLevel !== undefined ? job.topic.split('/')[this.o.instrumentTopicLevel] : undefined;
     const instrument = this.o.instrument ?? (fromTopic && isInstrumentName(fromTopic) ? fromTopic : undefined);
-    // The publisher's key when it gave one; else the payload on its topic, as the MQTT input does (a republished
-    // identical payload is taken for the same measurement: docs/ADAPTERS.md).
-    const dedupKey = job.key ? `queue-key:${job.key}` : `queue:${job.topic}:${createHash('sha256').update(job.payload).digest('hex').slice(0, 32)}`;
     this.sink.emit({
       adapter: this.name,
       source: job.topic,

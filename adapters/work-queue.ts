@@ -54,3 +54,15 @@ export interface WorkQueue {
   depth(): Promise<number>;
   close(): Promise<void>;
 }
+
+/**
+ * The site's record of finished queue jobs by idempotency key (daemon/site/work-ledger.ts on PostgreSQL), shared by
+ * every node: a job redelivered after a node finished it (killed after recording it, before its queue ack arrived;
+ * or a lease that ran out on a slow node) is acknowledged by the node it reaches instead of being identified again.
+ */
+export interface FinishedWorkLedger {
+  /** The node that finished `key`, or undefined when none has. */
+  finishedBy(key: string): Promise<string | undefined>;
+  /** Records `key` as finished by this node (idempotent); called after the result is committed, before the queue ack. */
+  record(key: string): Promise<void>;
+}

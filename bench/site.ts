@@ -1,4 +1,17 @@
 /**
+ * npm run bench:site: one site (docs/SCALE-OUT.md).
+ *
+ * By default the issue's run (bench/site/site-scenario.ts): three daemons on one PostgreSQL site store and one
+ * nats-server work queue, 50 spectra/s for 120 s (--seconds, --rate, --nodes), one node SIGKILLed and restarted, an
+ * enrollment and a promotion on node 1 mid-run; processed once / lost / duplicated, the time until every node uses
+ * the new class and the new model, throughput per node. --scaling: 1 node against --nodes nodes at one latency bound.
+ *
+ * Usage: npm run bench:site [-- --seconds 120] [-- --rate 50] [-- --nodes 3] [-- --restart-after 20] [-- --lease-ms 10000]
+ *        [-- --scaling [--scaling-rates 10,20,30,40,60,80] [--scaling-step-s 20] [--latency-bound-s 2]]
+ *        [-- --promotions K (K promotions one after another on a fed site: bench/results/site-promotions.json)] [-- --out FILE]
+ *
+ * With --compare-engines, the comparison of work distributions that chose the queue engine (below).
+ *
  * One site, several daemons, one node killed: does every spectrum come out once?
  *
  * For each engine, N real daemon processes (default 3) share one work distribution; an instrument publishes S spectra
@@ -24,7 +37,7 @@
  *
  * Usage: npm run bench:site [-- --engines nats,postgres,mqtt-share] [-- --nodes 3] [-- --spectra 1500] [-- --rate 50]
  *        [-- --kill-at 10] [-- --restart-after 20 (0: never)] [-- --lease-ms 10000] [-- --micro 2000] [-- --micro-repeat 3]
- *        [-- --settle-s 90] [-- --keep-logs DIR] [-- --out FILE]
+ *        [-- --settle-s 90] [-- --keep-logs DIR] [-- --out FILE]   (all with --compare-engines)
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -40,6 +53,13 @@ import { freePort, makeTempDir, sleep, startMosquitto, startNatsServer, startPos
 
 const { values } = parseArgs({
   options: {
+    'compare-engines': { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '120' },
+    scaling: { type: 'boolean', default: false },
+    promotions: { type: 'string', default: '0' },
+    'scaling-rates': { type: 'string', default: '10,20,30,40,50,60,80' },
+    'scaling-step-s': { type: 'string', default: '20' },
+    'latency-bound-s': { type: 'string', default: '2' },
     engines: { type: 'string', default: 'nats,postgres,mqtt-share' },
     nodes: { type: 'string', default: '3' },
     spectra: { type: 'string', default: '1500' },
@@ -50,11 +70,33 @@ const { values } = parseArgs({
     micro: { type: 'string', default: '2000' },
     'micro-repeat': { type: 'string', default: '3' },
     'settle-s': { type: 'string', default: '90' },
-    out: { type: 'string', default: path.join(REPO_ROOT, 'bench/results/site.json') },
+    out: { type: 'string' },
     /** Copy every daemon's log here (they are removed with the temporary folders otherwise). */
     'keep-logs': { type: 'string' },
   },
 });
+const command = `npm run bench:site -- ${process.argv.slice(2).join(' ').replace(/--keep-logs(=|\s+)\S+/, '')}`.trim().replace(/ --$/, '');
+if (!values['compare-engines']) {
+  const { runSiteScenario } = await import('./site/site-scenario.ts');
+  await runSiteScenario({
+    nodes: Number(values.nodes),
+    seconds: Number(values.seconds),
+    rate: Number(values.rate),
+    leaseMs: Number(values['lease-ms']),
+    restartAfterS: Number(values['restart-after']),
+    settleS: Number(values['settle-s']),
+    out: values.out ?? path.join(REPO_ROOT, Number(values.promotions) > 0 ? 'bench/results/site-promotions.json' : values.scaling ? 'bench/results/site-scaling.json' : 'bench/results/site.json'),
+    ...(values['keep-logs'] ? { keepLogs: values['keep-logs'] } : {}),
+    command,
+    scaling: values.scaling,
+    scalingRates: values['scaling-rates'].split(',').map(Number),
+    scalingStepS: Number(values['scaling-step-s']),
+    latencyBoundS: Number(values['latency-bound-s']),
+    promotions: Number(values.promotions),
+  });
+  process.exit(0);
+}
+const OUT = values.out ?? path.join(REPO_ROOT, 'bench/results/site-engines.json');
 const ENGINES: readonly Engine[] = ['nats', 'postgres', 'mqtt-share'];
 // `--engines none` measures the queues alone.
 const engines = values.engines.split(',').map((e) => e.trim()).filter((e): e is Engine => ENGINES.includes(e as Engine));
@@ -405,14 +447,14 @@ function printSite(): void {
 }
 
 function write(): void {
-  mkdirSync(path.dirname(values.out), { recursive: true });
+  mkdirSync(path.dirname(OUT), { recursive: true });
   writeFileSync(
-    values.out,
+    OUT,
     JSON.stringify(
       {
         at: new Date().toISOString(),
         // Where logs were copied is this machine's business, not the result's.
-        command: `npm run bench:site -- ${process.argv.slice(2).join(' ').replace(/--keep-logs(=|\s+)\S+/, '')}`.trim().replace(/ --$/, ''),
+        command,
         machine: { cpus: cpus().length, loadBefore: round(load0), loadAfter: round(loadavg()[0]) },
         micro,
         site: rows,

@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import { hostname } from 'node:os';
 import type { InputAdapter, OutputAdapter } from '../adapters/types.ts';
+import type { FinishedWorkLedger } from '../adapters/work-queue.ts';
 import type { InputConfig, OutputConfig } from '../config/schema.ts';
 import type { PipelineLogger } from '../pipelines/ports.ts';
 import type { Store } from './store/store.ts';
@@ -13,6 +14,8 @@ export async function createInputs(
   log: PipelineLogger,
   /** This daemon's node id: names its connection to the work queue. */
   node: string = hostname(),
+  /** On a site: the ledger of finished queue jobs every node's queue inputs share. */
+  ledger?: FinishedWorkLedger,
 ): Promise<InputAdapter[]> {
   const out: InputAdapter[] = [];
   for (const c of configs) {
@@ -61,10 +64,12 @@ export async function createInputs(
           new QueueInput({
             ...c,
             queue: new NatsQueue({ ...c, clientName: `spectrad-${node}-${c.name}` }),
+            ...(ledger ? { ledger } : {}),
             extendEveryMs: Math.max(250, Math.floor(c.leaseMs / 4)),
             instrumentTopicLevel: c.instrumentTopicLevel ?? (c.instrument ? undefined : defaultInstrumentTopicLevel(c.subjects.map((s) => s.replace(/\./g, '/').replace(/\*/g, '+')))),
             onEvent: (e) => {
               if (e.kind === 'redelivered') log.info({ adapter: c.name, queue: e }, 'queue redelivered: taking over a spectrum another node did not finish');
+              else if (e.kind === 'already-finished') log.info({ adapter: c.name, queue: e }, 'queue job already finished on the site: acknowledged, not identified again');
               else if (e.kind === 'dead-letter') log.warn({ adapter: c.name, queue: e }, 'queue dead letter: a spectrum no node could finish');
               else log.warn({ adapter: c.name, queue: e }, 'queue error');
             },

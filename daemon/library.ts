@@ -28,6 +28,12 @@ export class LibraryService {
   private calibrationSettings: CalibrationSettings | undefined;
   private calibrationRunner: CalibrationRunner | undefined;
   private refining: Promise<void> = Promise.resolve();
+  /**
+   * Embeddings of the store's references made ahead by this encoder for a model not yet active (a site node preparing
+   * a version before its activation, daemon/models/model-preparation.ts): used in place of the store's, and the store
+   * is not written while they are set, since its embeddings still serve the active model. adopt() ends that.
+   */
+  private ahead: ReadonlyMap<number, Float32Array> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -36,6 +42,16 @@ export class LibraryService {
     private readonly log: PipelineLogger,
   ) {
     this.current = this.empty();
+  }
+
+  /** Builds from `embeddings` (reference id -> embedding by this encoder) and leaves the store's embeddings alone. */
+  useEmbeddingsMadeAhead(embeddings: ReadonlyMap<number, Float32Array>): void {
+    this.ahead = embeddings;
+  }
+
+  /** This library became the daemon's: from now on it writes its embeddings to the store like any other. */
+  adopt(): void {
+    this.ahead = undefined;
   }
 
   get library(): ReferenceLibrary {
@@ -146,11 +162,17 @@ export class LibraryService {
     const refs = this.store.references();
     const stale = refs.filter((r) => r.modelVersion !== this.encoder.version || !r.embedding);
     const embeddingOf = new Map<number, Float32Array>();
-    if (stale.length > 0) {
-      this.log.info({ references: stale.length, modelVersion: this.encoder.version }, 're-embedding library references for this model');
-      const embeddings = await this.embed(stale.map((r) => r.vector));
-      this.store.setEmbeddings(this.encoder.version, stale.map((r, i) => ({ id: r.id, embedding: embeddings[i] })));
-      stale.forEach((r, i) => embeddingOf.set(r.id, embeddings[i]));
+    const ahead = this.ahead;
+    for (const r of stale) {
+      const made = ahead?.get(r.id);
+      if (made) embeddingOf.set(r.id, made);
+    }
+    const missing = stale.filter((r) => !embeddingOf.has(r.id));
+    if (missing.length > 0) {
+      this.log.info({ references: missing.length, modelVersion: this.encoder.version }, 're-embedding library references for this model');
+      const embeddings = await this.embed(missing.map((r) => r.vector));
+      if (!ahead) this.store.setEmbeddings(this.encoder.version, missing.map((r, i) => ({ id: r.id, embedding: embeddings[i] })));
+      missing.forEach((r, i) => embeddingOf.set(r.id, embeddings[i]));
     }
     const byClass = new Map<string, ClassRows>();
     for (const r of refs) {

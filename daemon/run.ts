@@ -113,7 +113,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
   });
   // Several daemons as one site (site.postgres.url): shared library, models, results, alerts and token.
   const site = new SitePart({ config, log, store, model, library });
-  const inputs: InputsPart = new InputsPart({ config, log, store, pipeline: pipeline.pipeline, adapterHealth });
+  const inputs: InputsPart = new InputsPart({ config, log, store, pipeline: pipeline.pipeline, adapterHealth, site });
   const health = healthReporter({ config, phase, startedAt, store, model, library, pipeline: pipeline.pipeline, adapterHealth, inputs: () => inputs.inputs, site });
   const services: ApiServices = createApiServices({ log, store, model, library, metrics, instruments, adapterHealth, health, socketActions: () => outputs.socketActions, site });
   const outputs: OutputsPart = new OutputsPart({ config, log, version: pkgVersion, store, services, adapterHealth, stageTimes, flushTimeoutMs: options.flushTimeoutMs ?? 5000, site });

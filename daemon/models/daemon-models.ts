@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import { BatchGate, SerialQueue } from './batch-gate.ts';
 import { ModelManager, type RetrainSettings, type RetrainStatus } from './model-manager.ts';
 import { yieldToEventLoop, type CalibrationRunner, type CalibrationSettings } from '../workers/off-thread-calibration.ts';
+import { ModelPreparation, referenceIds } from './model-preparation.ts';
 import { ModelRegistry } from './versions.ts';
 
 /** Defaults of a background retraining run (config `retrain:`; POST /api/retrain may give epochs and holdOut). */
@@ -68,6 +69,8 @@ export interface SwitchProfile {
   readonly library: number;
   readonly swap: number;
   readonly engine: EngineChoice['engine'];
+  /** Whether the version had been prepared ahead (ModelPreparation): then `load` is only the wait for it. */
+  readonly prepared: boolean;
 }
 
 /** Model versions, background retraining and atomic model switches for the running daemon. */
@@ -94,43 +97,68 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
   o.current().library.calibrateBeforeUse(calibration, o.calibrationRunner);
   let engine = o.engineAtStart;
   let lastSwitch: SwitchProfile | undefined;
+  const load = async (dir: string) => {
+    // The same engine selection as at start (auto: onnx after its self-check, else tfjs with the reason logged).
+    const loaded = await loadInferenceEncoder(dir, {
+      engine: o.config.model.inference,
+      threads: o.config.model.inferenceThreads,
+      batchSize: o.config.pipeline.batchSize,
+      logger: (msg) => o.log.info({ dir }, msg),
+      ...o.inferenceLoading,
+    });
+    const next = loaded.encoder;
+    const before = o.current().encoder;
+    if (next.grid.points !== before.grid.points || next.grid.xStart !== before.grid.xStart || next.grid.xEnd !== before.grid.xEnd) {
+      next.dispose();
+      throw new SpectrumInputError('model-grid', `model ${dir} takes another input grid than the daemon's model; it cannot replace it`, { file: dir });
+    }
+    return loaded;
+  };
+  const newLibrary = (encoder: Encoder) => {
+    const library = new LibraryService(o.store, encoder, o.preprocessVector, o.log);
+    library.calibrateBeforeUse(calibration, o.calibrationRunner);
+    return library;
+  };
+  const preparation = new ModelPreparation(o.store, o.log, load, newLibrary);
   const switchTo = (dir: string): Promise<string> =>
     serial.run(async () => {
       const t0 = performance.now();
-      // The same engine selection as at start (auto: onnx after its self-check, else tfjs with the reason logged),
-      // all before the switch: export, session and self-check happen while the old model keeps identifying.
-      const loaded = await loadInferenceEncoder(dir, {
-        engine: o.config.model.inference,
-        threads: o.config.model.inferenceThreads,
-        batchSize: o.config.pipeline.batchSize,
-        logger: (msg) => o.log.info({ dir }, msg),
-        ...o.inferenceLoading,
-      });
+      // A version prepared ahead (loaded, library embedded and calibrated while the old model identified) needs only
+      // its embeddings stored and, when the library changed meanwhile, the new references embedded.
+      const ready = await preparation.take(dir);
+      // Otherwise export, session and self-check happen here, still while the old model keeps identifying.
+      const loaded = ready?.loaded ?? (await load(dir));
       const next = loaded.encoder;
       const t1 = performance.now();
       const before = o.current().encoder;
-      if (next.grid.points !== before.grid.points || next.grid.xStart !== before.grid.xStart || next.grid.xEnd !== before.grid.xEnd) {
-        next.dispose();
-        throw new SpectrumInputError('model-grid', `model ${dir} takes another input grid than the daemon's model; it cannot replace it`, { file: dir });
-      }
       // The library is re-embedded and calibrated with the new model before the switch; the batches meanwhile use the
       // old pair, and the switch itself only swaps references between two micro-batches.
       // Re-embedding is also the new engine's warm-up (its first runs allocate and optimise), off the identification path.
+      if (ready) await storeInSmallSteps(o.store, next.version, ready.embeddings);
       await reembedInSmallSteps(o.store, next);
       const t2 = performance.now();
-      const library = new LibraryService(o.store, next, o.preprocessVector, o.log);
-      library.calibrateBeforeUse(calibration, o.calibrationRunner);
-      await library.load();
+      let library = ready?.library;
+      if (library) {
+        // The store now holds this model's embeddings of every reference: the library reads and writes it from here on.
+        library.adopt();
+        // References enrolled or undone since the preparation: rebuilt like an enrollment, with the prepared
+        // calibration carried over at once and the library's own computed in the background (LibraryService.load).
+        if (ready!.references !== referenceIds(o.store)) await library.load();
+      } else {
+        library = newLibrary(next);
+        await library.load();
+      }
       const t3 = performance.now();
+      const chosen = library;
       await gate.switchBetweenBatches(() => {
-        o.install(next, library);
+        o.install(next, chosen);
         engine = loaded.choice;
         return next.version;
       });
       const t4 = performance.now();
       before.dispose();
       const ms = (a: number, b: number) => Math.round(b - a);
-      lastSwitch = { load: ms(t0, t1), reembed: ms(t1, t2), library: ms(t2, t3), swap: ms(t3, t4), engine: loaded.choice.engine };
+      lastSwitch = { load: ms(t0, t1), reembed: ms(t1, t2), library: ms(t2, t3), swap: ms(t3, t4), engine: loaded.choice.engine, prepared: ready !== undefined };
       o.log.info({ version: next.version, inference: loaded.choice.engine, reason: loaded.choice.reason, ms: lastSwitch }, 'model switched');
       return next.version;
     });
@@ -140,6 +168,7 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
       points: encoder.grid.points,
       references: () => o.store.references().map((r) => ({ class: r.class, vector: r.vector })),
       switchTo,
+      prepare: (dir) => preparation.prepare(dir),
       engine: () => engine,
     },
     {
@@ -161,6 +190,14 @@ export async function startDaemonModels(o: DaemonModelsOptions): Promise<DaemonM
  * stall of identification. A reference keeps its old embedding until its chunk is stored (the row's model_version
  * says which); LibraryService.load() then finds nothing stale.
  */
+async function storeInSmallSteps(store: Store, modelVersion: string, embeddings: ReadonlyMap<number, Float32Array>, chunk = 64): Promise<void> {
+  const rows = [...embeddings].map(([id, embedding]) => ({ id, embedding }));
+  for (let start = 0; start < rows.length; start += chunk) {
+    store.setEmbeddings(modelVersion, rows.slice(start, start + chunk));
+    await yieldToEventLoop();
+  }
+}
+
 async function reembedInSmallSteps(store: Store, encoder: Encoder, chunk = 4): Promise<void> {
   const points = encoder.grid.points;
   const dim = encoder.dim;

@@ -27,6 +27,8 @@ export interface ModelHost {
   readonly points: number;
   /** Loads a model directory, re-embeds the library with it and switches to it between micro-batches; its version. */
   switchTo(dir: string): Promise<string>;
+  /** Gets a model directory ready in the background so that switching to it later is quick (absent: switches load then). */
+  prepare?(dir: string): void;
   /** The inference engine the current model runs on (absent: not known to the host). */
   engine?(): EngineChoice | undefined;
 }
@@ -280,6 +282,16 @@ export class ModelManager {
     return true;
   }
 
+  /**
+   * Prepares a version of the registry in the background (loaded, library embedded and calibrated) so that its
+   * promotion is quick: a candidate as soon as it is saved, and on a site every version added by another node.
+   */
+  prepare(version: string): void {
+    const entry = this.registry.get(version);
+    if (!entry || this.registry.current()?.version === version) return;
+    this.host.prepare?.(entry.dir);
+  }
+
   /** Promotes a version (the rule unless forced), re-embeds the library and switches to it. */
   promote(version: string, force = false): Promise<SwitchAnswer> {
     return this.serial(async () => {
@@ -363,6 +375,8 @@ export class ModelManager {
           modelVersion: `retrain-${run.version}@${m.weightsSha256.slice(0, 12)}`,
         });
         this.siteHooks?.candidateSaved?.(run.version);
+        // Before anyone promotes it (auto-promotion below waits for it rather than loading it a second time).
+        this.prepare(run.version);
         const before = { modelVersion: run.base.version, metrics: { accuracy: m.accuracyBefore } };
         const after = { modelVersion: run.version, metrics: { accuracy: m.accuracyAfter } };
         const decision = this.registry.decide(run.version);

@@ -5,6 +5,7 @@ import type { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
 import { createInputs } from '../adapters.ts';
 import type { AdapterHealth } from './adapter-health.ts';
 import type { DaemonPart } from './part.ts';
+import type { SitePart } from './site-part.ts';
 import type { StorePart } from './store-part.ts';
 
 export interface InputsPartDeps {
@@ -13,6 +14,8 @@ export interface InputsPartDeps {
   readonly store: StorePart;
   readonly pipeline: SpectrumPipeline;
   readonly adapterHealth: AdapterHealth;
+  /** On a site, its queue inputs share the site's ledger of finished jobs. */
+  readonly site?: SitePart;
 }
 
 /**
@@ -31,7 +34,7 @@ export class InputsPart implements DaemonPart {
 
   async start(): Promise<void> {
     const { config, log, pipeline, adapterHealth } = this.deps;
-    this.started = await createInputs(config.inputs, this.deps.store.store, config.instrument, log, config.node.id);
+    this.started = await createInputs(config.inputs, this.deps.store.store, config.instrument, log, config.node.id, this.deps.site?.site?.workLedger());
     for (const input of this.started) {
       adapterHealth.watch(input);
       pipeline.attach(input.inputs$, input.name);

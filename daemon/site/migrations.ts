@@ -187,6 +187,20 @@ export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly 
       );
     `,
   },
+  {
+    version: 3,
+    name: 'finished queue jobs by idempotency key',
+    sql: `
+      -- A queue job (input type queue) finished by some node, by its idempotency key (publisher's key, else topic and
+      -- payload hash): a redelivery to another node is acknowledged, not identified again (daemon/site/work-ledger.ts).
+      CREATE TABLE site_finished_work (
+        key TEXT PRIMARY KEY,
+        node TEXT NOT NULL,
+        finished_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+      CREATE INDEX site_finished_work_at ON site_finished_work (finished_at);
+    `,
+  },
 ];
 
 export const SITE_CHANNEL = 'spectrad_site';

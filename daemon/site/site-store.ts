@@ -13,6 +13,7 @@ import { inTransaction, openSitePool, redactUrl } from './pool.ts';
 import { SiteRunLock, siteToken } from './retrain-lock.ts';
 import { SiteResultsOutput } from './site-output.ts';
 import { SiteQueries } from './site-queries.ts';
+import { SiteWorkLedger } from './work-ledger.ts';
 
 /** What the site store needs of the running daemon (daemon/run.ts provides it; late-bound, it changes at a switch). */
 export interface SiteHost {
@@ -64,6 +65,8 @@ export class SiteStore {
   /** The version a site change is activating here: its own activation hook must not publish it back. */
   private applyingActivation: string | undefined;
   private readonly appliedListeners = new Set<(change: SiteChange) => void>();
+  /** Set once the node has caught up at start: versions added from then on are prepared ahead. */
+  private joined = false;
   /** Resolves once the site schema is migrated (at once, or when an unreachable PostgreSQL answers). */
   private ready: Promise<void> = Promise.resolve();
 
@@ -118,6 +121,11 @@ export class SiteStore {
     return siteToken(this.pool, proposed);
   }
 
+  /** The site's ledger of finished queue jobs, for this node's queue inputs (cross-node exactly once). */
+  workLedger(): SiteWorkLedger {
+    return new SiteWorkLedger(this.pool, this.o.node);
+  }
+
   /** The output that carries this node's results and alerts to PostgreSQL behind the local outbox. */
   resultsOutput(): SiteResultsOutput {
     return new SiteResultsOutput(this.pool, this.o.node, (id) => this.o.store.getSpectrum(id));
@@ -155,6 +163,8 @@ export class SiteStore {
       await this.ready;
       await this.firstSync();
       if (this.stopped) return;
+      this.joined = true;
+      this.prepareNewest();
       await feed.start();
       void this.flush();
     })();
@@ -169,6 +179,16 @@ export class SiteStore {
       this.o.log.warn({ ms: catchUpMs }, 'site: not caught up in time; this node starts on its local state and applies the rest when it can');
       join.catch((err: unknown) => this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: joining failed'));
     }
+  }
+
+  /**
+   * After catching up: the newest version of the registry, when it is not the active one (a candidate added while
+   * this node was away), is prepared like one added now, so its promotion finds it ready here too.
+   */
+  private prepareNewest(): void {
+    const registry = this.host?.registry();
+    const newest = registry?.list().at(-1);
+    if (newest && newest.version !== registry?.current()?.version) this.host?.models()?.prepare(newest.version);
   }
 
   /** Models of this node the site lacks (the shipped v1 on a fresh site), then every change since the node's revision. */
@@ -354,6 +374,9 @@ export class SiteStore {
         if (registry && !registry.get(change.version)) {
           await installSiteModel(this.pool, registry, change.version);
           this.o.log.info({ version: change.version, from: change.node }, 'site: model version added');
+          // Ready before anyone activates it, so the activation is a switch of pointers here (docs/SCALE-OUT.md).
+          // Not while catching up at start: an old version in the log would be prepared for nothing.
+          if (this.joined) host.models()?.prepare(change.version);
         }
         break;
       }

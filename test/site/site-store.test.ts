@@ -135,7 +135,7 @@ describe('change log and feed', () => {
 });
 
 /** A node's local side for the site store: its SQLite store, model registry and a small model manager. */
-function localNode(name: string, opts: { switched?: string[] } = {}) {
+function localNode(name: string, opts: { switched?: string[]; prepared?: string[] } = {}) {
   const dir = tmp(name);
   const store = new Store(path.join(dir, 'spectrad.db'));
   const registry = new ModelRegistry(path.join(dir, 'models'));
@@ -148,7 +148,7 @@ function localNode(name: string, opts: { switched?: string[] } = {}) {
   let queue: Promise<unknown> = Promise.resolve();
   const manager = new ModelManager(
     registry,
-    { points: 3, references: () => [], switchTo: async (d) => (opts.switched?.push(d), `switched:${path.basename(d)}`) },
+    { points: 3, references: () => [], switchTo: async (d) => (opts.switched?.push(d), `switched:${path.basename(d)}`), prepare: (d) => void opts.prepared?.push(d) },
     { epochs: 1, holdOut: 0.2, lr: 1e-4, seed: 1, autoPromote: false, backend: 'cpu' },
     () => undefined,
     log,
@@ -174,11 +174,12 @@ describe('the library and model registry between two nodes', () => {
   let siteA: SiteStore;
   let siteB: SiteStore;
   const switchedB: string[] = [];
+  const preparedB: string[] = [];
 
   beforeAll(async () => {
     url = await freshDb();
     a = localNode('a');
-    b = localNode('b', { switched: switchedB });
+    b = localNode('b', { switched: switchedB, prepared: preparedB });
     [siteA, siteB] = await Promise.all([
       SiteStore.open({ url, node: 'a', log, store: a.store, pollMs: 60_000 }),
       SiteStore.open({ url, node: 'b', log, store: b.store, pollMs: 60_000 }),
@@ -262,6 +263,10 @@ describe('the library and model registry between two nodes', () => {
     writeFileSync(path.join(v2dir, 'weights.bin'), Buffer.from([9, 8, 7, 6, 5]));
     a.registry.add({ version: 'v2', accuracyBefore: 0.8, accuracyAfter: 0.9, baseVersion: 'v1', modelVersion: 'retrain-v2@abc' });
     a.manager.siteHooks?.candidateSaved?.('v2');
+    // B prepares v2 as soon as it is added to the site, before anyone promotes it.
+    await until('B prepares v2', () => preparedB.length > 0, 10_000, 10);
+    expect(preparedB).toEqual([b.registry.dirFor('v2')]);
+    expect(b.registry.current()?.version).toBe('v1');
     await a.manager.promote('v2');
     await until('B switched to v2', () => b.registry.current()?.version === 'v2', 10_000, 10);
     expect(switchedB).toEqual([b.registry.dirFor('v2')]);

@@ -60,6 +60,20 @@ async function resultOf(node: Node, file: string, timeoutMs = 60_000): Promise<R
   return found!;
 }
 
+/** The node's log lines (pino JSON) with this message. */
+function logLines(node: Node, msg: string): Array<Record<string, unknown>> {
+  return readFileSync(path.join(path.dirname(node.inbox), 'daemon.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`"msg":"${msg}"`))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
 async function health(node: Node) {
   return (await node.daemon.health()) as (Awaited<ReturnType<DaemonProcess['health']>> & { modelVersion?: string; library?: { classes: number }; site?: { revision: number; listening: boolean; unpublished: number } }) | undefined;
 }
@@ -186,14 +200,19 @@ describe('two daemons as one site on PostgreSQL', () => {
     await until('A kept a candidate', async () => ['kept', 'promoted'].includes((await api(a, 'GET', '/api/retrain')).json.state as string), 180_000, 250);
     // B knows the candidate (the registry is the site's) before anything is promoted.
     await until('B lists v2', async () => ((await api(b, 'GET', '/api/models')).json.items as Array<{ version: string }>).some((m) => m.version === 'v2'), 15_000, 50);
+    // Both prepare v2 before anyone promotes it (loaded, library embedded and calibrated in the background).
+    await until('A and B prepared v2', () => nodes.every((n) => logLines(n, 'model prepared').length > 0), 120_000, 100);
     const oldVersion = (await health(b))!.modelVersion;
+    const tPromote = Date.now();
     const promoted = await api(a, 'POST', '/api/models/v2/promote?force=true', undefined, tokenOf(a));
     expect(promoted.status).toBe(200);
     const newVersion = promoted.json.modelVersion as string;
     expect(newVersion).not.toBe(oldVersion);
     const t0 = Date.now();
     await until('B switched', async () => (await health(b))?.modelVersion === newVersion, 60_000, 20);
-    console.log(`promotion propagation A -> B: ${Date.now() - t0} ms (promote answered on A until B's health names the model)`);
+    console.log(`promotion propagation A -> B: ${Date.now() - t0} ms (promote answered on A until B's health names the model); ${Date.now() - tPromote} ms from the POST sent`);
+    // Each node's switch used the prepared version: no load at activation.
+    for (const n of nodes) expect(logLines(n, 'model switched').at(-1)).toMatchObject({ ms: { prepared: true } });
     expect((await api(b, 'GET', '/api/models')).json.activeVersion).toBe('v2');
     const onB = await resultOf(b, drop(b, 17, 3));
     expect(onB.modelVersion).toBe(newVersion);
