@@ -41,6 +41,8 @@ export interface LabTrainOptions {
   lr: number;
   mining: 'batch-all' | 'batch-hard';
   augmentScale: number;
+  /** Share of each fine-tuning batch's classes drawn as near neighbours of the others (0 = off). */
+  hardNegatives: number;
   patience?: number;
   pretrainClasses: number;
   pretrainPerClass: number;
@@ -51,6 +53,9 @@ export interface LabTrainOptions {
   backend: string;
   version?: string;
 }
+
+/** Hard-negative batches draw a neighbour among each class's this many nearest classes. */
+const HARD_NEIGHBOURS = 5;
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)} %`;
 
@@ -206,6 +211,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
     lr: opts.lr,
     mining: opts.mining,
     augment: opts.augmentScale > 0 ? augment : false,
+    hardNegatives: opts.hardNegatives > 0 ? { share: opts.hardNegatives, neighbours: HARD_NEIGHBOURS } : undefined,
     seed: opts.seed,
     k: 1,
     patience: opts.patience,
@@ -246,6 +252,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
         batch: opts.batch,
         learningRate: opts.lr,
         mining: opts.mining,
+        ...(opts.hardNegatives > 0 ? { hardNegatives: { share: opts.hardNegatives, neighbours: HARD_NEIGHBOURS, similarity: 'best square-root cosine between the classes\' training spectra' } } : {}),
         loss: 'cosine-distance triplet, margin 1, mean over triplets with loss > 0.3 (Vorozhtsov & Kitina 2024)',
         augment: { physical: augPreset, scale: opts.augmentScale, xUnit: grid.xUnit },
         wallSeconds: Math.round(result.wallSeconds + Number(pretrainSummary?.wallSeconds ?? 0)),
