@@ -43,6 +43,8 @@ export interface LabTrainOptions {
   augmentScale: number;
   /** Share of each fine-tuning batch's classes drawn as near neighbours of the others (0 = off). */
   hardNegatives: number;
+  /** Foreign-band augmentation height (fraction of the tallest band); undefined keeps the technique's preset. */
+  foreignBands?: number;
   patience?: number;
   pretrainClasses: number;
   pretrainPerClass: number;
@@ -280,7 +282,8 @@ async function checkLabTrainOptions(opts: LabTrainOptions): Promise<{ profile: T
   const { PHYSICAL_AUGMENT_PRESETS } = await import('../../core/training/index.ts');
   const { TECHNIQUE_PROFILES } = await import('../../core/synthetic/physical.ts');
   const profile = TECHNIQUE_PROFILES[opts.technique];
-  const augPreset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
+  const preset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
+  const augPreset: PhysicalAugment | undefined = preset && opts.foreignBands !== undefined ? { ...preset, extraBand: opts.foreignBands } : preset;
   if (!profile || !augPreset) {
     throw new SpectrumInputError('unknown-technique', `unknown technique "${opts.technique}"; known: ${Object.keys(TECHNIQUE_PROFILES).join(', ')}`, { field: 'technique' });
   }

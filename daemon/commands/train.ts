@@ -212,6 +212,7 @@ export function register(program: Command): void {
     .option('--min-overlap <f>', 'with --data: smallest fraction of the grid a file must cover to be used', fraction, 0.3)
     .option('--augment-scale <s>', 'with --data: scale of the physical augmentations (0 = off)', (v: string) => (v.trim() === '0' ? 0 : positiveNumber(v)), 1)
     .option('--hard-negatives <share>', 'with --data: share of each fine-tuning batch\'s classes drawn among the 5 nearest classes (square-root cosine) of another class in it (0 = off)', (v: string) => (v.trim() === '0' ? 0 : fraction(v)), 0)
+    .option('--foreign-bands <fraction>', 'with --data: augment with 1-3 foreign bands (inclusions, a second phase) up to this fraction of the tallest band (0 = off; default: the technique\'s preset)', (v: string) => (v.trim() === '0' ? 0 : fraction(v)))
     .option('--pretrain-classes <n>', 'with --data: synthetic classes to pretrain on (0 = no pretraining)', (v: string) => (v.trim() === '0' ? 0 : positiveInt(v)), 2000)
     .option('--pretrain-per-class <n>', 'with --data: synthetic spectra per class', positiveInt, 4)
     .option('--pretrain-epochs <n>', 'with --data: pretraining epochs', positiveInt, 4)
