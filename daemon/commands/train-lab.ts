@@ -7,7 +7,7 @@ import { SpectrumInputError } from '../../core/errors.ts';
 import type { FileFormat } from '../../core/formats/index.ts';
 import type { TechniqueProfile } from '../../core/synthetic/physical.ts';
 import { classFold } from '../../core/training/class-folds.ts';
-import type { PhysicalAugment, TrainProgress } from '../../core/training/index.ts';
+import type { AugmentOptions, PhysicalAugment, TrainProgress } from '../../core/training/index.ts';
 import { deriveGrid, isFullGrid, parseGrid, samplesPerClass, splitBySample, type CorpusEntry } from '../../core/training/lab-corpus.ts';
 import { loadLabCorpus, toGridRows, type LoadedSpectrum } from './train-data.ts';
 
@@ -49,6 +49,8 @@ export interface LabTrainOptions {
   pretrainClasses: number;
   pretrainPerClass: number;
   pretrainEpochs: number;
+  /** Scale of the technique's physical augmentations on the synthetic spectra too (0 = the fixed samples only). */
+  pretrainAugment: number;
   holdoutFold?: number;
   excludeFolds?: string;
   folds: number;
@@ -196,7 +198,8 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const cardBase = (version: string) =>
     modelCardHeader({ version, architecture: arch, embeddingDim: dim, inputGrid: grid, engine: { backend: engine.backend, tfjs: tf.version.tfjs }, technique: opts.technique });
 
-  const { initialWeights, pretrainSummary } = await pretrainOnSynthetic({ opts, profile, grid, arch, cardBase, log, onProgress, stopProgress });
+  const pretrainAugment = opts.pretrainAugment > 0 ? physicalAugment(augPreset, step, opts.pretrainAugment) : undefined;
+  const { initialWeights, pretrainSummary } = await pretrainOnSynthetic({ opts, profile, grid, arch, augment: pretrainAugment, cardBase, log, onProgress, stopProgress });
 
   // 4. Fine-tuning on the lab's spectra.
   const augment = physicalAugment(augPreset, step, opts.augmentScale);
@@ -317,6 +320,11 @@ interface PretrainContext {
   readonly profile: TechniqueProfile;
   readonly grid: InputGrid;
   readonly arch: ArchitectureSpec;
+  /**
+   * The physical augmentations in grid points, applied to the synthetic samples as well: each epoch then shows new
+   * variants of a class's few rendered samples, so the task does not become memorising them. Absent: off.
+   */
+  readonly augment?: AugmentOptions;
   /** The card fields every model of this run shares. */
   readonly cardBase: (version: string) => ModelCardHeader;
   readonly log: (m: string) => void;
@@ -326,7 +334,7 @@ interface PretrainContext {
 
 /** Stage 3: pretraining on synthetic spectra of the technique on the grid (or the pretrained encoder a --resume finds). */
 async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights?: string; pretrainSummary?: Record<string, unknown> }> {
-  const { opts, profile, grid, arch, cardBase, log, onProgress, stopProgress } = c;
+  const { opts, profile, grid, arch, augment, cardBase, log, onProgress, stopProgress } = c;
   const { train } = await import('../../core/training/index.ts');
   const { saveModelDir, MODEL_CARD } = await import('../../core/encoder/model-files.ts');
   const { generatePhysicalSet } = await import('../../core/synthetic/physical.ts');
@@ -370,7 +378,7 @@ async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights
         batch: opts.batch,
         lr: opts.lr,
         mining: opts.mining,
-        augment: false,
+        augment: augment ?? false,
         seed: opts.seed,
         k: 1,
         outDir: pretrainDir,
@@ -383,6 +391,7 @@ async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights
         classes: opts.pretrainClasses,
         perClass: opts.pretrainPerClass,
         epochs: preResult.epochsRun,
+        ...(augment ? { augmentScale: opts.pretrainAugment } : {}),
         valTop1: preResult.bestValAccuracy,
         wallSeconds: Math.round(preResult.wallSeconds),
       };
