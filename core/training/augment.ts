@@ -31,6 +31,13 @@ export interface AugmentOptions {
   readonly maxLocalGain?: number;
   /** Points between the local gain's knots (default 50). */
   readonly localGainSpacing?: number;
+  /**
+   * Foreign bands (an inclusion, the mount, a second phase): 1-3 pseudo-Voigt bands with heights uniform in
+   * [0, maxExtraBand) of the tallest band, FWHM log-uniform in `extraBandWidth` points, placed where the spectrum
+   * was measured (non-zero). Absent: off.
+   */
+  readonly maxExtraBand?: number;
+  readonly extraBandWidth?: readonly [number, number];
   /** Probability that each augmentation is applied to a given sample. */
   readonly probability: number;
 }
@@ -122,6 +129,32 @@ function blurInto(src: Float32Array, dst: Float32Array, sigma: number): void {
   }
 }
 
+/** Adds 1-3 pseudo-Voigt bands to dst inside src's measured (non-zero) span; heights relative to dst's max. */
+function addForeignBands(src: Float32Array, dst: Float32Array, maxHeight: number, width: readonly [number, number], rng: Rng): void {
+  const n = src.length;
+  let first = 0;
+  while (first < n && src[first] === 0) first++;
+  let last = n - 1;
+  while (last > first && src[last] === 0) last--;
+  if (last - first < 2) return;
+  const top = maxAbs(dst) || 1;
+  const count = rng.int(1, 4);
+  for (let b = 0; b < count; b++) {
+    const center = rng.uniform(first, last);
+    const fwhm = Math.exp(rng.uniform(Math.log(width[0]), Math.log(width[1])));
+    const height = rng.uniform(0, maxHeight) * top;
+    const eta = rng.next();
+    const sigma = fwhm / 2.3548;
+    const gamma = fwhm / 2;
+    const lo = Math.max(first, Math.ceil(center - 8 * fwhm));
+    const hi = Math.min(last, Math.floor(center + 8 * fwhm));
+    for (let i = lo; i <= hi; i++) {
+      const d = i - center;
+      dst[i] += height * (eta * ((gamma * gamma) / (d * d + gamma * gamma)) + (1 - eta) * Math.exp(-(d * d) / (2 * sigma * sigma)));
+    }
+  }
+}
+
 /**
  * Writes an augmented copy of `src` into `dst` (same length), then max-normalizes it. `src` is never modified.
  * Order follows the physics: the sample's spectrum shifts and broadens, the detector scales it, then baseline
@@ -170,6 +203,7 @@ export function augmentInto(src: Float32Array, dst: Float32Array, opts: AugmentO
       dst[i] *= Math.exp(a * (values[k] * (1 - w) + values[Math.min(k + 1, knots - 1)] * w));
     }
   }
+  if ((opts.maxExtraBand ?? 0) > 0 && apply()) addForeignBands(src, dst, opts.maxExtraBand ?? 0, opts.extraBandWidth ?? [3, 20], rng);
   if (opts.baseline > 0 && apply()) {
     const amp = rng.uniform(0, opts.baseline) * scale;
     const c1 = rng.uniform(-1, 1);
@@ -204,6 +238,10 @@ export interface PhysicalAugment {
   readonly baseline: number;
   /** White noise, sigma up to this fraction of the tallest band. */
   readonly noise: number;
+  /** Foreign bands (inclusions, a second phase) up to this fraction of the tallest band; absent or 0: off. */
+  readonly extraBand?: number;
+  /** Their FWHM range in x units (default [3, 20]). */
+  readonly extraBandWidth?: readonly [number, number];
   readonly probability: number;
 }
 
@@ -228,6 +266,7 @@ export function physicalAugment(aug: PhysicalAugment, step: number, scale = 1): 
     intensityJitter: aug.intensity * scale,
     baseline: aug.baseline * scale,
     noise: aug.noise * scale,
+    ...(aug.extraBand ? { maxExtraBand: aug.extraBand * scale, extraBandWidth: [(aug.extraBandWidth ?? [3, 20])[0] / step, (aug.extraBandWidth ?? [3, 20])[1] / step] as const } : {}),
     probability: scale > 0 ? aug.probability : 0,
   };
 }

@@ -8,7 +8,8 @@ import { augmentInto, DEFAULT_AUGMENT, type AugmentOptions } from './augment.ts'
 import { epochRng, prepareDataset, type Dataset, type DatasetSpec, type PreparedData } from './data.ts';
 import { knnAccuracy } from './knn.ts';
 import { PAPER_LOSS, type Mining } from './loss.ts';
-import { PkSampler } from './sampler.ts';
+import { nearestClasses } from './class-neighbours.ts';
+import { PkSampler, type NeighbourBatches } from './sampler.ts';
 import { learningRateAt } from './schedule.ts';
 import { trainStep } from './step.ts';
 
@@ -30,6 +31,11 @@ export interface TrainOptions {
   readonly threshold?: number;
   /** false: no augmentation. */
   readonly augment?: AugmentOptions | false;
+  /**
+   * Hard-negative batches: `share` of each batch's classes are among the `neighbours` nearest classes (square-root
+   * cosine of the training spectra, class-neighbours.ts) of another class in the batch. Absent or share 0: off.
+   */
+  readonly hardNegatives?: { readonly share: number; readonly neighbours: number };
   readonly seed: number;
   /** Neighbours of the validation kNN (default 3). */
   readonly k?: number;
@@ -182,6 +188,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
 
   const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const hard: NeighbourBatches | undefined =
+    opts.hardNegatives && opts.hardNegatives.share > 0
+      ? { share: opts.hardNegatives.share, neighbours: nearestClasses(trainData.x, trainData.y, points, opts.hardNegatives.neighbours) }
+      : undefined;
   const probeSampler = new PkSampler(trainData.y, p, k, epochRng(opts.seed, 0));
   const stepsPerEpoch = probeSampler.stepsPerEpoch(trainData.n);
   const totalSteps = stepsPerEpoch * opts.epochs;
@@ -196,7 +206,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   for (let epoch = startEpoch; epoch < opts.epochs; epoch++) {
     const epochStart = performance.now();
     const rng = epochRng(opts.seed, epoch);
-    const sampler = new PkSampler(trainData.y, p, k, rng);
+    const sampler = new PkSampler(trainData.y, p, k, rng, hard);
     let lossSum = 0;
     let lr = peakLr;
     for (let step = 0; step < stepsPerEpoch; step++) {

@@ -7,7 +7,7 @@ import { SpectrumInputError } from '../../core/errors.ts';
 import type { FileFormat } from '../../core/formats/index.ts';
 import type { TechniqueProfile } from '../../core/synthetic/physical.ts';
 import { classFold } from '../../core/training/class-folds.ts';
-import type { PhysicalAugment, TrainProgress } from '../../core/training/index.ts';
+import type { AugmentOptions, PhysicalAugment, TrainProgress } from '../../core/training/index.ts';
 import { deriveGrid, isFullGrid, parseGrid, samplesPerClass, splitBySample, type CorpusEntry } from '../../core/training/lab-corpus.ts';
 import { loadLabCorpus, toGridRows, type LoadedSpectrum } from './train-data.ts';
 
@@ -41,16 +41,25 @@ export interface LabTrainOptions {
   lr: number;
   mining: 'batch-all' | 'batch-hard';
   augmentScale: number;
+  /** Share of each fine-tuning batch's classes drawn as near neighbours of the others (0 = off). */
+  hardNegatives: number;
+  /** Foreign-band augmentation height (fraction of the tallest band); undefined keeps the technique's preset. */
+  foreignBands?: number;
   patience?: number;
   pretrainClasses: number;
   pretrainPerClass: number;
   pretrainEpochs: number;
+  /** Scale of the technique's physical augmentations on the synthetic spectra too (0 = the fixed samples only). */
+  pretrainAugment: number;
   holdoutFold?: number;
   excludeFolds?: string;
   folds: number;
   backend: string;
   version?: string;
 }
+
+/** Hard-negative batches draw a neighbour among each class's this many nearest classes. */
+const HARD_NEIGHBOURS = 5;
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)} %`;
 
@@ -189,7 +198,8 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
   const cardBase = (version: string) =>
     modelCardHeader({ version, architecture: arch, embeddingDim: dim, inputGrid: grid, engine: { backend: engine.backend, tfjs: tf.version.tfjs }, technique: opts.technique });
 
-  const { initialWeights, pretrainSummary } = await pretrainOnSynthetic({ opts, profile, grid, arch, cardBase, log, onProgress, stopProgress });
+  const pretrainAugment = opts.pretrainAugment > 0 ? physicalAugment(augPreset, step, opts.pretrainAugment) : undefined;
+  const { initialWeights, pretrainSummary } = await pretrainOnSynthetic({ opts, profile, grid, arch, augment: pretrainAugment, cardBase, log, onProgress, stopProgress });
 
   // 4. Fine-tuning on the lab's spectra.
   const augment = physicalAugment(augPreset, step, opts.augmentScale);
@@ -206,6 +216,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
     lr: opts.lr,
     mining: opts.mining,
     augment: opts.augmentScale > 0 ? augment : false,
+    hardNegatives: opts.hardNegatives > 0 ? { share: opts.hardNegatives, neighbours: HARD_NEIGHBOURS } : undefined,
     seed: opts.seed,
     k: 1,
     patience: opts.patience,
@@ -246,6 +257,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
         batch: opts.batch,
         learningRate: opts.lr,
         mining: opts.mining,
+        ...(opts.hardNegatives > 0 ? { hardNegatives: { share: opts.hardNegatives, neighbours: HARD_NEIGHBOURS, similarity: 'best square-root cosine between the classes\' training spectra' } } : {}),
         loss: 'cosine-distance triplet, margin 1, mean over triplets with loss > 0.3 (Vorozhtsov & Kitina 2024)',
         augment: { physical: augPreset, scale: opts.augmentScale, xUnit: grid.xUnit },
         wallSeconds: Math.round(result.wallSeconds + Number(pretrainSummary?.wallSeconds ?? 0)),
@@ -273,7 +285,8 @@ async function checkLabTrainOptions(opts: LabTrainOptions): Promise<{ profile: T
   const { PHYSICAL_AUGMENT_PRESETS } = await import('../../core/training/index.ts');
   const { TECHNIQUE_PROFILES } = await import('../../core/synthetic/physical.ts');
   const profile = TECHNIQUE_PROFILES[opts.technique];
-  const augPreset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
+  const preset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
+  const augPreset: PhysicalAugment | undefined = preset && opts.foreignBands !== undefined ? { ...preset, extraBand: opts.foreignBands } : preset;
   if (!profile || !augPreset) {
     throw new SpectrumInputError('unknown-technique', `unknown technique "${opts.technique}"; known: ${Object.keys(TECHNIQUE_PROFILES).join(', ')}`, { field: 'technique' });
   }
@@ -307,6 +320,11 @@ interface PretrainContext {
   readonly profile: TechniqueProfile;
   readonly grid: InputGrid;
   readonly arch: ArchitectureSpec;
+  /**
+   * The physical augmentations in grid points, applied to the synthetic samples as well: each epoch then shows new
+   * variants of a class's few rendered samples, so the task does not become memorising them. Absent: off.
+   */
+  readonly augment?: AugmentOptions;
   /** The card fields every model of this run shares. */
   readonly cardBase: (version: string) => ModelCardHeader;
   readonly log: (m: string) => void;
@@ -316,7 +334,7 @@ interface PretrainContext {
 
 /** Stage 3: pretraining on synthetic spectra of the technique on the grid (or the pretrained encoder a --resume finds). */
 async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights?: string; pretrainSummary?: Record<string, unknown> }> {
-  const { opts, profile, grid, arch, cardBase, log, onProgress, stopProgress } = c;
+  const { opts, profile, grid, arch, augment, cardBase, log, onProgress, stopProgress } = c;
   const { train } = await import('../../core/training/index.ts');
   const { saveModelDir, MODEL_CARD } = await import('../../core/encoder/model-files.ts');
   const { generatePhysicalSet } = await import('../../core/synthetic/physical.ts');
@@ -360,7 +378,7 @@ async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights
         batch: opts.batch,
         lr: opts.lr,
         mining: opts.mining,
-        augment: false,
+        augment: augment ?? false,
         seed: opts.seed,
         k: 1,
         outDir: pretrainDir,
@@ -373,6 +391,7 @@ async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights
         classes: opts.pretrainClasses,
         perClass: opts.pretrainPerClass,
         epochs: preResult.epochsRun,
+        ...(augment ? { augmentScale: opts.pretrainAugment } : {}),
         valTop1: preResult.bestValAccuracy,
         wallSeconds: Math.round(preResult.wallSeconds),
       };

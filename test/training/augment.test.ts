@@ -143,4 +143,33 @@ describe('physical augmentations', () => {
     }
     expect(ratios.size).toBeGreaterThan(10);
   });
+
+  it('adds foreign bands only where the spectrum was measured, no taller than asked', () => {
+    const n = 600;
+    // Measured from point 100 to 499 (zero outside, as the preprocessing leaves an uncovered range), one band at 300.
+    const src = new Float32Array(n);
+    for (let i = 100; i < 500; i++) src[i] = 0.01 + Math.exp(-((i - 300) ** 2) / 8);
+    const dst = new Float32Array(n);
+    const rng = createRng(11);
+    let changed = 0;
+    for (let t = 0; t < 30; t++) {
+      augmentInto(src, dst, only({ maxExtraBand: 0.25, extraBandWidth: [3, 10] }), rng);
+      for (let i = 0; i < 100; i++) expect(dst[i]).toBe(0);
+      for (let i = 500; i < n; i++) expect(dst[i]).toBe(0);
+      // At most 3 bands of up to 0.25 each (they may overlap): the original band stays the tallest.
+      expect(argmax(dst)).toBe(300);
+      const added = dst.reduce((m, v, i) => (Math.abs(i - 300) > 30 ? Math.max(m, v - src[i] / maxAbs(src)) : m), 0);
+      expect(added).toBeLessThan(3 * 0.25 + 0.01);
+      if (added > 0.02) changed++;
+    }
+    expect(changed).toBeGreaterThan(10);
+  });
+
+  it('states foreign bands in x units and scales them with the grid step', async () => {
+    const { physicalAugment, RAMAN_AUGMENT } = await import('../../core/training/augment.ts');
+    const aug = physicalAugment({ ...RAMAN_AUGMENT, extraBand: 0.3, extraBandWidth: [4, 20] }, 2);
+    expect(aug.maxExtraBand).toBeCloseTo(0.3, 9);
+    expect(aug.extraBandWidth).toEqual([2, 10]);
+    expect(physicalAugment({ ...RAMAN_AUGMENT, extraBand: 0 }, 2).maxExtraBand).toBeUndefined();
+  });
 });

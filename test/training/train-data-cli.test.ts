@@ -86,6 +86,18 @@ describe('spectrad train --data (subprocess)', () => {
     expect((await readModelCard(out)).training?.epochs).toBe(2);
   }, 300_000);
 
+  it('records hard-negative batches, foreign bands and augmented pretraining in the card', async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-lab-')), 'model');
+    const r = await spectrad('train', ...common, '--epochs', '1', '--hard-negatives', '0.5', '--foreign-bands', '0.3', '--pretrain-augment', '1', '--out', out);
+    expect(r.stderr).toMatch(/pretraining on 16 synthetic raman spectra/);
+    const card = await readModelCard(out);
+    expect(card.training).toMatchObject({ hardNegatives: { share: 0.5, neighbours: 5 }, augment: { physical: { extraBand: 0.3 } } });
+    expect(card.pretraining).toMatchObject({ augmentScale: 1 });
+    const bad = await failure('train', ...common, '--hard-negatives', '1.5', '--out', out + '-2');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--hard-negatives.*must be in/);
+  }, 300_000);
+
   it('derives the grid from the data when given only its unit, and asks for one when the files state none', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-lab-')), 'model');
     const noGrid = common.filter((_, i, a) => a[i] !== '--grid' && a[i - 1] !== '--grid');
