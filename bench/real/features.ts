@@ -13,6 +13,7 @@ import { initEngine } from '../../core/engine/index.ts';
 import { ReferenceLibrary } from '../../core/identify/knn/library.ts';
 import { hitQuality, matchProfile, rollingMinBaseline, viewCorrelation, type MatchOptions, type MatchProfile } from '../../core/identify/spectral/spectral-match.ts';
 import { findPeaks, type Peak } from '../../core/identify/peaks/peak-features.ts';
+import { strongBandOffset } from '../../core/identify/spectral/unknown-evidence.ts';
 import { libraryEmbeddingSims, spectralIndexFor, spectralRankingFor, spectralScores } from '../../core/identify/spectral/spectral-ranking.ts';
 import { preprocess } from '../../core/preprocess/index.ts';
 import { classFold } from '../../core/training/class-folds.ts';
@@ -108,18 +109,6 @@ function peakMatch(a: Peak[], b: Peak[], tol: number): [number, number] {
   return [w ? hit / w : 0, hit ? off / hit : tol];
 }
 const t = (s: number) => -Math.log(Math.max(1e-6, 1 - s));
-/** Height-weighted mean distance of a's 8 strongest peaks to the nearest peak of b, each at most cap points. */
-function strongBandOffset(a: Peak[], b: Peak[], cap: number): number {
-  const strong = [...a].sort((x, y) => y.height - x.height).slice(0, 8);
-  let w = 0, off = 0;
-  for (const p of strong) {
-    let best = cap;
-    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
-    w += p.height;
-    off += p.height * best;
-  }
-  return w ? off / w : cap;
-}
 
 function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array, skip?: { classIndex: number; reference?: number }, skipRow?: number) {
   const sims = simsOf(emb, skipRow);
@@ -238,7 +227,7 @@ function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array
       pm = Math.max(pm, 0.5 * (peakMatch(qPeaks, refPeaks[r], pts(5))[0] + peakMatch(refPeaks[r], qPeaks, pts(5))[0]));
     });
     // Offset of the strongest 8 bands of each side to the nearest band of the other (12 cm-1 when none is closer).
-    const strongOffset = strongBandOffset(qPeaks, refPeaks[ref], pts(12)) + strongBandOffset(refPeaks[ref], qPeaks, pts(12));
+    const strongOffset = strongBandOffset(qPeaks, refPeaks[ref], pts(12));
     return { c, prof, pm, strongOffset, hqi: s.hqi, z: s.z, csls: s.csls, es: sims[c], emax, ecsls, ...views, qHit, qOff, rHit, rOff, qHit3, rHit3, shiftGain: shiftBest - bestV, shiftAt, hqiMean: nV ? sumV / nV : -1, perRef };
   });
   return { cands, viewNull, eTop: order[0], eTopSim: sims[order[0]], eSecondSim: sims[order[1]], eMeanT: em, eSdT: esd };

@@ -28,19 +28,38 @@ export function bandPeaks(spectrum: ArrayLike<number>, baselineWindow: number): 
   return findPeaks(y, { minHeight: 0.03, halfWindow: 3 });
 }
 
+/** Distance from a peak to the nearest peak of a list (Infinity for an empty list). */
+function nearestDistance(p: Peak, b: readonly Peak[]): number {
+  let best = Infinity;
+  for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
+  return best;
+}
+
+/**
+ * Height-weighted mean over peaks of `value(distance to b's nearest peak)`, counting only the peaks `counts` admits;
+ * `empty` when none count. The band features below differ only in these three choices.
+ */
+function weightedOverPeaks(
+  a: readonly Peak[],
+  b: readonly Peak[],
+  value: (distance: number) => number,
+  counts: (distance: number) => boolean,
+  empty: number,
+): number {
+  let weight = 0;
+  let sum = 0;
+  for (const p of a) {
+    const d = nearestDistance(p, b);
+    if (!counts(d)) continue;
+    weight += p.height;
+    sum += p.height * value(d);
+  }
+  return weight ? sum / weight : empty;
+}
+
 /** Height-weighted mean |offset| of a's peaks that have a peak of b within `tolerance` points (tolerance if none). */
 function pairedOffset(a: readonly Peak[], b: readonly Peak[], tolerance: number): number {
-  let weight = 0;
-  let offset = 0;
-  for (const p of a) {
-    let best = Infinity;
-    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
-    if (best <= tolerance) {
-      weight += p.height;
-      offset += p.height * best;
-    }
-  }
-  return weight ? offset / weight : tolerance;
+  return weightedOverPeaks(a, b, (d) => d, (d) => d <= tolerance, tolerance);
 }
 
 /** The peak offset feature: paired-band distance from the query's bands and from the reference's, summed. */
@@ -51,15 +70,7 @@ export function peakOffset(query: readonly Peak[], reference: readonly Peak[], t
 /** Height-weighted mean distance of a's 8 strongest peaks to the nearest peak of b, each at most `cap` points. */
 function strongOffset(a: readonly Peak[], b: readonly Peak[], cap: number): number {
   const strong = [...a].sort((x, y) => y.height - x.height).slice(0, 8);
-  let weight = 0;
-  let offset = 0;
-  for (const p of strong) {
-    let best = cap;
-    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
-    weight += p.height;
-    offset += p.height * best;
-  }
-  return weight ? offset / weight : cap;
+  return weightedOverPeaks(strong, b, (d) => Math.min(cap, d), () => true, cap);
 }
 
 /** The strong-band offset feature: both ways summed. */
@@ -69,15 +80,7 @@ export function strongBandOffset(query: readonly Peak[], reference: readonly Pea
 
 /** Height-weighted share of a's peaks with a peak of b within `tolerance` points. */
 function pairedShare(a: readonly Peak[], b: readonly Peak[], tolerance: number): number {
-  let weight = 0;
-  let hit = 0;
-  for (const p of a) {
-    let best = Infinity;
-    for (const q of b) best = Math.min(best, Math.abs(q.position - p.position));
-    weight += p.height;
-    if (best <= tolerance) hit += p.height;
-  }
-  return weight ? hit / weight : 0;
+  return weightedOverPeaks(a, b, (d) => (d <= tolerance ? 1 : 0), () => true, 0);
 }
 
 /** The band-match feature against one reference: the mean of both ways' paired shares, in [0, 1]. */
