@@ -25,7 +25,10 @@ interface PaperOptions {
   model: string;
   saveModels?: string;
   perClass?: string;
+  reproduce?: boolean;
 }
+
+const PAPER_JSON = 'bench/results/paper.json';
 
 const PROTOCOLS = ['single', 'unseen', 'mixtures', 'challenge', 'figure'] as const;
 
@@ -43,8 +46,16 @@ function paperProgram(): Command {
     .option('--classes <n>', 'benchmark classes used (default 500; --quick: 20)')
     .option('--only <list>', `comma-separated subset of ${PROTOCOLS.join(',')}`)
     .option('--per-class <list>', 'spectra per class of the single-compound protocol (default 50,20,5; --quick 50,5)')
-    .option('--save-models <dir>', 'save each encoder trained here as a model directory <dir>/<protocol>-seed<s> (with --encoder trained)');
+    .option('--save-models <dir>', 'save each encoder trained here as a model directory <dir>/<protocol>-seed<s> (with --encoder trained)')
+    .option('--reproduce', 'measure every headline row whose encoder is committed (models/paper, bench/lib/paper-encoders.ts) and check it against the docs; list the others with their from-scratch command; writes bench/results/reproduce.json unless --out is given; --only takes encoder ids here (e.g. unseen-seed1)');
   reportOptions(paper).action(async (opts: PaperOptions) => {
+    if (opts.reproduce) {
+      const { runReproduce } = await import('./paper-reproduce.ts');
+      const out = opts.out === PAPER_JSON ? 'bench/results/reproduce.json' : opts.out;
+      const report = await runReproduce({ out, ...(opts.only ? { only: opts.only.split(',').map((s) => s.trim()) } : {}) });
+      if (report.checked.some((c) => c.status === 'mismatch') || report.refused.length) process.exitCode = 1;
+      return;
+    }
     await runPaper(opts);
   });
   const merge = bench
@@ -60,7 +71,7 @@ function paperProgram(): Command {
 /** Where a run's results go: both commands write the same two files. */
 function reportOptions(command: Command): Command {
   return command
-    .option('--out <file>', 'results JSON', 'bench/results/paper.json')
+    .option('--out <file>', 'results JSON', PAPER_JSON)
     .option('--doc <file>', 'Markdown report to rewrite', 'docs/RESULTS.md');
 }
 
