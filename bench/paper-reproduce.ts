@@ -170,7 +170,8 @@ function format(row: string, v: number): string {
 
 export function renderReproduce(r: ReproduceReport): string {
   const lines: string[] = [];
-  lines.push('row            seed  encoder                          measured   expected   published  status');
+  if (!r.checked.length) lines.push('no committed encoder among those asked for');
+  else lines.push('row            seed  encoder                          measured   expected   published  status');
   for (const c of r.checked) {
     const cell = (v: number | null) => (v === null ? '-' : format(c.row, v)).padEnd(10);
     lines.push(`${c.row.padEnd(14)} ${String(c.seed).padEnd(5)} ${c.encoder.padEnd(32)} ${cell(c.measured)} ${cell(c.expected)} ${cell(c.published)} ${c.status}`);
