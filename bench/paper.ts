@@ -542,6 +542,14 @@ function renderMarkdown(report: Report, svg: string | undefined, docPath: string
   out.push(`- Run: ${report.date}, ${report.quick ? '**quick smoke run** (not comparable with the paper)' : 'full run'}, ${scale}, ${report.seeds} seed(s), ${report.wallSeconds.toFixed(0)} s wall${report.complete ? '' : ' so far: **run still going or interrupted, some protocols or seeds missing**'}.`);
   out.push(`- Encoder: ${report.encoder}.`);
   for (const line of REPRODUCING) out.push(line);
+  if (reproduce) {
+    const protocolOf = (id: string) => report.rows.find((r) => r.id === id)?.protocol ?? id;
+    const committed = [...new Set(reproduce.checked.map((c) => c.row))];
+    const scratch = [...new Set(reproduce.notCommitted.flatMap((n) => n.rows))].filter((r) => !committed.includes(r));
+    const partly = [...new Set(reproduce.notCommitted.flatMap((n) => n.rows))].filter((r) => committed.includes(r));
+    out.push(`- A clone reproduces in minutes (\`npm run bench:reproduce\`: ${(reproduce.wallSeconds / 60).toFixed(0)} min on the shared 2-core machine): ${committed.map(protocolOf).join('; ') || 'no row'}${partly.length ? ` (seeds not committed: ${partly.map(protocolOf).join('; ')})` : ''}.`);
+    out.push(`  From scratch only (hours; the commands are in \`bench/results/reproduce.json\` and \`bench/lib/paper-encoders.ts\`): ${scratch.map(protocolOf).join('; ') || 'no row'}.`);
+  }
   out.push('- At 500 classes the protocols are exactly the paper\'s: test split of 4500 spectra; unseen = classes 400-499 enrolled');
   out.push('  after training on 0-399 (900 test spectra); mixtures = encoder trained on 100-499, library 0-99, 900 mixtures per m;');
   out.push('  unknowns = library 0-399, queries from 400-499. Smaller runs scale these splits (first 80 %, first 20 %).');
