@@ -18,9 +18,9 @@ import { PAPER_ENCODERS, trainingMismatches, type CardTraining, type PaperEncode
  */
 export const TOLERANCE = { percent: 0.01, auroc: 1e-4 } as const;
 
-export type Published = Partial<Record<string, number>>;
+type Published = Partial<Record<string, number>>;
 
-export interface CheckedRow {
+interface CheckedRow {
   row: string;
   seed: number;
   encoder: string;
@@ -34,7 +34,7 @@ export interface CheckedRow {
   status: 'met' | 'mismatch';
 }
 
-export interface ListedRun {
+interface ListedRun {
   encoder: string;
   rows: readonly string[];
   seed: number;
@@ -107,7 +107,7 @@ async function measure(e: PaperEncoder, encoder: Encoder, log: (m: string) => vo
   }
 }
 
-export interface ReproduceOptions {
+interface ReproduceOptions {
   out: string;
   /** Entries to consider (ids of PAPER_ENCODERS); default all. */
   only?: readonly string[];
@@ -168,7 +168,7 @@ function format(row: string, v: number): string {
   return row === 'unknownAuroc' ? v.toFixed(4) : `${v.toFixed(2)} %`;
 }
 
-export function renderReproduce(r: ReproduceReport): string {
+function renderReproduce(r: ReproduceReport): string {
   const lines: string[] = [];
   if (!r.checked.length) lines.push('no committed encoder among those asked for');
   else lines.push('row            seed  encoder                          measured   expected   published  status');

@@ -5,10 +5,10 @@
  * and lists the others with their command.
  */
 
-export type ReproducibleProtocol = 'single' | 'unseen' | 'mixtures' | 'challenge';
+type ReproducibleProtocol = 'single' | 'unseen' | 'mixtures' | 'challenge';
 
 /** Figures a committed encoder gave on its protocol, measured by `--reproduce` when it was committed. */
-export interface RecordedFigures {
+interface RecordedFigures {
   /** The encoder's version as openEncoder reports it (card version @ weights hash): figures hold for these weights only. */
   readonly encoderVersion: string;
   /** Row id (bench/paper.ts summarize()) -> figure, percent or AUROC. */
@@ -130,7 +130,7 @@ export const PAPER_ENCODERS: readonly PaperEncoder[] = [
 ];
 
 /** The request a protocol makes of its encoder (bench/lib/protocols.ts), as the model card records its training. */
-export interface ExpectedTraining {
+interface ExpectedTraining {
   readonly dataset: 'benchmark' | 'challenge';
   /** core/training describeClasses() of the classes trained on. */
   readonly classes: string;
