@@ -162,11 +162,18 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   };
   const scores = ranking.slice(0, wanted).map(embeddingScore);
   if (pair && scores.length >= 2) {
-    // The embedding cannot tell a confusable pair apart, the peaks can. The embedding's two scores split between them
-    // what belongs to the pair together (each scored against the other as its runner-up); the peaks decide within it.
-    // So the class they chose takes the pair's joint score times the peaks' accuracy in a decided pair, the other the
-    // rest. With the higher of the two scores alone, right answers between near-twins came out low-confidence.
-    const joint = Math.min(1, scores[0] + scores[1]);
+    // The embedding cannot tell a confusable pair apart, the peaks can. So the embedding judges the pair as one class:
+    // how well its leader's own references claim the query (standardized t) and how far it stands above the best
+    // class outside the pair; the peaks decide within it. The class they chose takes that score times the peaks'
+    // accuracy in a decided pair, the other the rest. Summing the twins' own scores (each scored against the other as
+    // its runner-up, a margin near zero) understated the pair: every low-confidence answer on validation spectra was a
+    // right one decided by the peaks (docs/CALIBRATION.md).
+    const lead = voted[0];
+    const outside = ranking.slice(2);
+    const next = outside.length ? Math.max(...outside.map((r) => r.similarity)) : lead.similarity - 1;
+    const joint = pc
+      ? perClassConfidence(pc, standardized(lead), logDistance(lead.similarity) - logDistance(next))
+      : confidence(cal, lead.similarity, lead.similarity - next);
     scores[0] = joint * PAIR_DECISION_ACCURACY;
     scores[1] = joint * (1 - PAIR_DECISION_ACCURACY);
   }
