@@ -45,11 +45,6 @@ export async function publishActivation(client: pg.ClientBase, version: string, 
   return true;
 }
 
-export async function siteActiveModel(db: pg.Pool | pg.ClientBase): Promise<string | undefined> {
-  const { rows } = await db.query<{ value: string }>("SELECT value FROM site_settings WHERE key = 'active_model'");
-  return rows[0]?.value;
-}
-
 /**
  * Makes a site model version this node's: its files written into the registry's folder for it (through a temporary
  * folder renamed into place, so a crash never leaves half a model) and its entry added. Nothing when the registry
