@@ -14,6 +14,7 @@ import { freePort, makeTempDir, startNatsServer, stopAllServers, type NatsServer
  */
 const SPECTRA = 80;
 const LEASE_MS = 3000;
+const BATCH_SIZE = 4;
 const classes = [17, 250, 499];
 let nats: NatsServer;
 const daemons: DaemonProcess[] = [];
@@ -30,7 +31,7 @@ beforeAll(async () => {
       `  - { type: queue, url: '${nats.url}', leaseMs: ${LEASE_MS}, maxInFlight: 32 }`,
       `http: { host: 127.0.0.1, port: ${port}, token: queue-failover }`,
       `library: { demo: true, demoClasses: [${classes.join(', ')}], demoPerClass: 3 }`,
-      'pipeline: { batchSize: 4, windowMs: 10, statsIntervalS: 0 }',
+      `pipeline: { batchSize: ${BATCH_SIZE}, windowMs: 10, statsIntervalS: 0 }`,
     ]);
     const d = new DaemonProcess(config, `http://127.0.0.1:${port}`, path.join(root, 'daemon.log'), ['/usr/bin/env', `SPECTRAD_NODE_ID=${node}`]);
     daemons.push(d);
@@ -96,9 +97,13 @@ describe('two daemons on one NATS work queue, one SIGKILLed mid-stream', () => {
     expect(lost).toEqual([]);
     const redoneAfterRestart = all.filter((s) => s.node === 'q-2' && !victimDone.has(s.title) && s.receivedAt < killedAt);
     expect(redoneAfterRestart.map((s) => s.title), 'spectra the restarted node identified again from its own store').toEqual([]);
-    const duplicates = [...perTitle].filter(([, nodes]) => nodes.length > 1).map(([t, nodes]) => `${t}: ${nodes.join(',')}`);
-    // A node killed between storing a result and the server receiving its ack leaves one duplicate (at-least-once);
-    // anything more means a spectrum was taken by two nodes while its lease held.
-    expect(duplicates.length, duplicates.join('; ')).toBeLessThanOrEqual(1);
+    const duplicated = [...perTitle].filter(([, nodes]) => nodes.length > 1);
+    const duplicates = duplicated.map(([t, nodes]) => `${t}: ${nodes.join(',')}`);
+    // At-least-once: a node killed between committing a micro-batch (group commit, up to batchSize spectra; the next
+    // one may be committed before the first one's acks reach the server) and the server receiving its acks leaves
+    // those spectra to be done again by the survivor. Any other duplicate (one the
+    // victim had not stored when it died) means a spectrum was taken by two nodes while its lease held.
+    expect(duplicated.filter(([t]) => !victimDone.has(t)).map(([t]) => t), duplicates.join('; ')).toEqual([]);
+    expect(duplicates.length, duplicates.join('; ')).toBeLessThanOrEqual(2 * BATCH_SIZE);
   }, 400_000);
 });
