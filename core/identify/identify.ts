@@ -155,10 +155,12 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
   const pair = pairFound?.decided && !(pairFound.swapped && unclaimed(voted[1])) ? pairFound : null;
   const ranking = pair ? pair.ranking : voted;
   const sims = ranking.map((r) => r.similarity);
+  /** A class's calibrated score: how well its own references claim the query, and its margin over `next`. */
+  const scoreAbove = (r: ClassRank, next: number) =>
+    pc ? perClassConfidence(pc, standardized(r), logDistance(r.similarity) - logDistance(next)) : confidence(cal, r.similarity, r.similarity - next);
   const embeddingScore = (r: ClassRank, i: number) => {
     const others = sims.filter((_, j) => j !== i);
-    const next = others.length ? Math.max(...others) : r.similarity - 1;
-    return pc ? perClassConfidence(pc, standardized(r), logDistance(r.similarity) - logDistance(next)) : confidence(cal, r.similarity, r.similarity - next);
+    return scoreAbove(r, others.length ? Math.max(...others) : r.similarity - 1);
   };
   const scores = ranking.slice(0, wanted).map(embeddingScore);
   if (pair && scores.length >= 2) {
@@ -170,10 +172,7 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     // right one decided by the peaks (docs/CALIBRATION.md).
     const lead = voted[0];
     const outside = ranking.slice(2);
-    const next = outside.length ? Math.max(...outside.map((r) => r.similarity)) : lead.similarity - 1;
-    const joint = pc
-      ? perClassConfidence(pc, standardized(lead), logDistance(lead.similarity) - logDistance(next))
-      : confidence(cal, lead.similarity, lead.similarity - next);
+    const joint = scoreAbove(lead, outside.length ? Math.max(...outside.map((r) => r.similarity)) : lead.similarity - 1);
     scores[0] = joint * PAIR_DECISION_ACCURACY;
     scores[1] = joint * (1 - PAIR_DECISION_ACCURACY);
   }
