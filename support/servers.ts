@@ -231,10 +231,14 @@ export interface MosquittoOptions {
   auth?: { username: string; password: string };
   /** Outgoing QoS 1 messages in flight per client before the broker queues (mosquitto's default is 20). */
   maxInflight?: number;
+  /** Log notices too (connects, session expiry), for tests that wait for what the broker did. */
+  logNotices?: boolean;
 }
 
 export interface Mosquitto extends TestServer {
   readonly dataDir: string;
+  /** The end of the broker's log (errors and warnings; notices with logNotices). */
+  recentLog(): string;
 }
 
 /** mosquitto on a free loopback port with persistence in a temporary folder (sessions survive a restart). */
@@ -257,6 +261,7 @@ async function startMosquittoOnce(options: MosquittoOptions): Promise<Mosquitto>
     'log_dest stderr',
     'log_type error',
     'log_type warning',
+    ...(options.logNotices ? ['log_type notice'] : []),
   ];
   // Started as root, mosquitto drops to user 'mosquitto', which cannot write the temporary folder.
   if (process.getuid?.() === 0) lines.push('user root');
@@ -272,7 +277,7 @@ async function startMosquittoOnce(options: MosquittoOptions): Promise<Mosquitto>
   writeFileSync(conf, lines.join('\n') + '\n');
   const proc = new ManagedProcess('mosquitto', BINARIES.mosquitto, ['-c', conf], () => tcpAccepts(port));
   await proc.start();
-  return Object.assign(wrap(proc, port, `mqtt://127.0.0.1:${port}`), { dataDir: dir });
+  return Object.assign(wrap(proc, port, `mqtt://127.0.0.1:${port}`), { dataDir: dir, recentLog: () => proc.recentLog() });
 }
 
 export interface VictoriaMetrics extends TestServer {
