@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { MqttInput, sniffPayloadFormat, type MqttInputOptions } from '../../adapters/mqtt-input.ts';
 import type { RawInput } from '../../adapters/types.ts';
 import type { AdapterState } from '../../core/messages.ts';
-import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
+import { startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 let broker: Mosquitto;
 let publisher: MqttClient;
@@ -61,6 +61,13 @@ async function untilMarker(topic: string, got: RawInput[]): Promise<RawInput[]> 
     return i >= 0 ? i + 1 : undefined;
   });
   return got.slice(0, at - 1);
+}
+
+/** A marker published on a shared subscription reaches one of the daemons: waits until one of them has it. */
+async function untilMarkerAnywhere(topic: string, gots: RawInput[][]): Promise<void> {
+  const marker = `marker-${++markerNo}`;
+  await publisher.publishAsync(topic, marker, { qos: 1 });
+  await waitFor(`the marker ${marker}`, () => gots.some((got) => got.some((g) => g.payload.toString() === marker)));
 }
 
 const json = (i: number) => JSON.stringify({ y: [i, i + 1, i + 2], meta: { sampleId: `s${i}` } });
@@ -162,13 +169,19 @@ describe('MQTT input against a real mosquitto', () => {
   it('on stop, lets the pipeline settle what it has, emits nothing new, and leaves later messages at the broker', async () => {
     const t = freshTopics();
     const clientId = `c-${t.base}`;
-    const first = await startInput({ clientId, topics: [t.filter], stopGraceMs: 5000 });
+    // A grace far longer than the test: the stop waits for the acks below, which come once the message published
+    // during the stop has reached the input.
+    const first = await startInput({ clientId, topics: [t.filter], stopGraceMs: 120_000 });
+    const received: string[] = [];
+    (first.adapter as unknown as { client: MqttClient }).client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'publish') received.push(packet.payload.toString());
+    });
     for (let i = 1; i <= 3; i++) await publisher.publishAsync(t.topic('a'), json(i), { qos: 1 });
     await waitFor('three messages', () => first.got.length === 3);
     adapters.splice(adapters.indexOf(first.adapter), 1);
     const stopped = first.adapter.stop();
     await publisher.publishAsync(t.topic('a'), json(4), { qos: 1 }); // arrives while stopping
-    await sleep(150);
+    await waitFor('the message published during the stop to reach the stopping input', () => received.includes(json(4)));
     for (const g of first.got) await g.ack(); // the pipeline finishes its batch after stop() was called
     await stopped;
     expect(first.got).toHaveLength(3);
@@ -200,9 +213,18 @@ describe('MQTT input against a real mosquitto', () => {
     const n = 40;
     for (let i = 0; i < n; i++) await publisher.publishAsync(t.topic(`inst${i % 3}`), json(i), { qos: 1 });
     await waitFor('all messages', () => d1.got.length + d2.got.length >= n);
-    await sleep(300);
-    const ids1 = d1.got.map((g) => JSON.parse(g.payload.toString()).y[0] as number);
-    const ids2 = d2.got.map((g) => JSON.parse(g.payload.toString()).y[0] as number);
+    // Instead of a fixed wait for a late duplicate: markers on the shared subscription until each daemon has had one,
+    // published after every message, so anything either daemon still had coming was delivered before its marker.
+    const isMarker = (g: RawInput) => g.payload.toString().startsWith('marker-');
+    for (let k = 0; !(d1.got.some(isMarker) && d2.got.some(isMarker)); k++) {
+      if (k >= 50) throw new Error('50 markers on the shared subscription and one daemon got none');
+      const before = d1.got.length + d2.got.length;
+      await untilMarkerAnywhere(t.topic('inst0'), [d1.got, d2.got]);
+      expect(d1.got.length + d2.got.length).toBe(before + 1);
+    }
+    const spectra = (got: RawInput[]) => got.filter((g) => !isMarker(g));
+    const ids1 = spectra(d1.got).map((g) => JSON.parse(g.payload.toString()).y[0] as number);
+    const ids2 = spectra(d2.got).map((g) => JSON.parse(g.payload.toString()).y[0] as number);
     expect(ids1.length + ids2.length).toBe(n);
     expect(new Set([...ids1, ...ids2]).size).toBe(n);
     expect(ids1.length).toBeGreaterThan(0);
