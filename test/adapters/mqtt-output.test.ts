@@ -5,7 +5,7 @@ import { OutputUnavailableError } from '../../adapters/errors.ts';
 import type { AdapterState } from '../../core/messages.ts';
 import { alertFor, asJson, identifiedResult, mixtureResult, rejectedResult } from '../support/messages.ts';
 import { validatorsFromDoc } from '../support/schema.ts';
-import { sleep, startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
+import { startMosquitto, stopAllServers, waitFor, type Mosquitto } from '../../support/servers.ts';
 
 let broker: Mosquitto;
 const outputs: MqttOutput[] = [];
@@ -157,7 +157,6 @@ describe('MQTT output against a real mosquitto', () => {
     await output.publishResult(after);
     await waitFor('result after restart', () => sub.got.length === 1);
     expect((sub.got[0].body as { id: string }).id).toBe(after.id);
-    await sleep(50);
   });
 
   it('is down with the reason when the broker refuses the login, without leaking the password', async () => {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FolderInput, type FolderInputOptions } from '../../adapters/folder.ts';
 import type { RawInput } from '../../adapters/types.ts';
-import { makeTempDir, sleep, stopAllServers, waitFor } from '../../support/servers.ts';
+import { makeTempDir, stopAllServers, waitFor } from '../../support/servers.ts';
 
 /**
  * A local user who can write to the inbox swaps a checked file, between the folder input's look at it and its read,
@@ -77,12 +77,17 @@ describe('folder input: a file swapped after it was checked', () => {
     const dir = makeTempDir('inbox');
     writeFileSync(join(dir, 'sample.jdx'), '##TITLE=innocent\n##END=\n');
     const { got, refused } = await startWithSwap(dir, (path) => {
+      if (!path.endsWith('sample.jdx')) return;
       unlinkSync(path);
       symlinkSync(secret, path);
     });
     // The note is written after the move (and a reader can see it created but still empty): wait for its words.
     await waitFor('the swapped file refused', () => refused.length + got.length > 0 && existsSync(join(dir, 'failed', 'sample.jdx')) && /symbolic link/.test(errorNotes(dir).join('\n')), 5000);
-    await sleep(200);
+    // Instead of a fixed wait: a file written now, not swapped, comes through the same watcher and reader after
+    // anything the swapped one could still have emitted.
+    writeFileSync(join(dir, 'marker.jdx'), '##TITLE=marker\n##END=\n');
+    await waitFor('the marker file', () => got.some((i) => i.source.endsWith('marker.jdx')), 30_000);
+    expect(got.find((i) => i.source.endsWith('marker.jdx'))!.payload.toString()).toBe('##TITLE=marker\n##END=\n');
     for (const input of got) expect(input.payload.toString()).not.toContain(SECRET);
     expect(lstatSync(join(dir, 'failed', 'sample.jdx')).isSymbolicLink()).toBe(true);
     expect(errorNotes(dir).join('\n')).toMatch(/symbolic link/);
