@@ -42,6 +42,20 @@ function acksLost(q: WorkQueue): WorkQueue {
   return new Proxy(q, { get: (t, p) => (p === 'ack' ? async (_job: QueueJob) => undefined : Reflect.get(t, p, t)) });
 }
 
+/** Counts the claims under way, so a test knows when a paused input has no pull open that could take a job. */
+function countingClaims(q: WorkQueue): WorkQueue & { readonly claiming: number } {
+  let claiming = 0;
+  const claim: WorkQueue['claim'] = async (...args) => {
+    claiming++;
+    try {
+      return await q.claim(...args);
+    } finally {
+      claiming--;
+    }
+  };
+  return new Proxy(q, { get: (t, p) => (p === 'claim' ? claim : p === 'claiming' ? claiming : Reflect.get(t, p, t)) }) as WorkQueue & { readonly claiming: number };
+}
+
 interface Node {
   readonly input: QueueInput;
   readonly taken: RawInput[];
@@ -58,15 +72,25 @@ async function node(name: string, queue: WorkQueue, ledger: FinishedWorkLedger |
   return { input, taken, events, sub };
 }
 
-async function scenario(withLedger: boolean): Promise<{ b: Node; bQueue: WorkQueue; a: Node }> {
+interface Scenario {
+  readonly a: Node;
+  readonly b: Node;
+  readonly bQueue: WorkQueue & { readonly claiming: number };
+  /** Another client of the same stream, and the scenario's topic. */
+  readonly make: (client: string) => NatsQueue;
+  readonly topic: string;
+}
+
+async function scenario(withLedger: boolean): Promise<Scenario> {
   const { a: ledgerA, b: ledgerB } = await siteLedgers();
   const n = ++streams;
   const stream = `LEDGER${n}`;
   // A subject space of its own: two streams of one server cannot share subjects.
   const make = (client: string) => new NatsQueue({ url: nats.url, leaseMs: LEASE_MS, clientName: client, stream, subjects: [`ledger${n}.*.spectrum`] });
+  const topic = `ledger${n}/raman-1/spectrum`;
   const producer = make('instrument');
   await producer.connect();
-  await producer.enqueue({ topic: `ledger${n}/raman-1/spectrum`, payload: '{"y":[1,2,3]}', contentType: 'application/json' });
+  await producer.enqueue({ topic, payload: '{"y":[1,2,3]}', contentType: 'application/json' });
   await producer.close();
 
   const a = await node('queue-a', acksLost(make('node-a')), withLedger ? ledgerA : undefined);
@@ -77,22 +101,37 @@ async function scenario(withLedger: boolean): Promise<{ b: Node; bQueue: WorkQue
   await a.input.stop();
   a.sub.unsubscribe();
 
-  const bQueue = make('node-b');
+  const bQueue = countingClaims(make('node-b'));
   const b = await node('queue-b', bQueue, withLedger ? ledgerB : undefined);
-  return { a, b, bQueue };
+  return { a, b, bQueue, make, topic };
 }
 
 describe('site ledger of finished queue jobs', () => {
   it('a job finished on a node that died before its ack is acknowledged by the next node, not identified again', async () => {
-    const { a, b, bQueue } = await scenario(true);
+    const { a, b, bQueue, make, topic } = await scenario(true);
     await waitFor('node B finds the job finished', () => b.events.some((e) => e.kind === 'already-finished'), 20_000);
     expect(b.events.find((e) => e.kind === 'already-finished')).toMatchObject({ by: 'node-a', attempts: 2 });
     expect(b.taken).toHaveLength(0);
     expect(a.taken).toHaveLength(1);
-    // B acknowledged it: the queue is empty, and stays so past another lease.
+    // B acknowledged it: the queue is empty, and stays so past another lease. Instead of a fixed wait, a sentinel job
+    // leased by another client (B paused, with no claim open) after B's ack and left to run out comes to B once
+    // resumed: a job whose ack had been lost was leased before it and would come back no later.
     await waitFor('the queue empties', async () => (await bQueue.depth()) === 0, 10_000);
-    await new Promise((r) => setTimeout(r, LEASE_MS * 1.5));
-    expect(b.taken).toHaveLength(0);
+    b.input.pause();
+    await waitFor("B's open claim to end", () => bQueue.claiming === 0, 10_000);
+    const other = make('node-s');
+    await other.connect();
+    await other.enqueue({ topic, payload: 'sentinel' });
+    const held = await waitFor('the sentinel leased to the other client', async () => {
+      const jobs = await other.claim(10, 300);
+      return jobs.length ? jobs : undefined;
+    }, 10_000);
+    expect(held.map((j) => j.payload.toString())).toEqual(['sentinel']);
+    b.input.resume();
+    await waitFor('the sentinel at B once its lease ran out', () => b.taken.length >= 1, 20_000);
+    expect(b.taken.map((r) => r.payload.toString())).toEqual(['sentinel']);
+    await b.taken[0].ack();
+    await other.close();
     await b.input.stop();
     b.sub.unsubscribe();
   }, 60_000);
