@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NEVER } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { OutputAdapter } from '../../adapters/types.ts';
 import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
 import { OutboxDispatcher } from '../../daemon/outbox.ts';
@@ -88,14 +88,28 @@ describe('OutboxDispatcher', () => {
   it('flush gives up after its timeout when the output stays down', async () => {
     const store = new Store(path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-outbox-')), 'db'), { outputs: ['x'] });
     const out = flakyOutput('x');
-    const d = new OutboxDispatcher(store, out, { log: silent, minBackoffMs: 10 });
-    commit(store, 2);
-    const t0 = Date.now();
-    expect(await d.flush(200)).toBe(false);
-    expect(Date.now() - t0).toBeLessThan(1500);
-    d.stop();
-    // A delivery attempt may still be in flight: let it settle before the store closes under it.
-    await d.idle();
+    // A clock the test moves (Date and timers): "gives up after its timeout" is checked on it, not on the wall clock,
+    // so a loaded machine cannot fail it.
+    vi.useFakeTimers();
+    try {
+      const d = new OutboxDispatcher(store, out, { log: silent, minBackoffMs: 10 });
+      commit(store, 2);
+      let answer: boolean | undefined;
+      const flushed = d.flush(200).then((ok) => (answer = ok));
+      await vi.advanceTimersByTimeAsync(199);
+      expect(answer).toBeUndefined(); // still trying within its timeout
+      await vi.advanceTimersByTimeAsync(1300);
+      expect(answer).toBe(false); // given up well within 1.5 s
+      await flushed;
+      expect(out.attempts).toBeGreaterThan(0);
+      d.stop();
+      // A delivery attempt may still be in flight: let it settle before the store closes under it.
+      const idle = d.idle();
+      await vi.advanceTimersByTimeAsync(100);
+      await idle;
+    } finally {
+      vi.useRealTimers();
+    }
     store.close();
   });
 });
