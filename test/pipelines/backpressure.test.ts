@@ -94,7 +94,9 @@ describe('backpressure from a slow stage to real inputs', () => {
     }
     // The identify stage is held: the queue fills and the folder input is paused, with unread files left in the folder.
     await waitFor('the folder input paused', () => folder.paused, 60_000, 5);
-    await new Promise((r) => setTimeout(r, 300));
+    // The files read before the pause are committed and acknowledged (moved out of the inbox); after that nothing
+    // moves until the gate opens, so what is left in the inbox now was never read.
+    await waitFor('the reads under way at the pause ingested', () => pipeline.stats().ingesting === 0, 60_000, 5);
     const waitingWhilePaused = readdirSync(inbox).filter((f) => f.endsWith('.json')).length;
     expect(folder.paused).toBe(true);
     openGate();
