@@ -46,11 +46,14 @@ beforeAll(async () => {
   dbFile = path.join(dataDir, 'spectrad.db');
   const port = await freePort();
   [broker, pty] = await Promise.all([startMosquitto(), startPtyPair()]);
+  // stabilityMs 2000: the slow writer below pauses 120 ms between writes, and runs in this process while the daemon
+  // runs in its own; with a 400 ms window a 280 ms stall of this process alone (common on a loaded machine) made a
+  // pause look like the end of the file.
   const configFile = writeDaemonConfig(root, [
     `dataDir: ${dataDir}`,
     'instrument: badin',
     'inputs:',
-    `  - { type: folder, name: inbox, paths: [${inbox}], patterns: ['**/*'], stabilityMs: 400, maxFileBytes: ${MAX_FILE_BYTES} }`,
+    `  - { type: folder, name: inbox, paths: [${inbox}], patterns: ['**/*'], stabilityMs: 2000, maxFileBytes: ${MAX_FILE_BYTES} }`,
     `  - { type: serial, name: serial, path: ${pty.a}, baudRate: 115200, reconnectMinMs: 100, reconnectMaxMs: 1000 }`,
     `  - { type: mqtt, name: mqtt-in, url: '${broker.url}', topics: ['bad/#'], clientId: bad-input-daemon }`,
     `http: { host: 127.0.0.1, port: ${port}, token: bad-input-token }`,
