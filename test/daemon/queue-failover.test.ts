@@ -2,7 +2,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/messages.ts';
-import { DaemonProcess, jsonPayload, readStore, sleep, until, writeDaemonConfig } from '../../support/daemon-process.ts';
+import { DaemonProcess, jsonPayload, readStore, until, writeDaemonConfig } from '../../support/daemon-process.ts';
 import { freePort, makeTempDir, startNatsServer, stopAllServers, type NatsServer } from '../../support/servers.ts';
 
 /**
@@ -89,8 +89,18 @@ describe('two daemons on one NATS work queue, one SIGKILLed mid-stream', () => {
     // The dead node comes back: its store still holds the spectra it had not finished, now done by the survivor.
     victim.start();
     await victim.waitReady(200_000, (h) => h.adapters.some((a) => a.name === 'queue' && a.state === 'up'));
-    await sleep(3000);
-    const all = stored();
+    // Instead of a fixed wait: markers published now until the restarted node has identified one. Its own unfinished
+    // spectra were read back (or left to the queue) when its pipeline started, before it took new work, so a redo
+    // would be in its store by then.
+    const markers = await mqtt.connectAsync(`mqtt://127.0.0.1:${nats.mqttPort}`, { protocolVersion: 4, clientId: 'instrument-2', clean: true });
+    const isMarker = (s: Stored) => s.title.startsWith('marker ');
+    for (let k = 0; !stored().some((s) => isMarker(s) && s.node === 'q-2'); k++) {
+      if (k >= 40) throw new Error('40 markers and the restarted node identified none');
+      await markers.publishAsync('spectrad/lab-0/spectrum', jsonPayload(`marker ${k}`, classes[0], k % 9), { qos: 1 });
+      await until(`marker ${k} identified on some node`, () => stored().some((s) => s.title === `marker ${k}`), 60_000, 100);
+    }
+    await markers.endAsync();
+    const all = stored().filter((s) => !isMarker(s));
     const perTitle = new Map<string, string[]>();
     for (const s of all) perTitle.set(s.title, [...(perTitle.get(s.title) ?? []), s.node]);
     const lost = titles.filter((t) => !perTitle.has(t));
