@@ -193,6 +193,14 @@ function watchHealth(rig: OutageRig, adapter: string, output?: string) {
     }
   })();
   return {
+    /**
+     * Holds the outage until /api/health has been seen showing it (the adapter down, the status degraded, and at
+     * least minBuffered in the output's outbox), so a daemon slow to answer on a loaded machine is not taken for one
+     * that never said so. Gives up after 30 s: the figures then tell what was not seen.
+     */
+    async seen(minBuffered = 0) {
+      await until('/api/health to show the outage', () => seenDown && degraded && maxBuffered >= minBuffered, 30_000, 50).catch(() => undefined);
+    },
     async end() {
       stop = true;
       await loop;
@@ -254,6 +262,7 @@ export async function mqttBrokerOutage(rig: OutageRig, o: ScenarioOptions): Prom
   const names = await feedFiles(rig, prefix, o.n, o.gapMs ?? 50);
   await until('results stored during the broker outage', async () => (await storedFor(rig, prefix)).length >= o.n, 30_000);
   await sleep(o.holdMs);
+  await watch.seen(o.n);
   const publishedBefore = rig.mqttResults.filter((r) => r.source.includes(prefix)).length;
   await rig.broker.start();
   const t1 = Date.now();
@@ -300,6 +309,7 @@ export async function tsdbOutage(rig: OutageRig, o: ScenarioOptions): Promise<Ou
   const names = await feedFiles(rig, prefix, o.n, o.gapMs ?? 50);
   await until('results stored during the TSDB outage', async () => (await storedFor(rig, prefix)).length >= o.n, 30_000);
   await sleep(o.holdMs);
+  await watch.seen(o.n);
   await rig.vm.start();
   const t1 = Date.now();
   const stored = await storedFor(rig, prefix);
@@ -345,6 +355,7 @@ export async function serialUnplug(rig: OutageRig, o: ScenarioOptions): Promise<
   await rig.pty.stop('SIGKILL');
   await until('serial adapter down', async () => adapterState(await rig.daemon.health(), 'serial') === 'down', 15_000);
   await sleep(o.holdMs);
+  await watch.seen();
   await rig.pty.start();
   const t1 = Date.now();
   await until('serial adapter up again', async () => adapterState(await rig.daemon.health(), 'serial') === 'up', 30_000, 50);
@@ -387,6 +398,7 @@ export async function folderDeleted(rig: OutageRig, o: ScenarioOptions): Promise
   rmSync(rig.inbox, { recursive: true, force: true });
   await until('folder adapter down', async () => adapterState(await rig.daemon.health(), 'inbox') === 'down', 15_000);
   await sleep(o.holdMs);
+  await watch.seen();
   mkdirSync(rig.inbox);
   const t1 = Date.now();
   // Dropped at once, before the daemon noticed the new folder: the re-armed watcher's first scan must find them.
@@ -434,6 +446,7 @@ export async function diskFull(rig: OutageRig, o: ScenarioOptions): Promise<Outa
     if (adapterState(await rig.daemon.health(), 'store') === 'down') extra++;
   }
   await sleep(o.holdMs);
+  await watch.seen();
   const waiting = names.filter((n) => existsIn(rig.inbox, n)).length;
   unlinkSync(filler);
   const t1 = Date.now();
