@@ -5,6 +5,7 @@ import { PgQueue } from '../../bench/site/pg-queue.ts';
 import { QueueInput, type QueueInputEvent } from '../../adapters/queue-input.ts';
 import type { WorkQueue } from '../../adapters/work-queue.ts';
 import { sleep, startNatsServer, startPostgres, stopAllServers, waitFor, type NatsServer, type Postgres } from '../../support/servers.ts';
+import { countingClaims } from '../support/counting-claims.ts';
 
 /**
  * The work-queue contract, on both engines against real servers: what one node leases another cannot take until
@@ -86,18 +87,8 @@ describe.each(Object.keys(engines))('%s work queue', (engine) => {
 
   it('queue input: emits each job once, acknowledges it only when the pipeline does, dead-letters after maxAttempts', async () => {
     const events: QueueInputEvent[] = [];
-    const queue = engines[engine]('node-c');
-    // Claims under way, so the test knows when a paused input has no pull open that could take a job.
-    let claiming = 0;
-    const claim = queue.claim.bind(queue);
-    queue.claim = async (...args) => {
-      claiming++;
-      try {
-        return await claim(...args);
-      } finally {
-        claiming--;
-      }
-    };
+    // Claims under way counted, so the test knows when the paused input has no pull open that could take a job.
+    const queue = countingClaims(engines[engine]('node-c'));
     const input = new QueueInput({ name: 'site', queue, instrumentTopicLevel: 1, maxAttempts: 1, extendEveryMs: 300, onEvent: (e) => events.push(e) });
     const got = firstValueFrom(input.inputs$.pipe(take(2), toArray()));
     await input.start();
@@ -112,7 +103,7 @@ describe.each(Object.keys(engines))('%s work queue', (engine) => {
     expect(raws[0].dedupKey).toMatch(/^queue:spectrad\/raman-1\/spectrum:[0-9a-f]{32}$/);
     // Paused, with no claim under way (it is not taken in a pull that was open), so the sentinel goes to b only.
     input.pause();
-    await waitFor('the paused input to have no claim under way', () => claiming === 0, 10_000);
+    await waitFor('the paused input to have no claim under way', () => queue.claiming === 0, 10_000);
     // Unacknowledged and held by extends well past the lease: nobody else gets them.
     await onlyTheSentinelComesBack(b, b);
     await raws[0].ack();

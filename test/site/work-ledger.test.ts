@@ -8,6 +8,7 @@ import type { FinishedWorkLedger, QueueJob, WorkQueue } from '../../adapters/wor
 import { migrateSite } from '../../daemon/site/migrations.ts';
 import { SiteWorkLedger } from '../../daemon/site/work-ledger.ts';
 import { startNatsServer, startPostgres, stopAllServers, waitFor, type NatsServer, type Postgres } from '../../support/servers.ts';
+import { countingClaims } from '../support/counting-claims.ts';
 
 /**
  * Cross-node exactly once for the queue input: node A finishes a job (result committed, recorded in the site's
@@ -40,20 +41,6 @@ async function siteLedgers(): Promise<{ a: SiteWorkLedger; b: SiteWorkLedger; po
 /** A queue whose acks never reach the server: the node dies between recording the job and the ack. */
 function acksLost(q: WorkQueue): WorkQueue {
   return new Proxy(q, { get: (t, p) => (p === 'ack' ? async (_job: QueueJob) => undefined : Reflect.get(t, p, t)) });
-}
-
-/** Counts the claims under way, so a test knows when a paused input has no pull open that could take a job. */
-function countingClaims(q: WorkQueue): WorkQueue & { readonly claiming: number } {
-  let claiming = 0;
-  const claim: WorkQueue['claim'] = async (...args) => {
-    claiming++;
-    try {
-      return await q.claim(...args);
-    } finally {
-      claiming--;
-    }
-  };
-  return new Proxy(q, { get: (t, p) => (p === 'claim' ? claim : p === 'claiming' ? claiming : Reflect.get(t, p, t)) }) as WorkQueue & { readonly claiming: number };
 }
 
 interface Node {
