@@ -175,6 +175,10 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
     const joint = scoreAbove(lead, outside.length ? Math.max(...outside.map((r) => r.similarity)) : lead.similarity - 1);
     scores[0] = joint * PAIR_DECISION_ACCURACY;
     scores[1] = joint * (1 - PAIR_DECISION_ACCURACY);
+    // A class outside the pair ranks below it by the embedding: its score never lifts it above the pair's choice
+    // (a flat calibration, fitted on one or two references per class, scored every class alike and so put every
+    // outsider above the chosen class's joint score times the peaks' accuracy).
+    for (let i = 2; i < scores.length; i++) scores[i] = Math.min(scores[i], scores[0]);
   }
   const coverage = options.predictionSetCoverage ?? DEFAULT_PREDICTION_SET_COVERAGE;
   const setCut = pc ? predictionSetCut(pc, coverage) : undefined;

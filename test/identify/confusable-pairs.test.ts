@@ -126,3 +126,24 @@ describe('identify() with a confusable pair', () => {
     expect(fixedByPeaks).toBeGreaterThan(3);
   });
 });
+
+describe('identify() with a confusable pair and a flat calibration', () => {
+  it('keeps the class the peaks pick first even when every class scores alike (one or two references per class)', async () => {
+    const { calibrate } = await import('../../core/identify/knn/calibration.ts');
+    const { library, cloud } = buildLibrary();
+    const fitted = calibrate(library);
+    // What a library of one or two references per class can fit: both weights held at zero, one score for all.
+    const flat = { bias: -3, similarity: 0, margin: 0 };
+    const calibration = { ...fitted, logistic: flat, ...(fitted.perClass ? { perClass: { ...fitted.perClass, logistic: flat } } : {}) };
+    let decided = 0;
+    for (let i = 0; i < 10; i++) {
+      const truth = i % 2 ? 'A' : 'B';
+      const r = identify({ embedding: cloud(truth), spectrum: testSpectrum(truth, 0) }, library, { mixtures: false, calibration });
+      expect(r.candidates[0].class).toBe(truth);
+      const scores = r.candidates.map((c) => c.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      if (r.decidedBy === 'peaks') decided++;
+    }
+    expect(decided).toBeGreaterThan(0);
+  });
+});

@@ -200,7 +200,7 @@ export function calibrate(library: ReferenceLibrary, options: CalibrationOptions
   }
   // The same held-out references with their class absent: the best other class is the (wrong) top answer.
   for (let i = 0; i < dist.different.length; i++) features.push([dist.different[i], dist.different[i] - dist.secondDifferent[i], 0]);
-  const logistic = fitLogistic(features);
+  const logistic = fitMonotoneLogistic(features);
 
   const gains = mixtureGains(matrix, options);
   const rate = options.falseMixtureRate ?? 0.01;
@@ -552,13 +552,7 @@ function calibratePerClass(
   const total = present.length + absent.length;
   for (const [u, m, y] of present) samples.push([u, m, y, ((1 - unknownPrior) * total) / present.length]);
   for (const [u, m, y] of absent) samples.push([u, m, y, (unknownPrior * total) / Math.max(absent.length, 1)]);
-  // More similar and farther ahead of the runner-up must never lower the score: a weight the data (few references)
-  // turns negative is held at zero and the rest refitted.
-  let logistic = fitLogistic(samples);
-  if (logistic.similarity < 0 || logistic.margin < 0) {
-    logistic = fitLogistic(samples, [false, logistic.similarity < 0, logistic.margin < 0]);
-  }
-  if (logistic.similarity < 0 || logistic.margin < 0) logistic = fitLogistic(samples, [false, true, true]);
+  const logistic = fitMonotoneLogistic(samples);
   // Conformity as a query meets it: standardized by its class's own (full) statistics, which hold the reference.
   const conformity = Float64Array.from(
     rowsOf.flatMap((rows, c) => (rows.length >= 2 ? rows.map((r) => (x[r] - center[c]) / spread[c]) : [])),
@@ -587,6 +581,20 @@ function bestPerClassExcluding(matrix: LibraryMatrix, row: number, best: Float32
     for (let j = 0; j < dim; j++) s += embeddings[base + j] * embeddings[qBase + j];
     if (s > best[labels[r]]) best[labels[r]] = s;
   }
+}
+
+/**
+ * More similar and farther ahead of the runner-up must never lower the score: a weight the data turns negative (a
+ * library of one or two references per class can: its few same-class samples say little) is held at zero and the
+ * rest refitted. With both at zero the score is one constant, and the candidates keep the embedding's order.
+ */
+function fitMonotoneLogistic(samples: ReadonlyArray<readonly [number, number, number, number?]>): Logistic {
+  let logistic = fitLogistic(samples);
+  if (logistic.similarity < 0 || logistic.margin < 0) {
+    logistic = fitLogistic(samples, [false, logistic.similarity < 0, logistic.margin < 0]);
+  }
+  if (logistic.similarity < 0 || logistic.margin < 0) logistic = fitLogistic(samples, [false, true, true]);
+  return logistic;
 }
 
 /** Ridge-regularized logistic regression by Newton steps on 3 parameters; the ridge keeps separable data finite. */
