@@ -19,7 +19,7 @@ import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type Ma
 import type { Peak } from '../peaks/peak-features.ts';
 import type { Candidate } from '../types.ts';
 import { bandMatch, bandPeaks, embeddingCsls, embeddingHubness, peakOffset, strongBandOffset, type UnknownFeature } from './unknown-evidence.ts';
-import { fitUnknownModel, unknownLogOdds, type UnknownModel } from './unknown-model.ts';
+import { crossFittedCut, fitUnknownModel, unknownLogOdds, type UnknownModel } from './unknown-model.ts';
 
 export interface SpectralRankingOptions {
   readonly match: MatchOptions;
@@ -450,7 +450,7 @@ const MIN_MODEL_SAMPLES = 20;
  * The cut from the library: each reference of a class with another reference is queried against the library
  * without itself (as a query meets a class of 1-2 references); the target quantile of its top class's statistic.
  * With options.hubness, every reference is also queried against the library without its class (a pseudo-unknown)
- * and the unknown model is fitted on both groups; its cut is the known samples' quantile. Without it the cut on z
+ * and the unknown model is fitted on both groups; its cut is the quantile of the known samples' out-of-fold scores. Without it the cut on z
  * is shrunk towards the prior by their sample counts. At most 200 references per group (evenly spread).
  */
 function calibrateCut(
@@ -477,7 +477,7 @@ function calibrateCut(
     if (classSims && wholeClass) classSims[c] = -Infinity;
     const [score, other] = spectralScores(index, classes[c][r], classSims, wholeClass ? { classIndex: c } : { classIndex: c, reference: r });
     const evidence: QueryEvidence = { embedding, peaks: index.peaks?.[c][r] ?? null, skipRow: at };
-    return score === undefined ? undefined : { score, other, evidence };
+    return score === undefined ? undefined : { score, other, evidence, classIndex: c };
   };
   // Every same-class query counts, ranked first or not: the false-unknown rate is over all known queries.
   const known = spread(all.filter(({ c }) => classes[c].length >= 2))
@@ -492,8 +492,13 @@ function calibrateCut(
       .filter((s) => s !== undefined);
     if (unknown.length >= MIN_MODEL_SAMPLES) {
       const features = (s: { score: ClassSpectralScore; other?: ClassSpectralScore; evidence: QueryEvidence }) => unknownFeatures(index, s.score, s.other, s.evidence);
-      const unknownModel = fitUnknownModel(known.map(features), unknown.map(features));
-      const cut = quantile(known.map((s) => unknownLogOdds(unknownModel, features(s))));
+      const knownRows = known.map(features);
+      const unknownRows = unknown.map(features);
+      const unknownModel = fitUnknownModel(knownRows, unknownRows);
+      // The cut from out-of-fold scores (folds by class): the in-sample quantile cuts too high, the more so the
+      // smaller the library (unknown-model.ts crossFittedCut).
+      const groupOf = { known: known.map((s) => s.classIndex), unknown: unknown.map((s) => s.classIndex) };
+      const cut = crossFittedCut(knownRows, unknownRows, target, groupOf);
       return { cut, scale: 1, samples: known.length, unknownModel };
     }
   }
