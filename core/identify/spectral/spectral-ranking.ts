@@ -60,6 +60,11 @@ export interface SpectralRankingOptions {
   /** Cap of the strong-band offset (strongBandOffset) and tolerance of the band match (bandMatch), grid points. */
   readonly strongBandCap?: number;
   readonly bandMatchTolerance?: number;
+  /**
+   * Folds (by class) of the out-of-fold scores the unknown model's cut is the quantile of (default 5); below 2 the
+   * quantile of the scores of the very samples the model was fitted on, which cuts too high in a small library.
+   */
+  readonly cutFolds?: number;
 }
 
 /**
@@ -498,7 +503,8 @@ function calibrateCut(
       // The cut from out-of-fold scores (folds by class): the in-sample quantile cuts too high, the more so the
       // smaller the library (unknown-model.ts crossFittedCut).
       const groupOf = { known: known.map((s) => s.classIndex), unknown: unknown.map((s) => s.classIndex) };
-      const cut = crossFittedCut(knownRows, unknownRows, target, groupOf);
+      const folds = options.cutFolds ?? 5;
+      const cut = folds >= 2 ? crossFittedCut(knownRows, unknownRows, target, groupOf, folds) : quantile(knownRows.map((x) => unknownLogOdds(unknownModel, x)));
       return { cut, scale: 1, samples: known.length, unknownModel };
     }
   }
