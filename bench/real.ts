@@ -273,7 +273,7 @@ const datasets = [];
 for (const dataset of args['speed-only'] ? [] : (['raman-532', 'ir'] as const)) datasets.push(await runDataset(dataset));
 const speedResult = args['skip-speed'] ? null : await speed();
 const out = {
-  command: 'npm run bench:real',
+  command: ['npm run bench:real', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
   source: 'RRUFF (Lafuente B., Downs R. T., Yang H., Stone N. (2015) "The power of databases: the RRUFF project", Highlights in Mineralogical Crystallography, 1-30)',
   seed: Number(args.seed),
   datasets,
