@@ -455,8 +455,9 @@ const MIN_MODEL_SAMPLES = 20;
  * The cut from the library: each reference of a class with another reference is queried against the library
  * without itself (as a query meets a class of 1-2 references); the target quantile of its top class's statistic.
  * With options.hubness, every reference is also queried against the library without its class (a pseudo-unknown)
- * and the unknown model is fitted on both groups; its cut is the quantile of the known samples' out-of-fold scores. Without it the cut on z
- * is shrunk towards the prior by their sample counts. At most 200 references per group (evenly spread).
+ * and the unknown model is fitted on both groups; its cut is the quantile of the known samples' out-of-fold scores.
+ * Without it the cut on z is shrunk towards the prior by their sample counts. At most 200 references per group
+ * (evenly spread).
  */
 function calibrateCut(
   index: Omit<SpectralIndex, 'cut' | 'scale' | 'samples'>,

@@ -64,8 +64,8 @@ export function unknownLogOdds(model: UnknownModel, features: readonly number[])
  * split in `folds` groups (by `groupOf`, e.g. their class, so a class's samples never score a model fitted on each
  * other), each known sample scored by a model fitted without its group, and the `target` quantile of those scores.
  * A model scores the samples it was fitted on higher than new ones, the more so the fewer the samples and the more
- * the features, so the in-sample quantile cuts too high and calls more known queries unknown than the target (a
- * library of ~20 references: 9.5 % where 5 % was asked; docs/RESULTS-REAL.md).
+ * the features, so the in-sample quantile cuts too high and calls more known queries unknown than the target (fitted
+ * on 20 known samples of the RRUFF dev library: 9.5 % where 5 % was asked; docs/RESULTS-REAL.md).
  */
 export function crossFittedCut(
   known: readonly (readonly number[])[],
