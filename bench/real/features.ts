@@ -90,6 +90,19 @@ for (let a = 0; a < R; a++) {
   const top = xs.slice(0, 10);
   embHub[a] = top.reduce((x, y) => x + y, 0) / top.length;
 }
+// Per class, the t of every pair of its references (embedding cosine, and the sqrt view's HQI): a class's own
+// spread, for the per-class standardized statistics (identify's embedding path standardizes so).
+const pairT = (rows: number[], k: number, f: (a: number, b: number) => number) => {
+  const left = rows.filter((_, i) => i !== k);
+  return left.map((a) => Math.max(...left.filter((b) => b !== a).map((b) => t(f(a, b)))));
+};
+const cosRows = (a: number, b: number) => {
+  let s = 0;
+  for (let j = 0; j < dim; j++) s += E[a * dim + j] * E[b * dim + j];
+  return s;
+};
+const sqrtRowProfile = (r: number) => refProfiles.sqrt[matrix.labels[r]][classRows[matrix.labels[r]].indexOf(r)];
+const hqiRows = (a: number, b: number) => hitQuality(sqrtRowProfile(a), sqrtRowProfile(b), VIEWS.sqrt);
 const TOP = Number(values.top);
 /** Peaks of the baseline-removed spectrum, positions in grid points. */
 const peaksOf = (y: Float32Array): Peak[] => {
@@ -228,7 +241,11 @@ function sample(profile: MatchProfile, spectrum: Float32Array, emb: Float32Array
     });
     // Offset of the strongest 8 bands of each side to the nearest band of the other (12 cm-1 when none is closer).
     const strongOffset = strongBandOffset(qPeaks, refPeaks[ref], pts(12));
-    return { c, prof, pm, strongOffset, hqi: s.hqi, z: s.z, csls: s.csls, es: sims[c], emax, ecsls, ...views, qHit, qOff, rHit, rOff, qHit3, rHit3, shiftGain: shiftBest - bestV, shiftAt, hqiMean: nV ? sumV / nV : -1, perRef };
+    // The class's own leave-one-out samples (each remaining reference's best t to the others), both views.
+    const skipK = skip && skip.classIndex === c && skip.reference !== undefined ? skip.reference : -1;
+    const eIntra = rows.length - (skipK >= 0 ? 1 : 0) >= 2 ? pairT(rows, skipK, cosRows) : [];
+    const hIntra = rows.length - (skipK >= 0 ? 1 : 0) >= 2 ? pairT(rows, skipK, hqiRows) : [];
+    return { c, eIntra, hIntra, prof, pm, strongOffset, hqi: s.hqi, z: s.z, csls: s.csls, es: sims[c], emax, ecsls, ...views, qHit, qOff, rHit, rOff, qHit3, rHit3, shiftGain: shiftBest - bestV, shiftAt, hqiMean: nV ? sumV / nV : -1, perRef };
   });
   return { cands, viewNull, eTop: order[0], eTopSim: sims[order[0]], eSecondSim: sims[order[1]], eMeanT: em, eSdT: esd };
 }

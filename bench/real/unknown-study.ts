@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { auroc } from '../../core/identify/metrics.ts';
-import { fitUnknownModel, unknownLogOdds } from '../../core/identify/spectral/unknown-model.ts';
+import { crossFittedCut, fitUnknownModel, unknownLogOdds } from '../../core/identify/spectral/unknown-model.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { fold: { type: 'string' }, weight: { type: 'string', default: '0.25' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { fold: { type: 'string' }, weight: { type: 'string', default: '0.25' }, kappa: { type: 'string', default: '4' }, 'cross-fit': { type: 'boolean', default: false }, only: { type: 'string' } } });
 interface Cand { c: number; hqi: number; z: number; csls: number; es: number; ecsls: number; qOff: number; rOff: number; pm: number; strongOffset: number; [view: string]: number }
 interface Row { set: 'libK' | 'libU' | 'q'; known?: boolean; truth: number; fold: number; cands: Cand[]; eMeanT: number; eSdT: number; viewNull: Record<string, [number, number, number, number]> }
 const { rows } = JSON.parse(readFileSync(positionals[0], 'utf8')) as { rows: Row[] };
@@ -40,11 +40,65 @@ const FEATURES: Record<string, (r: Row) => number> = {
   // (JSON null where not computed: the dump computes it for the screen's first 5 classes.)
   neighbourProfile: (r) => (topOf(r).prof as number | null) ?? 0.75,
 };
+const NEIGHBOUR_SETS = [
+  ['z', 'csls', 'embeddingCsls', 'peakOffset', 'gap', 'hqi', 'strongBandOffset', 'bandMatch', 'neighbourProfile'],
+  ['z', 'csls', 'embeddingCsls', 'peakOffset', 'gap', 'hqi', 'strongBandOffset', 'bandMatch', 'neighbourProfile', 'zDerivative'],
+  ['z', 'csls', 'embeddingCsls', 'peakOffset', 'gap', 'hqi', 'strongBandOffset', 'bandMatch', 'neighbourProfile', 'zPow25'],
+  ['z', 'csls', 'embeddingCsls', 'peakOffset', 'gap', 'hqi', 'strongBandOffset', 'bandMatch', 'zPow25', 'zDerivative'],
+  ['z', 'gap'], ['z', 'hqi'], ['z', 'bandMatch'], ['z', 'neighbourProfile'], ['z', 'gap', 'neighbourProfile'],
+];
+// Per-class standardized statistics (identify's embedding path standardizes its similarity so): the candidate's t
+// less its class's own center, over its spread, both from the class's leave-one-out samples (each remaining
+// reference's best t to the others, dumped as eIntra / hIntra) shrunk towards the library's pooled prior by kappa
+// pseudo-samples. A class left with one reference has the prior alone (as every library known sample's class does).
+const KAPPA = Number(values.kappa);
+/** The dumped leave-one-out samples of a candidate's class (arrays beside the Cand's numbers). */
+const intra = (c: Cand, key: 'eIntra' | 'hIntra') => (c as unknown as Record<string, number[] | undefined>)[key] ?? [];
+const pooled = (key: 'eIntra' | 'hIntra') => {
+  const seen = new Map<number, number[]>();
+  for (const r of rows) if (r.set === 'q') for (const c of r.cands) if (intra(c, key).length && !seen.has(c.c)) seen.set(c.c, intra(c, key));
+  const xs = [...seen.values()].flat();
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { mean: m, sd: Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length) };
+};
+const PRIOR = { eIntra: pooled('eIntra'), hIntra: pooled('hIntra') };
+const classZ = (c: Cand, key: 'eIntra' | 'hIntra', value: number) => {
+  const xs = intra(c, key);
+  const p = PRIOR[key];
+  const n = xs.length;
+  const mean = (xs.reduce((a, b) => a + b, 0) + KAPPA * p.mean) / (n + KAPPA);
+  const ss = xs.reduce((a, b) => a + (b - mean) ** 2, 0);
+  const sd = Math.sqrt((ss + KAPPA * p.sd * p.sd) / (Math.max(n - 1, 0) + KAPPA));
+  return (t(value) - mean) / Math.max(sd, 1e-3);
+};
+FEATURES.embeddingClassZ = (r) => classZ(topOf(r), 'eIntra', topOf(r).es);
+FEATURES.hqiClassZ = (r) => classZ(topOf(r), 'hIntra', topOf(r).hqi);
+FEATURES.embeddingZ = (r) => embeddingZ(r, topOf(r));
+// Band alignment: the correlation gained by moving the best reference up to 8 points, how far, and the share of
+// bands paired within 3 cm-1 (a relative's bands sit several cm-1 off, unevenly).
+FEATURES.shiftGain = (r) => topOf(r).shiftGain;
+FEATURES.absShift = (r) => Math.abs(topOf(r).shiftAt);
+FEATURES.paired3 = (r) => topOf(r).qHit3 + topOf(r).rHit3;
+FEATURES.embedding = (r) => topOf(r).es;
 const queries = rows.filter((r) => r.set === 'q' && (values.fold === undefined || r.fold === Number(values.fold)));
 const libKnown = rows.filter((r) => r.set === 'libK');
 const libUnknown = rows.filter((r) => r.set === 'libU');
 const known = queries.filter((r) => r.known);
 const unknown = queries.filter((r) => !r.known);
+// The class of each library sample (folds by class, as the product's crossFittedCut): the dump writes a class's
+// samples together, each reference's same-class sample (libK) before its pseudo-unknown (libU); a libU row after
+// another libU row is a class of one reference.
+const groupOfRow = new Map<Row, number>();
+{
+  let next = -1;
+  rows.forEach((r, i) => {
+    if (r.set === 'libK') groupOfRow.set(r, r.truth);
+    else if (r.set === 'libU') groupOfRow.set(r, rows[i - 1]?.set === 'libK' ? rows[i - 1].truth : next--);
+  });
+}
+/** The product's cut (out-of-fold scores, folds by class) for library samples k, u under features x. */
+const crossFitCut = (k: Row[], u: Row[], x: (r: Row) => number[]) =>
+  crossFittedCut(k.map(x), u.map(x), 0.05, { known: k.map((r) => groupOfRow.get(r)!), unknown: u.map((r) => groupOfRow.get(r)!) });
 console.log(`library leave-one-out: ${libKnown.length} known, ${libUnknown.length} pseudo-unknown; queries: ${known.length} known, ${unknown.length} unknown${values.fold ? ` (fold ${values.fold})` : ''}`);
 const pct = (a: number, b: number) => ((100 * a) / b).toFixed(1);
 for (const name of Object.keys(FEATURES)) {
@@ -60,15 +114,98 @@ const SETS = [
   SHIPPED,
   [...SHIPPED, 'zPow25', 'zDerivative', 'neighbourProfile'],
 ];
-for (const set of SETS) {
+SETS.push(
+  [...SHIPPED, 'embeddingClassZ'], [...SHIPPED, 'hqiClassZ'], [...SHIPPED, 'embeddingZ'], [...SHIPPED, 'embeddingClassZ', 'hqiClassZ'],
+  ...NEIGHBOUR_SETS,
+  ...['shiftGain', 'absShift', 'paired3', 'embedding'].map((f) => [...SHIPPED, f]),
+  [...SHIPPED, 'shiftGain', 'absShift', 'paired3'],
+  // The encoder's per-class standardized statistic (identify's embedding path) in place of its CSLS.
+  SHIPPED.map((f) => (f === 'embeddingCsls' ? 'embeddingClassZ' : f)),
+  [...SHIPPED.map((f) => (f === 'embeddingCsls' ? 'embeddingClassZ' : f)), 'hqiClassZ'],
+  [...SHIPPED.map((f) => (f === 'embeddingCsls' ? 'embeddingClassZ' : f)), 'neighbourProfile'],
+  ['z', 'csls', 'embeddingClassZ', 'peakOffset'], ['z', 'embeddingClassZ'], ['z', 'hqiClassZ'], ['embeddingClassZ'], ['hqiClassZ'],
+);
+for (const set of SETS.filter((x) => !values.only || x.join('+') === values.only)) {
   const x = (r: Row) => set.map((n) => FEATURES[n](r));
   const model = fitUnknownModel(libKnown.map(x), libUnknown.map(x));
   const s = (r: Row) => unknownLogOdds(model, x(r));
   const lk = libKnown.map(s).sort((a, b) => a - b);
-  const cut = lk[Math.floor(0.05 * lk.length)];
+  const cut = values['cross-fit'] ? crossFitCut(libKnown, libUnknown, x) : lk[Math.floor(0.05 * lk.length)];
   const k = known.map(s);
   const u = unknown.map(s);
   console.log(`model ${set.join(' + ').padEnd(42)} library AUROC ${auroc(lk, libUnknown.map(s)).toFixed(3)}  queries ${auroc(k, u).toFixed(3)}  false-unknown ${pct(k.filter((v) => v < cut).length, k.length)} %  unknown called unknown ${pct(u.filter((v) => v < cut).length, u.length)} %`);
+}
+// Candidate-level features (any listed class, not only the top one): regularisation, sign constraints and the
+// statistic over the first K candidates (a known query whose own mineral ranks second is still a known one).
+const CAND: Record<string, (r: Row, c: Cand) => number> = {
+  z: (_, c) => c.z,
+  csls: (_, c) => c.csls,
+  embeddingCsls: (_, c) => c.ecsls,
+  peakOffset: (_, c) => c.qOff + c.rOff,
+  gap: (r, c) => t(c.hqi) - Math.max(...r.cands.filter((o) => o !== c).map((o) => t(o.hqi))),
+  hqi: (_, c) => c.hqi,
+  strongBandOffset: (_, c) => c.strongOffset,
+  bandMatch: (_, c) => c.pm,
+  embeddingClassZ: (_, c) => classZ(c, 'eIntra', c.es),
+  hqiClassZ: (_, c) => classZ(c, 'hIntra', c.hqi),
+};
+const SIGNS: Record<string, number> = { z: 1, csls: 1, embeddingCsls: 1, peakOffset: -1, gap: 1, hqi: 1, strongBandOffset: -1, bandMatch: 1, embeddingClassZ: 1, hqiClassZ: 1 };
+const ranked = (r: Row) => [...r.cands].sort((a, b) => shipped(b) - shipped(a));
+function study(label: string, set: string[], l2: number, signed: boolean, topK: number, hardFloor = -1) {
+  const x = (r: Row, c = topOf(r)) => set.map((n) => CAND[n](r, c));
+  // hardFloor: fit on the pseudo-unknowns whose top class's HQI is at least this (those with a close relative).
+  const hard = libUnknown.filter((r) => topOf(r).hqi >= hardFloor);
+  const model = fitUnknownModel(libKnown.map((r) => x(r)), hard.map((r) => x(r)), l2, 2000, signed ? set.map((n) => SIGNS[n]) : undefined);
+  const s = (r: Row) => Math.max(...ranked(r).slice(0, topK).map((c) => unknownLogOdds(model, x(r, c))));
+  const lk = libKnown.map(s).sort((a, b) => a - b);
+  const cut = lk[Math.floor(0.05 * lk.length)];
+  const k = known.map(s);
+  const u = unknown.map(s);
+  const right = known.filter((r) => topOf(r).c === r.truth);
+  console.log(`${label.padEnd(60)} library AUROC ${auroc(lk, libUnknown.map(s)).toFixed(3)}  queries ${auroc(k, u).toFixed(3)}  false-unknown ${pct(k.filter((v) => v < cut).length, k.length)} %  unknown called unknown ${pct(u.filter((v) => v < cut).length, u.length)} %  right-vs-unknown ${auroc(right.map(s), u).toFixed(3)}  w ${model.weights.map((v) => v.toFixed(2)).join(' ')}`);
+}
+for (const [name, set] of [['shipped', SHIPPED], ['shipped + embeddingClassZ', [...SHIPPED, 'embeddingClassZ']], ['shipped + both classZ', [...SHIPPED, 'embeddingClassZ', 'hqiClassZ']]] as const) {
+  for (const l2 of [0.01, 0.1, 1]) for (const signed of [false, true]) study(`${name} l2 ${l2}${signed ? ' signed' : ''}`, [...set], l2, signed, 1);
+  for (const k of [2, 3, 5]) study(`${name} max over top ${k}`, [...set], 0.01, false, k);
+  for (const k of [2, 3]) study(`${name} no gap, max over top ${k}`, set.filter((f) => f !== 'gap'), 0.01, false, k);
+  for (const q of [0.25, 0.5, 0.75]) {
+    const hqis = libUnknown.map((r) => topOf(r).hqi).sort((a, b) => a - b);
+    const floor = hqis[Math.floor(q * hqis.length)];
+    study(`${name} pseudo-unknowns above their ${q * 100} % HQI quantile (${floor.toFixed(3)})`, [...set], 0.01, false, 1, floor);
+  }
+}
+// A small library fits the model on few leave-one-out samples: random subsets of the library's samples (n known,
+// the pseudo-unknowns in the same proportion as the whole library's), each prefix of the shipped feature list, judged
+// on the same queries (mean over 20 draws). How many features a given number of known samples carries.
+{
+  const { createRng } = await import('../../core/math/rng.ts');
+  for (const n of [20, 40, 80, libKnown.length]) {
+    const draws = n === libKnown.length ? 1 : 20;
+    const line: string[] = [];
+    for (let p = 1; p <= SHIPPED.length; p++) {
+      const set = SHIPPED.slice(0, p);
+      const x = (r: Row) => set.map((f) => FEATURES[f](r));
+      let aurocSum = 0;
+      let fuSum = 0;
+      let uuSum = 0;
+      for (let d = 0; d < draws; d++) {
+        const rng = createRng(1000 + d);
+        const pick = <T>(xs: T[], m: number) => xs.map((v) => ({ v, k: rng.next() })).sort((a, b) => a.k - b.k).slice(0, m).map((o) => o.v);
+        const k = pick(libKnown, n);
+        const u = pick(libUnknown, Math.round((n * libUnknown.length) / libKnown.length));
+        const model = fitUnknownModel(k.map(x), u.map(x));
+        const sc = (r: Row) => unknownLogOdds(model, x(r));
+        const cut = values['cross-fit'] ? crossFitCut(k, u, x) : k.map(sc).sort((a, b) => a - b)[Math.floor(0.05 * k.length)];
+        const ks = known.map(sc);
+        const us = unknown.map(sc);
+        aurocSum += auroc(ks, us);
+        fuSum += ks.filter((v) => v < cut).length / ks.length;
+        uuSum += us.filter((v) => v < cut).length / us.length;
+      }
+      line.push(`${p}: ${(aurocSum / draws).toFixed(3)} ${((100 * fuSum) / draws).toFixed(1)}/${((100 * uuSum) / draws).toFixed(1)}`);
+    }
+    console.log(`small library, ${n} known samples: features AUROC FU%/UU% | ${line.join(' | ')}`);
+  }
 }
 const FUSIONS: Record<string, (c: Cand) => number> = {
   'HQI alone': (c) => c.hqi,

@@ -142,6 +142,16 @@ describe('spectral ranking in identify()', () => {
     expect(spectralIndexFor(lib, plain)!.unknownModel).toBeNull();
   });
 
+  it('takes the unknown model cut from out-of-fold scores, below the in-sample quantile, with the same model', () => {
+    const { lib } = library(40, 2, 7);
+    const crossFitted = spectralIndexFor(lib, options)!;
+    const inSample = spectralIndexFor(lib, { ...options, cutFolds: 1 })!;
+    expect(crossFitted.unknownModel).not.toBeNull();
+    expect(inSample.unknownModel!.weights).toEqual(crossFitted.unknownModel!.weights);
+    // A model scores the samples it was fitted on higher than new ones: the in-sample cut sits higher.
+    expect(crossFitted.cut).toBeLessThan(inSample.cut);
+  });
+
   it('falls back to the embedding when a class keeps no reference spectra', () => {
     const lib = new ReferenceLibrary({ dim: 8, points: POINTS, modelVersion: 't' });
     lib.addReferences('a', Float32Array.from({ length: 8 }, (_, i) => i + 1), spectrum([[100, 1]]), false);

@@ -19,7 +19,7 @@ import { hitQuality, matchProfile, type MatchOptions, type MatchProfile, type Ma
 import type { Peak } from '../peaks/peak-features.ts';
 import type { Candidate } from '../types.ts';
 import { bandMatch, bandPeaks, embeddingCsls, embeddingHubness, peakOffset, strongBandOffset, type UnknownFeature } from './unknown-evidence.ts';
-import { fitUnknownModel, unknownLogOdds, type UnknownModel } from './unknown-model.ts';
+import { crossFittedCut, fitUnknownModel, unknownLogOdds, type UnknownModel } from './unknown-model.ts';
 
 export interface SpectralRankingOptions {
   readonly match: MatchOptions;
@@ -60,6 +60,11 @@ export interface SpectralRankingOptions {
   /** Cap of the strong-band offset (strongBandOffset) and tolerance of the band match (bandMatch), grid points. */
   readonly strongBandCap?: number;
   readonly bandMatchTolerance?: number;
+  /**
+   * Folds (by class) of the out-of-fold scores the unknown model's cut is the quantile of (default 5); below 2 the
+   * quantile of the scores of the very samples the model was fitted on, which cuts too high in a small library.
+   */
+  readonly cutFolds?: number;
 }
 
 /**
@@ -450,8 +455,9 @@ const MIN_MODEL_SAMPLES = 20;
  * The cut from the library: each reference of a class with another reference is queried against the library
  * without itself (as a query meets a class of 1-2 references); the target quantile of its top class's statistic.
  * With options.hubness, every reference is also queried against the library without its class (a pseudo-unknown)
- * and the unknown model is fitted on both groups; its cut is the known samples' quantile. Without it the cut on z
- * is shrunk towards the prior by their sample counts. At most 200 references per group (evenly spread).
+ * and the unknown model is fitted on both groups; its cut is the quantile of the known samples' out-of-fold scores.
+ * Without it the cut on z is shrunk towards the prior by their sample counts. At most 200 references per group
+ * (evenly spread).
  */
 function calibrateCut(
   index: Omit<SpectralIndex, 'cut' | 'scale' | 'samples'>,
@@ -477,7 +483,7 @@ function calibrateCut(
     if (classSims && wholeClass) classSims[c] = -Infinity;
     const [score, other] = spectralScores(index, classes[c][r], classSims, wholeClass ? { classIndex: c } : { classIndex: c, reference: r });
     const evidence: QueryEvidence = { embedding, peaks: index.peaks?.[c][r] ?? null, skipRow: at };
-    return score === undefined ? undefined : { score, other, evidence };
+    return score === undefined ? undefined : { score, other, evidence, classIndex: c };
   };
   // Every same-class query counts, ranked first or not: the false-unknown rate is over all known queries.
   const known = spread(all.filter(({ c }) => classes[c].length >= 2))
@@ -492,8 +498,14 @@ function calibrateCut(
       .filter((s) => s !== undefined);
     if (unknown.length >= MIN_MODEL_SAMPLES) {
       const features = (s: { score: ClassSpectralScore; other?: ClassSpectralScore; evidence: QueryEvidence }) => unknownFeatures(index, s.score, s.other, s.evidence);
-      const unknownModel = fitUnknownModel(known.map(features), unknown.map(features));
-      const cut = quantile(known.map((s) => unknownLogOdds(unknownModel, features(s))));
+      const knownRows = known.map(features);
+      const unknownRows = unknown.map(features);
+      const unknownModel = fitUnknownModel(knownRows, unknownRows);
+      // The cut from out-of-fold scores (folds by class): the in-sample quantile cuts too high, the more so the
+      // smaller the library (unknown-model.ts crossFittedCut).
+      const groupOf = { known: known.map((s) => s.classIndex), unknown: unknown.map((s) => s.classIndex) };
+      const folds = options.cutFolds ?? 5;
+      const cut = folds >= 2 ? crossFittedCut(knownRows, unknownRows, target, groupOf, folds) : quantile(knownRows.map((x) => unknownLogOdds(unknownModel, x)));
       return { cut, scale: 1, samples: known.length, unknownModel };
     }
   }
