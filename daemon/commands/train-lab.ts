@@ -51,6 +51,8 @@ export interface LabTrainOptions {
   pretrainEpochs: number;
   /** Scale of the technique's physical augmentations on the synthetic spectra too (0 = the fixed samples only). */
   pretrainAugment: number;
+  /** Overrides of the technique's synthetic profile, `key=value,...` (core/synthetic/physical.ts overrideProfile). */
+  pretrainProfile?: string;
   holdoutFold?: number;
   excludeFolds?: string;
   folds: number;
@@ -283,8 +285,16 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
 /** The technique's synthetic profile and augmentations, the --grid, the excluded folds; a clear error for a bad option. */
 async function checkLabTrainOptions(opts: LabTrainOptions): Promise<{ profile: TechniqueProfile; augPreset: PhysicalAugment; gridArg: ReturnType<typeof parseGrid> | undefined; excluded: number[] }> {
   const { PHYSICAL_AUGMENT_PRESETS } = await import('../../core/training/index.ts');
-  const { TECHNIQUE_PROFILES } = await import('../../core/synthetic/physical.ts');
-  const profile = TECHNIQUE_PROFILES[opts.technique];
+  const { TECHNIQUE_PROFILES, overrideProfile } = await import('../../core/synthetic/physical.ts');
+  const base = TECHNIQUE_PROFILES[opts.technique];
+  let profile = base;
+  if (base && opts.pretrainProfile !== undefined) {
+    try {
+      profile = overrideProfile(base, opts.pretrainProfile);
+    } catch (err) {
+      throw new SpectrumInputError('bad-pretrain-profile', (err as Error).message, { field: 'pretrain-profile' });
+    }
+  }
   const preset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
   const augPreset: PhysicalAugment | undefined = preset && opts.foreignBands !== undefined ? { ...preset, extraBand: opts.foreignBands } : preset;
   if (!profile || !augPreset) {
