@@ -50,6 +50,12 @@ export interface TechniqueProfile {
    * bands. Floor 0.03 of the tallest.
    */
   readonly heightPower?: number;
+  /**
+   * Share of classes drawn as a relative (familyMode) of a band skeleton of a real training spectrum (skeletons.ts)
+   * instead of from scratch or of an earlier class: new minerals that sit next to the real ones, as the unseen
+   * minerals a library meets do. 0 without skeletons.
+   */
+  readonly skeletonShare?: number;
 }
 
 /** Raman with a 532 nm laser on minerals (RRUFF-like): few sharp bands, a few cm-1 wide, strong relative-intensity changes with orientation. */
@@ -202,6 +208,8 @@ export interface PhysicalSetOptions {
   readonly classes: number;
   readonly perClass: number;
   readonly seed: number;
+  /** Band skeletons of real spectra that `profile.skeletonShare` of the classes are relatives of. */
+  readonly skeletons?: readonly SyntheticClass[];
 }
 
 /**
@@ -219,7 +227,14 @@ export function generatePhysicalSet(profile: TechniqueProfile, grid: InputGrid, 
   for (let c = 0; c < opts.classes; c++) {
     const classRng = deriveRng(opts.seed, 0x5c1a55, c);
     const related = c > 0 && classRng.next() < (profile.familyShare ?? 0);
-    const cls = related ? drawRelative(classes[classRng.int(0, c)], profile, grid, classRng) : drawClass(profile, grid, classRng);
+    const skeletons = opts.skeletons ?? [];
+    // Drawn only when skeletons are given, so a set without them is the same as before they existed.
+    const fromSkeleton = skeletons.length > 0 && classRng.next() < (profile.skeletonShare ?? 0);
+    const cls = fromSkeleton
+      ? drawRelative(skeletons[classRng.int(0, skeletons.length)], profile, grid, classRng)
+      : related
+        ? drawRelative(classes[classRng.int(0, c)], profile, grid, classRng)
+        : drawClass(profile, grid, classRng);
     classes.push(cls);
     const rng = deriveRng(opts.seed, 0x5a3b1e, c);
     for (let s = 0; s < opts.perClass; s++) {
@@ -232,7 +247,7 @@ export function generatePhysicalSet(profile: TechniqueProfile, grid: InputGrid, 
 }
 
 const RANGE_KEYS = ['peaks', 'fwhm', 'familyShiftRange'] as const;
-const NUMBER_KEYS = ['shift', 'bandShift', 'widthJitter', 'heightJitter', 'baseline', 'noise', 'familyShare', 'familyShift', 'heightPower'] as const;
+const NUMBER_KEYS = ['shift', 'bandShift', 'widthJitter', 'heightJitter', 'baseline', 'noise', 'familyShare', 'familyShift', 'heightPower', 'skeletonShare'] as const;
 
 /**
  * `base` with the overrides of a `key=value,key=value` text (the CLI's --pretrain-profile), e.g.
@@ -256,7 +271,7 @@ export function overrideProfile(base: TechniqueProfile, text: string): Technique
     } else if ((NUMBER_KEYS as readonly string[]).includes(key)) {
       const v = Number(value);
       if (value === '' || !Number.isFinite(v) || v < 0) throw new RangeError(`pretrain profile: ${key} must be a number >= 0, got "${value}"`);
-      if (key === 'familyShare' && v > 1) throw new RangeError(`pretrain profile: familyShare must be from 0 to 1, got "${value}"`);
+      if ((key === 'familyShare' || key === 'skeletonShare') && v > 1) throw new RangeError(`pretrain profile: ${key} must be from 0 to 1, got "${value}"`);
       out[key] = v;
     } else if (key === 'familyMode') {
       if (value !== 'independent' && value !== 'substitution') throw new RangeError(`pretrain profile: familyMode must be independent or substitution, got "${value}"`);
