@@ -35,6 +35,27 @@ export interface TechniqueProfile {
    */
   readonly familyShare?: number;
   readonly familyShift?: number;
+  /**
+   * How a relative differs from its parent. `independent` (the default): half of the bands move independently by up
+   * to familyShift, heights re-weighed exp(N(0, 0.5)), 15 % dropped, 1-3 new bands. `substitution`: a cation
+   * substituted in the same structure, the confusion real mineral libraries are made of: every band moves the same
+   * way by a common amount drawn in `familyShiftRange` (scaled 0.5-1.5 per band, +-1 x unit of its own), heights
+   * re-weighed exp(N(0, 0.3)), widths exp(N(0, 0.15)), 5 % dropped, at most one weak new band.
+   */
+  readonly familyMode?: 'independent' | 'substitution';
+  /** Common band shift of a `substitution` relative, |shift| uniform in [min, max] x units, sign random. */
+  readonly familyShiftRange?: readonly [number, number];
+  /**
+   * Band heights u^heightPower with u uniform (default 2: most bands weak, a few dominant); larger, fewer strong
+   * bands. Floor 0.03 of the tallest.
+   */
+  readonly heightPower?: number;
+  /**
+   * Share of classes drawn as a relative (familyMode) of a band skeleton of a real training spectrum (skeletons.ts)
+   * instead of from scratch or of an earlier class: new minerals that sit next to the real ones, as the unseen
+   * minerals a library meets do. 0 without skeletons.
+   */
+  readonly skeletonShare?: number;
 }
 
 /** Raman with a 532 nm laser on minerals (RRUFF-like): few sharp bands, a few cm-1 wide, strong relative-intensity changes with orientation. */
@@ -100,7 +121,8 @@ export function drawClass(profile: TechniqueProfile, grid: InputGrid, rng: Rng):
   for (let i = 0; i < count; i++) {
     // Heights: squared uniform, so most bands are weak and a few dominate, as in measured spectra.
     const u = rng.next();
-    bands.push({ center: rng.uniform(grid.xStart, grid.xEnd), fwhm: logUniform(rng, profile.fwhm[0], profile.fwhm[1]), height: 0.03 + u * u, eta: rng.next() });
+    const height = 0.03 + (profile.heightPower === undefined ? u * u : u ** profile.heightPower);
+    bands.push({ center: rng.uniform(grid.xStart, grid.xEnd), fwhm: logUniform(rng, profile.fwhm[0], profile.fwhm[1]), height, eta: rng.next() });
   }
   bands.sort((a, b) => a.center - b.center);
   return { bands };
@@ -111,6 +133,7 @@ export function drawClass(profile: TechniqueProfile, grid: InputGrid, rng: Rng):
  * dropped (15 %); one to three new bands join. Positions stay inside the grid.
  */
 function drawRelative(parent: SyntheticClass, profile: TechniqueProfile, grid: InputGrid, rng: Rng): SyntheticClass {
+  if (profile.familyMode === 'substitution') return drawSubstituted(parent, profile, grid, rng);
   const shift = profile.familyShift ?? 0;
   const clamp = (x: number): number => Math.min(grid.xEnd, Math.max(grid.xStart, x));
   const bands: Band[] = [];
@@ -121,6 +144,22 @@ function drawRelative(parent: SyntheticClass, profile: TechniqueProfile, grid: I
   }
   const extra = drawClass({ ...profile, peaks: [1, 3] }, grid, rng);
   bands.push(...extra.bands);
+  bands.sort((a, b) => a.center - b.center);
+  return { bands };
+}
+
+/** A `substitution` relative of `parent` (see TechniqueProfile.familyMode): all bands moved together, little else. */
+function drawSubstituted(parent: SyntheticClass, profile: TechniqueProfile, grid: InputGrid, rng: Rng): SyntheticClass {
+  const [lo, hi] = profile.familyShiftRange ?? [2, 8];
+  const common = (rng.next() < 0.5 ? -1 : 1) * rng.uniform(lo, hi);
+  const clamp = (x: number): number => Math.min(grid.xEnd, Math.max(grid.xStart, x));
+  const bands: Band[] = [];
+  for (const b of parent.bands) {
+    if (rng.next() < 0.05 && parent.bands.length > 2) continue;
+    const center = clamp(b.center + common * rng.uniform(0.5, 1.5) + rng.uniform(-1, 1));
+    bands.push({ ...b, center, fwhm: b.fwhm * Math.exp(0.15 * rng.normal()), height: b.height * Math.exp(0.3 * rng.normal()) });
+  }
+  if (rng.next() < 0.5) bands.push(...drawClass({ ...profile, peaks: [1, 1] }, grid, rng).bands.map((b) => ({ ...b, height: b.height * 0.3 })));
   bands.sort((a, b) => a.center - b.center);
   return { bands };
 }
@@ -169,6 +208,8 @@ export interface PhysicalSetOptions {
   readonly classes: number;
   readonly perClass: number;
   readonly seed: number;
+  /** Band skeletons of real spectra that `profile.skeletonShare` of the classes are relatives of. */
+  readonly skeletons?: readonly SyntheticClass[];
 }
 
 /**
@@ -186,7 +227,14 @@ export function generatePhysicalSet(profile: TechniqueProfile, grid: InputGrid, 
   for (let c = 0; c < opts.classes; c++) {
     const classRng = deriveRng(opts.seed, 0x5c1a55, c);
     const related = c > 0 && classRng.next() < (profile.familyShare ?? 0);
-    const cls = related ? drawRelative(classes[classRng.int(0, c)], profile, grid, classRng) : drawClass(profile, grid, classRng);
+    const skeletons = opts.skeletons ?? [];
+    // Drawn only when skeletons are given, so a set without them is the same as before they existed.
+    const fromSkeleton = skeletons.length > 0 && classRng.next() < (profile.skeletonShare ?? 0);
+    const cls = fromSkeleton
+      ? drawRelative(skeletons[classRng.int(0, skeletons.length)], profile, grid, classRng)
+      : related
+        ? drawRelative(classes[classRng.int(0, c)], profile, grid, classRng)
+        : drawClass(profile, grid, classRng);
     classes.push(cls);
     const rng = deriveRng(opts.seed, 0x5a3b1e, c);
     for (let s = 0; s < opts.perClass; s++) {
@@ -196,4 +244,41 @@ export function generatePhysicalSet(profile: TechniqueProfile, grid: InputGrid, 
     }
   }
   return { x, y, n, points: grid.points, classes };
+}
+
+const RANGE_KEYS = ['peaks', 'fwhm', 'familyShiftRange'] as const;
+const NUMBER_KEYS = ['shift', 'bandShift', 'widthJitter', 'heightJitter', 'baseline', 'noise', 'familyShare', 'familyShift', 'heightPower', 'skeletonShare'] as const;
+
+/**
+ * `base` with the overrides of a `key=value,key=value` text (the CLI's --pretrain-profile), e.g.
+ * `familyMode=substitution,familyShiftRange=2-8,familyShare=0.7`. Ranges are written `min-max`. Throws a RangeError
+ * naming the key for an unknown key or a bad value.
+ */
+export function overrideProfile(base: TechniqueProfile, text: string): TechniqueProfile {
+  const out: Record<string, unknown> = { ...base };
+  for (const part of text.split(',').map((t) => t.trim()).filter((t) => t !== '')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new RangeError(`pretrain profile: "${part}" is not key=value`);
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if ((RANGE_KEYS as readonly string[]).includes(key)) {
+      const m = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(value);
+      const lo = m ? Number(m[1]) : NaN;
+      const hi = m ? Number(m[2]) : NaN;
+      if (!(lo > 0 && hi >= lo)) throw new RangeError(`pretrain profile: ${key} must be a range min-max with 0 < min <= max, got "${value}"`);
+      if (key === 'peaks' && !(Number.isInteger(lo) && Number.isInteger(hi))) throw new RangeError(`pretrain profile: peaks must be whole numbers, got "${value}"`);
+      out[key] = [lo, hi];
+    } else if ((NUMBER_KEYS as readonly string[]).includes(key)) {
+      const v = Number(value);
+      if (value === '' || !Number.isFinite(v) || v < 0) throw new RangeError(`pretrain profile: ${key} must be a number >= 0, got "${value}"`);
+      if ((key === 'familyShare' || key === 'skeletonShare') && v > 1) throw new RangeError(`pretrain profile: ${key} must be from 0 to 1, got "${value}"`);
+      out[key] = v;
+    } else if (key === 'familyMode') {
+      if (value !== 'independent' && value !== 'substitution') throw new RangeError(`pretrain profile: familyMode must be independent or substitution, got "${value}"`);
+      out[key] = value;
+    } else {
+      throw new RangeError(`pretrain profile: unknown key "${key}" (known: ${[...RANGE_KEYS, ...NUMBER_KEYS, 'familyMode'].join(', ')})`);
+    }
+  }
+  return out as unknown as TechniqueProfile;
 }

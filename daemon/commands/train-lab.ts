@@ -51,6 +51,8 @@ export interface LabTrainOptions {
   pretrainEpochs: number;
   /** Scale of the technique's physical augmentations on the synthetic spectra too (0 = the fixed samples only). */
   pretrainAugment: number;
+  /** Overrides of the technique's synthetic profile, `key=value,...` (core/synthetic/physical.ts overrideProfile). */
+  pretrainProfile?: string;
   holdoutFold?: number;
   excludeFolds?: string;
   folds: number;
@@ -199,7 +201,7 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
     modelCardHeader({ version, architecture: arch, embeddingDim: dim, inputGrid: grid, engine: { backend: engine.backend, tfjs: tf.version.tfjs }, technique: opts.technique });
 
   const pretrainAugment = opts.pretrainAugment > 0 ? physicalAugment(augPreset, step, opts.pretrainAugment) : undefined;
-  const { initialWeights, pretrainSummary } = await pretrainOnSynthetic({ opts, profile, grid, arch, augment: pretrainAugment, cardBase, log, onProgress, stopProgress });
+  const { initialWeights, pretrainSummary } = await pretrainOnSynthetic({ opts, profile, grid, arch, augment: pretrainAugment, skeletonRows: trainData, cardBase, log, onProgress, stopProgress });
 
   // 4. Fine-tuning on the lab's spectra.
   const augment = physicalAugment(augPreset, step, opts.augmentScale);
@@ -283,8 +285,16 @@ export async function runTrainOnData(opts: LabTrainOptions, log: (m: string) => 
 /** The technique's synthetic profile and augmentations, the --grid, the excluded folds; a clear error for a bad option. */
 async function checkLabTrainOptions(opts: LabTrainOptions): Promise<{ profile: TechniqueProfile; augPreset: PhysicalAugment; gridArg: ReturnType<typeof parseGrid> | undefined; excluded: number[] }> {
   const { PHYSICAL_AUGMENT_PRESETS } = await import('../../core/training/index.ts');
-  const { TECHNIQUE_PROFILES } = await import('../../core/synthetic/physical.ts');
-  const profile = TECHNIQUE_PROFILES[opts.technique];
+  const { TECHNIQUE_PROFILES, overrideProfile } = await import('../../core/synthetic/physical.ts');
+  const base = TECHNIQUE_PROFILES[opts.technique];
+  let profile = base;
+  if (base && opts.pretrainProfile !== undefined) {
+    try {
+      profile = overrideProfile(base, opts.pretrainProfile);
+    } catch (err) {
+      throw new SpectrumInputError('bad-pretrain-profile', (err as Error).message, { field: 'pretrain-profile' });
+    }
+  }
   const preset = PHYSICAL_AUGMENT_PRESETS[opts.technique];
   const augPreset: PhysicalAugment | undefined = preset && opts.foreignBands !== undefined ? { ...preset, extraBand: opts.foreignBands } : preset;
   if (!profile || !augPreset) {
@@ -325,6 +335,8 @@ interface PretrainContext {
    * variants of a class's few rendered samples, so the task does not become memorising them. Absent: off.
    */
   readonly augment?: AugmentOptions;
+  /** The training spectra on the grid: their band skeletons seed profile.skeletonShare of the synthetic classes. */
+  readonly skeletonRows: GridRows;
   /** The card fields every model of this run shares. */
   readonly cardBase: (version: string) => ModelCardHeader;
   readonly log: (m: string) => void;
@@ -334,8 +346,9 @@ interface PretrainContext {
 
 /** Stage 3: pretraining on synthetic spectra of the technique on the grid (or the pretrained encoder a --resume finds). */
 async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights?: string; pretrainSummary?: Record<string, unknown> }> {
-  const { opts, profile, grid, arch, augment, cardBase, log, onProgress, stopProgress } = c;
+  const { opts, profile, grid, arch, augment, skeletonRows, cardBase, log, onProgress, stopProgress } = c;
   const { train } = await import('../../core/training/index.ts');
+  const { bandSkeletons } = await import('../../core/synthetic/skeletons.ts');
   const { saveModelDir, MODEL_CARD } = await import('../../core/encoder/model-files.ts');
   const { generatePhysicalSet } = await import('../../core/synthetic/physical.ts');
   let initialWeights: string | undefined;
@@ -346,7 +359,9 @@ async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights
       log(`train: pretrained encoder found in ${pretrainDir}, skipping pretraining`);
     } else {
       // One more sample per class than trained on: the extra sample of the first 200 classes validates.
-      const all = generatePhysicalSet(profile, grid, { classes: opts.pretrainClasses, perClass: opts.pretrainPerClass + 1, seed: opts.seed });
+      const skeletons = (profile.skeletonShare ?? 0) > 0 ? bandSkeletons(skeletonRows.x, skeletonRows.n, grid) : undefined;
+      if (skeletons) log(`train: ${skeletons.length} band skeletons of training spectra seed ${pct(profile.skeletonShare ?? 0)} of the synthetic classes`);
+      const all = generatePhysicalSet(profile, grid, { classes: opts.pretrainClasses, perClass: opts.pretrainPerClass + 1, seed: opts.seed, skeletons });
       const per = opts.pretrainPerClass + 1;
       const valClasses = Math.min(200, opts.pretrainClasses);
       const pre = { x: new Float32Array(opts.pretrainClasses * opts.pretrainPerClass * grid.points), y: new Int32Array(opts.pretrainClasses * opts.pretrainPerClass), n: opts.pretrainClasses * opts.pretrainPerClass, points: grid.points };
@@ -392,6 +407,7 @@ async function pretrainOnSynthetic(c: PretrainContext): Promise<{ initialWeights
         perClass: opts.pretrainPerClass,
         epochs: preResult.epochsRun,
         ...(augment ? { augmentScale: opts.pretrainAugment } : {}),
+        ...(skeletons ? { skeletons: skeletons.length } : {}),
         valTop1: preResult.bestValAccuracy,
         wallSeconds: Math.round(preResult.wallSeconds),
       };

@@ -217,6 +217,7 @@ export function register(program: Command): void {
     .option('--pretrain-per-class <n>', 'with --data: synthetic spectra per class', positiveInt, 4)
     .option('--pretrain-epochs <n>', 'with --data: pretraining epochs', positiveInt, 4)
     .option('--pretrain-augment <s>', 'with --data: scale of the physical augmentations on the synthetic spectra too (0 = off)', (v: string) => (v.trim() === '0' ? 0 : positiveNumber(v)), 0)
+    .option('--pretrain-profile <key=value,...>', 'with --data: overrides of the technique\'s synthetic pretraining profile, e.g. familyMode=substitution,familyShiftRange=2-8,familyShare=0.7,peaks=3-25,fwhm=3-30 (recorded in the model card)')
     .option('--holdout-fold <k>', 'with --data: never train on the classes of fold k (classFold of the class name) and report top-1 on them', integer)
     .option('--exclude-folds <list>', 'with --data: also leave these folds out (not evaluated), e.g. 0 when tuning on fold 1')
     .option('--folds <n>', 'with --data: number of class folds', positiveInt, 5)

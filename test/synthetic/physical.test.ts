@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../core/math/rng.ts';
 import type { InputGrid } from '../../core/encoder/types.ts';
-import { drawClass, generatePhysicalSet, IR_PROFILE, RAMAN_PROFILE, renderSample } from '../../core/synthetic/physical.ts';
+import { drawClass, generatePhysicalSet, IR_PROFILE, overrideProfile, RAMAN_PROFILE, renderSample } from '../../core/synthetic/physical.ts';
 
 const RAMAN_GRID: InputGrid = { xUnit: 'cm-1', xStart: 100, xEnd: 1500, points: 1400 };
 const IR_GRID: InputGrid = { xUnit: 'cm-1', xStart: 400, xEnd: 4000, points: 1200 };
@@ -58,5 +58,35 @@ describe('synthetic spectra on a physical grid', () => {
   it('rejects a bad request', () => {
     expect(() => generatePhysicalSet(RAMAN_PROFILE, RAMAN_GRID, { classes: 1, perClass: 2, seed: 1 })).toThrow(/classes/);
     expect(() => generatePhysicalSet(RAMAN_PROFILE, RAMAN_GRID, { classes: 2, perClass: 0, seed: 1 })).toThrow(/perClass/);
+  });
+
+  it('draws substitution relatives whose bands all move the same way by a few x units', () => {
+    const profile = overrideProfile(RAMAN_PROFILE, 'familyMode=substitution,familyShiftRange=3-6,familyShare=1,peaks=8-12');
+    for (let seed = 1; seed <= 20; seed++) {
+      const { classes } = generatePhysicalSet(profile, RAMAN_GRID, { classes: 2, perClass: 1, seed });
+      const [parent, child] = classes;
+      // Every band of the parent but dropped ones (5 %) has a partner moved by 1.5-10 x units (3-6 scaled 0.5-1.5, +-1).
+      const offsets = parent.bands
+        .map((p) => child.bands.map((c) => c.center - p.center).filter((d) => Math.abs(d) >= 0.5 && Math.abs(d) <= 10).sort((a, b) => Math.abs(a) - Math.abs(b))[0])
+        .filter((d) => d !== undefined);
+      expect(offsets.length).toBeGreaterThanOrEqual(parent.bands.length - 2);
+      const positive = offsets.filter((d) => d > 0).length;
+      // One common direction: (almost) all offsets share a sign.
+      expect(Math.max(positive, offsets.length - positive)).toBeGreaterThanOrEqual(offsets.length - 1);
+      expect(child.bands.length).toBeLessThanOrEqual(parent.bands.length + 1);
+    }
+  });
+
+  it('overrides a profile from key=value text and refuses bad keys and values', () => {
+    const p = overrideProfile(RAMAN_PROFILE, 'peaks=3-30, fwhm=4-50,heightPower=4,noise=0.005,familyMode=substitution');
+    expect(p).toMatchObject({ peaks: [3, 30], fwhm: [4, 50], heightPower: 4, noise: 0.005, familyMode: 'substitution', shift: RAMAN_PROFILE.shift });
+    expect(overrideProfile(RAMAN_PROFILE, '')).toEqual(RAMAN_PROFILE);
+    expect(() => overrideProfile(RAMAN_PROFILE, 'colour=red')).toThrow(/unknown key "colour"/);
+    expect(() => overrideProfile(RAMAN_PROFILE, 'peaks=9-3')).toThrow(/peaks must be a range/);
+    expect(() => overrideProfile(RAMAN_PROFILE, 'peaks=2.5-4')).toThrow(/whole numbers/);
+    expect(() => overrideProfile(RAMAN_PROFILE, 'noise=-1')).toThrow(/noise must be a number/);
+    expect(() => overrideProfile(RAMAN_PROFILE, 'familyShare=2')).toThrow(/familyShare/);
+    expect(() => overrideProfile(RAMAN_PROFILE, 'familyMode=clone')).toThrow(/familyMode/);
+    expect(() => overrideProfile(RAMAN_PROFILE, 'noise')).toThrow(/key=value/);
   });
 });

@@ -88,11 +88,13 @@ describe('spectrad train --data (subprocess)', () => {
 
   it('records hard-negative batches, foreign bands and augmented pretraining in the card', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'spectrad-lab-')), 'model');
-    const r = await spectrad('train', ...common, '--epochs', '1', '--hard-negatives', '0.5', '--foreign-bands', '0.3', '--pretrain-augment', '1', '--out', out);
+    const r = await spectrad('train', ...common, '--epochs', '1', '--hard-negatives', '0.5', '--foreign-bands', '0.3', '--pretrain-augment', '1', '--pretrain-profile', 'familyMode=substitution,skeletonShare=0.5,noise=0.005', '--out', out);
     expect(r.stderr).toMatch(/pretraining on 16 synthetic raman spectra/);
     const card = await readModelCard(out);
     expect(card.training).toMatchObject({ hardNegatives: { share: 0.5, neighbours: 5 }, augment: { physical: { extraBand: 0.3 } } });
-    expect(card.pretraining).toMatchObject({ augmentScale: 1 });
+    expect(card.pretraining).toMatchObject({ augmentScale: 1, profile: { name: 'raman', familyMode: 'substitution', skeletonShare: 0.5, noise: 0.005 } });
+    expect(card.pretraining?.skeletons).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/band skeletons of training spectra seed 50.00 %/);
     const bad = await failure('train', ...common, '--hard-negatives', '1.5', '--out', out + '-2');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/--hard-negatives.*must be in/);
@@ -120,6 +122,8 @@ describe('spectrad train --data (subprocess)', () => {
     for (const [args, why] of [
       [['--grid', 'cm-1:1500:100:256'], /END \(100\) must be greater than START/],
       [['--grid', 'cm-1:100:1500'], /four fields/],
+      [['--pretrain-profile', 'colour=red'], /pretrain profile: unknown key "colour"/],
+      [['--pretrain-profile', 'fwhm=30-3'], /fwhm must be a range min-max/],
     ] as const) {
       const failed = await failure('train', ...common, ...args, '--out', out);
       expect(failed.code).toBe(2);
