@@ -191,15 +191,13 @@ const features = answers.map((a, i) => {
   let rowMax = 0;
   for (const v of spectrumRow) rowMax = Math.max(rowMax, v);
   const heights = findPeaks(spectrumRow).reduce((s, p) => s + p.height * rowMax, 0);
-  const presenceOf = (c: string, share: number) => {
-    const t = classPeakTemplate(lib, c);
-    const amplitude = t ? memberAmplitude(share, heights, t) : 0;
-    return t ? [15, 25, -15].map((tolerance) => round(Math.min(99, memberPeakPresence(spectrumRow, t, { maxShift: 40, tolerance: Math.abs(tolerance), ...(tolerance > 0 ? { amplitude } : {}) }).presence))) : null;
-  };
-  const memberPeaks =
-    a.status === 'mixture'
-      ? (a.components ?? []).map((c) => presenceOf(c.class, c.fraction * (a.fitQuality ?? 1)))
-      : named !== undefined ? [presenceOf(named, a.fitQuality ?? 1)] : [];
+  // The mixture half at full resolution (member-peaks.ts, identify()'s defaults): each member's (or the named class's)
+  // presence at its best shift.
+  const judged = (a.status === 'mixture' ? (a.components ?? []).map((c) => ({ name: c.class, share: c.fraction * (a.fitQuality ?? 1) })) : named !== undefined ? [{ name: named, share: a.fitQuality ?? 1 }] : [])
+    .map(({ name, share }) => ({ name, share, template: classPeakTemplate(lib, name) }))
+    .filter((m) => m.template !== null)
+    .map(({ share, template }) => ({ template: template!, ...memberPeakPresence(spectrumRow, template!, { maxShift: 40, tolerance: 15, amplitude: memberAmplitude(share, heights, template!) }) }));
+  const memberPeaks = judged.map((m) => round(Math.min(99, m.presence)));
   return { memberPeaks, searchFit, u: round(u), namedFit: round(namedFit), bestFit: round(best.unexplained), bestFitClass: index.classNames()[best.classIndices[0]], contained };
 });
 log(`unexplained threshold ${unexplainedCal.threshold.toFixed(3)}, single ${unexplainedCal.singleThreshold?.toFixed(3)} (max of ${unexplainedCal.singleShares?.length}: ${unexplainedCal.singleShares?.at(-1)?.toFixed(3)}), componentGain ${unexplainedCal.componentGain?.toFixed(3)}, count threshold ${unexplainedCal.countThreshold?.toFixed(3)}, unknown cut ${pc.cut.toFixed(2)}, with the spectrum ${predictionSetCut(pc, 0.999)?.toFixed(2)}`);

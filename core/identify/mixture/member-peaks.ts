@@ -78,6 +78,7 @@ export function memberPeakPresence(spectrum: ArrayLike<number>, template: PeakTe
   // Lowest expected height of each peak relative to the main one (the references' mean less `spreads` sds).
   const low = peaks.map((p, i) => (i === main || !settled[i] ? 0 : Math.max(0, p.height - spreads * Math.sqrt(p.heightVariance)) / top));
   let best: MemberPeakEvidence = { presence: -Infinity, shift: 0 };
+  let bestFound = -Infinity;
   const s0 = Math.round(options.maxShift);
   // The member's main peak as the spectrum holds it anywhere in the shift range; a shift that only grazes its flank
   // would expect the other peaks tiny and find them all.
@@ -88,13 +89,19 @@ export function memberPeakPresence(spectrum: ArrayLike<number>, template: PeakTe
     const found = windowMax(peaks[main].position + s);
     if (!(found >= MAIN_PEAK_SHARE * mainHeight)) continue;
     const scale = Math.min(found, mainHeight);
+    const here = spectrum[Math.min(n - 1, Math.max(0, Math.round(peaks[main].position + s)))];
     let worst = Infinity;
-    for (let i = 0; i < peaks.length && worst > best.presence; i++) {
+    for (let i = 0; i < peaks.length && worst >= best.presence; i++) {
       const expected = low[i] * scale;
       if (i === main || !(expected >= floor)) continue;
       worst = Math.min(worst, windowMax(peaks[i].position + s) / expected);
     }
-    if (worst > best.presence) best = { presence: worst, shift: s };
+    // Equal presence (every peak there at several shifts, or none required): the shift that puts the main peak on
+    // the spectrum's highest point.
+    if (worst > best.presence || (worst === best.presence && here > bestFound)) {
+      best = { presence: worst, shift: s };
+      bestFound = spectrum[Math.min(n - 1, Math.max(0, Math.round(peaks[main].position + s)))];
+    }
   }
   return best.presence === -Infinity ? { presence: 0, shift: 0 } : best;
 }
