@@ -296,7 +296,15 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
 
   // The gate judges the class that was named, on the evidence that named it: its own references must claim the
   // query (embedding) and its template must explain the spectrum (open-set.ts).
-  if (openSet !== undefined ? openSet.unexplained > openSet.cut || unclaimedWithSpectrum(named.r) : unclaimed(named.r)) return unknownAnswer();
+  // With the spectral half at work, the named class must also show its own pattern at full resolution (member-peaks.ts,
+  // as a mixture's members must): a class whose peaks sit near an absent compound's at the profile's resolution but
+  // not at one shift at the spectrum's (absent 482 named 15, their two peaks 71 points apart; a twin's test spectrum
+  // named as the other twin) does not claim it.
+  const lacksPattern = () =>
+    onGrid !== undefined && options.memberPeaks !== false && openSet !== undefined
+      ? membersWithoutPattern(onGrid, [{ class: named.r.class, share: Math.max(0, 1 - openSet.unexplained) }], (name) => classPeakTemplate(library, name), options.memberPeaks).length > 0
+      : false;
+  if (openSet !== undefined ? openSet.unexplained > openSet.cut || unclaimedWithSpectrum(named.r) || lacksPattern() : unclaimed(named.r)) return unknownAnswer();
   // Per class, the score already weighs the top class's own spread and the runner-up decoy; the global rule also
   // asks for a similarity no different-class pair reaches.
   // An identified answer's class is in its prediction set. With the spectrum at hand the gate's two tests together
