@@ -28,6 +28,9 @@ import { profileMixtureSearch, referenceProfilesFor } from '../core/identify/mix
 import { containmentScores } from '../core/identify/mixture/mixture-templates.ts';
 import { unexplainedCalibrationFor } from '../core/identify/mixture/mixture-unknown.ts';
 import { openSetFit } from '../core/identify/mixture/open-set.ts';
+import { memberAmplitude, memberPeakPresence } from '../core/identify/mixture/member-peaks.ts';
+import { findPeaks } from '../core/identify/peaks/peak-features.ts';
+import { classPeakTemplate } from '../core/identify/peaks/confusable-pairs.ts';
 import { preprocess } from '../core/preprocess/index.ts';
 import { createSpectrum } from '../core/spectrum.ts';
 import { identificationSchema, preprocessingSchema } from '../config/schema.ts';
@@ -184,7 +187,18 @@ const features = answers.map((a, i) => {
   for (const v of profile) signal += Math.max(0, v);
   const scores = containmentScores(index, profile, { window: index.templates().containmentWindow });
   const contained = (a.components ?? []).map((c) => round(scores[indexOf.get(c.class) ?? 0] / (c.fraction * signal * (a.fitQuality ?? 1))));
-  return { searchFit, u: round(u), namedFit: round(namedFit), bestFit: round(best.unexplained), bestFitClass: index.classNames()[best.classIndices[0]], contained };
+  const spectrumRow = queries.x.subarray(i * P, (i + 1) * P);
+  let rowMax = 0;
+  for (const v of spectrumRow) rowMax = Math.max(rowMax, v);
+  const heights = findPeaks(spectrumRow).reduce((s, p) => s + p.height * rowMax, 0);
+  // The mixture half at full resolution (member-peaks.ts, identify()'s defaults): each member's (or the named class's)
+  // presence at its best shift.
+  const judged = (a.status === 'mixture' ? (a.components ?? []).map((c) => ({ name: c.class, share: c.fraction * (a.fitQuality ?? 1) })) : named !== undefined ? [{ name: named, share: a.fitQuality ?? 1 }] : [])
+    .map(({ name, share }) => ({ name, share, template: classPeakTemplate(lib, name) }))
+    .filter((m) => m.template !== null)
+    .map(({ share, template }) => ({ template: template!, ...memberPeakPresence(spectrumRow, template!, { maxShift: 40, tolerance: 15, amplitude: memberAmplitude(share, heights, template!) }) }));
+  const memberPeaks = judged.map((m) => round(Math.min(99, m.presence)));
+  return { memberPeaks, searchFit, u: round(u), namedFit: round(namedFit), bestFit: round(best.unexplained), bestFitClass: index.classNames()[best.classIndices[0]], contained };
 });
 log(`unexplained threshold ${unexplainedCal.threshold.toFixed(3)}, single ${unexplainedCal.singleThreshold?.toFixed(3)} (max of ${unexplainedCal.singleShares?.length}: ${unexplainedCal.singleShares?.at(-1)?.toFixed(3)}), componentGain ${unexplainedCal.componentGain?.toFixed(3)}, count threshold ${unexplainedCal.countThreshold?.toFixed(3)}, unknown cut ${pc.cut.toFixed(2)}, with the spectrum ${predictionSetCut(pc, 0.999)?.toFixed(2)}`);
 const rows = answers.map((a, i) => {

@@ -191,10 +191,17 @@ function score(queries: readonly Query[], answered: ReadonlyMap<string, ResultMe
       decidedByPeaks: 0, identifiedNotInSet: 0, unknownWithSet: 0,
     };
     const latencies: number[] = [];
+    // The answers that missed (a known spectrum not identified right, an absent one not unknown, a mixture not exactly
+    // right): truth and answer, so a run says which classes a gate still lets through.
+    const misses: { truth: string; status: string; class?: string; components?: string }[] = [];
     for (const q of qs) {
       const r = answered.get(q.file);
       if (!r) continue;
       c.answered++;
+      const parts = (r.components ?? []).map((x) => x.class);
+      const exact = r.status === 'mixture' && parts.length === q.truth.length && parts.every((p) => q.truth.map(String).includes(p));
+      const hit = kind === 'absent' ? r.status === 'unknown' : kind === 'mixture' ? exact : r.status === 'identified' && r.class === String(q.truth[0]);
+      if (!hit) misses.push({ truth: q.truth.join('+'), status: r.status, ...(r.class === undefined ? {} : { class: r.class }), ...(parts.length ? { components: parts.join('+') } : {}) });
       latencies.push(r.latencyMs);
       const truth = new Set(q.truth.map(String));
       const top = r.candidates[0]?.class;
@@ -258,6 +265,7 @@ function score(queries: readonly Query[], answered: ReadonlyMap<string, ResultMe
       ...byM,
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
+      misses,
     });
   }
   return rows;

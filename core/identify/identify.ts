@@ -6,9 +6,10 @@ import { addProfile, profileDim, spectralProfile } from './mixture/profile.ts';
 import { reconstructionMixtureFit, referenceProfilesFor, type ReferenceProfiles } from './mixture/mixture-spectral.ts';
 import { unexplainedCalibrationFor } from './mixture/mixture-unknown.ts';
 import { countThresholdsFor, decideComponentCount } from './mixture/mixture-count.ts';
-import { decideConfusablePair, type PairDecisionOptions } from './peaks/confusable-pairs.ts';
+import { classPeakTemplate, decideConfusablePair, type PairDecisionOptions } from './peaks/confusable-pairs.ts';
 import { spectralAnswer, type SpectralRankingOptions } from './spectral/spectral-ranking.ts';
 import { openSetFit, unknownScoreCap } from './mixture/open-set.ts';
+import { membersWithoutPattern, type MemberCheckOptions } from './mixture/member-peaks.ts';
 import type { Candidate, DecidedBy, Identification, MixtureComponent } from './types.ts';
 
 export interface IdentifyQuery {
@@ -72,6 +73,11 @@ export interface IdentifyOptions {
    * from the library (mixture-unknown.ts singleThreshold); false: the embedding's cut alone.
    */
   readonly openSetShare?: number | false;
+  /**
+   * The open-set test's mixture half at full resolution (member-peaks.ts): every member of a mixture must show its own
+   * peaks, not only its main one; false: not checked. Only where the spectral half judges (openSetShare, openSetMinClasses).
+   */
+  readonly memberPeaks?: MemberCheckOptions | false;
   /** Fewest library classes for the spectral half to judge (open-set.ts OPEN_SET_MIN_CLASSES; tests of small libraries lower it). */
   readonly openSetMinClasses?: number;
 }
@@ -264,10 +270,23 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
       // library, fitted by a few library classes that each cover some of its peaks, is unknown, not their mixture.
       // (With a count given, the caller asked for that many components: the answer stays a mixture.)
       const bar = options.components === undefined && reconstruction && openSet ? openSet.cut : undefined;
-      if (reconstruction && (unknownComponent || (bar !== undefined && reconstruction.unexplained > bar)) && options.components === undefined) {
+      // Nor is it a mixture when a member shows its main peak without the rest of its own pattern (member-peaks.ts):
+      // the spectrum is then judged as one compound, as if no mixture had been found (a compound the library lacks is
+      // called unknown there, a single one the search split is named).
+      const lacking =
+        bar !== undefined && reconstruction && spectrum && options.memberPeaks !== false
+          ? membersWithoutPattern(
+              spectrum,
+              components.map((c) => ({ class: c.class, share: c.fraction * Math.max(0, 1 - reconstruction.unexplained) })),
+              (name) => classPeakTemplate(library, name),
+              options.memberPeaks,
+            )
+          : [];
+      if (lacking.length) {
+        // fall through to the single-compound answer below
+      } else if (reconstruction && (unknownComponent || (bar !== undefined && reconstruction.unexplained > bar)) && options.components === undefined) {
         return unknownAnswer({ components, unknownComponent: true, fitQuality: round(Math.max(0, 1 - reconstruction.unexplained)) });
-      }
-      return {
+      } else return {
         status: 'mixture',
         score: round(Math.min(...components.map((c) => c.score))),
         candidates,
@@ -281,7 +300,15 @@ export function identify(query: IdentifyQuery, library: ReferenceLibrary, option
 
   // The gate judges the class that was named, on the evidence that named it: its own references must claim the
   // query (embedding) and its template must explain the spectrum (open-set.ts).
-  if (openSet !== undefined ? openSet.unexplained > openSet.cut || unclaimedWithSpectrum(named.r) : unclaimed(named.r)) return unknownAnswer();
+  // With the spectral half at work, the named class must also show its own pattern at full resolution (member-peaks.ts,
+  // as a mixture's members must): a class whose peaks sit near an absent compound's at the profile's resolution but
+  // not at one shift at the spectrum's (absent 482 named 15, their two peaks 71 points apart; a twin's test spectrum
+  // named as the other twin) does not claim it.
+  const lacksPattern = () =>
+    onGrid !== undefined && options.memberPeaks !== false && openSet !== undefined
+      ? membersWithoutPattern(onGrid, [{ class: named.r.class, share: Math.max(0, 1 - openSet.unexplained) }], (name) => classPeakTemplate(library, name), options.memberPeaks).length > 0
+      : false;
+  if (openSet !== undefined ? openSet.unexplained > openSet.cut || unclaimedWithSpectrum(named.r) || lacksPattern() : unclaimed(named.r)) return unknownAnswer();
   // Per class, the score already weighs the top class's own spread and the runner-up decoy; the global rule also
   // asks for a similarity no different-class pair reaches.
   // An identified answer's class is in its prediction set. With the spectrum at hand the gate's two tests together
