@@ -110,6 +110,7 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     storeState: adapterHealth.storeState,
     wakeOutputs: () => outputs.wake(),
     inputs: () => inputs.inputs,
+    site: () => site.site,
   });
   // Several daemons as one site (site.postgres.url): shared library, models, results, alerts and token.
   const site = new SitePart({ config, log, store, model, library });

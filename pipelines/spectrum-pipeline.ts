@@ -10,7 +10,7 @@ import { IngestInput } from './ingest-input.ts';
 import { batchWorker } from './operators.ts';
 import { PendingBacklog } from './pending-backlog.ts';
 import { newCounters } from './pipeline-counters.ts';
-import type { PendingSpectrum, PipelineLogger, PipelineStore } from './ports.ts';
+import type { PendingSpectrum, PipelineLogger, PipelineStore, ResultArbiter } from './ports.ts';
 import { ResultMessages } from './result-messages.ts';
 import { StageTimes, type StageName, type StageTotal } from './stage-times.ts';
 
@@ -29,6 +29,8 @@ export interface SpectrumPipelineOptions {
   readonly node?: string;
   readonly newId: () => string;
   readonly log: PipelineLogger;
+  /** On a site with a shared work queue: whose result counts for each spectrum (pipelines/ports.ts ResultArbiter). */
+  readonly arbiter?: () => ResultArbiter | undefined;
   /** Results and alerts are committed (and queued in the outbox): wake the outputs, tell live listeners. */
   readonly onCommitted?: (results: readonly ResultMessage[], alerts: readonly AlertMessage[]) => void;
   /** The in-memory queue is full (true) or has room again (false): pause or resume inputs that can. */
@@ -113,7 +115,7 @@ export class SpectrumPipeline {
     });
     this.identifyDeps = {
       domain, store, messages, stageTimes, log, backlog: this.backlog, counters: this.counters, acksAfterResult,
-      onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome,
+      onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome, arbiter: o.arbiter,
     };
   }
 

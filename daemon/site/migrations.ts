@@ -201,6 +201,16 @@ export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly 
       CREATE INDEX site_finished_work_at ON site_finished_work (finished_at);
     `,
   },
+  {
+    version: 4,
+    name: 'queue spectra decided site-wide before their local commit',
+    sql: `
+      -- A queue spectrum's key (its job's key and block) claimed by the node whose result counts, with the id of that
+      -- result's spectrum; the result itself is in site_results from the same statement (daemon/site/result-arbiter.ts).
+      -- NULL for the job-level keys a node records after finishing a job (daemon/site/work-ledger.ts).
+      ALTER TABLE site_finished_work ADD COLUMN spectrum_id TEXT;
+    `,
+  },
 ];
 
 export const SITE_CHANNEL = 'spectrad_site';

@@ -13,6 +13,7 @@ import { inTransaction, openSitePool, redactUrl } from './pool.ts';
 import { SiteRunLock, siteToken } from './retrain-lock.ts';
 import { SiteResultsOutput } from './site-output.ts';
 import { SiteQueries } from './site-queries.ts';
+import { SiteResultArbiter } from './result-arbiter.ts';
 import { SiteWorkLedger } from './work-ledger.ts';
 
 /** What the site store needs of the running daemon (daemon/run.ts provides it; late-bound, it changes at a switch). */
@@ -124,6 +125,11 @@ export class SiteStore {
   /** The site's ledger of finished queue jobs, for this node's queue inputs (cross-node exactly once). */
   workLedger(): SiteWorkLedger {
     return new SiteWorkLedger(this.pool, this.o.node);
+  }
+
+  /** Whose result counts for each spectrum of this node's queue inputs, decided on the site before the local commit. */
+  resultArbiter(queueInputs: readonly string[]): SiteResultArbiter {
+    return new SiteResultArbiter(this.pool, this.o.node, this.o.store.db, queueInputs, this.o.log);
   }
 
   /** The output that carries this node's results and alerts to PostgreSQL behind the local outbox. */
