@@ -69,7 +69,12 @@ export class SitePart implements DaemonPart {
       config.site.postgres.catchUpTimeoutS * 1000,
     );
     this.output = site.resultsOutput();
-    this.retention = new SiteRetention(site.pool, { days: config.store.retentionDays, log });
+    this.retention = new SiteRetention(site.pool, {
+      days: config.store.retentionDays,
+      keysKeepHours: config.site.postgres.keysKeepHours,
+      intervalMs: config.store.pruneIntervalMin * 60_000,
+      log,
+    });
     this.retention.start();
   }
 
