@@ -113,7 +113,14 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     site: () => site.site,
   });
   // Several daemons as one site (site.postgres.url): shared library, models, results, alerts and token.
-  const site = new SitePart({ config, log, store, model, library });
+  const site = new SitePart({
+    config,
+    log,
+    store,
+    model,
+    library,
+    live: { result: (r) => outputs.showLive('result', r), alert: (a) => outputs.showLive('alert', a) },
+  });
   const inputs: InputsPart = new InputsPart({ config, log, store, pipeline: pipeline.pipeline, adapterHealth, site });
   const health = healthReporter({ config, phase, startedAt, store, model, library, pipeline: pipeline.pipeline, adapterHealth, inputs: () => inputs.inputs, site });
   const services: ApiServices = createApiServices({ log, store, model, library, metrics, instruments, adapterHealth, health, socketActions: () => outputs.socketActions, site });

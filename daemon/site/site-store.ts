@@ -13,6 +13,7 @@ import { inTransaction, openSitePool, redactUrl } from './pool.ts';
 import { SiteRunLock, siteToken } from './retrain-lock.ts';
 import { SiteResultsOutput } from './site-output.ts';
 import { SiteQueries } from './site-queries.ts';
+import { SiteLiveFeed, type LiveFeedOptions } from './live-feed.ts';
 import { SiteResultArbiter } from './result-arbiter.ts';
 import { SiteWorkLedger } from './work-ledger.ts';
 
@@ -125,6 +126,11 @@ export class SiteStore {
   /** The site's ledger of finished queue jobs, for this node's queue inputs (cross-node exactly once). */
   workLedger(): SiteWorkLedger {
     return new SiteWorkLedger(this.pool, this.o.node);
+  }
+
+  /** Other nodes' results and alerts as they reach the site, for this node's dashboards (daemon/site/live-feed.ts). */
+  liveFeed(onResult: LiveFeedOptions['onResult'], onAlert: LiveFeedOptions['onAlert']): SiteLiveFeed {
+    return new SiteLiveFeed({ url: this.o.url, pool: this.pool, node: this.o.node, log: this.o.log, onResult, onAlert });
   }
 
   /** Whose result counts for each spectrum of this node's queue inputs, decided on the site before the local commit. */
