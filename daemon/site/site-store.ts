@@ -145,7 +145,7 @@ export class SiteStore {
    * the main pool, never make them wait for a connection.
    */
   private queuePool(): pg.Pool {
-    this.workPool ??= openSitePool(this.o.url, this.o.log, { max: 2, applicationName: `spectrad-${this.o.node}-queue`.slice(0, 63) });
+    this.workPool ??= openSitePool(this.o.url, this.o.log, { max: 3, applicationName: `spectrad-${this.o.node}-queue`.slice(0, 63) });
     return this.workPool;
   }
 
