@@ -1,3 +1,4 @@
+import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
@@ -119,7 +120,8 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     store,
     model,
     library,
-    live: { result: (r) => outputs.showLive('result', r), alert: (a) => outputs.showLive('alert', a) },
+    // Only a node with dashboards (socket.io outputs) reads the other nodes' results as they come.
+    ...(config.outputs.some((o) => o.type === 'socketio') ? { live: { result: (r: ResultMessage) => outputs.showLive('result', r), alert: (a: AlertMessage) => outputs.showLive('alert', a) } } : {}),
   });
   const inputs: InputsPart = new InputsPart({ config, log, store, pipeline: pipeline.pipeline, adapterHealth, site });
   const health = healthReporter({ config, phase, startedAt, store, model, library, pipeline: pipeline.pipeline, adapterHealth, inputs: () => inputs.inputs, site });
