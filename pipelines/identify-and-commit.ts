@@ -20,6 +20,8 @@ export interface IdentifyAndCommitDeps {
   readonly acksAfterResult: AcksAfterResult;
   /** On a site with a shared work queue: whose result counts for each spectrum, asked before the commit. */
   readonly arbiter?: () => ResultArbiter | undefined;
+  /** Where the site's decisions run behind identification (with an arbiter). */
+  readonly decisions?: DecisionLane;
   /** How long spectra the arbiter could not decide wait before they are read back (default 2000 ms). */
   readonly heldRetryMs?: number;
   readonly onCommitted?: (results: readonly ResultMessage[], alerts: readonly AlertMessage[]) => void;
@@ -34,7 +36,7 @@ export interface IdentifyAndCommitDeps {
  * same transaction) and its input acknowledged; one the site could not decide stays pending and is asked again.
  */
 export async function identifyAndCommit(batch: readonly PendingSpectrum[], deps: IdentifyAndCommitDeps): Promise<ResultMessage[]> {
-  const { messages, backlog, counters, log } = deps;
+  const { messages } = deps;
   const answers = await answersFor(batch, deps);
   const identified = batch.map((p, i) => {
     const a = answers[i];
@@ -43,7 +45,28 @@ export async function identifyAndCommit(batch: readonly PendingSpectrum[], deps:
       ? messages.result(p, arrived, { code: a instanceof SpectrumInputError ? a.code : 'identify-failed', message: a.message })
       : messages.result(p, arrived, undefined, a);
   });
-  const verdict = await arbitrate(identified, deps);
+  const lane = deps.decisions;
+  if (!deps.arbiter?.() || !lane) return commitDecided(batch, identified, UNCONTESTED, deps);
+  // On a site the decision is a PostgreSQL round trip (a durable commit there): it runs while the next micro-batch is
+  // identified, one batch behind at most, and publishes its results once they are committed here.
+  const previous = lane.tail;
+  lane.tail = previous
+    .then(async () => {
+      const committed = commitDecided(batch, identified, await arbitrate(identified, deps), deps);
+      for (const r of committed) lane.publish(r);
+    })
+    .catch((err: unknown) => deps.log.error({ err, batch: batch.length }, 'committing a decided micro-batch failed; its spectra stay pending'));
+  await previous;
+  return [];
+}
+
+/**
+ * The results of a micro-batch whose site verdict is known (every one this node's without a site): those this node
+ * won committed with their alerts, those another node won discarded in the same transaction; the inputs of both
+ * acknowledged; the undecided left pending.
+ */
+function commitDecided(batch: readonly PendingSpectrum[], identified: readonly ResultMessage[], verdict: ArbiterVerdict, deps: IdentifyAndCommitDeps): ResultMessage[] {
+  const { messages, backlog, counters, log } = deps;
   const results: ResultMessage[] = [];
   const alerts: AlertMessage[] = [];
   const discarded = [...verdict.elsewhere.keys()];
@@ -84,6 +107,19 @@ export async function identifyAndCommit(batch: readonly PendingSpectrum[], deps:
   }
   deps.onCommitted?.(results, alerts);
   return results;
+}
+
+/**
+ * The site's decisions and commits of micro-batches, one after another in batch order, while identification goes on
+ * with the next batch. `tail` settles once every batch handed over is committed (the pipeline's drain waits for it).
+ */
+export class DecisionLane {
+  tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    /** A batch's committed results, for the pipeline's live listeners. */
+    readonly publish: (result: ResultMessage) => void,
+  ) {}
 }
 
 const UNCONTESTED: ArbiterVerdict = { replaced: new Map(), elsewhere: new Map(), held: new Set() };

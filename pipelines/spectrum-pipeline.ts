@@ -5,7 +5,7 @@ import type { RawInput } from '../adapters/types.ts';
 import { CommitRetries } from './commit-retries.ts';
 import type { PipelineDomain } from './domain.ts';
 import { GroupCommit } from './group-commit.ts';
-import { identifyAndCommit, type IdentifyAndCommitDeps } from './identify-and-commit.ts';
+import { DecisionLane, identifyAndCommit, type IdentifyAndCommitDeps } from './identify-and-commit.ts';
 import { IngestInput } from './ingest-input.ts';
 import { batchWorker } from './operators.ts';
 import { PendingBacklog } from './pending-backlog.ts';
@@ -92,6 +92,8 @@ export class SpectrumPipeline {
   private readonly retries: CommitRetries;
   private readonly ingestStage: IngestInput;
   private readonly identifyDeps: IdentifyAndCommitDeps;
+  /** On a site: micro-batches whose decision and commit run behind identification. */
+  private readonly decisions = new DecisionLane((r) => this.results.next(r));
   private graph?: Subscription;
   private finished?: Promise<void>;
   private draining = false;
@@ -115,7 +117,7 @@ export class SpectrumPipeline {
     });
     this.identifyDeps = {
       domain, store, messages, stageTimes, log, backlog: this.backlog, counters: this.counters, acksAfterResult,
-      onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome, arbiter: o.arbiter,
+      onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome, arbiter: o.arbiter, decisions: this.decisions,
     };
   }
 
@@ -179,6 +181,7 @@ export class SpectrumPipeline {
     this.input$.complete();
     this.backlog.refill$.complete();
     await this.finished;
+    await this.decisions.tail;
     this.results.complete();
   }
 
