@@ -341,6 +341,8 @@ export const storeSchema = z.strictObject({
   synchronous: z.enum(['FULL', 'NORMAL']).default('FULL'),
   /** Results older than this many days are deleted (0 keeps everything). */
   retentionDays: z.number().int().min(0).default(0),
+  /** How often retention runs again after the start, in minutes (the node's store and, on a site, PostgreSQL). */
+  pruneIntervalMin: z.number().int().min(1).max(10_080).default(60),
 });
 
 /** Background retraining (daemon/retrain): a run fine-tunes the promoted model on the library's labelled spectra. */
@@ -393,6 +395,11 @@ export const siteSchema = z.strictObject({
       pollMs: z.number().int().min(100).max(600_000).default(5000),
       /** Longest a start waits to catch up with the site before it identifies on its local state (the rest follows). */
       catchUpTimeoutS: z.number().int().min(1).max(3600).default(30),
+      /**
+       * How long the site keeps its bookkeeping keys: the work-queue spectra decided (a redelivery or a node's restart
+       * comes within a few leases) and the enrollment Idempotency-Keys answered (a client's retry comes within minutes).
+       */
+      keysKeepHours: z.number().int().min(1).max(8760).default(24),
     })
     .prefault({}),
 });

@@ -1,3 +1,4 @@
+import type { AlertMessage, ResultMessage } from '../core/messages.ts';
 import type { FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
@@ -110,9 +111,18 @@ export async function startDaemon(config: ResolvedConfig, options: StartOptions 
     storeState: adapterHealth.storeState,
     wakeOutputs: () => outputs.wake(),
     inputs: () => inputs.inputs,
+    site: () => site.site,
   });
   // Several daemons as one site (site.postgres.url): shared library, models, results, alerts and token.
-  const site = new SitePart({ config, log, store, model, library });
+  const site = new SitePart({
+    config,
+    log,
+    store,
+    model,
+    library,
+    // Only a node with dashboards (socket.io outputs) reads the other nodes' results as they come.
+    ...(config.outputs.some((o) => o.type === 'socketio') ? { live: { result: (r: ResultMessage) => outputs.showLive('result', r), alert: (a: AlertMessage) => outputs.showLive('alert', a) } } : {}),
+  });
   const inputs: InputsPart = new InputsPart({ config, log, store, pipeline: pipeline.pipeline, adapterHealth, site });
   const health = healthReporter({ config, phase, startedAt, store, model, library, pipeline: pipeline.pipeline, adapterHealth, inputs: () => inputs.inputs, site });
   const services: ApiServices = createApiServices({ log, store, model, library, metrics, instruments, adapterHealth, health, socketActions: () => outputs.socketActions, site });

@@ -52,10 +52,36 @@ export interface PipelineStore {
   commitIngest(commit: IngestCommit): void;
   /** Several ingests in one transaction (one fsync): group commit under load. All or nothing. */
   commitIngestMany?(commits: readonly IngestCommit[]): void;
-  /** Stores results and alerts and queues them for every output, in one transaction. */
-  commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[]): void;
+  /**
+   * Stores results and alerts and queues them for every output, in one transaction; `discarded` names pending spectra
+   * whose result another node of the site holds (ResultArbiter): removed in the same transaction, unpublished.
+   */
+  commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[], discarded?: readonly string[]): void;
   /** Oldest pending spectra not in `exclude` (those already in memory): crash recovery and spilled backlog. */
   pending(limit: number, exclude: ReadonlySet<string>): PendingSpectrum[];
+}
+
+/**
+ * On a site whose nodes share a work queue, a job can reach a second node while the first still lives (its lease ran
+ * out) or after it died between committing its result and acknowledging the job. The arbiter says, site-wide and
+ * durably, whose result counts for each spectrum, before any node commits or publishes one: the first node to ask
+ * for a spectrum's key wins it, and its result is on the site when the answer returns.
+ */
+export interface ResultArbiter {
+  /** Never rejects: what cannot be decided now (the site unreachable) is `held`. */
+  decide(results: readonly ResultMessage[]): Promise<ArbiterVerdict>;
+}
+
+export interface ArbiterVerdict {
+  /**
+   * This node had won the spectrum before (it died after the decision, before its local commit, and identified it
+   * again after its restart): the result the site holds, committed instead of the new one.
+   */
+  readonly replaced: ReadonlyMap<string, ResultMessage>;
+  /** Spectrum id -> the node whose result counts: this node's copy is discarded and its input acknowledged. */
+  readonly elsewhere: ReadonlyMap<string, string>;
+  /** Not decided now: left pending in the store and read back later (nothing acknowledged). */
+  readonly held: ReadonlySet<string>;
 }
 
 /** The part of a pino logger the pipeline uses (structured object first, message second). */

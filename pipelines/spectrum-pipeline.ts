@@ -5,12 +5,12 @@ import type { RawInput } from '../adapters/types.ts';
 import { CommitRetries } from './commit-retries.ts';
 import type { PipelineDomain } from './domain.ts';
 import { GroupCommit } from './group-commit.ts';
-import { identifyAndCommit, type IdentifyAndCommitDeps } from './identify-and-commit.ts';
+import { DecisionLane, identifyAndCommit, type IdentifyAndCommitDeps } from './identify-and-commit.ts';
 import { IngestInput } from './ingest-input.ts';
 import { batchWorker } from './operators.ts';
 import { PendingBacklog } from './pending-backlog.ts';
 import { newCounters } from './pipeline-counters.ts';
-import type { PendingSpectrum, PipelineLogger, PipelineStore } from './ports.ts';
+import type { PendingSpectrum, PipelineLogger, PipelineStore, ResultArbiter } from './ports.ts';
 import { ResultMessages } from './result-messages.ts';
 import { StageTimes, type StageName, type StageTotal } from './stage-times.ts';
 
@@ -29,6 +29,8 @@ export interface SpectrumPipelineOptions {
   readonly node?: string;
   readonly newId: () => string;
   readonly log: PipelineLogger;
+  /** On a site with a shared work queue: whose result counts for each spectrum (pipelines/ports.ts ResultArbiter). */
+  readonly arbiter?: () => ResultArbiter | undefined;
   /** Results and alerts are committed (and queued in the outbox): wake the outputs, tell live listeners. */
   readonly onCommitted?: (results: readonly ResultMessage[], alerts: readonly AlertMessage[]) => void;
   /** The in-memory queue is full (true) or has room again (false): pause or resume inputs that can. */
@@ -90,6 +92,8 @@ export class SpectrumPipeline {
   private readonly retries: CommitRetries;
   private readonly ingestStage: IngestInput;
   private readonly identifyDeps: IdentifyAndCommitDeps;
+  /** On a site: micro-batches whose decision and commit run behind identification. */
+  private readonly decisions = new DecisionLane((r) => this.results.next(r));
   private graph?: Subscription;
   private finished?: Promise<void>;
   private draining = false;
@@ -113,7 +117,7 @@ export class SpectrumPipeline {
     });
     this.identifyDeps = {
       domain, store, messages, stageTimes, log, backlog: this.backlog, counters: this.counters, acksAfterResult,
-      onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome,
+      onCommitted: o.onCommitted, onStoreOutcome: o.onStoreOutcome, arbiter: o.arbiter, decisions: this.decisions,
     };
   }
 
@@ -177,6 +181,7 @@ export class SpectrumPipeline {
     this.input$.complete();
     this.backlog.refill$.complete();
     await this.finished;
+    await this.decisions.tail;
     this.results.complete();
   }
 

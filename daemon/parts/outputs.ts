@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { SocketIoOutput } from '../../adapters/socketio-output.ts';
 import type { OutputAdapter } from '../../adapters/types.ts';
 import type { ResolvedConfig } from '../../config/load.ts';
+import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
 import type { StageTimes } from '../../pipelines/stage-times.ts';
 import { createOutputs } from '../adapters.ts';
 import { createRequestGuard } from '../http/request-guard.ts';
@@ -56,6 +58,20 @@ export class OutputsPart implements DaemonPart {
   /** The dashboards' live feed and their actions (labelling, acknowledging) over socket.io. */
   get socketActions(): ReturnType<typeof attachSocketActions> | undefined {
     return this.actions;
+  }
+
+  /**
+   * Another node's result or alert (on a site): shown live on this node's dashboards (socket.io outputs) only; the
+   * other outputs carry this node's own, from its outbox.
+   */
+  showLive(kind: 'result', message: ResultMessage): void;
+  showLive(kind: 'alert', message: AlertMessage): void;
+  showLive(kind: 'result' | 'alert', message: ResultMessage | AlertMessage): void {
+    for (const output of this.started) {
+      if (!(output instanceof SocketIoOutput)) continue;
+      const shown = kind === 'result' ? output.publishResult(message as ResultMessage) : output.publishAlert(message as AlertMessage);
+      shown.catch(() => undefined);
+    }
   }
 
   /** Something new waits in the outbox. */

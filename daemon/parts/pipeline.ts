@@ -6,10 +6,12 @@ import type { ResolvedConfig } from '../../config/load.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
 import type { FormatName } from '../../core/formats/types.ts';
 import type { PipelineDomain } from '../../pipelines/domain.ts';
+import type { ResultArbiter } from '../../pipelines/ports.ts';
 import { SpectrumPipeline } from '../../pipelines/spectrum-pipeline.ts';
 import type { StageTimes } from '../../pipelines/stage-times.ts';
 import type { DaemonMetrics } from '../metrics.ts';
 import type { InstrumentHealthTracker } from '../health/instrument-health.ts';
+import type { SiteStore } from '../site/site-store.ts';
 import { abandonPendingOf } from '../store/abandon-pending.ts';
 import { ulid } from '../store/ids.ts';
 import type { LibraryPart } from './library-part.ts';
@@ -49,6 +51,8 @@ export interface PipelinePartDeps {
   readonly wakeOutputs: () => void;
   /** The inputs to pause under pressure (started after the pipeline). */
   readonly inputs: () => readonly InputAdapter[];
+  /** The site (started before the pipeline): it decides whose result counts for each work-queue spectrum. */
+  readonly site?: () => SiteStore | undefined;
 }
 
 /**
@@ -60,6 +64,7 @@ export class PipelinePart implements DaemonPart {
   readonly name = 'pipeline';
   readonly pipeline: SpectrumPipeline;
   private statsTimer?: NodeJS.Timeout;
+  private arbiter?: ResultArbiter;
 
   constructor(private readonly deps: PipelinePartDeps) {
     const { config, log, store, metrics } = deps;
@@ -74,9 +79,10 @@ export class PipelinePart implements DaemonPart {
           store.store.commitIngestMany(c);
           for (const one of c) metrics.spectraReceived(one.spectra);
         },
-        commitResults: (r, a) => store.store.commitResults(r, a),
+        commitResults: (r, a, d) => store.store.commitResults(r, a, d),
         pending: (n, ex) => store.store.pending(n, ex),
       },
+      arbiter: () => this.arbiter,
       domain: deps.domain,
       batchSize: config.pipeline.batchSize,
       windowMs: config.pipeline.windowMs,
@@ -106,10 +112,18 @@ export class PipelinePart implements DaemonPart {
   async start(): Promise<void> {
     const { config, log } = this.deps;
     const pipeline = this.pipeline;
-    // Before the pending set is read back: work-queue jobs this node had not finished belong to the queue again.
     const queueInputs = config.inputs.filter((i) => i.type === 'queue').map((i) => i.name);
-    const abandoned = abandonPendingOf(this.deps.store.store.db, queueInputs);
-    if (abandoned > 0) log.info({ abandoned, inputs: queueInputs }, 'left unfinished work-queue spectra to the queue (other nodes take them)');
+    const site = queueInputs.length > 0 ? this.deps.site?.() : undefined;
+    if (site) {
+      // On a site the spectra this node had taken and not finished are identified again and decided on the site like
+      // any other (daemon/site/result-arbiter.ts): discarded where another node has the result, committed where this
+      // node had won it before it stopped.
+      this.arbiter = site.resultArbiter(queueInputs);
+    } else {
+      // Before the pending set is read back: work-queue jobs this node had not finished belong to the queue again.
+      const abandoned = abandonPendingOf(this.deps.store.store.db, queueInputs);
+      if (abandoned > 0) log.info({ abandoned, inputs: queueInputs }, 'left unfinished work-queue spectra to the queue (other nodes take them)');
+    }
     pipeline.start();
     if (config.pipeline.statsIntervalS > 0) {
       // Event-loop delay over each interval: a blocked loop delays acks, publishes and the API alike.

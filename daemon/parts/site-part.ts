@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { OutputAdapter } from '../../adapters/types.ts';
 import type { ResolvedConfig } from '../../config/load.ts';
+import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
 import type { HistoryReads } from '../http/services.ts';
 import type { InstrumentHealth } from '../health/instrument-health.ts';
 import { claimEnrollmentKey, completeEnrollmentKey, releaseEnrollmentKey, type EnrollmentKeyClaim } from '../site/enrollment-keys.ts';
 import { siteInstrumentHealth } from '../site/site-instruments.ts';
+import type { SiteLiveFeed } from '../site/live-feed.ts';
 import { SiteRetention } from '../site/site-retention.ts';
 import { SiteStore, type SiteHealth } from '../site/site-store.ts';
 import type { LabelledResult } from '../store/store.ts';
@@ -22,6 +24,8 @@ export interface SitePartDeps {
   readonly store: StorePart;
   readonly model: ModelPart;
   readonly library: LibraryPart;
+  /** This node's dashboards (socket.io outputs): other nodes' results and alerts are shown there live too. */
+  readonly live?: { readonly result: (r: ResultMessage) => void; readonly alert: (a: AlertMessage) => void };
 }
 
 /**
@@ -35,6 +39,7 @@ export class SitePart implements DaemonPart {
   private opened?: SiteStore;
   private output?: OutputAdapter;
   private retention?: SiteRetention;
+  private live?: SiteLiveFeed;
   /** Instrument counts cover the results since this node started, as a single node's do. */
   private readonly startedAt = Date.now();
 
@@ -69,8 +74,18 @@ export class SitePart implements DaemonPart {
       config.site.postgres.catchUpTimeoutS * 1000,
     );
     this.output = site.resultsOutput();
-    this.retention = new SiteRetention(site.pool, { days: config.store.retentionDays, log });
+    this.retention = new SiteRetention(site.pool, {
+      days: config.store.retentionDays,
+      keysKeepHours: config.site.postgres.keysKeepHours,
+      intervalMs: config.store.pruneIntervalMin * 60_000,
+      log,
+    });
     this.retention.start();
+    const live = this.deps.live;
+    if (live) {
+      this.live = site.liveFeed(live.result, live.alert);
+      await this.live.start();
+    }
   }
 
   /** The output that carries results and alerts to the site (the OutputsPart feeds it from the outbox). */
@@ -183,6 +198,7 @@ export class SitePart implements DaemonPart {
   }
 
   async stop(): Promise<void> {
+    await this.live?.stop();
     await this.retention?.stop();
     await this.opened?.stop();
   }

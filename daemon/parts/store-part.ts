@@ -1,14 +1,16 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../../config/load.ts';
+import { LocalRetention } from '../store/local-retention.ts';
 import { retentionCutoff } from '../store/retention.ts';
 import { Store } from '../store/store.ts';
 import { started, type DaemonPart } from './part.ts';
 
-/** Opens the store in a private data folder and prunes what is past retention; closes it last at stop. */
+/** Opens the store in a private data folder and prunes what is past retention, at start and then periodically; closes it last at stop. */
 export class StorePart implements DaemonPart {
   readonly name = 'store';
   private opened?: Store;
+  private retention?: LocalRetention;
 
   constructor(
     private readonly config: ResolvedConfig,
@@ -41,9 +43,12 @@ export class StorePart implements DaemonPart {
     if (cutoff !== undefined) {
       log.info({ removed: store.prune(cutoff), cutoff }, 'old spectra pruned');
     }
+    this.retention = new LocalRetention(store, { days: config.store.retentionDays, intervalMs: config.store.pruneIntervalMin * 60_000, log });
+    this.retention.start();
   }
 
   async stop(): Promise<void> {
+    await this.retention?.stop();
     this.opened?.close();
   }
 }

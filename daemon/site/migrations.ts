@@ -201,7 +201,37 @@ export const siteMigrations: ReadonlyArray<{ readonly version: number; readonly 
       CREATE INDEX site_finished_work_at ON site_finished_work (finished_at);
     `,
   },
+  {
+    version: 4,
+    name: 'queue spectra decided site-wide before their local commit',
+    sql: `
+      -- A queue spectrum's key (its job's key and block) claimed by the node whose result counts, with the id of that
+      -- result's spectrum; the result itself is in site_results from the same statement (daemon/site/result-arbiter.ts).
+      -- NULL for the job-level keys a node records after finishing a job (daemon/site/work-ledger.ts).
+      ALTER TABLE site_finished_work ADD COLUMN spectrum_id TEXT;
+    `,
+  },
+  {
+    version: 5,
+    name: 'live feed: a notification per result and alert written to the site',
+    sql: `
+      -- Every node's dashboards show the whole site live (daemon/site/live-feed.ts): each row written to site_results
+      -- or site_alerts, by whichever path (a node's outbox, the queue's decision), is announced on commit with its id
+      -- and node; listeners read the row itself.
+      CREATE FUNCTION site_announce_row() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM pg_notify(TG_ARGV[0], json_build_object('kind', TG_ARGV[1], 'id', to_jsonb(NEW) ->> TG_ARGV[2], 'node', NEW.node)::text);
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER site_results_announce AFTER INSERT ON site_results FOR EACH ROW EXECUTE FUNCTION site_announce_row('spectrad_live', 'result', 'spectrum_id');
+      CREATE TRIGGER site_alerts_announce AFTER INSERT ON site_alerts FOR EACH ROW EXECUTE FUNCTION site_announce_row('spectrad_live', 'alert', 'id');
+    `,
+  },
 ];
+
+/** The channel of the live feed (migration 5): `{"kind": "result" | "alert", "id": <spectrum or alert id>, "node": <node>}`. */
+export const LIVE_CHANNEL = 'spectrad_live';
 
 export const SITE_CHANNEL = 'spectrad_site';
 

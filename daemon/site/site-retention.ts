@@ -1,16 +1,18 @@
 import type pg from 'pg';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { addParam, renderWhere } from '../store/query-filters.ts';
-import { pruneTargets, retentionCutoff } from '../store/retention.ts';
+import { pruneTargets, retentionCutoff, siteKeyTargets, type PruneTarget } from '../store/retention.ts';
 import { checkout, LOCK_KEYS } from './pool.ts';
 
 export interface SiteRetentionOptions {
-  /** store.retentionDays of this node: 0 keeps everything (this node never prunes the site). */
+  /** store.retentionDays of this node: 0 keeps the history (this node never prunes results, spectra, alerts, labels). */
   readonly days: number;
+  /** site.postgres.keysKeepHours: how long the bookkeeping keys stay, whatever `days` (default 24). */
+  readonly keysKeepHours?: number;
   readonly log: PipelineLogger;
   /** Rows per delete: each batch is its own short transaction, so the nodes' inserts go on between them. */
   readonly batch?: number;
-  /** How often a pass runs after the first (at start). */
+  /** How often a pass runs after the first (at start); default hourly (store.pruneIntervalMin). */
   readonly intervalMs?: number;
   /** Called after each committed batch (tests watch the pass progress; logs). */
   readonly onBatch?: (table: string, removed: number) => void | Promise<void>;
@@ -25,11 +27,12 @@ export interface PruneOutcome {
 }
 
 /**
- * The site's retention: the results, spectra and alerts of every node past `store.retentionDays`, by the same rule
- * as a node's own store (daemon/store/retention.ts). Unlike the node's store, pruned once at its start before any
- * input runs, the site takes spectra all the time and may hold months of them: a pass deletes in batches of a few
- * hundred rows, each committed on its own, and yields between them, so no long transaction or lock holds up the
- * nodes' inserts. One node prunes at a time (a session advisory lock; the others skip that pass).
+ * The site's retention: the results, spectra, alerts and labels of every node past `store.retentionDays`, by the same
+ * rule as a node's own store (daemon/store/retention.ts), and the bookkeeping keys (work-queue decisions, enrollment
+ * Idempotency-Keys) past `site.postgres.keysKeepHours`. The site takes spectra all the time and may hold months of
+ * them: a pass deletes in batches of a few hundred rows, each committed on its own, and yields between them, so no
+ * long transaction or lock holds up the nodes' inserts. One node prunes at a time (a session advisory lock; the
+ * others skip that pass).
  */
 export class SiteRetention {
   private timer: NodeJS.Timeout | undefined;
@@ -41,15 +44,14 @@ export class SiteRetention {
     private readonly o: SiteRetentionOptions,
   ) {}
 
-  /** Runs a pass now and then every intervalMs (default hourly); nothing when the retention keeps everything. */
+  /** Runs a pass now and then every intervalMs (default hourly). */
   start(): void {
-    if (this.o.days <= 0) return;
     const run = () => {
       if (this.stopped) return;
       this.running = this.pruneNow()
         .then((out) => {
           const n = Object.values(out.removed).reduce((a, b) => a + b, 0);
-          if (n > 0) this.o.log.info({ removed: out.removed, batches: out.batches, retentionDays: this.o.days }, 'site: old results, spectra and alerts pruned');
+          if (n > 0) this.o.log.info({ removed: out.removed, batches: out.batches, retentionDays: this.o.days, keysKeepHours: this.keysKeepHours }, 'site: old history and keys pruned');
         })
         .catch((err: unknown) => this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: retention pass failed; it runs again later'))
         .finally(() => {
@@ -60,10 +62,19 @@ export class SiteRetention {
     run();
   }
 
-  /** One pass with the cutoff at `now` less the retention. */
-  async pruneNow(now: number = Date.now()): Promise<PruneOutcome> {
+  private get keysKeepHours(): number {
+    return this.o.keysKeepHours ?? 24;
+  }
+
+  /** What a pass at `now` deletes: the history past the retention (none with 0), the keys past their time. */
+  private targets(now: number): PruneTarget[] {
     const cutoff = retentionCutoff(this.o.days, now);
-    if (cutoff === undefined) return { removed: {}, batches: 0 };
+    return [...(cutoff === undefined ? [] : pruneTargets(cutoff, 'postgres')), ...siteKeyTargets(new Date(now - this.keysKeepHours * 3_600_000).toISOString())];
+  }
+
+  /** One pass with the cutoffs at `now` less the retention and the keys' time. */
+  async pruneNow(now: number = Date.now()): Promise<PruneOutcome> {
+    const targets = this.targets(now);
     const batch = this.o.batch ?? 500;
     const client = await checkout(this.pool);
     let failed: unknown;
@@ -73,7 +84,7 @@ export class SiteRetention {
       if (!locked) return { removed: {}, batches: 0, skipped: true };
       const removed: Record<string, number> = {};
       let batches = 0;
-      for (const t of pruneTargets(cutoff, 'postgres')) {
+      for (const t of targets) {
         const where = renderWhere(t.conditions, 'postgres');
         const params = [...where.params];
         const limitAt = addParam('postgres', params, batch);

@@ -13,6 +13,8 @@ import { inTransaction, openSitePool, redactUrl } from './pool.ts';
 import { SiteRunLock, siteToken } from './retrain-lock.ts';
 import { SiteResultsOutput } from './site-output.ts';
 import { SiteQueries } from './site-queries.ts';
+import { SiteLiveFeed, type LiveFeedOptions } from './live-feed.ts';
+import { SiteResultArbiter } from './result-arbiter.ts';
 import { SiteWorkLedger } from './work-ledger.ts';
 
 /** What the site store needs of the running daemon (daemon/run.ts provides it; late-bound, it changes at a switch). */
@@ -56,6 +58,7 @@ export class SiteStore {
   readonly local: LocalSiteState;
   private host: SiteHost | undefined;
   private feed: ChangeFeed | undefined;
+  private workPool: pg.Pool | undefined;
   private readonly runLock: SiteRunLock;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -123,7 +126,27 @@ export class SiteStore {
 
   /** The site's ledger of finished queue jobs, for this node's queue inputs (cross-node exactly once). */
   workLedger(): SiteWorkLedger {
-    return new SiteWorkLedger(this.pool, this.o.node);
+    return new SiteWorkLedger(this.queuePool(), this.o.node);
+  }
+
+  /** Other nodes' results and alerts as they reach the site, for this node's dashboards (daemon/site/live-feed.ts). */
+  liveFeed(onResult: LiveFeedOptions['onResult'], onAlert: LiveFeedOptions['onAlert']): SiteLiveFeed {
+    return new SiteLiveFeed({ url: this.o.url, pool: this.pool, node: this.o.node, log: this.o.log, onResult, onAlert });
+  }
+
+  /** Whose result counts for each spectrum of this node's queue inputs, decided on the site before the local commit. */
+  resultArbiter(queueInputs: readonly string[]): SiteResultArbiter {
+    return new SiteResultArbiter(this.queuePool(), this.o.node, this.o.store.db, queueInputs, this.o.log);
+  }
+
+  /**
+   * Connections of their own for the work queue's site calls (the decision before each micro-batch's commit, the
+   * finished-job ledger): they sit on the pipeline's path, so the outbox, the change feed and the API, which share
+   * the main pool, never make them wait for a connection.
+   */
+  private queuePool(): pg.Pool {
+    this.workPool ??= openSitePool(this.o.url, this.o.log, { max: 3, applicationName: `spectrad-${this.o.node}-queue`.slice(0, 63) });
+    return this.workPool;
   }
 
   /** The output that carries this node's results and alerts to PostgreSQL behind the local outbox. */
@@ -405,6 +428,7 @@ export class SiteStore {
     await this.flushing?.catch(() => undefined);
     await this.runLock.release();
     await this.pool.end().catch(() => undefined);
+    await this.workPool?.end().catch(() => undefined);
   }
 }
 

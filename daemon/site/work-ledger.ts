@@ -1,11 +1,6 @@
 import type pg from 'pg';
 import type { FinishedWorkLedger } from '../../adapters/work-queue.ts';
 
-/** How long a finished key is kept: a redelivery comes within a few leases of the first delivery, never a day later. */
-const KEEP = '1 day';
-/** Old keys are pruned once in this many recording batches (a DELETE by the indexed time; no timer of its own). */
-const PRUNE_EVERY = 500;
-
 /**
  * The site's ledger of finished queue jobs (adapters/work-queue.ts FinishedWorkLedger) in PostgreSQL
  * (`site_finished_work`): the key a node finished, recorded after its result is committed and before the queue ack,
@@ -15,7 +10,6 @@ const PRUNE_EVERY = 500;
  * connections that results, alerts and the change log need too.
  */
 export class SiteWorkLedger implements FinishedWorkLedger {
-  private recordBatches = 0;
   private readonly checks: KeyBatches<string | undefined>;
   private readonly records: KeyBatches<true>;
 
@@ -28,8 +22,8 @@ export class SiteWorkLedger implements FinishedWorkLedger {
       return new Map(rows.map((r) => [r.key, r.node]));
     }, undefined);
     this.records = new KeyBatches(async (keys) => {
+      // Old keys go with the site's retention pass (daemon/site/site-retention.ts, site.postgres.keysKeepHours).
       await this.pool.query('INSERT INTO site_finished_work (key, node) SELECT k, $2 FROM unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING', [keys, this.node]);
-      if (++this.recordBatches % PRUNE_EVERY === 0) await this.pool.query(`DELETE FROM site_finished_work WHERE finished_at < now() - interval '${KEEP}'`);
       return new Map();
     }, true);
   }

@@ -15,6 +15,7 @@ export class IngestStore implements PipelineStore {
   private readonly ledgerPut;
   private readonly spectrumPut;
   private readonly spectrumDone;
+  private readonly spectrumDiscard;
   private readonly resultPut;
 
   constructor(
@@ -29,6 +30,7 @@ export class IngestStore implements PipelineStore {
        VALUES (@id, @receivedAt, @instrument, @adapter, @source, @formatHint, @block, @title, @raw, @preprocessed, @dedupKey, @state)`,
     );
     this.spectrumDone = db.prepare("UPDATE spectra SET state = 'done' WHERE id = ? AND state = 'pending'");
+    this.spectrumDiscard = db.prepare("DELETE FROM spectra WHERE id = ? AND state = 'pending'");
     this.resultPut = db.prepare(
       `INSERT OR IGNORE INTO results (spectrum_id, instrument, status, class, score, latency_ms, model_version, message)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -69,10 +71,13 @@ export class IngestStore implements PipelineStore {
     })();
   };
 
-  commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[]): void {
+  commitResults(results: readonly ResultMessage[], alerts: readonly AlertMessage[], discarded?: readonly string[]): void {
     this.db.transaction(() => {
       this.putResultsAndAlerts(results, alerts);
       for (const r of results) this.spectrumDone.run(r.id);
+      // Another node of the site holds their result: this node's copy goes (its input ledger entry stays, so a
+      // redelivery here is acknowledged as done).
+      for (const id of discarded ?? []) this.spectrumDiscard.run(id);
     })();
   }
 

@@ -182,6 +182,22 @@ export class ResultStore {
    * results) received before the cutoff, except pending ones, and alerts raised before it except open adapter-down
    * ones, in one transaction; returns the spectra deleted.
    */
+  /**
+   * One batch of the same retention while the daemon runs: at most `limit` rows of each table, in one short
+   * transaction (the pipeline's commits wait for it on the same thread); rows removed per table.
+   */
+  pruneBatch(olderThan: string, limit: number): Record<string, number> {
+    return this.db.transaction(() =>
+      Object.fromEntries(
+        pruneTargets(olderThan, 'sqlite').map((t) => {
+          const where = renderWhere(t.conditions, 'sqlite');
+          const sql = `DELETE FROM ${t.table} WHERE ${t.key} IN (SELECT ${t.key} FROM ${t.table} ${where.sql} LIMIT ?)`;
+          return [t.table, this.db.prepare(sql).run(...where.params, limit).changes];
+        }),
+      ),
+    )();
+  }
+
   prune(olderThan: string): number {
     return this.db.transaction(() => {
       const removed = pruneTargets(olderThan, 'sqlite').map((t) => {

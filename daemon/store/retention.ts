@@ -38,5 +38,28 @@ export function pruneTargets(cutoff: string, dialect: SqlDialect): PruneTarget[]
     { table: 'site_results', key: 'spectrum_id', conditions: [before('received_at')] },
     { table: 'site_spectra', key: 'id', conditions: [before('received_at')] },
     { table: 'site_alerts', key: 'id', conditions: [before('at'), KEPT_ALERT] },
+    // A node's labels go with its spectra by cascade; the site's labels are rows of their own: those of spectra the
+    // site no longer holds (pruned above), labelled before the cutoff, go.
+    {
+      table: 'site_labels',
+      key: 'ctid',
+      conditions: [
+        before('labelled_at'),
+        { sql: 'NOT EXISTS (SELECT 1 FROM site_results r WHERE r.spectrum_id = site_labels.spectrum_id)', params: [] },
+        { sql: 'NOT EXISTS (SELECT 1 FROM site_spectra s WHERE s.id = site_labels.spectrum_id)', params: [] },
+      ],
+    },
+  ];
+}
+
+/**
+ * The site's bookkeeping keys, kept for `site.postgres.keysKeepHours` whatever the retention of history: work-queue
+ * keys decided or finished (site_finished_work) and enrollment Idempotency-Keys (site_enrollment_requests, answered
+ * or claimed) from before the cutoff.
+ */
+export function siteKeyTargets(cutoff: string): PruneTarget[] {
+  return [
+    { table: 'site_finished_work', key: 'key', conditions: [{ sql: 'finished_at < ?', params: [cutoff] }] },
+    { table: 'site_enrollment_requests', key: 'key', conditions: [{ sql: 'coalesce(at, claimed_at) < ?', params: [cutoff] }] },
   ];
 }

@@ -78,6 +78,7 @@ export class Store implements PipelineStore {
   readonly pendingCount: ResultStore['pendingCount'] = (...a) => this.results.pendingCount(...a);
   readonly counts: ResultStore['counts'] = (...a) => this.results.counts(...a);
   readonly prune: ResultStore['prune'] = (...a) => this.results.prune(...a);
+  readonly pruneBatch: ResultStore['pruneBatch'] = (...a) => this.results.pruneBatch(...a);
   // classes
   readonly listClasses: ClassStore['listClasses'] = (...a) => this.classes.listClasses(...a);
   readonly references: ClassStore['references'] = (...a) => this.classes.references(...a);

@@ -106,7 +106,7 @@ describe('site retention', () => {
     const before = await count();
     expect(before).toBe(OLD + NEW);
     const outcome = await retention.pruneNow(NOW);
-    expect(outcome.removed).toEqual({ site_results: OLD, site_spectra: OLD, site_alerts: OLD / 4 + 1 });
+    expect(outcome.removed).toEqual({ site_results: OLD, site_spectra: OLD, site_alerts: OLD / 4 + 1, site_labels: 0, site_finished_work: 0, site_enrollment_requests: 0 });
     expect(outcome.batches).toBeGreaterThanOrEqual(2 * Math.ceil(OLD / 64) + 1);
     // Each batch was committed: another connection saw the results shrink batch by batch.
     const results = seen.filter((s) => s.table === 'site_results').map((s) => s.left);
@@ -126,7 +126,7 @@ describe('site retention', () => {
     expect(alertIds((await queries.queryAlerts({ limit: 1000 })).items)).toEqual(alertIds(localAlerts));
     expect(localAlerts.filter((a) => a.kind === 'adapter-down')).toHaveLength(1);
     expect(store.getSpectrum(local.items.at(-1)!.id)).toBeDefined();
-    expect((await retention.pruneNow(NOW)).removed).toEqual({ site_results: 0, site_spectra: 0, site_alerts: 0 });
+    expect((await retention.pruneNow(NOW)).removed).toEqual({ site_results: 0, site_spectra: 0, site_alerts: 0, site_labels: 0, site_finished_work: 0, site_enrollment_requests: 0 });
   }, 120_000);
 
   it('lets one node prune at a time: another pass while the lock is held skips', async () => {
@@ -145,8 +145,60 @@ describe('site retention', () => {
     }
   });
 
-  it('keeps everything with a retention of 0', async () => {
-    expect(await new SiteRetention(pools[0], { days: 0, log }).pruneNow()).toEqual({ removed: {}, batches: 0 });
+  it('keeps the whole history with a retention of 0 (only the bookkeeping keys go)', async () => {
+    const url = server.urlFor('site_retention');
+    const watcher = pool(url);
+    const before = (await watcher.query<{ n: string }>('SELECT COUNT(*) AS n FROM site_results')).rows[0].n;
+    expect(await new SiteRetention(pools[0], { days: 0, log }).pruneNow()).toEqual({ removed: { site_finished_work: 0, site_enrollment_requests: 0 }, batches: 0 });
+    expect((await watcher.query<{ n: string }>('SELECT COUNT(*) AS n FROM site_results')).rows[0].n).toBe(before);
     expect(retentionCutoff(0)).toBeUndefined();
+  });
+
+  it('prunes the labels of spectra the site no longer holds, and the bookkeeping keys after keysKeepHours, pass after pass', async () => {
+    const url = await server.createDatabase('site_retention_keys');
+    const p = pool(url);
+    await migrateSite(p);
+    const siteOutput = new SiteResultsOutput(p, 'n1', () => undefined);
+    const iso = (ageMs: number) => new Date(NOW - ageMs).toISOString();
+    // One enrollment labelled three spectra: one old whose result goes, one old whose result stays (received
+    // recently, labelled long ago), one labelled recently whose result goes.
+    const ids = { oldGone: ulid(NOW - 40 * DAY), oldKept: ulid(NOW - DAY), newGone: ulid(NOW - 41 * DAY) };
+    const result = (id: string, receivedAt: string): ResultMessage => ({ id, instrument: 'lab', source: 's', receivedAt, status: 'unknown', score: 0.1, candidates: [], latencyMs: 1, modelVersion: 'm1', node: 'n1' });
+    await siteOutput.publishResult(result(ids.oldGone, iso(40 * DAY)));
+    await siteOutput.publishResult(result(ids.oldKept, iso(DAY)));
+    await siteOutput.publishResult(result(ids.newGone, iso(41 * DAY)));
+    await p.query(`INSERT INTO site_enrollments (enrollment_id, class, origin, node, at) VALUES ('e1', 'x', 'enrolled', 'n1', $1)`, [iso(35 * DAY)]);
+    await p.query(
+      `INSERT INTO site_labels (spectrum_id, enrollment_id, class, labelled_at) VALUES ($1, 'e1', 'x', $4), ($2, 'e1', 'x', $4), ($3, 'e1', 'x', $5)`,
+      [ids.oldGone, ids.oldKept, ids.newGone, iso(35 * DAY), iso(DAY)],
+    );
+    const hour = 3_600_000;
+    await p.query(
+      `INSERT INTO site_finished_work (key, node, spectrum_id, finished_at) VALUES ('queue-key:old#0', 'n1', 'a', $1), ('queue-key:new#0', 'n1', 'b', $2), ('queue-key:old-job', 'n1', NULL, $1)`,
+      [iso(30 * hour), iso(hour)],
+    );
+    await p.query(
+      `INSERT INTO site_enrollment_requests (key, class, node, claimed_at, enrollment_id, at) VALUES ('k-old', 'x', 'n1', $1, 'e1', $1), ('k-new', 'x', 'n1', $2, 'e1', $2), ('k-dead-claim', 'x', 'n1', $1, NULL, NULL)`,
+      [iso(30 * hour), iso(hour)],
+    );
+    const retention = new SiteRetention(p, { days: 30, keysKeepHours: 24, log, intervalMs: 200 });
+    const outcome = await retention.pruneNow(NOW);
+    expect(outcome.removed).toEqual({ site_results: 2, site_spectra: 0, site_alerts: 0, site_labels: 1, site_finished_work: 2, site_enrollment_requests: 2 });
+    const rows = async (sql: string) => (await p.query<{ k: string }>(sql)).rows.map((r) => r.k).sort();
+    expect(await rows('SELECT spectrum_id AS k FROM site_labels')).toEqual([ids.newGone, ids.oldKept].sort());
+    expect(await rows('SELECT key AS k FROM site_finished_work')).toEqual(['queue-key:new#0']);
+    expect(await rows('SELECT key AS k FROM site_enrollment_requests')).toEqual(['k-new']);
+
+    // Started, it runs every intervalMs: a key that is past its time when the next pass comes goes without a restart.
+    retention.start();
+    await p.query(`INSERT INTO site_finished_work (key, node, finished_at) VALUES ('queue-key:later', 'n2', $1)`, [iso(25 * hour)]);
+    const gone = async () => (await p.query('SELECT 1 FROM site_finished_work WHERE key = $1', ['queue-key:later'])).rowCount === 0;
+    const deadline = Date.now() + 10_000;
+    while (!(await gone())) {
+      if (Date.now() > deadline) throw new Error('the periodic pass did not prune the key');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await retention.stop();
+    expect(await rows('SELECT key AS k FROM site_finished_work')).toEqual(['queue-key:new#0']);
   });
 });
