@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SpectrumInputError } from '../errors.ts';
-import { RollingBaseline, SignedPower } from './input-transforms.ts';
+import { DerivativeChannel, RollingBaseline, SignedPower } from './input-transforms.ts';
 import { L2Normalize } from './layers.ts';
 
 /**
@@ -24,7 +24,9 @@ export type LayerSpec =
   /** y -> sign(y) |y|^exponent (SignedPower): 0.5 is the classic hit-quality index's square root. */
   | { readonly kind: 'signedPower'; readonly exponent: number }
   /** y -> y minus its rolling-minimum baseline over `window` points (RollingBaseline, the spectral match's). */
-  | { readonly kind: 'rollingBaseline'; readonly window: number };
+  | { readonly kind: 'rollingBaseline'; readonly window: number }
+  /** [n, w, 1] -> [n, w, 2]: the input and its smoothed first derivative times `scale` (DerivativeChannel). */
+  | { readonly kind: 'derivativeChannel'; readonly smooth: number; readonly scale: number };
 
 export interface ArchitectureSpec {
   readonly name: string;
@@ -247,7 +249,8 @@ export const PHYS_SHALLOW: ArchitectureSpec = {
  * Variants of `phys-shallow` for minerals never seen in training (docs/RESULTS-REAL.md, "Training the encoder for
  * unseen minerals"), each changing one thing: the input transform (the spectral match's square root, with or without
  * its rolling-minimum baseline of 100 points = 100 cm-1 on the 1 cm-1 Raman grid), the first average pool (off keeps
- * 1 cm-1 resolution), a third conv block (wider receptive field), global pooling in place of flatten, a 64-d embedding.
+ * 1 cm-1 resolution), a third conv block (wider receptive field), global pooling in place of flatten, a 64-d embedding,
+ * a derivative channel beside the input.
  */
 interface PhysShallowOptions {
   readonly input: readonly LayerSpec[];
@@ -285,6 +288,7 @@ function physShallowVariant(name: string, o: PhysShallowOptions): ArchitectureSp
 
 const LOG_INPUT = { input: [{ kind: 'logCompress', floor: 0.03 }], inputText: 'LogCompress(0.03)' } as const;
 const SQRT_INPUT = { input: [{ kind: 'signedPower', exponent: 0.5 }], inputText: 'SignedPower(0.5)' } as const;
+const LOG_DERIVATIVE_INPUT = { input: [{ kind: 'logCompress', floor: 0.03 }, { kind: 'derivativeChannel', smooth: 5, scale: 5 }], inputText: 'LogCompress(0.03), DerivativeChannel(smooth 5, x5)' } as const;
 const BASELINE_SQRT_INPUT = { input: [{ kind: 'rollingBaseline', window: 100 }, { kind: 'signedPower', exponent: 0.5 }], inputText: 'RollingBaseline(100), SignedPower(0.5)' } as const;
 
 const PHYS_SHALLOW_VARIANTS: readonly ArchitectureSpec[] = [
@@ -296,6 +300,7 @@ const PHYS_SHALLOW_VARIANTS: readonly ArchitectureSpec[] = [
   physShallowVariant('phys-shallow-bsqrt-3', { ...BASELINE_SQRT_INPUT, thirdBlock: true }),
   physShallowVariant('phys-shallow-gmax', { ...LOG_INPUT, pooling: 'globalMax' }),
   physShallowVariant('phys-shallow-64', { ...LOG_INPUT, dim: 64 }),
+  physShallowVariant('phys-shallow-deriv', LOG_DERIVATIVE_INPUT),
   physShallowVariant('phys-shallow-bsqrt-64', { ...BASELINE_SQRT_INPUT, dim: 64 }),
 ];
 
@@ -352,6 +357,8 @@ function toLayer(spec: LayerSpec, name: string): tf.layers.Layer {
       return new SignedPower({ name, exponent: spec.exponent });
     case 'rollingBaseline':
       return new RollingBaseline({ name, window: spec.window });
+    case 'derivativeChannel':
+      return new DerivativeChannel({ name, smooth: spec.smooth, scale: spec.scale });
   }
 }
 

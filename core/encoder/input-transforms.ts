@@ -80,5 +80,58 @@ export class RollingBaseline extends tf.layers.Layer {
   }
 }
 
+/**
+ * [n, w, 1] -> [n, w, 2]: the input beside its smoothed first derivative (a moving average of `smooth` points, then
+ * the central difference), times `scale` so its bands reach the input's order of magnitude. The derivative drops
+ * any constant offset and turns a slope into one, as the first-derivative HQI does; the convs see both at once.
+ * One fixed convolution (zero-padded ends, like 'same' convs): the kernel is the average's box convolved with
+ * [-1/2, 0, 1/2].
+ */
+export class DerivativeChannel extends tf.layers.Layer {
+  static readonly className = 'DerivativeChannel';
+  readonly smooth: number;
+  readonly scale: number;
+
+  constructor(config: { smooth?: number; scale?: number; name?: string } = {}) {
+    super({ name: config.name });
+    const smooth = config.smooth ?? 5;
+    const scale = config.scale ?? 5;
+    if (!(Number.isInteger(smooth) && smooth >= 1 && smooth % 2 === 1)) throw new SpectrumInputError('bad-architecture', `derivativeChannel smooth must be an odd integer >= 1, got ${smooth}`, { field: 'arch' });
+    if (!(scale > 0 && Number.isFinite(scale))) throw new SpectrumInputError('bad-architecture', `derivativeChannel scale must be > 0, got ${scale}`, { field: 'arch' });
+    this.smooth = smooth;
+    this.scale = scale;
+  }
+
+  /** The fixed kernel, length smooth + 2, centred. */
+  kernel(): Float32Array {
+    const k = new Float32Array(this.smooth + 2);
+    // out[i] = (avg[i+1] - avg[i-1]) / 2 * scale; as a correlation, kernel[j] weighs x[i + j - (smooth + 1) / 2].
+    for (let j = 0; j < this.smooth; j++) {
+      k[j + 2] += this.scale / (2 * this.smooth);
+      k[j] -= this.scale / (2 * this.smooth);
+    }
+    return k;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0], shape[1], 2];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const k = this.kernel();
+      const derivative = tf.conv1d(x, tf.tensor3d(k, [k.length, 1, 1]), 1, 'same');
+      return tf.concat([x, derivative], 2);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), smooth: this.smooth, scale: this.scale };
+  }
+}
+
 tf.serialization.registerClass(SignedPower);
+tf.serialization.registerClass(DerivativeChannel);
 tf.serialization.registerClass(RollingBaseline);

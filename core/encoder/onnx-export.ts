@@ -218,6 +218,16 @@ function rollingBaseline(g: GraphBuilder, x: string, shape: Shape, layer: tf.lay
   return g.add('Sub', [x, baseline]);
 }
 
+function derivativeChannel(g: GraphBuilder, x: string, shape: Shape, layer: tf.layers.Layer): { x: string; shape: Shape } {
+  if (shape.rank !== 3 || shape.c !== 1) throw unsupported(layer, 'a derivative channel needs a [n, w, 1] input');
+  const k = (layer as unknown as { kernel(): Float32Array }).kernel();
+  const half = (k.length - 1) / 2;
+  const name = g.fresh('deriv');
+  // The fixed kernel as a 1 -> 1 channel Conv (zero pads, as tfjs 'same'), then the two channels side by side (NCW).
+  const derivative = g.add('Conv', [x, g.constant(`${name}_W`, [1, 1, k.length], k)], { kernel_shape: { ints: [k.length] }, pads: { ints: [half, half] } }, name);
+  return { x: g.add('Concat', [x, derivative], { axis: { int: 1 } }), shape: { rank: 3, c: 2, w: shape.w } };
+}
+
 /** The class of the next layer after `index` that is not a Dropout (identity at inference). */
 function nextWeighted(layers: readonly tf.layers.Layer[], index: number): string | undefined {
   return layers.slice(index + 1).find((l) => l.getClassName() !== 'Dropout')?.getClassName();
@@ -291,6 +301,9 @@ export function exportEncoderToOnnx(model: tf.LayersModel, opts: OnnxExportOptio
         break;
       case 'SignedPower':
         x = signedPower(g, x, layer);
+        break;
+      case 'DerivativeChannel':
+        ({ x, shape } = derivativeChannel(g, x, shape, layer));
         break;
       case 'RollingBaseline':
         x = rollingBaseline(g, x, shape, layer);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine, tf } from '../../core/engine/index.ts';
-import { RollingBaseline, SignedPower } from '../../core/encoder/input-transforms.ts';
+import { DerivativeChannel, RollingBaseline, SignedPower } from '../../core/encoder/input-transforms.ts';
 import { buildEncoderModel, getArchitecture } from '../../core/encoder/architectures.ts';
 import { rollingMinBaseline } from '../../core/identify/spectral/spectral-match.ts';
 import { SpectrumInputError } from '../../core/errors.ts';
@@ -52,9 +52,28 @@ describe('RollingBaseline', () => {
   });
 });
 
+describe('DerivativeChannel', () => {
+  it('puts the input and scale x the central difference of its 5-point moving average side by side', () => {
+    const n = 120;
+    const y = spectrum(n + 40).slice(40);
+    const out = (new DerivativeChannel({ smooth: 5, scale: 5 }).apply(tf.tensor3d(y, [1, n, 1])) as tf.Tensor).arraySync() as number[][][];
+    expect(out[0].length).toBe(n);
+    const avg = (i: number): number => [-2, -1, 0, 1, 2].reduce((s, m) => s + (y[i + m] ?? 0), 0) / 5; // zeros past the ends
+    for (let i = 0; i < n; i++) {
+      expect(out[0][i][0]).toBeCloseTo(y[i], 6);
+      expect(out[0][i][1]).toBeCloseTo((5 * (avg(i + 1) - avg(i - 1))) / 2, 5);
+    }
+  });
+
+  it('refuses an even smoothing width and a non-positive scale', () => {
+    expect(() => new DerivativeChannel({ smooth: 4 })).toThrow(SpectrumInputError);
+    expect(() => new DerivativeChannel({ scale: 0 })).toThrow(SpectrumInputError);
+  });
+});
+
 describe('phys-shallow variants', () => {
   it('build on the 1400-point grid with the embedding size they name, and round-trip through model.json', async () => {
-    for (const [name, dim] of [['phys-shallow-sqrt', 128], ['phys-shallow-bsqrt', 128], ['phys-shallow-full', 128], ['phys-shallow-bsqrt-3', 128], ['phys-shallow-gmax', 128], ['phys-shallow-64', 64]] as const) {
+    for (const [name, dim] of [['phys-shallow-sqrt', 128], ['phys-shallow-bsqrt', 128], ['phys-shallow-full', 128], ['phys-shallow-bsqrt-3', 128], ['phys-shallow-gmax', 128], ['phys-shallow-64', 64], ['phys-shallow-deriv', 128]] as const) {
       const model = buildEncoderModel(getArchitecture(name), 1);
       expect(model.outputs[0].shape).toEqual([null, dim]);
       const x = tf.tensor3d(Float32Array.from({ length: 1400 }, (_, i) => Math.exp(-((i - 700) ** 2) / 30)), [1, 1400, 1]);
