@@ -4,8 +4,8 @@
  * turn, so a change of machine load hits them all alike (the machine is shared: only same-run ratios mean much).
  * Also checks each exported model against tfjs (max |difference| of the embeddings).
  *
- * npm run bench:inference [-- --quick] [-- --arch seed,lite,tiny] [-- --reps N]
- * Writes bench/results/inference.json.
+ * npm run bench:inference [-- --quick] [-- --arch seed,lite,tiny] [-- --reps N] [-- --out FILE]
+ * Writes bench/results/inference.json (or FILE).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,10 +20,11 @@ interface Args {
   quick: boolean;
   reps: number;
   archs: string[];
+  out: string;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { quick: false, reps: 5, archs: ['seed', 'lite', 'tiny'] };
+  const args: Args = { quick: false, reps: 5, archs: ['seed', 'lite', 'tiny'], out: path.join('bench', 'results', 'inference.json') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -34,6 +35,7 @@ function parseArgs(argv: string[]): Args {
     if (a === '--quick') args.quick = true;
     else if (a === '--reps') args.reps = Number(next());
     else if (a === '--arch') args.archs = next().split(',');
+    else if (a === '--out') args.out = next();
     else throw new Error(`unknown option ${a}`);
   }
   if (args.quick) args.reps = Math.min(args.reps, 2);
@@ -108,10 +110,10 @@ async function main(): Promise<void> {
     }),
   );
   console.log('\nms per spectrum (median of repetitions; same run, engines interleaved)');
-  console.log('arch      batch  tfjs-wasm  onnx-1t  onnx-2t  tfjs/onnx-1t  tfjs/onnx-2t');
+  console.log('arch                     batch  tfjs-wasm  onnx-1t  onnx-2t  tfjs/onnx-1t  tfjs/onnx-2t');
   for (const t of table) {
     console.log(
-      `${t.arch.padEnd(9)} ${String(t.batch).padStart(5)}  ${t.tfjs.toFixed(3).padStart(9)}  ${t.onnx1.toFixed(3).padStart(7)}  ${t.onnx2.toFixed(3).padStart(7)}  ${t.speedup1.toFixed(2).padStart(12)}  ${t.speedup2.toFixed(2).padStart(12)}`,
+      `${t.arch.padEnd(24)} ${String(t.batch).padStart(5)}  ${t.tfjs.toFixed(3).padStart(9)}  ${t.onnx1.toFixed(3).padStart(7)}  ${t.onnx2.toFixed(3).padStart(7)}  ${t.speedup1.toFixed(2).padStart(12)}  ${t.speedup2.toFixed(2).padStart(12)}`,
     );
   }
   console.log('\nonnx vs tfjs, max |embedding difference| on probe spectra: ' + checks.map((c) => `${c.arch} ${c.maxDifference.toExponential(2)}`).join(', '));
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     rows,
     selfCheck: checks,
   };
-  const file = path.join('bench', 'results', 'inference.json');
+  const file = args.out;
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
   console.log(`wrote ${file}`);

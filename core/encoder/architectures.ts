@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { SpectrumInputError } from '../errors.ts';
+import { DerivativeChannel, RollingBaseline, SignedPower } from './input-transforms.ts';
 import { L2Normalize } from './layers.ts';
 
 /**
@@ -19,7 +20,13 @@ export type LayerSpec =
   | { readonly kind: 'globalMaxPool1d' }
   | { readonly kind: 'l2Normalize' }
   /** y -> sign(y) log(1 + |y|/floor) / log(1 + 1/floor): peaks far below the tallest become visible (see LogCompress). */
-  | { readonly kind: 'logCompress'; readonly floor: number };
+  | { readonly kind: 'logCompress'; readonly floor: number }
+  /** y -> sign(y) |y|^exponent (SignedPower): 0.5 is the classic hit-quality index's square root. */
+  | { readonly kind: 'signedPower'; readonly exponent: number }
+  /** y -> y minus its rolling-minimum baseline over `window` points (RollingBaseline, the spectral match's). */
+  | { readonly kind: 'rollingBaseline'; readonly window: number }
+  /** [n, w, 1] -> [n, w, 2]: the input and its smoothed first derivative times `scale` (DerivativeChannel). */
+  | { readonly kind: 'derivativeChannel'; readonly smooth: number; readonly scale: number };
 
 export interface ArchitectureSpec {
   readonly name: string;
@@ -238,13 +245,74 @@ export const PHYS_SHALLOW: ArchitectureSpec = {
   ],
 };
 
+/**
+ * Variants of `phys-shallow` for minerals never seen in training (docs/RESULTS-REAL.md, "Training the encoder for
+ * unseen minerals"), each changing one thing: the input transform (the spectral match's square root, with or without
+ * its rolling-minimum baseline of 100 points = 100 cm-1 on the 1 cm-1 Raman grid), the first average pool (off keeps
+ * 1 cm-1 resolution), a third conv block (wider receptive field), global pooling in place of flatten, a 64-d embedding,
+ * a derivative channel beside the input.
+ */
+interface PhysShallowOptions {
+  readonly input: readonly LayerSpec[];
+  readonly inputText: string;
+  readonly avgPool?: boolean;
+  readonly thirdBlock?: boolean;
+  readonly pooling?: 'flatten' | 'globalMax';
+  readonly dim?: number;
+}
+
+function physShallowVariant(name: string, o: PhysShallowOptions): ArchitectureSpec {
+  const avgPool = o.avgPool ?? true;
+  const dim = o.dim ?? 128;
+  const parts = [o.inputText, ...(avgPool ? ['AvgPool2'] : []), 'Conv1D(32,k7,same)-MaxPool2-LeakyReLU-BN', 'Conv1D(64,k5,same)-MaxPool4-LeakyReLU-BN'];
+  if (o.thirdBlock) parts.push('Conv1D(64,k5,same)-MaxPool2-LeakyReLU-BN');
+  parts.push(o.pooling === 'globalMax' ? 'Conv1D(128,k5,same)-LeakyReLU-BN, GlobalMaxPool' : 'Flatten', `Dense(${dim})`, 'L2');
+  return {
+    name,
+    description: parts.join(', '),
+    inputPoints: 1400,
+    layers: [
+      ...o.input,
+      ...(avgPool ? [{ kind: 'avgPool1d', poolSize: 2 } as const] : []),
+      ...convBlock(32, 7, 'same'),
+      ...convBlock(64, 5, 'same', 4),
+      ...(o.thirdBlock ? convBlock(64, 5, 'same') : []),
+      ...(o.pooling === 'globalMax'
+        ? [{ kind: 'conv1d', filters: 128, kernelSize: 5, padding: 'same' } as const, { kind: 'leakyReLU', alpha: TORCH_LEAKY_SLOPE } as const, { kind: 'batchNorm' } as const, { kind: 'globalMaxPool1d' } as const]
+        : [{ kind: 'flatten' } as const]),
+      { kind: 'dense', units: dim },
+      { kind: 'l2Normalize' },
+    ],
+  };
+}
+
+const LOG_INPUT = { input: [{ kind: 'logCompress', floor: 0.03 }], inputText: 'LogCompress(0.03)' } as const;
+const SQRT_INPUT = { input: [{ kind: 'signedPower', exponent: 0.5 }], inputText: 'SignedPower(0.5)' } as const;
+const LOG_DERIVATIVE_INPUT = { input: [{ kind: 'logCompress', floor: 0.03 }, { kind: 'derivativeChannel', smooth: 5, scale: 5 }], inputText: 'LogCompress(0.03), DerivativeChannel(smooth 5, x5)' } as const;
+const BASELINE_SQRT_INPUT = { input: [{ kind: 'rollingBaseline', window: 100 }, { kind: 'signedPower', exponent: 0.5 }], inputText: 'RollingBaseline(100), SignedPower(0.5)' } as const;
+
+const PHYS_SHALLOW_VARIANTS: readonly ArchitectureSpec[] = [
+  physShallowVariant('phys-shallow-sqrt', SQRT_INPUT),
+  physShallowVariant('phys-shallow-bsqrt', BASELINE_SQRT_INPUT),
+  physShallowVariant('phys-shallow-full', { ...LOG_INPUT, avgPool: false }),
+  physShallowVariant('phys-shallow-bsqrt-full', { ...BASELINE_SQRT_INPUT, avgPool: false }),
+  physShallowVariant('phys-shallow-3', { ...LOG_INPUT, thirdBlock: true }),
+  physShallowVariant('phys-shallow-bsqrt-3', { ...BASELINE_SQRT_INPUT, thirdBlock: true }),
+  physShallowVariant('phys-shallow-gmax', { ...LOG_INPUT, pooling: 'globalMax' }),
+  physShallowVariant('phys-shallow-64', { ...LOG_INPUT, dim: 64 }),
+  physShallowVariant('phys-shallow-deriv', LOG_DERIVATIVE_INPUT),
+  physShallowVariant('phys-shallow-bsqrt-64', { ...BASELINE_SQRT_INPUT, dim: 64 }),
+];
+
 /** The architecture with its input length set to a grid's point count (the benchmark ones are built for 5000). */
 export function forGrid(arch: ArchitectureSpec, points: number): ArchitectureSpec {
   if (!Number.isInteger(points) || points < 16) throw new SpectrumInputError('bad-grid', `a grid needs at least 16 points, got ${points}`, { field: 'grid' });
   return { ...arch, inputPoints: points };
 }
 
-export const ARCHITECTURES: Readonly<Record<string, ArchitectureSpec>> = { seed: SEED, lite: LITE, tiny: TINY, 'tiny-lin': TINY_LINEAR_HEAD, wide: WIDE, deep: DEEP, 'wide-log': WIDE_LOG, 'tiny-log': TINY_LOG, 'wide-log-mild': WIDE_LOG_MILD, phys: PHYS, 'phys-lin': PHYS_LIN, 'phys-shallow': PHYS_SHALLOW };
+export const ARCHITECTURES: Readonly<Record<string, ArchitectureSpec>> = { seed: SEED, lite: LITE, tiny: TINY, 'tiny-lin': TINY_LINEAR_HEAD, wide: WIDE, deep: DEEP, 'wide-log': WIDE_LOG, 'tiny-log': TINY_LOG, 'wide-log-mild': WIDE_LOG_MILD, phys: PHYS, 'phys-lin': PHYS_LIN, 'phys-shallow': PHYS_SHALLOW,
+  ...Object.fromEntries(PHYS_SHALLOW_VARIANTS.map((a) => [a.name, a])),
+};
 
 export function architectureNames(): string[] {
   return Object.keys(ARCHITECTURES);
@@ -285,6 +353,12 @@ function toLayer(spec: LayerSpec, name: string): tf.layers.Layer {
       return new L2Normalize({ name });
     case 'logCompress':
       return new LogCompress({ name, floor: spec.floor });
+    case 'signedPower':
+      return new SignedPower({ name, exponent: spec.exponent });
+    case 'rollingBaseline':
+      return new RollingBaseline({ name, window: spec.window });
+    case 'derivativeChannel':
+      return new DerivativeChannel({ name, smooth: spec.smooth, scale: spec.scale });
   }
 }
 

@@ -198,6 +198,36 @@ function logCompress(g: GraphBuilder, x: string, layer: tf.layers.Layer): string
   return g.add('Mul', [g.add('Sign', [x]), g.add('Mul', [log, g.scalar(1 / Math.log1p(1 / floor))])]);
 }
 
+function signedPower(g: GraphBuilder, x: string, layer: tf.layers.Layer): string {
+  const exponent = Number(layer.getConfig().exponent);
+  if (!(exponent > 0 && exponent <= 1)) throw unsupported(layer, `exponent ${exponent}`);
+  // sign(x) * |x|^exponent, as SignedPower.call.
+  return g.add('Mul', [g.add('Sign', [x]), g.add('Pow', [g.add('Abs', [x]), g.scalar(exponent)])]);
+}
+
+function rollingBaseline(g: GraphBuilder, x: string, shape: Shape, layer: tf.layers.Layer): string {
+  if (shape.rank !== 3) throw unsupported(layer, 'a rolling baseline needs a [n, w, c] input');
+  const window = Number(layer.getConfig().window);
+  if (!(Number.isInteger(window) && window >= 3)) throw unsupported(layer, `window ${window}`);
+  const half = Math.floor(window / 2);
+  // Stride-1 pools padded by half on each side; MaxPool ignores the padding, AveragePool leaves it out of the count
+  // (count_include_pad 0), as tfjs's 'same' pools do.
+  const attrs = { kernel_shape: { ints: [2 * half + 1] }, strides: { ints: [1] }, pads: { ints: [half, half] } };
+  const eroded = g.add('Neg', [g.add('MaxPool', [g.add('Neg', [x])], attrs)]);
+  const baseline = g.add('AveragePool', [g.add('MaxPool', [eroded], attrs)], { ...attrs, count_include_pad: { int: 0 } });
+  return g.add('Sub', [x, baseline]);
+}
+
+function derivativeChannel(g: GraphBuilder, x: string, shape: Shape, layer: tf.layers.Layer): { x: string; shape: Shape } {
+  if (shape.rank !== 3 || shape.c !== 1) throw unsupported(layer, 'a derivative channel needs a [n, w, 1] input');
+  const k = (layer as unknown as { kernel(): Float32Array }).kernel();
+  const half = (k.length - 1) / 2;
+  const name = g.fresh('deriv');
+  // The fixed kernel as a 1 -> 1 channel Conv (zero pads, as tfjs 'same'), then the two channels side by side (NCW).
+  const derivative = g.add('Conv', [x, g.constant(`${name}_W`, [1, 1, k.length], k)], { kernel_shape: { ints: [k.length] }, pads: { ints: [half, half] } }, name);
+  return { x: g.add('Concat', [x, derivative], { axis: { int: 1 } }), shape: { rank: 3, c: 2, w: shape.w } };
+}
+
 /** The class of the next layer after `index` that is not a Dropout (identity at inference). */
 function nextWeighted(layers: readonly tf.layers.Layer[], index: number): string | undefined {
   return layers.slice(index + 1).find((l) => l.getClassName() !== 'Dropout')?.getClassName();
@@ -268,6 +298,15 @@ export function exportEncoderToOnnx(model: tf.LayersModel, opts: OnnxExportOptio
         break;
       case 'LogCompress':
         x = logCompress(g, x, layer);
+        break;
+      case 'SignedPower':
+        x = signedPower(g, x, layer);
+        break;
+      case 'DerivativeChannel':
+        ({ x, shape } = derivativeChannel(g, x, shape, layer));
+        break;
+      case 'RollingBaseline':
+        x = rollingBaseline(g, x, shape, layer);
         break;
       default:
         throw unsupported(layer, 'no ONNX mapping for this layer kind');

@@ -222,7 +222,7 @@ export function register(program: Command): void {
     .option('--exclude-folds <list>', 'with --data: also leave these folds out (not evaluated), e.g. 0 when tuning on fold 1')
     .option('--folds <n>', 'with --data: number of class folds', positiveInt, 5)
     .option('--per-class <n>', 'training spectra per class', positiveInt, 20)
-    .option('--arch <name>', 'architecture: seed (the paper), lite, tiny (ours); with --data phys-shallow (default), phys or phys-lin')
+    .option('--arch <name>', 'architecture: seed (the paper), lite, tiny (ours); with --data phys-shallow (default), phys, phys-lin or a phys-shallow-* variant (docs/RESULTS-REAL.md)')
     .requiredOption('--out <dir>', 'model directory to write (checkpoints go to <dir>/checkpoint)')
     .option('--epochs <n>', 'epochs (one epoch shows every training spectrum about once; default 20, with --data 30)', positiveInt)
     .option('--classes <list>', 'train a subset of classes, e.g. 0-399 or 0-9,20 (default: all)')

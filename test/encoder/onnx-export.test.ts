@@ -70,7 +70,7 @@ async function onnxOf(model: tf.LayersModel, points: number, batchSize?: number)
 }
 
 describe('ONNX export equals tfjs within 1e-4', () => {
-  for (const arch of ['seed', 'lite', 'tiny', 'tiny-lin', 'deep', 'wide-log']) {
+  for (const arch of ['seed', 'lite', 'tiny', 'tiny-lin', 'deep', 'wide-log', 'phys-shallow-bsqrt', 'phys-shallow-bsqrt-3', 'phys-shallow-gmax', 'phys-shallow-deriv']) {
     it(`${arch}: random weights, batch 1 and 64`, async () => {
       const spec = getArchitecture(arch);
       const model = trainedLooking(buildEncoderModel(spec, 5), 5);
