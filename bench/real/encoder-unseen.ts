@@ -25,6 +25,8 @@ import { spectralRankingFor } from '../../core/identify/spectral/spectral-rankin
 import { preprocess } from '../../core/preprocess/index.ts';
 import { classFold } from '../../core/training/class-folds.ts';
 import { loadRealDataset, type RealDataset, type RealSpectrum } from './corpus.ts';
+// The calibration's seeded generator (mulberry32): a --seed names the same random member sets on every run.
+import { mulberry32 } from '../../core/identify/knn/calibration.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,17 +53,6 @@ if (excluded.has(fold)) throw new RangeError(`--fold ${fold} is also excluded`);
 const weights = values.weights!.split(',').map(Number);
 const dirList = (text: string): string[] => text.split(',').map((t) => t.trim()).filter((t) => t !== '');
 
-/** Deterministic PRNG (mulberry32) so a --seed names the same random member sets on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface MemberSet {
   readonly name: string;

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { changesSince, type SiteChange } from './changes.ts';
 import { SITE_CHANNEL } from './migrations.ts';
+import { abandonClient, endListening, ReconnectBackoff } from './pg-listen.ts';
 
 export interface ChangeFeedOptions {
   readonly url: string;
@@ -32,12 +33,11 @@ export class ChangeFeed {
   private again = false;
   private busy = false;
   private pollTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private backoff: number;
+  private readonly reconnects: ReconnectBackoff;
   private connected = false;
 
   constructor(private readonly o: ChangeFeedOptions) {
-    this.backoff = o.reconnectMs ?? 250;
+    this.reconnects = new ReconnectBackoff(o.reconnectMs ?? 250, () => void this.connect());
   }
 
   get listening(): boolean {
@@ -104,9 +104,7 @@ export class ChangeFeed {
       await client.connect();
       await client.query(`LISTEN ${SITE_CHANNEL}`);
     } catch (err) {
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      void client.end().catch(() => undefined);
+      abandonClient(client);
       this.o.onConnection?.(false, err instanceof Error ? err.message : String(err));
       this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: cannot listen for site changes; retrying');
       this.scheduleReconnect();
@@ -115,36 +113,24 @@ export class ChangeFeed {
     this.client = client;
     this.connected = true;
     this.o.log.debug({ revision: this.o.revision() }, 'site: listening for site changes');
-    this.backoff = this.o.reconnectMs ?? 250;
+    this.reconnects.connected();
     this.o.onConnection?.(true);
     // Whatever happened while not listening is in the log.
     await this.catchUp();
   }
 
   private scheduleReconnect(): void {
-    if (this.stopped || this.reconnectTimer) return;
-    const wait = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, 10_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connect();
-    }, wait);
-    this.reconnectTimer.unref();
+    if (!this.stopped) this.reconnects.schedule();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.pollTimer);
-    clearTimeout(this.reconnectTimer);
+    this.reconnects.cancel();
     const client = this.client;
     this.client = undefined;
     this.connected = false;
-    if (client) {
-      client.removeAllListeners('end');
-      client.removeAllListeners('error');
-      client.on('error', () => undefined);
-      await client.end().catch(() => undefined);
-    }
+    await endListening(client);
     await this.running.catch(() => undefined);
   }
 }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { AlertMessage, ResultMessage } from '../../core/messages.ts';
 import type { PipelineLogger } from '../../pipelines/ports.ts';
 import { LIVE_CHANNEL } from './migrations.ts';
+import { abandonClient, endListening, ReconnectBackoff } from './pg-listen.ts';
 
 export interface LiveFeedOptions {
   readonly url: string;
@@ -32,13 +33,12 @@ interface Announcement {
 export class SiteLiveFeed {
   private client: pg.Client | undefined;
   private stopped = false;
-  private backoff: number;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly reconnects: ReconnectBackoff;
   private waiting: Announcement[] = [];
   private reading: Promise<void> | undefined;
 
   constructor(private readonly o: LiveFeedOptions) {
-    this.backoff = o.reconnectMs ?? 250;
+    this.reconnects = new ReconnectBackoff(o.reconnectMs ?? 250, () => void this.connect());
   }
 
   get listening(): boolean {
@@ -77,15 +77,13 @@ export class SiteLiveFeed {
       await client.connect();
       await client.query(`LISTEN ${LIVE_CHANNEL}`);
     } catch (err) {
-      client.removeAllListeners();
-      client.on('error', () => undefined);
-      void client.end().catch(() => undefined);
+      abandonClient(client);
       this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'site: cannot listen for the other nodes\' live results; retrying');
       this.scheduleReconnect();
       return;
     }
     this.client = client;
-    this.backoff = this.o.reconnectMs ?? 250;
+    this.reconnects.connected();
   }
 
   private async readWaiting(): Promise<void> {
@@ -116,27 +114,15 @@ export class SiteLiveFeed {
   }
 
   private scheduleReconnect(): void {
-    if (this.stopped || this.reconnectTimer) return;
-    const wait = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, 10_000);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.connect();
-    }, wait);
-    this.reconnectTimer.unref();
+    if (!this.stopped) this.reconnects.schedule();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.reconnectTimer);
+    this.reconnects.cancel();
     const client = this.client;
     this.client = undefined;
-    if (client) {
-      client.removeAllListeners('end');
-      client.removeAllListeners('error');
-      client.on('error', () => undefined);
-      await client.end().catch(() => undefined);
-    }
+    await endListening(client);
     await this.reading;
   }
 }
