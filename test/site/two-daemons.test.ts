@@ -203,6 +203,7 @@ describe('two daemons as one site on PostgreSQL', () => {
     // Both prepare v2 before anyone promotes it (loaded, library embedded and calibrated in the background).
     await until('A and B prepared v2', () => nodes.every((n) => logLines(n, 'model prepared').length > 0), 120_000, 100);
     const oldVersion = (await health(b))!.modelVersion;
+    const switchesBefore = nodes.map((n) => logLines(n, 'model switched').length);
     const tPromote = Date.now();
     const promoted = await api(a, 'POST', '/api/models/v2/promote?force=true', undefined, tokenOf(a));
     expect(promoted.status).toBe(200);
@@ -211,8 +212,12 @@ describe('two daemons as one site on PostgreSQL', () => {
     const t0 = Date.now();
     await until('B switched', async () => (await health(b))?.modelVersion === newVersion, 60_000, 20);
     console.log(`promotion propagation A -> B: ${Date.now() - t0} ms (promote answered on A until B's health names the model); ${Date.now() - tPromote} ms from the POST sent`);
-    // Each node's switch used the prepared version: no load at activation.
-    for (const n of nodes) expect(logLines(n, 'model switched').at(-1)).toMatchObject({ ms: { prepared: true } });
+    // Each node's switch used the prepared version: no load at activation. The log file is written asynchronously
+    // (pino), so its line can land a moment after the health answer that shows the switch.
+    for (const [i, n] of nodes.entries()) {
+      await until(`${n.name} logged its model switch`, () => logLines(n, 'model switched').length > switchesBefore[i], 15_000, 50);
+      expect(logLines(n, 'model switched').at(-1)).toMatchObject({ ms: { prepared: true } });
+    }
     expect((await api(b, 'GET', '/api/models')).json.activeVersion).toBe('v2');
     const onB = await resultOf(b, drop(b, 17, 3));
     expect(onB.modelVersion).toBe(newVersion);
